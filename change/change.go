@@ -1,0 +1,640 @@
+// Package change maps a patch onto the C entities it changes: which
+// functions, struct members, macros, declarations, globals and static locals
+// differ between the pre-image and the post-image of each file.
+//
+// It compares the models of both images (package ast) entity by entity, so
+// comment-only and whitespace-only edits are told apart from code changes,
+// and every change is tied to the hunks that make it.
+package change
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/patch"
+)
+
+// Kind names what kind of entity changed and how.
+type Kind string
+
+// Change kinds.
+const (
+	FuncChanged        Kind = "function changed"
+	FuncAdded          Kind = "function added"
+	FuncRemoved        Kind = "function removed"
+	StructAdded        Kind = "struct added"
+	StructRemoved      Kind = "struct removed"
+	MemberAdded        Kind = "member added"
+	MemberRemoved      Kind = "member removed"
+	MemberRetyped      Kind = "member type changed"
+	MemberBits         Kind = "bitfield width changed"
+	MemberReordered    Kind = "members reordered"
+	MemberCond         Kind = "member condition changed"
+	MacroChanged       Kind = "macro changed"
+	MacroAdded         Kind = "macro added"
+	MacroRemoved       Kind = "macro removed"
+	DeclChanged        Kind = "declaration changed"
+	DeclAdded          Kind = "declaration added"
+	DeclRemoved        Kind = "declaration removed"
+	VarAdded           Kind = "global added"
+	VarRemoved         Kind = "global removed"
+	VarInitChanged     Kind = "initializer changed"
+	VarTypeChanged     Kind = "global type changed"
+	StaticLocalAdded   Kind = "static local added"
+	StaticLocalRemoved Kind = "static local removed"
+	IncludeAdded       Kind = "include added"
+	IncludeRemoved     Kind = "include removed"
+	CallAdded          Kind = "file-scope macro call added"
+	CallRemoved        Kind = "file-scope macro call removed"
+	EnumChanged        Kind = "enum changed"
+	EnumAdded          Kind = "enum added"
+	CommentOnly        Kind = "comment or whitespace only"
+	Unclassified       Kind = "unclassified change"
+)
+
+// Change is one changed entity.
+type Change struct {
+	Kind    Kind
+	File    string
+	Line    int    // line in the post-image (the pre-image for removals)
+	Subject string // "bond_miimon_inspect", "struct slave.should_notify_link", "BOND_MODE", ...
+	Struct  string // struct tag for struct and member changes
+	Member  string
+	Func    string // enclosing or changed function
+	Name    string // macro, global, declaration, enum or call name
+	Old     string // normalised text before, when it helps the report
+	New     string // normalised text after
+	Hunks   []int  // 1-based hunk numbers of the file diff (as rendered) that make the change
+
+	PreFunc, PostFunc     *ast.Func
+	PreStruct, PostStruct *ast.Struct
+	PostMember            *ast.Member
+	PostVar               *ast.Var
+	PostMacro             *ast.Macro
+}
+
+// File is the changes of one file.
+type File struct {
+	Path     string
+	IsHeader bool
+	Pre      *ast.File // nil for a new file
+	Post     *ast.File // nil for a deleted file
+	Diff     *patch.File
+	Changes  []*Change
+}
+
+// IsHeader reports whether a path names a C header.
+func IsHeader(p string) bool { return path.Ext(p) == ".h" }
+
+// Compute compares the pre- and post-image of one file. Either may be nil.
+func Compute(p string, old, new []byte) *File {
+	fc := &File{Path: p, IsHeader: IsHeader(p)}
+	if old != nil {
+		fc.Pre = ast.Parse(p, old)
+	}
+	if new != nil {
+		fc.Post = ast.Parse(p, new)
+	}
+	fc.Diff = patch.Diff(p, old, new)
+	if fc.Diff == nil {
+		return fc
+	}
+	pre, post := fc.Pre, fc.Post
+	if pre == nil {
+		pre = ast.Parse(p, nil)
+	}
+	if post == nil {
+		post = ast.Parse(p, nil)
+	}
+	c := &cmp{fc: fc, pre: pre, post: post}
+	c.structs()
+	c.funcs()
+	c.macros()
+	c.vars()
+	c.decls()
+	c.includes()
+	c.calls()
+	c.enums()
+	c.assignHunks()
+	sort.SliceStable(fc.Changes, func(i, j int) bool { return fc.Changes[i].Line < fc.Changes[j].Line })
+	return fc
+}
+
+type cmp struct {
+	fc        *File
+	pre, post *ast.File
+}
+
+func (c *cmp) add(ch *Change) {
+	ch.File = c.fc.Path
+	c.fc.Changes = append(c.fc.Changes, ch)
+}
+
+func (c *cmp) structs() {
+	preByName := map[string]*ast.Struct{}
+	for _, s := range c.pre.Structs {
+		if s.Name != "" && s.Parent == nil {
+			preByName[s.Kind+" "+s.Name] = s
+		}
+	}
+	seen := map[string]bool{}
+	for _, s := range c.post.Structs {
+		if s.Name == "" || s.Parent != nil {
+			continue
+		}
+		key := s.Kind + " " + s.Name
+		seen[key] = true
+		old, ok := preByName[key]
+		if !ok {
+			c.add(&Change{Kind: StructAdded, Line: c.post.Line(s.Span.Off), Subject: key, Struct: s.Name, PostStruct: s})
+			continue
+		}
+		c.members(old, s)
+	}
+	for key, s := range preByName {
+		if !seen[key] {
+			c.add(&Change{Kind: StructRemoved, Line: c.pre.Line(s.Span.Off), Subject: key, Struct: s.Name, PreStruct: s})
+		}
+	}
+}
+
+// flatMember is a member with its path through anonymous nested aggregates.
+type flatMember struct {
+	name string // "a", or "u.b" for named nested, "#3:DECLARE_BITMAP(x, 3)" for unnamed ones
+	m    *ast.Member
+}
+
+func flatten(ms []*ast.Member, prefix string) []flatMember {
+	var out []flatMember
+	for i, m := range ms {
+		switch {
+		case m.Nested != nil && m.Name == "":
+			out = append(out, flatten(m.Nested.Members, prefix)...)
+		case m.Nested != nil:
+			out = append(out, flatMember{prefix + m.Name, m})
+			out = append(out, flatten(m.Nested.Members, prefix+m.Name+".")...)
+		case m.Name == "":
+			key := m.Macro
+			if key == "" {
+				key = fmt.Sprintf("unnamed bitfield %d", i)
+			}
+			out = append(out, flatMember{prefix + "#" + key, m})
+		default:
+			out = append(out, flatMember{prefix + m.Name, m})
+		}
+	}
+	return out
+}
+
+func (c *cmp) members(old, new *ast.Struct) {
+	subject := func(name string) string { return new.Kind + " " + new.Name + "." + name }
+	po := flatten(old.Members, "")
+	pn := flatten(new.Members, "")
+	oldIdx := map[string]int{}
+	for i, m := range po {
+		oldIdx[m.name] = i
+	}
+	newIdx := map[string]int{}
+	for i, m := range pn {
+		newIdx[m.name] = i
+	}
+	var common []string
+	for _, m := range pn {
+		om, ok := oldIdx[m.name]
+		if !ok {
+			ch := &Change{Kind: MemberAdded, Line: c.post.Line(m.m.Decl.Off), Subject: subject(m.name), Struct: new.Name, Member: m.name,
+				New: memberText(m.m), PostStruct: new, PreStruct: old, PostMember: m.m}
+			c.add(ch)
+			continue
+		}
+		common = append(common, m.name)
+		o := po[om].m
+		switch {
+		case o.Type != m.m.Type || strings.Join(o.Array, "][") != strings.Join(m.m.Array, "]["):
+			c.add(&Change{Kind: MemberRetyped, Line: c.post.Line(m.m.Decl.Off), Subject: subject(m.name), Struct: new.Name, Member: m.name,
+				Old: memberText(o), New: memberText(m.m), PostStruct: new, PreStruct: old, PostMember: m.m})
+		case o.Bits != m.m.Bits:
+			c.add(&Change{Kind: MemberBits, Line: c.post.Line(m.m.Decl.Off), Subject: subject(m.name), Struct: new.Name, Member: m.name,
+				Old: memberText(o), New: memberText(m.m), PostStruct: new, PreStruct: old, PostMember: m.m})
+		case !o.Cond.Equal(m.m.Cond) && !sameInner(old.Cond, o.Cond, new.Cond, m.m.Cond):
+			c.add(&Change{Kind: MemberCond, Line: c.post.Line(m.m.Decl.Off), Subject: subject(m.name), Struct: new.Name, Member: m.name,
+				Old: o.Cond.String(), New: m.m.Cond.String(), PostStruct: new, PreStruct: old, PostMember: m.m})
+		}
+	}
+	for _, m := range po {
+		if _, ok := newIdx[m.name]; !ok {
+			c.add(&Change{Kind: MemberRemoved, Line: c.pre.Line(m.m.Decl.Off), Subject: subject(m.name), Struct: new.Name, Member: m.name,
+				Old: memberText(m.m), PostStruct: new, PreStruct: old})
+		}
+	}
+	// Order of the members both versions have.
+	var oldOrder []string
+	for _, m := range po {
+		if _, ok := newIdx[m.name]; ok {
+			oldOrder = append(oldOrder, m.name)
+		}
+	}
+	for i := range common {
+		if common[i] != oldOrder[i] {
+			c.add(&Change{Kind: MemberReordered, Line: c.post.Line(new.Span.Off), Subject: new.Kind + " " + new.Name, Struct: new.Name,
+				Old: strings.Join(oldOrder, ", "), New: strings.Join(common, ", "), PostStruct: new, PreStruct: old})
+			break
+		}
+	}
+}
+
+// sameInner reports whether two member conditions differ only in the part
+// that comes from the struct's own condition.
+func sameInner(so, mo, sn, mn ast.Cond) bool {
+	if len(mo) < len(so) || len(mn) < len(sn) {
+		return false
+	}
+	return ast.Cond(mo[len(so):]).Equal(mn[len(sn):])
+}
+
+func memberText(m *ast.Member) string {
+	if m.Macro != "" {
+		return m.Macro
+	}
+	s := m.Type
+	if !strings.HasSuffix(s, "*") {
+		s += " "
+	}
+	s += m.Name
+	for _, a := range m.Array {
+		s += "[" + a + "]"
+	}
+	if m.Bits != "" {
+		s += ":" + m.Bits
+	}
+	return s
+}
+
+// MemberText renders a member declaration in normalised form ("u8 x:1").
+func MemberText(m *ast.Member) string { return memberText(m) }
+
+func funcKey(f *ast.Func, n int) string { return fmt.Sprintf("%s#%d", f.Name, n) }
+
+func indexFuncs(fs []*ast.Func) map[string]*ast.Func {
+	out := map[string]*ast.Func{}
+	count := map[string]int{}
+	for _, f := range fs {
+		out[funcKey(f, count[f.Name])] = f
+		count[f.Name]++
+	}
+	return out
+}
+
+func (c *cmp) funcs() {
+	pre := indexFuncs(c.pre.Funcs)
+	post := indexFuncs(c.post.Funcs)
+	var keys []string
+	for k := range post {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		nf := post[k]
+		of, ok := pre[k]
+		if !ok {
+			c.add(&Change{Kind: FuncAdded, Line: c.post.Line(nf.Span.Off), Subject: nf.Name, Func: nf.Name, PostFunc: nf})
+			for _, v := range nf.StaticLocals {
+				c.add(&Change{Kind: StaticLocalAdded, Line: c.post.Line(v.Span.Off), Subject: nf.Name + "::" + v.Name, Func: nf.Name, Name: v.Name, PostFunc: nf, PostVar: v})
+			}
+			continue
+		}
+		if c.pre.Normalized(of.Span) != c.post.Normalized(nf.Span) {
+			c.add(&Change{Kind: FuncChanged, Line: c.post.Line(nf.Span.Off), Subject: nf.Name, Func: nf.Name, PreFunc: of, PostFunc: nf})
+		}
+		oldSL := map[string]bool{}
+		for _, v := range of.StaticLocals {
+			oldSL[v.Name] = true
+		}
+		newSL := map[string]bool{}
+		for _, v := range nf.StaticLocals {
+			newSL[v.Name] = true
+			if !oldSL[v.Name] {
+				c.add(&Change{Kind: StaticLocalAdded, Line: c.post.Line(v.Span.Off), Subject: nf.Name + "::" + v.Name, Func: nf.Name, Name: v.Name, PreFunc: of, PostFunc: nf, PostVar: v})
+			}
+		}
+		for _, v := range of.StaticLocals {
+			if !newSL[v.Name] {
+				c.add(&Change{Kind: StaticLocalRemoved, Line: c.post.Line(nf.Span.Off), Subject: nf.Name + "::" + v.Name, Func: nf.Name, Name: v.Name, PreFunc: of, PostFunc: nf})
+			}
+		}
+	}
+	for k, of := range pre {
+		if _, ok := post[k]; !ok {
+			c.add(&Change{Kind: FuncRemoved, Line: c.pre.Line(of.Span.Off), Subject: of.Name, Func: of.Name, PreFunc: of})
+		}
+	}
+}
+
+func macroSig(m *ast.Macro) string {
+	s := m.Name
+	if m.FuncLike {
+		s += "(" + strings.Join(m.Params, ", ") + ")"
+	}
+	return s + " " + m.Body
+}
+
+func (c *cmp) macros() {
+	group := func(f *ast.File) map[string][]*ast.Macro {
+		out := map[string][]*ast.Macro{}
+		for _, m := range f.Macros {
+			if !m.Undef && m.Name != f.Guard {
+				out[m.Name] = append(out[m.Name], m)
+			}
+		}
+		return out
+	}
+	pre, post := group(c.pre), group(c.post)
+	names := map[string]bool{}
+	for n := range pre {
+		names[n] = true
+	}
+	for n := range post {
+		names[n] = true
+	}
+	for n := range names {
+		o, nw := pre[n], post[n]
+		switch {
+		case len(o) == 0:
+			c.add(&Change{Kind: MacroAdded, Line: c.post.Line(nw[0].Span.Off), Subject: n, Name: n, New: macroSig(nw[0]), PostMacro: nw[0]})
+		case len(nw) == 0:
+			c.add(&Change{Kind: MacroRemoved, Line: c.pre.Line(o[0].Span.Off), Subject: n, Name: n, Old: macroSig(o[0])})
+		default:
+			for i := range nw {
+				if i >= len(o) || macroSig(o[i]) != macroSig(nw[i]) || !o[i].Cond.Equal(nw[i].Cond) {
+					old := ""
+					if i < len(o) {
+						old = macroSig(o[i])
+					}
+					c.add(&Change{Kind: MacroChanged, Line: c.post.Line(nw[i].Span.Off), Subject: n, Name: n, Old: old, New: macroSig(nw[i]), PostMacro: nw[i]})
+					break
+				}
+			}
+			if len(o) > len(nw) {
+				c.add(&Change{Kind: MacroChanged, Line: c.post.Line(nw[len(nw)-1].Span.Off), Subject: n, Name: n, Old: macroSig(o[len(nw)]), PostMacro: nw[len(nw)-1]})
+			}
+		}
+	}
+}
+
+func (c *cmp) vars() {
+	pre := map[string]*ast.Var{}
+	for _, v := range c.pre.Vars {
+		pre[v.Name] = v
+	}
+	post := map[string]bool{}
+	for _, v := range c.post.Vars {
+		post[v.Name] = true
+		o, ok := pre[v.Name]
+		switch {
+		case !ok:
+			c.add(&Change{Kind: VarAdded, Line: c.post.Line(v.Span.Off), Subject: v.Name, Name: v.Name, New: v.Type, PostVar: v})
+		case o.Type != v.Type:
+			c.add(&Change{Kind: VarTypeChanged, Line: c.post.Line(v.Span.Off), Subject: v.Name, Name: v.Name, Old: o.Type, New: v.Type, PostVar: v})
+		case o.InitText != v.InitText || strings.Join(o.Attrs, " ") != strings.Join(v.Attrs, " "):
+			c.add(&Change{Kind: VarInitChanged, Line: c.post.Line(v.Span.Off), Subject: v.Name, Name: v.Name, Old: o.InitText, New: v.InitText, PostVar: v})
+		}
+	}
+	for _, v := range c.pre.Vars {
+		if !post[v.Name] {
+			c.add(&Change{Kind: VarRemoved, Line: c.pre.Line(v.Span.Off), Subject: v.Name, Name: v.Name, Old: v.Type})
+		}
+	}
+}
+
+func (c *cmp) decls() {
+	key := func(d *ast.Decl) string { return string(d.Kind) + " " + d.Name }
+	pre := map[string]*ast.Decl{}
+	for _, d := range c.pre.Decls {
+		pre[key(d)] = d
+	}
+	post := map[string]bool{}
+	for _, d := range c.post.Decls {
+		post[key(d)] = true
+		o, ok := pre[key(d)]
+		switch {
+		case !ok:
+			c.add(&Change{Kind: DeclAdded, Line: c.post.Line(d.Span.Off), Subject: string(d.Kind) + " " + d.Name, Name: d.Name, New: d.Text})
+		case o.Text != d.Text:
+			c.add(&Change{Kind: DeclChanged, Line: c.post.Line(d.Span.Off), Subject: string(d.Kind) + " " + d.Name, Name: d.Name, Old: o.Text, New: d.Text})
+		}
+	}
+	for _, d := range c.pre.Decls {
+		if !post[key(d)] {
+			c.add(&Change{Kind: DeclRemoved, Line: c.pre.Line(d.Span.Off), Subject: string(d.Kind) + " " + d.Name, Name: d.Name, Old: d.Text})
+		}
+	}
+}
+
+func (c *cmp) includes() {
+	pre := map[string]bool{}
+	for _, i := range c.pre.Includes {
+		pre[i.Path] = true
+	}
+	post := map[string]bool{}
+	for _, i := range c.post.Includes {
+		post[i.Path] = true
+		if !pre[i.Path] {
+			c.add(&Change{Kind: IncludeAdded, Line: c.post.Line(i.Span.Off), Subject: i.Path, Name: i.Path})
+		}
+	}
+	for _, i := range c.pre.Includes {
+		if !post[i.Path] {
+			c.add(&Change{Kind: IncludeRemoved, Line: c.pre.Line(i.Span.Off), Subject: i.Path, Name: i.Path})
+		}
+	}
+}
+
+func callText(m *ast.MacroCall) string { return m.Name + "(" + strings.Join(m.Args, ", ") + ")" }
+
+func (c *cmp) calls() {
+	pre := map[string]int{}
+	for _, m := range c.pre.Calls {
+		pre[callText(m)]++
+	}
+	post := map[string]int{}
+	for _, m := range c.post.Calls {
+		t := callText(m)
+		post[t]++
+		if post[t] > pre[t] {
+			c.add(&Change{Kind: CallAdded, Line: c.post.Line(m.Span.Off), Subject: t, Name: m.Name, New: t})
+		}
+	}
+	seen := map[string]int{}
+	for _, m := range c.pre.Calls {
+		t := callText(m)
+		seen[t]++
+		if seen[t] > post[t] {
+			c.add(&Change{Kind: CallRemoved, Line: c.pre.Line(m.Span.Off), Subject: t, Name: m.Name, Old: t})
+		}
+	}
+}
+
+func enumKey(e *ast.Enum) string {
+	if e.Name != "" {
+		return e.Name
+	}
+	if len(e.Values) > 0 {
+		return "{" + e.Values[0].Name + ",...}"
+	}
+	return ""
+}
+
+func enumText(e *ast.Enum) string {
+	var parts []string
+	for _, v := range e.Values {
+		if v.Value != "" {
+			parts = append(parts, v.Name+" = "+v.Value)
+		} else {
+			parts = append(parts, v.Name)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (c *cmp) enums() {
+	pre := map[string]*ast.Enum{}
+	for _, e := range c.pre.Enums {
+		pre[enumKey(e)] = e
+	}
+	for _, e := range c.post.Enums {
+		o, ok := pre[enumKey(e)]
+		if !ok {
+			c.add(&Change{Kind: EnumAdded, Line: c.post.Line(e.Span.Off), Subject: "enum " + enumKey(e), Name: enumKey(e), New: enumText(e)})
+			continue
+		}
+		if enumText(o) != enumText(e) {
+			c.add(&Change{Kind: EnumChanged, Line: c.post.Line(e.Span.Off), Subject: "enum " + enumKey(e), Name: enumKey(e), Old: enumText(o), New: enumText(e)})
+		}
+	}
+}
+
+// lineSpan is an inclusive range of lines.
+type lineSpan struct{ from, to int }
+
+// changedLines returns, for each hunk, the pre-image lines it deletes and
+// the post-image lines it inserts.
+func changedLines(h *patch.Hunk) (del, ins []int) {
+	o, n := h.OldStart, h.NewStart
+	if h.OldLines == 0 {
+		o++
+	}
+	if h.NewLines == 0 {
+		n++
+	}
+	for _, l := range h.Lines {
+		switch l.Op {
+		case patch.Context:
+			o++
+			n++
+		case patch.Delete:
+			del = append(del, o)
+			o++
+		case patch.Insert:
+			ins = append(ins, n)
+			n++
+		}
+	}
+	return del, ins
+}
+
+// assignHunks ties each change to the hunks whose changed lines touch the
+// entity, and reports hunks that no entity explains.
+func (c *cmp) assignHunks() {
+	spanOf := func(ch *Change) (pre, post *lineSpan) {
+		mk := func(f *ast.File, s ast.Span) *lineSpan {
+			return &lineSpan{f.Line(s.Off), f.Line(max(s.Off, s.End-1))}
+		}
+		switch {
+		case ch.PostMember != nil:
+			post = mk(c.post, ch.PostMember.Decl)
+		case ch.PreStruct != nil && ch.PostStruct != nil:
+			pre, post = mk(c.pre, ch.PreStruct.Span), mk(c.post, ch.PostStruct.Span)
+		case ch.PostStruct != nil:
+			post = mk(c.post, ch.PostStruct.Span)
+		case ch.PreStruct != nil:
+			pre = mk(c.pre, ch.PreStruct.Span)
+		}
+		if ch.PostVar != nil {
+			post = mk(c.post, ch.PostVar.Span)
+		} else if ch.PostFunc != nil {
+			post = mk(c.post, ch.PostFunc.Span)
+		}
+		if ch.PreFunc != nil {
+			pre = mk(c.pre, ch.PreFunc.Span)
+		}
+		if ch.PostMacro != nil {
+			post = mk(c.post, ch.PostMacro.Span)
+		}
+		if pre == nil && post == nil {
+			// single-line entities: the line itself on its side
+			if strings.Contains(string(ch.Kind), "removed") {
+				pre = &lineSpan{ch.Line, ch.Line}
+			} else {
+				post = &lineSpan{ch.Line, ch.Line}
+			}
+		}
+		return pre, post
+	}
+	in := func(ls []int, s *lineSpan) bool {
+		if s == nil {
+			return false
+		}
+		for _, l := range ls {
+			if l >= s.from && l <= s.to {
+				return true
+			}
+		}
+		return false
+	}
+	for hi, h := range c.fc.Diff.Hunks {
+		del, ins := changedLines(h)
+		explained := false
+		for _, ch := range c.fc.Changes {
+			pre, post := spanOf(ch)
+			if in(del, pre) || in(ins, post) {
+				ch.Hunks = append(ch.Hunks, hi+1)
+				explained = true
+			}
+		}
+		if explained {
+			continue
+		}
+		// Lines no entity claims: comments and blank lines are harmless.
+		kind := CommentOnly
+		if c.hasCode(c.pre, del) || c.hasCode(c.post, ins) {
+			kind = Unclassified
+		}
+		line := h.NewStart
+		if len(ins) > 0 {
+			line = ins[0]
+		}
+		c.fc.Changes = append(c.fc.Changes, &Change{Kind: kind, File: c.fc.Path, Line: line, Subject: fmt.Sprintf("hunk %d", hi+1), Hunks: []int{hi + 1}})
+	}
+}
+
+// hasCode reports whether any of the given lines holds a code token.
+func (c *cmp) hasCode(f *ast.File, lines []int) bool {
+	set := map[int]bool{}
+	for _, l := range lines {
+		set[l] = true
+	}
+	for _, t := range f.Tokens {
+		if t.Kind == ast.Comment {
+			continue
+		}
+		for l := f.Line(t.Off); l <= f.Line(max(t.Off, t.End-1)); l++ {
+			if set[l] {
+				return true
+			}
+		}
+	}
+	return false
+}

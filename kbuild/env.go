@@ -1,0 +1,545 @@
+package kbuild
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/kprewrite/kprewrite/tree"
+)
+
+// Env is a kernel tree together with its config and the means to compile
+// its files exactly as kbuild does. The tree is never written: kbuild's
+// generated files and kprewrite's own outputs live in an object tree that is
+// either the user's build directory (read-only to kprewrite) or kprewrite's
+// private work area.
+type Env struct {
+	Tree       *tree.Tree
+	Config     *Config // nil when there is no config
+	ConfigPath string
+	Make       *Makefiles
+	// Plain is set for trees without kbuild (kprewrite's miniature test
+	// trees): commands are synthesised from the config.
+	Plain bool
+	// Work is kprewrite's private work area for this tree and config.
+	Work string
+	Log  io.Writer
+
+	objTree string // generated headers and .cmd files; "" until prepared
+	srcRoot string // the source tree kbuild's commands name (the tree, or a private copy)
+	ownObj  bool   // objTree is in the work area, so kprewrite may run make there
+
+	mu      sync.Mutex
+	deps    *depIndex
+	own     *Env // fallback private build when the user's build lacks an object
+	textual *IncludeGraph
+}
+
+// Options configure Open.
+type Options struct {
+	// CacheDir holds work areas; default $KPREWRITE_CACHE, else
+	// $XDG_CACHE_HOME/kprewrite, else ~/.cache/kprewrite.
+	CacheDir string
+	// Log receives progress lines for slow steps (make prepare, compiles).
+	Log io.Writer
+}
+
+// DefaultCacheDir returns the cache directory kprewrite uses by default.
+func DefaultCacheDir() string {
+	if d := os.Getenv("KPREWRITE_CACHE"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "kprewrite")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".cache", "kprewrite")
+	}
+	return filepath.Join(os.TempDir(), "kprewrite-cache")
+}
+
+// Open opens a tree with a config. configPath "" means DIR/.config, which
+// may be missing (then nothing config-dependent is known).
+func Open(treeDir, configPath string, opt Options) (*Env, error) {
+	t, err := tree.Open(treeDir)
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{Tree: t, Log: opt.Log, srcRoot: t.Root()}
+	if e.Log == nil {
+		e.Log = io.Discard
+	}
+	explicit := configPath != ""
+	if !explicit {
+		configPath = filepath.Join(t.Root(), ".config")
+	}
+	if _, err := os.Stat(configPath); err == nil {
+		cfg, err := ReadConfig(configPath)
+		if err != nil {
+			return nil, err
+		}
+		e.Config = cfg
+		e.ConfigPath, _ = filepath.Abs(configPath)
+	} else if explicit {
+		return nil, fmt.Errorf("config %s: no such file (give the .config of the build you livepatch)", configPath)
+	}
+	e.Make = NewMakefiles(t, e.Config)
+	e.Plain = !t.Exists("scripts/Makefile.build")
+	cache := opt.CacheDir
+	if cache == "" {
+		cache = DefaultCacheDir()
+	}
+	h := sha256.New()
+	h.Write([]byte(t.Root()))
+	h.Write([]byte{0})
+	if e.Config != nil {
+		data, _ := os.ReadFile(e.ConfigPath)
+		h.Write(data)
+	}
+	e.Work = filepath.Join(cache, "work", hex.EncodeToString(h.Sum(nil))[:16])
+	if e.Config != nil && !e.Plain {
+		dir := filepath.Dir(e.ConfigPath)
+		if fileExists(filepath.Join(dir, "include", "generated", "autoconf.h")) {
+			e.objTree = dir
+		} else if fileExists(filepath.Join(e.Work, "obj", "include", "generated", "autoconf.h")) {
+			e.adoptOwn()
+		}
+	}
+	return e, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func (e *Env) adoptOwn() {
+	e.objTree = filepath.Join(e.Work, "obj")
+	e.ownObj = true
+	if src := filepath.Join(e.Work, "src"); fileExists(filepath.Join(src, "Makefile")) {
+		e.srcRoot = src
+	}
+}
+
+// ObjTree returns the object tree ("" when not prepared).
+func (e *Env) ObjTree() string { return e.objTree }
+
+// SrcRoot returns the source directory that kbuild's commands name.
+func (e *Env) SrcRoot() string { return e.srcRoot }
+
+// HasBuild reports whether a complete kernel build exists in the object
+// tree, so that its .cmd files describe every object the config builds.
+func (e *Env) HasBuild() bool {
+	return e.objTree != "" && (fileExists(filepath.Join(e.objTree, "vmlinux")) || fileExists(filepath.Join(e.objTree, "vmlinux.o")))
+}
+
+// Prepare makes sure files can be compiled: for a kbuild tree without a
+// prepared build it runs "make olddefconfig prepare" in kprewrite's work
+// area (about a minute), reusing it on later runs.
+func (e *Env) Prepare() error {
+	if e.Config == nil {
+		return errors.New("no .config: give --config (the config of the kernel you livepatch)")
+	}
+	if e.Plain {
+		return e.preparePlain()
+	}
+	if e.objTree != "" {
+		return nil
+	}
+	obj := filepath.Join(e.Work, "obj")
+	if err := os.MkdirAll(obj, 0o755); err != nil {
+		return err
+	}
+	src := e.Tree.Root()
+	if !e.treeIsClean() {
+		// make O= refuses a tree that was configured in place: build from a
+		// private copy instead (the user's tree is never touched).
+		src = filepath.Join(e.Work, "src")
+		if !fileExists(filepath.Join(src, "Makefile")) {
+			fmt.Fprintf(e.Log, "kprewrite: the tree is configured in place; copying it to %s\n", src)
+			os.RemoveAll(src)
+			if out, err := exec.Command("cp", "-a", e.Tree.Root(), src).CombinedOutput(); err != nil {
+				return fmt.Errorf("copying the tree: %v: %s", err, lastLines(out, 5))
+			}
+			for _, junk := range []string{".config", "include/config", "include/generated", "arch/x86/include/generated"} {
+				os.RemoveAll(filepath.Join(src, junk))
+			}
+		}
+	}
+	cfgData, err := os.ReadFile(e.ConfigPath)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(obj, ".config"), cfgData, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Log, "kprewrite: preparing a build of the tree in %s (make prepare, about a minute; reused later)\n", obj)
+	for _, target := range [][]string{{"olddefconfig"}, {"prepare"}} {
+		if err := runMake(src, obj, target...); err != nil {
+			return err
+		}
+	}
+	e.objTree = obj
+	e.ownObj = true
+	e.srcRoot = src
+	return nil
+}
+
+func (e *Env) treeIsClean() bool {
+	return !e.Tree.Exists(".config") && !e.Tree.IsDir("include/config")
+}
+
+func runMake(src, obj string, targets ...string) error {
+	args := append([]string{"-C", src, "O=" + obj, "-j" + jobs()}, targets...)
+	cmd := exec.Command("make", args...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("make %s failed: %v\n%s", strings.Join(targets, " "), err, lastLines(out, 15))
+	}
+	return nil
+}
+
+func jobs() string {
+	if j := os.Getenv("KPREWRITE_JOBS"); j != "" {
+		return j
+	}
+	return fmt.Sprint(maxInt(1, numCPU()))
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// preparePlain writes the generated autoconf header for a tree without kbuild.
+func (e *Env) preparePlain() error {
+	obj := filepath.Join(e.Work, "plain")
+	gen := filepath.Join(obj, "include", "generated")
+	if err := os.MkdirAll(gen, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(gen, "autoconf.h"), e.Config.Autoconf(), 0o644); err != nil {
+		return err
+	}
+	e.objTree = obj
+	e.ownObj = true
+	return nil
+}
+
+// Command is one compiler invocation for one source file.
+type Command struct {
+	Dir    string   // working directory
+	Args   []string // the compiler and its arguments
+	Source string   // tree-relative source path
+	SrcArg int      // index in Args of the source path
+	OutArg int      // index in Args of the output path (after "-o"), -1 if none
+	Module string   // KBUILD_MODNAME, "" if not known
+	IsMod  bool     // compiled with -DMODULE (the object goes into a module)
+	srcAbs string
+}
+
+// Object returns the object (vmlinux or a module) the command's file goes into.
+func (c *Command) Object() Object {
+	if c.IsMod {
+		return Object{Kind: Module, Module: c.Module, Path: path.Join(path.Dir(c.Source), c.Module), Why: "compiled with -DMODULE"}
+	}
+	return Object{Kind: Vmlinux, Why: "compiled without -DMODULE"}
+}
+
+// CompileCommand returns the exact command kbuild uses for the source file
+// rel (a .c file). Without a recorded command it compiles the file once in
+// kprewrite's work area to learn it.
+func (e *Env) CompileCommand(rel string) (*Command, error) {
+	if err := e.Prepare(); err != nil {
+		return nil, err
+	}
+	if e.Plain {
+		return e.plainCommand(rel)
+	}
+	obj := strings.TrimSuffix(rel, path.Ext(rel)) + ".o"
+	cf, err := ReadCmdFile(cmdPath(e.objTree, obj))
+	if err != nil {
+		if !e.ownObj {
+			own, err := e.ownEnv()
+			if err != nil {
+				return nil, err
+			}
+			return own.CompileCommand(rel)
+		}
+		fmt.Fprintf(e.Log, "kprewrite: compiling %s once to learn its kbuild command\n", rel)
+		if err := runMake(e.srcRoot, e.objTree, obj); err != nil {
+			return nil, fmt.Errorf("%s: %v", rel, err)
+		}
+		cf, err = ReadCmdFile(cmdPath(e.objTree, obj))
+		if err != nil {
+			return nil, fmt.Errorf("%s: kbuild left no command record: %v", rel, err)
+		}
+	}
+	return e.commandFrom(cf, rel)
+}
+
+// ownEnv returns an Env on the same tree and config with a private object
+// tree, for objects the user's build does not have.
+func (e *Env) ownEnv() (*Env, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.own != nil {
+		return e.own, nil
+	}
+	o := &Env{Tree: e.Tree, Config: e.Config, ConfigPath: e.ConfigPath, Make: e.Make, Work: e.Work, Log: e.Log, srcRoot: e.Tree.Root()}
+	if fileExists(filepath.Join(e.Work, "obj", "include", "generated", "autoconf.h")) {
+		o.adoptOwn()
+	}
+	if err := o.Prepare(); err != nil {
+		return nil, err
+	}
+	e.own = o
+	return o, nil
+}
+
+func (e *Env) commandFrom(cf *CmdFile, rel string) (*Command, error) {
+	args, err := cf.CompilerArgs()
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot read its kbuild command: %v", rel, err)
+	}
+	c := &Command{Dir: e.objTree, Source: rel, SrcArg: -1, OutArg: -1}
+	for i, a := range args {
+		switch {
+		case a == "-o" && i+1 < len(args):
+			c.OutArg = i + 1
+		case a == "-DMODULE":
+			c.IsMod = true
+		case strings.HasPrefix(a, "-DKBUILD_MODNAME="):
+			c.Module = strings.Trim(strings.TrimPrefix(a, "-DKBUILD_MODNAME="), `"'`)
+		}
+		if !strings.HasPrefix(a, "-") && i > 0 && (strings.HasSuffix(a, "/"+rel) || a == rel) {
+			c.SrcArg = i
+		}
+	}
+	if c.SrcArg < 0 {
+		return nil, fmt.Errorf("%s: its kbuild command does not name the source file", rel)
+	}
+	// Drop dependency-file generation: it would write into the object tree.
+	var kept []string
+	for i, a := range args {
+		if strings.HasPrefix(a, "-Wp,-MMD") || strings.HasPrefix(a, "-Wp,-MD") {
+			if i < c.SrcArg {
+				c.SrcArg--
+			}
+			if i < c.OutArg {
+				c.OutArg--
+			}
+			continue
+		}
+		kept = append(kept, a)
+	}
+	c.Args = kept
+	c.srcAbs = kept[c.SrcArg]
+	if !filepath.IsAbs(c.srcAbs) {
+		c.srcAbs = filepath.Join(c.Dir, c.srcAbs)
+	}
+	return c, nil
+}
+
+// plainCommand synthesises a command for a tree without kbuild.
+func (e *Env) plainCommand(rel string) (*Command, error) {
+	o := e.Make.ObjectOf(rel)
+	root := e.Tree.Root()
+	arch := e.Make.SrcArch()
+	args := []string{"gcc", "-nostdinc",
+		"-I" + filepath.Join(root, "arch", arch, "include"),
+		"-I" + filepath.Join(root, "include"),
+		"-I" + filepath.Join(e.objTree, "include"),
+		"-include", filepath.Join(e.objTree, "include", "generated", "autoconf.h"),
+		"-D__KERNEL__", "-std=gnu11", "-O2", "-g", "-fno-common", "-fno-strict-aliasing", "-Wall",
+		"-Wno-unused-function", "-I" + filepath.Join(root, path.Dir(rel)),
+	}
+	c := &Command{Dir: root, Source: rel}
+	if o.Kind == Module {
+		args = append(args, "-DMODULE", "-DKBUILD_MODNAME=\""+o.Module+"\"")
+		c.IsMod = true
+		c.Module = o.Module
+	} else {
+		base := strings.TrimSuffix(path.Base(rel), path.Ext(rel))
+		args = append(args, "-DKBUILD_MODNAME=\""+base+"\"")
+	}
+	args = append(args, "-c", "-o", filepath.Join(e.Work, "plain", strings.TrimSuffix(rel, ".c")+".o"), filepath.Join(root, rel))
+	c.Args = args
+	c.OutArg = len(args) - 2
+	c.SrcArg = len(args) - 1
+	c.srcAbs = args[c.SrcArg]
+	return c, nil
+}
+
+// depIndex is the header-to-object map read from a build's .cmd files.
+type depIndex struct {
+	byDep  map[string][]string // tree-relative header -> tree-relative sources
+	srcCmd map[string]string   // tree-relative source -> .cmd path
+}
+
+// buildDeps reads every object's .cmd file in the object tree.
+func (e *Env) buildDeps() *depIndex {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.deps != nil {
+		return e.deps
+	}
+	idx := &depIndex{byDep: map[string][]string{}, srcCmd: map[string]string{}}
+	e.deps = idx
+	if e.objTree == "" {
+		return idx
+	}
+	root := e.srcRoot
+	relOf := func(p string) string {
+		if filepath.IsAbs(p) {
+			if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
+				return filepath.ToSlash(r)
+			}
+			return ""
+		}
+		if e.objTree == root || e.objTree == e.Tree.Root() {
+			return filepath.ToSlash(filepath.Clean(p))
+		}
+		return "" // relative to an O= tree: a generated file
+	}
+	var files []string
+	filepath.WalkDir(e.objTree, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			if n := d.Name(); n == ".git" || n == "source" || (n == "tools" && filepath.Dir(p) == e.objTree) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		n := d.Name()
+		if strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".o.cmd") && !strings.HasSuffix(n, ".mod.o.cmd") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	type res struct {
+		cmd  string
+		src  string
+		deps []string
+	}
+	out := make([]res, len(files))
+	var wg sync.WaitGroup
+	ch := make(chan int)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range ch {
+				cf, err := ReadCmdFile(files[i])
+				if err != nil || cf.Source == "" {
+					continue
+				}
+				r := res{cmd: files[i], src: relOf(cf.Source)}
+				if r.src == "" || !strings.HasSuffix(r.src, ".c") {
+					continue
+				}
+				for _, d := range cf.Deps {
+					if rd := relOf(d); rd != "" && rd != r.src {
+						r.deps = append(r.deps, rd)
+					}
+				}
+				out[i] = r
+			}
+		}()
+	}
+	for i := range files {
+		ch <- i
+	}
+	close(ch)
+	wg.Wait()
+	for _, r := range out {
+		if r.src == "" {
+			continue
+		}
+		idx.srcCmd[r.src] = r.cmd
+		for _, d := range r.deps {
+			idx.byDep[d] = append(idx.byDep[d], r.src)
+		}
+	}
+	for k := range idx.byDep {
+		sort.Strings(idx.byDep[k])
+	}
+	return idx
+}
+
+// Includers returns the .c files that include the header rel, directly or
+// through other headers, and how that was found. With a complete build the
+// answer comes from kbuild's dependency records and lists exactly the files
+// the config builds; otherwise from a textual #include graph over all files.
+func (e *Env) Includers(rel string) (files []string, method string, err error) {
+	if e.HasBuild() {
+		idx := e.buildDeps()
+		return append([]string(nil), idx.byDep[rel]...), "kbuild dependency records of the build in " + e.objTree, nil
+	}
+	g, err := e.IncludeGraph()
+	if err != nil {
+		return nil, "", err
+	}
+	return g.Includers(rel), "textual #include graph of the whole tree (no complete build: files the config does not build are included)", nil
+}
+
+// IncludeGraph returns the textual include graph of the tree, built once.
+func (e *Env) IncludeGraph() (*IncludeGraph, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.textual != nil {
+		return e.textual, nil
+	}
+	g, err := BuildIncludeGraph(e.Tree.Root(), e.Make.SrcArch())
+	if err != nil {
+		return nil, err
+	}
+	e.textual = g
+	return g, nil
+}
+
+// ObjectOf returns the object a source file builds into: from kbuild's
+// record of the file when one exists, otherwise from the Makefiles.
+func (e *Env) ObjectOf(rel string) Object {
+	if e.Config == nil {
+		o := e.Make.ObjectOf(rel)
+		if o.Kind != NotBuilt {
+			o.Kind = UnknownObject
+			o.Module = ""
+			o.Why = "no .config: cannot tell vmlinux from module"
+		}
+		return o
+	}
+	if e.objTree != "" && !e.Plain {
+		obj := strings.TrimSuffix(rel, path.Ext(rel)) + ".o"
+		if data, err := os.ReadFile(cmdPath(e.objTree, obj)); err == nil && bytes.Contains(data, []byte("KBUILD_MODNAME")) {
+			if cf, err := ParseCmdFile(string(data)); err == nil {
+				if c, err := e.commandFrom(cf, rel); err == nil {
+					o := c.Object()
+					if mo := e.Make.ObjectOf(rel); mo.Kind == Module && o.Kind == Module {
+						o.Path = mo.Path
+					}
+					o.Why = "kbuild's record of the build (" + o.Why + ")"
+					return o
+				}
+			}
+		}
+	}
+	return e.Make.ObjectOf(rel)
+}

@@ -1,0 +1,137 @@
+package kbuild
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// IncludeGraph is the textual #include graph of a tree: which files name
+// which headers. It over-approximates (it ignores #if around #include), which
+// is the safe direction for "who can see this header".
+type IncludeGraph struct {
+	includedBy map[string][]string // header -> files that include it directly
+}
+
+var includeRE = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*([<"])([^>"]+)[>"]`)
+
+// skipDirs are top-level directories that are not kernel code.
+var skipDirs = map[string]bool{".git": true, "Documentation": true, "tools": true, "scripts": true, "LICENSES": true, "usr": false}
+
+// BuildIncludeGraph scans every .c and .h file under root.
+func BuildIncludeGraph(root, arch string) (*IncludeGraph, error) {
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if skipDirs[rel] || strings.HasPrefix(d.Name(), ".") && rel != "." {
+				return filepath.SkipDir
+			}
+			if strings.HasPrefix(rel, "arch/") && strings.Count(rel, "/") == 1 && rel != "arch/"+arch {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(rel, ".c") || strings.HasSuffix(rel, ".h") {
+			files = append(files, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	exists := map[string]bool{}
+	for _, f := range files {
+		exists[f] = true
+	}
+	type edge struct{ from, to string }
+	results := make([][]edge, len(files))
+	var wg sync.WaitGroup
+	ch := make(chan int)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range ch {
+				data, err := os.ReadFile(filepath.Join(root, files[i]))
+				if err != nil || !bytes.Contains(data, []byte("include")) {
+					continue
+				}
+				for _, m := range includeRE.FindAllSubmatch(data, -1) {
+					for _, target := range resolveInclude(files[i], string(m[2]), m[1][0] == '"', arch, exists) {
+						results[i] = append(results[i], edge{files[i], target})
+					}
+				}
+			}
+		}()
+	}
+	for i := range files {
+		ch <- i
+	}
+	close(ch)
+	wg.Wait()
+	g := &IncludeGraph{includedBy: map[string][]string{}}
+	for _, es := range results {
+		for _, e := range es {
+			g.includedBy[e.to] = append(g.includedBy[e.to], e.from)
+		}
+	}
+	return g, nil
+}
+
+// resolveInclude maps an #include to the tree files it can name.
+func resolveInclude(from, name string, quoted bool, arch string, exists map[string]bool) []string {
+	var cands []string
+	if quoted {
+		cands = append(cands, path.Clean(path.Join(path.Dir(from), name)))
+	}
+	cands = append(cands,
+		"arch/"+arch+"/include/"+name,
+		"include/"+name,
+		"arch/"+arch+"/include/uapi/"+name,
+		"include/uapi/"+name,
+	)
+	if strings.HasPrefix(name, "asm/") {
+		cands = append(cands, "include/asm-generic/"+strings.TrimPrefix(name, "asm/"))
+	}
+	for _, c := range cands {
+		if exists[c] {
+			return []string{c} // the first match wins, as in the compiler
+		}
+	}
+	return nil
+}
+
+// Includers returns the .c files that include header, directly or not.
+func (g *IncludeGraph) Includers(header string) []string {
+	seen := map[string]bool{header: true}
+	queue := []string{header}
+	var out []string
+	for len(queue) > 0 {
+		h := queue[0]
+		queue = queue[1:]
+		for _, f := range g.includedBy[h] {
+			if seen[f] {
+				continue
+			}
+			seen[f] = true
+			if strings.HasSuffix(f, ".c") {
+				out = append(out, f)
+			} else {
+				queue = append(queue, f)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
