@@ -413,7 +413,9 @@ func parseHeaders(name string, lines []string, start, end int, files []*scannedF
 	return nil
 }
 
-func prefixed(name, p string) bool { return name == "" || name == "/dev/null" || strings.HasPrefix(name, p) }
+func prefixed(name, p string) bool {
+	return name == "" || name == "/dev/null" || strings.HasPrefix(name, p)
+}
 
 func firstComponent(p string) string {
 	c, _, _ := strings.Cut(p, "/")
