@@ -420,11 +420,7 @@ func parseMacro(t Token, undef bool) *Macro {
 		}
 	}
 	_ = bodyStart
-	var parts []string
-	for _, tk := range rest {
-		parts = append(parts, tk.Text)
-	}
-	m.Body = strings.Join(parts, " ")
+	m.Body = joinTokens(rest)
 	return m
 }
 
@@ -518,6 +514,9 @@ func (f *File) scanTop(code []Token) {
 				depth--
 			case t.Kind == Punct && t.Text == "{" && depth <= 0:
 				end := matchClose(code, j)
+				if end <= j || code[end].Text != "}" {
+					return // unbalanced to the end of the file
+				}
 				if looksLikeFuncHeader(code[start:j]) {
 					f.addFunc(code, start, j, end)
 					i = end + 1
@@ -1325,6 +1324,11 @@ func joinTokens(toks []Token) string {
 // JoinTokens is joinTokens for other packages.
 func JoinTokens(toks []Token) string { return joinTokens(toks) }
 
+// typeWords are keywords after which "(" starts a declarator, not a call.
+var typeWords = map[string]bool{"void": true, "int": true, "char": true, "long": true, "short": true,
+	"unsigned": true, "signed": true, "bool": true, "float": true, "double": true, "return": true,
+	"if": true, "for": true, "while": true, "switch": true, "sizeof": false}
+
 func needSpace(a, b Token) bool {
 	switch {
 	case a.Text == "(" || a.Text == "[" || b.Text == ")" || b.Text == "]" || b.Text == "," || b.Text == ";":
@@ -1332,6 +1336,8 @@ func needSpace(a, b Token) bool {
 	case a.Text == "->" || b.Text == "->" || a.Text == "." || b.Text == ".":
 		return false
 	case b.Text == "(" && a.Kind == Ident:
+		return typeWords[a.Text]
+	case b.Text == "(" && a.Text == ")":
 		return false
 	case b.Text == "[":
 		return false

@@ -20,7 +20,7 @@ func Diff(path string, old, new []byte) *File {
 		return nil
 	}
 	a, b := splitText(old), splitText(new)
-	ops := diffLines(a.lines, b.lines)
+	ops := diffLines(lineKeys(a), lineKeys(b))
 	f := &File{OldPath: path, NewPath: path}
 	if old == nil {
 		f.OldPath = ""
@@ -30,6 +30,17 @@ func Diff(path string, old, new []byte) *File {
 	}
 	f.Hunks = makeHunks(ops, a, b)
 	return f
+}
+
+// lineKeys returns the lines to compare: a last line without newline
+// differs from the same text with one.
+func lineKeys(t text) []string {
+	if !t.noNewline || len(t.lines) == 0 {
+		return t.lines
+	}
+	keys := append([]string(nil), t.lines...)
+	keys[len(keys)-1] += "\x00no newline"
+	return keys
 }
 
 type editOp struct {

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/kprewrite/kprewrite/kbuild"
+	"github.com/kprewrite/kprewrite/patch"
+	"github.com/kprewrite/kprewrite/report"
+	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/transforms"
+	"github.com/kprewrite/kprewrite/tree"
+)
+
+// registry is the transforms the commands run, in order.
+var registry = transforms.All()
+
+// treeFlags are the flags of every command that reads a tree.
+func treeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "tree", Usage: "kernel source `DIR` the patch applies to (never modified)", Required: true},
+		&cli.StringFlag{Name: "config", Usage: "kernel config `FILE` (default DIR/.config); in an O= build dir, that build's generated files are used"},
+		&cli.StringFlag{Name: "cache", Usage: "work area `DIR` for builds (default $KPREWRITE_CACHE or ~/.cache/kprewrite)"},
+	}
+}
+
+func formatFlag() cli.Flag {
+	return &cli.StringFlag{Name: "format", Value: "text", Usage: "report format: text or json"}
+}
+
+func rewriteFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "dialect", Value: "klp", Usage: "livepatch glue to generate: klp (kernel livepatch_helpers.h, klp-build) or kpatch (kpatch-macros.h)"},
+		&cli.StringFlag{Name: "strategy", Value: "auto", Usage: "for new struct members: auto (bitfield, structext, hole, shadow in that order) or one of them"},
+		&cli.IntFlag{Name: "max-users", Value: 64, Usage: "refuse to move a header definition that more than `N` .c files use"},
+	}
+}
+
+func badInput(format string, args ...any) error {
+	return cli.Exit("error: "+oneLine(fmt.Sprintf(format, args...)), exitBadInput)
+}
+
+// openEnv opens the tree and config named by the flags.
+func openEnv(c *cli.Context) (*kbuild.Env, error) {
+	env, err := kbuild.Open(c.String("tree"), c.String("config"), kbuild.Options{CacheDir: c.String("cache"), Log: stderr})
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
+	return env, nil
+}
+
+func checkFormat(c *cli.Context) error {
+	switch c.String("format") {
+	case "text", "json":
+		return nil
+	}
+	return badInput("--format must be text or json, not %q", c.String("format"))
+}
+
+func options(c *cli.Context) (rewrite.Options, error) {
+	o := rewrite.Options{Dialect: c.String("dialect"), Strategy: c.String("strategy"), MaxUsers: c.Int("max-users")}
+	if o.Dialect != "klp" && o.Dialect != "kpatch" {
+		return o, badInput("--dialect must be klp or kpatch, not %q", o.Dialect)
+	}
+	switch o.Strategy {
+	case "auto", "bitfield", "structext", "hole", "shadow":
+	default:
+		return o, badInput("--strategy must be auto, bitfield, structext, hole or shadow, not %q", o.Strategy)
+	}
+	if o.Strategy == "auto" {
+		o.Strategy = ""
+	}
+	return o, nil
+}
+
+// readPatchFile reads and parses one patch argument ("-" is stdin).
+func readPatchFile(name string) (*patch.Set, error) {
+	var data []byte
+	var err error
+	if name == "-" {
+		data, err = io.ReadAll(stdin)
+		name = "<stdin>"
+	} else {
+		data, err = os.ReadFile(name)
+	}
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
+	set, err := patch.Read(filepath.Base(name), data, patch.Options{Strip: -1})
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
+	return set, nil
+}
+
+// session loads one patch against base and runs the transforms.
+func session(env *kbuild.Env, base tree.FS, p *patch.Patch, opt rewrite.Options) (*rewrite.Session, error) {
+	s, err := rewrite.Load(env, base, p, opt)
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
+	if err := s.Run(registry); err != nil {
+		return nil, cli.Exit("error: "+oneLine(err.Error()), exitBadInput)
+	}
+	return s, nil
+}
+
+func writeReport(c *cli.Context, w io.Writer, r *report.Report) error {
+	if c.String("format") == "json" {
+		return r.WriteJSON(w)
+	}
+	r.WriteText(w)
+	return nil
+}

@@ -1,0 +1,85 @@
+// Command kprewrite turns an upstream Linux kernel patch into one that a
+// livepatch builder (kpatch-build, klp-build) accepts, and explains every
+// decision. See the README for the commands.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Exit codes.
+const (
+	exitOK         = 0
+	exitNeedsHuman = 1 // findings need an engineer, or verify failed
+	exitBadInput   = 2 // bad input or usage
+)
+
+// Where commands print; tests replace them.
+var (
+	stdout io.Writer = os.Stdout
+	stderr io.Writer = os.Stderr
+	stdin  io.Reader = os.Stdin
+)
+
+func main() {
+	os.Exit(run(os.Args))
+}
+
+func run(args []string) int {
+	app := newApp()
+	app.Writer, app.ErrWriter = stdout, stderr
+	if len(args) > 1 && args[1] != "" && args[1][0] != '-' && app.Command(args[1]) == nil {
+		fmt.Fprintf(stderr, "kprewrite: error: unknown command %q (see kprewrite --help)\n", args[1])
+		return exitBadInput
+	}
+	err := app.Run(args)
+	if err == nil {
+		return exitOK
+	}
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		if msg := ec.Error(); msg != "" {
+			fmt.Fprintln(stderr, "kprewrite: "+msg)
+		}
+		return ec.ExitCode()
+	}
+	fmt.Fprintln(stderr, "kprewrite: error: "+oneLine(err.Error()))
+	return exitBadInput
+}
+
+func newApp() *cli.App {
+	cli.HelpFlag = &cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help"}
+	return &cli.App{
+		Name:  "kprewrite",
+		Usage: "rewrite an upstream kernel patch into one a livepatch builder accepts",
+		Description: "kprewrite reads a patch and the kernel tree it applies to, finds what a livepatch cannot\n" +
+			"carry (struct layout changes, header changes, static locals, __init code, ...), rewrites\n" +
+			"what it can prove safe and reports every decision.",
+		HideVersion:     true,
+		HideHelpCommand: true,
+		ExitErrHandler:  func(*cli.Context, error) {},
+		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
+			return cli.Exit("usage: "+err.Error(), exitBadInput)
+		},
+		Commands: []*cli.Command{
+			analyzeCommand(),
+			rewriteCommand(),
+			previewCommand(),
+			seriesCommand(),
+		},
+	}
+}
+
+func oneLine(s string) string {
+	for i, c := range s {
+		if c == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/kprewrite/kprewrite/patch"
+	"github.com/kprewrite/kprewrite/report"
+	"github.com/kprewrite/kprewrite/tree"
+)
+
+func previewCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "preview",
+		Usage:     "show how the rewrite changes the patch (a dry run: writes nothing)",
+		ArgsUsage: "PATCH",
+		Description: "Prints a diff from the input patch to the rewritten patch, in colour on a terminal.\n" +
+			"Example: kprewrite preview --tree linux-6.1 fix.patch | less -R",
+		Flags: append(append(treeFlags(),
+			&cli.StringFlag{Name: "color", Value: "auto", Usage: "colour the diff: auto, always or never"},
+		), rewriteFlags()...),
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return badInput("preview needs exactly one PATCH argument")
+			}
+			opt, err := options(c)
+			if err != nil {
+				return err
+			}
+			env, err := openEnv(c)
+			if err != nil {
+				return err
+			}
+			set, err := readPatchFile(c.Args().First())
+			if err != nil {
+				return err
+			}
+			in, err := os.ReadFile(c.Args().First())
+			if err != nil && c.Args().First() != "-" {
+				return badInput("%v", err)
+			}
+			r := report.New("preview", env)
+			out, err := rewriteSet(env, tree.NewOverlay(env.Tree), set, opt, r)
+			if err != nil {
+				return err
+			}
+			color := c.String("color") == "always" || c.String("color") == "auto" && isTerminal(stdout)
+			d := patch.Diff(set.Name, in, out)
+			if d == nil {
+				io.WriteString(stdout, "kprewrite: the rewrite leaves the patch as it is\n")
+				return nil
+			}
+			d.OldPath, d.NewPath = "input/"+set.Name, "rewritten/"+set.Name
+			writeColored(stdout, patch.RenderFile(d), color)
+			return nil
+		},
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func writeColored(w io.Writer, text string, color bool) {
+	if !color {
+		io.WriteString(w, text)
+		return
+	}
+	for _, l := range strings.SplitAfter(text, "\n") {
+		switch {
+		case strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "---"), strings.HasPrefix(l, "diff "):
+			io.WriteString(w, "\x1b[1m"+strings.TrimSuffix(l, "\n")+"\x1b[0m\n")
+		case strings.HasPrefix(l, "@@"):
+			io.WriteString(w, "\x1b[36m"+strings.TrimSuffix(l, "\n")+"\x1b[0m\n")
+		case strings.HasPrefix(l, "+"):
+			io.WriteString(w, "\x1b[32m"+strings.TrimSuffix(l, "\n")+"\x1b[0m\n")
+		case strings.HasPrefix(l, "-"):
+			io.WriteString(w, "\x1b[31m"+strings.TrimSuffix(l, "\n")+"\x1b[0m\n")
+		default:
+			io.WriteString(w, l)
+		}
+	}
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/kprewrite/kprewrite/internal/fsutil"
+	"github.com/kprewrite/kprewrite/report"
+	"github.com/kprewrite/kprewrite/tree"
+)
+
+func seriesCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "series",
+		Usage:     "rewrite a patch series: a quilt series file, a directory of numbered patches, or an mbox",
+		ArgsUsage: "SERIES",
+		Description: "Each patch is rewritten on top of the tree as modified by the rewritten patches before it,\n" +
+			"and written to --out under the same name. Nothing is written unless every patch rewrites.\n" +
+			"Example: kprewrite series --tree linux-6.1 --out lp/ patches/series",
+		Flags: append(append(treeFlags(), formatFlag(),
+			&cli.StringFlag{Name: "out", Usage: "directory `DIR` for the rewritten patches", Required: true},
+			&cli.StringFlag{Name: "report", Usage: "write the report to `FILE` instead of standard error"},
+		), rewriteFlags()...),
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return badInput("series needs exactly one SERIES argument")
+			}
+			if err := checkFormat(c); err != nil {
+				return err
+			}
+			opt, err := options(c)
+			if err != nil {
+				return err
+			}
+			names, err := seriesMembers(c.Args().First())
+			if err != nil {
+				return err
+			}
+			env, err := openEnv(c)
+			if err != nil {
+				return err
+			}
+			r := report.New("series", env)
+			base := tree.NewOverlay(env.Tree)
+			outputs := map[string][]byte{}
+			var order []string
+			for _, name := range names {
+				set, err := readPatchFile(name)
+				if err != nil {
+					return err
+				}
+				out, err := rewriteSet(env, base, set, opt, r)
+				if err != nil {
+					return err
+				}
+				outputs[filepath.Base(name)] = out
+				order = append(order, filepath.Base(name))
+			}
+			dir := c.String("out")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return badInput("%v", err)
+			}
+			for _, n := range order {
+				if err := fsutil.WriteFileAtomic(filepath.Join(dir, n), outputs[n], 0o644); err != nil {
+					return badInput("%v", err)
+				}
+			}
+			if st, err := os.Stat(c.Args().First()); err == nil && !st.IsDir() && filepath.Base(c.Args().First()) == "series" {
+				var b bytes.Buffer
+				for _, n := range order {
+					b.WriteString(n + "\n")
+				}
+				if err := fsutil.WriteFileAtomic(filepath.Join(dir, "series"), b.Bytes(), 0o644); err != nil {
+					return badInput("%v", err)
+				}
+			}
+			if err := emitReport(c, r); err != nil {
+				return err
+			}
+			if r.NeedsHuman() {
+				return cli.Exit("", exitNeedsHuman)
+			}
+			return nil
+		},
+	}
+}
+
+// seriesMembers lists the patch files of a series argument, in order.
+func seriesMembers(arg string) ([]string, error) {
+	st, err := os.Stat(arg)
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
+	if st.IsDir() {
+		var out []string
+		ents, err := os.ReadDir(arg)
+		if err != nil {
+			return nil, badInput("%v", err)
+		}
+		for _, e := range ents {
+			n := e.Name()
+			if !e.IsDir() && (strings.HasSuffix(n, ".patch") || strings.HasSuffix(n, ".diff")) {
+				out = append(out, filepath.Join(arg, n))
+			}
+		}
+		sort.Strings(out)
+		if len(out) == 0 {
+			return nil, badInput("%s holds no .patch or .diff files", arg)
+		}
+		return out, nil
+	}
+	if filepath.Base(arg) == "series" {
+		f, err := os.Open(arg)
+		if err != nil {
+			return nil, badInput("%v", err)
+		}
+		defer f.Close()
+		var out []string
+		sc := bufio.NewScanner(f)
+		n := 0
+		for sc.Scan() {
+			n++
+			line := strings.TrimSpace(sc.Text())
+			if i := strings.Index(line, "#"); i >= 0 {
+				line = strings.TrimSpace(line[:i])
+			}
+			if line == "" {
+				continue
+			}
+			fields := strings.Fields(line)
+			for _, opt := range fields[1:] {
+				if opt != "-p1" {
+					return nil, badInput("%s:%d: option %s is not supported (kprewrite reads -p1 patches)", arg, n, opt)
+				}
+			}
+			p, err := tree.CleanRel(fields[0])
+			if err != nil {
+				return nil, badInput("%s:%d: %v", arg, n, err)
+			}
+			out = append(out, filepath.Join(filepath.Dir(arg), p))
+		}
+		if len(out) == 0 {
+			return nil, badInput("%s lists no patches", arg)
+		}
+		return out, nil
+	}
+	// A single file: an mbox or one patch, written back under its own name.
+	return []string{arg}, nil
+}

@@ -1,0 +1,337 @@
+// Package hazard finds what in a patch a livepatch builder cannot take as it
+// is: struct layout changes, header changes, static locals, __init code,
+// changed data initializers, non-livepatchable files and the rest of the
+// rules in REFERENCE.md section 1. Each hazard names its location, what it
+// is about, why it matters and what should happen to it; the transforms
+// later claim the hazards they can rewrite.
+package hazard
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/change"
+)
+
+// Kind is the class of a hazard, as it appears in reports and JSON.
+type Kind string
+
+// Hazard kinds.
+const (
+	StructLayout     Kind = "struct-layout"
+	HeaderInline     Kind = "header-inline"
+	HeaderMacro      Kind = "header-macro"
+	HeaderDecl       Kind = "header-declaration"
+	HeaderOther      Kind = "header-other"
+	StaticLocal      Kind = "static-local"
+	InitCode         Kind = "init-code"
+	DataInit         Kind = "data-initializer"
+	NewData          Kind = "new-data"
+	NotLivepatchable Kind = "not-livepatchable"
+	Syscall          Kind = "syscall"
+	PrintOnce        Kind = "print-once"
+	StaticKey        Kind = "static-key"
+	Export           Kind = "export"
+	NewInclude       Kind = "new-include"
+	Prototype        Kind = "prototype-change"
+	Notrace          Kind = "notrace"
+	Unclassified     Kind = "unclassified"
+)
+
+// Hazard is one thing in the patch that a livepatch cannot carry as it is.
+type Hazard struct {
+	File    string
+	Line    int
+	Kind    Kind
+	Subject string
+	Reason  string
+	// Action is what should happen: "manual: <what the engineer does>", or
+	// "none" for notes that need nothing. Transforms that take a hazard
+	// replace it with their own name.
+	Action string
+	Change *change.Change // the change behind the hazard, nil for file-level ones
+}
+
+// Manual builds an action that needs an engineer.
+func Manual(what string) string { return "manual: " + what }
+
+// NeedsHuman reports whether the hazard's action is manual.
+func (h *Hazard) NeedsHuman() bool { return strings.HasPrefix(h.Action, "manual") }
+
+var (
+	onceRE      = regexp.MustCompile(`^(printk_once|printk_deferred_once|pr_[a-z]+_once|dev_[a-z]+_once|netdev_[a-z]+_once|WARN_ONCE|WARN_ON_ONCE|net_[a-z]+_ratelimited_once|printk_ratelimited_once)$`)
+	staticKeyRE = regexp.MustCompile(`^(static_branch_(likely|unlikely|enable|disable|inc|dec)|static_key_(slow_inc|slow_dec|enable|disable|true|false)|static_call|static_call_cond|static_call_update|static_call_query|DEFINE_STATIC_KEY_[A-Z_]+|DEFINE_STATIC_CALL[A-Z_]*)$`)
+	exportRE    = regexp.MustCompile(`^EXPORT_(SYMBOL|SYMBOL_GPL|SYMBOL_NS|SYMBOL_NS_GPL|PER_CPU_SYMBOL|PER_CPU_SYMBOL_GPL)$`)
+	dataMacroRE = regexp.MustCompile(`^(DEFINE_[A-Z_]+|DECLARE_[A-Z_]+|LIST_HEAD|HLIST_HEAD|LLIST_HEAD)$`)
+	initAttrs   = []string{"__init", "__exit", "__meminit", "__devinit", "__cpuinit", "__ref"}
+	initData    = []string{"__initdata", "__initconst", "__exitdata", "__meminitdata", "__initdata_or_module"}
+)
+
+// NotLivepatchablePath explains why code in path can never be livepatched,
+// or returns "".
+func NotLivepatchablePath(p string) string {
+	switch {
+	case path.Ext(p) == ".S" || path.Ext(p) == ".s":
+		return "assembly files are not livepatchable: livepatch replaces C functions through ftrace"
+	case strings.HasPrefix(p, "lib/"):
+		return "lib/ is linked as a library archive; livepatch builders refuse it"
+	case strings.Contains(p, "/vdso/") || strings.HasPrefix(p, "vdso/"):
+		return "vDSO code runs in user space; klp-build refuses */vdso/*"
+	case strings.Contains(p, "/realmode/rm/"):
+		return "real-mode trampoline code cannot be livepatched; klp-build refuses */realmode/rm/*"
+	case strings.HasPrefix(p, "tools/") || strings.HasPrefix(p, "scripts/") || strings.HasPrefix(p, "Documentation/"):
+		return "not kernel code: nothing to livepatch"
+	}
+	return ""
+}
+
+// Analyze returns the hazards of the files a patch changes, sorted by file
+// and line.
+func Analyze(files []*change.File) []*Hazard {
+	var out []*Hazard
+	for _, fc := range files {
+		out = append(out, analyzeFile(fc)...)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].File != out[j].File {
+			return out[i].File < out[j].File
+		}
+		return out[i].Line < out[j].Line
+	})
+	return out
+}
+
+func analyzeFile(fc *change.File) []*Hazard {
+	var hs []*Hazard
+	add := func(h *Hazard) {
+		if h.File == "" {
+			h.File = fc.Path
+		}
+		hs = append(hs, h)
+	}
+	if why := NotLivepatchablePath(fc.Path); why != "" && fc.Diff != nil {
+		line := 1
+		if len(fc.Diff.Hunks) > 0 {
+			line = fc.Diff.Hunks[0].NewStart
+		}
+		add(&Hazard{Line: line, Kind: NotLivepatchable, Subject: fc.Path, Reason: why,
+			Action: Manual("drop this file from the livepatch, or patch the C callers instead")})
+		return hs
+	}
+	ext := path.Ext(fc.Path)
+	if ext != ".c" && ext != ".h" {
+		if fc.Diff != nil {
+			add(&Hazard{Line: 1, Kind: Unclassified, Subject: fc.Path, Reason: "not a C source or header: a livepatch carries only function changes",
+				Action: Manual("drop this file from the livepatch if it does not affect the running kernel's code")})
+		}
+		return hs
+	}
+	for _, ch := range fc.Changes {
+		for _, h := range forChange(fc, ch) {
+			h.Change = ch
+			add(h)
+		}
+	}
+	// Scan every function the patch replaces for constructs that behave
+	// differently in a livepatch module.
+	if fc.Post != nil {
+		for _, ch := range fc.Changes {
+			if ch.PostFunc == nil || (ch.Kind != change.FuncChanged && ch.Kind != change.FuncAdded) {
+				continue
+			}
+			for _, h := range scanBody(fc, ch) {
+				h.Change = ch
+				add(h)
+			}
+		}
+	}
+	return hs
+}
+
+func forChange(fc *change.File, ch *change.Change) []*Hazard {
+	hdr := fc.IsHeader
+	var out []*Hazard
+	h := func(kind Kind, reason, action string) {
+		out = append(out, &Hazard{Line: ch.Line, Kind: kind, Subject: ch.Subject, Reason: reason, Action: action})
+	}
+	switch ch.Kind {
+	case change.MemberAdded:
+		h(StructLayout, fmt.Sprintf("new member %q changes the layout of %s; objects that exist when the livepatch loads were allocated without it",
+			ch.New, "struct "+ch.Struct),
+			Manual("keep the layout: put the member in spare bits or a hole, or in a klp shadow variable"))
+	case change.MemberRemoved:
+		h(StructLayout, fmt.Sprintf("removing member %q shifts the members after it in struct %s", ch.Old, ch.Struct),
+			Manual("keep the member in the struct and stop using it"))
+	case change.MemberRetyped:
+		h(StructLayout, fmt.Sprintf("member type changes from %q to %q in struct %s", ch.Old, ch.New, ch.Struct),
+			Manual("keep the old type; convert at the use sites or keep the new value in a shadow variable"))
+	case change.MemberBits:
+		h(StructLayout, fmt.Sprintf("bitfield width changes from %q to %q in struct %s", ch.Old, ch.New, ch.Struct),
+			Manual("keep the old width; use spare bits for the extra range"))
+	case change.MemberReordered:
+		h(StructLayout, fmt.Sprintf("members of struct %s are reordered (%s -> %s)", ch.Struct, ch.Old, ch.New),
+			Manual("keep the original member order"))
+	case change.MemberCond:
+		h(StructLayout, fmt.Sprintf("the #if condition of member %s changes (%s -> %s)", ch.Member, ch.Old, ch.New),
+			Manual("keep the member's condition unchanged"))
+	case change.StructRemoved:
+		h(StructLayout, "a struct definition is removed", Manual("keep the definition"))
+	case change.StructAdded:
+		if hdr {
+			h(HeaderDecl, "new struct definition in a header", "header2c")
+		}
+	case change.FuncChanged, change.FuncAdded, change.FuncRemoved:
+		f := ch.PostFunc
+		if f == nil {
+			f = ch.PreFunc
+		}
+		if hdr && f.IsInline() {
+			what := map[change.Kind]string{change.FuncChanged: "changed", change.FuncAdded: "new", change.FuncRemoved: "removed"}[ch.Kind]
+			h(HeaderInline, fmt.Sprintf("%s inline function in a header: it is compiled into every function that uses it, in every object that includes the header", what),
+				Manual("move the new definition into the .c files that use it and patch those callers"))
+			break
+		}
+		if hdr && ch.Kind != change.FuncRemoved {
+			h(HeaderOther, "function defined in a header without inline: every includer gets its own copy", Manual("move the definition into one .c file"))
+			break
+		}
+		if ch.Kind == change.FuncRemoved {
+			h(Unclassified, "a function is removed: old code that still calls it keeps calling the original", "none")
+			break
+		}
+		if attr := firstAttr(f, initAttrs); attr != "" {
+			h(InitCode, fmt.Sprintf("%s code already ran (or runs only at unload); a livepatch does not re-run it", attr),
+				Manual("emulate its effect in a pre- or post-patch callback (KLP_POST_PATCH_CALLBACK / KPATCH_POST_PATCH_CALLBACK)"))
+		}
+		if f.Has("notrace") || f.Has("noinstr") {
+			h(Notrace, "the function is notrace/noinstr: ftrace cannot redirect it, so a livepatch cannot replace it",
+				Manual("patch its callers instead"))
+		}
+		if ch.Kind == change.FuncChanged && f.Macro != "" && strings.Contains(f.Macro, "SYSCALL_DEFINE") {
+			h(Syscall, fmt.Sprintf("%s wraps the system call in generated functions whose names the builder cannot match", f.Macro),
+				"syscall")
+		}
+		if ch.Kind == change.FuncChanged && ch.PreFunc != nil && !fc.IsHeader && protoOf(fc.Pre, ch.PreFunc) != protoOf(fc.Post, ch.PostFunc) && !ch.PostFunc.Has("static") {
+			h(Prototype, "the prototype of a non-static function changes: callers in other objects still use the old one",
+				Manual("give the new version a new name and patch every caller, or keep the prototype"))
+		}
+	case change.StaticLocalAdded:
+		h(StaticLocal, "new static local: it is new data in the livepatch module and starts at its initializer, not at the state the original had",
+			Manual("make sure the starting value is right for a running system (or use a shadow variable on the owning object)"))
+	case change.StaticLocalRemoved:
+		h(StaticLocal, "removed static local: the builder can no longer correlate the function's data with the original",
+			Manual("keep a reference to the static local in the new function (kpatch guide: keep the variable)"))
+	case change.MacroChanged, change.MacroAdded, change.MacroRemoved:
+		if hdr {
+			act := "header2c"
+			if ch.Kind == change.MacroRemoved {
+				act = Manual("keep the macro in the header; stop using it in the .c files")
+			}
+			h(HeaderMacro, fmt.Sprintf("macro %s in a header: %s", ch.Name, strings.TrimPrefix(string(ch.Kind), "macro ")), act)
+		}
+	case change.DeclChanged, change.DeclAdded, change.DeclRemoved:
+		if hdr {
+			act := "header2c"
+			if ch.Kind == change.DeclChanged {
+				act = Manual("a changed prototype in a header changes every caller: keep it, or add a new function with a new name")
+			}
+			h(HeaderDecl, fmt.Sprintf("%s in a header", ch.Kind), act)
+		}
+	case change.VarAdded:
+		if ch.PostVar != nil && ch.PostVar.Extern {
+			if hdr {
+				h(HeaderDecl, "new extern declaration in a header", "header2c")
+			}
+			break
+		}
+		if hdr {
+			h(HeaderOther, "new variable defined in a header", Manual("define it in one .c file"))
+			break
+		}
+		h(NewData, "new global data lives in the livepatch module: it starts at its initializer when the livepatch loads and is not shared with the original object", "none")
+	case change.VarRemoved:
+		h(DataInit, "a global variable is removed: the original object keeps it", "none")
+	case change.VarInitChanged, change.VarTypeChanged:
+		v := ch.PostVar
+		reason := fmt.Sprintf("the initializer of %s changes; existing data was initialized long ago and a livepatch does not touch it", ch.Name)
+		if ch.Kind == change.VarTypeChanged {
+			reason = fmt.Sprintf("the type of %s changes (%s -> %s): its layout in the running kernel stays the old one", ch.Name, ch.Old, ch.New)
+		}
+		if v != nil && firstAttr(&ast.Func{Attrs: v.Attrs}, initData) != "" {
+			h(InitCode, "init data ("+firstAttr(&ast.Func{Attrs: v.Attrs}, initData)+") was freed after boot", Manual("emulate the change in a callback"))
+			break
+		}
+		h(DataInit, reason, Manual("apply the new value in a post-patch callback (and restore it in a pre-unpatch callback)"))
+	case change.IncludeAdded:
+		if !hdr {
+			h(NewInclude, fmt.Sprintf("new #include <%s>: harmless by itself, but inline code and static data it brings in become part of the patched functions", ch.Name), "none")
+		} else {
+			h(HeaderOther, fmt.Sprintf("new #include <%s> in a header reaches every includer", ch.Name), "header2c")
+		}
+	case change.CallAdded, change.CallRemoved:
+		switch {
+		case exportRE.MatchString(ch.Name):
+			h(Export, fmt.Sprintf("%s: a livepatch module cannot add or remove exports of the patched object", ch.Subject),
+				Manual("drop the export change; callers in other objects must be patched to reach the function another way (kallsyms lookup or klp relocation)"))
+		case dataMacroRE.MatchString(ch.Name) && ch.Kind == change.CallAdded:
+			h(NewData, fmt.Sprintf("%s defines new data in the livepatch module", ch.Subject), "none")
+		case strings.HasSuffix(ch.Name, "initcall") || ch.Name == "module_init" || ch.Name == "module_exit" || ch.Name == "__setup" || ch.Name == "early_param":
+			h(InitCode, fmt.Sprintf("%s runs only at boot or module load", ch.Subject), Manual("emulate it in a post-patch callback"))
+		case fc.IsHeader:
+			h(HeaderOther, fmt.Sprintf("%s in a header", ch.Subject), Manual("move it to a .c file"))
+		}
+	case change.EnumChanged, change.EnumAdded:
+		if hdr {
+			h(HeaderOther, fmt.Sprintf("%s: %s (old code keeps the old values; values used in data or by other objects must not move)", ch.Subject, ch.Kind),
+				Manual("append new values only, and check every object that uses them"))
+		}
+	case change.Unclassified:
+		if hdr {
+			h(HeaderOther, "a header change kprewrite could not tie to a definition", Manual("review this hunk"))
+		} else {
+			h(Unclassified, "a change kprewrite could not tie to a function or definition", Manual("review this hunk"))
+		}
+	}
+	return out
+}
+
+func firstAttr(f *ast.Func, attrs []string) string {
+	for _, a := range attrs {
+		if f.Has(a) {
+			return a
+		}
+	}
+	return ""
+}
+
+// protoOf returns the normalised text of a function's header.
+func protoOf(f *ast.File, fn *ast.Func) string { return f.Normalized(fn.Header) }
+
+// scanBody looks inside a changed function for constructs that need care.
+func scanBody(fc *change.File, ch *change.Change) []*Hazard {
+	var out []*Hazard
+	seen := map[string]bool{}
+	fn := ch.PostFunc
+	for _, t := range fc.Post.CodeTokens(fn.Body) {
+		if t.Kind != ast.Ident || seen[t.Text] {
+			continue
+		}
+		switch {
+		case onceRE.MatchString(t.Text):
+			seen[t.Text] = true
+			out = append(out, &Hazard{Line: fc.Post.Line(t.Off), Kind: PrintOnce, Subject: fn.Name + ": " + t.Text,
+				Reason: t.Text + " keeps a hidden static flag; the replacement function gets a fresh one, so the message can appear again and the builder may fail to correlate it",
+				Action: Manual("replace it with an explicit static bool flag (or accept the repeat)")})
+		case staticKeyRE.MatchString(t.Text):
+			seen[t.Text] = true
+			out = append(out, &Hazard{Line: fc.Post.Line(t.Off), Kind: StaticKey, Subject: fn.Name + ": " + t.Text,
+				Reason: t.Text + " in a replaced function: if the key or call site lives in a module, the livepatch cannot resolve its jump label or static call",
+				Action: Manual("for a module's key use static_key_enabled(); for static calls use KLP_STATIC_CALL (klp-build)")})
+		}
+	}
+	return out
+}
