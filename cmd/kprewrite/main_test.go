@@ -101,9 +101,9 @@ func TestAnalyzeSeedJSON(t *testing.T) {
 		subjects[*f.Subject] = *f.Kind
 	}
 	for subj, kind := range map[string]string{
-		"struct slave.should_notify_link":                     "struct-layout",
+		"struct slave.should_notify_link":                    "struct-layout",
 		"struct netdev_notifier_changeupper_info.upper_info": "struct-layout",
-		"bond_commit_link_state":                              "header-inline",
+		"bond_commit_link_state":                             "header-inline",
 	} {
 		if subjects[subj] != kind {
 			t.Errorf("no %s finding for %s (got %v)", kind, subj, subjects)
@@ -187,18 +187,18 @@ func TestBadInputExit2(t *testing.T) {
 	}
 	hunk := "--- a/kernel/printk.c\n+++ b/kernel/printk.c\n@@ -1,2 +1,2 @@\n // SPDX-License-Identifier: GPL-2.0\n-#include <linux/kernel.h>\n+#include <linux/kernel.h> \n"
 	cases := map[string]string{
-		"empty":        write("empty.patch", ""),
-		"not a diff":   write("prose.patch", "just words\n"),
-		"truncated":    write("trunc.patch", "--- a/kernel/printk.c\n+++ b/kernel/printk.c\n@@ -1,5 +1,5 @@\n a\n"),
-		"counts":       write("counts.patch", "--- a/kernel/printk.c\n+++ b/kernel/printk.c\n@@ -1 +1 @@\n a\n-b\n+c\n"),
-		"no apply":     write("noapply.patch", "--- a/kernel/printk.c\n+++ b/kernel/printk.c\n@@ -1 +1 @@\n-nothing like this\n+x\n"),
-		"crlf":         write("crlf.patch", strings.ReplaceAll(hunk, "\n", "\r\n")),
-		"binary":       write("bin.patch", "diff --git a/x.bin b/x.bin\nindex 1..2 100644\nGIT binary patch\nliteral 3\nKcmZ?\n"),
-		"rename":       write("ren.patch", "diff --git a/a.c b/b.c\nsimilarity index 100%\nrename from a.c\nrename to b.c\n"),
-		"absolute":     write("abs.patch", "--- /etc/passwd\n+++ /etc/passwd\n@@ -1 +1 @@\n-a\n+b\n"),
-		"dotdot":       write("dd.patch", "--- a/../../etc/passwd\n+++ b/../../etc/passwd\n@@ -1 +1 @@\n-a\n+b\n"),
-		"missing file": write("miss.patch", "--- a/no/such/file.c\n+++ b/no/such/file.c\n@@ -1 +1 @@\n-a\n+b\n"),
-		"non-utf8":     write("latin1.patch", "--- a/kernel/printk.c\n+++ b/kernel/printk.c\n@@ -1 +1 @@\n-a\n+\xe9\n"),
+		"empty":         write("empty.patch", ""),
+		"not a diff":    write("prose.patch", "just words\n"),
+		"truncated":     write("trunc.patch", "--- a/kernel/printk.c\n+++ b/kernel/printk.c\n@@ -1,5 +1,5 @@\n a\n"),
+		"counts":        write("counts.patch", "--- a/kernel/printk.c\n+++ b/kernel/printk.c\n@@ -1 +1 @@\n a\n-b\n+c\n"),
+		"no apply":      write("noapply.patch", "--- a/kernel/printk.c\n+++ b/kernel/printk.c\n@@ -1 +1 @@\n-nothing like this\n+x\n"),
+		"crlf":          write("crlf.patch", strings.ReplaceAll(hunk, "\n", "\r\n")),
+		"binary":        write("bin.patch", "diff --git a/x.bin b/x.bin\nindex 1..2 100644\nGIT binary patch\nliteral 3\nKcmZ?\n"),
+		"rename":        write("ren.patch", "diff --git a/a.c b/b.c\nsimilarity index 100%\nrename from a.c\nrename to b.c\n"),
+		"absolute":      write("abs.patch", "--- /etc/passwd\n+++ /etc/passwd\n@@ -1 +1 @@\n-a\n+b\n"),
+		"dotdot":        write("dd.patch", "--- a/../../etc/passwd\n+++ b/../../etc/passwd\n@@ -1 +1 @@\n-a\n+b\n"),
+		"missing file":  write("miss.patch", "--- a/no/such/file.c\n+++ b/no/such/file.c\n@@ -1 +1 @@\n-a\n+b\n"),
+		"non-utf8":      write("latin1.patch", "--- a/kernel/printk.c\n+++ b/kernel/printk.c\n@@ -1 +1 @@\n-a\n+\xe9\n"),
 		"no such patch": filepath.Join(dir, "nope.patch"),
 	}
 	for name, pf := range cases {
