@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Run every test of kprewrite, the real-kernel ones included. On a fresh
+# machine this installs the build dependencies (apt-get, as root), downloads
+# Debian's linux-source-6.1 and builds it once with the minimal livepatch
+# config; all of that is cached under ~/.cache/kprewrite for later runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=$PATH:/usr/local/go/bin
+start=$(date +%s)
+
+eval "$(./scripts/prepare-kernel.sh)"
+export KPREWRITE_REAL=1
+
+echo "== go vet"
+go vet ./...
+echo "== go test (unit and real-tree tests)"
+go test -count=1 -timeout 60m ./...
+
+echo "== all tests passed in $(( $(date +%s) - start ))s"
