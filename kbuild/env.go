@@ -36,9 +36,9 @@ type Env struct {
 	Work string
 	Log  io.Writer
 
-	objTree string // generated headers and .cmd files; "" until prepared
-	srcRoot string // the source tree kbuild's commands name (the tree, or a private copy)
-	ownObj  bool   // objTree is in the work area, so kprewrite may run make there
+	objTree  string // generated headers and .cmd files; "" until prepared
+	buildSrc string // the source tree the build was made from (the tree, a private copy, or a sibling tree)
+	ownObj   bool   // objTree is in the work area, so kprewrite may run make there
 
 	mu      sync.Mutex
 	deps    *depIndex
@@ -76,7 +76,7 @@ func Open(treeDir, configPath string, opt Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Env{Tree: t, Log: opt.Log, srcRoot: t.Root()}
+	e := &Env{Tree: t, Log: opt.Log, buildSrc: t.Root()}
 	if e.Log == nil {
 		e.Log = io.Discard
 	}
@@ -112,6 +112,10 @@ func Open(treeDir, configPath string, opt Options) (*Env, error) {
 		dir := filepath.Dir(e.ConfigPath)
 		if fileExists(filepath.Join(dir, "include", "generated", "autoconf.h")) {
 			e.objTree = dir
+			e.buildSrc = buildSource(dir, t.Root())
+			if e.buildSrc != t.Root() {
+				fmt.Fprintf(e.Log, "kprewrite: %s was built from %s; its commands are used on %s\n", dir, e.buildSrc, t.Root())
+			}
 		} else if fileExists(filepath.Join(e.Work, "obj", "include", "generated", "autoconf.h")) {
 			e.adoptOwn()
 		}
@@ -128,15 +132,25 @@ func (e *Env) adoptOwn() {
 	e.objTree = filepath.Join(e.Work, "obj")
 	e.ownObj = true
 	if src := filepath.Join(e.Work, "src"); fileExists(filepath.Join(src, "Makefile")) {
-		e.srcRoot = src
+		e.buildSrc = src
 	}
+}
+
+// buildSource returns the source tree an object tree was built from: the
+// "source" link kbuild makes in an O= directory, else the tree itself.
+func buildSource(objTree, tree string) string {
+	if l, err := filepath.EvalSymlinks(filepath.Join(objTree, "source")); err == nil && fileExists(filepath.Join(l, "Makefile")) {
+		return l
+	}
+	return tree
 }
 
 // ObjTree returns the object tree ("" when not prepared).
 func (e *Env) ObjTree() string { return e.objTree }
 
-// SrcRoot returns the source directory that kbuild's commands name.
-func (e *Env) SrcRoot() string { return e.srcRoot }
+// SrcRoot returns the source directory compiles read: always the tree.
+// (Commands of a build made from another directory are redirected to it.)
+func (e *Env) SrcRoot() string { return e.Tree.Root() }
 
 // HasBuild reports whether a complete kernel build exists in the object
 // tree, so that its .cmd files describe every object the config builds.
@@ -192,7 +206,7 @@ func (e *Env) Prepare() error {
 	}
 	e.objTree = obj
 	e.ownObj = true
-	e.srcRoot = src
+	e.buildSrc = src
 	return nil
 }
 
@@ -281,7 +295,7 @@ func (e *Env) CompileCommand(rel string) (*Command, error) {
 			return own.CompileCommand(rel)
 		}
 		fmt.Fprintf(e.Log, "kprewrite: compiling %s once to learn its kbuild command\n", rel)
-		if err := runMake(e.srcRoot, e.objTree, obj); err != nil {
+		if err := runMake(e.buildSrc, e.objTree, obj); err != nil {
 			return nil, fmt.Errorf("%s: %v", rel, err)
 		}
 		cf, err = ReadCmdFile(cmdPath(e.objTree, obj))
@@ -300,7 +314,7 @@ func (e *Env) ownEnv() (*Env, error) {
 	if e.own != nil {
 		return e.own, nil
 	}
-	o := &Env{Tree: e.Tree, Config: e.Config, ConfigPath: e.ConfigPath, Make: e.Make, Work: e.Work, Log: e.Log, srcRoot: e.Tree.Root()}
+	o := &Env{Tree: e.Tree, Config: e.Config, ConfigPath: e.ConfigPath, Make: e.Make, Work: e.Work, Log: e.Log, buildSrc: e.Tree.Root()}
 	if fileExists(filepath.Join(e.Work, "obj", "include", "generated", "autoconf.h")) {
 		o.adoptOwn()
 	}
@@ -315,6 +329,15 @@ func (e *Env) commandFrom(cf *CmdFile, rel string) (*Command, error) {
 	args, err := cf.CompilerArgs()
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot read its kbuild command: %v", rel, err)
+	}
+	if root := e.Tree.Root(); e.buildSrc != root {
+		// The build was made from another copy of the source: compile ours.
+		for i, a := range args {
+			args[i] = strings.ReplaceAll(a, e.buildSrc+"/", root+"/")
+			if strings.HasSuffix(args[i], "="+e.buildSrc) || args[i] == e.buildSrc {
+				args[i] = strings.TrimSuffix(args[i], e.buildSrc) + root
+			}
+		}
 	}
 	c := &Command{Dir: e.objTree, Source: rel, SrcArg: -1, OutArg: -1}
 	for i, a := range args {
@@ -403,7 +426,7 @@ func (e *Env) buildDeps() *depIndex {
 	if e.objTree == "" {
 		return idx
 	}
-	root := e.srcRoot
+	root := e.buildSrc
 	relOf := func(p string) string {
 		if filepath.IsAbs(p) {
 			if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
@@ -411,7 +434,7 @@ func (e *Env) buildDeps() *depIndex {
 			}
 			return ""
 		}
-		if e.objTree == root || e.objTree == e.Tree.Root() {
+		if e.objTree == root {
 			return filepath.ToSlash(filepath.Clean(p))
 		}
 		return "" // relative to an O= tree: a generated file

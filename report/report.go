@@ -83,6 +83,26 @@ func (r *Report) Add(name string, s *rewrite.Session) {
 	r.Patches = append(r.Patches, p)
 }
 
+// Structs returns the structs and unions the findings are about
+// ("struct slave"), for the layout proof.
+func (r *Report) Structs() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range r.Patches {
+		for _, f := range p.Findings {
+			if f.Kind != "struct-layout" {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Subject, ".")
+			if !seen[name] {
+				seen[name] = true
+				out = append(out, name)
+			}
+		}
+	}
+	return out
+}
+
 // NeedsHuman reports whether any finding of any patch needs an engineer.
 func (r *Report) NeedsHuman() bool {
 	for _, p := range r.Patches {

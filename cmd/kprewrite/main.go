@@ -71,6 +71,7 @@ func newApp() *cli.App {
 			rewriteCommand(),
 			previewCommand(),
 			seriesCommand(),
+			verifyCommand(),
 		},
 	}
 }

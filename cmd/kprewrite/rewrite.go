@@ -22,10 +22,11 @@ func rewriteCommand() *cli.Command {
 			"to --report FILE or standard error. Exit status: 0 when the rewritten patch needs no engineer,\n" +
 			"1 when findings remain, 2 for bad input.\n" +
 			"Example: kprewrite rewrite --tree linux-6.1 -o fix-lp.patch fix.patch",
-		Flags: append(append(treeFlags(), formatFlag(),
+		Flags: append(append(append(treeFlags(), formatFlag(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the rewritten patch to `FILE`"},
 			&cli.StringFlag{Name: "report", Usage: "write the report to `FILE` instead of standard error"},
-		), rewriteFlags()...),
+			&cli.BoolFlag{Name: "verify", Usage: "then prove the result with 'kprewrite verify' against the input (needs a configured tree)"},
+		), rewriteFlags()...), verifyFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return badInput("rewrite needs exactly one PATCH argument (use 'series' for several)")
@@ -45,6 +46,12 @@ func rewriteCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if c.Bool("verify") && len(set.Patches) != 1 {
+				return badInput("--verify takes a file with one patch (%s holds %d)", set.Name, len(set.Patches))
+			}
+			if c.Bool("verify") && env.Config == nil {
+				return badInput("--verify needs a configured tree: give --config")
+			}
 			r := report.New("rewrite", env)
 			out, err := rewriteSet(env, tree.NewOverlay(env.Tree), set, opt, r)
 			if err != nil {
@@ -56,7 +63,25 @@ func rewriteCommand() *cli.Command {
 			if err := emitReport(c, r); err != nil {
 				return err
 			}
-			if r.NeedsHuman() {
+			needsHuman := r.NeedsHuman()
+			if c.Bool("verify") {
+				rw, err := patch.Read("rewritten", out, patch.Options{Strip: 1})
+				if err != nil {
+					return cli.Exit("error: the rewritten patch does not read back: "+oneLine(err.Error()), exitBadInput)
+				}
+				if len(rw.Patches) == 1 && len(rw.Patches[0].Files) > 0 {
+					saved := stdout
+					if c.String("output") == "" || c.String("output") == "-" {
+						stdout = stderr // the patch is on standard output
+					}
+					err := runVerify(c, env, rw.Patches[0], set.Patches[0], r.Structs())
+					stdout = saved
+					if err != nil {
+						return err
+					}
+				}
+			}
+			if needsHuman {
 				return cli.Exit("", exitNeedsHuman)
 			}
 			return nil

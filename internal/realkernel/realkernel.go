@@ -6,6 +6,7 @@ package realkernel
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -114,4 +115,31 @@ func (e *Edits) WritePatch(subject string) string {
 		e.t.Fatal(err)
 	}
 	return p
+}
+
+// Derive makes a copy of the tree at src in a temporary directory, with
+// hard links for every file (2 s for a whole kernel tree) and the given
+// files rewritten by their edit functions. The edited files are written as
+// new files, so the original tree is never modified.
+func Derive(t testing.TB, src string, edits map[string]func(string) string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "tree")
+	if out, err := exec.Command("cp", "-al", src, dir).CombinedOutput(); err != nil {
+		t.Fatalf("cp -al: %v: %s", err, out)
+	}
+	for rel, fn := range edits {
+		p := filepath.Join(dir, rel)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmp := p + ".kprewrite-new"
+		if err := os.WriteFile(tmp, []byte(fn(string(data))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, p); err != nil { // replaces the link, not the shared file
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

@@ -1,0 +1,315 @@
+// Package build compiles chosen source files of a tree variant (the tree
+// with some files replaced) with kbuild's exact command for each file, into
+// a private directory. The changed files are written to an overlay directory
+// whose include paths come before the tree's, so neither the tree nor the
+// user's build directory is ever written.
+//
+// Every variant is compiled the same way (the source file itself is always
+// copied into the variant's overlay, and __FILE__ is mapped back to the
+// tree-relative path), so object code differs between variants only where
+// their sources differ.
+package build
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/kprewrite/kprewrite/kbuild"
+)
+
+// Variant is a named set of file contents layered over the tree.
+type Variant struct {
+	Name  string            // short name, also the directory name in the work area
+	Files map[string][]byte // tree-relative path -> content (nil: deleted)
+}
+
+// Options are extra compiler flags and the probes to add.
+type Options struct {
+	// Extra flags appended to kbuild's command.
+	Extra []string
+	// SyntaxOnly runs gcc -fsyntax-only (no object file).
+	SyntaxOnly bool
+	// Append maps a source file to text appended to it (in every variant):
+	// kprewrite uses it for layout probes.
+	Append map[string]string
+	// MaxErrors caps the diagnostics kept per file (0: all).
+	MaxErrors int
+}
+
+// Diagnostic is one gcc message, located in tree-relative terms.
+type Diagnostic struct {
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Col      int    `json:"col"`
+	Severity string `json:"severity"` // "error", "warning", "note"
+	Message  string `json:"message"`
+}
+
+func (d Diagnostic) String() string {
+	return fmt.Sprintf("%s:%d:%d: %s: %s", d.File, d.Line, d.Col, d.Severity, d.Message)
+}
+
+// Result is the outcome of compiling one source file.
+type Result struct {
+	Source      string // tree-relative source
+	Object      string // absolute path of the object file ("" with SyntaxOnly or on failure)
+	Module      string // module name, "" for vmlinux
+	Failed      bool
+	Diagnostics []Diagnostic
+}
+
+// Compiler compiles files of variants into Dir.
+type Compiler struct {
+	Env  *kbuild.Env
+	Dir  string // work directory of this run
+	Jobs int
+}
+
+// overlayDir returns where a variant's files are written.
+func (c *Compiler) overlayDir(v *Variant) string { return filepath.Join(c.Dir, v.Name, "src") }
+
+// materialize writes a variant's files (and copies of the sources to
+// compile) into its overlay directory.
+func (c *Compiler) materialize(v *Variant, sources []string, opt Options) error {
+	ovl := c.overlayDir(v)
+	if err := os.RemoveAll(ovl); err != nil {
+		return err
+	}
+	write := func(rel string, data []byte) error {
+		p := filepath.Join(ovl, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(p, data, 0o644)
+	}
+	for rel, data := range v.Files {
+		if data == nil {
+			continue
+		}
+		if err := write(rel, data); err != nil {
+			return err
+		}
+	}
+	for _, s := range sources {
+		data, ok := v.Files[s]
+		if !ok {
+			var err error
+			data, err = c.Env.Tree.ReadFile(s)
+			if err != nil {
+				return err
+			}
+		}
+		if extra, ok := opt.Append[s]; ok {
+			data = append(append([]byte{}, data...), []byte(extra)...)
+		}
+		if err := write(s, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Compile compiles sources of variant v, in parallel.
+func (c *Compiler) Compile(ctx context.Context, v *Variant, sources []string, opt Options) ([]*Result, error) {
+	if err := c.materialize(v, sources, opt); err != nil {
+		return nil, err
+	}
+	// Learn every command first: this may run make once per new object.
+	cmds := make([]*kbuild.Command, len(sources))
+	for i, s := range sources {
+		cmd, err := c.Env.CompileCommand(s)
+		if err != nil {
+			return nil, err
+		}
+		cmds[i] = cmd
+	}
+	results := make([]*Result, len(sources))
+	jobs := c.Jobs
+	if jobs <= 0 {
+		jobs = 2
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, jobs)
+	for i := range sources {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = c.compileOne(ctx, v, cmds[i], opt)
+		}(i)
+	}
+	wg.Wait()
+	return results, ctx.Err()
+}
+
+func (c *Compiler) compileOne(ctx context.Context, v *Variant, cmd *kbuild.Command, opt Options) *Result {
+	ovl := c.overlayDir(v)
+	res := &Result{Source: cmd.Source}
+	if cmd.IsMod {
+		res.Module = cmd.Module
+	}
+	src := filepath.Join(ovl, filepath.FromSlash(cmd.Source))
+	obj := filepath.Join(c.Dir, v.Name, "obj", strings.TrimSuffix(cmd.Source, filepath.Ext(cmd.Source))+".o")
+	os.MkdirAll(filepath.Dir(obj), 0o755)
+	args := c.rewriteArgs(cmd, ovl, src, obj, opt)
+	run := exec.CommandContext(ctx, args[0], args[1:]...)
+	run.Dir = cmd.Dir
+	run.Env = append(os.Environ(), "LC_ALL=C") // ASCII quotes in messages
+	out, err := run.CombinedOutput()
+	res.Diagnostics = parseDiagnostics(string(out), ovl, c.Env.SrcRoot(), c.Env.Tree.Root(), cmd.Dir, opt.MaxErrors)
+	if err != nil {
+		res.Failed = true
+		if len(res.Diagnostics) == 0 {
+			res.Diagnostics = []Diagnostic{{File: cmd.Source, Severity: "error", Message: strings.TrimSpace(lastLine(string(out)) + " " + err.Error())}}
+		}
+		return res
+	}
+	if !opt.SyntaxOnly {
+		res.Object = obj
+	}
+	return res
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// rewriteArgs turns kbuild's command into one that reads the overlay first,
+// writes obj, and adds the requested flags.
+func (c *Compiler) rewriteArgs(cmd *kbuild.Command, ovl, src, obj string, opt Options) []string {
+	srcRoot := c.Env.SrcRoot()
+	var out []string
+	overlayFor := func(dir string) string {
+		abs := dir
+		if !filepath.IsAbs(abs) {
+			abs = filepath.Join(cmd.Dir, dir)
+		}
+		rel, err := filepath.Rel(srcRoot, abs)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			return ""
+		}
+		o := filepath.Join(ovl, rel)
+		if st, err := os.Stat(o); err == nil && st.IsDir() {
+			return o
+		}
+		return ""
+	}
+	args := cmd.Args
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case i == cmd.SrcArg:
+			continue // added last
+		case i == cmd.OutArg:
+			out = append(out, obj)
+			continue
+		case a == "-I" && i+1 < len(args):
+			if o := overlayFor(args[i+1]); o != "" {
+				out = append(out, "-I", o)
+			}
+			out = append(out, a, args[i+1])
+			i++
+			continue
+		case strings.HasPrefix(a, "-I") && len(a) > 2:
+			if o := overlayFor(a[2:]); o != "" {
+				out = append(out, "-I"+o)
+			}
+		case a == "-include" && i+1 < len(args):
+			f := args[i+1]
+			abs := f
+			if !filepath.IsAbs(abs) {
+				abs = filepath.Join(cmd.Dir, f)
+			}
+			if rel, err := filepath.Rel(srcRoot, abs); err == nil && !strings.HasPrefix(rel, "..") {
+				if _, err := os.Stat(filepath.Join(ovl, rel)); err == nil {
+					f = filepath.Join(ovl, rel)
+				}
+			}
+			out = append(out, a, f)
+			i++
+			continue
+		case opt.SyntaxOnly && (a == "-c"):
+			out = append(out, "-fsyntax-only")
+			continue
+		case opt.SyntaxOnly && a == "-o" && i+1 < len(args):
+			i++
+			continue
+		}
+		out = append(out, a)
+	}
+	// Headers beside the source in the tree, for quoted includes.
+	out = append(out, "-iquote", filepath.Join(srcRoot, filepath.Dir(cmd.Source)))
+	out = append(out, "-fmacro-prefix-map="+ovl+"/=")
+	out = append(out, opt.Extra...)
+	if opt.MaxErrors >= 0 {
+		out = append(out, "-fmax-errors=0")
+	}
+	out = append(out, "-fdiagnostics-color=never", "-fno-diagnostics-show-caret")
+	return append(out, src)
+}
+
+var diagRE = regexp.MustCompile(`^(.+?):(\d+):(\d+): (error|warning|note|fatal error): (.*)$`)
+
+// parseDiagnostics reads gcc's messages and names files tree-relatively.
+func parseDiagnostics(out, ovl, srcRoot, treeRoot, cwd string, max int) []Diagnostic {
+	var ds []Diagnostic
+	for _, l := range strings.Split(out, "\n") {
+		m := diagRE.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		file := m[1]
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(cwd, file)
+		}
+		for _, root := range []string{ovl, srcRoot, treeRoot} {
+			if rel, err := filepath.Rel(root, file); err == nil && !strings.HasPrefix(rel, "..") {
+				file = filepath.ToSlash(rel)
+				break
+			}
+		}
+		var line, col int
+		fmt.Sscan(m[2], &line)
+		fmt.Sscan(m[3], &col)
+		sev := m[4]
+		if sev == "fatal error" {
+			sev = "error"
+		}
+		ds = append(ds, Diagnostic{File: file, Line: line, Col: col, Severity: sev, Message: m[5]})
+		if max > 0 && len(ds) >= max {
+			break
+		}
+	}
+	return ds
+}
+
+// Errors returns the error diagnostics of results, sorted.
+func Errors(rs []*Result) []Diagnostic {
+	var out []Diagnostic
+	for _, r := range rs {
+		for _, d := range r.Diagnostics {
+			if d.Severity == "error" {
+				out = append(out, d)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].File != out[j].File {
+			return out[i].File < out[j].File
+		}
+		return out[i].Line < out[j].Line
+	})
+	return out
+}

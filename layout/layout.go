@@ -1,0 +1,331 @@
+// Package layout reads struct and union layouts from the DWARF of compiled
+// objects and compares them, in the spirit of pahole: size, alignment,
+// member byte offsets, bit offsets and bit sizes. Layouts come from the
+// compiler's own output, so configuration, packing and attributes are
+// accounted for exactly.
+package layout
+
+import (
+	"debug/dwarf"
+	"debug/elf"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Member is one member of a struct, anonymous members flattened with a
+// dotted path ("u.x").
+type Member struct {
+	Name      string `json:"name"`
+	Type      string `json:"type"`
+	Offset    int64  `json:"offset"`              // byte offset from the start of the outermost struct
+	Size      int64  `json:"size"`                // byte size of the member's type
+	BitOffset int64  `json:"bit_offset"`          // absolute bit offset from the start of the struct
+	BitSize   int64  `json:"bit_size,omitempty"`  // width for bitfields, 0 otherwise
+}
+
+// IsBitfield reports whether the member is a bitfield.
+func (m Member) IsBitfield() bool { return m.BitSize > 0 }
+
+// Struct is the layout of one struct or union.
+type Struct struct {
+	Kind    string   `json:"kind"` // "struct" or "union"
+	Name    string   `json:"name"`
+	Size    int64    `json:"size"`
+	Align   int64    `json:"align"`
+	Members []Member `json:"members"`
+}
+
+// Member returns the member with the given (dotted) name.
+func (s *Struct) Member(name string) (Member, bool) {
+	for _, m := range s.Members {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Member{}, false
+}
+
+// Layouts maps "struct name" / "union name" to a layout.
+type Layouts map[string]*Struct
+
+// Key returns the map key of a struct.
+func Key(kind, name string) string { return kind + " " + name }
+
+// ReadObject reads every named, complete struct and union of an object file.
+func ReadObject(path string) (Layouts, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	d, err := f.DWARF()
+	if err != nil {
+		return nil, fmt.Errorf("%s: no DWARF (build with debug info): %v", path, err)
+	}
+	out := Layouts{}
+	r := d.Reader()
+	for {
+		e, err := r.Next()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		if e == nil {
+			break
+		}
+		if e.Tag != dwarf.TagStructType && e.Tag != dwarf.TagUnionType {
+			continue
+		}
+		name, _ := e.Val(dwarf.AttrName).(string)
+		if name == "" {
+			continue
+		}
+		if decl, _ := e.Val(dwarf.AttrDeclaration).(bool); decl {
+			continue
+		}
+		key := Key(kindOf(e.Tag), name)
+		if _, ok := out[key]; ok {
+			continue
+		}
+		t, err := d.Type(e.Offset)
+		if err != nil {
+			continue
+		}
+		st, ok := t.(*dwarf.StructType)
+		if !ok || st.Incomplete {
+			continue
+		}
+		out[key] = fromDWARF(st)
+	}
+	return out, nil
+}
+
+func kindOf(tag dwarf.Tag) string {
+	if tag == dwarf.TagUnionType {
+		return "union"
+	}
+	return "struct"
+}
+
+func fromDWARF(st *dwarf.StructType) *Struct {
+	s := &Struct{Kind: st.Kind, Name: st.StructName, Size: st.ByteSize, Align: alignOf(st)}
+	flatten(st, "", 0, &s.Members)
+	return s
+}
+
+func flatten(st *dwarf.StructType, prefix string, base int64, out *[]Member) {
+	for _, f := range st.Field {
+		off := base + f.ByteOffset
+		bitOff := off * 8
+		if f.BitSize > 0 {
+			if f.DataBitOffset != 0 || f.BitOffset == 0 {
+				bitOff = base*8 + f.DataBitOffset
+			} else {
+				// DWARF 2/3 style: BitOffset counts from the storage unit's top bit.
+				unit := f.ByteSize * 8
+				bitOff = off*8 + unit - f.BitOffset - f.BitSize
+			}
+		}
+		inner := stripTypedefs(f.Type)
+		if f.Name == "" {
+			if ist, ok := inner.(*dwarf.StructType); ok {
+				flatten(ist, prefix, off, out)
+				continue
+			}
+		}
+		*out = append(*out, Member{Name: prefix + f.Name, Type: CType(f.Type), Offset: off, Size: f.Type.Size(), BitOffset: bitOff, BitSize: f.BitSize})
+		if ist, ok := inner.(*dwarf.StructType); ok && ist.StructName == "" && f.Name != "" {
+			flatten(ist, prefix+f.Name+".", off, out)
+		}
+	}
+}
+
+// CType renders a DWARF type the way C spells it ("struct net_device *",
+// "unsigned long[16]").
+func CType(t dwarf.Type) string {
+	switch x := t.(type) {
+	case *dwarf.PtrType:
+		if _, ok := x.Type.(*dwarf.FuncType); ok {
+			return "function pointer"
+		}
+		inner := "void"
+		if x.Type != nil {
+			inner = CType(x.Type)
+		}
+		if strings.HasSuffix(inner, "*") {
+			return inner + "*"
+		}
+		return inner + " *"
+	case *dwarf.ArrayType:
+		n := ""
+		if x.Count >= 0 {
+			n = fmt.Sprint(x.Count)
+		}
+		return CType(x.Type) + "[" + n + "]"
+	case *dwarf.QualType:
+		return x.Qual + " " + CType(x.Type)
+	case *dwarf.StructType:
+		if x.StructName == "" {
+			return x.Kind + " {...}"
+		}
+		return x.Kind + " " + x.StructName
+	case *dwarf.EnumType:
+		return "enum " + x.EnumName
+	case *dwarf.TypedefType:
+		return x.Name
+	case *dwarf.VoidType:
+		return "void"
+	case nil:
+		return "void"
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(t.String(), "long unsigned int", "unsigned long"), "long int", "long")
+}
+
+func stripTypedefs(t dwarf.Type) dwarf.Type {
+	for {
+		switch x := t.(type) {
+		case *dwarf.TypedefType:
+			t = x.Type
+		case *dwarf.QualType:
+			t = x.Type
+		default:
+			return t
+		}
+	}
+}
+
+// alignOf computes the alignment of a type from its members, as the ABI does.
+func alignOf(t dwarf.Type) int64 {
+	switch x := stripTypedefs(t).(type) {
+	case *dwarf.StructType:
+		a := int64(1)
+		for _, f := range x.Field {
+			if fa := alignOf(f.Type); fa > a {
+				a = fa
+			}
+		}
+		return a
+	case *dwarf.ArrayType:
+		return alignOf(x.Type)
+	case *dwarf.PtrType:
+		return 8
+	case *dwarf.EnumType:
+		return max(1, x.ByteSize)
+	default:
+		sz := t.Size()
+		switch {
+		case sz >= 16:
+			return 16
+		case sz >= 8:
+			return 8
+		case sz >= 4:
+			return 4
+		case sz >= 2:
+			return 2
+		}
+		return 1
+	}
+}
+
+// Merge adds the layouts of o that l does not have yet.
+func (l Layouts) Merge(o Layouts) {
+	for k, v := range o {
+		if _, ok := l[k]; !ok {
+			l[k] = v
+		}
+	}
+}
+
+// Diff describes how layout b differs from a, one line per difference;
+// nil when they are identical.
+func Diff(a, b *Struct) []string {
+	var out []string
+	if a.Size != b.Size {
+		out = append(out, fmt.Sprintf("size %d -> %d", a.Size, b.Size))
+	}
+	if a.Align != b.Align {
+		out = append(out, fmt.Sprintf("alignment %d -> %d", a.Align, b.Align))
+	}
+	old := map[string]Member{}
+	for _, m := range a.Members {
+		old[m.Name] = m
+	}
+	seen := map[string]bool{}
+	for _, m := range b.Members {
+		seen[m.Name] = true
+		o, ok := old[m.Name]
+		switch {
+		case !ok && m.IsBitfield():
+			out = append(out, fmt.Sprintf("%s new at bit %d (byte %d, bit %d), %d bits", m.Name, m.BitOffset, m.BitOffset/8, m.BitOffset%8, m.BitSize))
+		case !ok:
+			out = append(out, fmt.Sprintf("%s new at %d (%d bytes)", m.Name, m.Offset, m.Size))
+		case o.BitOffset != m.BitOffset || o.BitSize != m.BitSize:
+			if m.IsBitfield() || o.IsBitfield() {
+				out = append(out, fmt.Sprintf("%s bit %d:%d -> %d:%d", m.Name, o.BitOffset, o.BitSize, m.BitOffset, m.BitSize))
+			} else {
+				out = append(out, fmt.Sprintf("%s offset %d -> %d", m.Name, o.Offset, m.Offset))
+			}
+		case o.Size != m.Size || o.Type != m.Type:
+			out = append(out, fmt.Sprintf("%s type %s (%d bytes) -> %s (%d bytes)", m.Name, o.Type, o.Size, m.Type, m.Size))
+		}
+	}
+	for _, m := range a.Members {
+		if !seen[m.Name] {
+			out = append(out, fmt.Sprintf("%s removed (was at %d)", m.Name, m.Offset))
+		}
+	}
+	return out
+}
+
+// Holes returns the unused byte ranges [start, end) inside a struct,
+// including tail padding, ignoring bits unused inside bitfield units.
+func Holes(s *Struct) [][2]int64 {
+	if s.Kind == "union" {
+		return nil
+	}
+	used := make([]bool, s.Size)
+	for _, m := range s.Members {
+		start, end := m.Offset, m.Offset+m.Size
+		if m.IsBitfield() {
+			start, end = m.BitOffset/8, (m.BitOffset+m.BitSize+7)/8
+		}
+		if strings.Contains(m.Name, ".") {
+			// members of a named nested aggregate are covered by it
+			continue
+		}
+		for i := max(start, 0); i < end && i < s.Size; i++ {
+			used[i] = true
+		}
+	}
+	var out [][2]int64
+	for i := int64(0); i < s.Size; {
+		if used[i] {
+			i++
+			continue
+		}
+		j := i
+		for j < s.Size && !used[j] {
+			j++
+		}
+		out = append(out, [2]int64{i, j})
+		i = j
+	}
+	return out
+}
+
+// Pahole renders a layout as pahole prints it, for reports.
+func Pahole(s *Struct) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s {\n", s.Kind, s.Name)
+	ms := append([]Member(nil), s.Members...)
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].BitOffset < ms[j].BitOffset })
+	for _, m := range ms {
+		if m.IsBitfield() {
+			fmt.Fprintf(&b, "\t%-30s /* %5d:%2d %4d */\n", m.Type+" "+m.Name+":"+fmt.Sprint(m.BitSize)+";", m.BitOffset/8, m.BitOffset%8, m.Size)
+		} else {
+			fmt.Fprintf(&b, "\t%-30s /* %5d %7d */\n", m.Type+" "+m.Name+";", m.Offset, m.Size)
+		}
+	}
+	fmt.Fprintf(&b, "\t/* size: %d, alignment: %d */\n};\n", s.Size, s.Align)
+	return b.String()
+}

@@ -1,0 +1,168 @@
+// Package objdiff finds the functions whose machine code differs between
+// two builds of the same object. Objects are compiled with
+// -ffunction-sections; a function's identity is its bytes plus its
+// relocations (offset, type and target symbol), ignoring relocation addends
+// (they move when unrelated strings or data move) and debug information.
+// Relocations into mergeable string sections are resolved to the string
+// they point at, so a changed message is a changed function, as in
+// livepatch builders.
+package objdiff
+
+import (
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Func is one function of an object.
+type Func struct {
+	Name    string
+	Section string
+	Size    uint64
+	Sum     [32]byte
+}
+
+// Functions reads the function symbols of an ELF relocatable object.
+func Functions(path string) (map[string]Func, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	type rel struct {
+		off  uint64
+		typ  uint32
+		name string
+	}
+	strData := map[int][]byte{}
+	for i, s := range f.Sections {
+		if s.Flags&elf.SHF_STRINGS != 0 && s.Type == elf.SHT_PROGBITS {
+			if d, err := s.Data(); err == nil {
+				strData[i] = d
+			}
+		}
+	}
+	relsOf := map[int][]rel{} // target section index -> relocations
+	for _, s := range f.Sections {
+		if s.Type != elf.SHT_RELA || int(s.Info) >= len(f.Sections) {
+			continue
+		}
+		data, err := s.Data()
+		if err != nil {
+			return nil, err
+		}
+		for i := 0; i+24 <= len(data); i += 24 {
+			off := binary.LittleEndian.Uint64(data[i:])
+			info := binary.LittleEndian.Uint64(data[i+8:])
+			addend := int64(binary.LittleEndian.Uint64(data[i+16:]))
+			symIdx := int(info >> 32)
+			name := ""
+			if symIdx > 0 && symIdx-1 < len(syms) {
+				sym := syms[symIdx-1]
+				name = sym.Name
+				if str, ok := strData[int(sym.Section)]; ok {
+					// a string literal (through a section symbol or a .LC label):
+					// what matters is the string, not where it landed
+					name = f.Sections[sym.Section].Name + ":" + stringAt(str, int64(sym.Value)+addend, elf.R_X86_64(uint32(info)))
+				} else if elf.ST_TYPE(sym.Info) == elf.STT_SECTION && int(sym.Section) < len(f.Sections) {
+					name = f.Sections[sym.Section].Name
+				}
+			}
+			relsOf[int(s.Info)] = append(relsOf[int(s.Info)], rel{off, uint32(info), name})
+		}
+	}
+	out := map[string]Func{}
+	for _, sym := range syms {
+		if elf.ST_TYPE(sym.Info) != elf.STT_FUNC || sym.Section == elf.SHN_UNDEF || int(sym.Section) >= len(f.Sections) {
+			continue
+		}
+		sec := f.Sections[sym.Section]
+		if sec.Type == elf.SHT_NOBITS {
+			continue
+		}
+		data, err := sec.Data()
+		if err != nil {
+			return nil, err
+		}
+		start, end := sym.Value, sym.Value+sym.Size
+		if end > uint64(len(data)) || start > end {
+			continue
+		}
+		h := sha256.New()
+		h.Write(data[start:end])
+		rs := relsOf[int(sym.Section)]
+		sort.Slice(rs, func(i, j int) bool { return rs[i].off < rs[j].off })
+		for _, r := range rs {
+			if r.off < start || r.off >= end {
+				continue
+			}
+			fmt.Fprintf(h, "\x00%d\x00%d\x00%s", r.off-start, r.typ, r.name)
+		}
+		var fn Func
+		fn.Name = sym.Name
+		fn.Section = sec.Name
+		fn.Size = sym.Size
+		copy(fn.Sum[:], h.Sum(nil))
+		out[sym.Name] = fn
+	}
+	return out, nil
+}
+
+// stringAt returns the NUL-terminated string a relocation points at. For
+// PC-relative relocations the addend is biased by the 4-byte field.
+func stringAt(data []byte, off int64, typ elf.R_X86_64) string {
+	if typ == elf.R_X86_64_PC32 || typ == elf.R_X86_64_PLT32 {
+		off += 4
+	}
+	if off < 0 || off >= int64(len(data)) {
+		return "?"
+	}
+	end := off
+	for end < int64(len(data)) && data[end] != 0 {
+		end++
+	}
+	return string(data[off:end])
+}
+
+// Change is how one function differs.
+type Change struct {
+	Name string
+	How  string // "changed", "new", "removed"
+}
+
+// Compare lists the functions that differ from a to b, sorted by name.
+func Compare(a, b map[string]Func) []Change {
+	var out []Change
+	for n, fb := range b {
+		fa, ok := a[n]
+		switch {
+		case !ok:
+			out = append(out, Change{n, "new"})
+		case fa.Sum != fb.Sum:
+			out = append(out, Change{n, "changed"})
+		}
+	}
+	for n := range a {
+		if _, ok := b[n]; !ok {
+			out = append(out, Change{n, "removed"})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// BaseName strips compiler suffixes (".constprop.0", ".isra.0", ".part.0",
+// ".cold") so clones are reported under the function they came from.
+func BaseName(n string) string {
+	if i := strings.IndexByte(n, '.'); i > 0 {
+		return n[:i]
+	}
+	return n
+}

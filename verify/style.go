@@ -1,0 +1,89 @@
+package verify
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/kbuild"
+	"github.com/kprewrite/kprewrite/patch"
+)
+
+var checkpatchRE = regexp.MustCompile(`^[^:]*:\d+: (ERROR|WARNING|CHECK):([A-Z_0-9]+): (.*)$`)
+
+// checkpatch runs the tree's scripts/checkpatch.pl on a patch and returns
+// its messages as "SEVERITY:TYPE: message" (line numbers dropped, so the
+// messages of two patches can be compared).
+func checkpatch(env *kbuild.Env, p *patch.Patch) ([]string, error) {
+	script, err := env.Tree.Abs("scripts/checkpatch.pl")
+	if err != nil {
+		return nil, err
+	}
+	// Run outside any git repository: checkpatch would look commit ids up.
+	dir, err := os.MkdirTemp("", "kprewrite-checkpatch-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	cmd := exec.Command("perl", script, "--no-tree", "--terse", "--show-types", "--no-summary", "--no-signoff", "-")
+	cmd.Dir = dir
+	cmd.Stdin = bytes.NewReader(patch.Render(p, patch.RenderOptions{}))
+	out, _ := cmd.Output() // exit status 1 just means "found something"
+	var msgs []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if m := checkpatchRE.FindStringSubmatch(l); m != nil {
+			msgs = append(msgs, m[1]+":"+m[2]+": "+m[3])
+		}
+	}
+	return msgs, nil
+}
+
+// styleCheck reports what checkpatch says about the rewritten patch that it
+// does not say about the original. New errors fail the check.
+func styleCheck(env *kbuild.Env, rewritten, original *patch.Patch) Check {
+	c := Check{Name: "style", OK: true}
+	if !env.Tree.Exists("scripts/checkpatch.pl") {
+		c.Skipped = true
+		c.Summary = "skipped: the tree has no scripts/checkpatch.pl"
+		return c
+	}
+	newMsgs, err := checkpatch(env, rewritten)
+	if err != nil {
+		c.Skipped = true
+		c.Summary = "skipped: " + err.Error()
+		return c
+	}
+	seen := map[string]int{}
+	if original != nil {
+		old, err := checkpatch(env, original)
+		if err == nil {
+			for _, m := range old {
+				seen[m]++
+			}
+		}
+	}
+	errs, warns := 0, 0
+	for _, m := range newMsgs {
+		if seen[m] > 0 {
+			seen[m]--
+			continue
+		}
+		c.Details = append(c.Details, m)
+		switch {
+		case strings.HasPrefix(m, "ERROR"):
+			errs++
+		case strings.HasPrefix(m, "WARNING"):
+			warns++
+		}
+	}
+	c.OK = errs == 0
+	against := "on its own"
+	if original != nil {
+		against = "beyond what it says about the original"
+	}
+	c.Summary = fmt.Sprintf("checkpatch.pl: %d new errors, %d new warnings %s", errs, warns, against)
+	return c
+}

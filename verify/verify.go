@@ -1,0 +1,722 @@
+// Package verify proves (or refutes) that a rewritten patch is safe to hand
+// to a livepatch builder, on the real configured tree: it applies, it
+// compiles with kbuild's own flags, no existing struct or union changes its
+// layout (DWARF of base and rewritten builds compared member by member), no
+// header changes, and the functions whose code changes cover those the
+// upstream patch changes. It compiles only what the patches reach.
+package verify
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/build"
+	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/kbuild"
+	"github.com/kprewrite/kprewrite/layout"
+	"github.com/kprewrite/kprewrite/objdiff"
+	"github.com/kprewrite/kprewrite/patch"
+	"github.com/kprewrite/kprewrite/tree"
+)
+
+// Input is what to verify.
+type Input struct {
+	Env       *kbuild.Env
+	Rewritten *patch.Patch
+	Original  *patch.Patch // the upstream patch, or nil to judge Rewritten alone
+	// Structs are extra "struct X" / "union X" names whose layout must not
+	// change (the transforms' own list).
+	Structs  []string
+	SplitDir string // write one patch per object here, "" for none
+	Jobs     int
+	Log      io.Writer
+	// Work is the directory for this run's compiles (default: in the env's work area).
+	Work string
+}
+
+// Check is one named check.
+type Check struct {
+	Name    string   `json:"name"`
+	OK      bool     `json:"ok"`
+	Skipped bool     `json:"skipped,omitempty"`
+	Summary string   `json:"summary"`
+	Details []string `json:"details,omitempty"`
+}
+
+// Layout is the layout verdict for one struct or union.
+type Layout struct {
+	Struct    string   `json:"struct"`
+	Header    string   `json:"header,omitempty"`
+	Identical bool     `json:"identical"`           // base and rewritten layouts are the same
+	Rewritten []string `json:"rewritten,omitempty"` // differences base -> rewritten (must be none)
+	Original  []string `json:"original,omitempty"`  // what the upstream patch would change
+	Seen      bool     `json:"seen"`                // found in the DWARF of a compiled object
+}
+
+// ObjectFuncs is the changed functions of one object.
+type ObjectFuncs struct {
+	Object    string   `json:"object"`
+	Rewritten []string `json:"rewritten"`          // functions whose code the rewritten patch changes
+	Original  []string `json:"original,omitempty"` // functions the upstream patch changes (layout shifts excluded)
+	Missing   []string `json:"missing,omitempty"`  // changed by the upstream patch, not by the rewritten one
+	Extra     []string `json:"extra,omitempty"`    // changed only by the rewritten patch
+}
+
+// Split is one per-object patch written by --split.
+type Split struct {
+	Object string   `json:"object"`
+	File   string   `json:"file"`
+	Files  []string `json:"files"`
+}
+
+// Report is the result of a verification.
+type Report struct {
+	OK       bool          `json:"ok"`
+	Checks   []Check       `json:"checks"`
+	Layouts  []Layout      `json:"layouts"`
+	Objects  []ObjectFuncs `json:"objects"`
+	Splits   []Split       `json:"splits,omitempty"`
+	Compiled []string      `json:"compiled"` // source files compiled, per variant
+	Seconds  float64       `json:"seconds"`
+}
+
+func (r *Report) add(c Check) { r.Checks = append(r.Checks, c) }
+
+// variant names: equal length, so paths compile to the same code.
+const (
+	vBase   = "base"
+	vOrig   = "orig"
+	vLayout = "layo"
+	vNew    = "rewr"
+)
+
+// Run verifies. An error is returned only for failures of kprewrite itself
+// (I/O, a missing toolchain); a patch that fails a check gives a report
+// with OK false.
+func Run(ctx context.Context, in Input) (*Report, error) {
+	start := time.Now()
+	env := in.Env
+	log := in.Log
+	if log == nil {
+		log = io.Discard
+	}
+	r := &Report{}
+	if err := env.Prepare(); err != nil {
+		return nil, err
+	}
+	work := in.Work
+	if work == "" {
+		var err error
+		work, err = os.MkdirTemp(filepath.Join(env.Work), "verify-")
+		if err != nil {
+			if err := os.MkdirAll(env.Work, 0o755); err != nil {
+				return nil, err
+			}
+			if work, err = os.MkdirTemp(env.Work, "verify-"); err != nil {
+				return nil, err
+			}
+		}
+		defer os.RemoveAll(work)
+	}
+
+	// 1. Apply.
+	newFiles, newRes, err := applyPatch(env.Tree, in.Rewritten)
+	applyCheck := Check{Name: "apply", OK: err == nil}
+	if err != nil {
+		applyCheck.Summary = "the rewritten patch does not apply: " + err.Error()
+		r.add(applyCheck)
+		r.Seconds = time.Since(start).Seconds()
+		return r, nil
+	}
+	applyCheck.Summary = "the rewritten patch applies to the base tree"
+	var origFiles map[string][]byte
+	var origRes []*patch.FileResult
+	if in.Original != nil {
+		origFiles, origRes, err = applyPatch(env.Tree, in.Original)
+		if err != nil {
+			applyCheck.OK = false
+			applyCheck.Summary = "the original patch does not apply: " + err.Error()
+			r.add(applyCheck)
+			r.Seconds = time.Since(start).Seconds()
+			return r, nil
+		}
+		applyCheck.Summary += "; so does the original"
+	}
+	r.add(applyCheck)
+
+	// What the patches change.
+	newChanges := changesOf(newRes)
+	origChanges := changesOf(origRes)
+
+	// 2. Which sources to compile.
+	sources, method, err := sourcesFor(env, newRes, origRes, origChanges, newChanges)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "kprewrite verify: compiling %d source files per variant (%s)\n", len(sources), method)
+	r.Compiled = sources
+
+	// Layout probes: which structs, seen through which compiled source.
+	structs, headerOf := structsToCheck(env, origRes, newRes, in.Structs)
+	probes := layoutProbes(env, structs, headerOf, sources)
+
+	comp := &build.Compiler{Env: env, Dir: work, Jobs: in.Jobs}
+	opt := build.Options{Extra: []string{"-ffunction-sections", "-fdata-sections", "-g"}, Append: probes, MaxErrors: 20}
+	compile := func(name string, files map[string][]byte) ([]*build.Result, error) {
+		return comp.Compile(ctx, &build.Variant{Name: name, Files: files}, sources, opt)
+	}
+	baseRes, err := compile(vBase, nil)
+	if err != nil {
+		return nil, err
+	}
+	newBuild, err := compile(vNew, newFiles)
+	if err != nil {
+		return nil, err
+	}
+	var origBuild, layoBuild []*build.Result
+	if in.Original != nil {
+		if origBuild, err = compile(vOrig, origFiles); err != nil {
+			return nil, err
+		}
+		if lay := layoutOnly(env.Tree, origChanges); lay != nil {
+			if layoBuild, err = compile(vLayout, lay); err != nil {
+				return nil, err
+			}
+		}
+	}
+	compileCheck := Check{Name: "compile", OK: true}
+	for _, d := range build.Errors(newBuild) {
+		compileCheck.OK = false
+		compileCheck.Details = append(compileCheck.Details, d.String())
+	}
+	for _, d := range build.Errors(baseRes) {
+		compileCheck.OK = false
+		compileCheck.Details = append(compileCheck.Details, "base tree: "+d.String())
+	}
+	if compileCheck.OK {
+		compileCheck.Summary = fmt.Sprintf("%d source files compile with kbuild's flags for base and rewritten trees", len(sources))
+		if in.Original != nil {
+			if errs := build.Errors(origBuild); len(errs) > 0 {
+				compileCheck.Summary += fmt.Sprintf(" (the original patch itself fails to compile: %s)", errs[0])
+			}
+		}
+	} else {
+		compileCheck.Summary = "the rewritten tree does not compile"
+	}
+	r.add(compileCheck)
+
+	// 3. Layout proof.
+	baseL, newL := readLayouts(baseRes), readLayouts(newBuild)
+	origL := readLayouts(origBuild)
+	layoutCheck := Check{Name: "layout", OK: true}
+	same := 0
+	for _, s := range structs {
+		l := Layout{Struct: s, Header: headerOf[s]}
+		b, okB := baseL[s]
+		n, okN := newL[s]
+		l.Seen = okB || okN
+		switch {
+		case okB && okN:
+			l.Rewritten = layout.Diff(b, n)
+			l.Identical = len(l.Rewritten) == 0
+		case okB != okN:
+			l.Rewritten = []string{"present in only one of the base and rewritten builds"}
+		default:
+			l.Identical = true
+		}
+		if o, ok := origL[s]; ok && okB {
+			l.Original = layout.Diff(b, o)
+		}
+		if !l.Identical {
+			layoutCheck.OK = false
+			layoutCheck.Details = append(layoutCheck.Details, fmt.Sprintf("%s: %s", s, strings.Join(l.Rewritten, "; ")))
+		} else if l.Seen {
+			same++
+		}
+		if !l.Identical || len(l.Original) > 0 {
+			r.Layouts = append(r.Layouts, l)
+		}
+	}
+	unseen := 0
+	for _, s := range structs {
+		if _, ok := baseL[s]; !ok {
+			unseen++
+		}
+	}
+	layoutCheck.Summary = fmt.Sprintf("%d structs/unions compared in DWARF: %d identical", len(structs)-unseen, same)
+	if unseen > 0 {
+		layoutCheck.Summary += fmt.Sprintf(", %d not in any compiled object", unseen)
+	}
+	for _, l := range r.Layouts {
+		if len(l.Original) > 0 {
+			layoutCheck.Details = append(layoutCheck.Details, fmt.Sprintf("the upstream patch would change %s: %s", l.Struct, strings.Join(l.Original, "; ")))
+		}
+	}
+	r.add(layoutCheck)
+
+	// 4. Headers.
+	r.add(headerCheck(newChanges))
+
+	// 5. Changed functions.
+	funcCheck, objs := compareFunctions(env, baseRes, newBuild, origBuild, layoBuild)
+	r.Objects = objs
+	r.add(funcCheck)
+
+	// 6. Style.
+	r.add(styleCheck(env, in.Rewritten, in.Original))
+
+	// 7. Split.
+	if in.SplitDir != "" {
+		c, splits := split(ctx, env, comp, in, newRes)
+		r.Splits = splits
+		r.add(c)
+	}
+
+	r.OK = true
+	for _, c := range r.Checks {
+		if !c.OK && !c.Skipped {
+			r.OK = false
+		}
+	}
+	r.Seconds = time.Since(start).Seconds()
+	return r, nil
+}
+
+func applyPatch(t *tree.Tree, p *patch.Patch) (map[string][]byte, []*patch.FileResult, error) {
+	res, err := p.Apply(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	files := map[string][]byte{}
+	for _, r := range res {
+		files[r.Path] = r.New
+	}
+	return files, res, nil
+}
+
+func changesOf(res []*patch.FileResult) []*change.File {
+	var out []*change.File
+	for _, r := range res {
+		out = append(out, change.Compute(r.Path, r.Old, r.New))
+	}
+	return out
+}
+
+// sourcesFor chooses the .c files to compile: those the patches touch, and
+// the users of changed headers that name something the header change is
+// about (a fast textual filter on top of the exact list of includers).
+func sourcesFor(env *kbuild.Env, newRes, origRes []*patch.FileResult, origCh, newCh []*change.File) ([]string, string, error) {
+	set := map[string]bool{}
+	for _, rs := range [][]*patch.FileResult{newRes, origRes} {
+		for _, r := range rs {
+			if strings.HasSuffix(r.Path, ".c") && r.New != nil && built(env, r.Path) {
+				set[r.Path] = true
+			}
+		}
+	}
+	method := "the files the patches change"
+	for _, chs := range [][]*change.File{origCh, newCh} {
+		for _, fc := range chs {
+			if !fc.IsHeader || fc.Diff == nil {
+				continue
+			}
+			users, how, err := env.Includers(fc.Path)
+			if err != nil {
+				return nil, "", err
+			}
+			names := headerNames(fc)
+			method = "the files the patches change, and the users of changed headers (" + how + ") that name what changed"
+			for _, u := range users {
+				if set[u] || !built(env, u) {
+					continue
+				}
+				if names == nil || mentions(env, u, names) {
+					set[u] = true
+				}
+			}
+		}
+	}
+	var out []string
+	for s := range set {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out, method, nil
+}
+
+func built(env *kbuild.Env, rel string) bool {
+	o := env.ObjectOf(rel)
+	return o.Kind == kbuild.Vmlinux || o.Kind == kbuild.Module || (env.Config == nil && o.Kind != kbuild.NotBuilt)
+}
+
+// headerNames lists identifiers a header change is about; nil means the
+// change cannot be summarised by names (then every user is compiled).
+func headerNames(fc *change.File) []string {
+	set := map[string]bool{}
+	for _, ch := range fc.Changes {
+		switch {
+		case ch.Struct != "":
+			set[ch.Struct] = true
+			// users of structs that embed it see the change too
+			if fc.Post != nil {
+				for _, s := range fc.Post.Structs {
+					for _, m := range s.Members {
+						if m.Type == "struct "+ch.Struct || m.Type == "union "+ch.Struct {
+							if s.Name != "" {
+								set[s.Name] = true
+							}
+						}
+					}
+				}
+			}
+		case ch.Func != "":
+			set[ch.Func] = true
+		case ch.Name != "":
+			set[ch.Name] = true
+		case ch.Kind == change.CommentOnly:
+		default:
+			return nil
+		}
+	}
+	// follow header-local users: inlines and macros of the same header that
+	// use a changed name are changed for their callers too
+	if fc.Post != nil {
+		for i := 0; i < 4; i++ {
+			for _, fn := range fc.Post.Funcs {
+				if set[fn.Name] {
+					continue
+				}
+				for _, t := range fc.Post.CodeTokens(fn.Body) {
+					if t.Kind == ast.Ident && set[t.Text] {
+						set[fn.Name] = true
+						break
+					}
+				}
+			}
+			for _, m := range fc.Post.Macros {
+				if set[m.Name] {
+					continue
+				}
+				for _, w := range ast.Tokenize([]byte(m.Body)) {
+					if w.Kind == ast.Ident && set[w.Text] {
+						set[m.Name] = true
+						break
+					}
+				}
+			}
+		}
+	}
+	var out []string
+	for n := range set {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func mentions(env *kbuild.Env, rel string, names []string) bool {
+	data, err := env.Tree.ReadFile(rel)
+	if err != nil {
+		return true
+	}
+	for _, t := range ast.Tokenize(data) {
+		if t.Kind == ast.Ident {
+			for _, n := range names {
+				if t.Text == n {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// structsToCheck lists the structs and unions defined (in the base tree) in
+// headers either patch touches, plus the extra ones asked for.
+func structsToCheck(env *kbuild.Env, origRes, newRes []*patch.FileResult, extra []string) ([]string, map[string]string) {
+	headerOf := map[string]string{}
+	set := map[string]bool{}
+	for _, rs := range [][]*patch.FileResult{origRes, newRes} {
+		for _, r := range rs {
+			if !change.IsHeader(r.Path) || r.Old == nil {
+				continue
+			}
+			f := ast.Parse(r.Path, r.Old)
+			for _, s := range f.Structs {
+				if s.Name == "" || s.Parent != nil {
+					continue
+				}
+				k := layout.Key(s.Kind, s.Name)
+				set[k] = true
+				headerOf[k] = r.Path
+			}
+		}
+	}
+	for _, s := range extra {
+		set[s] = true
+	}
+	var out []string
+	for s := range set {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out, headerOf
+}
+
+// layoutProbes makes sure each struct appears in the DWARF of some
+// compiled source by appending a used pointer variable of its type to a
+// source that includes its header. The same text is appended in every
+// variant, so it changes no function.
+func layoutProbes(env *kbuild.Env, structs []string, headerOf map[string]string, sources []string) map[string]string {
+	compiled := map[string]bool{}
+	for _, s := range sources {
+		compiled[s] = true
+	}
+	probes := map[string]string{}
+	users := map[string][]string{}
+	for i, s := range structs {
+		h := headerOf[s]
+		if h == "" {
+			continue
+		}
+		us, ok := users[h]
+		if !ok {
+			us, _, _ = env.Includers(h)
+			users[h] = us
+		}
+		for _, u := range us {
+			if compiled[u] {
+				probes[u] += fmt.Sprintf("\nstatic %s *__kprewrite_layout_probe_%d __attribute__((__used__));", s, i)
+				break
+			}
+		}
+	}
+	for u, p := range probes {
+		probes[u] = "\n/* kprewrite verify: layout probes */" + p + "\n"
+	}
+	return probes
+}
+
+// layoutOnly returns the base tree with only the struct definition changes
+// of the upstream patch applied to its headers, or nil when it has none. Its
+// functions differ from base only by layout shifts, which the rewritten
+// patch rightly does not reproduce.
+func layoutOnly(t *tree.Tree, chs []*change.File) map[string][]byte {
+	files := map[string][]byte{}
+	for _, fc := range chs {
+		if !fc.IsHeader || fc.Pre == nil || fc.Post == nil {
+			continue
+		}
+		type repl struct {
+			span ast.Span
+			text string
+		}
+		var rs []repl
+		for _, ch := range fc.Changes {
+			if ch.PreStruct == nil || ch.PostStruct == nil {
+				continue
+			}
+			rs = append(rs, repl{ch.PreStruct.Span, fc.Post.Text(ch.PostStruct.Span)})
+		}
+		if len(rs) == 0 {
+			continue
+		}
+		sort.Slice(rs, func(i, j int) bool { return rs[i].span.Off < rs[j].span.Off })
+		src := fc.Pre.Src
+		var b strings.Builder
+		last := 0
+		for _, r := range rs {
+			if r.span.Off < last {
+				continue // several changes of one struct
+			}
+			b.Write(src[last:r.span.Off])
+			b.WriteString(r.text)
+			last = r.span.End
+		}
+		b.Write(src[last:])
+		files[fc.Path] = []byte(b.String())
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	return files
+}
+
+func readLayouts(rs []*build.Result) layout.Layouts {
+	out := layout.Layouts{}
+	for _, r := range rs {
+		if r.Object == "" {
+			continue
+		}
+		l, err := layout.ReadObject(r.Object)
+		if err != nil {
+			continue
+		}
+		out.Merge(l)
+	}
+	return out
+}
+
+func headerCheck(newCh []*change.File) Check {
+	c := Check{Name: "headers", OK: true, Summary: "the rewritten patch changes no header"}
+	for _, fc := range newCh {
+		if !fc.IsHeader || fc.Diff == nil {
+			continue
+		}
+		neutral := true
+		for _, ch := range fc.Changes {
+			if ch.Kind != change.CommentOnly {
+				neutral = false
+				c.Details = append(c.Details, fmt.Sprintf("%s:%d: %s: %s", fc.Path, ch.Line, ch.Kind, ch.Subject))
+			}
+		}
+		if !neutral {
+			c.OK = false
+			c.Summary = "the rewritten patch changes headers"
+		} else {
+			c.Details = append(c.Details, fc.Path+": comment or whitespace only")
+		}
+	}
+	return c
+}
+
+// compareFunctions lists changed functions per object and checks that the
+// rewritten patch changes every function the upstream patch changes (other
+// than by layout shifts).
+func compareFunctions(env *kbuild.Env, base, rewritten, original, layo []*build.Result) (Check, []ObjectFuncs) {
+	c := Check{Name: "functions", OK: true}
+	type key struct{ obj, src string }
+	funcs := func(rs []*build.Result) map[string]map[string]objdiff.Func {
+		out := map[string]map[string]objdiff.Func{}
+		for _, r := range rs {
+			if r == nil || r.Object == "" {
+				continue
+			}
+			fs, err := objdiff.Functions(r.Object)
+			if err == nil {
+				out[r.Source] = fs
+			}
+		}
+		return out
+	}
+	objectName := func(r *build.Result) string {
+		if r.Module != "" {
+			return r.Module
+		}
+		return "vmlinux"
+	}
+	b, n := funcs(base), funcs(rewritten)
+	o, l := funcs(original), funcs(layo)
+	per := map[string]*ObjectFuncs{}
+	get := func(obj string) *ObjectFuncs {
+		if per[obj] == nil {
+			per[obj] = &ObjectFuncs{Object: obj}
+		}
+		return per[obj]
+	}
+	names := func(chs []objdiff.Change, src string) []string {
+		var out []string
+		for _, ch := range chs {
+			if ch.How != "removed" {
+				out = append(out, ch.Name)
+			}
+		}
+		return out
+	}
+	for _, r := range base {
+		src := r.Source
+		of := get(objectName(r))
+		if nf, ok := n[src]; ok {
+			of.Rewritten = append(of.Rewritten, names(objdiff.Compare(b[src], nf), src)...)
+		}
+		if original == nil {
+			continue
+		}
+		ref := b[src]
+		if lf, ok := l[src]; ok {
+			ref = lf
+		}
+		if ofs, ok := o[src]; ok {
+			of.Original = append(of.Original, names(objdiff.Compare(ref, ofs), src)...)
+		}
+	}
+	var out []ObjectFuncs
+	var objs []string
+	for k := range per {
+		objs = append(objs, k)
+	}
+	sort.Slice(objs, func(i, j int) bool {
+		if (objs[i] == "vmlinux") != (objs[j] == "vmlinux") {
+			return objs[i] == "vmlinux"
+		}
+		return objs[i] < objs[j]
+	})
+	total := 0
+	for _, k := range objs {
+		of := per[k]
+		sort.Strings(of.Rewritten)
+		sort.Strings(of.Original)
+		rw := map[string]bool{}
+		for _, f := range of.Rewritten {
+			rw[objdiff.BaseName(f)] = true
+		}
+		orig := map[string]bool{}
+		for _, f := range of.Original {
+			orig[objdiff.BaseName(f)] = true
+			if !rw[objdiff.BaseName(f)] {
+				of.Missing = append(of.Missing, f)
+			}
+		}
+		if original != nil {
+			for _, f := range of.Rewritten {
+				if !orig[objdiff.BaseName(f)] {
+					of.Extra = append(of.Extra, f)
+				}
+			}
+		}
+		total += len(of.Rewritten)
+		if len(of.Missing) > 0 {
+			c.OK = false
+			c.Details = append(c.Details, fmt.Sprintf("%s: the upstream patch changes %s, the rewritten patch does not", k, strings.Join(of.Missing, ", ")))
+		}
+		if len(of.Rewritten) > 0 || len(of.Original) > 0 {
+			out = append(out, *of)
+		}
+	}
+	c.Summary = fmt.Sprintf("%d functions change in %d objects", total, len(out))
+	if original != nil && c.OK {
+		c.Summary += "; every function the upstream patch changes is changed by the rewritten patch"
+	}
+	return c, out
+}
+
+// objectsOf groups files of a patch by the object they build into.
+func objectsOf(env *kbuild.Env, files []string) map[string][]string {
+	out := map[string][]string{}
+	for _, f := range files {
+		if change.IsHeader(f) {
+			users, _, _ := env.Includers(f)
+			seen := map[string]bool{}
+			for _, u := range users {
+				o := env.ObjectOf(u)
+				if o.Kind == kbuild.Vmlinux || o.Kind == kbuild.Module {
+					if !seen[o.Name()] {
+						seen[o.Name()] = true
+						out[o.Name()] = append(out[o.Name()], f)
+					}
+				}
+			}
+			continue
+		}
+		o := env.ObjectOf(f)
+		out[o.Name()] = append(out[o.Name()], f)
+	}
+	return out
+}

@@ -1,0 +1,216 @@
+package verify
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/kprewrite/kprewrite/internal/realkernel"
+	"github.com/kprewrite/kprewrite/kbuild"
+	"github.com/kprewrite/kprewrite/patch"
+)
+
+const seed = "../testdata/kernels/seed"
+
+// edit returns a one-patch diff of the seed tree with old replaced by new
+// in each of the given files.
+func edit(t *testing.T, root string, edits ...[3]string) *patch.Patch {
+	t.Helper()
+	p := &patch.Patch{}
+	files := map[string][]byte{}
+	var order []string
+	for _, e := range edits {
+		d, ok := files[e[0]]
+		if !ok {
+			var err error
+			d, err = os.ReadFile(filepath.Join(root, e[0]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			order = append(order, e[0])
+		}
+		if !strings.Contains(string(d), e[1]) {
+			t.Fatalf("%s: %q not found", e[0], e[1])
+		}
+		files[e[0]] = []byte(strings.Replace(string(d), e[1], e[2], 1))
+	}
+	for _, f := range order {
+		old, _ := os.ReadFile(filepath.Join(root, f))
+		p.Files = append(p.Files, patch.Diff(f, old, files[f]))
+	}
+	return p
+}
+
+func seedEnv(t *testing.T) *kbuild.Env {
+	t.Helper()
+	env, err := kbuild.Open(seed, "", kbuild.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+func check(r *Report, name string) Check {
+	for _, c := range r.Checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	return Check{Name: name, Summary: "missing"}
+}
+
+func run(t *testing.T, env *kbuild.Env, rw, orig *patch.Patch, split string) *Report {
+	t.Helper()
+	r, err := Run(context.Background(), Input{Env: env, Rewritten: rw, Original: orig, SplitDir: split, Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// A member inserted in the middle of struct slave: the layout proof fails
+// with the exact offsets.
+func TestLayoutFailureMiddleMember(t *testing.T) {
+	env := seedEnv(t)
+	p := edit(t, seed,
+		[3]string{"include/net/bonding.h", "\tint    delay;\n", "\tint    delay;\n\tvoid   *cookie;\n"},
+		[3]string{"drivers/net/bonding/bond_main.c", "\tslave->dev = slave_dev;\n", "\tslave->dev = slave_dev;\n\tslave->cookie = NULL;\n"})
+	r := run(t, env, p, nil, "")
+	if r.OK {
+		t.Fatal("verify passed a layout change")
+	}
+	lc := check(r, "layout")
+	if lc.OK {
+		t.Fatalf("layout check passed: %+v", lc)
+	}
+	var slave *Layout
+	for i := range r.Layouts {
+		if r.Layouts[i].Struct == "struct slave" {
+			slave = &r.Layouts[i]
+		}
+	}
+	if slave == nil {
+		t.Fatalf("no layout verdict for struct slave: %+v", r.Layouts)
+	}
+	got := strings.Join(slave.Rewritten, "; ")
+	for _, want := range []string{"size 248 -> 256", "cookie new at 24 (8 bytes)", "last_link_up offset 24 -> 32", "link offset 176 -> 184"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("layout diff %q lacks %q", got, want)
+		}
+	}
+	if check(r, "headers").OK {
+		t.Errorf("header change not caught")
+	}
+}
+
+// A changed inline in a header is caught by the header check.
+func TestHeaderChangeCaught(t *testing.T) {
+	env := seedEnv(t)
+	p := edit(t, seed, [3]string{"include/net/bonding.h", "\treturn !slave->backup;\n", "\treturn !slave->backup && !slave->inactive;\n"})
+	r := run(t, env, p, nil, "")
+	hc := check(r, "headers")
+	if hc.OK || r.OK || !strings.Contains(strings.Join(hc.Details, "\n"), "bond_is_active_slave") {
+		t.Errorf("header check: %+v", hc)
+	}
+	if !check(r, "layout").OK {
+		t.Errorf("layout check failed on a layout-neutral change: %+v", check(r, "layout"))
+	}
+}
+
+// A clean patch (a function body in a .c file) passes, and splits per object.
+func TestCleanPatchPasses(t *testing.T) {
+	env := seedEnv(t)
+	p := edit(t, seed,
+		[3]string{"net/core/dev.c", "\tif (dev == upper_dev)\n\t\treturn -EBUSY;\n", "\tif (dev == upper_dev || !upper_dev)\n\t\treturn -EBUSY;\n"},
+		[3]string{"drivers/net/bonding/bond_procfs.c", "Link Failure Count: %u", "Link failures: %u"})
+	split := t.TempDir()
+	r := run(t, env, p, nil, split)
+	if !r.OK {
+		var b strings.Builder
+		r.WriteText(&b)
+		t.Fatalf("clean patch failed:\n%s", b.String())
+	}
+	funcs := map[string]string{}
+	for _, o := range r.Objects {
+		funcs[o.Object] = strings.Join(o.Rewritten, ",")
+	}
+	if funcs["vmlinux"] != "netdev_master_upper_dev_link" || funcs["bonding"] != "bond_info_show_slave" {
+		t.Errorf("changed functions %v", funcs)
+	}
+	if len(r.Splits) != 2 || r.Splits[0].Object != "vmlinux" || r.Splits[1].Object != "bonding" {
+		t.Fatalf("splits %+v", r.Splits)
+	}
+	for _, s := range r.Splits {
+		if _, err := os.Stat(s.File); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// The upstream patch changes a header inline; a "rewritten" patch that only
+// keeps the .c part misses the callers: the function check says which.
+func TestMissingFunctionsCaught(t *testing.T) {
+	env := seedEnv(t)
+	orig := edit(t, seed,
+		[3]string{"include/net/bonding.h", "\tslave->link_new_state = state;\n", "\tif (state != slave->link)\n\t\tslave->link_new_state = state;\n"},
+		[3]string{"drivers/net/bonding/bond_procfs.c", "Link Failure Count: %u", "Link failures: %u"})
+	rw := edit(t, seed, [3]string{"drivers/net/bonding/bond_procfs.c", "Link Failure Count: %u", "Link failures: %u"})
+	r := run(t, env, rw, orig, "")
+	fc := check(r, "functions")
+	if fc.OK {
+		t.Fatalf("function check passed: %+v", fc)
+	}
+	var missing []string
+	for _, o := range r.Objects {
+		missing = append(missing, o.Missing...)
+	}
+	got := strings.Join(missing, ",")
+	for _, want := range []string{"bond_3ad_handle_link_change", "bond_enslave", "bond_mii_monitor"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q not reported (got %s)", want, got)
+		}
+	}
+}
+
+// On Debian's 6.1 tree: the upstream-style patch that appends a member to
+// struct slave (the klp-build case) is refuted with the exact layout change.
+func TestRealTreeSlaveGrowthRefuted(t *testing.T) {
+	src, build := realkernel.Tree(t)
+	env, err := kbuild.Open(src, filepath.Join(build, ".config"), kbuild.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := realkernel.NewEdits(t, src).
+		Replace("include/net/bonding.h", "\tstruct rtnl_link_stats64 slave_stats;\n", "\tstruct rtnl_link_stats64 slave_stats;\n\tu32 enslave_seq;\n").
+		Replace("drivers/net/bonding/bond_procfs.c", "\tseq_printf(seq, \"Slave queue ID: %d\\n\", slave->queue_id);\n",
+			"\tseq_printf(seq, \"Slave queue ID: %d\\n\", slave->queue_id);\n\tseq_printf(seq, \"Enslave sequence: %u\\n\", slave->enslave_seq);\n").
+		Patch("bonding: show the enslave sequence")
+	set, err := patch.Read("grow.patch", text, patch.Options{Strip: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, env, set.Patches[0], nil, "")
+	if r.OK || check(r, "layout").OK {
+		t.Fatal("layout growth not refuted")
+	}
+	if !check(r, "compile").OK || !check(r, "style").OK {
+		t.Errorf("compile/style: %+v %+v", check(r, "compile"), check(r, "style"))
+	}
+	re := regexp.MustCompile(`^size (\d+) -> (\d+); enslave_seq new at (\d+) \(4 bytes\)$`)
+	found := false
+	for _, l := range r.Layouts {
+		if l.Struct == "struct slave" {
+			m := re.FindStringSubmatch(strings.Join(l.Rewritten, "; "))
+			if m == nil {
+				t.Fatalf("struct slave diff: %v", l.Rewritten)
+			}
+			found = m[1] == m[3]
+		}
+	}
+	if !found {
+		t.Errorf("no exact verdict for struct slave: %+v", r.Layouts)
+	}
+}
