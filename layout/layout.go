@@ -18,10 +18,10 @@ import (
 type Member struct {
 	Name      string `json:"name"`
 	Type      string `json:"type"`
-	Offset    int64  `json:"offset"`              // byte offset from the start of the outermost struct
-	Size      int64  `json:"size"`                // byte size of the member's type
-	BitOffset int64  `json:"bit_offset"`          // absolute bit offset from the start of the struct
-	BitSize   int64  `json:"bit_size,omitempty"`  // width for bitfields, 0 otherwise
+	Offset    int64  `json:"offset"`             // byte offset from the start of the outermost struct
+	Size      int64  `json:"size"`               // byte size of the member's type
+	BitOffset int64  `json:"bit_offset"`         // absolute bit offset from the start of the struct
+	BitSize   int64  `json:"bit_size,omitempty"` // width for bitfields, 0 otherwise
 }
 
 // IsBitfield reports whether the member is a bitfield.
