@@ -28,6 +28,8 @@ import (
 type Variant struct {
 	Name  string            // short name, also the directory name in the work area
 	Files map[string][]byte // tree-relative path -> content (nil: deleted)
+	// Append maps a source file to text appended to it in this variant only.
+	Append map[string]string
 }
 
 // Options are extra compiler flags and the probes to add.
@@ -107,6 +109,9 @@ func (c *Compiler) materialize(v *Variant, sources []string, opt Options) error 
 			}
 		}
 		if extra, ok := opt.Append[s]; ok {
+			data = append(append([]byte{}, data...), []byte(extra)...)
+		}
+		if extra, ok := v.Append[s]; ok {
 			data = append(append([]byte{}, data...), []byte(extra)...)
 		}
 		if err := write(s, data); err != nil {
@@ -256,7 +261,7 @@ func (c *Compiler) rewriteArgs(cmd *kbuild.Command, ovl, src, obj string, opt Op
 	if opt.MaxErrors >= 0 {
 		out = append(out, "-fmax-errors=0")
 	}
-	out = append(out, "-fdiagnostics-color=never", "-fno-diagnostics-show-caret")
+	out = append(out, "-fdiagnostics-color=never", "-fno-diagnostics-show-caret", "-fdiagnostics-column-unit=byte")
 	return append(out, src)
 }
 

@@ -329,3 +329,38 @@ func Pahole(s *Struct) string {
 	fmt.Fprintf(&b, "\t/* size: %d, alignment: %d */\n};\n", s.Size, s.Align)
 	return b.String()
 }
+
+// ReadULongs returns the 64-bit little-endian words of a data symbol of an
+// object file (a compiled probe such as
+// "const unsigned long probe[3] = { A, B, C };").
+func ReadULongs(path, symbol string) ([]uint64, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range syms {
+		if s.Name != symbol || int(s.Section) >= len(f.Sections) {
+			continue
+		}
+		data, err := f.Sections[s.Section].Data()
+		if err != nil {
+			return nil, err
+		}
+		if s.Value+s.Size > uint64(len(data)) {
+			return nil, fmt.Errorf("%s: symbol %s out of its section", path, symbol)
+		}
+		b := data[s.Value : s.Value+s.Size]
+		var out []uint64
+		for i := 0; i+8 <= len(b); i += 8 {
+			out = append(out, uint64(b[i])|uint64(b[i+1])<<8|uint64(b[i+2])<<16|uint64(b[i+3])<<24|
+				uint64(b[i+4])<<32|uint64(b[i+5])<<40|uint64(b[i+6])<<48|uint64(b[i+7])<<56)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%s: no symbol %s", path, symbol)
+}

@@ -17,6 +17,8 @@ import (
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/kbuild"
+	"github.com/kprewrite/kprewrite/layout"
+	"github.com/kprewrite/kprewrite/oracle"
 	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/tree"
 )
@@ -87,7 +89,10 @@ type Session struct {
 	Notes    []Finding // transforms' own notes (decisions, values existing objects read)
 	Applied  []string  // patch(1)-style offset and fuzz notes
 
-	parsed map[string]parsedFile
+	parsed  map[string]parsedFile
+	work    string
+	oracle  *oracle.Oracle
+	layouts map[string][2]*layout.Struct
 }
 
 type parsedFile struct {
@@ -102,7 +107,8 @@ func Load(env *kbuild.Env, base tree.FS, p *patch.Patch, opt Options) (*Session,
 		return nil, err
 	}
 	s := &Session{Env: env, Base: base, Patch: p, Options: opt,
-		Upstream: map[string][]byte{}, Current: map[string][]byte{}, parsed: map[string]parsedFile{}}
+		Upstream: map[string][]byte{}, Current: map[string][]byte{}, parsed: map[string]parsedFile{},
+		layouts: map[string][2]*layout.Struct{}}
 	for _, r := range res {
 		s.Upstream[r.Path] = r.New
 		s.Current[r.Path] = r.New
@@ -307,3 +313,14 @@ func (s *Session) RenderOptions() patch.RenderOptions {
 	}
 	return patch.RenderOptions{Notes: []string{"kprewrite: rewritten for livepatching (" + strings.Join(used, ", ") + ")"}}
 }
+
+// ManualOrFallback is the action for a hazard a transform refuses: the
+// next transform in line, or manual work when that one is not enabled.
+func ManualOrFallback(p *Pass, fallback string) string {
+	if p.Options.Strategy != "" {
+		return hazardManual("keep the layout: use a " + fallback + " (or run without --strategy)")
+	}
+	return hazardManual("keep the layout: use a " + fallback)
+}
+
+func hazardManual(s string) string { return hazard.Manual(s) }

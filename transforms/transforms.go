@@ -2,9 +2,16 @@
 // runs them.
 package transforms
 
-import "github.com/kprewrite/kprewrite/rewrite"
+import (
+	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/bitfield"
+)
 
-// All returns the transforms in pipeline order.
+// All returns the transforms in pipeline order: header code moves into the
+// .c files first, then new struct members are handled by spare bits, prefix
+// extension, holes and shadow variables, in that order.
 func All() []*rewrite.Transform {
-	return nil
+	return []*rewrite.Transform{
+		bitfield.Transform,
+	}
 }

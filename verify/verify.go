@@ -176,7 +176,15 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	newBuild, err := compile(vNew, newFiles)
+	claims := []bitfieldClaim{}
+	if in.Original != nil {
+		claims = bitfieldClaims(newFiles)
+	}
+	newAppend := map[string]string{}
+	for _, cl := range claims {
+		newAppend[cl.file] += cl.probeText()
+	}
+	newBuild, err := comp.Compile(ctx, &build.Variant{Name: vNew, Files: newFiles, Append: newAppend}, sources, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -260,6 +268,10 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 		}
 	}
 	r.add(layoutCheck)
+
+	if len(claims) > 0 {
+		r.add(bitfieldCheck(claims, newBuild, origL))
+	}
 
 	// 4. Headers.
 	r.add(headerCheck(newChanges))

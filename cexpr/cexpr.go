@@ -1,0 +1,406 @@
+// Package cexpr reads the C expression around a struct member use in raw
+// source text: the object expression before '->' or '.', and whether the
+// member is read, assigned, updated with a compound operator, incremented,
+// or has its address or size taken. Transforms use it to turn member uses
+// into accessor calls while keeping the rest of the text as written.
+package cexpr
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+)
+
+// Kind is how an access uses the member.
+type Kind int
+
+// Access kinds.
+const (
+	Read     Kind = iota
+	Assign        // m = v
+	Compound      // m op= v
+	IncDec        // m++, ++m, m--, --m
+	AddrOf        // &m (or &m.sub...)
+	SizeOf        // sizeof / typeof / __typeof__ / offsetof on the member
+)
+
+func (k Kind) String() string {
+	return [...]string{"read", "assignment", "compound assignment", "increment/decrement", "address-of", "sizeof/typeof"}[k]
+}
+
+// Access is one member access in the text.
+type Access struct {
+	Kind      Kind
+	Arrow     bool     // '->' (pointer) rather than '.'
+	Object    ast.Span // the object (or pointer) expression
+	Member    ast.Span // the member name
+	Op        string   // "=", "|=", "++", "--", ...
+	Value     ast.Span // right-hand side of an assignment
+	Full      ast.Span // the text an accessor call replaces
+	Statement bool     // the whole expression statement is this write
+	Pure      bool     // the object expression has no side effects (safe to evaluate twice)
+	InMacro   bool     // inside a #define body
+	Line      int
+	Name      string // the member name
+}
+
+// Find analyses the access whose '->' or '.' token, or member name, starts
+// at byte offset op (gcc points at either, depending on its message).
+func Find(f *ast.File, op int) (*Access, error) {
+	toks, inMacro := tokensAround(f, op)
+	i := sort.Search(len(toks), func(i int) bool { return toks[i].Off >= op })
+	if i < len(toks) && i > 0 && toks[i].Off == op && toks[i].Kind == ast.Ident && (toks[i-1].Text == "->" || toks[i-1].Text == ".") {
+		i--
+		op = toks[i].Off
+	}
+	if i >= len(toks) || toks[i].Off != op || (toks[i].Text != "->" && toks[i].Text != ".") {
+		return nil, fmt.Errorf("%s:%d: no '->' or '.' where the compiler points", f.Name, f.Line(op))
+	}
+	if i+1 >= len(toks) || toks[i+1].Kind != ast.Ident {
+		return nil, fmt.Errorf("%s:%d: no member name after %q", f.Name, f.Line(op), toks[i].Text)
+	}
+	a := &Access{Arrow: toks[i].Text == "->", Member: span(toks[i+1]), InMacro: inMacro, Line: f.Line(op), Name: toks[i+1].Text}
+	// The object expression: a postfix expression ending right before op.
+	start := objectStart(toks, i)
+	if start >= i {
+		return nil, fmt.Errorf("%s:%d: cannot read the object expression before %q", f.Name, f.Line(op), toks[i].Text)
+	}
+	a.Object = ast.Span{Off: toks[start].Off, End: toks[i-1].End}
+	a.Pure = pure(toks[start:i])
+	end := i + 1 // index of the member name
+	// What comes after: a longer member chain (m.sub or m[i]) means the
+	// member itself is not the whole operand.
+	after := end + 1
+	before := start - 1
+	prev := func() string {
+		if before >= 0 {
+			return toks[before].Text
+		}
+		return ";"
+	}
+	next := ""
+	if after < len(toks) {
+		next = toks[after].Text
+	}
+	a.Full = ast.Span{Off: toks[start].Off, End: toks[end].End}
+	switch {
+	case prev() == "&" && !isBinaryContext(toks, before):
+		a.Kind = AddrOf
+		return a, nil
+	case sizeofContext(toks, before):
+		a.Kind = SizeOf
+		return a, nil
+	case next == "." || next == "->" || next == "[":
+		// m.x or m[i]: a use of the member's storage as an aggregate
+		a.Kind = AddrOf
+		return a, nil
+	case next == "++" || next == "--":
+		a.Kind, a.Op = IncDec, next
+		a.Full.End = toks[after].End
+		a.Statement = statementStart(toks, before) && after+1 < len(toks) && toks[after+1].Text == ";"
+		return a, nil
+	case prev() == "++" || prev() == "--":
+		a.Kind, a.Op = IncDec, prev()
+		a.Full.Off = toks[before].Off
+		a.Statement = statementStart(toks, before-1) && after < len(toks) && toks[after].Text == ";"
+		return a, nil
+	case next == "=":
+		a.Kind, a.Op = Assign, "="
+	case len(next) >= 2 && strings.HasSuffix(next, "=") && next != "==" && next != "!=" && next != "<=" && next != ">=":
+		a.Kind, a.Op = Compound, next
+	default:
+		a.Kind = Read
+		return a, nil
+	}
+	// The right-hand side runs to the end of the assignment expression.
+	vs := after + 1
+	depth := 0
+	ve := vs
+	for ; ve < len(toks); ve++ {
+		t := toks[ve].Text
+		if t == "(" || t == "[" || t == "{" {
+			depth++
+		} else if t == ")" || t == "]" || t == "}" {
+			if depth == 0 {
+				break
+			}
+			depth--
+		} else if depth == 0 && (t == ";" || t == ",") {
+			break
+		}
+	}
+	if ve == vs {
+		return nil, fmt.Errorf("%s:%d: assignment without a value", f.Name, f.Line(op))
+	}
+	a.Value = ast.Span{Off: toks[vs].Off, End: toks[ve-1].End}
+	a.Full.End = a.Value.End
+	a.Statement = statementStart(toks, before) && ve < len(toks) && toks[ve].Text == ";"
+	return a, nil
+}
+
+func span(t ast.Token) ast.Span { return ast.Span{Off: t.Off, End: t.End} }
+
+// tokensAround returns the code tokens of the file, or of the #define body
+// holding off, with real offsets.
+func tokensAround(f *ast.File, off int) ([]ast.Token, bool) {
+	for _, t := range f.Tokens {
+		if t.Kind == ast.Directive && t.Off <= off && off < t.End {
+			var out []ast.Token
+			// skip the '#' so the body is tokenized as code
+			for _, s := range ast.Tokenize([]byte(t.Text[1:])) {
+				if s.Kind == ast.Comment || s.Kind == ast.Directive {
+					continue
+				}
+				s.Off += t.Off + 1
+				s.End += t.Off + 1
+				out = append(out, s)
+			}
+			return out, true
+		}
+	}
+	var out []ast.Token
+	for _, t := range f.Tokens {
+		if t.Kind != ast.Comment && t.Kind != ast.Directive {
+			out = append(out, t)
+		}
+	}
+	return out, false
+}
+
+// objectStart walks back from the '->'/'.' at i over a postfix
+// expression: a primary (identifier, constant, or parenthesised
+// expression) followed by member accesses, calls and indexes.
+func objectStart(toks []ast.Token, i int) int {
+	k := i - 1
+	for k >= 0 {
+		t := toks[k]
+		switch {
+		case t.Text == "]":
+			o := matchBack(toks, k)
+			if o <= 0 {
+				return i
+			}
+			k = o - 1 // the indexed expression
+		case t.Text == ")":
+			o := matchBack(toks, k)
+			if o < 0 {
+				return i
+			}
+			if o > 0 && (toks[o-1].Kind == ast.Ident && !isKeyword(toks[o-1].Text) || toks[o-1].Text == ")" || toks[o-1].Text == "]") {
+				k = o - 1 // a call: the callee is a postfix expression too
+				continue
+			}
+			return o // a parenthesised primary
+		case t.Kind == ast.Ident || t.Kind == ast.Number || t.Kind == ast.String:
+			if k >= 2 && (toks[k-1].Text == "->" || toks[k-1].Text == ".") {
+				k -= 2
+				continue
+			}
+			return k
+		default:
+			return k + 1
+		}
+	}
+	return 0
+}
+
+func isKeyword(s string) bool {
+	switch s {
+	case "if", "while", "for", "switch", "return", "sizeof", "typeof", "__typeof__", "case":
+		return true
+	}
+	return false
+}
+
+func matchBack(toks []ast.Token, k int) int {
+	depth := 0
+	for j := k; j >= 0; j-- {
+		switch toks[j].Text {
+		case ")", "]", "}":
+			depth++
+		case "(", "[", "{":
+			depth--
+			if depth == 0 {
+				return j
+			}
+		}
+	}
+	return -1
+}
+
+// pure reports whether an object expression can be evaluated twice.
+func pure(toks []ast.Token) bool {
+	for k, t := range toks {
+		switch t.Text {
+		case "++", "--", "=", "+=", "-=", "*=", "/=", "|=", "&=", "^=", "<<=", ">>=", "%=":
+			return false
+		case "(":
+			if k > 0 && toks[k-1].Kind == ast.Ident && !isKeyword(toks[k-1].Text) {
+				return false // a call
+			}
+		}
+	}
+	return true
+}
+
+// statementStart reports whether the token at k ends the previous
+// statement (so what follows starts an expression statement).
+func statementStart(toks []ast.Token, k int) bool {
+	if k < 0 {
+		return true
+	}
+	switch toks[k].Text {
+	case ";", "{", "}", "else", ":", "do":
+		return true
+	case ")":
+		// the end of if (...), while (...) or for (...)
+		o := matchBack(toks, k)
+		return o > 0 && (toks[o-1].Text == "if" || toks[o-1].Text == "while" || toks[o-1].Text == "for")
+	}
+	return false
+}
+
+// isBinaryContext reports whether the '&' at k is a binary operator.
+func isBinaryContext(toks []ast.Token, k int) bool {
+	if k <= 0 {
+		return false
+	}
+	p := toks[k-1]
+	return p.Kind == ast.Ident && !isKeyword(p.Text) || p.Kind == ast.Number || p.Text == ")" || p.Text == "]"
+}
+
+// sizeofContext reports whether the operand that starts after k is the
+// argument of sizeof, typeof or offsetof-like macros.
+func sizeofContext(toks []ast.Token, k int) bool {
+	for j := k; j >= 0 && j >= k-3; j-- {
+		switch toks[j].Text {
+		case "sizeof", "typeof", "__typeof__", "__typeof", "sizeof_field", "offsetof", "offsetofend", "typeof_member", "__same_type":
+			return true
+		case "(":
+			continue
+		default:
+			if j != k {
+				return false
+			}
+		}
+	}
+	return false
+}
+
+// Rewriter turns accesses of one file into replacement text, handling
+// accesses nested inside other accesses' values.
+type Rewriter struct {
+	Src []byte
+	// Get returns the text that reads the member of access a, whose object
+	// text (with nested accesses already rewritten) is obj; obj is a pointer
+	// expression when a.Arrow, an lvalue otherwise.
+	Get func(a *Access, obj string) string
+	// Set returns the statement text that stores val.
+	Set func(a *Access, obj, val string) string
+}
+
+// Edit is a replacement of Span by Text.
+type Edit struct {
+	Span ast.Span
+	Text string
+}
+
+// Rewrite returns edits for the given accesses. Accesses inside another
+// access's object or value are folded into its replacement text. Accesses
+// that are not rewritable (address-of, sizeof, writes that are not whole
+// statements, compound writes on impure objects) are returned as errors.
+func (r *Rewriter) Rewrite(accs []*Access) ([]Edit, []error) {
+	var errs []error
+	var ok []*Access
+	for _, a := range accs {
+		switch {
+		case a.Kind == AddrOf:
+			errs = append(errs, fmt.Errorf("line %d: the member's address or storage is used (&, a sub-member or an index)", a.Line))
+		case a.Kind == SizeOf:
+			errs = append(errs, fmt.Errorf("line %d: sizeof/typeof/offsetof on the member", a.Line))
+		case (a.Kind == Assign || a.Kind == Compound || a.Kind == IncDec) && !a.Statement:
+			errs = append(errs, fmt.Errorf("line %d: the %s is used as a value, not a statement", a.Line, a.Kind))
+		case (a.Kind == Compound || a.Kind == IncDec) && !a.Pure:
+			errs = append(errs, fmt.Errorf("line %d: the %s would evaluate an object expression with side effects twice", a.Line, a.Kind))
+		default:
+			ok = append(ok, a)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	sort.Slice(ok, func(i, j int) bool {
+		if ok[i].Full.Off != ok[j].Full.Off {
+			return ok[i].Full.Off < ok[j].Full.Off
+		}
+		return ok[i].Full.End > ok[j].Full.End
+	})
+	// top-level accesses: not contained in an earlier one
+	var edits []Edit
+	for i := 0; i < len(ok); {
+		a := ok[i]
+		j := i + 1
+		for j < len(ok) && ok[j].Full.Off < a.Full.End {
+			j++
+		}
+		edits = append(edits, Edit{Span: a.Full, Text: r.render(a, ok[i+1:j])})
+		i = j
+	}
+	return edits, nil
+}
+
+// text renders [s.Off, s.End) with the accesses inside it replaced.
+func (r *Rewriter) text(s ast.Span, inner []*Access) string {
+	var b strings.Builder
+	pos := s.Off
+	for i := 0; i < len(inner); {
+		a := inner[i]
+		if a.Full.Off < pos || a.Full.End > s.End {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(inner) && inner[j].Full.Off < a.Full.End {
+			j++
+		}
+		b.Write(r.Src[pos:a.Full.Off])
+		b.WriteString(r.render(a, inner[i+1:j]))
+		pos = a.Full.End
+		i = j
+	}
+	b.Write(r.Src[pos:s.End])
+	return b.String()
+}
+
+func (r *Rewriter) render(a *Access, inner []*Access) string {
+	obj := r.text(a.Object, inner)
+	switch a.Kind {
+	case Read:
+		return r.Get(a, obj)
+	case Assign:
+		return r.Set(a, obj, r.text(a.Value, inner))
+	case Compound:
+		op := strings.TrimSuffix(a.Op, "=")
+		return r.Set(a, obj, r.Get(a, obj)+" "+op+" ("+r.text(a.Value, inner)+")")
+	case IncDec:
+		op := "+"
+		if a.Op == "--" {
+			op = "-"
+		}
+		return r.Set(a, obj, r.Get(a, obj)+" "+op+" 1")
+	}
+	return string(r.Src[a.Full.Off:a.Full.End])
+}
+
+// AddressOf returns the pointer expression for an object expression.
+func AddressOf(obj string, ptr bool) string {
+	if ptr {
+		return obj
+	}
+	if ast.IsIdent(strings.TrimSpace(obj)) {
+		return "&" + strings.TrimSpace(obj)
+	}
+	return "&(" + obj + ")"
+}

@@ -1,0 +1,94 @@
+package cexpr
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kprewrite/kprewrite/ast"
+)
+
+// rewrite finds every "->m" / ".m" access in src and rewrites them with
+// get/set accessors.
+func rewrite(t *testing.T, src string) (string, []error) {
+	t.Helper()
+	f := ast.Parse("t.c", []byte(src))
+	var accs []*Access
+	for _, tk := range f.Tokens {
+		if tk.Kind == ast.Directive {
+			for _, s := range ast.Tokenize([]byte(tk.Text[1:])) {
+				if (s.Text == "->" || s.Text == ".") && strings.HasPrefix(tk.Text[1+s.End:], "m") {
+					a, err := Find(f, tk.Off+1+s.Off)
+					if err != nil {
+						t.Fatal(err)
+					}
+					accs = append(accs, a)
+				}
+			}
+		}
+		if (tk.Text == "->" || tk.Text == ".") && strings.HasPrefix(string(f.Src[tk.End:]), "m") {
+			a, err := Find(f, tk.Off)
+			if err != nil {
+				t.Fatal(err)
+			}
+			accs = append(accs, a)
+		}
+	}
+	r := &Rewriter{Src: f.Src,
+		Get: func(a *Access, obj string) string { return "get_" + a.Name + "(" + AddressOf(obj, a.Arrow) + ")" },
+		Set: func(a *Access, obj, val string) string { return "set_" + a.Name + "(" + AddressOf(obj, a.Arrow) + ", " + val + ")" },
+	}
+	edits, errs := r.Rewrite(accs)
+	if errs != nil {
+		return "", errs
+	}
+	out := []byte(src)
+	for i := len(edits) - 1; i >= 0; i-- {
+		e := edits[i]
+		out = append(out[:e.Span.Off], append([]byte(e.Text), out[e.Span.End:]...)...)
+	}
+	return string(out), nil
+}
+
+func TestRewriteForms(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"if (s->m)\n\tx();\n", "if (get_m(s))\n\tx();\n"},
+		{"s->m = 1;\n", "set_m(s, 1);\n"},
+		{"if (c)\n\ts->m = a + b;\n", "if (c)\n\tset_m(s, a + b);\n"},
+		{"s->m |= f(x) ? 1 : 0;\n", "set_m(s, get_m(s) | (f(x) ? 1 : 0));\n"},
+		{"s->m++;\n", "set_m(s, get_m(s) + 1);\n"},
+		{"--bond->slave->m;\n", "set_m(bond->slave, get_m(bond->slave) - 1);\n"},
+		{"v.m = w.m;\n", "set_m(&v, get_m(&w));\n"},
+		{"s->m = !s->m;\n", "set_m(s, !get_m(s));\n"},
+		{"arr[i]->m = 0;\n", "set_m(arr[i], 0);\n"},
+		{"x = first(b)->m && (p)->m;\n", "x = get_m(first(b)) && get_m((p));\n"},
+		{"x = (struct s *)p->m;\n", "x = (struct s *)get_m(p);\n"},
+		{"#define IS(p) ((p)->m)\n", "#define IS(p) (get_m((p)))\n"},
+	}
+	for _, c := range cases {
+		got, errs := rewrite(t, c.in)
+		if errs != nil {
+			t.Errorf("%q: %v", c.in, errs)
+			continue
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", c.in, diff)
+		}
+	}
+}
+
+func TestRefused(t *testing.T) {
+	for _, in := range []string{
+		"p = &s->m;\n",
+		"n = sizeof(s->m);\n",
+		"typeof(s->m) v;\n",
+		"x = (s->m = 1);\n",
+		"f(s)->m++;\n",
+		"if (s->m++)\n\t;\n",
+	} {
+		if _, errs := rewrite(t, in); errs == nil {
+			t.Errorf("%q: rewritten, want refused", in)
+		}
+	}
+}

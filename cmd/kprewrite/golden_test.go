@@ -1,0 +1,139 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// goldenFile compares got with dir/golden/name (or rewrites it with -update).
+func goldenFile(t *testing.T, dir, name, got string) {
+	t.Helper()
+	abs, _ := filepath.Abs(dir)
+	got = strings.ReplaceAll(got, abs, "$TREE")
+	path := filepath.Join(dir, "golden", name)
+	if *update {
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/kprewrite -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s", path, diff)
+	}
+}
+
+// treeArgs returns --tree (and --config when the tree keeps its config in
+// a file named "config").
+func treeArgs(dir string) []string {
+	args := []string{"--tree", dir}
+	if _, err := os.Stat(filepath.Join(dir, "config")); err == nil {
+		args = append(args, "--config", filepath.Join(dir, "config"))
+	}
+	return args
+}
+
+// TestGoldenRewrites rewrites every patch of every miniature tree and
+// compares the rewritten patch and the report with golden files.
+func TestGoldenRewrites(t *testing.T) {
+	patches, _ := filepath.Glob("../../testdata/kernels/*/patches/*.patch")
+	for _, pf := range patches {
+		dir := filepath.Dir(filepath.Dir(pf))
+		name := filepath.Base(pf)
+		t.Run(filepath.Base(dir)+"/"+name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out.patch")
+			rep := filepath.Join(t.TempDir(), "report.txt")
+			args := append([]string{"rewrite"}, treeArgs(dir)...)
+			code, _, errs := kp(t, append(args, "-o", out, "--report", rep, pf)...)
+			if code == exitBadInput {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			patchText, _ := os.ReadFile(out)
+			repText, _ := os.ReadFile(rep)
+			goldenFile(t, dir, name+".rewritten", string(patchText))
+			goldenFile(t, dir, name+".report", string(repText))
+		})
+	}
+}
+
+// TestBitfieldCases checks what the bitfield transform decides for each
+// case of the flags tree, and proves every rewrite with verify.
+func TestBitfieldCases(t *testing.T) {
+	dir := "../../testdata/kernels/flags"
+	cases := []struct {
+		patch    string
+		resolved bool
+		why      string // part of the note when refused
+	}{
+		{"01-one-bit.patch", true, ""},
+		{"02-full-unit.patch", false, "no spare bits: the upstream change moves duplex"},
+		{"03-two-bits.patch", true, ""},
+		{"04-signed.patch", true, ""},
+		{"05-u32-unit.patch", true, ""},
+		{"06-ifdef-run.patch", true, ""},
+		{"07-address.patch", false, "the member's address or storage is used"},
+	}
+	for _, c := range cases {
+		t.Run(c.patch, func(t *testing.T) {
+			pf := filepath.Join(dir, "patches", c.patch)
+			out := filepath.Join(t.TempDir(), "out.patch")
+			code, _, errs := kp(t, append(append([]string{"rewrite", "--format", "json"}, treeArgs(dir)...), "-o", out, pf)...)
+			if code == exitBadInput {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			if c.resolved != (code == exitOK) {
+				t.Fatalf("exit %d, resolved want %v: %s", code, c.resolved, errs)
+			}
+			if !c.resolved {
+				if !strings.Contains(errs, c.why) {
+					t.Errorf("refusal does not say %q:\n%s", c.why, errs)
+				}
+				return
+			}
+			if strings.Contains(readFile(t, out), "+++ b/include/") {
+				t.Errorf("the rewritten patch still changes a header")
+			}
+			code, vout, verrs := kp(t, append(append([]string{"verify"}, treeArgs(dir)...), "--original", pf, out)...)
+			if code != exitOK {
+				t.Errorf("verify: exit %d\n%s%s", code, vout, verrs)
+			}
+			if !strings.Contains(vout, "exactly where the upstream compiler puts the member") {
+				t.Errorf("no bitfield proof in verify output:\n%s", vout)
+			}
+		})
+	}
+	// Without a config the position of the bit after an #ifdef'd member is
+	// not known: refused, saying so.
+	t.Run("06 without config", func(t *testing.T) {
+		code, _, errs := kp(t, "rewrite", "--tree", dir, "-o", filepath.Join(t.TempDir(), "o.patch"), filepath.Join(dir, "patches/06-ifdef-run.patch"))
+		if code != exitNeedsHuman || !strings.Contains(errs, "the bit position depends on the config (stats_on is under #if defined(CONFIG_PORT_STATS))") {
+			t.Errorf("exit %d:\n%s", code, errs)
+		}
+	})
+	// Without a config the C layout rules place a u8 bit, but the uses
+	// cannot be found type-exactly without the compiler: refused, saying both.
+	t.Run("01 without config", func(t *testing.T) {
+		code, _, errs := kp(t, "rewrite", "--tree", dir, "-o", filepath.Join(t.TempDir(), "o.patch"), filepath.Join(dir, "patches/01-one-bit.patch"))
+		if code != exitNeedsHuman || !strings.Contains(errs, "fits in bit 3 of the unit at offsetofend(struct port, id) (placed by the C layout rules") ||
+			!strings.Contains(errs, "give --config") {
+			t.Errorf("exit %d:\n%s", code, errs)
+		}
+	})
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,104 @@
+// Package oracle asks the compiler what source text means. Its main
+// question: where exactly does code use a given struct member? It compiles
+// the files with a header in which the member does not exist and collects
+// gcc's "has no member named" errors: each one is a type-exact use site,
+// inside macro bodies and header inlines included, where a textual search
+// would also match same-named members of other structs. (REFERENCE.md
+// section 3.)
+package oracle
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/build"
+	"github.com/kprewrite/kprewrite/kbuild"
+)
+
+// Use is one use site of a member.
+type Use struct {
+	File   string // tree-relative
+	Line   int
+	Col    int    // byte column of the '->' or '.' token
+	Struct string // "struct slave" (the aggregate gcc named)
+	Member string
+}
+
+// Result is what an oracle compile found.
+type Result struct {
+	Uses  []Use
+	Other []build.Diagnostic // errors that are not missing-member errors
+}
+
+var noMemberRE = regexp.MustCompile(`^'([^']+)'(?: \{aka '([^']+)'\})? has no member named '([^']+)'`)
+
+// Oracle compiles files of a tree for questions about their meaning.
+type Oracle struct {
+	Env *kbuild.Env
+	Dir string // scratch directory
+	n   int
+}
+
+// MemberUses compiles sources with the given file contents (tree-relative
+// path -> content) and returns every use of a member that the contents'
+// struct definitions lack.
+func (o *Oracle) MemberUses(ctx context.Context, files map[string][]byte, sources []string) (*Result, error) {
+	o.n++
+	comp := &build.Compiler{Env: o.Env, Dir: o.Dir, Jobs: 2}
+	rs, err := comp.Compile(ctx, &build.Variant{Name: fmt.Sprintf("or%02d", o.n%100), Files: files}, sources, build.Options{SyntaxOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	seen := map[string]bool{}
+	for _, r := range rs {
+		for _, d := range r.Diagnostics {
+			if d.Severity != "error" {
+				continue
+			}
+			m := noMemberRE.FindStringSubmatch(d.Message)
+			if m == nil {
+				res.Other = append(res.Other, d)
+				continue
+			}
+			agg := m[1]
+			if m[2] != "" {
+				agg = m[2]
+			}
+			for _, q := range []string{"const ", "volatile "} {
+				agg = strings.ReplaceAll(agg, q, "")
+			}
+			u := Use{File: d.File, Line: d.Line, Col: d.Col, Struct: agg, Member: m[3]}
+			key := fmt.Sprintf("%s:%d:%d:%s", u.File, u.Line, u.Col, u.Member)
+			if !seen[key] { // a header seen by several sources reports once
+				seen[key] = true
+				res.Uses = append(res.Uses, u)
+			}
+		}
+	}
+	sort.Slice(res.Uses, func(i, j int) bool {
+		a, b := res.Uses[i], res.Uses[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+	return res, nil
+}
+
+// Of filters uses to one struct member.
+func (r *Result) Of(aggregate, member string) []Use {
+	var out []Use
+	for _, u := range r.Uses {
+		if u.Member == member && (u.Struct == aggregate || strings.TrimPrefix(u.Struct, "struct ") == strings.TrimPrefix(aggregate, "struct ")) {
+			out = append(out, u)
+		}
+	}
+	return out
+}

@@ -1,0 +1,368 @@
+// Package bitfield is the transform for a new bitfield that fits in the
+// unused bits of an existing storage unit: the struct keeps its layout, the
+// member stays out of the header, and the patched code reads and writes
+// those bits through generated accessors guarded by static_assert.
+//
+// Before (header):	u8 backup:1, inactive:1, should_notify:1, should_notify_link:1;
+// After (header):	u8 backup:1, inactive:1, should_notify:1;
+// After (.c):		slave_set_should_notify_link(slave, 0);
+//			if (slave_get_should_notify_link(slave)) ...
+//
+// Where the bit goes is what the compiler decides for the upstream struct:
+// kprewrite compiles a user of the header with and without the upstream
+// change and reads both layouts from DWARF. The member fits when every
+// existing member keeps its offset and the size and alignment stay.
+// Without a configured tree it falls back to the C layout rules for u8
+// units and refuses when #if-guarded members make the position depend on
+// the config.
+package bitfield
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/kbuild"
+	"github.com/kprewrite/kprewrite/layout"
+	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/gen"
+	"github.com/kprewrite/kprewrite/rewrite/member"
+)
+
+// Transform is the bitfield transform.
+var Transform = &rewrite.Transform{
+	Name: "bitfield",
+	Doc:  "a new bitfield that fits in spare bits of an existing storage unit is kept out of the struct and reached through generated accessors",
+	Run:  run,
+}
+
+// placement is where the new bits live.
+type placement struct {
+	bit, width int64  // absolute bit offset and width
+	typ        string // declared type of the member
+	unitSize   int64  // bytes of the access unit
+	unitOff    int64  // byte offset of the access unit
+	shift      int64  // bit offset inside the unit
+	anchor     string // C expression for unitOff
+	hi         string // C expression the unit must end before
+	lo         string // C expression the unit must start at or after ("" = anchor is the start)
+	neighbours []string
+	how        string
+}
+
+func run(p *rewrite.Pass) error {
+	if s := p.Options.Strategy; s != "" && s != "bitfield" {
+		return nil
+	}
+	cands := member.Candidates(p, func(ch *change.Change) bool { return ch.PostMember.IsBitfield() })
+	var ok []*member.Member
+	places := map[*member.Member]*placement{}
+	for _, m := range cands {
+		pl, why := place(p, m)
+		if pl == nil {
+			p.Refuse(m.Entry, "bitfield: "+why, rewrite.ManualOrFallback(p, "shadow variable"))
+			continue
+		}
+		places[m] = pl
+		tag := member.TagOf(m.Key)
+		m.Getter = member.UniqueName(p, tag+"_get_"+m.Name)
+		m.Setter = member.UniqueName(p, tag+"_set_"+m.Name)
+		m.Code = accessors(m, pl)
+		ok = append(ok, m)
+	}
+	applied, refused := member.Apply(p, ok)
+	for m, why := range refused {
+		pl := places[m]
+		p.Refuse(m.Entry, fmt.Sprintf("bitfield: the member fits in bit %d of the unit at %s (%s), but %s", pl.shift, pl.anchor, pl.how, why),
+			rewrite.ManualOrFallback(p, "shadow variable"))
+	}
+	for _, m := range applied {
+		pl := places[m]
+		p.Resolve(m.Entry, fmt.Sprintf("kept in bit %d of the %d-byte unit at %s (byte %d), unused in the running kernel's layout (%s); %d uses in %s go through %s()/%s()",
+			pl.shift, pl.unitSize, pl.anchor, pl.unitOff, pl.how, m.Uses, strings.Join(m.Files, ", "), m.Getter, m.Setter))
+		p.Note(rewrite.Finding{File: m.Header, Line: m.Entry.Line, Subject: m.Key + "." + m.Name,
+			Reason: fmt.Sprintf("objects that exist when the livepatch loads read the old content of bit %d of byte %d, which the original code never writes: 0 for objects that were zeroed when allocated (kzalloc, kmem_cache_zalloc, memset, = {} initialisation)", pl.shift, pl.unitOff),
+		})
+	}
+	return nil
+}
+
+// place finds the bit position, from DWARF when the tree is configured.
+func place(p *rewrite.Pass, m *member.Member) (*placement, string) {
+	decl := m.Change.PostMember
+	if p.Env.Config != nil && p.Env.Config.Tristate("CPU_BIG_ENDIAN") == "y" {
+		return nil, "big-endian bitfield order is not handled: the kernel is configured big-endian"
+	}
+	if p.HasCompiler() {
+		base, up, err := p.StructLayouts(m.Header, m.Key)
+		if err != nil {
+			return nil, "cannot read the layout: " + err.Error()
+		}
+		return fromDWARF(m, decl, base, up)
+	}
+	return fromRules(p, m, decl)
+}
+
+func fromDWARF(m *member.Member, decl *ast.Member, base, up *layout.Struct) (*placement, string) {
+	nm, ok := up.Member(m.Name)
+	if !ok || !nm.IsBitfield() {
+		return nil, "the upstream layout has no bitfield " + m.Name
+	}
+	if base.Size != up.Size || base.Align != up.Align {
+		return nil, fmt.Sprintf("no spare bits: the upstream struct grows (size %d -> %d, alignment %d -> %d)", base.Size, up.Size, base.Align, up.Align)
+	}
+	for _, bm := range base.Members {
+		um, ok := up.Member(bm.Name)
+		if !ok || um.BitOffset != bm.BitOffset || um.BitSize != bm.BitSize || um.Offset != bm.Offset {
+			return nil, fmt.Sprintf("no spare bits: the upstream change moves %s", bm.Name)
+		}
+	}
+	// The bits must not overlap anything in the base layout.
+	for _, bm := range base.Members {
+		start, end := bm.Offset*8, (bm.Offset+bm.Size)*8
+		if bm.IsBitfield() {
+			start, end = bm.BitOffset, bm.BitOffset+bm.BitSize
+		}
+		if strings.Contains(bm.Name, ".") {
+			continue
+		}
+		if nm.BitOffset < end && start < nm.BitOffset+nm.BitSize {
+			return nil, fmt.Sprintf("the new bits would overlap %s", bm.Name)
+		}
+	}
+	pl := &placement{bit: nm.BitOffset, width: nm.BitSize, typ: decl.Type, how: "read from DWARF of the configured build"}
+	pl.unitSize = accessUnit(nm.BitOffset, nm.BitSize)
+	pl.unitOff = nm.BitOffset / 8 / pl.unitSize * pl.unitSize
+	pl.shift = nm.BitOffset - pl.unitOff*8
+	pl.anchor, pl.lo, pl.hi = anchors(m.Key, base, pl.unitOff, pl.unitSize)
+	for _, bm := range base.Members {
+		if bm.IsBitfield() && bm.BitOffset/8 < pl.unitOff+pl.unitSize && (bm.BitOffset+bm.BitSize+7)/8 > pl.unitOff {
+			pl.neighbours = append(pl.neighbours, bm.Name)
+		}
+	}
+	if len(pl.neighbours) > 0 {
+		pl.how += "; " + strings.Join(pl.neighbours, ", ") + " share the unit"
+	}
+	return pl, ""
+}
+
+// accessUnit returns the smallest naturally aligned unit (1, 2, 4 or 8
+// bytes) that holds the bits.
+func accessUnit(bit, width int64) int64 {
+	for _, sz := range []int64{1, 2, 4, 8} {
+		if bit/(8*sz) == (bit+width-1)/(8*sz) {
+			return sz
+		}
+	}
+	return 8
+}
+
+// anchors expresses the unit's offset and the free region around it with
+// named neighbour members.
+func anchors(key string, base *layout.Struct, off, size int64) (anchor, lo, hi string) {
+	var prevEnd int64 = -1
+	prevName, nextName := "", ""
+	var nextOff int64 = -1
+	for _, bm := range base.Members {
+		if bm.IsBitfield() || strings.Contains(bm.Name, ".") {
+			continue
+		}
+		end := bm.Offset + bm.Size
+		if end <= off && end > prevEnd {
+			prevEnd, prevName = end, bm.Name
+		}
+		if bm.Offset >= off+size && (nextOff < 0 || bm.Offset < nextOff) {
+			nextOff, nextName = bm.Offset, bm.Name
+		}
+	}
+	switch {
+	case prevName != "" && prevEnd == off:
+		anchor = fmt.Sprintf("offsetofend(%s, %s)", key, prevName)
+	case nextName != "" && nextOff == off+size:
+		anchor = fmt.Sprintf("(offsetof(%s, %s) - %d)", key, nextName, size)
+		if prevName != "" {
+			lo = fmt.Sprintf("offsetofend(%s, %s)", key, prevName)
+		}
+	case off == 0:
+		anchor = "0"
+	case prevName != "":
+		anchor = fmt.Sprintf("(offsetofend(%s, %s) + %d)", key, prevName, off-prevEnd)
+		lo = fmt.Sprintf("offsetofend(%s, %s)", key, prevName)
+	default:
+		anchor = fmt.Sprint(off)
+	}
+	if nextName != "" {
+		hi = fmt.Sprintf("offsetof(%s, %s)", key, nextName)
+	} else {
+		hi = fmt.Sprintf("sizeof(%s)", key)
+	}
+	return anchor, lo, hi
+}
+
+var byteTypes = map[string]bool{"u8": true, "s8": true, "__u8": true, "__s8": true, "unsigned char": true, "signed char": true, "char": true, "bool": true, "_Bool": true}
+
+// fromRules places the bit with the C layout rules for one-byte units, when
+// no compiler is available.
+func fromRules(p *rewrite.Pass, m *member.Member, decl *ast.Member) (*placement, string) {
+	s := m.Change.PostStruct
+	ms := s.Members
+	idx := -1
+	for i, x := range ms {
+		if x == decl {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return nil, "the member is inside a nested aggregate; give --config to read its layout"
+	}
+	isNew := func(x *ast.Member) bool {
+		for _, e := range p.Entries {
+			if e.Change != nil && e.Change.Kind == change.MemberAdded && e.Change.PostMember == x {
+				return true
+			}
+		}
+		return false
+	}
+	// the run of consecutive bitfields holding the member
+	lo, hi := idx, idx
+	for lo > 0 && ms[lo-1].IsBitfield() {
+		lo--
+	}
+	for hi+1 < len(ms) && ms[hi+1].IsBitfield() {
+		hi++
+	}
+	bits := int64(0)
+	for i := lo; i < idx; i++ {
+		x := ms[i]
+		if !byteTypes[x.Type] {
+			return nil, fmt.Sprintf("the %s unit's position needs the compiler: give --config", x.Type)
+		}
+		switch p.Env.Config.EvalCond(x.Cond) {
+		case kbuild.TriUnknown:
+			return nil, fmt.Sprintf("the bit position depends on the config (%s is under #if %s): give --config", x.Name, x.Cond)
+		case kbuild.False:
+			continue
+		}
+		if isNew(x) {
+			continue
+		}
+		var w int64
+		if _, err := fmt.Sscan(x.Bits, &w); err != nil {
+			return nil, fmt.Sprintf("bitfield width %q is not a number: give --config", x.Bits)
+		}
+		bits += w
+	}
+	var w int64
+	if _, err := fmt.Sscan(decl.Bits, &w); err != nil || !byteTypes[decl.Type] {
+		return nil, fmt.Sprintf("%s %s:%s needs the compiler to place it: give --config", decl.Type, decl.Name, decl.Bits)
+	}
+	// earlier new members of the same run take their bits first
+	for i := lo; i < idx; i++ {
+		if isNew(ms[i]) {
+			var w2 int64
+			fmt.Sscan(ms[i].Bits, &w2)
+			bits += w2
+		}
+	}
+	if bits+w > 8 {
+		return nil, fmt.Sprintf("no spare bits: the unit holds %d bits and the new member needs %d more", bits, w)
+	}
+	key := m.Key
+	pl := &placement{width: w, typ: decl.Type, unitSize: 1, shift: bits, how: "placed by the C layout rules (no configured build)"}
+	if lo == 0 {
+		pl.anchor = "0"
+	} else {
+		pl.anchor = fmt.Sprintf("offsetofend(%s, %s)", key, ms[lo-1].Name)
+	}
+	next := hi + 1
+	for next < len(ms) && isNew(ms[next]) {
+		next++
+	}
+	if next < len(ms) && ms[next].Name != "" {
+		pl.hi = fmt.Sprintf("offsetof(%s, %s)", key, ms[next].Name)
+	} else {
+		pl.hi = fmt.Sprintf("sizeof(%s)", key)
+	}
+	for i := lo; i <= hi; i++ {
+		if !isNew(ms[i]) {
+			pl.neighbours = append(pl.neighbours, ms[i].Name)
+		}
+	}
+	pl.unitOff = -1
+	return pl, ""
+}
+
+var unitTypes = map[int64]string{1: "u8", 2: "u16", 4: "u32", 8: "u64"}
+
+// accessors generates the unit/shift/mask macros, the layout guard and
+// the accessors of m.
+func accessors(m *member.Member, pl *placement) string {
+	tag := member.TagOf(m.Key)
+	prefix := strings.ToUpper(tag + "_" + m.Name)
+	unitM, shiftM, maskM := prefix+"_UNIT", prefix+"_SHIFT", prefix+"_MASK"
+	unit := unitTypes[pl.unitSize]
+	typ := strings.TrimSpace(pl.typ)
+	isBool := typ == "bool" || typ == "_Bool"
+	signed := !isBool && (strings.HasPrefix(typ, "s") && !strings.HasPrefix(typ, "size") || strings.HasPrefix(typ, "signed") ||
+		typ == "int" || typ == "long" || typ == "short" || typ == "char")
+	bits := fmt.Sprintf("bit %d", pl.shift)
+	if pl.width > 1 {
+		bits = fmt.Sprintf("bits %d-%d", pl.shift, pl.shift+pl.width-1)
+	}
+	holders := "no other member uses"
+	switch len(pl.neighbours) {
+	case 0:
+	case 1:
+		holders = "the bitfield " + pl.neighbours[0] + " there does not use"
+	default:
+		holders = "the bitfields " + strings.Join(pl.neighbours, ", ") + " there do not use"
+	}
+	var b strings.Builder
+	b.WriteString(gen.Comment("", append([]string{fmt.Sprintf("%s: %s.%s in spare bits.", gen.Banner, m.Key, m.Name)},
+		gen.Wrap(fmt.Sprintf("%s has no %s in the running kernel and must keep its layout: the member lives in %s of the %s unit at %s, which %s.",
+			m.Key, m.Name, bits, unit, pl.anchor, holders), 76)...)...))
+	fmt.Fprintf(&b, "#define %s\t%s\n", unitM, pl.anchor)
+	fmt.Fprintf(&b, "#define %s\t%d\n", shiftM, pl.shift)
+	fmt.Fprintf(&b, "#define %s\t0x%x\n\n", maskM, uint64(1)<<uint(pl.width)-1)
+	if pl.lo != "" {
+		b.WriteString(assert(fmt.Sprintf("%s >= %s", unitM, pl.lo)))
+	}
+	b.WriteString(assert(fmt.Sprintf("%s + sizeof(%s) <= %s", unitM, unit, pl.hi)))
+	b.WriteString("\n")
+	// getter
+	fmt.Fprintf(&b, "static inline %s %s(const %s *s)\n{\n", typ, m.Getter, m.Key)
+	fmt.Fprintf(&b, "\tconst %s *unit = (const void *)s + %s;\n", unit, unitM)
+	switch {
+	case signed:
+		fmt.Fprintf(&b, "\tint val = (*unit >> %s) & %s;\n\n", shiftM, maskM)
+		fmt.Fprintf(&b, "\treturn val & 0x%x ? val - 0x%x : val;\n", uint64(1)<<uint(pl.width-1), uint64(1)<<uint(pl.width))
+	default:
+		fmt.Fprintf(&b, "\n\treturn (*unit >> %s) & %s;\n", shiftM, maskM)
+	}
+	b.WriteString("}\n\n")
+	// setter
+	v := "val"
+	if isBool {
+		v = "(val ? 1 : 0)"
+	}
+	fmt.Fprintf(&b, "static inline void %s(%s *s, %s val)\n{\n", m.Setter, m.Key, typ)
+	fmt.Fprintf(&b, "\t%s *unit = (void *)s + %s;\n\n", unit, unitM)
+	fmt.Fprintf(&b, "\t*unit = (*unit & ~((%s)%s << %s)) |\n\t\t(((%s)%s & %s) << %s);\n", unit, maskM, shiftM, unit, v, maskM, shiftM)
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// assert renders a static_assert, wrapped at the comparison when long.
+func assert(cond string) string {
+	line := "static_assert(" + cond + ");\n"
+	if len(line) <= 100 {
+		return line
+	}
+	for _, op := range []string{" <= ", " >= "} {
+		if i := strings.Index(cond, op); i > 0 {
+			return "static_assert(" + cond[:i] + op[:len(op)-1] + "\n\t      " + cond[i+len(op):] + ");\n"
+		}
+	}
+	return line
+}

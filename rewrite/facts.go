@@ -1,0 +1,144 @@
+package rewrite
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/build"
+	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/layout"
+	"github.com/kprewrite/kprewrite/oracle"
+)
+
+// Facts from the compiler that transforms share: scratch space, the member
+// oracle and struct layouts. All need a configured tree (or a plain one).
+
+// HasCompiler reports whether the session can compile files of the tree.
+func (s *Session) HasCompiler() bool {
+	return s.Env != nil && s.Env.Config != nil
+}
+
+// WorkDir returns a scratch directory for this session (removed by Close).
+func (s *Session) WorkDir() (string, error) {
+	if s.work != "" {
+		return s.work, nil
+	}
+	if err := os.MkdirAll(s.Env.Work, 0o755); err != nil {
+		return "", err
+	}
+	d, err := os.MkdirTemp(s.Env.Work, "rewrite-")
+	if err != nil {
+		return "", err
+	}
+	s.work = d
+	return d, nil
+}
+
+// Close removes the session's scratch directory.
+func (s *Session) Close() {
+	if s.work != "" {
+		os.RemoveAll(s.work)
+		s.work = ""
+	}
+}
+
+// Oracle returns the session's compiler oracle.
+func (s *Session) Oracle() (*oracle.Oracle, error) {
+	if s.oracle != nil {
+		return s.oracle, nil
+	}
+	if err := s.Env.Prepare(); err != nil {
+		return nil, err
+	}
+	d, err := s.WorkDir()
+	if err != nil {
+		return nil, err
+	}
+	s.oracle = &oracle.Oracle{Env: s.Env, Dir: d}
+	return s.oracle, nil
+}
+
+// CurrentFiles returns every file of the current post-image.
+func (s *Session) CurrentFiles() map[string][]byte {
+	out := map[string][]byte{}
+	for k, v := range s.Current {
+		out[k] = v
+	}
+	return out
+}
+
+// CurrentSources returns the .c files of the current post-image.
+func (s *Session) CurrentSources() []string {
+	var out []string
+	for _, f := range s.order {
+		if strings.HasSuffix(f, ".c") && s.Current[f] != nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// StructLayouts returns the layout of an aggregate ("struct slave") defined
+// in header, in the base tree and with the upstream patch's headers, read
+// from the DWARF of a compiled user of the header.
+func (s *Session) StructLayouts(header, key string) (base, upstream *layout.Struct, err error) {
+	ck := header + "\x00" + key
+	if l, ok := s.layouts[ck]; ok {
+		return l[0], l[1], nil
+	}
+	if !s.HasCompiler() {
+		return nil, nil, fmt.Errorf("no .config: give --config so the compiler can tell the layout")
+	}
+	if err := s.Env.Prepare(); err != nil {
+		return nil, nil, err
+	}
+	users, _, err := s.Env.Includers(header)
+	if err != nil {
+		return nil, nil, err
+	}
+	var user string
+	for _, u := range users {
+		if o := s.Env.ObjectOf(u); o.Name() != "not built" {
+			user = u
+			break
+		}
+	}
+	if user == "" {
+		return nil, nil, fmt.Errorf("no file the config builds includes %s", header)
+	}
+	dir, err := s.WorkDir()
+	if err != nil {
+		return nil, nil, err
+	}
+	upFiles := map[string][]byte{}
+	for f, d := range s.Upstream {
+		if change.IsHeader(f) {
+			upFiles[f] = d
+		}
+	}
+	comp := &build.Compiler{Env: s.Env, Dir: dir, Jobs: 2}
+	probe := map[string]string{user: "\n/* kprewrite: layout probe */\nstatic " + key + " *__kprewrite_layout_probe __attribute__((__used__));\n"}
+	var got [2]*layout.Struct
+	for i, v := range []*build.Variant{{Name: "lbase", Files: nil}, {Name: "lupst", Files: upFiles}} {
+		rs, err := comp.Compile(context.Background(), v, []string{user}, build.Options{Extra: []string{"-g"}, Append: probe, MaxErrors: 5})
+		if err != nil {
+			return nil, nil, err
+		}
+		if rs[0].Failed {
+			return nil, nil, fmt.Errorf("compiling %s to read the layout of %s failed: %v", user, key, build.Errors(rs))
+		}
+		ls, err := layout.ReadObject(rs[0].Object)
+		if err != nil {
+			return nil, nil, err
+		}
+		got[i] = ls[key]
+		if got[i] == nil {
+			return nil, nil, fmt.Errorf("%s: no layout of %s in its DWARF", user, key)
+		}
+	}
+	s.layouts[ck] = got
+	return got[0], got[1], nil
+}
+
