@@ -37,7 +37,9 @@ func rewrite(t *testing.T, src string) (string, []error) {
 	}
 	r := &Rewriter{Src: f.Src,
 		Get: func(a *Access, obj string) string { return "get_" + a.Name + "(" + AddressOf(obj, a.Arrow) + ")" },
-		Set: func(a *Access, obj, val string) string { return "set_" + a.Name + "(" + AddressOf(obj, a.Arrow) + ", " + val + ")" },
+		Set: func(a *Access, obj, val string) string {
+			return "set_" + a.Name + "(" + AddressOf(obj, a.Arrow) + ", " + val + ")"
+		},
 	}
 	edits, errs := r.Rewrite(accs)
 	if errs != nil {

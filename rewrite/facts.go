@@ -141,4 +141,3 @@ func (s *Session) StructLayouts(header, key string) (base, upstream *layout.Stru
 	s.layouts[ck] = got
 	return got[0], got[1], nil
 }
-

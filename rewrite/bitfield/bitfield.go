@@ -6,7 +6,8 @@
 // Before (header):	u8 backup:1, inactive:1, should_notify:1, should_notify_link:1;
 // After (header):	u8 backup:1, inactive:1, should_notify:1;
 // After (.c):		slave_set_should_notify_link(slave, 0);
-//			if (slave_get_should_notify_link(slave)) ...
+//
+//	if (slave_get_should_notify_link(slave)) ...
 //
 // Where the bit goes is what the compiler decides for the upstream struct:
 // kprewrite compiles a user of the header with and without the upstream
