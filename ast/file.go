@@ -895,7 +895,7 @@ func protoName(body []Token) (int, bool) {
 			return -1, false
 		}
 		if t.Text == "(" {
-			if depth == 0 && k > 0 && body[k-1].Kind == Ident && !isAttrLike(body[k-1].Text) {
+			if depth == 0 && k > 0 && body[k-1].Kind == Ident && !isAttrWord(body[k-1].Text) {
 				return k - 1, true
 			}
 			depth++
@@ -1035,7 +1035,7 @@ func nameIndex(d []Token) int {
 			end = matchOpenBack(d[:end], end-1)
 		case t.Text == ")":
 			o := matchOpenBack(d[:end], end-1)
-			if o > 0 && d[o-1].Kind == Ident && isAttrLike(d[o-1].Text) {
+			if o > 0 && d[o-1].Kind == Ident && isAttrWord(d[o-1].Text) {
 				end = o - 1
 			} else if o > 0 && d[o-1].Kind == Ident {
 				// function declarator: name(params)

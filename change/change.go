@@ -385,14 +385,24 @@ func (c *cmp) macros() {
 }
 
 func (c *cmp) vars() {
+	key := func(vs []*ast.Var) map[*ast.Var]string {
+		out := map[*ast.Var]string{}
+		n := map[string]int{}
+		for _, v := range vs {
+			out[v] = fmt.Sprintf("%s#%d", v.Name, n[v.Name])
+			n[v.Name]++
+		}
+		return out
+	}
+	preKey, postKey := key(c.pre.Vars), key(c.post.Vars)
 	pre := map[string]*ast.Var{}
 	for _, v := range c.pre.Vars {
-		pre[v.Name] = v
+		pre[preKey[v]] = v
 	}
 	post := map[string]bool{}
 	for _, v := range c.post.Vars {
-		post[v.Name] = true
-		o, ok := pre[v.Name]
+		post[postKey[v]] = true
+		o, ok := pre[postKey[v]]
 		switch {
 		case !ok:
 			c.add(&Change{Kind: VarAdded, Line: c.post.Line(v.Span.Off), Subject: v.Name, Name: v.Name, New: v.Type, PostVar: v})
@@ -403,7 +413,7 @@ func (c *cmp) vars() {
 		}
 	}
 	for _, v := range c.pre.Vars {
-		if !post[v.Name] {
+		if !post[preKey[v]] {
 			c.add(&Change{Kind: VarRemoved, Line: c.pre.Line(v.Span.Off), Subject: v.Name, Name: v.Name, Old: v.Type})
 		}
 	}

@@ -389,6 +389,7 @@ func (e *Env) plainCommand(rel string) (*Command, error) {
 		"-I" + filepath.Join(e.objTree, "include"),
 		"-include", filepath.Join(e.objTree, "include", "generated", "autoconf.h"),
 		"-D__KERNEL__", "-std=gnu11", "-O2", "-g", "-fno-common", "-fno-strict-aliasing", "-Wall",
+		"-Werror=implicit-function-declaration", "-Werror=implicit-int", "-Werror=return-type", "-Werror=strict-prototypes",
 		"-Wno-unused-function", "-I" + filepath.Join(root, path.Dir(rel)),
 	}
 	c := &Command{Dir: root, Source: rel}

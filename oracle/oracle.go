@@ -92,6 +92,54 @@ func (o *Oracle) MemberUses(ctx context.Context, files map[string][]byte, source
 	return res, nil
 }
 
+var undeclaredRE = regexp.MustCompile(`^(?:implicit declaration of function '([A-Za-z_]\w*)'|'([A-Za-z_]\w*)' undeclared)`)
+
+// Ident is a use of an identifier whose declaration was taken away.
+type Ident struct {
+	File string
+	Line int
+	Col  int
+	Name string
+}
+
+// IdentUses compiles sources with the given file contents and returns the
+// uses of identifiers that are no longer declared (gcc reports the first
+// use in each function). kprewrite renames a definition in an overlay
+// header and asks this to learn which functions use it.
+func (o *Oracle) IdentUses(ctx context.Context, files map[string][]byte, sources []string, names map[string]bool) ([]Ident, []build.Diagnostic, error) {
+	o.n++
+	comp := &build.Compiler{Env: o.Env, Dir: o.Dir, Jobs: 2}
+	rs, err := comp.Compile(ctx, &build.Variant{Name: fmt.Sprintf("or%02d", o.n%100), Files: files}, sources, build.Options{SyntaxOnly: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []Ident
+	var other []build.Diagnostic
+	seen := map[string]bool{}
+	for _, r := range rs {
+		for _, d := range r.Diagnostics {
+			if d.Severity != "error" {
+				continue
+			}
+			m := undeclaredRE.FindStringSubmatch(d.Message)
+			name := ""
+			if m != nil {
+				name = m[1] + m[2]
+			}
+			if name == "" || !names[name] {
+				other = append(other, d)
+				continue
+			}
+			key := fmt.Sprintf("%s:%d:%d:%s", d.File, d.Line, d.Col, name)
+			if !seen[key] {
+				seen[key] = true
+				out = append(out, Ident{File: d.File, Line: d.Line, Col: d.Col, Name: name})
+			}
+		}
+	}
+	return out, other, nil
+}
+
 // Of filters uses to one struct member.
 func (r *Result) Of(aggregate, member string) []Use {
 	var out []Use

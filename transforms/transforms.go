@@ -5,6 +5,7 @@ package transforms
 import (
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/bitfield"
+	"github.com/kprewrite/kprewrite/rewrite/header2c"
 )
 
 // All returns the transforms in pipeline order: header code moves into the
@@ -12,6 +13,7 @@ import (
 // extension, holes and shadow variables, in that order.
 func All() []*rewrite.Transform {
 	return []*rewrite.Transform{
+		header2c.Transform,
 		bitfield.Transform,
 	}
 }

@@ -184,17 +184,32 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	for _, cl := range claims {
 		newAppend[cl.file] += cl.probeText()
 	}
-	newBuild, err := comp.Compile(ctx, &build.Variant{Name: vNew, Files: newFiles, Append: newAppend}, sources, opt)
+	// Every variant keeps base's line numbers after its changes (#line), as
+	// klp-build does, so __LINE__ alone does not make a function change.
+	baseOf := func(rel string) []byte {
+		d, err := env.Tree.ReadFile(rel)
+		if err != nil {
+			return nil
+		}
+		return d
+	}
+	newBuild, err := comp.Compile(ctx, &build.Variant{Name: vNew, Files: withPreservedLines(baseOf, newFiles), Append: newAppend}, sources, opt)
 	if err != nil {
 		return nil, err
 	}
+	if build.Errors(newBuild) != nil {
+		// report errors with the real line numbers
+		if plain, err := comp.Compile(ctx, &build.Variant{Name: vNew, Files: newFiles, Append: newAppend}, sources, opt); err == nil {
+			newBuild = plain
+		}
+	}
 	var origBuild, layoBuild []*build.Result
 	if in.Original != nil {
-		if origBuild, err = compile(vOrig, origFiles); err != nil {
+		if origBuild, err = compile(vOrig, withPreservedLines(baseOf, origFiles)); err != nil {
 			return nil, err
 		}
 		if lay := layoutOnly(env.Tree, origChanges); lay != nil {
-			if layoBuild, err = compile(vLayout, lay); err != nil {
+			if layoBuild, err = compile(vLayout, withPreservedLines(baseOf, lay)); err != nil {
 				return nil, err
 			}
 		}

@@ -4,6 +4,7 @@
 package gen
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
@@ -177,4 +178,98 @@ func LinesOf(f *ast.File, s ast.Span) map[int]bool {
 		out[l] = true
 	}
 	return out
+}
+
+// TextEdit replaces [Off, End) of a text with Text.
+type TextEdit struct {
+	Off, End int
+	Text     string
+}
+
+// Apply applies non-overlapping edits (in any order) to text.
+func Apply(text string, edits []TextEdit) string {
+	sort.Slice(edits, func(i, j int) bool { return edits[i].Off < edits[j].Off })
+	var b strings.Builder
+	last := 0
+	for _, e := range edits {
+		if e.Off < last {
+			continue
+		}
+		b.WriteString(text[last:e.Off])
+		b.WriteString(e.Text)
+		last = e.End
+	}
+	b.WriteString(text[last:])
+	return b.String()
+}
+
+// visualCol returns the 0-based column of off, with tabs every 8 columns.
+func visualCol(src []byte, off int) int {
+	start := off
+	for start > 0 && src[start-1] != '\n' {
+		start--
+	}
+	col := 0
+	for i := start; i < off; i++ {
+		if src[i] == '\t' {
+			col = col/8*8 + 8
+		} else {
+			col++
+		}
+	}
+	return col
+}
+
+// Realign returns edits that keep the continuation lines of the
+// parenthesised list opening at paren aligned with it after the text
+// before the parenthesis grows by delta columns (kernel style aligns
+// arguments with the open parenthesis). Lines aligned otherwise are kept.
+func Realign(src []byte, paren, delta int) []TextEdit {
+	if delta == 0 || paren >= len(src) || src[paren] != '(' {
+		return nil
+	}
+	toks := ast.Tokenize(src[paren:])
+	depth, close := 0, -1
+	for _, t := range toks {
+		if t.Text == "(" && t.Kind == ast.Punct {
+			depth++
+		} else if t.Text == ")" && t.Kind == ast.Punct {
+			depth--
+			if depth == 0 {
+				close = paren + t.Off
+				break
+			}
+		}
+	}
+	if close < 0 {
+		return nil
+	}
+	argCol := visualCol(src, paren) + 1
+	var out []TextEdit
+	for i := paren; i < close; i++ {
+		if src[i] != '\n' {
+			continue
+		}
+		ls := i + 1
+		le := ls
+		for le < len(src) && (src[le] == ' ' || src[le] == '\t') {
+			le++
+		}
+		if visualCol(src, le) != argCol {
+			continue
+		}
+		w := argCol + delta
+		out = append(out, TextEdit{Off: ls, End: le, Text: strings.Repeat("\t", w/8) + strings.Repeat(" ", w%8)})
+	}
+	return out
+}
+
+// Styled adapts generated code to the file it goes into: under net/ and
+// drivers/net/ block comments start on the "/*" line (checkpatch's
+// NETWORKING_BLOCK_COMMENT_STYLE).
+func Styled(path, code string) string {
+	if !strings.HasPrefix(path, "net/") && !strings.HasPrefix(path, "drivers/net/") {
+		return code
+	}
+	return strings.ReplaceAll(code, "/*\n * ", "/* ")
 }

@@ -204,7 +204,7 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 			code.WriteString(gen.Block(m.Code))
 		}
 		at := gen.InsertionPoint(pf)
-		p.Edit(f, at, at, code.String(), "accessors")
+		p.Edit(f, at, at, gen.Styled(f, code.String()), "accessors")
 	}
 	for h, r := range reverted {
 		keep := false

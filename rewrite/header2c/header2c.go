@@ -1,0 +1,682 @@
+// Package header2c is the transform that moves header changes into the .c
+// files that use them. Livepatching replaces functions, not headers: a
+// changed static inline or macro is really a change to every function that
+// uses it, in every object that includes the header.
+//
+// Before (include/net/bonding.h):
+//
+//	static inline void bond_commit_link_state(struct slave *slave, bool notify)
+//	{ ...new body... }
+//
+// After: the header is as it was, and each .c file that uses the function
+// (or a header inline or macro that uses it) gets the new definition under
+// a new name, with its uses switched to it:
+//
+//	static inline void bond_commit_link_state_lp(struct slave *slave, bool notify)
+//	{ ...new body... }
+//	...
+//	bond_commit_link_state_lp(slave, notify);
+//
+// Users are found with the compiler: the definitions are renamed in an
+// overlay copy of the header and the candidate files (includers that the
+// config builds and that name something in play) are compiled; every
+// "implicit declaration" or "undeclared" error is a use, and uses inside
+// other header inlines or macros pull those into the set as well.
+package header2c
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/hazard"
+	"github.com/kprewrite/kprewrite/kbuild"
+	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/gen"
+)
+
+// Transform is the header-to-.c transform.
+var Transform = &rewrite.Transform{
+	Name: "header2c",
+	Doc:  "changed inline functions and macros in headers move into the .c files that use them, under new names; new header helpers move to their users",
+	Run:  run,
+}
+
+// Suffix is appended to the name of a moved definition.
+const Suffix = "_lp"
+
+type kind int
+
+const (
+	kFunc kind = iota
+	kMacro
+	kDecl
+	kStruct
+	kInclude
+)
+
+// item is one definition that moves into the users.
+type item struct {
+	kind    kind
+	name    string
+	header  string
+	added   bool   // new in the patch: keeps its name
+	seed    bool   // changed or added by the patch (as opposed to pulled in)
+	text    string // its post-image text
+	entries []*rewrite.Entry
+}
+
+type state struct {
+	p       *rewrite.Pass
+	items   []*item
+	byName  map[string]*item
+	headers map[string]bool
+	rename  map[string]string // old name -> new name
+}
+
+func run(p *rewrite.Pass) error {
+	st := &state{p: p, byName: map[string]*item{}, headers: map[string]bool{}, rename: map[string]string{}}
+	st.seeds()
+	if len(st.items) == 0 {
+		return nil
+	}
+	st.closeTextually()
+	users, method, err := st.users()
+	if err != nil {
+		st.refuseAll("header2c: " + err.Error())
+		return nil
+	}
+	if max := p.Options.MaxUsers; max > 0 && len(users) > max {
+		st.refuseAll(fmt.Sprintf("header2c: the change reaches %d .c files, more than --max-users %d: %s", len(users), max, strings.Join(users, ", ")))
+		return nil
+	}
+	for _, it := range st.items {
+		if !it.added && it.kind != kInclude {
+			suffix := Suffix
+			if it.name == strings.ToUpper(it.name) {
+				suffix = strings.ToUpper(Suffix)
+			}
+			st.rename[it.name] = uniqueName(p, it.name+suffix)
+		}
+	}
+	block := st.block()
+	radius := map[string][]string{} // file -> functions that change
+	for _, u := range users {
+		radius[u] = st.editUser(u, block)
+	}
+	st.revertHeaders()
+	// Resolve and report.
+	var names []string
+	for _, it := range st.items {
+		if it.seed && it.kind != kInclude {
+			names = append(names, it.name)
+		}
+	}
+	var radiusText []string
+	objs := map[string]bool{}
+	for _, u := range users {
+		o := p.Env.ObjectOf(u).Name()
+		objs[o] = true
+		fns := radius[u]
+		if len(fns) == 0 {
+			fns = []string{"(definitions only)"}
+		}
+		radiusText = append(radiusText, fmt.Sprintf("%s [%s]: %s", u, o, strings.Join(fns, ", ")))
+	}
+	var objList []string
+	for o := range objs {
+		objList = append(objList, o)
+	}
+	sort.Strings(objList)
+	for _, it := range st.items {
+		for _, e := range it.entries {
+			how := "moved into the .c files that use it"
+			if nn, ok := st.rename[it.name]; ok {
+				how = fmt.Sprintf("moved into the .c files that use it as %s", nn)
+			}
+			if len(users) == 0 {
+				how = "no file the config builds uses it: the header change is dropped"
+			}
+			p.Resolve(e, fmt.Sprintf("%s; %d files in %s", how, len(users), strings.Join(objList, ", ")))
+		}
+	}
+	var pulled []string
+	for _, it := range st.items {
+		if !it.seed {
+			pulled = append(pulled, it.name)
+		}
+	}
+	reason := fmt.Sprintf("blast radius of %s: %s (users found by %s)", strings.Join(names, ", "), strings.Join(radiusText, "; "), method)
+	if len(pulled) > 0 {
+		reason += fmt.Sprintf("; copied with them because they use what changed: %s", strings.Join(pulled, ", "))
+	}
+	file := ""
+	for h := range st.headers {
+		if file == "" || h < file {
+			file = h
+		}
+	}
+	p.Note(rewrite.Finding{File: file, Line: 1, Subject: "header2c: " + strings.Join(names, ", "), Reason: reason})
+	return nil
+}
+
+func (st *state) refuseAll(why string) {
+	for _, it := range st.items {
+		for _, e := range it.entries {
+			st.p.Refuse(e, why, "")
+		}
+	}
+}
+
+func (st *state) add(it *item, e *rewrite.Entry) {
+	if old, ok := st.byName[it.name]; ok {
+		if e != nil {
+			old.entries = append(old.entries, e)
+		}
+		return
+	}
+	if e != nil {
+		it.entries = append(it.entries, e)
+	}
+	st.items = append(st.items, it)
+	st.byName[it.name] = it
+	st.headers[it.header] = true
+}
+
+// seeds turns the header hazards into items.
+func (st *state) seeds() {
+	p := st.p
+	for _, e := range p.Entries {
+		ch := e.Change
+		if e.ResolvedBy != "" || ch == nil || !change.IsHeader(e.File) {
+			continue
+		}
+		cur := p.Parse(e.File)
+		switch {
+		case e.Kind == hazard.HeaderInline && (ch.Kind == change.FuncChanged || ch.Kind == change.FuncAdded):
+			fn := cur.Func(ch.Func)
+			if fn == nil {
+				continue
+			}
+			st.add(&item{kind: kFunc, name: fn.Name, header: e.File, added: ch.Kind == change.FuncAdded, seed: true, text: cur.Text(fn.Span)}, e)
+		case e.Kind == hazard.HeaderMacro && (ch.Kind == change.MacroChanged || ch.Kind == change.MacroAdded):
+			m := cur.Macro(ch.Name)
+			if m == nil {
+				continue
+			}
+			st.add(&item{kind: kMacro, name: m.Name, header: e.File, added: ch.Kind == change.MacroAdded, seed: true, text: cur.Text(m.Span)}, e)
+		case e.Kind == hazard.HeaderDecl && ch.Kind == change.DeclAdded:
+			for _, d := range cur.Decls {
+				if d.Name == ch.Name {
+					st.add(&item{kind: kDecl, name: d.Name, header: e.File, added: true, seed: true, text: cur.Text(d.Span)}, e)
+					break
+				}
+			}
+		case e.Kind == hazard.HeaderDecl && ch.Kind == change.VarAdded && ch.PostVar != nil && ch.PostVar.Extern:
+			st.add(&item{kind: kDecl, name: ch.Name, header: e.File, added: true, seed: true, text: cur.Text(ch.PostVar.Span)}, e)
+		case e.Kind == hazard.HeaderDecl && ch.Kind == change.StructAdded:
+			if s := cur.Struct(ch.Struct); s != nil {
+				st.add(&item{kind: kStruct, name: "struct " + s.Name, header: e.File, added: true, seed: true, text: cur.Text(ast.Span{Off: s.Span.Off, End: endOfStatement(cur, s.Span.End)})}, e)
+			}
+		case e.Kind == hazard.HeaderOther && ch.Kind == change.IncludeAdded:
+			for _, inc := range cur.Includes {
+				if inc.Path == ch.Name {
+					st.add(&item{kind: kInclude, name: "#include " + inc.Path, header: e.File, added: true, seed: true, text: strings.TrimSpace(cur.Text(inc.Span))}, e)
+				}
+			}
+		}
+	}
+}
+
+// endOfStatement returns the offset after the ';' that ends a struct
+// definition statement.
+func endOfStatement(f *ast.File, off int) int {
+	for i := off; i < len(f.Src); i++ {
+		if f.Src[i] == ';' {
+			return i + 1
+		}
+		if f.Src[i] != ' ' && f.Src[i] != '\t' && f.Src[i] != '\n' {
+			break
+		}
+	}
+	return off
+}
+
+// renamable reports whether uses of the item's name must switch to a copy.
+func (st *state) renamable(name string) bool {
+	it, ok := st.byName[name]
+	return ok && !it.added && it.kind != kInclude
+}
+
+// closeTextually adds the inline functions and macros of the involved
+// headers that use a renamed item, until nothing changes.
+func (st *state) closeTextually() {
+	for changed := true; changed; {
+		changed = false
+		for h := range st.headers {
+			f := st.p.Parse(h)
+			for _, fn := range f.Funcs {
+				if _, ok := st.byName[fn.Name]; ok || !fn.IsInline() {
+					continue
+				}
+				if st.mentions(f.CodeTokens(fn.Body)) {
+					st.add(&item{kind: kFunc, name: fn.Name, header: h, text: f.Text(fn.Span)}, nil)
+					changed = true
+				}
+			}
+			for _, m := range f.Macros {
+				if _, ok := st.byName[m.Name]; ok || m.Undef || m.Name == f.Guard {
+					continue
+				}
+				if st.mentions(macroBody(m)) {
+					st.add(&item{kind: kMacro, name: m.Name, header: h, text: f.Text(m.Span)}, nil)
+					changed = true
+				}
+			}
+		}
+	}
+}
+
+func macroBody(m *ast.Macro) []ast.Token { return ast.Tokenize([]byte(m.Body)) }
+
+func (st *state) mentions(toks []ast.Token) bool {
+	for i, t := range toks {
+		if t.Kind == ast.Ident && st.renamable(t.Text) && !(i > 0 && (toks[i-1].Text == "->" || toks[i-1].Text == ".")) {
+			return true
+		}
+	}
+	return false
+}
+
+// users finds the .c files that use an item, with the compiler when it can.
+func (st *state) users() ([]string, string, error) {
+	p := st.p
+	cands := map[string]bool{}
+	notBuilt := map[string]bool{}
+	for h := range st.headers {
+		us, _, err := p.Env.Includers(h)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, u := range us {
+			if o := p.Env.ObjectOf(u); o.Kind == kbuild.NotBuilt {
+				notBuilt[u] = true
+				continue
+			}
+			cands[u] = true
+		}
+	}
+	for _, f := range p.CurrentSources() {
+		cands[f] = true
+	}
+	// Fast textual pre-filter: the file must name an item.
+	var list []string
+	for c := range cands {
+		if st.namesAny(c) {
+			list = append(list, c)
+		}
+	}
+	sort.Strings(list)
+	if !p.HasCompiler() {
+		return list, "a textual search of all includers (no .config: files the config would not build may be included)", nil
+	}
+	o, err := p.Oracle()
+	if err != nil {
+		return nil, "", err
+	}
+	users := map[string]bool{}
+	for round := 0; round < 6; round++ {
+		files := p.CurrentFiles()
+		names := map[string]bool{}
+		for h := range st.headers {
+			files[h] = st.poisoned(h, names)
+		}
+		idents, _, err := o.IdentUses(context.Background(), files, list, names)
+		if err != nil {
+			return nil, "", err
+		}
+		grew := false
+		for _, id := range idents {
+			if !change.IsHeader(id.File) {
+				users[id.File] = true
+				continue
+			}
+			// A use inside a header definition: that definition moves too.
+			f := p.Parse(id.File)
+			off := f.Lines.Start(id.Line) + id.Col - 1
+			if fn := f.FuncAt(off); fn != nil && fn.IsInline() {
+				if _, ok := st.byName[fn.Name]; !ok {
+					st.add(&item{kind: kFunc, name: fn.Name, header: id.File, text: f.Text(fn.Span)}, nil)
+					grew = true
+				}
+			}
+			for _, m := range f.Macros {
+				if m.Span.Contains(off) {
+					if _, ok := st.byName[m.Name]; !ok {
+						st.add(&item{kind: kMacro, name: m.Name, header: id.File, text: f.Text(m.Span)}, nil)
+						grew = true
+					}
+				}
+			}
+		}
+		if !grew {
+			break
+		}
+		// widen the candidates with the new names
+		list = list[:0]
+		for c := range cands {
+			if st.namesAny(c) {
+				list = append(list, c)
+			}
+		}
+		sort.Strings(list)
+	}
+	var out []string
+	for u := range users {
+		out = append(out, u)
+	}
+	sort.Strings(out)
+	method := "the compiler (definitions renamed in an overlay header, every includer the config builds that names them compiled)"
+	if len(notBuilt) > 0 {
+		var nb []string
+		for f := range notBuilt {
+			if st.namesAny(f) {
+				nb = append(nb, f)
+			}
+		}
+		sort.Strings(nb)
+		if len(nb) > 0 {
+			method += "; not built under this config and left alone: " + strings.Join(nb, ", ")
+		}
+	}
+	return out, method, nil
+}
+
+func (st *state) namesAny(rel string) bool {
+	data := st.p.File(rel)
+	for _, t := range ast.Tokenize(data) {
+		if t.Kind == ast.Ident {
+			if _, ok := st.byName[t.Text]; ok {
+				return true
+			}
+		}
+		if t.Kind == ast.Directive {
+			for _, s := range ast.Tokenize([]byte(t.Text[1:])) {
+				if _, ok := st.byName[s.Text]; ok && s.Kind == ast.Ident {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// poisoned returns the current header with every item's definition
+// renamed, so each use becomes a compiler error; names collects the names.
+func (st *state) poisoned(h string, names map[string]bool) []byte {
+	f := st.p.Parse(h)
+	src := f.Src
+	type ed struct{ off, end int }
+	var eds []ed
+	for _, it := range st.items {
+		if it.header != h || (it.kind != kFunc && it.kind != kMacro && it.kind != kDecl) {
+			continue
+		}
+		names[it.name] = true
+		switch it.kind {
+		case kDecl:
+			// a new prototype or extern declaration: rename it where it stands
+			if i := strings.Index(string(src), it.text); i >= 0 {
+				for _, t := range ast.Tokenize([]byte(it.text)) {
+					if t.Kind == ast.Ident && t.Text == it.name {
+						eds = append(eds, ed{i + t.Off, i + t.End})
+						break
+					}
+				}
+			}
+		case kFunc:
+			if fn := f.Func(it.name); fn != nil {
+				for _, t := range f.CodeTokens(fn.Header) {
+					if t.Kind == ast.Ident && t.Text == it.name {
+						eds = append(eds, ed{t.Off, t.End})
+						break
+					}
+				}
+			}
+		case kMacro:
+			for _, m := range f.Macros {
+				if m.Name == it.name && !m.Undef {
+					i := strings.Index(string(src[m.Span.Off:m.Span.End]), m.Name)
+					if i >= 0 {
+						eds = append(eds, ed{m.Span.Off + i, m.Span.Off + i + len(m.Name)})
+					}
+				}
+			}
+		}
+	}
+	sort.Slice(eds, func(i, j int) bool { return eds[i].off < eds[j].off })
+	var b strings.Builder
+	last := 0
+	for _, e := range eds {
+		if e.off < last {
+			continue
+		}
+		b.Write(src[last:e.end])
+		b.WriteString("__kprewrite_moved")
+		last = e.end
+	}
+	b.Write(src[last:])
+	return []byte(b.String())
+}
+
+// renameEdits returns the edits that rename identifiers of text (member
+// names after '->' or '.' are left alone), inside #define lines too, and
+// keep argument lists aligned after a renamed name.
+func (st *state) renameEdits(text []byte) []gen.TextEdit {
+	var out []gen.TextEdit
+	var walk func(toks []ast.Token, base int)
+	walk = func(toks []ast.Token, base int) {
+		for i, t := range toks {
+			switch t.Kind {
+			case ast.Ident:
+				nn, ok := st.rename[t.Text]
+				if !ok || i > 0 && (toks[i-1].Text == "->" || toks[i-1].Text == ".") {
+					continue
+				}
+				out = append(out, gen.TextEdit{Off: base + t.Off, End: base + t.End, Text: nn})
+				if i+1 < len(toks) && toks[i+1].Text == "(" {
+					out = append(out, gen.Realign(text, base+toks[i+1].Off, len(nn)-len(t.Text))...)
+				}
+			case ast.Directive:
+				name, _ := ast.DirectiveName(t)
+				if name == "define" || name == "undef" || name == "if" || name == "ifdef" || name == "ifndef" || name == "elif" {
+					walk(ast.Tokenize([]byte(t.Text[1:])), base+t.Off+1)
+				}
+			}
+		}
+	}
+	walk(ast.Tokenize(text), 0)
+	return out
+}
+
+func (st *state) renamed(text string) string {
+	return gen.Apply(text, st.renameEdits([]byte(text)))
+}
+
+// block renders the definitions every user gets, identical in each.
+func (st *state) block() string {
+	var incs, decls, macros []string
+	var funcs []*item
+	for _, it := range st.items {
+		switch it.kind {
+		case kInclude:
+			incs = append(incs, it.text)
+		case kDecl:
+			d := st.renamed(it.text)
+			if !strings.HasPrefix(d, "extern ") && !strings.HasPrefix(d, "typedef ") {
+				d = "extern " + d // a function that lives in another file (maybe another object)
+			}
+			decls = append(decls, d)
+		case kStruct:
+			decls = append(decls, st.renamed(it.text))
+		case kMacro:
+			macros = append(macros, st.renamed(it.text))
+		case kFunc:
+			funcs = append(funcs, it)
+		}
+	}
+	var b strings.Builder
+	for _, inc := range incs {
+		b.WriteString(inc + "\n")
+	}
+	if len(incs) > 0 {
+		b.WriteString("\n")
+	}
+	var moved []string
+	for _, it := range st.items {
+		if it.seed && it.kind != kInclude {
+			moved = append(moved, it.name)
+		}
+	}
+	headers := make([]string, 0, len(st.headers))
+	for h := range st.headers {
+		headers = append(headers, h)
+	}
+	sort.Strings(headers)
+	b.WriteString(gen.Comment("", append([]string{gen.Banner + ": header code moved here."},
+		gen.Wrap(fmt.Sprintf("The patch changes %s in %s. A livepatch replaces functions, not headers, so this file gets its own copy of the new code (renamed where the header keeps the old one) and its callers use the copy. The copies are identical in every file that needs them.",
+			strings.Join(moved, ", "), strings.Join(headers, ", ")), 76)...)...))
+	for _, d := range decls {
+		b.WriteString("\n" + strings.TrimRight(d, "\n") + "\n")
+	}
+	for _, m := range macros {
+		b.WriteString("\n" + strings.TrimRight(m, "\n") + "\n")
+	}
+	for _, it := range order(funcs) {
+		b.WriteString("\n" + strings.TrimRight(st.renamed(it.text), "\n") + "\n")
+	}
+	return b.String()
+}
+
+// order sorts functions so callees come before callers.
+func order(fs []*item) []*item {
+	names := map[string]*item{}
+	for _, f := range fs {
+		names[f.name] = f
+	}
+	var out []*item
+	state := map[*item]int{}
+	var visit func(*item)
+	visit = func(it *item) {
+		if state[it] != 0 {
+			return
+		}
+		state[it] = 1
+		for _, t := range ast.Tokenize([]byte(it.text)) {
+			if dep, ok := names[t.Text]; ok && dep != it && t.Kind == ast.Ident {
+				visit(dep)
+			}
+		}
+		state[it] = 2
+		out = append(out, it)
+	}
+	for _, f := range fs {
+		visit(f)
+	}
+	return out
+}
+
+// editUser inserts the block into a user and switches its uses; it returns
+// the functions of the file whose code changes.
+func (st *state) editUser(u, block string) []string {
+	p := st.p
+	f := p.Parse(u)
+	fns := map[string]bool{}
+	for _, e := range st.renameEdits(f.Src) {
+		p.Edit(u, e.Off, e.End, e.Text, "use of moved header code")
+		if fn := f.FuncAt(e.Off); fn != nil && e.Text != "" && e.Text[0] != '\t' && e.Text[0] != ' ' {
+			fns[fn.Name] = true
+		}
+	}
+	// new items used by name (added helpers) also make their callers change
+	for _, t := range f.Tokens {
+		if it, ok := st.byName[t.Text]; ok && it.added && t.Kind == ast.Ident {
+			if fn := f.FuncAt(t.Off); fn != nil {
+				fns[fn.Name] = true
+			}
+		}
+	}
+	at := gen.InsertionPoint(f)
+	p.Edit(u, at, at, gen.Styled(u, gen.Block(block)), "moved header code")
+	var out []string
+	for fn := range fns {
+		out = append(out, fn)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// revertHeaders puts the moved definitions of each header back as they
+// were before the patch (new ones disappear).
+func (st *state) revertHeaders() {
+	p := st.p
+	for h := range st.headers {
+		f := p.Parse(h)
+		lines := map[int]bool{}
+		for _, it := range st.items {
+			if it.header != h || !it.seed {
+				continue
+			}
+			switch it.kind {
+			case kFunc:
+				if fn := f.Func(it.name); fn != nil {
+					for l := range gen.LinesOf(f, fn.Span) {
+						lines[l] = true
+					}
+				}
+			case kMacro:
+				for _, m := range f.Macros {
+					if m.Name == it.name && !m.Undef {
+						for l := range gen.LinesOf(f, m.Span) {
+							lines[l] = true
+						}
+					}
+				}
+			case kDecl, kStruct, kInclude:
+				i := strings.Index(string(f.Src), it.text)
+				if i >= 0 {
+					for l := range gen.LinesOf(f, ast.Span{Off: i, End: i + len(it.text)}) {
+						lines[l] = true
+					}
+				}
+			}
+		}
+		if len(lines) == 0 {
+			continue
+		}
+		cur := f.Src
+		reverted := gen.RevertLines(p.Original(h), cur, lines)
+		if string(reverted) != string(cur) {
+			p.Edit(h, 0, len(cur), string(reverted), "header code moved out")
+		}
+	}
+}
+
+// uniqueName avoids names already used in the touched files.
+func uniqueName(p *rewrite.Pass, name string) string {
+	for _, f := range p.Touched() {
+		if e := path.Ext(f); e != ".c" && e != ".h" {
+			continue
+		}
+		for _, t := range p.Parse(f).Tokens {
+			if t.Kind == ast.Ident && t.Text == name {
+				return name + "2"
+			}
+		}
+	}
+	return name
+}
