@@ -43,6 +43,7 @@ func analyzeCommand() *cli.Command {
 						return err
 					}
 					r.Add(set.Name, s)
+					s.Close()
 					// later patches of a file apply on top of the earlier ones
 					for path, data := range s.Upstream {
 						if data == nil {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/report"
-	"github.com/kprewrite/kprewrite/tree"
 )
 
 func previewCommand() *cli.Command {
@@ -43,7 +42,7 @@ func previewCommand() *cli.Command {
 				return badInput("%v", err)
 			}
 			r := report.New("preview", env)
-			out, err := rewriteSet(env, tree.NewOverlay(env.Tree), set, opt, r)
+			out, err := newSeries(env, opt).rewriteSet(set, r)
 			if err != nil {
 				return err
 			}

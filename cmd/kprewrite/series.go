@@ -47,7 +47,7 @@ func seriesCommand() *cli.Command {
 				return err
 			}
 			r := report.New("series", env)
-			base := tree.NewOverlay(env.Tree)
+			sr := newSeries(env, opt)
 			outputs := map[string][]byte{}
 			var order []string
 			for _, name := range names {
@@ -55,7 +55,7 @@ func seriesCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				out, err := rewriteSet(env, base, set, opt, r)
+				out, err := sr.rewriteSet(set, r)
 				if err != nil {
 					return err
 				}
