@@ -150,3 +150,20 @@ func (r *Result) Of(aggregate, member string) []Use {
 	}
 	return out
 }
+
+// Diagnostics compiles sources with the given file contents and returns
+// every diagnostic gcc prints, notes ("in expansion of macro ...")
+// included, in order.
+func (o *Oracle) Diagnostics(ctx context.Context, files map[string][]byte, sources []string) ([]build.Diagnostic, error) {
+	o.n++
+	comp := &build.Compiler{Env: o.Env, Dir: o.Dir, Jobs: 2}
+	rs, err := comp.Compile(ctx, &build.Variant{Name: fmt.Sprintf("or%02d", o.n%100), Files: files}, sources, build.Options{SyntaxOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	var out []build.Diagnostic
+	for _, r := range rs {
+		out = append(out, r.Diagnostics...)
+	}
+	return out, nil
+}

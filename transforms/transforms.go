@@ -6,6 +6,7 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/bitfield"
 	"github.com/kprewrite/kprewrite/rewrite/header2c"
+	"github.com/kprewrite/kprewrite/rewrite/structext"
 )
 
 // All returns the transforms in pipeline order: header code moves into the
@@ -15,5 +16,6 @@ func All() []*rewrite.Transform {
 	return []*rewrite.Transform{
 		header2c.Transform,
 		bitfield.Transform,
+		structext.Transform,
 	}
 }

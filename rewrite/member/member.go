@@ -282,8 +282,10 @@ func rewriter(p *rewrite.Pass, file string, owner map[int]*Member) *cexpr.Rewrit
 	}
 }
 
-// revertMember returns cur (a post-image of m.Header) with the lines that
+// RevertMember returns cur (a post-image of m.Header) with the lines that
 // declare m put back as they were before the patch.
+func RevertMember(p *rewrite.Pass, m *Member, cur []byte) []byte { return revertMember(p, m, cur) }
+
 func revertMember(p *rewrite.Pass, m *Member, cur []byte) []byte {
 	f := ast.Parse(m.Header, cur)
 	s := f.Struct(strings.TrimPrefix(strings.TrimPrefix(m.Key, "struct "), "union "))
