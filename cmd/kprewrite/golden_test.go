@@ -137,3 +137,70 @@ func readFile(t *testing.T, p string) string {
 	}
 	return string(b)
 }
+
+// caseRun rewrites one patch of a miniature tree and, when it resolves,
+// proves the result with verify.
+type caseRun struct {
+	patch    string
+	resolved bool
+	why      string // part of the refusal when not resolved
+	proof    string // part of verify's output when resolved
+}
+
+func runCases(t *testing.T, dir string, extra []string, cases []caseRun) {
+	for _, c := range cases {
+		t.Run(c.patch, func(t *testing.T) {
+			pf := filepath.Join(dir, "patches", c.patch)
+			out := filepath.Join(t.TempDir(), "out.patch")
+			args := append(append(append([]string{"rewrite"}, treeArgs(dir)...), extra...), "-o", out, pf)
+			code, _, errs := kp(t, args...)
+			if code == exitBadInput {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			if c.resolved != (code == exitOK) {
+				t.Fatalf("exit %d, resolved want %v:\n%s", code, c.resolved, errs)
+			}
+			if !c.resolved {
+				if !strings.Contains(errs, c.why) {
+					t.Errorf("refusal does not say %q:\n%s", c.why, errs)
+				}
+				return
+			}
+			if strings.Contains(readFile(t, out), "+++ b/include/") {
+				t.Errorf("the rewritten patch still changes a header")
+			}
+			code, vout, verrs := kp(t, append(append([]string{"verify"}, treeArgs(dir)...), "--original", pf, out)...)
+			if code != exitOK {
+				t.Errorf("verify: exit %d\n%s%s", code, vout, verrs)
+			}
+			if !strings.Contains(vout, c.proof) {
+				t.Errorf("verify output lacks %q:\n%s", c.proof, vout)
+			}
+		})
+	}
+}
+
+func TestStructextCases(t *testing.T) {
+	runCases(t, "../../testdata/kernels/ext", []string{"--strategy", "structext"}, []caseRun{
+		{patch: "01-stack.patch", resolved: true, proof: "every function the upstream patch changes is changed by the rewritten patch"},
+		{patch: "02-kmalloc.patch", resolved: true, proof: "every function the upstream patch changes is changed by the rewritten patch"},
+		{patch: "03-embedded.patch", why: "include/linux/evt.h:29 embedded (embedded in another struct (stat))"},
+		{patch: "04-array.patch", why: "kernel/evt.c:11 array (an array of the struct)"},
+		{patch: "05-copy.patch", why: "kernel/evt.c:61 copy (the struct is used as a value"},
+	})
+	// The seed notifier case: the creation site outside the upstream patch
+	// (netdev_upper_dev_unlink) joins the rewritten patch.
+	t.Run("seed creation site outside the patch", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "out.patch")
+		code, _, errs := kp(t, "rewrite", "--tree", seed, "-o", out, seed+"/patches/seed.patch")
+		if code != exitOK {
+			t.Fatalf("exit %d:\n%s", code, errs)
+		}
+		if !strings.Contains(errs, "Functions added to the patch because they create it: net/core/dev.c:netdev_upper_dev_unlink (stack)") {
+			t.Errorf("report does not name the added creation site:\n%s", errs)
+		}
+		if !strings.Contains(readFile(t, out), "+\tstruct netdev_notifier_changeupper_info_ext changeupper_info = {\n \t\t.info = {\n \t\t\t.dev = dev,\n \t\t},\n \t\t.upper_dev = upper_dev,\n \t\t.linking = false,") {
+			t.Errorf("the unlink creation site is not converted")
+		}
+	})
+}
