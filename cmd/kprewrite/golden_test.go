@@ -199,7 +199,7 @@ func TestStructextCases(t *testing.T) {
 		if !strings.Contains(errs, "Functions added to the patch because they create it: net/core/dev.c:netdev_upper_dev_unlink (stack)") {
 			t.Errorf("report does not name the added creation site:\n%s", errs)
 		}
-		if !strings.Contains(readFile(t, out), "+\tstruct netdev_notifier_changeupper_info_ext changeupper_info = {\n \t\t.info = {\n \t\t\t.dev = dev,\n \t\t},\n \t\t.upper_dev = upper_dev,\n \t\t.linking = false,") {
+		if !strings.Contains(readFile(t, out), " void netdev_upper_dev_unlink(struct net_device *dev,\n \t\t\t     struct net_device *upper_dev)\n {\n-\tstruct netdev_notifier_changeupper_info changeupper_info = {\n+\tstruct netdev_notifier_changeupper_info_ext changeupper_info = {\n") {
 			t.Errorf("the unlink creation site is not converted")
 		}
 	})
