@@ -661,10 +661,12 @@ func apply(p *rewrite.Pass, pl *plan) {
 	p.Edit(pl.header, 0, len(p.File(pl.header)), string(cur), "member moved to the extension")
 	pl.files = fileList
 	var added []string
-	for _, c := range creators {
-		f := strings.SplitN(c, ":", 2)[0]
-		if p.ChangeOf(f) == nil {
-			added = append(added, c)
+	for _, st := range pl.sites {
+		if st.kind != "stack" && st.kind != "heap" {
+			continue
+		}
+		if !changedUpstream(p, st.file, st.fn) {
+			added = append(added, fmt.Sprintf("%s:%s (%s)", st.file, st.fn, st.kind))
 		}
 	}
 	for _, m := range pl.members {
@@ -677,6 +679,20 @@ func apply(p *rewrite.Pass, pl *plan) {
 		reason += " Functions added to the patch because they create it: " + strings.Join(added, ", ") + "."
 	}
 	p.Note(rewrite.Finding{File: pl.header, Line: pl.members[0].Entry.Line, Subject: pl.key + " -> " + ext, Reason: reason})
+}
+
+// changedUpstream reports whether the upstream patch changes function fn of file.
+func changedUpstream(p *rewrite.Pass, file, fn string) bool {
+	fc := p.ChangeOf(file)
+	if fc == nil {
+		return false
+	}
+	for _, ch := range fc.Changes {
+		if ch.Func == fn && (ch.Kind == change.FuncChanged || ch.Kind == change.FuncAdded) {
+			return true
+		}
+	}
+	return false
 }
 
 func refuse(p *rewrite.Pass, pl *plan, why string) {
