@@ -27,18 +27,16 @@ package structext
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
-	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/cexpr"
 	"github.com/kprewrite/kprewrite/change"
-	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 	"github.com/kprewrite/kprewrite/rewrite/member"
+	"github.com/kprewrite/kprewrite/rewrite/sites"
 )
 
 // Transform is the prefix-extension transform.
@@ -48,26 +46,11 @@ var Transform = &rewrite.Transform{
 	Run:  run,
 }
 
-// MaxCandidates bounds the files compiled to find creation sites: a struct
-// named by more files than this is too widely used for this transform.
-const MaxCandidates = 120
-
-// site is a place where an object of the struct comes into existence.
-type site struct {
-	file string
-	line int
-	kind string // "stack", "heap", "global", "embedded", "array", "copy", "size"
-	name string // variable name, for stack objects
-	fn   string // enclosing function
-	why  string // why it is unsafe ("" when safe)
-	off  int    // byte offset of the diagnostic
-}
-
 type plan struct {
 	key, tag  string
 	header    string
 	members   []*member.Member
-	sites     []*site
+	sites     []*sites.Site
 	method    string
 	baseName  string // name of the union member that is the original struct
 	extName   string
@@ -111,382 +94,32 @@ func run(p *rewrite.Pass) error {
 // analyze finds the creation sites and decides whether the extension is
 // safe; it returns why not.
 func analyze(p *rewrite.Pass, pl *plan) string {
-	if !p.HasCompiler() {
-		return "finding every place the struct is created needs the compiler: give --config"
-	}
-	if pl.header == "" || !change.IsHeader(pl.header) {
-		return "the struct is not defined in a header"
-	}
-	pre := ast.Parse(pl.header, p.Original(pl.header))
-	s := pre.Struct(pl.tag)
-	if s == nil || s.Kind != "struct" {
-		return "only structs defined before the patch are extended"
-	}
-	names := map[string]bool{pl.tag: true}
-	for _, d := range pre.Decls {
-		if d.Kind == ast.Typedef && strings.Contains(d.Text, "struct "+pl.tag) {
-			names[d.Name] = true
-		}
-	}
-	// Candidates: files the config builds that include the header and name it.
-	users, how, err := p.Env.Includers(pl.header)
+	res, err := sites.Find(p, pl.header, pl.tag)
 	if err != nil {
 		return err.Error()
 	}
-	var cands []string
-	for _, u := range users {
-		if o := p.Env.ObjectOf(u); o.Kind == kbuild.NotBuilt || o.Kind == kbuild.UnknownObject {
-			continue
-		}
-		if namesAny(p.File(u), names) {
-			cands = append(cands, u)
-		}
-	}
-	for _, f := range p.CurrentSources() {
-		if !contains(cands, f) && namesAny(p.File(f), names) {
-			cands = append(cands, f)
-		}
-	}
-	sort.Strings(cands)
-	pl.scanned = len(cands)
-	pl.method = fmt.Sprintf("the compiler, with struct %s made incomplete, over the %d files the config builds that include %s and name it (%s)", pl.tag, len(cands), pl.header, how)
-	if len(cands) > MaxCandidates {
-		return fmt.Sprintf("%d files the config builds can create or use struct %s (more than %d): too widely used to convert every creation site", len(cands), pl.tag, MaxCandidates)
-	}
-	// Textual vetoes first: cheap and clear.
-	if why := textualVeto(p, cands, pl.tag); why != "" {
-		return why
-	}
-	o, err := p.Oracle()
-	if err != nil {
-		return err.Error()
-	}
-	files := p.CurrentFiles()
-	files[pl.header] = incomplete(p.File(pl.header), pl.tag)
-	diags, err := o.Diagnostics(context.Background(), files, cands)
-	if err != nil {
-		return err.Error()
-	}
-	pl.sites = classify(p, pl, diags)
+	pl.sites, pl.method, pl.scanned = res.Sites, res.Method, res.Scanned
 	var bad []string
+	creates := false
 	for _, st := range pl.sites {
-		if st.why != "" {
-			bad = append(bad, fmt.Sprintf("%s:%d %s (%s)", st.file, st.line, st.kind, st.why))
+		why := st.Unfit
+		if why == "" && st.Escape != "" {
+			why = st.Escape
+		}
+		if why != "" {
+			bad = append(bad, fmt.Sprintf("%s (%s)", st, why))
+		}
+		if st.Kind == "stack" || st.Kind == "heap" {
+			creates = true
 		}
 	}
 	if len(bad) > 0 {
 		return "unsafe creation sites: " + strings.Join(bad, "; ")
 	}
-	hasCreation := false
-	for _, st := range pl.sites {
-		if st.kind == "stack" || st.kind == "heap" {
-			hasCreation = true
-		}
-	}
-	if !hasCreation {
+	if !creates {
 		return "the compiler found no place that creates the struct in files the config builds"
 	}
 	return ""
-}
-
-func contains(s []string, x string) bool {
-	for _, v := range s {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
-func namesAny(src []byte, names map[string]bool) bool {
-	for _, t := range ast.Tokenize(src) {
-		if t.Kind == ast.Ident && names[t.Text] {
-			return true
-		}
-		if t.Kind == ast.Directive {
-			for _, x := range ast.Tokenize([]byte(t.Text[1:])) {
-				if x.Kind == ast.Ident && names[x.Text] {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-// textualVeto spots creation patterns that rule the transform out without
-// compiling: objects from a kmem_cache sized by the struct.
-func textualVeto(p *rewrite.Pass, files []string, tag string) string {
-	re := regexp.MustCompile(`kmem_cache_create(_usercopy)?\s*\([^;]*sizeof\s*\(\s*struct\s+` + regexp.QuoteMeta(tag) + `\s*\)`)
-	for _, f := range files {
-		if loc := re.FindIndex(p.File(f)); loc != nil {
-			return fmt.Sprintf("%s:%d allocates struct %s from a kmem_cache sized by it: objects are long-lived and their size is fixed", f, ast.NewLines(p.File(f)).Line(loc[0]), tag)
-		}
-	}
-	return ""
-}
-
-// incomplete returns the header with struct tag's definition turned into a
-// declaration, so every use that needs its layout is a compiler error.
-func incomplete(src []byte, tag string) []byte {
-	f := ast.Parse("h", src)
-	s := f.Struct(tag)
-	if s == nil {
-		return src
-	}
-	end := s.Span.End
-	return []byte(string(src[:s.Span.Off]) + "struct " + tag + string(src[end:]))
-}
-
-var (
-	storageRE  = regexp.MustCompile(`^storage size of '(\w+)' isn't known`)
-	sizeofRE   = regexp.MustCompile(`^invalid application of '(sizeof|__alignof__|_Alignof)' to incomplete type`)
-	fieldRE    = regexp.MustCompile(`^field '(\w+)' has incomplete type`)
-	arrayRE    = regexp.MustCompile(`^array type has incomplete element type`)
-	undefRE    = regexp.MustCompile(`^invalid use of undefined type`)
-	derefRE    = regexp.MustCompile(`^dereferencing pointer to incomplete type`)
-	paramRE    = regexp.MustCompile(`^parameter \d+ \('?(\w*)'?\) has incomplete type|^return type is an incomplete type|has incomplete type$`)
-	expandRE   = regexp.MustCompile(`^in expansion of macro '(\w+)'`)
-	allocRE    = regexp.MustCompile(`^(kmalloc|kzalloc|kcalloc|kmalloc_array|kvmalloc|kvzalloc|kvcalloc|kmalloc_node|kzalloc_node|devm_kzalloc|devm_kmalloc|vmalloc|vzalloc)$`)
-	escapeRE   = regexp.MustCompile(`^(queue_work|queue_delayed_work|schedule_work|schedule_delayed_work|mod_delayed_work|call_rcu|kfree_rcu|kthread_run|kthread_create|list_add|list_add_tail|list_add_rcu|list_add_tail_rcu|hlist_add_head|hlist_add_head_rcu|rcu_assign_pointer|xa_store|idr_alloc|radix_tree_insert|rb_link_node|WRITE_ONCE|smp_store_release|tasklet_init|timer_setup|add_timer|mod_timer|init_completion|wait_for_completion)$`)
-	readerMacs = map[string]bool{"container_of": true, "container_of_const": true, "list_entry": true, "list_first_entry": true, "hlist_entry": true, "offsetof": true}
-)
-
-// classify turns the compiler's messages into creation sites.
-func classify(p *rewrite.Pass, pl *plan, diags []build.Diagnostic) []*site {
-	var out []*site
-	seen := map[string]bool{}
-	for i, d := range diags {
-		if d.Severity != "error" {
-			continue
-		}
-		// the outermost expansion site in a .c file, for errors in macros
-		file, line, col := d.File, d.Line, d.Col
-		var macros []string
-		for j := i + 1; j < len(diags) && diags[j].Severity == "note"; j++ {
-			if m := expandRE.FindStringSubmatch(diags[j].Message); m != nil {
-				macros = append(macros, m[1])
-				file, line, col = diags[j].File, diags[j].Line, diags[j].Col
-			}
-		}
-		if !strings.HasSuffix(file, ".c") && !strings.HasSuffix(file, ".h") {
-			continue
-		}
-		f := p.Parse(file)
-		off := f.Lines.Start(line) + col - 1
-		st := &site{file: file, line: line, off: off}
-		if fn := f.FuncAt(off); fn != nil {
-			st.fn = fn.Name
-		}
-		msg := d.Message
-		switch {
-		case storageRE.MatchString(msg):
-			st.name = storageRE.FindStringSubmatch(msg)[1]
-			if st.fn == "" {
-				st.kind, st.why = "global", "a global object exists before the livepatch loads and cannot become the extension"
-			} else {
-				st.kind = "stack"
-				st.why = stackEscape(f, st)
-			}
-		case sizeofRE.MatchString(msg):
-			st.kind = "size"
-			if call := enclosingCall(f, off); allocRE.MatchString(call) {
-				st.kind = "heap"
-				st.why = heapEscape(f, st)
-			} else if st.fn == "" {
-				st.why = "sizeof outside a function"
-			} else {
-				st.why = "sizeof(struct " + pl.tag + ") used for something other than an allocation (" + call + ")"
-			}
-		case fieldRE.MatchString(msg):
-			st.kind, st.why = "embedded", "embedded in another struct ("+fieldRE.FindStringSubmatch(msg)[1]+")"
-		case arrayRE.MatchString(msg):
-			st.kind, st.why = "array", "an array of the struct"
-		case undefRE.MatchString(msg) || derefRE.MatchString(msg):
-			if isMemberAccess(f, off) || anyReader(macros) {
-				continue // a use of a member: fine
-			}
-			st.kind, st.why = "copy", "the struct is used as a value (copied, compared or built as a compound literal)"
-		case paramRE.MatchString(msg):
-			st.kind, st.why = "copy", "passed or returned by value"
-		default:
-			continue // errors that follow from others
-		}
-		if st.fn != "" && st.why == "" {
-			if fn := f.FuncAt(off); fn != nil && (fn.Has("__init") || fn.Has("__exit") || fn.Has("notrace") || fn.IsInline() && change.IsHeader(file)) {
-				st.why = "in " + fn.Name + ", which a livepatch cannot replace (init/exit, notrace or a header inline)"
-			}
-		}
-		key := fmt.Sprintf("%s:%d:%s:%s", st.file, st.line, st.kind, st.name)
-		if !seen[key] {
-			seen[key] = true
-			out = append(out, st)
-		}
-	}
-	return out
-}
-
-func anyReader(ms []string) bool {
-	for _, m := range ms {
-		if readerMacs[m] {
-			return true
-		}
-	}
-	return false
-}
-
-// codeTokens returns the file's tokens without comments and directives.
-func codeTokens(f *ast.File) []ast.Token { return f.CodeTokens(ast.Span{Off: 0, End: len(f.Src)}) }
-
-func tokenAt(toks []ast.Token, off int) int {
-	return sort.Search(len(toks), func(i int) bool { return toks[i].End > off })
-}
-
-// isMemberAccess reports whether the error at off is on a '->' or '.'.
-func isMemberAccess(f *ast.File, off int) bool {
-	toks := codeTokens(f)
-	i := tokenAt(toks, off)
-	if i >= len(toks) {
-		return false
-	}
-	if t := toks[i].Text; t == "->" || t == "." {
-		return true
-	}
-	return i > 0 && (toks[i-1].Text == "->" || toks[i-1].Text == ".") && toks[i].Kind == ast.Ident
-}
-
-// enclosingCall returns the function called around off ("kzalloc" for
-// kzalloc(sizeof(*p), GFP_KERNEL)).
-func enclosingCall(f *ast.File, off int) string {
-	toks := codeTokens(f)
-	i := tokenAt(toks, off)
-	depth := 0
-	for k := i; k >= 0 && k > i-40; k-- {
-		switch toks[k].Text {
-		case ")":
-			depth++
-		case "(":
-			if depth == 0 {
-				if k > 0 && toks[k-1].Kind == ast.Ident && toks[k-1].Text != "sizeof" {
-					return toks[k-1].Text
-				}
-			} else {
-				depth--
-			}
-		case ";", "{", "}":
-			return ""
-		}
-	}
-	return ""
-}
-
-// stackEscape says why a stack object may reach another task, or "".
-func stackEscape(f *ast.File, st *site) string {
-	fn := f.FuncAt(st.off)
-	if fn == nil {
-		return ""
-	}
-	toks := f.CodeTokens(fn.Body)
-	for i, t := range toks {
-		if t.Text != st.name || t.Kind != ast.Ident {
-			continue
-		}
-		// &name or &name.member handed to an asynchronous API, or stored
-		if i > 0 && toks[i-1].Text == "&" {
-			if call := callAround(toks, i); escapeRE.MatchString(call) {
-				return fmt.Sprintf("its address goes to %s(), so another task may see it", call)
-			}
-			if stored(toks, i-1) {
-				return "its address is stored beyond the function"
-			}
-		}
-	}
-	return ""
-}
-
-// heapEscape says why a heap object may outlive its creating function.
-func heapEscape(f *ast.File, st *site) string {
-	fn := f.FuncAt(st.off)
-	if fn == nil {
-		return "allocated outside a function"
-	}
-	toks := f.CodeTokens(fn.Body)
-	// the variable the allocation is assigned to: "p = kzalloc(...)"
-	i := tokenAt(toks, st.off)
-	name := ""
-	for k := i; k >= 1; k-- {
-		if toks[k].Text == "=" && toks[k-1].Kind == ast.Ident {
-			name = toks[k-1].Text
-			break
-		}
-		if toks[k].Text == ";" || toks[k].Text == "{" {
-			break
-		}
-	}
-	if name == "" {
-		return "the allocation is not assigned to a local variable"
-	}
-	freed := false
-	for k, t := range toks {
-		if t.Text != name || t.Kind != ast.Ident {
-			continue
-		}
-		if call := callAround(toks, k); call == "kfree" || call == "kvfree" {
-			freed = true
-		} else if escapeRE.MatchString(call) {
-			return fmt.Sprintf("the object goes to %s(), so another task may see it", call)
-		}
-		if k > 0 && toks[k-1].Text == "return" {
-			return "the object is returned to the caller and may be kept"
-		}
-		if stored(toks, k) {
-			return "the object is stored beyond the function"
-		}
-	}
-	if !freed {
-		return "the object is not freed in the function that creates it: it may be kept"
-	}
-	return ""
-}
-
-// callAround returns the function whose argument list holds toks[i].
-func callAround(toks []ast.Token, i int) string {
-	depth := 0
-	for k := i; k >= 0; k-- {
-		switch toks[k].Text {
-		case ")":
-			depth++
-		case "(":
-			if depth == 0 {
-				if k > 0 && toks[k-1].Kind == ast.Ident {
-					return toks[k-1].Text
-				}
-				return ""
-			}
-			depth--
-		case ";", "{", "}":
-			return ""
-		}
-	}
-	return ""
-}
-
-// stored reports whether the expression starting at toks[i] is the value
-// of an assignment to something other than a plain local ("x->y = &v").
-func stored(toks []ast.Token, i int) bool {
-	if i < 2 || toks[i-1].Text != "=" {
-		return false
-	}
-	// walk back over the left-hand side
-	for k := i - 2; k >= 0; k-- {
-		switch toks[k].Text {
-		case "->", ".", "[", "]":
-			return true
-		case ";", "{", "}", ",", "(":
-			return false
-		}
-	}
-	return false
 }
 
 // edits of one file, in current-text offsets.
@@ -525,10 +158,10 @@ func apply(p *rewrite.Pass, pl *plan) {
 	var why []string
 	var creators []string
 	for _, st := range pl.sites {
-		f := p.Parse(st.file)
+		f := p.Parse(st.File)
 		var es []gen.TextEdit
 		var err error
-		switch st.kind {
+		switch st.Kind {
 		case "stack":
 			es, err = convertDecl(f, st, pl)
 		case "heap":
@@ -537,11 +170,11 @@ func apply(p *rewrite.Pass, pl *plan) {
 			continue
 		}
 		if err != nil {
-			why = append(why, fmt.Sprintf("%s:%d: %v", st.file, st.line, err))
+			why = append(why, fmt.Sprintf("%s:%d: %v", st.File, st.Line, err))
 			continue
 		}
-		conv[st.file] = append(conv[st.file], es...)
-		creators = append(creators, fmt.Sprintf("%s:%s (%s)", st.file, st.fn, st.kind))
+		conv[st.File] = append(conv[st.File], es...)
+		creators = append(creators, fmt.Sprintf("%s:%s (%s)", st.File, st.Fn, st.Kind))
 	}
 	if len(why) > 0 {
 		refuse(p, pl, "cannot convert a creation site: "+strings.Join(why, "; "))
@@ -662,11 +295,11 @@ func apply(p *rewrite.Pass, pl *plan) {
 	pl.files = fileList
 	var added []string
 	for _, st := range pl.sites {
-		if st.kind != "stack" && st.kind != "heap" {
+		if st.Kind != "stack" && st.Kind != "heap" {
 			continue
 		}
-		if !changedUpstream(p, st.file, st.fn) {
-			added = append(added, fmt.Sprintf("%s:%s (%s)", st.file, st.fn, st.kind))
+		if !changedUpstream(p, st.File, st.Fn) {
+			added = append(added, fmt.Sprintf("%s:%s (%s)", st.File, st.Fn, st.Kind))
 		}
 	}
 	for _, m := range pl.members {
@@ -775,9 +408,9 @@ func assertLine(cond string) string {
 }
 
 // convertDecl turns "struct TAG name ..." into "struct TAG_ext name ...".
-func convertDecl(f *ast.File, st *site, pl *plan) ([]gen.TextEdit, error) {
-	toks := codeTokens(f)
-	i := tokenAt(toks, st.off)
+func convertDecl(f *ast.File, st *sites.Site, pl *plan) ([]gen.TextEdit, error) {
+	toks := sites.CodeTokens(f)
+	i := sites.TokenAt(toks, st.Off)
 	// the declaration statement holding the variable
 	start := i
 	for start > 0 && toks[start-1].Text != ";" && toks[start-1].Text != "{" && toks[start-1].Text != "}" {
@@ -792,7 +425,7 @@ func convertDecl(f *ast.File, st *site, pl *plan) ([]gen.TextEdit, error) {
 			depth--
 		case ",":
 			if depth == 0 {
-				return nil, fmt.Errorf("%s is declared together with other variables", st.name)
+				return nil, fmt.Errorf("%s is declared together with other variables", st.Name)
 			}
 		case "=":
 			if depth == 0 {
@@ -809,13 +442,13 @@ func convertDecl(f *ast.File, st *site, pl *plan) ([]gen.TextEdit, error) {
 			return []gen.TextEdit{{Off: t.Off, End: t.End, Text: pl.extName}}, nil
 		}
 	}
-	return nil, fmt.Errorf("%s is not declared as struct %s (a typedef?)", st.name, pl.tag)
+	return nil, fmt.Errorf("%s is not declared as struct %s (a typedef?)", st.Name, pl.tag)
 }
 
 // convertSizeof makes an allocation's size that of the extension.
-func convertSizeof(f *ast.File, st *site, pl *plan) ([]gen.TextEdit, error) {
-	toks := codeTokens(f)
-	i := tokenAt(toks, st.off)
+func convertSizeof(f *ast.File, st *sites.Site, pl *plan) ([]gen.TextEdit, error) {
+	toks := sites.CodeTokens(f)
+	i := sites.TokenAt(toks, st.Off)
 	for k := i; k >= 0 && k > i-6; k-- {
 		if toks[k].Text == "sizeof" && k+1 < len(toks) && toks[k+1].Text == "(" {
 			depth := 0

@@ -1,0 +1,485 @@
+// Package sites finds every place where an object of a struct comes into
+// existence, with the compiler: the struct is made incomplete in an overlay
+// copy of its header and every file the config builds that names it is
+// compiled. Each error that needs the layout is a site: a variable
+// definition (on the stack or global), a sizeof (an allocation or another
+// size use), an embedding, an array, or a use of the struct as a value.
+// For each site it also records what a transform needs to judge it: the
+// enclosing function, whether the object starts zeroed, and whether it may
+// reach another task.
+package sites
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/build"
+	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/kbuild"
+	"github.com/kprewrite/kprewrite/rewrite"
+)
+
+// MaxCandidates bounds the files compiled to find creation sites: a struct
+// named by more files than this is too widely used to prove anything about
+// all of its objects.
+const MaxCandidates = 120
+
+// Site is a place where an object of the struct comes into existence (or
+// where its layout is used in a way that matters).
+type Site struct {
+	File   string
+	Line   int
+	Kind   string // "stack", "heap", "global", "embedded", "array", "copy", "size"
+	Name   string // variable name, for stack and global objects
+	Fn     string // enclosing function
+	Alloc  string // the allocation function, for heap sites
+	Zeroed bool   // the object starts zeroed (zeroing allocator, initializer, memset, static storage)
+	Escape string // why the object may reach another task or outlive its function ("" if not)
+	Unfit  string // why the site cannot be covered by a livepatch or converted ("" if it can)
+	Off    int    // byte offset of the site in File
+}
+
+func (s *Site) String() string {
+	return fmt.Sprintf("%s:%d %s", s.File, s.Line, s.Kind)
+}
+
+// Result is the creation sites of one struct and how they were found.
+type Result struct {
+	Sites   []*Site
+	Method  string
+	Scanned int
+}
+
+// Find finds the creation sites of "struct tag" defined in header. It
+// returns an error when they cannot be known (no compiler, too many files).
+func Find(p *rewrite.Pass, header, tag string) (*Result, error) {
+	if !p.HasCompiler() {
+		return nil, fmt.Errorf("finding every place the struct is created needs the compiler: give --config")
+	}
+	if header == "" || !change.IsHeader(header) {
+		return nil, fmt.Errorf("the struct is not defined in a header")
+	}
+	pre := ast.Parse(header, p.Original(header))
+	s := pre.Struct(tag)
+	if s == nil || s.Kind != "struct" {
+		return nil, fmt.Errorf("struct %s is not defined in %s before the patch", tag, header)
+	}
+	names := map[string]bool{tag: true}
+	for _, d := range pre.Decls {
+		if d.Kind == ast.Typedef && strings.Contains(d.Text, "struct "+tag) {
+			names[d.Name] = true
+		}
+	}
+	users, how, err := p.Env.Includers(header)
+	if err != nil {
+		return nil, err
+	}
+	var cands []string
+	for _, u := range users {
+		if o := p.Env.ObjectOf(u); o.Kind == kbuild.NotBuilt || o.Kind == kbuild.UnknownObject {
+			continue
+		}
+		if namesAny(p.File(u), names) {
+			cands = append(cands, u)
+		}
+	}
+	for _, f := range p.CurrentSources() {
+		if !contains(cands, f) && namesAny(p.File(f), names) {
+			cands = append(cands, f)
+		}
+	}
+	sort.Strings(cands)
+	res := &Result{Scanned: len(cands),
+		Method: fmt.Sprintf("the compiler, with struct %s made incomplete, over the %d files the config builds that include %s and name it (%s)", tag, len(cands), header, how)}
+	if len(cands) > MaxCandidates {
+		return nil, fmt.Errorf("%d files the config builds can create or use struct %s (more than %d): too widely used to know every object", len(cands), tag, MaxCandidates)
+	}
+	if why := textualVeto(p, cands, tag); why != "" {
+		return nil, fmt.Errorf("%s", why)
+	}
+	o, err := p.Oracle()
+	if err != nil {
+		return nil, err
+	}
+	files := p.CurrentFiles()
+	files[header] = incomplete(p.File(header), tag)
+	diags, err := o.Diagnostics(context.Background(), files, cands)
+	if err != nil {
+		return nil, err
+	}
+	res.Sites = classify(p, tag, diags)
+	return res, nil
+}
+
+func contains(s []string, x string) bool {
+	for _, v := range s {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func namesAny(src []byte, names map[string]bool) bool {
+	for _, t := range ast.Tokenize(src) {
+		if t.Kind == ast.Ident && names[t.Text] {
+			return true
+		}
+		if t.Kind == ast.Directive {
+			for _, x := range ast.Tokenize([]byte(t.Text[1:])) {
+				if x.Kind == ast.Ident && names[x.Text] {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// textualVeto spots creation patterns that rule the transform out without
+// compiling: objects from a kmem_cache sized by the struct.
+func textualVeto(p *rewrite.Pass, files []string, tag string) string {
+	re := regexp.MustCompile(`kmem_cache_create(_usercopy)?\s*\([^;]*sizeof\s*\(\s*struct\s+` + regexp.QuoteMeta(tag) + `\s*\)`)
+	for _, f := range files {
+		if loc := re.FindIndex(p.File(f)); loc != nil {
+			return fmt.Sprintf("%s:%d allocates struct %s from a kmem_cache sized by it: objects are long-lived and their size is fixed", f, ast.NewLines(p.File(f)).Line(loc[0]), tag)
+		}
+	}
+	return ""
+}
+
+// incomplete returns the header with struct tag's definition turned into a
+// declaration, so every use that needs its layout is a compiler error.
+func incomplete(src []byte, tag string) []byte {
+	f := ast.Parse("h", src)
+	s := f.Struct(tag)
+	if s == nil {
+		return src
+	}
+	end := s.Span.End
+	return []byte(string(src[:s.Span.Off]) + "struct " + tag + string(src[end:]))
+}
+
+var (
+	storageRE  = regexp.MustCompile(`^storage size of '(\w+)' isn't known`)
+	sizeofRE   = regexp.MustCompile(`^invalid application of '(sizeof|__alignof__|_Alignof)' to incomplete type`)
+	fieldRE    = regexp.MustCompile(`^field '(\w+)' has incomplete type`)
+	arrayRE    = regexp.MustCompile(`^array type has incomplete element type`)
+	undefRE    = regexp.MustCompile(`^invalid use of undefined type`)
+	derefRE    = regexp.MustCompile(`^dereferencing pointer to incomplete type`)
+	paramRE    = regexp.MustCompile(`^parameter \d+ \('?(\w*)'?\) has incomplete type|^return type is an incomplete type|has incomplete type$`)
+	expandRE   = regexp.MustCompile(`^in expansion of macro '(\w+)'`)
+	zeroAllocRE = regexp.MustCompile(`^(kzalloc|kcalloc|kvzalloc|kvcalloc|kzalloc_node|devm_kzalloc|vzalloc)$`)
+	allocRE    = regexp.MustCompile(`^(kmalloc|kzalloc|kcalloc|kmalloc_array|kvmalloc|kvzalloc|kvcalloc|kmalloc_node|kzalloc_node|devm_kzalloc|devm_kmalloc|vmalloc|vzalloc)$`)
+	escapeRE   = regexp.MustCompile(`^(queue_work|queue_delayed_work|schedule_work|schedule_delayed_work|mod_delayed_work|call_rcu|kfree_rcu|kthread_run|kthread_create|list_add|list_add_tail|list_add_rcu|list_add_tail_rcu|hlist_add_head|hlist_add_head_rcu|rcu_assign_pointer|xa_store|idr_alloc|radix_tree_insert|rb_link_node|WRITE_ONCE|smp_store_release|tasklet_init|timer_setup|add_timer|mod_timer|init_completion|wait_for_completion)$`)
+	readerMacs = map[string]bool{"container_of": true, "container_of_const": true, "list_entry": true, "list_first_entry": true, "hlist_entry": true, "offsetof": true}
+)
+
+// classify turns the compiler's messages into creation sites.
+func classify(p *rewrite.Pass, tag string, diags []build.Diagnostic) []*Site {
+	var out []*Site
+	seen := map[string]bool{}
+	for i, d := range diags {
+		if d.Severity != "error" {
+			continue
+		}
+		// the outermost expansion site in a .c file, for errors in macros
+		file, line, col := d.File, d.Line, d.Col
+		var macros []string
+		for j := i + 1; j < len(diags) && diags[j].Severity == "note"; j++ {
+			if m := expandRE.FindStringSubmatch(diags[j].Message); m != nil {
+				macros = append(macros, m[1])
+				file, line, col = diags[j].File, diags[j].Line, diags[j].Col
+			}
+		}
+		if !strings.HasSuffix(file, ".c") && !strings.HasSuffix(file, ".h") {
+			continue
+		}
+		f := p.Parse(file)
+		off := f.Lines.Start(line) + col - 1
+		st := &Site{File: file, Line: line, Off: off}
+		if fn := f.FuncAt(off); fn != nil {
+			st.Fn = fn.Name
+		}
+		msg := d.Message
+		switch {
+		case storageRE.MatchString(msg):
+			st.Name = storageRE.FindStringSubmatch(msg)[1]
+			if st.Fn == "" {
+				st.Kind, st.Zeroed = "global", true // static storage starts zeroed
+				st.Unfit = "a global object that exists before the livepatch loads"
+			} else {
+				st.Kind = "stack"
+				st.Escape = stackEscape(f, st)
+				st.Zeroed = stackZeroed(f, st)
+			}
+		case sizeofRE.MatchString(msg):
+			st.Kind = "size"
+			call := enclosingCall(f, off)
+			switch {
+			case allocRE.MatchString(call):
+				st.Kind, st.Alloc = "heap", call
+				st.Escape = heapEscape(f, st)
+				st.Zeroed = zeroAllocRE.MatchString(call) || heapZeroed(f, st)
+			case call == "memset":
+				st.Kind = "zeroing" // memset(p, 0, sizeof(*p)): harmless
+			case st.Fn == "":
+				st.Unfit = "sizeof outside a function"
+			default:
+				st.Unfit = "sizeof(struct " + tag + ") used for something other than an allocation (" + call + ")"
+			}
+		case fieldRE.MatchString(msg):
+			st.Kind, st.Unfit = "embedded", "embedded in another struct ("+fieldRE.FindStringSubmatch(msg)[1]+")"
+		case arrayRE.MatchString(msg):
+			st.Kind, st.Unfit = "array", "an array of the struct"
+			if st.Fn == "" {
+				st.Zeroed = true
+			}
+		case undefRE.MatchString(msg) || derefRE.MatchString(msg):
+			if isMemberAccess(f, off) || anyReader(macros) {
+				continue // a use of a member: fine
+			}
+			st.Kind, st.Unfit = "copy", "the struct is used as a value (copied, compared or built as a compound literal)"
+		case paramRE.MatchString(msg):
+			st.Kind, st.Unfit = "copy", "passed or returned by value"
+		default:
+			continue // errors that follow from others
+		}
+		if st.Fn != "" && st.Unfit == "" {
+			if fn := f.FuncAt(off); fn != nil && (fn.Has("__init") || fn.Has("__exit") || fn.Has("notrace") || fn.IsInline() && change.IsHeader(file)) {
+				st.Unfit = "in " + fn.Name + ", which a livepatch cannot replace (init/exit, notrace or a header inline)"
+			}
+		}
+		key := fmt.Sprintf("%s:%d:%s:%s", st.File, st.Line, st.Kind, st.Name)
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+func anyReader(ms []string) bool {
+	for _, m := range ms {
+		if readerMacs[m] {
+			return true
+		}
+	}
+	return false
+}
+
+// CodeTokens returns the file's tokens without comments and directives.
+func CodeTokens(f *ast.File) []ast.Token { return f.CodeTokens(ast.Span{Off: 0, End: len(f.Src)}) }
+
+func codeTokens(f *ast.File) []ast.Token { return CodeTokens(f) }
+
+// TokenAt returns the index of the token that contains or follows off.
+func TokenAt(toks []ast.Token, off int) int { return tokenAt(toks, off) }
+
+func tokenAt(toks []ast.Token, off int) int {
+	return sort.Search(len(toks), func(i int) bool { return toks[i].End > off })
+}
+
+// isMemberAccess reports whether the error at off is on a '->' or '.'.
+func isMemberAccess(f *ast.File, off int) bool {
+	toks := codeTokens(f)
+	i := tokenAt(toks, off)
+	if i >= len(toks) {
+		return false
+	}
+	if t := toks[i].Text; t == "->" || t == "." {
+		return true
+	}
+	return i > 0 && (toks[i-1].Text == "->" || toks[i-1].Text == ".") && toks[i].Kind == ast.Ident
+}
+
+// enclosingCall returns the function called around off ("kzalloc" for
+// kzalloc(sizeof(*p), GFP_KERNEL)).
+func enclosingCall(f *ast.File, off int) string {
+	toks := codeTokens(f)
+	i := tokenAt(toks, off)
+	depth := 0
+	for k := i; k >= 0 && k > i-40; k-- {
+		switch toks[k].Text {
+		case ")":
+			depth++
+		case "(":
+			if depth == 0 {
+				if k > 0 && toks[k-1].Kind == ast.Ident && toks[k-1].Text != "sizeof" {
+					return toks[k-1].Text
+				}
+			} else {
+				depth--
+			}
+		case ";", "{", "}":
+			return ""
+		}
+	}
+	return ""
+}
+
+// stackEscape says why a stack object may reach another task, or "".
+func stackEscape(f *ast.File, st *Site) string {
+	fn := f.FuncAt(st.Off)
+	if fn == nil {
+		return ""
+	}
+	toks := f.CodeTokens(fn.Body)
+	for i, t := range toks {
+		if t.Text != st.Name || t.Kind != ast.Ident {
+			continue
+		}
+		// &name or &name.member handed to an asynchronous API, or stored
+		if i > 0 && toks[i-1].Text == "&" {
+			if call := callAround(toks, i); escapeRE.MatchString(call) {
+				return fmt.Sprintf("its address goes to %s(), so another task may see it", call)
+			}
+			if stored(toks, i-1) {
+				return "its address is stored beyond the function"
+			}
+		}
+	}
+	return ""
+}
+
+// stackZeroed reports whether a stack variable starts zeroed: it has an
+// initializer ("= { ... }" zero-fills what it does not name) or is memset.
+func stackZeroed(f *ast.File, st *Site) bool {
+	toks := codeTokens(f)
+	i := tokenAt(toks, st.Off)
+	for k := i; k < len(toks) && k < i+4; k++ {
+		if toks[k].Text == "=" && k+1 < len(toks) && toks[k+1].Text == "{" {
+			return true
+		}
+		if toks[k].Text == ";" {
+			break
+		}
+	}
+	return memsetOf(f, st, st.Name, true)
+}
+
+// heapZeroed reports whether a heap object is memset to zero after the allocation.
+func heapZeroed(f *ast.File, st *Site) bool {
+	return memsetOf(f, st, heapVar(f, st), false)
+}
+
+// memsetOf reports whether the function memsets name (or &name) to 0.
+func memsetOf(f *ast.File, st *Site, name string, addr bool) bool {
+	fn := f.FuncAt(st.Off)
+	if fn == nil || name == "" {
+		return false
+	}
+	toks := f.CodeTokens(fn.Body)
+	for k := 0; k+4 < len(toks); k++ {
+		if toks[k].Text != "memset" || toks[k+1].Text != "(" {
+			continue
+		}
+		j := k + 2
+		if addr && toks[j].Text == "&" {
+			j++
+		}
+		if toks[j].Text == name && toks[j+1].Text == "," && j+2 < len(toks) && toks[j+2].Text == "0" {
+			return true
+		}
+	}
+	return false
+}
+
+// heapVar returns the variable an allocation is assigned to ("p" in
+// "p = kzalloc(...)").
+func heapVar(f *ast.File, st *Site) string {
+	fn := f.FuncAt(st.Off)
+	if fn == nil {
+		return ""
+	}
+	toks := f.CodeTokens(fn.Body)
+	i := tokenAt(toks, st.Off)
+	for k := i; k >= 1; k-- {
+		if toks[k].Text == "=" && toks[k-1].Kind == ast.Ident {
+			return toks[k-1].Text
+		}
+		if toks[k].Text == ";" || toks[k].Text == "{" {
+			break
+		}
+	}
+	return ""
+}
+
+// heapEscape says why a heap object may outlive its creating function.
+func heapEscape(f *ast.File, st *Site) string {
+	fn := f.FuncAt(st.Off)
+	if fn == nil {
+		return "allocated outside a function"
+	}
+	toks := f.CodeTokens(fn.Body)
+	name := heapVar(f, st)
+	if name == "" {
+		return "the allocation is not assigned to a local variable"
+	}
+	freed := false
+	for k, t := range toks {
+		if t.Text != name || t.Kind != ast.Ident {
+			continue
+		}
+		if call := callAround(toks, k); call == "kfree" || call == "kvfree" {
+			freed = true
+		} else if escapeRE.MatchString(call) {
+			return fmt.Sprintf("the object goes to %s(), so another task may see it", call)
+		}
+		if k > 0 && toks[k-1].Text == "return" {
+			return "the object is returned to the caller and may be kept"
+		}
+		if stored(toks, k) {
+			return "the object is stored beyond the function"
+		}
+	}
+	if !freed {
+		return "the object is not freed in the function that creates it: it may be kept"
+	}
+	return ""
+}
+
+// callAround returns the function whose argument list holds toks[i].
+func callAround(toks []ast.Token, i int) string {
+	depth := 0
+	for k := i; k >= 0; k-- {
+		switch toks[k].Text {
+		case ")":
+			depth++
+		case "(":
+			if depth == 0 {
+				if k > 0 && toks[k-1].Kind == ast.Ident {
+					return toks[k-1].Text
+				}
+				return ""
+			}
+			depth--
+		case ";", "{", "}":
+			return ""
+		}
+	}
+	return ""
+}
+
+// stored reports whether the expression starting at toks[i] is the value
+// of an assignment to something other than a plain local ("x->y = &v").
+func stored(toks []ast.Token, i int) bool {
+	if i < 2 || toks[i-1].Text != "=" {
+		return false
+	}
+	// walk back over the left-hand side
+	for k := i - 2; k >= 0; k-- {
+		switch toks[k].Text {
+		case "->", ".", "[", "]":
+			return true
+		case ";", "{", "}", ",", "(":
+			return false
+		}
+	}
+	return false
+}
+
