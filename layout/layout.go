@@ -22,6 +22,7 @@ type Member struct {
 	Size      int64  `json:"size"`               // byte size of the member's type
 	BitOffset int64  `json:"bit_offset"`         // absolute bit offset from the start of the struct
 	BitSize   int64  `json:"bit_size,omitempty"` // width for bitfields, 0 otherwise
+	Align     int64  `json:"align"`              // alignment of the member's type
 }
 
 // IsBitfield reports whether the member is a bitfield.
@@ -133,7 +134,7 @@ func flatten(st *dwarf.StructType, prefix string, base int64, out *[]Member) {
 				continue
 			}
 		}
-		*out = append(*out, Member{Name: prefix + f.Name, Type: CType(f.Type), Offset: off, Size: f.Type.Size(), BitOffset: bitOff, BitSize: f.BitSize})
+		*out = append(*out, Member{Name: prefix + f.Name, Type: CType(f.Type), Offset: off, Size: f.Type.Size(), BitOffset: bitOff, BitSize: f.BitSize, Align: alignOf(f.Type)})
 		if ist, ok := inner.(*dwarf.StructType); ok && ist.StructName == "" && f.Name != "" {
 			flatten(ist, prefix+f.Name+".", off, out)
 		}

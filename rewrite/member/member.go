@@ -34,6 +34,14 @@ type Member struct {
 	Code           string
 	// Includes are headers the code needs ("linux/livepatch.h").
 	Includes []string
+	// Ptr, when set, names an accessor that returns a pointer to the
+	// member: every use "obj->m" becomes "(*Ptr(obj))", whatever the use
+	// (reads, writes, &, sizeof), and Getter/Setter are not used.
+	Ptr string
+	// PtrArgs and SetArgs return extra arguments for the accessor call at
+	// an access (", GFP_KERNEL"), or "".
+	PtrArgs func(file string, a *cexpr.Access) string
+	SetArgs func(file string, a *cexpr.Access) string
 
 	// Filled in by Apply.
 	Files []string // .c files whose uses were rewritten
@@ -138,6 +146,9 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 			byFile[u.file] = append(byFile[u.file], u.acc)
 		}
 		for f, accs := range byFile {
+			if m.Ptr != "" {
+				continue // a pointer accessor takes every kind of use
+			}
 			rw := rewriter(p, f, map[int]*Member{})
 			if _, errs := rw.Rewrite(accs); errs != nil {
 				var why []string
@@ -179,8 +190,22 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 	}
 	sort.Strings(fileNames)
 	for _, f := range fileNames {
+		var getset []*cexpr.Access
+		for _, a := range byFile[f] {
+			m := owner[f][a.Member.Off]
+			if m.Ptr == "" {
+				getset = append(getset, a)
+				continue
+			}
+			extra := ""
+			if m.PtrArgs != nil {
+				extra = m.PtrArgs(f, a)
+			}
+			obj := string(p.File(f)[a.Object.Off:a.Object.End])
+			p.Edit(f, a.Object.Off, a.Member.End, "(*"+m.Ptr+"("+cexpr.AddressOf(obj, a.Arrow)+extra+"))", "pointer accessor")
+		}
 		rw := rewriter(p, f, owner[f])
-		edits, errs := rw.Rewrite(byFile[f])
+		edits, errs := rw.Rewrite(getset)
 		if errs != nil {
 			continue // checked above
 		}
@@ -273,11 +298,14 @@ func rewriter(p *rewrite.Pass, file string, owner map[int]*Member) *cexpr.Rewrit
 			return name + "(" + cexpr.AddressOf(obj, a.Arrow) + ")"
 		},
 		Set: func(a *cexpr.Access, obj, val string) string {
-			name := "set"
+			name, extra := "set", ""
 			if m := get(a); m != nil {
 				name = m.Setter
+				if m.SetArgs != nil {
+					extra = m.SetArgs(file, a)
+				}
 			}
-			return name + "(" + cexpr.AddressOf(obj, a.Arrow) + ", " + strings.TrimSpace(val) + ")"
+			return name + "(" + cexpr.AddressOf(obj, a.Arrow) + ", " + strings.TrimSpace(val) + extra + ")"
 		},
 	}
 }

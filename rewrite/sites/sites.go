@@ -165,18 +165,18 @@ func incomplete(src []byte, tag string) []byte {
 }
 
 var (
-	storageRE  = regexp.MustCompile(`^storage size of '(\w+)' isn't known`)
-	sizeofRE   = regexp.MustCompile(`^invalid application of '(sizeof|__alignof__|_Alignof)' to incomplete type`)
-	fieldRE    = regexp.MustCompile(`^field '(\w+)' has incomplete type`)
-	arrayRE    = regexp.MustCompile(`^array type has incomplete element type`)
-	undefRE    = regexp.MustCompile(`^invalid use of undefined type`)
-	derefRE    = regexp.MustCompile(`^dereferencing pointer to incomplete type`)
-	paramRE    = regexp.MustCompile(`^parameter \d+ \('?(\w*)'?\) has incomplete type|^return type is an incomplete type|has incomplete type$`)
-	expandRE   = regexp.MustCompile(`^in expansion of macro '(\w+)'`)
+	storageRE   = regexp.MustCompile(`^storage size of '(\w+)' isn't known`)
+	sizeofRE    = regexp.MustCompile(`^invalid application of '(sizeof|__alignof__|_Alignof)' to incomplete type`)
+	fieldRE     = regexp.MustCompile(`^field '(\w+)' has incomplete type`)
+	arrayRE     = regexp.MustCompile(`^array type has incomplete element type`)
+	undefRE     = regexp.MustCompile(`^invalid use of undefined type`)
+	derefRE     = regexp.MustCompile(`^dereferencing pointer to incomplete type`)
+	paramRE     = regexp.MustCompile(`^parameter \d+ \('?(\w*)'?\) has incomplete type|^return type is an incomplete type|has incomplete type$`)
+	expandRE    = regexp.MustCompile(`^in expansion of macro '(\w+)'`)
 	zeroAllocRE = regexp.MustCompile(`^(kzalloc|kcalloc|kvzalloc|kvcalloc|kzalloc_node|devm_kzalloc|vzalloc)$`)
-	allocRE    = regexp.MustCompile(`^(kmalloc|kzalloc|kcalloc|kmalloc_array|kvmalloc|kvzalloc|kvcalloc|kmalloc_node|kzalloc_node|devm_kzalloc|devm_kmalloc|vmalloc|vzalloc)$`)
-	escapeRE   = regexp.MustCompile(`^(queue_work|queue_delayed_work|schedule_work|schedule_delayed_work|mod_delayed_work|call_rcu|kfree_rcu|kthread_run|kthread_create|list_add|list_add_tail|list_add_rcu|list_add_tail_rcu|hlist_add_head|hlist_add_head_rcu|rcu_assign_pointer|xa_store|idr_alloc|radix_tree_insert|rb_link_node|WRITE_ONCE|smp_store_release|tasklet_init|timer_setup|add_timer|mod_timer|init_completion|wait_for_completion)$`)
-	readerMacs = map[string]bool{"container_of": true, "container_of_const": true, "list_entry": true, "list_first_entry": true, "hlist_entry": true, "offsetof": true}
+	allocRE     = regexp.MustCompile(`^(kmalloc|kzalloc|kcalloc|kmalloc_array|kvmalloc|kvzalloc|kvcalloc|kmalloc_node|kzalloc_node|devm_kzalloc|devm_kmalloc|vmalloc|vzalloc)$`)
+	escapeRE    = regexp.MustCompile(`^(queue_work|queue_delayed_work|schedule_work|schedule_delayed_work|mod_delayed_work|call_rcu|kfree_rcu|kthread_run|kthread_create|list_add|list_add_tail|list_add_rcu|list_add_tail_rcu|hlist_add_head|hlist_add_head_rcu|rcu_assign_pointer|xa_store|idr_alloc|radix_tree_insert|rb_link_node|WRITE_ONCE|smp_store_release|tasklet_init|timer_setup|add_timer|mod_timer|init_completion|wait_for_completion)$`)
+	readerMacs  = map[string]bool{"container_of": true, "container_of_const": true, "list_entry": true, "list_first_entry": true, "hlist_entry": true, "offsetof": true}
 )
 
 // classify turns the compiler's messages into creation sites.
@@ -482,4 +482,3 @@ func stored(toks []ast.Token, i int) bool {
 	}
 	return false
 }
-
