@@ -6,6 +6,7 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/bitfield"
 	"github.com/kprewrite/kprewrite/rewrite/header2c"
+	"github.com/kprewrite/kprewrite/rewrite/hole"
 	"github.com/kprewrite/kprewrite/rewrite/structext"
 )
 
@@ -17,5 +18,6 @@ func All() []*rewrite.Transform {
 		header2c.Transform,
 		bitfield.Transform,
 		structext.Transform,
+		hole.Transform,
 	}
 }

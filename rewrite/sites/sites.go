@@ -160,8 +160,9 @@ func incomplete(src []byte, tag string) []byte {
 	if s == nil {
 		return src
 	}
-	end := s.Span.End
-	return []byte(string(src[:s.Span.Off]) + "struct " + tag + string(src[end:]))
+	// keep every newline, so the header's line numbers do not move
+	removed := string(src[s.Span.Off:s.Span.End])
+	return []byte(string(src[:s.Span.Off]) + "struct " + tag + strings.Repeat("\n", strings.Count(removed, "\n")) + string(src[s.Span.End:]))
 }
 
 var (
@@ -240,7 +241,7 @@ func classify(p *rewrite.Pass, tag string, diags []build.Diagnostic) []*Site {
 				st.Zeroed = true
 			}
 		case undefRE.MatchString(msg) || derefRE.MatchString(msg):
-			if isMemberAccess(f, off) || anyReader(macros) {
+			if isMemberAccess(f, off) || anyReader(macros) || len(macros) > 0 && (argsAccessMember(f, off) || spelledAccess(p, d)) {
 				continue // a use of a member: fine
 			}
 			st.Kind, st.Unfit = "copy", "the struct is used as a value (copied, compared or built as a compound literal)"
@@ -295,6 +296,58 @@ func isMemberAccess(f *ast.File, off int) bool {
 		return true
 	}
 	return i > 0 && (toks[i-1].Text == "->" || toks[i-1].Text == ".") && toks[i].Kind == ast.Ident
+}
+
+// spelledAccess reports whether the error's own location (inside a macro
+// definition, for an error in an expansion) is a member access.
+func spelledAccess(p *rewrite.Pass, d build.Diagnostic) bool {
+	if !strings.HasSuffix(d.File, ".h") && !strings.HasSuffix(d.File, ".c") {
+		return false
+	}
+	f := p.Parse(d.File)
+	if d.Line > f.Lines.Count() {
+		return false
+	}
+	off := f.Lines.Start(d.Line) + d.Col - 1
+	for _, t := range f.Tokens {
+		if t.Kind == ast.Directive && t.Off <= off && off < t.End {
+			for _, x := range ast.Tokenize([]byte(t.Text[1:])) {
+				o := t.Off + 1 + x.Off
+				if o == off {
+					return x.Text == "->" || x.Text == "."
+				}
+			}
+		}
+	}
+	return isMemberAccess(f, off)
+}
+
+// argsAccessMember reports whether the macro call at off (the outermost
+// expansion of an error) has a member access in its arguments, as in
+// READ_ONCE(slave->last_rx): the error is that access.
+func argsAccessMember(f *ast.File, off int) bool {
+	toks := codeTokens(f)
+	i := tokenAt(toks, off)
+	if i+1 >= len(toks) || toks[i].Kind != ast.Ident || toks[i+1].Text != "(" {
+		return false
+	}
+	depth := 0
+	for k := i + 1; k < len(toks); k++ {
+		switch toks[k].Text {
+		case "(":
+			depth++
+		case ")":
+			depth--
+			if depth == 0 {
+				return false
+			}
+		case "->", ".":
+			if k+1 < len(toks) && toks[k+1].Kind == ast.Ident {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // enclosingCall returns the function called around off ("kzalloc" for

@@ -1,0 +1,269 @@
+// Package hole is the transform for a new member that fits in a hole or the
+// tail padding of its struct: the size, alignment and every member offset
+// stay, the header stays untouched, and the patched code reaches the bytes
+// through a generated pointer accessor anchored on a named neighbour member
+// and guarded by static_assert.
+//
+// Before (header):	int delay; ... u32 enslave_seq;	(at the end: the struct grows)
+// After (.c):		#define SLAVE_ENSLAVE_SEQ_OFFSET offsetofend(struct slave, delay)
+//			(*slave_enslave_seq_ptr(slave)) = seq;
+//
+// It is only used when it is safe: every place that creates an object of
+// the struct zeroes it (kzalloc, kmem_cache_zalloc, memset, an initializer,
+// static storage), so objects that exist before the livepatch read 0, and
+// nothing copies the struct by value (old code would drop the member).
+// Creation sites are found with the compiler (package sites). Otherwise the
+// member is left for the shadow transform, and the report says why.
+package hole
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/layout"
+	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/gen"
+	"github.com/kprewrite/kprewrite/rewrite/member"
+	"github.com/kprewrite/kprewrite/rewrite/sites"
+)
+
+// Transform is the hole transform.
+var Transform = &rewrite.Transform{
+	Name: "hole",
+	Doc:  "a new member that fits in a hole or the tail padding of a struct whose objects all start zeroed is kept there, behind a guarded pointer accessor",
+	Run:  run,
+}
+
+type placement struct {
+	off, size  int64
+	typ        string
+	anchor, hi string
+	lo         string
+	sites      string
+}
+
+func run(p *rewrite.Pass) error {
+	if s := p.Options.Strategy; s != "" && s != "hole" {
+		return nil
+	}
+	cands := member.Candidates(p, func(ch *change.Change) bool {
+		return !ch.PostMember.IsBitfield() && len(ch.PostMember.Array) == 0 && ch.PostMember.Macro == ""
+	})
+	used := map[string][][2]int64{} // struct -> byte ranges taken by earlier members
+	siteCache := map[string]string{} // struct -> why not safe ("" safe), or the safe summary after "ok:"
+	var ok []*member.Member
+	places := map[*member.Member]*placement{}
+	for _, m := range cands {
+		base, up, err := p.StructLayouts(m.Header, m.Key)
+		if err != nil {
+			p.Refuse(m.Entry, "hole: cannot read the layout: "+err.Error(), rewrite.ManualOrFallback(p, "shadow variable"))
+			continue
+		}
+		nm, found := up.Member(m.Name)
+		if !found {
+			p.Refuse(m.Entry, "hole: the upstream layout has no "+m.Name, rewrite.ManualOrFallback(p, "shadow variable"))
+			continue
+		}
+		pl := fit(m.Key, base, nm, used[m.Key])
+		if pl == nil {
+			p.Refuse(m.Entry, fmt.Sprintf("hole: no hole or tail padding of struct %s holds %d bytes aligned to %d (holes: %s)",
+				member.TagOf(m.Key), nm.Size, nm.Align, holesText(base)), rewrite.ManualOrFallback(p, "shadow variable"))
+			continue
+		}
+		why, seen := siteCache[m.Key]
+		if !seen {
+			why = safety(p, m)
+			siteCache[m.Key] = why
+		}
+		if !strings.HasPrefix(why, "ok:") {
+			p.Refuse(m.Entry, "hole: "+why, rewrite.ManualOrFallback(p, "shadow variable"))
+			continue
+		}
+		pl.sites = strings.TrimPrefix(why, "ok:")
+		pl.typ = strings.TrimSpace(m.Change.PostMember.Type)
+		used[m.Key] = append(used[m.Key], [2]int64{pl.off, pl.off + pl.size})
+		places[m] = pl
+		tag := member.TagOf(m.Key)
+		m.Ptr = member.UniqueName(p, tag+"_"+m.Name+"_ptr")
+		m.Code = accessor(m, pl)
+		ok = append(ok, m)
+	}
+	applied, refused := member.Apply(p, ok)
+	for m, why := range refused {
+		p.Refuse(m.Entry, "hole: "+why, rewrite.ManualOrFallback(p, "shadow variable"))
+	}
+	for _, m := range applied {
+		pl := places[m]
+		p.Resolve(m.Entry, fmt.Sprintf("kept in the %d bytes at %s (byte %d), unused in the running kernel's layout; %d uses in %s go through %s()",
+			pl.size, pl.anchor, pl.off, m.Uses, strings.Join(m.Files, ", "), m.Ptr))
+		p.Note(rewrite.Finding{File: m.Header, Line: m.Entry.Line, Subject: m.Key + "." + m.Name,
+			Reason: fmt.Sprintf("objects that exist when the livepatch loads read 0: every object starts zeroed (%s) and nothing copies the struct by value", pl.sites)})
+	}
+	return nil
+}
+
+// fit finds the first hole that holds the member at its alignment.
+func fit(key string, base *layout.Struct, nm layout.Member, taken [][2]int64) *placement {
+	if nm.Size <= 0 {
+		return nil
+	}
+	align := nm.Align
+	if align <= 0 {
+		align = 1
+	}
+	for _, h := range layout.Holes(base) {
+		for off := (h[0] + align - 1) / align * align; off+nm.Size <= h[1]; off += align {
+			clash := false
+			for _, t := range taken {
+				if off < t[1] && t[0] < off+nm.Size {
+					clash = true
+				}
+			}
+			if clash {
+				continue
+			}
+			pl := &placement{off: off, size: nm.Size}
+			pl.anchor, pl.lo, pl.hi = anchors(key, base, off, nm.Size)
+			return pl
+		}
+	}
+	return nil
+}
+
+func holesText(base *layout.Struct) string {
+	var hs []string
+	for _, h := range layout.Holes(base) {
+		hs = append(hs, fmt.Sprintf("%d bytes at %d", h[1]-h[0], h[0]))
+	}
+	if len(hs) == 0 {
+		return "none"
+	}
+	return strings.Join(hs, ", ")
+}
+
+// anchors names the offset after the preceding member and the bound before
+// the next one.
+func anchors(key string, base *layout.Struct, off, size int64) (anchor, lo, hi string) {
+	var prevEnd int64 = -1
+	prev, next := "", ""
+	var nextOff int64 = -1
+	for _, m := range base.Members {
+		if strings.Contains(m.Name, ".") {
+			continue
+		}
+		end := m.Offset + m.Size
+		if m.IsBitfield() {
+			end = (m.BitOffset + m.BitSize + 7) / 8
+		}
+		if end <= off && end > prevEnd {
+			prevEnd, prev = end, m.Name
+		}
+		start := m.Offset
+		if m.IsBitfield() {
+			start = m.BitOffset / 8
+		}
+		if start >= off+size && (nextOff < 0 || start < nextOff) && !m.IsBitfield() {
+			nextOff, next = start, m.Name
+		}
+	}
+	switch {
+	case prev != "" && prevEnd == off:
+		anchor = fmt.Sprintf("offsetofend(%s, %s)", key, prev)
+	case prev != "":
+		anchor = fmt.Sprintf("(offsetofend(%s, %s) + %d)", key, prev, off-prevEnd)
+		lo = fmt.Sprintf("offsetofend(%s, %s)", key, prev)
+	default:
+		anchor = fmt.Sprint(off)
+	}
+	if next != "" {
+		hi = fmt.Sprintf("offsetof(%s, %s)", key, next)
+	} else {
+		hi = fmt.Sprintf("sizeof(%s)", key)
+	}
+	return anchor, lo, hi
+}
+
+// safety checks the creation sites: "ok:<summary>" or why not.
+func safety(p *rewrite.Pass, m *member.Member) string {
+	res, err := sites.Find(p, m.Header, member.TagOf(m.Key))
+	if err != nil {
+		return "cannot prove every object starts zeroed: " + err.Error()
+	}
+	var bad, good []string
+	for _, st := range res.Sites {
+		switch st.Kind {
+		case "global":
+			good = append(good, st.String()+" (static storage)")
+		case "zeroing":
+		case "stack", "heap":
+			if !st.Zeroed {
+				bad = append(bad, st.String()+" (not zeroed: "+zeroHint(st)+")")
+			} else {
+				how := st.Alloc
+				if how == "" {
+					how = "initialised"
+				}
+				good = append(good, fmt.Sprintf("%s in %s (%s)", st.String(), st.Fn, how))
+			}
+		case "array":
+			if st.Fn == "" {
+				good = append(good, st.String()+" (static storage)")
+			} else {
+				bad = append(bad, st.String()+" (an array on the stack or heap)")
+			}
+		default:
+			bad = append(bad, fmt.Sprintf("%s (%s)", st, st.Unfit))
+		}
+	}
+	if len(bad) > 0 {
+		return "not every object starts zeroed, or the struct is copied: " + strings.Join(bad, "; ")
+	}
+	if len(good) == 0 {
+		return "the compiler found no place that creates the struct"
+	}
+	return "ok:" + strings.Join(good, ", ") + "; found by " + res.Method
+}
+
+func zeroHint(st *sites.Site) string {
+	if st.Kind == "heap" {
+		return st.Alloc + " without memset"
+	}
+	return "no initializer"
+}
+
+// accessor generates the offset macro, the guards and the pointer accessor.
+func accessor(m *member.Member, pl *placement) string {
+	tag := member.TagOf(m.Key)
+	macro := strings.ToUpper(tag + "_" + m.Name + "_OFFSET")
+	ptrType := pl.typ + " *"
+	if strings.HasSuffix(pl.typ, "*") {
+		ptrType = pl.typ + "*"
+	}
+	var b strings.Builder
+	b.WriteString(gen.Comment("", append([]string{fmt.Sprintf("%s: %s.%s in a hole.", gen.Banner, m.Key, m.Name)},
+		gen.Wrap(fmt.Sprintf("%s has no %s in the running kernel and must keep its layout: the member lives in the %d unused bytes at %s. Every object of the struct starts zeroed, so objects created before the livepatch read 0.",
+			m.Key, m.Name, pl.size, pl.anchor), 76)...)...))
+	fmt.Fprintf(&b, "#define %s\t%s\n\n", macro, pl.anchor)
+	if pl.lo != "" {
+		b.WriteString(assertLine(fmt.Sprintf("%s >= %s", macro, pl.lo)))
+	}
+	b.WriteString(assertLine(fmt.Sprintf("%s + sizeof(%s) <= %s", macro, pl.typ, pl.hi)))
+	b.WriteString(assertLine(fmt.Sprintf("%s %% __alignof__(%s) == 0", macro, pl.typ)))
+	fmt.Fprintf(&b, "\nstatic inline %s%s(const %s *s)\n{\n", ptrType, m.Ptr, m.Key)
+	fmt.Fprintf(&b, "\treturn (void *)s + %s;\n}\n", macro)
+	return b.String()
+}
+
+func assertLine(cond string) string {
+	line := "static_assert(" + cond + ");\n"
+	if len(line) <= 100 {
+		return line
+	}
+	for _, op := range []string{" <= ", " >= ", " == "} {
+		if i := strings.Index(cond, op); i > 0 {
+			return "static_assert(" + cond[:i] + op[:len(op)-1] + "\n\t      " + cond[i+len(op):] + ");\n"
+		}
+	}
+	return line
+}
