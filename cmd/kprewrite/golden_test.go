@@ -184,7 +184,7 @@ func TestStructextCases(t *testing.T) {
 	runCases(t, "../../testdata/kernels/ext", []string{"--strategy", "structext"}, []caseRun{
 		{patch: "01-stack.patch", resolved: true, proof: "every function the upstream patch changes is changed by the rewritten patch"},
 		{patch: "02-kmalloc.patch", resolved: true, proof: "every function the upstream patch changes is changed by the rewritten patch"},
-		{patch: "03-embedded.patch", why: "include/linux/evt.h:29 embedded (embedded in another struct (stat))"},
+		{patch: "03-embedded.patch", why: "include/linux/evt.h:33 embedded (embedded in another struct (stat))"},
 		{patch: "04-array.patch", why: "kernel/evt.c:11 array (an array of the struct)"},
 		{patch: "05-copy.patch", why: "kernel/evt.c:61 copy (the struct is used as a value"},
 	})

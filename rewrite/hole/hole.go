@@ -6,7 +6,8 @@
 //
 // Before (header):	int delay; ... u32 enslave_seq;	(at the end: the struct grows)
 // After (.c):		#define SLAVE_ENSLAVE_SEQ_OFFSET offsetofend(struct slave, delay)
-//			(*slave_enslave_seq_ptr(slave)) = seq;
+//
+//	(*slave_enslave_seq_ptr(slave)) = seq;
 //
 // It is only used when it is safe: every place that creates an object of
 // the struct zeroes it (kzalloc, kmem_cache_zalloc, memset, an initializer,
@@ -50,7 +51,7 @@ func run(p *rewrite.Pass) error {
 	cands := member.Candidates(p, func(ch *change.Change) bool {
 		return !ch.PostMember.IsBitfield() && len(ch.PostMember.Array) == 0 && ch.PostMember.Macro == ""
 	})
-	used := map[string][][2]int64{} // struct -> byte ranges taken by earlier members
+	used := map[string][][2]int64{}  // struct -> byte ranges taken by earlier members
 	siteCache := map[string]string{} // struct -> why not safe ("" safe), or the safe summary after "ok:"
 	var ok []*member.Member
 	places := map[*member.Member]*placement{}
