@@ -256,7 +256,7 @@ func (c *Compiler) rewriteArgs(cmd *kbuild.Command, ovl, src, obj string, opt Op
 	}
 	// Headers beside the source in the tree, for quoted includes.
 	out = append(out, "-iquote", filepath.Join(srcRoot, filepath.Dir(cmd.Source)))
-	out = append(out, "-fmacro-prefix-map="+ovl+"/=")
+	out = append(out, "-fmacro-prefix-map="+ovl+"/=", "-idirafter", stubDir(c.Dir))
 	out = append(out, opt.Extra...)
 	if opt.MaxErrors >= 0 {
 		out = append(out, "-fmax-errors=0")

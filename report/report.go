@@ -212,6 +212,9 @@ func (r *Report) WriteText(w io.Writer) {
 			}
 			fmt.Fprintf(w, "  %s:%d: %s: %s\n", f.File, f.Line, f.Kind, f.Subject)
 			fmt.Fprintf(w, "      %s\n", f.Reason)
+			for _, t := range f.Tried {
+				fmt.Fprintf(w, "      tried %s\n", t)
+			}
 			if f.Note != "" {
 				fmt.Fprintf(w, "      %s\n", f.Note)
 			}

@@ -40,6 +40,8 @@ type Options struct {
 	Strategy string
 	// MaxUsers caps how many .c files a moved header definition may reach.
 	MaxUsers int
+	// ShadowIDs overrides the shadow id of members ("struct slave.x").
+	ShadowIDs map[string]uint64
 }
 
 // Edit replaces File[Start:End] (byte offsets in the current post-image)
@@ -54,8 +56,9 @@ type Edit struct {
 // Entry is a hazard with what became of it.
 type Entry struct {
 	*hazard.Hazard
-	ResolvedBy string // transform that rewrote it away
-	Note       string // how, or why a transform refused it
+	ResolvedBy string   // transform that rewrote it away
+	Note       string   // how it was rewritten
+	Tried      []string // why transforms that looked at it refused it, in order
 }
 
 // Finding is the report form of an entry or a transform's note.
@@ -67,8 +70,9 @@ type Finding struct {
 	Reason    string `json:"reason"`
 	Action    string `json:"action"`
 	Resolved  bool   `json:"resolved"`
-	Transform string `json:"transform,omitempty"`
-	Note      string `json:"note,omitempty"`
+	Transform string   `json:"transform,omitempty"`
+	Note      string   `json:"note,omitempty"`
+	Tried     []string `json:"tried,omitempty"`
 }
 
 // NeedsHuman reports whether the finding needs an engineer.
@@ -201,7 +205,7 @@ func (p *Pass) Refuse(e *Entry, why, action string) {
 	if e.ResolvedBy != "" {
 		return
 	}
-	e.Note = why
+	e.Tried = append(e.Tried, why)
 	if action != "" {
 		e.Action = action
 	}
@@ -272,7 +276,7 @@ func (s *Session) Findings() []Finding {
 	var out []Finding
 	for _, e := range s.Entries {
 		out = append(out, Finding{File: e.File, Line: e.Line, Kind: string(e.Kind), Subject: e.Subject, Reason: e.Reason,
-			Action: e.Action, Resolved: e.ResolvedBy != "", Transform: e.ResolvedBy, Note: e.Note})
+			Action: e.Action, Resolved: e.ResolvedBy != "", Transform: e.ResolvedBy, Note: e.Note, Tried: e.Tried})
 	}
 	return append(out, s.Notes...)
 }

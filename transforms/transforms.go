@@ -7,6 +7,7 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite/bitfield"
 	"github.com/kprewrite/kprewrite/rewrite/header2c"
 	"github.com/kprewrite/kprewrite/rewrite/hole"
+	"github.com/kprewrite/kprewrite/rewrite/shadow"
 	"github.com/kprewrite/kprewrite/rewrite/structext"
 )
 
@@ -19,5 +20,6 @@ func All() []*rewrite.Transform {
 		bitfield.Transform,
 		structext.Transform,
 		hole.Transform,
+		shadow.Transform,
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -37,6 +39,7 @@ func rewriteFlags() []cli.Flag {
 		&cli.StringFlag{Name: "dialect", Value: "klp", Usage: "livepatch glue to generate: klp (kernel livepatch_helpers.h, klp-build) or kpatch (kpatch-macros.h)"},
 		&cli.StringFlag{Name: "strategy", Value: "auto", Usage: "for new struct members: auto (bitfield, structext, hole, shadow in that order) or one of them"},
 		&cli.IntFlag{Name: "max-users", Value: 64, Usage: "refuse to move a header definition that more than `N` .c files use"},
+		&cli.StringSliceFlag{Name: "shadow-id", Usage: "shadow id of a member, as `\"struct X.member=ID\"` (default: derived from the names)"},
 	}
 }
 
@@ -73,6 +76,17 @@ func options(c *cli.Context) (rewrite.Options, error) {
 	}
 	if o.Strategy == "auto" {
 		o.Strategy = ""
+	}
+	for _, kv := range c.StringSlice("shadow-id") {
+		k, v, ok := strings.Cut(kv, "=")
+		id, err := strconv.ParseUint(strings.TrimSpace(v), 0, 64)
+		if !ok || err != nil || !strings.Contains(k, ".") {
+			return o, badInput("--shadow-id wants \"struct X.member=ID\", not %q", kv)
+		}
+		if o.ShadowIDs == nil {
+			o.ShadowIDs = map[string]uint64{}
+		}
+		o.ShadowIDs[strings.TrimSpace(k)] = id
 	}
 	return o, nil
 }

@@ -85,7 +85,7 @@ func TestBitfieldCases(t *testing.T) {
 		t.Run(c.patch, func(t *testing.T) {
 			pf := filepath.Join(dir, "patches", c.patch)
 			out := filepath.Join(t.TempDir(), "out.patch")
-			code, _, errs := kp(t, append(append([]string{"rewrite", "--format", "json"}, treeArgs(dir)...), "-o", out, pf)...)
+			code, _, errs := kp(t, append(append([]string{"rewrite", "--format", "json", "--strategy", "bitfield"}, treeArgs(dir)...), "-o", out, pf)...)
 			if code == exitBadInput {
 				t.Fatalf("exit %d: %s", code, errs)
 			}
@@ -113,7 +113,7 @@ func TestBitfieldCases(t *testing.T) {
 	// Without a config the position of the bit after an #ifdef'd member is
 	// not known: refused, saying so.
 	t.Run("06 without config", func(t *testing.T) {
-		code, _, errs := kp(t, "rewrite", "--tree", dir, "-o", filepath.Join(t.TempDir(), "o.patch"), filepath.Join(dir, "patches/06-ifdef-run.patch"))
+		code, _, errs := kp(t, "rewrite", "--strategy", "bitfield", "--tree", dir, "-o", filepath.Join(t.TempDir(), "o.patch"), filepath.Join(dir, "patches/06-ifdef-run.patch"))
 		if code != exitNeedsHuman || !strings.Contains(errs, "the bit position depends on the config (stats_on is under #if defined(CONFIG_PORT_STATS))") {
 			t.Errorf("exit %d:\n%s", code, errs)
 		}
@@ -121,7 +121,7 @@ func TestBitfieldCases(t *testing.T) {
 	// Without a config the C layout rules place a u8 bit, but the uses
 	// cannot be found type-exactly without the compiler: refused, saying both.
 	t.Run("01 without config", func(t *testing.T) {
-		code, _, errs := kp(t, "rewrite", "--tree", dir, "-o", filepath.Join(t.TempDir(), "o.patch"), filepath.Join(dir, "patches/01-one-bit.patch"))
+		code, _, errs := kp(t, "rewrite", "--strategy", "bitfield", "--tree", dir, "-o", filepath.Join(t.TempDir(), "o.patch"), filepath.Join(dir, "patches/01-one-bit.patch"))
 		if code != exitNeedsHuman || !strings.Contains(errs, "fits in bit 3 of the unit at offsetofend(struct port, id) (placed by the C layout rules") ||
 			!strings.Contains(errs, "give --config") {
 			t.Errorf("exit %d:\n%s", code, errs)
@@ -202,5 +202,66 @@ func TestStructextCases(t *testing.T) {
 		if !strings.Contains(readFile(t, out), " void netdev_upper_dev_unlink(struct net_device *dev,\n \t\t\t     struct net_device *upper_dev)\n {\n-\tstruct netdev_notifier_changeupper_info changeupper_info = {\n+\tstruct netdev_notifier_changeupper_info_ext changeupper_info = {\n") {
 			t.Errorf("the unlink creation site is not converted")
 		}
+	})
+}
+
+// TestHoleShadowCases: a bool in a hole of a kzalloc'd struct; the same
+// kind of member in a struct that is copied by value (shadow instead); a
+// spinlock (shadow with a constructor); a counter written in interrupt
+// context; a struct with create and destroy functions (alloc and free
+// inserted); both dialects.
+func TestHoleShadowCases(t *testing.T) {
+	dir := "../../testdata/kernels/conn"
+	proven := "PROVEN"
+	runCases(t, dir, nil, []caseRun{
+		{patch: "01-hole-bool.patch", resolved: true, proof: proven},
+		{patch: "02-copied.patch", resolved: true, proof: proven},
+		{patch: "03-spinlock.patch", resolved: true, proof: proven},
+		{patch: "04-irq-counter.patch", resolved: true, proof: proven},
+		{patch: "05-lifecycle.patch", resolved: true, proof: proven},
+	})
+	rewriteOut := func(t *testing.T, name string, extra ...string) (string, string) {
+		out := filepath.Join(t.TempDir(), "out.patch")
+		args := append(append(append([]string{"rewrite"}, treeArgs(dir)...), extra...), "-o", out, filepath.Join(dir, "patches", name))
+		code, _, errs := kp(t, args...)
+		if code != exitOK {
+			t.Fatalf("exit %d:\n%s", code, errs)
+		}
+		return readFile(t, out), errs
+	}
+	expect := func(t *testing.T, text string, wants ...string) {
+		t.Helper()
+		for _, w := range wants {
+			if !strings.Contains(text, w) {
+				t.Errorf("missing %q in:\n%s", w, text)
+			}
+		}
+	}
+	t.Run("hole for a zeroed struct", func(t *testing.T) {
+		out, rep := rewriteOut(t, "01-hole-bool.patch")
+		expect(t, rep, "rewritten by hole", "every object starts zeroed (net/conn/conn_core.c:14 heap in conn_create (kzalloc)")
+		expect(t, out, "#define CONN_CLOSING_OFFSET\toffsetofend(struct conn, port)", "static_assert(CONN_CLOSING_OFFSET + sizeof(bool) <= offsetof(struct conn, bytes));")
+	})
+	t.Run("copied struct goes to shadow", func(t *testing.T) {
+		_, rep := rewriteOut(t, "02-copied.patch")
+		expect(t, rep, "hole: not every object starts zeroed, or the struct is copied", "rewritten by shadow")
+	})
+	t.Run("spinlock with constructor, alloc and free", func(t *testing.T) {
+		out, _ := rewriteOut(t, "03-spinlock.patch")
+		expect(t, out, "\tspin_lock_init(v);\n", "\tklp_shadow_free(c, CONN_STATS_LOCK_SHADOW_ID, NULL);\n \tkfree(c);",
+			"klp_shadow_alloc(c, CONN_STATS_LOCK_SHADOW_ID, sizeof(spinlock_t),\n+\t\t\t GFP_KERNEL, conn_stats_lock_ctor, NULL);",
+			"spin_lock(conn_stats_lock_ptr(c, GFP_ATOMIC));", "KLP_POST_UNPATCH_CALLBACK(kprewrite_free_shadows);", "#include <linux/spinlock.h>")
+	})
+	t.Run("irq counter", func(t *testing.T) {
+		_, rep := rewriteOut(t, "04-irq-counter.patch")
+		expect(t, rep, "GFP_ATOMIC at net/conn/conn_irq.c:8 (in an interrupt handler)", "the write is dropped")
+	})
+	t.Run("kpatch dialect", func(t *testing.T) {
+		out, _ := rewriteOut(t, "05-lifecycle.patch", "--dialect", "kpatch")
+		expect(t, out, "#include \"kpatch-macros.h\"", "KPATCH_POST_UNPATCH_CALLBACK(kprewrite_free_shadows);", "klp_shadow_free_all(CONN_ERRORS_SHADOW_ID, NULL);")
+	})
+	t.Run("shadow id override", func(t *testing.T) {
+		out, _ := rewriteOut(t, "02-copied.patch", "--shadow-id", "struct sess.closed=0x4242")
+		expect(t, out, "#define SESS_CLOSED_SHADOW_ID\t0x4242UL")
 	})
 }

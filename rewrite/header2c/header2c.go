@@ -103,6 +103,23 @@ func run(p *rewrite.Pass) error {
 			st.rename[it.name] = uniqueName(p, it.name+suffix)
 		}
 	}
+	// A new #include moves to the patched .c files that include the header:
+	// the code that needed it (moved here, or rewritten by later transforms)
+	// lives there.
+	if st.onlyIncludes() || st.hasIncludes() {
+		for _, f := range p.CurrentSources() {
+			if contains(users, f) {
+				continue
+			}
+			for h := range st.headers {
+				if includesHeader(p, f, h) {
+					users = append(users, f)
+					break
+				}
+			}
+		}
+		sort.Strings(users)
+	}
 	block := st.block()
 	radius := map[string][]string{} // file -> functions that change
 	for _, u := range users {
@@ -138,8 +155,12 @@ func run(p *rewrite.Pass) error {
 			if nn, ok := st.rename[it.name]; ok {
 				how = fmt.Sprintf("moved into the .c files that use it as %s", nn)
 			}
+			if it.kind == kInclude {
+				how = "moved into the patched .c files that include the header"
+			}
 			if len(users) == 0 {
-				how = "no file the config builds uses it: the header change is dropped"
+				p.Resolve(e, "no file the config builds uses it: the header change is dropped")
+				continue
 			}
 			p.Resolve(e, fmt.Sprintf("%s; %d files in %s", how, len(users), strings.Join(objList, ", ")))
 		}
@@ -149,6 +170,14 @@ func run(p *rewrite.Pass) error {
 		if !it.seed {
 			pulled = append(pulled, it.name)
 		}
+	}
+	if len(names) == 0 {
+		for _, it := range st.items {
+			names = append(names, it.name)
+		}
+	}
+	if len(radiusText) == 0 {
+		radiusText = []string{"no file the config builds"}
 	}
 	reason := fmt.Sprintf("blast radius of %s: %s (users found by %s)", strings.Join(names, ", "), strings.Join(radiusText, "; "), method)
 	if len(pulled) > 0 {
@@ -162,6 +191,43 @@ func run(p *rewrite.Pass) error {
 	}
 	p.Note(rewrite.Finding{File: file, Line: 1, Subject: "header2c: " + strings.Join(names, ", "), Reason: reason})
 	return nil
+}
+
+func (st *state) hasIncludes() bool {
+	for _, it := range st.items {
+		if it.kind == kInclude {
+			return true
+		}
+	}
+	return false
+}
+
+func (st *state) onlyIncludes() bool {
+	for _, it := range st.items {
+		if it.kind != kInclude {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(s []string, x string) bool {
+	for _, v := range s {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// includesHeader reports whether a .c file includes the header (through
+// the tree's include graph or kbuild's records).
+func includesHeader(p *rewrite.Pass, file, header string) bool {
+	users, _, err := p.Env.Includers(header)
+	if err != nil {
+		return false
+	}
+	return contains(users, file)
 }
 
 func (st *state) refuseAll(why string) {
@@ -542,6 +608,9 @@ func (st *state) block() string {
 			moved = append(moved, it.name)
 		}
 	}
+	if len(moved) == 0 {
+		return b.String()
+	}
 	headers := make([]string, 0, len(st.headers))
 	for h := range st.headers {
 		headers = append(headers, h)
@@ -611,13 +680,48 @@ func (st *state) editUser(u, block string) []string {
 		}
 	}
 	at := gen.InsertionPoint(f)
-	p.Edit(u, at, at, gen.Styled(u, gen.Block(block)), "moved header code")
+	var incs []string
+	rest := block
+	for _, it := range st.items {
+		if it.kind == kInclude {
+			rest = strings.Replace(rest, it.text+"\n", "", 1)
+			if !hasInclude(f, it.text) {
+				incs = append(incs, it.text)
+			}
+		}
+	}
+	if len(incs) > 0 {
+		end := lastIncludeEnd(f)
+		p.Edit(u, end, end, "\n"+strings.Join(incs, "\n"), "include moved from the header")
+	}
+	if strings.TrimSpace(rest) != "" {
+		p.Edit(u, at, at, gen.Styled(u, gen.Block(strings.TrimLeft(rest, "\n"))), "moved header code")
+	}
 	var out []string
 	for fn := range fns {
 		out = append(out, fn)
 	}
 	sort.Strings(out)
 	return out
+}
+
+func hasInclude(f *ast.File, line string) bool {
+	for _, inc := range f.Includes {
+		if strings.TrimSpace(f.Text(inc.Span)) == line {
+			return true
+		}
+	}
+	return false
+}
+
+func lastIncludeEnd(f *ast.File) int {
+	end := 0
+	for _, inc := range f.Includes {
+		if f.FuncAt(inc.Span.Off) == nil {
+			end = inc.Span.End
+		}
+	}
+	return end
 }
 
 // revertHeaders puts the moved definitions of each header back as they

@@ -26,6 +26,7 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 	"github.com/kprewrite/kprewrite/rewrite/member"
+	"github.com/kprewrite/kprewrite/rewrite/shadow"
 	"github.com/kprewrite/kprewrite/rewrite/sites"
 )
 
@@ -49,7 +50,9 @@ func run(p *rewrite.Pass) error {
 		return nil
 	}
 	cands := member.Candidates(p, func(ch *change.Change) bool {
-		return !ch.PostMember.IsBitfield() && len(ch.PostMember.Array) == 0 && ch.PostMember.Macro == ""
+		// zeroed bytes are not a valid lock or list head: those need a constructor (shadow)
+		return !ch.PostMember.IsBitfield() && len(ch.PostMember.Array) == 0 && ch.PostMember.Macro == "" &&
+			!shadow.NeedsInit(ch.PostMember.Type)
 	})
 	used := map[string][][2]int64{}  // struct -> byte ranges taken by earlier members
 	siteCache := map[string]string{} // struct -> why not safe ("" safe), or the safe summary after "ok:"

@@ -201,8 +201,20 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 			if m.PtrArgs != nil {
 				extra = m.PtrArgs(f, a)
 			}
-			obj := string(p.File(f)[a.Object.Off:a.Object.End])
-			p.Edit(f, a.Object.Off, a.Member.End, "(*"+m.Ptr+"("+cexpr.AddressOf(obj, a.Arrow)+extra+"))", "pointer accessor")
+			src := p.File(f)
+			obj := string(src[a.Object.Off:a.Object.End])
+			call := m.Ptr + "(" + cexpr.AddressOf(obj, a.Arrow) + extra + ")"
+			// "&obj->m" is the pointer itself
+			amp := a.Object.Off - 1
+			for amp >= 0 && (src[amp] == ' ' || src[amp] == '\t') {
+				amp--
+			}
+			after := a.Member.End
+			if amp >= 0 && src[amp] == '&' && (amp == 0 || src[amp-1] != '&') && (after >= len(src) || (src[after] != '.' && src[after] != '[' && !(src[after] == '-' && after+1 < len(src) && src[after+1] == '>'))) {
+				p.Edit(f, amp, a.Member.End, call, "pointer accessor")
+				continue
+			}
+			p.Edit(f, a.Object.Off, a.Member.End, "(*"+call+")", "pointer accessor")
 		}
 		rw := rewriter(p, f, owner[f])
 		edits, errs := rw.Rewrite(getset)
@@ -223,7 +235,7 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 			for _, inc := range m.Includes {
 				if !added[inc] && !includes(pf, inc) {
 					added[inc] = true
-					p.Edit(f, includeAt(pf), includeAt(pf), "#include <"+inc+">\n", "include for accessors")
+					p.Edit(f, includeAt(pf), includeAt(pf), "\n#include <"+inc+">", "include for accessors")
 				}
 			}
 			code.WriteString(gen.Block(m.Code))
@@ -271,16 +283,15 @@ func includes(f *ast.File, inc string) bool {
 	return false
 }
 
-// includeAt returns where a new #include goes: after the last one.
+// includeAt returns where a new #include goes: at the end of the last
+// #include line (the text inserted starts with a newline), so it lands
+// before code generated after the includes.
 func includeAt(f *ast.File) int {
 	at := 0
 	for _, inc := range f.Includes {
 		if f.FuncAt(inc.Span.Off) == nil && inc.System {
-			at = inc.Span.End + 1
+			at = inc.Span.End
 		}
-	}
-	if at > len(f.Src) {
-		at = len(f.Src)
 	}
 	return at
 }

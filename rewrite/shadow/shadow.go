@@ -1,0 +1,574 @@
+// Package shadow is the general fallback for a new struct member: the
+// member lives in a klp shadow variable attached to the object
+// (include/linux/livepatch.h, Documentation/livepatch/shadow-vars.rst), and
+// the struct keeps its layout.
+//
+// Reads become a getter around klp_shadow_get that returns the member's
+// zero value for objects without a shadow (those created before the
+// livepatch); writes go through klp_shadow_get_or_alloc with a gfp chosen
+// per call site; members that need initialising (locks, lists, wait queues)
+// are reached through a pointer accessor whose constructor initialises them
+// (constructors run under a spinlock: they never sleep). Where the tree
+// creates the object the shadow is allocated with the creation site's gfp;
+// where it frees the object, klp_shadow_free runs first; a post-unpatch
+// callback frees what is left with klp_shadow_free_all. Shadow ids are
+// derived from the struct and member name, so a later cumulative livepatch
+// reuses them, and can be overridden.
+package shadow
+
+import (
+	"fmt"
+	"hash/fnv"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/cexpr"
+	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/gen"
+	"github.com/kprewrite/kprewrite/rewrite/member"
+	"github.com/kprewrite/kprewrite/rewrite/sites"
+)
+
+// Transform is the shadow-variable transform.
+var Transform = &rewrite.Transform{
+	Name: "shadow",
+	Doc:  "a new struct member lives in a klp shadow variable: getters default to zero, writes allocate, frees and unpatch release it",
+	Run:  run,
+}
+
+// ID returns the default shadow id of a member ("struct slave.enslave_seq").
+func ID(key, name string) uint64 {
+	h := fnv.New32a()
+	h.Write([]byte(key + "." + name))
+	return uint64(h.Sum32())
+}
+
+// NeedsInit reports whether a member type must be initialised before use
+// (a lock, a list head, ...), so zeroed memory is not a valid value.
+func NeedsInit(typ string) bool {
+	c, ok := ctors[strings.TrimSpace(typ)]
+	return ok && c != "" && !strings.HasPrefix(c, "atomic") && !strings.HasPrefix(c, "refcount")
+}
+
+// ctors initialise shadow members whose type needs it.
+var ctors = map[string]string{
+	"spinlock_t":              "spin_lock_init(v);",
+	"raw_spinlock_t":          "raw_spin_lock_init(v);",
+	"rwlock_t":                "rwlock_init(v);",
+	"struct mutex":            "mutex_init(v);",
+	"struct list_head":        "INIT_LIST_HEAD(v);",
+	"struct hlist_head":       "INIT_HLIST_HEAD(v);",
+	"wait_queue_head_t":       "init_waitqueue_head(v);",
+	"struct wait_queue_head":  "init_waitqueue_head(v);",
+	"struct completion":       "init_completion(v);",
+	"seqlock_t":               "seqlock_init(v);",
+	"atomic_t":                "atomic_set(v, 0);",
+	"atomic64_t":              "atomic64_set(v, 0);",
+	"atomic_long_t":           "atomic_long_set(v, 0);",
+	"refcount_t":              "refcount_set(v, 0);",
+	"struct rw_semaphore":     "init_rwsem(v);",
+	"struct semaphore":        "sema_init(v, 0);",
+	"struct llist_head":       "init_llist_head(v);",
+	"struct delayed_work":     "",
+	"struct work_struct":      "",
+}
+
+type plan struct {
+	m       *member.Member
+	id      string
+	idMacro string
+	typ     string
+	ptr     bool   // reached through a pointer accessor
+	ctor    string // constructor statement, for ptr members
+	mask    string // for unsigned bitfields
+	gfps    []string
+	frees   []*sites.Free
+	allocs  []string
+}
+
+func run(p *rewrite.Pass) error {
+	if s := p.Options.Strategy; s != "" && s != "shadow" {
+		return nil
+	}
+	cands := member.Candidates(p, func(ch *change.Change) bool { return ch.PostMember.Macro == "" })
+	if len(cands) == 0 {
+		return nil
+	}
+	if !p.HasCompiler() {
+		for _, m := range cands {
+			p.Refuse(m.Entry, "shadow: finding the member's uses needs the compiler: give --config", "")
+		}
+		return nil
+	}
+	var plans []*plan
+	var ms []*member.Member
+	for _, m := range cands {
+		pl := newPlan(p, m)
+		plans = append(plans, pl)
+		ms = append(ms, m)
+	}
+	applied, refused := member.Apply(p, ms)
+	for m, why := range refused {
+		p.Refuse(m.Entry, "shadow: "+why, "")
+	}
+	if len(applied) == 0 {
+		return nil
+	}
+	ok := map[*member.Member]bool{}
+	for _, m := range applied {
+		ok[m] = true
+	}
+	var done []*plan
+	for _, pl := range plans {
+		if ok[pl.m] {
+			done = append(done, pl)
+		}
+	}
+	// Allocation at creation, free before destruction, per struct.
+	byStruct := map[string][]*plan{}
+	for _, pl := range done {
+		byStruct[pl.m.Key] = append(byStruct[pl.m.Key], pl)
+	}
+	var keys []string
+	for k := range byStruct {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var lifecycle []string
+	for _, k := range keys {
+		lifecycle = append(lifecycle, lifetimes(p, byStruct[k])...)
+	}
+	callback(p, done)
+	for _, pl := range done {
+		m := pl.m
+		how := fmt.Sprintf("kept in a klp shadow variable (id %s = %s) attached to each object; %d uses in %s", pl.idMacro, pl.id, m.Uses, strings.Join(m.Files, ", "))
+		if pl.ptr {
+			how += fmt.Sprintf(" go through %s(), whose constructor runs %q", m.Ptr, pl.ctor)
+		} else {
+			how += fmt.Sprintf(" go through %s()/%s()", m.Getter, m.Setter)
+		}
+		p.Resolve(m.Entry, how)
+		var facts []string
+		if pl.ptr {
+			facts = append(facts, "objects created before the livepatch get the member, initialised, on first use")
+		} else {
+			facts = append(facts, "objects created before the livepatch read "+zeroOf(pl.typ)+" until a patched function writes the member")
+		}
+		if len(pl.gfps) > 0 {
+			facts = append(facts, "writes allocate the shadow with "+strings.Join(pl.gfps, "; ")+"; if that allocation fails the write is dropped and the member reads "+zeroOf(pl.typ))
+		}
+		p.Note(rewrite.Finding{File: m.Header, Line: m.Entry.Line, Subject: m.Key + "." + m.Name, Reason: strings.Join(facts, ". ")})
+	}
+	for _, l := range lifecycle {
+		action := "none"
+		if strings.HasPrefix(l, "!") {
+			l = strings.TrimPrefix(l, "!")
+			action = "manual: free the shadow (klp_shadow_free) before each free the report lists as not handled"
+		}
+		p.Note(rewrite.Finding{File: done[0].m.Header, Line: done[0].m.Entry.Line, Subject: "shadow lifetime", Reason: l, Action: action})
+	}
+	return nil
+}
+
+func zeroOf(typ string) string {
+	if strings.HasSuffix(typ, "*") {
+		return "NULL"
+	}
+	if typ == "bool" {
+		return "false"
+	}
+	return "0"
+}
+
+var scalarRE = regexp.MustCompile(`^((const |volatile )*(unsigned |signed )?(char|short|int|long|long long|long int|bool|_Bool|[us](8|16|32|64)|__[us](8|16|32|64)|__[bl]e(16|32|64)|size_t|ssize_t|loff_t|pid_t|uid_t|gid_t|ktime_t|time64_t|sector_t|dma_addr_t|phys_addr_t|gfp_t|fmode_t|umode_t|u_int|uint|ulong|unsigned)|enum \w+|.*\*)$`)
+
+func newPlan(p *rewrite.Pass, m *member.Member) *plan {
+	decl := m.Change.PostMember
+	tag := member.TagOf(m.Key)
+	pl := &plan{m: m, typ: strings.TrimSpace(decl.Type)}
+	id := ID(m.Key, m.Name)
+	if v, ok := p.Options.ShadowIDs[m.Key+"."+m.Name]; ok {
+		id = v
+	}
+	pl.id = fmt.Sprintf("0x%x", id)
+	prefix := strings.ToUpper(tag + "_" + m.Name)
+	pl.idMacro = prefix + "_SHADOW_ID"
+	ctor, known := ctors[pl.typ]
+	pl.ptr = len(decl.Array) > 0 || known || !scalarRE.MatchString(pl.typ)
+	if len(decl.Array) == 0 {
+		pl.ctor = ctor // arrays are zeroed; no constructor
+	}
+	if decl.IsBitfield() && !strings.HasPrefix(pl.typ, "s") {
+		var w int
+		if _, err := fmt.Sscan(decl.Bits, &w); err == nil && w < 64 {
+			pl.mask = fmt.Sprintf("0x%x", uint64(1)<<uint(w)-1)
+		}
+	}
+	m.Includes = []string{"linux/livepatch.h"}
+	gfpOf := func(file string, a *cexpr.Access) string {
+		g, why := gfpAt(p.Parse(file), a.Full.Off)
+		note := fmt.Sprintf("%s at %s:%d (%s)", g, file, a.Line, why)
+		if !contains(pl.gfps, note) {
+			pl.gfps = append(pl.gfps, note)
+		}
+		return ", " + g
+	}
+	if pl.ptr {
+		m.Ptr = member.UniqueName(p, tag+"_"+m.Name+"_ptr")
+		m.PtrArgs = gfpOf
+	} else {
+		m.Getter = member.UniqueName(p, tag+"_get_"+m.Name)
+		m.Setter = member.UniqueName(p, tag+"_set_"+m.Name)
+		m.SetArgs = gfpOf
+	}
+	m.Code = accessors(pl, decl)
+	return pl
+}
+
+func contains(s []string, x string) bool {
+	for _, v := range s {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// accessors renders the shadow id and the accessors of a member.
+func accessors(pl *plan, decl *ast.Member) string {
+	m := pl.m
+	tag := member.TagOf(m.Key)
+	var b strings.Builder
+	dims := ""
+	for _, d := range decl.Array {
+		dims += "[" + d + "]"
+	}
+	b.WriteString(gen.Comment("", append([]string{fmt.Sprintf("%s: %s.%s in a shadow variable.", gen.Banner, m.Key, m.Name)},
+		gen.Wrap(fmt.Sprintf("%s has no %s in the running kernel and must keep its layout: the member lives in a klp shadow variable attached to each object (the id derives from the struct and member names, so a later cumulative livepatch finds the same shadows).",
+			m.Key, m.Name), 76)...)...))
+	fmt.Fprintf(&b, "#define %s\t%sUL\n\n", pl.idMacro, pl.id)
+	if pl.ptr {
+		vt := pl.typ + " *"
+		if dims != "" {
+			vt = pl.typ + " (*)" + dims
+		}
+		ctorName := "NULL"
+		if pl.ctor != "" {
+			ctorName = tag + "_" + m.Name + "_ctor"
+			fmt.Fprintf(&b, "static int %s(void *obj, void *shadow_data, void *ctor_data)\n{\n", ctorName)
+			fmt.Fprintf(&b, "\t%sv = shadow_data;\n\n\t%s\n\treturn 0;\n}\n\n", ptrRet(vt), pl.ctor)
+		}
+		fmt.Fprintf(&b, "static inline %s%s(const %s *s, gfp_t gfp)\n{\n", ptrRet(vt), m.Ptr, m.Key)
+		fmt.Fprintf(&b, "\treturn klp_shadow_get_or_alloc((void *)s, %s,\n\t\t\t\t       sizeof(%s%s), gfp, %s, NULL);\n}\n", pl.idMacro, pl.typ, dims, ctorName)
+		return b.String()
+	}
+	ret := pl.typ
+	vp := pl.typ + " *"
+	if strings.HasSuffix(pl.typ, "*") {
+		vp = pl.typ + "*"
+	}
+	fmt.Fprintf(&b, "static inline %s %s(const %s *s)\n{\n", ret, m.Getter, m.Key)
+	fmt.Fprintf(&b, "\t%sv = klp_shadow_get((void *)s, %s);\n\n", vp, pl.idMacro)
+	fmt.Fprintf(&b, "\treturn v ? *v : %s;\n}\n\n", zeroOf(pl.typ))
+	fmt.Fprintf(&b, "static inline void %s(%s *s, %s val, gfp_t gfp)\n{\n", m.Setter, m.Key, strings.TrimSpace(pl.typ))
+	fmt.Fprintf(&b, "\t%sv = klp_shadow_get_or_alloc(s, %s, sizeof(*v),\n\t\t\t\t\t\t gfp, NULL, NULL);\n\n", vp, pl.idMacro)
+	val := "val"
+	if pl.mask != "" {
+		val = "val & " + pl.mask
+	}
+	fmt.Fprintf(&b, "\tif (v)\n\t\t*v = %s;\n}\n", val)
+	return b.String()
+}
+
+func ptrRet(vt string) string {
+	if strings.HasSuffix(vt, "*") {
+		return vt
+	}
+	return vt + " "
+}
+
+var (
+	sleepsRE = regexp.MustCompile(`^(mutex_lock|mutex_lock_interruptible|mutex_lock_killable|down|down_read|down_write|down_interruptible|msleep|msleep_interruptible|ssleep|usleep_range|schedule|schedule_timeout|wait_event|wait_event_interruptible|wait_event_timeout|wait_for_completion|wait_for_completion_timeout|might_sleep|cond_resched|copy_from_user|copy_to_user|get_user|put_user|vmalloc|vzalloc|synchronize_rcu|synchronize_net|flush_work|cancel_work_sync|cancel_delayed_work_sync|rtnl_lock|kthread_stop|filp_open|kern_path)$`)
+	atomicRE = regexp.MustCompile(`^(spin_lock|spin_lock_bh|spin_lock_irq|spin_lock_irqsave|raw_spin_lock|raw_spin_lock_irq|raw_spin_lock_irqsave|read_lock|write_lock|read_lock_bh|write_lock_bh|write_lock_irq|write_lock_irqsave|rcu_read_lock|rcu_read_lock_bh|rcu_read_lock_sched|local_irq_disable|local_irq_save|local_bh_disable|preempt_disable|task_lock)$`)
+	unlockRE = regexp.MustCompile(`^(spin_unlock|spin_unlock_bh|spin_unlock_irq|spin_unlock_irqrestore|raw_spin_unlock|raw_spin_unlock_irq|raw_spin_unlock_irqrestore|read_unlock|write_unlock|read_unlock_bh|write_unlock_bh|write_unlock_irq|write_unlock_irqrestore|rcu_read_unlock|rcu_read_unlock_bh|rcu_read_unlock_sched|local_irq_enable|local_irq_restore|local_bh_enable|preempt_enable|task_unlock)$`)
+	gfpKernelRE = regexp.MustCompile(`^(kmalloc|kzalloc|kcalloc|kvmalloc|kvzalloc|kmem_cache_alloc|kmem_cache_zalloc|alloc_pages|__get_free_pages)$`)
+)
+
+// gfpAt chooses the gfp for an allocation at off: GFP_KERNEL when the
+// function itself sleeps and no lock or atomic section is open there,
+// GFP_ATOMIC otherwise.
+func gfpAt(f *ast.File, off int) (string, string) {
+	fn := f.FuncAt(off)
+	if fn == nil {
+		return "GFP_ATOMIC", "outside a function"
+	}
+	if strings.HasSuffix(fn.Name, "_irq") || strings.Contains(fn.Name, "_irq_") || strings.HasPrefix(f.Normalized(fn.Header), "irqreturn_t") || strings.Contains(f.Normalized(fn.Header), "static irqreturn_t") {
+		return "GFP_ATOMIC", "in an interrupt handler"
+	}
+	toks := f.CodeTokens(fn.Body)
+	open := 0
+	sleeps := ""
+	for i, t := range toks {
+		if t.Kind != ast.Ident || i+1 >= len(toks) || toks[i+1].Text != "(" {
+			continue
+		}
+		switch {
+		case atomicRE.MatchString(t.Text) && t.Off < off:
+			open++
+		case unlockRE.MatchString(t.Text) && t.Off < off:
+			if open > 0 {
+				open--
+			}
+		case sleepsRE.MatchString(t.Text) && sleeps == "":
+			sleeps = t.Text
+		case gfpKernelRE.MatchString(t.Text) && sleeps == "":
+			for k := i + 2; k < len(toks) && k < i+40 && toks[k].Text != ";"; k++ {
+				if toks[k].Text == "GFP_KERNEL" {
+					sleeps = t.Text + "(GFP_KERNEL)"
+				}
+			}
+		}
+	}
+	switch {
+	case open > 0:
+		return "GFP_ATOMIC", fmt.Sprintf("a lock or atomic section is open in %s", fn.Name)
+	case sleeps != "":
+		return "GFP_KERNEL", fmt.Sprintf("%s sleeps (%s)", fn.Name, sleeps)
+	}
+	return "GFP_ATOMIC", fmt.Sprintf("nothing in %s shows it may sleep", fn.Name)
+}
+
+// lifetimes inserts shadow allocation at creation sites and shadow free
+// before frees, and returns report lines (prefixed "!" for engineer work).
+func lifetimes(p *rewrite.Pass, pls []*plan) []string {
+	m0 := pls[0].m
+	tag := member.TagOf(m0.Key)
+	var out []string
+	// frees
+	frees, method, err := sites.Frees(p, m0.Header, tag)
+	if err != nil {
+		out = append(out, "!"+fmt.Sprintf("frees of struct %s were not searched: %v", tag, err))
+	} else {
+		var handled, missed []string
+		byFile := map[string][]*sites.Free{}
+		for _, fr := range frees {
+			if fr.Stmt < 0 || fr.Arg == "" {
+				missed = append(missed, fmt.Sprintf("%s:%d (%s, not a plain statement)", fr.File, fr.Line, fr.Call))
+				continue
+			}
+			byFile[fr.File] = append(byFile[fr.File], fr)
+		}
+		for f, frs := range byFile {
+			pf := p.Parse(f)
+			for _, fr := range frs {
+				indent := indentAt(pf.Src, fr.Stmt)
+				var stmts strings.Builder
+				for _, pl := range pls {
+					fmt.Fprintf(&stmts, "klp_shadow_free(%s, %s, NULL);\n%s", fr.Arg, pl.idMacro, indent)
+				}
+				p.Edit(f, fr.Stmt, fr.Stmt, stmts.String(), "free the shadow first")
+				handled = append(handled, fmt.Sprintf("%s:%s", f, fr.Fn))
+			}
+			ensureInclude(p, f, pls)
+		}
+		sort.Strings(handled)
+		line := fmt.Sprintf("shadows are freed before the object at %s; found by %s", orNone(handled), method)
+		if len(missed) > 0 {
+			out = append(out, "!"+line+"; not handled: "+strings.Join(missed, ", "))
+		} else {
+			out = append(out, line)
+		}
+	}
+	// allocation at creation
+	res, err := sites.Find(p, m0.Header, tag)
+	if err != nil {
+		out = append(out, fmt.Sprintf("creation sites were not searched (%v): shadows are allocated on first write instead", err))
+		return out
+	}
+	var done []string
+	for _, st := range res.Sites {
+		if st.Kind != "heap" || st.Unfit != "" {
+			continue
+		}
+		f := p.Parse(st.File)
+		stmtEnd, v, gfp := allocStatement(f, st.Off)
+		if stmtEnd < 0 || v == "" {
+			continue
+		}
+		indent := indentAt(f.Src, lineStart(f.Src, st.Off))
+		// after "if (!v) return ...;" when the code checks the allocation
+		at, guarded := afterNullCheck(f, stmtEnd, v)
+		var b strings.Builder
+		in := indent
+		if !guarded {
+			fmt.Fprintf(&b, "\n%sif (%s) {", indent, v)
+			in += "\t"
+		}
+		for _, pl := range pls {
+			size := "sizeof(" + pl.typ + ")"
+			ctor := "NULL"
+			if pl.ptr && pl.ctor != "" {
+				ctor = tag + "_" + pl.m.Name + "_ctor"
+			}
+			call := fmt.Sprintf("klp_shadow_alloc(%s, %s, %s, %s, %s, NULL);", v, pl.idMacro, size, gfp, ctor)
+			if len(in)*8+len(call) > 100 {
+				call = fmt.Sprintf("klp_shadow_alloc(%s, %s, %s,\n%s\t\t %s, %s, NULL);", v, pl.idMacro, size, in, gfp, ctor)
+			}
+			fmt.Fprintf(&b, "\n%s%s", in, call)
+		}
+		if !guarded {
+			fmt.Fprintf(&b, "\n%s}", indent)
+		}
+		p.Edit(st.File, at, at, b.String(), "allocate the shadow with the object")
+		ensureInclude(p, st.File, pls)
+		done = append(done, fmt.Sprintf("%s:%s (%s)", st.File, st.Fn, gfp))
+	}
+	if len(done) > 0 {
+		out = append(out, "shadows are allocated with the object at "+strings.Join(done, ", ")+"; found by "+res.Method)
+	}
+	return out
+}
+
+// afterNullCheck returns the offset after an "if (!v) <statement>" that
+// directly follows offset at, and whether there is one.
+func afterNullCheck(f *ast.File, at int, v string) (int, bool) {
+	toks := sites.CodeTokens(f)
+	i := sites.TokenAt(toks, at)
+	if i+5 < len(toks) && toks[i].Text == "if" && toks[i+1].Text == "(" && toks[i+2].Text == "!" && toks[i+3].Text == v && toks[i+4].Text == ")" {
+		for k := i + 5; k < len(toks); k++ {
+			if toks[k].Text == ";" {
+				return toks[k].End, true
+			}
+			if toks[k].Text == "{" {
+				break
+			}
+		}
+	}
+	return at, false
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "no site"
+	}
+	return strings.Join(s, ", ")
+}
+
+// ensureInclude gives a file that gets shadow calls outside the accessors
+// what they need: linux/livepatch.h and the shadow ids (with the
+// accessors, identical to the other files'). Files with uses already have
+// them.
+func ensureInclude(p *rewrite.Pass, f string, pls []*plan) {
+	for _, pl := range pls {
+		if contains(pl.m.Files, f) {
+			return // member.Apply adds them with the accessors
+		}
+	}
+	if p.Parse(f) != nil {
+		var code strings.Builder
+		for _, pl := range pls {
+			code.WriteString(gen.Block(pl.m.Code))
+		}
+		at := gen.InsertionPoint(p.Parse(f))
+		p.Edit(f, at, at, gen.Styled(f, code.String()), "shadow ids for allocation and free")
+		for _, pl := range pls {
+			pl.m.Files = append(pl.m.Files, f)
+		}
+	}
+	pf := p.Parse(f)
+	for _, inc := range pf.Includes {
+		if inc.Path == "linux/livepatch.h" {
+			return
+		}
+	}
+	at := 0
+	for _, inc := range pf.Includes {
+		if inc.System && pf.FuncAt(inc.Span.Off) == nil {
+			at = inc.Span.End
+		}
+	}
+	p.Edit(f, at, at, "\n#include <linux/livepatch.h>", "include for klp_shadow")
+}
+
+// allocStatement finds the statement "v = alloc(..., gfp);" around off and
+// returns the offset after it, the variable and the gfp argument.
+func allocStatement(f *ast.File, off int) (int, string, string) {
+	toks := sites.CodeTokens(f)
+	i := sites.TokenAt(toks, off)
+	start := i
+	for start > 0 && toks[start-1].Text != ";" && toks[start-1].Text != "{" && toks[start-1].Text != "}" {
+		start--
+	}
+	end := i
+	for end < len(toks) && toks[end].Text != ";" {
+		end++
+	}
+	if end >= len(toks) || start+1 >= len(toks) || toks[start+1].Text != "=" || toks[start].Kind != ast.Ident {
+		return -1, "", ""
+	}
+	gfp := "GFP_KERNEL"
+	for k := end - 1; k > start; k-- {
+		if strings.HasPrefix(toks[k].Text, "GFP_") || strings.HasPrefix(toks[k].Text, "__GFP_") {
+			gfp = toks[k].Text
+			break
+		}
+	}
+	return toks[end].End, toks[start].Text, gfp
+}
+
+func lineStart(src []byte, off int) int {
+	for off > 0 && src[off-1] != '\n' {
+		off--
+	}
+	return off
+}
+
+func indentAt(src []byte, off int) string {
+	s := lineStart(src, off)
+	e := s
+	for e < len(src) && (src[e] == '\t' || src[e] == ' ') {
+		e++
+	}
+	return string(src[s:e])
+}
+
+// callback adds the post-unpatch callback that frees every shadow.
+func callback(p *rewrite.Pass, pls []*plan) {
+	var files []string
+	for _, pl := range pls {
+		files = append(files, pl.m.Files...)
+	}
+	sort.Strings(files)
+	if len(files) == 0 {
+		return
+	}
+	f := files[0]
+	pf := p.Parse(f)
+	var b strings.Builder
+	b.WriteString("\n")
+	b.WriteString(gen.Comment("", gen.Banner+":", "free the shadow variables when the livepatch is disabled."))
+	fmt.Fprintf(&b, "static void kprewrite_free_shadows(struct klp_object *obj)\n{\n")
+	for _, pl := range pls {
+		fmt.Fprintf(&b, "\tklp_shadow_free_all(%s, NULL);\n", pl.idMacro)
+	}
+	b.WriteString("}\n")
+	inc := "#include <linux/livepatch_helpers.h>\n"
+	if p.Options.Dialect == "kpatch" {
+		b.WriteString("KPATCH_POST_UNPATCH_CALLBACK(kprewrite_free_shadows);\n")
+		inc = "#include \"kpatch-macros.h\"\n"
+	} else {
+		b.WriteString("KLP_POST_UNPATCH_CALLBACK(kprewrite_free_shadows);\n")
+	}
+	end := len(pf.Src)
+	p.Edit(f, end, end, gen.Styled(f, b.String()), "post-unpatch callback")
+	at := 0
+	for _, i := range pf.Includes {
+		if pf.FuncAt(i.Span.Off) == nil {
+			at = i.Span.End
+		}
+	}
+	p.Edit(f, at, at, "\n"+strings.TrimSuffix(inc, "\n"), "include for the callback")
+}

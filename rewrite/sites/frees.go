@@ -1,0 +1,184 @@
+package sites
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/kbuild"
+	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/gen"
+)
+
+// Free is a place where an object of the struct is freed.
+type Free struct {
+	File string
+	Line int
+	Fn   string // enclosing function
+	Call string // "kfree", "kmem_cache_free", ...
+	Arg  string // the freed pointer expression
+	Stmt int    // offset of the statement holding the call, -1 when it is not a plain statement
+}
+
+// freeFuncs are the free functions watched, with the index of the freed
+// pointer among their arguments.
+var freeFuncs = map[string]int{"kfree": 0, "kvfree": 0, "kfree_sensitive": 0, "vfree": 0, "kmem_cache_free": 1, "devm_kfree": 1}
+
+const freeMarker = "kprewrite-frees-"
+
+// Frees finds where objects of "struct tag" are freed through the common
+// free functions, type-exactly: in each candidate file every such call is
+// wrapped so that the compiler fails when the freed pointer is a struct tag
+// pointer. Frees through other paths (RCU callbacks, custom allocators) are
+// not found; the returned method says so.
+func Frees(p *rewrite.Pass, header, tag string) ([]*Free, string, error) {
+	if !p.HasCompiler() {
+		return nil, "", fmt.Errorf("finding frees needs the compiler: give --config")
+	}
+	users, how, err := p.Env.Includers(header)
+	if err != nil {
+		return nil, "", err
+	}
+	callRE := regexp.MustCompile(`\b(kfree|kvfree|kfree_sensitive|vfree|kmem_cache_free|devm_kfree)\s*\(`)
+	var cands []string
+	for _, u := range users {
+		if o := p.Env.ObjectOf(u); o.Kind == kbuild.NotBuilt || o.Kind == kbuild.UnknownObject {
+			continue
+		}
+		src := p.File(u)
+		if callRE.Match(src) && namesAny(src, map[string]bool{tag: true}) {
+			cands = append(cands, u)
+		}
+	}
+	for _, f := range p.CurrentSources() {
+		if !contains(cands, f) && callRE.Match(p.File(f)) {
+			cands = append(cands, f)
+		}
+	}
+	sort.Strings(cands)
+	method := fmt.Sprintf("the compiler, with kfree, kvfree, kfree_sensitive, vfree, kmem_cache_free and devm_kfree made to fail on a struct %s pointer, over the %d files the config builds that include %s, name the struct and call them (%s); frees through RCU callbacks or other allocators are not found",
+		tag, len(cands), header, how)
+	if len(cands) > MaxCandidates {
+		return nil, method, fmt.Errorf("%d files to search for frees of struct %s: too many", len(cands), tag)
+	}
+	if len(cands) == 0 {
+		return nil, method, nil
+	}
+	o, err := p.Oracle()
+	if err != nil {
+		return nil, method, err
+	}
+	files := p.CurrentFiles()
+	var wrap strings.Builder
+	wrap.WriteString("\n/* kprewrite: find frees */\n")
+	for name, arg := range freeFuncs {
+		params, ptr := "p", "p"
+		if arg == 1 {
+			params, ptr = "c, p", "p"
+		}
+		call := strings.ReplaceAll(params, " ", "")
+		fmt.Fprintf(&wrap, "#define %s(%s) ({ _Static_assert(!_Generic((%s), struct %s *: 1, const struct %s *: 1, default: 0), \"%s%s\"); (%s)(%s); })\n",
+			name, params, ptr, tag, tag, freeMarker, name, name, call)
+	}
+	for _, f := range cands {
+		src := p.File(f)
+		at := gen.InsertionPoint(ast.Parse(f, src))
+		files[f] = []byte(string(src[:at]) + wrap.String() + string(src[at:]))
+	}
+	diags, err := o.Diagnostics(context.Background(), files, cands)
+	if err != nil {
+		return nil, method, err
+	}
+	shift := strings.Count(wrap.String(), "\n")
+	var out []*Free
+	seen := map[string]bool{}
+	for i, d := range diags {
+		if d.Severity != "error" || !strings.Contains(d.Message, freeMarker) {
+			continue
+		}
+		call := d.Message[strings.Index(d.Message, freeMarker)+len(freeMarker):]
+		call = strings.TrimRight(call, "\"")
+		// the use site: the outermost expansion of the wrapper macro
+		file, line := d.File, d.Line
+		for j := i + 1; j < len(diags) && diags[j].Severity == "note"; j++ {
+			if expandRE.MatchString(diags[j].Message) {
+				file, line = diags[j].File, diags[j].Line
+			}
+		}
+		if strings.HasSuffix(file, ".c") {
+			// lines after the inserted wrappers moved down
+			f0 := ast.Parse(file, p.File(file))
+			if line > f0.Line(gen.InsertionPoint(f0)) {
+				line -= shift
+			}
+		}
+		key := fmt.Sprintf("%s:%d:%s", file, line, call)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, locateFree(p, file, line, call))
+	}
+	return out, method, nil
+}
+
+// locateFree finds the free call on a line and the statement holding it.
+func locateFree(p *rewrite.Pass, file string, line int, call string) *Free {
+	fr := &Free{File: file, Line: line, Call: call, Stmt: -1}
+	f := p.Parse(file)
+	toks := codeTokens(f)
+	lineStart, lineEnd := f.Lines.Start(line), f.Lines.Start(line+1)
+	for i, t := range toks {
+		if t.Off < lineStart || t.Off >= lineEnd || t.Text != call || i+1 >= len(toks) || toks[i+1].Text != "(" {
+			continue
+		}
+		if fn := f.FuncAt(t.Off); fn != nil {
+			fr.Fn = fn.Name
+		}
+		// the argument
+		args := splitArgs(toks, i+1)
+		if idx := freeFuncs[call]; idx < len(args) {
+			fr.Arg = args[idx]
+		}
+		// a plain statement: "call(...);" right after ';', '{' or '}'
+		if i > 0 && (toks[i-1].Text == ";" || toks[i-1].Text == "{" || toks[i-1].Text == "}" || toks[i-1].Text == ")" || toks[i-1].Text == "else") {
+			fr.Stmt = t.Off
+		}
+		break
+	}
+	return fr
+}
+
+// splitArgs returns the argument texts of the call whose '(' is toks[open].
+func splitArgs(toks []ast.Token, open int) []string {
+	var out []string
+	var cur []ast.Token
+	depth := 0
+	for k := open; k < len(toks); k++ {
+		t := toks[k]
+		switch t.Text {
+		case "(", "[", "{":
+			depth++
+			if depth == 1 {
+				continue
+			}
+		case ")", "]", "}":
+			depth--
+			if depth == 0 {
+				out = append(out, ast.JoinTokens(cur))
+				return out
+			}
+		case ",":
+			if depth == 1 {
+				out = append(out, ast.JoinTokens(cur))
+				cur = nil
+				continue
+			}
+		}
+		cur = append(cur, t)
+	}
+	return out
+}
