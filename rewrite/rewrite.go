@@ -63,13 +63,13 @@ type Entry struct {
 
 // Finding is the report form of an entry or a transform's note.
 type Finding struct {
-	File      string `json:"file"`
-	Line      int    `json:"line"`
-	Kind      string `json:"kind"`
-	Subject   string `json:"subject"`
-	Reason    string `json:"reason"`
-	Action    string `json:"action"`
-	Resolved  bool   `json:"resolved"`
+	File      string   `json:"file"`
+	Line      int      `json:"line"`
+	Kind      string   `json:"kind"`
+	Subject   string   `json:"subject"`
+	Reason    string   `json:"reason"`
+	Action    string   `json:"action"`
+	Resolved  bool     `json:"resolved"`
 	Transform string   `json:"transform,omitempty"`
 	Note      string   `json:"note,omitempty"`
 	Tried     []string `json:"tried,omitempty"`

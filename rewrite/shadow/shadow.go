@@ -55,25 +55,25 @@ func NeedsInit(typ string) bool {
 
 // ctors initialise shadow members whose type needs it.
 var ctors = map[string]string{
-	"spinlock_t":              "spin_lock_init(v);",
-	"raw_spinlock_t":          "raw_spin_lock_init(v);",
-	"rwlock_t":                "rwlock_init(v);",
-	"struct mutex":            "mutex_init(v);",
-	"struct list_head":        "INIT_LIST_HEAD(v);",
-	"struct hlist_head":       "INIT_HLIST_HEAD(v);",
-	"wait_queue_head_t":       "init_waitqueue_head(v);",
-	"struct wait_queue_head":  "init_waitqueue_head(v);",
-	"struct completion":       "init_completion(v);",
-	"seqlock_t":               "seqlock_init(v);",
-	"atomic_t":                "atomic_set(v, 0);",
-	"atomic64_t":              "atomic64_set(v, 0);",
-	"atomic_long_t":           "atomic_long_set(v, 0);",
-	"refcount_t":              "refcount_set(v, 0);",
-	"struct rw_semaphore":     "init_rwsem(v);",
-	"struct semaphore":        "sema_init(v, 0);",
-	"struct llist_head":       "init_llist_head(v);",
-	"struct delayed_work":     "",
-	"struct work_struct":      "",
+	"spinlock_t":             "spin_lock_init(v);",
+	"raw_spinlock_t":         "raw_spin_lock_init(v);",
+	"rwlock_t":               "rwlock_init(v);",
+	"struct mutex":           "mutex_init(v);",
+	"struct list_head":       "INIT_LIST_HEAD(v);",
+	"struct hlist_head":      "INIT_HLIST_HEAD(v);",
+	"wait_queue_head_t":      "init_waitqueue_head(v);",
+	"struct wait_queue_head": "init_waitqueue_head(v);",
+	"struct completion":      "init_completion(v);",
+	"seqlock_t":              "seqlock_init(v);",
+	"atomic_t":               "atomic_set(v, 0);",
+	"atomic64_t":             "atomic64_set(v, 0);",
+	"atomic_long_t":          "atomic_long_set(v, 0);",
+	"refcount_t":             "refcount_set(v, 0);",
+	"struct rw_semaphore":    "init_rwsem(v);",
+	"struct semaphore":       "sema_init(v, 0);",
+	"struct llist_head":      "init_llist_head(v);",
+	"struct delayed_work":    "",
+	"struct work_struct":     "",
 }
 
 type plan struct {
@@ -291,9 +291,9 @@ func ptrRet(vt string) string {
 }
 
 var (
-	sleepsRE = regexp.MustCompile(`^(mutex_lock|mutex_lock_interruptible|mutex_lock_killable|down|down_read|down_write|down_interruptible|msleep|msleep_interruptible|ssleep|usleep_range|schedule|schedule_timeout|wait_event|wait_event_interruptible|wait_event_timeout|wait_for_completion|wait_for_completion_timeout|might_sleep|cond_resched|copy_from_user|copy_to_user|get_user|put_user|vmalloc|vzalloc|synchronize_rcu|synchronize_net|flush_work|cancel_work_sync|cancel_delayed_work_sync|rtnl_lock|kthread_stop|filp_open|kern_path)$`)
-	atomicRE = regexp.MustCompile(`^(spin_lock|spin_lock_bh|spin_lock_irq|spin_lock_irqsave|raw_spin_lock|raw_spin_lock_irq|raw_spin_lock_irqsave|read_lock|write_lock|read_lock_bh|write_lock_bh|write_lock_irq|write_lock_irqsave|rcu_read_lock|rcu_read_lock_bh|rcu_read_lock_sched|local_irq_disable|local_irq_save|local_bh_disable|preempt_disable|task_lock)$`)
-	unlockRE = regexp.MustCompile(`^(spin_unlock|spin_unlock_bh|spin_unlock_irq|spin_unlock_irqrestore|raw_spin_unlock|raw_spin_unlock_irq|raw_spin_unlock_irqrestore|read_unlock|write_unlock|read_unlock_bh|write_unlock_bh|write_unlock_irq|write_unlock_irqrestore|rcu_read_unlock|rcu_read_unlock_bh|rcu_read_unlock_sched|local_irq_enable|local_irq_restore|local_bh_enable|preempt_enable|task_unlock)$`)
+	sleepsRE    = regexp.MustCompile(`^(mutex_lock|mutex_lock_interruptible|mutex_lock_killable|down|down_read|down_write|down_interruptible|msleep|msleep_interruptible|ssleep|usleep_range|schedule|schedule_timeout|wait_event|wait_event_interruptible|wait_event_timeout|wait_for_completion|wait_for_completion_timeout|might_sleep|cond_resched|copy_from_user|copy_to_user|get_user|put_user|vmalloc|vzalloc|synchronize_rcu|synchronize_net|flush_work|cancel_work_sync|cancel_delayed_work_sync|rtnl_lock|kthread_stop|filp_open|kern_path)$`)
+	atomicRE    = regexp.MustCompile(`^(spin_lock|spin_lock_bh|spin_lock_irq|spin_lock_irqsave|raw_spin_lock|raw_spin_lock_irq|raw_spin_lock_irqsave|read_lock|write_lock|read_lock_bh|write_lock_bh|write_lock_irq|write_lock_irqsave|rcu_read_lock|rcu_read_lock_bh|rcu_read_lock_sched|local_irq_disable|local_irq_save|local_bh_disable|preempt_disable|task_lock)$`)
+	unlockRE    = regexp.MustCompile(`^(spin_unlock|spin_unlock_bh|spin_unlock_irq|spin_unlock_irqrestore|raw_spin_unlock|raw_spin_unlock_irq|raw_spin_unlock_irqrestore|read_unlock|write_unlock|read_unlock_bh|write_unlock_bh|write_unlock_irq|write_unlock_irqrestore|rcu_read_unlock|rcu_read_unlock_bh|rcu_read_unlock_sched|local_irq_enable|local_irq_restore|local_bh_enable|preempt_enable|task_unlock)$`)
 	gfpKernelRE = regexp.MustCompile(`^(kmalloc|kzalloc|kcalloc|kvmalloc|kvzalloc|kmem_cache_alloc|kmem_cache_zalloc|alloc_pages|__get_free_pages)$`)
 )
 
