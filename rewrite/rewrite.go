@@ -94,6 +94,7 @@ type Session struct {
 	Applied  []string  // patch(1)-style offset and fuzz notes
 
 	parsed  map[string]parsedFile
+	memo    map[string]any // answers transforms share (creation sites, ...)
 	work    string
 	oracle  *oracle.Oracle
 	layouts map[string][2]*layout.Struct
@@ -112,7 +113,7 @@ func Load(env *kbuild.Env, base tree.FS, p *patch.Patch, opt Options) (*Session,
 	}
 	s := &Session{Env: env, Base: base, Patch: p, Options: opt,
 		Upstream: map[string][]byte{}, Current: map[string][]byte{}, parsed: map[string]parsedFile{},
-		layouts: map[string][2]*layout.Struct{}}
+		layouts: map[string][2]*layout.Struct{}, memo: map[string]any{}}
 	for _, r := range res {
 		s.Upstream[r.Path] = r.New
 		s.Current[r.Path] = r.New
@@ -124,6 +125,18 @@ func Load(env *kbuild.Env, base tree.FS, p *patch.Patch, opt Options) (*Session,
 		s.Entries = append(s.Entries, &Entry{Hazard: h})
 	}
 	return s, nil
+}
+
+// Memo returns the value computed for key in this session, computing it
+// with fn the first time. Facts about the tree that several transforms need
+// (the creation sites of a struct) are worked out once.
+func (s *Session) Memo(key string, fn func() any) any {
+	if v, ok := s.memo[key]; ok {
+		return v
+	}
+	v := fn()
+	s.memo[key] = v
+	return v
 }
 
 // Original returns the pre-image of a file (nil when the patch creates it).

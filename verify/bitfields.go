@@ -13,7 +13,7 @@ import (
 // A bitfield claim is a generated accessor block of the bitfield
 // transform: "kprewrite: generated for livepatching: struct port.drift in
 // spare bits." followed by PORT_DRIFT_UNIT/_SHIFT/_MASK macros.
-var claimRE = regexp.MustCompile(`kprewrite: generated for livepatching: (struct|union) (\w+)\.(\w+) in spare bits\.`)
+var claimRE = regexp.MustCompile(`kprewrite: (struct|union) (\w+)\.(\w+) in spare bits\.`)
 
 type bitfieldClaim struct {
 	file, key, member, prefix string

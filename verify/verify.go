@@ -358,8 +358,28 @@ func sourcesFor(env *kbuild.Env, newRes, origRes []*patch.FileResult, origCh, ne
 			if err != nil {
 				return nil, "", err
 			}
-			names := headerNames(fc)
 			method = "the files the patches change, and the users of changed headers (" + how + ") that name what changed"
+			if layoutOnlyChange(fc) {
+				// Struct layout changes alone: a user's functions change only by
+				// layout shifts, which the layout-only build cancels. One user
+				// that names the struct gives its DWARF.
+				names := headerNames(fc)
+				have := false
+				for _, u := range users {
+					if set[u] {
+						have = true
+						break
+					}
+				}
+				for _, u := range users {
+					if !have && built(env, u) && mentions(env, u, names) {
+						set[u] = true
+						have = true
+					}
+				}
+				continue
+			}
+			names := headerNames(fc)
 			for _, u := range users {
 				if set[u] || !built(env, u) {
 					continue
@@ -381,6 +401,22 @@ func sourcesFor(env *kbuild.Env, newRes, origRes []*patch.FileResult, origCh, ne
 func built(env *kbuild.Env, rel string) bool {
 	o := env.ObjectOf(rel)
 	return o.Kind == kbuild.Vmlinux || o.Kind == kbuild.Module || (env.Config == nil && o.Kind != kbuild.NotBuilt)
+}
+
+// layoutOnlyChange reports whether a header change only changes struct
+// definitions (members added, removed, retyped ...).
+func layoutOnlyChange(fc *change.File) bool {
+	if len(fc.Changes) == 0 {
+		return false
+	}
+	for _, ch := range fc.Changes {
+		switch ch.Kind {
+		case change.MemberAdded, change.MemberRemoved, change.MemberRetyped, change.MemberBits, change.MemberReordered, change.MemberCond, change.CommentOnly:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // headerNames lists identifiers a header change is about; nil means the
@@ -693,6 +729,11 @@ func compareFunctions(env *kbuild.Env, base, rewritten, original, layo []*build.
 		rw := map[string]bool{}
 		for _, f := range of.Rewritten {
 			rw[objdiff.BaseName(f)] = true
+			// a header function moved into the .c file under a new name
+			// (header2c's "_lp" copies) stands for the original
+			if b := movedName(objdiff.BaseName(f)); b != "" {
+				rw[b] = true
+			}
 		}
 		orig := map[string]bool{}
 		for _, f := range of.Original {
@@ -703,7 +744,7 @@ func compareFunctions(env *kbuild.Env, base, rewritten, original, layo []*build.
 		}
 		if original != nil {
 			for _, f := range of.Rewritten {
-				if !orig[objdiff.BaseName(f)] {
+				if !orig[objdiff.BaseName(f)] && !orig[movedName(objdiff.BaseName(f))] {
 					of.Extra = append(of.Extra, f)
 				}
 			}
@@ -722,6 +763,17 @@ func compareFunctions(env *kbuild.Env, base, rewritten, original, layo []*build.
 		c.Summary += "; every function the upstream patch changes is changed by the rewritten patch"
 	}
 	return c, out
+}
+
+// movedName returns the header function a renamed copy stands for
+// ("bond_commit_link_state" for "bond_commit_link_state_lp"), or "".
+func movedName(f string) string {
+	for _, suf := range []string{"_lp", "_lp2", "_LP", "_LP2"} {
+		if strings.HasSuffix(f, suf) && len(f) > len(suf) {
+			return strings.TrimSuffix(f, suf)
+		}
+	}
+	return ""
 }
 
 // objectsOf groups files of a patch by the object they build into.

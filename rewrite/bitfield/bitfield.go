@@ -321,7 +321,7 @@ func accessors(m *member.Member, pl *placement) string {
 	}
 	var b strings.Builder
 	b.WriteString(gen.Comment("", append([]string{fmt.Sprintf("%s: %s.%s in spare bits.", gen.Banner, m.Key, m.Name)},
-		gen.Wrap(fmt.Sprintf("%s has no %s in the running kernel and must keep its layout: the member lives in %s of the %s unit at %s, which %s.",
+		gen.Wrap(fmt.Sprintf(gen.Generated+" %s has no %s in the running kernel and must keep its layout: the member lives in %s of the %s unit at %s, which %s.",
 			m.Key, m.Name, bits, unit, pl.anchor, holders), 76)...)...))
 	fmt.Fprintf(&b, "#define %s\t%s\n", unitM, pl.anchor)
 	fmt.Fprintf(&b, "#define %s\t%d\n", shiftM, pl.shift)

@@ -11,8 +11,13 @@ import (
 	"github.com/kprewrite/kprewrite/patch"
 )
 
-// Banner is the first line of every generated block's comment.
-const Banner = "kprewrite: generated for livepatching"
+// Banner starts the first line of every generated block's comment
+// ("kprewrite: struct slave.x in spare bits."); the next line says it was
+// generated for livepatching.
+const Banner = "kprewrite"
+
+// Generated is the line that follows the banner line.
+const Generated = "Generated for livepatching."
 
 // InsertionPoint returns the offset in f where generated definitions go:
 // after the last #include at file scope, or after the leading comment.
@@ -45,10 +50,34 @@ func InsertionPoint(f *ast.File) int {
 	return at
 }
 
-// Block formats generated code for insertion at an InsertionPoint: a blank
-// line before it and after it.
-func Block(code string) string {
-	return "\n" + strings.TrimRight(code, "\n") + "\n"
+// Join puts generated blocks one after the other, a blank line apart.
+func Join(codes []string) string {
+	var parts []string
+	for _, c := range codes {
+		if c = strings.Trim(c, "\n"); c != "" {
+			parts = append(parts, c)
+		}
+	}
+	return strings.Join(parts, "\n\n")
+}
+
+// InsertText returns code as it must be inserted at offset at of src: with
+// exactly one blank line before and after it.
+func InsertText(src []byte, at int, code string) string {
+	code = strings.Trim(code, "\n")
+	if code == "" {
+		return ""
+	}
+	out := code + "\n"
+	// a blank line before, unless the line before is already blank
+	if !(at >= 2 && src[at-1] == '\n' && src[at-2] == '\n') && at > 0 {
+		out = "\n" + out
+	}
+	// and after, unless the text there starts with one
+	if !(at < len(src) && src[at] == '\n') {
+		out += "\n"
+	}
+	return out
 }
 
 // Comment renders a kernel-style block comment.

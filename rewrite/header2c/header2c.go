@@ -617,7 +617,7 @@ func (st *state) block() string {
 	}
 	sort.Strings(headers)
 	b.WriteString(gen.Comment("", append([]string{gen.Banner + ": header code moved here."},
-		gen.Wrap(fmt.Sprintf("The patch changes %s in %s. A livepatch replaces functions, not headers, so this file gets its own copy of the new code (renamed where the header keeps the old one) and its callers use the copy. The copies are identical in every file that needs them.",
+		gen.Wrap(fmt.Sprintf(gen.Generated+" The patch changes %s in %s. A livepatch replaces functions, not headers, so this file gets its own copy of the new code (renamed where the header keeps the old one) and its callers use the copy. The copies are identical in every file that needs them.",
 			strings.Join(moved, ", "), strings.Join(headers, ", ")), 76)...)...))
 	for _, d := range decls {
 		b.WriteString("\n" + strings.TrimRight(d, "\n") + "\n")
@@ -695,7 +695,7 @@ func (st *state) editUser(u, block string) []string {
 		p.Edit(u, end, end, "\n"+strings.Join(incs, "\n"), "include moved from the header")
 	}
 	if strings.TrimSpace(rest) != "" {
-		p.Edit(u, at, at, gen.Styled(u, gen.Block(strings.TrimLeft(rest, "\n"))), "moved header code")
+		p.Edit(u, at, at, gen.Styled(u, gen.InsertText(f.Src, at, rest)), "moved header code")
 	}
 	var out []string
 	for fn := range fns {

@@ -246,7 +246,7 @@ func accessor(m *member.Member, pl *placement) string {
 	}
 	var b strings.Builder
 	b.WriteString(gen.Comment("", append([]string{fmt.Sprintf("%s: %s.%s in a hole.", gen.Banner, m.Key, m.Name)},
-		gen.Wrap(fmt.Sprintf("%s has no %s in the running kernel and must keep its layout: the member lives in the %d unused bytes at %s. Every object of the struct starts zeroed, so objects created before the livepatch read 0.",
+		gen.Wrap(fmt.Sprintf(gen.Generated+" %s has no %s in the running kernel and must keep its layout: the member lives in the %d unused bytes at %s. Every object of the struct starts zeroed, so objects created before the livepatch read 0.",
 			m.Key, m.Name, pl.size, pl.anchor), 76)...)...))
 	fmt.Fprintf(&b, "#define %s\t%s\n\n", macro, pl.anchor)
 	if pl.lo != "" {

@@ -226,7 +226,7 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 		}
 		// the accessors, once per file, in member order
 		pf := p.Parse(f)
-		var code strings.Builder
+		var codes []string
 		added := map[string]bool{}
 		for _, m := range applied {
 			if !contains(m.Files, f) {
@@ -238,10 +238,10 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 					p.Edit(f, includeAt(pf), includeAt(pf), "\n#include <"+inc+">", "include for accessors")
 				}
 			}
-			code.WriteString(gen.Block(m.Code))
+			codes = append(codes, m.Code)
 		}
 		at := gen.InsertionPoint(pf)
-		p.Edit(f, at, at, gen.Styled(f, code.String()), "accessors")
+		p.Edit(f, at, at, gen.Styled(f, gen.InsertText(pf.Src, at, gen.Join(codes))), "accessors")
 	}
 	for h, r := range reverted {
 		keep := false

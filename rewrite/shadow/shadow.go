@@ -247,7 +247,7 @@ func accessors(pl *plan, decl *ast.Member) string {
 		dims += "[" + d + "]"
 	}
 	b.WriteString(gen.Comment("", append([]string{fmt.Sprintf("%s: %s.%s in a shadow variable.", gen.Banner, m.Key, m.Name)},
-		gen.Wrap(fmt.Sprintf("%s has no %s in the running kernel and must keep its layout: the member lives in a klp shadow variable attached to each object (the id derives from the struct and member names, so a later cumulative livepatch finds the same shadows).",
+		gen.Wrap(fmt.Sprintf(gen.Generated+" %s has no %s in the running kernel and must keep its layout: the member lives in a klp shadow variable attached to each object (the id derives from the struct and member names, so a later cumulative livepatch finds the same shadows).",
 			m.Key, m.Name), 76)...)...))
 	fmt.Fprintf(&b, "#define %s\t%sUL\n\n", pl.idMacro, pl.id)
 	if pl.ptr {
@@ -274,7 +274,9 @@ func accessors(pl *plan, decl *ast.Member) string {
 	fmt.Fprintf(&b, "\t%sv = klp_shadow_get((void *)s, %s);\n\n", vp, pl.idMacro)
 	fmt.Fprintf(&b, "\treturn v ? *v : %s;\n}\n\n", zeroOf(pl.typ))
 	fmt.Fprintf(&b, "static inline void %s(%s *s, %s val, gfp_t gfp)\n{\n", m.Setter, m.Key, strings.TrimSpace(pl.typ))
-	fmt.Fprintf(&b, "\t%sv = klp_shadow_get_or_alloc(s, %s, sizeof(*v),\n\t\t\t\t\t\t gfp, NULL, NULL);\n\n", vp, pl.idMacro)
+	head := "\t" + vp + "v = klp_shadow_get_or_alloc("
+	col := 8 + len(head) - 1
+	fmt.Fprintf(&b, "%ss, %s, sizeof(*v),\n%s%sgfp, NULL, NULL);\n\n", head, pl.idMacro, strings.Repeat("\t", col/8), strings.Repeat(" ", col%8))
 	val := "val"
 	if pl.mask != "" {
 		val = "val & " + pl.mask
@@ -467,13 +469,13 @@ func ensureInclude(p *rewrite.Pass, f string, pls []*plan) {
 			return // member.Apply adds them with the accessors
 		}
 	}
-	if p.Parse(f) != nil {
-		var code strings.Builder
+	if pf := p.Parse(f); pf != nil {
+		var codes []string
 		for _, pl := range pls {
-			code.WriteString(gen.Block(pl.m.Code))
+			codes = append(codes, pl.m.Code)
 		}
-		at := gen.InsertionPoint(p.Parse(f))
-		p.Edit(f, at, at, gen.Styled(f, code.String()), "shadow ids for allocation and free")
+		at := gen.InsertionPoint(pf)
+		p.Edit(f, at, at, gen.Styled(f, gen.InsertText(pf.Src, at, gen.Join(codes))), "shadow ids for allocation and free")
 		for _, pl := range pls {
 			pl.m.Files = append(pl.m.Files, f)
 		}
@@ -549,7 +551,7 @@ func callback(p *rewrite.Pass, pls []*plan) {
 	pf := p.Parse(f)
 	var b strings.Builder
 	b.WriteString("\n")
-	b.WriteString(gen.Comment("", gen.Banner+":", "free the shadow variables when the livepatch is disabled."))
+	b.WriteString(gen.Comment("", gen.Banner+": free the shadow variables when the livepatch is disabled."))
 	fmt.Fprintf(&b, "static void kprewrite_free_shadows(struct klp_object *obj)\n{\n")
 	for _, pl := range pls {
 		fmt.Fprintf(&b, "\tklp_shadow_free_all(%s, NULL);\n", pl.idMacro)

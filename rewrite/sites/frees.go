@@ -43,14 +43,28 @@ func Frees(p *rewrite.Pass, header, tag string) ([]*Free, string, error) {
 		return nil, "", err
 	}
 	callRE := regexp.MustCompile(`\b(kfree|kvfree|kfree_sensitive|vfree|kmem_cache_free|devm_kfree)\s*\(`)
+	// Textual pre-filter: a free call whose argument is a variable the file
+	// declares as a struct tag pointer.
+	declRE := regexp.MustCompile(`struct\s+` + regexp.QuoteMeta(tag) + `\s*\*\s*(\w+)`)
+	argRE := regexp.MustCompile(`\b(?:kfree|kvfree|kfree_sensitive|vfree|devm_kfree|kmem_cache_free)\s*\(\s*(?:[^,()]+,\s*)?&?(\w+)\s*\)`)
 	var cands []string
 	for _, u := range users {
+		src := p.File(u)
+		if !callRE.Match(src) {
+			continue
+		}
 		if o := p.Env.ObjectOf(u); o.Kind == kbuild.NotBuilt || o.Kind == kbuild.UnknownObject {
 			continue
 		}
-		src := p.File(u)
-		if callRE.Match(src) && namesAny(src, map[string]bool{tag: true}) {
-			cands = append(cands, u)
+		vars := map[string]bool{}
+		for _, m := range declRE.FindAllSubmatch(src, -1) {
+			vars[string(m[1])] = true
+		}
+		for _, m := range argRE.FindAllSubmatch(src, -1) {
+			if vars[string(m[1])] {
+				cands = append(cands, u)
+				break
+			}
 		}
 	}
 	for _, f := range p.CurrentSources() {
@@ -59,7 +73,7 @@ func Frees(p *rewrite.Pass, header, tag string) ([]*Free, string, error) {
 		}
 	}
 	sort.Strings(cands)
-	method := fmt.Sprintf("the compiler, with kfree, kvfree, kfree_sensitive, vfree, kmem_cache_free and devm_kfree made to fail on a struct %s pointer, over the %d files the config builds that include %s, name the struct and call them (%s); frees through RCU callbacks or other allocators are not found",
+	method := fmt.Sprintf("the compiler, with kfree, kvfree, kfree_sensitive, vfree, kmem_cache_free and devm_kfree made to fail on a struct %s pointer, over the %d files the config builds that include %s and free a variable they declare as a struct pointer (%s); frees through RCU callbacks, other allocators or expressions are not found",
 		tag, len(cands), header, how)
 	if len(cands) > MaxCandidates {
 		return nil, method, fmt.Errorf("%d files to search for frees of struct %s: too many", len(cands), tag)

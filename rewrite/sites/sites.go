@@ -56,7 +56,20 @@ type Result struct {
 
 // Find finds the creation sites of "struct tag" defined in header. It
 // returns an error when they cannot be known (no compiler, too many files).
+// The answer is computed once per session.
 func Find(p *rewrite.Pass, header, tag string) (*Result, error) {
+	type answer struct {
+		r   *Result
+		err error
+	}
+	a := p.Memo("sites\x00"+header+"\x00"+tag, func() any {
+		r, err := find(p, header, tag)
+		return answer{r, err}
+	}).(answer)
+	return a.r, a.err
+}
+
+func find(p *rewrite.Pass, header, tag string) (*Result, error) {
 	if !p.HasCompiler() {
 		return nil, fmt.Errorf("finding every place the struct is created needs the compiler: give --config")
 	}

@@ -184,8 +184,9 @@ func apply(p *rewrite.Pass, pl *plan) {
 	// The files that create it get the extension; find the readers with the
 	// compiler on the converted text, member taken out of the header.
 	for f := range conv {
-		at := gen.InsertionPoint(p.Parse(f))
-		conv[f] = append(conv[f], gen.TextEdit{Off: at, End: at, Text: gen.Styled(f, gen.Block(def))})
+		pf := p.Parse(f)
+		at := gen.InsertionPoint(pf)
+		conv[f] = append(conv[f], gen.TextEdit{Off: at, End: at, Text: gen.Styled(f, gen.InsertText(pf.Src, at, def))})
 	}
 	o, err := p.Oracle()
 	if err != nil {
@@ -277,8 +278,9 @@ func apply(p *rewrite.Pass, pl *plan) {
 	for _, f := range fileList {
 		es := conv[f]
 		if len(es) == 0 {
-			at := gen.InsertionPoint(p.Parse(f))
-			es = append(es, gen.TextEdit{Off: at, End: at, Text: gen.Styled(f, gen.Block(def))})
+			pf := p.Parse(f)
+			at := gen.InsertionPoint(pf)
+			es = append(es, gen.TextEdit{Off: at, End: at, Text: gen.Styled(f, gen.InsertText(pf.Src, at, def))})
 		}
 		for _, e := range es {
 			p.Edit(f, e.Off, e.End, e.Text, "struct extension")
@@ -342,7 +344,7 @@ func extension(p *rewrite.Pass, pl *plan, s *ast.Struct, pre *ast.File) string {
 	}
 	var b strings.Builder
 	b.WriteString(gen.Comment("", append([]string{fmt.Sprintf("%s: %s.%s in an extension.", gen.Banner, pl.key, strings.Join(names, ", "))},
-		gen.Wrap(fmt.Sprintf("The running kernel's %s has no %s and keeps its layout. The livepatch creates struct %s, which starts with it, wherever the kernel creates one; readers get back to it with to_%s().",
+		gen.Wrap(fmt.Sprintf(gen.Generated+" The running kernel's %s has no %s and keeps its layout. The livepatch creates struct %s, which starts with it, wherever the kernel creates one; readers get back to it with to_%s().",
 			pl.key, strings.Join(names, ", "), pl.extName, pl.extName), 76)...)...))
 	fmt.Fprintf(&b, "struct %s {\n\tunion {\n\t\tstruct %s %s;\n\t\tstruct {\n", pl.extName, pl.tag, pl.baseName)
 	body := strings.Trim(pre.Text(s.Body), "\n")

@@ -1,0 +1,266 @@
+// Package realcases defines kprewrite's cases on a real kernel tree
+// (Debian's linux-source): for each, how to derive the base tree from the
+// pristine one and the upstream-style patch on top of it. Edits are anchored
+// on code, not line numbers, so the cases survive stable updates; a case
+// whose anchor is missing fails loudly. Tests, the benchmark and the
+// end-to-end harness all use these definitions.
+package realcases
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/patch"
+)
+
+// Case is one real-tree case.
+type Case struct {
+	Name    string
+	Subject string
+	Doc     string
+	// Base edits the pristine tree into the base tree; nil when the
+	// pristine tree is the base. When Upstream is nil, the upstream patch
+	// is the base undone: the pristine tree already has the change.
+	Base func(e *Editor)
+	// Upstream edits the base into the upstream-patched tree.
+	Upstream func(e *Editor)
+	// Resolves are the transforms expected to resolve its hazards.
+	Resolves []string
+	// Structs are aggregates whose layout the rewrite must keep.
+	Structs []string
+}
+
+// Editor edits files of a tree in memory.
+type Editor struct {
+	read  func(rel string) ([]byte, error)
+	files map[string]string
+	err   error
+}
+
+func (e *Editor) get(rel string) (string, bool) {
+	if d, ok := e.files[rel]; ok {
+		return d, true
+	}
+	d, err := e.read(rel)
+	if err != nil {
+		e.fail(fmt.Errorf("%s: %v", rel, err))
+		return "", false
+	}
+	return string(d), true
+}
+
+func (e *Editor) fail(err error) {
+	if e.err == nil {
+		e.err = err
+	}
+}
+
+// Replace replaces the only occurrence of old in rel.
+func (e *Editor) Replace(rel, old, new string) {
+	d, ok := e.get(rel)
+	if !ok {
+		return
+	}
+	if n := strings.Count(d, old); n != 1 {
+		e.fail(fmt.Errorf("%s: anchor %q found %d times, want once (has the tree changed?)", rel, firstLine(old), n))
+		return
+	}
+	e.files[rel] = strings.Replace(d, old, new, 1)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(strings.TrimLeft(s, "\n\t "), '\n'); i >= 0 {
+		return strings.TrimLeft(s, "\n\t ")[:i]
+	}
+	return s
+}
+
+// Materialized is a case laid out on disk.
+type Materialized struct {
+	Tree  string // the base tree (the pristine tree itself, or a derived copy)
+	Patch string // the upstream patch file
+	Files []string
+}
+
+// Materialize lays a case out under work: the base tree (a hard-linked copy
+// of src with the base edits written as new files, so src is never
+// modified) and the upstream patch.
+func (c *Case) Materialize(src, work string) (*Materialized, error) {
+	m := &Materialized{Tree: src}
+	readSrc := func(rel string) ([]byte, error) { return os.ReadFile(filepath.Join(src, rel)) }
+	base := map[string]string{}
+	if c.Base != nil {
+		e := &Editor{read: readSrc, files: map[string]string{}}
+		c.Base(e)
+		if e.err != nil {
+			return nil, fmt.Errorf("case %s: base: %v", c.Name, e.err)
+		}
+		base = e.files
+		dir := filepath.Join(work, "tree")
+		os.RemoveAll(dir)
+		if out, err := exec.Command("cp", "-al", src, dir).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("cp -al: %v: %s", err, out)
+		}
+		for rel, text := range base {
+			p := filepath.Join(dir, rel)
+			tmp := p + ".kprewrite-new"
+			if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
+				return nil, err
+			}
+			if err := os.Rename(tmp, p); err != nil { // replaces the link, not the shared file
+				return nil, err
+			}
+		}
+		m.Tree = dir
+	}
+	readBase := func(rel string) ([]byte, error) {
+		if d, ok := base[rel]; ok {
+			return []byte(d), nil
+		}
+		return readSrc(rel)
+	}
+	upstream := map[string]string{}
+	if c.Upstream != nil {
+		e := &Editor{read: readBase, files: map[string]string{}}
+		c.Upstream(e)
+		if e.err != nil {
+			return nil, fmt.Errorf("case %s: upstream: %v", c.Name, e.err)
+		}
+		upstream = e.files
+	} else {
+		for rel := range base {
+			d, err := readSrc(rel)
+			if err != nil {
+				return nil, err
+			}
+			upstream[rel] = string(d)
+		}
+	}
+	var names []string
+	for rel := range upstream {
+		names = append(names, rel)
+	}
+	sort.Strings(names)
+	p := &patch.Patch{Mail: &patch.Mail{
+		FromLine: "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001",
+		Headers:  []string{"From: kprewrite real-tree case <cases@kprewrite.invalid>", "Subject: [PATCH] " + c.Subject},
+		Body:     c.Doc + "\n\nSigned-off-by: kprewrite real-tree case <cases@kprewrite.invalid>\n",
+	}}
+	for _, rel := range names {
+		old, err := readBase(rel)
+		if err != nil {
+			return nil, err
+		}
+		if d := patch.Diff(rel, old, []byte(upstream[rel])); d != nil {
+			p.Files = append(p.Files, d)
+			m.Files = append(m.Files, rel)
+		}
+	}
+	if len(p.Files) == 0 {
+		return nil, fmt.Errorf("case %s: the upstream patch is empty", c.Name)
+	}
+	m.Patch = filepath.Join(work, c.Name+".patch")
+	if err := os.WriteFile(m.Patch, patch.Render(p, patch.RenderOptions{}), 0o644); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// ByName returns the case with the given name.
+func ByName(name string) *Case {
+	for _, c := range All {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// All is every real-tree case.
+var All = []*Case{
+	{
+		Name:    "bitfield",
+		Subject: "bonding: fix state transition issue in link monitoring",
+		Doc: "The seed's bitfield: should_notify_link joins the u8 backup/inactive/rx_disabled/should_notify\n" +
+			"group of struct slave and is read and written in header inlines of include/net/bonding.h\n" +
+			"and in bond_main.c. The base tree is Debian's tree without it.",
+		Base: func(e *Editor) {
+			h := "include/net/bonding.h"
+			e.Replace(h, "\t       should_notify:1, /* indicates whether the state changed */\n\t       should_notify_link:1; /* indicates whether the link changed */\n",
+				"\t       should_notify:1; /* indicates whether the state changed */\n")
+			e.Replace(h, "\t\tbond_lower_state_changed(slave);\n\t\tslave->should_notify_link = 0;\n\t} else {\n\t\tif (slave->should_notify_link)\n\t\t\tslave->should_notify_link = 0;\n\t\telse\n\t\t\tslave->should_notify_link = 1;\n\t}\n",
+				"\t\tbond_lower_state_changed(slave);\n\t}\n")
+			e.Replace(h, "static inline void bond_slave_link_notify(struct bonding *bond)\n{\n\tstruct list_head *iter;\n\tstruct slave *tmp;\n\n\tbond_for_each_slave(bond, tmp, iter) {\n\t\tif (tmp->should_notify_link) {\n\t\t\tbond_queue_slave_event(tmp);\n\t\t\tbond_lower_state_changed(tmp);\n\t\t\ttmp->should_notify_link = 0;\n\t\t}\n\t}\n}\n\n", "")
+			m := "drivers/net/bonding/bond_main.c"
+			e.Replace(m, "\t\tif (slave->should_notify || slave->should_notify_link) {\n", "\t\tif (slave->should_notify) {\n")
+			e.Replace(m, "\t\tif (should_notify_rtnl) {\n\t\t\tbond_slave_state_notify(bond);\n\t\t\tbond_slave_link_notify(bond);\n\t\t}\n",
+				"\t\tif (should_notify_rtnl)\n\t\t\tbond_slave_state_notify(bond);\n")
+		},
+		Resolves: []string{"header2c", "bitfield"},
+		Structs:  []string{"struct slave"},
+	},
+	{
+		Name:    "header2c",
+		Subject: "net: tolerate notifications without info",
+		Doc: "A changed static inline of include/linux/netdevice.h that files in vmlinux and in the\n" +
+			"bonding module use: netdev_notifier_info_to_dev() gains a NULL check.",
+		Upstream: func(e *Editor) {
+			e.Replace("include/linux/netdevice.h", "netdev_notifier_info_to_dev(const struct netdev_notifier_info *info)\n{\n\treturn info->dev;\n}",
+				"netdev_notifier_info_to_dev(const struct netdev_notifier_info *info)\n{\n\tif (unlikely(!info))\n\t\treturn NULL;\n\treturn info->dev;\n}")
+		},
+		Resolves: []string{"header2c"},
+	},
+	{
+		Name:    "structext",
+		Subject: "net: flush neighbours when NOARP changes",
+		Doc: "The seed's notifier shape on a struct the minimal config builds readers of: struct\n" +
+			"netdev_notifier_change_info is created on the stack in net/core/dev.c, handed on as\n" +
+			"&change_info.info, and read by arp.c, addrconf.c and ndisc.c. The base tree lacks its\n" +
+			"flags_changed member and the code that sets and reads it.",
+		Base: func(e *Editor) {
+			e.Replace("include/linux/netdevice.h", "struct netdev_notifier_change_info {\n\tstruct netdev_notifier_info info; /* must be first */\n\tunsigned int flags_changed;\n};",
+				"struct netdev_notifier_change_info {\n\tstruct netdev_notifier_info info; /* must be first */\n};")
+			e.Replace("net/core/dev.c", "\t\t\t.flags_changed = changes,\n", "")
+			e.Replace("net/ipv4/arp.c", "\t\tchange_info = ptr;\n\t\tif (change_info->flags_changed & IFF_NOARP)\n\t\t\tneigh_changeaddr(&arp_tbl, dev);\n", "\t\tchange_info = ptr;\n")
+			e.Replace("net/ipv6/addrconf.c", "\t\t\t\t\tchange_info = ptr;\n\t\t\t\t\tif (change_info->flags_changed & IFF_NOARP)\n\t\t\t\t\t\taddrconf_dad_run(idev, true);\n", "\t\t\t\t\tchange_info = ptr;\n")
+			e.Replace("net/ipv6/ndisc.c", "\t\tchange_info = ptr;\n\t\tif (change_info->flags_changed & IFF_NOARP)\n\t\t\tneigh_changeaddr(&nd_tbl, dev);\n", "\t\tchange_info = ptr;\n")
+		},
+		Resolves: []string{"structext"},
+		Structs:  []string{"struct netdev_notifier_change_info"},
+	},
+	{
+		Name:    "hole",
+		Subject: "bonding: show the enslave sequence of each slave",
+		Doc: "Appends u32 enslave_seq to the kzalloc'd struct slave, sets it in bond_enslave() and\n" +
+			"prints it in /proc/net/bonding. The klp-build of this patch reads past the end of every\n" +
+			"slave enslaved before the livepatch loaded.",
+		Upstream: func(e *Editor) {
+			e.Replace("include/net/bonding.h", "\tstruct rtnl_link_stats64 slave_stats;\n};", "\tstruct rtnl_link_stats64 slave_stats;\n\tu32 enslave_seq;\n};")
+			e.Replace("drivers/net/bonding/bond_main.c", "\tnew_slave = bond_alloc_slave(bond, slave_dev);\n\tif (!new_slave) {\n\t\tres = -ENOMEM;\n\t\tgoto err_undo_flags;\n\t}\n",
+				"\tnew_slave = bond_alloc_slave(bond, slave_dev);\n\tif (!new_slave) {\n\t\tres = -ENOMEM;\n\t\tgoto err_undo_flags;\n\t}\n\tnew_slave->enslave_seq = bond->slave_cnt;\n")
+			e.Replace("drivers/net/bonding/bond_procfs.c", "\tseq_printf(seq, \"Slave queue ID: %d\\n\", slave->queue_id);\n",
+				"\tseq_printf(seq, \"Slave queue ID: %d\\n\", slave->queue_id);\n\tseq_printf(seq, \"Enslave sequence: %u\\n\", slave->enslave_seq);\n")
+		},
+		Resolves: []string{"hole"},
+		Structs:  []string{"struct slave"},
+	},
+	{
+		Name:    "shadow",
+		Subject: "fork: give each task a new pid number",
+		Doc: "A naive version of kpatch's \"newpid\" example: int newpid in struct task_struct, set from\n" +
+			"a counter in kernel_clone() and shown in /proc/PID/status.",
+		Upstream: func(e *Editor) {
+			e.Replace("include/linux/sched.h", "\tpid_t\t\t\t\tpid;\n\tpid_t\t\t\t\ttgid;\n", "\tpid_t\t\t\t\tpid;\n\tpid_t\t\t\t\ttgid;\n\tint\t\t\t\tnewpid;\n")
+			e.Replace("kernel/fork.c", "pid_t kernel_clone(struct kernel_clone_args *args)\n{", "static atomic_t newpid_counter = ATOMIC_INIT(0);\n\npid_t kernel_clone(struct kernel_clone_args *args)\n{")
+			e.Replace("kernel/fork.c", "\tp = copy_process(NULL, trace, NUMA_NO_NODE, args);\n\tadd_latent_entropy();\n\n\tif (IS_ERR(p))\n\t\treturn PTR_ERR(p);\n",
+				"\tp = copy_process(NULL, trace, NUMA_NO_NODE, args);\n\tadd_latent_entropy();\n\n\tif (IS_ERR(p))\n\t\treturn PTR_ERR(p);\n\n\tp->newpid = atomic_inc_return(&newpid_counter);\n")
+			e.Replace("fs/proc/array.c", "\ttask_state(m, ns, pid, task);\n", "\ttask_state(m, ns, pid, task);\n\tseq_printf(m, \"newpid:\\t%d\\n\", task->newpid);\n")
+		},
+		Resolves: []string{"shadow"},
+		Structs:  []string{"struct task_struct"},
+	},
+}
