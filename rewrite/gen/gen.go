@@ -20,12 +20,18 @@ const Banner = "kprewrite"
 const Generated = "Generated for livepatching."
 
 // InsertionPoint returns the offset in f where generated definitions go:
-// after the last #include at file scope, or after the leading comment.
+// after the last #include of the leading include block (the last one
+// before the first function definition; kernel files sometimes include
+// more further down), or after the leading comment.
 func InsertionPoint(f *ast.File) int {
 	at := -1
+	firstFunc := len(f.Src)
+	if len(f.Funcs) > 0 {
+		firstFunc = f.Funcs[0].Span.Off
+	}
 	for _, inc := range f.Includes {
-		if f.FuncAt(inc.Span.Off) != nil {
-			continue
+		if inc.Span.Off > firstFunc {
+			break
 		}
 		at = inc.Span.End
 	}
