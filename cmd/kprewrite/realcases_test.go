@@ -24,6 +24,8 @@ func TestRealCases(t *testing.T) {
 		"structext": {"struct netdev_notifier_change_info (include/linux/netdevice.h): identical in the rewritten build"},
 		"hole":      {"struct slave (include/net/bonding.h): identical in the rewritten build"},
 		"shadow":    {"struct task_struct (include/linux/sched.h): identical in the rewritten build"},
+		"inline":    {"every function the upstream patch changes is changed by the rewritten patch"},
+		"seed":      {"exactly where the upstream compiler puts the member", "struct netdev_notifier_change_info (include/linux/netdevice.h): identical in the rewritten build"},
 	}
 	outputs := map[string][]string{
 		"hole":   {"#define SLAVE_ENSLAVE_SEQ_OFFSET\toffsetofend(struct slave, delay)"},

@@ -72,6 +72,27 @@ func (e *Editor) Replace(rel, old, new string) {
 	e.files[rel] = strings.Replace(d, old, new, 1)
 }
 
+// InsertAfterLine inserts text after the only line of rel that contains
+// part (a line-level anchor, for code that differs between versions only
+// in the rest of the line).
+func (e *Editor) InsertAfterLine(rel, part, text string) {
+	d, ok := e.get(rel)
+	if !ok {
+		return
+	}
+	if n := strings.Count(d, part); n != 1 {
+		e.fail(fmt.Errorf("%s: anchor %q found %d times, want once (has the tree changed?)", rel, part, n))
+		return
+	}
+	i := strings.Index(d, part)
+	end := strings.IndexByte(d[i:], '\n')
+	if end < 0 {
+		end = len(d) - i
+	}
+	end += i + 1
+	e.files[rel] = d[:end] + text + d[end:]
+}
+
 func firstLine(s string) string {
 	if i := strings.IndexByte(strings.TrimLeft(s, "\n\t "), '\n'); i >= 0 {
 		return strings.TrimLeft(s, "\n\t ")[:i]
@@ -242,8 +263,8 @@ var All = []*Case{
 			e.Replace("include/net/bonding.h", "\tstruct rtnl_link_stats64 slave_stats;\n};", "\tstruct rtnl_link_stats64 slave_stats;\n\tu32 enslave_seq;\n};")
 			e.Replace("drivers/net/bonding/bond_main.c", "\tnew_slave = bond_alloc_slave(bond, slave_dev);\n\tif (!new_slave) {\n\t\tres = -ENOMEM;\n\t\tgoto err_undo_flags;\n\t}\n",
 				"\tnew_slave = bond_alloc_slave(bond, slave_dev);\n\tif (!new_slave) {\n\t\tres = -ENOMEM;\n\t\tgoto err_undo_flags;\n\t}\n\tnew_slave->enslave_seq = bond->slave_cnt;\n")
-			e.Replace("drivers/net/bonding/bond_procfs.c", "\tseq_printf(seq, \"Slave queue ID: %d\\n\", slave->queue_id);\n",
-				"\tseq_printf(seq, \"Slave queue ID: %d\\n\", slave->queue_id);\n\tseq_printf(seq, \"Enslave sequence: %u\\n\", slave->enslave_seq);\n")
+			e.InsertAfterLine("drivers/net/bonding/bond_procfs.c", "\"Slave queue ID: %d\\n\"",
+				"\tseq_printf(seq, \"Enslave sequence: %u\\n\", slave->enslave_seq);\n")
 		},
 		Resolves: []string{"hole"},
 		Structs:  []string{"struct slave"},
@@ -263,4 +284,47 @@ var All = []*Case{
 		Resolves: []string{"shadow"},
 		Structs:  []string{"struct task_struct"},
 	},
+	{
+		Name:    "inline",
+		Subject: "bonding: report the transmit hash policy of round-robin bonds",
+		Doc: "A changed static inline of include/net/bonding.h: bond_mode_uses_xmit_hash() also\n" +
+			"answers true for round-robin bonds, which /proc/net/bonding then shows.",
+		Upstream: func(e *Editor) {
+			e.Replace("include/net/bonding.h", "\treturn (BOND_MODE(bond) == BOND_MODE_8023AD ||\n\t\tBOND_MODE(bond) == BOND_MODE_XOR ||\n\t\tbond_is_nondyn_tlb(bond));",
+				"\treturn (BOND_MODE(bond) == BOND_MODE_8023AD ||\n\t\tBOND_MODE(bond) == BOND_MODE_ROUNDROBIN ||\n\t\tBOND_MODE(bond) == BOND_MODE_XOR ||\n\t\tbond_is_nondyn_tlb(bond));")
+		},
+		Resolves: []string{"header2c"},
+	},
+	{
+		Name:    "seed",
+		Subject: "bonding: report committed link changes and flag changes of slaves",
+		Doc: "The seed case's three parts on the real tree: a new bit in struct slave's bitfield\n" +
+			"group, set in the header inline bond_commit_link_state() and shown in\n" +
+			"/proc/net/bonding; and a new member of the notifier info struct\n" +
+			"netdev_notifier_change_info, set where net/core/dev.c (vmlinux) builds the\n" +
+			"notification and read by the bonding module's notifier handler.",
+		Upstream: func(e *Editor) {
+			h := "include/net/bonding.h"
+			e.Replace(h, "\t       should_notify_link:1; /* indicates whether the link changed */\n",
+				"\t       should_notify_link:1, /* indicates whether the link changed */\n\t       link_committed:1; /* a link state change was committed */\n")
+			e.Replace(h, "\tslave->link = slave->link_new_state;\n\tif (notify) {\n",
+				"\tslave->link = slave->link_new_state;\n\tslave->link_committed = 1;\n\tif (notify) {\n")
+			e.InsertAfterLine("drivers/net/bonding/bond_procfs.c", "\"Slave queue ID: %d\\n\"",
+				"\tseq_printf(seq, \"Link committed: %u\\n\", slave->link_committed);\n")
+			e.Replace("include/linux/netdevice.h", "\tstruct netdev_notifier_info info; /* must be first */\n\tunsigned int flags_changed;\n};",
+				"\tstruct netdev_notifier_info info; /* must be first */\n\tunsigned int flags_changed;\n\tunsigned int old_flags; /* flags before the change */\n};")
+			e.Replace("net/core/dev.c", "\t\t\t.flags_changed = changes,\n", "\t\t\t.flags_changed = changes,\n\t\t\t.old_flags = old_flags,\n")
+			e.Replace("drivers/net/bonding/bond_main.c", "\tif (event_dev->flags & IFF_SLAVE)\n\t\treturn bond_slave_netdev_event(event, event_dev);\n",
+				"\tif (event_dev->flags & IFF_SLAVE) {\n\t\tif (event == NETDEV_CHANGE) {\n\t\t\tstruct netdev_notifier_change_info *change_info = ptr;\n\n"+
+					"\t\t\tnetdev_info(event_dev, \"flags %#x -> %#x\\n\",\n\t\t\t\t    change_info->old_flags, event_dev->flags);\n\t\t}\n"+
+					"\t\treturn bond_slave_netdev_event(event, event_dev);\n\t}\n")
+		},
+		Resolves: []string{"header2c", "bitfield", "structext"},
+		Structs:  []string{"struct slave", "struct netdev_notifier_change_info"},
+	},
 }
+
+// E2E names the cases of the end-to-end proof (e2e/): forward patches on
+// the pristine tree, so one base kernel serves them all, each with a
+// behaviour userspace can see.
+var E2E = []string{"hole", "inline", "seed", "shadow"}
