@@ -1,0 +1,258 @@
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kprewrite/kprewrite/internal/realcases"
+)
+
+// row is one line of the result table.
+type row struct {
+	name                     string
+	klpUpstream, klpRewrite  string
+	load, transition         string
+	livepatched, upstreamOut string
+	upstreamLP, unpatched    string
+	times                    string
+	pass                     bool
+}
+
+// TestEndToEnd: for each case, kprewrite rewrites the upstream patch and
+// verify proves it; klp-build builds livepatches from the upstream and the
+// rewritten patch; the base kernel boots in QEMU, creates objects, loads the
+// rewritten livepatch, waits for the transition and runs the behaviour
+// check, which must match a kernel built with the upstream patch and fail
+// on the unpatched kernel.
+func TestEndToEnd(t *testing.T) {
+	if os.Getenv("KPREWRITE_E2E") != "1" {
+		t.Skip("end-to-end proof: KPREWRITE_E2E=1 with eval $(scripts/prepare-klp-kernel.sh)")
+	}
+	src, klp, boot := os.Getenv("KPREWRITE_KLP_SRC"), os.Getenv("KPREWRITE_KLP_TREE"), os.Getenv("KPREWRITE_KLP_BOOT")
+	if src == "" || klp == "" || boot == "" {
+		t.Fatal("run eval $(scripts/prepare-klp-kernel.sh) first")
+	}
+	cache := filepath.Dir(klp)
+	version := strings.TrimPrefix(filepath.Base(klp), "klp-")
+	work := t.TempDir()
+	kp := filepath.Join(work, "kprewrite")
+	if out, err := exec.Command("go", "build", "-o", kp, "../cmd/kprewrite").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v %s", err, out)
+	}
+	baseMods := []string{filepath.Join(boot, "bonding.ko"), filepath.Join(boot, "dummy.ko")}
+	ctx := context.Background()
+	var rows []*row
+	for _, name := range realcases.E2E {
+		c := realcases.ByName(name)
+		beh := Behaviour[name]
+		r := &row{name: name}
+		rows = append(rows, r)
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(work, name)
+			os.MkdirAll(dir, 0o755)
+			m, err := c.Materialize(src, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var times []string
+			stamp := func(what string, start time.Time) {
+				times = append(times, fmt.Sprintf("%s %.0fs", what, time.Since(start).Seconds()))
+			}
+			// 1. rewrite and verify on the klp tree (configured in place)
+			rw := filepath.Join(dir, "rewritten.patch")
+			start := time.Now()
+			cmd := exec.Command(kp, "rewrite", "--verify", "--tree", klp, "-o", rw, "--report", filepath.Join(dir, "report.txt"), m.Patch)
+			out, err := cmd.CombinedOutput()
+			stamp("rewrite+verify", start)
+			if err != nil {
+				rep, _ := os.ReadFile(filepath.Join(dir, "report.txt"))
+				t.Fatalf("kprewrite rewrite --verify: %v\n%s\n%s", err, rep, out)
+			}
+			// 2. klp-build on both patches
+			start = time.Now()
+			upKO, upMsg := klpBuild(t, klp, m.Patch, filepath.Join(dir, "livepatch-up-"+name+".ko"))
+			stamp("klp-build upstream", start)
+			r.klpUpstream = upMsg
+			start = time.Now()
+			rwKO, rwMsg := klpBuild(t, klp, rw, filepath.Join(dir, "livepatch-kp-"+name+".ko"))
+			stamp("klp-build rewritten", start)
+			r.klpRewrite = rwMsg
+			if rwKO == "" {
+				t.Fatalf("klp-build refused the rewritten patch: %s", rwMsg)
+			}
+			// 3. the kernel built with the upstream patch
+			start = time.Now()
+			upKernel, upMods, err := upstreamKernel(t, klp, cache, version, m.Patch, name)
+			stamp("upstream build", start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 4. boots
+			run := func(what string, b *Boot) *Result {
+				start := time.Now()
+				res, err := b.Run(ctx, filepath.Join(dir, "vm-"+what))
+				stamp("boot "+what, start)
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				return res
+			}
+			unpatched := run("unpatched", &Boot{Kernel: filepath.Join(boot, "bzImage"), Modules: baseMods, Setup: beh.Setup, Script: beh.Script})
+			lp := run("livepatched", &Boot{Kernel: filepath.Join(boot, "bzImage"), Modules: baseMods, Livepatch: rwKO, Setup: beh.Setup, Script: beh.Script})
+			upstream := run("upstream-built", &Boot{Kernel: upKernel, Modules: upMods, Setup: beh.Setup, Script: beh.Script})
+			r.livepatched = strings.Join(lp.Checks, "; ")
+			r.upstreamOut = strings.Join(upstream.Checks, "; ")
+			r.unpatched = strings.Join(unpatched.Checks, "; ")
+			r.load, r.transition = "ok", lp.Transition
+			if lp.LoadError != "" {
+				r.load = lp.LoadError
+			}
+			if upKO != "" {
+				ul := run("upstream-livepatched", &Boot{Kernel: filepath.Join(boot, "bzImage"), Modules: baseMods, Livepatch: upKO, Setup: beh.Setup, Script: beh.Script})
+				r.upstreamLP = strings.Join(ul.Checks, "; ")
+				if ul.LoadError != "" {
+					r.upstreamLP = ul.LoadError
+				}
+			}
+			r.times = strings.Join(times, ", ")
+			os.WriteFile(filepath.Join(dir, "console-livepatched.txt"), []byte(lp.Console), 0o644)
+			switch {
+			case lp.LoadError != "":
+				t.Errorf("the rewritten livepatch did not load: %s\n%s", lp.LoadError, tail(lp.Console, 30))
+			case lp.Enabled != "1" || lp.Transition != "0":
+				t.Errorf("livepatch enabled=%s transition=%s", lp.Enabled, lp.Transition)
+			case r.livepatched != r.upstreamOut:
+				t.Errorf("behaviour differs:\n  livepatched:    %s\n  upstream-built: %s", r.livepatched, r.upstreamOut)
+			case r.unpatched == r.upstreamOut:
+				t.Errorf("the check does not tell the unpatched kernel apart: %s", r.unpatched)
+			default:
+				r.pass = true
+			}
+		})
+	}
+	printTable(rows)
+}
+
+// klpBuild runs the tree's klp-build on a patch and returns the module, or
+// "" and what klp-build said.
+func klpBuild(t *testing.T, klp, patchFile, out string) (string, string) {
+	t.Helper()
+	args := []string{"-T", "-j", fmt.Sprint(runtime.NumCPU()), "-o", out}
+	if _, err := os.Stat(filepath.Join(klp, "klp-tmp", "1-orig", ".complete")); err == nil {
+		args = append(args, "-S", "2") // the original build is kept from an earlier run
+	}
+	cmd := exec.Command("./scripts/livepatch/klp-build", append(args, patchFile)...)
+	cmd.Dir = klp
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	res, err := cmd.CombinedOutput()
+	os.WriteFile(out+".log", res, 0o644)
+	if err != nil {
+		return "", "refused: " + lastMeaningful(string(res))
+	}
+	if _, err := os.Stat(out); err != nil {
+		return "", "no module: " + lastMeaningful(string(res))
+	}
+	return out, "accepted"
+}
+
+func lastMeaningful(s string) string {
+	for _, l := range reverse(strings.Split(strings.TrimSpace(s), "\n")) {
+		if l = strings.TrimSpace(l); l != "" {
+			if len(l) > 120 {
+				l = l[:120]
+			}
+			return l
+		}
+	}
+	return "(no output)"
+}
+
+func reverse(s []string) []string {
+	out := make([]string, len(s))
+	for i := range s {
+		out[len(s)-1-i] = s[i]
+	}
+	return out
+}
+
+// klpFlags are klp-build's build flags: the upstream-built kernels are
+// made with them in the klp tree, like the boot kernel, so they differ from
+// it only by the patch.
+var klpFlags = []string{"KBUILD_MODPOST_WARN=1", "KLP_SYMIDS=1", "KCFLAGS=-ffunction-sections -fdata-sections"}
+
+// upstreamKernel builds the kernel with the upstream patch applied, as an
+// incremental build in the klp tree, cached by the patch's content. The
+// patch is reverted afterwards; klp-build's next run rebuilds what it
+// touched and compares objects with its kept original build.
+func upstreamKernel(t *testing.T, klp, cache, version, patchFile, name string) (string, []string, error) {
+	data, err := os.ReadFile(patchFile)
+	if err != nil {
+		return "", nil, err
+	}
+	sum := sha256.Sum256(data)
+	outDir := filepath.Join(cache, "upstream-"+version, name+"-"+hex.EncodeToString(sum[:6]))
+	mods := []string{filepath.Join(outDir, "bonding.ko"), filepath.Join(outDir, "dummy.ko")}
+	if _, err := os.Stat(filepath.Join(outDir, "bzImage")); err == nil {
+		return filepath.Join(outDir, "bzImage"), mods, nil
+	}
+	sh := func(args ...string) error {
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Dir = klp
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, tail(string(out), 20))
+		}
+		return nil
+	}
+	if err := sh("patch", "-p1", "--no-backup-if-mismatch", "-i", patchFile); err != nil {
+		return "", nil, err
+	}
+	defer sh("patch", "-p1", "-R", "--no-backup-if-mismatch", "-i", patchFile)
+	args := append([]string{"make", "-s", "-j" + fmt.Sprint(runtime.NumCPU())}, klpFlags...)
+	if err := sh(append(args, "bzImage", "modules")...); err != nil {
+		return "", nil, err
+	}
+	os.MkdirAll(outDir, 0o755)
+	if err := copyFile(filepath.Join(klp, "arch/x86/boot/bzImage"), filepath.Join(outDir, "bzImage"), 0o644); err != nil {
+		return "", nil, err
+	}
+	for _, m := range []string{"drivers/net/bonding/bonding.ko", "drivers/net/dummy.ko"} {
+		if err := copyFile(filepath.Join(klp, m), filepath.Join(outDir, filepath.Base(m)), 0o644); err != nil {
+			return "", nil, err
+		}
+	}
+	return filepath.Join(outDir, "bzImage"), mods, nil
+}
+
+// printTable prints the result table on standard output, for the CI log.
+func printTable(rows []*row) {
+	var b strings.Builder
+	b.WriteString("\nEnd-to-end proof: upstream patch -> kprewrite -> klp-build -> livepatch in QEMU\n\n")
+	for _, r := range rows {
+		status := "FAIL"
+		if r.pass {
+			status = "PASS"
+		}
+		fmt.Fprintf(&b, "[%s] %s\n", status, r.name)
+		fmt.Fprintf(&b, "    klp-build on the upstream patch:   %s\n", r.klpUpstream)
+		fmt.Fprintf(&b, "    klp-build on the rewritten patch:  %s\n", r.klpRewrite)
+		fmt.Fprintf(&b, "    load / transition:                 %s / %s\n", r.load, r.transition)
+		fmt.Fprintf(&b, "    behaviour, unpatched kernel:       %s\n", r.unpatched)
+		fmt.Fprintf(&b, "    behaviour, rewritten livepatch:    %s\n", r.livepatched)
+		fmt.Fprintf(&b, "    behaviour, upstream-built kernel:  %s\n", r.upstreamOut)
+		if r.upstreamLP != "" {
+			fmt.Fprintf(&b, "    behaviour, upstream livepatch:     %s\n", r.upstreamLP)
+		}
+		fmt.Fprintf(&b, "    times: %s\n\n", r.times)
+	}
+	fmt.Print(b.String())
+}

@@ -1,0 +1,185 @@
+// Package e2e is kprewrite's end-to-end proof: upstream patch -> kprewrite
+// -> the kernel's own livepatch builder (scripts/livepatch/klp-build) ->
+// the livepatch loaded in a QEMU virtual machine over objects that existed
+// before it, with the same behaviour as a kernel built with the upstream
+// patch. Its test runs with KPREWRITE_E2E=1 (scripts/test.sh sets it).
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Boot is one virtual machine run.
+type Boot struct {
+	Kernel    string   // bzImage
+	Modules   []string // .ko files available in /mods
+	Livepatch string   // livepatch .ko to load after the setup, "" for none
+	Script    string   // the case's commands (busybox sh), after setup and livepatch
+	Setup     string   // commands before the livepatch loads (objects that exist before it)
+}
+
+// Result is what a run printed.
+type Result struct {
+	Checks     []string // "KPREWRITE-CHECK: ..." lines, the behaviour
+	Enabled    string   // /sys/kernel/livepatch/*/enabled after loading
+	Transition string   // and transition
+	LoadError  string
+	Console    string
+	Seconds    float64
+}
+
+var checkRE = regexp.MustCompile(`(?m)^KPREWRITE-CHECK: (.*?)\r?$`)
+
+const initScript = `#!/bin/sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+check() { echo "KPREWRITE-CHECK: $*"; }
+insmod /mods/dummy.ko numdummies=2
+insmod /mods/bonding.ko max_bonds=1 miimon=100
+ip link set bond0 up
+ip link set dummy0 up
+ip link set dummy1 up
+%s
+if [ -f /livepatch.ko ]; then
+	if insmod /livepatch.ko; then
+		lp=$(ls /sys/kernel/livepatch | head -n1)
+		i=0
+		while [ "$(cat /sys/kernel/livepatch/$lp/transition)" != 0 ] && [ $i -lt 60 ]; do
+			sleep 1; i=$((i+1))
+		done
+		echo "KPREWRITE-LP: enabled=$(cat /sys/kernel/livepatch/$lp/enabled) transition=$(cat /sys/kernel/livepatch/$lp/transition)"
+	else
+		echo "KPREWRITE-LP: load failed"
+	fi
+fi
+%s
+echo KPREWRITE-DONE
+sync
+reboot -f
+`
+
+// Run boots the machine and returns what the case printed.
+func (b *Boot) Run(ctx context.Context, work string) (*Result, error) {
+	root := filepath.Join(work, "initramfs")
+	os.RemoveAll(root)
+	for _, d := range []string{"bin", "proc", "sys", "dev", "mods"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if err := copyFile("/bin/busybox", filepath.Join(root, "bin", "busybox"), 0o755); err != nil {
+		return nil, fmt.Errorf("busybox-static: %v", err)
+	}
+	for _, m := range b.Modules {
+		if err := copyFile(m, filepath.Join(root, "mods", filepath.Base(m)), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	if b.Livepatch != "" {
+		if err := copyFile(b.Livepatch, filepath.Join(root, "livepatch.ko"), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "init"), []byte(fmt.Sprintf(initScript, b.Setup, b.Script)), 0o755); err != nil {
+		return nil, err
+	}
+	img := filepath.Join(work, "initramfs.cpio.gz")
+	pack := exec.Command("sh", "-c", "find . | cpio -o -H newc --quiet | gzip -1 > "+img)
+	pack.Dir = root
+	if out, err := pack.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("cpio: %v: %s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	start := time.Now()
+	q := exec.CommandContext(ctx, "qemu-system-x86_64", "-kernel", b.Kernel, "-initrd", img,
+		"-append", "console=ttyS0 slub_debug=FZPU panic=-1 loglevel=6",
+		"-nographic", "-no-reboot", "-m", "512", "-smp", "1", "-monitor", "none")
+	out, err := q.CombinedOutput()
+	r := &Result{Console: string(out), Seconds: time.Since(start).Seconds()}
+	if !strings.Contains(r.Console, "KPREWRITE-DONE") {
+		return r, fmt.Errorf("the machine did not finish the script (%v); console tail:\n%s", err, tail(r.Console, 25))
+	}
+	for _, m := range checkRE.FindAllStringSubmatch(r.Console, -1) {
+		r.Checks = append(r.Checks, strings.TrimSpace(m[1]))
+	}
+	if m := regexp.MustCompile(`KPREWRITE-LP: (.*)`).FindStringSubmatch(r.Console); m != nil {
+		s := strings.TrimSpace(m[1])
+		if strings.HasPrefix(s, "load failed") {
+			r.LoadError = s + ": " + lastKernelLine(r.Console)
+		} else {
+			fmt.Sscanf(s, "enabled=%s transition=%s", &r.Enabled, &r.Transition)
+		}
+	}
+	return r, nil
+}
+
+func lastKernelLine(console string) string {
+	var last string
+	for _, l := range strings.Split(console, "\n") {
+		if strings.Contains(l, "livepatch") || strings.Contains(l, "insmod") {
+			last = strings.TrimSpace(l)
+		}
+	}
+	return last
+}
+
+func tail(s string, n int) string {
+	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(ls) > n {
+		ls = ls[len(ls)-n:]
+	}
+	return strings.Join(ls, "\n")
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, data, mode)
+}
+
+// Behaviour is the script of each case: what it does after the livepatch
+// loads, and the checks it prints. Objects that exist before the
+// livepatch are created in the common setup (bond0 with dummy0 enslaved).
+var Behaviour = map[string]struct{ Setup, Script string }{
+	"hole": {
+		Setup: "echo +dummy0 > /sys/class/net/bond0/bonding/slaves",
+		Script: `echo +dummy1 > /sys/class/net/bond0/bonding/slaves
+grep "Enslave sequence" /proc/net/bonding/bond0 | while read l; do check "$l"; done
+grep -q "Enslave sequence" /proc/net/bonding/bond0 || check "no enslave sequence"`,
+	},
+	"inline": {
+		Setup: "echo +dummy0 > /sys/class/net/bond0/bonding/slaves",
+		Script: `grep "Transmit Hash Policy" /proc/net/bonding/bond0 | while read l; do check "$l"; done
+grep -q "Transmit Hash Policy" /proc/net/bonding/bond0 || check "no transmit hash policy"`,
+	},
+	"seed": {
+		Setup: "echo +dummy0 > /sys/class/net/bond0/bonding/slaves",
+		Script: `ip link set dummy0 down; sleep 1; ip link set dummy0 up; sleep 1
+ip link set dummy0 arp off
+echo +dummy1 > /sys/class/net/bond0/bonding/slaves
+sleep 1
+grep "Link committed" /proc/net/bonding/bond0 | while read l; do check "$l"; done
+grep -q "Link committed" /proc/net/bonding/bond0 || check "no link committed"
+dmesg | grep -o "dummy0: flags 0x[0-9a-f]* -> 0x[0-9a-f]*" | grep -v "flags 0x0 " | while read l; do check "$l"; done`,
+	},
+	"shadow": {
+		Setup: "",
+		Script: `grep -q newpid /proc/1/status && check "init has newpid" || check "init has no newpid"
+a=$(grep newpid /proc/self/status | awk '{print $2}')
+b=$(grep newpid /proc/self/status | awk '{print $2}')
+[ -n "$a" ] && [ -n "$b" ] && check "consecutive processes: newpid step $((b - a))" || check "no newpid"`,
+	},
+}
