@@ -327,9 +327,9 @@ func accessors(m *member.Member, pl *placement) string {
 	fmt.Fprintf(&b, "#define %s\t%d\n", shiftM, pl.shift)
 	fmt.Fprintf(&b, "#define %s\t0x%x\n\n", maskM, uint64(1)<<uint(pl.width)-1)
 	if pl.lo != "" {
-		b.WriteString(assert(fmt.Sprintf("%s >= %s", unitM, pl.lo)))
+		b.WriteString(gen.StaticAssert(fmt.Sprintf("%s >= %s", unitM, pl.lo)))
 	}
-	b.WriteString(assert(fmt.Sprintf("%s + sizeof(%s) <= %s", unitM, unit, pl.hi)))
+	b.WriteString(gen.StaticAssert(fmt.Sprintf("%s + sizeof(%s) <= %s", unitM, unit, pl.hi)))
 	b.WriteString("\n")
 	// getter
 	fmt.Fprintf(&b, "static inline %s %s(const %s *s)\n{\n", typ, m.Getter, m.Key)
@@ -352,18 +352,4 @@ func accessors(m *member.Member, pl *placement) string {
 	fmt.Fprintf(&b, "\t*unit = (*unit & ~((%s)%s << %s)) |\n\t\t(((%s)%s & %s) << %s);\n", unit, maskM, shiftM, unit, v, maskM, shiftM)
 	b.WriteString("}\n")
 	return b.String()
-}
-
-// assert renders a static_assert, wrapped at the comparison when long.
-func assert(cond string) string {
-	line := "static_assert(" + cond + ");\n"
-	if len(line) <= 100 {
-		return line
-	}
-	for _, op := range []string{" <= ", " >= "} {
-		if i := strings.Index(cond, op); i > 0 {
-			return "static_assert(" + cond[:i] + op[:len(op)-1] + "\n\t      " + cond[i+len(op):] + ");\n"
-		}
-	}
-	return line
 }

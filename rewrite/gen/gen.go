@@ -308,3 +308,23 @@ func Styled(path, code string) string {
 	}
 	return strings.ReplaceAll(code, "/*\n * ", "/* ")
 }
+
+// StaticAssert renders a static_assert line; a line longer than 100
+// columns is wrapped after its first comparison operator, the way the
+// kernel wraps long asserts.
+func StaticAssert(cond string) string {
+	line := "static_assert(" + cond + ");\n"
+	if len(line) <= 100 {
+		return line
+	}
+	at, op := -1, ""
+	for _, o := range []string{" <= ", " >= ", " == ", " < ", " > "} {
+		if i := strings.Index(cond, o); i > 0 && (at < 0 || i < at) {
+			at, op = i, o
+		}
+	}
+	if at < 0 {
+		return line
+	}
+	return "static_assert(" + cond[:at] + op[:len(op)-1] + "\n\t      " + cond[at+len(op):] + ");\n"
+}

@@ -250,24 +250,11 @@ func accessor(m *member.Member, pl *placement) string {
 			m.Key, m.Name, pl.size, pl.anchor), 76)...)...))
 	fmt.Fprintf(&b, "#define %s\t%s\n\n", macro, pl.anchor)
 	if pl.lo != "" {
-		b.WriteString(assertLine(fmt.Sprintf("%s >= %s", macro, pl.lo)))
+		b.WriteString(gen.StaticAssert(fmt.Sprintf("%s >= %s", macro, pl.lo)))
 	}
-	b.WriteString(assertLine(fmt.Sprintf("%s + sizeof(%s) <= %s", macro, pl.typ, pl.hi)))
-	b.WriteString(assertLine(fmt.Sprintf("%s %% __alignof__(%s) == 0", macro, pl.typ)))
+	b.WriteString(gen.StaticAssert(fmt.Sprintf("%s + sizeof(%s) <= %s", macro, pl.typ, pl.hi)))
+	b.WriteString(gen.StaticAssert(fmt.Sprintf("%s %% __alignof__(%s) == 0", macro, pl.typ)))
 	fmt.Fprintf(&b, "\nstatic inline %s%s(const %s *s)\n{\n", ptrType, m.Ptr, m.Key)
 	fmt.Fprintf(&b, "\treturn (void *)s + %s;\n}\n", macro)
 	return b.String()
-}
-
-func assertLine(cond string) string {
-	line := "static_assert(" + cond + ");\n"
-	if len(line) <= 100 {
-		return line
-	}
-	for _, op := range []string{" <= ", " >= ", " == "} {
-		if i := strings.Index(cond, op); i > 0 {
-			return "static_assert(" + cond[:i] + op[:len(op)-1] + "\n\t      " + cond[i+len(op):] + ");\n"
-		}
-	}
-	return line
 }

@@ -386,27 +386,14 @@ func extension(p *rewrite.Pass, pl *plan, s *ast.Struct, pre *ast.File) string {
 		asserted = []string{asserted[0], asserted[len(asserted)-1]}
 	}
 	for _, n := range asserted {
-		b.WriteString(assertLine(fmt.Sprintf("offsetof(struct %s, %s) == offsetof(struct %s, %s)", pl.extName, n, pl.tag, n)))
+		b.WriteString(gen.StaticAssert(fmt.Sprintf("offsetof(struct %s, %s) == offsetof(struct %s, %s)", pl.extName, n, pl.tag, n)))
 	}
 	for _, m := range pl.members {
-		b.WriteString(assertLine(fmt.Sprintf("offsetof(struct %s, %s) >= sizeof(struct %s)", pl.extName, m.Name, pl.tag)))
+		b.WriteString(gen.StaticAssert(fmt.Sprintf("offsetof(struct %s, %s) >= sizeof(struct %s)", pl.extName, m.Name, pl.tag)))
 	}
 	fmt.Fprintf(&b, "\nstatic inline struct %s *\nto_%s(const struct %s *p)\n{\n\treturn container_of(p, struct %s, %s);\n}\n",
 		pl.extName, pl.extName, pl.tag, pl.extName, pl.baseName)
 	return b.String()
-}
-
-func assertLine(cond string) string {
-	line := "static_assert(" + cond + ");\n"
-	if len(line) <= 100 {
-		return line
-	}
-	for _, op := range []string{" == ", " >= "} {
-		if i := strings.Index(cond, op); i > 0 {
-			return "static_assert(" + cond[:i] + op[:len(op)-1] + "\n\t      " + cond[i+len(op):] + ");\n"
-		}
-	}
-	return line
 }
 
 // convertDecl turns "struct TAG name ..." into "struct TAG_ext name ...".
