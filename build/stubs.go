@@ -3,12 +3,36 @@ package build
 import (
 	"os"
 	"path/filepath"
+
+	"github.com/kprewrite/kprewrite/internal/fsutil"
 )
+
+// syscallStub defines KPREWRITE_SYSCALL_DEFINEx(x, name, inner, ...): the
+// x86_64 entry points of SYSCALL_DEFINEx (asm/syscall_wrapper.h) around a
+// renamed inner function, without syscall metadata and error injection, as
+// the builders' own macros do. (Miniature trees have no syscalls.h.)
+const syscallStub = `#if __has_include(<linux/syscalls.h>)
+#include <linux/syscalls.h>
+#endif
+#define KPREWRITE_SYSCALL_DEFINEx(x, name, inner, ...) \
+	static long __se_sys##name(__MAP(x, __SC_LONG, __VA_ARGS__)); \
+	static inline long inner(__MAP(x, __SC_DECL, __VA_ARGS__)); \
+	__X64_SYS_STUBx(x, name, __VA_ARGS__) \
+	__IA32_SYS_STUBx(x, name, __VA_ARGS__) \
+	static long __se_sys##name(__MAP(x, __SC_LONG, __VA_ARGS__)) \
+	{ \
+		long ret = inner(__MAP(x, __SC_CAST, __VA_ARGS__)); \
+		__MAP(x, __SC_TEST, __VA_ARGS__); \
+		__PROTECT(x, ret, __MAP(x, __SC_ARGS, __VA_ARGS__)); \
+		return ret; \
+	} \
+	static inline long inner(__MAP(x, __SC_DECL, __VA_ARGS__))
+`
 
 // Livepatch glue headers, used only when the tree does not have them: a
 // kernel older than klp-build (6.19) has no linux/livepatch_helpers.h, and
 // kpatch-macros.h comes with kpatch-build, not with the kernel. They let
-// kprewrite compile generated callback code; the builder later uses its
+// kprewrite compile generated callback and syscall code; the builder later uses its
 // real headers.
 var stubs = map[string]string{
 	"linux/livepatch_helpers.h": `/* kprewrite stub: used only when the tree has no livepatch_helpers.h */
@@ -23,6 +47,16 @@ var stubs = map[string]string{
 	static void (*__kprewrite_pre_unpatch)(struct klp_object *) __attribute__((__used__)) = func
 #define KLP_POST_UNPATCH_CALLBACK(func) \
 	static void (*__kprewrite_post_unpatch)(struct klp_object *) __attribute__((__used__)) = func
+` + syscallStub + `#ifdef CONFIG_X86_64
+#define KLP_SYSCALL_DEFINE1(name, ...) KLP_SYSCALL_DEFINEx(1, _##name, __VA_ARGS__)
+#define KLP_SYSCALL_DEFINE2(name, ...) KLP_SYSCALL_DEFINEx(2, _##name, __VA_ARGS__)
+#define KLP_SYSCALL_DEFINE3(name, ...) KLP_SYSCALL_DEFINEx(3, _##name, __VA_ARGS__)
+#define KLP_SYSCALL_DEFINE4(name, ...) KLP_SYSCALL_DEFINEx(4, _##name, __VA_ARGS__)
+#define KLP_SYSCALL_DEFINE5(name, ...) KLP_SYSCALL_DEFINEx(5, _##name, __VA_ARGS__)
+#define KLP_SYSCALL_DEFINE6(name, ...) KLP_SYSCALL_DEFINEx(6, _##name, __VA_ARGS__)
+#define KLP_SYSCALL_DEFINEx(x, name, ...) \
+	KPREWRITE_SYSCALL_DEFINEx(x, name, __klp_do_sys##name, __VA_ARGS__)
+#endif
 #endif
 `,
 	"kpatch-macros.h": `/* kprewrite stub: kpatch-build provides the real kpatch-macros.h */
@@ -39,6 +73,23 @@ var stubs = map[string]string{
 	static void (*__kprewrite_post_unpatch)(struct klp_object *) __attribute__((__used__)) = fn
 #endif
 `,
+	"kpatch-syscall.h": `/* kprewrite stub: kpatch-build provides the real kpatch-syscall.h */
+#ifndef _KPREWRITE_STUB_KPATCH_SYSCALL_H
+#define _KPREWRITE_STUB_KPATCH_SYSCALL_H
+#include "kpatch-macros.h"
+` + syscallStub + `
+#ifdef CONFIG_X86_64
+#define KPATCH_SYSCALL_DEFINE1(name, ...) KPATCH_SYSCALL_DEFINEx(1, _##name, __VA_ARGS__)
+#define KPATCH_SYSCALL_DEFINE2(name, ...) KPATCH_SYSCALL_DEFINEx(2, _##name, __VA_ARGS__)
+#define KPATCH_SYSCALL_DEFINE3(name, ...) KPATCH_SYSCALL_DEFINEx(3, _##name, __VA_ARGS__)
+#define KPATCH_SYSCALL_DEFINE4(name, ...) KPATCH_SYSCALL_DEFINEx(4, _##name, __VA_ARGS__)
+#define KPATCH_SYSCALL_DEFINE5(name, ...) KPATCH_SYSCALL_DEFINEx(5, _##name, __VA_ARGS__)
+#define KPATCH_SYSCALL_DEFINE6(name, ...) KPATCH_SYSCALL_DEFINEx(6, _##name, __VA_ARGS__)
+#define KPATCH_SYSCALL_DEFINEx(x, name, ...) \
+	KPREWRITE_SYSCALL_DEFINEx(x, name, __kpatch_do_sys##name, __VA_ARGS__)
+#endif
+#endif
+`,
 }
 
 // stubDir writes the stub headers under dir and returns their directory.
@@ -46,11 +97,11 @@ func stubDir(dir string) string {
 	d := filepath.Join(dir, "stubs")
 	for name, text := range stubs {
 		p := filepath.Join(d, name)
-		if _, err := os.Stat(p); err == nil {
+		if old, err := os.ReadFile(p); err == nil && string(old) == text {
 			continue
 		}
 		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, []byte(text), 0o644)
+		fsutil.WriteFileAtomic(p, []byte(text), 0o644) // concurrent builds may read it
 	}
 	return d
 }

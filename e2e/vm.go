@@ -182,4 +182,9 @@ a=$(grep newpid /proc/self/status | awk '{print $2}')
 b=$(grep newpid /proc/self/status | awk '{print $2}')
 [ -n "$a" ] && [ -n "$b" ] && check "consecutive processes: newpid step $((b - a))" || check "no newpid"`,
 	},
+	"syscall": {
+		Setup: "",
+		Script: `hostname '' 2>/dev/null && check "empty hostname accepted" || check "empty hostname refused"
+hostname kprewrite && check "hostname $(hostname)" || check "hostname refused"`,
+	},
 }

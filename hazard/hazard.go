@@ -56,6 +56,10 @@ type Hazard struct {
 	Change *change.Change // the change behind the hazard, nil for file-level ones
 }
 
+// syscallWithArgs matches the syscall definition macros whose body lands in
+// a static inline function.
+var syscallWithArgs = regexp.MustCompile(`^(COMPAT_)?SYSCALL_DEFINE[1-6]$`)
+
 // Manual builds an action that needs an engineer.
 func Manual(what string) string { return "manual: " + what }
 
@@ -211,8 +215,9 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 			h(Notrace, "the function is notrace/noinstr: ftrace cannot redirect it, so a livepatch cannot replace it",
 				Manual("patch its callers instead"))
 		}
-		if ch.Kind == change.FuncChanged && f.Macro != "" && strings.Contains(f.Macro, "SYSCALL_DEFINE") {
-			h(Syscall, fmt.Sprintf("%s wraps the system call in generated functions whose names the builder cannot match", f.Macro),
+		if ch.Kind == change.FuncChanged && syscallWithArgs.MatchString(f.Macro) {
+			// SYSCALL_DEFINE0 keeps its body in a plain static __do_sys_NAME, which a builder patches like any function
+			h(Syscall, fmt.Sprintf("%s puts the body into an inline (so notrace) __do_sys function the builder cannot patch, next to static syscall metadata", f.Macro),
 				"syscall")
 		}
 		if ch.Kind == change.FuncChanged && ch.PreFunc != nil && !fc.IsHeader && protoOf(fc.Pre, ch.PreFunc) != protoOf(fc.Post, ch.PostFunc) && !ch.PostFunc.Has("static") {

@@ -9,11 +9,13 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite/hole"
 	"github.com/kprewrite/kprewrite/rewrite/shadow"
 	"github.com/kprewrite/kprewrite/rewrite/structext"
+	"github.com/kprewrite/kprewrite/rewrite/syscall"
 )
 
 // All returns the transforms in pipeline order: header code moves into the
 // .c files first, then new struct members are handled by spare bits, prefix
-// extension, holes and shadow variables, in that order.
+// extension, holes and shadow variables, in that order; changed system
+// calls get the builder's replacement macro last.
 func All() []*rewrite.Transform {
 	return []*rewrite.Transform{
 		header2c.Transform,
@@ -21,5 +23,6 @@ func All() []*rewrite.Transform {
 		structext.Transform,
 		hole.Transform,
 		shadow.Transform,
+		syscall.Transform,
 	}
 }

@@ -265,3 +265,37 @@ func TestHoleShadowCases(t *testing.T) {
 		expect(t, out, "#define SESS_CLOSED_SHADOW_ID\t0x4242UL")
 	})
 }
+
+// TestSyscallDialects checks the syscall transform's macro and header in
+// both dialects, and its refusal on a kernel that is not x86_64.
+func TestSyscallDialects(t *testing.T) {
+	dir := "../../testdata/kernels/sys"
+	pf := filepath.Join(dir, "patches", "01-define2.patch")
+	arm := filepath.Join(t.TempDir(), "arm64.config")
+	os.WriteFile(arm, []byte("CONFIG_64BIT=y\nCONFIG_ARM64=y\n"), 0o644)
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"klp", treeArgs(dir), []string{"+KLP_SYSCALL_DEFINE2(sethostname,", "+#include <linux/livepatch_helpers.h>"}},
+		{"kpatch", append(treeArgs(dir), "--dialect", "kpatch"), []string{"+KPATCH_SYSCALL_DEFINE2(sethostname,", "+#include \"kpatch-syscall.h\""}},
+		{"arm64", []string{"--tree", dir, "--config", arm}, []string{" SYSCALL_DEFINE2(sethostname,", "manual: move the change into a helper function"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out.patch")
+			rep := filepath.Join(t.TempDir(), "report.txt")
+			args := append(append([]string{"rewrite"}, c.args...), "-o", out, "--report", rep, pf)
+			if code, _, errs := kp(t, args...); code == exitBadInput {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			got := readFile(t, out) + readFile(t, rep)
+			for _, w := range c.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("output lacks %q:\n%s", w, got)
+				}
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,21 +26,30 @@ func TestRealCases(t *testing.T) {
 		"hole":      {"struct slave (include/net/bonding.h): identical in the rewritten build"},
 		"shadow":    {"struct task_struct (include/linux/sched.h): identical in the rewritten build"},
 		"inline":    {"every function the upstream patch changes is changed by the rewritten patch"},
+		"syscall":   {"every function the upstream patch changes is changed by the rewritten patch"},
 		"seed":      {"exactly where the upstream compiler puts the member", "struct netdev_notifier_change_info (include/linux/netdevice.h): identical in the rewritten build"},
 	}
 	outputs := map[string][]string{
-		"hole":   {"#define SLAVE_ENSLAVE_SEQ_OFFSET\toffsetofend(struct slave, delay)"},
-		"shadow": {"klp_shadow_get_or_alloc(", "klp_shadow_free(tsk, TASK_STRUCT_NEWPID_SHADOW_ID, NULL);", "KLP_POST_UNPATCH_CALLBACK("},
+		"hole":    {"#define SLAVE_ENSLAVE_SEQ_OFFSET\toffsetofend(struct slave, delay)"},
+		"shadow":  {"klp_shadow_get_or_alloc(", "klp_shadow_free(tsk, TASK_STRUCT_NEWPID_SHADOW_ID, NULL);", "KLP_POST_UNPATCH_CALLBACK("},
+		"syscall": {"+KLP_SYSCALL_DEFINE2(sethostname, char __user *, name, int, len)", "+#include <linux/livepatch_helpers.h>"},
 	}
 	for _, c := range realcases.All {
 		t.Run(c.Name, func(t *testing.T) {
-			m, err := c.Materialize(src, t.TempDir())
+			work := t.TempDir()
+			if keep := os.Getenv("KPREWRITE_KEEP"); keep != "" { // inspect a case: its patches, report and verify output
+				work = filepath.Join(keep, c.Name)
+				os.RemoveAll(work)
+				os.MkdirAll(work, 0o755)
+			}
+			m, err := c.Materialize(src, work)
 			if err != nil {
 				t.Fatal(err)
 			}
-			out := filepath.Join(t.TempDir(), "out.patch")
-			rep := filepath.Join(t.TempDir(), "report.txt")
+			out := filepath.Join(work, "rewritten.patch")
+			rep := filepath.Join(work, "report.txt")
 			code, vout, verrs := kp(t, "rewrite", "--verify", "--tree", m.Tree, "--config", cfg, "-o", out, "--report", rep, m.Patch)
+			os.WriteFile(filepath.Join(work, "verify.txt"), []byte(vout+verrs), 0o644)
 			report := readFile(t, rep)
 			if code != exitOK {
 				t.Fatalf("exit %d\n%s\n%s\n%s", code, report, vout, verrs)

@@ -322,9 +322,20 @@ var All = []*Case{
 		Resolves: []string{"header2c", "bitfield", "structext"},
 		Structs:  []string{"struct slave", "struct netdev_notifier_change_info"},
 	},
+	{
+		Name:    "syscall",
+		Subject: "uts: refuse an empty hostname",
+		Doc: "A changed system call: sethostname() refuses a name of length 0, which left the\n" +
+			"host with an empty name.",
+		Upstream: func(e *Editor) {
+			e.Replace("kernel/sys.c", "\tif (len < 0 || len > __NEW_UTS_LEN)\n\t\treturn -EINVAL;\n\terrno = -EFAULT;\n\tif (!copy_from_user(tmp, name, len)) {\n\t\tstruct new_utsname *u;\n\n\t\tadd_device_randomness(tmp, len);\n\t\tdown_write(&uts_sem);\n\t\tu = utsname();\n\t\tmemcpy(u->nodename,",
+				"\tif (len <= 0 || len > __NEW_UTS_LEN)\n\t\treturn -EINVAL;\n\terrno = -EFAULT;\n\tif (!copy_from_user(tmp, name, len)) {\n\t\tstruct new_utsname *u;\n\n\t\tadd_device_randomness(tmp, len);\n\t\tdown_write(&uts_sem);\n\t\tu = utsname();\n\t\tmemcpy(u->nodename,")
+		},
+		Resolves: []string{"syscall"},
+	},
 }
 
 // E2E names the cases of the end-to-end proof (e2e/): forward patches on
 // the pristine tree, so one base kernel serves them all, each with a
 // behaviour userspace can see.
-var E2E = []string{"hole", "inline", "seed", "shadow"}
+var E2E = []string{"hole", "inline", "seed", "shadow", "syscall"}
