@@ -11,6 +11,7 @@
 package build
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -43,6 +44,9 @@ type Options struct {
 	Append map[string]string
 	// MaxErrors caps the diagnostics kept per file (0: all).
 	MaxErrors int
+	// Preprocess runs gcc -E instead of compiling: Result.Preprocessed is
+	// the unit, with line markers naming tree-relative paths.
+	Preprocess bool
 }
 
 // Diagnostic is one gcc message, located in tree-relative terms.
@@ -60,11 +64,14 @@ func (d Diagnostic) String() string {
 
 // Result is the outcome of compiling one source file.
 type Result struct {
-	Source      string // tree-relative source
-	Object      string // absolute path of the object file ("" with SyntaxOnly or on failure)
-	Module      string // module name, "" for vmlinux
-	Failed      bool
-	Diagnostics []Diagnostic
+	Source string // tree-relative source
+	Object string // absolute path of the object file ("" with SyntaxOnly or on failure)
+	Module string // module name, "" for vmlinux
+	// Preprocessed is the gcc -E output (with Options.Preprocess); its
+	// line markers name files tree-relatively where they are in the tree.
+	Preprocessed []byte
+	Failed       bool
+	Diagnostics  []Diagnostic
 }
 
 // Compiler compiles files of variants into Dir.
@@ -162,7 +169,11 @@ func (c *Compiler) compileOne(ctx context.Context, v *Variant, cmd *kbuild.Comma
 		res.Module = cmd.Module
 	}
 	src := filepath.Join(ovl, filepath.FromSlash(cmd.Source))
-	obj := filepath.Join(c.Dir, v.Name, "obj", strings.TrimSuffix(cmd.Source, filepath.Ext(cmd.Source))+".o")
+	ext := ".o"
+	if opt.Preprocess {
+		ext = ".i"
+	}
+	obj := filepath.Join(c.Dir, v.Name, "obj", strings.TrimSuffix(cmd.Source, filepath.Ext(cmd.Source))+ext)
 	os.MkdirAll(filepath.Dir(obj), 0o755)
 	args := c.rewriteArgs(cmd, ovl, src, obj, opt)
 	run := exec.CommandContext(ctx, args[0], args[1:]...)
@@ -177,10 +188,52 @@ func (c *Compiler) compileOne(ctx context.Context, v *Variant, cmd *kbuild.Comma
 		}
 		return res
 	}
-	if !opt.SyntaxOnly {
+	switch {
+	case opt.Preprocess:
+		data, err := os.ReadFile(obj)
+		if err != nil {
+			res.Failed = true
+			res.Diagnostics = []Diagnostic{{File: cmd.Source, Severity: "error", Message: err.Error()}}
+			return res
+		}
+		res.Preprocessed = relativeMarkers(data, ovl, c.Env.SrcRoot(), c.Env.Tree.Root())
+	case !opt.SyntaxOnly:
 		res.Object = obj
 	}
 	return res
+}
+
+// relativeMarkers rewrites the file names of gcc's line markers
+// ("# 12 "/work/ovl/kernel/sys.c" 2") tree-relatively.
+func relativeMarkers(data []byte, roots ...string) []byte {
+	var b bytes.Buffer
+	b.Grow(len(data))
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i+1], data[i+1:]
+		} else {
+			data = nil
+		}
+		if len(line) > 3 && line[0] == '#' && line[1] == ' ' {
+			if q := bytes.IndexByte(line, '"'); q > 0 {
+				if e := bytes.IndexByte(line[q+1:], '"'); e >= 0 {
+					name := string(line[q+1 : q+1+e])
+					for _, root := range roots {
+						if rel, err := filepath.Rel(root, name); err == nil && filepath.IsAbs(name) && !strings.HasPrefix(rel, "..") {
+							b.Write(line[:q+1])
+							b.WriteString(filepath.ToSlash(rel))
+							b.Write(line[q+1+e:])
+							line = nil
+							break
+						}
+					}
+				}
+			}
+		}
+		b.Write(line)
+	}
+	return b.Bytes()
 }
 
 func lastLine(s string) string {
@@ -244,6 +297,9 @@ func (c *Compiler) rewriteArgs(cmd *kbuild.Command, ovl, src, obj string, opt Op
 			}
 			out = append(out, a, f)
 			i++
+			continue
+		case opt.Preprocess && a == "-c":
+			out = append(out, "-E")
 			continue
 		case opt.SyntaxOnly && (a == "-c"):
 			out = append(out, "-fsyntax-only")

@@ -166,3 +166,31 @@ func BaseName(n string) string {
 	}
 	return n
 }
+
+// LocalStatics counts the function-scope static variables of an object by
+// name. gcc names them NAME.N (__already_done.3); a file-scope static keeps
+// its plain name and is not counted. Two builds with the same counts have
+// the same static local data, whatever their code.
+func LocalStatics(path string) (map[string]int, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	out := map[string]int{}
+	for _, s := range syms {
+		if elf.ST_TYPE(s.Info) != elf.STT_OBJECT || elf.ST_BIND(s.Info) != elf.STB_LOCAL {
+			continue
+		}
+		i := strings.LastIndexByte(s.Name, '.')
+		if i <= 0 || strings.Trim(s.Name[i+1:], "0123456789") != "" || i == len(s.Name)-1 {
+			continue
+		}
+		out[s.Name[:i]]++
+	}
+	return out, nil
+}

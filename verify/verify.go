@@ -193,7 +193,8 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 		}
 		return d
 	}
-	newBuild, err := comp.Compile(ctx, &build.Variant{Name: vNew, Files: withPreservedLines(baseOf, newFiles), Append: newAppend}, sources, opt)
+	newV := &build.Variant{Name: vNew, Files: withPreservedLines(baseOf, newFiles), Append: newAppend}
+	newBuild, err := comp.Compile(ctx, newV, sources, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -204,8 +205,10 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 		}
 	}
 	var origBuild, layoBuild []*build.Result
+	var origV *build.Variant
 	if in.Original != nil {
-		if origBuild, err = compile(vOrig, withPreservedLines(baseOf, origFiles)); err != nil {
+		origV = &build.Variant{Name: vOrig, Files: withPreservedLines(baseOf, origFiles)}
+		if origBuild, err = comp.Compile(ctx, origV, sources, opt); err != nil {
 			return nil, err
 		}
 		if lay := layoutOnly(env.Tree, origChanges); lay != nil {
@@ -296,10 +299,16 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	r.Objects = objs
 	r.add(funcCheck)
 
-	// 6. Style.
+	// 6. Static local data.
+	if compileCheck.OK {
+		r.add(staticsCheck(ctx, comp, sources, staticVariants{base: &build.Variant{Name: vBase}, rewritten: newV, original: origV,
+			baseRes: baseRes, newRes: newBuild, origRes: origBuild}))
+	}
+
+	// 7. Style.
 	r.add(styleCheck(env, in.Rewritten, in.Original))
 
-	// 7. Split.
+	// 8. Split.
 	if in.SplitDir != "" {
 		c, splits := split(ctx, env, comp, in, newRes)
 		r.Splits = splits

@@ -175,6 +175,36 @@ func TestMissingFunctionsCaught(t *testing.T) {
 	}
 }
 
+// A rewritten patch that adds static local data the upstream patch does
+// not (here hidden in pr_info_once) fails the statics check, which names
+// the function and line; the same data in both patches passes.
+func TestStaticLocalsCaught(t *testing.T) {
+	env := seedEnv(t)
+	const file = "drivers/net/bonding/bond_procfs.c"
+	once := [3]string{file, "\tpr_info(\"Link Failure Count: %u\\n\", slave->link_failure_count);\n",
+		"\tpr_info(\"Link Failure Count: %u\\n\", slave->link_failure_count);\n\tpr_info_once(\"first slave shown\\n\");\n"}
+	plain := [3]string{file, "Link Failure Count: %u", "Link failures: %u"}
+	r := run(t, env, edit(t, seed, once), edit(t, seed, plain), "")
+	sc := check(r, "statics")
+	if sc.OK || r.OK {
+		t.Fatalf("statics check passed a new static local: %+v", sc)
+	}
+	got := strings.Join(sc.Details, "\n")
+	for _, want := range []string{"bond_procfs.c: bond_info_show_slave gains static bool __print_once", "bond_procfs.c:10", "the upstream patch does not do this"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("statics details lack %q:\n%s", want, got)
+		}
+	}
+	r = run(t, env, edit(t, seed, once), edit(t, seed, once), "")
+	if sc := check(r, "statics"); !sc.OK || !strings.Contains(strings.Join(sc.Details, "\n"), "so does the upstream patch") {
+		t.Errorf("statics check on the upstream patch's own static: %+v", sc)
+	}
+	r = run(t, env, edit(t, seed, plain), nil, "")
+	if sc := check(r, "statics"); !sc.OK || !strings.Contains(sc.Summary, "no function gains or loses") {
+		t.Errorf("statics check on a patch without statics: %+v", sc)
+	}
+}
+
 // On Debian's 6.1 tree: the upstream-style patch that appends a member to
 // struct slave (the klp-build case) is refuted with the exact layout change.
 func TestRealTreeSlaveGrowthRefuted(t *testing.T) {
