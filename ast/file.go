@@ -240,7 +240,8 @@ func (f *File) CondAt(off int) Cond {
 	return f.conds[i-1].cond
 }
 
-// Struct returns the struct or union definition with the given tag.
+// Struct returns the first struct or union definition with the given tag
+// (a header may define one in several #if branches: see Structs).
 func (f *File) Struct(name string) *Struct {
 	for _, s := range f.Structs {
 		if s.Name == name && s.Parent == nil {

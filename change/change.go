@@ -134,28 +134,38 @@ func (c *cmp) add(ch *Change) {
 }
 
 func (c *cmp) structs() {
-	preByName := map[string]*ast.Struct{}
-	for _, s := range c.pre.Structs {
-		if s.Name != "" && s.Parent == nil {
-			preByName[s.Kind+" "+s.Name] = s
+	// A struct may be defined more than once under different #if branches
+	// (a full definition and an empty stub): definitions of one name are
+	// paired in the order they appear.
+	defs := func(f *ast.File) (map[string][]*ast.Struct, []string) {
+		out := map[string][]*ast.Struct{}
+		var order []string
+		for _, s := range f.Structs {
+			if s.Name == "" || s.Parent != nil {
+				continue
+			}
+			key := s.Kind + " " + s.Name
+			if out[key] == nil {
+				order = append(order, key)
+			}
+			out[key] = append(out[key], s)
+		}
+		return out, order
+	}
+	pre, preOrder := defs(c.pre)
+	post, postOrder := defs(c.post)
+	for _, key := range postOrder {
+		for i, s := range post[key] {
+			if i >= len(pre[key]) {
+				c.add(&Change{Kind: StructAdded, Line: c.post.Line(s.Span.Off), Subject: key, Struct: s.Name, PostStruct: s})
+				continue
+			}
+			c.members(pre[key][i], s)
 		}
 	}
-	seen := map[string]bool{}
-	for _, s := range c.post.Structs {
-		if s.Name == "" || s.Parent != nil {
-			continue
-		}
-		key := s.Kind + " " + s.Name
-		seen[key] = true
-		old, ok := preByName[key]
-		if !ok {
-			c.add(&Change{Kind: StructAdded, Line: c.post.Line(s.Span.Off), Subject: key, Struct: s.Name, PostStruct: s})
-			continue
-		}
-		c.members(old, s)
-	}
-	for key, s := range preByName {
-		if !seen[key] {
+	for _, key := range preOrder {
+		for i := len(post[key]); i < len(pre[key]); i++ {
+			s := pre[key][i]
 			c.add(&Change{Kind: StructRemoved, Line: c.pre.Line(s.Span.Off), Subject: key, Struct: s.Name, PreStruct: s})
 		}
 	}

@@ -37,7 +37,7 @@ type Result struct {
 
 var checkRE = regexp.MustCompile(`(?m)^KPREWRITE-CHECK: (.*?)\r?$`)
 
-const initScript = `#!/bin/sh
+const initScript = `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -47,8 +47,6 @@ check() { echo "KPREWRITE-CHECK: $*"; }
 insmod /mods/dummy.ko numdummies=2
 insmod /mods/bonding.ko max_bonds=1 miimon=100
 ip link set bond0 up
-ip link set dummy0 up
-ip link set dummy1 up
 %s
 if [ -f /livepatch.ko ]; then
 	if insmod /livepatch.ko; then

@@ -30,12 +30,12 @@ func ParseCmdFile(text string) (*CmdFile, error) {
 	text = strings.ReplaceAll(text, "\\\n", " ")
 	for _, line := range strings.Split(text, "\n") {
 		switch {
-		case strings.HasPrefix(line, "cmd_"):
+		case strings.HasPrefix(line, "cmd_"), strings.HasPrefix(line, "savedcmd_"): // savedcmd_ from Linux 6.3 on
 			k, v, ok := strings.Cut(line, " := ")
 			if !ok {
 				continue
 			}
-			c.Object = strings.TrimPrefix(k, "cmd_")
+			c.Object = strings.TrimPrefix(strings.TrimPrefix(k, "saved"), "cmd_")
 			c.Command = v
 		case strings.HasPrefix(line, "source_"):
 			_, v, _ := strings.Cut(line, " := ")
@@ -51,7 +51,7 @@ func ParseCmdFile(text string) (*CmdFile, error) {
 		}
 	}
 	if c.Command == "" {
-		return nil, fmt.Errorf("no cmd_ line")
+		return nil, fmt.Errorf("no cmd_ or savedcmd_ line")
 	}
 	return c, nil
 }

@@ -446,7 +446,7 @@ func (e *Env) buildDeps() *depIndex {
 			return nil
 		}
 		if d.IsDir() {
-			if n := d.Name(); n == ".git" || n == "source" || (n == "tools" && filepath.Dir(p) == e.objTree) {
+			if n := d.Name(); n == ".git" || n == "source" || ((n == "tools" || n == "klp-tmp") && filepath.Dir(p) == e.objTree) { // klp-tmp: klp-build's copies
 				return filepath.SkipDir
 			}
 			return nil

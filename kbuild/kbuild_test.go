@@ -91,6 +91,11 @@ func TestShellSplitAndCmdFile(t *testing.T) {
 	if diff := cmp.Diff([]string{"/src/include/linux/kernel.h", "/src/x/a.h"}, cf.Deps); diff != "" {
 		t.Errorf("deps (-want +got):\n%s", diff)
 	}
+	// Linux 6.3 and later write savedcmd_.
+	cf, err = ParseCmdFile("saved" + cmd + "\n")
+	if err != nil || cf.Object != "x/a.o" {
+		t.Errorf("savedcmd_: %+v %v", cf, err)
+	}
 }
 
 // TestRealEnvRedirect uses the build of the pristine tree for a derived

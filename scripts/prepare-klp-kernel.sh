@@ -8,6 +8,10 @@
 #   $CACHE/e2e/boot-<ver>/            the base kernel's bzImage and modules, saved before
 #                                     klp-build rebuilds the tree with its own flags
 #
+# Every build goes through ccache ($CACHE/e2e/ccache): klp-build and the
+# upstream-built kernels rebuild whatever includes a header a patch touched,
+# twice (patched, then back), and ccache turns the way back into cache hits.
+#
 # The config is tinyconfig + testdata/kernel/livepatch-min.config + testdata/kernel/e2e.config.
 # Prints KPREWRITE_KLP_SRC, KPREWRITE_KLP_TREE and KPREWRITE_KLP_BOOT assignments.
 set -euo pipefail
@@ -18,7 +22,7 @@ log() { echo "prepare-klp-kernel: $*" >&2; }
 
 need=()
 for p in make gcc bc bison flex libelf-dev libssl-dev cpio dwarves patchutils gawk libxxhash-dev \
-	qemu-system-x86 busybox-static xz-utils rsync; do
+	qemu-system-x86 busybox-static xz-utils ccache; do
 	dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -71,6 +75,9 @@ src=$CACHE/src/linux-$version
 klp=$CACHE/e2e/klp-$version
 boot=$CACHE/e2e/boot-$version
 frag_sum=$(cat "$REPO/testdata/kernel/livepatch-min.config" "$REPO/testdata/kernel/e2e.config" | sha256sum | cut -c1-16)
+
+export CCACHE_DIR=$CACHE/e2e/ccache
+export PATH=/usr/lib/ccache:$PATH
 
 # klp-build's own flags: the boot kernel, the upstream-built kernels and
 # klp-build's original build are all made with them, from the same objects.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"sort"
 
 	"github.com/urfave/cli/v2"
@@ -65,7 +66,9 @@ func rewriteCommand() *cli.Command {
 				return err
 			}
 			needsHuman := r.NeedsHuman()
-			if c.Bool("verify") {
+			if c.Bool("verify") && !bytes.Contains(out, []byte("\n+++ ")) {
+				fmt.Fprintln(stderr, "kprewrite: the rewritten patch changes no file the config builds: nothing to verify or livepatch")
+			} else if c.Bool("verify") {
 				rw, err := patch.Read("rewritten", out, patch.Options{Strip: 1})
 				if err != nil {
 					return cli.Exit("error: the rewritten patch does not read back: "+oneLine(err.Error()), exitBadInput)

@@ -167,15 +167,27 @@ func textualVeto(p *rewrite.Pass, files []string, tag string) string {
 
 // incomplete returns the header with struct tag's definition turned into a
 // declaration, so every use that needs its layout is a compiler error.
+// Every definition is turned (a header may define the struct in several
+// #if branches).
 func incomplete(src []byte, tag string) []byte {
 	f := ast.Parse("h", src)
-	s := f.Struct(tag)
-	if s == nil {
+	var b strings.Builder
+	last := 0
+	for _, s := range f.Structs {
+		if s.Name != tag || s.Parent != nil || s.Kind != "struct" {
+			continue
+		}
+		// keep every newline, so the header's line numbers do not move
+		removed := string(src[s.Span.Off:s.Span.End])
+		b.Write(src[last:s.Span.Off])
+		b.WriteString("struct " + tag + strings.Repeat("\n", strings.Count(removed, "\n")))
+		last = s.Span.End
+	}
+	if last == 0 {
 		return src
 	}
-	// keep every newline, so the header's line numbers do not move
-	removed := string(src[s.Span.Off:s.Span.End])
-	return []byte(string(src[:s.Span.Off]) + "struct " + tag + strings.Repeat("\n", strings.Count(removed, "\n")) + string(src[s.Span.End:]))
+	b.Write(src[last:])
+	return []byte(b.String())
 }
 
 var (

@@ -1,0 +1,59 @@
+package change
+
+import (
+	"testing"
+
+	gocmp "github.com/google/go-cmp/cmp"
+)
+
+// summary lists "kind subject" for each change.
+func summary(fc *File) []string {
+	var out []string
+	for _, c := range fc.Changes {
+		out = append(out, string(c.Kind)+" "+c.Subject)
+	}
+	return out
+}
+
+func TestStructChanges(t *testing.T) {
+	cases := []struct {
+		name     string
+		pre, new string
+		want     []string
+	}{
+		{
+			name: "member added",
+			pre:  "struct s {\n\tint a;\n};\n",
+			new:  "struct s {\n\tint a;\n\tint b;\n};\n",
+			want: []string{"member added struct s.b"},
+		},
+		{
+			// a full definition and an empty stub under #ifdef: each pairs
+			// with its own counterpart, so a change elsewhere adds nothing
+			name: "definitions in #if branches",
+			pre:  "#ifdef CONFIG_X\nstruct g {\n\tint a;\n\tint b;\n};\n#else\nstruct g { };\n#endif\nint x;\n",
+			new:  "#ifdef CONFIG_X\nstruct g {\n\tint a;\n\tint b;\n};\n#else\nstruct g { };\n#endif\nint x;\nint y;\n",
+			want: []string{"global added y"},
+		},
+		{
+			name: "member added to the second definition",
+			pre:  "#ifdef CONFIG_X\nstruct g {\n\tint a;\n};\n#else\nstruct g {\n\tint z;\n};\n#endif\n",
+			new:  "#ifdef CONFIG_X\nstruct g {\n\tint a;\n};\n#else\nstruct g {\n\tint z;\n\tint w;\n};\n#endif\n",
+			want: []string{"member added struct g.w"},
+		},
+		{
+			name: "struct removed and added",
+			pre:  "struct old {\n\tint a;\n};\n",
+			new:  "struct nu {\n\tint a;\n};\n",
+			want: []string{"struct added struct nu", "struct removed struct old"},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := summary(Compute("include/x.h", []byte(c.pre), []byte(c.new)))
+			if d := gocmp.Diff(c.want, got); d != "" {
+				t.Errorf("changes (-want +got):\n%s", d)
+			}
+		})
+	}
+}
