@@ -96,7 +96,10 @@ if [ ! -f "$boot/.kprewrite-$frag_sum" ]; then
 	# A comment-only patch: klp-build builds the original kernel (kept with
 	# -T for later runs with -S 2), then stops with "no changes detected".
 	warm=$CACHE/e2e/warm-up.patch
-	printf -- '--- a/init/version.c\n+++ b/init/version.c\n@@ -1 +1,2 @@\n %s\n+/* kprewrite: klp-build warm-up */\n' "$(head -n1 "$klp/init/version.c")" > "$warm"
+	# A comment appended at the end of init/version.c: klp-build builds the
+	# original kernel, then stops with "no changes detected".
+	n=$(wc -l < "$klp/init/version.c")
+	printf -- '--- a/init/version.c\n+++ b/init/version.c\n@@ -%d +%d,2 @@\n %s\n+/* kprewrite: klp-build warm-up */\n' "$n" "$n" "$(tail -n1 "$klp/init/version.c")" > "$warm"
 	(cd "$klp" && ./scripts/livepatch/klp-build -T -j"$(nproc)" -o "$CACHE/e2e/warm-up.ko" "$warm" >&2) || true
 	[ -f "$klp/klp-tmp/1-orig/.complete" ] || { log "klp-build did not complete its original build"; exit 1; }
 	(cd "$klp" && make -s -j"$(nproc)" "${KLPFLAGS[@]}" bzImage modules >&2)

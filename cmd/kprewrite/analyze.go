@@ -22,11 +22,7 @@ func analyzeCommand() *cli.Command {
 			if err := checkFormat(c); err != nil {
 				return err
 			}
-			opt, err := options(c)
-			if err != nil {
-				return err
-			}
-			env, err := openEnv(c)
+			opt, env, err := optionsAndEnv(c)
 			if err != nil {
 				return err
 			}

@@ -130,3 +130,14 @@ func writeReport(c *cli.Context, w io.Writer, r *report.Report) error {
 	r.WriteText(w)
 	return nil
 }
+
+// optionsAndEnv checks the rewrite flags, then opens the tree and config:
+// a bad flag is reported before any tree is read.
+func optionsAndEnv(c *cli.Context) (rewrite.Options, *kbuild.Env, error) {
+	opt, err := options(c)
+	if err != nil {
+		return opt, nil, err
+	}
+	env, err := openEnv(c)
+	return opt, env, err
+}

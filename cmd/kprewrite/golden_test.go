@@ -68,48 +68,16 @@ func TestGoldenRewrites(t *testing.T) {
 // case of the flags tree, and proves every rewrite with verify.
 func TestBitfieldCases(t *testing.T) {
 	dir := "../../testdata/kernels/flags"
-	cases := []struct {
-		patch    string
-		resolved bool
-		why      string // part of the note when refused
-	}{
-		{"01-one-bit.patch", true, ""},
-		{"02-full-unit.patch", false, "no spare bits: the upstream change moves duplex"},
-		{"03-two-bits.patch", true, ""},
-		{"04-signed.patch", true, ""},
-		{"05-u32-unit.patch", true, ""},
-		{"06-ifdef-run.patch", true, ""},
-		{"07-address.patch", false, "the member's address or storage is used"},
-	}
-	for _, c := range cases {
-		t.Run(c.patch, func(t *testing.T) {
-			pf := filepath.Join(dir, "patches", c.patch)
-			out := filepath.Join(t.TempDir(), "out.patch")
-			code, _, errs := kp(t, append(append([]string{"rewrite", "--format", "json", "--strategy", "bitfield"}, treeArgs(dir)...), "-o", out, pf)...)
-			if code == exitBadInput {
-				t.Fatalf("exit %d: %s", code, errs)
-			}
-			if c.resolved != (code == exitOK) {
-				t.Fatalf("exit %d, resolved want %v: %s", code, c.resolved, errs)
-			}
-			if !c.resolved {
-				if !strings.Contains(errs, c.why) {
-					t.Errorf("refusal does not say %q:\n%s", c.why, errs)
-				}
-				return
-			}
-			if strings.Contains(readFile(t, out), "+++ b/include/") {
-				t.Errorf("the rewritten patch still changes a header")
-			}
-			code, vout, verrs := kp(t, append(append([]string{"verify"}, treeArgs(dir)...), "--original", pf, out)...)
-			if code != exitOK {
-				t.Errorf("verify: exit %d\n%s%s", code, vout, verrs)
-			}
-			if !strings.Contains(vout, "exactly where the upstream compiler puts the member") {
-				t.Errorf("no bitfield proof in verify output:\n%s", vout)
-			}
-		})
-	}
+	proof := "exactly where the upstream compiler puts the member"
+	runCases(t, dir, []string{"--format", "json", "--strategy", "bitfield"}, []caseRun{
+		{patch: "01-one-bit.patch", resolved: true, proof: proof},
+		{patch: "02-full-unit.patch", why: "no spare bits: the upstream change moves duplex"},
+		{patch: "03-two-bits.patch", resolved: true, proof: proof},
+		{patch: "04-signed.patch", resolved: true, proof: proof},
+		{patch: "05-u32-unit.patch", resolved: true, proof: proof},
+		{patch: "06-ifdef-run.patch", resolved: true, proof: proof},
+		{patch: "07-address.patch", why: "the member's address or storage is used"},
+	})
 	// Without a config the position of the bit after an #ifdef'd member is
 	// not known: refused, saying so.
 	t.Run("06 without config", func(t *testing.T) {

@@ -29,26 +29,10 @@ func kp(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-// golden compares got with testdata file name, normalising the tree path.
+// golden compares got with the seed tree's golden file name.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	abs, _ := filepath.Abs(seed)
-	got = strings.ReplaceAll(got, abs, "$TREE")
-	path := filepath.Join(seed, "golden", name)
-	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", name, diff)
-	}
+	goldenFile(t, seed, name, got)
 }
 
 func TestAnalyzeSeedText(t *testing.T) {

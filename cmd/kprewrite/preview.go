@@ -25,11 +25,7 @@ func previewCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return badInput("preview needs exactly one PATCH argument")
 			}
-			opt, err := options(c)
-			if err != nil {
-				return err
-			}
-			env, err := openEnv(c)
+			opt, env, err := optionsAndEnv(c)
 			if err != nil {
 				return err
 			}

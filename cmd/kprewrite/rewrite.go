@@ -36,11 +36,7 @@ func rewriteCommand() *cli.Command {
 			if err := checkFormat(c); err != nil {
 				return err
 			}
-			opt, err := options(c)
-			if err != nil {
-				return err
-			}
-			env, err := openEnv(c)
+			opt, env, err := optionsAndEnv(c)
 			if err != nil {
 				return err
 			}
