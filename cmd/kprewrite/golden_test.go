@@ -267,3 +267,32 @@ func TestSyscallDialects(t *testing.T) {
 		})
 	}
 }
+
+// TestHeader2cCases proves every header2c case of the hdr tree with verify,
+// and checks the blast-radius limit and the file the config does not build.
+func TestHeader2cCases(t *testing.T) {
+	dir := "../../testdata/kernels/hdr"
+	runCases(t, dir, nil, []caseRun{
+		{patch: "01-inline-two-objects.patch", resolved: true, proof: "PROVEN"},
+		{patch: "02-macro-chain.patch", resolved: true, proof: "PROVEN"},
+		{patch: "03-new-helper-macro.patch", resolved: true, proof: "PROVEN"},
+		// the prototype moves; the __init caller is left to the engineer
+		{patch: "04-new-prototype.patch", why: "__init code already ran"},
+	})
+	t.Run("unbuilt user left alone", func(t *testing.T) {
+		code, _, errs := kp(t, append(append([]string{"rewrite"}, treeArgs(dir)...), "-o", filepath.Join(t.TempDir(), "o.patch"), filepath.Join(dir, "patches/01-inline-two-objects.patch"))...)
+		if code != exitOK || !strings.Contains(errs, "not built under this config and left alone: drivers/legacy/legacy.c") {
+			t.Errorf("exit %d:\n%s", code, errs)
+		}
+	})
+	t.Run("too many users refused", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "o.patch")
+		code, _, errs := kp(t, append(append([]string{"rewrite", "--max-users", "1"}, treeArgs(dir)...), "-o", out, filepath.Join(dir, "patches/01-inline-two-objects.patch"))...)
+		if code != exitNeedsHuman || !strings.Contains(errs, "header2c: the change reaches 2 .c files, more than --max-users 1: drivers/ringdev/ringdev.c, kernel/ring.c") {
+			t.Errorf("exit %d:\n%s", code, errs)
+		}
+		if strings.Contains(readFile(t, out), "hdr_ring_used") {
+			t.Errorf("refused, yet the header definition was moved")
+		}
+	})
+}
