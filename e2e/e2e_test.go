@@ -109,8 +109,12 @@ func TestEndToEnd(t *testing.T) {
 			// 4. boots
 			run := func(what string, b *Boot) *Result {
 				start := time.Now()
-				res, err := b.Run(ctx, filepath.Join(dir, "vm-"+what))
+				vm := filepath.Join(dir, "vm-"+what)
+				res, err := b.Run(ctx, vm)
 				stamp("boot "+what, start)
+				if res != nil {
+					os.WriteFile(filepath.Join(vm, "console.txt"), []byte(res.Console), 0o644)
+				}
 				if err != nil {
 					t.Fatalf("%s: %v", what, err)
 				}
@@ -134,7 +138,6 @@ func TestEndToEnd(t *testing.T) {
 				}
 			}
 			r.times = strings.Join(times, ", ")
-			os.WriteFile(filepath.Join(dir, "console-livepatched.txt"), []byte(lp.Console), 0o644)
 			switch {
 			case lp.LoadError != "":
 				t.Errorf("the rewritten livepatch did not load: %s\n%s", lp.LoadError, tail(lp.Console, 30))
