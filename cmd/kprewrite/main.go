@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/urfave/cli/v2"
 )
@@ -60,7 +61,7 @@ func newApp() *cli.App {
 		Description: "kprewrite reads a patch and the kernel tree it applies to, finds what a livepatch cannot\n" +
 			"carry (struct layout changes, header changes, static locals, __init code, ...), rewrites\n" +
 			"what it can prove safe and reports every decision.",
-		HideVersion:     true,
+		Version:         version(),
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
@@ -83,4 +84,36 @@ func oneLine(s string) string {
 		}
 	}
 	return s
+}
+
+// version names the build: the module version, or the VCS revision the
+// binary was built from (with "+dirty" for uncommitted changes), so a
+// report can be traced to the kprewrite that wrote it.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := info.Main.Version
+	var rev, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	switch {
+	case v != "" && v != "(devel)":
+		return v
+	case rev != "":
+		return rev + dirty
+	}
+	return "devel"
 }

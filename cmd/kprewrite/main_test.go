@@ -287,3 +287,10 @@ func TestSeries(t *testing.T) {
 		t.Errorf("files written for a failed series: %v", ents)
 	}
 }
+
+func TestVersion(t *testing.T) {
+	code, out, errs := kp(t, "--version")
+	if code != exitOK || !strings.HasPrefix(out, "kprewrite version ") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
