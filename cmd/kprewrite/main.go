@@ -87,8 +87,8 @@ func oneLine(s string) string {
 }
 
 // version names the build: the module version, or the VCS revision the
-// binary was built from (with "+dirty" for uncommitted changes), so a
-// report can be traced to the kprewrite that wrote it.
+// binary was built from (with "+dirty" for uncommitted changes), so a bug
+// report can name the kprewrite that showed it.
 func version() string {
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
