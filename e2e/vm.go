@@ -114,7 +114,7 @@ func (b *Boot) Run(ctx context.Context, work string) (*Result, error) {
 	if m := regexp.MustCompile(`KPREWRITE-LP: (.*)`).FindStringSubmatch(r.Console); m != nil {
 		s := strings.TrimSpace(m[1])
 		if strings.HasPrefix(s, "load failed") {
-			r.LoadError = s + ": " + lastKernelLine(r.Console)
+			r.LoadError = s + ": " + loadFailure(r.Console)
 		} else {
 			fmt.Sscanf(s, "enabled=%s transition=%s", &r.Enabled, &r.Transition)
 		}
@@ -122,14 +122,25 @@ func (b *Boot) Run(ctx context.Context, work string) (*Result, error) {
 	return r, nil
 }
 
-func lastKernelLine(console string) string {
-	var last string
+// loadFailure is insmod's complaint with the kernel's first livepatch
+// error, which names the cause (a symbol not found, a function with no
+// ftrace location, ...).
+func loadFailure(console string) string {
+	var insmod, cause string
 	for _, l := range strings.Split(console, "\n") {
-		if strings.Contains(l, "livepatch") || strings.Contains(l, "insmod") {
-			last = strings.TrimSpace(l)
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "insmod:") {
+			insmod = l
+		}
+		// the kernel's first complaint names the cause
+		if i := strings.Index(l, "livepatch: failed"); i >= 0 && cause == "" {
+			cause = l[i:]
 		}
 	}
-	return last
+	if cause != "" {
+		return insmod + " (" + cause + ")"
+	}
+	return insmod
 }
 
 func tail(s string, n int) string {
