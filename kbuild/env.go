@@ -392,6 +392,11 @@ func (e *Env) plainCommand(rel string) (*Command, error) {
 		"-Werror=implicit-function-declaration", "-Werror=implicit-int", "-Werror=return-type", "-Werror=strict-prototypes",
 		"-Wno-unused-function", "-I" + filepath.Join(root, path.Dir(rel)),
 	}
+	if e.Config.Tristate("DYNAMIC_FTRACE") == "y" && arch == "x86" {
+		// kbuild's CC_FLAGS_FTRACE: every function not marked notrace
+		// starts with a __fentry__ call, the hook livepatches use
+		args = append(args, "-pg", "-mfentry", "-mrecord-mcount")
+	}
 	c := &Command{Dir: root, Source: rel}
 	if o.Kind == Module {
 		args = append(args, "-DMODULE", "-DKBUILD_MODNAME=\""+o.Module+"\"")

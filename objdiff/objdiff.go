@@ -23,7 +23,21 @@ type Func struct {
 	Section string
 	Size    uint64
 	Sum     [32]byte
+	// Traceable: the function starts with a call to the ftrace entry
+	// (__fentry__, after an optional endbr64), so ftrace can redirect it.
+	// A livepatch can only replace such a function: notrace functions and
+	// header inlines that gcc emitted out of line (the kernel's inline
+	// implies notrace) fail to load with "failed to find location".
+	Traceable bool
 }
+
+// ftraceEntry names the calls that -pg -mfentry (x86_64) or -pg (older
+// mcount ABIs) put at the start of every traceable function.
+var ftraceEntry = map[string]bool{"__fentry__": true, "mcount": true, "_mcount": true, "__mcount": true}
+
+// traceWindow is how far into a function the ftrace call may sit: an
+// endbr64 (4 bytes) and the call's opcode byte come before its relocation.
+const traceWindow = 16
 
 // Functions reads the function symbols of an ELF relocatable object.
 func Functions(path string) (map[string]Func, error) {
@@ -99,13 +113,16 @@ func Functions(path string) (map[string]Func, error) {
 		h.Write(data[start:end])
 		rs := relsOf[int(sym.Section)]
 		sort.Slice(rs, func(i, j int) bool { return rs[i].off < rs[j].off })
+		var fn Func
 		for _, r := range rs {
 			if r.off < start || r.off >= end {
 				continue
 			}
+			if ftraceEntry[r.name] && r.off-start < traceWindow {
+				fn.Traceable = true
+			}
 			fmt.Fprintf(h, "\x00%d\x00%d\x00%s", r.off-start, r.typ, r.name)
 		}
-		var fn Func
 		fn.Name = sym.Name
 		fn.Section = sec.Name
 		fn.Size = sym.Size

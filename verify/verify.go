@@ -295,9 +295,11 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	r.add(headerCheck(newChanges))
 
 	// 5. Changed functions.
-	funcCheck, objs := compareFunctions(env, baseRes, newBuild, origBuild, layoBuild)
+	fs := readFuncs(baseRes, newBuild, origBuild, layoBuild)
+	funcCheck, objs := compareFunctions(baseRes, fs, origBuild != nil)
 	r.Objects = objs
 	r.add(funcCheck)
+	r.add(ftraceCheck(env, baseRes, fs, origBuild != nil))
 
 	// 6. Static local data.
 	if compileCheck.OK {
@@ -659,12 +661,13 @@ func headerCheck(newCh []*change.File) Check {
 	return c
 }
 
-// compareFunctions lists changed functions per object and checks that the
-// rewritten patch changes every function the upstream patch changes (other
-// than by layout shifts).
-func compareFunctions(env *kbuild.Env, base, rewritten, original, layo []*build.Result) (Check, []ObjectFuncs) {
-	c := Check{Name: "functions", OK: true}
-	type key struct{ obj, src string }
+// builtFuncs is the functions of every compiled object, by source file,
+// for each variant of the tree.
+type builtFuncs struct {
+	base, rewritten, original, layout map[string]map[string]objdiff.Func
+}
+
+func readFuncs(base, rewritten, original, layo []*build.Result) builtFuncs {
 	funcs := func(rs []*build.Result) map[string]map[string]objdiff.Func {
 		out := map[string]map[string]objdiff.Func{}
 		for _, r := range rs {
@@ -678,14 +681,23 @@ func compareFunctions(env *kbuild.Env, base, rewritten, original, layo []*build.
 		}
 		return out
 	}
-	objectName := func(r *build.Result) string {
-		if r.Module != "" {
-			return r.Module
-		}
-		return "vmlinux"
+	return builtFuncs{funcs(base), funcs(rewritten), funcs(original), funcs(layo)}
+}
+
+// objectName is the object a compiled file links into.
+func objectName(r *build.Result) string {
+	if r.Module != "" {
+		return r.Module
 	}
-	b, n := funcs(base), funcs(rewritten)
-	o, l := funcs(original), funcs(layo)
+	return "vmlinux"
+}
+
+// compareFunctions lists changed functions per object and checks that the
+// rewritten patch changes every function the upstream patch changes (other
+// than by layout shifts).
+func compareFunctions(base []*build.Result, fs builtFuncs, hasOriginal bool) (Check, []ObjectFuncs) {
+	c := Check{Name: "functions", OK: true}
+	b, n, o, l := fs.base, fs.rewritten, fs.original, fs.layout
 	per := map[string]*ObjectFuncs{}
 	get := func(obj string) *ObjectFuncs {
 		if per[obj] == nil {
@@ -708,7 +720,7 @@ func compareFunctions(env *kbuild.Env, base, rewritten, original, layo []*build.
 		if nf, ok := n[src]; ok {
 			of.Rewritten = append(of.Rewritten, names(objdiff.Compare(b[src], nf), src)...)
 		}
-		if original == nil {
+		if !hasOriginal {
 			continue
 		}
 		ref := b[src]
@@ -751,7 +763,7 @@ func compareFunctions(env *kbuild.Env, base, rewritten, original, layo []*build.
 				of.Missing = append(of.Missing, f)
 			}
 		}
-		if original != nil {
+		if hasOriginal {
 			for _, f := range of.Rewritten {
 				if !orig[objdiff.BaseName(f)] && !orig[movedName(objdiff.BaseName(f))] {
 					of.Extra = append(of.Extra, f)
@@ -768,7 +780,7 @@ func compareFunctions(env *kbuild.Env, base, rewritten, original, layo []*build.
 		}
 	}
 	c.Summary = fmt.Sprintf("%d functions change in %d objects", total, len(out))
-	if original != nil && c.OK {
+	if hasOriginal && c.OK {
 		c.Summary += "; every function the upstream patch changes is changed by the rewritten patch"
 	}
 	return c, out

@@ -296,3 +296,44 @@ func TestHeader2cCases(t *testing.T) {
 		}
 	})
 }
+
+// TestVerifyFtrace: a changed function must have an ftrace entry, or its
+// livepatch does not load. ring_tail in the hdr tree is notrace.
+func TestVerifyFtrace(t *testing.T) {
+	dir := "../../testdata/kernels/hdr"
+	write := func(body string) string {
+		p := filepath.Join(t.TempDir(), "fix.patch")
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	notrace := write(`--- a/kernel/ring.c
++++ b/kernel/ring.c
+@@ -31,5 +31,5 @@ u32 ring_room(const struct ring *r)
+ 
+ notrace u32 ring_tail(const struct ring *r)
+ {
+-	return r->tail;
++	return r->tail % r->size;
+ }
+`)
+	code, out, errs := kp(t, append(append([]string{"verify"}, treeArgs(dir)...), notrace)...)
+	if code != exitNeedsHuman || !strings.Contains(out, "vmlinux: ring_tail (kernel/ring.c) changes but has no ftrace entry") {
+		t.Errorf("notrace function: exit %d\n%s%s", code, out, errs)
+	}
+	traced := write(`--- a/kernel/ring.c
++++ b/kernel/ring.c
+@@ -25,5 +25,5 @@ bool ring_push(struct ring *r)
+ 
+ u32 ring_room(const struct ring *r)
+ {
+-	return RING_SPACE(r);
++	return RING_SPACE(r) - 1;
+ }
+`)
+	code, out, errs = kp(t, append(append([]string{"verify"}, treeArgs(dir)...), traced)...)
+	if code != exitOK || !strings.Contains(out, "every changed function has an ftrace entry (1 checked)") {
+		t.Errorf("traced function: exit %d\n%s%s", code, out, errs)
+	}
+}

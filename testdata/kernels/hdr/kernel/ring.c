@@ -25,3 +25,8 @@ u32 ring_room(const struct ring *r)
 {
 	return RING_SPACE(r);
 }
+
+notrace u32 ring_tail(const struct ring *r)
+{
+	return r->tail;
+}

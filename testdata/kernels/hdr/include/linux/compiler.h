@@ -9,6 +9,8 @@
 #define __read_mostly	__attribute__((__section__(".data..read_mostly")))
 #define __always_inline	inline __attribute__((__always_inline__))
 #define notrace		__attribute__((__no_instrument_function__))
+/* as in the kernel's compiler_types.h: inline functions are never traced */
+#define inline		inline notrace
 #define READ_ONCE(x)	(*(const volatile typeof(x) *)&(x))
 #define WRITE_ONCE(x, val) (*(volatile typeof(x) *)&(x) = (val))
 
