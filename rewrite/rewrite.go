@@ -269,8 +269,12 @@ func (s *Session) apply(edits []Edit) error {
 		}
 		var b strings.Builder
 		last := 0
+		var inline []int // output offsets of in-line edits on lines that fitted
 		for _, e := range es {
 			b.WriteString(string(src[last:e.Start]))
+			if !strings.Contains(e.New, "\n") && columns(lineAt(src, e.Start)) <= maxColumns {
+				inline = append(inline, b.Len())
+			}
 			b.WriteString(e.New)
 			last = e.End
 		}
@@ -278,7 +282,7 @@ func (s *Session) apply(edits []Edit) error {
 		if _, ok := s.Current[f]; !ok {
 			s.order = append(s.order, f)
 		}
-		s.Current[f] = []byte(b.String())
+		s.Current[f] = wrapEdited([]byte(b.String()), inline)
 	}
 	return nil
 }

@@ -1,0 +1,125 @@
+package rewrite
+
+import "strings"
+
+// maxColumns is the line length checkpatch.pl warns beyond.
+const maxColumns = 100
+
+// columns is the display width of a line with 8-column tabs.
+func columns(s string) int {
+	c := 0
+	for _, r := range s {
+		if r == '\t' {
+			c += 8 - c%8
+		} else {
+			c++
+		}
+	}
+	return c
+}
+
+// indentTo is kernel-style indentation to column col: tabs, then spaces.
+func indentTo(col int) string {
+	return strings.Repeat("\t", col/8) + strings.Repeat(" ", col%8)
+}
+
+// wrapLine breaks a C line that an edit made longer than maxColumns after
+// an argument's comma, aligning the continuation with the innermost open
+// parenthesis as kernel style does (or with the line's own indentation
+// when that parenthesis opened on an earlier line). It returns the line
+// unchanged when it fits, is a preprocessor or comment line, or has no
+// comma to break at.
+func wrapLine(line string) string {
+	if columns(line) <= maxColumns {
+		return line
+	}
+	trimmed := strings.TrimLeft(line, " \t")
+	if strings.HasPrefix(trimmed, "#") || strings.HasPrefix(trimmed, "/*") || strings.HasPrefix(trimmed, "*") || strings.HasPrefix(trimmed, "//") {
+		return line
+	}
+	lead := line[:len(line)-len(trimmed)]
+	type cut struct{ at, indent int }
+	var best *cut
+	var parens []int // columns of open parentheses on this line
+	col := 0
+	var quote rune
+	escaped := false
+	for i, r := range line {
+		switch {
+		case quote != 0:
+			switch {
+			case escaped:
+				escaped = false
+			case r == '\\':
+				escaped = true
+			case r == quote:
+				quote = 0
+			}
+		case r == '"' || r == '\'':
+			quote = r
+		case r == '(':
+			parens = append(parens, col)
+		case r == ')':
+			if len(parens) > 0 {
+				parens = parens[:len(parens)-1]
+			}
+		case r == ',' && i+1 < len(line) && line[i+1] == ' ' && col+1 <= maxColumns:
+			indent := columns(lead)
+			if len(parens) > 0 {
+				indent = parens[len(parens)-1] + 1
+			}
+			best = &cut{i + 1, indent}
+		}
+		if r == '\t' {
+			col += 8 - col%8
+		} else {
+			col++
+		}
+	}
+	if best == nil {
+		return line
+	}
+	rest := indentTo(best.indent) + strings.TrimLeft(line[best.at:], " ")
+	if columns(rest) >= columns(line) {
+		return line // no progress
+	}
+	return line[:best.at] + "\n" + wrapLine(rest)
+}
+
+// lineAt returns the line of src that holds byte off, without its newline.
+func lineAt(src []byte, off int) string {
+	start := strings.LastIndexByte(string(src[:off]), '\n') + 1
+	end := len(src)
+	if i := strings.IndexByte(string(src[off:]), '\n'); i >= 0 {
+		end = off + i
+	}
+	return string(src[start:end])
+}
+
+// wrapEdited wraps the lines holding the given offsets, so that a name an
+// edit lengthened does not push a line past checkpatch's limit.
+func wrapEdited(data []byte, offsets []int) []byte {
+	if len(offsets) == 0 {
+		return data
+	}
+	text := string(data)
+	var starts []int
+	for _, off := range offsets {
+		st := strings.LastIndexByte(text[:off], '\n') + 1
+		if len(starts) == 0 || starts[len(starts)-1] != st {
+			starts = append(starts, st)
+		}
+	}
+	// from the last line up, so earlier offsets stay valid
+	for i := len(starts) - 1; i >= 0; i-- {
+		st := starts[i]
+		end := len(text)
+		if j := strings.IndexByte(text[st:], '\n'); j >= 0 {
+			end = st + j
+		}
+		if w := wrapLine(text[st:end]); w != text[st:end] {
+			text = text[:st] + w + text[end:]
+		}
+	}
+	return []byte(text)
+}

@@ -1,0 +1,50 @@
+package rewrite
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestWrapLine(t *testing.T) {
+	for _, c := range []struct{ name, in, want string }{
+		{
+			name: "continuation of a call opened on the line before",
+			in:   "\t\t\t\t    to_netdev_notifier_change_info_ext(change_info)->old_flags, event_dev->flags);",
+			want: "\t\t\t\t    to_netdev_notifier_change_info_ext(change_info)->old_flags,\n\t\t\t\t    event_dev->flags);",
+		},
+		{
+			name: "aligned with the open parenthesis",
+			in:   "\tnetdev_info(event_dev, \"flags %#x -> %#x\\n\", to_netdev_notifier_change_info_ext(change_info)->old_flags);",
+			want: "\tnetdev_info(event_dev, \"flags %#x -> %#x\\n\",\n\t\t    to_netdev_notifier_change_info_ext(change_info)->old_flags);",
+		},
+		{
+			name: "a comma inside a string is no break",
+			in:   "\tpr_info(\"" + strings.Repeat("a, ", 40) + "\");",
+			want: "\tpr_info(\"" + strings.Repeat("a, ", 40) + "\");",
+		},
+		{
+			name: "short lines stay",
+			in:   "\tfoo(a, b);",
+			want: "\tfoo(a, b);",
+		},
+		{
+			name: "preprocessor lines stay",
+			in:   "#define X(a) " + strings.Repeat("f(a), ", 20),
+			want: "#define X(a) " + strings.Repeat("f(a), ", 20),
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := wrapLine(c.in)
+			if diff := cmp.Diff(c.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			for _, l := range strings.Split(got, "\n") {
+				if columns(l) > maxColumns && got != c.in {
+					t.Errorf("still too long: %q", l)
+				}
+			}
+		})
+	}
+}
