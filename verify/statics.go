@@ -56,7 +56,7 @@ func staticsCheck(ctx context.Context, comp *build.Compiler, sources []string, v
 		}
 	}
 	if len(differ) == 0 {
-		c.Summary = fmt.Sprintf("no function gains or loses static local data (symbol tables of %d objects)", len(b))
+		c.Summary = fmt.Sprintf("no function gains or loses static local data (symbol tables of %s)", plural(len(b), "object"))
 		return c
 	}
 

@@ -66,7 +66,7 @@ func (r *Report) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "  %-12s %s (%s)\n", s.Object, s.File, strings.Join(s.Files, ", "))
 		}
 	}
-	fmt.Fprintf(w, "\n%d source files compiled per variant in %.1f s\n", len(r.Compiled), r.Seconds)
+	fmt.Fprintf(w, "\n%s compiled per variant in %.1f s\n", plural(len(r.Compiled), "source file"), r.Seconds)
 }
 
 func list(s []string) string {
@@ -81,4 +81,12 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
+}
+
+// plural counts things in English: "1 object", "2 objects".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

@@ -160,7 +160,7 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(log, "kprewrite verify: compiling %d source files per variant (%s)\n", len(sources), method)
+	fmt.Fprintf(log, "kprewrite verify: compiling %s per variant (%s)\n", plural(len(sources), "source file"), method)
 	r.Compiled = sources
 
 	// Layout probes: which structs, seen through which compiled source.
@@ -227,7 +227,7 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 		compileCheck.Details = append(compileCheck.Details, "base tree: "+d.String())
 	}
 	if compileCheck.OK {
-		compileCheck.Summary = fmt.Sprintf("%d source files compile with kbuild's flags for base and rewritten trees", len(sources))
+		compileCheck.Summary = fmt.Sprintf("%s compiled with kbuild's flags for base and rewritten trees", plural(len(sources), "source file"))
 		if in.Original != nil {
 			if errs := build.Errors(origBuild); len(errs) > 0 {
 				compileCheck.Summary += fmt.Sprintf(" (the original patch itself fails to compile: %s)", errs[0])
@@ -779,7 +779,7 @@ func compareFunctions(base []*build.Result, fs builtFuncs, hasOriginal bool) (Ch
 			out = append(out, *of)
 		}
 	}
-	c.Summary = fmt.Sprintf("%d functions change in %d objects", total, len(out))
+	c.Summary = fmt.Sprintf("%s changed in %s", plural(total, "function"), plural(len(out), "object"))
 	if hasOriginal && c.OK {
 		c.Summary += "; every function the upstream patch changes is changed by the rewritten patch"
 	}
