@@ -53,6 +53,11 @@ func InsertionPoint(f *ast.File) int {
 	if at < len(f.Src) {
 		at++
 	}
+	// between two blank lines there (a file's own double blank line), so
+	// the generated block gets one blank line on each side, not two after
+	if at+1 < len(f.Src) && f.Src[at] == '\n' && f.Src[at+1] == '\n' {
+		at++
+	}
 	return at
 }
 

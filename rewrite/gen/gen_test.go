@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kprewrite/kprewrite/ast"
 )
 
 func TestRevertLines(t *testing.T) {
@@ -19,5 +21,28 @@ func TestRevertLines(t *testing.T) {
 	cur2 := "a\nnew\nb\n"
 	if got := string(RevertLines([]byte(pre2), []byte(cur2), map[int]bool{2: true})); got != pre2 {
 		t.Errorf("got %q", got)
+	}
+}
+
+func TestInsertedBlockHasOneBlankLineEachSide(t *testing.T) {
+	for _, c := range []struct{ name, src, want string }{
+		{"one blank line after the includes",
+			"#include <a.h>\n\nint x;\n",
+			"#include <a.h>\n\nstatic int y;\n\nint x;\n"},
+		{"two blank lines after the includes (net/core/dev.c)",
+			"#include <a.h>\n\n\nint x;\n",
+			"#include <a.h>\n\nstatic int y;\n\nint x;\n"},
+		{"no blank line",
+			"#include <a.h>\nint x;\n",
+			"#include <a.h>\n\nstatic int y;\n\nint x;\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := []byte(c.src)
+			at := InsertionPoint(ast.Parse("f.c", src))
+			got := string(src[:at]) + InsertText(src, at, "static int y;") + string(src[at:])
+			if diff := cmp.Diff(c.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }
