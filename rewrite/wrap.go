@@ -24,11 +24,11 @@ func indentTo(col int) string {
 }
 
 // wrapLine breaks a C line that an edit made longer than maxColumns after
-// an argument's comma, aligning the continuation with the innermost open
+// an argument's comma or a binary operator, aligning the continuation with the innermost open
 // parenthesis as kernel style does (or with the line's own indentation
 // when that parenthesis opened on an earlier line). It returns the line
 // unchanged when it fits, is a preprocessor or comment line, or has no
-// comma to break at.
+// place to break at.
 func wrapLine(line string) string {
 	if columns(line) <= maxColumns {
 		return line
@@ -64,11 +64,17 @@ func wrapLine(line string) string {
 				parens = parens[:len(parens)-1]
 			}
 		case r == ',' && i+1 < len(line) && line[i+1] == ' ' && col+1 <= maxColumns:
-			indent := columns(lead)
-			if len(parens) > 0 {
-				indent = parens[len(parens)-1] + 1
+			best = &cut{i + 1, continuation(lead, parens)}
+		case r == ' ' && i > 0:
+			// after a binary operator between spaces: the operator ends
+			// the line, as checkpatch wants logical continuations
+			for _, op := range binaryOps {
+				end := i + 1 + len(op)
+				if end < len(line) && line[i+1:end] == op && line[end] == ' ' && col+1+len(op) <= maxColumns {
+					best = &cut{end, continuation(lead, parens)}
+					break
+				}
 			}
-			best = &cut{i + 1, indent}
 		}
 		if r == '\t' {
 			col += 8 - col%8
@@ -84,6 +90,19 @@ func wrapLine(line string) string {
 		return line // no progress
 	}
 	return line[:best.at] + "\n" + wrapLine(rest)
+}
+
+// binaryOps are the operators a line may be broken after, longest first.
+var binaryOps = []string{"&&", "||", "==", "!=", "<=", ">=", "<<", ">>", "&", "|", "^", "+", "-", "*", "/", "%", "<", ">", "?", ":"}
+
+// continuation is the column a continued line starts at: after the
+// innermost parenthesis opened on this line, or the line's own indentation
+// when it is itself a continuation.
+func continuation(lead string, parens []int) int {
+	if len(parens) > 0 {
+		return parens[len(parens)-1] + 1
+	}
+	return columns(lead)
 }
 
 // lineAt returns the line of src that holds byte off, without its newline.

@@ -25,6 +25,16 @@ func TestWrapLine(t *testing.T) {
 			want: "\tpr_info(\"" + strings.Repeat("a, ", 40) + "\");",
 		},
 		{
+			name: "after a binary operator, aligned with the condition",
+			in:   "\t\t\tif (to_netdev_notifier_change_info_ext(change_info)->flags_changed & IFF_NOARP || up)",
+			want: "\t\t\tif (to_netdev_notifier_change_info_ext(change_info)->flags_changed &\n\t\t\t    IFF_NOARP || up)",
+		},
+		{
+			name: "no break inside ->",
+			in:   "\t\t\t\t\t\t\treturn a_very_long_function_name_for_testing_purposes(xx)->another_long_member_name_here",
+			want: "\t\t\t\t\t\t\treturn a_very_long_function_name_for_testing_purposes(xx)->another_long_member_name_here",
+		},
+		{
 			name: "short lines stay",
 			in:   "\tfoo(a, b);",
 			want: "\tfoo(a, b);",
