@@ -237,6 +237,10 @@ func (l Layouts) Merge(o Layouts) {
 	}
 }
 
+// minShiftRun is how many members moving by the same amount Diff shows as
+// one line (each moves by exactly that amount); shorter runs are listed.
+const minShiftRun = 12
+
 // Diff describes how layout b differs from a, one line per difference;
 // nil when they are identical.
 func Diff(a, b *Struct) []string {
@@ -252,24 +256,49 @@ func Diff(a, b *Struct) []string {
 		old[m.Name] = m
 	}
 	seen := map[string]bool{}
+	// a run of members that all move by the same amount (everything after
+	// an inserted member) is one line, as pahole readers scan it
+	type shift struct {
+		name     string
+		from, to int64
+	}
+	var run []shift
+	flush := func() {
+		if len(run) >= minShiftRun {
+			first, last := run[0], run[len(run)-1]
+			out = append(out, fmt.Sprintf("%d members from %s to %s move by %+d (%d -> %d .. %d -> %d)",
+				len(run), first.name, last.name, first.to-first.from, first.from, first.to, last.from, last.to))
+		} else {
+			for _, r := range run {
+				out = append(out, fmt.Sprintf("%s offset %d -> %d", r.name, r.from, r.to))
+			}
+		}
+		run = nil
+	}
 	for _, m := range b.Members {
 		seen[m.Name] = true
 		o, ok := old[m.Name]
+		isShift := ok && (o.BitOffset != m.BitOffset || o.BitSize != m.BitSize) && !m.IsBitfield() && !o.IsBitfield()
+		if isShift && len(run) > 0 && run[0].to-run[0].from != m.Offset-o.Offset {
+			flush()
+		}
+		if isShift {
+			run = append(run, shift{m.Name, o.Offset, m.Offset})
+			continue
+		}
+		flush()
 		switch {
 		case !ok && m.IsBitfield():
 			out = append(out, fmt.Sprintf("%s new at bit %d (byte %d, bit %d), %d bits", m.Name, m.BitOffset, m.BitOffset/8, m.BitOffset%8, m.BitSize))
 		case !ok:
 			out = append(out, fmt.Sprintf("%s new at %d (%d bytes)", m.Name, m.Offset, m.Size))
 		case o.BitOffset != m.BitOffset || o.BitSize != m.BitSize:
-			if m.IsBitfield() || o.IsBitfield() {
-				out = append(out, fmt.Sprintf("%s bit %d:%d -> %d:%d", m.Name, o.BitOffset, o.BitSize, m.BitOffset, m.BitSize))
-			} else {
-				out = append(out, fmt.Sprintf("%s offset %d -> %d", m.Name, o.Offset, m.Offset))
-			}
+			out = append(out, fmt.Sprintf("%s bit %d:%d -> %d:%d", m.Name, o.BitOffset, o.BitSize, m.BitOffset, m.BitSize))
 		case o.Size != m.Size || o.Type != m.Type:
 			out = append(out, fmt.Sprintf("%s type %s (%d bytes) -> %s (%d bytes)", m.Name, o.Type, o.Size, m.Type, m.Size))
 		}
 	}
+	flush()
 	for _, m := range a.Members {
 		if !seen[m.Name] {
 			out = append(out, fmt.Sprintf("%s removed (was at %d)", m.Name, m.Offset))
