@@ -83,6 +83,7 @@ func TestEndToEnd(t *testing.T) {
 			cmd := exec.Command(kp, "rewrite", "--verify", "--tree", klp, "-o", rw, "--report", filepath.Join(dir, "report.txt"), m.Patch)
 			out, err := cmd.CombinedOutput()
 			stamp("rewrite+verify", start)
+			os.WriteFile(filepath.Join(dir, "verify.txt"), out, 0o644)
 			if err != nil {
 				rep, _ := os.ReadFile(filepath.Join(dir, "report.txt"))
 				t.Fatalf("kprewrite rewrite --verify: %v\n%s\n%s", err, rep, out)
