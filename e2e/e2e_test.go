@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 type row struct {
 	name                     string
 	klpUpstream, klpRewrite  string
+	upstreamProof            string // what kprewrite verify says of the upstream patch
 	load, transition         string
 	livepatched, upstreamOut string
 	upstreamLP, unpatched    string
@@ -84,6 +86,7 @@ func TestEndToEnd(t *testing.T) {
 			out, err := cmd.CombinedOutput()
 			stamp("rewrite+verify", start)
 			os.WriteFile(filepath.Join(dir, "verify.txt"), out, 0o644)
+			r.upstreamProof = upstreamVerdict(string(out))
 			if err != nil {
 				rep, _ := os.ReadFile(filepath.Join(dir, "report.txt"))
 				t.Fatalf("kprewrite rewrite --verify: %v\n%s\n%s", err, rep, out)
@@ -305,6 +308,7 @@ func printTable(rows []*row) {
 		}
 		fmt.Fprintf(&b, "[%s] %s\n", status, r.name)
 		fmt.Fprintf(&b, "    klp-build on the upstream patch:   %s\n", r.klpUpstream)
+		fmt.Fprintf(&b, "    kprewrite on the upstream patch:   %s\n", r.upstreamProof)
 		fmt.Fprintf(&b, "    klp-build on the rewritten patch:  %s\n", r.klpRewrite)
 		fmt.Fprintf(&b, "    load / transition:                 %s / %s\n", r.load, r.transition)
 		fmt.Fprintf(&b, "    behaviour, unpatched kernel:       %s\n", r.unpatched)
@@ -317,6 +321,32 @@ func printTable(rows []*row) {
 	}
 	fmt.Print(b.String())
 }
+
+// upstreamVerdict picks from kprewrite verify's output what it proves
+// about the upstream patch: the layout changes the builders do not check,
+// and changed functions a livepatch cannot redirect.
+func upstreamVerdict(verify string) string {
+	var out []string
+	for _, l := range strings.Split(verify, "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case upstreamLayoutRE.MatchString(l):
+			out = append(out, strings.TrimPrefix(l, "the upstream patch would change "))
+		case strings.Contains(l, "which has no ftrace entry"):
+			l = strings.TrimPrefix(l, "the upstream patch ")
+			if i := strings.Index(l, ": a livepatch"); i > 0 {
+				l = l[:i] + " (its livepatch cannot load)"
+			}
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		return "no layout change, every changed function can be redirected"
+	}
+	return strings.Join(out, "; ")
+}
+
+var upstreamLayoutRE = regexp.MustCompile(`^the upstream patch would change (struct|union) `)
 
 // TestBootBase boots the base kernel with the common setup and no
 // livepatch: the harness itself works (initramfs, modules, bond0 with

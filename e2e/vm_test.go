@@ -14,3 +14,22 @@ insmod: can't insert '/livepatch.ko': Invalid argument
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
+
+func TestUpstreamVerdict(t *testing.T) {
+	verify := `kprewrite verify: PROVEN: the patch is safe to hand to a livepatch builder
+
+  [ok  ] layout    54 structs/unions compared in DWARF: 54 identical
+                   the upstream patch would change struct slave: size 600 -> 608; enslave_seq new at 600 (4 bytes)
+  [ok  ] ftrace    every changed function has an ftrace entry (9 checked)
+                   the upstream patch changes bonding:bond_commit_link_state, which has no ftrace entry: a livepatch built from it fails to load
+
+Layouts (DWARF, base -> patched):
+  struct slave (include/net/bonding.h): identical in the rewritten build
+      the upstream patch would change: size 600 -> 608; enslave_seq new at 600 (4 bytes)
+`
+	want := "struct slave: size 600 -> 608; enslave_seq new at 600 (4 bytes); " +
+		"changes bonding:bond_commit_link_state, which has no ftrace entry (its livepatch cannot load)"
+	if got := upstreamVerdict(verify); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
