@@ -20,7 +20,7 @@ import (
 // check this: klp-build builds such a livepatch. Functions that the
 // upstream patch changes without an ftrace entry are listed as what a
 // livepatch built from it would run into.
-func ftraceCheck(env *kbuild.Env, base []*build.Result, fs builtFuncs, hasOriginal bool) Check {
+func ftraceCheck(env *kbuild.Env, base []*build.Result, fs builtFuncs) Check {
 	c := Check{Name: "ftrace", OK: true}
 	if env.Config == nil || env.Config.Tristate("CONFIG_DYNAMIC_FTRACE") != "y" {
 		c.Skipped = true
@@ -31,34 +31,34 @@ func ftraceCheck(env *kbuild.Env, base []*build.Result, fs builtFuncs, hasOrigin
 	var upstream []string
 	for _, r := range base {
 		bf := fs.base[r.Source]
-		if bf == nil || !anyTraceable(bf) {
-			// an object built without -pg: nothing in it is traceable,
-			// and the functions check already names what changes
-			if nf := fs.rewritten[r.Source]; bf != nil && nf != nil && len(changedIn(bf, nf)) > 0 {
+		if bf == nil {
+			continue
+		}
+		var changed []string
+		if nf := fs.rewritten[r.Source]; nf != nil {
+			changed = changedIn(bf, nf)
+		}
+		if !anyTraceable(bf) {
+			// an object built without -pg: nothing in it is traceable
+			if len(changed) > 0 {
 				c.OK = false
 				c.Details = append(c.Details, fmt.Sprintf("%s (%s) is built without ftrace (CFLAGS_REMOVE of CC_FLAGS_FTRACE?): none of its functions can be livepatched, yet the patch changes %s",
-					r.Source, objectName(r), strings.Join(changedIn(bf, nf), ", ")))
+					r.Source, objectName(r), strings.Join(changed, ", ")))
 			}
 			continue
 		}
-		if nf := fs.rewritten[r.Source]; nf != nil {
-			for _, f := range changedIn(bf, nf) {
-				checked++
-				if !bf[f].Traceable {
-					c.OK = false
-					c.Details = append(c.Details, fmt.Sprintf("%s: %s (%s) changes but has no ftrace entry (notrace, or a header inline emitted out of line): its livepatch would not load; patch its callers instead", objectName(r), f, r.Source))
-				}
+		for _, f := range changed {
+			checked++
+			if !bf[f].Traceable {
+				c.OK = false
+				c.Details = append(c.Details, fmt.Sprintf("%s: %s (%s) changes but has no ftrace entry (notrace, or a header inline emitted out of line): its livepatch would not load; patch its callers instead", objectName(r), f, r.Source))
 			}
 		}
-		if !hasOriginal {
+		if !fs.hasOriginal {
 			continue
-		}
-		ref := bf
-		if lf := fs.layout[r.Source]; lf != nil {
-			ref = lf
 		}
 		if of := fs.original[r.Source]; of != nil {
-			for _, f := range changedIn(ref, of) {
+			for _, f := range changedIn(fs.upstreamRef(r.Source), of) {
 				if b, ok := bf[f]; ok && !b.Traceable {
 					upstream = append(upstream, fmt.Sprintf("%s:%s", objectName(r), f))
 				}

@@ -296,10 +296,10 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 
 	// 5. Changed functions.
 	fs := readFuncs(baseRes, newBuild, origBuild, layoBuild)
-	funcCheck, objs := compareFunctions(baseRes, fs, origBuild != nil)
+	funcCheck, objs := compareFunctions(baseRes, fs)
 	r.Objects = objs
 	r.add(funcCheck)
-	r.add(ftraceCheck(env, baseRes, fs, origBuild != nil))
+	r.add(ftraceCheck(env, baseRes, fs))
 
 	// 6. Static local data.
 	if compileCheck.OK {
@@ -665,6 +665,18 @@ func headerCheck(newCh []*change.File) Check {
 // for each variant of the tree.
 type builtFuncs struct {
 	base, rewritten, original, layout map[string]map[string]objdiff.Func
+	hasOriginal                       bool // verify was given the upstream patch
+}
+
+// upstreamRef is what the upstream build of src is compared with: the
+// base with only the upstream layout changes applied when that build
+// exists (so functions that change only by layout shifts drop out), else
+// the base.
+func (fs builtFuncs) upstreamRef(src string) map[string]objdiff.Func {
+	if lf, ok := fs.layout[src]; ok {
+		return lf
+	}
+	return fs.base[src]
 }
 
 func readFuncs(base, rewritten, original, layo []*build.Result) builtFuncs {
@@ -681,7 +693,7 @@ func readFuncs(base, rewritten, original, layo []*build.Result) builtFuncs {
 		}
 		return out
 	}
-	return builtFuncs{funcs(base), funcs(rewritten), funcs(original), funcs(layo)}
+	return builtFuncs{funcs(base), funcs(rewritten), funcs(original), funcs(layo), original != nil}
 }
 
 // objectName is the object a compiled file links into.
@@ -695,9 +707,10 @@ func objectName(r *build.Result) string {
 // compareFunctions lists changed functions per object and checks that the
 // rewritten patch changes every function the upstream patch changes (other
 // than by layout shifts).
-func compareFunctions(base []*build.Result, fs builtFuncs, hasOriginal bool) (Check, []ObjectFuncs) {
+func compareFunctions(base []*build.Result, fs builtFuncs) (Check, []ObjectFuncs) {
 	c := Check{Name: "functions", OK: true}
-	b, n, o, l := fs.base, fs.rewritten, fs.original, fs.layout
+	b, n, o := fs.base, fs.rewritten, fs.original
+	hasOriginal := fs.hasOriginal
 	per := map[string]*ObjectFuncs{}
 	get := func(obj string) *ObjectFuncs {
 		if per[obj] == nil {
@@ -723,12 +736,8 @@ func compareFunctions(base []*build.Result, fs builtFuncs, hasOriginal bool) (Ch
 		if !hasOriginal {
 			continue
 		}
-		ref := b[src]
-		if lf, ok := l[src]; ok {
-			ref = lf
-		}
 		if ofs, ok := o[src]; ok {
-			of.Original = append(of.Original, names(objdiff.Compare(ref, ofs), src)...)
+			of.Original = append(of.Original, names(objdiff.Compare(fs.upstreamRef(src), ofs), src)...)
 		}
 	}
 	var out []ObjectFuncs
