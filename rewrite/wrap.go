@@ -1,6 +1,9 @@
 package rewrite
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // maxColumns is the line length checkpatch.pl warns beyond.
 const maxColumns = 100
@@ -24,9 +27,9 @@ func indentTo(col int) string {
 }
 
 // wrapLine breaks a C line that an edit made longer than maxColumns after
-// an argument's comma or a binary operator, aligning the continuation with the innermost open
-// parenthesis as kernel style does (or with the line's own indentation
-// when that parenthesis opened on an earlier line). It returns the line
+// an argument's comma or a binary operator, aligning the continuation with
+// the innermost open parenthesis as kernel style does (or with the line's
+// own indentation when that parenthesis opened on an earlier line). It returns the line
 // unchanged when it fits, is a preprocessor or comment line, or has no
 // place to break at.
 func wrapLine(line string) string {
@@ -107,9 +110,9 @@ func continuation(lead string, parens []int) int {
 
 // lineAt returns the line of src that holds byte off, without its newline.
 func lineAt(src []byte, off int) string {
-	start := strings.LastIndexByte(string(src[:off]), '\n') + 1
+	start := bytes.LastIndexByte(src[:off], '\n') + 1
 	end := len(src)
-	if i := strings.IndexByte(string(src[off:]), '\n'); i >= 0 {
+	if i := bytes.IndexByte(src[off:], '\n'); i >= 0 {
 		end = off + i
 	}
 	return string(src[start:end])
