@@ -213,6 +213,20 @@ func TestNoNewlineAtEOF(t *testing.T) {
 	}
 }
 
+// TestNoNewlineMarkerLast: a patch whose last line is the "\\ No newline"
+// marker without a newline of its own is whole, not cut short.
+func TestNoNewlineMarkerLast(t *testing.T) {
+	in := "--- a/x.c\n+++ b/x.c\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n\\ No newline at end of file"
+	set, err := Read("in.patch", []byte(in), Options{Strip: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := ApplyFile(set.Patches[0].Files[0], []byte("a\nb\n"))
+	if err != nil || string(got) != "a\nc" {
+		t.Errorf("apply: %q %v", got, err)
+	}
+}
+
 func TestMbox(t *testing.T) {
 	one, err := os.ReadFile(filepath.Join(seedTree, "patches/seed.patch"))
 	if err != nil {
@@ -246,6 +260,8 @@ func TestBadInput(t *testing.T) {
 		{"dotdot", "--- a/../x.c\n+++ b/../x.c\n@@ -1 +1 @@\n-a\n+b\n", "'..'"},
 		{"non utf8", "--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n-a\n+\xff\xfe\n", "UTF-8"},
 		{"nul", "--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n-a\n+\x00\n", "NUL byte"},
+		{"cut in the last + line", "--- a/x.c\n+++ b/x.c\n@@ -1,2 +1,2 @@\n a\n-b\n+/* a comment cut sh", "truncated input"},
+		{"cut in the last context line", "--- a/x.c\n+++ b/x.c\n@@ -1,2 +1,2 @@\n-b\n+c\n a", "truncated input"},
 		{"bad hunk header", "--- a/x.c\n+++ b/x.c\n@@ -x +y @@\n-a\n+b\n", "malformed hunk header"},
 	}
 	for _, c := range cases {

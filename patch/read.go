@@ -50,9 +50,16 @@ func Read(name string, data []byte, opt Options) (*Set, error) {
 			return nil, errAt(i+1, "bytes that are not valid UTF-8: convert the patch to UTF-8 (iconv) and retry")
 		}
 	}
+	// A last line without a newline is where the input was cut short,
+	// unless it is the "\ No newline at end of file" marker or text after
+	// the diff: scanDiff refuses a hunk line there.
+	unterminated := -1
+	if !finalNewline {
+		unterminated = len(lines) - 1
+	}
 	set := &Set{Name: name}
 	for _, ch := range splitMails(lines) {
-		p, err := readOne(name, lines, ch.start, ch.end, opt)
+		p, err := readOne(name, lines, ch.start, ch.end, unterminated, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -111,7 +118,7 @@ func isDiffStart(lines []string, i int) bool {
 	return false
 }
 
-func readOne(name string, lines []string, start, end int, opt Options) (*Patch, error) {
+func readOne(name string, lines []string, start, end, unterminated int, opt Options) (*Patch, error) {
 	errAt := func(line int, format string, args ...any) error {
 		return &Error{Name: name, Line: line + 1, Msg: fmt.Sprintf(format, args...)}
 	}
@@ -134,7 +141,7 @@ func readOne(name string, lines []string, start, end int, opt Options) (*Patch, 
 	if diffStart > start {
 		p.Mail = readMail(lines[start:diffStart])
 	}
-	files, diffEnd, err := scanDiff(lines, diffStart, end, errAt)
+	files, diffEnd, err := scanDiff(lines, diffStart, end, unterminated, errAt)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +232,10 @@ type scannedFile struct {
 
 // scanDiff finds the exact extent of every file diff and hunk, using the
 // counts in the hunk headers, and refuses what kprewrite cannot handle.
-func scanDiff(lines []string, i, end int, errAt func(int, string, ...any) error) ([]*scannedFile, int, error) {
+// unterminated is the index of a last input line that has no newline (-1 if
+// none): a hunk line there, with no "\ No newline" marker, means the input
+// was cut in the middle of that line.
+func scanDiff(lines []string, i, end, unterminated int, errAt func(int, string, ...any) error) ([]*scannedFile, int, error) {
 	var files []*scannedFile
 	for i < end && isDiffStart(lines, i) {
 		f := &scannedFile{start: i}
@@ -307,6 +317,9 @@ func scanDiff(lines []string, i, end int, errAt func(int, string, ...any) error)
 				}
 				if oldLeft < 0 || newLeft < 0 {
 					return nil, 0, errAt(hunkLine, "hunk body does not match its header counts -%d,%d +%d,%d", h.OldStart, h.OldLines, h.NewStart, h.NewLines)
+				}
+				if i == unterminated {
+					return nil, 0, errAt(i, "truncated input: the last line ends without a newline and without a \"\\ No newline at end of file\" marker (the patch was cut short: get the whole patch and retry)")
 				}
 				h.Lines = append(h.Lines, Line{Op: op, Text: text})
 				i++

@@ -177,6 +177,7 @@ func TestBadInputExit2(t *testing.T) {
 		"empty":         write("empty.patch", ""),
 		"not a diff":    write("prose.patch", "just words\n"),
 		"truncated":     write("trunc.patch", "--- a/kernel/printk.c\n+++ b/kernel/printk.c\n@@ -1,5 +1,5 @@\n a\n"),
+		"cut short":     write("cut.patch", "--- a/kernel/printk.c\n+++ b/kernel/printk.c\n@@ -1,2 +1,3 @@\n // SPDX-License-Identifier: GPL-2.0\n #include <linux/kernel.h>\n+/* a comment cut sh"),
 		"counts":        write("counts.patch", "--- a/kernel/printk.c\n+++ b/kernel/printk.c\n@@ -1 +1 @@\n a\n-b\n+c\n"),
 		"no apply":      write("noapply.patch", "--- a/kernel/printk.c\n+++ b/kernel/printk.c\n@@ -1 +1 @@\n-nothing like this\n+x\n"),
 		"crlf":          write("crlf.patch", strings.ReplaceAll(hunk, "\n", "\r\n")),
