@@ -13,6 +13,11 @@ import (
 	"strings"
 )
 
+// MaxSize is the largest input, in bytes, kprewrite reads as a patch (64 MiB:
+// far above any kernel patch, low enough that an endless input such as
+// /dev/zero is refused instead of exhausting memory).
+const MaxSize = 64 << 20
+
 // Set is everything read from one input: one or more patches in order.
 type Set struct {
 	Name    string // where it was read from, for messages

@@ -93,22 +93,56 @@ func options(c *cli.Context) (rewrite.Options, error) {
 
 // readPatchFile reads and parses one patch argument ("-" is stdin).
 func readPatchFile(name string) (*patch.Set, error) {
-	var data []byte
-	var err error
-	if name == "-" {
-		data, err = io.ReadAll(stdin)
-		name = "<stdin>"
-	} else {
-		data, err = os.ReadFile(name)
-	}
+	data, err := readPatchBytes(name)
 	if err != nil {
-		return nil, badInput("%v", err)
+		return nil, err
+	}
+	if name == "-" {
+		name = "<stdin>"
 	}
 	set, err := patch.Read(filepath.Base(name), data, patch.Options{Strip: -1})
 	if err != nil {
 		return nil, badInput("%v", err)
 	}
 	return set, nil
+}
+
+// readPatchBytes reads one patch argument ("-" is stdin), at most
+// patch.MaxSize bytes: a larger input, or a device that never ends, is
+// refused without reading it all.
+func readPatchBytes(name string) ([]byte, error) {
+	tooBig := func(what string) error {
+		return badInput("%s is larger than %d MiB, the most kprewrite reads as a patch: give a single patch or series, not an archive or a device", what, patch.MaxSize>>20)
+	}
+	r, what := stdin, "standard input"
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, badInput("%v", err)
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return nil, badInput("%v", err)
+		}
+		switch m := st.Mode(); {
+		case m.IsDir():
+			return nil, badInput("%s is a directory: give a patch file (or use 'series' for a directory of patches)", name)
+		case m&(os.ModeDevice|os.ModeCharDevice|os.ModeSocket|os.ModeIrregular) != 0:
+			return nil, badInput("%s is not a regular file: give a patch file, or '-' for standard input", name)
+		case m.IsRegular() && st.Size() > patch.MaxSize:
+			return nil, tooBig(name)
+		}
+		r, what = f, name // a regular file or a pipe: read with the limit
+	}
+	data, err := io.ReadAll(io.LimitReader(r, patch.MaxSize+1))
+	if err != nil {
+		return nil, badInput("cannot read %s: %v", what, err)
+	}
+	if len(data) > patch.MaxSize {
+		return nil, tooBig(what)
+	}
+	return data, nil
 }
 
 // session loads one patch against base and runs the transforms.

@@ -145,6 +145,9 @@ func seriesMembers(arg string) ([]string, error) {
 			}
 			out = append(out, filepath.Join(filepath.Dir(arg), p))
 		}
+		if err := sc.Err(); err != nil {
+			return nil, badInput("cannot read %s: %v", arg, err)
+		}
 		if len(out) == 0 {
 			return nil, badInput("%s lists no patches", arg)
 		}

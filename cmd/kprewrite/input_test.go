@@ -1,0 +1,80 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kprewrite/kprewrite/patch"
+)
+
+// oneErrorLine fails unless errs is exactly one "kprewrite: error: " line
+// containing want.
+func oneErrorLine(t *testing.T, errs, want string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(errs, "\n"), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "kprewrite: error: ") || !strings.Contains(lines[0], want) {
+		t.Errorf("want one error line containing %q, got %q", want, errs)
+	}
+}
+
+// endless is standard input that never ends (up to a cap, so a regression
+// fails instead of exhausting memory); n counts the bytes handed out.
+type endless struct{ n, max int64 }
+
+func (e *endless) Read(p []byte) (int, error) {
+	if e.n >= e.max {
+		return 0, io.EOF
+	}
+	p = p[:min(int64(len(p)), e.max-e.n)]
+	for i := range p {
+		p[i] = '+'
+	}
+	e.n += int64(len(p))
+	return len(p), nil
+}
+
+func TestEndlessStdinRefused(t *testing.T) {
+	in := &endless{max: 4 * patch.MaxSize}
+	stdin = in
+	defer func() { stdin = os.Stdin }()
+	code, out, errs := kp(t, "analyze", "--tree", seed, "-")
+	if code != exitBadInput || out != "" {
+		t.Fatalf("exit %d, stdout %q, want 2 and nothing", code, out)
+	}
+	oneErrorLine(t, errs, "standard input is larger than 64 MiB")
+	if in.n > patch.MaxSize+1 {
+		t.Errorf("read %d bytes of an endless input, want at most %d", in.n, patch.MaxSize+1)
+	}
+}
+
+func TestHugeOrEndlessPatchFileRefused(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.patch")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sparse: the size check must refuse it without reading it
+	if err := f.Truncate(patch.MaxSize + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for file, want := range map[string]string{
+		big:         "larger than 64 MiB",
+		"/dev/zero": "not a regular file",
+	} {
+		if _, err := os.Stat(file); err != nil {
+			t.Logf("skip %s: %v", file, err)
+			continue
+		}
+		for _, cmd := range []string{"analyze", "rewrite", "preview"} {
+			code, out, errs := kp(t, cmd, "--tree", seed, file)
+			if code != exitBadInput || out != "" {
+				t.Errorf("%s %s: exit %d, stdout %q, want 2 and nothing", cmd, file, code, out)
+			}
+			oneErrorLine(t, errs, want)
+		}
+	}
+}
