@@ -97,6 +97,11 @@ func readPatchFile(name string) (*patch.Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parsePatch(name, data)
+}
+
+// parsePatch parses the bytes read from one patch argument ("-" is stdin).
+func parsePatch(name string, data []byte) (*patch.Set, error) {
 	if name == "-" {
 		name = "<stdin>"
 	}

@@ -78,3 +78,32 @@ func TestHugeOrEndlessPatchFileRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestPreviewStdin: "preview -" diffs the patch read from standard input
+// (read once) against its rewrite, exactly as preview of the file does, and
+// labels the sides upstream/ and rewritten/.
+func TestPreviewStdin(t *testing.T) {
+	pf := seed + "/patches/seed.patch"
+	code, fromFile, errs := kp(t, "preview", "--tree", seed, pf)
+	if code == exitBadInput {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.HasPrefix(fromFile, "--- upstream/seed.patch\n+++ rewritten/seed.patch\n@@ -16,") {
+		t.Errorf("preview header:\n%.200s", fromFile)
+	}
+	f, err := os.Open(pf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	stdin = f
+	defer func() { stdin = os.Stdin }()
+	code, fromStdin, errs := kp(t, "preview", "--tree", seed, "-")
+	if code == exitBadInput {
+		t.Fatalf("preview -: exit %d: %s", code, errs)
+	}
+	want := strings.ReplaceAll(fromFile, "/seed.patch\n", "/<stdin>\n")
+	if fromStdin != want {
+		t.Errorf("preview - differs from preview of the file:\n%.400s", fromStdin)
+	}
+}

@@ -29,13 +29,14 @@ func previewCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			set, err := readPatchFile(c.Args().First())
+			// Read once: standard input cannot be read twice.
+			in, err := readPatchBytes(c.Args().First())
 			if err != nil {
 				return err
 			}
-			in, err := os.ReadFile(c.Args().First())
-			if err != nil && c.Args().First() != "-" {
-				return badInput("%v", err)
+			set, err := parsePatch(c.Args().First(), in)
+			if err != nil {
+				return err
 			}
 			r := report.New("preview", env)
 			out, err := newSeries(env, opt).rewriteSet(set, r)
@@ -48,11 +49,22 @@ func previewCommand() *cli.Command {
 				io.WriteString(stdout, "kprewrite: the rewrite leaves the patch as it is\n")
 				return nil
 			}
-			d.OldPath, d.NewPath = "input/"+set.Name, "rewritten/"+set.Name
-			writeColored(stdout, patch.RenderFile(d), color)
+			writeColored(stdout, previewText(set.Name, d), color)
 			return nil
 		},
 	}
+}
+
+// previewText renders the diff from the input patch to the rewritten one,
+// the sides labelled upstream/NAME and rewritten/NAME.
+func previewText(name string, d *patch.File) string {
+	text := patch.RenderFile(d)
+	if i := strings.Index(text, "\n+++ "); i >= 0 {
+		if j := strings.IndexByte(text[i+1:], '\n'); j >= 0 {
+			text = text[i+1+j+1:] // the hunks, after git's a/ b/ header
+		}
+	}
+	return "--- upstream/" + name + "\n+++ rewritten/" + name + "\n" + text
 }
 
 func isTerminal(w io.Writer) bool {
