@@ -2,6 +2,7 @@ package patch
 
 import (
 	"fmt"
+	pathpkg "path"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/tree"
@@ -36,6 +37,12 @@ func (e *ApplyError) Error() string {
 func (p *Patch) Apply(fs tree.FS) ([]*FileResult, error) {
 	var out []*FileResult
 	seen := map[string]bool{}
+	deleted := map[string]bool{} // files the patch deletes
+	for _, f := range p.Files {
+		if f.IsDelete() {
+			deleted[f.Path()] = true
+		}
+	}
 	for _, f := range p.Files {
 		path := f.Path()
 		if seen[path] {
@@ -46,6 +53,14 @@ func (p *Patch) Apply(fs tree.FS) ([]*FileResult, error) {
 		if f.IsNew() {
 			if fs.Exists(path) {
 				return nil, &ApplyError{Path: path, Msg: "patch creates it, but it already exists in the tree"}
+			}
+			if isDir(fs, path) {
+				return nil, &ApplyError{Path: path, Msg: "patch creates it as a file, but it is a directory in the tree"}
+			}
+			for dir := pathpkg.Dir(path); dir != "."; dir = pathpkg.Dir(dir) {
+				if fs.Exists(dir) && !deleted[dir] {
+					return nil, &ApplyError{Path: path, Msg: fmt.Sprintf("patch creates it below %s, which is a file in the tree", dir)}
+				}
 			}
 		} else {
 			old, err := fs.ReadFile(path)
@@ -67,7 +82,36 @@ func (p *Patch) Apply(fs tree.FS) ([]*FileResult, error) {
 		}
 		out = append(out, r)
 	}
+	// Within the patch itself: a file created where another one of its
+	// files needs a directory.
+	for _, f := range p.Files {
+		if f.IsDelete() {
+			continue
+		}
+		for dir := pathpkg.Dir(f.Path()); dir != "."; dir = pathpkg.Dir(dir) {
+			if seen[dir] && !deleted[dir] {
+				return nil, &ApplyError{Path: f.Path(), Msg: fmt.Sprintf("patch creates it below %s, which the same patch makes a file", dir)}
+			}
+		}
+	}
 	return out, nil
+}
+
+// isDir reports whether rel is a directory as fs sees it: a directory of
+// the tree, or one that files an overlay adds live in.
+func isDir(fs tree.FS, rel string) bool {
+	switch fs := fs.(type) {
+	case *tree.Overlay:
+		for _, p := range fs.Changed() {
+			if strings.HasPrefix(p, rel+"/") && !fs.Deleted(p) {
+				return true
+			}
+		}
+		return isDir(fs.Base, rel)
+	case interface{ IsDir(string) bool }:
+		return fs.IsDir(rel)
+	}
+	return false
 }
 
 // text is file content as lines plus whether the last line ends in a newline.

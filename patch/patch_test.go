@@ -286,6 +286,9 @@ func TestApplyErrors(t *testing.T) {
 		{"context mismatch", "--- a/kernel/printk.c\n+++ b/kernel/printk.c\n@@ -1,2 +1,2 @@\n-nothing like this\n+x\n unknown\n", "hunk #1 does not apply"},
 		{"missing file", "--- a/no/such.c\n+++ b/no/such.c\n@@ -1 +1 @@\n-a\n+b\n", "missing from the tree"},
 		{"creates existing", "--- /dev/null\n+++ b/kernel/printk.c\n@@ -0,0 +1 @@\n+x\n", "already exists"},
+		{"creates a directory", "--- /dev/null\n+++ b/kernel\n@@ -0,0 +1 @@\n+x\n", "it is a directory in the tree"},
+		{"creates below a file", "--- /dev/null\n+++ b/kernel/printk.c/x.c\n@@ -0,0 +1 @@\n+x\n", "below kernel/printk.c, which is a file in the tree"},
+		{"creates below its own new file", "--- /dev/null\n+++ b/kernel/new.c\n@@ -0,0 +1 @@\n+x\n--- /dev/null\n+++ b/kernel/new.c/y.c\n@@ -0,0 +1 @@\n+y\n", "below kernel/new.c, which the same patch makes a file"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -298,6 +301,32 @@ func TestApplyErrors(t *testing.T) {
 				t.Errorf("error %v, want %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestNewFileWhereADirectoryIs: through an overlay, a directory that only
+// an earlier patch created is a directory too, and a file an earlier patch
+// deleted may become a directory.
+func TestNewFileWhereADirectoryIs(t *testing.T) {
+	tr, err := tree.Open(seedTree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ov := tree.NewOverlay(tr)
+	ov.Set("lib/fresh/a.c", []byte("a\n"))
+	ov.Delete("kernel/printk.c")
+	for in, want := range map[string]string{
+		"--- /dev/null\n+++ b/lib/fresh\n@@ -0,0 +1 @@\n+x\n":           "it is a directory in the tree",
+		"--- /dev/null\n+++ b/kernel/printk.c/x.c\n@@ -0,0 +1 @@\n+x\n": "",
+	} {
+		set, err := Read("in.patch", []byte(in), Options{Strip: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = set.Patches[0].Apply(ov)
+		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("%q: error %v, want %q", in, err, want)
+		}
 	}
 }
 
