@@ -107,3 +107,40 @@ func TestPreviewStdin(t *testing.T) {
 		t.Errorf("preview - differs from preview of the file:\n%.400s", fromStdin)
 	}
 }
+
+// TestUsageErrorsOneLine: a usage error is one line on standard error that
+// names the help to read, nothing on standard output, exit 2; values out of
+// range are usage errors too. No command at all prints the help to standard
+// error and exits 2.
+func TestUsageErrorsOneLine(t *testing.T) {
+	pf := seed + "/patches/seed.patch"
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"analyze", pf}, "--tree is required (see kprewrite analyze --help)"},
+		{[]string{"series", "--tree", seed, pf}, "--out is required (see kprewrite series --help)"},
+		{[]string{"analyze", "--tree", seed, "--bogus", pf}, "flag provided but not defined: -bogus (see kprewrite analyze --help)"},
+		{[]string{"rewrite", "--tree"}, "flag needs an argument: -tree (see kprewrite rewrite --help)"},
+		{[]string{"verify", "--tree", seed, "-j", "x", pf}, "(see kprewrite verify --help)"},
+		{[]string{"--bogus"}, "(see kprewrite --help)"},
+		{[]string{"preview", "--tree", seed, "--color", "bogus", pf}, `--color must be auto, always or never, not "bogus"`},
+		{[]string{"analyze", "--tree", seed, "--max-users", "-5", pf}, "--max-users must be 0 (no limit) or more, not -5"},
+		{[]string{"rewrite", "--tree", seed, "-j", "0", pf}, "--jobs must be 1 or more, not 0"},
+		{[]string{"verify", "--tree", seed, "--jobs", "-1", pf}, "--jobs must be 1 or more, not -1"},
+	} {
+		code, out, errs := kp(t, c.args...)
+		if code != exitBadInput || out != "" {
+			t.Errorf("%v: exit %d, stdout %.100q; want 2 and nothing", c.args, code, out)
+		}
+		oneErrorLine(t, errs, c.want)
+	}
+	code, out, errs := kp(t)
+	if code != exitBadInput || out != "" || !strings.Contains(errs, "USAGE:") || !strings.HasSuffix(errs, "kprewrite: error: no command given (see kprewrite --help)\n") {
+		t.Errorf("no command: exit %d, stdout %.100q, stderr %.100q", code, out, errs)
+	}
+	// Asked for, the help goes to standard output with exit 0.
+	if code, out, _ := kp(t, "analyze", "--help"); code != exitOK || !strings.Contains(out, "--tree DIR") {
+		t.Errorf("analyze --help: exit %d, stdout %.100q", code, out)
+	}
+}

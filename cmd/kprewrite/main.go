@@ -34,6 +34,13 @@ func main() {
 func run(args []string) int {
 	app := newApp()
 	app.Writer, app.ErrWriter = stdout, stderr
+	if len(args) < 2 {
+		// No command: the help goes to standard error, and it is an error.
+		app.Writer = stderr
+		app.Run(args)
+		fmt.Fprintln(stderr, "kprewrite: error: no command given (see kprewrite --help)")
+		return exitBadInput
+	}
 	if len(args) > 1 && args[1] != "" && args[1][0] != '-' && app.Command(args[1]) == nil {
 		fmt.Fprintf(stderr, "kprewrite: error: unknown command %q (see kprewrite --help)\n", args[1])
 		return exitBadInput
@@ -55,7 +62,7 @@ func run(args []string) int {
 
 func newApp() *cli.App {
 	cli.HelpFlag = &cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help"}
-	return &cli.App{
+	app := &cli.App{
 		Name:  "kprewrite",
 		Usage: "rewrite an upstream kernel patch into one a livepatch builder accepts",
 		Description: "kprewrite reads a patch and the kernel tree it applies to, finds what a livepatch cannot\n" +
@@ -65,7 +72,7 @@ func newApp() *cli.App {
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
-			return cli.Exit("usage: "+err.Error(), exitBadInput)
+			return usageError("", "%v", err)
 		},
 		Commands: []*cli.Command{
 			analyzeCommand(),
@@ -75,6 +82,8 @@ func newApp() *cli.App {
 			verifyCommand(),
 		},
 	}
+	usageChecks(app.Commands)
+	return app
 }
 
 func oneLine(s string) string {
