@@ -5,7 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/kprewrite/kprewrite/patch"
 )
@@ -142,5 +145,186 @@ func TestUsageErrorsOneLine(t *testing.T) {
 	// Asked for, the help goes to standard output with exit 0.
 	if code, out, _ := kp(t, "analyze", "--help"); code != exitOK || !strings.Contains(out, "--tree DIR") {
 		t.Errorf("analyze --help: exit %d, stdout %.100q", code, out)
+	}
+}
+
+// small patches on the seed tree that rewrite quickly.
+const (
+	printkPatch = "--- a/kernel/printk.c\n+++ b/kernel/printk.c\n@@ -4,4 +4,5 @@\n int _printk(const char *fmt, ...)\n {\n+\t/* nothing to print */\n \treturn 0;\n }\n"
+	brokenPatch = "--- a/no/such.c\n+++ b/no/such.c\n@@ -1 +1 @@\n-a\n+b\n"
+)
+
+// allNames lists every entry below dir, hidden ones included.
+func allNames(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if p != dir {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, rel)
+		}
+		return nil
+	})
+	return out
+}
+
+// copySeed copies the seed tree, so a test that fails cannot write into
+// the real one.
+func copySeed(t *testing.T) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "seed")
+	if err := os.CopyFS(dst, os.DirFS(seed)); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// TestOutputsRefused: -o onto a link, FIFO or directory, any output inside
+// the tree (also through a link), and -o and --report naming one file are
+// refused before any work, and nothing is written or replaced.
+func TestOutputsRefused(t *testing.T) {
+	tr := copySeed(t)
+	dir := t.TempDir()
+	pf := filepath.Join(dir, "in.patch")
+	os.WriteFile(pf, []byte(printkPatch), 0o644)
+	target := filepath.Join(dir, "target")
+	os.WriteFile(target, []byte("keep\n"), 0o644)
+	link := filepath.Join(dir, "link")
+	os.Symlink(target, link)
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	treeLink := filepath.Join(dir, "tree-link")
+	os.Symlink(filepath.Join(tr, "kernel"), treeLink)
+	same := filepath.Join(dir, "same.txt")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"rewrite", "-o", link}, "symbolic link"},
+		{[]string{"rewrite", "-o", fifo}, "not a regular file"},
+		{[]string{"rewrite", "-o", dir}, "is a directory"},
+		{[]string{"rewrite", "--report", link}, "symbolic link"},
+		{[]string{"rewrite", "-o", filepath.Join(tr, "lp.patch")}, "inside the tree"},
+		{[]string{"rewrite", "-o", filepath.Join(treeLink, "lp.patch")}, "inside the tree"},
+		{[]string{"rewrite", "--report", filepath.Join(tr, "new", "report.txt")}, "inside the tree"},
+		{[]string{"rewrite", "-o", same, "--report", filepath.Join(dir, ".", "same.txt")}, "-o and --report both name"},
+		{[]string{"series", "--out", filepath.Join(tr, "lp")}, "inside the tree"},
+		{[]string{"series", "--out", target}, "not a directory"},
+		{[]string{"series", "--out", filepath.Join(dir, "o"), "--report", fifo}, "not a regular file"},
+	} {
+		args := append(append([]string{c.args[0], "--tree", tr}, c.args[1:]...), pf)
+		code, out, errs := kp(t, args...)
+		if code != exitBadInput || out != "" {
+			t.Errorf("%v: exit %d, stdout %.100q; want 2 and nothing", c.args, code, out)
+		}
+		oneErrorLine(t, errs, c.want)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced")
+	}
+	if st, err := os.Lstat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO was replaced")
+	}
+	if data, _ := os.ReadFile(target); string(data) != "keep\n" {
+		t.Errorf("the link target was written: %q", data)
+	}
+	for _, n := range []string{"lp.patch", "kernel/lp.patch", "new", "lp"} {
+		if _, err := os.Lstat(filepath.Join(tr, n)); err == nil {
+			t.Errorf("%s written into the tree", n)
+		}
+	}
+	if _, err := os.Lstat(same); err == nil {
+		t.Errorf("%s written", same)
+	}
+}
+
+// TestSeriesAllOrNothing: whatever fails, series (and rewrite with -o and
+// --report) leaves no output, no staging file and no --out directory it
+// created; members with one base name are refused; the error about a
+// failing member names its file.
+func TestSeriesAllOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	write := func(rel, text string) string {
+		p := filepath.Join(dir, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(text), 0o644)
+		return p
+	}
+	write("s/0001-a.patch", printkPatch)
+	write("s/0002-b.patch", "--- a/kernel/printk.c\n+++ b/kernel/printk.c\n@@ -1,3 +1,4 @@\n // SPDX-License-Identifier: GPL-2.0\n #include <linux/kernel.h>\n+#include <linux/types.h>\n \n")
+	good := write("s/series", "0001-a.patch\n0002-b.patch\n")
+	badReport := filepath.Join(dir, "no-such-dir", "report.txt")
+
+	// The good series works, and writes the two patches and a series file.
+	out := filepath.Join(dir, "ok")
+	if code, _, errs := kp(t, "series", "--tree", seed, "--out", out, "--report", filepath.Join(dir, "ok.txt"), good); code == exitBadInput {
+		t.Fatalf("good series: exit %d: %s", code, errs)
+	}
+	if diff := cmp.Diff([]string{"0001-a.patch", "0002-b.patch", "series"}, allNames(t, out)); diff != "" {
+		t.Errorf("good series wrote (-want +got):\n%s", diff)
+	}
+
+	// An unwritable --report: no output at all.
+	out = filepath.Join(dir, "new", "out")
+	code, _, errs := kp(t, "series", "--tree", seed, "--out", out, "--report", badReport, good)
+	if code != exitBadInput {
+		t.Errorf("unwritable report: exit %d", code)
+	}
+	oneErrorLine(t, errs, "report.txt")
+	if _, err := os.Lstat(filepath.Join(dir, "new")); err == nil {
+		t.Errorf("unwritable report: left %v", allNames(t, filepath.Join(dir, "new")))
+	}
+
+	// Output 2 cannot be written (a directory holds its name): output 1 is
+	// not left behind either, nor any staging file.
+	out = filepath.Join(dir, "out2")
+	os.MkdirAll(filepath.Join(out, "0002-b.patch"), 0o755)
+	code, _, errs = kp(t, "series", "--tree", seed, "--out", out, good)
+	if code != exitBadInput {
+		t.Errorf("output 2 unwritable: exit %d", code)
+	}
+	oneErrorLine(t, errs, "0002-b.patch")
+	if diff := cmp.Diff([]string{"0002-b.patch"}, allNames(t, out)); diff != "" {
+		t.Errorf("output 2 unwritable left (-want +got):\n%s", diff)
+	}
+
+	// rewrite -o x --report /bad leaves no x.
+	x := filepath.Join(dir, "x.patch")
+	code, _, errs = kp(t, "rewrite", "--tree", seed, "-o", x, "--report", badReport, filepath.Join(dir, "s/0001-a.patch"))
+	if code != exitBadInput {
+		t.Errorf("rewrite with unwritable report: exit %d", code)
+	}
+	oneErrorLine(t, errs, "report.txt")
+	if _, err := os.Lstat(x); err == nil {
+		t.Errorf("rewrite with unwritable report left %s", x)
+	}
+
+	// Two members with one base name are refused.
+	write("a/fix.patch", printkPatch)
+	write("b/fix.patch", printkPatch)
+	dup := write("series", "a/fix.patch\nb/fix.patch\n")
+	out = filepath.Join(dir, "out3")
+	code, _, errs = kp(t, "series", "--tree", seed, "--out", out, dup)
+	if code != exitBadInput {
+		t.Errorf("same base name: exit %d", code)
+	}
+	oneErrorLine(t, errs, "have the same name fix.patch")
+	if _, err := os.Lstat(out); err == nil {
+		t.Errorf("same base name: wrote %v", allNames(t, out))
+	}
+
+	// A member that does not apply is named in the error.
+	write("c/0001-a.patch", printkPatch)
+	broken := write("c/0002-broken.patch", brokenPatch)
+	out = filepath.Join(dir, "out4")
+	code, _, errs = kp(t, "series", "--tree", seed, "--out", out, filepath.Join(dir, "c"))
+	if code != exitBadInput {
+		t.Errorf("broken member: exit %d", code)
+	}
+	oneErrorLine(t, errs, broken+": ")
+	if _, err := os.Lstat(out); err == nil {
+		t.Errorf("broken member: wrote %v", allNames(t, out))
 	}
 }

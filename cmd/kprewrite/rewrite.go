@@ -7,7 +7,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/kprewrite/kprewrite/internal/fsutil"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/report"
@@ -36,6 +35,9 @@ func rewriteCommand() *cli.Command {
 			if err := checkFormat(c); err != nil {
 				return err
 			}
+			if err := checkOutputs(c, []output{{"-o", c.String("output")}, {"--report", c.String("report")}}, nil); err != nil {
+				return err
+			}
 			opt, env, err := optionsAndEnv(c)
 			if err != nil {
 				return err
@@ -55,10 +57,7 @@ func rewriteCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := emit(c.String("output"), out); err != nil {
-				return err
-			}
-			if err := emitReport(c, r); err != nil {
+			if err := writeOutputs(c, c.String("output"), out, r); err != nil {
 				return err
 			}
 			needsHuman := r.NeedsHuman()
@@ -197,30 +196,4 @@ func (sr *series) rewriteSet(set *patch.Set, r *report.Report) ([]byte, error) {
 		out.Write(patch.Render(op, s.RenderOptions()))
 	}
 	return out.Bytes(), nil
-}
-
-// emit writes data to path atomically, or to standard output.
-func emit(path string, data []byte) error {
-	if path == "" || path == "-" {
-		_, err := stdout.Write(data)
-		return err
-	}
-	if err := fsutil.WriteFileAtomic(path, data, 0o644); err != nil {
-		return badInput("%v", err)
-	}
-	return nil
-}
-
-func emitReport(c *cli.Context, r *report.Report) error {
-	if p := c.String("report"); p != "" {
-		var b bytes.Buffer
-		if err := writeReport(c, &b, r); err != nil {
-			return err
-		}
-		if err := fsutil.WriteFileAtomic(p, b.Bytes(), 0o644); err != nil {
-			return badInput("%v", err)
-		}
-		return nil
-	}
-	return writeReport(c, stderr, r)
 }

@@ -42,6 +42,9 @@ func seriesCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if err := checkOutputs(c, []output{{"--report", c.String("report")}}, []output{{"--out", c.String("out")}}); err != nil {
+				return err
+			}
 			env, err := openEnv(c)
 			if err != nil {
 				return err
@@ -53,34 +56,16 @@ func seriesCommand() *cli.Command {
 			for _, name := range names {
 				set, err := readPatchFile(name)
 				if err != nil {
-					return err
+					return namePatch(name, err)
 				}
 				out, err := sr.rewriteSet(set, r)
 				if err != nil {
-					return err
+					return namePatch(name, err)
 				}
 				outputs[filepath.Base(name)] = out
 				order = append(order, filepath.Base(name))
 			}
-			dir := c.String("out")
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return badInput("%v", err)
-			}
-			for _, n := range order {
-				if err := fsutil.WriteFileAtomic(filepath.Join(dir, n), outputs[n], 0o644); err != nil {
-					return badInput("%v", err)
-				}
-			}
-			if st, err := os.Stat(c.Args().First()); err == nil && !st.IsDir() && filepath.Base(c.Args().First()) == "series" {
-				var b bytes.Buffer
-				for _, n := range order {
-					b.WriteString(n + "\n")
-				}
-				if err := fsutil.WriteFileAtomic(filepath.Join(dir, "series"), b.Bytes(), 0o644); err != nil {
-					return badInput("%v", err)
-				}
-			}
-			if err := emitReport(c, r); err != nil {
+			if err := writeSeries(c, order, outputs, r); err != nil {
 				return err
 			}
 			if r.NeedsHuman() {
@@ -89,6 +74,50 @@ func seriesCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// writeSeries writes the rewritten patches (and a new series file when the
+// input was one, and the report when --report names a file) to --out all
+// or nothing: everything is staged inside --out and renamed into place only
+// when all of it is written; on any error (or a cancelled context) nothing
+// is left, not even an --out directory this run created.
+func writeSeries(c *cli.Context, order []string, outputs map[string][]byte, r *report.Report) (err error) {
+	dir := c.String("out")
+	undo, err := makeOutDir(dir)
+	if err != nil {
+		return err
+	}
+	st := fsutil.NewStage(c.Context)
+	defer func() {
+		st.Abort()
+		if err != nil {
+			undo()
+		}
+	}()
+	for _, n := range order {
+		if err := st.Add(filepath.Join(dir, n), outputs[n], 0o644); err != nil {
+			return badInput("%v", err)
+		}
+	}
+	if fi, err := os.Stat(c.Args().First()); err == nil && !fi.IsDir() && filepath.Base(c.Args().First()) == "series" {
+		var b bytes.Buffer
+		for _, n := range order {
+			b.WriteString(n + "\n")
+		}
+		if err := st.Add(filepath.Join(dir, "series"), b.Bytes(), 0o644); err != nil {
+			return badInput("%v", err)
+		}
+	}
+	if err := stageReport(c, st, r); err != nil {
+		return err
+	}
+	if err := st.Commit(); err != nil {
+		return badInput("%v", err)
+	}
+	if c.String("report") == "" {
+		return writeReport(c, stderr, r)
+	}
+	return nil
 }
 
 // seriesMembers lists the patch files of a series argument, in order.
@@ -150,6 +179,15 @@ func seriesMembers(arg string) ([]string, error) {
 		}
 		if len(out) == 0 {
 			return nil, badInput("%s lists no patches", arg)
+		}
+		// Each output is written under its member's base name.
+		byBase := map[string]string{}
+		for _, m := range out {
+			b := filepath.Base(m)
+			if prev, ok := byBase[b]; ok {
+				return nil, badInput("%s lists %s and %s, which have the same name %s: the rewritten patches would overwrite each other in --out; rename one", arg, prev, m, b)
+			}
+			byBase[b] = m
 		}
 		return out, nil
 	}

@@ -9,7 +9,11 @@ import (
 
 // WriteFileAtomic writes data to path through a temporary file in the same
 // directory and a rename, so a reader (or a crash) never sees a partial file.
+// It refuses a path that CheckWritable refuses.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	if err := CheckWritable(path); err != nil {
+		return err
+	}
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
