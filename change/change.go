@@ -10,6 +10,7 @@ package change
 import (
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -603,33 +604,59 @@ func (c *cmp) assignHunks() {
 		}
 		return pre, post
 	}
-	in := func(ls []int, s *lineSpan) bool {
-		if s == nil {
-			return false
-		}
-		for _, l := range ls {
-			if l >= s.from && l <= s.to {
-				return true
-			}
-		}
-		return false
-	}
-	for hi, h := range c.fc.Diff.Hunks {
+	// The changed lines of all hunks, per side, in ascending order (hunks
+	// come in file order and do not overlap), each with its hunk; last[h]
+	// is the index just past hunk h's lines. A change's hunks are found by
+	// a binary search for the first changed line in its span, then one
+	// step per hunk: linear in the size of the diff, however many changes
+	// a hunk holds.
+	type mark struct{ line, hunk int }
+	hunks := c.fc.Diff.Hunks
+	var dels, inss []mark
+	delEnd, insEnd := make([]int, len(hunks)), make([]int, len(hunks))
+	hunkDel, hunkIns := make([][]int, len(hunks)), make([][]int, len(hunks))
+	for hi, h := range hunks {
 		del, ins := changedLines(h)
-		explained := false
-		for _, ch := range c.fc.Changes {
-			pre, post := spanOf(ch)
-			if in(del, pre) || in(ins, post) {
-				ch.Hunks = append(ch.Hunks, hi+1)
-				explained = true
-			}
+		hunkDel[hi], hunkIns[hi] = del, ins
+		for _, l := range del {
+			dels = append(dels, mark{l, hi})
 		}
-		if explained {
+		for _, l := range ins {
+			inss = append(inss, mark{l, hi})
+		}
+		delEnd[hi], insEnd[hi] = len(dels), len(inss)
+	}
+	touched := func(marks []mark, end []int, s *lineSpan, out []int) []int {
+		if s == nil {
+			return out
+		}
+		k := sort.Search(len(marks), func(i int) bool { return marks[i].line >= s.from })
+		for k < len(marks) && marks[k].line <= s.to {
+			out = append(out, marks[k].hunk)
+			k = end[marks[k].hunk]
+		}
+		return out
+	}
+	explained := make([]bool, len(hunks))
+	for _, ch := range c.fc.Changes {
+		pre, post := spanOf(ch)
+		hs := touched(dels, delEnd, pre, nil)
+		hs = touched(inss, insEnd, post, hs)
+		slices.Sort(hs)
+		for _, h := range slices.Compact(hs) {
+			ch.Hunks = append(ch.Hunks, h+1)
+			explained[h] = true
+		}
+	}
+	preCode, postCode := codeLines(c.pre), codeLines(c.post)
+	for hi, h := range hunks {
+		if explained[hi] {
 			continue
 		}
+		del, ins := hunkDel[hi], hunkIns[hi]
 		// Lines no entity claims: comments and blank lines are harmless.
 		kind := CommentOnly
-		if c.hasCode(c.pre, del) || c.hasCode(c.post, ins) {
+		if hasCode(preCode, del) || hasCode(postCode, ins) {
 			kind = Unclassified
 		}
 		line := h.NewStart
@@ -640,20 +667,30 @@ func (c *cmp) assignHunks() {
 	}
 }
 
-// hasCode reports whether any of the given lines holds a code token.
-func (c *cmp) hasCode(f *ast.File, lines []int) bool {
-	set := map[int]bool{}
-	for _, l := range lines {
-		set[l] = true
-	}
+// codeLines marks the lines of f that hold a code token (not a comment),
+// indexed by 1-based line number.
+func codeLines(f *ast.File) []bool {
+	var out []bool
 	for _, t := range f.Tokens {
 		if t.Kind == ast.Comment {
 			continue
 		}
-		for l := f.Line(t.Off); l <= f.Line(max(t.Off, t.End-1)); l++ {
-			if set[l] {
-				return true
-			}
+		to := f.Line(max(t.Off, t.End-1))
+		for len(out) <= to {
+			out = append(out, false)
+		}
+		for l := f.Line(t.Off); l <= to; l++ {
+			out[l] = true
+		}
+	}
+	return out
+}
+
+// hasCode reports whether any of the given lines holds a code token.
+func hasCode(code []bool, lines []int) bool {
+	for _, l := range lines {
+		if l >= 0 && l < len(code) && code[l] {
+			return true
 		}
 	}
 	return false
