@@ -2,6 +2,7 @@ package patch
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -77,7 +78,12 @@ func diffLines(a, b []string) []editOp {
 	for i := 0; i < pre; i++ {
 		ops = append(ops, editOp{Context, i, i})
 	}
-	for _, m := range myers(x[pre:len(x)-suf], y[pre:len(y)-suf]) {
+	xs, ys := x[pre:len(x)-suf], y[pre:len(y)-suf]
+	mid, ok := myers(xs, ys, exactEdits)
+	if !ok {
+		mid = discardDiff(xs, ys)
+	}
+	for _, m := range mid {
 		m.a += pre
 		m.b += pre
 		ops = append(ops, m)
@@ -88,9 +94,68 @@ func diffLines(a, b []string) []editOp {
 	return ops
 }
 
-// myers is the O(ND) greedy diff of Myers (1986), recording one V array per
-// edit step to walk the path back.
-func myers(x, y []int) []editOp {
+// exactEdits is the number of edits up to which diffLines runs the Myers
+// search on the lines as they are; beyond it (the search costs time and
+// memory quadratic in the number of edits) it uses discardDiff.
+const exactEdits = 1000
+
+// discardDiff diffs x and y as myers does, but first sets aside the lines
+// that occur on one side only: they cannot be part of a common subsequence,
+// so the longest one is unchanged, and the search (quadratic in the number
+// of edits) only sees the lines both sides share. A big rewrite of a file,
+// where most new lines are new, then costs time linear in its size.
+func discardDiff(x, y []int) []editOp {
+	inX, inY := map[int]bool{}, map[int]bool{}
+	for _, id := range x {
+		inX[id] = true
+	}
+	for _, id := range y {
+		inY[id] = true
+	}
+	var xi, yi []int // indexes of the lines kept
+	var xf, yf []int // the lines kept
+	for i, id := range x {
+		if inY[id] {
+			xi, xf = append(xi, i), append(xf, id)
+		}
+	}
+	for j, id := range y {
+		if inX[id] {
+			yi, yf = append(yi, j), append(yf, id)
+		}
+	}
+	var ops []editOp
+	i, j := 0, 0
+	// Between two matched lines: the deletions, then the insertions.
+	gap := func(toI, toJ int) {
+		for ; i < toI; i++ {
+			ops = append(ops, editOp{Delete, i, j})
+		}
+		for ; j < toJ; j++ {
+			ops = append(ops, editOp{Insert, i, j})
+		}
+	}
+	script, ok := myers(xf, yf, 2*maxEditDistance)
+	if !ok {
+		script = nil // no common line kept: one delete-and-insert block
+	}
+	for _, m := range script {
+		if m.op != Context {
+			continue
+		}
+		a, b := xi[m.a], yi[m.b]
+		gap(a, b)
+		ops = append(ops, editOp{Context, a, b})
+		i, j = a+1, b+1
+	}
+	gap(len(x), len(y))
+	return ops
+}
+
+// myers is the O(ND) greedy diff of Myers (1986), recording the part of the
+// V array each edit step reads, to walk the path back. It gives up (false)
+// beyond maxD edits.
+func myers(x, y []int, maxD int) ([]editOp, bool) {
 	n, m := len(x), len(y)
 	coarse := func() []editOp {
 		var ops []editOp
@@ -103,20 +168,22 @@ func myers(x, y []int) []editOp {
 		return ops
 	}
 	if n == 0 || m == 0 {
-		return coarse()
+		return coarse(), true
 	}
-	max := n + m
-	if max > maxEditDistance*2 {
-		max = maxEditDistance * 2
-	}
+	max := min(n+m, maxD)
 	off := max + 1
 	v := make([]int, 2*max+3)
-	var trace [][]int
+	var trace [][]int // the window of v before each step
+	var traceLo []int // where each window starts in v
 	found := -1
 	for d := 0; d <= max && found < 0; d++ {
-		snap := make([]int, len(v))
-		copy(snap, v)
-		trace = append(trace, snap)
+		// Step d reads v[off-d-1 .. off+d+1] only: keep that window.
+		lo := off - d - 1
+		if lo < 0 {
+			lo = 0
+		}
+		trace = append(trace, slices.Clone(v[lo:off+d+2]))
+		traceLo = append(traceLo, lo)
 		for k := -d; k <= d; k += 2 {
 			var i int
 			if k == -d || (k != d && v[off+k-1] < v[off+k+1]) {
@@ -137,21 +204,22 @@ func myers(x, y []int) []editOp {
 		}
 	}
 	if found < 0 {
-		return coarse()
+		return coarse(), false
 	}
 	// Walk back.
 	var rev []editOp
 	i, j := n, m
 	for d := found; d > 0; d-- {
-		vp := trace[d]
+		w, lo := trace[d], traceLo[d]
+		vp := func(i int) int { return w[i-lo] }
 		k := i - j
 		var prevK int
-		if k == -d || (k != d && vp[off+k-1] < vp[off+k+1]) {
+		if k == -d || (k != d && vp(off+k-1) < vp(off+k+1)) {
 			prevK = k + 1
 		} else {
 			prevK = k - 1
 		}
-		prevI := vp[off+prevK]
+		prevI := vp(off + prevK)
 		prevJ := prevI - prevK
 		for i > prevI && j > prevJ {
 			i--
@@ -175,7 +243,7 @@ func myers(x, y []int) []editOp {
 	for k := range rev {
 		ops[k] = rev[len(rev)-1-k]
 	}
-	return ops
+	return ops, true
 }
 
 // makeHunks groups an edit script into hunks with ContextLines of context.
