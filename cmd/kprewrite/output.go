@@ -52,6 +52,9 @@ func checkOutputs(c *cli.Context, outs []output, dirs []output) error {
 		if err := fsutil.CheckWritable(o.path); err != nil {
 			return badInput("%s: %v", o.flag, err)
 		}
+		if st, err := os.Stat(filepath.Dir(o.path)); err != nil || !st.IsDir() {
+			return badInput("%s %s: its directory %s does not exist: create it first", o.flag, o.path, filepath.Dir(o.path))
+		}
 	}
 	for _, d := range dirs {
 		if st, err := os.Stat(d.path); err == nil && !st.IsDir() {
