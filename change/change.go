@@ -241,20 +241,37 @@ func (c *cmp) members(old, new *ast.Struct) {
 				Old: memberText(m.m), PostStruct: new, PreStruct: old})
 		}
 	}
-	// Order of the members both versions have.
+	// Order of the members both versions have. A name may be declared more
+	// than once (in the branches of an #if): its first declaration counts.
 	var oldOrder []string
+	seen := map[string]bool{}
 	for _, m := range po {
-		if _, ok := newIdx[m.name]; ok {
+		if _, ok := newIdx[m.name]; ok && !seen[m.name] {
+			seen[m.name] = true
 			oldOrder = append(oldOrder, m.name)
 		}
 	}
+	common = firstOccurrences(common)
 	for i := range common {
-		if common[i] != oldOrder[i] {
+		if i >= len(oldOrder) || common[i] != oldOrder[i] {
 			c.add(&Change{Kind: MemberReordered, Line: c.post.Line(new.Span.Off), Subject: new.Kind + " " + new.Name, Struct: new.Name,
 				Old: strings.Join(oldOrder, ", "), New: strings.Join(common, ", "), PostStruct: new, PreStruct: old})
 			break
 		}
 	}
+}
+
+// firstOccurrences returns names without their repeats, in order.
+func firstOccurrences(names []string) []string {
+	seen := map[string]bool{}
+	out := names[:0:0]
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // sameInner reports whether two member conditions differ only in the part

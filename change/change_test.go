@@ -22,6 +22,14 @@ func TestStructChanges(t *testing.T) {
 		want     []string
 	}{
 		{
+			// found by FuzzPlan: a member declared twice once panicked
+			// the reorder check
+			name: "member declared twice",
+			pre:  "struct p {\n\tint a;\n\tunsigned long tx;\n\tint b;\n};\n",
+			new:  "struct p {\n\tint a;\n\tunsigned long tx;\n\tunsigned long tx;\n\tint b;\n};\n",
+			want: []string{"unclassified change hunk 1"},
+		},
+		{
 			name: "member added",
 			pre:  "struct s {\n\tint a;\n};\n",
 			new:  "struct s {\n\tint a;\n\tint b;\n};\n",
