@@ -334,6 +334,54 @@ func (e *Env) CompileCommand(rel string) (*Command, error) {
 	return e.commandFrom(cf, rel)
 }
 
+// Learn makes kbuild record the commands of the source files rels that
+// have no record yet, with one make run for all of them (kbuild compiles
+// them in parallel, and -k keeps it going past a file that fails): a make
+// run costs its fixed steps (objtool, syscall checks) once instead of once
+// per file. Files it could not build are left to CompileCommand, which
+// tries each alone and says why it fails; so Learn only reports an error
+// when the tree cannot be prepared.
+func (e *Env) Learn(rels []string) error {
+	if e.Plain || e.Config == nil {
+		return nil
+	}
+	if err := e.Prepare(); err != nil {
+		return err
+	}
+	var todo []string
+	for _, rel := range rels {
+		if !strings.HasSuffix(rel, ".c") || !e.Tree.Exists(rel) {
+			continue
+		}
+		if fileExists(cmdPath(e.objTree, strings.TrimSuffix(rel, ".c")+".o")) {
+			continue
+		}
+		e.mu.Lock()
+		_, failed := e.failed[rel]
+		e.mu.Unlock()
+		if !failed {
+			todo = append(todo, rel)
+		}
+	}
+	if len(todo) < 2 {
+		return nil // CompileCommand learns a single file as cheaply
+	}
+	if !e.ownObj {
+		own, err := e.ownEnv()
+		if err != nil {
+			return err
+		}
+		return own.Learn(todo)
+	}
+	objs := []string{"-k"}
+	for _, rel := range todo {
+		objs = append(objs, strings.TrimSuffix(rel, ".c")+".o")
+	}
+	fmt.Fprintf(e.Log, "kprewrite: compiling %d files once to learn their kbuild commands\n", len(todo))
+	runMake(e.buildSrc, e.objTree, objs...) // a failed file is classified by CompileCommand
+	return nil
+}
+
 // ownEnv returns an Env on the same tree and config with a private object
 // tree, for objects the user's build does not have.
 func (e *Env) ownEnv() (*Env, error) {

@@ -226,6 +226,9 @@ type Screened struct {
 // Buildable). Files not in the base tree (new in the patch) are kept as
 // they are. An error is returned only when the environment failed.
 func (e *Env) Screen(files []string) (*Screened, error) {
+	if err := e.Learn(files); err != nil {
+		return nil, err
+	}
 	s := &Screened{}
 	for _, f := range files {
 		if !e.Tree.Exists(f) {
