@@ -78,7 +78,7 @@ func TestPreparedTree(t *testing.T) {
 
 	// A changed inline of arch/x86/events/perf_event.h, which includes the
 	// "perf_event_flags.h" next to it: amd/core.c and intel/core.c use it
-	// (through __x86_pmu_enable_event) and must be found by the compiler,
+	// and zhaoxin/core.c (through __x86_pmu_enable_event) must be found by the compiler,
 	// not dropped because the changed header cannot find its sibling.
 	t.Run("perf inline", func(t *testing.T) {
 		pf := realkernel.NewEdits(t, src).
@@ -90,7 +90,7 @@ func TestPreparedTree(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, errs)
 		}
 		got, _ := os.ReadFile(out)
-		for _, f := range []string{"arch/x86/events/core.c", "arch/x86/events/amd/core.c", "arch/x86/events/intel/core.c"} {
+		for _, f := range []string{"arch/x86/events/core.c", "arch/x86/events/amd/core.c", "arch/x86/events/intel/core.c", "arch/x86/events/zhaoxin/core.c"} {
 			if !strings.Contains(string(got), "+++ b/"+f+"\n") {
 				t.Errorf("the rewrite does not patch %s:\n%s", f, errs)
 			}
