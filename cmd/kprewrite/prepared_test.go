@@ -77,9 +77,10 @@ func TestPreparedTree(t *testing.T) {
 	config := filepath.Join(build, ".config")
 
 	// A changed inline of arch/x86/events/perf_event.h, which includes the
-	// "perf_event_flags.h" next to it: amd/core.c and intel/core.c use it
-	// and zhaoxin/core.c (through __x86_pmu_enable_event) must be found by the compiler,
-	// not dropped because the changed header cannot find its sibling.
+	// "perf_event_flags.h" next to it: core.c, amd/core.c, intel/core.c and
+	// zhaoxin/core.c use it (directly or through __x86_pmu_enable_event) and
+	// must be found by the compiler, not dropped because the changed header
+	// cannot find its sibling.
 	t.Run("perf inline", func(t *testing.T) {
 		pf := realkernel.NewEdits(t, src).
 			Replace("arch/x86/events/perf_event.h", "\treturn hwc->flags & PERF_X86_EVENT_PAIR;\n", "\treturn !!(hwc->flags & PERF_X86_EVENT_PAIR);\n").
