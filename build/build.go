@@ -125,7 +125,7 @@ func (c *Compiler) materialize(v *Variant, sources []string, opt Options) error 
 			return err
 		}
 	}
-	return nil
+	return c.linkSiblings(ovl, v)
 }
 
 // Compile compiles sources of variant v, in parallel.

@@ -44,6 +44,7 @@ type Env struct {
 	deps    *depIndex
 	own     *Env // fallback private build when the user's build lacks an object
 	textual *IncludeGraph
+	failed  map[string]error // source -> why it does not compile in the base tree (*NotCompilable; nil: it compiles)
 }
 
 // Options configure Open.
@@ -217,11 +218,23 @@ func (e *Env) treeIsClean() bool {
 func runMake(src, obj string, targets ...string) error {
 	args := append([]string{"-C", src, "O=" + obj, "-j" + jobs()}, targets...)
 	cmd := exec.Command("make", args...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C") // ASCII quotes in gcc's messages
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("make %s failed: %v\n%s", strings.Join(targets, " "), err, lastLines(out, 15))
+		return &makeError{targets: targets, err: err, out: out}
 	}
 	return nil
+}
+
+// makeError is a failed make run, with its output.
+type makeError struct {
+	targets []string
+	err     error
+	out     []byte
+}
+
+func (e *makeError) Error() string {
+	return fmt.Sprintf("make %s failed: %v\n%s", strings.Join(e.targets, " "), e.err, lastLines(e.out, 15))
 }
 
 func jobs() string {
@@ -294,8 +307,23 @@ func (e *Env) CompileCommand(rel string) (*Command, error) {
 			}
 			return own.CompileCommand(rel)
 		}
+		e.mu.Lock()
+		failed := e.failed[rel]
+		e.mu.Unlock()
+		if failed != nil {
+			return nil, failed
+		}
 		fmt.Fprintf(e.Log, "kprewrite: compiling %s once to learn its kbuild command\n", rel)
 		if err := runMake(e.buildSrc, e.objTree, obj); err != nil {
+			if nc := notCompilable(rel, err, e.Tree.Root(), e.buildSrc, e.objTree); nc != nil {
+				e.mu.Lock()
+				if e.failed == nil {
+					e.failed = map[string]error{}
+				}
+				e.failed[rel] = nc
+				e.mu.Unlock()
+				return nil, nc
+			}
 			return nil, fmt.Errorf("%s: %v", rel, err)
 		}
 		cf, err = ReadCmdFile(cmdPath(e.objTree, obj))
@@ -304,6 +332,54 @@ func (e *Env) CompileCommand(rel string) (*Command, error) {
 		}
 	}
 	return e.commandFrom(cf, rel)
+}
+
+// Learn makes kbuild record the commands of the source files rels that
+// have no record yet, with one make run for all of them (kbuild compiles
+// them in parallel, and -k keeps it going past a file that fails): a make
+// run costs its fixed steps (objtool, syscall checks) once instead of once
+// per file. Files it could not build are left to CompileCommand, which
+// tries each alone and says why it fails; so Learn only reports an error
+// when the tree cannot be prepared.
+func (e *Env) Learn(rels []string) error {
+	if e.Plain || e.Config == nil {
+		return nil
+	}
+	if err := e.Prepare(); err != nil {
+		return err
+	}
+	var todo []string
+	for _, rel := range rels {
+		if !strings.HasSuffix(rel, ".c") || !e.Tree.Exists(rel) {
+			continue
+		}
+		if fileExists(cmdPath(e.objTree, strings.TrimSuffix(rel, ".c")+".o")) {
+			continue
+		}
+		e.mu.Lock()
+		_, failed := e.failed[rel]
+		e.mu.Unlock()
+		if !failed {
+			todo = append(todo, rel)
+		}
+	}
+	if len(todo) < 2 {
+		return nil // CompileCommand learns a single file as cheaply
+	}
+	if !e.ownObj {
+		own, err := e.ownEnv()
+		if err != nil {
+			return err
+		}
+		return own.Learn(todo)
+	}
+	objs := []string{"-k"}
+	for _, rel := range todo {
+		objs = append(objs, strings.TrimSuffix(rel, ".c")+".o")
+	}
+	fmt.Fprintf(e.Log, "kprewrite: compiling %d files once to learn their kbuild commands\n", len(todo))
+	runMake(e.buildSrc, e.objTree, objs...) // a failed file is classified by CompileCommand
+	return nil
 }
 
 // ownEnv returns an Env on the same tree and config with a private object

@@ -127,9 +127,9 @@ func (g *IncludeGraph) Includers(header string) []string {
 			seen[f] = true
 			if strings.HasSuffix(f, ".c") {
 				out = append(out, f)
-			} else {
-				queue = append(queue, f)
 			}
+			// a .c file may itself be included by another one
+			queue = append(queue, f)
 		}
 	}
 	sort.Strings(out)

@@ -1,6 +1,8 @@
 package kbuild
 
 import (
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,7 +60,9 @@ func TestMakefilesSeed(t *testing.T) {
 		got[f] = m.ObjectOf(f).Name()
 	}
 	want := map[string]string{"net/core/dev.c": "vmlinux", "drivers/net/bonding/bond_main.c": "bonding", "drivers/net/bonding/bond_procfs.c": "bonding",
-		"drivers/net/lagmon/lagmon.c": "lagmon", "kernel/printk.c": "vmlinux", "drivers/net/nosuch/x.c": "unknown"}
+		"drivers/net/lagmon/lagmon.c": "lagmon", "kernel/printk.c": "vmlinux",
+		// no Makefile of its own, and drivers/net/Makefile does not list it
+		"drivers/net/nosuch/x.c": "not built"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
@@ -123,5 +127,160 @@ func TestRealEnvRedirect(t *testing.T) {
 	users, how, err := env.Includers("include/net/bonding.h")
 	if err != nil || len(users) < 5 || !strings.Contains(how, "kbuild dependency records") {
 		t.Errorf("includers %v (%s) %v", users, how, err)
+	}
+}
+
+// TestMakefilesComposite evaluates the Makefile shapes a distribution
+// config meets: composite members in subdirectories without a Makefile,
+// make functions in object lists, and lists kprewrite cannot evaluate.
+func TestMakefilesComposite(t *testing.T) {
+	fs := mapFS{
+		"Kbuild":                    "obj-y += drivers/\n",
+		"drivers/Makefile":          "obj-y += net/ odd/\nobj-$(CONFIG_GPU) += gpu/\n",
+		"drivers/net/Makefile":      "obj-$(CONFIG_MLX) += mlx/\n",
+		"drivers/net/mlx/Makefile":  "obj-$(CONFIG_MLX) += mlx_core.o\nmlx_core-y := main.o lag/lag.o\nmlx_core-$(CONFIG_MLX_ESW) += esw/esw.o\nmlx_core-$(CONFIG_MLX_EN) += $(addprefix en/,rx.o tx.o)\nmlx_core-$(CONFIG_MLX_EN) += $(patsubst %.c,%.o,fs/a.c)\nmlx_core-$(CONFIG_MLX_EN) += $(filter-out skip.o,keep.o skip.o)\n",
+		"drivers/odd/Makefile":      "obj-y += $(call odd_objects,a)\n",
+		"drivers/gpu/Makefile":      "ifeq ($(shell uname),Linux)\nobj-y += x.o\nendif\nobj-y += y.o\n",
+		"drivers/net/mlx/lag/lag.c": "",
+	}
+	cfg, err := ParseConfig([]byte("CONFIG_MLX=m\n# CONFIG_MLX_ESW is not set\nCONFIG_MLX_EN=y\nCONFIG_GPU=y\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewMakefiles(fs, cfg)
+	got := map[string]string{}
+	for _, f := range []string{"drivers/net/mlx/main.c", "drivers/net/mlx/lag/lag.c", "drivers/net/mlx/esw/esw.c", "drivers/net/mlx/en/rx.c",
+		"drivers/net/mlx/fs/a.c", "drivers/net/mlx/keep.c", "drivers/net/mlx/skip.c", "drivers/net/mlx/other/z.c",
+		"drivers/odd/a.c", "drivers/gpu/x.c", "drivers/gpu/y.c", "drivers/gpu/z.c"} {
+		o := m.ObjectOf(f)
+		got[f] = o.Name()
+		if o.Kind == Module {
+			got[f] += " " + o.Path
+		}
+	}
+	want := map[string]string{
+		"drivers/net/mlx/main.c":    "mlx_core drivers/net/mlx/mlx_core",
+		"drivers/net/mlx/lag/lag.c": "mlx_core drivers/net/mlx/mlx_core", // listed by its parent's composite
+		"drivers/net/mlx/esw/esw.c": "not built",
+		"drivers/net/mlx/en/rx.c":   "mlx_core drivers/net/mlx/mlx_core", // $(addprefix)
+		"drivers/net/mlx/fs/a.c":    "mlx_core drivers/net/mlx/mlx_core", // $(patsubst)
+		"drivers/net/mlx/keep.c":    "mlx_core drivers/net/mlx/mlx_core", // $(filter-out)
+		"drivers/net/mlx/skip.c":    "not built",
+		"drivers/net/mlx/other/z.c": "not built",
+		"drivers/odd/a.c":           "unknown", // $(call) is not evaluated
+		"drivers/gpu/x.c":           "unknown", // under a condition that uses $(shell)
+		"drivers/gpu/y.c":           "vmlinux",
+		"drivers/gpu/z.c":           "unknown", // the lists are uncertain: not "not built"
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// mapFS is an in-memory tree.FS.
+type mapFS map[string]string
+
+func (m mapFS) ReadFile(rel string) ([]byte, error) {
+	if d, ok := m[rel]; ok {
+		return []byte(d), nil
+	}
+	return nil, os.ErrNotExist
+}
+
+func (m mapFS) Exists(rel string) bool { _, ok := m[rel]; return ok }
+
+// TestHeaderUsersPrepared is a prepared tree without a complete build: the
+// includers of a header are restricted to what the config builds, and a
+// file that does not compile in the base tree is screened out: "not built
+// here" when nothing says the config builds it, an error when it does.
+func TestHeaderUsersPrepared(t *testing.T) {
+	dir := "../testdata/kernels/prep"
+	env, err := Open(dir, filepath.Join(dir, "config"), Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hu, err := env.HeaderUsers("include/linux/gauge.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{"built": hu.Built, "unknown": hu.Unknown, "not built": hu.NotBuilt}
+	want := map[string][]string{
+		"built":     {"drivers/meter/sub/extra.c", "kernel/gauge.c"},
+		"unknown":   {"drivers/odd/broken.c", "drivers/odd/fine.c"},
+		"not built": {"drivers/oldmeter.c", "kernel/gauge_debug.c"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("users (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(hu.Method, "restricted to the files the Makefiles build") {
+		t.Errorf("method %q", hu.Method)
+	}
+	s, err := env.Screen(hu.Candidates())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"drivers/meter/sub/extra.c", "drivers/odd/fine.c", "kernel/gauge.c"}, s.Files); diff != "" {
+		t.Errorf("compiled (-want +got):\n%s", diff)
+	}
+	if len(s.Broken) != 0 || len(s.NotBuiltHere) != 1 || s.NotBuiltHere[0].File != "drivers/odd/broken.c" ||
+		!strings.Contains(s.NotBuiltHere[0].Reason, "odd_private.h: No such file or directory") {
+		t.Errorf("screened: broken %v, not built here %v", s.Broken, s.NotBuiltHere)
+	}
+	if err := s.BrokenError(env); err != nil {
+		t.Errorf("BrokenError: %v", err)
+	}
+	if text := s.NotBuiltHereText(); !strings.Contains(text, "not built here") || !strings.Contains(text, "drivers/odd/broken.c") {
+		t.Errorf("note %q", text)
+	}
+
+	// With CONFIG_GAUGE_DEBUG, kernel/gauge_debug.c is built, and it does
+	// not compile: that is not "not built here" but an error that names it.
+	env, err = Open(dir, filepath.Join(dir, "config-debug"), Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hu, err = env.HeaderUsers("include/linux/gauge.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = env.Screen(hu.Candidates())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.BrokenError(env)
+	if err == nil || !strings.Contains(err.Error(), "kernel/gauge_debug.c, which the config builds into vmlinux, does not compile") ||
+		!strings.Contains(err.Error(), "gauge_debug_level") {
+		t.Errorf("BrokenError: %v", err)
+	}
+
+	// No compiler at all is an environment failure, never "not built here".
+	t.Setenv("PATH", t.TempDir())
+	env, err = Open(dir, filepath.Join(dir, "config"), Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Screen([]string{"kernel/gauge.c"}); err == nil || IsNotCompilable(err) != nil {
+		t.Errorf("no compiler: %v", err)
+	}
+}
+
+func TestNotCompilableFromMake(t *testing.T) {
+	for _, c := range []struct {
+		out  string
+		want string // "" for an environment failure
+	}{
+		{"  CC [M]  drivers/x/lag.o\n/src/drivers/x/lag.c:5:10: fatal error: lib/devcom.h: No such file or directory\ncompilation terminated.\n",
+			"drivers/x/lag.c does not compile in the base tree: drivers/x/lag.c:5:10: lib/devcom.h: No such file or directory"},
+		{"make[3]: *** No rule to make target 'drivers/x/lag.o'.  Stop.\n", "drivers/x/lag.c is not built under this config (kbuild has no rule for it)"},
+		{"/bin/sh: 1: gcc: not found\nmake[3]: *** [scripts/Makefile.build:250: drivers/x/lag.o] Error 127\n", ""},
+	} {
+		nc := notCompilable("drivers/x/lag.c", &makeError{targets: []string{"drivers/x/lag.o"}, err: errors.New("exit status 2"), out: []byte(c.out)}, "/src")
+		got := ""
+		if nc != nil {
+			got = nc.Error()
+		}
+		if got != c.want {
+			t.Errorf("%q:\n got %q\nwant %q", c.out, got, c.want)
+		}
 	}
 }

@@ -54,6 +54,10 @@ type dirMake struct {
 	found bool
 	file  string
 	vars  map[string][]string // obj-y, obj-m, foo-y, foo-objs, ...
+	// uncertain is set when an object list uses a make construct the
+	// evaluator does not know ($(call ...), $(shell ...), $(wildcard ...)):
+	// a file missing from the lists may still be built.
+	uncertain bool
 }
 
 // SrcArch returns the kernel's SRCARCH for the config (x86 when unsure).
@@ -115,10 +119,18 @@ func (m *Makefiles) eval(dm *dirMake, text, dir string) {
 	builtin := map[string]string{
 		"SRCARCH": m.SrcArch(), "ARCH": m.SrcArch(), "srctree": ".", "src": dir, "obj": dir,
 	}
+	unknown := false // set by expand when it meets a construct it cannot evaluate
 	expand := func(s string) string {
 		for i := 0; i < 8 && strings.Contains(s, "$"); i++ {
 			s = varRefRE.ReplaceAllStringFunc(s, func(ref string) string {
 				name := ref[2 : len(ref)-1]
+				if fn, args, ok := strings.Cut(name, " "); ok {
+					v, known := makeFunc(fn, args)
+					if !known {
+						unknown = true
+					}
+					return v
+				}
 				if strings.HasPrefix(name, "CONFIG_") {
 					if m.cfg == nil {
 						return "?"
@@ -132,18 +144,23 @@ func (m *Makefiles) eval(dm *dirMake, text, dir string) {
 				if v, ok := builtin[name]; ok {
 					return v
 				}
-				if strings.Contains(name, " ") {
-					return "" // make functions are not evaluated
-				}
 				return strings.Join(vars[name], " ")
 			})
 		}
+		if strings.Contains(s, "$(") || strings.Contains(s, "${") {
+			unknown = true
+		}
 		return s
 	}
-	type cond struct{ active, parentActive, taken bool }
+	// uncertain: the condition (or an enclosing one) uses a construct
+	// expand cannot evaluate, so either branch may be the real one.
+	type cond struct{ active, parentActive, taken, uncertain bool }
 	stack := []cond{}
 	active := func() bool {
 		return len(stack) == 0 || stack[len(stack)-1].active
+	}
+	condUncertain := func() bool {
+		return len(stack) > 0 && stack[len(stack)-1].uncertain
 	}
 	for _, raw := range strings.Split(text, "\n") {
 		line := raw
@@ -159,6 +176,7 @@ func (m *Makefiles) eval(dm *dirMake, text, dir string) {
 		switch word {
 		case "ifeq", "ifneq", "ifdef", "ifndef":
 			pa := active()
+			unknown = false
 			var truth bool
 			switch word {
 			case "ifdef", "ifndef":
@@ -174,7 +192,7 @@ func (m *Makefiles) eval(dm *dirMake, text, dir string) {
 					truth = !truth
 				}
 			}
-			stack = append(stack, cond{active: pa && truth, parentActive: pa, taken: truth})
+			stack = append(stack, cond{active: pa && truth, parentActive: pa, taken: truth, uncertain: unknown || condUncertain()})
 			continue
 		case "else":
 			if len(stack) > 0 {
@@ -201,15 +219,22 @@ func (m *Makefiles) eval(dm *dirMake, text, dir string) {
 			}
 			continue
 		}
-		if !active() {
-			continue
-		}
 		am := assignRE.FindStringSubmatch(line)
 		if am == nil {
 			continue
 		}
+		if !active() {
+			if condUncertain() && isObjectList(expand(am[1])) {
+				dm.uncertain = true
+			}
+			continue
+		}
+		unknown = false
 		name := expand(am[1])
 		val := strings.Fields(expand(am[3]))
+		if (unknown || condUncertain()) && isObjectList(name) {
+			dm.uncertain = true
+		}
 		switch am[2] {
 		case "+=":
 			vars[name] = append(vars[name], val...)
@@ -221,6 +246,119 @@ func (m *Makefiles) eval(dm *dirMake, text, dir string) {
 			vars[name] = val
 		}
 	}
+}
+
+// isObjectList reports whether a make variable lists objects or
+// directories kbuild builds (obj-y, obj-m, lib-y, foo-y, foo-objs, ...).
+func isObjectList(name string) bool {
+	if strings.HasPrefix(name, "ccflags") || strings.HasPrefix(name, "asflags") || strings.HasPrefix(name, "ldflags") ||
+		strings.HasPrefix(name, "subdir-ccflags") || strings.HasPrefix(name, "CFLAGS") || strings.HasPrefix(name, "AFLAGS") {
+		return false
+	}
+	for _, suf := range []string{"-y", "-m", "-objs", "-"} { // "obj-" is obj-$(CONFIG_X) with X unset
+		if strings.HasSuffix(name, suf) {
+			return true
+		}
+	}
+	return false
+}
+
+// makeFunc evaluates the make functions kbuild Makefiles use in object
+// lists; args have no nested references left. known is false for functions
+// it does not evaluate.
+func makeFunc(fn, args string) (v string, known bool) {
+	a := strings.Split(args, ",")
+	arg := func(i int) string {
+		if i < len(a) {
+			return a[i]
+		}
+		return ""
+	}
+	rest := func(i int) string { // the last argument keeps its commas
+		if i < len(a) {
+			return strings.Join(a[i:], ",")
+		}
+		return ""
+	}
+	words := func(s string) []string { return strings.Fields(s) }
+	mapWords := func(s string, f func(string) string) string {
+		var out []string
+		for _, w := range words(s) {
+			if r := f(w); r != "" {
+				out = append(out, r)
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	switch fn {
+	case "addprefix":
+		p := strings.TrimSpace(arg(0))
+		return mapWords(rest(1), func(w string) string { return p + w }), true
+	case "addsuffix":
+		x := strings.TrimSpace(arg(0))
+		return mapWords(rest(1), func(w string) string { return w + x }), true
+	case "patsubst":
+		pat, repl := strings.TrimSpace(arg(0)), strings.TrimSpace(arg(1))
+		return mapWords(rest(2), func(w string) string { return patsubst(pat, repl, w) }), true
+	case "subst":
+		return strings.ReplaceAll(rest(2), arg(0), arg(1)), true
+	case "filter", "filter-out":
+		pats := words(arg(0))
+		return mapWords(rest(1), func(w string) string {
+			match := false
+			for _, p := range pats {
+				if patsubst(p, "", w) != w || p == w {
+					match = true
+				}
+			}
+			if match == (fn == "filter") {
+				return w
+			}
+			return ""
+		}), true
+	case "sort":
+		ws := words(args)
+		sortStrings(ws)
+		var out []string
+		for i, w := range ws {
+			if i == 0 || w != ws[i-1] {
+				out = append(out, w)
+			}
+		}
+		return strings.Join(out, " "), true
+	case "strip":
+		return strings.Join(words(args), " "), true
+	case "firstword":
+		if ws := words(args); len(ws) > 0 {
+			return ws[0], true
+		}
+		return "", true
+	case "notdir":
+		return mapWords(args, path.Base), true
+	case "if":
+		if strings.TrimSpace(arg(0)) != "" {
+			return arg(1), true
+		}
+		return rest(2), true
+	}
+	return "", false
+}
+
+// patsubst applies one make pattern substitution to a word; a word that
+// does not match is returned unchanged.
+func patsubst(pat, repl, w string) string {
+	pre, suf, wild := strings.Cut(pat, "%")
+	if !wild {
+		if w == pat {
+			return repl
+		}
+		return w
+	}
+	if len(w) < len(pre)+len(suf) || !strings.HasPrefix(w, pre) || !strings.HasSuffix(w, suf) {
+		return w
+	}
+	stem := w[len(pre) : len(w)-len(suf)]
+	return strings.Replace(repl, "%", stem, 1)
 }
 
 func splitIfeq(s string) (string, string) {
@@ -273,7 +411,9 @@ func (m *Makefiles) listed(dir, entry string) string {
 }
 
 // ObjectOf returns the object the source file rel (a .c or .S file) is
-// linked into, from the Makefiles and the config.
+// linked into, from the Makefiles and the config. The file is looked up in
+// its directory's Makefile and then in its ancestors' (composite objects
+// list members in subdirectories: "lag/lag.o" in mlx5/core/Makefile).
 func (m *Makefiles) ObjectOf(rel string) Object {
 	dir, file := path.Split(rel)
 	dir = strings.TrimSuffix(dir, "/")
@@ -282,40 +422,30 @@ func (m *Makefiles) ObjectOf(rel string) Object {
 		return Object{Kind: UnknownObject, Why: "not a source file"}
 	}
 	obj := strings.TrimSuffix(file, ext) + ".o"
-	dm := m.dir(dir)
-	if !dm.found {
-		return Object{Kind: UnknownObject, Why: fmt.Sprintf("no Makefile or Kbuild in %s/", dir)}
-	}
-	how := m.listed(dir, obj)
-	unit := obj
-	if how == "" {
-		// part of a composite object: foo-y / foo-objs / foo-m lists
-		for name, list := range dm.vars {
-			base := ""
-			for _, suf := range []string{"-objs", "-y", "-m"} {
-				if strings.HasSuffix(name, suf) && !strings.HasPrefix(name, "obj-") && !strings.HasPrefix(name, "lib-") &&
-					!strings.HasPrefix(name, "ccflags") && !strings.HasPrefix(name, "subdir") {
-					base = strings.TrimSuffix(name, suf)
-				}
+	var near *dirMake // the nearest Makefile, named when the file is not listed
+	uncertain := false
+	how, unit, listDir := "", "", dir
+	for d, entry := dir, obj; ; {
+		dm := m.dir(d)
+		if dm.found {
+			if near == nil {
+				near = dm
 			}
-			if base == "" {
-				continue
-			}
-			for _, e := range list {
-				if e == obj {
-					if h := m.listed(dir, base+".o"); h != "" {
-						how, unit = h, base+".o"
-					}
-				}
+			uncertain = uncertain || dm.uncertain
+			if h, u := m.lookup(d, entry); h != "" {
+				how, unit, listDir, near = h, u, d, dm
+				break
 			}
 		}
-	}
-	if how == "" {
-		for _, e := range dm.vars["lib-y"] {
-			if e == obj {
-				how = "y"
-			}
+		if d == "" {
+			break
 		}
+		parent, base := path.Split(d)
+		entry = base + "/" + entry
+		d = strings.TrimSuffix(parent, "/")
+	}
+	if near == nil {
+		return Object{Kind: UnknownObject, Why: fmt.Sprintf("no Makefile or Kbuild in %s/ or above", dir)}
 	}
 	if m.cfg == nil {
 		if how == "" {
@@ -325,27 +455,76 @@ func (m *Makefiles) ObjectOf(rel string) Object {
 	}
 	switch how {
 	case "":
-		return Object{Kind: NotBuilt, Why: fmt.Sprintf("%s is not selected in %s under this config", obj, dm.file)}
+		if uncertain {
+			return Object{Kind: UnknownObject, Why: fmt.Sprintf("%s is not in the object lists of %s, which use make constructs kprewrite does not evaluate", obj, near.file)}
+		}
+		return Object{Kind: NotBuilt, Why: fmt.Sprintf("%s is not selected in %s under this config", obj, near.file)}
 	case "?":
 		return Object{Kind: UnknownObject, Why: "no .config: cannot tell vmlinux from module"}
 	}
 	// The directory must be reached from the top.
-	dirHow, why := m.dirBuilt(dir)
-	if dirHow == "" {
+	dirHow, why := m.dirBuilt(listDir)
+	switch dirHow {
+	case "":
 		return Object{Kind: NotBuilt, Why: why}
+	case "?":
+		return Object{Kind: UnknownObject, Why: why}
 	}
 	if how == "m" || dirHow == "m" {
 		name := strings.TrimSuffix(unit, ".o")
 		p := name
-		if dir != "" {
-			p = dir + "/" + name
+		if listDir != "" {
+			p = listDir + "/" + name
 		}
-		return Object{Kind: Module, Module: strings.ReplaceAll(name, "-", "_"), Path: p, Why: "obj-m in " + dm.file}
+		return Object{Kind: Module, Module: strings.ReplaceAll(path.Base(name), "-", "_"), Path: p, Why: "obj-m in " + near.file}
 	}
-	return Object{Kind: Vmlinux, Why: "obj-y in " + dm.file}
+	return Object{Kind: Vmlinux, Why: "obj-y in " + near.file}
 }
 
-// dirBuilt reports how a directory is descended into: "y", "m" or "".
+// lookup returns how entry (an object, possibly with a subdirectory path)
+// is built by dir's Makefile: "y", "m", "?" or "", and the unit it is
+// linked as (itself, or the composite object that lists it).
+func (m *Makefiles) lookup(dir, entry string) (how, unit string) {
+	if h := m.listed(dir, entry); h != "" {
+		return h, entry
+	}
+	dm := m.dir(dir)
+	// part of a composite object: foo-y / foo-objs / foo-m lists
+	names := make([]string, 0, len(dm.vars))
+	for name := range dm.vars {
+		names = append(names, name)
+	}
+	sortStrings(names) // deterministic when several composites list it
+	for _, name := range names {
+		base := ""
+		for _, suf := range []string{"-objs", "-y", "-m"} {
+			if strings.HasSuffix(name, suf) && !strings.HasPrefix(name, "obj-") && !strings.HasPrefix(name, "lib-") &&
+				!strings.HasPrefix(name, "ccflags") && !strings.HasPrefix(name, "subdir") {
+				base = strings.TrimSuffix(name, suf)
+			}
+		}
+		if base == "" {
+			continue
+		}
+		for _, e := range dm.vars[name] {
+			if e == entry {
+				if h := m.listed(dir, base+".o"); h != "" {
+					return h, base + ".o"
+				}
+			}
+		}
+	}
+	for _, e := range dm.vars["lib-y"] {
+		if e == entry {
+			return "y", entry
+		}
+	}
+	return "", ""
+}
+
+// dirBuilt reports how a directory is descended into: "y", "m", "" (not
+// under this config, with the reason) or "?" (the Makefiles that would list
+// it use make constructs kprewrite does not evaluate).
 func (m *Makefiles) dirBuilt(dir string) (string, string) {
 	if dir == "" {
 		return "y", ""
@@ -353,6 +532,7 @@ func (m *Makefiles) dirBuilt(dir string) (string, string) {
 	parent, base := path.Split(dir)
 	parent = strings.TrimSuffix(parent, "/")
 	how := ""
+	uncertain := false
 	// A directory may be listed by its parent or, with a path, by any ancestor.
 	for anc, rel := parent, base+"/"; ; {
 		if h := m.listed(anc, rel); h != "" {
@@ -360,6 +540,7 @@ func (m *Makefiles) dirBuilt(dir string) (string, string) {
 			parent = anc
 			break
 		}
+		uncertain = uncertain || m.dir(anc).uncertain
 		if anc == "" {
 			break
 		}
@@ -368,11 +549,14 @@ func (m *Makefiles) dirBuilt(dir string) (string, string) {
 		anc = strings.TrimSuffix(a, "/")
 	}
 	if how == "" {
+		if uncertain {
+			return "?", fmt.Sprintf("whether %s/ is descended into depends on make constructs kprewrite does not evaluate", dir)
+		}
 		return "", fmt.Sprintf("%s/ is not descended into under this config", dir)
 	}
 	ph, why := m.dirBuilt(parent)
-	if ph == "" {
-		return "", why
+	if ph == "" || ph == "?" {
+		return ph, why
 	}
 	if ph == "m" || how == "m" {
 		return "m", ""

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/layout"
 	"github.com/kprewrite/kprewrite/oracle"
 )
@@ -94,18 +95,32 @@ func (s *Session) StructLayouts(header, key string) (base, upstream *layout.Stru
 	if err := s.Env.Prepare(); err != nil {
 		return nil, nil, err
 	}
-	users, _, err := s.Env.Includers(header)
+	hu, err := s.Env.HeaderUsers(header)
 	if err != nil {
 		return nil, nil, err
 	}
+	// The first includer the config builds that compiles in the base tree
+	// (a few tries: files the config builds should).
 	var user string
-	for _, u := range users {
-		if o := s.Env.ObjectOf(u); o.Name() != "not built" {
+	var notHere error
+	for i, u := range append(hu.Built, hu.Unknown...) {
+		if i == 8 {
+			break
+		}
+		err := s.Env.Buildable(u)
+		if err == nil {
 			user = u
 			break
 		}
+		if kbuild.IsNotCompilable(err) == nil {
+			return nil, nil, err
+		}
+		notHere = err
 	}
 	if user == "" {
+		if notHere != nil {
+			return nil, nil, fmt.Errorf("no file that includes %s compiles in the base tree: %v", header, notHere)
+		}
 		return nil, nil, fmt.Errorf("no file the config builds includes %s", header)
 	}
 	dir, err := s.WorkDir()

@@ -11,7 +11,10 @@
 # archive still serves, else the newest one it serves.
 #
 # Prints shell assignments for KPREWRITE_LINUX_TREE and KPREWRITE_LINUX_BUILD
-# on standard output (eval them); progress goes to standard error.
+# on standard output (eval them); progress goes to standard error. It also
+# installs Debian's kernel configs (linux-config-6.1) and prints
+# KPREWRITE_DISTRO_CONFIG, for the test on a tree that is prepared with a
+# distribution config but not built (cmd/kprewrite TestPreparedTree).
 set -euo pipefail
 
 CACHE=${KPREWRITE_CACHE:-$HOME/.cache/kprewrite}
@@ -95,5 +98,13 @@ if [ ! -f "$build/.kprewrite-built-$fragment_sum" ]; then
 	touch "$build/.kprewrite-built-$fragment_sum"
 fi
 
+distro_config=/usr/src/linux-config-6.1/config.amd64_none_amd64.xz
+if [ ! -f "$distro_config" ] && [ "$(uname -m)" = x86_64 ]; then
+	(need_pkgs linux-config-6.1) || log "no linux-config-6.1: the prepared-tree test will be skipped"
+fi
+
 echo "export KPREWRITE_LINUX_TREE=$src"
 echo "export KPREWRITE_LINUX_BUILD=$build"
+if [ -f "$distro_config" ]; then
+	echo "export KPREWRITE_DISTRO_CONFIG=$distro_config"
+fi

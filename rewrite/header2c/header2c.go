@@ -32,6 +32,7 @@ import (
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/kbuild"
@@ -364,15 +365,14 @@ func (st *state) users() ([]string, string, error) {
 	cands := map[string]bool{}
 	notBuilt := map[string]bool{}
 	for h := range st.headers {
-		us, _, err := p.Env.Includers(h)
+		hu, err := p.Env.HeaderUsers(h)
 		if err != nil {
 			return nil, "", err
 		}
-		for _, u := range us {
-			if o := p.Env.ObjectOf(u); o.Kind == kbuild.NotBuilt {
-				notBuilt[u] = true
-				continue
-			}
+		for _, u := range hu.NotBuilt {
+			notBuilt[u] = true
+		}
+		for _, u := range hu.Candidates() {
 			cands[u] = true
 		}
 	}
@@ -394,6 +394,17 @@ func (st *state) users() ([]string, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	// Only files that compile in the base tree are asked: a compile
+	// failure is no evidence of a use, nor of its absence.
+	sc := &screen{env: p.Env, done: map[string]bool{}, out: map[string]bool{}}
+	if list, err = sc.filter(list); err != nil {
+		return nil, "", err
+	}
+	defer func() {
+		if text := sc.notHere.NotBuiltHereText(); text != "" {
+			p.Note(rewrite.Finding{File: st.firstHeader(), Line: 1, Subject: "header2c: files left out", Reason: text})
+		}
+	}()
 	users := map[string]bool{}
 	for round := 0; round < 6; round++ {
 		files := p.CurrentFiles()
@@ -401,9 +412,14 @@ func (st *state) users() ([]string, string, error) {
 		for h := range st.headers {
 			files[h] = st.poisoned(h, names)
 		}
-		idents, _, err := o.IdentUses(context.Background(), files, list, names)
+		idents, other, err := o.IdentUses(context.Background(), files, list, names)
 		if err != nil {
 			return nil, "", err
+		}
+		if d := missingInclude(other); d != nil {
+			// the file compiles in the base tree: the overlay broke it, and
+			// a file that stops at an #include shows no uses at all
+			return nil, "", fmt.Errorf("with the renamed definitions, %s:%d cannot find an include file (%s), so its uses are unknown", d.File, d.Line, d.Message)
 		}
 		grew := false
 		for _, id := range idents {
@@ -440,6 +456,9 @@ func (st *state) users() ([]string, string, error) {
 			}
 		}
 		sort.Strings(list)
+		if list, err = sc.filter(list); err != nil {
+			return nil, "", err
+		}
 	}
 	var out []string
 	for u := range users {
@@ -460,6 +479,69 @@ func (st *state) users() ([]string, string, error) {
 		}
 	}
 	return out, method, nil
+}
+
+// missingInclude returns the first "No such file or directory" error: gcc
+// stops there, so the rest of that file is never looked at.
+func missingInclude(ds []build.Diagnostic) *build.Diagnostic {
+	for i, d := range ds {
+		if d.Severity == "error" && strings.HasSuffix(d.Message, ": No such file or directory") {
+			return &ds[i]
+		}
+	}
+	return nil
+}
+
+// screen keeps the files that compile in the base tree (kbuild.Env.Screen),
+// checking each file once.
+type screen struct {
+	env     *kbuild.Env
+	done    map[string]bool // screened
+	out     map[string]bool // left out: not built here
+	notHere kbuild.Screened // accumulated NotBuiltHere
+}
+
+// filter returns the files of list that compile in the base tree; a file
+// the config builds that does not compile is an error.
+func (sc *screen) filter(list []string) ([]string, error) {
+	var todo []string
+	for _, f := range list {
+		if !sc.done[f] {
+			todo = append(todo, f)
+		}
+	}
+	s, err := sc.env.Screen(todo)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.BrokenError(sc.env); err != nil {
+		return nil, err
+	}
+	for _, f := range todo {
+		sc.done[f] = true
+	}
+	for _, nc := range s.NotBuiltHere {
+		sc.out[nc.File] = true
+		sc.notHere.NotBuiltHere = append(sc.notHere.NotBuiltHere, nc)
+	}
+	var kept []string
+	for _, f := range list {
+		if !sc.out[f] {
+			kept = append(kept, f)
+		}
+	}
+	return kept, nil
+}
+
+// firstHeader returns the first header involved, in name order.
+func (st *state) firstHeader() string {
+	file := ""
+	for h := range st.headers {
+		if file == "" || h < file {
+			file = h
+		}
+	}
+	return file
 }
 
 func (st *state) namesAny(rel string) bool {

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
-	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 )
@@ -38,10 +37,11 @@ func Frees(p *rewrite.Pass, header, tag string) ([]*Free, string, error) {
 	if !p.HasCompiler() {
 		return nil, "", fmt.Errorf("finding frees needs the compiler: give --config")
 	}
-	users, how, err := p.Env.Includers(header)
+	hu, err := p.Env.HeaderUsers(header)
 	if err != nil {
 		return nil, "", err
 	}
+	users, how := hu.Candidates(), hu.Method
 	callRE := regexp.MustCompile(`\b(kfree|kvfree|kfree_sensitive|vfree|kmem_cache_free|devm_kfree)\s*\(`)
 	// Textual pre-filter: a free call whose argument is a variable the file
 	// declares as a struct tag pointer.
@@ -51,9 +51,6 @@ func Frees(p *rewrite.Pass, header, tag string) ([]*Free, string, error) {
 	for _, u := range users {
 		src := p.File(u)
 		if !callRE.Match(src) {
-			continue
-		}
-		if o := p.Env.ObjectOf(u); o.Kind == kbuild.NotBuilt || o.Kind == kbuild.UnknownObject {
 			continue
 		}
 		vars := map[string]bool{}
@@ -85,6 +82,11 @@ func Frees(p *rewrite.Pass, header, tag string) ([]*Free, string, error) {
 	if err != nil {
 		return nil, method, err
 	}
+	cands, notHere, err := screen(p, cands)
+	if err != nil {
+		return nil, method, err
+	}
+	method += notHere
 	files := p.CurrentFiles()
 	var wrap strings.Builder
 	wrap.WriteString("\n/* kprewrite: find frees */\n")
@@ -104,6 +106,9 @@ func Frees(p *rewrite.Pass, header, tag string) ([]*Free, string, error) {
 	}
 	diags, err := o.Diagnostics(context.Background(), files, cands)
 	if err != nil {
+		return nil, method, err
+	}
+	if err := missingInclude(diags); err != nil {
 		return nil, method, err
 	}
 	shift := strings.Count(wrap.String(), "\n")

@@ -19,7 +19,6 @@ import (
 	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/change"
-	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/rewrite"
 )
 
@@ -87,15 +86,12 @@ func find(p *rewrite.Pass, header, tag string) (*Result, error) {
 			names[d.Name] = true
 		}
 	}
-	users, how, err := p.Env.Includers(header)
+	hu, err := p.Env.HeaderUsers(header)
 	if err != nil {
 		return nil, err
 	}
 	var cands []string
-	for _, u := range users {
-		if o := p.Env.ObjectOf(u); o.Kind == kbuild.NotBuilt || o.Kind == kbuild.UnknownObject {
-			continue
-		}
+	for _, u := range hu.Candidates() {
 		if namesAny(p.File(u), names) {
 			cands = append(cands, u)
 		}
@@ -106,8 +102,6 @@ func find(p *rewrite.Pass, header, tag string) (*Result, error) {
 		}
 	}
 	sort.Strings(cands)
-	res := &Result{Scanned: len(cands),
-		Method: fmt.Sprintf("the compiler, with struct %s made incomplete, over the %d files the config builds that include %s and name it (%s)", tag, len(cands), header, how)}
 	if len(cands) > MaxCandidates {
 		return nil, fmt.Errorf("%d files the config builds can create or use struct %s (more than %d): too widely used to know every object", len(cands), tag, MaxCandidates)
 	}
@@ -118,14 +112,54 @@ func find(p *rewrite.Pass, header, tag string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	cands, notHere, err := screen(p, cands)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Scanned: len(cands),
+		Method: fmt.Sprintf("the compiler, with struct %s made incomplete, over the %d files the config builds that include %s and name it (%s)%s", tag, len(cands), header, hu.Method, notHere)}
 	files := p.CurrentFiles()
 	files[header] = incomplete(p.File(header), tag)
 	diags, err := o.Diagnostics(context.Background(), files, cands)
 	if err != nil {
 		return nil, err
 	}
+	if err := missingInclude(diags); err != nil {
+		return nil, err
+	}
 	res.Sites = classify(p, tag, diags)
 	return res, nil
+}
+
+// screen keeps the candidates that compile in the base tree: a file that
+// does not is no evidence. It returns the kept files and, for the method
+// text, the files left out as not built here; a file the config builds
+// that does not compile is an error.
+func screen(p *rewrite.Pass, cands []string) ([]string, string, error) {
+	s, err := p.Env.Screen(cands)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.BrokenError(p.Env); err != nil {
+		return nil, "", err
+	}
+	notHere := ""
+	if text := s.NotBuiltHereText(); text != "" {
+		notHere = "; " + text
+	}
+	return s.Files, notHere, nil
+}
+
+// missingInclude returns an error for the first "No such file or
+// directory" error among diags: gcc stops there, so the rest of that file
+// is never looked at, and files that compile in the base tree should not.
+func missingInclude(diags []build.Diagnostic) error {
+	for _, d := range diags {
+		if d.Severity == "error" && strings.HasSuffix(d.Message, ": No such file or directory") {
+			return fmt.Errorf("in kprewrite's overlay compile, %s:%d cannot find an include file (%s), so what it does is unknown", d.File, d.Line, d.Message)
+		}
+	}
+	return nil
 }
 
 func contains(s []string, x string) bool {

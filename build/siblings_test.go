@@ -1,0 +1,67 @@
+package build
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kprewrite/kprewrite/kbuild"
+)
+
+// TestOverlaySiblings compiles a file whose headers include their siblings
+// by quoted includes ("value.h" from hdr/api.h): a changed header must find
+// the tree's siblings next to it, and a tree header must find a changed
+// sibling in the overlay, not the tree's copy.
+func TestOverlaySiblings(t *testing.T) {
+	root := t.TempDir()
+	for rel, text := range map[string]string{
+		"Kbuild":           "obj-y += core/\n",
+		"config":           "CONFIG_64BIT=y\nCONFIG_X86_64=y\n",
+		"core/Makefile":    "obj-y += use.o\n",
+		"core/use.c":       "#include \"hdr/api.h\"\n\nint use(void)\n{\n\treturn API_VALUE;\n}\n",
+		"core/hdr/api.h":   "#include \"value.h\"\n",
+		"core/hdr/value.h": "#define API_VALUE 1\n",
+	} {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env, err := kbuild.Open(root, filepath.Join(root, "config"), kbuild.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Compiler{Env: env, Dir: t.TempDir(), Jobs: 1}
+	src := []string{"core/use.c"}
+
+	// A changed header whose sibling only the tree has.
+	v := &Variant{Name: "hdr", Files: map[string][]byte{"core/hdr/api.h": []byte("/* changed */\n#include \"value.h\"\n")}}
+	rs, err := c.Compile(context.Background(), v, src, Options{SyntaxOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs[0].Failed {
+		t.Errorf("the changed header does not find its sibling: %v", rs[0].Diagnostics)
+	}
+
+	// A changed header reached through an unchanged sibling.
+	v = &Variant{Name: "val", Files: map[string][]byte{"core/hdr/value.h": []byte("#define API_VALUE from_the_overlay\n")}}
+	rs, err = c.Compile(context.Background(), v, src, Options{SyntaxOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, d := range Errors(rs) {
+		if strings.Contains(d.Message, "'from_the_overlay' undeclared") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("hdr/api.h read the tree's value.h, not the changed one: %v", rs[0].Diagnostics)
+	}
+}

@@ -1,0 +1,287 @@
+package kbuild
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// HeaderUsers are the .c files that include a header, sorted by whether the
+// config builds them. Only Built and Unknown files can carry a use of the
+// header into the kernel the config describes.
+type HeaderUsers struct {
+	// Built are the files the config builds, into vmlinux or a module.
+	Built []string
+	// Unknown are files whose object kprewrite cannot tell: no config, or
+	// Makefiles that use make constructs it does not evaluate.
+	Unknown []string
+	// NotBuilt are the files the config does not build.
+	NotBuilt []string
+	// Method says how the includers were found.
+	Method string
+}
+
+// Candidates returns the files that may use the header under the config
+// (Built and Unknown), sorted.
+func (u *HeaderUsers) Candidates() []string {
+	out := append(append([]string(nil), u.Built...), u.Unknown...)
+	sortStrings(out)
+	return out
+}
+
+// HeaderUsers returns the .c files that include the header rel, directly
+// or through other headers, classified by whether the config builds them.
+// With a complete build every includer comes from kbuild's records and is
+// built; otherwise the textual #include graph is filtered by the Makefiles
+// evaluated under the config, so a prepared but not built tree does not
+// count files the config does not build.
+func (e *Env) HeaderUsers(rel string) (*HeaderUsers, error) {
+	files, method, err := e.Includers(rel)
+	if err != nil {
+		return nil, err
+	}
+	u := &HeaderUsers{Method: method}
+	if e.HasBuild() {
+		u.Built = files
+		return u, nil
+	}
+	for _, f := range files {
+		switch e.ObjectOf(f).Kind {
+		case Vmlinux, Module:
+			u.Built = append(u.Built, f)
+		case NotBuilt:
+			u.NotBuilt = append(u.NotBuilt, f)
+		default:
+			u.Unknown = append(u.Unknown, f)
+		}
+	}
+	if e.Config != nil {
+		u.Method = "textual #include graph, restricted to the files the Makefiles build under this config (no complete build)"
+	}
+	return u, nil
+}
+
+// NotCompilable is the error for a source file that does not compile in
+// the base tree under the config (or for which kbuild has no rule): the
+// file cannot be asked anything, and it is no evidence about anything else.
+type NotCompilable struct {
+	File   string // tree-relative source
+	Reason string // the first compiler error, or kbuild's refusal
+	// NoRule is set when kbuild has no rule to build the object under this
+	// config: kbuild's own word that the config does not build it.
+	NoRule bool
+}
+
+func (e *NotCompilable) Error() string {
+	if e.NoRule {
+		return fmt.Sprintf("%s is not built under this config (kbuild has no rule for it)", e.File)
+	}
+	return fmt.Sprintf("%s does not compile in the base tree: %s", e.File, e.Reason)
+}
+
+// IsNotCompilable returns the *NotCompilable in err's chain, or nil.
+func IsNotCompilable(err error) *NotCompilable {
+	var nc *NotCompilable
+	if errors.As(err, &nc) {
+		return nc
+	}
+	return nil
+}
+
+var (
+	compilerErrorRE = regexp.MustCompile(`(?m)^([^\s:]+):(\d+):(?:(\d+):)? (?:fatal error|error): (.*)$`)
+	noRuleRE        = regexp.MustCompile(`No rule to make target '([^']+)'(, needed by '([^']+)')?`)
+)
+
+// notCompilable reads a failed make run or compile of rel: a compiler
+// error or kbuild's "No rule to make target" for the object make it a
+// *NotCompilable; anything else (no compiler, a crashed tool) is an
+// environment failure, and nil is returned.
+func notCompilable(rel string, err error, roots ...string) *NotCompilable {
+	var out []byte
+	var me *makeError
+	var ce *compileError
+	switch {
+	case errors.As(err, &me):
+		out = me.out
+	case errors.As(err, &ce):
+		out = ce.out
+	default:
+		return nil
+	}
+	if m := compilerErrorRE.FindSubmatch(out); m != nil {
+		loc := string(m[1])
+		for _, r := range roots {
+			if r != "" && strings.HasPrefix(loc, r+"/") {
+				loc = strings.TrimPrefix(loc, r+"/")
+				break
+			}
+		}
+		pos := loc + ":" + string(m[2])
+		if len(m[3]) > 0 {
+			pos += ":" + string(m[3])
+		}
+		return &NotCompilable{File: rel, Reason: pos + ": " + string(bytes.TrimSpace(m[4]))}
+	}
+	if m := noRuleRE.FindSubmatch(out); m != nil {
+		obj := strings.TrimSuffix(rel, filepath.Ext(rel)) + ".o"
+		if len(m[2]) == 0 && (string(m[1]) == obj || strings.HasSuffix(string(m[1]), "/"+obj)) {
+			return &NotCompilable{File: rel, NoRule: true, Reason: "kbuild has no rule for " + obj}
+		}
+		return &NotCompilable{File: rel, Reason: string(m[0])}
+	}
+	return nil
+}
+
+// compileError is a failed compile of a file with its synthesised command.
+type compileError struct {
+	rel string
+	err error
+	out []byte
+}
+
+func (e *compileError) Error() string {
+	return fmt.Sprintf("compiling %s: %v: %s", e.rel, e.err, lastLines(e.out, 5))
+}
+
+// Buildable checks that the source file rel compiles in the base tree
+// under the config. It returns nil when it does (a complete build's
+// record, or kbuild compiling it to learn its command, is the proof), a
+// *NotCompilable when the file itself does not compile or kbuild does not
+// build it, and any other error when the environment failed (no compiler,
+// make prepare failing): then nothing kprewrite could compile is evidence,
+// and the caller must stop.
+func (e *Env) Buildable(rel string) error {
+	if !e.Plain {
+		_, err := e.CompileCommand(rel)
+		return err
+	}
+	e.mu.Lock()
+	err, done := e.failed[rel]
+	e.mu.Unlock()
+	if done {
+		return err
+	}
+	c, err := e.CompileCommand(rel)
+	if err != nil {
+		return err
+	}
+	// A tree without kbuild: the synthesised command is no proof, compile.
+	var args []string
+	for i := 0; i < len(c.Args); i++ {
+		switch {
+		case c.Args[i] == "-c":
+			args = append(args, "-fsyntax-only")
+		case c.Args[i] == "-o" && i+1 < len(c.Args):
+			i++
+		default:
+			args = append(args, c.Args[i])
+		}
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = c.Dir
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	out, runErr := cmd.CombinedOutput()
+	if runErr != nil {
+		ce := &compileError{rel: rel, err: runErr, out: out}
+		if nc := notCompilable(rel, ce, e.Tree.Root(), e.objTree); nc != nil {
+			err = nc
+		} else {
+			err = ce
+		}
+	}
+	e.mu.Lock()
+	if e.failed == nil {
+		e.failed = map[string]error{}
+	}
+	if err == nil || IsNotCompilable(err) != nil {
+		e.failed[rel] = err // environment failures are not remembered
+	}
+	e.mu.Unlock()
+	return err
+}
+
+// Screened is the outcome of Env.Screen.
+type Screened struct {
+	// Files compile in the base tree (or are new in the patch): the
+	// compiler's answers about them are evidence.
+	Files []string
+	// NotBuiltHere do not compile in the base tree and nothing says the
+	// config builds them (kbuild has no rule for them, or the Makefiles
+	// cannot tell): out of scope, and their uses are unknown.
+	NotBuiltHere []*NotCompilable
+	// Broken do not compile in the base tree although the Makefiles say
+	// the config builds them: an environment problem (or a kprewrite bug
+	// in learning their command); their uses are unknown.
+	Broken []*NotCompilable
+}
+
+// Screen checks that each file compiles in the base tree before the
+// compiler is asked about it, learning kbuild's commands on the way (see
+// Buildable). Files not in the base tree (new in the patch) are kept as
+// they are. An error is returned only when the environment failed.
+func (e *Env) Screen(files []string) (*Screened, error) {
+	if err := e.Learn(files); err != nil {
+		return nil, err
+	}
+	s := &Screened{}
+	for _, f := range files {
+		if !e.Tree.Exists(f) {
+			s.Files = append(s.Files, f)
+			continue
+		}
+		err := e.Buildable(f)
+		nc := IsNotCompilable(err)
+		switch {
+		case err == nil:
+			s.Files = append(s.Files, f)
+		case nc == nil:
+			return nil, err
+		case nc.NoRule:
+			s.NotBuiltHere = append(s.NotBuiltHere, nc)
+		default:
+			switch e.ObjectOf(f).Kind {
+			case Vmlinux, Module:
+				s.Broken = append(s.Broken, nc)
+			default:
+				s.NotBuiltHere = append(s.NotBuiltHere, nc)
+			}
+		}
+	}
+	return s, nil
+}
+
+// BrokenError returns an error naming the first file the config builds
+// that does not compile in the base tree, or nil when there is none.
+func (s *Screened) BrokenError(e *Env) error {
+	if len(s.Broken) == 0 {
+		return nil
+	}
+	b := s.Broken[0]
+	more := ""
+	if n := len(s.Broken) - 1; n > 0 {
+		more = fmt.Sprintf(" (and %d more)", n)
+	}
+	obj := strings.TrimSuffix(b.File, filepath.Ext(b.File)) + ".o"
+	return fmt.Errorf("%s%s, which the config builds into %s, does not compile in the base tree (%s), so its uses are unknown: check that `make %s` works in a build of this tree and config (compiler, prepared build), then run again",
+		b.File, more, e.ObjectOf(b.File).Name(), b.Reason, obj)
+}
+
+// NotBuiltHereText describes the files that do not compile in the base
+// tree and that the config does not build as far as kprewrite can tell,
+// for a report; "" when there are none.
+func (s *Screened) NotBuiltHereText() string {
+	if len(s.NotBuiltHere) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, nc := range s.NotBuiltHere {
+		parts = append(parts, fmt.Sprintf("%s (%s)", nc.File, nc.Reason))
+	}
+	return "not built here (they do not compile in the base tree and nothing says the config builds them; their uses are unknown and out of scope): " + strings.Join(parts, ", ")
+}
