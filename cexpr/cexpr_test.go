@@ -1,6 +1,7 @@
 package cexpr
 
 import (
+	"github.com/kprewrite/kprewrite/edit"
 	"strings"
 	"testing"
 
@@ -45,10 +46,9 @@ func rewrite(t *testing.T, src string) (string, []error) {
 	if errs != nil {
 		return "", errs
 	}
-	out := []byte(src)
-	for i := len(edits) - 1; i >= 0; i-- {
-		e := edits[i]
-		out = append(out[:e.Span.Off], append([]byte(e.Text), out[e.Span.End:]...)...)
+	out, err := edit.Apply([]byte(src), edits)
+	if err != nil {
+		return "", []error{err}
 	}
 	return string(out), nil
 }

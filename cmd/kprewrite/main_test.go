@@ -294,3 +294,16 @@ func TestVersion(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }
+
+// TestPreviewSaysWhichEdits: after the diff, preview names the edits that
+// resolved each hazard.
+func TestPreviewSaysWhichEdits(t *testing.T) {
+	code, out, errs := kp(t, "preview", "--tree", seed, seed+"/patches/seed.patch")
+	if code == exitBadInput {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	want := "# struct slave.should_notify_link (bitfield): drivers/net/bonding/bond_3ad.c: accessor call x6, accessors; drivers/net/bonding/bond_main.c: accessor call x7, accessors; include/net/bonding.h: member taken out of the header\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("preview does not say which edits resolved the bitfield hazard:\n%s", out)
+	}
+}

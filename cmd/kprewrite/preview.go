@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -50,8 +51,20 @@ func previewCommand() *cli.Command {
 			}
 			d.OldPath, d.NewPath = "input/"+set.Name, "rewritten/"+set.Name
 			writeColored(stdout, patch.RenderFile(d), color)
+			writeEdits(stdout, r)
 			return nil
 		},
+	}
+}
+
+// writeEdits says, after the diff, which edits resolved which hazard.
+func writeEdits(w io.Writer, r *report.Report) {
+	for _, p := range r.Patches {
+		for _, f := range p.Findings {
+			if len(f.Edits) > 0 {
+				fmt.Fprintf(w, "# %s (%s): %s\n", f.Subject, f.Transform, report.EditList(f.Edits))
+			}
+		}
 	}
 }
 

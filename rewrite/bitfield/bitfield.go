@@ -24,6 +24,7 @@ import (
 
 	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/layout"
 	"github.com/kprewrite/kprewrite/rewrite"
@@ -33,9 +34,15 @@ import (
 
 // Transform is the bitfield transform.
 var Transform = &rewrite.Transform{
-	Name: "bitfield",
-	Doc:  "a new bitfield that fits in spare bits of an existing storage unit is kept out of the struct and reached through generated accessors",
-	Run:  run,
+	Name:     "bitfield",
+	Doc:      "a new bitfield that fits in spare bits of an existing storage unit is kept out of the struct and reached through generated accessors",
+	Kinds:    []hazard.Kind{hazard.StructLayout},
+	Requires: []rewrite.Requirement{rewrite.Layouts},
+	Member: &rewrite.MemberStrategy{
+		Use:   "bitfield in spare bits",
+		Takes: func(ch *change.Change) bool { return ch.PostMember.IsBitfield() },
+	},
+	Run: run,
 }
 
 // placement is where the new bits live.
@@ -53,30 +60,26 @@ type placement struct {
 }
 
 func run(p *rewrite.Pass) error {
-	if s := p.Options.Strategy; s != "" && s != "bitfield" {
-		return nil
-	}
-	cands := member.Candidates(p, func(ch *change.Change) bool { return ch.PostMember.IsBitfield() })
+	cands := member.Candidates(p)
 	var ok []*member.Member
 	places := map[*member.Member]*placement{}
 	for _, m := range cands {
 		pl, why := place(p, m)
 		if pl == nil {
-			p.Refuse(m.Entry, "bitfield: "+why, rewrite.ManualOrFallback(p, "shadow variable"))
+			p.Refuse(m.Entry, why)
 			continue
 		}
 		places[m] = pl
 		tag := member.TagOf(m.Key)
-		m.Getter = member.UniqueName(p, tag+"_get_"+m.Name)
-		m.Setter = member.UniqueName(p, tag+"_set_"+m.Name)
+		m.Getter = p.UniqueName(tag + "_get_" + m.Name)
+		m.Setter = p.UniqueName(tag + "_set_" + m.Name)
 		m.Code = accessors(m, pl)
 		ok = append(ok, m)
 	}
 	applied, refused := member.Apply(p, ok)
 	for m, why := range refused {
 		pl := places[m]
-		p.Refuse(m.Entry, fmt.Sprintf("bitfield: the member fits in bit %d of the unit at %s (%s), but %s", pl.shift, pl.anchor, pl.how, why),
-			rewrite.ManualOrFallback(p, "shadow variable"))
+		p.Refuse(m.Entry, fmt.Sprintf("the member fits in bit %d of the unit at %s (%s), but %s", pl.shift, pl.anchor, pl.how, why))
 	}
 	for _, m := range applied {
 		pl := places[m]
@@ -96,7 +99,8 @@ func place(p *rewrite.Pass, m *member.Member) (*placement, string) {
 		return nil, "big-endian bitfield order is not handled: the kernel is configured big-endian"
 	}
 	if p.HasCompiler() {
-		base, up, err := p.StructLayouts(m.Header, m.Key)
+		ls, err := rewrite.Layouts.Get(p, rewrite.StructRef{Header: m.Header, Key: m.Key})
+		base, up := ls[0], ls[1]
 		if err != nil {
 			return nil, "cannot read the layout: " + err.Error()
 		}

@@ -10,13 +10,16 @@ package member
 import (
 	"context"
 	"fmt"
-	"path"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/cexpr"
 	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/edit"
+	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 )
@@ -49,8 +52,12 @@ type Member struct {
 }
 
 // Candidates returns the unresolved struct-layout hazards that add a member
-// and satisfy keep.
-func Candidates(p *rewrite.Pass, keep func(*change.Change) bool) []*Member {
+// the running member strategy takes (its MemberStrategy.Takes).
+func Candidates(p *rewrite.Pass) []*Member {
+	keep := func(*change.Change) bool { return true }
+	if s := p.Transform.Member; s != nil && s.Takes != nil {
+		keep = s.Takes
+	}
 	var out []*Member
 	for _, e := range p.Entries {
 		ch := e.Change
@@ -211,10 +218,10 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 			}
 			after := a.Member.End
 			if amp >= 0 && src[amp] == '&' && (amp == 0 || src[amp-1] != '&') && (after >= len(src) || (src[after] != '.' && src[after] != '[' && !(src[after] == '-' && after+1 < len(src) && src[after+1] == '>'))) {
-				p.Edit(f, amp, a.Member.End, call, "pointer accessor")
+				p.Edit(edit.Edit{File: f, Off: amp, End: a.Member.End, Text: call, Why: "pointer accessor", Hazard: m.Entry.Hazard})
 				continue
 			}
-			p.Edit(f, a.Object.Off, a.Member.End, "(*"+call+")", "pointer accessor")
+			p.Edit(edit.Edit{File: f, Off: a.Object.Off, End: a.Member.End, Text: "(*" + call + ")", Why: "pointer accessor", Hazard: m.Entry.Hazard})
 		}
 		rw := rewriter(p, f, owner[f])
 		edits, errs := rw.Rewrite(getset)
@@ -222,78 +229,93 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 			continue // checked above
 		}
 		for _, e := range edits {
-			p.Edit(f, e.Span.Off, e.Span.End, e.Text, "accessor call")
+			e.File, e.Why = f, "accessor call"
+			if m := owner[f][memberAt(getset, e)]; m != nil {
+				e.Hazard = m.Entry.Hazard
+			}
+			p.Edit(e)
 		}
 		// the accessors, once per file, in member order
 		pf := p.Parse(f)
 		var codes []string
 		added := map[string]bool{}
+		var users []*Member
 		for _, m := range applied {
-			if !contains(m.Files, f) {
+			if !slices.Contains(m.Files, f) {
 				continue
 			}
+			users = append(users, m)
 			for _, inc := range m.Includes {
-				if !added[inc] && !includes(pf, inc) {
+				if e, ok := gen.Include(pf, "#include <"+inc+">"); ok && !added[inc] {
 					added[inc] = true
-					p.Edit(f, includeAt(pf), includeAt(pf), "\n#include <"+inc+">", "include for accessors")
+					e.Why = "include for accessors"
+					p.Edit(e)
 				}
 			}
 			codes = append(codes, m.Code)
 		}
 		at := gen.InsertionPoint(pf)
-		p.Edit(f, at, at, gen.Styled(f, gen.InsertText(pf.Src, at, gen.Join(codes))), "accessors")
+		p.Edit(edit.Edit{File: f, Off: at, End: at, Text: gen.Styled(f, gen.InsertText(pf.Src, at, gen.Join(codes))), Why: "accessors", Hazard: only(users)})
 	}
-	for h, r := range reverted {
-		keep := false
+	// take the applied members out of their headers, line by line
+	for _, h := range slices.Sorted(maps.Keys(reverted)) {
+		var in []*Member
 		for _, m := range applied {
 			if m.Header == h {
-				keep = true
+				in = append(in, m)
 			}
 		}
-		if keep {
-			// revert only the applied members
-			cur := p.File(h)
-			for _, m := range applied {
-				if m.Header == h {
-					cur = revertMember(p, m, cur)
-				}
-			}
-			_ = r
-			p.Edit(h, 0, len(p.File(h)), string(cur), "member taken out of the header")
+		if len(in) == 0 {
+			continue
+		}
+		cur := p.File(h)
+		out := cur
+		for _, m := range in {
+			out = revertMember(p, m, out)
+		}
+		for _, e := range edit.Diff(h, cur, out) {
+			e.Why = "member taken out of the header"
+			e.Hazard = revertedBy(p, in, cur, e)
+			p.Edit(e)
 		}
 	}
 	return applied, refused
 }
 
-func contains(s []string, x string) bool {
-	for _, v := range s {
-		if v == x {
-			return true
+// memberAt returns the member offset of the access an accessor-call edit
+// replaces (the edit spans the access's full text).
+func memberAt(accs []*cexpr.Access, e edit.Edit) int {
+	for _, a := range accs {
+		if a.Full.Off >= e.Off && a.Member.End <= e.End {
+			return a.Member.Off
 		}
 	}
-	return false
+	return -1
 }
 
-func includes(f *ast.File, inc string) bool {
-	for _, i := range f.Includes {
-		if i.Path == inc {
-			return true
-		}
+// only returns the hazard of the one member in ms, or nil when code serves
+// several.
+func only(ms []*Member) *hazard.Hazard {
+	if len(ms) != 1 {
+		return nil
 	}
-	return false
+	return ms[0].Entry.Hazard
 }
 
-// includeAt returns where a new #include goes: at the end of the last
-// #include line (the text inserted starts with a newline), so it lands
-// before code generated after the includes.
-func includeAt(f *ast.File) int {
-	at := 0
-	for _, inc := range f.Includes {
-		if f.FuncAt(inc.Span.Off) == nil && inc.System {
-			at = inc.Span.End
+// revertedBy returns the hazard of the member whose own revert in cur
+// touches the lines e changes, or nil.
+func revertedBy(p *rewrite.Pass, ms []*Member, cur []byte, e edit.Edit) *hazard.Hazard {
+	if len(ms) == 1 {
+		return ms[0].Entry.Hazard
+	}
+	for _, m := range ms {
+		for _, o := range edit.Diff(m.Header, cur, revertMember(p, m, cur)) {
+			if o.Off <= e.End && e.Off <= o.End {
+				return m.Entry.Hazard
+			}
 		}
 	}
-	return at
+	return nil
 }
 
 // rewriter makes a cexpr.Rewriter that calls each access's member accessors.
@@ -372,18 +394,41 @@ func TagOf(key string) string {
 	return tag
 }
 
-// UniqueName returns name, or name with a suffix when an identifier of that
-// name already appears in one of the files.
-func UniqueName(p *rewrite.Pass, name string) string {
-	for _, f := range p.Touched() {
-		if path.Ext(f) != ".c" && path.Ext(f) != ".h" {
-			continue
-		}
-		for _, t := range p.Parse(f).Tokens {
-			if t.Kind == ast.Ident && t.Text == name {
-				return name + "_lp"
-			}
-		}
-	}
-	return name
+// NeedsInit reports whether a member type must be initialised before use
+// (a lock, a list head, ...), so zeroed memory is not a valid value: the
+// hole strategy cannot take it and the shadow strategy constructs it.
+func NeedsInit(typ string) bool {
+	c, ok := Ctor(typ)
+	return ok && c != "" && !strings.HasPrefix(c, "atomic") && !strings.HasPrefix(c, "refcount")
+}
+
+// Ctor returns the statement that initialises a member of type typ through
+// a pointer v ("spin_lock_init(v);"), "" for a known type that needs none,
+// and false for a type not in the table.
+func Ctor(typ string) (string, bool) {
+	c, ok := ctors[strings.TrimSpace(typ)]
+	return c, ok
+}
+
+// ctors initialise members whose type needs it.
+var ctors = map[string]string{
+	"spinlock_t":             "spin_lock_init(v);",
+	"raw_spinlock_t":         "raw_spin_lock_init(v);",
+	"rwlock_t":               "rwlock_init(v);",
+	"struct mutex":           "mutex_init(v);",
+	"struct list_head":       "INIT_LIST_HEAD(v);",
+	"struct hlist_head":      "INIT_HLIST_HEAD(v);",
+	"wait_queue_head_t":      "init_waitqueue_head(v);",
+	"struct wait_queue_head": "init_waitqueue_head(v);",
+	"struct completion":      "init_completion(v);",
+	"seqlock_t":              "seqlock_init(v);",
+	"atomic_t":               "atomic_set(v, 0);",
+	"atomic64_t":             "atomic64_set(v, 0);",
+	"atomic_long_t":          "atomic_long_set(v, 0);",
+	"refcount_t":             "refcount_set(v, 0);",
+	"struct rw_semaphore":    "init_rwsem(v);",
+	"struct semaphore":       "sema_init(v, 0);",
+	"struct llist_head":      "init_llist_head(v);",
+	"struct delayed_work":    "",
+	"struct work_struct":     "",
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -68,7 +69,7 @@ func Frees(p *rewrite.Pass, header, tag string) ([]*Free, string, error) {
 		}
 	}
 	for _, f := range p.CurrentSources() {
-		if !contains(cands, f) && callRE.Match(p.File(f)) {
+		if !slices.Contains(cands, f) && callRE.Match(p.File(f)) {
 			cands = append(cands, f)
 		}
 	}

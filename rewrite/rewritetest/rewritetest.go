@@ -1,0 +1,264 @@
+// Package rewritetest runs a transform's test cases, in the spirit of
+// golang.org/x/tools/go/analysis/analysistest and Coccinelle's
+// .c/.cocci/.res triples. A case is a directory under the transform's
+// testdata/ holding
+//
+//	input.patch    the upstream patch
+//	output.patch   the rewritten patch kprewrite must produce (go test -update
+//	               rewrites it)
+//	expect         what must become of the hazards, one line each
+//
+// The expect file names the miniature tree the case runs on (one of
+// testdata/kernels/, with its config when it has one) and the options, then
+// the expectations:
+//
+//	# comment
+//	tree flags                 testdata/kernels/flags
+//	noconfig                   run without the tree's config
+//	config arm64.config        run with this config of the case directory
+//	strategy bitfield          --strategy
+//	dialect kpatch             --dialect
+//	max-users 1                --max-users
+//	resolved bitfield: struct port.link_up
+//	refused struct port.duplex: no spare bits: the upstream change
+//	tried struct conn.closing: structext: unsafe creation sites
+//	note struct port.link_up: objects that exist when the livepatch loads
+//
+// "resolved T: SUBJECT" wants the finding about SUBJECT rewritten by
+// transform T; "refused SUBJECT: TEXT" wants it left unresolved, with TEXT
+// in what the transforms that tried it said, its action or its reason;
+// "tried SUBJECT: TEXT" wants TEXT in what a transform that refused it said,
+// whatever became of it later; "note
+// SUBJECT: TEXT" wants a transform's note about SUBJECT (its subject may
+// carry the transform's name in front) containing TEXT.
+// Every listed finding must exist.
+package rewritetest
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kprewrite/kprewrite/kbuild"
+	"github.com/kprewrite/kprewrite/patch"
+	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/tree"
+)
+
+var update = flag.Bool("update", false, "rewrite the output.patch of every case")
+
+// Case is one parsed expect file.
+type Case struct {
+	Tree     string // name of the miniature tree
+	NoConfig bool
+	Config   string // a config file of the case directory, instead of the tree's
+	Options  rewrite.Options
+	Expects  []Expect
+}
+
+// Expect is one expectation line.
+type Expect struct {
+	Line    int
+	What    string // "resolved", "refused" or "note"
+	By      string // the transform, for "resolved"
+	Subject string
+	Text    string // for "refused" and "note"
+}
+
+// ParseExpect reads an expect file.
+func ParseExpect(data string) (*Case, error) {
+	c := &Case{Options: rewrite.Options{Dialect: "klp"}}
+	sc := bufio.NewScanner(strings.NewReader(data))
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		word, rest, _ := strings.Cut(line, " ")
+		rest = strings.TrimSpace(rest)
+		bad := func(format string, args ...any) error {
+			return fmt.Errorf("line %d: "+format, append([]any{n}, args...)...)
+		}
+		switch word {
+		case "tree":
+			c.Tree = rest
+		case "noconfig":
+			c.NoConfig = true
+		case "config":
+			c.Config = rest
+		case "strategy":
+			c.Options.Strategy = rest
+		case "dialect":
+			c.Options.Dialect = rest
+		case "max-users":
+			v, err := strconv.Atoi(rest)
+			if err != nil {
+				return nil, bad("max-users wants a number, not %q", rest)
+			}
+			c.Options.MaxUsers = v
+		case "resolved":
+			by, subj, ok := strings.Cut(rest, ": ")
+			if !ok {
+				return nil, bad("want \"resolved TRANSFORM: SUBJECT\"")
+			}
+			c.Expects = append(c.Expects, Expect{Line: n, What: word, By: by, Subject: subj})
+		case "refused", "tried", "note":
+			subj, text, ok := strings.Cut(rest, ": ")
+			if !ok {
+				return nil, bad("want \"%s SUBJECT: TEXT\"", word)
+			}
+			c.Expects = append(c.Expects, Expect{Line: n, What: word, Subject: subj, Text: text})
+		default:
+			return nil, bad("unknown word %q (tree, noconfig, config, strategy, dialect, max-users, resolved, refused, tried, note)", word)
+		}
+	}
+	if c.Tree == "" {
+		return nil, fmt.Errorf("no \"tree NAME\" line")
+	}
+	return c, sc.Err()
+}
+
+// Check returns what in findings does not meet the expectations.
+func (c *Case) Check(findings []rewrite.Finding) []string {
+	var errs []string
+	for _, e := range c.Expects {
+		if msg := e.check(findings); msg != "" {
+			errs = append(errs, fmt.Sprintf("expect:%d: %s", e.Line, msg))
+		}
+	}
+	return errs
+}
+
+func (e Expect) check(findings []rewrite.Finding) string {
+	for _, f := range findings {
+		if (e.What == "note") != (f.Kind == "note") {
+			continue
+		}
+		// a note's subject may carry its transform ("header2c: ring_used")
+		if f.Subject != e.Subject && (e.What != "note" || !strings.HasSuffix(f.Subject, e.Subject)) {
+			continue
+		}
+		switch e.What {
+		case "note":
+			if strings.Contains(f.Reason, e.Text) {
+				return ""
+			}
+			continue // another note about the subject may say it
+		case "resolved":
+			if !f.Resolved || f.Transform != e.By {
+				return fmt.Sprintf("%s is not resolved by %s (resolved by %q; tried %q)", e.Subject, e.By, f.Transform, f.Tried)
+			}
+		case "tried":
+			if !strings.Contains(strings.Join(f.Tried, "\n"), e.Text) {
+				return fmt.Sprintf("no transform that tried %s said %q:\n%s", e.Subject, e.Text, strings.Join(f.Tried, "\n"))
+			}
+		case "refused":
+			said := strings.Join(append(append([]string(nil), f.Tried...), f.Action, f.Reason), "\n")
+			if f.Resolved {
+				return fmt.Sprintf("%s is resolved by %s, not refused", e.Subject, f.Transform)
+			}
+			if !strings.Contains(said, e.Text) {
+				return fmt.Sprintf("the refusal of %s does not say %q:\n%s", e.Subject, e.Text, said)
+			}
+		}
+		return ""
+	}
+	return fmt.Sprintf("no %s finding about %q says it", e.What, e.Subject)
+}
+
+// Root returns the repository root (the directory holding go.mod).
+func Root(t testing.TB) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// Run runs every case directory under dir with the transforms of registry.
+// Cases run in parallel.
+func Run(t *testing.T, dir string, registry []*rewrite.Transform) {
+	t.Helper()
+	cases, err := filepath.Glob(filepath.Join(dir, "*", "expect"))
+	if err != nil || len(cases) == 0 {
+		t.Fatalf("no cases (%s/*/expect): %v", dir, err)
+	}
+	for _, ef := range cases {
+		cd := filepath.Dir(ef)
+		t.Run(filepath.Base(cd), func(t *testing.T) {
+			t.Parallel()
+			RunCase(t, cd, registry)
+		})
+	}
+}
+
+// RunCase runs one case directory.
+func RunCase(t *testing.T, dir string, registry []*rewrite.Transform) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "expect"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ParseExpect(string(data))
+	if err != nil {
+		t.Fatalf("%s/expect: %v", dir, err)
+	}
+	treeDir := filepath.Join(Root(t), "testdata", "kernels", c.Tree)
+	config := ""
+	if _, err := os.Stat(filepath.Join(treeDir, "config")); err == nil && !c.NoConfig {
+		config = filepath.Join(treeDir, "config")
+	}
+	if c.Config != "" {
+		config = filepath.Join(dir, c.Config)
+	}
+	env, err := kbuild.Open(treeDir, config, kbuild.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	input, err := os.ReadFile(filepath.Join(dir, "input.patch"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := patch.Read("input.patch", input, patch.Options{Strip: -1})
+	if err != nil || len(set.Patches) != 1 {
+		t.Fatalf("input.patch: want one patch: %v", err)
+	}
+	base, err := tree.Open(treeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := rewrite.Load(env, base, set.Patches[0], c.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Run(registry); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range c.Check(s.Findings()) {
+		t.Error(e)
+	}
+	got := string(patch.Render(s.Output(), s.RenderOptions()))
+	want := filepath.Join(dir, "output.patch")
+	if *update {
+		if err := os.WriteFile(want, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	w, err := os.ReadFile(want)
+	if err != nil {
+		t.Fatalf("%v (go test -update writes it)", err)
+	}
+	if diff := cmp.Diff(string(w), got); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s", want, diff)
+	}
+}
