@@ -451,3 +451,13 @@ func (s *Session) UniqueName(name string) string {
 		return false
 	})
 }
+
+// Part returns a view of the session for the report of one patch of a
+// series: the same tree, post-images and notes, with that patch's mail and
+// only the given entries (those the patch brings).
+func (s *Session) Part(p *patch.Patch, entries []*Entry) *Session {
+	v := *s
+	v.Patch = p
+	v.Entries = entries
+	return &v
+}
