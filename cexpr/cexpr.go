@@ -179,13 +179,13 @@ func objectStart(toks []ast.Token, i int) int {
 		t := toks[k]
 		switch {
 		case t.Text == "]":
-			o := matchBack(toks, k)
+			o := ast.MatchBack(toks, k)
 			if o <= 0 {
 				return i
 			}
 			k = o - 1 // the indexed expression
 		case t.Text == ")":
-			o := matchBack(toks, k)
+			o := ast.MatchBack(toks, k)
 			if o < 0 {
 				return i
 			}
@@ -215,22 +215,6 @@ func isKeyword(s string) bool {
 	return false
 }
 
-func matchBack(toks []ast.Token, k int) int {
-	depth := 0
-	for j := k; j >= 0; j-- {
-		switch toks[j].Text {
-		case ")", "]", "}":
-			depth++
-		case "(", "[", "{":
-			depth--
-			if depth == 0 {
-				return j
-			}
-		}
-	}
-	return -1
-}
-
 // pure reports whether an object expression can be evaluated twice.
 func pure(toks []ast.Token) bool {
 	for k, t := range toks {
@@ -257,7 +241,7 @@ func statementStart(toks []ast.Token, k int) bool {
 		return true
 	case ")":
 		// the end of if (...), while (...) or for (...)
-		o := matchBack(toks, k)
+		o := ast.MatchBack(toks, k)
 		return o > 0 && (toks[o-1].Text == "if" || toks[o-1].Text == "while" || toks[o-1].Text == "for")
 	}
 	return false

@@ -50,7 +50,7 @@ func badInput(format string, args ...any) error {
 
 // openEnv opens the tree and config named by the flags.
 func openEnv(c *cli.Context) (*kbuild.Env, error) {
-	env, err := kbuild.Open(c.String("tree"), c.String("config"), kbuild.Options{CacheDir: c.String("cache"), Log: stderr})
+	env, err := kbuild.Open(c.String("tree"), c.String("config"), kbuild.Options{CacheDir: c.String("cache"), Log: c.App.ErrWriter})
 	if err != nil {
 		return nil, badInput("%v", err)
 	}

@@ -44,11 +44,13 @@ func treeArgs(dir string) []string {
 // TestGoldenRewrites rewrites every patch of every miniature tree and
 // compares the rewritten patch and the report with golden files.
 func TestGoldenRewrites(t *testing.T) {
+	t.Parallel()
 	patches, _ := filepath.Glob("../../testdata/kernels/*/patches/*.patch")
 	for _, pf := range patches {
 		dir := filepath.Dir(filepath.Dir(pf))
 		name := filepath.Base(pf)
 		t.Run(filepath.Base(dir)+"/"+name, func(t *testing.T) {
+			t.Parallel()
 			out := filepath.Join(t.TempDir(), "out.patch")
 			rep := filepath.Join(t.TempDir(), "report.txt")
 			args := append([]string{"rewrite"}, treeArgs(dir)...)
@@ -68,6 +70,7 @@ func TestGoldenRewrites(t *testing.T) {
 // verify. What the transform decides for each case (and its refusals) is
 // in rewrite/bitfield/testdata.
 func TestBitfieldCases(t *testing.T) {
+	t.Parallel()
 	dir := "../../testdata/kernels/flags"
 	proof := "exactly where the upstream compiler puts the member"
 	runCases(t, dir, []string{"--format", "json", "--strategy", "bitfield"}, []caseRun{
@@ -98,6 +101,7 @@ type caseRun struct {
 func runCases(t *testing.T, dir string, extra []string, cases []caseRun) {
 	for _, c := range cases {
 		t.Run(c.patch, func(t *testing.T) {
+			t.Parallel()
 			pf := filepath.Join(dir, "patches", c.patch)
 			out := filepath.Join(t.TempDir(), "out.patch")
 			args := append(append(append([]string{"rewrite"}, treeArgs(dir)...), extra...), "-o", out, pf)
@@ -125,6 +129,7 @@ func runCases(t *testing.T, dir string, extra []string, cases []caseRun) {
 // TestStructextCases proves the structext rewrites of the ext tree; the
 // refusals are in rewrite/structext/testdata.
 func TestStructextCases(t *testing.T) {
+	t.Parallel()
 	runCases(t, "../../testdata/kernels/ext", []string{"--strategy", "structext"}, []caseRun{
 		{patch: "01-stack.patch", proof: "every function the upstream patch changes is changed by the rewritten patch"},
 		{patch: "02-kmalloc.patch", proof: "every function the upstream patch changes is changed by the rewritten patch"},
@@ -132,6 +137,7 @@ func TestStructextCases(t *testing.T) {
 	// The seed notifier case: the creation site outside the upstream patch
 	// (netdev_upper_dev_unlink) joins the rewritten patch.
 	t.Run("seed creation site outside the patch", func(t *testing.T) {
+		t.Parallel()
 		out := filepath.Join(t.TempDir(), "out.patch")
 		code, _, errs := kp(t, "rewrite", "--tree", seed, "-o", out, seed+"/patches/seed.patch")
 		if code != exitOK {
@@ -152,6 +158,7 @@ func TestStructextCases(t *testing.T) {
 // (shadow with a constructor); a counter written in interrupt context; a
 // struct with create and destroy functions (alloc and free inserted).
 func TestHoleShadowCases(t *testing.T) {
+	t.Parallel()
 	dir := "../../testdata/kernels/conn"
 	proven := "PROVEN"
 	runCases(t, dir, nil, []caseRun{
@@ -174,6 +181,7 @@ func TestHoleShadowCases(t *testing.T) {
 	// rewrite/hole/testdata and rewrite/shadow/testdata; the shadow id
 	// override is an option of the command
 	t.Run("shadow id override", func(t *testing.T) {
+		t.Parallel()
 		out, _ := rewriteOut(t, "02-copied.patch", "--shadow-id", "struct sess.closed=0x4242")
 		if !strings.Contains(out, "#define SESS_CLOSED_SHADOW_ID\t0x4242UL") {
 			t.Errorf("the shadow id is not overridden:\n%s", out)
@@ -185,6 +193,7 @@ func TestHoleShadowCases(t *testing.T) {
 // verify; the refusals (the blast-radius limit, the __init caller) are in
 // rewrite/header2c/testdata.
 func TestHeader2cCases(t *testing.T) {
+	t.Parallel()
 	dir := "../../testdata/kernels/hdr"
 	runCases(t, dir, nil, []caseRun{
 		{patch: "01-inline-two-objects.patch", proof: "PROVEN"},
@@ -196,6 +205,7 @@ func TestHeader2cCases(t *testing.T) {
 // TestVerifyFtrace: a changed function must have an ftrace entry, or its
 // livepatch does not load. ring_tail in the hdr tree is notrace.
 func TestVerifyFtrace(t *testing.T) {
+	t.Parallel()
 	dir := "../../testdata/kernels/hdr"
 	write := func(body string) string {
 		p := filepath.Join(t.TempDir(), "fix.patch")

@@ -23,9 +23,7 @@ const seed = "../../testdata/kernels/seed"
 func kp(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	stdout, stderr = &out, &errb
-	defer func() { stdout, stderr = os.Stdout, os.Stderr }()
-	code := run(append([]string{"kprewrite"}, args...))
+	code := run(append([]string{"kprewrite"}, args...), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -36,6 +34,7 @@ func golden(t *testing.T, name, got string) {
 }
 
 func TestAnalyzeSeedText(t *testing.T) {
+	t.Parallel()
 	code, out, errs := kp(t, "analyze", "--tree", seed, seed+"/patches/seed.patch")
 	if code != exitNeedsHuman && code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -46,6 +45,7 @@ func TestAnalyzeSeedText(t *testing.T) {
 // TestAnalyzeSeedJSON checks the JSON report against the documented schema:
 // the fields named in the README must be there with the right types.
 func TestAnalyzeSeedJSON(t *testing.T) {
+	t.Parallel()
 	code, out, errs := kp(t, "analyze", "--format", "json", "--tree", seed, seed+"/patches/seed.patch")
 	if code == exitBadInput {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -166,6 +166,7 @@ func postImage(t *testing.T, tr *tree.Tree, file string) map[string]string {
 }
 
 func TestBadInputExit2(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, text string) string {
 		p := filepath.Join(dir, name)
@@ -191,6 +192,7 @@ func TestBadInputExit2(t *testing.T) {
 	for name, pf := range cases {
 		for _, cmd := range []string{"analyze", "rewrite"} {
 			t.Run(name+"/"+cmd, func(t *testing.T) {
+				t.Parallel()
 				out := filepath.Join(dir, "out-"+strings.ReplaceAll(name, " ", "_")+".patch")
 				args := []string{cmd, "--tree", seed}
 				if cmd == "rewrite" {
@@ -216,6 +218,7 @@ func TestBadInputExit2(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"analyze", seed + "/patches/seed.patch"},                                    // no --tree
 		{"analyze", "--tree", seed},                                                  // no patch
@@ -233,6 +236,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestPreviewWritesNothing(t *testing.T) {
+	t.Parallel()
 	before, _ := filepath.Glob(seed + "/**")
 	code, out, errs := kp(t, "preview", "--tree", seed, seed+"/patches/seed.patch")
 	if code == exitBadInput {
@@ -248,6 +252,7 @@ func TestPreviewWritesNothing(t *testing.T) {
 }
 
 func TestSeries(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile(seed + "/patches/seed.patch")
 	if err != nil {
 		t.Fatal(err)
@@ -289,6 +294,7 @@ func TestSeries(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	code, out, errs := kp(t, "--version")
 	if code != exitOK || !strings.HasPrefix(out, "kprewrite version ") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
@@ -298,6 +304,7 @@ func TestVersion(t *testing.T) {
 // TestPreviewSaysWhichEdits: after the diff, preview names the edits that
 // resolved each hazard.
 func TestPreviewSaysWhichEdits(t *testing.T) {
+	t.Parallel()
 	code, out, errs := kp(t, "preview", "--tree", seed, seed+"/patches/seed.patch")
 	if code == exitBadInput {
 		t.Fatalf("exit %d: %s", code, errs)

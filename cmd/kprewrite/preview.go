@@ -43,15 +43,15 @@ func previewCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			color := c.String("color") == "always" || c.String("color") == "auto" && isTerminal(stdout)
+			color := c.String("color") == "always" || c.String("color") == "auto" && isTerminal(c.App.Writer)
 			d := patch.Diff(set.Name, in, out)
 			if d == nil {
-				io.WriteString(stdout, "kprewrite: the rewrite leaves the patch as it is\n")
+				io.WriteString(c.App.Writer, "kprewrite: the rewrite leaves the patch as it is\n")
 				return nil
 			}
 			d.OldPath, d.NewPath = "input/"+set.Name, "rewritten/"+set.Name
-			writeColored(stdout, patch.RenderFile(d), color)
-			writeEdits(stdout, r)
+			writeColored(c.App.Writer, patch.RenderFile(d), color)
+			writeEdits(c.App.Writer, r)
 			return nil
 		},
 	}

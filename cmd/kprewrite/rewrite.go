@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -55,7 +56,7 @@ func rewriteCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := emit(c.String("output"), out); err != nil {
+			if err := emit(c.App.Writer, c.String("output"), out); err != nil {
 				return err
 			}
 			if err := emitReport(c, r); err != nil {
@@ -63,19 +64,19 @@ func rewriteCommand() *cli.Command {
 			}
 			needsHuman := r.NeedsHuman()
 			if c.Bool("verify") && !bytes.Contains(out, []byte("\n+++ ")) {
-				fmt.Fprintln(stderr, "kprewrite: the rewritten patch changes no file the config builds: nothing to verify or livepatch")
+				fmt.Fprintln(c.App.ErrWriter, "kprewrite: the rewritten patch changes no file the config builds: nothing to verify or livepatch")
 			} else if c.Bool("verify") {
 				rw, err := patch.Read("rewritten", out, patch.Options{Strip: 1})
 				if err != nil {
 					return cli.Exit("error: the rewritten patch does not read back: "+oneLine(err.Error()), exitBadInput)
 				}
 				if len(rw.Patches) == 1 && len(rw.Patches[0].Files) > 0 {
-					saved := stdout
+					saved := c.App.Writer
 					if c.String("output") == "" || c.String("output") == "-" {
-						stdout = stderr // the patch is on standard output
+						c.App.Writer = c.App.ErrWriter // the patch is on standard output
 					}
 					err := runVerify(c, env, rw.Patches[0], set.Patches[0], r.Structs())
-					stdout = saved
+					c.App.Writer = saved
 					if err != nil {
 						return err
 					}
@@ -112,8 +113,8 @@ func (sr *seriesRun) rewriteSet(set *patch.Set, r *report.Report) ([]byte, error
 	return out, nil
 }
 
-// emit writes data to path atomically, or to standard output.
-func emit(path string, data []byte) error {
+// emit writes data to path atomically, or to stdout.
+func emit(stdout io.Writer, path string, data []byte) error {
 	if path == "" || path == "-" {
 		_, err := stdout.Write(data)
 		return err
@@ -135,5 +136,5 @@ func emitReport(c *cli.Context, r *report.Report) error {
 		}
 		return nil
 	}
-	return writeReport(c, stderr, r)
+	return writeReport(c, c.App.ErrWriter, r)
 }

@@ -140,7 +140,7 @@ func fromDWARF(m *member.Member, decl *ast.Member, base, up *layout.Struct) (*pl
 	pl.unitSize = accessUnit(nm.BitOffset, nm.BitSize)
 	pl.unitOff = nm.BitOffset / 8 / pl.unitSize * pl.unitSize
 	pl.shift = nm.BitOffset - pl.unitOff*8
-	pl.anchor, pl.lo, pl.hi = anchors(m.Key, base, pl.unitOff, pl.unitSize)
+	pl.anchor, pl.lo, pl.hi = layout.Anchors(m.Key, base, pl.unitOff, pl.unitSize)
 	for _, bm := range base.Members {
 		if bm.IsBitfield() && bm.BitOffset/8 < pl.unitOff+pl.unitSize && (bm.BitOffset+bm.BitSize+7)/8 > pl.unitOff {
 			pl.neighbours = append(pl.neighbours, bm.Name)
@@ -161,48 +161,6 @@ func accessUnit(bit, width int64) int64 {
 		}
 	}
 	return 8
-}
-
-// anchors expresses the unit's offset and the free region around it with
-// named neighbour members.
-func anchors(key string, base *layout.Struct, off, size int64) (anchor, lo, hi string) {
-	var prevEnd int64 = -1
-	prevName, nextName := "", ""
-	var nextOff int64 = -1
-	for _, bm := range base.Members {
-		if bm.IsBitfield() || strings.Contains(bm.Name, ".") {
-			continue
-		}
-		end := bm.Offset + bm.Size
-		if end <= off && end > prevEnd {
-			prevEnd, prevName = end, bm.Name
-		}
-		if bm.Offset >= off+size && (nextOff < 0 || bm.Offset < nextOff) {
-			nextOff, nextName = bm.Offset, bm.Name
-		}
-	}
-	switch {
-	case prevName != "" && prevEnd == off:
-		anchor = fmt.Sprintf("offsetofend(%s, %s)", key, prevName)
-	case nextName != "" && nextOff == off+size:
-		anchor = fmt.Sprintf("(offsetof(%s, %s) - %d)", key, nextName, size)
-		if prevName != "" {
-			lo = fmt.Sprintf("offsetofend(%s, %s)", key, prevName)
-		}
-	case off == 0:
-		anchor = "0"
-	case prevName != "":
-		anchor = fmt.Sprintf("(offsetofend(%s, %s) + %d)", key, prevName, off-prevEnd)
-		lo = fmt.Sprintf("offsetofend(%s, %s)", key, prevName)
-	default:
-		anchor = fmt.Sprint(off)
-	}
-	if nextName != "" {
-		hi = fmt.Sprintf("offsetof(%s, %s)", key, nextName)
-	} else {
-		hi = fmt.Sprintf("sizeof(%s)", key)
-	}
-	return anchor, lo, hi
 }
 
 var byteTypes = map[string]bool{"u8": true, "s8": true, "__u8": true, "__s8": true, "unsigned char": true, "signed char": true, "char": true, "bool": true, "_Bool": true}

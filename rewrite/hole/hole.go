@@ -132,7 +132,7 @@ func fit(key string, base *layout.Struct, nm layout.Member, taken [][2]int64) *p
 				continue
 			}
 			pl := &placement{off: off, size: nm.Size}
-			pl.anchor, pl.lo, pl.hi = anchors(key, base, off, nm.Size)
+			pl.anchor, pl.lo, pl.hi = layout.Anchors(key, base, off, nm.Size)
 			return pl
 		}
 	}
@@ -148,48 +148,6 @@ func holesText(base *layout.Struct) string {
 		return "none"
 	}
 	return strings.Join(hs, ", ")
-}
-
-// anchors names the offset after the preceding member and the bound before
-// the next one.
-func anchors(key string, base *layout.Struct, off, size int64) (anchor, lo, hi string) {
-	var prevEnd int64 = -1
-	prev, next := "", ""
-	var nextOff int64 = -1
-	for _, m := range base.Members {
-		if strings.Contains(m.Name, ".") {
-			continue
-		}
-		end := m.Offset + m.Size
-		if m.IsBitfield() {
-			end = (m.BitOffset + m.BitSize + 7) / 8
-		}
-		if end <= off && end > prevEnd {
-			prevEnd, prev = end, m.Name
-		}
-		start := m.Offset
-		if m.IsBitfield() {
-			start = m.BitOffset / 8
-		}
-		if start >= off+size && (nextOff < 0 || start < nextOff) && !m.IsBitfield() {
-			nextOff, next = start, m.Name
-		}
-	}
-	switch {
-	case prev != "" && prevEnd == off:
-		anchor = fmt.Sprintf("offsetofend(%s, %s)", key, prev)
-	case prev != "":
-		anchor = fmt.Sprintf("(offsetofend(%s, %s) + %d)", key, prev, off-prevEnd)
-		lo = fmt.Sprintf("offsetofend(%s, %s)", key, prev)
-	default:
-		anchor = fmt.Sprint(off)
-	}
-	if next != "" {
-		hi = fmt.Sprintf("offsetof(%s, %s)", key, next)
-	} else {
-		hi = fmt.Sprintf("sizeof(%s)", key)
-	}
-	return anchor, lo, hi
 }
 
 // safety checks the creation sites: "ok:<summary>" or why not.
