@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/rewritetest"
 	"github.com/kprewrite/kprewrite/series"
 	"github.com/kprewrite/kprewrite/transforms"
 	"github.com/kprewrite/kprewrite/tree"
@@ -32,21 +32,18 @@ const followUp = `Subject: [PATCH] uts: keep the length in one place
  }
 `
 
-func readPatch(t *testing.T, name string, data []byte) *patch.Patch {
+func readPatch(t *testing.T, data []byte) *patch.Patch {
 	t.Helper()
-	set, err := patch.Read(name, data, patch.Options{Strip: -1})
+	set, err := patch.Read("p", data, patch.Options{Strip: -1})
 	if err != nil || len(set.Patches) != 1 {
-		t.Fatalf("%s: %v", name, err)
+		t.Fatalf("%v", err)
 	}
 	return set.Patches[0]
 }
 
 func TestRewriteSet(t *testing.T) {
 	t.Parallel()
-	env, err := kbuild.Open(sys, sys+"/config", kbuild.Options{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := rewritetest.Env(t, sys, sys+"/config")
 	first, err := os.ReadFile(sys + "/patches/01-define2.patch")
 	if err != nil {
 		t.Fatal(err)
@@ -101,14 +98,11 @@ func TestRewriteSet(t *testing.T) {
 
 func TestRewriteSetRefusesPatchThatDoesNotApply(t *testing.T) {
 	t.Parallel()
-	env, err := kbuild.Open(sys, sys+"/config", kbuild.Options{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := rewritetest.Env(t, sys, sys+"/config")
 	// a patch of a file the tree does not have
 	missing := "--- a/kernel/none.c\n+++ b/kernel/none.c\n@@ -1 +1 @@\n-a\n+b\n"
-	set := &patch.Set{Name: "missing", Patches: []*patch.Patch{readPatch(t, "missing", []byte(missing))}}
-	_, err = series.New(env, rewrite.Options{Dialect: "klp"}, transforms.All()).RewriteSet(set, func(*rewrite.Session) {})
+	set := &patch.Set{Name: "missing", Patches: []*patch.Patch{readPatch(t, []byte(missing))}}
+	_, err := series.New(env, rewrite.Options{Dialect: "klp"}, transforms.All()).RewriteSet(set, func(*rewrite.Session) {})
 	var in *series.InputError
 	if err == nil || !errors.As(err, &in) {
 		t.Fatalf("want an InputError, got %v", err)

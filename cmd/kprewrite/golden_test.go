@@ -6,29 +6,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/kprewrite/kprewrite/rewrite/rewritetest"
 )
 
 // goldenFile compares got with dir/golden/name (or rewrites it with -update).
 func goldenFile(t *testing.T, dir, name, got string) {
 	t.Helper()
 	abs, _ := filepath.Abs(dir)
-	got = strings.ReplaceAll(got, abs, "$TREE")
-	path := filepath.Join(dir, "golden", name)
-	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd/kprewrite -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", path, diff)
-	}
+	rewritetest.Golden(t, filepath.Join(dir, "golden", name), strings.ReplaceAll(got, abs, "$TREE"))
 }
 
 // treeArgs returns --tree (and --config when the tree keeps its config in

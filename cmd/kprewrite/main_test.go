@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/kprewrite/kprewrite/tree"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
 
 const seed = "../../testdata/kernels/seed"
 

@@ -348,33 +348,32 @@ func rewriter(p *rewrite.Pass, file string, owner map[int]*Member) *cexpr.Rewrit
 func RevertMember(p *rewrite.Pass, m *Member, cur []byte) []byte { return revertMember(p, m, cur) }
 
 func revertMember(p *rewrite.Pass, m *Member, cur []byte) []byte {
-	f := ast.Parse(m.Header, cur)
-	s := f.Struct(strings.TrimPrefix(strings.TrimPrefix(m.Key, "struct "), "union "))
-	if s == nil {
+	f, mm := declaration(cur, m)
+	if mm == nil {
 		return cur
 	}
-	for _, mm := range allMembers(s.Members) {
-		if mm.Name == m.Name {
-			lines := gen.LinesOf(f, mm.NameAt)
-			return gen.RevertLines(p.Original(m.Header), cur, lines)
-		}
-	}
-	return cur
+	return gen.RevertLines(p.Original(m.Header), cur, gen.LinesOf(f, mm.NameAt))
 }
 
 // declares reports whether text still declares the member in its struct.
 func declares(text []byte, m *Member) bool {
+	_, mm := declaration(text, m)
+	return mm != nil
+}
+
+// declaration finds m's declaration in text, a version of m.Header.
+func declaration(text []byte, m *Member) (*ast.File, *ast.Member) {
 	f := ast.Parse(m.Header, text)
 	s := f.Struct(strings.TrimPrefix(strings.TrimPrefix(m.Key, "struct "), "union "))
 	if s == nil {
-		return false
+		return f, nil
 	}
 	for _, mm := range allMembers(s.Members) {
 		if mm.Name == m.Name {
-			return true
+			return f, mm
 		}
 	}
-	return false
+	return f, nil
 }
 
 func allMembers(ms []*ast.Member) []*ast.Member {

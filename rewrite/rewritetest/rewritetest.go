@@ -50,10 +50,11 @@ import (
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/transforms"
 	"github.com/kprewrite/kprewrite/tree"
 )
 
-var update = flag.Bool("update", false, "rewrite the output.patch of every case")
+var update = flag.Bool("update", false, "rewrite the golden files (a case's output.patch)")
 
 // Case is one parsed expect file.
 type Case struct {
@@ -183,6 +184,63 @@ func Root(t testing.TB) string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
+// Cases runs the cases of the calling transform's testdata directory with
+// the registry (transforms.All): a transform package's whole harness test
+// is
+//
+//	func TestCases(t *testing.T) { rewritetest.Cases(t) }
+func Cases(t *testing.T) {
+	t.Helper()
+	t.Parallel()
+	Run(t, "testdata", transforms.All())
+}
+
+// TreeDir returns the directory of a miniature tree of testdata/kernels.
+func TreeDir(t testing.TB, name string) string {
+	t.Helper()
+	return filepath.Join(Root(t), "testdata", "kernels", name)
+}
+
+// Env opens a tree with a config ("" for none) and a work area of the
+// test's own, so that parallel tests never share one.
+func Env(t testing.TB, treeDir, config string) *kbuild.Env {
+	t.Helper()
+	env, err := kbuild.Open(treeDir, config, kbuild.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+// ReadPatch reads a file that holds exactly one patch.
+func ReadPatch(t testing.TB, file string) *patch.Patch {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := patch.Read(filepath.Base(file), data, patch.Options{Strip: -1})
+	if err != nil || len(set.Patches) != 1 {
+		t.Fatalf("%s: want one patch: %v", file, err)
+	}
+	return set.Patches[0]
+}
+
+// Load loads p on env's tree; the session is closed when the test ends.
+func Load(t testing.TB, env *kbuild.Env, p *patch.Patch, opt rewrite.Options) *rewrite.Session {
+	t.Helper()
+	base, err := tree.Open(env.Tree.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := rewrite.Load(env, base, p, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
 // Run runs every case directory under dir with the transforms of registry.
 // Cases run in parallel.
 func Run(t *testing.T, dir string, registry []*rewrite.Transform) {
@@ -211,7 +269,7 @@ func RunCase(t *testing.T, dir string, registry []*rewrite.Transform) {
 	if err != nil {
 		t.Fatalf("%s/expect: %v", dir, err)
 	}
-	treeDir := filepath.Join(Root(t), "testdata", "kernels", c.Tree)
+	treeDir := TreeDir(t, c.Tree)
 	config := ""
 	if _, err := os.Stat(filepath.Join(treeDir, "config")); err == nil && !c.NoConfig {
 		config = filepath.Join(treeDir, "config")
@@ -219,46 +277,34 @@ func RunCase(t *testing.T, dir string, registry []*rewrite.Transform) {
 	if c.Config != "" {
 		config = filepath.Join(dir, c.Config)
 	}
-	env, err := kbuild.Open(treeDir, config, kbuild.Options{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	input, err := os.ReadFile(filepath.Join(dir, "input.patch"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := patch.Read("input.patch", input, patch.Options{Strip: -1})
-	if err != nil || len(set.Patches) != 1 {
-		t.Fatalf("input.patch: want one patch: %v", err)
-	}
-	base, err := tree.Open(treeDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := rewrite.Load(env, base, set.Patches[0], c.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := Load(t, Env(t, treeDir, config), ReadPatch(t, filepath.Join(dir, "input.patch")), c.Options)
 	if err := s.Run(registry); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range c.Check(s.Findings()) {
 		t.Error(e)
 	}
-	got := string(patch.Render(s.Output(), s.RenderOptions()))
-	want := filepath.Join(dir, "output.patch")
+	Golden(t, filepath.Join(dir, "output.patch"), string(patch.Render(s.Output(), s.RenderOptions())))
+}
+
+// Golden compares got with the file path, or writes it there when the
+// test runs with -update.
+func Golden(t testing.TB, path, got string) {
+	t.Helper()
 	if *update {
-		if err := os.WriteFile(want, []byte(got), 0o644); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	w, err := os.ReadFile(want)
+	want, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("%v (go test -update writes it)", err)
 	}
-	if diff := cmp.Diff(string(w), got); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", want, diff)
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s", path, diff)
 	}
 }
