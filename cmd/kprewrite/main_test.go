@@ -14,7 +14,6 @@ import (
 	"github.com/kprewrite/kprewrite/tree"
 )
 
-
 const seed = "../../testdata/kernels/seed"
 
 // kp runs the CLI in-process and returns its exit code, stdout and stderr.
