@@ -1,10 +1,13 @@
 // Package rewrite is kprewrite's driver. Transforms (one rewrite rule each,
-// like an analysis.Analyzer) look at a patch applied to a tree, claim the
-// livepatch hazards they can fix and propose plain-data text edits on the
-// post-image. The driver runs the transforms in order on the evolving
-// post-image, applies each transform's edits at once (refusing overlaps),
-// and renders the tree's pre-image against the final post-image as the
-// rewritten patch.
+// declared like an analysis.Analyzer: the hazard kinds they take, the facts
+// they require, their place among the member strategies) look at a patch
+// applied to a tree, claim the livepatch hazards they can fix and propose
+// edits (package edit) on the post-image, each naming the hazard it
+// resolves. The driver runs the transforms in registry order on the
+// evolving post-image, computes each required fact once per session,
+// applies each transform's edits at once (refusing overlaps), words
+// refusals and their fallback actions, and renders the tree's pre-image
+// against the final post-image as the rewritten patch.
 package rewrite
 
 import (

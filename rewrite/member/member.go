@@ -191,71 +191,10 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 		}
 		sort.Strings(m.Files)
 	}
-	var fileNames []string
-	for f := range byFile {
-		fileNames = append(fileNames, f)
-	}
-	sort.Strings(fileNames)
-	for _, f := range fileNames {
-		var getset []*cexpr.Access
-		for _, a := range byFile[f] {
-			m := owner[f][a.Member.Off]
-			if m.Ptr == "" {
-				getset = append(getset, a)
-				continue
-			}
-			extra := ""
-			if m.PtrArgs != nil {
-				extra = m.PtrArgs(f, a)
-			}
-			src := p.File(f)
-			obj := string(src[a.Object.Off:a.Object.End])
-			call := m.Ptr + "(" + cexpr.AddressOf(obj, a.Arrow) + extra + ")"
-			// "&obj->m" is the pointer itself
-			amp := a.Object.Off - 1
-			for amp >= 0 && (src[amp] == ' ' || src[amp] == '\t') {
-				amp--
-			}
-			after := a.Member.End
-			if amp >= 0 && src[amp] == '&' && (amp == 0 || src[amp-1] != '&') && (after >= len(src) || (src[after] != '.' && src[after] != '[' && !(src[after] == '-' && after+1 < len(src) && src[after+1] == '>'))) {
-				p.Edit(edit.Edit{File: f, Off: amp, End: a.Member.End, Text: call, Why: "pointer accessor", Hazard: m.Entry.Hazard})
-				continue
-			}
-			p.Edit(edit.Edit{File: f, Off: a.Object.Off, End: a.Member.End, Text: "(*" + call + ")", Why: "pointer accessor", Hazard: m.Entry.Hazard})
-		}
-		rw := rewriter(p, f, owner[f])
-		edits, errs := rw.Rewrite(getset)
-		if errs != nil {
-			continue // checked above
-		}
-		for _, e := range edits {
-			e.File, e.Why = f, "accessor call"
-			if m := owner[f][memberAt(getset, e)]; m != nil {
-				e.Hazard = m.Entry.Hazard
-			}
-			p.Edit(e)
-		}
-		// the accessors, once per file, in member order
-		pf := p.Parse(f)
-		var codes []string
-		added := map[string]bool{}
-		var users []*Member
-		for _, m := range applied {
-			if !slices.Contains(m.Files, f) {
-				continue
-			}
-			users = append(users, m)
-			for _, inc := range m.Includes {
-				if e, ok := gen.Include(pf, "#include <"+inc+">"); ok && !added[inc] {
-					added[inc] = true
-					e.Why = "include for accessors"
-					p.Edit(e)
-				}
-			}
-			codes = append(codes, m.Code)
-		}
-		at := gen.InsertionPoint(pf)
-		p.Edit(edit.Edit{File: f, Off: at, End: at, Text: gen.Styled(f, gen.InsertText(pf.Src, at, gen.Join(codes))), Why: "accessors", Hazard: only(users)})
+	for _, f := range slices.Sorted(maps.Keys(byFile)) {
+		pointerEdits(p, f, byFile[f], owner[f])
+		accessorEdits(p, f, byFile[f], owner[f])
+		accessorCode(p, f, applied)
 	}
 	// take the applied members out of their headers, line by line
 	for _, h := range slices.Sorted(maps.Keys(reverted)) {
@@ -280,6 +219,82 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 		}
 	}
 	return applied, refused
+}
+
+// pointerEdits rewrites the accesses of f to members with a pointer
+// accessor: "obj->m" becomes "(*m_ptr(obj))", "&obj->m" "m_ptr(obj)".
+func pointerEdits(p *rewrite.Pass, f string, accs []*cexpr.Access, owner map[int]*Member) {
+	src := p.File(f)
+	for _, a := range accs {
+		m := owner[a.Member.Off]
+		if m.Ptr == "" {
+			continue
+		}
+		extra := ""
+		if m.PtrArgs != nil {
+			extra = m.PtrArgs(f, a)
+		}
+		obj := string(src[a.Object.Off:a.Object.End])
+		call := m.Ptr + "(" + cexpr.AddressOf(obj, a.Arrow) + extra + ")"
+		// "&obj->m" is the pointer itself
+		amp := a.Object.Off - 1
+		for amp >= 0 && (src[amp] == ' ' || src[amp] == '\t') {
+			amp--
+		}
+		after := a.Member.End
+		if amp >= 0 && src[amp] == '&' && (amp == 0 || src[amp-1] != '&') && (after >= len(src) || (src[after] != '.' && src[after] != '[' && !(src[after] == '-' && after+1 < len(src) && src[after+1] == '>'))) {
+			p.Edit(edit.Edit{File: f, Off: amp, End: a.Member.End, Text: call, Why: "pointer accessor", Hazard: m.Entry.Hazard})
+			continue
+		}
+		p.Edit(edit.Edit{File: f, Off: a.Object.Off, End: a.Member.End, Text: "(*" + call + ")", Why: "pointer accessor", Hazard: m.Entry.Hazard})
+	}
+}
+
+// accessorEdits rewrites the accesses of f to members with a getter and a
+// setter into calls.
+func accessorEdits(p *rewrite.Pass, f string, accs []*cexpr.Access, owner map[int]*Member) {
+	var getset []*cexpr.Access
+	for _, a := range accs {
+		if owner[a.Member.Off].Ptr == "" {
+			getset = append(getset, a)
+		}
+	}
+	edits, errs := rewriter(p, f, owner).Rewrite(getset)
+	if errs != nil {
+		return // Apply checked every member's accesses before
+	}
+	for _, e := range edits {
+		e.File, e.Why = f, "accessor call"
+		if m := owner[memberAt(getset, e)]; m != nil {
+			e.Hazard = m.Entry.Hazard
+		}
+		p.Edit(e)
+	}
+}
+
+// accessorCode adds the accessors of the applied members f uses, once, in
+// member order, with the includes they need.
+func accessorCode(p *rewrite.Pass, f string, applied []*Member) {
+	pf := p.Parse(f)
+	var codes []string
+	added := map[string]bool{}
+	var users []*Member
+	for _, m := range applied {
+		if !slices.Contains(m.Files, f) {
+			continue
+		}
+		users = append(users, m)
+		for _, inc := range m.Includes {
+			if e, ok := gen.Include(pf, "#include <"+inc+">"); ok && !added[inc] {
+				added[inc] = true
+				e.Why = "include for accessors"
+				p.Edit(e)
+			}
+		}
+		codes = append(codes, m.Code)
+	}
+	at := gen.InsertionPoint(pf)
+	p.Edit(edit.Edit{File: f, Off: at, End: at, Text: gen.Styled(f, gen.InsertText(pf.Src, at, gen.Join(codes))), Why: "accessors", Hazard: only(users)})
 }
 
 // memberAt returns the member offset of the access an accessor-call edit
