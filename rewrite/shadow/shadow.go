@@ -40,7 +40,7 @@ var Transform = &rewrite.Transform{
 	Name:     "shadow",
 	Doc:      "a new struct member lives in a klp shadow variable: getters default to zero, writes allocate, frees and unpatch release it",
 	Kinds:    []hazard.Kind{hazard.StructLayout},
-	Requires: []rewrite.Requirement{sites.Creation},
+	Requires: []rewrite.Requirement{sites.Creation, sites.FreeSites},
 	Member: &rewrite.MemberStrategy{
 		Use:   "shadow variable",
 		Takes: func(ch *change.Change) bool { return ch.PostMember.Macro == "" },

@@ -20,7 +20,7 @@ func creation(t *testing.T, tag string) (*sites.Result, []*sites.Free, int) {
 	var res *sites.Result
 	var frees []*sites.Free
 	calls := 0
-	probe := &rewrite.Transform{Name: "probe", Requires: []rewrite.Requirement{sites.Creation}, Run: func(p *rewrite.Pass) error {
+	probe := &rewrite.Transform{Name: "probe", Requires: []rewrite.Requirement{sites.Creation, sites.FreeSites}, Run: func(p *rewrite.Pass) error {
 		for range 2 { // the second answer comes from the session's facts
 			r, err := sites.Find(p, "include/linux/conn.h", tag)
 			if err != nil {
