@@ -54,6 +54,7 @@ func rewrite(t *testing.T, src string) (string, []error) {
 }
 
 func TestRewriteForms(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ in, want string }{
 		{"if (s->m)\n\tx();\n", "if (get_m(s))\n\tx();\n"},
 		{"s->m = 1;\n", "set_m(s, 1);\n"},
@@ -81,6 +82,7 @@ func TestRewriteForms(t *testing.T) {
 }
 
 func TestRefused(t *testing.T) {
+	t.Parallel()
 	for _, in := range []string{
 		"p = &s->m;\n",
 		"n = sizeof(s->m);\n",
