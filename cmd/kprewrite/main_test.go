@@ -311,3 +311,17 @@ func TestPreviewSaysWhichEdits(t *testing.T) {
 		t.Errorf("preview does not say which edits resolved the bitfield hazard:\n%s", out)
 	}
 }
+
+// TestStrategyValuesFromRegistry: --strategy accepts the registry's member
+// strategies and names them, in order, when refusing another value.
+func TestStrategyValuesFromRegistry(t *testing.T) {
+	t.Parallel()
+	code, _, errs := kp(t, "rewrite", "--strategy", "magic", "--tree", seed, seed+"/patches/seed.patch")
+	if code != exitBadInput || !strings.Contains(errs, `--strategy must be auto, bitfield, structext, hole or shadow, not "magic"`) {
+		t.Errorf("exit %d: %s", code, errs)
+	}
+	code, _, errs = kp(t, "rewrite", "--strategy", "hole", "--tree", seed, "-o", filepath.Join(t.TempDir(), "o.patch"), seed+"/patches/seed.patch")
+	if code == exitBadInput {
+		t.Errorf("--strategy hole refused: %s", errs)
+	}
+}
