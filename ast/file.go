@@ -597,11 +597,12 @@ func looksLikeFuncHeader(h []Token) bool {
 	return true
 }
 
-// matchOpenBack returns the index of the '(' that matches the ')' at k.
-func matchOpenBack(h []Token, k int) int {
+// MatchBack returns the index of the token that opens the group ('(',
+// '[' or '{') closed at toks[k], or -1 when none does.
+func MatchBack(toks []Token, k int) int {
 	depth := 0
 	for j := k; j >= 0; j-- {
-		switch h[j].Text {
+		switch toks[j].Text {
 		case ")", "]", "}":
 			depth++
 		case "(", "[", "{":
@@ -611,8 +612,11 @@ func matchOpenBack(h []Token, k int) int {
 			}
 		}
 	}
-	return 0
+	return -1
 }
+
+// matchOpenBack is MatchBack, or 0 when no token opens the group.
+func matchOpenBack(h []Token, k int) int { return max(MatchBack(h, k), 0) }
 
 var syscallRE = regexp.MustCompile(`^(COMPAT_|KPATCH_|KLP_)?SYSCALL_DEFINE\d$`)
 

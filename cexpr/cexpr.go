@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/edit"
 )
 
 // Kind is how an access uses the member.
@@ -178,13 +179,13 @@ func objectStart(toks []ast.Token, i int) int {
 		t := toks[k]
 		switch {
 		case t.Text == "]":
-			o := matchBack(toks, k)
+			o := ast.MatchBack(toks, k)
 			if o <= 0 {
 				return i
 			}
 			k = o - 1 // the indexed expression
 		case t.Text == ")":
-			o := matchBack(toks, k)
+			o := ast.MatchBack(toks, k)
 			if o < 0 {
 				return i
 			}
@@ -214,22 +215,6 @@ func isKeyword(s string) bool {
 	return false
 }
 
-func matchBack(toks []ast.Token, k int) int {
-	depth := 0
-	for j := k; j >= 0; j-- {
-		switch toks[j].Text {
-		case ")", "]", "}":
-			depth++
-		case "(", "[", "{":
-			depth--
-			if depth == 0 {
-				return j
-			}
-		}
-	}
-	return -1
-}
-
 // pure reports whether an object expression can be evaluated twice.
 func pure(toks []ast.Token) bool {
 	for k, t := range toks {
@@ -256,7 +241,7 @@ func statementStart(toks []ast.Token, k int) bool {
 		return true
 	case ")":
 		// the end of if (...), while (...) or for (...)
-		o := matchBack(toks, k)
+		o := ast.MatchBack(toks, k)
 		return o > 0 && (toks[o-1].Text == "if" || toks[o-1].Text == "while" || toks[o-1].Text == "for")
 	}
 	return false
@@ -301,17 +286,11 @@ type Rewriter struct {
 	Set func(a *Access, obj, val string) string
 }
 
-// Edit is a replacement of Span by Text.
-type Edit struct {
-	Span ast.Span
-	Text string
-}
-
 // Rewrite returns edits for the given accesses. Accesses inside another
 // access's object or value are folded into its replacement text. Accesses
 // that are not rewritable (address-of, sizeof, writes that are not whole
 // statements, compound writes on impure objects) are returned as errors.
-func (r *Rewriter) Rewrite(accs []*Access) ([]Edit, []error) {
+func (r *Rewriter) Rewrite(accs []*Access) ([]edit.Edit, []error) {
 	var errs []error
 	var ok []*Access
 	for _, a := range accs {
@@ -338,14 +317,14 @@ func (r *Rewriter) Rewrite(accs []*Access) ([]Edit, []error) {
 		return ok[i].Full.End > ok[j].Full.End
 	})
 	// top-level accesses: not contained in an earlier one
-	var edits []Edit
+	var edits []edit.Edit
 	for i := 0; i < len(ok); {
 		a := ok[i]
 		j := i + 1
 		for j < len(ok) && ok[j].Full.Off < a.Full.End {
 			j++
 		}
-		edits = append(edits, Edit{Span: a.Full, Text: r.render(a, ok[i+1:j])})
+		edits = append(edits, edit.Edit{Off: a.Full.Off, End: a.Full.End, Text: r.render(a, ok[i+1:j])})
 		i = j
 	}
 	return edits, nil

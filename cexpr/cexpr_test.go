@@ -1,6 +1,7 @@
 package cexpr
 
 import (
+	"github.com/kprewrite/kprewrite/edit"
 	"strings"
 	"testing"
 
@@ -45,15 +46,15 @@ func rewrite(t *testing.T, src string) (string, []error) {
 	if errs != nil {
 		return "", errs
 	}
-	out := []byte(src)
-	for i := len(edits) - 1; i >= 0; i-- {
-		e := edits[i]
-		out = append(out[:e.Span.Off], append([]byte(e.Text), out[e.Span.End:]...)...)
+	out, err := edit.Apply([]byte(src), edits)
+	if err != nil {
+		return "", []error{err}
 	}
 	return string(out), nil
 }
 
 func TestRewriteForms(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ in, want string }{
 		{"if (s->m)\n\tx();\n", "if (get_m(s))\n\tx();\n"},
 		{"s->m = 1;\n", "set_m(s, 1);\n"},
@@ -81,6 +82,7 @@ func TestRewriteForms(t *testing.T) {
 }
 
 func TestRefused(t *testing.T) {
+	t.Parallel()
 	for _, in := range []string{
 		"p = &s->m;\n",
 		"n = sizeof(s->m);\n",

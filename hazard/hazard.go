@@ -1,7 +1,7 @@
 // Package hazard finds what in a patch a livepatch builder cannot take as it
 // is: struct layout changes, header changes, static locals, __init code,
-// changed data initializers, non-livepatchable files and the rest of the
-// rules in REFERENCE.md section 1. Each hazard names its location, what it
+// changed data initializers, non-livepatchable files and the other kinds
+// the README lists under analyze. Each hazard names its location, what it
 // is about, why it matters and what should happen to it; the transforms
 // later claim the hazards they can rewrite.
 package hazard

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kprewrite/kprewrite/internal/fsutil"
 	"github.com/kprewrite/kprewrite/tree"
 )
 
@@ -259,8 +260,13 @@ func (e *Env) preparePlain() error {
 	if err := os.MkdirAll(gen, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(gen, "autoconf.h"), e.Config.Autoconf(), 0o644); err != nil {
-		return err
+	// atomically: another kprewrite (or test) may be compiling with this
+	// work area's autoconf.h right now, and must never see it half written
+	ac := filepath.Join(gen, "autoconf.h")
+	if old, err := os.ReadFile(ac); err != nil || !bytes.Equal(old, e.Config.Autoconf()) {
+		if err := fsutil.WriteFileAtomic(ac, e.Config.Autoconf(), 0o644); err != nil {
+			return err
+		}
 	}
 	e.objTree = obj
 	e.ownObj = true

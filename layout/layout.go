@@ -394,3 +394,51 @@ func ReadULongs(path, symbol string) ([]uint64, error) {
 	}
 	return nil, fmt.Errorf("%s: no symbol %s", path, symbol)
 }
+
+// Anchors expresses the byte range [off, off+size) of struct key (a hole,
+// or a bitfield's storage unit) with its named neighbours, as C
+// expressions generated code can check with static_assert: anchor is the
+// offset (offsetofend of the member before it, offsetof of the member right
+// after it, or a number), lo the bound the range starts at or after when
+// the anchor does not say it ("" otherwise), and hi the bound it must end
+// before (offsetof of the next member, or sizeof the struct). Bitfields
+// and nested members never anchor: offsetof cannot name them.
+func Anchors(key string, base *Struct, off, size int64) (anchor, lo, hi string) {
+	var prevEnd int64 = -1
+	prevName, nextName := "", ""
+	var nextOff int64 = -1
+	for _, bm := range base.Members {
+		if bm.IsBitfield() || strings.Contains(bm.Name, ".") {
+			continue
+		}
+		end := bm.Offset + bm.Size
+		if end <= off && end > prevEnd {
+			prevEnd, prevName = end, bm.Name
+		}
+		if bm.Offset >= off+size && (nextOff < 0 || bm.Offset < nextOff) {
+			nextOff, nextName = bm.Offset, bm.Name
+		}
+	}
+	switch {
+	case prevName != "" && prevEnd == off:
+		anchor = fmt.Sprintf("offsetofend(%s, %s)", key, prevName)
+	case nextName != "" && nextOff == off+size:
+		anchor = fmt.Sprintf("(offsetof(%s, %s) - %d)", key, nextName, size)
+		if prevName != "" {
+			lo = fmt.Sprintf("offsetofend(%s, %s)", key, prevName)
+		}
+	case off == 0:
+		anchor = "0"
+	case prevName != "":
+		anchor = fmt.Sprintf("(offsetofend(%s, %s) + %d)", key, prevName, off-prevEnd)
+		lo = fmt.Sprintf("offsetofend(%s, %s)", key, prevName)
+	default:
+		anchor = fmt.Sprint(off)
+	}
+	if nextName != "" {
+		hi = fmt.Sprintf("offsetof(%s, %s)", key, nextName)
+	} else {
+		hi = fmt.Sprintf("sizeof(%s)", key)
+	}
+	return anchor, lo, hi
+}

@@ -3,8 +3,7 @@
 // the files with a header in which the member does not exist and collects
 // gcc's "has no member named" errors: each one is a type-exact use site,
 // inside macro bodies and header inlines included, where a textual search
-// would also match same-named members of other structs. (REFERENCE.md
-// section 3.)
+// would also match same-named members of other structs.
 package oracle
 
 import (

@@ -218,6 +218,9 @@ func (r *Report) WriteText(w io.Writer) {
 			if f.Note != "" {
 				fmt.Fprintf(w, "      %s\n", f.Note)
 			}
+			if len(f.Edits) > 0 {
+				fmt.Fprintf(w, "      edits: %s\n", EditList(f.Edits))
+			}
 			fmt.Fprintf(w, "      %s %s\n", status, f.Action)
 		}
 		s := p.Summary
@@ -227,4 +230,22 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 		fmt.Fprintln(w, ".")
 	}
+}
+
+// EditList renders which edits resolved a finding, per file:
+// "a.c: accessor call x6, accessors; b.h: member taken out of the header".
+func EditList(es []rewrite.EditSummary) string {
+	var b strings.Builder
+	for i, e := range es {
+		switch {
+		case i == 0:
+			b.WriteString(e.File + ": ")
+		case e.File != es[i-1].File:
+			b.WriteString("; " + e.File + ": ")
+		default:
+			b.WriteString(", ")
+		}
+		b.WriteString(e.String())
+	}
+	return b.String()
 }

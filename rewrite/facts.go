@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/build"
@@ -81,23 +82,79 @@ func (s *Session) CurrentSources() []string {
 	return out
 }
 
-// StructLayouts returns the layout of an aggregate ("struct slave") defined
-// in header, in the base tree and with the upstream patch's headers, read
-// from the DWARF of a compiled user of the header.
-func (s *Session) StructLayouts(header, key string) (base, upstream *layout.Struct, err error) {
-	ck := header + "\x00" + key
-	if l, ok := s.layouts[ck]; ok {
-		return l[0], l[1], nil
+// Requirement is a fact a transform declares in Requires.
+type Requirement interface {
+	FactName() string
+}
+
+// Fact is a typed result about the tree that transforms share, declared
+// once with the function that computes it (like an analysis.Analyzer's
+// result): the driver computes it at most once per session and key, the
+// first time a transform that Requires it asks, and hands every later
+// transform the same value.
+type Fact[K comparable, T any] struct {
+	Name    string // for messages ("creation sites")
+	Doc     string
+	Compute func(s *Session, key K) (T, error)
+}
+
+// FactName returns the fact's name.
+func (f *Fact[K, T]) FactName() string { return f.Name }
+
+type factKey struct {
+	fact any // the *Fact
+	key  any
+}
+
+type factValue struct {
+	v   any
+	err error
+}
+
+// Get returns the fact for key, computing it once per session. The
+// running transform must declare the fact in Requires: a transform that
+// reads an undeclared fact is a bug, and Get panics.
+func (f *Fact[K, T]) Get(p *Pass, key K) (T, error) {
+	if !slices.ContainsFunc(p.Transform.Requires, func(r Requirement) bool { return r == Requirement(f) }) {
+		panic(fmt.Sprintf("kprewrite: transform %s reads fact %q without declaring it in Requires", p.Transform.Name, f.Name))
 	}
+	k := factKey{f, key}
+	if v, ok := p.facts[k]; ok {
+		t, _ := v.v.(T)
+		return t, v.err
+	}
+	t, err := f.Compute(p.Session, key)
+	p.facts[k] = factValue{t, err}
+	return t, err
+}
+
+// StructRef names an aggregate ("struct slave") defined in a header.
+type StructRef struct {
+	Header string
+	Key    string // "struct slave", "union u"
+}
+
+// Layouts is the fact of an aggregate's layout in the base tree and with
+// the upstream patch's headers, read from the DWARF of a compiled user of
+// the header.
+var Layouts = &Fact[StructRef, [2]*layout.Struct]{
+	Name:    "layouts",
+	Doc:     "the base and upstream layout of a struct, from the DWARF of a compiled user of its header",
+	Compute: structLayouts,
+}
+
+func structLayouts(s *Session, ref StructRef) ([2]*layout.Struct, error) {
+	header, key := ref.Header, ref.Key
+	var got [2]*layout.Struct
 	if !s.HasCompiler() {
-		return nil, nil, fmt.Errorf("no .config: give --config so the compiler can tell the layout")
+		return got, fmt.Errorf("no .config: give --config so the compiler can tell the layout")
 	}
 	if err := s.Env.Prepare(); err != nil {
-		return nil, nil, err
+		return got, err
 	}
 	hu, err := s.Env.HeaderUsers(header)
 	if err != nil {
-		return nil, nil, err
+		return got, err
 	}
 	// The first includer the config builds that compiles in the base tree
 	// (a few tries: files the config builds should).
@@ -113,19 +170,19 @@ func (s *Session) StructLayouts(header, key string) (base, upstream *layout.Stru
 			break
 		}
 		if kbuild.IsNotCompilable(err) == nil {
-			return nil, nil, err
+			return got, err
 		}
 		notHere = err
 	}
 	if user == "" {
 		if notHere != nil {
-			return nil, nil, fmt.Errorf("no file that includes %s compiles in the base tree: %v", header, notHere)
+			return got, fmt.Errorf("no file that includes %s compiles in the base tree: %v", header, notHere)
 		}
-		return nil, nil, fmt.Errorf("no file the config builds includes %s", header)
+		return got, fmt.Errorf("no file the config builds includes %s", header)
 	}
 	dir, err := s.WorkDir()
 	if err != nil {
-		return nil, nil, err
+		return got, err
 	}
 	upFiles := map[string][]byte{}
 	for f, d := range s.Upstream {
@@ -135,24 +192,22 @@ func (s *Session) StructLayouts(header, key string) (base, upstream *layout.Stru
 	}
 	comp := &build.Compiler{Env: s.Env, Dir: dir, Jobs: 2}
 	probe := map[string]string{user: "\n/* kprewrite: layout probe */\nstatic " + key + " *__kprewrite_layout_probe __attribute__((__used__));\n"}
-	var got [2]*layout.Struct
 	for i, v := range []*build.Variant{{Name: "lbase", Files: nil}, {Name: "lupst", Files: upFiles}} {
 		rs, err := comp.Compile(context.Background(), v, []string{user}, build.Options{Extra: []string{"-g"}, Append: probe, MaxErrors: 5})
 		if err != nil {
-			return nil, nil, err
+			return got, err
 		}
 		if rs[0].Failed {
-			return nil, nil, fmt.Errorf("compiling %s to read the layout of %s failed: %v", user, key, build.Errors(rs))
+			return got, fmt.Errorf("compiling %s to read the layout of %s failed: %v", user, key, build.Errors(rs))
 		}
 		ls, err := layout.ReadObject(rs[0].Object)
 		if err != nil {
-			return nil, nil, err
+			return got, err
 		}
 		got[i] = ls[key]
 		if got[i] == nil {
-			return nil, nil, fmt.Errorf("%s: no layout of %s in its DWARF", user, key)
+			return got, fmt.Errorf("%s: no layout of %s in its DWARF", user, key)
 		}
 	}
-	s.layouts[ck] = got
-	return got[0], got[1], nil
+	return got, nil
 }

@@ -1,33 +1,77 @@
 // Package rewrite is kprewrite's driver. Transforms (one rewrite rule each,
-// like an analysis.Analyzer) look at a patch applied to a tree, claim the
-// livepatch hazards they can fix and propose plain-data text edits on the
-// post-image. The driver runs the transforms in order on the evolving
-// post-image, applies each transform's edits at once (refusing overlaps),
-// and renders the tree's pre-image against the final post-image as the
-// rewritten patch.
+// declared like an analysis.Analyzer: the hazard kinds they take, the facts
+// they require, their place among the member strategies) look at a patch
+// applied to a tree, claim the livepatch hazards they can fix and propose
+// edits (package edit) on the post-image, each naming the hazard it
+// resolves. The driver runs the transforms in registry order on the
+// evolving post-image, computes each required fact once per session,
+// applies each transform's edits at once (refusing overlaps), words
+// refusals and their fallback actions, and renders the tree's pre-image
+// against the final post-image as the rewritten patch.
 package rewrite
 
 import (
 	"crypto/sha256"
 	"fmt"
-	"sort"
+	"maps"
+	"path"
+	"slices"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/kbuild"
-	"github.com/kprewrite/kprewrite/layout"
+	"github.com/kprewrite/kprewrite/lpname"
 	"github.com/kprewrite/kprewrite/oracle"
 	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/tree"
 )
 
-// Transform is one rewrite rule.
+// Transform is one rewrite rule, declared like an analysis.Analyzer: what
+// it is, which hazards it can take, which shared facts it reads, and, for a
+// member strategy, its place in the fallback chain (the registry order).
+// The driver owns what all transforms have in common: skipping a member
+// strategy that --strategy did not choose, the transform's name in front of
+// its refusals, the fallback action of a refused hazard, and which edits
+// resolved which hazard.
 type Transform struct {
 	Name string // short name, used in reports and as a hazard's action
 	Doc  string // one paragraph: what it rewrites and when it refuses
-	Run  func(*Pass) error
+	// Kinds are the hazard kinds the transform can take.
+	Kinds []hazard.Kind
+	// Requires lists the facts the transform reads (Fact.Get refuses an
+	// undeclared one): each is computed once per session and shared.
+	Requires []Requirement
+	// Member, when set, makes the transform a member strategy: one of
+	// the ways a new struct member is kept out of the struct, tried in
+	// registry order and selectable with --strategy.
+	Member *MemberStrategy
+	Run    func(*Pass) error
+}
+
+// MemberStrategy describes a transform that handles new struct members.
+type MemberStrategy struct {
+	// Use names what the engineer uses when an earlier strategy refuses
+	// and this one is next: "shadow variable" in "keep the layout: use a
+	// shadow variable".
+	Use string
+	// Takes reports whether the strategy can take a new member (its
+	// change): a bitfield, a member without an initialiser, ...
+	Takes func(*change.Change) bool
+}
+
+// Strategies returns the names of the member strategies of transforms, in
+// order: the values --strategy accepts besides "auto".
+func Strategies(transforms []*Transform) []string {
+	var out []string
+	for _, t := range transforms {
+		if t.Member != nil {
+			out = append(out, t.Name)
+		}
+	}
+	return out
 }
 
 // Options tune the transforms.
@@ -44,21 +88,13 @@ type Options struct {
 	ShadowIDs map[string]uint64
 }
 
-// Edit replaces File[Start:End] (byte offsets in the current post-image)
-// with New.
-type Edit struct {
-	File       string
-	Start, End int
-	New        string
-	why        string // the transform and purpose, for conflict messages
-}
-
 // Entry is a hazard with what became of it.
 type Entry struct {
 	*hazard.Hazard
-	ResolvedBy string   // transform that rewrote it away
-	Note       string   // how it was rewritten
-	Tried      []string // why transforms that looked at it refused it, in order
+	ResolvedBy string      // transform that rewrote it away
+	Note       string      // how it was rewritten
+	Tried      []string    // why transforms that looked at it refused it, in order
+	Edits      []edit.Edit // the edits that resolved it (offsets as proposed)
 }
 
 // Finding is the report form of an entry or a transform's note.
@@ -73,6 +109,42 @@ type Finding struct {
 	Transform string   `json:"transform,omitempty"`
 	Note      string   `json:"note,omitempty"`
 	Tried     []string `json:"tried,omitempty"`
+	// Edits says which edits resolved the hazard: per file and purpose.
+	Edits []EditSummary `json:"edits,omitempty"`
+}
+
+// EditSummary counts the edits of one purpose in one file.
+type EditSummary struct {
+	File  string `json:"file"`
+	What  string `json:"what"`
+	Count int    `json:"count"`
+}
+
+// String is the purpose with its count: "accessor call x6".
+func (e EditSummary) String() string {
+	if e.Count == 1 {
+		return e.What
+	}
+	return fmt.Sprintf("%s x%d", e.What, e.Count)
+}
+
+// summarize groups edits by file (in name order) and purpose (in order of
+// first appearance).
+func summarize(es []edit.Edit) []EditSummary {
+	var out []EditSummary
+	at := map[[2]string]int{}
+	for _, e := range es {
+		_, what, _ := strings.Cut(e.Why, ": ")
+		k := [2]string{e.File, what}
+		if i, ok := at[k]; ok {
+			out[i].Count++
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, EditSummary{File: e.File, What: what, Count: 1})
+	}
+	slices.SortStableFunc(out, func(a, b EditSummary) int { return strings.Compare(a.File, b.File) })
+	return out
 }
 
 // NeedsHuman reports whether the finding needs an engineer.
@@ -93,11 +165,11 @@ type Session struct {
 	Notes    []Finding // transforms' own notes (decisions, values existing objects read)
 	Applied  []string  // patch(1)-style offset and fuzz notes
 
-	parsed  map[string]parsedFile
-	memo    map[string]any // answers transforms share (creation sites, ...)
-	work    string
-	oracle  *oracle.Oracle
-	layouts map[string][2]*layout.Struct
+	parsed     map[string]parsedFile
+	facts      map[factKey]factValue // facts computed once and shared
+	work       string
+	oracle     *oracle.Oracle
+	transforms []*Transform // the registry the session runs
 }
 
 type parsedFile struct {
@@ -113,7 +185,7 @@ func Load(env *kbuild.Env, base tree.FS, p *patch.Patch, opt Options) (*Session,
 	}
 	s := &Session{Env: env, Base: base, Patch: p, Options: opt,
 		Upstream: map[string][]byte{}, Current: map[string][]byte{}, parsed: map[string]parsedFile{},
-		layouts: map[string][2]*layout.Struct{}, memo: map[string]any{}}
+		facts: map[factKey]factValue{}}
 	for _, r := range res {
 		s.Upstream[r.Path] = r.New
 		s.Current[r.Path] = r.New
@@ -125,18 +197,6 @@ func Load(env *kbuild.Env, base tree.FS, p *patch.Patch, opt Options) (*Session,
 		s.Entries = append(s.Entries, &Entry{Hazard: h})
 	}
 	return s, nil
-}
-
-// Memo returns the value computed for key in this session, computing it
-// with fn the first time. Facts about the tree that several transforms need
-// (the creation sites of a struct) are worked out once.
-func (s *Session) Memo(key string, fn func() any) any {
-	if v, ok := s.memo[key]; ok {
-		return v
-	}
-	v := fn()
-	s.memo[key] = v
-	return v
 }
 
 // Original returns the pre-image of a file (nil when the patch creates it).
@@ -186,12 +246,15 @@ func (s *Session) ChangeOf(rel string) *change.File {
 type Pass struct {
 	*Session
 	Transform *Transform
-	edits     []Edit
+	edits     []edit.Edit
 }
 
-// Edit proposes replacing [start, end) of the current post-image of file.
-func (p *Pass) Edit(file string, start, end int, text, why string) {
-	p.edits = append(p.edits, Edit{File: file, Start: start, End: end, New: text, why: p.Transform.Name + ": " + why})
+// Edit proposes an edit of the current post-image. Its Why is the purpose
+// ("accessor call"), its Hazard the hazard it resolves (nil for code that
+// several share).
+func (p *Pass) Edit(e edit.Edit) {
+	e.Why = p.Transform.Name + ": " + e.Why
+	p.edits = append(p.edits, e)
 }
 
 // Note adds a decision or fact to the report.
@@ -206,28 +269,75 @@ func (p *Pass) Note(f Finding) {
 	p.Notes = append(p.Notes, f)
 }
 
-// Resolve marks a hazard as rewritten away by this transform.
+// Resolve marks a hazard as rewritten away by this transform. A transform
+// that resolves a kind of hazard it does not declare in Kinds is a bug.
 func (p *Pass) Resolve(e *Entry, how string) {
+	if !slices.Contains(p.Transform.Kinds, e.Kind) {
+		panic(fmt.Sprintf("kprewrite: transform %s resolves a %s hazard, not among its Kinds", p.Transform.Name, e.Kind))
+	}
 	e.ResolvedBy = p.Transform.Name
 	e.Action = p.Transform.Name
 	e.Note = how
 }
 
-// Refuse records that this transform cannot handle a hazard, and why.
-func (p *Pass) Refuse(e *Entry, why, action string) {
+// Refuse records that this transform cannot handle a hazard, and why (the
+// driver puts the transform's name in front). A member strategy's refusal
+// also sets the action: the strategies after it in the registry that take
+// the member, or nothing when none is left.
+func (p *Pass) Refuse(e *Entry, why string) {
+	p.refuse(e, why, p.fallback(e))
+}
+
+// RefuseManual is Refuse with what the engineer must do instead.
+func (p *Pass) RefuseManual(e *Entry, why, what string) {
+	p.refuse(e, why, hazard.Manual(what))
+}
+
+func (p *Pass) refuse(e *Entry, why, action string) {
 	if e.ResolvedBy != "" {
 		return
 	}
-	e.Tried = append(e.Tried, why)
+	e.Tried = append(e.Tried, p.Transform.Name+": "+why)
 	if action != "" {
 		e.Action = action
 	}
 }
 
+// fallback is the action for a member a strategy refuses: the later
+// strategies of the registry that take it.
+func (p *Pass) fallback(e *Entry) string {
+	if p.Transform.Member == nil || e.Change == nil {
+		return ""
+	}
+	var uses []string
+	after := false
+	for _, t := range p.transforms {
+		if t == p.Transform {
+			after = true
+			continue
+		}
+		if after && t.Member != nil && (t.Member.Takes == nil || t.Member.Takes(e.Change)) {
+			uses = append(uses, t.Member.Use)
+		}
+	}
+	if len(uses) == 0 {
+		return ""
+	}
+	what := "keep the layout: use a " + strings.Join(uses, " or a ")
+	if p.Options.Strategy != "" {
+		what += " (or run without --strategy)"
+	}
+	return hazard.Manual(what)
+}
+
 // Run runs the transforms in order, applying each one's edits before the
-// next runs.
+// next runs. A member strategy runs only when --strategy chose it or none.
 func (s *Session) Run(transforms []*Transform) error {
+	s.transforms = transforms
 	for _, t := range transforms {
+		if t.Member != nil && s.Options.Strategy != "" && s.Options.Strategy != t.Name {
+			continue
+		}
 		p := &Pass{Session: s, Transform: t}
 		if err := t.Run(p); err != nil {
 			return fmt.Errorf("%s: %w", t.Name, err)
@@ -239,50 +349,40 @@ func (s *Session) Run(transforms []*Transform) error {
 	return nil
 }
 
-// apply applies one transform's edits, refusing overlapping ones.
-func (s *Session) apply(edits []Edit) error {
-	byFile := map[string][]Edit{}
+// apply applies one transform's edits, refusing overlapping ones, and
+// records on each hazard the edits that resolved it.
+func (s *Session) apply(edits []edit.Edit) error {
+	byFile := map[string][]edit.Edit{}
 	for _, e := range edits {
 		byFile[e.File] = append(byFile[e.File], e)
 	}
-	files := make([]string, 0, len(byFile))
-	for f := range byFile {
-		files = append(files, f)
-	}
-	sort.Strings(files)
-	for _, f := range files {
+	for _, f := range slices.Sorted(maps.Keys(byFile)) {
 		es := byFile[f]
-		sort.SliceStable(es, func(i, j int) bool {
-			if es[i].Start != es[j].Start {
-				return es[i].Start < es[j].Start
-			}
-			return es[i].End < es[j].End
-		})
+		edit.Sort(es)
 		src := s.File(f)
-		for i := range es {
-			if es[i].Start < 0 || es[i].End > len(src) || es[i].Start > es[i].End {
-				return fmt.Errorf("%s: edit out of range (%s)", f, es[i].why)
-			}
-			if i > 0 && es[i].Start < es[i-1].End {
-				return fmt.Errorf("%s: conflicting edits at byte %d: %q and %q", f, es[i].Start, es[i-1].why, es[i].why)
-			}
+		out, starts, err := edit.ApplyOffsets(src, es)
+		if err != nil {
+			return err
 		}
-		var b strings.Builder
-		last := 0
 		var inline []int // output offsets of in-line edits on lines that fitted
-		for _, e := range es {
-			b.WriteString(string(src[last:e.Start]))
-			if !strings.Contains(e.New, "\n") && columns(lineAt(src, e.Start)) <= maxColumns {
-				inline = append(inline, b.Len())
+		for i, e := range es {
+			if !strings.Contains(e.Text, "\n") && columns(lineAt(src, e.Off)) <= maxColumns {
+				inline = append(inline, starts[i])
 			}
-			b.WriteString(e.New)
-			last = e.End
 		}
-		b.WriteString(string(src[last:]))
 		if _, ok := s.Current[f]; !ok {
 			s.order = append(s.order, f)
 		}
-		s.Current[f] = wrapEdited([]byte(b.String()), inline)
+		s.Current[f] = wrapEdited(out, inline)
+	}
+	byHazard := map[*hazard.Hazard]*Entry{}
+	for _, e := range s.Entries {
+		byHazard[e.Hazard] = e
+	}
+	for _, e := range edits {
+		if en := byHazard[e.Hazard]; en != nil && e.Hazard != nil {
+			en.Edits = append(en.Edits, e)
+		}
 	}
 	return nil
 }
@@ -293,7 +393,8 @@ func (s *Session) Findings() []Finding {
 	var out []Finding
 	for _, e := range s.Entries {
 		out = append(out, Finding{File: e.File, Line: e.Line, Kind: string(e.Kind), Subject: e.Subject, Reason: e.Reason,
-			Action: e.Action, Resolved: e.ResolvedBy != "", Transform: e.ResolvedBy, Note: e.Note, Tried: e.Tried})
+			Action: e.Action, Resolved: e.ResolvedBy != "", Transform: e.ResolvedBy, Note: e.Note, Tried: e.Tried,
+			Edits: summarize(e.Edits)})
 	}
 	return append(out, s.Notes...)
 }
@@ -335,13 +436,31 @@ func (s *Session) RenderOptions() patch.RenderOptions {
 	return patch.RenderOptions{Notes: []string{"kprewrite: rewritten for livepatching (" + strings.Join(used, ", ") + ")"}}
 }
 
-// ManualOrFallback is the action for a hazard a transform refuses: the
-// next transform in line, or manual work when that one is not enabled.
-func ManualOrFallback(p *Pass, fallback string) string {
-	if p.Options.Strategy != "" {
-		return hazardManual("keep the layout: use a " + fallback + " (or run without --strategy)")
-	}
-	return hazardManual("keep the layout: use a " + fallback)
+// UniqueName returns name, or name with a number (name2, name3, ...) when
+// an identifier of that name already appears in one of the touched files:
+// the first candidate no file uses.
+func (s *Session) UniqueName(name string) string {
+	return lpname.Unique(name, func(n string) bool {
+		for _, f := range s.order {
+			if e := path.Ext(f); e != ".c" && e != ".h" {
+				continue
+			}
+			for _, t := range s.Parse(f).Tokens {
+				if t.Kind == ast.Ident && t.Text == n {
+					return true
+				}
+			}
+		}
+		return false
+	})
 }
 
-func hazardManual(s string) string { return hazard.Manual(s) }
+// Part returns a view of the session for the report of one patch of a
+// series: the same tree, post-images and notes, with that patch's mail and
+// only the given entries (those the patch brings).
+func (s *Session) Part(p *patch.Patch, entries []*Entry) *Session {
+	v := *s
+	v.Patch = p
+	v.Entries = entries
+	return &v
+}

@@ -8,6 +8,7 @@ import (
 )
 
 func TestWrapLine(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ name, in, want string }{
 		{
 			name: "continuation of a call opened on the line before",

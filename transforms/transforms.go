@@ -26,3 +26,7 @@ func All() []*rewrite.Transform {
 		syscall.Transform,
 	}
 }
+
+// Strategies returns the names of the member strategies in the order auto
+// tries them: the values of --strategy besides "auto".
+func Strategies() []string { return rewrite.Strategies(All()) }

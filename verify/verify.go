@@ -21,6 +21,7 @@ import (
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/layout"
+	"github.com/kprewrite/kprewrite/lpname"
 	"github.com/kprewrite/kprewrite/objdiff"
 	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/tree"
@@ -797,14 +798,7 @@ func compareFunctions(base []*build.Result, fs builtFuncs) (Check, []ObjectFuncs
 
 // movedName returns the header function a renamed copy stands for
 // ("bond_commit_link_state" for "bond_commit_link_state_lp"), or "".
-func movedName(f string) string {
-	for _, suf := range []string{"_lp", "_lp2", "_LP", "_LP2"} {
-		if strings.HasSuffix(f, suf) && len(f) > len(suf) {
-			return strings.TrimSuffix(f, suf)
-		}
-	}
-	return ""
-}
+func movedName(f string) string { return lpname.Original(f) }
 
 // objectsOf groups files of a patch by the object they build into.
 func objectsOf(env *kbuild.Env, files []string) map[string][]string {

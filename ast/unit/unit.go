@@ -4,7 +4,9 @@
 // expanded. Its first use is static local data: pr_warn_once(),
 // WARN_ONCE(), DO_ONCE(), DEFINE_RATELIMIT_STATE() and friends declare
 // static variables inside macros, and a livepatch that adds or drops such
-// data behaves differently from the patched kernel (REFERENCE.md section 1).
+// data behaves differently from the patched kernel: a new static starts at
+// its initializer when the livepatch loads, and a lost one cannot be
+// correlated by the builder (the README's verify "statics" check).
 //
 // cc's own preprocessor cannot read arch/x86 headers and its type checker
 // stops at the kernel's typeof uses, so the unit is preprocessed by gcc and

@@ -50,7 +50,7 @@ func analyzeCommand() *cli.Command {
 					}
 				}
 			}
-			if err := writeReport(c, stdout, r); err != nil {
+			if err := writeReport(c, c.App.Writer, r); err != nil {
 				return err
 			}
 			if r.NeedsHuman() {

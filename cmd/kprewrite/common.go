@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -37,7 +38,7 @@ func formatFlag() cli.Flag {
 func rewriteFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "dialect", Value: "klp", Usage: "livepatch glue to generate: klp (kernel livepatch_helpers.h, klp-build) or kpatch (kpatch-macros.h)"},
-		&cli.StringFlag{Name: "strategy", Value: "auto", Usage: "for new struct members: auto (bitfield, structext, hole, shadow in that order) or one of them"},
+		&cli.StringFlag{Name: "strategy", Value: "auto", Usage: "for new struct members: auto (" + strings.Join(transforms.Strategies(), ", ") + " in that order) or one of them"},
 		&cli.IntFlag{Name: "max-users", Value: 64, Usage: "refuse to move a header definition that more than `N` .c files use"},
 		&cli.StringSliceFlag{Name: "shadow-id", Usage: "shadow id of a member, as `\"struct X.member=ID\"` (default: derived from the names)"},
 	}
@@ -49,7 +50,7 @@ func badInput(format string, args ...any) error {
 
 // openEnv opens the tree and config named by the flags.
 func openEnv(c *cli.Context) (*kbuild.Env, error) {
-	env, err := kbuild.Open(c.String("tree"), c.String("config"), kbuild.Options{CacheDir: c.String("cache"), Log: stderr})
+	env, err := kbuild.Open(c.String("tree"), c.String("config"), kbuild.Options{CacheDir: c.String("cache"), Log: c.App.ErrWriter})
 	if err != nil {
 		return nil, badInput("%v", err)
 	}
@@ -69,10 +70,8 @@ func options(c *cli.Context) (rewrite.Options, error) {
 	if o.Dialect != "klp" && o.Dialect != "kpatch" {
 		return o, badInput("--dialect must be klp or kpatch, not %q", o.Dialect)
 	}
-	switch o.Strategy {
-	case "auto", "bitfield", "structext", "hole", "shadow":
-	default:
-		return o, badInput("--strategy must be auto, bitfield, structext, hole or shadow, not %q", o.Strategy)
+	if names := transforms.Strategies(); o.Strategy != "auto" && !slices.Contains(names, o.Strategy) {
+		return o, badInput("--strategy must be auto, %s or %s, not %q", strings.Join(names[:len(names)-1], ", "), names[len(names)-1], o.Strategy)
 	}
 	if o.Strategy == "auto" {
 		o.Strategy = ""

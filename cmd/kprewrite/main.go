@@ -20,18 +20,17 @@ const (
 	exitBadInput   = 2 // bad input or usage
 )
 
-// Where commands print; tests replace them.
-var (
-	stdout io.Writer = os.Stdout
-	stderr io.Writer = os.Stderr
-	stdin  io.Reader = os.Stdin
-)
+// stdin is where "-" reads a patch from.
+var stdin io.Reader = os.Stdin
 
 func main() {
-	os.Exit(run(os.Args))
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
-func run(args []string) int {
+// run runs the command line args, printing to stdout and stderr (commands
+// reach them through their context: c.App.Writer and c.App.ErrWriter), and
+// returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
 	app := newApp()
 	app.Writer, app.ErrWriter = stdout, stderr
 	if len(args) < 2 {

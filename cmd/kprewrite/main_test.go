@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,17 +14,13 @@ import (
 	"github.com/kprewrite/kprewrite/tree"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
 const seed = "../../testdata/kernels/seed"
 
 // kp runs the CLI in-process and returns its exit code, stdout and stderr.
 func kp(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	stdout, stderr = &out, &errb
-	defer func() { stdout, stderr = os.Stdout, os.Stderr }()
-	code := run(append([]string{"kprewrite"}, args...))
+	code := run(append([]string{"kprewrite"}, args...), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -36,6 +31,7 @@ func golden(t *testing.T, name, got string) {
 }
 
 func TestAnalyzeSeedText(t *testing.T) {
+	t.Parallel()
 	code, out, errs := kp(t, "analyze", "--tree", seed, seed+"/patches/seed.patch")
 	if code != exitNeedsHuman && code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -46,6 +42,7 @@ func TestAnalyzeSeedText(t *testing.T) {
 // TestAnalyzeSeedJSON checks the JSON report against the documented schema:
 // the fields named in the README must be there with the right types.
 func TestAnalyzeSeedJSON(t *testing.T) {
+	t.Parallel()
 	code, out, errs := kp(t, "analyze", "--format", "json", "--tree", seed, seed+"/patches/seed.patch")
 	if code == exitBadInput {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -166,6 +163,7 @@ func postImage(t *testing.T, tr *tree.Tree, file string) map[string]string {
 }
 
 func TestBadInputExit2(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, text string) string {
 		p := filepath.Join(dir, name)
@@ -192,6 +190,7 @@ func TestBadInputExit2(t *testing.T) {
 	for name, pf := range cases {
 		for _, cmd := range []string{"analyze", "rewrite"} {
 			t.Run(name+"/"+cmd, func(t *testing.T) {
+				t.Parallel()
 				out := filepath.Join(dir, "out-"+strings.ReplaceAll(name, " ", "_")+".patch")
 				args := []string{cmd, "--tree", seed}
 				if cmd == "rewrite" {
@@ -217,6 +216,7 @@ func TestBadInputExit2(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"analyze", seed + "/patches/seed.patch"},                                    // no --tree
 		{"analyze", "--tree", seed},                                                  // no patch
@@ -234,6 +234,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestPreviewWritesNothing(t *testing.T) {
+	t.Parallel()
 	before, _ := filepath.Glob(seed + "/**")
 	code, out, errs := kp(t, "preview", "--tree", seed, seed+"/patches/seed.patch")
 	if code == exitBadInput {
@@ -249,6 +250,7 @@ func TestPreviewWritesNothing(t *testing.T) {
 }
 
 func TestSeries(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile(seed + "/patches/seed.patch")
 	if err != nil {
 		t.Fatal(err)
@@ -290,8 +292,37 @@ func TestSeries(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	code, out, errs := kp(t, "--version")
 	if code != exitOK || !strings.HasPrefix(out, "kprewrite version ") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
+
+// TestPreviewSaysWhichEdits: after the diff, preview names the edits that
+// resolved each hazard.
+func TestPreviewSaysWhichEdits(t *testing.T) {
+	t.Parallel()
+	code, out, errs := kp(t, "preview", "--tree", seed, seed+"/patches/seed.patch")
+	if code == exitBadInput {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	want := "# struct slave.should_notify_link (bitfield): drivers/net/bonding/bond_3ad.c: accessor call x6, accessors; drivers/net/bonding/bond_main.c: accessor call x7, accessors; include/net/bonding.h: member taken out of the header\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("preview does not say which edits resolved the bitfield hazard:\n%s", out)
+	}
+}
+
+// TestStrategyValuesFromRegistry: --strategy accepts the registry's member
+// strategies and names them, in order, when refusing another value.
+func TestStrategyValuesFromRegistry(t *testing.T) {
+	t.Parallel()
+	code, _, errs := kp(t, "rewrite", "--strategy", "magic", "--tree", seed, seed+"/patches/seed.patch")
+	if code != exitBadInput || !strings.Contains(errs, `--strategy must be auto, bitfield, structext, hole or shadow, not "magic"`) {
+		t.Errorf("exit %d: %s", code, errs)
+	}
+	code, _, errs = kp(t, "rewrite", "--strategy", "hole", "--tree", seed, "-o", filepath.Join(t.TempDir(), "o.patch"), seed+"/patches/seed.patch")
+	if code == exitBadInput {
+		t.Errorf("--strategy hole refused: %s", errs)
 	}
 }

@@ -90,7 +90,7 @@ func writeOutputs(c *cli.Context, path string, data []byte, r *report.Report) er
 		return err
 	}
 	if toStdout {
-		if _, err := stdout.Write(data); err != nil {
+		if _, err := c.App.Writer.Write(data); err != nil {
 			return err
 		}
 	}
@@ -98,7 +98,7 @@ func writeOutputs(c *cli.Context, path string, data []byte, r *report.Report) er
 		return badInput("%v", err)
 	}
 	if c.String("report") == "" {
-		return writeReport(c, stderr, r)
+		return writeReport(c, c.App.ErrWriter, r)
 	}
 	return nil
 }

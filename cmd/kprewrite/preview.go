@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -43,13 +44,14 @@ func previewCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			color := c.String("color") == "always" || c.String("color") == "auto" && isTerminal(stdout)
+			color := c.String("color") == "always" || c.String("color") == "auto" && isTerminal(c.App.Writer)
 			d := patch.Diff(set.Name, in, out)
 			if d == nil {
-				io.WriteString(stdout, "kprewrite: the rewrite leaves the patch as it is\n")
+				io.WriteString(c.App.Writer, "kprewrite: the rewrite leaves the patch as it is\n")
 				return nil
 			}
-			writeColored(stdout, previewText(set.Name, d), color)
+			writeColored(c.App.Writer, previewText(set.Name, d), color)
+			writeEdits(c.App.Writer, r)
 			return nil
 		},
 	}
@@ -65,6 +67,17 @@ func previewText(name string, d *patch.File) string {
 		}
 	}
 	return "--- upstream/" + name + "\n+++ rewritten/" + name + "\n" + text
+}
+
+// writeEdits says, after the diff, which edits resolved which hazard.
+func writeEdits(w io.Writer, r *report.Report) {
+	for _, p := range r.Patches {
+		for _, f := range p.Findings {
+			if len(f.Edits) > 0 {
+				fmt.Fprintf(w, "# %s (%s): %s\n", f.Subject, f.Transform, report.EditList(f.Edits))
+			}
+		}
+	}
 }
 
 func isTerminal(w io.Writer) bool {

@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"sort"
 
 	"github.com/urfave/cli/v2"
 
@@ -11,7 +11,7 @@ import (
 	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/report"
 	"github.com/kprewrite/kprewrite/rewrite"
-	"github.com/kprewrite/kprewrite/tree"
+	"github.com/kprewrite/kprewrite/series"
 )
 
 func rewriteCommand() *cli.Command {
@@ -62,19 +62,19 @@ func rewriteCommand() *cli.Command {
 			}
 			needsHuman := r.NeedsHuman()
 			if c.Bool("verify") && !bytes.Contains(out, []byte("\n+++ ")) {
-				fmt.Fprintln(stderr, "kprewrite: the rewritten patch changes no file the config builds: nothing to verify or livepatch")
+				fmt.Fprintln(c.App.ErrWriter, "kprewrite: the rewritten patch changes no file the config builds: nothing to verify or livepatch")
 			} else if c.Bool("verify") {
 				rw, err := patch.Read("rewritten", out, patch.Options{Strip: 1})
 				if err != nil {
 					return cli.Exit("error: the rewritten patch does not read back: "+oneLine(err.Error()), exitBadInput)
 				}
 				if len(rw.Patches) == 1 && len(rw.Patches[0].Files) > 0 {
-					saved := stdout
+					saved := c.App.Writer
 					if c.String("output") == "" || c.String("output") == "-" {
-						stdout = stderr // the patch is on standard output
+						c.App.Writer = c.App.ErrWriter // the patch is on standard output
 					}
 					err := runVerify(c, env, rw.Patches[0], set.Patches[0], r.Structs())
-					stdout = saved
+					c.App.Writer = saved
 					if err != nil {
 						return err
 					}
@@ -88,112 +88,25 @@ func rewriteCommand() *cli.Command {
 	}
 }
 
-// series carries the state of a patch series being rewritten: the tree as
-// the upstream patches leave it, and as the rewritten ones leave it.
-type series struct {
-	env       *kbuild.Env
-	opt       rewrite.Options
-	upstream  *tree.Overlay     // tree + upstream patches so far
-	rewritten map[string][]byte // post-images of the rewritten patches so far
-	seen      map[string]bool   // findings already reported for an earlier patch
+// seriesRun runs the library's series rewriter for a command: its
+// findings go to the report, its errors become exit statuses.
+type seriesRun struct {
+	rw *series.Rewriter
 }
 
-func newSeries(env *kbuild.Env, opt rewrite.Options) *series {
-	return &series{env: env, opt: opt, upstream: tree.NewOverlay(env.Tree), rewritten: map[string][]byte{}, seen: map[string]bool{}}
+func newSeries(env *kbuild.Env, opt rewrite.Options) *seriesRun {
+	return &seriesRun{series.New(env, opt, registry)}
 }
 
-// rewriteSet rewrites every patch of a set in order. Patch k is rewritten
-// as part of the cumulative upstream change 1..k (so it may touch what an
-// earlier patch changed, and shared rewrites stay consistent); what is
-// written for it is the difference between the rewritten trees after k-1
-// and after k, so the rewritten series applies in order on the tree.
-func (sr *series) rewriteSet(set *patch.Set, r *report.Report) ([]byte, error) {
-	var out bytes.Buffer
-	for i, p := range set.Patches {
-		res, err := p.Apply(sr.upstream)
-		if err != nil {
-			if i > 0 || len(sr.seen) > 0 {
-				return nil, badInput("patch %d of %s does not apply on top of the patches before it: %v", i+1, set.Name, err)
-			}
-			return nil, badInput("%v", err)
-		}
-		for _, fr := range res {
-			if fr.New == nil {
-				sr.upstream.Delete(fr.Path)
-			} else {
-				sr.upstream.Set(fr.Path, fr.New)
-			}
-		}
-		// The cumulative upstream change so far, as one patch on the tree.
-		cum := &patch.Patch{Mail: p.Mail}
-		for _, f := range sr.upstream.Changed() {
-			var old []byte
-			if sr.env.Tree.Exists(f) {
-				old, _ = sr.env.Tree.ReadFile(f)
-			}
-			var nw []byte
-			if !sr.upstream.Deleted(f) {
-				nw, _ = sr.upstream.ReadFile(f)
-			}
-			if d := patch.Diff(f, old, nw); d != nil {
-				cum.Files = append(cum.Files, d)
-			}
-		}
-		s, err := session(sr.env, sr.env.Tree, cum, sr.opt)
-		if err != nil {
-			return nil, err
-		}
-		// Report what this patch brings: findings not reported before.
-		fresh := &rewrite.Session{}
-		*fresh = *s
-		fresh.Patch = p
-		fresh.Entries = nil
-		for _, e := range s.Entries {
-			key := e.File + "\x00" + string(e.Kind) + "\x00" + e.Subject
-			if !sr.seen[key] {
-				sr.seen[key] = true
-				fresh.Entries = append(fresh.Entries, e)
-			}
-		}
-		r.Add(set.Name, fresh)
-		// This patch's part: rewritten tree after k-1 -> after k.
-		op := &patch.Patch{Mail: p.Mail}
-		files := map[string]bool{}
-		for f := range sr.rewritten {
-			files[f] = true
-		}
-		for _, f := range s.Touched() {
-			files[f] = true
-		}
-		var names []string
-		for f := range files {
-			names = append(names, f)
-		}
-		sort.Strings(names)
-		next := map[string][]byte{}
-		for _, f := range names {
-			now := s.File(f)
-			if _, ok := s.Current[f]; !ok {
-				now = s.Original(f)
-			}
-			before, ok := sr.rewritten[f]
-			if !ok {
-				before = s.Original(f)
-			}
-			next[f] = now
-			if d := patch.Diff(f, before, now); d != nil {
-				if before != nil {
-					d.OldPath = f
-				}
-				op.Files = append(op.Files, d)
-			}
-		}
-		sr.rewritten = next
-		s.Close()
-		if out.Len() > 0 && !bytes.HasSuffix(out.Bytes(), []byte("\n\n")) && p.Mail != nil {
-			out.WriteString("\n")
-		}
-		out.Write(patch.Render(op, s.RenderOptions()))
+// rewriteSet rewrites every patch of a set in order (see package series).
+func (sr *seriesRun) rewriteSet(set *patch.Set, r *report.Report) ([]byte, error) {
+	out, err := sr.rw.RewriteSet(set, func(s *rewrite.Session) { r.Add(set.Name, s) })
+	var in *series.InputError
+	switch {
+	case errors.As(err, &in):
+		return nil, badInput("%v", in)
+	case err != nil:
+		return nil, cli.Exit("error: "+oneLine(err.Error()), exitBadInput)
 	}
-	return out.Bytes(), nil
+	return out, nil
 }

@@ -115,7 +115,7 @@ func writeSeries(c *cli.Context, order []string, outputs map[string][]byte, r *r
 		return badInput("%v", err)
 	}
 	if c.String("report") == "" {
-		return writeReport(c, stderr, r)
+		return writeReport(c, c.App.ErrWriter, r)
 	}
 	return nil
 }

@@ -73,17 +73,17 @@ func runVerify(c *cli.Context, env *kbuild.Env, rw, orig *patch.Patch, structs [
 	}
 	rep, err := verify.Run(context.Background(), verify.Input{
 		Env: env, Rewritten: rw, Original: orig, Structs: structs,
-		SplitDir: c.String("split"), Jobs: c.Int("jobs"), Log: stderr,
+		SplitDir: c.String("split"), Jobs: c.Int("jobs"), Log: c.App.ErrWriter,
 	})
 	if err != nil {
 		return cli.Exit("error: "+oneLine(err.Error()), exitBadInput)
 	}
 	if c.String("format") == "json" {
-		if err := rep.WriteJSON(stdout); err != nil {
+		if err := rep.WriteJSON(c.App.Writer); err != nil {
 			return err
 		}
 	} else {
-		rep.WriteText(stdout)
+		rep.WriteText(c.App.Writer)
 	}
 	if !rep.OK {
 		return cli.Exit("", exitNeedsHuman)

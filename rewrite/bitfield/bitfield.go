@@ -24,6 +24,7 @@ import (
 
 	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/layout"
 	"github.com/kprewrite/kprewrite/rewrite"
@@ -33,9 +34,15 @@ import (
 
 // Transform is the bitfield transform.
 var Transform = &rewrite.Transform{
-	Name: "bitfield",
-	Doc:  "a new bitfield that fits in spare bits of an existing storage unit is kept out of the struct and reached through generated accessors",
-	Run:  run,
+	Name:     "bitfield",
+	Doc:      "a new bitfield that fits in spare bits of an existing storage unit is kept out of the struct and reached through generated accessors",
+	Kinds:    []hazard.Kind{hazard.StructLayout},
+	Requires: []rewrite.Requirement{rewrite.Layouts},
+	Member: &rewrite.MemberStrategy{
+		Use:   "bitfield in spare bits",
+		Takes: func(ch *change.Change) bool { return ch.PostMember.IsBitfield() },
+	},
+	Run: run,
 }
 
 // placement is where the new bits live.
@@ -53,30 +60,26 @@ type placement struct {
 }
 
 func run(p *rewrite.Pass) error {
-	if s := p.Options.Strategy; s != "" && s != "bitfield" {
-		return nil
-	}
-	cands := member.Candidates(p, func(ch *change.Change) bool { return ch.PostMember.IsBitfield() })
+	cands := member.Candidates(p)
 	var ok []*member.Member
 	places := map[*member.Member]*placement{}
 	for _, m := range cands {
 		pl, why := place(p, m)
 		if pl == nil {
-			p.Refuse(m.Entry, "bitfield: "+why, rewrite.ManualOrFallback(p, "shadow variable"))
+			p.Refuse(m.Entry, why)
 			continue
 		}
 		places[m] = pl
 		tag := member.TagOf(m.Key)
-		m.Getter = member.UniqueName(p, tag+"_get_"+m.Name)
-		m.Setter = member.UniqueName(p, tag+"_set_"+m.Name)
+		m.Getter = p.UniqueName(tag + "_get_" + m.Name)
+		m.Setter = p.UniqueName(tag + "_set_" + m.Name)
 		m.Code = accessors(m, pl)
 		ok = append(ok, m)
 	}
 	applied, refused := member.Apply(p, ok)
 	for m, why := range refused {
 		pl := places[m]
-		p.Refuse(m.Entry, fmt.Sprintf("bitfield: the member fits in bit %d of the unit at %s (%s), but %s", pl.shift, pl.anchor, pl.how, why),
-			rewrite.ManualOrFallback(p, "shadow variable"))
+		p.Refuse(m.Entry, fmt.Sprintf("the member fits in bit %d of the unit at %s (%s), but %s", pl.shift, pl.anchor, pl.how, why))
 	}
 	for _, m := range applied {
 		pl := places[m]
@@ -96,7 +99,8 @@ func place(p *rewrite.Pass, m *member.Member) (*placement, string) {
 		return nil, "big-endian bitfield order is not handled: the kernel is configured big-endian"
 	}
 	if p.HasCompiler() {
-		base, up, err := p.StructLayouts(m.Header, m.Key)
+		ls, err := rewrite.Layouts.Get(p, rewrite.StructRef{Header: m.Header, Key: m.Key})
+		base, up := ls[0], ls[1]
 		if err != nil {
 			return nil, "cannot read the layout: " + err.Error()
 		}
@@ -136,7 +140,7 @@ func fromDWARF(m *member.Member, decl *ast.Member, base, up *layout.Struct) (*pl
 	pl.unitSize = accessUnit(nm.BitOffset, nm.BitSize)
 	pl.unitOff = nm.BitOffset / 8 / pl.unitSize * pl.unitSize
 	pl.shift = nm.BitOffset - pl.unitOff*8
-	pl.anchor, pl.lo, pl.hi = anchors(m.Key, base, pl.unitOff, pl.unitSize)
+	pl.anchor, pl.lo, pl.hi = layout.Anchors(m.Key, base, pl.unitOff, pl.unitSize)
 	for _, bm := range base.Members {
 		if bm.IsBitfield() && bm.BitOffset/8 < pl.unitOff+pl.unitSize && (bm.BitOffset+bm.BitSize+7)/8 > pl.unitOff {
 			pl.neighbours = append(pl.neighbours, bm.Name)
@@ -157,48 +161,6 @@ func accessUnit(bit, width int64) int64 {
 		}
 	}
 	return 8
-}
-
-// anchors expresses the unit's offset and the free region around it with
-// named neighbour members.
-func anchors(key string, base *layout.Struct, off, size int64) (anchor, lo, hi string) {
-	var prevEnd int64 = -1
-	prevName, nextName := "", ""
-	var nextOff int64 = -1
-	for _, bm := range base.Members {
-		if bm.IsBitfield() || strings.Contains(bm.Name, ".") {
-			continue
-		}
-		end := bm.Offset + bm.Size
-		if end <= off && end > prevEnd {
-			prevEnd, prevName = end, bm.Name
-		}
-		if bm.Offset >= off+size && (nextOff < 0 || bm.Offset < nextOff) {
-			nextOff, nextName = bm.Offset, bm.Name
-		}
-	}
-	switch {
-	case prevName != "" && prevEnd == off:
-		anchor = fmt.Sprintf("offsetofend(%s, %s)", key, prevName)
-	case nextName != "" && nextOff == off+size:
-		anchor = fmt.Sprintf("(offsetof(%s, %s) - %d)", key, nextName, size)
-		if prevName != "" {
-			lo = fmt.Sprintf("offsetofend(%s, %s)", key, prevName)
-		}
-	case off == 0:
-		anchor = "0"
-	case prevName != "":
-		anchor = fmt.Sprintf("(offsetofend(%s, %s) + %d)", key, prevName, off-prevEnd)
-		lo = fmt.Sprintf("offsetofend(%s, %s)", key, prevName)
-	default:
-		anchor = fmt.Sprint(off)
-	}
-	if nextName != "" {
-		hi = fmt.Sprintf("offsetof(%s, %s)", key, nextName)
-	} else {
-		hi = fmt.Sprintf("sizeof(%s)", key)
-	}
-	return anchor, lo, hi
 }
 
 var byteTypes = map[string]bool{"u8": true, "s8": true, "__u8": true, "__s8": true, "unsigned char": true, "signed char": true, "char": true, "bool": true, "_Bool": true}

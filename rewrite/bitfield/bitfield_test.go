@@ -46,6 +46,7 @@ func layouts(t *testing.T, def string) *layout.Struct {
 // for every value, that the accessors and the real bitfield agree and that
 // no other bit of the struct changes.
 func TestAccessorsMatchBitfields(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("gcc"); err != nil {
 		t.Skip("no gcc")
 	}
@@ -105,6 +106,7 @@ func TestAccessorsMatchBitfields(t *testing.T) {
 
 // A full unit: the upstream member moves the next member, so it is refused.
 func TestFullUnitRefused(t *testing.T) {
+	t.Parallel()
 	bl := layouts(t, "struct t { u8 a:4, b:4; u8 next; };")
 	ul := layouts(t, "struct t { u8 a:4, b:4, n:1; u8 next; };")
 	m := &member.Member{Key: "struct t", Name: "n"}

@@ -4,10 +4,10 @@
 package gen
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/patch"
 )
 
@@ -220,29 +220,6 @@ func LinesOf(f *ast.File, s ast.Span) map[int]bool {
 	return out
 }
 
-// TextEdit replaces [Off, End) of a text with Text.
-type TextEdit struct {
-	Off, End int
-	Text     string
-}
-
-// Apply applies non-overlapping edits (in any order) to text.
-func Apply(text string, edits []TextEdit) string {
-	sort.Slice(edits, func(i, j int) bool { return edits[i].Off < edits[j].Off })
-	var b strings.Builder
-	last := 0
-	for _, e := range edits {
-		if e.Off < last {
-			continue
-		}
-		b.WriteString(text[last:e.Off])
-		b.WriteString(e.Text)
-		last = e.End
-	}
-	b.WriteString(text[last:])
-	return b.String()
-}
-
 // visualCol returns the 0-based column of off, with tabs every 8 columns.
 func visualCol(src []byte, off int) int {
 	start := off
@@ -264,7 +241,7 @@ func visualCol(src []byte, off int) int {
 // parenthesised list opening at paren aligned with it after the text
 // before the parenthesis grows by delta columns (kernel style aligns
 // arguments with the open parenthesis). Lines aligned otherwise are kept.
-func Realign(src []byte, paren, delta int) []TextEdit {
+func Realign(src []byte, paren, delta int) []edit.Edit {
 	if delta == 0 || paren >= len(src) || src[paren] != '(' {
 		return nil
 	}
@@ -285,7 +262,7 @@ func Realign(src []byte, paren, delta int) []TextEdit {
 		return nil
 	}
 	argCol := visualCol(src, paren) + 1
-	var out []TextEdit
+	var out []edit.Edit
 	for i := paren; i < close; i++ {
 		if src[i] != '\n' {
 			continue
@@ -299,7 +276,7 @@ func Realign(src []byte, paren, delta int) []TextEdit {
 			continue
 		}
 		w := argCol + delta
-		out = append(out, TextEdit{Off: ls, End: le, Text: strings.Repeat("\t", w/8) + strings.Repeat(" ", w%8)})
+		out = append(out, edit.Edit{Off: ls, End: le, Text: strings.Repeat("\t", w/8) + strings.Repeat(" ", w%8)})
 	}
 	return out
 }
@@ -332,4 +309,46 @@ func StaticAssert(cond string) string {
 		return line
 	}
 	return "static_assert(" + cond[:at] + op[:len(op)-1] + "\n\t      " + cond[at+len(op):] + ");\n"
+}
+
+// Include returns the edit that adds an #include line ("#include
+// <linux/livepatch.h>") to f, or false when f already includes that file.
+// The one rule for where: after the last system include outside a function
+// for a system header (<...>), after the last include outside a function
+// for a local one ("..."); at the start of the file when there is none.
+func Include(f *ast.File, line string) (edit.Edit, bool) {
+	line = strings.TrimSpace(line)
+	system, path := includePath(line)
+	for _, inc := range f.Includes {
+		if inc.Path == path {
+			return edit.Edit{}, false
+		}
+	}
+	at := 0
+	for _, inc := range f.Includes {
+		if f.FuncAt(inc.Span.Off) == nil && (inc.System || !system) {
+			at = inc.Span.End
+		}
+	}
+	if at == 0 {
+		return edit.Edit{File: f.Name, Off: 0, End: 0, Text: line + "\n", Why: "include"}, true
+	}
+	return edit.Edit{File: f.Name, Off: at, End: at, Text: "\n" + line, Why: "include"}, true
+}
+
+// includePath returns whether an #include line names a system header and
+// the path it names.
+func includePath(line string) (bool, string) {
+	rest := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(line, "#")), "include"))
+	if len(rest) >= 2 && rest[0] == '<' {
+		if i := strings.IndexByte(rest, '>'); i > 0 {
+			return true, rest[1:i]
+		}
+	}
+	if len(rest) >= 2 && rest[0] == '"' {
+		if i := strings.IndexByte(rest[1:], '"'); i >= 0 {
+			return false, rest[1 : i+1]
+		}
+	}
+	return true, rest
 }

@@ -9,6 +9,7 @@ import (
 )
 
 func TestRevertLines(t *testing.T) {
+	t.Parallel()
 	pre := "a\nb;  /* b */\nc\nd\n"
 	cur := "a\nb,  /* b */\nx;  /* x */\nc\nD\n"
 	// revert what touches line 3 ("x") only: the b/x block goes back, D stays
@@ -25,6 +26,7 @@ func TestRevertLines(t *testing.T) {
 }
 
 func TestInsertedBlockHasOneBlankLineEachSide(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ name, src, want string }{
 		{"one blank line after the includes",
 			"#include <a.h>\n\nint x;\n",

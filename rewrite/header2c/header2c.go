@@ -27,28 +27,32 @@ package header2c
 import (
 	"context"
 	"fmt"
-	"path"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/kbuild"
+	"github.com/kprewrite/kprewrite/lpname"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 )
 
 // Transform is the header-to-.c transform.
 var Transform = &rewrite.Transform{
-	Name: "header2c",
-	Doc:  "changed inline functions and macros in headers move into the .c files that use them, under new names; new header helpers move to their users",
-	Run:  run,
+	Name:  "header2c",
+	Doc:   "changed inline functions and macros in headers move into the .c files that use them, under new names; new header helpers move to their users",
+	Kinds: []hazard.Kind{hazard.HeaderInline, hazard.HeaderMacro, hazard.HeaderDecl, hazard.HeaderOther},
+	Run:   run,
 }
 
-// Suffix is appended to the name of a moved definition.
-const Suffix = "_lp"
+// Suffix is appended to the name of a moved definition (lpname.Suffix,
+// which verify shares).
+const Suffix = lpname.Suffix
 
 type kind int
 
@@ -88,20 +92,16 @@ func run(p *rewrite.Pass) error {
 	st.closeTextually()
 	users, method, err := st.users()
 	if err != nil {
-		st.refuseAll("header2c: " + err.Error())
+		st.refuseAll(err.Error())
 		return nil
 	}
 	if max := p.Options.MaxUsers; max > 0 && len(users) > max {
-		st.refuseAll(fmt.Sprintf("header2c: the change reaches %d .c files, more than --max-users %d: %s", len(users), max, strings.Join(users, ", ")))
+		st.refuseAll(fmt.Sprintf("the change reaches %d .c files, more than --max-users %d: %s", len(users), max, strings.Join(users, ", ")))
 		return nil
 	}
 	for _, it := range st.items {
 		if !it.added && it.kind != kInclude {
-			suffix := Suffix
-			if it.name == strings.ToUpper(it.name) {
-				suffix = strings.ToUpper(Suffix)
-			}
-			st.rename[it.name] = uniqueName(p, it.name+suffix)
+			st.rename[it.name] = p.UniqueName(lpname.For(it.name))
 		}
 	}
 	// A new #include moves to the patched .c files that include the header:
@@ -109,7 +109,7 @@ func run(p *rewrite.Pass) error {
 	// lives there.
 	if st.onlyIncludes() || st.hasIncludes() {
 		for _, f := range p.CurrentSources() {
-			if contains(users, f) {
+			if slices.Contains(users, f) {
 				continue
 			}
 			for h := range st.headers {
@@ -212,15 +212,6 @@ func (st *state) onlyIncludes() bool {
 	return true
 }
 
-func contains(s []string, x string) bool {
-	for _, v := range s {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
 // includesHeader reports whether a .c file includes the header (through
 // the tree's include graph or kbuild's records).
 func includesHeader(p *rewrite.Pass, file, header string) bool {
@@ -228,13 +219,13 @@ func includesHeader(p *rewrite.Pass, file, header string) bool {
 	if err != nil {
 		return false
 	}
-	return contains(users, file)
+	return slices.Contains(users, file)
 }
 
 func (st *state) refuseAll(why string) {
 	for _, it := range st.items {
 		for _, e := range it.entries {
-			st.p.Refuse(e, why, "")
+			st.p.Refuse(e, why)
 		}
 	}
 }
@@ -568,8 +559,7 @@ func (st *state) namesAny(rel string) bool {
 func (st *state) poisoned(h string, names map[string]bool) []byte {
 	f := st.p.Parse(h)
 	src := f.Src
-	type ed struct{ off, end int }
-	var eds []ed
+	var eds []edit.Edit
 	for _, it := range st.items {
 		if it.header != h || (it.kind != kFunc && it.kind != kMacro && it.kind != kDecl) {
 			continue
@@ -581,7 +571,7 @@ func (st *state) poisoned(h string, names map[string]bool) []byte {
 			if i := strings.Index(string(src), it.text); i >= 0 {
 				for _, t := range ast.Tokenize([]byte(it.text)) {
 					if t.Kind == ast.Ident && t.Text == it.name {
-						eds = append(eds, ed{i + t.Off, i + t.End})
+						eds = append(eds, moved(i+t.End))
 						break
 					}
 				}
@@ -590,7 +580,7 @@ func (st *state) poisoned(h string, names map[string]bool) []byte {
 			if fn := f.Func(it.name); fn != nil {
 				for _, t := range f.CodeTokens(fn.Header) {
 					if t.Kind == ast.Ident && t.Text == it.name {
-						eds = append(eds, ed{t.Off, t.End})
+						eds = append(eds, moved(t.End))
 						break
 					}
 				}
@@ -600,32 +590,33 @@ func (st *state) poisoned(h string, names map[string]bool) []byte {
 				if m.Name == it.name && !m.Undef {
 					i := strings.Index(string(src[m.Span.Off:m.Span.End]), m.Name)
 					if i >= 0 {
-						eds = append(eds, ed{m.Span.Off + i, m.Span.Off + i + len(m.Name)})
+						eds = append(eds, moved(m.Span.Off+i+len(m.Name)))
 					}
 				}
 			}
 		}
 	}
-	sort.Slice(eds, func(i, j int) bool { return eds[i].off < eds[j].off })
-	var b strings.Builder
-	last := 0
-	for _, e := range eds {
-		if e.off < last {
-			continue
-		}
-		b.Write(src[last:e.end])
-		b.WriteString("__kprewrite_moved")
-		last = e.end
-	}
-	b.Write(src[last:])
-	return []byte(b.String())
+	// a name found twice (a declaration that is also a prototype) is
+	// poisoned once
+	eds = slices.CompactFunc(sortedEdits(eds), func(a, b edit.Edit) bool { return a.Off == b.Off })
+	return []byte(edit.MustApply(string(src), eds))
+}
+
+// moved is the edit that poisons the name ending at off.
+func moved(off int) edit.Edit {
+	return edit.Edit{Off: off, End: off, Text: "__kprewrite_moved", Why: "poison a moved name"}
+}
+
+func sortedEdits(es []edit.Edit) []edit.Edit {
+	edit.Sort(es)
+	return es
 }
 
 // renameEdits returns the edits that rename identifiers of text (member
 // names after '->' or '.' are left alone), inside #define lines too, and
 // keep argument lists aligned after a renamed name.
-func (st *state) renameEdits(text []byte) []gen.TextEdit {
-	var out []gen.TextEdit
+func (st *state) renameEdits(text []byte) []edit.Edit {
+	var out []edit.Edit
 	var walk func(toks []ast.Token, base int)
 	walk = func(toks []ast.Token, base int) {
 		for i, t := range toks {
@@ -635,7 +626,7 @@ func (st *state) renameEdits(text []byte) []gen.TextEdit {
 				if !ok || i > 0 && (toks[i-1].Text == "->" || toks[i-1].Text == ".") {
 					continue
 				}
-				out = append(out, gen.TextEdit{Off: base + t.Off, End: base + t.End, Text: nn})
+				out = append(out, edit.Edit{Off: base + t.Off, End: base + t.End, Text: nn, Why: "use of moved header code"})
 				if i+1 < len(toks) && toks[i+1].Text == "(" {
 					out = append(out, gen.Realign(text, base+toks[i+1].Off, len(nn)-len(t.Text))...)
 				}
@@ -648,11 +639,47 @@ func (st *state) renameEdits(text []byte) []gen.TextEdit {
 		}
 	}
 	walk(ast.Tokenize(text), 0)
-	return out
+	// a line both a renamed call and an enclosing renamed call realign
+	// keeps the first (outer) realignment
+	edit.Sort(out)
+	kept := out[:0]
+	for _, e := range out {
+		if len(kept) > 0 && e.Off < kept[len(kept)-1].End {
+			continue
+		}
+		kept = append(kept, e)
+	}
+	return kept
 }
 
 func (st *state) renamed(text string) string {
-	return gen.Apply(text, st.renameEdits([]byte(text)))
+	return edit.MustApply(text, st.renameEdits([]byte(text)))
+}
+
+// hazardOf returns the hazard behind the item named name, or nil.
+func (st *state) hazardOf(name string) *hazard.Hazard {
+	if it := st.byName[name]; it != nil && len(it.entries) > 0 {
+		return it.entries[0].Hazard
+	}
+	return nil
+}
+
+// single returns the one hazard all items serve, or nil when there are
+// several.
+func (st *state) single(header string) *hazard.Hazard {
+	var h *hazard.Hazard
+	for _, it := range st.items {
+		if header != "" && it.header != header {
+			continue
+		}
+		for _, e := range it.entries {
+			if h != nil && h != e.Hazard {
+				return nil
+			}
+			h = e.Hazard
+		}
+	}
+	return h
 }
 
 // block renders the definitions every user gets, identical in each.
@@ -748,7 +775,9 @@ func (st *state) editUser(u, block string) []string {
 	f := p.Parse(u)
 	fns := map[string]bool{}
 	for _, e := range st.renameEdits(f.Src) {
-		p.Edit(u, e.Off, e.End, e.Text, "use of moved header code")
+		e.File = u
+		e.Hazard = st.hazardOf(nameAt(f.Src, e))
+		p.Edit(e)
 		if fn := f.FuncAt(e.Off); fn != nil && e.Text != "" && e.Text[0] != '\t' && e.Text[0] != ' ' {
 			fns[fn.Name] = true
 		}
@@ -767,17 +796,17 @@ func (st *state) editUser(u, block string) []string {
 	for _, it := range st.items {
 		if it.kind == kInclude {
 			rest = strings.Replace(rest, it.text+"\n", "", 1)
-			if !hasInclude(f, it.text) {
-				incs = append(incs, it.text)
-			}
+			incs = append(incs, it.text)
 		}
 	}
-	if len(incs) > 0 {
-		end := lastIncludeEnd(f)
-		p.Edit(u, end, end, "\n"+strings.Join(incs, "\n"), "include moved from the header")
+	for _, inc := range incs {
+		if e, ok := gen.Include(f, inc); ok {
+			e.Why, e.Hazard = "include moved from the header", st.single("")
+			p.Edit(e)
+		}
 	}
 	if strings.TrimSpace(rest) != "" {
-		p.Edit(u, at, at, gen.Styled(u, gen.InsertText(f.Src, at, rest)), "moved header code")
+		p.Edit(edit.Edit{File: u, Off: at, End: at, Text: gen.Styled(u, gen.InsertText(f.Src, at, rest)), Why: "moved header code", Hazard: st.single("")})
 	}
 	var out []string
 	for fn := range fns {
@@ -787,23 +816,13 @@ func (st *state) editUser(u, block string) []string {
 	return out
 }
 
-func hasInclude(f *ast.File, line string) bool {
-	for _, inc := range f.Includes {
-		if strings.TrimSpace(f.Text(inc.Span)) == line {
-			return true
-		}
+// nameAt returns the identifier a rename edit replaces ("" for a
+// realignment).
+func nameAt(src []byte, e edit.Edit) string {
+	if e.Off >= e.End || e.End > len(src) {
+		return ""
 	}
-	return false
-}
-
-func lastIncludeEnd(f *ast.File) int {
-	end := 0
-	for _, inc := range f.Includes {
-		if f.FuncAt(inc.Span.Off) == nil {
-			end = inc.Span.End
-		}
-	}
-	return end
+	return string(src[e.Off:e.End])
 }
 
 // revertHeaders puts the moved definitions of each header back as they
@@ -846,23 +865,9 @@ func (st *state) revertHeaders() {
 		}
 		cur := f.Src
 		reverted := gen.RevertLines(p.Original(h), cur, lines)
-		if string(reverted) != string(cur) {
-			p.Edit(h, 0, len(cur), string(reverted), "header code moved out")
+		for _, e := range edit.Diff(h, cur, reverted) {
+			e.Why, e.Hazard = "header code moved out", st.single(h)
+			p.Edit(e)
 		}
 	}
-}
-
-// uniqueName avoids names already used in the touched files.
-func uniqueName(p *rewrite.Pass, name string) string {
-	for _, f := range p.Touched() {
-		if e := path.Ext(f); e != ".c" && e != ".h" {
-			continue
-		}
-		for _, t := range p.Parse(f).Tokens {
-			if t.Kind == ast.Ident && t.Text == name {
-				return name + "2"
-			}
-		}
-	}
-	return name
 }

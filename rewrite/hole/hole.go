@@ -22,19 +22,29 @@ import (
 	"strings"
 
 	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/layout"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 	"github.com/kprewrite/kprewrite/rewrite/member"
-	"github.com/kprewrite/kprewrite/rewrite/shadow"
 	"github.com/kprewrite/kprewrite/rewrite/sites"
 )
 
 // Transform is the hole transform.
 var Transform = &rewrite.Transform{
-	Name: "hole",
-	Doc:  "a new member that fits in a hole or the tail padding of a struct whose objects all start zeroed is kept there, behind a guarded pointer accessor",
-	Run:  run,
+	Name:     "hole",
+	Doc:      "a new member that fits in a hole or the tail padding of a struct whose objects all start zeroed is kept there, behind a guarded pointer accessor",
+	Kinds:    []hazard.Kind{hazard.StructLayout},
+	Requires: []rewrite.Requirement{rewrite.Layouts, sites.Creation},
+	Member: &rewrite.MemberStrategy{
+		Use: "hole",
+		// zeroed bytes are not a valid lock or list head: those need a constructor (shadow)
+		Takes: func(ch *change.Change) bool {
+			return !ch.PostMember.IsBitfield() && len(ch.PostMember.Array) == 0 && ch.PostMember.Macro == "" &&
+				!member.NeedsInit(ch.PostMember.Type)
+		},
+	},
+	Run: run,
 }
 
 type placement struct {
@@ -46,33 +56,27 @@ type placement struct {
 }
 
 func run(p *rewrite.Pass) error {
-	if s := p.Options.Strategy; s != "" && s != "hole" {
-		return nil
-	}
-	cands := member.Candidates(p, func(ch *change.Change) bool {
-		// zeroed bytes are not a valid lock or list head: those need a constructor (shadow)
-		return !ch.PostMember.IsBitfield() && len(ch.PostMember.Array) == 0 && ch.PostMember.Macro == "" &&
-			!shadow.NeedsInit(ch.PostMember.Type)
-	})
+	cands := member.Candidates(p)
 	used := map[string][][2]int64{}  // struct -> byte ranges taken by earlier members
 	siteCache := map[string]string{} // struct -> why not safe ("" safe), or the safe summary after "ok:"
 	var ok []*member.Member
 	places := map[*member.Member]*placement{}
 	for _, m := range cands {
-		base, up, err := p.StructLayouts(m.Header, m.Key)
+		ls, err := rewrite.Layouts.Get(p, rewrite.StructRef{Header: m.Header, Key: m.Key})
+		base, up := ls[0], ls[1]
 		if err != nil {
-			p.Refuse(m.Entry, "hole: cannot read the layout: "+err.Error(), rewrite.ManualOrFallback(p, "shadow variable"))
+			p.Refuse(m.Entry, "cannot read the layout: "+err.Error())
 			continue
 		}
 		nm, found := up.Member(m.Name)
 		if !found {
-			p.Refuse(m.Entry, "hole: the upstream layout has no "+m.Name, rewrite.ManualOrFallback(p, "shadow variable"))
+			p.Refuse(m.Entry, "the upstream layout has no "+m.Name)
 			continue
 		}
 		pl := fit(m.Key, base, nm, used[m.Key])
 		if pl == nil {
-			p.Refuse(m.Entry, fmt.Sprintf("hole: no hole or tail padding of struct %s holds %d bytes aligned to %d (holes: %s)",
-				member.TagOf(m.Key), nm.Size, nm.Align, holesText(base)), rewrite.ManualOrFallback(p, "shadow variable"))
+			p.Refuse(m.Entry, fmt.Sprintf("no hole or tail padding of struct %s holds %d bytes aligned to %d (holes: %s)",
+				member.TagOf(m.Key), nm.Size, nm.Align, holesText(base)))
 			continue
 		}
 		why, seen := siteCache[m.Key]
@@ -81,7 +85,7 @@ func run(p *rewrite.Pass) error {
 			siteCache[m.Key] = why
 		}
 		if !strings.HasPrefix(why, "ok:") {
-			p.Refuse(m.Entry, "hole: "+why, rewrite.ManualOrFallback(p, "shadow variable"))
+			p.Refuse(m.Entry, why)
 			continue
 		}
 		pl.sites = strings.TrimPrefix(why, "ok:")
@@ -89,13 +93,13 @@ func run(p *rewrite.Pass) error {
 		used[m.Key] = append(used[m.Key], [2]int64{pl.off, pl.off + pl.size})
 		places[m] = pl
 		tag := member.TagOf(m.Key)
-		m.Ptr = member.UniqueName(p, tag+"_"+m.Name+"_ptr")
+		m.Ptr = p.UniqueName(tag + "_" + m.Name + "_ptr")
 		m.Code = accessor(m, pl)
 		ok = append(ok, m)
 	}
 	applied, refused := member.Apply(p, ok)
 	for m, why := range refused {
-		p.Refuse(m.Entry, "hole: "+why, rewrite.ManualOrFallback(p, "shadow variable"))
+		p.Refuse(m.Entry, why)
 	}
 	for _, m := range applied {
 		pl := places[m]
@@ -128,7 +132,7 @@ func fit(key string, base *layout.Struct, nm layout.Member, taken [][2]int64) *p
 				continue
 			}
 			pl := &placement{off: off, size: nm.Size}
-			pl.anchor, pl.lo, pl.hi = anchors(key, base, off, nm.Size)
+			pl.anchor, pl.lo, pl.hi = layout.Anchors(key, base, off, nm.Size)
 			return pl
 		}
 	}
@@ -144,48 +148,6 @@ func holesText(base *layout.Struct) string {
 		return "none"
 	}
 	return strings.Join(hs, ", ")
-}
-
-// anchors names the offset after the preceding member and the bound before
-// the next one.
-func anchors(key string, base *layout.Struct, off, size int64) (anchor, lo, hi string) {
-	var prevEnd int64 = -1
-	prev, next := "", ""
-	var nextOff int64 = -1
-	for _, m := range base.Members {
-		if strings.Contains(m.Name, ".") {
-			continue
-		}
-		end := m.Offset + m.Size
-		if m.IsBitfield() {
-			end = (m.BitOffset + m.BitSize + 7) / 8
-		}
-		if end <= off && end > prevEnd {
-			prevEnd, prev = end, m.Name
-		}
-		start := m.Offset
-		if m.IsBitfield() {
-			start = m.BitOffset / 8
-		}
-		if start >= off+size && (nextOff < 0 || start < nextOff) && !m.IsBitfield() {
-			nextOff, next = start, m.Name
-		}
-	}
-	switch {
-	case prev != "" && prevEnd == off:
-		anchor = fmt.Sprintf("offsetofend(%s, %s)", key, prev)
-	case prev != "":
-		anchor = fmt.Sprintf("(offsetofend(%s, %s) + %d)", key, prev, off-prevEnd)
-		lo = fmt.Sprintf("offsetofend(%s, %s)", key, prev)
-	default:
-		anchor = fmt.Sprint(off)
-	}
-	if next != "" {
-		hi = fmt.Sprintf("offsetof(%s, %s)", key, next)
-	} else {
-		hi = fmt.Sprintf("sizeof(%s)", key)
-	}
-	return anchor, lo, hi
 }
 
 // safety checks the creation sites: "ok:<summary>" or why not.

@@ -10,13 +10,16 @@ package member
 import (
 	"context"
 	"fmt"
-	"path"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/cexpr"
 	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/edit"
+	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 )
@@ -49,8 +52,12 @@ type Member struct {
 }
 
 // Candidates returns the unresolved struct-layout hazards that add a member
-// and satisfy keep.
-func Candidates(p *rewrite.Pass, keep func(*change.Change) bool) []*Member {
+// the running member strategy takes (its MemberStrategy.Takes).
+func Candidates(p *rewrite.Pass) []*Member {
+	keep := func(*change.Change) bool { return true }
+	if s := p.Transform.Member; s != nil && s.Takes != nil {
+		keep = s.Takes
+	}
 	var out []*Member
 	for _, e := range p.Entries {
 		ch := e.Change
@@ -184,116 +191,146 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 		}
 		sort.Strings(m.Files)
 	}
-	var fileNames []string
-	for f := range byFile {
-		fileNames = append(fileNames, f)
+	for _, f := range slices.Sorted(maps.Keys(byFile)) {
+		pointerEdits(p, f, byFile[f], owner[f])
+		accessorEdits(p, f, byFile[f], owner[f])
+		accessorCode(p, f, applied)
 	}
-	sort.Strings(fileNames)
-	for _, f := range fileNames {
-		var getset []*cexpr.Access
-		for _, a := range byFile[f] {
-			m := owner[f][a.Member.Off]
-			if m.Ptr == "" {
-				getset = append(getset, a)
-				continue
-			}
-			extra := ""
-			if m.PtrArgs != nil {
-				extra = m.PtrArgs(f, a)
-			}
-			src := p.File(f)
-			obj := string(src[a.Object.Off:a.Object.End])
-			call := m.Ptr + "(" + cexpr.AddressOf(obj, a.Arrow) + extra + ")"
-			// "&obj->m" is the pointer itself
-			amp := a.Object.Off - 1
-			for amp >= 0 && (src[amp] == ' ' || src[amp] == '\t') {
-				amp--
-			}
-			after := a.Member.End
-			if amp >= 0 && src[amp] == '&' && (amp == 0 || src[amp-1] != '&') && (after >= len(src) || (src[after] != '.' && src[after] != '[' && !(src[after] == '-' && after+1 < len(src) && src[after+1] == '>'))) {
-				p.Edit(f, amp, a.Member.End, call, "pointer accessor")
-				continue
-			}
-			p.Edit(f, a.Object.Off, a.Member.End, "(*"+call+")", "pointer accessor")
-		}
-		rw := rewriter(p, f, owner[f])
-		edits, errs := rw.Rewrite(getset)
-		if errs != nil {
-			continue // checked above
-		}
-		for _, e := range edits {
-			p.Edit(f, e.Span.Off, e.Span.End, e.Text, "accessor call")
-		}
-		// the accessors, once per file, in member order
-		pf := p.Parse(f)
-		var codes []string
-		added := map[string]bool{}
-		for _, m := range applied {
-			if !contains(m.Files, f) {
-				continue
-			}
-			for _, inc := range m.Includes {
-				if !added[inc] && !includes(pf, inc) {
-					added[inc] = true
-					p.Edit(f, includeAt(pf), includeAt(pf), "\n#include <"+inc+">", "include for accessors")
-				}
-			}
-			codes = append(codes, m.Code)
-		}
-		at := gen.InsertionPoint(pf)
-		p.Edit(f, at, at, gen.Styled(f, gen.InsertText(pf.Src, at, gen.Join(codes))), "accessors")
-	}
-	for h, r := range reverted {
-		keep := false
+	// take the applied members out of their headers, line by line
+	for _, h := range slices.Sorted(maps.Keys(reverted)) {
+		var in []*Member
 		for _, m := range applied {
 			if m.Header == h {
-				keep = true
+				in = append(in, m)
 			}
 		}
-		if keep {
-			// revert only the applied members
-			cur := p.File(h)
-			for _, m := range applied {
-				if m.Header == h {
-					cur = revertMember(p, m, cur)
-				}
-			}
-			_ = r
-			p.Edit(h, 0, len(p.File(h)), string(cur), "member taken out of the header")
+		if len(in) == 0 {
+			continue
+		}
+		cur := p.File(h)
+		out := cur
+		for _, m := range in {
+			out = revertMember(p, m, out)
+		}
+		for _, e := range edit.Diff(h, cur, out) {
+			e.Why = "member taken out of the header"
+			e.Hazard = revertedBy(p, in, cur, e)
+			p.Edit(e)
 		}
 	}
 	return applied, refused
 }
 
-func contains(s []string, x string) bool {
-	for _, v := range s {
-		if v == x {
-			return true
+// pointerEdits rewrites the accesses of f to members with a pointer
+// accessor: "obj->m" becomes "(*m_ptr(obj))", "&obj->m" "m_ptr(obj)".
+func pointerEdits(p *rewrite.Pass, f string, accs []*cexpr.Access, owner map[int]*Member) {
+	src := p.File(f)
+	for _, a := range accs {
+		m := owner[a.Member.Off]
+		if m.Ptr == "" {
+			continue
 		}
+		extra := ""
+		if m.PtrArgs != nil {
+			extra = m.PtrArgs(f, a)
+		}
+		obj := string(src[a.Object.Off:a.Object.End])
+		call := m.Ptr + "(" + cexpr.AddressOf(obj, a.Arrow) + extra + ")"
+		// "&obj->m" is the pointer itself
+		amp := a.Object.Off - 1
+		for amp >= 0 && (src[amp] == ' ' || src[amp] == '\t') {
+			amp--
+		}
+		after := a.Member.End
+		if amp >= 0 && src[amp] == '&' && (amp == 0 || src[amp-1] != '&') && (after >= len(src) || (src[after] != '.' && src[after] != '[' && !(src[after] == '-' && after+1 < len(src) && src[after+1] == '>'))) {
+			p.Edit(edit.Edit{File: f, Off: amp, End: a.Member.End, Text: call, Why: "pointer accessor", Hazard: m.Entry.Hazard})
+			continue
+		}
+		p.Edit(edit.Edit{File: f, Off: a.Object.Off, End: a.Member.End, Text: "(*" + call + ")", Why: "pointer accessor", Hazard: m.Entry.Hazard})
 	}
-	return false
 }
 
-func includes(f *ast.File, inc string) bool {
-	for _, i := range f.Includes {
-		if i.Path == inc {
-			return true
+// accessorEdits rewrites the accesses of f to members with a getter and a
+// setter into calls.
+func accessorEdits(p *rewrite.Pass, f string, accs []*cexpr.Access, owner map[int]*Member) {
+	var getset []*cexpr.Access
+	for _, a := range accs {
+		if owner[a.Member.Off].Ptr == "" {
+			getset = append(getset, a)
 		}
 	}
-	return false
+	edits, errs := rewriter(p, f, owner).Rewrite(getset)
+	if errs != nil {
+		return // Apply checked every member's accesses before
+	}
+	for _, e := range edits {
+		e.File, e.Why = f, "accessor call"
+		if m := owner[memberAt(getset, e)]; m != nil {
+			e.Hazard = m.Entry.Hazard
+		}
+		p.Edit(e)
+	}
 }
 
-// includeAt returns where a new #include goes: at the end of the last
-// #include line (the text inserted starts with a newline), so it lands
-// before code generated after the includes.
-func includeAt(f *ast.File) int {
-	at := 0
-	for _, inc := range f.Includes {
-		if f.FuncAt(inc.Span.Off) == nil && inc.System {
-			at = inc.Span.End
+// accessorCode adds the accessors of the applied members f uses, once, in
+// member order, with the includes they need.
+func accessorCode(p *rewrite.Pass, f string, applied []*Member) {
+	pf := p.Parse(f)
+	var codes []string
+	added := map[string]bool{}
+	var users []*Member
+	for _, m := range applied {
+		if !slices.Contains(m.Files, f) {
+			continue
+		}
+		users = append(users, m)
+		for _, inc := range m.Includes {
+			if e, ok := gen.Include(pf, "#include <"+inc+">"); ok && !added[inc] {
+				added[inc] = true
+				e.Why = "include for accessors"
+				p.Edit(e)
+			}
+		}
+		codes = append(codes, m.Code)
+	}
+	at := gen.InsertionPoint(pf)
+	p.Edit(edit.Edit{File: f, Off: at, End: at, Text: gen.Styled(f, gen.InsertText(pf.Src, at, gen.Join(codes))), Why: "accessors", Hazard: only(users)})
+}
+
+// memberAt returns the member offset of the access an accessor-call edit
+// replaces (the edit spans the access's full text).
+func memberAt(accs []*cexpr.Access, e edit.Edit) int {
+	for _, a := range accs {
+		if a.Full.Off >= e.Off && a.Member.End <= e.End {
+			return a.Member.Off
 		}
 	}
-	return at
+	return -1
+}
+
+// only returns the hazard of the one member in ms, or nil when code serves
+// several.
+func only(ms []*Member) *hazard.Hazard {
+	if len(ms) != 1 {
+		return nil
+	}
+	return ms[0].Entry.Hazard
+}
+
+// revertedBy returns the hazard of the member whose own revert in cur
+// touches the lines e changes, or nil.
+func revertedBy(p *rewrite.Pass, ms []*Member, cur []byte, e edit.Edit) *hazard.Hazard {
+	if len(ms) == 1 {
+		return ms[0].Entry.Hazard
+	}
+	for _, m := range ms {
+		for _, o := range edit.Diff(m.Header, cur, revertMember(p, m, cur)) {
+			if o.Off <= e.End && e.Off <= o.End {
+				return m.Entry.Hazard
+			}
+		}
+	}
+	return nil
 }
 
 // rewriter makes a cexpr.Rewriter that calls each access's member accessors.
@@ -326,33 +363,32 @@ func rewriter(p *rewrite.Pass, file string, owner map[int]*Member) *cexpr.Rewrit
 func RevertMember(p *rewrite.Pass, m *Member, cur []byte) []byte { return revertMember(p, m, cur) }
 
 func revertMember(p *rewrite.Pass, m *Member, cur []byte) []byte {
-	f := ast.Parse(m.Header, cur)
-	s := f.Struct(strings.TrimPrefix(strings.TrimPrefix(m.Key, "struct "), "union "))
-	if s == nil {
+	f, mm := declaration(cur, m)
+	if mm == nil {
 		return cur
 	}
-	for _, mm := range allMembers(s.Members) {
-		if mm.Name == m.Name {
-			lines := gen.LinesOf(f, mm.NameAt)
-			return gen.RevertLines(p.Original(m.Header), cur, lines)
-		}
-	}
-	return cur
+	return gen.RevertLines(p.Original(m.Header), cur, gen.LinesOf(f, mm.NameAt))
 }
 
 // declares reports whether text still declares the member in its struct.
 func declares(text []byte, m *Member) bool {
+	_, mm := declaration(text, m)
+	return mm != nil
+}
+
+// declaration finds m's declaration in text, a version of m.Header.
+func declaration(text []byte, m *Member) (*ast.File, *ast.Member) {
 	f := ast.Parse(m.Header, text)
 	s := f.Struct(strings.TrimPrefix(strings.TrimPrefix(m.Key, "struct "), "union "))
 	if s == nil {
-		return false
+		return f, nil
 	}
 	for _, mm := range allMembers(s.Members) {
 		if mm.Name == m.Name {
-			return true
+			return f, mm
 		}
 	}
-	return false
+	return f, nil
 }
 
 func allMembers(ms []*ast.Member) []*ast.Member {
@@ -372,18 +408,41 @@ func TagOf(key string) string {
 	return tag
 }
 
-// UniqueName returns name, or name with a suffix when an identifier of that
-// name already appears in one of the files.
-func UniqueName(p *rewrite.Pass, name string) string {
-	for _, f := range p.Touched() {
-		if path.Ext(f) != ".c" && path.Ext(f) != ".h" {
-			continue
-		}
-		for _, t := range p.Parse(f).Tokens {
-			if t.Kind == ast.Ident && t.Text == name {
-				return name + "_lp"
-			}
-		}
-	}
-	return name
+// NeedsInit reports whether a member type must be initialised before use
+// (a lock, a list head, ...), so zeroed memory is not a valid value: the
+// hole strategy cannot take it and the shadow strategy constructs it.
+func NeedsInit(typ string) bool {
+	c, ok := Ctor(typ)
+	return ok && c != "" && !strings.HasPrefix(c, "atomic") && !strings.HasPrefix(c, "refcount")
+}
+
+// Ctor returns the statement that initialises a member of type typ through
+// a pointer v ("spin_lock_init(v);"), "" for a known type that needs none,
+// and false for a type not in the table.
+func Ctor(typ string) (string, bool) {
+	c, ok := ctors[strings.TrimSpace(typ)]
+	return c, ok
+}
+
+// ctors initialise members whose type needs it.
+var ctors = map[string]string{
+	"spinlock_t":             "spin_lock_init(v);",
+	"raw_spinlock_t":         "raw_spin_lock_init(v);",
+	"rwlock_t":               "rwlock_init(v);",
+	"struct mutex":           "mutex_init(v);",
+	"struct list_head":       "INIT_LIST_HEAD(v);",
+	"struct hlist_head":      "INIT_HLIST_HEAD(v);",
+	"wait_queue_head_t":      "init_waitqueue_head(v);",
+	"struct wait_queue_head": "init_waitqueue_head(v);",
+	"struct completion":      "init_completion(v);",
+	"seqlock_t":              "seqlock_init(v);",
+	"atomic_t":               "atomic_set(v, 0);",
+	"atomic64_t":             "atomic64_set(v, 0);",
+	"atomic_long_t":          "atomic_long_set(v, 0);",
+	"refcount_t":             "refcount_set(v, 0);",
+	"struct rw_semaphore":    "init_rwsem(v);",
+	"struct semaphore":       "sema_init(v, 0);",
+	"struct llist_head":      "init_llist_head(v);",
+	"struct delayed_work":    "",
+	"struct work_struct":     "",
 }

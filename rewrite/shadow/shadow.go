@@ -20,12 +20,15 @@ import (
 	"fmt"
 	"hash/fnv"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/cexpr"
 	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/edit"
+	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 	"github.com/kprewrite/kprewrite/rewrite/member"
@@ -34,9 +37,15 @@ import (
 
 // Transform is the shadow-variable transform.
 var Transform = &rewrite.Transform{
-	Name: "shadow",
-	Doc:  "a new struct member lives in a klp shadow variable: getters default to zero, writes allocate, frees and unpatch release it",
-	Run:  run,
+	Name:     "shadow",
+	Doc:      "a new struct member lives in a klp shadow variable: getters default to zero, writes allocate, frees and unpatch release it",
+	Kinds:    []hazard.Kind{hazard.StructLayout},
+	Requires: []rewrite.Requirement{sites.Creation, sites.FreeSites},
+	Member: &rewrite.MemberStrategy{
+		Use:   "shadow variable",
+		Takes: func(ch *change.Change) bool { return ch.PostMember.Macro == "" },
+	},
+	Run: run,
 }
 
 // ID returns the default shadow id of a member ("struct slave.enslave_seq").
@@ -44,36 +53,6 @@ func ID(key, name string) uint64 {
 	h := fnv.New32a()
 	h.Write([]byte(key + "." + name))
 	return uint64(h.Sum32())
-}
-
-// NeedsInit reports whether a member type must be initialised before use
-// (a lock, a list head, ...), so zeroed memory is not a valid value.
-func NeedsInit(typ string) bool {
-	c, ok := ctors[strings.TrimSpace(typ)]
-	return ok && c != "" && !strings.HasPrefix(c, "atomic") && !strings.HasPrefix(c, "refcount")
-}
-
-// ctors initialise shadow members whose type needs it.
-var ctors = map[string]string{
-	"spinlock_t":             "spin_lock_init(v);",
-	"raw_spinlock_t":         "raw_spin_lock_init(v);",
-	"rwlock_t":               "rwlock_init(v);",
-	"struct mutex":           "mutex_init(v);",
-	"struct list_head":       "INIT_LIST_HEAD(v);",
-	"struct hlist_head":      "INIT_HLIST_HEAD(v);",
-	"wait_queue_head_t":      "init_waitqueue_head(v);",
-	"struct wait_queue_head": "init_waitqueue_head(v);",
-	"struct completion":      "init_completion(v);",
-	"seqlock_t":              "seqlock_init(v);",
-	"atomic_t":               "atomic_set(v, 0);",
-	"atomic64_t":             "atomic64_set(v, 0);",
-	"atomic_long_t":          "atomic_long_set(v, 0);",
-	"refcount_t":             "refcount_set(v, 0);",
-	"struct rw_semaphore":    "init_rwsem(v);",
-	"struct semaphore":       "sema_init(v, 0);",
-	"struct llist_head":      "init_llist_head(v);",
-	"struct delayed_work":    "",
-	"struct work_struct":     "",
 }
 
 type plan struct {
@@ -90,16 +69,13 @@ type plan struct {
 }
 
 func run(p *rewrite.Pass) error {
-	if s := p.Options.Strategy; s != "" && s != "shadow" {
-		return nil
-	}
-	cands := member.Candidates(p, func(ch *change.Change) bool { return ch.PostMember.Macro == "" })
+	cands := member.Candidates(p)
 	if len(cands) == 0 {
 		return nil
 	}
 	if !p.HasCompiler() {
 		for _, m := range cands {
-			p.Refuse(m.Entry, "shadow: finding the member's uses needs the compiler: give --config", "")
+			p.Refuse(m.Entry, "finding the member's uses needs the compiler: give --config")
 		}
 		return nil
 	}
@@ -112,7 +88,7 @@ func run(p *rewrite.Pass) error {
 	}
 	applied, refused := member.Apply(p, ms)
 	for m, why := range refused {
-		p.Refuse(m.Entry, "shadow: "+why, "")
+		p.Refuse(m.Entry, why)
 	}
 	if len(applied) == 0 {
 		return nil
@@ -196,7 +172,7 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 	pl.id = fmt.Sprintf("0x%x", id)
 	prefix := strings.ToUpper(tag + "_" + m.Name)
 	pl.idMacro = prefix + "_SHADOW_ID"
-	ctor, known := ctors[pl.typ]
+	ctor, known := member.Ctor(pl.typ)
 	pl.ptr = len(decl.Array) > 0 || known || !scalarRE.MatchString(pl.typ)
 	if len(decl.Array) == 0 {
 		pl.ctor = ctor // arrays are zeroed; no constructor
@@ -211,30 +187,21 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 	gfpOf := func(file string, a *cexpr.Access) string {
 		g, why := gfpAt(p.Parse(file), a.Full.Off)
 		note := fmt.Sprintf("%s at %s:%d (%s)", g, file, a.Line, why)
-		if !contains(pl.gfps, note) {
+		if !slices.Contains(pl.gfps, note) {
 			pl.gfps = append(pl.gfps, note)
 		}
 		return ", " + g
 	}
 	if pl.ptr {
-		m.Ptr = member.UniqueName(p, tag+"_"+m.Name+"_ptr")
+		m.Ptr = p.UniqueName(tag + "_" + m.Name + "_ptr")
 		m.PtrArgs = gfpOf
 	} else {
-		m.Getter = member.UniqueName(p, tag+"_get_"+m.Name)
-		m.Setter = member.UniqueName(p, tag+"_set_"+m.Name)
+		m.Getter = p.UniqueName(tag + "_get_" + m.Name)
+		m.Setter = p.UniqueName(tag + "_set_" + m.Name)
 		m.SetArgs = gfpOf
 	}
 	m.Code = accessors(pl, decl)
 	return pl
-}
-
-func contains(s []string, x string) bool {
-	for _, v := range s {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // accessors renders the shadow id and the accessors of a member.
@@ -371,7 +338,7 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 				for _, pl := range pls {
 					fmt.Fprintf(&stmts, "klp_shadow_free(%s, %s, NULL);\n%s", fr.Arg, pl.idMacro, indent)
 				}
-				p.Edit(f, fr.Stmt, fr.Stmt, stmts.String(), "free the shadow first")
+				p.Edit(edit.Edit{File: f, Off: fr.Stmt, End: fr.Stmt, Text: stmts.String(), Why: "free the shadow first", Hazard: only(pls)})
 				handled = append(handled, fmt.Sprintf("%s:%s", f, fr.Fn))
 			}
 			ensureInclude(p, f, pls)
@@ -424,7 +391,7 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 		if !guarded {
 			fmt.Fprintf(&b, "\n%s}", indent)
 		}
-		p.Edit(st.File, at, at, b.String(), "allocate the shadow with the object")
+		p.Edit(edit.Edit{File: st.File, Off: at, End: at, Text: b.String(), Why: "allocate the shadow with the object", Hazard: only(pls)})
 		ensureInclude(p, st.File, pls)
 		done = append(done, fmt.Sprintf("%s:%s (%s)", st.File, st.Fn, gfp))
 	}
@@ -465,7 +432,7 @@ func orNone(s []string) string {
 // them.
 func ensureInclude(p *rewrite.Pass, f string, pls []*plan) {
 	for _, pl := range pls {
-		if contains(pl.m.Files, f) {
+		if slices.Contains(pl.m.Files, f) {
 			return // member.Apply adds them with the accessors
 		}
 	}
@@ -475,24 +442,24 @@ func ensureInclude(p *rewrite.Pass, f string, pls []*plan) {
 			codes = append(codes, pl.m.Code)
 		}
 		at := gen.InsertionPoint(pf)
-		p.Edit(f, at, at, gen.Styled(f, gen.InsertText(pf.Src, at, gen.Join(codes))), "shadow ids for allocation and free")
+		p.Edit(edit.Edit{File: f, Off: at, End: at, Text: gen.Styled(f, gen.InsertText(pf.Src, at, gen.Join(codes))), Why: "shadow ids for allocation and free", Hazard: only(pls)})
 		for _, pl := range pls {
 			pl.m.Files = append(pl.m.Files, f)
 		}
 	}
-	pf := p.Parse(f)
-	for _, inc := range pf.Includes {
-		if inc.Path == "linux/livepatch.h" {
-			return
-		}
+	if e, ok := gen.Include(p.Parse(f), "#include <linux/livepatch.h>"); ok {
+		e.Why = "include for klp_shadow"
+		p.Edit(e)
 	}
-	at := 0
-	for _, inc := range pf.Includes {
-		if inc.System && pf.FuncAt(inc.Span.Off) == nil {
-			at = inc.Span.End
-		}
+}
+
+// only returns the hazard of the one member of pls, or nil when the code
+// serves several.
+func only(pls []*plan) *hazard.Hazard {
+	if len(pls) != 1 {
+		return nil
 	}
-	p.Edit(f, at, at, "\n#include <linux/livepatch.h>", "include for klp_shadow")
+	return pls[0].m.Entry.Hazard
 }
 
 // allocStatement finds the statement "v = alloc(..., gfp);" around off and
@@ -565,12 +532,9 @@ func callback(p *rewrite.Pass, pls []*plan) {
 		b.WriteString("KLP_POST_UNPATCH_CALLBACK(kprewrite_free_shadows);\n")
 	}
 	end := len(pf.Src)
-	p.Edit(f, end, end, gen.Styled(f, b.String()), "post-unpatch callback")
-	at := 0
-	for _, i := range pf.Includes {
-		if pf.FuncAt(i.Span.Off) == nil {
-			at = i.Span.End
-		}
+	p.Edit(edit.Edit{File: f, Off: end, End: end, Text: gen.Styled(f, b.String()), Why: "post-unpatch callback", Hazard: only(pls)})
+	if e, ok := gen.Include(pf, inc); ok {
+		e.Why = "include for the callback"
+		p.Edit(e)
 	}
-	p.Edit(f, at, at, "\n"+strings.TrimSuffix(inc, "\n"), "include for the callback")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -28,12 +29,39 @@ var freeFuncs = map[string]int{"kfree": 0, "kvfree": 0, "kfree_sensitive": 0, "v
 
 const freeMarker = "kprewrite-frees-"
 
-// Frees finds where objects of "struct tag" are freed through the common
-// free functions, type-exactly: in each candidate file every such call is
-// wrapped so that the compiler fails when the freed pointer is a struct tag
-// pointer. Frees through other paths (RCU callbacks, custom allocators) are
-// not found; the returned method says so.
+// FreeResult is where the objects of one struct are freed and how that was
+// found.
+type FreeResult struct {
+	Frees  []*Free
+	Method string
+}
+
+// FreeSites is the fact of where objects of a struct are freed through the
+// common free functions, type-exactly: in each candidate file every such
+// call is wrapped so that the compiler fails when the freed pointer is a
+// pointer to the struct. Frees through other paths (RCU callbacks, custom
+// allocators) are not found; the method says so.
+var FreeSites = &rewrite.Fact[Struct, *FreeResult]{
+	Name: "free sites",
+	Doc:  "where objects of a struct are freed by kfree and friends, found by making those calls fail on a pointer to the struct",
+	Compute: func(s *rewrite.Session, st Struct) (*FreeResult, error) {
+		fs, method, err := frees(s, st.Header, st.Tag)
+		return &FreeResult{fs, method}, err
+	},
+}
+
+// Frees returns where objects of "struct tag" defined in header are freed,
+// and how that was found (the FreeSites fact: p's transform must require
+// it).
 func Frees(p *rewrite.Pass, header, tag string) ([]*Free, string, error) {
+	r, err := FreeSites.Get(p, Struct{header, tag})
+	if err != nil {
+		return nil, "", err
+	}
+	return r.Frees, r.Method, nil
+}
+
+func frees(p *rewrite.Session, header, tag string) ([]*Free, string, error) {
 	if !p.HasCompiler() {
 		return nil, "", fmt.Errorf("finding frees needs the compiler: give --config")
 	}
@@ -65,7 +93,7 @@ func Frees(p *rewrite.Pass, header, tag string) ([]*Free, string, error) {
 		}
 	}
 	for _, f := range p.CurrentSources() {
-		if !contains(cands, f) && callRE.Match(p.File(f)) {
+		if !slices.Contains(cands, f) && callRE.Match(p.File(f)) {
 			cands = append(cands, f)
 		}
 	}
@@ -145,7 +173,7 @@ func Frees(p *rewrite.Pass, header, tag string) ([]*Free, string, error) {
 }
 
 // locateFree finds the free call on a line and the statement holding it.
-func locateFree(p *rewrite.Pass, file string, line int, call string) *Free {
+func locateFree(p *rewrite.Session, file string, line int, call string) *Free {
 	fr := &Free{File: file, Line: line, Call: call, Stmt: -1}
 	f := p.Parse(file)
 	toks := codeTokens(f)

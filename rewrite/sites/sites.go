@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -53,22 +54,28 @@ type Result struct {
 	Scanned int
 }
 
-// Find finds the creation sites of "struct tag" defined in header. It
-// returns an error when they cannot be known (no compiler, too many files).
-// The answer is computed once per session.
-func Find(p *rewrite.Pass, header, tag string) (*Result, error) {
-	type answer struct {
-		r   *Result
-		err error
-	}
-	a := p.Memo("sites\x00"+header+"\x00"+tag, func() any {
-		r, err := find(p, header, tag)
-		return answer{r, err}
-	}).(answer)
-	return a.r, a.err
+// Struct names "struct tag" defined in header.
+type Struct struct {
+	Header, Tag string
 }
 
-func find(p *rewrite.Pass, header, tag string) (*Result, error) {
+// Creation is the fact of the creation sites of a struct. It is an error
+// when they cannot be known (no compiler, too many files).
+var Creation = &rewrite.Fact[Struct, *Result]{
+	Name: "creation sites",
+	Doc:  "every place where an object of a struct comes into existence, found by compiling the files that name it with the struct made incomplete",
+	Compute: func(s *rewrite.Session, st Struct) (*Result, error) {
+		return find(s, st.Header, st.Tag)
+	},
+}
+
+// Find returns the creation sites of "struct tag" defined in header (the
+// Creation fact: p's transform must require it).
+func Find(p *rewrite.Pass, header, tag string) (*Result, error) {
+	return Creation.Get(p, Struct{header, tag})
+}
+
+func find(p *rewrite.Session, header, tag string) (*Result, error) {
 	if !p.HasCompiler() {
 		return nil, fmt.Errorf("finding every place the struct is created needs the compiler: give --config")
 	}
@@ -97,7 +104,7 @@ func find(p *rewrite.Pass, header, tag string) (*Result, error) {
 		}
 	}
 	for _, f := range p.CurrentSources() {
-		if !contains(cands, f) && namesAny(p.File(f), names) {
+		if !slices.Contains(cands, f) && namesAny(p.File(f), names) {
 			cands = append(cands, f)
 		}
 	}
@@ -135,7 +142,7 @@ func find(p *rewrite.Pass, header, tag string) (*Result, error) {
 // does not is no evidence. It returns the kept files and, for the method
 // text, the files left out as not built here; a file the config builds
 // that does not compile is an error.
-func screen(p *rewrite.Pass, cands []string) ([]string, string, error) {
+func screen(p *rewrite.Session, cands []string) ([]string, string, error) {
 	s, err := p.Env.Screen(cands)
 	if err != nil {
 		return nil, "", err
@@ -162,15 +169,6 @@ func missingInclude(diags []build.Diagnostic) error {
 	return nil
 }
 
-func contains(s []string, x string) bool {
-	for _, v := range s {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
 func namesAny(src []byte, names map[string]bool) bool {
 	for _, t := range ast.Tokenize(src) {
 		if t.Kind == ast.Ident && names[t.Text] {
@@ -189,7 +187,7 @@ func namesAny(src []byte, names map[string]bool) bool {
 
 // textualVeto spots creation patterns that rule the transform out without
 // compiling: objects from a kmem_cache sized by the struct.
-func textualVeto(p *rewrite.Pass, files []string, tag string) string {
+func textualVeto(p *rewrite.Session, files []string, tag string) string {
 	re := regexp.MustCompile(`kmem_cache_create(_usercopy)?\s*\([^;]*sizeof\s*\(\s*struct\s+` + regexp.QuoteMeta(tag) + `\s*\)`)
 	for _, f := range files {
 		if loc := re.FindIndex(p.File(f)); loc != nil {
@@ -240,7 +238,7 @@ var (
 )
 
 // classify turns the compiler's messages into creation sites.
-func classify(p *rewrite.Pass, tag string, diags []build.Diagnostic) []*Site {
+func classify(p *rewrite.Session, tag string, diags []build.Diagnostic) []*Site {
 	var out []*Site
 	seen := map[string]bool{}
 	for i, d := range diags {
@@ -359,7 +357,7 @@ func isMemberAccess(f *ast.File, off int) bool {
 
 // spelledAccess reports whether the error's own location (inside a macro
 // definition, for an error in an expansion) is a member access.
-func spelledAccess(p *rewrite.Pass, d build.Diagnostic) bool {
+func spelledAccess(p *rewrite.Session, d build.Diagnostic) bool {
 	if !strings.HasSuffix(d.File, ".h") && !strings.HasSuffix(d.File, ".c") {
 		return false
 	}

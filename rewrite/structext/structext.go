@@ -33,6 +33,8 @@ import (
 	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/cexpr"
 	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/edit"
+	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 	"github.com/kprewrite/kprewrite/rewrite/member"
@@ -41,9 +43,15 @@ import (
 
 // Transform is the prefix-extension transform.
 var Transform = &rewrite.Transform{
-	Name: "structext",
-	Doc:  "new members of a struct whose objects are short-lived and reached through a pointer to their first member move into a private prefix-compatible extension",
-	Run:  run,
+	Name:     "structext",
+	Doc:      "new members of a struct whose objects are short-lived and reached through a pointer to their first member move into a private prefix-compatible extension",
+	Kinds:    []hazard.Kind{hazard.StructLayout},
+	Requires: []rewrite.Requirement{sites.Creation},
+	Member: &rewrite.MemberStrategy{
+		Use:   "struct extension",
+		Takes: func(ch *change.Change) bool { return !ch.PostMember.IsBitfield() },
+	},
+	Run: run,
 }
 
 type plan struct {
@@ -60,10 +68,7 @@ type plan struct {
 }
 
 func run(p *rewrite.Pass) error {
-	if s := p.Options.Strategy; s != "" && s != "structext" {
-		return nil
-	}
-	cands := member.Candidates(p, func(ch *change.Change) bool { return !ch.PostMember.IsBitfield() })
+	cands := member.Candidates(p)
 	if len(cands) == 0 {
 		return nil
 	}
@@ -82,7 +87,7 @@ func run(p *rewrite.Pass) error {
 		pl := byStruct[k]
 		if why := analyze(p, pl); why != "" {
 			for _, m := range pl.members {
-				p.Refuse(m.Entry, "structext: "+why, rewrite.ManualOrFallback(p, "hole or a shadow variable"))
+				p.Refuse(m.Entry, why)
 			}
 			continue
 		}
@@ -123,7 +128,7 @@ func analyze(p *rewrite.Pass, pl *plan) string {
 }
 
 // edits of one file, in current-text offsets.
-type fileEdits []gen.TextEdit
+type fileEdits []edit.Edit
 
 // toCurrent maps an offset of the edited text back to the current text.
 func (es fileEdits) toCurrent(off int) int {
@@ -153,13 +158,13 @@ func apply(p *rewrite.Pass, pl *plan) {
 			pl.baseName = "base_"
 		}
 	}
-	pl.extName = member.UniqueName(p, pl.tag+"_ext")
+	pl.extName = p.UniqueName(pl.tag + "_ext")
 	conv := map[string]fileEdits{}
 	var why []string
 	var creators []string
 	for _, st := range pl.sites {
 		f := p.Parse(st.File)
-		var es []gen.TextEdit
+		var es []edit.Edit
 		var err error
 		switch st.Kind {
 		case "stack":
@@ -186,7 +191,7 @@ func apply(p *rewrite.Pass, pl *plan) {
 	for f := range conv {
 		pf := p.Parse(f)
 		at := gen.InsertionPoint(pf)
-		conv[f] = append(conv[f], gen.TextEdit{Off: at, End: at, Text: gen.Styled(f, gen.InsertText(pf.Src, at, def))})
+		conv[f] = append(conv[f], edit.Insert(f, at, gen.Styled(f, gen.InsertText(pf.Src, at, def))))
 	}
 	o, err := p.Oracle()
 	if err != nil {
@@ -195,7 +200,10 @@ func apply(p *rewrite.Pass, pl *plan) {
 	}
 	files := p.CurrentFiles()
 	for f, es := range conv {
-		files[f] = []byte(gen.Apply(string(p.File(f)), append([]gen.TextEdit(nil), es...)))
+		if files[f], err = edit.Apply(p.File(f), es); err != nil {
+			refuse(p, pl, "converting the creation sites: "+err.Error())
+			return
+		}
 	}
 	hdr := p.File(pl.header)
 	for _, m := range pl.members {
@@ -240,7 +248,7 @@ func apply(p *rewrite.Pass, pl *plan) {
 			},
 		}
 	}
-	readerEdits := map[string][]cexpr.Edit{}
+	readerEdits := map[string][]edit.Edit{}
 	for f, accs := range access {
 		// reads of a member's storage (&x->m, x->m.y) keep their shape
 		var plain, storage []*cexpr.Access
@@ -280,20 +288,26 @@ func apply(p *rewrite.Pass, pl *plan) {
 		if len(es) == 0 {
 			pf := p.Parse(f)
 			at := gen.InsertionPoint(pf)
-			es = append(es, gen.TextEdit{Off: at, End: at, Text: gen.Styled(f, gen.InsertText(pf.Src, at, def))})
+			es = append(es, edit.Insert(f, at, gen.Styled(f, gen.InsertText(pf.Src, at, def))))
 		}
 		for _, e := range es {
-			p.Edit(f, e.Off, e.End, e.Text, "struct extension")
+			e.File, e.Why, e.Hazard = f, "struct extension", pl.hazard()
+			p.Edit(e)
 		}
 		for _, e := range readerEdits[f] {
-			p.Edit(f, e.Span.Off, e.Span.End, e.Text, "new member through the extension")
+			e.File, e.Why, e.Hazard = f, "new member through the extension", pl.hazard()
+			p.Edit(e)
 		}
 	}
 	cur := p.File(pl.header)
+	out := cur
 	for _, m := range pl.members {
-		cur = member.RevertMember(p, m, cur)
+		out = member.RevertMember(p, m, out)
 	}
-	p.Edit(pl.header, 0, len(p.File(pl.header)), string(cur), "member moved to the extension")
+	for _, e := range edit.Diff(pl.header, cur, out) {
+		e.Why, e.Hazard = "member moved to the extension", pl.hazard()
+		p.Edit(e)
+	}
 	pl.files = fileList
 	var added []string
 	for _, st := range pl.sites {
@@ -330,9 +344,18 @@ func changedUpstream(p *rewrite.Pass, file, fn string) bool {
 	return false
 }
 
+// hazard returns the hazard the plan's edits resolve: the one new member,
+// or nil when several share the extension.
+func (pl *plan) hazard() *hazard.Hazard {
+	if len(pl.members) != 1 {
+		return nil
+	}
+	return pl.members[0].Entry.Hazard
+}
+
 func refuse(p *rewrite.Pass, pl *plan, why string) {
 	for _, m := range pl.members {
-		p.Refuse(m.Entry, "structext: "+why, rewrite.ManualOrFallback(p, "hole or a shadow variable"))
+		p.Refuse(m.Entry, why)
 	}
 }
 
@@ -397,7 +420,7 @@ func extension(p *rewrite.Pass, pl *plan, s *ast.Struct, pre *ast.File) string {
 }
 
 // convertDecl turns "struct TAG name ..." into "struct TAG_ext name ...".
-func convertDecl(f *ast.File, st *sites.Site, pl *plan) ([]gen.TextEdit, error) {
+func convertDecl(f *ast.File, st *sites.Site, pl *plan) ([]edit.Edit, error) {
 	toks := sites.CodeTokens(f)
 	i := sites.TokenAt(toks, st.Off)
 	// the declaration statement holding the variable
@@ -428,14 +451,14 @@ func convertDecl(f *ast.File, st *sites.Site, pl *plan) ([]gen.TextEdit, error) 
 	for k := start; k < i && k+1 < len(toks); k++ {
 		if toks[k].Text == "struct" && toks[k+1].Text == pl.tag {
 			t := toks[k+1]
-			return []gen.TextEdit{{Off: t.Off, End: t.End, Text: pl.extName}}, nil
+			return []edit.Edit{{Off: t.Off, End: t.End, Text: pl.extName}}, nil
 		}
 	}
 	return nil, fmt.Errorf("%s is not declared as struct %s (a typedef?)", st.Name, pl.tag)
 }
 
 // convertSizeof makes an allocation's size that of the extension.
-func convertSizeof(f *ast.File, st *sites.Site, pl *plan) ([]gen.TextEdit, error) {
+func convertSizeof(f *ast.File, st *sites.Site, pl *plan) ([]edit.Edit, error) {
 	toks := sites.CodeTokens(f)
 	i := sites.TokenAt(toks, st.Off)
 	for k := i; k >= 0 && k > i-6; k-- {
@@ -447,7 +470,7 @@ func convertSizeof(f *ast.File, st *sites.Site, pl *plan) ([]gen.TextEdit, error
 				} else if toks[e].Text == ")" {
 					depth--
 					if depth == 0 {
-						return []gen.TextEdit{{Off: toks[k+1].End, End: toks[e].Off, Text: "struct " + pl.extName}}, nil
+						return []edit.Edit{{Off: toks[k+1].End, End: toks[e].Off, Text: "struct " + pl.extName}}, nil
 					}
 				}
 			}

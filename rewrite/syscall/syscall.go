@@ -20,18 +20,20 @@ package syscall
 import (
 	"fmt"
 	"regexp"
-	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/gen"
 )
 
 // Transform is the syscall transform.
 var Transform = &rewrite.Transform{
-	Name: "syscall",
-	Doc:  "a changed SYSCALL_DEFINEn becomes the builder's KLP_SYSCALL_DEFINEn (or KPATCH_SYSCALL_DEFINEn), which defines the same entry points without the static data",
-	Run:  run,
+	Name:  "syscall",
+	Doc:   "a changed SYSCALL_DEFINEn becomes the builder's KLP_SYSCALL_DEFINEn (or KPATCH_SYSCALL_DEFINEn), which defines the same entry points without the static data",
+	Kinds: []hazard.Kind{hazard.Syscall},
+	Run:   run,
 }
 
 var defineN = regexp.MustCompile(`^SYSCALL_DEFINE[1-6]$`)
@@ -50,45 +52,41 @@ func run(p *rewrite.Pass) error {
 		prefix = "KPATCH_"
 	}
 	inc := Include(p.Options.Dialect)
-	files := map[string]bool{}
+	files := map[string][]*hazard.Hazard{} // files with a replaced macro, and the hazards there
 	for _, e := range p.Entries {
 		if e.Kind != hazard.Syscall || e.ResolvedBy != "" || e.Change == nil || e.Change.PostFunc == nil {
 			continue
 		}
 		if cfg := p.Env.Config; cfg != nil && cfg.Tristate("X86_64") != "y" {
-			p.Refuse(e, "syscall: the builders' replacement macros exist only for x86_64",
-				hazard.Manual("move the change into a helper function the system call calls, and patch that"))
+			p.RefuseManual(e, "the builders' replacement macros exist only for x86_64",
+				"move the change into a helper function the system call calls, and patch that")
 			continue
 		}
 		macro := e.Change.PostFunc.Macro
 		if !defineN.MatchString(macro) {
-			p.Refuse(e, fmt.Sprintf("syscall: the builders have no replacement for %s", macro),
-				hazard.Manual("move the change into a helper function the system call calls, and patch that"))
+			p.RefuseManual(e, fmt.Sprintf("the builders have no replacement for %s", macro),
+				"move the change into a helper function the system call calls, and patch that")
 			continue
 		}
 		f := p.Parse(e.File)
 		fn := f.Func(e.Change.PostFunc.Name)
 		tok := macroToken(f, fn, macro)
 		if tok == nil {
-			p.Refuse(e, "syscall: the definition is not where the change model put it", hazard.Manual("use "+prefix+macro))
+			p.RefuseManual(e, "the definition is not where the change model put it", "use "+prefix+macro)
 			continue
 		}
-		p.Edit(e.File, tok.Off, tok.End, prefix+macro, "replacement macro for "+fn.Name)
+		p.Edit(edit.Edit{File: e.File, Off: tok.Off, End: tok.End, Text: prefix + macro, Why: "replacement macro for " + fn.Name, Hazard: e.Hazard})
 		p.Resolve(e, fmt.Sprintf("%s becomes %s%s: the same __x64_sys entry point around a patchable inner function, without syscall metadata and error-injection data", macro, prefix, macro))
-		files[e.File] = true
+		files[e.File] = append(files[e.File], e.Hazard)
 	}
-	for file := range files {
-		f := p.Parse(file)
-		if strings.Contains(string(f.Src), inc) {
-			continue
-		}
-		at := 0
-		for _, i := range f.Includes {
-			if f.FuncAt(i.Span.Off) == nil {
-				at = i.Span.End
+	for file, hs := range files {
+		if e, ok := gen.Include(p.Parse(file), inc); ok {
+			e.Why = "include for the replacement macro"
+			if len(hs) == 1 {
+				e.Hazard = hs[0]
 			}
+			p.Edit(e)
 		}
-		p.Edit(file, at, at, "\n"+inc, "include for the replacement macro")
 	}
 	return nil
 }

@@ -1,0 +1,84 @@
+package hazard
+
+import (
+	"testing"
+
+	"github.com/kprewrite/kprewrite/change"
+)
+
+// kinds returns the kind and subject of each hazard of one file's change.
+func kinds(t *testing.T, path, old, new string) map[Kind]string {
+	t.Helper()
+	out := map[Kind]string{}
+	for _, h := range Analyze([]*change.File{change.Compute(path, []byte(old), []byte(new))}) {
+		if h.File != path {
+			t.Errorf("hazard %+v names file %q, want %q", h, h.File, path)
+		}
+		out[h.Kind] = h.Subject
+	}
+	return out
+}
+
+func TestAnalyze(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, path, old, new string
+		kind                 Kind
+		subject              string
+	}{
+		{"struct grows", "include/linux/s.h",
+			"struct s {\n\tint a;\n};\n", "struct s {\n\tint a;\n\tint b;\n};\n", StructLayout, "struct s.b"},
+		{"header inline", "include/linux/s.h",
+			"static inline int f(int x)\n{\n\treturn x;\n}\n", "static inline int f(int x)\n{\n\treturn x + 1;\n}\n", HeaderInline, "f"},
+		{"header macro", "include/linux/s.h",
+			"#define LIMIT 4\n", "#define LIMIT 8\n", HeaderMacro, "LIMIT"},
+		{"static local", "kernel/a.c",
+			"int f(void)\n{\n\treturn 0;\n}\n", "int f(void)\n{\n\tstatic int calls;\n\treturn calls++;\n}\n", StaticLocal, "f::calls"},
+		{"init code", "kernel/a.c",
+			"static int __init f(void)\n{\n\treturn 0;\n}\n", "static int __init f(void)\n{\n\treturn 1;\n}\n", InitCode, "f"},
+		{"assembly", "arch/x86/entry/entry_64.S", "nop\n", "ret\n", NotLivepatchable, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			got := kinds(t, c.path, c.old, c.new)
+			subj, ok := got[c.kind]
+			if !ok {
+				t.Fatalf("no %s hazard in %v", c.kind, got)
+			}
+			if c.subject != "" && subj != c.subject {
+				t.Errorf("%s subject %q, want %q", c.kind, subj, c.subject)
+			}
+		})
+	}
+	// a plain function change needs nothing
+	if got := kinds(t, "kernel/a.c", "int f(void)\n{\n\treturn 0;\n}\n", "int f(void)\n{\n\treturn 1;\n}\n"); len(got) != 0 {
+		t.Errorf("plain change: %v", got)
+	}
+}
+
+func TestNotLivepatchablePath(t *testing.T) {
+	t.Parallel()
+	for p, want := range map[string]bool{
+		"arch/x86/entry/entry_64.S":       true,
+		"arch/x86/entry/vdso/vclock.c":    true,
+		"drivers/net/bonding/bond_main.c": false,
+		"include/net/bonding.h":           false,
+		"arch/x86/realmode/rm/wakemain.c": true,
+	} {
+		if got := NotLivepatchablePath(p) != ""; got != want {
+			t.Errorf("%s: %v, want %v (%q)", p, got, want, NotLivepatchablePath(p))
+		}
+	}
+}
+
+func TestManual(t *testing.T) {
+	t.Parallel()
+	h := &Hazard{Action: Manual("do it")}
+	if h.Action != "manual: do it" || !h.NeedsHuman() {
+		t.Errorf("%+v", h)
+	}
+	if (&Hazard{Action: "bitfield"}).NeedsHuman() {
+		t.Error("a transform's action needs a human")
+	}
+}

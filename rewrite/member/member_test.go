@@ -1,0 +1,46 @@
+package member
+
+import (
+	"testing"
+)
+
+func TestNeedsInit(t *testing.T) {
+	t.Parallel()
+	for typ, want := range map[string]bool{
+		"spinlock_t":          true,
+		" struct list_head ":  true, // spaces around the type do not matter
+		"struct mutex":        true,
+		"atomic_t":            false, // zero is a valid atomic
+		"refcount_t":          false,
+		"struct work_struct":  false, // known, but no constructor here
+		"u32":                 false,
+		"struct unknown_type": false,
+	} {
+		if got := NeedsInit(typ); got != want {
+			t.Errorf("NeedsInit(%q) = %v, want %v", typ, got, want)
+		}
+	}
+}
+
+func TestCtor(t *testing.T) {
+	t.Parallel()
+	if c, ok := Ctor("wait_queue_head_t"); !ok || c != "init_waitqueue_head(v);" {
+		t.Errorf("wait_queue_head_t: %q %v", c, ok)
+	}
+	if c, ok := Ctor("struct delayed_work"); !ok || c != "" {
+		t.Errorf("struct delayed_work: %q %v", c, ok)
+	}
+	if _, ok := Ctor("int"); ok {
+		t.Error("int has a constructor")
+	}
+}
+
+func TestTagOf(t *testing.T) {
+	t.Parallel()
+	if got := TagOf("struct slave"); got != "slave" {
+		t.Errorf("got %q", got)
+	}
+	if got := TagOf("union u"); got != "u" {
+		t.Errorf("got %q", got)
+	}
+}

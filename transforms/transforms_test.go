@@ -1,0 +1,44 @@
+package transforms
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestRegistry checks what the driver and the CLI derive from the
+// registry: the member strategies in order and the declarations every
+// transform needs.
+func TestRegistry(t *testing.T) {
+	t.Parallel()
+	if diff := cmp.Diff([]string{"bitfield", "structext", "hole", "shadow"}, Strategies()); diff != "" {
+		t.Errorf("strategies (-want +got):\n%s", diff)
+	}
+	seen := map[string]bool{}
+	for _, tr := range All() {
+		if tr.Name == "" || tr.Doc == "" || tr.Run == nil || len(tr.Kinds) == 0 {
+			t.Errorf("%q: a transform needs a name, a doc, a Run and the hazard kinds it takes", tr.Name)
+		}
+		if seen[tr.Name] {
+			t.Errorf("%s registered twice", tr.Name)
+		}
+		seen[tr.Name] = true
+		if tr.Member != nil && (tr.Member.Use == "" || tr.Member.Takes == nil) {
+			t.Errorf("%s: a member strategy says what it is (Use) and what it takes", tr.Name)
+		}
+		for _, r := range tr.Requires {
+			if r.FactName() == "" {
+				t.Errorf("%s requires an unnamed fact", tr.Name)
+			}
+		}
+	}
+	// header code moves into the .c files before the member strategies run
+	names := make([]string, 0, len(All()))
+	for _, tr := range All() {
+		names = append(names, tr.Name)
+	}
+	if slices.Index(names, "header2c") > slices.Index(names, "bitfield") {
+		t.Errorf("order %v: header2c must run first", names)
+	}
+}
