@@ -31,7 +31,7 @@ type Object struct {
 type Summary struct {
 	Hazards  int `json:"hazards"`
 	Resolved int `json:"resolved"`
-	Manual   int `json:"manual"`
+	Manual   int `json:"manual"` // findings and notes that need an engineer
 	Notes    int `json:"notes"`
 }
 
@@ -70,6 +70,9 @@ func (r *Report) Add(name string, s *rewrite.Session) {
 	for _, f := range p.Findings {
 		if f.Kind == "note" {
 			p.Summary.Notes++
+			if f.NeedsHuman() { // a note whose action is manual work counts too
+				p.Summary.Manual++
+			}
 			continue
 		}
 		p.Summary.Hazards++

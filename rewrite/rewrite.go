@@ -98,6 +98,7 @@ type Session struct {
 	work    string
 	oracle  *oracle.Oracle
 	layouts map[string][2]*layout.Struct
+	fatal   error // first failure of the environment (see Err)
 }
 
 type parsedFile struct {
@@ -229,7 +230,11 @@ func (p *Pass) Refuse(e *Entry, why, action string) {
 func (s *Session) Run(transforms []*Transform) error {
 	for _, t := range transforms {
 		p := &Pass{Session: s, Transform: t}
-		if err := t.Run(p); err != nil {
+		err := t.Run(p)
+		if ferr := s.Err(); ferr != nil {
+			return ferr // a broken compiler or work area, never evidence
+		}
+		if err != nil {
 			return fmt.Errorf("%s: %w", t.Name, err)
 		}
 		if err := s.apply(p.edits); err != nil {

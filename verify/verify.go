@@ -14,11 +14,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/layout"
 	"github.com/kprewrite/kprewrite/objdiff"
@@ -117,10 +119,10 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 		work, err = os.MkdirTemp(filepath.Join(env.Work), "verify-")
 		if err != nil {
 			if err := os.MkdirAll(env.Work, 0o755); err != nil {
-				return nil, err
+				return nil, kperr.WorkAreaf(err, "the work area is not usable (give --cache a writable directory)")
 			}
 			if work, err = os.MkdirTemp(env.Work, "verify-"); err != nil {
-				return nil, err
+				return nil, kperr.WorkAreaf(err, "the work area is not usable (give --cache a writable directory)")
 			}
 		}
 		defer os.RemoveAll(work)
@@ -172,10 +174,6 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	compile := func(name string, files map[string][]byte) ([]*build.Result, error) {
 		return comp.Compile(ctx, &build.Variant{Name: name, Files: files}, sources, opt)
 	}
-	baseRes, err := compile(vBase, nil)
-	if err != nil {
-		return nil, err
-	}
 	claims := []bitfieldClaim{}
 	if in.Original != nil {
 		claims = bitfieldClaims(newFiles)
@@ -194,28 +192,35 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 		return d
 	}
 	newV := &build.Variant{Name: vNew, Files: withPreservedLines(baseOf, newFiles), Append: newAppend}
-	newBuild, err := comp.Compile(ctx, newV, sources, opt)
-	if err != nil {
+	var origV *build.Variant
+	var lay map[string][]byte
+	if in.Original != nil {
+		origV = &build.Variant{Name: vOrig, Files: withPreservedLines(baseOf, origFiles)}
+		if l := layoutOnly(env.Tree, origChanges); l != nil {
+			lay = withPreservedLines(baseOf, l)
+		}
+	}
+	// The variants compile at once, sharing the compiler's pool of jobs.
+	var baseRes, newBuild, origBuild, layoBuild []*build.Result
+	var g errGroup
+	g.Go(func() (err error) { baseRes, err = compile(vBase, nil); return })
+	g.Go(func() (err error) { newBuild, err = comp.Compile(ctx, newV, sources, opt); return })
+	if origV != nil {
+		g.Go(func() (err error) { origBuild, err = comp.Compile(ctx, origV, sources, opt); return })
+	}
+	if lay != nil {
+		g.Go(func() (err error) { layoBuild, err = compile(vLayout, lay); return })
+	}
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	if build.Errors(newBuild) != nil {
 		// report errors with the real line numbers
-		if plain, err := comp.Compile(ctx, &build.Variant{Name: vNew, Files: newFiles, Append: newAppend}, sources, opt); err == nil {
-			newBuild = plain
-		}
-	}
-	var origBuild, layoBuild []*build.Result
-	var origV *build.Variant
-	if in.Original != nil {
-		origV = &build.Variant{Name: vOrig, Files: withPreservedLines(baseOf, origFiles)}
-		if origBuild, err = comp.Compile(ctx, origV, sources, opt); err != nil {
+		plain, err := comp.Compile(ctx, &build.Variant{Name: vNew, Files: newFiles, Append: newAppend}, sources, opt)
+		if err != nil {
 			return nil, err
 		}
-		if lay := layoutOnly(env.Tree, origChanges); lay != nil {
-			if layoBuild, err = compile(vLayout, withPreservedLines(baseOf, lay)); err != nil {
-				return nil, err
-			}
-		}
+		newBuild = plain
 	}
 	compileCheck := Check{Name: "compile", OK: true}
 	for _, d := range build.Errors(newBuild) {
@@ -325,6 +330,34 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	}
 	r.Seconds = time.Since(start).Seconds()
 	return r, nil
+}
+
+// errGroup runs functions in goroutines and returns the first error.
+type errGroup struct {
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	errs error
+}
+
+// Go runs fn in a goroutine.
+func (g *errGroup) Go(fn func() error) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if err := fn(); err != nil {
+			g.mu.Lock()
+			if g.errs == nil {
+				g.errs = err
+			}
+			g.mu.Unlock()
+		}
+	}()
+}
+
+// Wait waits for every function and returns the first error.
+func (g *errGroup) Wait() error {
+	g.wg.Wait()
+	return g.errs
 }
 
 func applyPatch(t *tree.Tree, p *patch.Patch) (map[string][]byte, []*patch.FileResult, error) {

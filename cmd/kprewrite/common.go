@@ -27,6 +27,7 @@ func treeFlags() []cli.Flag {
 		&cli.StringFlag{Name: "tree", Usage: "kernel source `DIR` the patch applies to (never modified)", Required: true},
 		&cli.StringFlag{Name: "config", Usage: "kernel config `FILE` (default DIR/.config); in an O= build dir, that build's generated files are used"},
 		&cli.StringFlag{Name: "cache", Usage: "work area `DIR` for builds (default $KPREWRITE_CACHE or ~/.cache/kprewrite)"},
+		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: kbuild.DefaultJobs(), EnvVars: []string{"KPREWRITE_JOBS"}, Usage: "`N` parallel compiles (default: the number of CPUs)"},
 	}
 }
 
@@ -47,11 +48,21 @@ func badInput(format string, args ...any) error {
 	return cli.Exit("error: "+oneLine(fmt.Sprintf(format, args...)), exitBadInput)
 }
 
-// openEnv opens the tree and config named by the flags.
+// openEnv opens the tree and config named by the flags. A command that
+// compiles checks the work area first.
 func openEnv(c *cli.Context) (*kbuild.Env, error) {
-	env, err := kbuild.Open(c.String("tree"), c.String("config"), kbuild.Options{CacheDir: c.String("cache"), Log: stderr})
+	if c.Int("jobs") < 1 {
+		return nil, badInput("--jobs must be at least 1, not %d", c.Int("jobs"))
+	}
+	env, err := kbuild.Open(c.String("tree"), c.String("config"), kbuild.Options{CacheDir: c.String("cache"), Log: stderr,
+		Context: c.Context, Jobs: c.Int("jobs")})
 	if err != nil {
 		return nil, badInput("%v", err)
+	}
+	if env.Config != nil && c.Command.Name != "analyze" {
+		if err := env.CheckWorkArea(); err != nil {
+			return nil, failure(err)
+		}
 	}
 	return env, nil
 }
@@ -118,7 +129,8 @@ func session(env *kbuild.Env, base tree.FS, p *patch.Patch, opt rewrite.Options)
 		return nil, badInput("%v", err)
 	}
 	if err := s.Run(registry); err != nil {
-		return nil, cli.Exit("error: "+oneLine(err.Error()), exitBadInput)
+		s.Close()
+		return nil, failure(err)
 	}
 	return s, nil
 }

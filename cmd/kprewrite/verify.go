@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/kprewrite/kprewrite/kbuild"
@@ -13,7 +11,6 @@ import (
 func verifyFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "split", Usage: "also write one patch per object (vmlinux, each module) to `DIR`"},
-		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 2, Usage: "parallel compiles"},
 	}
 }
 
@@ -71,12 +68,12 @@ func runVerify(c *cli.Context, env *kbuild.Env, rw, orig *patch.Patch, structs [
 	if env.Config == nil {
 		return badInput("verify needs a configured tree: give --config (the .config of the kernel you livepatch)")
 	}
-	rep, err := verify.Run(context.Background(), verify.Input{
+	rep, err := verify.Run(c.Context, verify.Input{
 		Env: env, Rewritten: rw, Original: orig, Structs: structs,
 		SplitDir: c.String("split"), Jobs: c.Int("jobs"), Log: stderr,
 	})
 	if err != nil {
-		return cli.Exit("error: "+oneLine(err.Error()), exitBadInput)
+		return failure(err)
 	}
 	if c.String("format") == "json" {
 		if err := rep.WriteJSON(stdout); err != nil {

@@ -25,7 +25,6 @@
 package header2c
 
 import (
-	"context"
 	"fmt"
 	"path"
 	"sort"
@@ -401,7 +400,7 @@ func (st *state) users() ([]string, string, error) {
 		for h := range st.headers {
 			files[h] = st.poisoned(h, names)
 		}
-		idents, _, err := o.IdentUses(context.Background(), files, list, names)
+		idents, _, err := o.IdentUses(p.Context(), files, list, names)
 		if err != nil {
 			return nil, "", err
 		}

@@ -10,7 +10,6 @@
 package sites
 
 import (
-	"context"
 	"fmt"
 	"regexp"
 	"sort"
@@ -120,7 +119,7 @@ func find(p *rewrite.Pass, header, tag string) (*Result, error) {
 	}
 	files := p.CurrentFiles()
 	files[header] = incomplete(p.File(header), tag)
-	diags, err := o.Diagnostics(context.Background(), files, cands)
+	diags, err := o.Diagnostics(p.Context(), files, cands)
 	if err != nil {
 		return nil, err
 	}
