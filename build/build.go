@@ -83,6 +83,9 @@ type Compiler struct {
 	Env  *kbuild.Env
 	Dir  string // work directory of this run
 	Jobs int    // parallel compiles; 0: the env's setting
+	// Glue says which livepatch glue headers compiles see besides the
+	// tree's; the zero value gives kprewrite's bundled copies of all.
+	Glue Glue
 
 	once  sync.Once
 	slots chan struct{}
@@ -379,7 +382,8 @@ func (c *Compiler) rewriteArgs(cmd *kbuild.Command, ovl, src, obj string, opt Op
 	}
 	// Headers beside the source in the tree, for quoted includes.
 	out = append(out, "-iquote", filepath.Join(srcRoot, filepath.Dir(cmd.Source)))
-	out = append(out, "-fmacro-prefix-map="+ovl+"/=", "-idirafter", stubDir(c.Dir))
+	out = append(out, "-fmacro-prefix-map="+ovl+"/=")
+	out = append(out, c.glueArgs()...)
 	out = append(out, opt.Extra...)
 	if opt.MaxErrors >= 0 {
 		out = append(out, "-fmax-errors=0")

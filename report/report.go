@@ -52,7 +52,16 @@ type Report struct {
 	Command       string  `json:"command"`
 	Tree          string  `json:"tree"`
 	Config        string  `json:"config,omitempty"`
+	Glue          *Glue   `json:"glue,omitempty"`
 	Patches       []Patch `json:"patches"`
+}
+
+// Glue is the livepatch builder a rewrite generated its glue (callbacks,
+// system call macros) for, and why that one.
+type Glue struct {
+	Dialect string `json:"dialect"` // "klp" or "kpatch"
+	Why     string `json:"why"`
+	Used    bool   `json:"used"` // the rewritten patch includes a glue header
 }
 
 // New starts a report for a command.
@@ -229,5 +238,8 @@ func (r *Report) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "; %d notes", s.Notes)
 		}
 		fmt.Fprintln(w, ".")
+	}
+	if g := r.Glue; g != nil && g.Used {
+		fmt.Fprintf(w, "\nLivepatch glue: %s dialect (%s).\n", g.Dialect, g.Why)
 	}
 }

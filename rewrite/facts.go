@@ -159,7 +159,11 @@ func (s *Session) StructLayouts(header, key string) (base, upstream *layout.Stru
 			return nil, nil, s.failed(err)
 		}
 		if rs[0].Failed {
-			return nil, nil, fmt.Errorf("compiling %s to read the layout of %s failed: %v", user, key, build.Errors(rs))
+			var diags []string
+			for _, d := range build.Errors(rs) {
+				diags = append(diags, d.String())
+			}
+			return nil, nil, kperr.CompileFailure(fmt.Sprintf("compiling %s to read the layout of %s failed", user, key), diags)
 		}
 		ls, err := layout.ReadObject(rs[0].Object)
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/internal/dialect"
 	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/layout"
@@ -41,6 +42,13 @@ type Input struct {
 	Log      io.Writer
 	// Work is the directory for this run's compiles (default: in the env's work area).
 	Work string
+	// Dialect is the livepatch glue the patch was written for ("klp" or
+	// "kpatch"): compiles see the headers that builder provides. "" gives
+	// kprewrite's bundled copies of every glue header.
+	Dialect string
+	// KpatchSrc is kpatch's source (directory or tarball) whose kmod/patch
+	// headers the kpatch dialect compiles against; "" for the bundled copies.
+	KpatchSrc string
 }
 
 // Check is one named check.
@@ -169,7 +177,11 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	structs, headerOf := structsToCheck(env, origRes, newRes, in.Structs)
 	probes := layoutProbes(env, structs, headerOf, sources)
 
-	comp := &build.Compiler{Env: env, Dir: work, Jobs: in.Jobs}
+	glue, glueCheck, err := chooseGlue(env, in)
+	if err != nil {
+		return nil, err
+	}
+	comp := &build.Compiler{Env: env, Dir: work, Jobs: in.Jobs, Glue: glue}
 	opt := build.Options{Extra: []string{"-ffunction-sections", "-fdata-sections", "-g"}, Append: probes, MaxErrors: 20}
 	compile := func(name string, files map[string][]byte) ([]*build.Result, error) {
 		return comp.Compile(ctx, &build.Variant{Name: name, Files: files}, sources, opt)
@@ -242,6 +254,9 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 		compileCheck.Summary = "the rewritten tree does not compile"
 	}
 	r.add(compileCheck)
+	if glueCheck != nil {
+		r.add(*glueCheck)
+	}
 
 	// 3. Layout proof.
 	baseL, newL := readLayouts(baseRes), readLayouts(newBuild)
@@ -330,6 +345,39 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	}
 	r.Seconds = time.Since(start).Seconds()
 	return r, nil
+}
+
+// chooseGlue returns the glue headers the compiles see, and, when the
+// rewritten patch includes a glue header, the check that says which.
+func chooseGlue(env *kbuild.Env, in Input) (build.Glue, *Check, error) {
+	glue := build.Glue{Dialect: in.Dialect}
+	if !dialect.UsesGlue(patch.Render(in.Rewritten, patch.RenderOptions{})) {
+		return glue, nil, nil
+	}
+	c := &Check{Name: "glue", OK: true}
+	switch in.Dialect {
+	case dialect.KLP:
+		if env.Tree.Exists(dialect.KLPHelpers) {
+			c.Summary = "klp glue compiled against the tree's own " + dialect.KLPHelpers
+		} else {
+			c.OK = false
+			c.Summary = "the klp glue needs " + dialect.KLPHelpers + ", which this tree does not have (klp-build came with Linux 6.19): rewrite with --dialect kpatch"
+		}
+	case dialect.Kpatch:
+		if in.KpatchSrc == "" {
+			c.Summary = "kpatch glue compiled against kprewrite's bundled copies of kpatch-macros.h and kpatch-syscall.h: kpatch's source was not found (set KPREWRITE_KPATCH_SRC to prove it against kpatch's own headers)"
+			break
+		}
+		dir, err := dialect.KpatchInclude(in.KpatchSrc, filepath.Dir(filepath.Dir(env.Work)))
+		if err != nil {
+			return glue, nil, err
+		}
+		glue.KpatchDir = dir
+		c.Summary = "kpatch glue compiled against kpatch's own kmod/patch headers (from " + in.KpatchSrc + "), as kpatch-build does"
+	default:
+		c.Summary = "glue compiled against kprewrite's bundled copies of the builders' headers (no dialect given)"
+	}
+	return glue, c, nil
 }
 
 // errGroup runs functions in goroutines and returns the first error.

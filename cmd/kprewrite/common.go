@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/kprewrite/kprewrite/internal/dialect"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/report"
@@ -37,11 +38,24 @@ func formatFlag() cli.Flag {
 
 func rewriteFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "dialect", Value: "klp", Usage: "livepatch glue to generate: klp (kernel livepatch_helpers.h, klp-build) or kpatch (kpatch-macros.h)"},
+		dialectFlag(),
 		&cli.StringFlag{Name: "strategy", Value: "auto", Usage: "for new struct members: auto (bitfield, structext, hole, shadow in that order) or one of them"},
 		&cli.IntFlag{Name: "max-users", Value: 64, Usage: "refuse to move a header definition that more than `N` .c files use"},
 		&cli.StringSliceFlag{Name: "shadow-id", Usage: "shadow id of a member, as `\"struct X.member=ID\"` (default: derived from the names)"},
 	}
+}
+
+func dialectFlag() cli.Flag {
+	return &cli.StringFlag{Name: "dialect", Value: "auto", Usage: "livepatch glue: auto (klp when the tree has scripts/livepatch/klp-build, else kpatch), klp (the kernel's livepatch_helpers.h, klp-build) or kpatch (kpatch-macros.h, kpatch-build)"}
+}
+
+// dialectOf resolves --dialect for the tree.
+func dialectOf(c *cli.Context, env *kbuild.Env) (dialect.Choice, error) {
+	ch, err := dialect.Choose(c.String("dialect"), env.Tree)
+	if err != nil {
+		return ch, badInput("%v", err)
+	}
+	return ch, nil
 }
 
 func badInput(format string, args ...any) error {
@@ -77,8 +91,10 @@ func checkFormat(c *cli.Context) error {
 
 func options(c *cli.Context) (rewrite.Options, error) {
 	o := rewrite.Options{Dialect: c.String("dialect"), Strategy: c.String("strategy"), MaxUsers: c.Int("max-users")}
-	if o.Dialect != "klp" && o.Dialect != "kpatch" {
-		return o, badInput("--dialect must be klp or kpatch, not %q", o.Dialect)
+	switch o.Dialect {
+	case dialect.Auto, dialect.KLP, dialect.Kpatch:
+	default:
+		return o, badInput("--dialect must be auto, klp or kpatch, not %q", o.Dialect)
 	}
 	switch o.Strategy {
 	case "auto", "bitfield", "structext", "hole", "shadow":
@@ -151,5 +167,10 @@ func optionsAndEnv(c *cli.Context) (rewrite.Options, *kbuild.Env, error) {
 		return opt, nil, err
 	}
 	env, err := openEnv(c)
+	if err != nil {
+		return opt, nil, err
+	}
+	ch, err := dialectOf(c, env)
+	opt.Dialect = ch.Name
 	return opt, env, err
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/urfave/cli/v2"
 
+	"github.com/kprewrite/kprewrite/internal/dialect"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/verify"
@@ -21,10 +22,12 @@ func verifyCommand() *cli.Command {
 		ArgsUsage: "PATCH",
 		Description: "Checks that PATCH applies, compiles with kbuild's flags, changes no struct layout (DWARF),\n" +
 			"changes no header, changes every function the upstream patch (--original) changes, and adds\n" +
-			"no checkpatch errors. Exit status: 0 when every check passes, 1 when one fails, 2 for bad input.\n" +
+			"no checkpatch errors. Exit status: 0 when every check passes, 1 when one fails, 2 for bad input,\n" +
+			"3 when the compiler, make or the work area fails.\n" +
 			"Example: kprewrite verify --tree linux-6.1 --config build/.config --original fix.patch fix-lp.patch",
 		Flags: append(append(treeFlags(), formatFlag(),
 			&cli.StringFlag{Name: "original", Usage: "the upstream `PATCH` the rewritten one came from"},
+			dialectFlag(),
 		), verifyFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -68,8 +71,12 @@ func runVerify(c *cli.Context, env *kbuild.Env, rw, orig *patch.Patch, structs [
 	if env.Config == nil {
 		return badInput("verify needs a configured tree: give --config (the .config of the kernel you livepatch)")
 	}
+	ch, err := dialectOf(c, env)
+	if err != nil {
+		return err
+	}
 	rep, err := verify.Run(c.Context, verify.Input{
-		Env: env, Rewritten: rw, Original: orig, Structs: structs,
+		Env: env, Rewritten: rw, Original: orig, Structs: structs, Dialect: ch.Name, KpatchSrc: dialect.KpatchSource(),
 		SplitDir: c.String("split"), Jobs: c.Int("jobs"), Log: stderr,
 	})
 	if err != nil {
