@@ -252,14 +252,21 @@ func (e *Env) Prepare() error {
 		if !fileExists(filepath.Join(src, "Makefile")) {
 			fmt.Fprintf(e.Log, "kprewrite: the tree is configured in place; copying it to %s\n", src)
 			os.RemoveAll(src)
-			if out, err := exec.CommandContext(e.Context(), "cp", "-a", e.Tree.Root(), src).CombinedOutput(); err != nil {
+			// copy beside, then rename: a stopped copy never passes for a tree
+			tmp := src + ".tmp"
+			os.RemoveAll(tmp)
+			if out, err := exec.CommandContext(e.Context(), "cp", "-a", e.Tree.Root(), tmp).CombinedOutput(); err != nil {
+				os.RemoveAll(tmp)
 				if cerr := e.Context().Err(); cerr != nil {
 					return cerr
 				}
 				return kperr.WorkAreaf(nil, "copying the tree into the work area: %v: %s", err, oneLine(lastLines(out, 1)))
 			}
 			for _, junk := range []string{".config", "include/config", "include/generated", "arch/x86/include/generated"} {
-				os.RemoveAll(filepath.Join(src, junk))
+				os.RemoveAll(filepath.Join(tmp, junk))
+			}
+			if err := os.Rename(tmp, src); err != nil {
+				return kperr.WorkAreaf(err, "the work area is not usable")
 			}
 		}
 	}
@@ -299,7 +306,7 @@ func (e *Env) runMake(src, obj string, targets ...string) error {
 		if !errors.As(err, &ee) {
 			return kperr.Toolchainf(err, "cannot run make")
 		}
-		return fmt.Errorf("make %s failed: %v\n%s", strings.Join(targets, " "), err, lastLines(out, 15))
+		return kperr.Makef(nil, "make %s failed: %v\n%s", strings.Join(targets, " "), err, lastLines(out, 15))
 	}
 	return nil
 }
@@ -438,7 +445,7 @@ func (e *Env) learnCommand(rel, obj string) (*CmdFile, error) {
 		if kperr.IsEnvironment(err) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%s: %v", rel, err)
+		return nil, fmt.Errorf("%s: %w", rel, err)
 	}
 	cf, err := ReadCmdFile(cmdPath(e.objTree, obj))
 	if err != nil {

@@ -32,6 +32,11 @@ const (
 	WorkArea
 	// Canceled is a run stopped by a signal or a canceled context.
 	Canceled
+	// Make is a make run (preparing kprewrite's own build, or compiling a
+	// file once to learn its kbuild command) that failed: the tree or the
+	// config does not build what was asked. It stops what needed it, not
+	// the whole run.
+	Make
 )
 
 // Exit statuses of the command line.
@@ -47,6 +52,7 @@ var kindNames = map[Kind]string{
 	Toolchain: "toolchain failure",
 	WorkArea:  "unusable work area",
 	Canceled:  "canceled",
+	Make:      "make failure",
 }
 
 // String names the kind.
@@ -110,6 +116,11 @@ func WorkAreaf(cause error, format string, args ...any) error {
 // Internalf returns a failure of kprewrite itself.
 func Internalf(cause error, format string, args ...any) error {
 	return newf(Internal, cause, format, args...)
+}
+
+// Makef returns a make failure with its cause (may be nil).
+func Makef(cause error, format string, args ...any) error {
+	return newf(Make, cause, format, args...)
 }
 
 // CompileFailure returns a compile failure with gcc's diagnostics.

@@ -19,6 +19,7 @@ func TestExitCodes(t *testing.T) {
 		{Toolchainf(cause, "cannot run gcc"), ExitEnvironment, true},
 		{WorkAreaf(cause, "work area"), ExitEnvironment, true},
 		{Internalf(cause, "bug"), ExitEnvironment, false},
+		{fmt.Errorf("x.c: %w", Makef(nil, "make x.o failed")), ExitEnvironment, false},
 		{errors.New("untyped"), ExitEnvironment, false},
 		{fmt.Errorf("wrapped: %w", Toolchainf(nil, "gcc died")), ExitEnvironment, true},
 		{fmt.Errorf("stopped: %w", context.Canceled), ExitEnvironment, true},
