@@ -15,8 +15,8 @@ import (
 // without an error diagnostic is a kperr.Toolchain error (issue 13 item 1).
 func TestToolchainFailure(t *testing.T) {
 	cases := []struct {
-		name     string
-		script   string // "" for no gcc at all
+		name      string
+		script    string // "" for no gcc at all
 		toolchain bool
 	}{
 		{"missing", "", true},
