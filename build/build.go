@@ -13,6 +13,7 @@ package build
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -21,7 +22,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 
+	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/kbuild"
 )
 
@@ -74,11 +77,29 @@ type Result struct {
 	Diagnostics  []Diagnostic
 }
 
-// Compiler compiles files of variants into Dir.
+// Compiler compiles files of variants into Dir. Its compiles share one pool
+// of Jobs slots, also when several variants compile at once.
 type Compiler struct {
 	Env  *kbuild.Env
 	Dir  string // work directory of this run
-	Jobs int
+	Jobs int    // parallel compiles; 0: the env's setting
+	// Glue says which livepatch glue headers compiles see besides the
+	// tree's; the zero value gives kprewrite's bundled copies of all.
+	Glue Glue
+
+	once  sync.Once
+	slots chan struct{}
+}
+
+func (c *Compiler) pool() chan struct{} {
+	c.once.Do(func() {
+		j := c.Jobs
+		if j <= 0 {
+			j = c.Env.Jobs()
+		}
+		c.slots = make(chan struct{}, j)
+	})
+	return c.slots
 }
 
 // overlayDir returns where a variant's files are written.
@@ -103,7 +124,7 @@ func (c *Compiler) materialize(v *Variant, sources []string, opt Options) error 
 			continue
 		}
 		if err := write(rel, data); err != nil {
-			return err
+			return kperr.WorkAreaf(err, "the work area is not usable")
 		}
 	}
 	for _, s := range sources {
@@ -122,14 +143,20 @@ func (c *Compiler) materialize(v *Variant, sources []string, opt Options) error 
 			data = append(append([]byte{}, data...), []byte(extra)...)
 		}
 		if err := write(s, data); err != nil {
-			return err
+			return kperr.WorkAreaf(err, "the work area is not usable")
 		}
 	}
 	return c.linkSiblings(ovl, v)
 }
 
-// Compile compiles sources of variant v, in parallel.
+// Compile compiles sources of variant v, in parallel. A compile that runs
+// and fails gives a Result with Failed set and gcc's diagnostics: evidence
+// about the sources. A compiler that cannot run, dies, or fails without a
+// diagnostic gives an error (kperr.Toolchain): never evidence of anything.
 func (c *Compiler) Compile(ctx context.Context, v *Variant, sources []string, opt Options) ([]*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := c.materialize(v, sources, opt); err != nil {
 		return nil, err
 	}
@@ -143,26 +170,36 @@ func (c *Compiler) Compile(ctx context.Context, v *Variant, sources []string, op
 		cmds[i] = cmd
 	}
 	results := make([]*Result, len(sources))
-	jobs := c.Jobs
-	if jobs <= 0 {
-		jobs = 2
-	}
+	errs := make([]error, len(sources))
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, jobs)
+	sem := c.pool()
 	for i := range sources {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			sem <- struct{}{}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
 			defer func() { <-sem }()
-			results[i] = c.compileOne(ctx, v, cmds[i], opt)
+			results[i], errs[i] = c.compileOne(ctx, v, cmds[i], opt)
 		}(i)
 	}
 	wg.Wait()
-	return results, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return results, nil
 }
 
-func (c *Compiler) compileOne(ctx context.Context, v *Variant, cmd *kbuild.Command, opt Options) *Result {
+func (c *Compiler) compileOne(ctx context.Context, v *Variant, cmd *kbuild.Command, opt Options) (*Result, error) {
 	ovl := c.overlayDir(v)
 	res := &Result{Source: cmd.Source}
 	if cmd.IsMod {
@@ -174,33 +211,66 @@ func (c *Compiler) compileOne(ctx context.Context, v *Variant, cmd *kbuild.Comma
 		ext = ".i"
 	}
 	obj := filepath.Join(c.Dir, v.Name, "obj", strings.TrimSuffix(cmd.Source, filepath.Ext(cmd.Source))+ext)
-	os.MkdirAll(filepath.Dir(obj), 0o755)
+	if err := os.MkdirAll(filepath.Dir(obj), 0o755); err != nil {
+		return nil, kperr.WorkAreaf(err, "the work area is not usable")
+	}
 	args := c.rewriteArgs(cmd, ovl, src, obj, opt)
 	run := exec.CommandContext(ctx, args[0], args[1:]...)
+	kbuild.KillGroupOnCancel(run)
 	run.Dir = cmd.Dir
 	run.Env = append(os.Environ(), "LC_ALL=C") // ASCII quotes in messages
 	out, err := run.CombinedOutput()
-	res.Diagnostics = parseDiagnostics(string(out), ovl, c.Env.SrcRoot(), c.Env.Tree.Root(), cmd.Dir, opt.MaxErrors)
+	if cerr := ctx.Err(); cerr != nil {
+		return nil, cerr
+	}
 	if err != nil {
-		res.Failed = true
-		if len(res.Diagnostics) == 0 {
-			res.Diagnostics = []Diagnostic{{File: cmd.Source, Severity: "error", Message: strings.TrimSpace(lastLine(string(out)) + " " + err.Error())}}
+		if ferr := toolchainFailure(args[0], cmd.Source, string(out), err); ferr != nil {
+			return nil, ferr
 		}
-		return res
+		res.Failed = true
+	}
+	res.Diagnostics = parseDiagnostics(string(out), ovl, c.Env.SrcRoot(), c.Env.Tree.Root(), cmd.Dir, opt.MaxErrors)
+	if res.Failed {
+		return res, nil
 	}
 	switch {
 	case opt.Preprocess:
 		data, err := os.ReadFile(obj)
 		if err != nil {
-			res.Failed = true
-			res.Diagnostics = []Diagnostic{{File: cmd.Source, Severity: "error", Message: err.Error()}}
-			return res
+			return nil, kperr.Toolchainf(err, "the compiler %s succeeded on %s but wrote no output", args[0], cmd.Source)
 		}
 		res.Preprocessed = relativeMarkers(data, ovl, c.Env.SrcRoot(), c.Env.Tree.Root())
 	case !opt.SyntaxOnly:
+		if _, err := os.Stat(obj); err != nil {
+			return nil, kperr.Toolchainf(err, "the compiler %s succeeded on %s but wrote no object", args[0], cmd.Source)
+		}
 		res.Object = obj
 	}
-	return res
+	return res, nil
+}
+
+// toolchainFailure tells a compile that ran and failed with at least one
+// error diagnostic (nil: evidence about the source) from a compiler that
+// could not run, died of a signal, or failed without saying where (an
+// error: the environment is broken).
+func toolchainFailure(compiler, source, out string, err error) error {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return kperr.Toolchainf(err, "cannot run the compiler %s (for %s): install it or fix PATH", compiler, source)
+	}
+	if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() {
+		return kperr.Toolchainf(nil, "the compiler %s was killed by signal %v compiling %s", compiler, st.Signal(), source)
+	}
+	for _, d := range parseDiagnostics(out, "", "", "", "/", 0) {
+		if d.Severity == "error" {
+			return nil
+		}
+	}
+	why := lastLine(out)
+	if why == "" {
+		why = "no output"
+	}
+	return kperr.Toolchainf(nil, "the compiler %s failed on %s (%v) without an error diagnostic: %s", compiler, source, err, why)
 }
 
 // relativeMarkers rewrites the file names of gcc's line markers
@@ -312,7 +382,8 @@ func (c *Compiler) rewriteArgs(cmd *kbuild.Command, ovl, src, obj string, opt Op
 	}
 	// Headers beside the source in the tree, for quoted includes.
 	out = append(out, "-iquote", filepath.Join(srcRoot, filepath.Dir(cmd.Source)))
-	out = append(out, "-fmacro-prefix-map="+ovl+"/=", "-idirafter", stubDir(c.Dir))
+	out = append(out, "-fmacro-prefix-map="+ovl+"/=")
+	out = append(out, c.glueArgs()...)
 	out = append(out, opt.Extra...)
 	if opt.MaxErrors >= 0 {
 		out = append(out, "-fmax-errors=0")

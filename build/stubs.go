@@ -3,6 +3,7 @@ package build
 import (
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/kprewrite/kprewrite/internal/fsutil"
 )
@@ -29,11 +30,11 @@ const syscallStub = `#if __has_include(<linux/syscalls.h>)
 	static inline long inner(__MAP(x, __SC_DECL, __VA_ARGS__))
 `
 
-// Livepatch glue headers, used only when the tree does not have them: a
-// kernel older than klp-build (6.19) has no linux/livepatch_helpers.h, and
-// kpatch-macros.h comes with kpatch-build, not with the kernel. They let
-// kprewrite compile generated callback and syscall code; the builder later uses its
-// real headers.
+// kprewrite's bundled copies of the livepatch glue headers. The rewriter's
+// own compiles (Glue.Dialect "") see them after the tree's headers, so it
+// can compile generated callback and syscall code on any tree. verify uses
+// what the chosen builder provides instead (see Glue): the kpatch copies
+// only when kpatch's source is not found, and never the klp one.
 var stubs = map[string]string{
 	"linux/livepatch_helpers.h": `/* kprewrite stub: used only when the tree has no livepatch_helpers.h */
 #ifndef _KPREWRITE_STUB_LIVEPATCH_HELPERS_H
@@ -92,10 +93,44 @@ var stubs = map[string]string{
 `,
 }
 
-// stubDir writes the stub headers under dir and returns their directory.
-func stubDir(dir string) string {
+// Glue chooses the livepatch glue headers a compile sees.
+type Glue struct {
+	// Dialect is "klp" (only the tree's own livepatch_helpers.h, as
+	// klp-build compiles: a tree without it cannot compile klp glue),
+	// "kpatch" (kpatch's headers, from KpatchDir or the bundled copies),
+	// or "" (the bundled copies of both: the rewriter's own compiles).
+	Dialect string
+	// KpatchDir holds kpatch's real kmod/patch headers ("" for the
+	// bundled copies).
+	KpatchDir string
+}
+
+// glueArgs returns the compiler flags that put the glue headers on the
+// include path.
+func (c *Compiler) glueArgs() []string {
+	switch c.Glue.Dialect {
+	case "klp":
+		return nil
+	case "kpatch":
+		if c.Glue.KpatchDir != "" {
+			return []string{"-I", c.Glue.KpatchDir} // as kpatch-build does
+		}
+		return []string{"-idirafter", stubDir(c.Dir, "kpatch-macros.h", "kpatch-syscall.h")}
+	}
+	return []string{"-idirafter", stubDir(c.Dir)}
+}
+
+// stubDir writes the stub headers (all, or those named) under dir and
+// returns their directory.
+func stubDir(dir string, only ...string) string {
 	d := filepath.Join(dir, "stubs")
+	if len(only) > 0 {
+		d = filepath.Join(dir, "stubs-kpatch")
+	}
 	for name, text := range stubs {
+		if len(only) > 0 && !slices.Contains(only, name) {
+			continue
+		}
 		p := filepath.Join(d, name)
 		if old, err := os.ReadFile(p); err == nil && string(old) == text {
 			continue

@@ -2,6 +2,7 @@ package kbuild
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -15,8 +16,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/kprewrite/kprewrite/internal/fsutil"
+	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/tree"
 )
 
@@ -40,8 +44,11 @@ type Env struct {
 	objTree  string // generated headers and .cmd files; "" until prepared
 	buildSrc string // the source tree the build was made from (the tree, a private copy, or a sibling tree)
 	ownObj   bool   // objTree is in the work area, so kprewrite may run make there
+	ctx      context.Context
+	jobs     int
 
 	mu      sync.Mutex
+	makeMu  sync.Mutex // one make at a time in this process (a file lock orders processes)
 	deps    *depIndex
 	own     *Env // fallback private build when the user's build lacks an object
 	textual *IncludeGraph
@@ -55,6 +62,57 @@ type Options struct {
 	CacheDir string
 	// Log receives progress lines for slow steps (make prepare, compiles).
 	Log io.Writer
+	// Context stops every make and compiler run when it is canceled
+	// (default: context.Background()).
+	Context context.Context
+	// Jobs is how many compiles (and make jobs) run at once; default
+	// DefaultJobs().
+	Jobs int
+}
+
+// DefaultJobs is the number of parallel jobs when none is given:
+// $KPREWRITE_JOBS when it is a positive number, else the number of CPUs.
+func DefaultJobs() int {
+	var j int
+	if _, err := fmt.Sscan(os.Getenv("KPREWRITE_JOBS"), &j); err == nil && j > 0 {
+		return j
+	}
+	return maxInt(1, numCPU())
+}
+
+// Context returns the context that bounds the env's make and compiler runs.
+func (e *Env) Context() context.Context {
+	if e.ctx == nil {
+		return context.Background()
+	}
+	return e.ctx
+}
+
+// Jobs returns how many compiles run at once.
+func (e *Env) Jobs() int {
+	if e.jobs <= 0 {
+		return DefaultJobs()
+	}
+	return e.jobs
+}
+
+// CheckWorkArea makes sure the work area can be created and written, so an
+// unusable --cache stops the run before anything depends on a compile.
+func (e *Env) CheckWorkArea() error {
+	const hint = "the work area is not usable (give --cache a writable directory)"
+	if err := os.MkdirAll(e.Work, 0o755); err != nil {
+		return kperr.WorkAreaf(err, hint)
+	}
+	f, err := os.CreateTemp(e.Work, ".probe-*")
+	if err != nil {
+		return kperr.WorkAreaf(err, hint)
+	}
+	name := f.Name()
+	f.Close()
+	if err := os.Remove(name); err != nil {
+		return kperr.WorkAreaf(err, hint)
+	}
+	return nil
 }
 
 // DefaultCacheDir returns the cache directory kprewrite uses by default.
@@ -78,7 +136,7 @@ func Open(treeDir, configPath string, opt Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Env{Tree: t, Log: opt.Log, buildSrc: t.Root()}
+	e := &Env{Tree: t, Log: opt.Log, buildSrc: t.Root(), ctx: opt.Context, jobs: opt.Jobs}
 	if e.Log == nil {
 		e.Log = io.Discard
 	}
@@ -165,17 +223,27 @@ func (e *Env) HasBuild() bool {
 // area (about a minute), reusing it on later runs.
 func (e *Env) Prepare() error {
 	if e.Config == nil {
-		return errors.New("no .config: give --config (the config of the kernel you livepatch)")
+		return kperr.BadInputf("no .config: give --config (the config of the kernel you livepatch)")
+	}
+	if err := e.Context().Err(); err != nil {
+		return err
 	}
 	if e.Plain {
 		return e.preparePlain()
 	}
+	e.makeMu.Lock()
+	defer e.makeMu.Unlock()
 	if e.objTree != "" {
 		return nil
 	}
+	unlock, err := e.lockWork()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	obj := filepath.Join(e.Work, "obj")
 	if err := os.MkdirAll(obj, 0o755); err != nil {
-		return err
+		return kperr.WorkAreaf(err, "the work area is not usable (give --cache a writable directory)")
 	}
 	src := e.Tree.Root()
 	if !e.treeIsClean() {
@@ -185,11 +253,21 @@ func (e *Env) Prepare() error {
 		if !fileExists(filepath.Join(src, "Makefile")) {
 			fmt.Fprintf(e.Log, "kprewrite: the tree is configured in place; copying it to %s\n", src)
 			os.RemoveAll(src)
-			if out, err := exec.Command("cp", "-a", e.Tree.Root(), src).CombinedOutput(); err != nil {
-				return fmt.Errorf("copying the tree: %v: %s", err, lastLines(out, 5))
+			// copy beside, then rename: a stopped copy never passes for a tree
+			tmp := src + ".tmp"
+			os.RemoveAll(tmp)
+			if out, err := exec.CommandContext(e.Context(), "cp", "-a", e.Tree.Root(), tmp).CombinedOutput(); err != nil {
+				os.RemoveAll(tmp)
+				if cerr := e.Context().Err(); cerr != nil {
+					return cerr
+				}
+				return kperr.WorkAreaf(nil, "copying the tree into the work area: %v: %s", err, oneLine(lastLines(out, 1)))
 			}
 			for _, junk := range []string{".config", "include/config", "include/generated", "arch/x86/include/generated"} {
-				os.RemoveAll(filepath.Join(src, junk))
+				os.RemoveAll(filepath.Join(tmp, junk))
+			}
+			if err := os.Rename(tmp, src); err != nil {
+				return kperr.WorkAreaf(err, "the work area is not usable")
 			}
 		}
 	}
@@ -197,12 +275,12 @@ func (e *Env) Prepare() error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(obj, ".config"), cfgData, 0o644); err != nil {
-		return err
+	if err := fsutil.WriteFileAtomic(filepath.Join(obj, ".config"), cfgData, 0o644); err != nil {
+		return kperr.WorkAreaf(err, "the work area is not usable")
 	}
 	fmt.Fprintf(e.Log, "kprewrite: preparing a build of the tree in %s (make prepare, about a minute; reused later)\n", obj)
 	for _, target := range [][]string{{"olddefconfig"}, {"prepare"}} {
-		if err := runMake(src, obj, target...); err != nil {
+		if err := e.runMake(src, obj, target...); err != nil {
 			return err
 		}
 	}
@@ -216,13 +294,22 @@ func (e *Env) treeIsClean() bool {
 	return !e.Tree.Exists(".config") && !e.Tree.IsDir("include/config")
 }
 
-func runMake(src, obj string, targets ...string) error {
-	args := append([]string{"-C", src, "O=" + obj, "-j" + jobs()}, targets...)
-	cmd := exec.Command("make", args...)
+func (e *Env) runMake(src, obj string, targets ...string) error {
+	args := append([]string{"-C", src, "O=" + obj, fmt.Sprintf("-j%d", e.Jobs())}, targets...)
+	cmd := exec.CommandContext(e.Context(), "make", args...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C") // ASCII quotes in gcc's messages
+	KillGroupOnCancel(cmd)
 	out, err := cmd.CombinedOutput()
+	if cerr := e.Context().Err(); cerr != nil {
+		return cerr
+	}
 	if err != nil {
-		return &makeError{targets: targets, err: err, out: out}
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			return kperr.Toolchainf(err, "cannot run make")
+		}
+		me := &makeError{targets: targets, err: err, out: out}
+		return kperr.Makef(me, "%s", me.Error())
 	}
 	return nil
 }
@@ -238,11 +325,40 @@ func (e *makeError) Error() string {
 	return fmt.Sprintf("make %s failed: %v\n%s", strings.Join(e.targets, " "), e.err, lastLines(e.out, 15))
 }
 
-func jobs() string {
-	if j := os.Getenv("KPREWRITE_JOBS"); j != "" {
-		return j
+// KillGroupOnCancel makes cmd run in its own process group and kills the
+// whole group (make's and gcc's children too) when its context is
+// canceled, so a canceled run stops promptly.
+func KillGroupOnCancel(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		if cmd.Process == nil {
+			return nil
+		}
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
-	return fmt.Sprint(maxInt(1, numCPU()))
+	cmd.WaitDelay = 5 * time.Second
+}
+
+// lockWork takes the work area's lock, which orders make runs of
+// concurrent kprewrite processes sharing the work area.
+func (e *Env) lockWork() (func(), error) {
+	if err := os.MkdirAll(e.Work, 0o755); err != nil {
+		return nil, kperr.WorkAreaf(err, "the work area is not usable (give --cache a writable directory)")
+	}
+	f, err := os.OpenFile(filepath.Join(e.Work, ".lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, kperr.WorkAreaf(err, "the work area is not usable (give --cache a writable directory)")
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, kperr.WorkAreaf(err, "cannot lock the work area")
+	}
+	return func() { f.Close() }, nil
+}
+
+func oneLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
 }
 
 func lastLines(b []byte, n int) string {
@@ -254,18 +370,22 @@ func lastLines(b []byte, n int) string {
 }
 
 // preparePlain writes the generated autoconf header for a tree without kbuild.
+//
+// Concurrent runs share the file (the work area is named after the tree
+// and the config, so they all want the same content): it is written only
+// when its content differs, through a temporary file and a rename, so a
+// compile never reads a partial header.
 func (e *Env) preparePlain() error {
 	obj := filepath.Join(e.Work, "plain")
 	gen := filepath.Join(obj, "include", "generated")
 	if err := os.MkdirAll(gen, 0o755); err != nil {
-		return err
+		return kperr.WorkAreaf(err, "the work area is not usable (give --cache a writable directory)")
 	}
-	// atomically: another kprewrite (or test) may be compiling with this
-	// work area's autoconf.h right now, and must never see it half written
-	ac := filepath.Join(gen, "autoconf.h")
-	if old, err := os.ReadFile(ac); err != nil || !bytes.Equal(old, e.Config.Autoconf()) {
-		if err := fsutil.WriteFileAtomic(ac, e.Config.Autoconf(), 0o644); err != nil {
-			return err
+	want := e.Config.Autoconf()
+	p := filepath.Join(gen, "autoconf.h")
+	if have, err := os.ReadFile(p); err != nil || !bytes.Equal(have, want) {
+		if err := fsutil.WriteFileAtomic(p, want, 0o644); err != nil {
+			return kperr.WorkAreaf(err, "the work area is not usable (give --cache a writable directory)")
 		}
 	}
 	e.objTree = obj
@@ -319,22 +439,9 @@ func (e *Env) CompileCommand(rel string) (*Command, error) {
 		if failed != nil {
 			return nil, failed
 		}
-		fmt.Fprintf(e.Log, "kprewrite: compiling %s once to learn its kbuild command\n", rel)
-		if err := runMake(e.buildSrc, e.objTree, obj); err != nil {
-			if nc := notCompilable(rel, err, e.Tree.Root(), e.buildSrc, e.objTree); nc != nil {
-				e.mu.Lock()
-				if e.failed == nil {
-					e.failed = map[string]error{}
-				}
-				e.failed[rel] = nc
-				e.mu.Unlock()
-				return nil, nc
-			}
-			return nil, fmt.Errorf("%s: %v", rel, err)
-		}
-		cf, err = ReadCmdFile(cmdPath(e.objTree, obj))
+		cf, err = e.learnCommand(rel, obj)
 		if err != nil {
-			return nil, fmt.Errorf("%s: kbuild left no command record: %v", rel, err)
+			return nil, err
 		}
 	}
 	return e.commandFrom(cf, rel)
@@ -384,8 +491,55 @@ func (e *Env) Learn(rels []string) error {
 		objs = append(objs, strings.TrimSuffix(rel, ".c")+".o")
 	}
 	fmt.Fprintf(e.Log, "kprewrite: compiling %d files once to learn their kbuild commands\n", len(todo))
-	runMake(e.buildSrc, e.objTree, objs...) // a failed file is classified by CompileCommand
+	e.makeMu.Lock()
+	defer e.makeMu.Unlock()
+	unlock, err := e.lockWork()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// a failed file is classified by CompileCommand; only the environment
+	// failing is an error here
+	if err := e.runMake(e.buildSrc, e.objTree, objs...); kperr.IsEnvironment(err) {
+		return err
+	}
 	return nil
+}
+
+// learnCommand compiles obj once in the work area's object tree (under the
+// work area's lock: concurrent runs share it) and reads kbuild's record.
+func (e *Env) learnCommand(rel, obj string) (*CmdFile, error) {
+	e.makeMu.Lock()
+	defer e.makeMu.Unlock()
+	unlock, err := e.lockWork()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if cf, err := ReadCmdFile(cmdPath(e.objTree, obj)); err == nil {
+		return cf, nil // another run learned it meanwhile
+	}
+	fmt.Fprintf(e.Log, "kprewrite: compiling %s once to learn its kbuild command\n", rel)
+	if err := e.runMake(e.buildSrc, e.objTree, obj); err != nil {
+		if kperr.IsEnvironment(err) {
+			return nil, err
+		}
+		if nc := notCompilable(rel, err, e.Tree.Root(), e.buildSrc, e.objTree); nc != nil {
+			e.mu.Lock()
+			if e.failed == nil {
+				e.failed = map[string]error{}
+			}
+			e.failed[rel] = nc
+			e.mu.Unlock()
+			return nil, nc
+		}
+		return nil, fmt.Errorf("%s: %w", rel, err)
+	}
+	cf, err := ReadCmdFile(cmdPath(e.objTree, obj))
+	if err != nil {
+		return nil, fmt.Errorf("%s: kbuild left no command record: %v", rel, err)
+	}
+	return cf, nil
 }
 
 // ownEnv returns an Env on the same tree and config with a private object
@@ -396,7 +550,7 @@ func (e *Env) ownEnv() (*Env, error) {
 	if e.own != nil {
 		return e.own, nil
 	}
-	o := &Env{Tree: e.Tree, Config: e.Config, ConfigPath: e.ConfigPath, Make: e.Make, Work: e.Work, Log: e.Log, buildSrc: e.Tree.Root()}
+	o := &Env{Tree: e.Tree, Config: e.Config, ConfigPath: e.ConfigPath, Make: e.Make, Work: e.Work, Log: e.Log, buildSrc: e.Tree.Root(), ctx: e.ctx, jobs: e.jobs}
 	if fileExists(filepath.Join(e.Work, "obj", "include", "generated", "autoconf.h")) {
 		o.adoptOwn()
 	}
@@ -552,7 +706,7 @@ func (e *Env) buildDeps() *depIndex {
 	out := make([]res, len(files))
 	var wg sync.WaitGroup
 	ch := make(chan int)
-	for w := 0; w < 4; w++ {
+	for w := 0; w < e.Jobs(); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/kprewrite/kprewrite/build"
+	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/kbuild"
 )
 
@@ -36,18 +37,34 @@ var noMemberRE = regexp.MustCompile(`^'([^']+)'(?: \{aka '([^']+)'\})? has no me
 
 // Oracle compiles files of a tree for questions about their meaning.
 type Oracle struct {
-	Env *kbuild.Env
-	Dir string // scratch directory
-	n   int
+	Env    *kbuild.Env
+	Dir    string // scratch directory, this run's own
+	n      int
+	failed error
+}
+
+// Err returns the first failure of the environment (a compiler that cannot
+// run, an unusable work area, a canceled run) any question met, or nil.
+// Transforms turn an oracle error into a refusal; the driver checks Err so
+// that such a failure stops the run instead of reading as evidence.
+func (o *Oracle) Err() error { return o.failed }
+
+// compile runs one oracle compile (gcc -fsyntax-only) of a new variant.
+func (o *Oracle) compile(ctx context.Context, files map[string][]byte, sources []string) ([]*build.Result, error) {
+	o.n++
+	comp := &build.Compiler{Env: o.Env, Dir: o.Dir}
+	rs, err := comp.Compile(ctx, &build.Variant{Name: fmt.Sprintf("or%02d", o.n%100), Files: files}, sources, build.Options{SyntaxOnly: true})
+	if err != nil && o.failed == nil && kperr.IsEnvironment(err) {
+		o.failed = err
+	}
+	return rs, err
 }
 
 // MemberUses compiles sources with the given file contents (tree-relative
 // path -> content) and returns every use of a member that the contents'
 // struct definitions lack.
 func (o *Oracle) MemberUses(ctx context.Context, files map[string][]byte, sources []string) (*Result, error) {
-	o.n++
-	comp := &build.Compiler{Env: o.Env, Dir: o.Dir, Jobs: 2}
-	rs, err := comp.Compile(ctx, &build.Variant{Name: fmt.Sprintf("or%02d", o.n%100), Files: files}, sources, build.Options{SyntaxOnly: true})
+	rs, err := o.compile(ctx, files, sources)
 	if err != nil {
 		return nil, err
 	}
@@ -106,9 +123,7 @@ type Ident struct {
 // use in each function). kprewrite renames a definition in an overlay
 // header and asks this to learn which functions use it.
 func (o *Oracle) IdentUses(ctx context.Context, files map[string][]byte, sources []string, names map[string]bool) ([]Ident, []build.Diagnostic, error) {
-	o.n++
-	comp := &build.Compiler{Env: o.Env, Dir: o.Dir, Jobs: 2}
-	rs, err := comp.Compile(ctx, &build.Variant{Name: fmt.Sprintf("or%02d", o.n%100), Files: files}, sources, build.Options{SyntaxOnly: true})
+	rs, err := o.compile(ctx, files, sources)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -154,9 +169,7 @@ func (r *Result) Of(aggregate, member string) []Use {
 // every diagnostic gcc prints, notes ("in expansion of macro ...")
 // included, in order.
 func (o *Oracle) Diagnostics(ctx context.Context, files map[string][]byte, sources []string) ([]build.Diagnostic, error) {
-	o.n++
-	comp := &build.Compiler{Env: o.Env, Dir: o.Dir, Jobs: 2}
-	rs, err := comp.Compile(ctx, &build.Variant{Name: fmt.Sprintf("or%02d", o.n%100), Files: files}, sources, build.Options{SyntaxOnly: true})
+	rs, err := o.compile(ctx, files, sources)
 	if err != nil {
 		return nil, err
 	}

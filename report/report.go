@@ -31,7 +31,7 @@ type Object struct {
 type Summary struct {
 	Hazards  int `json:"hazards"`
 	Resolved int `json:"resolved"`
-	Manual   int `json:"manual"`
+	Manual   int `json:"manual"` // findings and notes that need an engineer
 	Notes    int `json:"notes"`
 }
 
@@ -52,7 +52,16 @@ type Report struct {
 	Command       string  `json:"command"`
 	Tree          string  `json:"tree"`
 	Config        string  `json:"config,omitempty"`
+	Glue          *Glue   `json:"glue,omitempty"`
 	Patches       []Patch `json:"patches"`
+}
+
+// Glue is the livepatch builder a rewrite generated its glue (callbacks,
+// system call macros) for, and why that one.
+type Glue struct {
+	Dialect string `json:"dialect"` // "klp" or "kpatch"
+	Why     string `json:"why"`
+	Used    bool   `json:"used"` // the rewritten patch includes a glue header
 }
 
 // New starts a report for a command.
@@ -70,6 +79,9 @@ func (r *Report) Add(name string, s *rewrite.Session) {
 	for _, f := range p.Findings {
 		if f.Kind == "note" {
 			p.Summary.Notes++
+			if f.NeedsHuman() { // a note whose action is manual work counts too
+				p.Summary.Manual++
+			}
 			continue
 		}
 		p.Summary.Hazards++
@@ -229,6 +241,9 @@ func (r *Report) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "; %d notes", s.Notes)
 		}
 		fmt.Fprintln(w, ".")
+	}
+	if g := r.Glue; g != nil && g.Used {
+		fmt.Fprintf(w, "\nLivepatch glue: %s dialect (%s).\n", g.Dialect, g.Why)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/layout"
 	"github.com/kprewrite/kprewrite/oracle"
@@ -22,17 +23,48 @@ func (s *Session) HasCompiler() bool {
 	return s.Env != nil && s.Env.Config != nil
 }
 
-// WorkDir returns a scratch directory for this session (removed by Close).
+// Context returns the context that bounds the session's compiles.
+func (s *Session) Context() context.Context {
+	if s.Env == nil {
+		return context.Background()
+	}
+	return s.Env.Context()
+}
+
+// Err returns the first failure of the environment (compiler, work area,
+// cancellation) the session's compiles met, or nil. Transforms may turn
+// such an error into a refusal; Run stops on it instead, because a failed
+// compile is never evidence about the patch.
+func (s *Session) Err() error {
+	if s.fatal != nil {
+		return s.fatal
+	}
+	if s.oracle != nil {
+		return s.oracle.Err()
+	}
+	return nil
+}
+
+// failed records err when it is a failure of the environment, and returns it.
+func (s *Session) failed(err error) error {
+	if s.fatal == nil && kperr.IsEnvironment(err) {
+		s.fatal = err
+	}
+	return err
+}
+
+// WorkDir returns a scratch directory for this session, unique to this run
+// (removed by Close).
 func (s *Session) WorkDir() (string, error) {
 	if s.work != "" {
 		return s.work, nil
 	}
 	if err := os.MkdirAll(s.Env.Work, 0o755); err != nil {
-		return "", err
+		return "", s.failed(kperr.WorkAreaf(err, "the work area is not usable (give --cache a writable directory)"))
 	}
 	d, err := os.MkdirTemp(s.Env.Work, "rewrite-")
 	if err != nil {
-		return "", err
+		return "", s.failed(kperr.WorkAreaf(err, "the work area is not usable (give --cache a writable directory)"))
 	}
 	s.work = d
 	return d, nil
@@ -52,7 +84,7 @@ func (s *Session) Oracle() (*oracle.Oracle, error) {
 		return s.oracle, nil
 	}
 	if err := s.Env.Prepare(); err != nil {
-		return nil, err
+		return nil, s.failed(err)
 	}
 	d, err := s.WorkDir()
 	if err != nil {
@@ -150,7 +182,7 @@ func structLayouts(s *Session, ref StructRef) ([2]*layout.Struct, error) {
 		return got, fmt.Errorf("no .config: give --config so the compiler can tell the layout")
 	}
 	if err := s.Env.Prepare(); err != nil {
-		return got, err
+		return got, s.failed(err)
 	}
 	hu, err := s.Env.HeaderUsers(header)
 	if err != nil {
@@ -190,15 +222,19 @@ func structLayouts(s *Session, ref StructRef) ([2]*layout.Struct, error) {
 			upFiles[f] = d
 		}
 	}
-	comp := &build.Compiler{Env: s.Env, Dir: dir, Jobs: 2}
+	comp := &build.Compiler{Env: s.Env, Dir: dir}
 	probe := map[string]string{user: "\n/* kprewrite: layout probe */\nstatic " + key + " *__kprewrite_layout_probe __attribute__((__used__));\n"}
 	for i, v := range []*build.Variant{{Name: "lbase", Files: nil}, {Name: "lupst", Files: upFiles}} {
-		rs, err := comp.Compile(context.Background(), v, []string{user}, build.Options{Extra: []string{"-g"}, Append: probe, MaxErrors: 5})
+		rs, err := comp.Compile(s.Context(), v, []string{user}, build.Options{Extra: []string{"-g"}, Append: probe, MaxErrors: 5})
 		if err != nil {
-			return got, err
+			return got, s.failed(err)
 		}
 		if rs[0].Failed {
-			return got, fmt.Errorf("compiling %s to read the layout of %s failed: %v", user, key, build.Errors(rs))
+			var diags []string
+			for _, d := range build.Errors(rs) {
+				diags = append(diags, d.String())
+			}
+			return got, kperr.CompileFailure(fmt.Sprintf("compiling %s to read the layout of %s failed", user, key), diags)
 		}
 		ls, err := layout.ReadObject(rs[0].Object)
 		if err != nil {

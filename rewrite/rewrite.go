@@ -170,6 +170,7 @@ type Session struct {
 	work       string
 	oracle     *oracle.Oracle
 	transforms []*Transform // the registry the session runs
+	fatal      error        // first failure of the environment (see Err)
 }
 
 type parsedFile struct {
@@ -339,7 +340,11 @@ func (s *Session) Run(transforms []*Transform) error {
 			continue
 		}
 		p := &Pass{Session: s, Transform: t}
-		if err := t.Run(p); err != nil {
+		err := t.Run(p)
+		if ferr := s.Err(); ferr != nil {
+			return ferr // a broken compiler or work area, never evidence
+		}
+		if err != nil {
 			return fmt.Errorf("%s: %w", t.Name, err)
 		}
 		if err := s.apply(p.edits); err != nil {

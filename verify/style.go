@@ -28,7 +28,7 @@ func checkpatch(env *kbuild.Env, p *patch.Patch) ([]string, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	cmd := exec.Command("perl", script, "--no-tree", "--terse", "--show-types", "--no-summary", "--no-signoff", "-")
+	cmd := exec.CommandContext(env.Context(), "perl", script, "--no-tree", "--terse", "--show-types", "--no-summary", "--no-signoff", "-")
 	cmd.Dir = dir
 	cmd.Stdin = bytes.NewReader(patch.Render(p, patch.RenderOptions{}))
 	out, _ := cmd.Output() // exit status 1 just means "found something"

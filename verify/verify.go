@@ -14,11 +14,14 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/internal/dialect"
+	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/layout"
 	"github.com/kprewrite/kprewrite/lpname"
@@ -40,6 +43,13 @@ type Input struct {
 	Log      io.Writer
 	// Work is the directory for this run's compiles (default: in the env's work area).
 	Work string
+	// Dialect is the livepatch glue the patch was written for ("klp" or
+	// "kpatch"): compiles see the headers that builder provides. "" gives
+	// kprewrite's bundled copies of every glue header.
+	Dialect string
+	// KpatchSrc is kpatch's source (directory or tarball) whose kmod/patch
+	// headers the kpatch dialect compiles against; "" for the bundled copies.
+	KpatchSrc string
 }
 
 // Check is one named check.
@@ -118,10 +128,10 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 		work, err = os.MkdirTemp(filepath.Join(env.Work), "verify-")
 		if err != nil {
 			if err := os.MkdirAll(env.Work, 0o755); err != nil {
-				return nil, err
+				return nil, kperr.WorkAreaf(err, "the work area is not usable (give --cache a writable directory)")
 			}
 			if work, err = os.MkdirTemp(env.Work, "verify-"); err != nil {
-				return nil, err
+				return nil, kperr.WorkAreaf(err, "the work area is not usable (give --cache a writable directory)")
 			}
 		}
 		defer os.RemoveAll(work)
@@ -168,14 +178,14 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	structs, headerOf := structsToCheck(env, origRes, newRes, in.Structs)
 	probes := layoutProbes(env, structs, headerOf, sources)
 
-	comp := &build.Compiler{Env: env, Dir: work, Jobs: in.Jobs}
+	glue, glueCheck, err := chooseGlue(env, in)
+	if err != nil {
+		return nil, err
+	}
+	comp := &build.Compiler{Env: env, Dir: work, Jobs: in.Jobs, Glue: glue}
 	opt := build.Options{Extra: []string{"-ffunction-sections", "-fdata-sections", "-g"}, Append: probes, MaxErrors: 20}
 	compile := func(name string, files map[string][]byte) ([]*build.Result, error) {
 		return comp.Compile(ctx, &build.Variant{Name: name, Files: files}, sources, opt)
-	}
-	baseRes, err := compile(vBase, nil)
-	if err != nil {
-		return nil, err
 	}
 	claims := []bitfieldClaim{}
 	if in.Original != nil {
@@ -195,28 +205,35 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 		return d
 	}
 	newV := &build.Variant{Name: vNew, Files: withPreservedLines(baseOf, newFiles), Append: newAppend}
-	newBuild, err := comp.Compile(ctx, newV, sources, opt)
-	if err != nil {
+	var origV *build.Variant
+	var lay map[string][]byte
+	if in.Original != nil {
+		origV = &build.Variant{Name: vOrig, Files: withPreservedLines(baseOf, origFiles)}
+		if l := layoutOnly(env.Tree, origChanges); l != nil {
+			lay = withPreservedLines(baseOf, l)
+		}
+	}
+	// The variants compile at once, sharing the compiler's pool of jobs.
+	var baseRes, newBuild, origBuild, layoBuild []*build.Result
+	var g errGroup
+	g.Go(func() (err error) { baseRes, err = compile(vBase, nil); return })
+	g.Go(func() (err error) { newBuild, err = comp.Compile(ctx, newV, sources, opt); return })
+	if origV != nil {
+		g.Go(func() (err error) { origBuild, err = comp.Compile(ctx, origV, sources, opt); return })
+	}
+	if lay != nil {
+		g.Go(func() (err error) { layoBuild, err = compile(vLayout, lay); return })
+	}
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	if build.Errors(newBuild) != nil {
 		// report errors with the real line numbers
-		if plain, err := comp.Compile(ctx, &build.Variant{Name: vNew, Files: newFiles, Append: newAppend}, sources, opt); err == nil {
-			newBuild = plain
-		}
-	}
-	var origBuild, layoBuild []*build.Result
-	var origV *build.Variant
-	if in.Original != nil {
-		origV = &build.Variant{Name: vOrig, Files: withPreservedLines(baseOf, origFiles)}
-		if origBuild, err = comp.Compile(ctx, origV, sources, opt); err != nil {
+		plain, err := comp.Compile(ctx, &build.Variant{Name: vNew, Files: newFiles, Append: newAppend}, sources, opt)
+		if err != nil {
 			return nil, err
 		}
-		if lay := layoutOnly(env.Tree, origChanges); lay != nil {
-			if layoBuild, err = compile(vLayout, withPreservedLines(baseOf, lay)); err != nil {
-				return nil, err
-			}
-		}
+		newBuild = plain
 	}
 	compileCheck := Check{Name: "compile", OK: true}
 	for _, d := range build.Errors(newBuild) {
@@ -238,6 +255,9 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 		compileCheck.Summary = "the rewritten tree does not compile"
 	}
 	r.add(compileCheck)
+	if glueCheck != nil {
+		r.add(*glueCheck)
+	}
 
 	// 3. Layout proof.
 	baseL, newL := readLayouts(baseRes), readLayouts(newBuild)
@@ -326,6 +346,67 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	}
 	r.Seconds = time.Since(start).Seconds()
 	return r, nil
+}
+
+// chooseGlue returns the glue headers the compiles see, and, when the
+// rewritten patch includes a glue header, the check that says which.
+func chooseGlue(env *kbuild.Env, in Input) (build.Glue, *Check, error) {
+	glue := build.Glue{Dialect: in.Dialect}
+	if !dialect.UsesGlue(patch.Render(in.Rewritten, patch.RenderOptions{})) {
+		return glue, nil, nil
+	}
+	c := &Check{Name: "glue", OK: true}
+	switch in.Dialect {
+	case dialect.KLP:
+		if env.Tree.Exists(dialect.KLPHelpers) {
+			c.Summary = "klp glue compiled against the tree's own " + dialect.KLPHelpers
+		} else {
+			c.OK = false
+			c.Summary = "the klp glue needs " + dialect.KLPHelpers + ", which this tree does not have (klp-build came with Linux 6.19): rewrite with --dialect kpatch"
+		}
+	case dialect.Kpatch:
+		if in.KpatchSrc == "" {
+			c.Summary = "kpatch glue compiled against kprewrite's bundled copies of kpatch-macros.h and kpatch-syscall.h: kpatch's source was not found (set KPREWRITE_KPATCH_SRC to prove it against kpatch's own headers)"
+			break
+		}
+		dir, err := dialect.KpatchInclude(in.KpatchSrc, filepath.Dir(filepath.Dir(env.Work)))
+		if err != nil {
+			return glue, nil, err
+		}
+		glue.KpatchDir = dir
+		c.Summary = "kpatch glue compiled against kpatch's own kmod/patch headers (from " + in.KpatchSrc + "), as kpatch-build does"
+	default:
+		c.Summary = "glue compiled against kprewrite's bundled copies of the builders' headers (no dialect given)"
+	}
+	return glue, c, nil
+}
+
+// errGroup runs functions in goroutines and returns the first error.
+type errGroup struct {
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	errs error
+}
+
+// Go runs fn in a goroutine.
+func (g *errGroup) Go(fn func() error) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if err := fn(); err != nil {
+			g.mu.Lock()
+			if g.errs == nil {
+				g.errs = err
+			}
+			g.mu.Unlock()
+		}
+	}()
+}
+
+// Wait waits for every function and returns the first error.
+func (g *errGroup) Wait() error {
+	g.wg.Wait()
+	return g.errs
 }
 
 func applyPatch(t *tree.Tree, p *patch.Patch) (map[string][]byte, []*patch.FileResult, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/kprewrite/kprewrite/internal/dialect"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/report"
@@ -28,6 +29,7 @@ func treeFlags() []cli.Flag {
 		&cli.StringFlag{Name: "tree", Usage: "kernel source `DIR` the patch applies to (never modified)", Required: true},
 		&cli.StringFlag{Name: "config", Usage: "kernel config `FILE` (default DIR/.config); in an O= build dir, that build's generated files are used"},
 		&cli.StringFlag{Name: "cache", Usage: "work area `DIR` for builds (default $KPREWRITE_CACHE or ~/.cache/kprewrite)"},
+		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: kbuild.DefaultJobs(), EnvVars: []string{"KPREWRITE_JOBS"}, Usage: "`N` parallel compiles (default: the number of CPUs)"},
 	}
 }
 
@@ -37,22 +39,45 @@ func formatFlag() cli.Flag {
 
 func rewriteFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "dialect", Value: "klp", Usage: "livepatch glue to generate: klp (kernel livepatch_helpers.h, klp-build) or kpatch (kpatch-macros.h)"},
+		dialectFlag(),
 		&cli.StringFlag{Name: "strategy", Value: "auto", Usage: "for new struct members: auto (" + strings.Join(transforms.Strategies(), ", ") + " in that order) or one of them"},
 		&cli.IntFlag{Name: "max-users", Value: 64, Usage: "refuse to move a header definition that more than `N` .c files use"},
 		&cli.StringSliceFlag{Name: "shadow-id", Usage: "shadow id of a member, as `\"struct X.member=ID\"` (default: derived from the names)"},
 	}
 }
 
+func dialectFlag() cli.Flag {
+	return &cli.StringFlag{Name: "dialect", Value: "auto", Usage: "livepatch glue: auto (klp when the tree has scripts/livepatch/klp-build, else kpatch), klp (the kernel's livepatch_helpers.h, klp-build) or kpatch (kpatch-macros.h, kpatch-build)"}
+}
+
+// dialectOf resolves --dialect for the tree.
+func dialectOf(c *cli.Context, env *kbuild.Env) (dialect.Choice, error) {
+	ch, err := dialect.Choose(c.String("dialect"), env.Tree)
+	if err != nil {
+		return ch, badInput("%v", err)
+	}
+	return ch, nil
+}
+
 func badInput(format string, args ...any) error {
 	return cli.Exit("error: "+oneLine(fmt.Sprintf(format, args...)), exitBadInput)
 }
 
-// openEnv opens the tree and config named by the flags.
+// openEnv opens the tree and config named by the flags. A command that
+// compiles checks the work area first.
 func openEnv(c *cli.Context) (*kbuild.Env, error) {
-	env, err := kbuild.Open(c.String("tree"), c.String("config"), kbuild.Options{CacheDir: c.String("cache"), Log: c.App.ErrWriter})
+	if c.Int("jobs") < 1 {
+		return nil, badInput("--jobs must be at least 1, not %d", c.Int("jobs"))
+	}
+	env, err := kbuild.Open(c.String("tree"), c.String("config"), kbuild.Options{CacheDir: c.String("cache"), Log: c.App.ErrWriter,
+		Context: c.Context, Jobs: c.Int("jobs")})
 	if err != nil {
 		return nil, badInput("%v", err)
+	}
+	if env.Config != nil && c.Command.Name != "analyze" {
+		if err := env.CheckWorkArea(); err != nil {
+			return nil, failure(err)
+		}
 	}
 	return env, nil
 }
@@ -67,8 +92,10 @@ func checkFormat(c *cli.Context) error {
 
 func options(c *cli.Context) (rewrite.Options, error) {
 	o := rewrite.Options{Dialect: c.String("dialect"), Strategy: c.String("strategy"), MaxUsers: c.Int("max-users")}
-	if o.Dialect != "klp" && o.Dialect != "kpatch" {
-		return o, badInput("--dialect must be klp or kpatch, not %q", o.Dialect)
+	switch o.Dialect {
+	case dialect.Auto, dialect.KLP, dialect.Kpatch:
+	default:
+		return o, badInput("--dialect must be auto, klp or kpatch, not %q", o.Dialect)
 	}
 	if names := transforms.Strategies(); o.Strategy != "auto" && !slices.Contains(names, o.Strategy) {
 		return o, badInput("--strategy must be auto, %s or %s, not %q", strings.Join(names[:len(names)-1], ", "), names[len(names)-1], o.Strategy)
@@ -156,7 +183,8 @@ func session(env *kbuild.Env, base tree.FS, p *patch.Patch, opt rewrite.Options)
 		return nil, badInput("%v", err)
 	}
 	if err := s.Run(registry); err != nil {
-		return nil, cli.Exit("error: "+oneLine(err.Error()), exitBadInput)
+		s.Close()
+		return nil, failure(err)
 	}
 	return s, nil
 }
@@ -177,5 +205,10 @@ func optionsAndEnv(c *cli.Context) (rewrite.Options, *kbuild.Env, error) {
 		return opt, nil, err
 	}
 	env, err := openEnv(c)
+	if err != nil {
+		return opt, nil, err
+	}
+	ch, err := dialectOf(c, env)
+	opt.Dialect = ch.Name
 	return opt, env, err
 }

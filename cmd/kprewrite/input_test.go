@@ -13,9 +13,9 @@ import (
 	"github.com/kprewrite/kprewrite/patch"
 )
 
-// oneErrorLine fails unless errs is exactly one "kprewrite: error: " line
+// soleErrorLine fails unless errs is exactly one "kprewrite: error: " line
 // containing want.
-func oneErrorLine(t *testing.T, errs, want string) {
+func soleErrorLine(t *testing.T, errs, want string) {
 	t.Helper()
 	lines := strings.Split(strings.TrimRight(errs, "\n"), "\n")
 	if len(lines) != 1 || !strings.HasPrefix(lines[0], "kprewrite: error: ") || !strings.Contains(lines[0], want) {
@@ -47,7 +47,7 @@ func TestEndlessStdinRefused(t *testing.T) {
 	if code != exitBadInput || out != "" {
 		t.Fatalf("exit %d, stdout %q, want 2 and nothing", code, out)
 	}
-	oneErrorLine(t, errs, "standard input is larger than 64 MiB")
+	soleErrorLine(t, errs, "standard input is larger than 64 MiB")
 	if in.n > patch.MaxSize+1 {
 		t.Errorf("read %d bytes of an endless input, want at most %d", in.n, patch.MaxSize+1)
 	}
@@ -77,7 +77,7 @@ func TestHugeOrEndlessPatchFileRefused(t *testing.T) {
 			if code != exitBadInput || out != "" {
 				t.Errorf("%s %s: exit %d, stdout %q, want 2 and nothing", cmd, file, code, out)
 			}
-			oneErrorLine(t, errs, want)
+			soleErrorLine(t, errs, want)
 		}
 	}
 }
@@ -136,7 +136,7 @@ func TestUsageErrorsOneLine(t *testing.T) {
 		if code != exitBadInput || out != "" {
 			t.Errorf("%v: exit %d, stdout %.100q; want 2 and nothing", c.args, code, out)
 		}
-		oneErrorLine(t, errs, c.want)
+		soleErrorLine(t, errs, c.want)
 	}
 	code, out, errs := kp(t)
 	if code != exitBadInput || out != "" || !strings.Contains(errs, "USAGE:") || !strings.HasSuffix(errs, "kprewrite: error: no command given (see kprewrite --help)\n") {
@@ -219,7 +219,7 @@ func TestOutputsRefused(t *testing.T) {
 		if code != exitBadInput || out != "" {
 			t.Errorf("%v: exit %d, stdout %.100q; want 2 and nothing", c.args, code, out)
 		}
-		oneErrorLine(t, errs, c.want)
+		soleErrorLine(t, errs, c.want)
 	}
 	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
 		t.Errorf("the link was replaced")
@@ -272,7 +272,7 @@ func TestSeriesAllOrNothing(t *testing.T) {
 	if code != exitBadInput {
 		t.Errorf("unwritable report: exit %d", code)
 	}
-	oneErrorLine(t, errs, "report.txt")
+	soleErrorLine(t, errs, "report.txt")
 	if _, err := os.Lstat(filepath.Join(dir, "new")); err == nil {
 		t.Errorf("unwritable report: left %v", allNames(t, filepath.Join(dir, "new")))
 	}
@@ -285,7 +285,7 @@ func TestSeriesAllOrNothing(t *testing.T) {
 	if code != exitBadInput {
 		t.Errorf("output 2 unwritable: exit %d", code)
 	}
-	oneErrorLine(t, errs, "0002-b.patch")
+	soleErrorLine(t, errs, "0002-b.patch")
 	if diff := cmp.Diff([]string{"0002-b.patch"}, allNames(t, out)); diff != "" {
 		t.Errorf("output 2 unwritable left (-want +got):\n%s", diff)
 	}
@@ -296,7 +296,7 @@ func TestSeriesAllOrNothing(t *testing.T) {
 	if code != exitBadInput {
 		t.Errorf("rewrite with unwritable report: exit %d", code)
 	}
-	oneErrorLine(t, errs, "report.txt")
+	soleErrorLine(t, errs, "report.txt")
 	if _, err := os.Lstat(x); err == nil {
 		t.Errorf("rewrite with unwritable report left %s", x)
 	}
@@ -310,7 +310,7 @@ func TestSeriesAllOrNothing(t *testing.T) {
 	if code != exitBadInput {
 		t.Errorf("same base name: exit %d", code)
 	}
-	oneErrorLine(t, errs, "have the same name fix.patch")
+	soleErrorLine(t, errs, "have the same name fix.patch")
 	if _, err := os.Lstat(out); err == nil {
 		t.Errorf("same base name: wrote %v", allNames(t, out))
 	}
@@ -323,7 +323,7 @@ func TestSeriesAllOrNothing(t *testing.T) {
 	if code != exitBadInput {
 		t.Errorf("broken member: exit %d", code)
 	}
-	oneErrorLine(t, errs, broken+": ")
+	soleErrorLine(t, errs, broken+": ")
 	if _, err := os.Lstat(out); err == nil {
 		t.Errorf("broken member: wrote %v", allNames(t, out))
 	}

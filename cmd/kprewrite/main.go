@@ -4,13 +4,18 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime/debug"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/kprewrite/kprewrite/internal/kperr"
 )
 
 // Exit codes.
@@ -18,19 +23,30 @@ const (
 	exitOK         = 0
 	exitNeedsHuman = 1 // findings need an engineer, or verify failed
 	exitBadInput   = 2 // bad input or usage
+	exitFailure    = 3 // the environment (compiler, work area) or kprewrite itself failed
 )
 
 // stdin is where "-" reads a patch from.
 var stdin io.Reader = os.Stdin
 
 func main() {
-	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+	// SIGINT and SIGTERM cancel the context every make and gcc runs under:
+	// they stop, and the run's scratch directories are removed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := runContext(ctx, os.Args, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // run runs the command line args, printing to stdout and stderr (commands
 // reach them through their context: c.App.Writer and c.App.ErrWriter), and
 // returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdout, stderr)
+}
+
+// runContext is run under ctx: cancelling it stops every compile and make.
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp()
 	app.Writer, app.ErrWriter = stdout, stderr
 	if len(args) < 2 {
@@ -44,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kprewrite: error: unknown command %q (see kprewrite --help)\n", args[1])
 		return exitBadInput
 	}
-	err := app.Run(args)
+	err := app.RunContext(ctx, args)
 	if err == nil {
 		return exitOK
 	}
@@ -55,8 +71,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return ec.ExitCode()
 	}
+	var ke *kperr.Error
+	if errors.As(err, &ke) || ctx.Err() != nil {
+		fmt.Fprintln(stderr, "kprewrite: "+kperr.Message(err))
+		return kperr.ExitCode(err)
+	}
+	// what remains comes from the flag parser: usage
 	fmt.Fprintln(stderr, "kprewrite: error: "+oneLine(err.Error()))
 	return exitBadInput
+}
+
+// failure is the command-line error for err: exit 2 for bad input, 3 for
+// a failure of the environment or of kprewrite itself, with one line that
+// says what failed.
+func failure(err error) error {
+	return cli.Exit(kperr.Message(err), kperr.ExitCode(err))
 }
 
 func newApp() *cli.App {

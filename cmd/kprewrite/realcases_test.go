@@ -24,17 +24,18 @@ func TestRealCases(t *testing.T) {
 		"header2c":  {"every function the upstream patch changes is changed by the rewritten patch"},
 		"structext": {"struct netdev_notifier_change_info (include/linux/netdevice.h): identical in the rewritten build"},
 		"hole":      {"struct slave (include/net/bonding.h): identical in the rewritten build"},
-		"shadow":    {"struct task_struct (include/linux/sched.h): identical in the rewritten build"},
+		"shadow":    {"struct task_struct (include/linux/sched.h): identical in the rewritten build", "kpatch glue compiled against kpatch's own kmod/patch headers"},
 		"inline":    {"every function the upstream patch changes is changed by the rewritten patch"},
-		"syscall":   {"every function the upstream patch changes is changed by the rewritten patch"},
+		"syscall":   {"every function the upstream patch changes is changed by the rewritten patch", "kpatch glue compiled against kpatch's own kmod/patch headers"},
 		"seed": {"exactly where the upstream compiler puts the member", "struct netdev_notifier_change_info (include/linux/netdevice.h): identical in the rewritten build",
 			// what the end-to-end proof sees klp-build's livepatch of the upstream patch fail on
 			"the upstream patch changes bonding:bond_commit_link_state, which has no ftrace entry", "every changed function has an ftrace entry"},
 	}
+	// Debian's 6.1 has no klp-build: --dialect auto chooses kpatch
 	outputs := map[string][]string{
 		"hole":    {"#define SLAVE_ENSLAVE_SEQ_OFFSET\toffsetofend(struct slave, delay)"},
-		"shadow":  {"klp_shadow_get_or_alloc(", "klp_shadow_free(tsk, TASK_STRUCT_NEWPID_SHADOW_ID, NULL);", "KLP_POST_UNPATCH_CALLBACK("},
-		"syscall": {"+KLP_SYSCALL_DEFINE2(sethostname, char __user *, name, int, len)", "+#include <linux/livepatch_helpers.h>"},
+		"shadow":  {"klp_shadow_get_or_alloc(", "klp_shadow_free(tsk, TASK_STRUCT_NEWPID_SHADOW_ID, NULL);", "KPATCH_POST_UNPATCH_CALLBACK(", "+#include \"kpatch-macros.h\""},
+		"syscall": {"+KPATCH_SYSCALL_DEFINE2(sethostname, char __user *, name, int, len)", "+#include \"kpatch-syscall.h\""},
 	}
 	for _, c := range realcases.All {
 		t.Run(c.Name, func(t *testing.T) {

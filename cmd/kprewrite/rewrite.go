@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/kprewrite/kprewrite/internal/dialect"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/report"
@@ -21,7 +22,7 @@ func rewriteCommand() *cli.Command {
 		ArgsUsage: "PATCH",
 		Description: "The rewritten patch goes to -o FILE (written atomically) or standard output; the report goes\n" +
 			"to --report FILE or standard error. Exit status: 0 when the rewritten patch needs no engineer,\n" +
-			"1 when findings remain, 2 for bad input.\n" +
+			"1 when findings remain, 2 for bad input, 3 when the compiler, make or the work area fails.\n" +
 			"Example: kprewrite rewrite --tree linux-6.1 -o fix-lp.patch fix.patch",
 		Flags: append(append(append(treeFlags(), formatFlag(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the rewritten patch to `FILE`"},
@@ -56,6 +57,9 @@ func rewriteCommand() *cli.Command {
 			out, err := newSeries(env, opt).rewriteSet(set, r)
 			if err != nil {
 				return err
+			}
+			if ch, err := dialectOf(c, env); err == nil {
+				r.Glue = &report.Glue{Dialect: ch.Name, Why: ch.Why, Used: dialect.UsesGlue(out)}
 			}
 			if err := writeOutputs(c, c.String("output"), out, r); err != nil {
 				return err

@@ -1,10 +1,9 @@
 package main
 
 import (
-	"context"
-
 	"github.com/urfave/cli/v2"
 
+	"github.com/kprewrite/kprewrite/internal/dialect"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/verify"
@@ -13,7 +12,6 @@ import (
 func verifyFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "split", Usage: "also write one patch per object (vmlinux, each module) to `DIR`"},
-		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 2, Usage: "parallel compiles"},
 	}
 }
 
@@ -24,10 +22,12 @@ func verifyCommand() *cli.Command {
 		ArgsUsage: "PATCH",
 		Description: "Checks that PATCH applies, compiles with kbuild's flags, changes no struct layout (DWARF),\n" +
 			"changes no header, changes every function the upstream patch (--original) changes, and adds\n" +
-			"no checkpatch errors. Exit status: 0 when every check passes, 1 when one fails, 2 for bad input.\n" +
+			"no checkpatch errors. Exit status: 0 when every check passes, 1 when one fails, 2 for bad input,\n" +
+			"3 when the compiler, make or the work area fails.\n" +
 			"Example: kprewrite verify --tree linux-6.1 --config build/.config --original fix.patch fix-lp.patch",
 		Flags: append(append(treeFlags(), formatFlag(),
 			&cli.StringFlag{Name: "original", Usage: "the upstream `PATCH` the rewritten one came from"},
+			dialectFlag(),
 		), verifyFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -71,12 +71,16 @@ func runVerify(c *cli.Context, env *kbuild.Env, rw, orig *patch.Patch, structs [
 	if env.Config == nil {
 		return badInput("verify needs a configured tree: give --config (the .config of the kernel you livepatch)")
 	}
-	rep, err := verify.Run(context.Background(), verify.Input{
-		Env: env, Rewritten: rw, Original: orig, Structs: structs,
+	ch, err := dialectOf(c, env)
+	if err != nil {
+		return err
+	}
+	rep, err := verify.Run(c.Context, verify.Input{
+		Env: env, Rewritten: rw, Original: orig, Structs: structs, Dialect: ch.Name, KpatchSrc: dialect.KpatchSource(),
 		SplitDir: c.String("split"), Jobs: c.Int("jobs"), Log: c.App.ErrWriter,
 	})
 	if err != nil {
-		return cli.Exit("error: "+oneLine(err.Error()), exitBadInput)
+		return failure(err)
 	}
 	if c.String("format") == "json" {
 		if err := rep.WriteJSON(c.App.Writer); err != nil {

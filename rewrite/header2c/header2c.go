@@ -25,7 +25,6 @@
 package header2c
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"sort"
@@ -403,7 +402,7 @@ func (st *state) users() ([]string, string, error) {
 		for h := range st.headers {
 			files[h] = st.poisoned(h, names)
 		}
-		idents, other, err := o.IdentUses(context.Background(), files, list, names)
+		idents, other, err := o.IdentUses(p.Context(), files, list, names)
 		if err != nil {
 			return nil, "", err
 		}

@@ -8,7 +8,6 @@
 package member
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -104,7 +103,7 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 			}
 		}
 	}
-	res, err := o.MemberUses(context.Background(), files, p.CurrentSources())
+	res, err := o.MemberUses(p.Context(), files, p.CurrentSources())
 	if err != nil {
 		for _, m := range ms {
 			refused[m] = "the compiler oracle failed: " + err.Error()

@@ -1,7 +1,6 @@
 package sites
 
 import (
-	"context"
 	"fmt"
 	"regexp"
 	"slices"
@@ -132,7 +131,7 @@ func frees(p *rewrite.Session, header, tag string) ([]*Free, string, error) {
 		at := gen.InsertionPoint(ast.Parse(f, src))
 		files[f] = []byte(string(src[:at]) + wrap.String() + string(src[at:]))
 	}
-	diags, err := o.Diagnostics(context.Background(), files, cands)
+	diags, err := o.Diagnostics(p.Context(), files, cands)
 	if err != nil {
 		return nil, method, err
 	}

@@ -10,7 +10,6 @@
 package sites
 
 import (
-	"context"
 	"fmt"
 	"regexp"
 	"slices"
@@ -127,7 +126,7 @@ func find(p *rewrite.Session, header, tag string) (*Result, error) {
 		Method: fmt.Sprintf("the compiler, with struct %s made incomplete, over the %d files the config builds that include %s and name it (%s)%s", tag, len(cands), header, hu.Method, notHere)}
 	files := p.CurrentFiles()
 	files[header] = incomplete(p.File(header), tag)
-	diags, err := o.Diagnostics(context.Background(), files, cands)
+	diags, err := o.Diagnostics(p.Context(), files, cands)
 	if err != nil {
 		return nil, err
 	}

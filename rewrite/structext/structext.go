@@ -25,7 +25,6 @@
 package structext
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -210,7 +209,7 @@ func apply(p *rewrite.Pass, pl *plan) {
 		hdr = member.RevertMember(p, m, hdr)
 	}
 	files[pl.header] = hdr
-	res, err := o.MemberUses(context.Background(), files, p.CurrentSources())
+	res, err := o.MemberUses(p.Context(), files, p.CurrentSources())
 	if err != nil {
 		refuse(p, pl, err.Error())
 		return
