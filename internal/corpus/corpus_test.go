@@ -231,3 +231,24 @@ func TestTable(t *testing.T) {
 		t.Errorf("table (-want +got):\n%s", d)
 	}
 }
+
+func TestWriteTableKeepsTheRestOfTheFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "corpus.md")
+	os.WriteFile(p, []byte("# Title\n\n"+beginMark+"\nold table\n"+endMark+"\n\nafter\n"), 0o644)
+	if err := writeTable(p, "new table\n"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(p)
+	want := "# Title\n\n" + beginMark + "\nnew table\n" + endMark + "\n\nafter\n"
+	if d := cmp.Diff(want, string(got)); d != "" {
+		t.Errorf("file (-want +got):\n%s", d)
+	}
+	fresh := filepath.Join(dir, "fresh.md")
+	if err := writeTable(fresh, "only table\n"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(fresh); string(got) != "only table\n" {
+		t.Errorf("fresh file = %q", got)
+	}
+}

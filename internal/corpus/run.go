@@ -51,7 +51,7 @@ func runMain(args []string) int {
 	results := fs.String("results", "", "cache directory for per-case results")
 	timeout := fs.Duration("timeout", 15*time.Minute, "limit for each of rewrite and verify, per case")
 	only := fs.String("only", "", "comma-separated case ids to run (default: all)")
-	out := fs.String("o", "", "write the markdown table here as well as to standard output")
+	out := fs.String("o", "", "also write the markdown table into this file, between its "+beginMark+" and "+endMark+" lines (the whole file if it has none)")
 	fs.Parse(args)
 	if *cases == "" || *bin == "" || *tree == "" || *config == "" || *results == "" {
 		fmt.Fprintln(os.Stderr, "corpus run: give -cases, -kprewrite, -tree, -config and -results (scripts/corpus-run.sh does)")
@@ -106,12 +106,34 @@ func runMain(args []string) int {
 	md := table(all, len(index))
 	fmt.Print(md)
 	if *out != "" {
-		if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
+		if err := writeTable(*out, md); err != nil {
 			fmt.Fprintln(os.Stderr, "corpus run:", err)
 			return 2
 		}
 	}
 	return 0
+}
+
+// The lines between which writeTable puts the table.
+const (
+	beginMark = "<!-- corpus-run table begin -->"
+	endMark   = "<!-- corpus-run table end -->"
+)
+
+// writeTable puts md between the marker lines of the file at path, or
+// makes it the whole file when the file does not exist or has no markers.
+func writeTable(path, md string) error {
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	text := string(data)
+	i, j := strings.Index(text, beginMark+"\n"), strings.Index(text, endMark)
+	if i < 0 || j < i {
+		return os.WriteFile(path, []byte(md), 0o644)
+	}
+	text = text[:i+len(beginMark)+1] + md + text[j:]
+	return os.WriteFile(path, []byte(text), 0o644)
 }
 
 type indexEntry struct{ ID, Kind, Subject string }
