@@ -15,9 +15,10 @@
 #
 # Results are cached per case under $CACHE/corpus/results, keyed by the
 # kprewrite binary, the config and the case, so reruns are cheap. Arguments
-# are passed to "corpus run" (-only ID,ID to run some cases, -o FILE to write
-# the table, e.g. -o docs/corpus.md.table). The full run takes hours: it is
-# not part of CI.
+# are passed to "corpus run": -only ID,ID runs some cases, -cached runs
+# nothing and tabulates what is cached, -o docs/corpus.md writes the table
+# between that file's marker lines. The full run takes hours: it is not part
+# of CI.
 set -euo pipefail
 
 CACHE=${KPREWRITE_CACHE:-$HOME/.cache/kprewrite}

@@ -50,6 +50,7 @@ func runMain(args []string) int {
 	config := fs.String("config", "", "the .config of the prepared O= build")
 	results := fs.String("results", "", "cache directory for per-case results")
 	timeout := fs.Duration("timeout", 15*time.Minute, "limit for each of rewrite and verify, per case")
+	cachedOnly := fs.Bool("cached", false, "run nothing: tabulate the cached results only")
 	only := fs.String("only", "", "comma-separated case ids to run (default: all)")
 	out := fs.String("o", "", "also write the markdown table into this file, between its "+beginMark+" and "+endMark+" lines (the whole file if it has none)")
 	fs.Parse(args)
@@ -90,7 +91,7 @@ func runMain(args []string) int {
 		h := sha256.Sum256([]byte(key))
 		dir := filepath.Join(*results, c.ID, hex.EncodeToString(h[:8]))
 		r, ok := readResult(dir)
-		if !ok && (len(want) == 0 || want[c.ID]) {
+		if !ok && !*cachedOnly && (len(want) == 0 || want[c.ID]) {
 			fmt.Fprintf(os.Stderr, "corpus run: %s ...\n", c.ID)
 			r = runCase(c, patchPath, dir, *bin, *tree, *config, *timeout)
 			if err := writeResult(dir, r); err != nil {
