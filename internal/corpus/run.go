@@ -246,6 +246,8 @@ func runCase(c indexEntry, patchPath, dir, bin, tree, config string, timeout tim
 		r.Class = classProven
 		return r
 	}
+	// A tree that does not apply or compile has no layout to compare:
+	// broken wins over unsafe.
 	var failed []string
 	class := classUnproven
 	for _, ch := range rep.Checks {
@@ -254,11 +256,11 @@ func runCase(c indexEntry, patchPath, dir, bin, tree, config string, timeout tim
 		}
 		failed = append(failed, ch.Name+": "+oneLine(ch.Summary))
 		switch ch.Name {
-		case "layout":
-			class = classUnsafe
 		case "apply", "compile":
-			if class != classUnsafe {
-				class = classBroken
+			class = classBroken
+		case "layout":
+			if class != classBroken {
+				class = classUnsafe
 			}
 		}
 	}
