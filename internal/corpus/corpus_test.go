@@ -252,3 +252,24 @@ func TestWriteTableKeepsTheRestOfTheFile(t *testing.T) {
 		t.Errorf("fresh file = %q", got)
 	}
 }
+
+func TestClassifyVerify(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, report, class, reason string }{
+		{"proven", `{"ok":true,"checks":[{"name":"layout","ok":true}]}`, classProven, ""},
+		{"unsafe", `{"ok":false,"checks":[{"name":"compile","ok":true},{"name":"layout","ok":false,"summary":"struct s: size 8 -> 16"}]}`,
+			classUnsafe, "verify: layout: struct s: size 8 -> 16"},
+		{"compile wins over layout", `{"ok":false,"checks":[{"name":"compile","ok":false,"summary":"does not compile"},{"name":"layout","ok":false,"summary":"0 identical"}]}`,
+			classBroken, "verify: compile: does not compile; layout: 0 identical"},
+		{"unproven", `{"ok":false,"checks":[{"name":"statics","ok":false,"summary":"f gains a static"},{"name":"split","skipped":true}]}`,
+			classUnproven, "verify: statics: f gains a static"},
+		{"no report", `not json`, "", ""},
+	} {
+		p := filepath.Join(dir, "verify.json")
+		os.WriteFile(p, []byte(tc.report), 0o644)
+		class, reason := classifyVerify(p)
+		if class != tc.class || reason != tc.reason {
+			t.Errorf("%s: got %q, %q; want %q, %q", tc.name, class, reason, tc.class, tc.reason)
+		}
+	}
+}

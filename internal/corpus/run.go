@@ -169,6 +169,13 @@ func readResult(dir string) (Result, bool) {
 	if err != nil || json.Unmarshal(data, &r) != nil {
 		return r, false
 	}
+	// Results whose class came from verify are classified again from its
+	// report, so that a change of the rules needs no rerun.
+	if r.Class != classTimeout && (r.Class == classProven || strings.HasPrefix(r.Reason, "verify: ")) {
+		if c, reason := classifyVerify(filepath.Join(dir, "verify.json")); c != "" {
+			r.Class, r.Reason = c, reason
+		}
+	}
 	return r, true
 }
 
@@ -228,6 +235,18 @@ func runCase(c indexEntry, patchPath, dir, bin, tree, config string, timeout tim
 		r.Class, r.Reason = classBroken, fmt.Sprintf("verify exit %d: %s", code, firstLine(stderr, ""))
 		return r
 	}
+	r.Class, r.Reason = classifyVerify(filepath.Join(dir, "verify.json"))
+	if r.Class == "" {
+		r.Class, r.Reason = classBroken, "verify printed no JSON report: "+firstLine(stderr, "")
+	}
+	return r
+}
+
+// classifyVerify classifies a case from verify's JSON report: proven when
+// every check passes; broken when the trees do not apply or compile (they
+// have no layout to compare); unsafe when the layout check fails; unproven
+// when another check fails. It returns "" when the report cannot be read.
+func classifyVerify(path string) (class, reason string) {
 	var rep struct {
 		OK     bool `json:"ok"`
 		Checks []struct {
@@ -237,19 +256,15 @@ func runCase(c indexEntry, patchPath, dir, bin, tree, config string, timeout tim
 			Summary string `json:"summary"`
 		} `json:"checks"`
 	}
-	data, _ := os.ReadFile(filepath.Join(dir, "verify.json"))
-	if err := json.Unmarshal(data, &rep); err != nil {
-		r.Class, r.Reason = classBroken, "verify printed no JSON report: "+firstLine(stderr, "")
-		return r
+	data, err := os.ReadFile(path)
+	if err != nil || json.Unmarshal(data, &rep) != nil {
+		return "", ""
 	}
-	if rep.OK && code == 0 {
-		r.Class = classProven
-		return r
+	if rep.OK {
+		return classProven, ""
 	}
-	// A tree that does not apply or compile has no layout to compare:
-	// broken wins over unsafe.
 	var failed []string
-	class := classUnproven
+	class = classUnproven
 	for _, ch := range rep.Checks {
 		if ch.OK || ch.Skipped {
 			continue
@@ -264,8 +279,7 @@ func runCase(c indexEntry, patchPath, dir, bin, tree, config string, timeout tim
 			}
 		}
 	}
-	r.Class, r.Reason = class, "verify: "+strings.Join(failed, "; ")
-	return r
+	return class, "verify: " + strings.Join(failed, "; ")
 }
 
 // run runs a command with a time limit, its standard output to outPath,
