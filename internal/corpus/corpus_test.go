@@ -273,3 +273,17 @@ func TestClassifyVerify(t *testing.T) {
 		}
 	}
 }
+
+func TestFirstManualNamesWhatWasTried(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "report.json")
+	os.WriteFile(p, []byte(`{"patches":[{"findings":[
+		{"file":"a.h","kind":"note","subject":"x","action":"none"},
+		{"file":"a.h","kind":"struct-layout","subject":"struct s.m","action":"bitfield","resolved":true},
+		{"file":"b.h","kind":"struct-layout","subject":"struct t.n","action":"manual: keep the layout: use a shadow variable",
+		 "tried":["hole: no hole\nsecond line","shadow: the member's address is used"]}]}]}`), 0o644)
+	got := firstManual(p)
+	want := "struct-layout struct t.n (b.h): manual: keep the layout: use a shadow variable [tried: hole: no hole; shadow: the member's address is used]"
+	if got != want {
+		t.Errorf("firstManual = %q, want %q", got, want)
+	}
+}

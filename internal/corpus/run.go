@@ -169,8 +169,11 @@ func readResult(dir string) (Result, bool) {
 	if err != nil || json.Unmarshal(data, &r) != nil {
 		return r, false
 	}
-	// Results whose class came from verify are classified again from its
-	// report, so that a change of the rules needs no rerun.
+	// Results are classified again from the saved reports, so that a change
+	// of the rules needs no rerun.
+	if r.Class == classRefused {
+		r.Reason = firstManual(filepath.Join(dir, "report.json"))
+	}
 	if r.Class != classTimeout && (r.Class == classProven || strings.HasPrefix(r.Reason, "verify: ")) {
 		if c, reason := classifyVerify(filepath.Join(dir, "verify.json")); c != "" {
 			r.Class, r.Reason = c, reason
@@ -319,11 +322,12 @@ func firstManual(reportPath string) string {
 	var rep struct {
 		Patches []struct {
 			Findings []struct {
-				File     string `json:"file"`
-				Subject  string `json:"subject"`
-				Kind     string `json:"kind"`
-				Action   string `json:"action"`
-				Resolved bool   `json:"resolved"`
+				File     string   `json:"file"`
+				Subject  string   `json:"subject"`
+				Kind     string   `json:"kind"`
+				Action   string   `json:"action"`
+				Resolved bool     `json:"resolved"`
+				Tried    []string `json:"tried"`
 			} `json:"findings"`
 		} `json:"patches"`
 	}
@@ -334,7 +338,19 @@ func firstManual(reportPath string) string {
 	for _, p := range rep.Patches {
 		for _, f := range p.Findings {
 			if !f.Resolved && strings.HasPrefix(f.Action, "manual") {
-				return oneLine(fmt.Sprintf("%s %s (%s): %s", f.Kind, f.Subject, f.File, f.Action))
+				s := fmt.Sprintf("%s %s (%s): %s", f.Kind, f.Subject, f.File, f.Action)
+				var tried []string
+				for _, t := range f.Tried {
+					t, _, _ = strings.Cut(t, "\n")
+					if len(t) > 160 {
+						t = t[:160] + "..."
+					}
+					tried = append(tried, t)
+				}
+				if len(tried) > 0 {
+					s += " [tried: " + strings.Join(tried, "; ") + "]"
+				}
+				return oneLine(s)
 			}
 		}
 	}
@@ -353,8 +369,8 @@ func firstLine(b []byte, prefix string) string {
 func oneLine(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	s = strings.ReplaceAll(s, "|", `\|`)
-	if len(s) > 300 {
-		s = s[:300] + "..."
+	if len(s) > 700 {
+		s = s[:700] + "..."
 	}
 	return s
 }
