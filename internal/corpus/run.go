@@ -1,0 +1,445 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The classes a case ends in.
+const (
+	classProven   = "proven"    // rewrite exit 0, verify passes
+	classRefused  = "refused"   // rewrite exit 1: a finding needs an engineer
+	classUnproven = "unproven"  // rewrite exit 0, verify fails a check other than apply, compile and layout
+	classUnsafe   = "unsafe"    // rewrite exit 0, verify's layout check fails
+	classBroken   = "broken"    // crash, exit 2 on a valid patch, rewritten patch does not apply or compile
+	classNotBuilt = "not-built" // the config builds none of the files the rewritten patch changes
+	classTimeout  = "timeout"   // rewrite or verify ran past the per-case limit
+)
+
+var classes = []string{classProven, classRefused, classUnproven, classUnsafe, classBroken, classNotBuilt, classTimeout}
+
+// Result is what one case came to; it is cached as result.json.
+type Result struct {
+	ID      string  `json:"id"`
+	Kind    string  `json:"kind"`
+	Subject string  `json:"subject"`
+	Class   string  `json:"class"`
+	Reason  string  `json:"reason,omitempty"`
+	Seconds float64 `json:"seconds"`
+}
+
+func runMain(args []string) int {
+	fs := flag.NewFlagSet("corpus run", flag.ExitOnError)
+	cases := fs.String("cases", "", "directory of ID.patch files and index.tsv (corpus split -out)")
+	bin := fs.String("kprewrite", "", "the kprewrite binary")
+	tree := fs.String("tree", "", "the base kernel tree")
+	config := fs.String("config", "", "the .config of the prepared O= build")
+	results := fs.String("results", "", "cache directory for per-case results")
+	timeout := fs.Duration("timeout", 15*time.Minute, "limit for each of rewrite and verify, per case")
+	cachedOnly := fs.Bool("cached", false, "run nothing: tabulate the cached results only")
+	only := fs.String("only", "", "comma-separated case ids to run (default: all)")
+	out := fs.String("o", "", "also write the markdown table into this file, between its "+beginMark+" and "+endMark+" lines (the whole file if it has none)")
+	fs.Parse(args)
+	if *cases == "" || *bin == "" || *tree == "" || *config == "" || *results == "" {
+		fmt.Fprintln(os.Stderr, "corpus run: give -cases, -kprewrite, -tree, -config and -results (scripts/corpus-run.sh does)")
+		return 2
+	}
+	index, err := readIndex(filepath.Join(*cases, "index.tsv"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "corpus run:", err, "(run scripts/corpus.sh first)")
+		return 2
+	}
+	want := map[string]bool{}
+	for _, id := range strings.Split(*only, ",") {
+		if id != "" {
+			want[id] = true
+		}
+	}
+	binSum, err := fileSum(*bin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "corpus run:", err)
+		return 2
+	}
+	cfgSum, err := fileSum(*config)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "corpus run:", err)
+		return 2
+	}
+	var all []Result
+	for _, c := range index {
+		patchPath := filepath.Join(*cases, c.ID+".patch")
+		pSum, err := fileSum(patchPath)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "corpus run:", err)
+			return 2
+		}
+		key := (binSum + cfgSum + pSum)
+		h := sha256.Sum256([]byte(key))
+		dir := filepath.Join(*results, c.ID, hex.EncodeToString(h[:8]))
+		r, ok := readResult(dir)
+		if !ok && !*cachedOnly && (len(want) == 0 || want[c.ID]) {
+			fmt.Fprintf(os.Stderr, "corpus run: %s ...\n", c.ID)
+			r = runCase(c, patchPath, dir, *bin, *tree, *config, *timeout)
+			if err := writeResult(dir, r); err != nil {
+				fmt.Fprintln(os.Stderr, "corpus run:", err)
+				return 2
+			}
+			fmt.Fprintf(os.Stderr, "corpus run: %s: %s %s (%.0f s)\n", c.ID, r.Class, r.Reason, r.Seconds)
+		}
+		if ok || r.Class != "" {
+			all = append(all, r)
+		}
+	}
+	md := table(all, len(index))
+	fmt.Print(md)
+	if *out != "" {
+		if err := writeTable(*out, md); err != nil {
+			fmt.Fprintln(os.Stderr, "corpus run:", err)
+			return 2
+		}
+	}
+	return 0
+}
+
+// The lines between which writeTable puts the table.
+const (
+	beginMark = "<!-- corpus-run table begin -->"
+	endMark   = "<!-- corpus-run table end -->"
+)
+
+// writeTable puts md between the marker lines of the file at path, or
+// makes it the whole file when the file does not exist or has no markers.
+func writeTable(path, md string) error {
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	text := string(data)
+	i, j := strings.Index(text, beginMark+"\n"), strings.Index(text, endMark)
+	if i < 0 || j < i {
+		return os.WriteFile(path, []byte(md), 0o644)
+	}
+	text = text[:i+len(beginMark)+1] + md + text[j:]
+	return os.WriteFile(path, []byte(text), 0o644)
+}
+
+type indexEntry struct{ ID, Kind, Subject string }
+
+func readIndex(path string) ([]indexEntry, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []indexEntry
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		f := strings.SplitN(l, "\t", 3)
+		if len(f) == 3 {
+			out = append(out, indexEntry{f[0], f[1], f[2]})
+		}
+	}
+	return out, nil
+}
+
+func fileSum(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:]), nil
+}
+
+func readResult(dir string) (Result, bool) {
+	var r Result
+	data, err := os.ReadFile(filepath.Join(dir, "result.json"))
+	if err != nil || json.Unmarshal(data, &r) != nil {
+		return r, false
+	}
+	// Results are classified again from the saved reports, so that a change
+	// of the rules needs no rerun.
+	if r.Class == classRefused {
+		r.Reason = firstManual(filepath.Join(dir, "report.json"))
+	}
+	if r.Class != classTimeout && (r.Class == classProven || strings.HasPrefix(r.Reason, "verify: ")) {
+		if c, reason := classifyVerify(filepath.Join(dir, "verify.json")); c != "" {
+			r.Class, r.Reason = c, reason
+		}
+	}
+	return r, true
+}
+
+func writeResult(dir string, r Result) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "result.json"), append(data, '\n'), 0o644)
+}
+
+// runCase runs rewrite, then verify against the original, keeping their
+// outputs in dir, and classifies the case.
+func runCase(c indexEntry, patchPath, dir, bin, tree, config string, timeout time.Duration) (r Result) {
+	r = Result{ID: c.ID, Kind: c.Kind, Subject: c.Subject}
+	start := time.Now()
+	defer func() { r.Seconds = time.Since(start).Seconds() }()
+	os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		r.Class, r.Reason = classBroken, err.Error()
+		return r
+	}
+	rewritten := filepath.Join(dir, "rewritten.patch")
+	code, stderr, timedOut := run(timeout, filepath.Join(dir, "rewrite.out"), bin, "rewrite", "--tree", tree, "--config", config,
+		"--format", "json", "--report", filepath.Join(dir, "report.json"), "-o", rewritten, patchPath)
+	os.WriteFile(filepath.Join(dir, "rewrite.err"), stderr, 0o644)
+	switch {
+	case timedOut:
+		r.Class, r.Reason = classTimeout, "rewrite"
+		return r
+	case bytes.Contains(stderr, []byte("panic:")):
+		r.Class, r.Reason = classBroken, "rewrite crashed: "+firstLine(stderr, "panic:")
+		return r
+	case code == 1:
+		r.Class, r.Reason = classRefused, firstManual(filepath.Join(dir, "report.json"))
+		return r
+	case code != 0:
+		r.Class, r.Reason = classBroken, fmt.Sprintf("rewrite exit %d: %s", code, firstLine(stderr, ""))
+		return r
+	}
+	out, _ := os.ReadFile(rewritten)
+	if !bytes.Contains(out, []byte("\n+++ ")) && !bytes.HasPrefix(out, []byte("+++ ")) {
+		r.Class, r.Reason = classNotBuilt, "the rewritten patch changes no file the config builds"
+		return r
+	}
+	code, stderr, timedOut = run(timeout, filepath.Join(dir, "verify.json"), bin, "verify", "--tree", tree, "--config", config,
+		"--format", "json", "--original", patchPath, rewritten)
+	os.WriteFile(filepath.Join(dir, "verify.err"), stderr, 0o644)
+	switch {
+	case timedOut:
+		r.Class, r.Reason = classTimeout, "verify"
+		return r
+	case bytes.Contains(stderr, []byte("panic:")):
+		r.Class, r.Reason = classBroken, "verify crashed: "+firstLine(stderr, "panic:")
+		return r
+	case code != 0 && code != 1:
+		r.Class, r.Reason = classBroken, fmt.Sprintf("verify exit %d: %s", code, firstLine(stderr, ""))
+		return r
+	}
+	r.Class, r.Reason = classifyVerify(filepath.Join(dir, "verify.json"))
+	if r.Class == "" {
+		r.Class, r.Reason = classBroken, "verify printed no JSON report: "+firstLine(stderr, "")
+	}
+	return r
+}
+
+// classifyVerify classifies a case from verify's JSON report: proven when
+// every check passes; broken when the trees do not apply or compile (they
+// have no layout to compare); unsafe when the layout check fails; unproven
+// when another check fails. It returns "" when the report cannot be read.
+func classifyVerify(path string) (class, reason string) {
+	var rep struct {
+		OK     bool `json:"ok"`
+		Checks []struct {
+			Name    string `json:"name"`
+			OK      bool   `json:"ok"`
+			Skipped bool   `json:"skipped"`
+			Summary string `json:"summary"`
+		} `json:"checks"`
+	}
+	data, err := os.ReadFile(path)
+	if err != nil || json.Unmarshal(data, &rep) != nil {
+		return "", ""
+	}
+	if rep.OK {
+		return classProven, ""
+	}
+	var failed []string
+	class = classUnproven
+	for _, ch := range rep.Checks {
+		if ch.OK || ch.Skipped {
+			continue
+		}
+		failed = append(failed, ch.Name+": "+oneLine(ch.Summary))
+		switch ch.Name {
+		case "apply", "compile":
+			class = classBroken
+		case "layout":
+			if class != classBroken {
+				class = classUnsafe
+			}
+		}
+	}
+	return class, "verify: " + strings.Join(failed, "; ")
+}
+
+// run runs a command with a time limit, its standard output to outPath,
+// and returns its exit code, its standard error and whether it timed out.
+// The whole process group is killed at the limit.
+func run(timeout time.Duration, outPath, bin string, args ...string) (int, []byte, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if f, err := os.Create(outPath); err == nil {
+		defer f.Close()
+		cmd.Stdout = f
+	} else {
+		cmd.Stdout = io.Discard
+	}
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		return -1, stderr.Bytes(), true
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), stderr.Bytes(), false
+	}
+	if err != nil {
+		return -1, []byte(err.Error()), false
+	}
+	return 0, stderr.Bytes(), false
+}
+
+// firstManual returns the first finding of a rewrite report that needs an
+// engineer, as "subject: action".
+func firstManual(reportPath string) string {
+	var rep struct {
+		Patches []struct {
+			Findings []struct {
+				File     string   `json:"file"`
+				Subject  string   `json:"subject"`
+				Kind     string   `json:"kind"`
+				Action   string   `json:"action"`
+				Resolved bool     `json:"resolved"`
+				Tried    []string `json:"tried"`
+			} `json:"findings"`
+		} `json:"patches"`
+	}
+	data, err := os.ReadFile(reportPath)
+	if err != nil || json.Unmarshal(data, &rep) != nil {
+		return "no JSON report"
+	}
+	for _, p := range rep.Patches {
+		for _, f := range p.Findings {
+			if !f.Resolved && strings.HasPrefix(f.Action, "manual") {
+				s := fmt.Sprintf("%s %s (%s): %s", f.Kind, f.Subject, f.File, f.Action)
+				var tried []string
+				for _, t := range f.Tried {
+					t, _, _ = strings.Cut(t, "\n")
+					if len(t) > 160 {
+						t = t[:160] + "..."
+					}
+					tried = append(tried, t)
+				}
+				if len(tried) > 0 {
+					s += " [tried: " + strings.Join(tried, "; ") + "]"
+				}
+				return oneLine(s)
+			}
+		}
+	}
+	return "exit 1 without a manual finding"
+}
+
+func firstLine(b []byte, prefix string) string {
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.TrimSpace(l) != "" && strings.Contains(l, prefix) {
+			return oneLine(l)
+		}
+	}
+	return ""
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	s = strings.ReplaceAll(s, "|", `\|`)
+	if len(s) > 700 {
+		s = s[:700] + "..."
+	}
+	return s
+}
+
+// table renders the results: counts by kind of change, then one line per
+// case.
+func table(rs []Result, total int) string {
+	var b strings.Builder
+	byKind := map[string]map[string]int{}
+	for _, r := range rs {
+		if byKind[r.Kind] == nil {
+			byKind[r.Kind] = map[string]int{}
+		}
+		byKind[r.Kind][r.Class]++
+	}
+	fmt.Fprintf(&b, "%d of %d cases run.\n\n| kind | cases |", len(rs), total)
+	for _, c := range classes {
+		fmt.Fprintf(&b, " %s |", c)
+	}
+	b.WriteString("\n| --- | --- |")
+	for range classes {
+		b.WriteString(" --- |")
+	}
+	b.WriteString("\n")
+	kinds := make([]string, 0, len(byKind))
+	for k := range byKind {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(i, j int) bool { return kindOrder(kinds[i]) < kindOrder(kinds[j]) })
+	sum := map[string]int{}
+	for _, k := range kinds {
+		n := 0
+		for _, v := range byKind[k] {
+			n += v
+		}
+		fmt.Fprintf(&b, "| %s | %d |", k, n)
+		for _, c := range classes {
+			fmt.Fprintf(&b, " %d |", byKind[k][c])
+			sum[c] += byKind[k][c]
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "| **all** | **%d** |", len(rs))
+	for _, c := range classes {
+		fmt.Fprintf(&b, " **%d** |", sum[c])
+	}
+	b.WriteString("\n\n")
+	sorted := append([]Result(nil), rs...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		if sorted[i].Kind != sorted[j].Kind {
+			return kindOrder(sorted[i].Kind) < kindOrder(sorted[j].Kind)
+		}
+		return sorted[i].ID < sorted[j].ID
+	})
+	for _, r := range sorted {
+		fmt.Fprintf(&b, "- `%s` (%s): **%s**", r.ID, r.Kind, r.Class)
+		if r.Reason != "" {
+			fmt.Fprintf(&b, " — %s", r.Reason)
+		}
+		fmt.Fprintf(&b, " (%.0f s)\n", r.Seconds)
+	}
+	return b.String()
+}
+
+func kindOrder(k string) int {
+	for i, x := range Kinds {
+		if x == k {
+			return i
+		}
+	}
+	return len(Kinds)
+}
