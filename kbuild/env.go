@@ -49,6 +49,7 @@ type Env struct {
 
 	mu      sync.Mutex
 	makeMu  sync.Mutex // one make at a time in this process (a file lock orders processes)
+	fatal   error      // first failure of the environment met (see Failure)
 	deps    *depIndex
 	own     *Env // fallback private build when the user's build lacks an object
 	textual *IncludeGraph
@@ -86,6 +87,35 @@ func (e *Env) Context() context.Context {
 		return context.Background()
 	}
 	return e.ctx
+}
+
+// Failure returns the first failure of the environment (a compiler or make
+// that cannot run, the work area, a cancellation) that the Env met while
+// learning commands or screening files, or nil. Callers may have turned
+// that error into a refusal; a run must stop on it instead, because a failed
+// compile is never evidence about a patch.
+func (e *Env) Failure() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.fatal == nil {
+		if err := e.Context().Err(); err != nil {
+			return err
+		}
+	}
+	return e.fatal
+}
+
+// environment records err when it is a failure of the environment, and
+// returns it.
+func (e *Env) environment(err error) error {
+	if kperr.IsEnvironment(err) {
+		e.mu.Lock()
+		if e.fatal == nil {
+			e.fatal = err
+		}
+		e.mu.Unlock()
+	}
+	return err
 }
 
 // Jobs returns how many compiles run at once.
@@ -501,7 +531,7 @@ func (e *Env) Learn(rels []string) error {
 	// a failed file is classified by CompileCommand; only the environment
 	// failing is an error here
 	if err := e.runMake(e.buildSrc, e.objTree, objs...); kperr.IsEnvironment(err) {
-		return err
+		return e.environment(err)
 	}
 	return nil
 }
@@ -522,7 +552,7 @@ func (e *Env) learnCommand(rel, obj string) (*CmdFile, error) {
 	fmt.Fprintf(e.Log, "kprewrite: compiling %s once to learn its kbuild command\n", rel)
 	if err := e.runMake(e.buildSrc, e.objTree, obj); err != nil {
 		if kperr.IsEnvironment(err) {
-			return nil, err
+			return nil, e.environment(err)
 		}
 		if nc := notCompilable(rel, err, e.Tree.Root(), e.buildSrc, e.objTree); nc != nil {
 			e.mu.Lock()

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
+
+	"github.com/kprewrite/kprewrite/internal/kperr"
 )
 
 // HeaderUsers are the .c files that include a header, sorted by whether the
@@ -157,6 +160,10 @@ func (e *compileError) Error() string {
 // make prepare failing): then nothing kprewrite could compile is evidence,
 // and the caller must stop.
 func (e *Env) Buildable(rel string) error {
+	return e.environment(e.buildable(rel))
+}
+
+func (e *Env) buildable(rel string) error {
 	if !e.Plain {
 		_, err := e.CompileCommand(rel)
 		return err
@@ -183,16 +190,27 @@ func (e *Env) Buildable(rel string) error {
 			args = append(args, c.Args[i])
 		}
 	}
-	cmd := exec.Command(args[0], args[1:]...)
+	cmd := exec.CommandContext(e.Context(), args[0], args[1:]...)
 	cmd.Dir = c.Dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	KillGroupOnCancel(cmd)
 	out, runErr := cmd.CombinedOutput()
+	if cerr := e.Context().Err(); cerr != nil {
+		return cerr
+	}
 	if runErr != nil {
 		ce := &compileError{rel: rel, err: runErr, out: out}
-		if nc := notCompilable(rel, ce, e.Tree.Root(), e.objTree); nc != nil {
+		var ee *exec.ExitError
+		switch nc := notCompilable(rel, ce, e.Tree.Root(), e.objTree); {
+		case !errors.As(runErr, &ee):
+			return kperr.Toolchainf(runErr, "cannot run the compiler %s (for %s): install it or fix PATH", args[0], rel)
+		case ee.ProcessState != nil && ee.ProcessState.Sys().(syscall.WaitStatus).Signaled():
+			return kperr.Toolchainf(nil, "the compiler %s was killed by signal %v compiling %s", args[0], ee.ProcessState.Sys().(syscall.WaitStatus).Signal(), rel)
+		case nc != nil:
 			err = nc
-		} else {
-			err = ce
+		default:
+			// failed without saying where: the compiler, not the file
+			return kperr.Toolchainf(nil, "the compiler %s failed on %s (%v) without an error diagnostic: %s", args[0], rel, runErr, lastLines(out, 1))
 		}
 	}
 	e.mu.Lock()

@@ -40,7 +40,12 @@ func (s *Session) Err() error {
 		return s.fatal
 	}
 	if s.oracle != nil {
-		return s.oracle.Err()
+		if err := s.oracle.Err(); err != nil {
+			return err
+		}
+	}
+	if s.Env != nil {
+		return s.Env.Failure()
 	}
 	return nil
 }

@@ -67,7 +67,7 @@ func badInput(format string, args ...any) error {
 // compiles checks the work area first.
 func openEnv(c *cli.Context) (*kbuild.Env, error) {
 	if c.Int("jobs") < 1 {
-		return nil, badInput("--jobs must be at least 1, not %d", c.Int("jobs"))
+		return nil, badInput("--jobs must be 1 or more, not %d", c.Int("jobs"))
 	}
 	env, err := kbuild.Open(c.String("tree"), c.String("config"), kbuild.Options{CacheDir: c.String("cache"), Log: c.App.ErrWriter,
 		Context: c.Context, Jobs: c.Int("jobs")})

@@ -200,7 +200,7 @@ func TestJobsFlag(t *testing.T) {
 	if code != exitBadInput {
 		t.Errorf("exit %d:\n%s", code, errs)
 	}
-	oneErrorLine(t, errs, "--jobs must be at least 1, not 0")
+	oneErrorLine(t, errs, "--jobs must be 1 or more, not 0")
 }
 
 var (

@@ -110,7 +110,7 @@ func (sr *seriesRun) rewriteSet(set *patch.Set, r *report.Report) ([]byte, error
 	case errors.As(err, &in):
 		return nil, badInput("%v", in)
 	case err != nil:
-		return nil, cli.Exit("error: "+oneLine(err.Error()), exitBadInput)
+		return nil, failure(err)
 	}
 	return out, nil
 }
