@@ -100,13 +100,6 @@ var envFailureRE = regexp.MustCompile(`(?i)\b(gcc|compiler|make|work area|cache|
 // overlap.
 var internalRE = regexp.MustCompile(`conflicting edits|edit out of range`)
 
-// knownStructextConflict is a known bug FuzzPlan found: when structext
-// extends two structs of one header, each plan replaces the whole header
-// and the two edits conflict, so a good patch exits 2. Remove this (and
-// move the reproducer into testdata/fuzz/FuzzPlan) once structext emits
-// one edit per reverted member.
-var knownStructextConflict = regexp.MustCompile(`conflicting edits at byte 0: "structext: member moved to the extension" and "structext: member moved to the extension"`)
-
 // FuzzRewrite feeds mutated patches to analyze and rewrite on the hdr tree
 // (no config: no compiler runs, so it is fast). Whatever the input, the
 // exit status is 0, 1 or 2, a bad input is one error line, a failed
@@ -281,10 +274,6 @@ func checkPlanExit(t *testing.T, cmd string, code int, errs, out string, input [
 	checkExit(t, cmd, code, errs, out)
 	if code != exitBadInput {
 		return
-	}
-	if knownStructextConflict.MatchString(errs) {
-		// reproducer: cmd/kprewrite/testdata/fuzz-known/FuzzPlan/structext-two-structs
-		t.Skipf("known bug: structext reverts each extended struct of a header with its own whole-file edit, and two conflict: %s", errs)
 	}
 	if internalRE.MatchString(errs) {
 		t.Errorf("%s: an internal error reported as bad input: %s\ninput:\n%s", cmd, errs, input)
