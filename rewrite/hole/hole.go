@@ -57,8 +57,8 @@ type placement struct {
 
 func run(p *rewrite.Pass) error {
 	cands := member.Candidates(p)
-	used := map[string][][2]int64{}  // struct -> byte ranges taken by earlier members
-	siteCache := map[string]string{} // struct -> why not safe ("" safe), or the safe summary after "ok:"
+	used := map[string][][2]int64{}   // struct -> byte ranges taken by earlier members
+	siteCache := map[string]zeroing{} // struct -> whether every object starts zeroed
 	var ok []*member.Member
 	places := map[*member.Member]*placement{}
 	for _, m := range cands {
@@ -79,16 +79,16 @@ func run(p *rewrite.Pass) error {
 				member.TagOf(m.Key), nm.Size, nm.Align, holesText(base)))
 			continue
 		}
-		why, seen := siteCache[m.Key]
+		z, seen := siteCache[m.Key]
 		if !seen {
-			why = safety(p, m)
-			siteCache[m.Key] = why
+			z = safety(p, m)
+			siteCache[m.Key] = z
 		}
-		if !strings.HasPrefix(why, "ok:") {
-			p.Refuse(m.Entry, why)
+		if z.refusal != "" {
+			p.Refuse(m.Entry, z.refusal)
 			continue
 		}
-		pl.sites = strings.TrimPrefix(why, "ok:")
+		pl.sites = z.sites
 		pl.typ = strings.TrimSpace(m.Change.PostMember.Type)
 		used[m.Key] = append(used[m.Key], [2]int64{pl.off, pl.off + pl.size})
 		places[m] = pl
@@ -150,19 +150,26 @@ func holesText(base *layout.Struct) string {
 	return strings.Join(hs, ", ")
 }
 
-// safety checks the creation sites: "ok:<summary>" or why not.
-func safety(p *rewrite.Pass, m *member.Member) string {
+// zeroing is what the creation sites of a struct say about its objects:
+// the sites that prove every object starts zeroed, or why not.
+type zeroing struct {
+	sites   string // the creation sites and how each zeroes (when proven)
+	refusal string // why not every object is proven zeroed ("" when proven)
+}
+
+// safety checks the creation sites of m's struct.
+func safety(p *rewrite.Pass, m *member.Member) zeroing {
 	res, err := sites.Find(p, m.Header, member.TagOf(m.Key))
 	if err != nil {
-		return "cannot prove every object starts zeroed: " + err.Error()
+		return zeroing{refusal: "cannot prove every object starts zeroed: " + err.Error()}
 	}
 	var bad, good []string
 	for _, st := range res.Sites {
 		switch st.Kind {
-		case "global":
+		case sites.Global:
 			good = append(good, st.String()+" (static storage)")
-		case "zeroing":
-		case "stack", "heap":
+		case sites.Zeroing:
+		case sites.Stack, sites.Heap:
 			if !st.Zeroed {
 				bad = append(bad, st.String()+" (not zeroed: "+zeroHint(st)+")")
 			} else {
@@ -172,7 +179,7 @@ func safety(p *rewrite.Pass, m *member.Member) string {
 				}
 				good = append(good, fmt.Sprintf("%s in %s (%s)", st.String(), st.Fn, how))
 			}
-		case "array":
+		case sites.Array:
 			if st.Fn == "" {
 				good = append(good, st.String()+" (static storage)")
 			} else {
@@ -183,16 +190,16 @@ func safety(p *rewrite.Pass, m *member.Member) string {
 		}
 	}
 	if len(bad) > 0 {
-		return "not every object starts zeroed, or the struct is copied: " + strings.Join(bad, "; ")
+		return zeroing{refusal: "not every object starts zeroed, or the struct is copied: " + strings.Join(bad, "; ")}
 	}
 	if len(good) == 0 {
-		return "the compiler found no place that creates the struct"
+		return zeroing{refusal: "the compiler found no place that creates the struct"}
 	}
-	return "ok:" + strings.Join(good, ", ") + "; found by " + res.Method
+	return zeroing{sites: strings.Join(good, ", ") + "; found by " + res.Method}
 }
 
 func zeroHint(st *sites.Site) string {
-	if st.Kind == "heap" {
+	if st.Kind == sites.Heap {
 		return st.Alloc + " without memset"
 	}
 	return "no initializer"

@@ -359,7 +359,7 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 	}
 	var done []string
 	for _, st := range res.Sites {
-		if st.Kind != "heap" || st.Unfit != "" {
+		if st.Kind != sites.Heap || st.Unfit != "" {
 			continue
 		}
 		f := p.Parse(st.File)

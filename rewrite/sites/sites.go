@@ -27,12 +27,27 @@ import (
 // all of its objects.
 const MaxCandidates = 120
 
+// Kind is how a site makes or uses an object of the struct.
+type Kind string
+
+// The kinds of site.
+const (
+	Stack    Kind = "stack"    // a local variable
+	Heap     Kind = "heap"     // an allocation sized by the struct
+	Global   Kind = "global"   // static storage (starts zeroed)
+	Embedded Kind = "embedded" // a member of another struct
+	Array    Kind = "array"    // an array of the struct
+	Copy     Kind = "copy"     // used as a value: copied, passed or returned
+	Size     Kind = "size"     // sizeof used for something other than an allocation
+	Zeroing  Kind = "zeroing"  // memset(p, 0, sizeof(*p)): harmless
+)
+
 // Site is a place where an object of the struct comes into existence (or
 // where its layout is used in a way that matters).
 type Site struct {
 	File   string
 	Line   int
-	Kind   string // "stack", "heap", "global", "embedded", "array", "copy", "size"
+	Kind   Kind
 	Name   string // variable name, for stack and global objects
 	Fn     string // enclosing function
 	Alloc  string // the allocation function, for heap sites
@@ -267,32 +282,32 @@ func classify(p *rewrite.Session, tag string, diags []build.Diagnostic) []*Site 
 		case storageRE.MatchString(msg):
 			st.Name = storageRE.FindStringSubmatch(msg)[1]
 			if st.Fn == "" {
-				st.Kind, st.Zeroed = "global", true // static storage starts zeroed
+				st.Kind, st.Zeroed = Global, true // static storage starts zeroed
 				st.Unfit = "a global object that exists before the livepatch loads"
 			} else {
-				st.Kind = "stack"
+				st.Kind = Stack
 				st.Escape = stackEscape(f, st)
 				st.Zeroed = stackZeroed(f, st)
 			}
 		case sizeofRE.MatchString(msg):
-			st.Kind = "size"
+			st.Kind = Size
 			call := enclosingCall(f, off)
 			switch {
 			case allocRE.MatchString(call):
-				st.Kind, st.Alloc = "heap", call
+				st.Kind, st.Alloc = Heap, call
 				st.Escape = heapEscape(f, st)
 				st.Zeroed = zeroAllocRE.MatchString(call) || heapZeroed(f, st)
 			case call == "memset":
-				st.Kind = "zeroing" // memset(p, 0, sizeof(*p)): harmless
+				st.Kind = Zeroing // memset(p, 0, sizeof(*p)): harmless
 			case st.Fn == "":
 				st.Unfit = "sizeof outside a function"
 			default:
 				st.Unfit = "sizeof(struct " + tag + ") used for something other than an allocation (" + call + ")"
 			}
 		case fieldRE.MatchString(msg):
-			st.Kind, st.Unfit = "embedded", "embedded in another struct ("+fieldRE.FindStringSubmatch(msg)[1]+")"
+			st.Kind, st.Unfit = Embedded, "embedded in another struct ("+fieldRE.FindStringSubmatch(msg)[1]+")"
 		case arrayRE.MatchString(msg):
-			st.Kind, st.Unfit = "array", "an array of the struct"
+			st.Kind, st.Unfit = Array, "an array of the struct"
 			if st.Fn == "" {
 				st.Zeroed = true
 			}
@@ -300,9 +315,9 @@ func classify(p *rewrite.Session, tag string, diags []build.Diagnostic) []*Site 
 			if isMemberAccess(f, off) || anyReader(macros) || len(macros) > 0 && (argsAccessMember(f, off) || spelledAccess(p, d)) {
 				continue // a use of a member: fine
 			}
-			st.Kind, st.Unfit = "copy", "the struct is used as a value (copied, compared or built as a compound literal)"
+			st.Kind, st.Unfit = Copy, "the struct is used as a value (copied, compared or built as a compound literal)"
 		case paramRE.MatchString(msg):
-			st.Kind, st.Unfit = "copy", "passed or returned by value"
+			st.Kind, st.Unfit = Copy, "passed or returned by value"
 		default:
 			continue // errors that follow from others
 		}

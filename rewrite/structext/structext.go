@@ -113,7 +113,7 @@ func analyze(p *rewrite.Pass, pl *plan) string {
 		if why != "" {
 			bad = append(bad, fmt.Sprintf("%s (%s)", st, why))
 		}
-		if st.Kind == "stack" || st.Kind == "heap" {
+		if st.Kind == sites.Stack || st.Kind == sites.Heap {
 			creates = true
 		}
 	}
@@ -166,9 +166,9 @@ func apply(p *rewrite.Pass, pl *plan) {
 		var es []edit.Edit
 		var err error
 		switch st.Kind {
-		case "stack":
+		case sites.Stack:
 			es, err = convertDecl(f, st, pl)
-		case "heap":
+		case sites.Heap:
 			es, err = convertSizeof(f, st, pl)
 		default:
 			continue
@@ -310,7 +310,7 @@ func apply(p *rewrite.Pass, pl *plan) {
 	pl.files = fileList
 	var added []string
 	for _, st := range pl.sites {
-		if st.Kind != "stack" && st.Kind != "heap" {
+		if st.Kind != sites.Stack && st.Kind != sites.Heap {
 			continue
 		}
 		if !changedUpstream(p, st.File, st.Fn) {
