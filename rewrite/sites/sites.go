@@ -245,8 +245,8 @@ var (
 	derefRE     = regexp.MustCompile(`^dereferencing pointer to incomplete type`)
 	paramRE     = regexp.MustCompile(`^parameter \d+ \('?(\w*)'?\) has incomplete type|^return type is an incomplete type|has incomplete type$`)
 	expandRE    = regexp.MustCompile(`^in expansion of macro '(\w+)'`)
-	zeroAllocRE = regexp.MustCompile(`^(kzalloc|kcalloc|kvzalloc|kvcalloc|kzalloc_node|devm_kzalloc|vzalloc)$`)
-	allocRE     = regexp.MustCompile(`^(kmalloc|kzalloc|kcalloc|kmalloc_array|kvmalloc|kvzalloc|kvcalloc|kmalloc_node|kzalloc_node|devm_kzalloc|devm_kmalloc|vmalloc|vzalloc)$`)
+	zeroAllocRE = regexp.MustCompile(`^(kzalloc|kcalloc|kvzalloc|kvcalloc|kzalloc_node|devm_kzalloc|vzalloc|kzalloc_objs?|kvzalloc_objs?)$`)
+	allocRE     = regexp.MustCompile(`^(kmalloc|kzalloc|kcalloc|kmalloc_array|kvmalloc|kvzalloc|kvcalloc|kmalloc_node|kzalloc_node|devm_kzalloc|devm_kmalloc|vmalloc|vzalloc|k[v]?[mz]alloc_objs?)$`)
 	escapeRE    = regexp.MustCompile(`^(queue_work|queue_delayed_work|schedule_work|schedule_delayed_work|mod_delayed_work|call_rcu|kfree_rcu|kthread_run|kthread_create|list_add|list_add_tail|list_add_rcu|list_add_tail_rcu|hlist_add_head|hlist_add_head_rcu|rcu_assign_pointer|xa_store|idr_alloc|radix_tree_insert|rb_link_node|WRITE_ONCE|smp_store_release|tasklet_init|timer_setup|add_timer|mod_timer|init_completion|wait_for_completion)$`)
 	readerMacs  = map[string]bool{"container_of": true, "container_of_const": true, "list_entry": true, "list_first_entry": true, "hlist_entry": true, "offsetof": true}
 )
@@ -292,6 +292,11 @@ func classify(p *rewrite.Session, tag string, diags []build.Diagnostic) []*Site 
 		case sizeofRE.MatchString(msg):
 			st.Kind = Size
 			call := enclosingCall(f, off)
+			if call == "" && len(macros) > 0 {
+				// the sizeof is inside a macro: the allocation macros of
+				// Linux 7.x (kzalloc_obj(*p)) take no sizeof of their own
+				call = macros[len(macros)-1]
+			}
 			switch {
 			case allocRE.MatchString(call):
 				st.Kind, st.Alloc = Heap, call

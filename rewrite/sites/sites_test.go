@@ -1,6 +1,9 @@
 package sites_test
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,8 +17,12 @@ const conn = "../../testdata/kernels/conn"
 // creation runs a transform that reads the creation sites and the frees of
 // a struct of the conn tree, with a patch of that tree loaded.
 func creation(t *testing.T, tag string) (*sites.Result, []*sites.Free, int) {
+	return creationIn(t, conn, tag)
+}
+
+func creationIn(t *testing.T, dir, tag string) (*sites.Result, []*sites.Free, int) {
 	t.Helper()
-	env := rewritetest.Env(t, conn, conn+"/config")
+	env := rewritetest.Env(t, dir, dir+"/config")
 	s := rewritetest.Load(t, env, rewritetest.ReadPatch(t, conn+"/patches/01-hole-bool.patch"), rewrite.Options{Dialect: "klp"})
 	var res *sites.Result
 	var frees []*sites.Free
@@ -65,5 +72,41 @@ func TestCreationSites(t *testing.T) {
 	}
 	if len(frees) != 1 || frees[0].Fn != "conn_destroy" {
 		t.Errorf("frees: %+v", frees)
+	}
+}
+
+// Linux 7.x allocates with macros that take the object, not its size
+// (slave = kzalloc_obj(*slave)): the sizeof is inside the macro, and the
+// macro is the allocator.
+func TestCreationSiteInAllocationMacro(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if out, err := exec.Command("cp", "-a", conn+"/.", dir).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	edit := func(rel, old, new string) {
+		data, err := os.ReadFile(filepath.Join(dir, rel))
+		if err != nil || !strings.Contains(string(data), old) {
+			t.Fatalf("%s has no %q (%v)", rel, old, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, rel), []byte(strings.Replace(string(data), old, new, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edit("include/linux/slab.h", "void *kzalloc(size_t size, gfp_t flags);",
+		"void *kzalloc(size_t size, gfp_t flags);\n#define kzalloc_obj(P) kzalloc(sizeof(P), GFP_KERNEL)")
+	edit("net/conn/conn_core.c", "c = kzalloc(sizeof(*c), GFP_KERNEL);", "c = kzalloc_obj(*c);")
+	res, _, _ := creationIn(t, dir, "conn")
+	var heap *sites.Site
+	for _, st := range res.Sites {
+		if st.Kind == sites.Heap {
+			heap = st
+		}
+		if st.Kind == sites.Size {
+			t.Errorf("the allocation macro was taken for another use of sizeof: %v", st)
+		}
+	}
+	if heap == nil || heap.Fn != "conn_create" || heap.Alloc != "kzalloc_obj" || !heap.Zeroed {
+		t.Fatalf("want the zeroed kzalloc_obj in conn_create, got %v", res.Sites)
 	}
 }
