@@ -15,7 +15,7 @@ var quotedIncludeRE = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*"([^"]+
 // #include in the directory of the file that names it, which for a
 // changed header is its overlay directory ("perf_event_flags.h" next to a
 // changed arch/x86/events/perf_event.h). Every regular file of the
-// directory is linked, and so is the target of each quoted #include of the
+// directory is linked (each subdirectory as one link), and so is the target of each quoted #include of the
 // changed file that lies elsewhere ("../foo.h"). Files the overlay already
 // has are left alone.
 func (c *Compiler) linkSiblings(ovl string, v *Variant) error {
@@ -29,7 +29,7 @@ func (c *Compiler) linkSiblings(ovl string, v *Variant) error {
 			return nil
 		}
 		src := filepath.Join(root, filepath.FromSlash(rel))
-		if st, err := os.Stat(src); err != nil || !st.Mode().IsRegular() {
+		if st, err := os.Stat(src); err != nil || !st.Mode().IsRegular() && !st.IsDir() {
 			return nil
 		}
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
@@ -48,7 +48,10 @@ func (c *Compiler) linkSiblings(ovl string, v *Variant) error {
 			ents, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
 			if err == nil {
 				for _, e := range ents {
-					if e.Type().IsRegular() {
+					// files, and directories for quoted includes that name a
+					// subdirectory ("device-id/acpi.h" from
+					// include/linux/mod_devicetable.h, Linux 7.x)
+					if e.Type().IsRegular() || e.IsDir() {
 						if err := link(path.Join(dir, e.Name())); err != nil {
 							return err
 						}

@@ -17,12 +17,14 @@ import (
 func TestOverlaySiblings(t *testing.T) {
 	root := t.TempDir()
 	for rel, text := range map[string]string{
-		"Kbuild":           "obj-y += core/\n",
-		"config":           "CONFIG_64BIT=y\nCONFIG_X86_64=y\n",
-		"core/Makefile":    "obj-y += use.o\n",
-		"core/use.c":       "#include \"hdr/api.h\"\n\nint use(void)\n{\n\treturn API_VALUE;\n}\n",
-		"core/hdr/api.h":   "#include \"value.h\"\n",
-		"core/hdr/value.h": "#define API_VALUE 1\n",
+		"Kbuild":              "obj-y += core/\n",
+		"config":              "CONFIG_64BIT=y\nCONFIG_X86_64=y\n",
+		"core/Makefile":       "obj-y += use.o\n",
+		"core/use.c":          "#include \"hdr/api.h\"\n\nint use(void)\n{\n\treturn API_VALUE;\n}\n",
+		"core/hdr/api.h":      "#include \"value.h\"\n",
+		"core/hdr/value.h":    "#define API_VALUE 1\n",
+		"core/hdr/other.h":    "#include \"sub/deep.h\"\n",
+		"core/hdr/sub/deep.h": "#define DEEP 2\n",
 	} {
 		p := filepath.Join(root, rel)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -63,5 +65,17 @@ func TestOverlaySiblings(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("hdr/api.h read the tree's value.h, not the changed one: %v", rs[0].Diagnostics)
+	}
+
+	// A changed header whose unchanged sibling includes a file of a
+	// subdirectory ("sub/deep.h", as include/linux/mod_devicetable.h does
+	// "device-id/acpi.h" in Linux 7.x).
+	v = &Variant{Name: "sub", Files: map[string][]byte{"core/hdr/api.h": []byte("#include \"value.h\"\n#include \"other.h\"\n")}}
+	rs, err = c.Compile(context.Background(), v, src, Options{SyntaxOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs[0].Failed {
+		t.Errorf("the sibling does not find its subdirectory's header: %v", rs[0].Diagnostics)
 	}
 }
