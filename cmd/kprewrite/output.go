@@ -94,6 +94,12 @@ func writeOutputs(c *cli.Context, path string, data []byte, r *report.Report) er
 			return err
 		}
 	}
+	return commitOutputs(c, st, r)
+}
+
+// commitOutputs renames the staged outputs into place, then writes the
+// report to standard error when no --report file took it.
+func commitOutputs(c *cli.Context, st *fsutil.Stage, r *report.Report) error {
 	if err := st.Commit(); err != nil {
 		return badInput("%v", err)
 	}

@@ -111,13 +111,7 @@ func writeSeries(c *cli.Context, order []string, outputs map[string][]byte, r *r
 	if err := stageReport(c, st, r); err != nil {
 		return err
 	}
-	if err := st.Commit(); err != nil {
-		return badInput("%v", err)
-	}
-	if c.String("report") == "" {
-		return writeReport(c, c.App.ErrWriter, r)
-	}
-	return nil
+	return commitOutputs(c, st, r)
 }
 
 // seriesMembers lists the patch files of a series argument, in order.
