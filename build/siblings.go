@@ -12,12 +12,16 @@ var quotedIncludeRE = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*"([^"]+
 
 // linkSiblings makes the tree files next to each changed file of a
 // variant visible beside it in the overlay: gcc looks for a quoted
-// #include in the directory of the file that names it, which for a
-// changed header is its overlay directory ("perf_event_flags.h" next to a
-// changed arch/x86/events/perf_event.h). Every regular file of the
-// directory is linked (each subdirectory as one link), and so is the target of each quoted #include of the
-// changed file that lies elsewhere ("../foo.h"). Files the overlay already
-// has are left alone.
+// #include in the directory of the file that names it, and for a file
+// read from the overlay that is its overlay directory ("perf_event_flags.h"
+// next to a changed arch/x86/events/perf_event.h).
+//
+// Every entry of a changed file's directory is linked (each subdirectory
+// as one link). Quoted includes are then followed from the changed files,
+// transitively: each file they reach is read from the overlay, so its
+// directory is linked too and its own quoted includes are followed (a
+// changed kernel/fork.c includes "../mm/internal.h", which on Linux 7.x
+// includes "vma.h"). Files the overlay already has are left alone.
 func (c *Compiler) linkSiblings(ovl string, v *Variant) error {
 	root := c.Env.SrcRoot()
 	link := func(rel string) error {
@@ -38,35 +42,57 @@ func (c *Compiler) linkSiblings(ovl string, v *Variant) error {
 		return os.Symlink(src, dst)
 	}
 	dirs := map[string]bool{}
-	for rel, data := range v.Files {
-		if data == nil {
-			continue
+	linkDir := func(dir string) error {
+		if dirs[dir] {
+			return nil
 		}
-		dir := path.Dir(rel)
-		if !dirs[dir] {
-			dirs[dir] = true
-			ents, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
-			if err == nil {
-				for _, e := range ents {
-					// files, and directories for quoted includes that name a
-					// subdirectory ("device-id/acpi.h" from
-					// include/linux/mod_devicetable.h, Linux 7.x)
-					if e.Type().IsRegular() || e.IsDir() {
-						if err := link(path.Join(dir, e.Name())); err != nil {
-							return err
-						}
-					}
+		dirs[dir] = true
+		ents, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
+		if err != nil {
+			return nil // a directory only the variant has
+		}
+		for _, e := range ents {
+			// files, and directories for quoted includes that name a
+			// subdirectory ("device-id/acpi.h" from
+			// include/linux/mod_devicetable.h, Linux 7.x)
+			if e.Type().IsRegular() || e.IsDir() {
+				if err := link(path.Join(dir, e.Name())); err != nil {
+					return err
 				}
+			}
+		}
+		return nil
+	}
+	// Changed files first, then every file a quoted include reaches.
+	var work []string
+	seen := map[string]bool{}
+	for rel, data := range v.Files {
+		if data != nil {
+			work = append(work, rel)
+			seen[rel] = true
+		}
+	}
+	for len(work) > 0 {
+		rel := work[len(work)-1]
+		work = work[:len(work)-1]
+		dir := path.Dir(rel)
+		if err := linkDir(dir); err != nil {
+			return err
+		}
+		data, changed := v.Files[rel]
+		if !changed {
+			var err error
+			if data, err = os.ReadFile(filepath.Join(root, filepath.FromSlash(rel))); err != nil {
+				continue // not a file of the tree (a system header, a directory)
 			}
 		}
 		for _, m := range quotedIncludeRE.FindAllSubmatch(data, -1) {
 			target := path.Clean(path.Join(dir, string(m[1])))
-			if target == ".." || strings.HasPrefix(target, "../") || path.IsAbs(string(m[1])) {
+			if target == ".." || strings.HasPrefix(target, "../") || path.IsAbs(string(m[1])) || seen[target] {
 				continue
 			}
-			if err := link(target); err != nil {
-				return err
-			}
+			seen[target] = true
+			work = append(work, target)
 		}
 	}
 	return nil

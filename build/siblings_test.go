@@ -19,12 +19,15 @@ func TestOverlaySiblings(t *testing.T) {
 	for rel, text := range map[string]string{
 		"Kbuild":              "obj-y += core/\n",
 		"config":              "CONFIG_64BIT=y\nCONFIG_X86_64=y\n",
-		"core/Makefile":       "obj-y += use.o\n",
+		"core/Makefile":       "obj-y += use.o far.o\n",
 		"core/use.c":          "#include \"hdr/api.h\"\n\nint use(void)\n{\n\treturn API_VALUE;\n}\n",
 		"core/hdr/api.h":      "#include \"value.h\"\n",
 		"core/hdr/value.h":    "#define API_VALUE 1\n",
 		"core/hdr/other.h":    "#include \"sub/deep.h\"\n",
 		"core/hdr/sub/deep.h": "#define DEEP 2\n",
+		"core/far.c":          "#include \"../mm/internal.h\"\n\nint far(void)\n{\n\treturn MM_VALUE;\n}\n",
+		"mm/internal.h":       "#include \"vma.h\"\n",
+		"mm/vma.h":            "#define MM_VALUE 3\n",
 	} {
 		p := filepath.Join(root, rel)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -77,5 +80,17 @@ func TestOverlaySiblings(t *testing.T) {
 	}
 	if rs[0].Failed {
 		t.Errorf("the sibling does not find its subdirectory's header: %v", rs[0].Diagnostics)
+	}
+
+	// A changed file whose quoted include lies in another directory, and
+	// includes a sibling of its own (kernel/fork.c's "../mm/internal.h",
+	// which includes "vma.h" on Linux 7.x).
+	v = &Variant{Name: "far", Files: map[string][]byte{"core/far.c": []byte("/* changed */\n#include \"../mm/internal.h\"\n\nint far(void)\n{\n\treturn MM_VALUE;\n}\n")}}
+	rs, err = c.Compile(context.Background(), v, []string{"core/far.c"}, Options{SyntaxOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs[0].Failed {
+		t.Errorf("the reached header does not find its sibling: %v", rs[0].Diagnostics)
 	}
 }
