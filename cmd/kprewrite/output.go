@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/kprewrite/kprewrite/internal/fsutil"
+	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/report"
 )
 
@@ -101,6 +102,9 @@ func writeOutputs(c *cli.Context, path string, data []byte, r *report.Report) er
 // report to standard error when no --report file took it.
 func commitOutputs(c *cli.Context, st *fsutil.Stage, r *report.Report) error {
 	if err := st.Commit(); err != nil {
+		if kperr.IsEnvironment(err) {
+			return err // the disk, not the input: exit 3
+		}
 		return badInput("%v", err)
 	}
 	if c.String("report") == "" {

@@ -8,6 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
+
+	"github.com/kprewrite/kprewrite/internal/kperr"
 )
 
 // CheckWritable refuses an output path that exists and is not a regular
@@ -122,6 +125,9 @@ func (s *Stage) Add(path string, data []byte, perm os.FileMode) error {
 	}
 	tmp := filepath.Join(tmpDir, fmt.Sprintf("%d-%s", len(s.files), filepath.Base(path)))
 	if err := os.WriteFile(tmp, data, perm); err != nil {
+		if diskFull(err) {
+			return kperr.Diskf(err, "cannot write %s", path)
+		}
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	if err := os.Chmod(tmp, perm); err != nil { // as asked, whatever the umask
@@ -146,12 +152,20 @@ func (s *Stage) Commit() error {
 	}
 	for _, f := range s.files {
 		if err := os.Rename(f.tmp, f.target); err != nil {
-			return fmt.Errorf("cannot write %s: %w", f.target, err)
+			// The target was writable when staged: the file system
+			// changed under the run.
+			return kperr.Diskf(err, "cannot write %s", f.target)
 		}
 	}
 	s.files = nil
 	s.Abort()
 	return nil
+}
+
+// diskFull reports whether err is the file system running out of room or
+// failing, rather than a place the user named that cannot be written.
+func diskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EIO)
 }
 
 // Abort removes the staging directories and what they hold.

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/kprewrite/kprewrite/internal/kperr"
 )
 
 func names(t *testing.T, dir string) []string {
@@ -130,5 +131,24 @@ func TestStageAllOrNothing(t *testing.T) {
 	s.Abort()
 	if got := names(t, dir2); len(got) != 0 {
 		t.Errorf("left behind: %v", got)
+	}
+}
+
+// TestStageCommitFailureIsDisk: a staged file that cannot be renamed into
+// place at Commit (here its staging directory vanished) is a failure of
+// the file system under the run, exit 3, not bad input.
+func TestStageCommitFailureIsDisk(t *testing.T) {
+	dir := t.TempDir()
+	s := NewStage(context.Background())
+	if err := s.Add(filepath.Join(dir, "out.patch"), []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tmps, _ := filepath.Glob(filepath.Join(dir, ".kprewrite-stage-*"))
+	for _, d := range tmps {
+		os.RemoveAll(d)
+	}
+	err := s.Commit()
+	if kperr.KindOf(err) != kperr.Disk || kperr.ExitCode(err) != kperr.ExitEnvironment {
+		t.Errorf("Commit: %v (kind %v), want a disk failure, exit 3", err, kperr.KindOf(err))
 	}
 }

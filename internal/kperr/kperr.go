@@ -37,6 +37,10 @@ const (
 	// config does not build what was asked. It stops what needed it, not
 	// the whole run.
 	Make
+	// Disk is a file kprewrite must write that the file system refuses
+	// mid-run (no space, quota, I/O error, or an output that was writable
+	// when the run began and no longer is): never evidence about the input.
+	Disk
 )
 
 // Exit statuses of the command line.
@@ -53,6 +57,7 @@ var kindNames = map[Kind]string{
 	WorkArea:  "unusable work area",
 	Canceled:  "canceled",
 	Make:      "make failure",
+	Disk:      "disk failure",
 }
 
 // String names the kind.
@@ -118,6 +123,11 @@ func Internalf(cause error, format string, args ...any) error {
 	return newf(Internal, cause, format, args...)
 }
 
+// Diskf returns a disk failure with its cause.
+func Diskf(cause error, format string, args ...any) error {
+	return newf(Disk, cause, format, args...)
+}
+
 // Makef returns a make failure with its cause (may be nil).
 func Makef(cause error, format string, args ...any) error {
 	return newf(Make, cause, format, args...)
@@ -149,7 +159,7 @@ func IsEnvironment(err error) bool {
 		return false
 	}
 	switch KindOf(err) {
-	case Toolchain, WorkArea, Canceled:
+	case Toolchain, WorkArea, Canceled, Disk:
 		return true
 	}
 	return false
