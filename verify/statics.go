@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -171,6 +172,20 @@ type staticDiff struct {
 	gained bool
 }
 
+// uniqueIDRE matches the counter of a __UNIQUE_ID_ name (__COUNTER__,
+// as in dynamic debug's __UNIQUE_ID_ddebug356).
+var uniqueIDRE = regexp.MustCompile(`\b(__UNIQUE_ID_\w*?)\d+\b`)
+
+// staticKey is what identifies a static local across two builds of a
+// function: its declaration with __UNIQUE_ID_ counters removed. The counter
+// numbers every such macro use in the unit, so one added #include or
+// pr_debug() renumbers every later one; both builders correlate these
+// statics by name without the counter (kpatch-build's mangled-name
+// comparison, objtool's klp diff), so a renumbering is no change.
+func staticKey(s unit.Static) string {
+	return uniqueIDRE.ReplaceAllString(s.Type, "${1}")
+}
+
 // diffStatics compares the mutable static locals of each function of two
 // builds of a unit (as multisets of declarations).
 func diffStatics(a, b map[string][]unit.Static) []staticDiff {
@@ -190,18 +205,18 @@ func diffStatics(a, b map[string][]unit.Static) []staticDiff {
 	for _, f := range fns {
 		left := map[string]int{}
 		for _, s := range a[f] {
-			left[s.Type]++
+			left[staticKey(s)]++
 		}
 		for _, s := range b[f] {
-			if left[s.Type] > 0 {
-				left[s.Type]--
+			if k := staticKey(s); left[k] > 0 {
+				left[k]--
 				continue
 			}
 			out = append(out, staticDiff{fn: f, s: s, gained: true})
 		}
 		for _, s := range a[f] {
-			if left[s.Type] > 0 {
-				left[s.Type]--
+			if k := staticKey(s); left[k] > 0 {
+				left[k]--
 				out = append(out, staticDiff{fn: f, s: s})
 			}
 		}
