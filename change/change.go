@@ -72,7 +72,7 @@ type Change struct {
 
 	PreFunc, PostFunc     *ast.Func
 	PreStruct, PostStruct *ast.Struct
-	PostMember            *ast.Member
+	PreMember, PostMember *ast.Member // the member before and after (MemberRemoved: PreMember only)
 	PostVar               *ast.Var
 	PostMacro             *ast.Macro
 }
@@ -226,19 +226,19 @@ func (c *cmp) members(old, new *ast.Struct) {
 		switch {
 		case o.Type != m.m.Type || strings.Join(o.Array, "][") != strings.Join(m.m.Array, "]["):
 			c.add(&Change{Kind: MemberRetyped, Line: c.post.Line(m.m.Decl.Off), Subject: subject(m.name), Struct: new.Name, Member: m.name,
-				Old: memberText(o), New: memberText(m.m), PostStruct: new, PreStruct: old, PostMember: m.m})
+				Old: memberText(o), New: memberText(m.m), PostStruct: new, PreStruct: old, PreMember: o, PostMember: m.m})
 		case o.Bits != m.m.Bits:
 			c.add(&Change{Kind: MemberBits, Line: c.post.Line(m.m.Decl.Off), Subject: subject(m.name), Struct: new.Name, Member: m.name,
-				Old: memberText(o), New: memberText(m.m), PostStruct: new, PreStruct: old, PostMember: m.m})
+				Old: memberText(o), New: memberText(m.m), PostStruct: new, PreStruct: old, PreMember: o, PostMember: m.m})
 		case !o.Cond.Equal(m.m.Cond) && !sameInner(old.Cond, o.Cond, new.Cond, m.m.Cond):
 			c.add(&Change{Kind: MemberCond, Line: c.post.Line(m.m.Decl.Off), Subject: subject(m.name), Struct: new.Name, Member: m.name,
-				Old: o.Cond.String(), New: m.m.Cond.String(), PostStruct: new, PreStruct: old, PostMember: m.m})
+				Old: o.Cond.String(), New: m.m.Cond.String(), PostStruct: new, PreStruct: old, PreMember: o, PostMember: m.m})
 		}
 	}
 	for _, m := range po {
 		if _, ok := newIdx[m.name]; !ok {
 			c.add(&Change{Kind: MemberRemoved, Line: c.pre.Line(m.m.Decl.Off), Subject: subject(m.name), Struct: new.Name, Member: m.name,
-				Old: memberText(m.m), PostStruct: new, PreStruct: old})
+				Old: memberText(m.m), PostStruct: new, PreStruct: old, PreMember: m.m})
 		}
 	}
 	// Order of the members both versions have. A name may be declared more
