@@ -288,6 +288,16 @@ func memberText(m *ast.Member) string {
 		return m.Macro
 	}
 	s := m.Type
+	if m.Name != "" && declares(s, m.Name) {
+		// a function pointer's type holds its name: "int (*reset)(struct cxl_decoder *cxld)"
+		for _, a := range m.Array {
+			s += "[" + a + "]"
+		}
+		if m.Bits != "" {
+			s += ":" + m.Bits
+		}
+		return s
+	}
 	if !strings.HasSuffix(s, "*") {
 		s += " "
 	}
@@ -299,6 +309,27 @@ func memberText(m *ast.Member) string {
 		s += ":" + m.Bits
 	}
 	return s
+}
+
+// declares reports whether a member's type text already holds its name as
+// an identifier (a function pointer or a pointer to an array).
+func declares(typ, name string) bool {
+	for i := strings.Index(typ, name); i >= 0; {
+		end := i + len(name)
+		if (i == 0 || !isIdentByte(typ[i-1])) && (end == len(typ) || !isIdentByte(typ[end])) {
+			return true
+		}
+		j := strings.Index(typ[i+1:], name)
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 // MemberText renders a member declaration in normalised form ("u8 x:1").

@@ -65,3 +65,19 @@ func TestStructChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestMemberTextFunctionPointer: a function-pointer member's type already
+// holds its name; the report once printed it twice.
+func TestMemberTextFunctionPointer(t *testing.T) {
+	pre := "struct cxl_decoder {\n\tint id;\n\tint (*reset)(struct cxl_decoder *cxld);\n};\n"
+	post := "struct cxl_decoder {\n\tint id;\n\tvoid (*reset)(struct cxl_decoder *cxld);\n};\n"
+	fc := Compute("include/x.h", []byte(pre), []byte(post))
+	var got []string
+	for _, c := range fc.Changes {
+		got = append(got, string(c.Kind)+" "+c.Subject+": "+c.Old+" -> "+c.New)
+	}
+	want := []string{"member type changed struct cxl_decoder.reset: int (*reset)(struct cxl_decoder *cxld) -> void (*reset)(struct cxl_decoder *cxld)"}
+	if d := gocmp.Diff(want, got); d != "" {
+		t.Errorf("changes (-want +got):\n%s", d)
+	}
+}

@@ -24,6 +24,7 @@ func TestRealCases(t *testing.T) {
 		"header2c":  {"every function the upstream patch changes is changed by the rewritten patch"},
 		"structext": {"struct netdev_notifier_change_info (include/linux/netdevice.h): identical in the rewritten build"},
 		"hole":      {"struct slave (include/net/bonding.h): identical in the rewritten build"},
+		"keep":      {"struct slave (include/net/bonding.h): identical in the rewritten build"},
 		"shadow":    {"struct task_struct (include/linux/sched.h): identical in the rewritten build", "kpatch glue compiled against kpatch's own kmod/patch headers"},
 		"inline":    {"every function the upstream patch changes is changed by the rewritten patch"},
 		"syscall":   {"every function the upstream patch changes is changed by the rewritten patch", "kpatch glue compiled against kpatch's own kmod/patch headers"},
