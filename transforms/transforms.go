@@ -8,6 +8,7 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite/comments"
 	"github.com/kprewrite/kprewrite/rewrite/header2c"
 	"github.com/kprewrite/kprewrite/rewrite/hole"
+	"github.com/kprewrite/kprewrite/rewrite/ifcond"
 	"github.com/kprewrite/kprewrite/rewrite/keep"
 	"github.com/kprewrite/kprewrite/rewrite/shadow"
 	"github.com/kprewrite/kprewrite/rewrite/structext"
@@ -15,7 +16,8 @@ import (
 )
 
 // All returns the transforms in pipeline order: header code moves into the
-// .c files first, removed struct members go back into their struct, then
+// .c files first, struct changes the config makes a no-op are dropped,
+// removed struct members go back into their struct, then
 // new struct members are handled by spare bits, prefix
 // extension, holes and shadow variables, in that order; changed system
 // calls get the builder's replacement macro; comment-only header changes
@@ -23,6 +25,7 @@ import (
 func All() []*rewrite.Transform {
 	return []*rewrite.Transform{
 		header2c.Transform,
+		ifcond.Transform,
 		keep.Transform,
 		bitfield.Transform,
 		structext.Transform,
