@@ -6,6 +6,7 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/bitfield"
 	"github.com/kprewrite/kprewrite/rewrite/comments"
+	"github.com/kprewrite/kprewrite/rewrite/exports"
 	"github.com/kprewrite/kprewrite/rewrite/header2c"
 	"github.com/kprewrite/kprewrite/rewrite/hole"
 	"github.com/kprewrite/kprewrite/rewrite/ifcond"
@@ -20,7 +21,8 @@ import (
 // removed struct members go back into their struct, then
 // new struct members are handled by spare bits, prefix
 // extension, holes and shadow variables, in that order; changed system
-// calls get the builder's replacement macro; comment-only header changes
+// calls get the builder's replacement macro, new exports of new functions
+// are dropped; comment-only header changes
 // are dropped last, from what the others left.
 func All() []*rewrite.Transform {
 	return []*rewrite.Transform{
@@ -32,6 +34,7 @@ func All() []*rewrite.Transform {
 		hole.Transform,
 		shadow.Transform,
 		syscall.Transform,
+		exports.Transform,
 		comments.Transform,
 	}
 }
