@@ -316,7 +316,7 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	r.add(layoutCheck)
 
 	if len(claims) > 0 {
-		r.add(bitfieldCheck(claims, newBuild, origL))
+		r.add(bitfieldCheck(claims, newBuild, origL, baseL))
 	}
 
 	// 4. Headers.
