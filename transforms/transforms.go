@@ -11,6 +11,7 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite/hole"
 	"github.com/kprewrite/kprewrite/rewrite/ifcond"
 	"github.com/kprewrite/kprewrite/rewrite/keep"
+	"github.com/kprewrite/kprewrite/rewrite/retype"
 	"github.com/kprewrite/kprewrite/rewrite/shadow"
 	"github.com/kprewrite/kprewrite/rewrite/structext"
 	"github.com/kprewrite/kprewrite/rewrite/syscall"
@@ -18,7 +19,8 @@ import (
 
 // All returns the transforms in pipeline order: header code moves into the
 // .c files first, struct changes the config makes a no-op are dropped,
-// removed struct members go back into their struct, then
+// removed struct members go back into their struct, members retyped only
+// by qualifiers keep their old declaration, then
 // new struct members are handled by spare bits, prefix
 // extension, holes and shadow variables, in that order; changed system
 // calls get the builder's replacement macro, new exports of new functions
@@ -29,6 +31,7 @@ func All() []*rewrite.Transform {
 		header2c.Transform,
 		ifcond.Transform,
 		keep.Transform,
+		retype.Transform,
 		bitfield.Transform,
 		structext.Transform,
 		hole.Transform,
