@@ -203,3 +203,29 @@ func TestMacroStatementsWithoutSemicolon(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestFunctionPointerVariableIsNoPrototype: "extern int (*platform_notify)
+// (struct device *dev);" in include/linux/device.h declares a variable; it
+// was once read as a prototype named "int". A __printf(...) in front of a
+// prototype is an attribute, not its name.
+func TestFunctionPointerVariableIsNoPrototype(t *testing.T) {
+	src := "extern int (*platform_notify)(struct device *dev);\n" +
+		"__printf(3, 4) int dev_err_probe(const struct device *dev, int err, const char *fmt, ...);\n" +
+		"PAGEFLAG(Error, error, PF_NO_TAIL) TESTCLEARFLAG(Error, error, PF_NO_TAIL)\n" +
+		"void folio_end_writeback(struct folio *folio);\n"
+	f := Parse("include/linux/device.h", []byte(src))
+	var got []string
+	for _, d := range f.Decls {
+		got = append(got, string(d.Kind)+" "+d.Name)
+	}
+	for _, v := range f.Vars {
+		got = append(got, "var "+v.Name)
+	}
+	for _, c := range f.Calls {
+		got = append(got, "call "+c.Name)
+	}
+	want := []string{"prototype dev_err_probe", "prototype folio_end_writeback", "var platform_notify", "call PAGEFLAG", "call TESTCLEARFLAG"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

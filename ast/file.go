@@ -555,9 +555,9 @@ func (f *File) scanTop(code []Token) {
 // macroStatement returns the index of the ')' that ends a macro invocation
 // written as a statement without a ';' at code[i] (DEFINE_FREE(...),
 // DEFINE_GUARD(...) and other macros that expand to whole definitions): an
-// upper-case name, its arguments, and the next token on a later line that
-// neither opens a body nor continues the statement. It returns -1 for
-// anything else.
+// upper-case name, its arguments, and the next token on a later line (or
+// another such macro on the same line) that neither opens a body nor
+// continues the statement. It returns -1 for anything else.
 func macroStatement(src []byte, code []Token, i int) int {
 	if i+1 >= len(code) || code[i].Kind != Ident || !isMacroName(code[i].Text) || code[i+1].Text != "(" {
 		return -1
@@ -570,14 +570,17 @@ func macroStatement(src []byte, code []Token, i int) int {
 		return close
 	}
 	next := code[close+1]
-	if !strings.Contains(string(src[code[close].End:next.Off]), "\n") {
+	sameLine := !strings.Contains(string(src[code[close].End:next.Off]), "\n")
+	if sameLine && !(next.Kind == Ident && isMacroName(next.Text) && close+2 < len(code) && code[close+2].Text == "(") {
+		// only another macro statement may follow on the same line:
+		// PAGEFLAG(Error, error, PF_NO_TAIL) TESTCLEARFLAG(Error, error, PF_NO_TAIL)
 		return -1
 	}
 	switch next.Text {
 	case ";", "{", "(", "=", ",", "[", ":":
 		return -1
 	}
-	if next.Kind == Ident && (isAttrWord(next.Text) || isAttrLike(next.Text)) && !storageWords[next.Text] {
+	if next.Kind == Ident && !isMacroName(next.Text) && (isAttrWord(next.Text) || isAttrLike(next.Text)) && !storageWords[next.Text] {
 		return -1
 	}
 	return close
@@ -940,7 +943,11 @@ func protoName(body []Token) (int, bool) {
 			return -1, false
 		}
 		if t.Text == "(" {
-			if depth == 0 && k > 0 && body[k-1].Kind == Ident && !isAttrWord(body[k-1].Text) {
+			if depth == 0 && k > 0 && body[k-1].Kind == Ident && !isAttrWord(body[k-1].Text) && !isAttrLike(body[k-1].Text) {
+				if typeWords[body[k-1].Text] && k+1 < len(body) && body[k+1].Text == "*" {
+					// "int (*platform_notify)(struct device *)": a function pointer
+					return -1, false
+				}
 				return k - 1, true
 			}
 			depth++
