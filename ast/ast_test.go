@@ -171,3 +171,61 @@ func TestMacrosAndGuard(t *testing.T) {
 		t.Errorf("conds: %q %q", f.Vars[0].Cond, f.Vars[1].Cond)
 	}
 }
+
+// TestMacroStatementsWithoutSemicolon: DEFINE_FREE(...) and DEFINE_GUARD(...)
+// end without a ';' (include/linux/device.h); they are macro calls of their
+// own, not the start of the prototype that follows.
+func TestMacroStatementsWithoutSemicolon(t *testing.T) {
+	src := "DEFINE_FREE(put_device, struct device *, if (_T) put_device(_T))\n" +
+		"DEFINE_GUARD(device, struct device *, device_lock(_T), device_unlock(_T))\n" +
+		"int device_add(struct device *dev);\n" +
+		"SYSCALL_DEFINE1(close, unsigned int, fd)\n{\n\treturn 0;\n}\n" +
+		"DECLARE_PER_CPU(int, foo);\n"
+	f := Parse("include/linux/device.h", []byte(src))
+	var got []string
+	for _, c := range f.Calls {
+		got = append(got, "call "+c.Name+"("+strings.Join(c.Args, "|")+")")
+	}
+	for _, d := range f.Decls {
+		got = append(got, string(d.Kind)+" "+d.Name+": "+d.Text)
+	}
+	for _, fn := range f.Funcs {
+		got = append(got, "func "+fn.Name)
+	}
+	want := []string{
+		"call DEFINE_FREE(put_device|struct device *|if (_T) put_device(_T))",
+		"call DEFINE_GUARD(device|struct device *|device_lock(_T)|device_unlock(_T))",
+		"call DECLARE_PER_CPU(int|foo)",
+		"prototype device_add: int device_add(struct device *dev)",
+		"func sys_close",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestFunctionPointerVariableIsNoPrototype: "extern int (*platform_notify)
+// (struct device *dev);" in include/linux/device.h declares a variable; it
+// was once read as a prototype named "int". A __printf(...) in front of a
+// prototype is an attribute, not its name.
+func TestFunctionPointerVariableIsNoPrototype(t *testing.T) {
+	src := "extern int (*platform_notify)(struct device *dev);\n" +
+		"__printf(3, 4) int dev_err_probe(const struct device *dev, int err, const char *fmt, ...);\n" +
+		"PAGEFLAG(Error, error, PF_NO_TAIL) TESTCLEARFLAG(Error, error, PF_NO_TAIL)\n" +
+		"void folio_end_writeback(struct folio *folio);\n"
+	f := Parse("include/linux/device.h", []byte(src))
+	var got []string
+	for _, d := range f.Decls {
+		got = append(got, string(d.Kind)+" "+d.Name)
+	}
+	for _, v := range f.Vars {
+		got = append(got, "var "+v.Name)
+	}
+	for _, c := range f.Calls {
+		got = append(got, "call "+c.Name)
+	}
+	want := []string{"prototype dev_err_probe", "prototype folio_end_writeback", "var platform_notify", "call PAGEFLAG", "call TESTCLEARFLAG"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -503,6 +503,12 @@ func (f *File) scanTop(code []Token) {
 	i := 0
 	for i < len(code) {
 		start := i
+		if end := macroStatement(f.Src, code, i); end > i {
+			// NAME(args) with no ';' after it: DEFINE_FREE(...), DEFINE_GUARD(...)
+			f.addDecl(code[i:end+1], false, nil)
+			i = end + 1
+			continue
+		}
 		depth := 0
 		j := i
 		done := false
@@ -544,6 +550,40 @@ func (f *File) scanTop(code []Token) {
 			return
 		}
 	}
+}
+
+// macroStatement returns the index of the ')' that ends a macro invocation
+// written as a statement without a ';' at code[i] (DEFINE_FREE(...),
+// DEFINE_GUARD(...) and other macros that expand to whole definitions): an
+// upper-case name, its arguments, and the next token on a later line (or
+// another such macro on the same line) that neither opens a body nor
+// continues the statement. It returns -1 for anything else.
+func macroStatement(src []byte, code []Token, i int) int {
+	if i+1 >= len(code) || code[i].Kind != Ident || !isMacroName(code[i].Text) || code[i+1].Text != "(" {
+		return -1
+	}
+	close := matchClose(code, i+1)
+	if close <= i+1 || code[close].Text != ")" {
+		return -1
+	}
+	if close+1 == len(code) {
+		return close
+	}
+	next := code[close+1]
+	sameLine := !strings.Contains(string(src[code[close].End:next.Off]), "\n")
+	if sameLine && !(next.Kind == Ident && isMacroName(next.Text) && close+2 < len(code) && code[close+2].Text == "(") {
+		// only another macro statement may follow on the same line:
+		// PAGEFLAG(Error, error, PF_NO_TAIL) TESTCLEARFLAG(Error, error, PF_NO_TAIL)
+		return -1
+	}
+	switch next.Text {
+	case ";", "{", "(", "=", ",", "[", ":":
+		return -1
+	}
+	if next.Kind == Ident && !isMacroName(next.Text) && (isAttrWord(next.Text) || isAttrLike(next.Text)) && !storageWords[next.Text] {
+		return -1
+	}
+	return close
 }
 
 // looksLikeFuncHeader reports whether the tokens before a '{' are a function
@@ -764,7 +804,10 @@ func (f *File) addDecl(d []Token, nested bool, parent *Member) {
 	}
 	span := Span{d[0].Off, d[len(d)-1].End}
 	cond := f.CondAt(d[0].Off)
-	body := d[:len(d)-1] // without ';'
+	body := d
+	if d[len(d)-1].Text == ";" {
+		body = d[:len(d)-1] // without ';'
+	}
 	if len(body) == 0 {
 		return
 	}
@@ -900,7 +943,11 @@ func protoName(body []Token) (int, bool) {
 			return -1, false
 		}
 		if t.Text == "(" {
-			if depth == 0 && k > 0 && body[k-1].Kind == Ident && !isAttrWord(body[k-1].Text) {
+			if depth == 0 && k > 0 && body[k-1].Kind == Ident && !isAttrWord(body[k-1].Text) && !isAttrLike(body[k-1].Text) {
+				if typeWords[body[k-1].Text] && k+1 < len(body) && body[k+1].Text == "*" {
+					// "int (*platform_notify)(struct device *)": a function pointer
+					return -1, false
+				}
 				return k - 1, true
 			}
 			depth++

@@ -72,7 +72,7 @@ type Change struct {
 
 	PreFunc, PostFunc     *ast.Func
 	PreStruct, PostStruct *ast.Struct
-	PostMember            *ast.Member
+	PreMember, PostMember *ast.Member // the member before and after (MemberRemoved: PreMember only)
 	PostVar               *ast.Var
 	PostMacro             *ast.Macro
 }
@@ -226,19 +226,19 @@ func (c *cmp) members(old, new *ast.Struct) {
 		switch {
 		case o.Type != m.m.Type || strings.Join(o.Array, "][") != strings.Join(m.m.Array, "]["):
 			c.add(&Change{Kind: MemberRetyped, Line: c.post.Line(m.m.Decl.Off), Subject: subject(m.name), Struct: new.Name, Member: m.name,
-				Old: memberText(o), New: memberText(m.m), PostStruct: new, PreStruct: old, PostMember: m.m})
+				Old: memberText(o), New: memberText(m.m), PostStruct: new, PreStruct: old, PreMember: o, PostMember: m.m})
 		case o.Bits != m.m.Bits:
 			c.add(&Change{Kind: MemberBits, Line: c.post.Line(m.m.Decl.Off), Subject: subject(m.name), Struct: new.Name, Member: m.name,
-				Old: memberText(o), New: memberText(m.m), PostStruct: new, PreStruct: old, PostMember: m.m})
+				Old: memberText(o), New: memberText(m.m), PostStruct: new, PreStruct: old, PreMember: o, PostMember: m.m})
 		case !o.Cond.Equal(m.m.Cond) && !sameInner(old.Cond, o.Cond, new.Cond, m.m.Cond):
 			c.add(&Change{Kind: MemberCond, Line: c.post.Line(m.m.Decl.Off), Subject: subject(m.name), Struct: new.Name, Member: m.name,
-				Old: o.Cond.String(), New: m.m.Cond.String(), PostStruct: new, PreStruct: old, PostMember: m.m})
+				Old: o.Cond.String(), New: m.m.Cond.String(), PostStruct: new, PreStruct: old, PreMember: o, PostMember: m.m})
 		}
 	}
 	for _, m := range po {
 		if _, ok := newIdx[m.name]; !ok {
 			c.add(&Change{Kind: MemberRemoved, Line: c.pre.Line(m.m.Decl.Off), Subject: subject(m.name), Struct: new.Name, Member: m.name,
-				Old: memberText(m.m), PostStruct: new, PreStruct: old})
+				Old: memberText(m.m), PostStruct: new, PreStruct: old, PreMember: m.m})
 		}
 	}
 	// Order of the members both versions have. A name may be declared more
@@ -288,6 +288,16 @@ func memberText(m *ast.Member) string {
 		return m.Macro
 	}
 	s := m.Type
+	if m.Name != "" && declares(s, m.Name) {
+		// a function pointer's type holds its name: "int (*reset)(struct cxl_decoder *cxld)"
+		for _, a := range m.Array {
+			s += "[" + a + "]"
+		}
+		if m.Bits != "" {
+			s += ":" + m.Bits
+		}
+		return s
+	}
 	if !strings.HasSuffix(s, "*") {
 		s += " "
 	}
@@ -299,6 +309,27 @@ func memberText(m *ast.Member) string {
 		s += ":" + m.Bits
 	}
 	return s
+}
+
+// declares reports whether a member's type text already holds its name as
+// an identifier (a function pointer or a pointer to an array).
+func declares(typ, name string) bool {
+	for i := strings.Index(typ, name); i >= 0; {
+		end := i + len(name)
+		if (i == 0 || !isIdentByte(typ[i-1])) && (end == len(typ) || !isIdentByte(typ[end])) {
+			return true
+		}
+		j := strings.Index(typ[i+1:], name)
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 // MemberText renders a member declaration in normalised form ("u8 x:1").

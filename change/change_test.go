@@ -65,3 +65,35 @@ func TestStructChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestMemberTextFunctionPointer: a function-pointer member's type already
+// holds its name; the report once printed it twice.
+func TestMemberTextFunctionPointer(t *testing.T) {
+	pre := "struct cxl_decoder {\n\tint id;\n\tint (*reset)(struct cxl_decoder *cxld);\n};\n"
+	post := "struct cxl_decoder {\n\tint id;\n\tvoid (*reset)(struct cxl_decoder *cxld);\n};\n"
+	fc := Compute("include/x.h", []byte(pre), []byte(post))
+	var got []string
+	for _, c := range fc.Changes {
+		got = append(got, string(c.Kind)+" "+c.Subject+": "+c.Old+" -> "+c.New)
+	}
+	want := []string{"member type changed struct cxl_decoder.reset: int (*reset)(struct cxl_decoder *cxld) -> void (*reset)(struct cxl_decoder *cxld)"}
+	if d := gocmp.Diff(want, got); d != "" {
+		t.Errorf("changes (-want +got):\n%s", d)
+	}
+}
+
+// TestRestoreRemoved: the upstream post-image with removed members put
+// back where they were (what verify compiles to tell code changes from the
+// removal's shifts), under their own #if.
+func TestRestoreRemoved(t *testing.T) {
+	pre := "struct p {\n\tint a;\n#ifdef CONFIG_X\n\tint x;\n#endif\n\tint b, c;\n\tint d;\n};\n"
+	post := "struct p {\n\tint a;\n\tint b;\n\tint d;\n};\n"
+	want := "struct p {\n\tint a;\n#ifdef CONFIG_X\n\tint x;\n#endif\n\tint b;\n\tint c;\n\tint d;\n};\n"
+	got := string(Compute("include/p.h", []byte(pre), []byte(post)).RestoreRemoved())
+	if d := gocmp.Diff(want, got); d != "" {
+		t.Errorf("restored (-want +got):\n%s", d)
+	}
+	if r := Compute("include/p.h", []byte(post), []byte(pre)).RestoreRemoved(); r != nil {
+		t.Errorf("nothing removed, got %q", r)
+	}
+}

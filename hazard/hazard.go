@@ -156,6 +156,29 @@ func analyzeFile(fc *change.File) []*Hazard {
 	return hs
 }
 
+// cleanupMacros are include/linux/cleanup.h's generators: each defines a
+// type and static inline functions, nothing else.
+var cleanupMacros = map[string]bool{
+	"DEFINE_FREE": true, "DEFINE_CLASS": true, "EXTEND_CLASS": true, "DEFINE_GUARD": true,
+	"DEFINE_GUARD_COND": true, "DEFINE_LOCK_GUARD_0": true, "DEFINE_LOCK_GUARD_1": true,
+	"DEFINE_LOCK_GUARD_1_COND": true,
+}
+
+// redefines reports whether an added macro call replaces a removed one of
+// the same macro with the same first argument (a changed DEFINE_FREE).
+func redefines(fc *change.File, ch *change.Change) bool {
+	first := func(s string) string {
+		s, _, _ = strings.Cut(s, ",")
+		return strings.TrimSpace(s)
+	}
+	for _, o := range fc.Changes {
+		if o.Kind == change.CallRemoved && o.Name == ch.Name && first(o.Subject) == first(ch.Subject) {
+			return true
+		}
+	}
+	return false
+}
+
 func forChange(fc *change.File, ch *change.Change) []*Hazard {
 	hdr := fc.IsHeader
 	var out []*Hazard
@@ -282,6 +305,13 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 		case exportRE.MatchString(ch.Name):
 			h(Export, fmt.Sprintf("%s: a livepatch module cannot add or remove exports of the patched object", ch.Subject),
 				Manual("drop the export change; callers in other objects must be patched to reach the function another way (kallsyms lookup or klp relocation)"))
+		case fc.IsHeader && cleanupMacros[ch.Name] && ch.Kind == change.CallAdded && !redefines(fc, ch):
+			// cleanup.h's generators define only types and static inline
+			// helpers: no object's code changes until a function uses them
+			h(HeaderOther, fmt.Sprintf("%s in a header defines scope-based cleanup helpers (static inline): only the functions that use them change, and those are in the patch (the compiler finds any other)", ch.Subject), "none")
+		case fc.IsHeader && cleanupMacros[ch.Name] && ch.Kind == change.CallAdded:
+			h(HeaderOther, fmt.Sprintf("%s in a header changes a scope-based cleanup helper: every function that uses it changes", ch.Subject),
+				Manual("give the new helper a new name (DEFINE_FREE(NAME_v2, ...)) and use it in the patched functions, keeping the old one"))
 		case dataMacroRE.MatchString(ch.Name) && ch.Kind == change.CallAdded:
 			h(NewData, fmt.Sprintf("%s defines new data in the livepatch module", ch.Subject), "none")
 		case strings.HasSuffix(ch.Name, "initcall") || ch.Name == "module_init" || ch.Name == "module_exit" || ch.Name == "__setup" || ch.Name == "early_param":

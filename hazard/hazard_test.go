@@ -1,6 +1,7 @@
 package hazard
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/kprewrite/kprewrite/change"
@@ -80,5 +81,34 @@ func TestManual(t *testing.T) {
 	}
 	if (&Hazard{Action: "bitfield"}).NeedsHuman() {
 		t.Error("a transform's action needs a human")
+	}
+}
+
+// TestCleanupMacroInHeader: a new DEFINE_FREE in a header (no ';' after it)
+// is a macro call that needs no engineer, and the prototype after it stays
+// a prototype of its own.
+func TestCleanupMacroInHeader(t *testing.T) {
+	t.Parallel()
+	old := "int device_add(struct device *dev);\n"
+	new := "DEFINE_FREE(device_del, struct device *, if (_T) device_del(_T))\n" + old
+	hs := Analyze([]*change.File{change.Compute("include/linux/device.h", []byte(old), []byte(new))})
+	if len(hs) != 1 {
+		t.Fatalf("got %d hazards, want 1: %v", len(hs), hs)
+	}
+	if h := hs[0]; h.Kind != HeaderOther || h.Action != "none" || !strings.Contains(h.Subject, "DEFINE_FREE") {
+		t.Errorf("got %s %q action %q, want a header-other finding about DEFINE_FREE that needs nothing", h.Kind, h.Subject, h.Action)
+	}
+}
+
+// TestChangedCleanupMacroInHeader: a DEFINE_FREE whose body changes
+// changes every user: it still needs an engineer.
+func TestChangedCleanupMacroInHeader(t *testing.T) {
+	t.Parallel()
+	old := "DEFINE_FREE(kfree, void *, if (_T) kfree(_T))\n"
+	new := "DEFINE_FREE(kfree, void *, if (!IS_ERR_OR_NULL(_T)) kfree(_T))\n"
+	for _, h := range Analyze([]*change.File{change.Compute("include/linux/slab.h", []byte(old), []byte(new))}) {
+		if h.Change.Kind == change.CallAdded && !strings.Contains(h.Action, "new name") {
+			t.Errorf("%s %q: action %q, want a new name for the changed cleanup helper", h.Kind, h.Subject, h.Action)
+		}
 	}
 }

@@ -39,7 +39,8 @@ import (
 type Transform struct {
 	Name string // short name, used in reports and as a hazard's action
 	Doc  string // one paragraph: what it rewrites and when it refuses
-	// Kinds are the hazard kinds the transform can take.
+	// Kinds are the hazard kinds the transform can take (none for one
+	// that only tidies the output, as comments does).
 	Kinds []hazard.Kind
 	// Requires lists the facts the transform reads (Fact.Get refuses an
 	// undeclared one): each is computed once per session and shared.

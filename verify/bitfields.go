@@ -51,8 +51,12 @@ func (c bitfieldClaim) probeText() string {
 
 // bitfieldCheck compares what the accessors address (as gcc evaluates
 // their macros in the rewritten tree) with where the upstream compiler puts
-// the member (DWARF of the original build).
-func bitfieldCheck(claims []bitfieldClaim, rewritten []*build.Result, orig layout.Layouts) Check {
+// the member (DWARF of the original build). Where upstream inserts the bit
+// in the middle of its group (moving the bits after it), the accessors may
+// use other bits instead: those must have the upstream width, lie in one
+// storage unit of the member's type, and be used by no member of the
+// running kernel's layout (DWARF of the base build).
+func bitfieldCheck(claims []bitfieldClaim, rewritten []*build.Result, orig, base layout.Layouts) Check {
 	c := Check{Name: "bitfields", OK: true}
 	obj := map[string]string{}
 	for _, r := range rewritten {
@@ -79,6 +83,19 @@ func bitfieldCheck(claims []bitfieldClaim, rewritten []*build.Result, orig layou
 			continue
 		}
 		bit := int64(unit*8 + shift)
+		if bit != m.BitOffset && mask == uint64(1)<<uint(m.BitSize)-1 {
+			why := spareIn(base[cl.key], m, bit)
+			if why != "" {
+				c.OK = false
+				c.Details = append(c.Details, fmt.Sprintf("%s: %s.%s: accessors use bit %d, not where upstream gcc puts it (bit %d), and %s",
+					cl.file, cl.key, cl.member, bit, m.BitOffset, why))
+				continue
+			}
+			proven++
+			c.Details = append(c.Details, fmt.Sprintf("%s: %s.%s: accessors use byte %d bit %d, a spare bit of the running kernel's layout (upstream puts it at bit %d and moves the bits after it)",
+				cl.file, cl.key, cl.member, unit, shift, m.BitOffset))
+			continue
+		}
 		if bit != m.BitOffset || mask != uint64(1)<<uint(m.BitSize)-1 {
 			c.OK = false
 			c.Details = append(c.Details, fmt.Sprintf("%s: %s.%s: accessors use bit %d, width mask %#x; upstream gcc puts it at bit %d, %d bits",
@@ -93,6 +110,31 @@ func bitfieldCheck(claims []bitfieldClaim, rewritten []*build.Result, orig layou
 		c.Details = append(c.Details, fmt.Sprintf("%s: %s.%s: accessors use byte %d %s, exactly where the upstream compiler puts the member",
 			cl.file, cl.key, cl.member, unit, bits))
 	}
-	c.Summary = fmt.Sprintf("%d bitfield accessors compared with the upstream layout: %d exact", len(claims), proven)
+	c.Summary = fmt.Sprintf("%d bitfield accessors compared with the upstream layout: %d exact or in spare bits", len(claims), proven)
 	return c
+}
+
+// spareIn says why bits [bit, bit+m.BitSize) are not spare bits of base
+// for a member like m, or "" when they are.
+func spareIn(base *layout.Struct, m layout.Member, bit int64) string {
+	if base == nil {
+		return "the base build has no layout of the struct"
+	}
+	unit := max(m.Size, 1) * 8
+	if bit < 0 || bit/unit != (bit+m.BitSize-1)/unit || bit+m.BitSize > base.Size*8 {
+		return fmt.Sprintf("bits %d-%d do not lie in one %d-byte unit of the struct", bit, bit+m.BitSize-1, m.Size)
+	}
+	for _, bm := range base.Members {
+		if strings.Contains(bm.Name, ".") {
+			continue
+		}
+		start, end := bm.Offset*8, (bm.Offset+bm.Size)*8
+		if bm.IsBitfield() {
+			start, end = bm.BitOffset, bm.BitOffset+bm.BitSize
+		}
+		if bit < end && start < bit+m.BitSize {
+			return "the running kernel's " + bm.Name + " uses them"
+		}
+	}
+	return ""
 }

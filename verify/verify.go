@@ -106,6 +106,7 @@ const (
 	vOrig   = "orig"
 	vLayout = "layo"
 	vNew    = "rewr"
+	vKept   = "kept"
 )
 
 // Run verifies. An error is returned only for failures of kprewrite itself
@@ -206,15 +207,18 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	}
 	newV := &build.Variant{Name: vNew, Files: withPreservedLines(baseOf, newFiles), Append: newAppend}
 	var origV *build.Variant
-	var lay map[string][]byte
+	var lay, kept map[string][]byte
 	if in.Original != nil {
 		origV = &build.Variant{Name: vOrig, Files: withPreservedLines(baseOf, origFiles)}
 		if l := layoutOnly(env.Tree, origChanges); l != nil {
 			lay = withPreservedLines(baseOf, l)
 		}
+		if k := keptRemoved(origFiles, origChanges); k != nil {
+			kept = withPreservedLines(baseOf, k)
+		}
 	}
 	// The variants compile at once, sharing the compiler's pool of jobs.
-	var baseRes, newBuild, origBuild, layoBuild []*build.Result
+	var baseRes, newBuild, origBuild, layoBuild, keptBuild []*build.Result
 	var g errGroup
 	g.Go(func() (err error) { baseRes, err = compile(vBase, nil); return })
 	g.Go(func() (err error) { newBuild, err = comp.Compile(ctx, newV, sources, opt); return })
@@ -223,6 +227,9 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	}
 	if lay != nil {
 		g.Go(func() (err error) { layoBuild, err = compile(vLayout, lay); return })
+	}
+	if kept != nil {
+		g.Go(func() (err error) { keptBuild, err = compile(vKept, kept); return })
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
@@ -309,7 +316,7 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	r.add(layoutCheck)
 
 	if len(claims) > 0 {
-		r.add(bitfieldCheck(claims, newBuild, origL))
+		r.add(bitfieldCheck(claims, newBuild, origL, baseL))
 	}
 
 	// 4. Headers.
@@ -317,6 +324,9 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 
 	// 5. Changed functions.
 	fs := readFuncs(baseRes, newBuild, origBuild, layoBuild)
+	if keptBuild != nil {
+		fs.kept = readFuncs(nil, keptBuild, nil, nil).rewritten
+	}
 	funcCheck, objs := compareFunctions(baseRes, fs)
 	r.Objects = objs
 	r.add(funcCheck)
@@ -674,12 +684,22 @@ func layoutOnly(t *tree.Tree, chs []*change.File) map[string][]byte {
 			span ast.Span
 			text string
 		}
+		// removed members stay (the base code still uses them): the
+		// struct is the upstream one with them kept, as in keptRemoved
+		post := fc.Post
+		if k := fc.RestoreRemoved(); k != nil {
+			post = ast.Parse(fc.Path, k)
+		}
 		var rs []repl
 		for _, ch := range fc.Changes {
 			if ch.PreStruct == nil || ch.PostStruct == nil {
 				continue
 			}
-			rs = append(rs, repl{ch.PreStruct.Span, fc.Post.Text(ch.PostStruct.Span)})
+			st := change.SameStruct(fc.Post, ch.PostStruct, post)
+			if st == nil {
+				continue
+			}
+			rs = append(rs, repl{ch.PreStruct.Span, post.Text(st.Span)})
 		}
 		if len(rs) == 0 {
 			continue
@@ -703,6 +723,31 @@ func layoutOnly(t *tree.Tree, chs []*change.File) map[string][]byte {
 		return nil
 	}
 	return files
+}
+
+// keptRemoved returns the upstream tree's files with the members the
+// upstream patch removes put back into their structs (change.Restore), or
+// nil when it removes none. Its code is the upstream code (which no longer
+// uses them); its layout is the layout-only build's, so comparing the two
+// leaves exactly the functions whose code the upstream patch changes, not
+// those a removed member's shift changes.
+func keptRemoved(files map[string][]byte, chs []*change.File) map[string][]byte {
+	var out map[string][]byte
+	for _, fc := range chs {
+		if !fc.IsHeader {
+			continue
+		}
+		if k := fc.RestoreRemoved(); k != nil {
+			if out == nil {
+				out = map[string][]byte{}
+				for f, d := range files {
+					out[f] = d
+				}
+			}
+			out[fc.Path] = k
+		}
+	}
+	return out
 }
 
 func readLayouts(rs []*build.Result) layout.Layouts {
@@ -747,7 +792,11 @@ func headerCheck(newCh []*change.File) Check {
 // for each variant of the tree.
 type builtFuncs struct {
 	base, rewritten, original, layout map[string]map[string]objdiff.Func
-	hasOriginal                       bool // verify was given the upstream patch
+	// kept is the upstream build with the members it removes kept in
+	// their structs (keptRemoved), when it removes any: its code is the
+	// upstream code, its layout the layout-only build's.
+	kept        map[string]map[string]objdiff.Func
+	hasOriginal bool // verify was given the upstream patch
 }
 
 // upstreamRef is what the upstream build of src is compared with: the
@@ -775,7 +824,7 @@ func readFuncs(base, rewritten, original, layo []*build.Result) builtFuncs {
 		}
 		return out
 	}
-	return builtFuncs{funcs(base), funcs(rewritten), funcs(original), funcs(layo), original != nil}
+	return builtFuncs{base: funcs(base), rewritten: funcs(rewritten), original: funcs(original), layout: funcs(layo), hasOriginal: original != nil}
 }
 
 // objectName is the object a compiled file links into.
@@ -819,6 +868,9 @@ func compareFunctions(base []*build.Result, fs builtFuncs) (Check, []ObjectFuncs
 			continue
 		}
 		if ofs, ok := o[src]; ok {
+			if kfs, ok := fs.kept[src]; ok {
+				ofs = kfs // same code, and the layout upstreamRef has
+			}
 			of.Original = append(of.Original, names(objdiff.Compare(fs.upstreamRef(src), ofs), src)...)
 		}
 	}

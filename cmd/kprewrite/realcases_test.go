@@ -20,13 +20,15 @@ func TestRealCases(t *testing.T) {
 	src, build := realkernel.Tree(t)
 	cfg := filepath.Join(build, ".config")
 	checks := map[string][]string{
-		"bitfield":  {"exactly where the upstream compiler puts the member"},
-		"header2c":  {"every function the upstream patch changes is changed by the rewritten patch"},
-		"structext": {"struct netdev_notifier_change_info (include/linux/netdevice.h): identical in the rewritten build"},
-		"hole":      {"struct slave (include/net/bonding.h): identical in the rewritten build"},
-		"shadow":    {"struct task_struct (include/linux/sched.h): identical in the rewritten build", "kpatch glue compiled against kpatch's own kmod/patch headers"},
-		"inline":    {"every function the upstream patch changes is changed by the rewritten patch"},
-		"syscall":   {"every function the upstream patch changes is changed by the rewritten patch", "kpatch glue compiled against kpatch's own kmod/patch headers"},
+		"bitfield":        {"exactly where the upstream compiler puts the member"},
+		"header2c":        {"every function the upstream patch changes is changed by the rewritten patch"},
+		"structext":       {"struct netdev_notifier_change_info (include/linux/netdevice.h): identical in the rewritten build"},
+		"hole":            {"struct slave (include/net/bonding.h): identical in the rewritten build"},
+		"keep":            {"struct slave (include/net/bonding.h): identical in the rewritten build"},
+		"bitfield-middle": {"struct slave (include/net/bonding.h): identical in the rewritten build"},
+		"shadow":          {"struct task_struct (include/linux/sched.h): identical in the rewritten build", "kpatch glue compiled against kpatch's own kmod/patch headers"},
+		"inline":          {"every function the upstream patch changes is changed by the rewritten patch"},
+		"syscall":         {"every function the upstream patch changes is changed by the rewritten patch", "kpatch glue compiled against kpatch's own kmod/patch headers"},
 		"seed": {"exactly where the upstream compiler puts the member", "struct netdev_notifier_change_info (include/linux/netdevice.h): identical in the rewritten build",
 			// what the end-to-end proof sees klp-build's livepatch of the upstream patch fail on
 			"the upstream patch changes bonding:bond_commit_link_state, which has no ftrace entry", "every changed function has an ftrace entry"},

@@ -270,6 +270,40 @@ var All = []*Case{
 		Structs:  []string{"struct slave"},
 	},
 	{
+		Name:    "bitfield-middle",
+		Subject: "bonding: remember that a slave's link flapped",
+		Doc: "Inserts u8 link_flapped:1 in the middle of struct slave's flag bits (after inactive),\n" +
+			"as upstream often does, which moves rx_disabled, should_notify and should_notify_link by\n" +
+			"one bit. The rewrite puts the bit into a spare bit of the same byte instead.",
+		Upstream: func(e *Editor) {
+			e.Replace("include/net/bonding.h", "\t       inactive:1, /* indicates inactive slave */\n",
+				"\t       inactive:1, /* indicates inactive slave */\n\t       link_flapped:1, /* the link went down and up again */\n")
+			e.Replace("drivers/net/bonding/bond_main.c", "\tnew_slave = bond_alloc_slave(bond, slave_dev);\n\tif (!new_slave) {\n\t\tres = -ENOMEM;\n\t\tgoto err_undo_flags;\n\t}\n",
+				"\tnew_slave = bond_alloc_slave(bond, slave_dev);\n\tif (!new_slave) {\n\t\tres = -ENOMEM;\n\t\tgoto err_undo_flags;\n\t}\n\tnew_slave->link_flapped = 0;\n")
+			e.InsertAfterLine("drivers/net/bonding/bond_procfs.c", "\"Slave queue ID: %d\\n\"",
+				"\tseq_printf(seq, \"Link flapped: %d\\n\", slave->link_flapped);\n")
+		},
+		Resolves: []string{"bitfield"},
+		Structs:  []string{"struct slave"},
+	},
+	{
+		Name:    "keep",
+		Subject: "bonding: restore the default MTU of a released slave",
+		Doc: "A synthetic removal: struct slave loses original_mtu, and bond_enslave() and\n" +
+			"__bond_release_one() stop using it. Removing the member moves every later member of\n" +
+			"struct slave under the running kernel's slaves; the rewrite keeps it in the struct.",
+		Upstream: func(e *Editor) {
+			e.Replace("include/net/bonding.h", "\tu8     duplex;\n\tu32    original_mtu;\n", "\tu8     duplex;\n")
+			e.Replace("drivers/net/bonding/bond_main.c", "\t/* Save slave's original mtu and then set it to match the bond */\n\tnew_slave->original_mtu = slave_dev->mtu;\n",
+				"\t/* Set the slave's mtu to match the bond */\n")
+			e.Replace("drivers/net/bonding/bond_main.c", "\tdev_set_mtu(slave_dev, new_slave->original_mtu);\n", "\tdev_set_mtu(slave_dev, ETH_DATA_LEN);\n")
+			e.Replace("drivers/net/bonding/bond_main.c", "\t\t__dev_set_mtu(slave_dev, slave->original_mtu);\n\telse\n\t\tdev_set_mtu(slave_dev, slave->original_mtu);\n",
+				"\t\t__dev_set_mtu(slave_dev, ETH_DATA_LEN);\n\telse\n\t\tdev_set_mtu(slave_dev, ETH_DATA_LEN);\n")
+		},
+		Resolves: []string{"keep"},
+		Structs:  []string{"struct slave"},
+	},
+	{
 		Name:    "shadow",
 		Subject: "fork: give each task a new pid number",
 		Doc: "A naive version of kpatch's \"newpid\" example: int newpid in struct task_struct, set from\n" +

@@ -117,11 +117,31 @@ func fromDWARF(m *member.Member, decl *ast.Member, base, up *layout.Struct) (*pl
 	if base.Size != up.Size || base.Align != up.Align {
 		return nil, fmt.Sprintf("no spare bits: the upstream struct grows (size %d -> %d, alignment %d -> %d)", base.Size, up.Size, base.Align, up.Align)
 	}
+	var moved []layout.Member // bitfields the upstream change moves within their group
 	for _, bm := range base.Members {
 		um, ok := up.Member(bm.Name)
+		if ok && bm.IsBitfield() && um.IsBitfield() && um.BitSize == bm.BitSize && um.Size == bm.Size {
+			if um.BitOffset != bm.BitOffset {
+				moved = append(moved, bm)
+			}
+			continue
+		}
 		if !ok || um.BitOffset != bm.BitOffset || um.BitSize != bm.BitSize || um.Offset != bm.Offset {
 			return nil, fmt.Sprintf("no spare bits: the upstream change moves %s", bm.Name)
 		}
+	}
+	how := "read from DWARF of the configured build"
+	if len(moved) > 0 {
+		// Upstream inserts the bit in the middle of its group and moves the
+		// bits after it: the new bit goes into a spare bit of the group's
+		// storage units instead, and every existing bit stays.
+		bit, ok := spareBit(base, nm, moved)
+		if !ok {
+			return nil, fmt.Sprintf("no spare bits: the upstream change moves %s, and the storage units of %s have no %d free bits in one %d-byte unit",
+				moved[0].Name, names(moved), nm.BitSize, nm.Size)
+		}
+		how = fmt.Sprintf("a spare bit of the group in the running kernel's layout, read from DWARF: upstream puts it at bit %d and moves %s", nm.BitOffset, names(moved))
+		nm.BitOffset = bit
 	}
 	// The bits must not overlap anything in the base layout.
 	for _, bm := range base.Members {
@@ -136,7 +156,7 @@ func fromDWARF(m *member.Member, decl *ast.Member, base, up *layout.Struct) (*pl
 			return nil, fmt.Sprintf("the new bits would overlap %s", bm.Name)
 		}
 	}
-	pl := &placement{bit: nm.BitOffset, width: nm.BitSize, typ: decl.Type, how: "read from DWARF of the configured build"}
+	pl := &placement{bit: nm.BitOffset, width: nm.BitSize, typ: decl.Type, how: how}
 	pl.unitSize = accessUnit(nm.BitOffset, nm.BitSize)
 	pl.unitOff = nm.BitOffset / 8 / pl.unitSize * pl.unitSize
 	pl.shift = nm.BitOffset - pl.unitOff*8
@@ -150,6 +170,56 @@ func fromDWARF(m *member.Member, decl *ast.Member, base, up *layout.Struct) (*pl
 		pl.how += "; " + strings.Join(pl.neighbours, ", ") + " share the unit"
 	}
 	return pl, ""
+}
+
+// spareBit finds bits for nm that no member of base uses, inside the
+// storage units (of nm's type size) that hold the moved bitfields or nm's
+// upstream position, without crossing a unit boundary: the lowest such
+// position.
+func spareBit(base *layout.Struct, nm layout.Member, moved []layout.Member) (int64, bool) {
+	unit := max(nm.Size, 1) * 8
+	lo, hi := nm.BitOffset/unit*unit, (nm.BitOffset+nm.BitSize+unit-1)/unit*unit
+	for _, m := range moved {
+		lo = min(lo, m.BitOffset/unit*unit)
+		hi = max(hi, (m.BitOffset+m.BitSize+unit-1)/unit*unit)
+	}
+	hi = min(hi, base.Size*8)
+	used := func(b int64) bool {
+		for _, m := range base.Members {
+			if strings.Contains(m.Name, ".") {
+				continue
+			}
+			start, end := m.Offset*8, (m.Offset+m.Size)*8
+			if m.IsBitfield() {
+				start, end = m.BitOffset, m.BitOffset+m.BitSize
+			}
+			if b >= start && b < end {
+				return true
+			}
+		}
+		return false
+	}
+	for b := lo; b+nm.BitSize <= hi; b++ {
+		if b/unit != (b+nm.BitSize-1)/unit {
+			continue
+		}
+		free := true
+		for k := b; k < b+nm.BitSize && free; k++ {
+			free = !used(k)
+		}
+		if free {
+			return b, true
+		}
+	}
+	return 0, false
+}
+
+func names(ms []layout.Member) string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Name)
+	}
+	return strings.Join(out, ", ")
 }
 
 // accessUnit returns the smallest naturally aligned unit (1, 2, 4 or 8

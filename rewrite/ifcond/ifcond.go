@@ -1,0 +1,162 @@
+// Package ifcond is the transform for struct changes the config makes a
+// no-op: a member's #if condition that changes (an #ifdef CONFIG_PM
+// removed around members, with CONFIG_PM=y), a member added or removed
+// under a condition the config leaves false. Under the config the struct's
+// definition is the same before and after, member for member, so the
+// change is no hazard for this config; the original definition stays in
+// the header (its lines too: __LINE__ does not move) and the report says
+// why.
+//
+// Before (upstream):	-#ifdef CONFIG_PM
+//
+//	int (*suspend)(struct hid_device *hdev, pm_message_t message);
+//	-#endif
+//
+// After (rewritten):	the header hunk is gone (CONFIG_PM=y: suspend was
+//
+//	there before and is there after).
+//
+// The proof is the preprocessed definition: every member whose condition
+// holds under the config, with its type, name, array dimensions and
+// bitfield width, in order, must be identical; a condition the config
+// cannot decide (an architecture macro) refuses.
+package ifcond
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/edit"
+	"github.com/kprewrite/kprewrite/hazard"
+	"github.com/kprewrite/kprewrite/kbuild"
+	"github.com/kprewrite/kprewrite/rewrite"
+)
+
+// Transform is the ifcond transform.
+var Transform = &rewrite.Transform{
+	Name:  "ifcond",
+	Doc:   "a struct change the config makes a no-op (a member's #if condition changed, a member added or removed under a condition the config leaves false) is dropped: the preprocessed definition is the same before and after",
+	Kinds: []hazard.Kind{hazard.StructLayout},
+	Run:   run,
+}
+
+var memberKinds = map[change.Kind]bool{
+	change.MemberAdded: true, change.MemberRemoved: true, change.MemberRetyped: true, change.MemberBits: true,
+	change.MemberReordered: true, change.MemberCond: true,
+}
+
+func run(p *rewrite.Pass) error {
+	if p.Env == nil || p.Env.Config == nil {
+		return nil
+	}
+	type group struct {
+		pre, post *ast.Struct
+		file      string
+		entries   []*rewrite.Entry
+	}
+	var order []*ast.Struct
+	groups := map[*ast.Struct]*group{}
+	for _, e := range p.Entries {
+		ch := e.Change
+		if e.ResolvedBy != "" || ch == nil || !memberKinds[ch.Kind] || ch.PreStruct == nil || ch.PostStruct == nil {
+			continue
+		}
+		g := groups[ch.PostStruct]
+		if g == nil {
+			g = &group{pre: ch.PreStruct, post: ch.PostStruct, file: e.File}
+			groups[ch.PostStruct] = g
+			order = append(order, ch.PostStruct)
+		}
+		g.entries = append(g.entries, e)
+	}
+	for _, k := range order {
+		g := groups[k]
+		fc := p.ChangeOf(g.file)
+		if fc == nil || fc.Pre == nil || fc.Post == nil {
+			continue
+		}
+		pre, why := preprocessed(p.Env.Config, g.pre.Members)
+		if why != "" {
+			continue
+		}
+		post, why := preprocessed(p.Env.Config, g.post.Members)
+		if why != "" || strings.Join(pre, "; ") != strings.Join(post, "; ") {
+			continue
+		}
+		cur := change.SameStruct(fc.Post, g.post, p.Parse(g.file))
+		if cur == nil || p.Parse(g.file).Text(cur.Span) != fc.Post.Text(g.post.Span) {
+			for _, e := range g.entries {
+				p.RefuseManual(e, "under this config the change is a no-op, but another transform changed the struct first",
+					"restore the original definition of "+g.post.Kind+" "+g.post.Name+" in the header")
+			}
+			continue
+		}
+		p.Edit(edit.Edit{File: g.file, Off: cur.Span.Off, End: cur.Span.End, Text: fc.Pre.Text(g.pre.Span),
+			Why: "original definition kept", Hazard: g.entries[0].Hazard})
+		for _, e := range g.entries {
+			p.Resolve(e, fmt.Sprintf("a no-op under this config: the preprocessed definition of %s %s is the same before and after (%d members, in order), so the original definition stays",
+				g.post.Kind, g.post.Name, len(pre)))
+		}
+		p.Note(rewrite.Finding{File: g.file, Line: g.entries[0].Line, Subject: g.post.Kind + " " + g.post.Name,
+			Reason: "the upstream change to this definition is dropped: " + condsText(p.Env.Config, g.entries) + "; verify's layout check proves the layout is unchanged"})
+	}
+	return nil
+}
+
+// preprocessed lists the members the config compiles, as normalised
+// declarations, nested aggregates included; or why the config cannot
+// decide.
+func preprocessed(cfg *kbuild.Config, ms []*ast.Member) ([]string, string) {
+	var out []string
+	for _, m := range ms {
+		switch cfg.EvalCond(m.Cond) {
+		case kbuild.TriUnknown:
+			return nil, "the config cannot decide #if " + m.Cond.String()
+		case kbuild.False:
+			continue
+		}
+		if m.Nested != nil {
+			inner, why := preprocessed(cfg, m.Nested.Members)
+			if why != "" {
+				return nil, why
+			}
+			out = append(out, m.Nested.Kind+" { "+strings.Join(inner, "; ")+" } "+m.Name)
+			continue
+		}
+		out = append(out, change.MemberText(m))
+	}
+	return out, ""
+}
+
+// condsText says, for the report, what each changed condition is under the
+// config.
+func condsText(cfg *kbuild.Config, es []*rewrite.Entry) string {
+	var parts []string
+	for _, e := range es {
+		ch := e.Change
+		switch ch.Kind {
+		case change.MemberCond:
+			v := "false"
+			if cfg.EvalCond(ch.PostMember.Cond) == kbuild.True {
+				v = "true"
+			}
+			parts = append(parts, fmt.Sprintf("%s: #if %q -> %q, both %s under the config", ch.Member, orAlways(ch.Old), orAlways(ch.New), v))
+		case change.MemberAdded:
+			parts = append(parts, fmt.Sprintf("%s: added under #if %s, false under the config", ch.Member, ch.PostMember.Cond))
+		case change.MemberRemoved:
+			parts = append(parts, fmt.Sprintf("%s: removed from under #if %s, false under the config", ch.Member, ch.PreMember.Cond))
+		default:
+			parts = append(parts, fmt.Sprintf("%s: %s, compiled out by the config", ch.Subject, ch.Kind))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func orAlways(s string) string {
+	if s == "" {
+		return "always"
+	}
+	return s
+}

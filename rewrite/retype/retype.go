@@ -1,0 +1,144 @@
+// Package retype is the transform for a member whose type changes only by
+// qualifiers and annotations that do not change its size, alignment,
+// offset or the code that uses it: const on what a pointer points to,
+// sparse's address-space and RCU annotations (__rcu, __user, __iomem,
+// __percpu, __force). The old declaration stays in the header; the patched
+// code compiles against it as it is (these qualifiers only narrow what
+// code may do), and no function outside the patch changes.
+//
+// Before (upstream):	-	struct intel_vsec_platform_info *info;
+//
+//   - const struct intel_vsec_platform_info *info;
+//
+// After (rewritten):	the header keeps the old declaration.
+//
+// Other retypes (int to atomic_t, a function pointer's signature, another
+// size) are left to the engineer, with the step.
+package retype
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/edit"
+	"github.com/kprewrite/kprewrite/hazard"
+	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/gen"
+)
+
+// Transform is the retype transform.
+var Transform = &rewrite.Transform{
+	Name:  "retype",
+	Doc:   "a member whose type changes only by const or sparse annotations (__rcu, __user, __iomem, __percpu) keeps its old declaration: layout and code stay, the patched code compiles against it",
+	Kinds: []hazard.Kind{hazard.StructLayout},
+	Run:   run,
+}
+
+// neutral are the words whose addition or removal changes neither the
+// layout nor the code gcc generates for a member's uses.
+var neutral = map[string]bool{
+	"const": true, "__rcu": true, "__user": true, "__iomem": true, "__percpu": true, "__force": true,
+	"__private": true, "__kernel": true, "__safe": true, "__nocast": true,
+}
+
+func run(p *rewrite.Pass) error {
+	for _, e := range p.Entries {
+		ch := e.Change
+		if e.ResolvedBy != "" || ch == nil || ch.Kind != change.MemberRetyped || ch.PreMember == nil || ch.PostMember == nil {
+			continue
+		}
+		words, ok := onlyNeutral(ch.PreMember, ch.PostMember)
+		if !ok {
+			continue
+		}
+		fc := p.ChangeOf(e.File)
+		if fc == nil || fc.Post == nil {
+			continue
+		}
+		cur := p.Parse(e.File)
+		mm := findMember(fc.Post, cur, ch)
+		if mm == nil {
+			continue
+		}
+		orig := p.Original(e.File)
+		reverted := gen.RevertLines(orig, cur.Src, gen.LinesOf(cur, mm.Decl))
+		check := ast.Parse(e.File, reverted)
+		if m2 := findMember(fc.Post, check, ch); m2 == nil || m2.Type != ch.PreMember.Type {
+			p.RefuseManual(e, "the member's lines hold other changes too", "keep the member's old type in the header")
+			continue
+		}
+		for _, ed := range edit.Diff(e.File, cur.Src, reverted) {
+			ed.Why = "old declaration kept"
+			ed.Hazard = e.Hazard
+			p.Edit(ed)
+		}
+		p.Resolve(e, fmt.Sprintf("the old declaration stays: the change (%s) neither moves nor resizes the member nor changes the code that uses it; the patched code compiles against the old type",
+			strings.Join(words, ", ")))
+	}
+	return nil
+}
+
+// onlyNeutral reports whether the two declarations differ only by neutral
+// words, and which.
+func onlyNeutral(a, b *ast.Member) ([]string, bool) {
+	if strings.Join(a.Array, ",") != strings.Join(b.Array, ",") || a.Bits != b.Bits {
+		return nil, false
+	}
+	strip := func(t string) (string, map[string]bool) {
+		seen := map[string]bool{}
+		var out []string
+		for _, w := range strings.Fields(strings.ReplaceAll(t, "*", " * ")) {
+			if neutral[w] {
+				seen[w] = true
+				continue
+			}
+			out = append(out, w)
+		}
+		return strings.Join(out, " "), seen
+	}
+	sa, wa := strip(a.Type)
+	sb, wb := strip(b.Type)
+	if sa != sb {
+		return nil, false
+	}
+	var words []string
+	for _, w := range []string{"const", "__rcu", "__user", "__iomem", "__percpu", "__force", "__private", "__kernel", "__safe", "__nocast"} {
+		switch {
+		case wb[w] && !wa[w]:
+			words = append(words, w+" added")
+		case wa[w] && !wb[w]:
+			words = append(words, w+" removed")
+		}
+	}
+	if len(words) == 0 {
+		words = []string{"qualifiers reordered"}
+	}
+	return words, true
+}
+
+// findMember finds the changed member in f, a version of the header whose
+// upstream post-image is post (the struct by occurrence, the member
+// by name at any depth of anonymous nesting).
+func findMember(post, f *ast.File, ch *change.Change) *ast.Member {
+	var walk func(ms []*ast.Member) *ast.Member
+	walk = func(ms []*ast.Member) *ast.Member {
+		for _, m := range ms {
+			if m.Name == ch.Member {
+				return m
+			}
+			if m.Nested != nil && m.Name == "" {
+				if x := walk(m.Nested.Members); x != nil {
+					return x
+				}
+			}
+		}
+		return nil
+	}
+	s := change.SameStruct(post, ch.PostStruct, f)
+	if s == nil {
+		return nil
+	}
+	return walk(s.Members)
+}
