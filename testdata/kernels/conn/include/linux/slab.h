@@ -6,6 +6,7 @@
 
 #define GFP_KERNEL	0x01u
 #define GFP_ATOMIC	0x02u
+#define __GFP_NOFAIL	0x8000u
 
 void *kmalloc(size_t size, gfp_t flags);
 void *kzalloc(size_t size, gfp_t flags);
