@@ -94,8 +94,9 @@ type plan struct {
 	gfps    []string
 	frees   []*sites.Free
 	allocs  []string
-	table   string // the lock table, for lock members kept in one (no shadow)
-	manual  string // what the engineer must do, when a use refuses the member
+	table   string      // the lock table, for lock members kept in one (no shadow)
+	value   sites.Value // what upstream creation gives the member, for scalars
+	manual  string      // what the engineer must do, when a use refuses the member
 }
 
 func run(p *rewrite.Pass) error {
@@ -189,9 +190,18 @@ func run(p *rewrite.Pass) error {
 		if pl.ptr {
 			facts = append(facts, "objects created before the livepatch get the member, initialised, on first use")
 		} else {
-			facts = append(facts, "objects created before the livepatch read "+zeroOf(pl.typ)+" until a patched function writes the member")
+			switch v := pl.value; {
+			case v.Zero:
+				facts = append(facts, "objects created before the livepatch read "+zeroOf(pl.typ)+" until a patched function writes the member, and the zero default is proven right: "+v.Evidence)
+			case v.Expr != "":
+				facts = append(facts, fmt.Sprintf("objects created before the livepatch have no shadow: %s() computes %s from the object, what upstream creation gives it (%s), assuming the fields it reads keep their creation values", m.Getter, v.Expr, v.Evidence))
+			default:
+				facts = append(facts, "objects created before the livepatch read "+zeroOf(pl.typ)+", and the patched code writes the member before each read (in the same function, unconditionally); what upstream creation gives it is not known: "+v.Evidence)
+			}
 		}
-		if len(pl.gfps) > 0 && pl.ptr {
+		if pl.value.Expr != "" && len(pl.gfps) > 0 {
+			facts = append(facts, "writes allocate the shadow with "+strings.Join(pl.gfps, "; ")+"; if that allocation fails the write is dropped and the getter computes the creation value again")
+		} else if len(pl.gfps) > 0 && pl.ptr {
 			facts = append(facts, "uses allocate the shadow with __GFP_NOFAIL where the code may sleep ("+strings.Join(pl.gfps, "; ")+"), so the accessor never returns NULL")
 		} else if len(pl.gfps) > 0 {
 			facts = append(facts, "writes allocate the shadow with "+strings.Join(pl.gfps, "; ")+"; if that allocation fails the write is dropped and the member reads "+zeroOf(pl.typ))
@@ -207,6 +217,56 @@ func run(p *rewrite.Pass) error {
 		p.Note(rewrite.Finding{File: done[0].m.Header, Line: done[0].m.Entry.Line, Subject: "shadow lifetime", Reason: l, Action: action})
 	}
 	return nil
+}
+
+// writtenBefore reports whether the statement "obj->m = ...;" of the
+// access's object and member comes, unconditionally (at the top level of
+// the function body), before the access in its function.
+func writtenBefore(f *ast.File, a *cexpr.Access) bool {
+	fn := f.FuncAt(a.Full.Off)
+	if fn == nil {
+		return false
+	}
+	obj := ast.Tokenize(f.Src[a.Object.Off:a.Object.End])
+	op := "."
+	if a.Arrow {
+		op = "->"
+	}
+	toks := f.CodeTokens(fn.Body)
+	depth := 0
+	for i := 0; i < len(toks) && toks[i].Off < a.Full.Off; i++ {
+		switch toks[i].Text {
+		case "{":
+			depth++
+			continue
+		case "}":
+			depth--
+			continue
+		}
+		if depth != 1 || i == 0 || (toks[i-1].Text != ";" && toks[i-1].Text != "{" && toks[i-1].Text != "}") {
+			continue
+		}
+		k := i
+		for _, t := range obj {
+			if k >= len(toks) || toks[k].Text != t.Text {
+				k = -1
+				break
+			}
+			k++
+		}
+		if k < 0 || k+2 >= len(toks) || toks[k].Text != op || toks[k+1].Text != a.Name || toks[k+2].Text != "=" {
+			continue
+		}
+		for e := k + 3; e < len(toks); e++ {
+			if toks[e].Text == ";" {
+				if toks[e].End <= a.Full.Off {
+					return true
+				}
+				break
+			}
+		}
+	}
+	return false
 }
 
 // manualMark starts a refusal of member.Check that needs an engineer.
@@ -285,6 +345,16 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 		m.Getter = p.UniqueName(tag + "_get_" + m.Name)
 		m.Setter = p.UniqueName(tag + "_set_" + m.Name)
 		m.SetArgs = gfpOf
+		pl.value = sites.CreationValue(p, m.Header, tag, m.Name)
+		if !pl.value.Known() {
+			pl.manual = "decide what objects created before the livepatch must read (a getter default computed from the object, or a pre-patch callback that sets it), or accept that they read " + zeroOf(pl.typ)
+			m.Check = func(file string, a *cexpr.Access) string {
+				if a.Kind == cexpr.Assign || a.Kind == cexpr.SizeOf || writtenBefore(p.Parse(file), a) {
+					return ""
+				}
+				return fmt.Sprintf("%sobjects created before the livepatch would read %s at %s:%d, but what upstream creation gives the member is not known: %s", manualMark, zeroOf(pl.typ), file, a.Line, pl.value.Evidence)
+			}
+		}
 	}
 	m.Code = accessors(pl, decl)
 	return pl
@@ -325,7 +395,14 @@ func accessors(pl *plan, decl *ast.Member) string {
 	}
 	fmt.Fprintf(&b, "static inline %s %s(const %s *s)\n{\n", ret, m.Getter, m.Key)
 	fmt.Fprintf(&b, "\t%sv = klp_shadow_get((void *)s, %s);\n\n", vp, pl.idMacro)
-	fmt.Fprintf(&b, "\treturn v ? *v : %s;\n}\n\n", zeroOf(pl.typ))
+	def := zeroOf(pl.typ)
+	if e := pl.value.Expr; e != "" {
+		def = "(" + e + ")"
+		if pl.mask != "" {
+			def = "(" + e + ") & " + pl.mask
+		}
+	}
+	fmt.Fprintf(&b, "\treturn v ? *v : %s;\n}\n\n", def)
 	fmt.Fprintf(&b, "static inline void %s(%s *s, %s val, gfp_t gfp)\n{\n", m.Setter, m.Key, strings.TrimSpace(pl.typ))
 	head := "\t" + vp + "v = klp_shadow_get_or_alloc("
 	col := 8 + len(head) - 1

@@ -11,6 +11,11 @@ static inline u32 hash_64(u64 val, unsigned int bits)
 	return val * GOLDEN_RATIO_64 >> (64 - bits);
 }
 
+static inline u32 hash_32(u32 val, unsigned int bits)
+{
+	return val * 0x61C88647 >> (32 - bits);
+}
+
 static inline u32 hash_ptr(const void *ptr, unsigned int bits)
 {
 	return hash_64((unsigned long)ptr, bits);
