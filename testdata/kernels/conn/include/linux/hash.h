@@ -16,6 +16,15 @@ static inline u32 hash_32(u32 val, unsigned int bits)
 	return val * 0x61C88647 >> (32 - bits);
 }
 
+static inline u32 jhash2(const u32 *k, u32 length, u32 initval)
+{
+	u32 h = initval;
+
+	while (length--)
+		h = hash_32(h ^ *k++, 32);
+	return h;
+}
+
 static inline u32 hash_ptr(const void *ptr, unsigned int bits)
 {
 	return hash_64((unsigned long)ptr, bits);
