@@ -25,7 +25,6 @@ func TestRealCases(t *testing.T) {
 		"structext": {"struct netdev_notifier_change_info (include/linux/netdevice.h): identical in the rewritten build"},
 		"lock":      {"struct slave (include/net/bonding.h): identical in the rewritten build"},
 		"inetpeer":  {"struct inet_peer (include/net/inetpeer.h): identical in the rewritten build", "kpatch glue compiled against kpatch's own kmod/patch headers"},
-		"shadow":    {"struct task_struct (include/linux/sched.h): identical in the rewritten build", "kpatch glue compiled against kpatch's own kmod/patch headers"},
 		"inline":    {"every function the upstream patch changes is changed by the rewritten patch"},
 		"syscall":   {"every function the upstream patch changes is changed by the rewritten patch", "kpatch glue compiled against kpatch's own kmod/patch headers"},
 		"seed": {"exactly where the upstream compiler puts the member", "struct netdev_notifier_change_info (include/linux/netdevice.h): identical in the rewritten build",
@@ -38,7 +37,6 @@ func TestRealCases(t *testing.T) {
 		"lock": {"\t\t__SPIN_LOCK_UNLOCKED(slave_fold_lock_table),", "+\t\tspin_lock(slave_fold_lock_ptr(slave));", "+\t\tspin_unlock(slave_fold_lock_ptr(slave));"},
 		// peers created before the load compute the hash their creation gave them
 		"inetpeer": {"return v ? *v : (jhash2(s->daddr.key, ARRAY_SIZE(s->daddr.key), s->daddr.family));", "klp_shadow_free(container_of(head, struct inet_peer, rcu), INET_PEER_HASH_SHADOW_ID, NULL);"},
-		"shadow":   {"klp_shadow_get_or_alloc(", "klp_shadow_free(tsk, TASK_STRUCT_NEWPID_SHADOW_ID, NULL);", "KPATCH_POST_UNPATCH_CALLBACK(", "+#include \"kpatch-macros.h\""},
 		"syscall":  {"+KPATCH_SYSCALL_DEFINE2(sethostname, char __user *, name, int, len)", "+#include \"kpatch-syscall.h\""},
 	}
 	for _, c := range realcases.All {

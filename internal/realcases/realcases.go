@@ -292,8 +292,12 @@ var All = []*Case{
 				"\tp = copy_process(NULL, trace, NUMA_NO_NODE, args);\n\tadd_latent_entropy();\n\n\tif (IS_ERR(p))\n\t\treturn PTR_ERR(p);\n\n\tp->newpid = atomic_inc_return(&newpid_counter);\n")
 			e.Replace("fs/proc/array.c", "\ttask_state(m, ns, pid, task);\n", "\ttask_state(m, ns, pid, task);\n\tseq_printf(m, \"newpid:\\t%d\\n\", task->newpid);\n")
 		},
-		Resolves: []string{"shadow"},
-		Structs:  []string{"struct task_struct"},
+		// kernel_clone() numbers each new task; a task created before the
+		// livepatch loads (init, for one) would read 0, and struct
+		// task_struct's creation sites (an embedded init task, a kmem_cache
+		// sized at run time) say nothing of the member: an engineer decides
+		Refuses: map[string]string{"struct task_struct.newpid": "objects created before the livepatch would read 0 at fs/proc/array.c"},
+		Structs: []string{"struct task_struct"},
 	},
 	{
 		Name:    "lock",
@@ -391,7 +395,7 @@ var All = []*Case{
 // E2E names the cases of the end-to-end proof (e2e/): forward patches on
 // the pristine tree, so one base kernel serves them all, each with a
 // behaviour userspace can see.
-// ("hole" left it: its slaves enslaved before the load cannot read the
-// sequence the upstream-built kernel gives them, so its rewrite needs an
-// engineer.)
-var E2E = []string{"inline", "seed", "shadow", "syscall"}
+// ("hole" and "shadow" left it: slaves enslaved and tasks created before
+// the load cannot read the enslave sequence and the newpid the
+// upstream-built kernel gives them, so their rewrites need an engineer.)
+var E2E = []string{"inline", "seed", "syscall"}
