@@ -10,6 +10,7 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 	"github.com/kprewrite/kprewrite/rewrite/member"
+	"github.com/kprewrite/kprewrite/rewrite/sites"
 )
 
 // TableBits is log2 of the number of locks in a lock table.
@@ -121,6 +122,28 @@ func dropInit(pl *plan) func(string, []byte, *cexpr.Access) (int, int, bool) {
 			return 0, 0, false
 		}
 		return ls, e, true
+	}
+}
+
+// initCheck refuses a use that initialises the lock (or sets its lockdep
+// class) in a form dropInit cannot drop: a table slot is shared and
+// statically initialised, so it must never be initialised again.
+func initCheck(p *rewrite.Pass, pl *plan) func(string, *cexpr.Access) string {
+	drop := dropInit(pl)
+	return func(file string, a *cexpr.Access) string {
+		src := p.File(file)
+		if _, _, ok := drop(file, src, a); ok {
+			return ""
+		}
+		f := p.Parse(file)
+		toks := sites.CodeTokens(f)
+		i := sites.TokenAt(toks, a.Object.Off)
+		for k := i - 1; k >= 0 && k > i-4; k-- {
+			if toks[k].Kind == ast.Ident && (toks[k].Text == tableLocks[pl.typ].initFn || strings.HasPrefix(toks[k].Text, "lockdep_set_")) {
+				return fmt.Sprintf("%s:%d: %s() on the lock, in a form kprewrite cannot drop; its lock would live in a shared, statically initialised table", file, a.Line, toks[k].Text)
+			}
+		}
+		return ""
 	}
 }
 

@@ -320,6 +320,7 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 		pl.table = p.UniqueName(tableName(m))
 		m.Includes = []string{"linux/hash.h"}
 		m.Drop = dropInit(pl)
+		m.Check = initCheck(p, pl)
 		m.CodeFor = func(f string) string { return tableCode(pl, f) }
 		m.Code = tableCode(pl, "")
 		return pl
