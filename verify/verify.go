@@ -707,6 +707,19 @@ func layoutOnly(t *tree.Tree, chs []*change.File) map[string][]byte {
 		sort.Slice(rs, func(i, j int) bool { return rs[i].span.Off < rs[j].span.Off })
 		src := fc.Pre.Src
 		var b strings.Builder
+		// the headers a new member's type needs (a spinlock_t and its
+		// #include <linux/spinlock.h>): without them nothing compiles
+		for _, ch := range fc.Changes {
+			if ch.Kind != change.IncludeAdded {
+				continue
+			}
+			for _, in := range fc.Post.Includes {
+				if in.Path == ch.Name {
+					b.WriteString(fc.Post.Text(in.Span) + "\n")
+					break
+				}
+			}
+		}
 		last := 0
 		for _, r := range rs {
 			if r.span.Off < last {

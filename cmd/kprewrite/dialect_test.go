@@ -62,7 +62,7 @@ func TestDialectAuto(t *testing.T) {
 // the kpatch dialect uses kpatch's own headers when its source is known,
 // else the bundled copies, and says which.
 func TestVerifyGlueHeaders(t *testing.T) {
-	pf := "patches/03-spinlock.patch" // shadow with a post-unpatch callback
+	pf := "patches/05-lifecycle.patch" // shadow with a post-unpatch callback
 	rewriteVerify := func(t *testing.T, tr string, extra ...string) (int, string) {
 		args := append([]string{"rewrite", "--verify", "--cache", t.TempDir(), "--tree", tr, "--config", filepath.Join(tr, "config"),
 			"-o", filepath.Join(t.TempDir(), "out.patch")}, extra...)

@@ -140,7 +140,7 @@ func TestStructextCases(t *testing.T) {
 // TestHoleShadowCases proves the hole and shadow rewrites of the conn tree
 // with verify: a bool in a hole of a kzalloc'd struct; the same kind of
 // member in a struct that is copied by value (shadow instead); a spinlock
-// (shadow with a constructor); a counter written in interrupt context; a
+// (a static table of locks); a counter written in interrupt context; a
 // struct with create and destroy functions (alloc and free inserted).
 func TestHoleShadowCases(t *testing.T) {
 	t.Parallel()

@@ -30,6 +30,7 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 	"github.com/kprewrite/kprewrite/rewrite/member"
+	"github.com/kprewrite/kprewrite/rewrite/sites"
 )
 
 // Transform is the bitfield transform.
@@ -37,7 +38,7 @@ var Transform = &rewrite.Transform{
 	Name:     "bitfield",
 	Doc:      "a new bitfield that fits in spare bits of an existing storage unit is kept out of the struct and reached through generated accessors",
 	Kinds:    []hazard.Kind{hazard.StructLayout},
-	Requires: []rewrite.Requirement{rewrite.Layouts},
+	Requires: []rewrite.Requirement{rewrite.Layouts, sites.Creation},
 	Member: &rewrite.MemberStrategy{
 		Use:   "bitfield in spare bits",
 		Takes: func(ch *change.Change) bool { return ch.PostMember.IsBitfield() },
@@ -57,6 +58,7 @@ type placement struct {
 	lo         string // C expression the unit must start at or after ("" = anchor is the start)
 	neighbours []string
 	how        string
+	zero       string // why 0 is what upstream creation gives the member
 }
 
 func run(p *rewrite.Pass) error {
@@ -68,6 +70,17 @@ func run(p *rewrite.Pass) error {
 		if pl == nil {
 			p.Refuse(m.Entry, why)
 			continue
+		}
+		// spare bits have no "not yet set" state: existing objects read
+		// the old bits, 0 when every object starts zeroed, and 0 must be
+		// what upstream creation gives the member
+		if p.HasCompiler() {
+			v := sites.CreationValue(p, m.Header, member.TagOf(m.Key), m.Name)
+			if !v.Zero {
+				p.Refuse(m.Entry, "objects that exist before the livepatch would read 0 from the spare bits, and 0 is not proven to be what upstream creation gives the member: "+v.Evidence)
+				continue
+			}
+			pl.zero = v.Evidence
 		}
 		places[m] = pl
 		tag := member.TagOf(m.Key)
@@ -86,7 +99,7 @@ func run(p *rewrite.Pass) error {
 		p.Resolve(m.Entry, fmt.Sprintf("kept in bit %d of the %d-byte unit at %s (byte %d), unused in the running kernel's layout (%s); %d uses in %s go through %s()/%s()",
 			pl.shift, pl.unitSize, pl.anchor, pl.unitOff, pl.how, m.Uses, strings.Join(m.Files, ", "), m.Getter, m.Setter))
 		p.Note(rewrite.Finding{File: m.Header, Line: m.Entry.Line, Subject: m.Key + "." + m.Name,
-			Reason: fmt.Sprintf("objects that exist when the livepatch loads read the old content of bit %d of byte %d, which the original code never writes: 0 for objects that were zeroed when allocated (kzalloc, kmem_cache_zalloc, memset, = {} initialisation)", pl.shift, pl.unitOff),
+			Reason: fmt.Sprintf("objects that exist when the livepatch loads read the old content of bit %d of byte %d, which the original code never writes: 0, and the zero default is proven right: %s", pl.shift, pl.unitOff, pl.zero),
 		})
 	}
 	return nil

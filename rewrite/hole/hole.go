@@ -11,8 +11,12 @@
 //
 // It is only used when it is safe: every place that creates an object of
 // the struct zeroes it (kzalloc, kmem_cache_zalloc, memset, an initializer,
-// static storage), so objects that exist before the livepatch read 0, and
-// nothing copies the struct by value (old code would drop the member).
+// static storage) and nothing on the creation path assigns the member
+// (sites.CreationValue), so the 0 that objects existing before the
+// livepatch read is what upstream creation would have given them (a hole
+// has no "not yet set" state: otherwise the member falls through to the
+// shadow transform), and nothing copies the struct by value (old code
+// would drop the member).
 // Creation sites are found with the compiler (package sites). Otherwise the
 // member is left for the shadow transform, and the report says why.
 package hole
@@ -88,7 +92,14 @@ func run(p *rewrite.Pass) error {
 			p.Refuse(m.Entry, z.refusal)
 			continue
 		}
-		pl.sites = z.sites
+		// a hole has no "not yet set" state: existing objects read 0, so
+		// 0 must be what upstream creation gives the member
+		v := sites.CreationValue(p, m.Header, member.TagOf(m.Key), m.Name)
+		if !v.Zero {
+			p.Refuse(m.Entry, "objects that exist before the livepatch would read 0 from the hole, and 0 is not proven to be what upstream creation gives the member: "+v.Evidence)
+			continue
+		}
+		pl.sites = v.Evidence
 		pl.typ = strings.TrimSpace(m.Change.PostMember.Type)
 		used[m.Key] = append(used[m.Key], [2]int64{pl.off, pl.off + pl.size})
 		places[m] = pl
@@ -106,7 +117,7 @@ func run(p *rewrite.Pass) error {
 		p.Resolve(m.Entry, fmt.Sprintf("kept in the %d bytes at %s (byte %d), unused in the running kernel's layout; %d uses in %s go through %s()",
 			pl.size, pl.anchor, pl.off, m.Uses, strings.Join(m.Files, ", "), m.Ptr))
 		p.Note(rewrite.Finding{File: m.Header, Line: m.Entry.Line, Subject: m.Key + "." + m.Name,
-			Reason: fmt.Sprintf("objects that exist when the livepatch loads read 0: every object starts zeroed (%s) and nothing copies the struct by value", pl.sites)})
+			Reason: fmt.Sprintf("objects that exist when the livepatch loads read 0, and the zero default is proven right: %s; nothing copies the struct by value", pl.sites)})
 	}
 	return nil
 }

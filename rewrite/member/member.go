@@ -44,6 +44,16 @@ type Member struct {
 	// an access (", GFP_KERNEL"), or "".
 	PtrArgs func(file string, a *cexpr.Access) string
 	SetArgs func(file string, a *cexpr.Access) string
+	// Check, when set, is asked about every use before anything is
+	// rewritten: a non-empty answer refuses the member with that reason.
+	Check func(file string, a *cexpr.Access) string
+	// Drop, when set, may claim a use whose whole statement goes away
+	// (a lock's spin_lock_init when the lock lives in a static table): it
+	// returns the byte range of the statement in the file's current text.
+	Drop func(file string, src []byte, a *cexpr.Access) (off, end int, ok bool)
+	// CodeFor, when set, gives the code of one file instead of Code (a
+	// definition in one file, declarations in the others).
+	CodeFor func(file string) string
 
 	// Filled in by Apply.
 	Files []string // .c files whose uses were rewritten
@@ -151,6 +161,17 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 		for _, u := range uses[m] {
 			byFile[u.file] = append(byFile[u.file], u.acc)
 		}
+		if m.Check != nil {
+			for _, u := range uses[m] {
+				if why := m.Check(u.file, u.acc); why != "" {
+					refused[m] = why
+					break
+				}
+			}
+			if refused[m] != "" {
+				continue
+			}
+		}
 		for f, accs := range byFile {
 			if m.Ptr != "" {
 				continue // a pointer accessor takes every kind of use
@@ -229,6 +250,12 @@ func pointerEdits(p *rewrite.Pass, f string, accs []*cexpr.Access, owner map[int
 		if m.Ptr == "" {
 			continue
 		}
+		if m.Drop != nil {
+			if off, end, ok := m.Drop(f, src, a); ok {
+				p.Edit(edit.Edit{File: f, Off: off, End: end, Text: "", Why: "statement dropped", Hazard: m.Entry.Hazard})
+				continue
+			}
+		}
 		extra := ""
 		if m.PtrArgs != nil {
 			extra = m.PtrArgs(f, a)
@@ -290,10 +317,18 @@ func accessorCode(p *rewrite.Pass, f string, applied []*Member) {
 				p.Edit(e)
 			}
 		}
-		codes = append(codes, m.Code)
+		codes = append(codes, m.CodeIn(f))
 	}
 	at := gen.InsertionPoint(pf)
 	p.Edit(edit.Edit{File: f, Off: at, End: at, Text: gen.Styled(f, gen.InsertText(pf.Src, at, gen.Join(codes))), Why: "accessors", Hazard: only(users)})
+}
+
+// CodeIn returns the code m puts into file f.
+func (m *Member) CodeIn(f string) string {
+	if m.CodeFor != nil {
+		return m.CodeFor(f)
+	}
+	return m.Code
 }
 
 // memberAt returns the member offset of the access an accessor-call edit

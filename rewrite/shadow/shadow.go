@@ -14,6 +14,34 @@
 // callback frees what is left with klp_shadow_free_all. Shadow ids are
 // derived from the struct and member name, so a later cumulative livepatch
 // reuses them, and can be overridden.
+//
+// No accessor can crash on a failed allocation:
+//
+//   - Scalar getters never allocate; a setter whose allocation fails drops
+//     the write (the report says so, with the gfp of each site).
+//   - A spinning lock (spinlock_t, raw_spinlock_t, rwlock_t) gets no shadow
+//     at all: it is one of a static table of 1<<TableBits locks, statically
+//     initialised, indexed by hash_ptr of the object's address, as the
+//     kernel's hashed wait queues and lib/atomic64.c do. Nothing is
+//     allocated, so the lock is never NULL; lock and unlock compute the
+//     same slot, so they take the same lock, with no lookup; objects
+//     created before the livepatch are covered; nothing leaks; the
+//     upstream spin_lock_init() of the member is dropped (re-initialising a
+//     slot another object's code holds would break it). A static fallback
+//     lock used only when an allocation fails would not be correct: a task
+//     that failed to allocate and one that allocated later would hold
+//     different locks for one object. The table's one hazard is two
+//     objects sharing a slot while code holds both locks: the transform
+//     refuses a member whose lock the patched code nests (a second acquire
+//     while one is held, a _nested acquire, or a call to a function of the
+//     same file that takes it). Lockdep orders locks by class, and every
+//     object's lock is of one class, so sharing a slot adds no other cycle
+//     to code that lockdep accepts upstream.
+//   - Other members reached through a pointer accessor (lists, wait queues,
+//     sleeping locks, arrays, structs) have no safe stand-in: they are
+//     allocated with GFP_KERNEL | __GFP_NOFAIL where the code may sleep,
+//     and a use where it may not is refused (an engineer allocates the
+//     shadow earlier).
 package shadow
 
 import (
@@ -66,6 +94,9 @@ type plan struct {
 	gfps    []string
 	frees   []*sites.Free
 	allocs  []string
+	table   string      // the lock table, for lock members kept in one (no shadow)
+	value   sites.Value // what upstream creation gives the member, for scalars
+	manual  string      // what the engineer must do, when a use refuses the member
 }
 
 func run(p *rewrite.Pass) error {
@@ -81,13 +112,26 @@ func run(p *rewrite.Pass) error {
 	}
 	var plans []*plan
 	var ms []*member.Member
+	byMember := map[*member.Member]*plan{}
 	for _, m := range cands {
 		pl := newPlan(p, m)
+		if pl.table != "" {
+			if why := nesting(p, m.Name); why != "" {
+				p.RefuseManual(m.Entry, "its lock would live in a table of locks shared by objects whose addresses hash alike, and "+why+": two objects in one slot would deadlock",
+					"give the lock a shadow variable allocated where the code may sleep, or drop the nesting")
+				continue
+			}
+		}
 		plans = append(plans, pl)
 		ms = append(ms, m)
+		byMember[m] = pl
 	}
 	applied, refused := member.Apply(p, ms)
 	for m, why := range refused {
+		if pl := byMember[m]; pl.manual != "" && strings.HasPrefix(why, manualMark) {
+			p.RefuseManual(m.Entry, strings.TrimPrefix(why, manualMark), pl.manual)
+			continue
+		}
 		p.Refuse(m.Entry, why)
 	}
 	if len(applied) == 0 {
@@ -97,11 +141,26 @@ func run(p *rewrite.Pass) error {
 	for _, m := range applied {
 		ok[m] = true
 	}
-	var done []*plan
+	var done, tables []*plan
 	for _, pl := range plans {
-		if ok[pl.m] {
+		switch {
+		case !ok[pl.m]:
+		case pl.table != "":
+			tables = append(tables, pl)
+		default:
 			done = append(done, pl)
 		}
+	}
+	for _, pl := range tables {
+		m := pl.m
+		p.Resolve(m.Entry, fmt.Sprintf("kept in a static table of %d locks (%s) indexed by a hash of the object's address; %d uses in %s go through %s()",
+			1<<TableBits, pl.table, m.Uses, strings.Join(m.Files, ", "), m.Ptr))
+		p.Note(rewrite.Finding{File: m.Header, Line: m.Entry.Line, Subject: m.Key + "." + m.Name,
+			Reason: "nothing is allocated: the lock is never NULL, lock and unlock find the same lock, objects created before the livepatch lock as new ones do, and the upstream " +
+				tableLocks[pl.typ].initFn + "() calls are dropped (the table is initialised statically). Objects whose addresses hash alike share a lock: the patched functions never take two of these locks at once (checked in each patched file, calls into other files not followed), so sharing adds contention, not deadlock"})
+	}
+	if len(done) == 0 {
+		return nil
 	}
 	// Allocation at creation, free before destruction, per struct.
 	byStruct := map[string][]*plan{}
@@ -131,9 +190,20 @@ func run(p *rewrite.Pass) error {
 		if pl.ptr {
 			facts = append(facts, "objects created before the livepatch get the member, initialised, on first use")
 		} else {
-			facts = append(facts, "objects created before the livepatch read "+zeroOf(pl.typ)+" until a patched function writes the member")
+			switch v := pl.value; {
+			case v.Zero:
+				facts = append(facts, "objects created before the livepatch read "+zeroOf(pl.typ)+" until a patched function writes the member, and the zero default is proven right: "+v.Evidence)
+			case v.Expr != "":
+				facts = append(facts, fmt.Sprintf("objects created before the livepatch have no shadow: %s() computes %s from the object, what upstream creation gives it (%s), assuming the fields it reads keep their creation values", m.Getter, v.Expr, v.Evidence))
+			default:
+				facts = append(facts, "objects created before the livepatch read "+zeroOf(pl.typ)+", and the patched code writes the member before each read (in the same function, unconditionally); what upstream creation gives it is not known: "+v.Evidence)
+			}
 		}
-		if len(pl.gfps) > 0 {
+		if pl.value.Expr != "" && len(pl.gfps) > 0 {
+			facts = append(facts, "writes allocate the shadow with "+strings.Join(pl.gfps, "; ")+"; if that allocation fails the write is dropped and the getter computes the creation value again")
+		} else if len(pl.gfps) > 0 && pl.ptr {
+			facts = append(facts, "uses allocate the shadow with __GFP_NOFAIL where the code may sleep ("+strings.Join(pl.gfps, "; ")+"), so the accessor never returns NULL")
+		} else if len(pl.gfps) > 0 {
 			facts = append(facts, "writes allocate the shadow with "+strings.Join(pl.gfps, "; ")+"; if that allocation fails the write is dropped and the member reads "+zeroOf(pl.typ))
 		}
 		p.Note(rewrite.Finding{File: m.Header, Line: m.Entry.Line, Subject: m.Key + "." + m.Name, Reason: strings.Join(facts, ". ")})
@@ -148,6 +218,59 @@ func run(p *rewrite.Pass) error {
 	}
 	return nil
 }
+
+// writtenBefore reports whether the statement "obj->m = ...;" of the
+// access's object and member comes, unconditionally (at the top level of
+// the function body), before the access in its function.
+func writtenBefore(f *ast.File, a *cexpr.Access) bool {
+	fn := f.FuncAt(a.Full.Off)
+	if fn == nil {
+		return false
+	}
+	obj := ast.Tokenize(f.Src[a.Object.Off:a.Object.End])
+	op := "."
+	if a.Arrow {
+		op = "->"
+	}
+	toks := f.CodeTokens(fn.Body)
+	depth := 0
+	for i := 0; i < len(toks) && toks[i].Off < a.Full.Off; i++ {
+		switch toks[i].Text {
+		case "{":
+			depth++
+			continue
+		case "}":
+			depth--
+			continue
+		}
+		if depth != 1 || i == 0 || (toks[i-1].Text != ";" && toks[i-1].Text != "{" && toks[i-1].Text != "}") {
+			continue
+		}
+		k := i
+		for _, t := range obj {
+			if k >= len(toks) || toks[k].Text != t.Text {
+				k = -1
+				break
+			}
+			k++
+		}
+		if k < 0 || k+2 >= len(toks) || toks[k].Text != op || toks[k+1].Text != a.Name || toks[k+2].Text != "=" {
+			continue
+		}
+		for e := k + 3; e < len(toks); e++ {
+			if toks[e].Text == ";" {
+				if toks[e].End <= a.Full.Off {
+					return true
+				}
+				break
+			}
+		}
+	}
+	return false
+}
+
+// manualMark starts a refusal of member.Check that needs an engineer.
+const manualMark = "manual: "
 
 func zeroOf(typ string) string {
 	if strings.HasSuffix(typ, "*") {
@@ -192,13 +315,47 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 		}
 		return ", " + g
 	}
+	if _, ok := tableLocks[pl.typ]; ok && len(decl.Array) == 0 {
+		m.Ptr = p.UniqueName(tag + "_" + m.Name + "_ptr")
+		pl.table = p.UniqueName(tableName(m))
+		m.Includes = []string{"linux/hash.h"}
+		m.Drop = dropInit(pl)
+		m.Check = initCheck(p, pl)
+		m.CodeFor = func(f string) string { return tableCode(pl, f) }
+		m.Code = tableCode(pl, "")
+		return pl
+	}
 	if pl.ptr {
 		m.Ptr = p.UniqueName(tag + "_" + m.Name + "_ptr")
-		m.PtrArgs = gfpOf
+		// A pointer accessor must never return NULL: allocate where the
+		// code may sleep, with __GFP_NOFAIL; a use where it may not is
+		// refused (a list head or a wait queue has no safe stand-in).
+		pl.manual = "allocate the shadow (klp_shadow_alloc) where the object is created and where the code may sleep before this use, or keep the member another way"
+		m.Check = func(file string, a *cexpr.Access) string {
+			g, why := gfpAt(p.Parse(file), a.Full.Off)
+			if g == "GFP_KERNEL" {
+				return ""
+			}
+			return fmt.Sprintf("%sat %s:%d the shadow of an object created before the livepatch would be allocated with %s (%s), which can fail, and a %s has no safe value without it", manualMark, file, a.Line, g, why, pl.typ)
+		}
+		m.PtrArgs = func(file string, a *cexpr.Access) string {
+			gfpOf(file, a)
+			return ", GFP_KERNEL | __GFP_NOFAIL"
+		}
 	} else {
 		m.Getter = p.UniqueName(tag + "_get_" + m.Name)
 		m.Setter = p.UniqueName(tag + "_set_" + m.Name)
 		m.SetArgs = gfpOf
+		pl.value = sites.CreationValue(p, m.Header, tag, m.Name)
+		if !pl.value.Known() {
+			pl.manual = "decide what objects created before the livepatch must read (a getter default computed from the object, or a pre-patch callback that sets it), or accept that they read " + zeroOf(pl.typ)
+			m.Check = func(file string, a *cexpr.Access) string {
+				if a.Kind == cexpr.Assign || a.Kind == cexpr.SizeOf || writtenBefore(p.Parse(file), a) {
+					return ""
+				}
+				return fmt.Sprintf("%sobjects created before the livepatch would read %s at %s:%d, but what upstream creation gives the member is not known: %s", manualMark, zeroOf(pl.typ), file, a.Line, pl.value.Evidence)
+			}
+		}
 	}
 	m.Code = accessors(pl, decl)
 	return pl
@@ -239,7 +396,14 @@ func accessors(pl *plan, decl *ast.Member) string {
 	}
 	fmt.Fprintf(&b, "static inline %s %s(const %s *s)\n{\n", ret, m.Getter, m.Key)
 	fmt.Fprintf(&b, "\t%sv = klp_shadow_get((void *)s, %s);\n\n", vp, pl.idMacro)
-	fmt.Fprintf(&b, "\treturn v ? *v : %s;\n}\n\n", zeroOf(pl.typ))
+	def := zeroOf(pl.typ)
+	if e := pl.value.Expr; e != "" {
+		def = "(" + e + ")"
+		if pl.mask != "" {
+			def = "(" + e + ") & " + pl.mask
+		}
+	}
+	fmt.Fprintf(&b, "\treturn v ? *v : %s;\n}\n\n", def)
 	fmt.Fprintf(&b, "static inline void %s(%s *s, %s val, gfp_t gfp)\n{\n", m.Setter, m.Key, strings.TrimSpace(pl.typ))
 	head := "\t" + vp + "v = klp_shadow_get_or_alloc("
 	col := 8 + len(head) - 1

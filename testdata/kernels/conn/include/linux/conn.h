@@ -23,5 +23,6 @@ struct sess {
 struct conn *conn_create(u16 port);
 void conn_destroy(struct conn *c);
 void sess_snapshot(struct sess *dst, const struct sess *src);
+struct sess *sess_new(u32 id);
 
 #endif

@@ -8,6 +8,8 @@
 #include <linux/build_bug.h>
 #include <linux/printk.h>
 
+#define ARRAY_SIZE(arr) (sizeof(arr) / sizeof((arr)[0]))
+
 #define container_of(ptr, type, member) ({				\
 	void *__mptr = (void *)(ptr);					\
 	((type *)(__mptr - offsetof(type, member))); })

@@ -9,6 +9,8 @@ typedef struct spinlock {
 	unsigned int val;
 } spinlock_t;
 
+#define __SPIN_LOCK_UNLOCKED(lockname)	((spinlock_t){ .magic = 0xdead4ead })
+
 void spin_lock_init(spinlock_t *lock);
 void spin_lock(spinlock_t *lock);
 void spin_unlock(spinlock_t *lock);

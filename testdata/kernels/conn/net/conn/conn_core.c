@@ -40,3 +40,12 @@ void sess_open(struct sess *s, u32 id)
 	s->id = id;
 	s->opened = 1;
 }
+
+struct sess *sess_new(u32 id)
+{
+	struct sess *s = kzalloc(sizeof(*s), GFP_KERNEL);
+
+	if (s)
+		s->id = id;
+	return s;
+}

@@ -1,0 +1,322 @@
+package sites
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/rewrite"
+)
+
+// Value is what an object created by the upstream code holds in a new
+// member, derived from the creation sites: what objects that exist before
+// a livepatch loads should read.
+type Value struct {
+	// Zero: every object starts zeroed and nothing on its creation path
+	// assigns the member.
+	Zero bool
+	// Expr, when set, is an expression every creation site assigns to the
+	// member, over the object's own fields and constants only, written
+	// with the object as the pointer "s" (so it can be computed later for
+	// an object that has none yet).
+	Expr string
+	// Evidence says how it was derived (for Zero and Expr), or why the
+	// value is not known.
+	Evidence string
+}
+
+// Known reports whether the value existing objects should read is known.
+func (v Value) Known() bool { return v.Zero || v.Expr != "" }
+
+// pureRE are functions whose result depends only on their arguments.
+var pureRE = regexp.MustCompile(`^(siphash|siphash_\w+|hsiphash|hsiphash_\w+|jhash|jhash2|jhash_\w+|hash_32|hash_64|hash_long|hash_ptr|crc32|crc32c|crc32_le|crc32_be|min|max|min_t|max_t|clamp|clamp_t|ntohl|ntohs|htonl|htons|be16_to_cpu|be32_to_cpu|be64_to_cpu|cpu_to_be16|cpu_to_be32|cpu_to_be64|le16_to_cpu|le32_to_cpu|le64_to_cpu|cpu_to_le16|cpu_to_le32|cpu_to_le64|ARRAY_SIZE|BIT|BIT_ULL|GENMASK|GENMASK_ULL|lower_32_bits|upper_32_bits|sizeof|offsetof)$`)
+
+// typeWordRE are words a cast or sizeof may name.
+var typeWordRE = regexp.MustCompile(`^(struct|union|enum|const|volatile|unsigned|signed|char|short|int|long|bool|void|__force|u8|u16|u32|u64|s8|s16|s32|s64|__u8|__u16|__u32|__u64|__s8|__s16|__s32|__s64|__be16|__be32|__be64|__le16|__le32|__le64|size_t)$`)
+
+// CreationValue derives what a newly created "struct tag" (defined in
+// header) holds in member: it reads each creation site (the Creation
+// fact, or, for a struct allocated from a kmem_cache sized by it, every
+// kmem_cache_alloc of that cache) and the code that follows it on the
+// creation path (the creating function, and its callers in the same file
+// when it returns the object).
+func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
+	res, err := Find(p, header, tag)
+	var sts []*Site
+	method := ""
+	if err != nil {
+		cs, cerr := cacheSites(p.Session, tag)
+		if cerr != "" || len(cs) == 0 {
+			return Value{Evidence: "the creation sites are not known (" + err.Error() + ")"}
+		}
+		sts, method = cs, "every kmem_cache_alloc of the static kmem_cache that "+cs[0].File+" creates sized by struct "+tag+" (read in its text)"
+	} else {
+		sts, method = res.Sites, res.Method
+	}
+	var zeroed, exprs, bad []string
+	expr := ""
+	for _, st := range sts {
+		switch st.Kind {
+		case Zeroing, Copy, Size:
+			// a copy holds what its source holds; a sizeof creates nothing
+			continue
+		case Heap, Stack, Global:
+		case Array:
+			if st.Fn == "" {
+				zeroed = append(zeroed, st.String()+" (static storage)")
+				continue
+			}
+			bad = append(bad, st.String()+" (an array of the struct)")
+			continue
+		default:
+			bad = append(bad, fmt.Sprintf("%s (%s)", st, st.Unfit))
+			continue
+		}
+		f := p.Parse(st.File)
+		as := creationAssigns(f, st, member)
+		switch {
+		case len(as) > 1:
+			bad = append(bad, fmt.Sprintf("%s in %s: the creation path assigns %s %d times", st, st.Fn, member, len(as)))
+		case len(as) == 1 && as[0].update:
+			bad = append(bad, fmt.Sprintf("%s:%d in %s updates the member at creation (%s)", st.File, f.Line(as[0].off), as[0].fn, as[0].text))
+		case len(as) == 1:
+			e, why := portable(f, as[0])
+			where := fmt.Sprintf("%s:%d in %s", st.File, f.Line(as[0].off), as[0].fn)
+			if why != "" {
+				bad = append(bad, fmt.Sprintf("%s assigns %s = %s at creation, and %s", where, member, as[0].text, why))
+				continue
+			}
+			if expr != "" && e != expr {
+				bad = append(bad, fmt.Sprintf("%s assigns %s, other creation sites %s", where, as[0].text, expr))
+				continue
+			}
+			expr = e
+			exprs = append(exprs, fmt.Sprintf("%s = %s at %s", member, as[0].text, where))
+		case st.Zeroed:
+			how := st.Alloc
+			if how == "" {
+				how = "zero-initialised"
+			}
+			zeroed = append(zeroed, fmt.Sprintf("%s in %s (%s)", st, st.Fn, how))
+		default:
+			bad = append(bad, fmt.Sprintf("%s in %s: the object is not zeroed and the creation path does not assign %s", st, st.Fn, member))
+		}
+	}
+	switch {
+	case len(bad) > 0:
+		return Value{Evidence: strings.Join(bad, "; ")}
+	case expr != "" && len(zeroed) > 0:
+		return Value{Evidence: fmt.Sprintf("some creation sites assign %s (%s), others leave it zero (%s)", member, strings.Join(exprs, ", "), strings.Join(zeroed, ", "))}
+	case expr != "":
+		return Value{Expr: expr, Evidence: strings.Join(exprs, ", ") + "; found by " + method}
+	case len(zeroed) == 0:
+		return Value{Evidence: "the compiler found no place that creates the struct"}
+	}
+	return Value{Zero: true, Evidence: "every object starts zeroed and nothing on its creation path assigns " + member + ": " + strings.Join(zeroed, ", ") + "; found by " + method}
+}
+
+// assign is "obj->member = text;" on a creation path.
+type assign struct {
+	obj, text, fn string
+	off           int
+	toks          []ast.Token // the value's tokens
+	update        bool        // a compound assignment or ++/--
+}
+
+var updateRE = regexp.MustCompile(`^([-+*/%&|^]|<<|>>)=$|^\+\+$|^--$`)
+
+// creationAssigns returns the assignments of member to the object a site
+// creates: in the creating function after the site, and, when that
+// function returns the object, in each caller of the same file after the
+// call.
+func creationAssigns(f *ast.File, st *Site, member string) []assign {
+	fn := f.FuncAt(st.Off)
+	if fn == nil {
+		return nil
+	}
+	obj, arrow := st.Name, false
+	if st.Kind == Heap {
+		obj, arrow = heapVar(f, st), true
+	}
+	if obj == "" {
+		return nil
+	}
+	out := assignsAfter(f, fn, st.Off, obj, arrow, member)
+	if st.Kind != Heap || !returns(f, fn, obj) {
+		return out
+	}
+	for _, caller := range f.Funcs {
+		toks := f.CodeTokens(caller.Body)
+		for i := 2; i+1 < len(toks); i++ {
+			if toks[i].Text == fn.Name && toks[i+1].Text == "(" && toks[i-1].Text == "=" && toks[i-2].Kind == ast.Ident {
+				out = append(out, assignsAfter(f, caller, toks[i].Off, toks[i-2].Text, true, member)...)
+			}
+		}
+	}
+	return out
+}
+
+// returns reports whether fn returns the variable obj.
+func returns(f *ast.File, fn *ast.Func, obj string) bool {
+	toks := f.CodeTokens(fn.Body)
+	for i := 0; i+2 < len(toks); i++ {
+		if toks[i].Text == "return" && toks[i+1].Text == obj && toks[i+2].Text == ";" {
+			return true
+		}
+	}
+	return false
+}
+
+// assignsAfter returns the statements "obj->member = ...;" (or
+// "obj.member") of fn after offset from.
+func assignsAfter(f *ast.File, fn *ast.Func, from int, obj string, arrow bool, member string) []assign {
+	op := "."
+	if arrow {
+		op = "->"
+	}
+	toks := f.CodeTokens(fn.Body)
+	var out []assign
+	for i := 0; i+4 < len(toks); i++ {
+		t := toks[i]
+		if t.Off < from || t.Text != obj || toks[i+1].Text != op || toks[i+2].Text != member {
+			continue
+		}
+		if i > 0 && (toks[i-1].Text == "->" || toks[i-1].Text == ".") {
+			continue
+		}
+		if o := toks[i+3].Text; o != "=" && (updateRE.MatchString(o) || i > 0 && (toks[i-1].Text == "++" || toks[i-1].Text == "--")) {
+			// an update at creation: the value depends on what was there
+			out = append(out, assign{obj: obj, text: ast.JoinTokens(toks[max(i-1, 0) : i+4]), fn: fn.Name, off: t.Off, update: true})
+			continue
+		}
+		if toks[i+3].Text != "=" {
+			continue
+		}
+		end := i + 4
+		depth := 0
+		for ; end < len(toks); end++ {
+			switch toks[end].Text {
+			case "(", "[", "{":
+				depth++
+			case ")", "]", "}":
+				depth--
+			}
+			if depth <= 0 && toks[end].Text == ";" {
+				break
+			}
+		}
+		if end >= len(toks) {
+			continue
+		}
+		val := toks[i+4 : end]
+		out = append(out, assign{obj: obj, text: ast.JoinTokens(val), fn: fn.Name, off: t.Off, toks: val})
+	}
+	return out
+}
+
+// portable rewrites an assigned value over the object "s" (a pointer), or
+// says why it cannot be computed later from the object alone: it may read
+// only the object's own fields, constants and pure functions of them.
+func portable(f *ast.File, a assign) (string, string) {
+	var b strings.Builder
+	toks := a.toks
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		prev := ""
+		if i > 0 {
+			prev = toks[i-1].Text
+		}
+		next := ""
+		if i+1 < len(toks) {
+			next = toks[i+1].Text
+		}
+		text := t.Text
+		switch {
+		case t.Kind != ast.Ident:
+		case prev == "->" || prev == ".":
+			// a field name
+		case t.Text == a.obj:
+			if next != "->" && next != "." {
+				return "", fmt.Sprintf("it uses the object %s itself, not one of its fields", a.obj)
+			}
+			text = "s"
+			if next == "." {
+				text = "(*s)"
+			}
+		case next == "(" && pureRE.MatchString(t.Text):
+		case typeWordRE.MatchString(t.Text) || prev == "struct" || prev == "union" || prev == "enum":
+		case isConstant(t.Text):
+		case next == "(":
+			return "", fmt.Sprintf("it calls %s(), which kprewrite does not know to depend only on its arguments", t.Text)
+		default:
+			return "", fmt.Sprintf("it reads %s, which is not a field of the object or a constant", t.Text)
+		}
+		if b.Len() > 0 && needsSpace(toks[i-1], t) {
+			b.WriteByte(' ')
+		}
+		b.WriteString(text)
+	}
+	return b.String(), ""
+}
+
+func isConstant(s string) bool {
+	return strings.ToUpper(s) == s && strings.IndexFunc(s, func(r rune) bool { return r >= 'A' && r <= 'Z' }) >= 0
+}
+
+// needsSpace reports whether two tokens were apart in the source.
+func needsSpace(a, b ast.Token) bool { return b.Off > a.End }
+
+// cacheSites finds the objects of "struct tag" allocated from a
+// kmem_cache sized by the struct: the caches are the variables assigned
+// kmem_cache_create(..., sizeof(struct tag), ..., ctor) in the files that
+// the patch changes (a static cache, so only its file allocates from it),
+// and the sites every kmem_cache_alloc of them. A cache
+// with a constructor is reported in the second result.
+func cacheSites(p *rewrite.Session, tag string) ([]*Site, string) {
+	createRE := regexp.MustCompile(`(\w+)\s*=\s*kmem_cache_create(?:_usercopy)?\s*\(([^;]*)sizeof\s*\(\s*struct\s+` + regexp.QuoteMeta(tag) + `\s*\)([^;]*)\)\s*;`)
+	var caches []string
+	files := []string{}
+	for _, f := range p.CurrentSources() {
+		for _, m := range createRE.FindAllSubmatch(p.File(f), -1) {
+			args := strings.Split(string(m[3]), ",")
+			if ctor := strings.TrimSpace(args[len(args)-1]); ctor != "NULL" && ctor != "0" {
+				return nil, "the cache's constructor " + ctor + " initialises the objects"
+			}
+			// a static cache: only its file allocates from it
+			static := false
+			for _, v := range p.Parse(f).Vars {
+				if v.Name == string(m[1]) && v.Static {
+					static = true
+				}
+			}
+			if !static {
+				return nil, "the cache " + string(m[1]) + " of " + f + " is not static: other files may allocate from it"
+			}
+			caches = append(caches, string(m[1]))
+			if !slices.Contains(files, f) {
+				files = append(files, f)
+			}
+		}
+	}
+	if len(caches) == 0 {
+		return nil, "no kmem_cache sized by the struct in the patched files"
+	}
+	allocRE := regexp.MustCompile(`\b(kmem_cache_alloc|kmem_cache_zalloc|kmem_cache_alloc_node|kmem_cache_alloc_lru)\s*\(\s*(` + strings.Join(caches, "|") + `)\s*,`)
+	var out []*Site
+	for _, file := range files {
+		src := p.File(file)
+		f := p.Parse(file)
+		for _, loc := range allocRE.FindAllSubmatchIndex(src, -1) {
+			call := string(src[loc[2]:loc[3]])
+			st := &Site{File: file, Line: f.Line(loc[0]), Kind: Heap, Alloc: call, Off: loc[0]}
+			if fn := f.FuncAt(loc[0]); fn != nil {
+				st.Fn = fn.Name
+			}
+			st.Zeroed = call == "kmem_cache_zalloc" || strings.Contains(string(src[loc[0]:min(len(src), loc[1]+80)]), "__GFP_ZERO") || heapZeroed(f, st)
+			out = append(out, st)
+		}
+	}
+	return out, ""
+}
