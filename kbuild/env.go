@@ -21,6 +21,7 @@ import (
 
 	"github.com/kprewrite/kprewrite/internal/fsutil"
 	"github.com/kprewrite/kprewrite/internal/kperr"
+	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/tree"
 )
 
@@ -309,6 +310,7 @@ func (e *Env) Prepare() error {
 		return kperr.WorkAreaf(err, "the work area is not usable")
 	}
 	fmt.Fprintf(e.Log, "kprewrite: preparing a build of the tree in %s (make prepare, about a minute; reused later)\n", obj)
+	defer progress.From(e.Context()).Start("prepare", 0).End()
 	for _, target := range [][]string{{"olddefconfig"}, {"prepare"}} {
 		if err := e.runMake(src, obj, target...); err != nil {
 			return err
@@ -523,6 +525,13 @@ func (e *Env) Learn(rels []string) error {
 	fmt.Fprintf(e.Log, "kprewrite: compiling %d files once to learn their kbuild commands\n", len(todo))
 	e.makeMu.Lock()
 	defer e.makeMu.Unlock()
+	step := progress.From(e.Context()).Start("learn", len(todo))
+	defer func() {
+		for _, rel := range todo {
+			step.Done(rel, false)
+		}
+		step.End()
+	}()
 	unlock, err := e.lockWork()
 	if err != nil {
 		return err
@@ -550,6 +559,8 @@ func (e *Env) learnCommand(rel, obj string) (*CmdFile, error) {
 		return cf, nil // another run learned it meanwhile
 	}
 	fmt.Fprintf(e.Log, "kprewrite: compiling %s once to learn its kbuild command\n", rel)
+	step := progress.From(e.Context()).Start("learn", 1)
+	defer func() { step.Done(rel, false); step.End() }()
 	if err := e.runMake(e.buildSrc, e.objTree, obj); err != nil {
 		if kperr.IsEnvironment(err) {
 			return nil, e.environment(err)
@@ -695,6 +706,7 @@ func (e *Env) buildDeps() *depIndex {
 	}
 	idx := &depIndex{byDep: map[string][]string{}, srcCmd: map[string]string{}}
 	e.deps = idx
+	defer progress.From(e.Context()).Start("deps", 0).End()
 	if e.objTree == "" {
 		return idx
 	}
@@ -801,7 +813,9 @@ func (e *Env) IncludeGraph() (*IncludeGraph, error) {
 	if e.textual != nil {
 		return e.textual, nil
 	}
+	step := progress.From(e.Context()).Start("includes", 0)
 	g, err := BuildIncludeGraph(e.Tree.Root(), e.Make.SrcArch())
+	step.End()
 	if err != nil {
 		return nil, err
 	}

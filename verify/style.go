@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/patch"
 )
@@ -28,6 +29,7 @@ func checkpatch(env *kbuild.Env, p *patch.Patch) ([]string, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
+	defer progress.From(env.Context()).Start("style", 0).End()
 	cmd := exec.CommandContext(env.Context(), "perl", script, "--no-tree", "--terse", "--show-types", "--no-summary", "--no-signoff", "-")
 	cmd.Dir = dir
 	cmd.Stdin = bytes.NewReader(patch.Render(p, patch.RenderOptions{}))
