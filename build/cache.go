@@ -19,8 +19,9 @@ import (
 // Placeholders for this run's scratch paths in cache keys and entries:
 // the same question asked by another Compiler, variant or run hits.
 const (
-	varPH = "\x00V\x00"   // the variant's directory (overlay and outputs)
-	dirPH = "\x00DIR\x00" // the compiler's directory (stub headers)
+	varPH  = "\x00V\x00"    // the variant's directory (overlay and outputs)
+	dirPH  = "\x00DIR\x00"  // the compiler's directory (stub headers)
+	workPH = "\x00WORK\x00" // the env's work area (its own builds), named after --cache
 )
 
 // cached is what an entry holds besides the object file.
@@ -40,12 +41,9 @@ func (c *Compiler) compileCached(ctx context.Context, v *Variant, cmd *kbuild.Co
 		return res, false, err
 	}
 	vdir := filepath.Join(c.Dir, v.Name)
-	norm := func(s string) string {
-		return strings.ReplaceAll(strings.ReplaceAll(s, vdir, varPH), c.Dir, dirPH)
-	}
-	denorm := func(s string) string {
-		return strings.ReplaceAll(strings.ReplaceAll(s, varPH, vdir), dirPH, c.Dir)
-	}
+	r := strings.NewReplacer(vdir, varPH, c.Dir, dirPH, c.Env.Work, workPH)
+	back := strings.NewReplacer(varPH, vdir, dirPH, c.Dir, workPH, c.Env.Work)
+	norm, denorm := r.Replace, back.Replace
 	key, err := c.cacheKey(rc, v, cmd, opt, norm)
 	if err != nil {
 		res, err := c.compileOne(ctx, v, cmd, opt, "")

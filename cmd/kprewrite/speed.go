@@ -17,7 +17,7 @@ func speedFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "show no progress on standard error"},
 		&cli.BoolFlag{Name: "progress", Usage: "show progress on standard error also when it is not a terminal (kbuild-style lines)"},
 		&cli.BoolFlag{Name: "timings", Usage: "print the time per phase on standard error at the end (and put it in the JSON reports)"},
-		&cli.StringSliceFlag{Name: "cache-ro", EnvVars: []string{"KPREWRITE_CACHE_RO"}, Usage: "also read compile results from the shared cache `DIR` (never written)"},
+		&cli.StringSliceFlag{Name: "cache-ro", EnvVars: []string{"KPREWRITE_CACHE_RO"}, Usage: "also read compile results from the shared cache `DIR` (a --cache directory of other runs; never written)"},
 		&cli.BoolFlag{Name: "no-result-cache", EnvVars: []string{"KPREWRITE_NO_RESULT_CACHE"}, Usage: "neither read nor store compile results (DIR/results of --cache)"},
 	}
 }
@@ -26,6 +26,7 @@ func speedFlags() []cli.Flag {
 type runState struct {
 	tracker *progress.Tracker
 	cache   *rcache.Cache
+	timings bool // --timings (read at the start: the app's After hook sees no command flags)
 }
 
 const stateKey = "kprewrite-run"
@@ -36,14 +37,19 @@ func startRun(c *cli.Context) {
 	if _, ok := c.App.Metadata[stateKey]; ok {
 		return
 	}
-	st := &runState{tracker: progress.New(c.App.ErrWriter, progress.ModeFor(c.App.ErrWriter, c.Bool("quiet"), c.Bool("progress")))}
+	st := &runState{tracker: progress.New(c.App.ErrWriter, progress.ModeFor(c.App.ErrWriter, c.Bool("quiet"), c.Bool("progress"))),
+		timings: c.Bool("timings")}
 	ctx := progress.With(c.Context, st.tracker)
 	if !c.Bool("no-result-cache") {
 		dir := c.String("cache")
 		if dir == "" {
 			dir = kbuild.DefaultCacheDir()
 		}
-		st.cache = rcache.Open(rcache.DefaultDir(dir), c.StringSlice("cache-ro"))
+		var ro []string
+		for _, d := range c.StringSlice("cache-ro") {
+			ro = append(ro, rcache.DefaultDir(d))
+		}
+		st.cache = rcache.Open(rcache.DefaultDir(dir), ro)
 		ctx = rcache.With(ctx, st.cache)
 	}
 	c.Context = ctx
@@ -58,7 +64,7 @@ func startRun(c *cli.Context) {
 // from run to run.
 func phasesOf(c *cli.Context) []progress.Phase {
 	st, ok := c.App.Metadata[stateKey].(*runState)
-	if !ok || !c.Bool("timings") {
+	if !ok || !st.timings {
 		return nil
 	}
 	return st.tracker.Phases()
@@ -72,7 +78,7 @@ func endRun(c *cli.Context) error {
 	}
 	delete(c.App.Metadata, stateKey)
 	st.tracker.Close()
-	if c.Bool("timings") {
+	if st.timings {
 		progress.WriteTimings(c.App.ErrWriter, st.tracker.Phases())
 		if st.cache != nil {
 			h, m, s := st.cache.Stats()
