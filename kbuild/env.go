@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/gob"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/kprewrite/kprewrite/internal/fsutil"
 	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/internal/progress"
+	"github.com/kprewrite/kprewrite/internal/rcache"
 	"github.com/kprewrite/kprewrite/tree"
 )
 
@@ -695,6 +697,9 @@ func (e *Env) plainCommand(rel string) (*Command, error) {
 type depIndex struct {
 	byDep  map[string][]string // tree-relative header -> tree-relative sources
 	srcCmd map[string]string   // tree-relative source -> .cmd path
+	// exported copies, for the result cache's encoding
+	ByDep  map[string][]string
+	SrcCmd map[string]string
 }
 
 // buildDeps reads every object's .cmd file in the object tree.
@@ -740,6 +745,35 @@ func (e *Env) buildDeps() *depIndex {
 		}
 		return nil
 	})
+	// The result cache keeps the index, keyed by every record's name, size
+	// and modification time (a rebuilt object rewrites its record).
+	rc := rcache.From(e.Context())
+	var key string
+	if rc != nil {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s\x00%s\x00%s\n", e.objTree, e.buildSrc, e.Tree.Root())
+		for _, f := range files {
+			st, err := os.Stat(f)
+			if err != nil {
+				continue
+			}
+			fmt.Fprintf(&b, "%s %d %d\n", f, st.Size(), st.ModTime().UnixNano())
+		}
+		key = rc.Key([]byte("kbuild-deps"), []byte(b.String()))
+		if en := rc.Lookup(key, func(p string) string { return p }, ""); en != nil {
+			var got depIndex
+			if gob.NewDecoder(bytes.NewReader(en.Data)).Decode(&got) == nil && got.ByDep != nil && got.SrcCmd != nil {
+				idx.byDep, idx.srcCmd = got.ByDep, got.SrcCmd
+				return idx
+			}
+		}
+		defer func() {
+			var b bytes.Buffer
+			if gob.NewEncoder(&b).Encode(&depIndex{ByDep: idx.byDep, SrcCmd: idx.srcCmd}) == nil {
+				rc.Store(key, &rcache.Entry{Data: b.Bytes()})
+			}
+		}()
+	}
 	type res struct {
 		cmd  string
 		src  string
