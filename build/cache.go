@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/gob"
 	"fmt"
 	"os"
@@ -85,12 +86,19 @@ func (c *Compiler) cacheKey(rc *rcache.Cache, v *Variant, cmd *kbuild.Command, o
 	if err != nil {
 		return "", err
 	}
+	// The overlay's headers are the question (an oracle asks about one
+	// header under several contents): their content is part of the key.
+	// Other files (.c) count by name; one a compile includes is checked
+	// through the dependency list.
 	var names []string
 	for f, d := range v.Files {
-		if d == nil {
+		switch {
+		case d == nil:
 			names = append(names, "-"+f)
-		} else {
+		case strings.HasSuffix(f, ".c"):
 			names = append(names, f)
+		default:
+			names = append(names, fmt.Sprintf("%s %x", f, sha256.Sum256(d)))
 		}
 	}
 	sort.Strings(names)
