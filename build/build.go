@@ -25,6 +25,7 @@ import (
 	"syscall"
 
 	"github.com/kprewrite/kprewrite/internal/kperr"
+	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/kbuild"
 )
 
@@ -160,7 +161,11 @@ func (c *Compiler) Compile(ctx context.Context, v *Variant, sources []string, op
 	if err := c.materialize(v, sources, opt); err != nil {
 		return nil, err
 	}
-	// Learn every command first: this may run make once per new object.
+	// Learn every command first: the files without a kbuild record are
+	// learned by one make run for all of them (not one per file).
+	if err := c.Env.Learn(sources); err != nil {
+		return nil, err
+	}
 	cmds := make([]*kbuild.Command, len(sources))
 	for i, s := range sources {
 		cmd, err := c.Env.CompileCommand(s)
@@ -173,6 +178,8 @@ func (c *Compiler) Compile(ctx context.Context, v *Variant, sources []string, op
 	errs := make([]error, len(sources))
 	var wg sync.WaitGroup
 	sem := c.pool()
+	step := progress.From(ctx).Start(progress.NameOf(ctx, "compile"), len(sources))
+	defer step.End()
 	for i := range sources {
 		wg.Add(1)
 		go func(i int) {
@@ -184,7 +191,11 @@ func (c *Compiler) Compile(ctx context.Context, v *Variant, sources []string, op
 				return
 			}
 			defer func() { <-sem }()
-			results[i], errs[i] = c.compileOne(ctx, v, cmds[i], opt)
+			var cached bool
+			results[i], cached, errs[i] = c.compileCached(ctx, v, cmds[i], opt)
+			if errs[i] == nil {
+				step.Done(sources[i], cached)
+			}
 		}(i)
 	}
 	wg.Wait()
@@ -199,22 +210,33 @@ func (c *Compiler) Compile(ctx context.Context, v *Variant, sources []string, op
 	return results, nil
 }
 
-func (c *Compiler) compileOne(ctx context.Context, v *Variant, cmd *kbuild.Command, opt Options) (*Result, error) {
+// paths returns the overlay copy of cmd's source and the output file.
+func (c *Compiler) paths(v *Variant, cmd *kbuild.Command, opt Options) (src, obj string) {
+	ext := ".o"
+	if opt.Preprocess {
+		ext = ".i"
+	}
+	src = filepath.Join(c.overlayDir(v), filepath.FromSlash(cmd.Source))
+	obj = filepath.Join(c.Dir, v.Name, "obj", strings.TrimSuffix(cmd.Source, filepath.Ext(cmd.Source))+ext)
+	return src, obj
+}
+
+// compileOne compiles one source of a variant; with depFile set, gcc
+// also writes the files it read there.
+func (c *Compiler) compileOne(ctx context.Context, v *Variant, cmd *kbuild.Command, opt Options, depFile string) (*Result, error) {
 	ovl := c.overlayDir(v)
 	res := &Result{Source: cmd.Source}
 	if cmd.IsMod {
 		res.Module = cmd.Module
 	}
-	src := filepath.Join(ovl, filepath.FromSlash(cmd.Source))
-	ext := ".o"
-	if opt.Preprocess {
-		ext = ".i"
-	}
-	obj := filepath.Join(c.Dir, v.Name, "obj", strings.TrimSuffix(cmd.Source, filepath.Ext(cmd.Source))+ext)
+	src, obj := c.paths(v, cmd, opt)
 	if err := os.MkdirAll(filepath.Dir(obj), 0o755); err != nil {
 		return nil, kperr.WorkAreaf(err, "the work area is not usable")
 	}
 	args := c.rewriteArgs(cmd, ovl, src, obj, opt)
+	if depFile != "" {
+		args = append(args[:len(args)-1:len(args)-1], "-MD", "-MF", depFile, args[len(args)-1])
+	}
 	run := exec.CommandContext(ctx, args[0], args[1:]...)
 	kbuild.KillGroupOnCancel(run)
 	run.Dir = cmd.Dir

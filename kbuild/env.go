@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/gob"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,6 +22,8 @@ import (
 
 	"github.com/kprewrite/kprewrite/internal/fsutil"
 	"github.com/kprewrite/kprewrite/internal/kperr"
+	"github.com/kprewrite/kprewrite/internal/progress"
+	"github.com/kprewrite/kprewrite/internal/rcache"
 	"github.com/kprewrite/kprewrite/tree"
 )
 
@@ -309,6 +312,7 @@ func (e *Env) Prepare() error {
 		return kperr.WorkAreaf(err, "the work area is not usable")
 	}
 	fmt.Fprintf(e.Log, "kprewrite: preparing a build of the tree in %s (make prepare, about a minute; reused later)\n", obj)
+	defer progress.From(e.Context()).Start("prepare", 0).End()
 	for _, target := range [][]string{{"olddefconfig"}, {"prepare"}} {
 		if err := e.runMake(src, obj, target...); err != nil {
 			return err
@@ -523,6 +527,13 @@ func (e *Env) Learn(rels []string) error {
 	fmt.Fprintf(e.Log, "kprewrite: compiling %d files once to learn their kbuild commands\n", len(todo))
 	e.makeMu.Lock()
 	defer e.makeMu.Unlock()
+	step := progress.From(e.Context()).Start("learn", len(todo))
+	defer func() {
+		for _, rel := range todo {
+			step.Done(rel, false)
+		}
+		step.End()
+	}()
 	unlock, err := e.lockWork()
 	if err != nil {
 		return err
@@ -550,6 +561,8 @@ func (e *Env) learnCommand(rel, obj string) (*CmdFile, error) {
 		return cf, nil // another run learned it meanwhile
 	}
 	fmt.Fprintf(e.Log, "kprewrite: compiling %s once to learn its kbuild command\n", rel)
+	step := progress.From(e.Context()).Start("learn", 1)
+	defer func() { step.Done(rel, false); step.End() }()
 	if err := e.runMake(e.buildSrc, e.objTree, obj); err != nil {
 		if kperr.IsEnvironment(err) {
 			return nil, e.environment(err)
@@ -684,6 +697,9 @@ func (e *Env) plainCommand(rel string) (*Command, error) {
 type depIndex struct {
 	byDep  map[string][]string // tree-relative header -> tree-relative sources
 	srcCmd map[string]string   // tree-relative source -> .cmd path
+	// exported copies, for the result cache's encoding
+	ByDep  map[string][]string
+	SrcCmd map[string]string
 }
 
 // buildDeps reads every object's .cmd file in the object tree.
@@ -695,6 +711,7 @@ func (e *Env) buildDeps() *depIndex {
 	}
 	idx := &depIndex{byDep: map[string][]string{}, srcCmd: map[string]string{}}
 	e.deps = idx
+	defer progress.From(e.Context()).Start("deps", 0).End()
 	if e.objTree == "" {
 		return idx
 	}
@@ -728,6 +745,35 @@ func (e *Env) buildDeps() *depIndex {
 		}
 		return nil
 	})
+	// The result cache keeps the index, keyed by every record's name, size
+	// and modification time (a rebuilt object rewrites its record).
+	rc := rcache.From(e.Context())
+	var key string
+	if rc != nil {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s\x00%s\x00%s\n", e.objTree, e.buildSrc, e.Tree.Root())
+		for _, f := range files {
+			st, err := os.Stat(f)
+			if err != nil {
+				continue
+			}
+			fmt.Fprintf(&b, "%s %d %d\n", f, st.Size(), st.ModTime().UnixNano())
+		}
+		key = rc.Key([]byte("kbuild-deps"), []byte(b.String()))
+		if en := rc.Lookup(key, func(p string) string { return p }, ""); en != nil {
+			var got depIndex
+			if gob.NewDecoder(bytes.NewReader(en.Data)).Decode(&got) == nil && got.ByDep != nil && got.SrcCmd != nil {
+				idx.byDep, idx.srcCmd = got.ByDep, got.SrcCmd
+				return idx
+			}
+		}
+		defer func() {
+			var b bytes.Buffer
+			if gob.NewEncoder(&b).Encode(&depIndex{ByDep: idx.byDep, SrcCmd: idx.srcCmd}) == nil {
+				rc.Store(key, &rcache.Entry{Data: b.Bytes()})
+			}
+		}()
+	}
 	type res struct {
 		cmd  string
 		src  string
@@ -801,7 +847,9 @@ func (e *Env) IncludeGraph() (*IncludeGraph, error) {
 	if e.textual != nil {
 		return e.textual, nil
 	}
+	step := progress.From(e.Context()).Start("includes", 0)
 	g, err := BuildIncludeGraph(e.Tree.Root(), e.Make.SrcArch())
+	step.End()
 	if err != nil {
 		return nil, err
 	}

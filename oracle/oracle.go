@@ -15,6 +15,7 @@ import (
 
 	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/internal/kperr"
+	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/kbuild"
 )
 
@@ -53,7 +54,7 @@ func (o *Oracle) Err() error { return o.failed }
 func (o *Oracle) compile(ctx context.Context, files map[string][]byte, sources []string) ([]*build.Result, error) {
 	o.n++
 	comp := &build.Compiler{Env: o.Env, Dir: o.Dir}
-	rs, err := comp.Compile(ctx, &build.Variant{Name: fmt.Sprintf("or%02d", o.n%100), Files: files}, sources, build.Options{SyntaxOnly: true})
+	rs, err := comp.Compile(progress.Named(ctx, "oracle"), &build.Variant{Name: fmt.Sprintf("or%02d", o.n%100), Files: files}, sources, build.Options{SyntaxOnly: true})
 	if err != nil && o.failed == nil && kperr.IsEnvironment(err) {
 		o.failed = err
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/rewrite"
 )
@@ -54,6 +55,8 @@ type Report struct {
 	Config        string  `json:"config,omitempty"`
 	Glue          *Glue   `json:"glue,omitempty"`
 	Patches       []Patch `json:"patches"`
+	// Timings are the phase times of the run, with --timings only.
+	Timings []progress.Phase `json:"timings,omitempty"`
 }
 
 // Glue is the livepatch builder a rewrite generated its glue (callbacks,

@@ -10,6 +10,7 @@ import (
 	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/internal/kperr"
+	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/layout"
 	"github.com/kprewrite/kprewrite/oracle"
@@ -230,7 +231,7 @@ func structLayouts(s *Session, ref StructRef) ([2]*layout.Struct, error) {
 	comp := &build.Compiler{Env: s.Env, Dir: dir}
 	probe := map[string]string{user: "\n/* kprewrite: layout probe */\nstatic " + key + " *__kprewrite_layout_probe __attribute__((__used__));\n"}
 	for i, v := range []*build.Variant{{Name: "lbase", Files: nil}, {Name: "lupst", Files: upFiles}} {
-		rs, err := comp.Compile(s.Context(), v, []string{user}, build.Options{Extra: []string{"-g"}, Append: probe, MaxErrors: 5})
+		rs, err := comp.Compile(progress.Named(s.Context(), "facts"), v, []string{user}, build.Options{Extra: []string{"-g"}, Append: probe, MaxErrors: 5})
 		if err != nil {
 			return got, s.failed(err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/internal/fsutil"
+	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/patch"
 )
@@ -86,7 +87,7 @@ func split(ctx context.Context, env *kbuild.Env, comp *build.Compiler, in Input,
 				srcs = append(srcs, f)
 			}
 		}
-		rs, err := comp.Compile(ctx, &build.Variant{Name: fmt.Sprintf("sp%02d", i), Files: filesOf}, srcs, build.Options{SyntaxOnly: true, MaxErrors: 5})
+		rs, err := comp.Compile(progress.Named(ctx, "split"), &build.Variant{Name: fmt.Sprintf("sp%02d", i), Files: filesOf}, srcs, build.Options{SyntaxOnly: true, MaxErrors: 5})
 		if err != nil {
 			c.OK = false
 			c.Details = append(c.Details, err.Error())

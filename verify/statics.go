@@ -10,6 +10,7 @@ import (
 
 	"github.com/kprewrite/kprewrite/ast/unit"
 	"github.com/kprewrite/kprewrite/build"
+	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/objdiff"
 )
 
@@ -67,7 +68,7 @@ func staticsCheck(ctx context.Context, comp *build.Compiler, sources []string, v
 		if vr == nil {
 			return nil, nil
 		}
-		rs, err := comp.Compile(ctx, vr, differ, pp)
+		rs, err := comp.Compile(progress.Named(ctx, "statics"), vr, differ, pp)
 		if err != nil {
 			return nil, err
 		}

@@ -2,12 +2,16 @@ package verify
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 
+	"github.com/kprewrite/kprewrite/internal/progress"
+	"github.com/kprewrite/kprewrite/internal/rcache"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/patch"
 )
@@ -28,17 +32,46 @@ func checkpatch(env *kbuild.Env, p *patch.Patch) ([]string, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
+	defer progress.From(env.Context()).Start("style", 0).End()
+	text := patch.Render(p, patch.RenderOptions{})
+	// The result cache: checkpatch's output for the same patch, script and
+	// the files beside it that it reads.
+	rc := rcache.From(env.Context())
+	var key string
+	var deps []rcache.Dep
+	if rc != nil {
+		if perl, err := exec.LookPath("perl"); err == nil {
+			key = rc.Key([]byte("checkpatch"), []byte(perl), []byte(script), text)
+			for _, f := range []string{script, filepath.Join(filepath.Dir(script), "spelling.txt"), filepath.Join(filepath.Dir(script), "const_structs.checkpatch")} {
+				if sum, err := rc.SumFile(f, ""); err == nil {
+					deps = append(deps, rcache.Dep{Path: f, Sum: sum})
+				}
+			}
+			if e := rc.Lookup(key, func(p string) string { return p }, ""); e != nil {
+				return parseCheckpatch(e.Data), nil
+			}
+		}
+	}
 	cmd := exec.CommandContext(env.Context(), "perl", script, "--no-tree", "--terse", "--show-types", "--no-summary", "--no-signoff", "-")
 	cmd.Dir = dir
-	cmd.Stdin = bytes.NewReader(patch.Render(p, patch.RenderOptions{}))
-	out, _ := cmd.Output() // exit status 1 just means "found something"
+	cmd.Stdin = bytes.NewReader(text)
+	out, err := cmd.Output() // exit status 1 just means "found something"
+	var ee *exec.ExitError
+	if key != "" && env.Context().Err() == nil && (err == nil || errors.As(err, &ee) && ee.ExitCode() == 1) {
+		rc.Store(key, &rcache.Entry{Deps: deps, Data: out})
+	}
+	return parseCheckpatch(out), nil
+}
+
+// parseCheckpatch reads checkpatch's --terse --show-types output.
+func parseCheckpatch(out []byte) []string {
 	var msgs []string
 	for _, l := range strings.Split(string(out), "\n") {
 		if m := checkpatchRE.FindStringSubmatch(l); m != nil {
 			msgs = append(msgs, m[1]+":"+m[2]+": "+m[3])
 		}
 	}
-	return msgs, nil
+	return msgs
 }
 
 // styleCheck reports what checkpatch says about the rewritten patch that it

@@ -22,6 +22,7 @@ import (
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/internal/dialect"
 	"github.com/kprewrite/kprewrite/internal/kperr"
+	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/layout"
 	"github.com/kprewrite/kprewrite/lpname"
@@ -96,6 +97,8 @@ type Report struct {
 	Splits   []Split       `json:"splits,omitempty"`
 	Compiled []string      `json:"compiled"` // source files compiled, per variant
 	Seconds  float64       `json:"seconds"`
+	// Timings are the phase times of the run, with --timings only.
+	Timings []progress.Phase `json:"timings,omitempty"`
 }
 
 func (r *Report) add(c Check) { r.Checks = append(r.Checks, c) }
@@ -113,6 +116,7 @@ const (
 // (I/O, a missing toolchain); a patch that fails a check gives a report
 // with OK false.
 func Run(ctx context.Context, in Input) (*Report, error) {
+	ctx = progress.Named(ctx, "verify")
 	start := time.Now()
 	env := in.Env
 	log := in.Log

@@ -25,12 +25,12 @@ var registry = transforms.All()
 
 // treeFlags are the flags of every command that reads a tree.
 func treeFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "tree", Usage: "kernel source `DIR` the patch applies to (never modified)", Required: true},
 		&cli.StringFlag{Name: "config", Usage: "kernel config `FILE` (default DIR/.config); in an O= build dir, that build's generated files are used"},
 		&cli.StringFlag{Name: "cache", Usage: "work area `DIR` for builds (default $KPREWRITE_CACHE or ~/.cache/kprewrite)"},
 		&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: kbuild.DefaultJobs(), EnvVars: []string{"KPREWRITE_JOBS"}, Usage: "`N` parallel compiles (default: the number of CPUs)"},
-	}
+	}, speedFlags()...)
 }
 
 func formatFlag() cli.Flag {
@@ -69,6 +69,7 @@ func openEnv(c *cli.Context) (*kbuild.Env, error) {
 	if c.Int("jobs") < 1 {
 		return nil, badInput("--jobs must be 1 or more, not %d", c.Int("jobs"))
 	}
+	startRun(c)
 	env, err := kbuild.Open(c.String("tree"), c.String("config"), kbuild.Options{CacheDir: c.String("cache"), Log: c.App.ErrWriter,
 		Context: c.Context, Jobs: c.Int("jobs")})
 	if err != nil {
@@ -191,6 +192,7 @@ func session(env *kbuild.Env, base tree.FS, p *patch.Patch, opt rewrite.Options)
 
 func writeReport(c *cli.Context, w io.Writer, r *report.Report) error {
 	if c.String("format") == "json" {
+		r.Timings = phasesOf(c)
 		return r.WriteJSON(w)
 	}
 	r.WriteText(w)

@@ -99,6 +99,7 @@ func newApp() *cli.App {
 		Version:         version(),
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
+		After:           endRun,
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return usageError("", "%v", err)
 		},

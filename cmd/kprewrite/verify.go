@@ -83,6 +83,7 @@ func runVerify(c *cli.Context, env *kbuild.Env, rw, orig *patch.Patch, structs [
 		return failure(err)
 	}
 	if c.String("format") == "json" {
+		rep.Timings = phasesOf(c)
 		if err := rep.WriteJSON(c.App.Writer); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package sites
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -117,7 +118,10 @@ func frees(p *rewrite.Session, header, tag string) ([]*Free, string, error) {
 	files := p.CurrentFiles()
 	var wrap strings.Builder
 	wrap.WriteString("\n/* kprewrite: find frees */\n")
-	for name, arg := range freeFuncs {
+	// in name order: the same question gives the same text, which the
+	// result cache keys on
+	for _, name := range slices.Sorted(maps.Keys(freeFuncs)) {
+		arg := freeFuncs[name]
 		params, ptr := "p", "p"
 		if arg == 1 {
 			params, ptr = "c, p", "p"

@@ -1,0 +1,80 @@
+package kbuild
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kprewrite/kprewrite/internal/rcache"
+)
+
+// TestDepIndexCached: the header users read from a complete build's .cmd
+// records come from the result cache on the next run, and a rewritten
+// record (a rebuilt object) is read again.
+func TestDepIndexCached(t *testing.T) {
+	src, obj, cache := t.TempDir(), t.TempDir(), t.TempDir()
+	write := func(p, text string) {
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(src, "scripts", "Makefile.build"), "")
+	write(filepath.Join(src, "include", "linux", "x.h"), "")
+	write(filepath.Join(src, "kernel", "a.c"), "")
+	write(filepath.Join(src, "kernel", "b.c"), "")
+	write(filepath.Join(obj, ".config"), "CONFIG_X=y\n")
+	write(filepath.Join(obj, "include", "generated", "autoconf.h"), "")
+	write(filepath.Join(obj, "vmlinux"), "")
+	record := func(name string, deps ...string) string {
+		s := "savedcmd_kernel/" + name + ".o := gcc -c -o kernel/" + name + ".o " + src + "/kernel/" + name + ".c\n" +
+			"source_kernel/" + name + ".o := " + src + "/kernel/" + name + ".c\n" + "deps_kernel/" + name + ".o := \\\n"
+		for _, d := range deps {
+			s += "  " + src + "/" + d + " \\\n"
+		}
+		return s + "\nkernel/" + name + ".o: $(deps_kernel/" + name + ".o)\n"
+	}
+	write(filepath.Join(obj, "kernel", ".a.o.cmd"), record("a", "include/linux/x.h"))
+	write(filepath.Join(obj, "kernel", ".b.o.cmd"), record("b"))
+	users := func() []string {
+		t.Helper()
+		rc := rcache.Open(cache, nil)
+		env, err := Open(src, filepath.Join(obj, ".config"), Options{Context: rcache.With(context.Background(), rc), CacheDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !env.HasBuild() {
+			t.Fatal("the test build is not complete")
+		}
+		got, _, err := env.Includers("include/linux/x.h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if d := cmp.Diff([]string{"kernel/a.c"}, users()); d != "" {
+		t.Errorf("first run (-want +got):\n%s", d)
+	}
+	// a second run reads the cached index: hide a record's content to see it
+	p := filepath.Join(obj, "kernel", ".a.o.cmd")
+	st, _ := os.Stat(p)
+	data, _ := os.ReadFile(p)
+	// same size and time, so the key is unchanged; read again, a.c would not include x.h
+	write(p, strings.Replace(string(data), "linux/x.h", "linux/y.h", 1))
+	os.Chtimes(p, st.ModTime(), st.ModTime())
+	if d := cmp.Diff([]string{"kernel/a.c"}, users()); d != "" {
+		t.Errorf("second run, from the cache (-want +got):\n%s", d)
+	}
+	// b rebuilt with the header: its record changes, the index is read
+	// again (a's edited record included)
+	write(filepath.Join(obj, "kernel", ".b.o.cmd"), record("b", "include/linux/x.h"))
+	os.Chtimes(filepath.Join(obj, "kernel", ".b.o.cmd"), time.Now().Add(time.Minute), time.Now().Add(time.Minute))
+	if d := cmp.Diff([]string{"kernel/b.c"}, users()); d != "" {
+		t.Errorf("after a rebuilt record (-want +got):\n%s", d)
+	}
+}
