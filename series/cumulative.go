@@ -3,11 +3,11 @@ package series
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/rewrite"
 )
@@ -18,6 +18,7 @@ import (
 type Step struct {
 	N        int          // patches it holds
 	Patch    *patch.Patch // the rewritten cumulative patch, against the base tree
+	Text     []byte       // Patch, rendered with the rewrite's notes
 	Upstream *patch.Patch // the upstream change 1..N as one patch on the base tree
 	// Placements maps each new member ("struct conn.closing") the
 	// rewrite keeps out of its struct to where it lives.
@@ -83,14 +84,15 @@ func (r *Rewriter) Cumulative(set *patch.Set, report func(*rewrite.Session)) ([]
 			return nil, err
 		}
 		st := &Step{N: len(r.subjects), Patch: s.Output(), Upstream: up, Placements: placements(s)}
+		st.Text = patch.Render(st.Patch, s.RenderOptions())
 		if err := r.keep(st); err != nil {
 			s.Close()
 			return nil, err
 		}
 		view := s.Part(p, r.fresh(s))
 		if st.N > 1 {
-			st.Keeps, st.Drops = replacement(st, r.placed, up)
-			view.Notes = append(slices.Clone(view.Notes), rewrite.Finding{Kind: "note", Transform: "cumulative", Action: "none",
+			st.Keeps, st.Drops = replacement(r.placed, newData(s))
+			view.Notes = append(slices.Clone(view.Notes), rewrite.Finding{File: set.Name, Kind: "note", Transform: "cumulative", Action: "none",
 				Subject: fmt.Sprintf("livepatch %d replaces livepatch %d", st.N, st.N-1),
 				Reason:  "keeps: " + strings.Join(st.Keeps, "; ") + ". Drops: " + strings.Join(st.Drops, "; ")})
 		}
@@ -193,7 +195,7 @@ func scan(s, format string, v any) bool {
 
 // replacement says what the livepatch of st keeps and drops when it
 // replaces the one before it.
-func replacement(st *Step, before map[string]Placement, up *patch.Patch) (keeps, drops []string) {
+func replacement(before map[string]Placement, vars []string) (keeps, drops []string) {
 	var shadows bool
 	for _, m := range slices.Sorted(maps.Keys(before)) {
 		pl := before[m]
@@ -211,7 +213,7 @@ func replacement(st *Step, before map[string]Placement, up *patch.Patch) (keeps,
 	if len(keeps) == 0 {
 		keeps = append(keeps, "no state: the earlier patches keep no new member out of its struct")
 	}
-	if vars := newStatics(up); len(vars) > 0 {
+	if len(vars) > 0 {
 		drops = append(drops, fmt.Sprintf("the values of the variables the patches add (%s): each livepatch module has its own copy, which starts from its initialiser", strings.Join(vars, ", ")))
 	}
 	drops = append(drops, "the replaced livepatch's callbacks, which do not run")
@@ -221,26 +223,13 @@ func replacement(st *Step, before map[string]Placement, up *patch.Patch) (keeps,
 	return keeps, drops
 }
 
-// staticRE matches an added file-scope variable definition.
-var staticRE = regexp.MustCompile(`^static\s+[^(;=]*?\b([A-Za-z_]\w*)\s*(\[[^\]]*\])*\s*(=.*)?;\s*$`)
-
-// newStatics lists the file-scope static variables a patch adds, as
-// "file:name".
-func newStatics(p *patch.Patch) []string {
+// newData lists the global data the session's upstream change adds
+// (hazard new-data), as "file:name".
+func newData(s *rewrite.Session) []string {
 	var out []string
-	for _, f := range p.Files {
-		if !strings.HasSuffix(f.Path(), ".c") {
-			continue
-		}
-		for _, h := range f.Hunks {
-			for _, l := range h.Lines {
-				if l.Op != patch.Insert {
-					continue
-				}
-				if m := staticRE.FindStringSubmatch(l.Text); m != nil {
-					out = append(out, f.Path()+":"+m[1])
-				}
-			}
+	for _, e := range s.Entries {
+		if e.Kind == hazard.NewData {
+			out = append(out, e.File+":"+e.Subject)
 		}
 	}
 	return out
