@@ -3,10 +3,14 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kprewrite/kprewrite/internal/realcases"
+	"github.com/kprewrite/kprewrite/internal/realkernel"
 )
 
 // TestSeriesCumulative: series --cumulative --verify on the conn tree's
@@ -68,5 +72,62 @@ func TestSeriesVerifyNeedsCumulative(t *testing.T) {
 	code, _, errs := kp(t, append(args, "--out", filepath.Join(t.TempDir(), "lp"), "../../series/testdata/01-closing.patch")...)
 	if code != exitBadInput || !strings.Contains(errs, "--verify takes --cumulative") {
 		t.Errorf("exit %d: %s", code, errs)
+	}
+}
+
+// TestRealSeriesCumulative runs series --cumulative --verify on Debian's
+// linux-source with the forkdepth series (internal/realcases): patch 1
+// adds task_struct.fork_depth, which the rewrite keeps in a shadow
+// variable; patch 2 changes how it is computed. Both cumulative patches
+// are proven, use the same shadow id, and the report says livepatch 2
+// keeps livepatch 1's shadow variables.
+func TestRealSeriesCumulative(t *testing.T) {
+	src, build := realkernel.Tree(t)
+	s := realcases.SeriesByName("forkdepth")
+	work := t.TempDir()
+	m, err := s.Materialize(src, work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list strings.Builder
+	for _, p := range m.Patches {
+		list.WriteString(filepath.Base(p) + "\n")
+	}
+	seriesFile := filepath.Join(work, "series")
+	if err := os.WriteFile(seriesFile, []byte(list.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(work, "lp")
+	rep := filepath.Join(work, "report.txt")
+	code, vout, verrs := kp(t, "series", "--cumulative", "--verify", "-j", "1", "--tree", src, "--config", filepath.Join(build, ".config"),
+		"--out", out, "--report", rep, seriesFile)
+	report := readFile(t, rep)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s\n%s", code, report, vout, verrs)
+	}
+	if n := strings.Count(vout, "PROVEN"); n != 2 {
+		t.Errorf("%d cumulative patches proven, want 2:\n%s", n, vout)
+	}
+	idRE := regexp.MustCompile(`#define TASK_STRUCT_FORK_DEPTH_SHADOW_ID\t(0x[0-9a-f]+)UL`)
+	var ids []string
+	for i, n := range []string{"cumulative-01.patch", "cumulative-02.patch"} {
+		text := readFile(t, filepath.Join(out, n))
+		id := idRE.FindStringSubmatch(text)
+		if id == nil {
+			t.Fatalf("%s keeps fork_depth in no shadow variable:\n%s", n, text)
+		}
+		ids = append(ids, id[1])
+		if strings.Contains(text, "min(task_struct_get_fork_depth(current) + 1, FORK_DEPTH_MAX)") != (i == 1) {
+			t.Errorf("%s: holds patch 2 = %v", n, i != 1)
+		}
+		if strings.Contains(text, "+++ b/include/") {
+			t.Errorf("%s changes a header", n)
+		}
+	}
+	if ids[0] != ids[1] {
+		t.Errorf("the shadow id moves between the steps: %s -> %s", ids[0], ids[1])
+	}
+	if want := "keeps: struct task_struct.fork_depth in its shadow variables (shadow: id " + ids[0] + ")"; !strings.Contains(report, want) {
+		t.Errorf("the report lacks %q:\n%s", want, report)
 	}
 }
