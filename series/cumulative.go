@@ -206,8 +206,10 @@ func replacement(before map[string]Placement, vars []string) (keeps, drops []str
 			keeps = append(keeps, fmt.Sprintf("%s in its shadow variables (%s): atomic replace runs no callback of the replaced livepatch, so its post-unpatch callback does not free them, and this livepatch frees them only when it is disabled itself", m, pl.Where))
 		case "hole", "bitfield":
 			keeps = append(keeps, fmt.Sprintf("%s in the objects themselves (%s), at the same place", m, pl.Where))
+		case "structext":
+			keeps = append(keeps, fmt.Sprintf("%s (%s): nothing to carry over, its objects live on the stack of the task that creates them, which switches livepatch only when no patched function is on its stack", m, pl.Where))
 		default:
-			keeps = append(keeps, fmt.Sprintf("%s (%s): objects the replaced livepatch created keep it", m, pl))
+			keeps = append(keeps, fmt.Sprintf("%s (%s)", m, pl))
 		}
 	}
 	if len(keeps) == 0 {
@@ -218,7 +220,7 @@ func replacement(before map[string]Placement, vars []string) (keeps, drops []str
 	}
 	drops = append(drops, "the replaced livepatch's callbacks, which do not run")
 	if shadows {
-		drops = append(drops, "the shadow variables, should this livepatch's transition be reversed: its post-unpatch callback then frees them while the replaced livepatch still uses them (klp-build leaves struct klp_patch's states unset, so the callback cannot ask klp_get_prev_state() whether a replaced livepatch is still active)")
+		drops = append(drops, "the shadow variables, should this livepatch's transition be reversed: its post-unpatch callback then frees them while the replaced livepatch still uses them (klp-build and kpatch-build leave struct klp_patch's states unset, so the callback cannot ask klp_get_prev_state() whether a replaced livepatch is still active)")
 	}
 	return keeps, drops
 }
