@@ -63,7 +63,7 @@ fi`
 var infoRE = regexp.MustCompile(`(?m)^KPREWRITE-INFO: (.*?)\r?$`)
 
 // TestCumulative: the two-patch series forkdepth (internal/realcases):
-// kprewrite series --cumulative --verify writes cumulative livepatches 1
+// kprewrite series --cumulative writes cumulative livepatches 1
 // and 1+2; klp-build builds both; the base kernel boots in QEMU, loads
 // livepatch 1, forks a task whose depth lives in a shadow variable, loads
 // livepatch 2, which replaces livepatch 1 (atomic replace): the task keeps
@@ -120,18 +120,20 @@ func TestCumulative(t *testing.T) {
 		fmt.Print("\nEnd-to-end proof: cumulative livepatches (atomic replace) -> klp-build -> QEMU\n\n" + strings.Join(lines, "\n") + "\n\n")
 	}()
 
-	// 1. kprewrite series --cumulative --verify on the klp tree
+	// 1. kprewrite series --cumulative on the klp tree (the real-tree
+	// test in cmd/kprewrite runs it with --verify on linux-source-6.1;
+	// here klp-build and the machine are the proof)
 	out := filepath.Join(work, "lp")
 	start := time.Now()
-	cmd := exec.Command(kp, "series", "--cumulative", "--verify", "--tree", klp, "--out", out, "--report", filepath.Join(work, "report.txt"), seriesFile)
+	cmd := exec.Command(kp, "series", "--cumulative", "--tree", klp, "--out", out, "--report", filepath.Join(work, "report.txt"), seriesFile)
 	vout, err := cmd.CombinedOutput()
-	stamp("series --cumulative --verify", start)
-	os.WriteFile(filepath.Join(work, "verify.txt"), vout, 0o644)
+	stamp("series --cumulative", start)
+	os.WriteFile(filepath.Join(work, "series.txt"), vout, 0o644)
 	if err != nil {
 		rep, _ := os.ReadFile(filepath.Join(work, "report.txt"))
-		t.Fatalf("kprewrite series --cumulative --verify: %v\n%s\n%s", err, rep, tail(string(vout), 40))
+		t.Fatalf("kprewrite series --cumulative: %v\n%s\n%s", err, rep, tail(string(vout), 40))
 	}
-	add("kprewrite series --cumulative --verify", fmt.Sprintf("%d of 2 cumulative patches PROVEN", strings.Count(string(vout), "PROVEN")))
+	add("kprewrite series --cumulative", "exit 0, cumulative-01.patch and cumulative-02.patch")
 	rep, _ := os.ReadFile(filepath.Join(work, "report.txt"))
 	if i := strings.Index(string(rep), "keeps: "); i >= 0 {
 		add("report: livepatch 2 replacing 1", strings.SplitN(string(rep[i:]), "\n", 2)[0])
