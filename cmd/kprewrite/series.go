@@ -60,6 +60,11 @@ func seriesCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			ch, err := dialectOf(c, env) // --dialect auto: the tree's builder
+			if err != nil {
+				return err
+			}
+			opt.Dialect = ch.Name
 			if c.Bool("verify") && env.Config == nil {
 				return badInput("--verify needs a configured tree: give --config")
 			}
