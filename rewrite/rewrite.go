@@ -87,6 +87,10 @@ type Options struct {
 	MaxUsers int
 	// ShadowIDs overrides the shadow id of members ("struct slave.x").
 	ShadowIDs map[string]uint64
+	// HoleOffsets pins members ("struct slave.x") the hole strategy places
+	// to a byte offset: where an earlier livepatch of a cumulative series
+	// put them, which a replacing livepatch must keep.
+	HoleOffsets map[string]int64
 }
 
 // Entry is a hazard with what became of it.
@@ -96,6 +100,11 @@ type Entry struct {
 	Note       string      // how it was rewritten
 	Tried      []string    // why transforms that looked at it refused it, in order
 	Edits      []edit.Edit // the edits that resolved it (offsets as proposed)
+
+	// Placement is where a resolved new member lives ("hole: byte 18,
+	// 2 bytes", "shadow: id 0x1f"), in the words a later cumulative
+	// livepatch must repeat to find the state this one keeps.
+	Placement string
 }
 
 // Finding is the report form of an entry or a transform's note.

@@ -33,15 +33,17 @@ type Rewriter struct {
 	env        *kbuild.Env
 	opt        rewrite.Options
 	transforms []*rewrite.Transform
-	upstream   *tree.Overlay     // tree + upstream patches so far
-	rewritten  map[string][]byte // post-images of the rewritten patches so far
-	seen       map[string]bool   // findings already reported for an earlier patch
+	upstream   *tree.Overlay        // tree + upstream patches so far
+	rewritten  map[string][]byte    // post-images of the rewritten patches so far
+	seen       map[string]bool      // findings already reported for an earlier patch
+	subjects   []string             // the patches so far, for cumulative mails
+	placed     map[string]Placement // where cumulative steps so far keep new members
 }
 
 // New starts a series on env's tree, rewritten with transforms.
 func New(env *kbuild.Env, opt rewrite.Options, transforms []*rewrite.Transform) *Rewriter {
 	return &Rewriter{env: env, opt: opt, transforms: transforms, upstream: tree.NewOverlay(env.Tree),
-		rewritten: map[string][]byte{}, seen: map[string]bool{}}
+		rewritten: map[string][]byte{}, seen: map[string]bool{}, placed: map[string]Placement{}}
 }
 
 // RewriteSet rewrites every patch of a set in order and returns the

@@ -114,3 +114,20 @@ func (sr *seriesRun) rewriteSet(set *patch.Set, r *report.Report) ([]byte, error
 	}
 	return out, nil
 }
+
+// cumulative rewrites every patch of a set as the next cumulative
+// livepatch of the series (see series.Rewriter.Cumulative).
+func (sr *seriesRun) cumulative(set *patch.Set, r *report.Report) ([]*series.Step, error) {
+	steps, err := sr.rw.Cumulative(set, func(s *rewrite.Session) { r.Add(set.Name, s) })
+	var in *series.InputError
+	var moved *series.MovedError
+	switch {
+	case errors.As(err, &in):
+		return nil, badInput("%v", in)
+	case errors.As(err, &moved):
+		return nil, cli.Exit("error: "+moved.Error(), exitNeedsHuman)
+	case err != nil:
+		return nil, failure(err)
+	}
+	return steps, nil
+}

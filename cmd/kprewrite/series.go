@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,7 +13,11 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/kprewrite/kprewrite/internal/fsutil"
+	"github.com/kprewrite/kprewrite/kbuild"
+	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/report"
+	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/series"
 	"github.com/kprewrite/kprewrite/tree"
 )
 
@@ -26,7 +32,9 @@ func seriesCommand() *cli.Command {
 		Flags: append(append(treeFlags(), formatFlag(),
 			&cli.StringFlag{Name: "out", Usage: "directory `DIR` for the rewritten patches", Required: true},
 			&cli.StringFlag{Name: "report", Usage: "write the report to `FILE` instead of standard error"},
-		), rewriteFlags()...),
+			&cli.BoolFlag{Name: "cumulative", Usage: "write cumulative livepatches instead: cumulative-NN.patch holds patches 1..NN rewritten against the tree, and replaces cumulative-(NN-1) over live objects"},
+			&cli.BoolFlag{Name: "verify", Usage: "with --cumulative: then prove each cumulative patch with 'kprewrite verify' against the upstream patches it holds (needs a configured tree)"},
+		), append(rewriteFlags(), verifyFlags()...)...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return badInput("series needs exactly one SERIES argument")
@@ -45,11 +53,25 @@ func seriesCommand() *cli.Command {
 			if err := checkOutputs(c, []output{{"--report", c.String("report")}}, []output{{"--out", c.String("out")}}); err != nil {
 				return err
 			}
+			if c.Bool("verify") && !c.Bool("cumulative") {
+				return badInput("--verify takes --cumulative (each cumulative patch is a whole patch on the tree); verify the patches of a plain series with 'kprewrite verify' on the tree as the earlier ones leave it")
+			}
 			env, err := openEnv(c)
 			if err != nil {
 				return err
 			}
+			ch, err := dialectOf(c, env) // --dialect auto: the tree's builder
+			if err != nil {
+				return err
+			}
+			opt.Dialect = ch.Name
+			if c.Bool("verify") && env.Config == nil {
+				return badInput("--verify needs a configured tree: give --config")
+			}
 			r := report.New("series", env)
+			if c.Bool("cumulative") {
+				return writeCumulative(c, env, opt, names, r)
+			}
 			sr := newSeries(env, opt)
 			outputs := map[string][]byte{}
 			var order []string
@@ -99,7 +121,7 @@ func writeSeries(c *cli.Context, order []string, outputs map[string][]byte, r *r
 			return badInput("%v", err)
 		}
 	}
-	if fi, err := os.Stat(c.Args().First()); err == nil && !fi.IsDir() && filepath.Base(c.Args().First()) == "series" {
+	if fi, err := os.Stat(c.Args().First()); err == nil && !fi.IsDir() && filepath.Base(c.Args().First()) == "series" && !c.Bool("cumulative") {
 		var b bytes.Buffer
 		for _, n := range order {
 			b.WriteString(n + "\n")
@@ -112,6 +134,58 @@ func writeSeries(c *cli.Context, order []string, outputs map[string][]byte, r *r
 		return err
 	}
 	return commitOutputs(c, st, r)
+}
+
+// writeCumulative rewrites the series as cumulative livepatches, writes
+// them to --out as cumulative-NN.patch, and with --verify proves each
+// against the upstream patches it holds.
+func writeCumulative(c *cli.Context, env *kbuild.Env, opt rewrite.Options, names []string, r *report.Report) error {
+	sr := newSeries(env, opt)
+	outputs := map[string][]byte{}
+	var order []string
+	var steps []*series.Step
+	for _, name := range names {
+		set, err := readPatchFile(name)
+		if err != nil {
+			return namePatch(name, err)
+		}
+		st, err := sr.cumulative(set, r)
+		if err != nil {
+			return namePatch(name, err)
+		}
+		for _, s := range st {
+			n := fmt.Sprintf("cumulative-%02d.patch", s.N)
+			outputs[n] = s.Text
+			order = append(order, n)
+		}
+		steps = append(steps, st...)
+	}
+	if err := writeSeries(c, order, outputs, r); err != nil {
+		return err
+	}
+	needsHuman := r.NeedsHuman()
+	if c.Bool("verify") {
+		for i, st := range steps {
+			rw, err := patch.Read(order[i], st.Text, patch.Options{Strip: 1})
+			if err != nil || len(rw.Patches) != 1 || len(rw.Patches[0].Files) == 0 {
+				fmt.Fprintf(c.App.ErrWriter, "kprewrite: %s changes no file: nothing to verify\n", order[i])
+				continue
+			}
+			fmt.Fprintf(c.App.Writer, "kprewrite: verifying %s (patches 1-%d)\n", order[i], st.N)
+			err = runVerify(c, env, rw.Patches[0], st.Upstream, r.Structs())
+			var ec cli.ExitCoder
+			switch {
+			case errors.As(err, &ec) && ec.ExitCode() == exitNeedsHuman:
+				needsHuman = true
+			case err != nil:
+				return err
+			}
+		}
+	}
+	if needsHuman {
+		return cli.Exit("", exitNeedsHuman)
+	}
+	return nil
 }
 
 // seriesMembers lists the patch files of a series argument, in order.

@@ -98,6 +98,7 @@ func run(p *rewrite.Pass) error {
 		pl := places[m]
 		p.Resolve(m.Entry, fmt.Sprintf("kept in bit %d of the %d-byte unit at %s (byte %d), unused in the running kernel's layout (%s); %d uses in %s go through %s()/%s()",
 			pl.shift, pl.unitSize, pl.anchor, pl.unitOff, pl.how, m.Uses, strings.Join(m.Files, ", "), m.Getter, m.Setter))
+		m.Entry.Placement = fmt.Sprintf("spare bits: bit %d of the %d-byte unit at byte %d", pl.shift, pl.unitSize, pl.unitOff)
 		p.Note(rewrite.Finding{File: m.Header, Line: m.Entry.Line, Subject: m.Key + "." + m.Name,
 			Reason: fmt.Sprintf("objects that exist when the livepatch loads read the old content of bit %d of byte %d, which the original code never writes: 0, and the zero default is proven right: %s", pl.shift, pl.unitOff, pl.zero),
 		})

@@ -23,6 +23,7 @@ package hole
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/change"
@@ -61,6 +62,18 @@ type placement struct {
 
 func run(p *rewrite.Pass) error {
 	cands := member.Candidates(p)
+	// Members an earlier livepatch of a cumulative series placed take their
+	// bytes first, so a new member never takes them.
+	pinned := func(m *member.Member) bool { _, ok := p.Options.HoleOffsets[m.Key+"."+m.Name]; return ok }
+	slices.SortStableFunc(cands, func(a, b *member.Member) int {
+		switch {
+		case pinned(a) && !pinned(b):
+			return -1
+		case pinned(b) && !pinned(a):
+			return 1
+		}
+		return 0
+	})
 	used := map[string][][2]int64{}   // struct -> byte ranges taken by earlier members
 	siteCache := map[string]zeroing{} // struct -> whether every object starts zeroed
 	var ok []*member.Member
@@ -77,7 +90,16 @@ func run(p *rewrite.Pass) error {
 			p.Refuse(m.Entry, "the upstream layout has no "+m.Name)
 			continue
 		}
-		pl := fit(m.Key, base, nm, used[m.Key])
+		want, isPinned := p.Options.HoleOffsets[m.Key+"."+m.Name]
+		if !isPinned {
+			want = -1
+		}
+		pl := fit(m.Key, base, nm, used[m.Key], want)
+		if pl == nil && isPinned {
+			p.Refuse(m.Entry, fmt.Sprintf("an earlier livepatch of the series keeps it at byte %d, where %d bytes aligned to %d no longer fit (holes: %s)",
+				want, nm.Size, nm.Align, holesText(base)))
+			continue
+		}
 		if pl == nil {
 			p.Refuse(m.Entry, fmt.Sprintf("no hole or tail padding of struct %s holds %d bytes aligned to %d (holes: %s)",
 				member.TagOf(m.Key), nm.Size, nm.Align, holesText(base)))
@@ -116,14 +138,16 @@ func run(p *rewrite.Pass) error {
 		pl := places[m]
 		p.Resolve(m.Entry, fmt.Sprintf("kept in the %d bytes at %s (byte %d), unused in the running kernel's layout; %d uses in %s go through %s()",
 			pl.size, pl.anchor, pl.off, m.Uses, strings.Join(m.Files, ", "), m.Ptr))
+		m.Entry.Placement = fmt.Sprintf("hole: byte %d, %d bytes", pl.off, pl.size)
 		p.Note(rewrite.Finding{File: m.Header, Line: m.Entry.Line, Subject: m.Key + "." + m.Name,
 			Reason: fmt.Sprintf("objects that exist when the livepatch loads read 0, and the zero default is proven right: %s; nothing copies the struct by value", pl.sites)})
 	}
 	return nil
 }
 
-// fit finds the first hole that holds the member at its alignment.
-func fit(key string, base *layout.Struct, nm layout.Member, taken [][2]int64) *placement {
+// fit finds the first hole that holds the member at its alignment; at
+// byte want only, when want is not negative.
+func fit(key string, base *layout.Struct, nm layout.Member, taken [][2]int64, want int64) *placement {
 	if nm.Size <= 0 {
 		return nil
 	}
@@ -139,7 +163,7 @@ func fit(key string, base *layout.Struct, nm layout.Member, taken [][2]int64) *p
 					clash = true
 				}
 			}
-			if clash {
+			if clash || (want >= 0 && off != want) {
 				continue
 			}
 			pl := &placement{off: off, size: nm.Size}

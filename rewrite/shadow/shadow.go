@@ -186,6 +186,7 @@ func run(p *rewrite.Pass) error {
 			how += fmt.Sprintf(" go through %s()/%s()", m.Getter, m.Setter)
 		}
 		p.Resolve(m.Entry, how)
+		m.Entry.Placement = "shadow: id " + pl.id
 		var facts []string
 		if pl.ptr {
 			facts = append(facts, "objects created before the livepatch get the member, initialised, on first use")

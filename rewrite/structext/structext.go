@@ -320,6 +320,7 @@ func apply(p *rewrite.Pass, pl *plan) {
 	for _, m := range pl.members {
 		p.Resolve(m.Entry, fmt.Sprintf("kept in %s, which starts with struct %s; created instead of it at %s; %d files reach it",
 			ext, pl.tag, strings.Join(creators, ", "), len(fileList)))
+		m.Entry.Placement = "extension: " + ext
 	}
 	reason := fmt.Sprintf("creation sites found by %s: %s. They are objects on the stack (or freed in the same function) that are handed down synchronously, so the creator and every reader run in the same task, and during the livepatch transition a task runs either all old or all new functions: a patched reader never sees a plain struct %s. Objects created by modules outside this tree are not covered.",
 		pl.method, strings.Join(creators, ", "), pl.tag)
