@@ -166,8 +166,9 @@ var Behaviour = map[string]struct{ Setup, Script string }{
 	"hole": {
 		Setup: "echo +dummy0 > /sys/class/net/bond0/bonding/slaves",
 		Script: `echo +dummy1 > /sys/class/net/bond0/bonding/slaves
-grep "Enslave sequence" /proc/net/bonding/bond0 | while read l; do check "$l"; done
-grep -q "Enslave sequence" /proc/net/bonding/bond0 || check "no enslave sequence"`,
+cat /proc/net/bonding/bond0 >/dev/null
+grep "Times shown" /proc/net/bonding/bond0 | while read l; do check "$l"; done
+grep -q "Times shown" /proc/net/bonding/bond0 || check "not shown"`,
 	},
 	"inline": {
 		Setup: "echo +dummy0 > /sys/class/net/bond0/bonding/slaves",

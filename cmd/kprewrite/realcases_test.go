@@ -23,6 +23,7 @@ func TestRealCases(t *testing.T) {
 		"bitfield":        {"exactly where the upstream compiler puts the member"},
 		"header2c":        {"every function the upstream patch changes is changed by the rewritten patch"},
 		"structext":       {"struct netdev_notifier_change_info (include/linux/netdevice.h): identical in the rewritten build"},
+		"hole":            {"struct slave (include/net/bonding.h): identical in the rewritten build"},
 		"keep":            {"struct slave (include/net/bonding.h): identical in the rewritten build"},
 		"bitfield-middle": {"struct slave (include/net/bonding.h): identical in the rewritten build"},
 		"lock":            {"struct slave (include/net/bonding.h): identical in the rewritten build"},

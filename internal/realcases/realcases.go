@@ -262,6 +262,24 @@ var All = []*Case{
 	},
 	{
 		Name:    "hole",
+		Subject: "bonding: count how often each slave is shown",
+		Doc: "Appends u32 shown to the kzalloc'd struct slave; bond_info_seq_show() increments it and\n" +
+			"prints it in /proc/net/bonding. Nothing assigns it at creation, so a slave enslaved before\n" +
+			"the livepatch loads rightly starts at 0: the hole after delay holds it. The klp-build of the\n" +
+			"upstream patch reads (and increments) the slab red zone past every such slave.",
+		Upstream: func(e *Editor) {
+			e.Replace("include/net/bonding.h", "\tstruct rtnl_link_stats64 slave_stats;\n};", "\tstruct rtnl_link_stats64 slave_stats;\n\tu32 shown;\n};")
+			e.InsertAfterLine("drivers/net/bonding/bond_procfs.c", "\"Slave queue ID: %d\\n\"",
+				"\tseq_printf(seq, \"Times shown: %u\\n\", slave->shown);\n")
+			e.Replace("drivers/net/bonding/bond_procfs.c", "\t} else\n\t\tbond_info_show_slave(seq, v);\n",
+				"\t} else {\n\t\tstruct slave *slave = v;\n\n\t\tslave->shown++;\n\t\tbond_info_show_slave(seq, slave);\n\t}\n")
+		},
+		Resolves: []string{"hole"},
+		Reports:  []string{"the zero default is proven right"},
+		Structs:  []string{"struct slave"},
+	},
+	{
+		Name:    "enslave-seq",
 		Subject: "bonding: show the enslave sequence of each slave",
 		Doc: "Appends u32 enslave_seq to the kzalloc'd struct slave, sets it in bond_enslave() and\n" +
 			"prints it in /proc/net/bonding. The klp-build of this patch reads past the end of every\n" +
@@ -429,7 +447,8 @@ var All = []*Case{
 // E2E names the cases of the end-to-end proof (e2e/): forward patches on
 // the pristine tree, so one base kernel serves them all, each with a
 // behaviour userspace can see.
-// ("hole" and "shadow" left it: slaves enslaved and tasks created before
-// the load cannot read the enslave sequence and the newpid the
-// upstream-built kernel gives them, so their rewrites need an engineer.)
-var E2E = []string{"inline", "seed", "syscall"}
+// ("enslave-seq" and "shadow" are not in it: slaves enslaved and tasks
+// created before the load cannot read the enslave sequence and the newpid
+// the upstream-built kernel gives them, so their rewrites need an
+// engineer.)
+var E2E = []string{"hole", "inline", "seed", "syscall"}
