@@ -197,13 +197,10 @@ func (e *kpatchEnv) kpatchBuild(t *testing.T, patchFile, dir, modname string) (s
 	if err != nil {
 		return "", "refused: " + kpatchFailure(string(res), string(log))
 	}
-	ko := filepath.Join(outDir, strings.ReplaceAll(modname, "-", "_")+".ko")
+	// kpatch-build copies $MODNAME.ko into the -o directory.
+	ko := filepath.Join(outDir, modname+".ko")
 	if _, err := os.Stat(ko); err != nil {
-		kos, _ := filepath.Glob(filepath.Join(outDir, "*.ko"))
-		if len(kos) != 1 {
-			return "", "no module: " + lastMeaningful(string(res))
-		}
-		ko = kos[0]
+		return "", "no module: " + lastMeaningful(string(res))
 	}
 	return ko, "accepted"
 }
