@@ -14,7 +14,7 @@
 # (CC="kpatch-cc gcc", KCFLAGS with kpatch's headers and -ffunction-sections),
 # so kpatch-build's first run finds it up to date instead of rebuilding it all.
 # The config is tinyconfig + testdata/kernel/livepatch-min.config +
-# testdata/kernel/kpatch.config. A full build takes 6-10 minutes on 2 cores; a
+# testdata/kernel/kpatch.config. The build is a full minimal-config kernel build; a
 # second run of this script only checks the stamps.
 #
 # Prints KPREWRITE_KPATCH_BUILD (the kpatch-build script), KPREWRITE_KPATCH_SRC,
@@ -83,7 +83,7 @@ if echo 'int x;' | gcc -x c -c -gz=none -o /dev/null - 2>/dev/null; then kflags=
 MAKEVARS=("CC=$tool/kpatch-build/kpatch-cc gcc" "LD=$tool/kpatch-build/kpatch-cc ld" "KCFLAGS=$kflags")
 
 if [ ! -f "$boot/.kprewrite-$frag_sum" ]; then
-	log "copying $src to $tree and building it as kpatch-build does (6-10 minutes on 2 cores)"
+	log "copying $src to $tree and building it as kpatch-build does (a full kernel build)"
 	rm -rf "$tree" "$boot"
 	mkdir -p "$CACHE/kpatch"
 	cp -a "$src" "$tree"
