@@ -83,19 +83,25 @@ if echo 'int x;' | gcc -x c -c -gz=none -o /dev/null - 2>/dev/null; then kflags=
 MAKEVARS=("CC=$tool/kpatch-build/kpatch-cc gcc" "LD=$tool/kpatch-build/kpatch-cc ld" "KCFLAGS=$kflags")
 
 if [ ! -f "$boot/.kprewrite-$frag_sum" ]; then
-	log "copying $src to $tree and building it as kpatch-build does (a full kernel build)"
-	rm -rf "$tree" "$boot"
-	mkdir -p "$CACHE/kpatch"
-	cp -a "$src" "$tree"
-	rm -f "$tree/.kprewrite-unpacked"
 	start=$(date +%s)
-	(cd "$tree" &&
-		make -s tinyconfig >&2 &&
-		scripts/kconfig/merge_config.sh -m .config "$REPO/testdata/kernel/livepatch-min.config" "$REPO/testdata/kernel/kpatch.config" >/dev/null &&
-		make -s olddefconfig >&2)
-	for opt in CONFIG_LIVEPATCH=y CONFIG_BUG=y CONFIG_DEBUG_INFO=y CONFIG_SLUB_DEBUG=y; do
-		grep -qx "$opt" "$tree/.config" || { log "$tree/.config lacks $opt after olddefconfig"; exit 1; }
-	done
+	# A tree copied and configured by an interrupted run is built on
+	# (make resumes where it stopped); anything else is copied afresh.
+	if [ ! -f "$tree/.kprewrite-configured-$frag_sum" ]; then
+		log "copying $src to $tree"
+		rm -rf "$tree" "$boot"
+		mkdir -p "$CACHE/kpatch"
+		cp -a "$src" "$tree"
+		rm -f "$tree/.kprewrite-unpacked"
+		(cd "$tree" &&
+			make -s tinyconfig >&2 &&
+			scripts/kconfig/merge_config.sh -m .config "$REPO/testdata/kernel/livepatch-min.config" "$REPO/testdata/kernel/kpatch.config" >/dev/null &&
+			make -s olddefconfig >&2)
+		for opt in CONFIG_LIVEPATCH=y CONFIG_BUG=y CONFIG_DEBUG_INFO=y CONFIG_SLUB_DEBUG=y; do
+			grep -qx "$opt" "$tree/.config" || { log "$tree/.config lacks $opt after olddefconfig"; exit 1; }
+		done
+		touch "$tree/.kprewrite-configured-$frag_sum"
+	fi
+	log "building $tree as kpatch-build does (a full kernel build, through ccache)"
 	(cd "$tree" && make -s -j"$(nproc)" "${MAKEVARS[@]}" vmlinux modules bzImage >&2)
 	mkdir -p "$boot"
 	cp "$tree/arch/x86/boot/bzImage" "$tree/vmlinux" "$tree/Module.symvers" "$boot/"
