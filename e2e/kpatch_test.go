@@ -18,9 +18,12 @@ import (
 )
 
 // KpatchCases names the cases of the kpatch-build proof on Debian's 6.1
-// (TestKpatchEndToEnd): the seed, a member placed in a hole of struct slave
-// and kpatch's own "newpid" example (a shadow variable).
-var KpatchCases = []string{"hole", "seed", "shadow"}
+// (TestKpatchEndToEnd): a member placed in a hole of struct slave and the
+// seed. kpatch's own "newpid" example left the list when kprewrite began to
+// refuse it (tasks created before the load cannot read the number
+// kernel_clone() gives new ones); a shadow case whose existing objects'
+// value is derivable (realcases "inetpeer") needs a behaviour check first.
+var KpatchCases = []string{"hole", "seed"}
 
 // kpatchEnv is what scripts/prepare-kpatch-kernel.sh prints.
 type kpatchEnv struct {
