@@ -39,7 +39,7 @@ func (fc *File) Restore(ch *Change, cur *ast.File) (at int, text, where, why str
 	for k := i - 1; k >= 0; k-- {
 		if a := find(post, sibs[k], chain); a != nil {
 			if t, ok := wrapCond(fc.Pre, pm, sibs[k].Cond, a.Cond, text); ok {
-				return lineEnd(cur.Src, a.Decl.End), t, "after " + label(a), ""
+				return ast.LineEnd(cur.Src, a.Decl.End), t, "after " + label(a), ""
 			}
 			break
 		}
@@ -47,7 +47,7 @@ func (fc *File) Restore(ch *Change, cur *ast.File) (at int, text, where, why str
 	for k := i + 1; k < len(sibs); k++ {
 		if a := find(post, sibs[k], chain); a != nil {
 			if t, ok := wrapCond(fc.Pre, pm, sibs[k].Cond, a.Cond, text); ok {
-				return lineStart(cur.Src, a.Decl.Off), t, "before " + label(a), ""
+				return ast.LineStart(cur.Src, a.Decl.Off), t, "before " + label(a), ""
 			}
 			break
 		}
@@ -195,7 +195,7 @@ func memberLines(f *ast.File, sibs []*ast.Member, m *ast.Member) (string, string
 			shared = true
 		}
 	}
-	from, to := lineStart(f.Src, m.Decl.Off), lineEnd(f.Src, m.Decl.End)
+	from, to := ast.LineStart(f.Src, m.Decl.Off), ast.LineEnd(f.Src, m.Decl.End)
 	alone := true
 	for _, t := range f.Tokens {
 		if t.Kind == ast.Comment || t.End <= from || t.Off >= to {
@@ -254,7 +254,7 @@ func wrapCond(pre *ast.File, m *ast.Member, neighbourPre, neighbourPost ast.Cond
 // before them and the n #endif lines right after them, when those are
 // there and text is m's original lines.
 func ownBlock(pre *ast.File, m *ast.Member, n int, text string) (string, bool) {
-	from, to := lineStart(pre.Src, m.Decl.Off), lineEnd(pre.Src, m.Decl.End)
+	from, to := ast.LineStart(pre.Src, m.Decl.Off), ast.LineEnd(pre.Src, m.Decl.End)
 	if string(pre.Src[from:to]) != text {
 		return "", false
 	}
@@ -262,13 +262,13 @@ func ownBlock(pre *ast.File, m *ast.Member, n int, text string) (string, bool) {
 		if from == 0 {
 			return "", false
 		}
-		prev := lineStart(pre.Src, from-1)
+		prev := ast.LineStart(pre.Src, from-1)
 		w := strings.Fields(strings.TrimPrefix(strings.TrimSpace(string(pre.Src[prev:from])), "#"))
 		if !strings.HasPrefix(strings.TrimSpace(string(pre.Src[prev:from])), "#") || len(w) == 0 || (w[0] != "if" && w[0] != "ifdef" && w[0] != "ifndef") {
 			return "", false
 		}
 		from = prev
-		next := lineEnd(pre.Src, to)
+		next := ast.LineEnd(pre.Src, to)
 		l := strings.TrimSpace(string(pre.Src[to:next]))
 		w = strings.Fields(strings.TrimPrefix(l, "#"))
 		if !strings.HasPrefix(l, "#") || len(w) == 0 || w[0] != "endif" {
@@ -277,24 +277,4 @@ func ownBlock(pre *ast.File, m *ast.Member, n int, text string) (string, bool) {
 		to = next
 	}
 	return string(pre.Src[from:to]), true
-}
-
-// lineStart is the offset of the start of the line holding off.
-func lineStart(src []byte, off int) int {
-	for off > 0 && src[off-1] != '\n' {
-		off--
-	}
-	return off
-}
-
-// lineEnd is the offset just past the newline of the line holding off-1
-// (the line a span ending at off ends on).
-func lineEnd(src []byte, off int) int {
-	for off < len(src) && src[off] != '\n' {
-		off++
-	}
-	if off < len(src) {
-		off++
-	}
-	return off
 }

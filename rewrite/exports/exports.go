@@ -20,6 +20,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/hazard"
@@ -48,7 +49,7 @@ func run(p *rewrite.Pass) error {
 		for _, c := range cur.Calls {
 			if c.Name == ch.Name && len(c.Args) > 0 && c.Name+"("+joinArgs(c.Args)+")" == ch.Subject {
 				sym = c.Args[0]
-				span = edit.Edit{File: e.File, Off: lineStart(cur.Src, c.Span.Off), End: lineEnd(cur.Src, c.Span.End)}
+				span = edit.Edit{File: e.File, Off: ast.LineStart(cur.Src, c.Span.Off), End: ast.LineEnd(cur.Src, c.Span.End)}
 				found = true
 				break
 			}
@@ -83,23 +84,3 @@ func newFunc(fc *change.File, sym string) bool {
 }
 
 func joinArgs(args []string) string { return strings.Join(args, ", ") }
-
-// lineStart is the offset of the start of the line holding off.
-func lineStart(src []byte, off int) int {
-	for off > 0 && src[off-1] != '\n' {
-		off--
-	}
-	return off
-}
-
-// lineEnd is the offset just past the newline of the line a span ending
-// at off ends on.
-func lineEnd(src []byte, off int) int {
-	for off < len(src) && src[off] != '\n' {
-		off++
-	}
-	if off < len(src) {
-		off++
-	}
-	return off
-}

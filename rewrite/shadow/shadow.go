@@ -532,7 +532,7 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 		if stmtEnd < 0 || v == "" {
 			continue
 		}
-		indent := indentAt(f.Src, lineStart(f.Src, st.Off))
+		indent := indentAt(f.Src, ast.LineStart(f.Src, st.Off))
 		// after "if (!v) return ...;" when the code checks the allocation
 		at, guarded := afterNullCheck(f, stmtEnd, v)
 		var b strings.Builder
@@ -653,15 +653,8 @@ func allocStatement(f *ast.File, off int) (int, string, string) {
 	return toks[end].End, toks[start].Text, gfp
 }
 
-func lineStart(src []byte, off int) int {
-	for off > 0 && src[off-1] != '\n' {
-		off--
-	}
-	return off
-}
-
 func indentAt(src []byte, off int) string {
-	s := lineStart(src, off)
+	s := ast.LineStart(src, off)
 	e := s
 	for e < len(src) && (src[e] == '\t' || src[e] == ' ') {
 		e++
