@@ -56,7 +56,7 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 		sts, method = res.Sites, res.Method
 	}
 	var zeroed, exprs, bad []string
-	expr := ""
+	expr, assignedZero := "", false
 	for _, st := range sts {
 		switch st.Kind {
 		case Zeroing, Copy, Size:
@@ -81,6 +81,10 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 			bad = append(bad, fmt.Sprintf("%s in %s: the creation path assigns %s %d times", st, st.Fn, member, len(as)))
 		case len(as) == 1 && as[0].update:
 			bad = append(bad, fmt.Sprintf("%s:%d in %s updates the member at creation (%s)", st.File, f.Line(as[0].off), as[0].fn, as[0].text))
+		case len(as) == 1 && zeroConstant(as[0].toks):
+			// "p->m = 0;" (false, NULL): zero whatever the allocation
+			assignedZero = true
+			zeroed = append(zeroed, fmt.Sprintf("%s in %s (assigns %s = %s at %s:%d)", st, st.Fn, member, ast.JoinTokens(as[0].toks), st.File, f.Line(as[0].off)))
 		case len(as) == 1:
 			e, why := portable(f, as[0])
 			where := fmt.Sprintf("%s:%d in %s", st.File, f.Line(as[0].off), as[0].fn)
@@ -114,7 +118,28 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 	case len(zeroed) == 0:
 		return Value{Evidence: "the compiler found no place that creates the struct"}
 	}
-	return Value{Zero: true, Evidence: "every object starts zeroed and nothing on its creation path assigns " + member + ": " + strings.Join(zeroed, ", ") + "; found by " + method}
+	how := "every object starts zeroed and nothing on its creation path assigns " + member
+	if assignedZero {
+		how = "every object starts zeroed, or its creation path assigns " + member + " zero, and nothing assigns it anything else"
+	}
+	return Value{Zero: true, Evidence: how + ": " + strings.Join(zeroed, ", ") + "; found by " + method}
+}
+
+// zeroConstant reports whether an assigned value is a zero constant: 0 (in
+// any spelling gcc reads as zero, with integer suffixes), false or NULL,
+// in parentheses or not.
+func zeroConstant(toks []ast.Token) bool {
+	for len(toks) >= 2 && toks[0].Text == "(" && toks[len(toks)-1].Text == ")" {
+		toks = toks[1 : len(toks)-1]
+	}
+	if len(toks) != 1 {
+		return false
+	}
+	switch t := strings.TrimRight(strings.ToLower(toks[0].Text), "ul"); t {
+	case "0", "0x0", "00", "false", "null":
+		return true
+	}
+	return false
 }
 
 // assign is "obj->member = text;" on a creation path.

@@ -45,6 +45,9 @@ func TestCreationValue(t *testing.T) {
 			"port_hash = hash_32(c->port, 16) at net/conn/conn_core.c:19 in conn_create"},
 		{"parameter", shadow + "creation-unknown/input.patch", "conn", "first_port", false, "",
 			"net/conn/conn_core.c:18 in conn_create assigns first_port = port at creation, and it reads port, which is not a field of the object or a constant"},
+		// "c->marked = (0U);" at creation is zero like the kzalloc
+		{"assigned zero", "testdata/creation-zero.patch", "conn", "marked", true, "",
+			"its creation path assigns marked zero, and nothing assigns it anything else: net/conn/conn_core.c:14 heap in conn_create (assigns marked = (0U) at net/conn/conn_core.c:18)"},
 		{"sess", conn + "/patches/04-irq-counter.patch", "sess", "irqs", true, "",
 			"net/conn/conn_core.c:46 heap in sess_new (kzalloc)"},
 	}
