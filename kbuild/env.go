@@ -848,7 +848,7 @@ func (e *Env) IncludeGraph() (*IncludeGraph, error) {
 		return e.textual, nil
 	}
 	step := progress.From(e.Context()).Start("includes", 0)
-	g, err := BuildIncludeGraph(e.Tree.Root(), e.Make.SrcArch())
+	g, err := BuildIncludeGraph(e.Context(), e.Tree.Root(), e.Make.SrcArch())
 	step.End()
 	if err != nil {
 		return nil, err

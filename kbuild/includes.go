@@ -2,6 +2,7 @@ package kbuild
 
 import (
 	"bytes"
+	"context"
 	"io/fs"
 	"os"
 	"path"
@@ -24,10 +25,15 @@ var includeRE = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*([<"])([^>"]+
 // skipDirs are top-level directories that are not kernel code.
 var skipDirs = map[string]bool{".git": true, "Documentation": true, "tools": true, "scripts": true, "LICENSES": true, "usr": false}
 
-// BuildIncludeGraph scans every .c and .h file under root.
-func BuildIncludeGraph(root, arch string) (*IncludeGraph, error) {
+// BuildIncludeGraph scans every .c and .h file under root. It reads the
+// whole tree (tens of seconds on a cold page cache), so it stops when ctx
+// is canceled.
+func BuildIncludeGraph(ctx context.Context, root, arch string) (*IncludeGraph, error) {
 	var files []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
 		if err != nil {
 			return nil
 		}
@@ -63,6 +69,9 @@ func BuildIncludeGraph(root, arch string) (*IncludeGraph, error) {
 		go func() {
 			defer wg.Done()
 			for i := range ch {
+				if ctx.Err() != nil {
+					continue // drain
+				}
 				data, err := os.ReadFile(filepath.Join(root, files[i]))
 				if err != nil || !bytes.Contains(data, []byte("include")) {
 					continue
@@ -80,6 +89,9 @@ func BuildIncludeGraph(root, arch string) (*IncludeGraph, error) {
 	}
 	close(ch)
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	g := &IncludeGraph{includedBy: map[string][]string{}}
 	for _, es := range results {
 		for _, e := range es {
