@@ -76,14 +76,14 @@ func TestSeriesVerifyNeedsCumulative(t *testing.T) {
 }
 
 // TestRealSeriesCumulative runs series --cumulative --verify on Debian's
-// linux-source with the forkdepth series (internal/realcases): patch 1
-// adds task_struct.fork_depth, which the rewrite keeps in a shadow
-// variable; patch 2 changes how it is computed. Both cumulative patches
+// linux-source with the shown series (internal/realcases): patch 1 adds
+// struct slave's u64 shown, which the rewrite keeps in a shadow variable
+// (no hole fits it); patch 2 changes how it counts. Both cumulative patches
 // are proven, use the same shadow id, and the report says livepatch 2
 // keeps livepatch 1's shadow variables.
 func TestRealSeriesCumulative(t *testing.T) {
 	src, build := realkernel.Tree(t)
-	s := realcases.SeriesByName("forkdepth")
+	s := realcases.SeriesByName("shown")
 	work := t.TempDir()
 	m, err := s.Materialize(src, work)
 	if err != nil {
@@ -108,16 +108,16 @@ func TestRealSeriesCumulative(t *testing.T) {
 	if n := strings.Count(vout, "PROVEN"); n != 2 {
 		t.Errorf("%d cumulative patches proven, want 2:\n%s", n, vout)
 	}
-	idRE := regexp.MustCompile(`#define TASK_STRUCT_FORK_DEPTH_SHADOW_ID\t(0x[0-9a-f]+)UL`)
+	idRE := regexp.MustCompile(`#define SLAVE_SHOWN_SHADOW_ID\t(0x[0-9a-f]+)UL`)
 	var ids []string
 	for i, n := range []string{"cumulative-01.patch", "cumulative-02.patch"} {
 		text := readFile(t, filepath.Join(out, n))
 		id := idRE.FindStringSubmatch(text)
 		if id == nil {
-			t.Fatalf("%s keeps fork_depth in no shadow variable:\n%s", n, text)
+			t.Fatalf("%s keeps shown in no shadow variable:\n%s", n, text)
 		}
 		ids = append(ids, id[1])
-		if strings.Contains(text, "min(task_struct_get_fork_depth(current) + 1, FORK_DEPTH_MAX)") != (i == 1) {
+		if strings.Contains(text, "SHOWN_MAX") != (i == 1) {
 			t.Errorf("%s: holds patch 2 = %v", n, i != 1)
 		}
 		if strings.Contains(text, "+++ b/include/") {
@@ -127,7 +127,7 @@ func TestRealSeriesCumulative(t *testing.T) {
 	if ids[0] != ids[1] {
 		t.Errorf("the shadow id moves between the steps: %s -> %s", ids[0], ids[1])
 	}
-	if want := "keeps: struct task_struct.fork_depth in its shadow variables (shadow: id " + ids[0] + ")"; !strings.Contains(report, want) {
+	if want := "keeps: struct slave.shown in its shadow variables (shadow: id " + ids[0] + ")"; !strings.Contains(report, want) {
 		t.Errorf("the report lacks %q:\n%s", want, report)
 	}
 }

@@ -104,29 +104,31 @@ func SeriesByName(name string) *Series {
 var AllSeries = []*Series{
 	{
 		// The second fix uses the state the first introduced: patch 1
-		// adds a member of struct task_struct (kept in a shadow variable by
-		// the rewrite), patch 2 changes how it is computed. A cumulative
-		// livepatch 2 replacing livepatch 1 must find the depths
-		// livepatch 1 recorded for the tasks it saw forked.
-		Name: "forkdepth",
+		// adds a counter to struct slave (kept in a shadow variable by the
+		// rewrite: no hole fits a u64), patch 2 changes how it counts. A
+		// cumulative livepatch 2 replacing livepatch 1 must find the counts
+		// livepatch 1 kept for the slaves it saw.
+		Name: "shown",
 		Steps: []*Case{{
-			Name:    "forkdepth",
-			Subject: "fork: record how deep in the process tree each task was forked",
-			Doc: "int fork_depth in struct task_struct: one more than the forking task's, set in\n" +
-				"kernel_clone() and shown in /proc/PID/status.",
+			Name:    "shown",
+			Subject: "bonding: count how often each slave is shown",
+			Doc: "u64 shown in the kzalloc'd struct slave, incremented by bond_info_seq_show() and printed\n" +
+				"in /proc/net/bonding. Nothing assigns it at creation: slaves enslaved before the\n" +
+				"livepatch loads rightly start at 0.",
 			Upstream: func(e *Editor) {
-				e.Replace("include/linux/sched.h", "\tpid_t\t\t\t\tpid;\n\tpid_t\t\t\t\ttgid;\n", "\tpid_t\t\t\t\tpid;\n\tpid_t\t\t\t\ttgid;\n\tint\t\t\t\tfork_depth;\n")
-				e.Replace("kernel/fork.c", "\tp = copy_process(NULL, trace, NUMA_NO_NODE, args);\n\tadd_latent_entropy();\n\n\tif (IS_ERR(p))\n\t\treturn PTR_ERR(p);\n",
-					"\tp = copy_process(NULL, trace, NUMA_NO_NODE, args);\n\tadd_latent_entropy();\n\n\tif (IS_ERR(p))\n\t\treturn PTR_ERR(p);\n\n\tp->fork_depth = current->fork_depth + 1;\n")
-				e.Replace("fs/proc/array.c", "\ttask_state(m, ns, pid, task);\n", "\ttask_state(m, ns, pid, task);\n\tseq_printf(m, \"ForkDepth:\\t%d\\n\", task->fork_depth);\n")
+				e.Replace("include/net/bonding.h", "\tstruct rtnl_link_stats64 slave_stats;\n};", "\tstruct rtnl_link_stats64 slave_stats;\n\tu64 shown;\n};")
+				e.InsertAfterLine("drivers/net/bonding/bond_procfs.c", "\"Slave queue ID: %d\\n\"",
+					"\tseq_printf(seq, \"Times shown: %llu\\n\", slave->shown);\n")
+				e.Replace("drivers/net/bonding/bond_procfs.c", "\t} else\n\t\tbond_info_show_slave(seq, v);\n",
+					"\t} else {\n\t\tstruct slave *slave = v;\n\n\t\tslave->shown++;\n\t\tbond_info_show_slave(seq, slave);\n\t}\n")
 			},
 		}, {
-			Name:    "forkdepth-cap",
-			Subject: "fork: cap the recorded fork depth",
-			Doc:     "Deep process trees saturate the fork depth at FORK_DEPTH_MAX instead of counting on.",
+			Name:    "shown-cap",
+			Subject: "bonding: stop counting at SHOWN_MAX",
+			Doc:     "The count of times a slave is shown saturates at SHOWN_MAX.",
 			Upstream: func(e *Editor) {
-				e.Replace("kernel/fork.c", "\tp->fork_depth = current->fork_depth + 1;\n", "\tp->fork_depth = min(current->fork_depth + 1, FORK_DEPTH_MAX);\n")
-				e.Replace("kernel/fork.c", "pid_t kernel_clone(struct kernel_clone_args *args)\n{", "#define FORK_DEPTH_MAX\t4\n\npid_t kernel_clone(struct kernel_clone_args *args)\n{")
+				e.Replace("drivers/net/bonding/bond_procfs.c", "\t\tslave->shown++;\n", "\t\tif (slave->shown < SHOWN_MAX)\n\t\t\tslave->shown++;\n")
+				e.Replace("drivers/net/bonding/bond_procfs.c", "static int bond_info_seq_show(", "#define SHOWN_MAX\t3\n\nstatic int bond_info_seq_show(")
 			},
 		}},
 	},
