@@ -198,6 +198,18 @@ func (c *Case) Materialize(src, work string) (*Materialized, error) {
 	return m, nil
 }
 
+// countShows is the upstream change of the "hole" case and of the first
+// step of the "shown" series: struct slave gains a counter of type typ
+// that nothing assigns at creation, bond_info_seq_show() increments it
+// and /proc/net/bonding prints it with format.
+func countShows(e *Editor, typ, format string) {
+	e.Replace("include/net/bonding.h", "\tstruct rtnl_link_stats64 slave_stats;\n};", "\tstruct rtnl_link_stats64 slave_stats;\n\t"+typ+" shown;\n};")
+	e.InsertAfterLine("drivers/net/bonding/bond_procfs.c", "\"Slave queue ID: %d\\n\"",
+		"\tseq_printf(seq, \"Times shown: "+format+"\\n\", slave->shown);\n")
+	e.Replace("drivers/net/bonding/bond_procfs.c", "\t} else\n\t\tbond_info_show_slave(seq, v);\n",
+		"\t} else {\n\t\tstruct slave *slave = v;\n\n\t\tslave->shown++;\n\t\tbond_info_show_slave(seq, slave);\n\t}\n")
+}
+
 // ByName returns the case with the given name.
 func ByName(name string) *Case {
 	for _, c := range All {
@@ -267,13 +279,7 @@ var All = []*Case{
 			"prints it in /proc/net/bonding. Nothing assigns it at creation, so a slave enslaved before\n" +
 			"the livepatch loads rightly starts at 0: the hole after delay holds it. The klp-build of the\n" +
 			"upstream patch reads (and increments) the slab red zone past every such slave.",
-		Upstream: func(e *Editor) {
-			e.Replace("include/net/bonding.h", "\tstruct rtnl_link_stats64 slave_stats;\n};", "\tstruct rtnl_link_stats64 slave_stats;\n\tu32 shown;\n};")
-			e.InsertAfterLine("drivers/net/bonding/bond_procfs.c", "\"Slave queue ID: %d\\n\"",
-				"\tseq_printf(seq, \"Times shown: %u\\n\", slave->shown);\n")
-			e.Replace("drivers/net/bonding/bond_procfs.c", "\t} else\n\t\tbond_info_show_slave(seq, v);\n",
-				"\t} else {\n\t\tstruct slave *slave = v;\n\n\t\tslave->shown++;\n\t\tbond_info_show_slave(seq, slave);\n\t}\n")
-		},
+		Upstream: func(e *Editor) { countShows(e, "u32", "%u") },
 		Resolves: []string{"hole"},
 		Reports:  []string{"the zero default is proven right"},
 		Structs:  []string{"struct slave"},

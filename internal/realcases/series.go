@@ -115,13 +115,7 @@ var AllSeries = []*Series{
 			Doc: "u64 shown in the kzalloc'd struct slave, incremented by bond_info_seq_show() and printed\n" +
 				"in /proc/net/bonding. Nothing assigns it at creation: slaves enslaved before the\n" +
 				"livepatch loads rightly start at 0.",
-			Upstream: func(e *Editor) {
-				e.Replace("include/net/bonding.h", "\tstruct rtnl_link_stats64 slave_stats;\n};", "\tstruct rtnl_link_stats64 slave_stats;\n\tu64 shown;\n};")
-				e.InsertAfterLine("drivers/net/bonding/bond_procfs.c", "\"Slave queue ID: %d\\n\"",
-					"\tseq_printf(seq, \"Times shown: %llu\\n\", slave->shown);\n")
-				e.Replace("drivers/net/bonding/bond_procfs.c", "\t} else\n\t\tbond_info_show_slave(seq, v);\n",
-					"\t} else {\n\t\tstruct slave *slave = v;\n\n\t\tslave->shown++;\n\t\tbond_info_show_slave(seq, slave);\n\t}\n")
-			},
+			Upstream: func(e *Editor) { countShows(e, "u64", "%llu") },
 		}, {
 			Name:    "shown-cap",
 			Subject: "bonding: stop counting at SHOWN_MAX",
