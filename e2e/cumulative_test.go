@@ -73,15 +73,7 @@ func TestCumulative(t *testing.T) {
 	cache := filepath.Dir(klp)
 	version := strings.TrimPrefix(filepath.Base(klp), "klp-")
 	work := filepath.Join(cache, "last-run-cumulative")
-	os.RemoveAll(work)
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("work directory (kept): %s", work)
-	kp := filepath.Join(work, "kprewrite")
-	if out, err := exec.Command("go", "build", "-o", kp, "../cmd/kprewrite").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v %s", err, out)
-	}
+	kp := freshWork(t, work)
 	s := realcases.SeriesByName("shown")
 	in := filepath.Join(work, "upstream")
 	os.MkdirAll(in, 0o755)
@@ -152,19 +144,7 @@ func TestCumulative(t *testing.T) {
 	}
 
 	// 4. boots
-	run := func(what string, b *Boot) *Result {
-		start := time.Now()
-		vm := filepath.Join(work, "vm-"+what)
-		res, err := b.Run(context.Background(), vm)
-		stamp("boot "+what, start)
-		if res != nil {
-			os.WriteFile(filepath.Join(vm, "console.txt"), []byte(res.Console), 0o644)
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return res
-	}
+	run := bootIn(t, context.Background(), work, stamp)
 	baseMods := []string{filepath.Join(boot, "bonding.ko"), filepath.Join(boot, "dummy.ko")}
 	unpatched := run("unpatched", &Boot{Kernel: filepath.Join(boot, "bzImage"), Modules: baseMods, Setup: cumulativeSetup, Script: cumulativeScript})
 	lp := run("livepatched", &Boot{Kernel: filepath.Join(boot, "bzImage"), Modules: append(baseMods, kos[1]), Livepatch: kos[0], Setup: cumulativeSetup, Script: cumulativeScript})

@@ -48,15 +48,7 @@ func TestEndToEnd(t *testing.T) {
 	// The last run stays for inspection: patches, reports, klp-build logs,
 	// consoles.
 	work := filepath.Join(cache, "last-run")
-	os.RemoveAll(work)
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("work directory (kept): %s", work)
-	kp := filepath.Join(work, "kprewrite")
-	if out, err := exec.Command("go", "build", "-o", kp, "../cmd/kprewrite").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v %s", err, out)
-	}
+	kp := freshWork(t, work)
 	baseMods := []string{filepath.Join(boot, "bonding.ko"), filepath.Join(boot, "dummy.ko")}
 	ctx := context.Background()
 	var rows []*row
@@ -111,19 +103,7 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			// 4. boots
-			run := func(what string, b *Boot) *Result {
-				start := time.Now()
-				vm := filepath.Join(dir, "vm-"+what)
-				res, err := b.Run(ctx, vm)
-				stamp("boot "+what, start)
-				if res != nil {
-					os.WriteFile(filepath.Join(vm, "console.txt"), []byte(res.Console), 0o644)
-				}
-				if err != nil {
-					t.Fatalf("%s: %v", what, err)
-				}
-				return res
-			}
+			run := bootIn(t, ctx, dir, stamp)
 			unpatched := run("unpatched", &Boot{Kernel: filepath.Join(boot, "bzImage"), Modules: baseMods, Setup: beh.Setup, Script: beh.Script})
 			lp := run("livepatched", &Boot{Kernel: filepath.Join(boot, "bzImage"), Modules: baseMods, Livepatch: rwKO, Setup: beh.Setup, Script: beh.Script})
 			upstream := run("upstream-built", &Boot{Kernel: upKernel, Modules: upMods, Setup: beh.Setup, Script: beh.Script})
@@ -157,6 +137,42 @@ func TestEndToEnd(t *testing.T) {
 		})
 	}
 	printTable(rows)
+}
+
+// freshWork empties the work directory of a run (kept after it for
+// inspection: patches, reports, builder logs, consoles) and builds the
+// kprewrite under test into it.
+func freshWork(t *testing.T, work string) string {
+	t.Helper()
+	os.RemoveAll(work)
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("work directory (kept): %s", work)
+	kp := filepath.Join(work, "kprewrite")
+	if out, err := exec.Command("go", "build", "-o", kp, "../cmd/kprewrite").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v %s", err, out)
+	}
+	return kp
+}
+
+// bootIn returns what boots a machine of a run: in dir/vm-WHAT, with its
+// console kept there and its time stamped; a machine that fails stops the
+// test.
+func bootIn(t *testing.T, ctx context.Context, dir string, stamp func(string, time.Time)) func(what string, b *Boot) *Result {
+	return func(what string, b *Boot) *Result {
+		start := time.Now()
+		vm := filepath.Join(dir, "vm-"+what)
+		res, err := b.Run(ctx, vm)
+		stamp("boot "+what, start)
+		if res != nil {
+			os.WriteFile(filepath.Join(vm, "console.txt"), []byte(res.Console), 0o644)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return res
+	}
 }
 
 // restore puts the files a case touches back to the pristine source, and

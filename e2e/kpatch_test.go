@@ -65,15 +65,7 @@ func TestKpatchEndToEnd(t *testing.T) {
 	e := kpatchSetup(t)
 	version := strings.TrimPrefix(filepath.Base(e.tree), "linux-")
 	work := filepath.Join(e.cache, "last-run")
-	os.RemoveAll(work)
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("work directory (kept): %s", work)
-	kp := filepath.Join(work, "kprewrite")
-	if out, err := exec.Command("go", "build", "-o", kp, "../cmd/kprewrite").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v %s", err, out)
-	}
+	kp := freshWork(t, work)
 	baseMods := []string{filepath.Join(e.boot, "bonding.ko"), filepath.Join(e.boot, "dummy.ko")}
 	ctx := context.Background()
 	var rows []*row
@@ -131,19 +123,7 @@ func TestKpatchEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			// 4. boots
-			run := func(what string, b *Boot) *Result {
-				start := time.Now()
-				vm := filepath.Join(dir, "vm-"+what)
-				res, err := b.Run(ctx, vm)
-				stamp("boot "+what, start)
-				if res != nil {
-					os.WriteFile(filepath.Join(vm, "console.txt"), []byte(res.Console), 0o644)
-				}
-				if err != nil {
-					t.Fatalf("%s: %v", what, err)
-				}
-				return res
-			}
+			run := bootIn(t, ctx, dir, stamp)
 			kernel := filepath.Join(e.boot, "bzImage")
 			unpatched := run("unpatched", &Boot{Kernel: kernel, Modules: baseMods, Setup: beh.Setup, Script: beh.Script})
 			lp := run("livepatched", &Boot{Kernel: kernel, Modules: baseMods, Livepatch: rwKO, Setup: beh.Setup, Script: beh.Script})
