@@ -78,3 +78,57 @@ func TestDepIndexCached(t *testing.T) {
 		t.Errorf("after a rebuilt record (-want +got):\n%s", d)
 	}
 }
+
+// TestIncludeGraphCached: without a complete build the header users come
+// from the textual #include graph; the next run takes it from the result
+// cache (reading the tree again costs tens of seconds on a real one), and
+// an edited source file makes the graph read again.
+func TestIncludeGraphCached(t *testing.T) {
+	src, cache := t.TempDir(), t.TempDir()
+	write := func(rel, text string) {
+		p := filepath.Join(src, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("scripts/Makefile.build", "")
+	write("include/linux/x.h", "")
+	write("include/linux/y.h", "#include <linux/x.h>\n")
+	write("kernel/a.c", "#include <linux/y.h>\n")
+	write("kernel/b.c", "// no includes here.\n")
+	write(".config", "CONFIG_X=y\n")
+	users := func() []string {
+		t.Helper()
+		rc := rcache.Open(cache, nil)
+		env, err := Open(src, filepath.Join(src, ".config"), Options{Context: rcache.With(context.Background(), rc), CacheDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if env.HasBuild() {
+			t.Fatal("the test tree has a build")
+		}
+		got, _, err := env.Includers("include/linux/x.h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if d := cmp.Diff([]string{"kernel/a.c"}, users()); d != "" {
+		t.Errorf("first run (-want +got):\n%s", d)
+	}
+	// same size and time: the key is unchanged, so the cached graph answers
+	// (read again, b.c would include x.h)
+	p := filepath.Join(src, "kernel", "b.c")
+	st, _ := os.Stat(p)
+	write("kernel/b.c", "#include <linux/x.h>\n")
+	os.Chtimes(p, st.ModTime(), st.ModTime())
+	if d := cmp.Diff([]string{"kernel/a.c"}, users()); d != "" {
+		t.Errorf("second run, from the cache (-want +got):\n%s", d)
+	}
+	// an edit the key sees: the tree is read again
+	os.Chtimes(p, time.Now().Add(time.Minute), time.Now().Add(time.Minute))
+	if d := cmp.Diff([]string{"kernel/a.c", "kernel/b.c"}, users()); d != "" {
+		t.Errorf("after an edit (-want +got):\n%s", d)
+	}
+}

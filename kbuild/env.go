@@ -848,10 +848,41 @@ func (e *Env) IncludeGraph() (*IncludeGraph, error) {
 		return e.textual, nil
 	}
 	step := progress.From(e.Context()).Start("includes", 0)
-	g, err := BuildIncludeGraph(e.Context(), e.Tree.Root(), e.Make.SrcArch())
-	step.End()
+	defer step.End()
+	root, arch := e.Tree.Root(), e.Make.SrcArch()
+	files, err := listSources(e.Context(), root, arch)
 	if err != nil {
 		return nil, err
+	}
+	// The result cache keeps the graph, keyed by every source file's name,
+	// size and modification time: reading the whole tree again costs tens
+	// of seconds a run, listing it about one.
+	rc := rcache.From(e.Context())
+	var key string
+	if rc != nil {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s\x00%s\n", root, arch)
+		for _, f := range files {
+			fmt.Fprintf(&b, "%s %d %d\n", f.rel, f.size, f.mtime)
+		}
+		key = rc.Key([]byte("include-graph"), []byte(b.String()))
+		if en := rc.Lookup(key, func(p string) string { return p }, ""); en != nil {
+			var by map[string][]string
+			if gob.NewDecoder(bytes.NewReader(en.Data)).Decode(&by) == nil && by != nil {
+				e.textual = &IncludeGraph{includedBy: by}
+				return e.textual, nil
+			}
+		}
+	}
+	g, err := scanIncludes(e.Context(), root, arch, files)
+	if err != nil {
+		return nil, err
+	}
+	if rc != nil {
+		var b bytes.Buffer
+		if gob.NewEncoder(&b).Encode(g.includedBy) == nil {
+			rc.Store(key, &rcache.Entry{Data: b.Bytes()})
+		}
 	}
 	e.textual = g
 	return g, nil

@@ -29,7 +29,26 @@ var skipDirs = map[string]bool{".git": true, "Documentation": true, "tools": tru
 // whole tree (tens of seconds on a cold page cache), so it stops when ctx
 // is canceled.
 func BuildIncludeGraph(ctx context.Context, root, arch string) (*IncludeGraph, error) {
-	var files []string
+	files, err := listSources(ctx, root, arch)
+	if err != nil {
+		return nil, err
+	}
+	return scanIncludes(ctx, root, arch, files)
+}
+
+// sourceFile is a .c or .h file of the tree, with what identifies its
+// content for the result cache.
+type sourceFile struct {
+	rel   string
+	size  int64
+	mtime int64
+}
+
+// listSources lists the .c and .h files of the kernel's own code under root
+// (no Documentation, tools or scripts, and no other architecture's arch/
+// directory), in the walk's order.
+func listSources(ctx context.Context, root, arch string) ([]sourceFile, error) {
+	var files []sourceFile
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
@@ -49,12 +68,22 @@ func BuildIncludeGraph(ctx context.Context, root, arch string) (*IncludeGraph, e
 			return nil
 		}
 		if strings.HasSuffix(rel, ".c") || strings.HasSuffix(rel, ".h") {
-			files = append(files, rel)
+			f := sourceFile{rel: rel}
+			if st, err := d.Info(); err == nil {
+				f.size, f.mtime = st.Size(), st.ModTime().UnixNano()
+			}
+			files = append(files, f)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
+	return files, err
+}
+
+// scanIncludes reads files and resolves their #include lines.
+func scanIncludes(ctx context.Context, root, arch string, sources []sourceFile) (*IncludeGraph, error) {
+	files := make([]string, len(sources))
+	for i, f := range sources {
+		files[i] = f.rel
 	}
 	exists := map[string]bool{}
 	for _, f := range files {
