@@ -159,17 +159,22 @@ func copyFile(src, dst string, mode os.FileMode) error {
 	return os.WriteFile(dst, data, mode)
 }
 
+// timesShown enslaves a second slave under the livepatch, shows
+// /proc/net/bonding/bond0 twice and prints each slave's count: dummy0 was
+// enslaved before the livepatch loaded, dummy1 after.
+const timesShown = `echo +dummy1 > /sys/class/net/bond0/bonding/slaves
+cat /proc/net/bonding/bond0 >/dev/null
+grep "Times shown" /proc/net/bonding/bond0 | while read l; do check "$l"; done
+grep -q "Times shown" /proc/net/bonding/bond0 || check "not shown"`
+
 // Behaviour is the script of each case: what it does after the livepatch
 // loads, and the checks it prints. Objects that exist before the
 // livepatch are created in the common setup (bond0 with dummy0 enslaved).
 var Behaviour = map[string]struct{ Setup, Script string }{
-	"hole": {
-		Setup: "echo +dummy0 > /sys/class/net/bond0/bonding/slaves",
-		Script: `echo +dummy1 > /sys/class/net/bond0/bonding/slaves
-cat /proc/net/bonding/bond0 >/dev/null
-grep "Times shown" /proc/net/bonding/bond0 | while read l; do check "$l"; done
-grep -q "Times shown" /proc/net/bonding/bond0 || check "not shown"`,
-	},
+	"hole": {Setup: "echo +dummy0 > /sys/class/net/bond0/bonding/slaves", Script: timesShown},
+	// The first step of the "shown" series: the same count, kept in a
+	// shadow variable.
+	"shown": {Setup: "echo +dummy0 > /sys/class/net/bond0/bonding/slaves", Script: timesShown},
 	"inline": {
 		Setup: "echo +dummy0 > /sys/class/net/bond0/bonding/slaves",
 		Script: `grep "Transmit Hash Policy" /proc/net/bonding/bond0 | while read l; do check "$l"; done

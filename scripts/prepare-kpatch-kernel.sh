@@ -7,15 +7,24 @@
 #   $CACHE/kpatch/linux-<ver>/        a private copy of the pristine source ($CACHE/src/linux-<ver>,
 #                                     never modified), configured and built in place: kpatch-build
 #                                     builds in the tree it is given (-s)
+#   $CACHE/kpatch/boot-linux-<ver>/   a second private copy, built in place the ordinary way
+#                                     (plain gcc): the kernel that boots, and the tree the
+#                                     upstream-built kernels are made in
 #   $CACHE/kpatch/boot-<ver>/         the base kernel: bzImage, vmlinux, modules, config
-#   $CACHE/kpatch/ccache              ccache for every build of the tree
+#   $CACHE/kpatch/ccache              ccache for every build of both trees
 #
-# The base kernel is built exactly as kpatch-build builds its "original" kernel
-# (CC="kpatch-cc gcc", KCFLAGS with kpatch's headers and -ffunction-sections),
-# so kpatch-build's first run finds it up to date instead of rebuilding it all.
-# The config is tinyconfig + testdata/kernel/livepatch-min.config +
-# testdata/kernel/kpatch.config. The build is a full minimal-config kernel build; a
-# second run of this script only checks the stamps.
+# kpatch-build's tree is built exactly as kpatch-build builds its "original"
+# kernel (CC="kpatch-cc gcc", KCFLAGS with kpatch's headers and
+# -ffunction-sections -fdata-sections), so kpatch-build's first run finds it up
+# to date instead of rebuilding it all. That build does not boot: 6.1's linker
+# script has no rule for the .bss.* and .data.* sections -fdata-sections makes,
+# so they land outside __bss_start..__bss_stop (kpatch-build never boots it
+# either: a distribution boots its ordinary build and hands its vmlinux to
+# kpatch-build with -v). The kernel that boots is therefore the same source
+# and config built the ordinary way, in its own copy. The config is tinyconfig
+# + testdata/kernel/livepatch-min.config + testdata/kernel/kpatch.config. Each
+# build is a full minimal-config kernel build; a second run of this script only
+# checks the stamps.
 #
 # Prints KPREWRITE_KPATCH_BUILD (the kpatch-build script), KPREWRITE_KPATCH_SRC,
 # KPREWRITE_KPATCH_TREE and KPREWRITE_KPATCH_BOOT assignments (plus those of
@@ -71,6 +80,7 @@ fi
 
 tree=$CACHE/kpatch/linux-$version
 boot=$CACHE/kpatch/boot-$version
+boottree=$CACHE/kpatch/boot-linux-$version
 frag_sum=$(cat "$REPO/testdata/kernel/livepatch-min.config" "$REPO/testdata/kernel/kpatch.config" | sha256sum | cut -c1-16)
 
 export CCACHE_DIR=$CACHE/kpatch/ccache
@@ -82,13 +92,15 @@ kflags="-I$tool/kmod/patch -ffunction-sections -fdata-sections"
 if echo 'int x;' | gcc -x c -c -gz=none -o /dev/null - 2>/dev/null; then kflags="$kflags -gz=none"; fi
 MAKEVARS=("CC=$tool/kpatch-build/kpatch-cc gcc" "LD=$tool/kpatch-build/kpatch-cc ld" "KCFLAGS=$kflags")
 
-if [ ! -f "$boot/.kprewrite-$frag_sum" ]; then
+# The stamp names the layout: boot kernels built the ordinary way in their own tree.
+stamp=.kprewrite-ordinary-$frag_sum
+if [ ! -f "$boot/$stamp" ]; then
 	start=$(date +%s)
 	# A tree copied and configured by an interrupted run is built on
 	# (make resumes where it stopped); anything else is copied afresh.
 	if [ ! -f "$tree/.kprewrite-configured-$frag_sum" ]; then
 		log "copying $src to $tree"
-		rm -rf "$tree" "$boot"
+		rm -rf "$tree" "$boot" "$boottree"
 		mkdir -p "$CACHE/kpatch"
 		cp -a "$src" "$tree"
 		rm -f "$tree/.kprewrite-unpacked"
@@ -102,13 +114,25 @@ if [ ! -f "$boot/.kprewrite-$frag_sum" ]; then
 		touch "$tree/.kprewrite-configured-$frag_sum"
 	fi
 	log "building $tree as kpatch-build does (a full kernel build, through ccache)"
-	(cd "$tree" && make -s -j"$(nproc)" "${MAKEVARS[@]}" vmlinux modules bzImage >&2)
+	(cd "$tree" && make -s -j"$(nproc)" "${MAKEVARS[@]}" vmlinux modules >&2)
+	if [ ! -f "$boottree/.kprewrite-configured-$frag_sum" ]; then
+		log "copying $src to $boottree"
+		rm -rf "$boottree"
+		cp -a "$src" "$boottree"
+		rm -f "$boottree/.kprewrite-unpacked"
+		cp "$tree/.config" "$boottree/.config"
+		(cd "$boottree" && make -s olddefconfig >&2)
+		touch "$boottree/.kprewrite-configured-$frag_sum"
+	fi
+	log "building the kernel that boots in $boottree (ordinary flags, through ccache)"
+	(cd "$boottree" && make -s -j"$(nproc)" bzImage modules >&2)
+	rm -rf "$boot"
 	mkdir -p "$boot"
-	cp "$tree/arch/x86/boot/bzImage" "$tree/vmlinux" "$tree/Module.symvers" "$boot/"
-	(cd "$tree" && find . -name '*.ko' -exec cp {} "$boot/" \;)
-	cp "$tree/.config" "$boot/config"
+	cp "$boottree/arch/x86/boot/bzImage" "$boottree/vmlinux" "$boottree/Module.symvers" "$boot/"
+	(cd "$boottree" && find . -name '*.ko' -exec cp {} "$boot/" \;)
+	cp "$boottree/.config" "$boot/config"
 	echo "$(( $(date +%s) - start ))" > "$boot/build-seconds"
-	touch "$boot/.kprewrite-$frag_sum"
+	touch "$boot/$stamp"
 fi
 
 echo "$prep"
@@ -116,3 +140,4 @@ echo "export KPREWRITE_KPATCH_BUILD=$tool/kpatch-build/kpatch-build"
 echo "export KPREWRITE_KPATCH_SRC=$tool"
 echo "export KPREWRITE_KPATCH_TREE=$tree"
 echo "export KPREWRITE_KPATCH_BOOT=$boot"
+echo "export KPREWRITE_KPATCH_BOOT_TREE=$boottree"

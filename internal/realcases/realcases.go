@@ -210,10 +210,16 @@ func countShows(e *Editor, typ, format string) {
 		"\t} else {\n\t\tstruct slave *slave = v;\n\n\t\tslave->shown++;\n\t\tbond_info_show_slave(seq, slave);\n\t}\n")
 }
 
-// ByName returns the case with the given name.
+// ByName returns the case with the given name. The first step of a series
+// is found by its own name too: it applies to the pristine tree alone.
 func ByName(name string) *Case {
 	for _, c := range All {
 		if c.Name == name {
+			return c
+		}
+	}
+	for _, s := range AllSeries {
+		if c := s.Steps[0]; c.Name == name {
 			return c
 		}
 	}
