@@ -1,8 +1,9 @@
 // Package member is the part the struct-member transforms (bitfield, hole,
-// shadow) share: given new members that must not enter the struct, find
-// every use in the patched .c files with the compiler oracle, rewrite the
-// uses into accessor calls, put the accessors into each file that needs
-// them, and take the member out of the header. A member whose uses cannot
+// shadow; structext takes its candidates and header reverts) share: given
+// new members that must not enter the struct, find every use in the
+// patched .c files with the compiler oracle, rewrite the uses into accessor
+// calls, put the accessors into each file that needs them, and take the
+// member out of the header. A member whose uses cannot
 // all be rewritten is left alone and the reason is returned: never a half
 // rewrite.
 package member
