@@ -47,6 +47,7 @@ package shadow
 import (
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -72,6 +73,21 @@ var Transform = &rewrite.Transform{
 	Member: &rewrite.MemberStrategy{
 		Use:   "shadow variable",
 		Takes: func(ch *change.Change) bool { return ch.PostMember.Macro == "" },
+		Pin: func(opt rewrite.Options, m, where string) rewrite.Options {
+			var id uint64
+			if n, err := fmt.Sscanf(where, "shadow: id 0x%x", &id); err == nil && n == 1 {
+				opt.ShadowIDs = maps.Clone(opt.ShadowIDs)
+				if opt.ShadowIDs == nil {
+					opt.ShadowIDs = map[string]uint64{}
+				}
+				opt.ShadowIDs[m] = id
+			}
+			return opt
+		},
+		Keeps: func(m, where string) string {
+			return fmt.Sprintf("%s in its shadow variables (%s): atomic replace runs no callback of the replaced livepatch, so its post-unpatch callback does not free them, and this livepatch frees them only when it is disabled itself", m, where)
+		},
+		Drops: "the shadow variables, should this livepatch's transition be reversed: its post-unpatch callback then frees them while the replaced livepatch still uses them (klp-build and kpatch-build leave struct klp_patch's states unset, so the callback cannot ask klp_get_prev_state() whether a replaced livepatch is still active)",
 	},
 	Run: run,
 }
