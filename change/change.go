@@ -343,6 +343,14 @@ func untouched(f *ast.File, s *ast.Struct, named map[string]bool) (decls []strin
 		}
 	}
 	outside = append(outside, f.Normalized(ast.Span{Off: at, End: s.Span.End}))
+	// and what follows the closing brace up to the ';' ("} __aligned(64);")
+	tail := f.CodeTokens(ast.Span{Off: s.Span.End, End: len(f.Src)})
+	for i, t := range tail {
+		if t.Is(";") || t.Is("{") || i == 32 {
+			outside = append(outside, f.Normalized(ast.Span{Off: s.Span.End, End: t.End}))
+			break
+		}
+	}
 	return decls, strings.Join(outside, " | ")
 }
 

@@ -54,12 +54,17 @@ func TestStructChanges(t *testing.T) {
 			want: []string{"struct changed otherwise struct m", "member added struct m.extra"},
 		},
 		{
-			// an attribute in the definition's own text; one after the
-			// closing brace is outside it, and only its hunk shows it
 			name: "attribute on the struct",
 			pre:  "struct m {\n\tint base;\n};\n",
 			new:  "struct __packed m {\n\tint base;\n};\n",
 			want: []string{"struct changed otherwise struct m"},
+		},
+		{
+			// after the closing brace, next to another struct's new member
+			name: "attribute after the closing brace",
+			pre:  "struct q {\n\tint c;\n};\nstruct m {\n\tint base;\n};\n",
+			new:  "struct q {\n\tint c;\n\tint d;\n};\nstruct m {\n\tint base;\n} __aligned(64);\n",
+			want: []string{"member added struct q.d", "struct changed otherwise struct m"},
 		},
 		{
 			// comments, blank lines and a member added to a shared
