@@ -34,6 +34,7 @@ const (
 	MemberBits         Kind = "bitfield width changed"
 	MemberReordered    Kind = "members reordered"
 	MemberCond         Kind = "member condition changed"
+	StructOther        Kind = "struct changed otherwise" // a change the member model does not see (a member declared again, an attribute)
 	MacroChanged       Kind = "macro changed"
 	MacroAdded         Kind = "macro added"
 	MacroRemoved       Kind = "macro removed"
@@ -201,6 +202,7 @@ func flatten(ms []*ast.Member, prefix string) []flatMember {
 }
 
 func (c *cmp) members(old, new *ast.Struct) {
+	first := len(c.fc.Changes) // the changes of this struct start here
 	subject := func(name string) string { return new.Kind + " " + new.Name + "." + name }
 	po := flatten(old.Members, "")
 	pn := flatten(new.Members, "")
@@ -256,9 +258,100 @@ func (c *cmp) members(old, new *ast.Struct) {
 		if i >= len(oldOrder) || common[i] != oldOrder[i] {
 			c.add(&Change{Kind: MemberReordered, Line: c.post.Line(new.Span.Off), Subject: new.Kind + " " + new.Name, Struct: new.Name,
 				Old: strings.Join(oldOrder, ", "), New: strings.Join(common, ", "), PostStruct: new, PreStruct: old})
+			return
+		}
+	}
+	// What no member change names must stay as it was: the declarations
+	// of the other members, in order, and the struct's text around them.
+	named := map[string]bool{}
+	for _, ch := range c.fc.Changes[first:] {
+		named[ch.Member] = true
+	}
+	// A declaration of several members is touched as a whole, in both
+	// versions ("u8 up:1, down:1;" gaining "flap:1" names up and down too).
+	for range 2 {
+		groupNames(old, named)
+		groupNames(new, named)
+	}
+	oldDecls, oldFrame := untouched(c.pre, old, named)
+	newDecls, newFrame := untouched(c.post, new, named)
+	if oldFrame != newFrame || !slices.Equal(oldDecls, newDecls) {
+		c.add(&Change{Kind: StructOther, Line: c.post.Line(new.Span.Off), Subject: new.Kind + " " + new.Name, Struct: new.Name,
+			PostStruct: new, PreStruct: old})
+	}
+}
+
+// memberNames returns the names the member model gives the i-th member of
+// s and what is nested in it (flatten's names).
+func memberNames(s *ast.Struct, i int) []string {
+	m := s.Members[i]
+	if m.Nested == nil && m.Name == "" && m.Macro == "" {
+		return []string{fmt.Sprintf("#unnamed bitfield %d", i)}
+	}
+	var out []string
+	for _, f := range flatten([]*ast.Member{m}, "") {
+		out = append(out, f.name)
+	}
+	return out
+}
+
+// groupNames adds to named every member declared in one declaration with a
+// named member.
+func groupNames(s *ast.Struct, named map[string]bool) {
+	hit := map[int]bool{}
+	for i, m := range s.Members {
+		for _, n := range memberNames(s, i) {
+			hit[m.Group] = hit[m.Group] || named[n]
+		}
+	}
+	for i, m := range s.Members {
+		if hit[m.Group] {
+			for _, n := range memberNames(s, i) {
+				named[n] = true
+			}
+		}
+	}
+}
+
+// untouched returns the normalised declarations of s's members that no
+// name in named belongs to (a declaration of several members counts once,
+// and is touched when one of them is), and the normalised text of s outside
+// its member declarations (its attributes).
+func untouched(f *ast.File, s *ast.Struct, named map[string]bool) (decls []string, frame string) {
+	touched := map[int]bool{} // by declaration group
+	for i, m := range s.Members {
+		for _, n := range memberNames(s, i) {
+			touched[m.Group] = touched[m.Group] || named[n]
+		}
+	}
+	var outside []string
+	at := s.Span.Off
+	seen := map[int]bool{}
+	for _, m := range s.Members {
+		if seen[m.Group] {
+			continue
+		}
+		seen[m.Group] = true
+		if m.Decl.Off >= at {
+			if t := f.Normalized(ast.Span{Off: at, End: m.Decl.Off}); t != "" {
+				outside = append(outside, t)
+			}
+			at = m.Decl.End
+		}
+		if !touched[m.Group] {
+			decls = append(decls, f.Normalized(m.Decl))
+		}
+	}
+	outside = append(outside, f.Normalized(ast.Span{Off: at, End: s.Span.End}))
+	// and what follows the closing brace up to the ';' ("} __aligned(64);")
+	tail := f.CodeTokens(ast.Span{Off: s.Span.End, End: len(f.Src)})
+	for i, t := range tail {
+		if t.Is(";") || t.Is("{") || i == 32 {
+			outside = append(outside, f.Normalized(ast.Span{Off: s.Span.End, End: t.End}))
 			break
 		}
 	}
+	return decls, strings.Join(outside, " | ")
 }
 
 // firstOccurrences returns names without their repeats, in order.

@@ -23,11 +23,56 @@ func TestStructChanges(t *testing.T) {
 	}{
 		{
 			// found by FuzzPlan: a member declared twice once panicked
-			// the reorder check
+			// the reorder check; the member model does not see the
+			// second declaration, the struct check does
 			name: "member declared twice",
 			pre:  "struct p {\n\tint a;\n\tunsigned long tx;\n\tint b;\n};\n",
 			new:  "struct p {\n\tint a;\n\tunsigned long tx;\n\tunsigned long tx;\n\tint b;\n};\n",
-			want: []string{"unclassified change hunk 1"},
+			want: []string{"struct changed otherwise struct p"},
+		},
+		{
+			// found by FuzzPlan: the repeated member sits in a hunk that
+			// another struct's new member explains, so no "unclassified
+			// hunk" showed it, and rewrite exited 0 with it in the output
+			name: "member declared twice next to another struct's new member",
+			pre:  "struct q {\n\tint c;\n};\n\nstruct p {\n\tint a;\n\tvoid *src;\n};\n",
+			new:  "struct q {\n\tint c;\n\tint d;\n};\n\nstruct p {\n\tint a;\n\tvoid *src;\n\tvoid *src;\n};\n",
+			want: []string{"member added struct q.d", "struct changed otherwise struct p"},
+		},
+		{
+			name: "attribute on a member",
+			pre:  "struct m {\n\tint base;\n\tu32 seq;\n};\n",
+			new:  "struct m {\n\tint base;\n\tu32 seq __aligned(16);\n};\n",
+			want: []string{"struct changed otherwise struct m"},
+		},
+		{
+			// the new member is the model's; the attribute on another
+			// member of the same struct is not, and still shows
+			name: "attribute on a member next to a new member",
+			pre:  "struct m {\n\tint base;\n\tu32 seq;\n};\n",
+			new:  "struct m {\n\tint base;\n\tu32 seq __aligned(16);\n\tint extra;\n};\n",
+			want: []string{"struct changed otherwise struct m", "member added struct m.extra"},
+		},
+		{
+			name: "attribute on the struct",
+			pre:  "struct m {\n\tint base;\n};\n",
+			new:  "struct __packed m {\n\tint base;\n};\n",
+			want: []string{"struct changed otherwise struct m"},
+		},
+		{
+			// after the closing brace, next to another struct's new member
+			name: "attribute after the closing brace",
+			pre:  "struct q {\n\tint c;\n};\nstruct m {\n\tint base;\n};\n",
+			new:  "struct q {\n\tint c;\n\tint d;\n};\nstruct m {\n\tint base;\n} __aligned(64);\n",
+			want: []string{"member added struct q.d", "struct changed otherwise struct m"},
+		},
+		{
+			// comments, blank lines and a member added to a shared
+			// declaration are no other change
+			name: "comments and a shared declaration",
+			pre:  "struct c {\n\tu8 up:1, down:1;\n\tint a; /* a */\n};\n",
+			new:  "struct c {\n\tu8 up:1, down:1, flap:1;\n\n\t/* the a */\n\tint a; /* the a */\n};\n",
+			want: []string{"member added struct c.flap"},
 		},
 		{
 			name: "member added",

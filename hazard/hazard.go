@@ -199,6 +199,9 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 	case change.MemberBits:
 		h(StructLayout, fmt.Sprintf("bitfield width changes from %q to %q in struct %s", ch.Old, ch.New, ch.Struct),
 			Manual("keep the old width; use spare bits for the extra range"))
+	case change.StructOther:
+		h(StructLayout, fmt.Sprintf("the definition of %s changes in a way kprewrite does not model (a member declared again, an attribute on a member or on the %s): its layout may change", ch.Subject, strings.Fields(ch.Subject)[0]),
+			Manual("keep the definition as it is in the running kernel"))
 	case change.MemberReordered:
 		h(StructLayout, fmt.Sprintf("members of struct %s are reordered (%s -> %s)", ch.Struct, ch.Old, ch.New),
 			Manual("keep the original member order"))

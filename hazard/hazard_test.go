@@ -38,6 +38,8 @@ func TestAnalyze(t *testing.T) {
 		{"init code", "kernel/a.c",
 			"static int __init f(void)\n{\n\treturn 0;\n}\n", "static int __init f(void)\n{\n\treturn 1;\n}\n", InitCode, "f"},
 		{"assembly", "arch/x86/entry/entry_64.S", "nop\n", "ret\n", NotLivepatchable, ""},
+		{"member attribute", "include/linux/s.h",
+			"struct s {\n\tint a;\n\tu32 seq;\n};\n", "struct s {\n\tint a;\n\tu32 seq __aligned(16);\n};\n", StructLayout, "struct s"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -51,6 +53,12 @@ func TestAnalyze(t *testing.T) {
 				t.Errorf("%s subject %q, want %q", c.kind, subj, c.subject)
 			}
 		})
+	}
+	// a struct change the member model does not see needs an engineer
+	for _, h := range Analyze([]*change.File{change.Compute("include/linux/s.h", []byte("struct s {\n\tint a;\n};\n"), []byte("struct s {\n\tint a;\n\tint a;\n};\n"))}) {
+		if h.Kind != StructLayout || !h.NeedsHuman() || !strings.Contains(h.Reason, "a member declared again") {
+			t.Errorf("repeated member: %+v", h)
+		}
 	}
 	// a plain function change needs nothing
 	if got := kinds(t, "kernel/a.c", "int f(void)\n{\n\treturn 0;\n}\n", "int f(void)\n{\n\treturn 1;\n}\n"); len(got) != 0 {

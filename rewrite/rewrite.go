@@ -61,6 +61,18 @@ type MemberStrategy struct {
 	// Takes reports whether the strategy can take a new member (its
 	// change): a bitfield, a member without an initialiser, ...
 	Takes func(*change.Change) bool
+	// Pin, when set, returns opt with member ("struct X.m") pinned where
+	// an earlier livepatch of a cumulative series kept it, in the words
+	// this strategy gave the place (Entry.Placement); it copies any map
+	// of opt it changes. A replacing livepatch must find the state the
+	// replaced one kept.
+	Pin func(opt Options, member, placement string) Options
+	// Keeps, when set, says what a replacing livepatch keeps of a member
+	// this strategy placed ("struct X.m in the objects themselves ...").
+	Keeps func(member, placement string) string
+	// Drops, when set, is what a replacing livepatch may lose of the
+	// members this strategy placed, said once per replacement.
+	Drops string
 }
 
 // Strategies returns the names of the member strategies of transforms, in

@@ -91,7 +91,7 @@ func (r *Rewriter) Cumulative(set *patch.Set, report func(*rewrite.Session)) ([]
 		}
 		view := s.Part(p, r.fresh(s))
 		if st.N > 1 {
-			st.Keeps, st.Drops = replacement(r.placed, newData(s))
+			st.Keeps, st.Drops = r.replacement(r.placed, newData(s))
 			view.Notes = append(slices.Clone(view.Notes), rewrite.Finding{File: set.Name, Kind: "note", Transform: "cumulative", Action: "none",
 				Subject: fmt.Sprintf("livepatch %d replaces livepatch %d", st.N, st.N-1),
 				Reason:  "keeps: " + strings.Join(st.Keeps, "; ") + ". Drops: " + strings.Join(st.Drops, "; ")})
@@ -163,53 +163,47 @@ func (r *Rewriter) keep(st *Step) error {
 	return nil
 }
 
-// pinned returns the options of the next step: the hole offsets and
-// shadow ids of the members earlier steps placed.
+// pinned returns the options of the next step: each member an earlier
+// step placed, pinned by the strategy that placed it (its MemberStrategy.Pin).
 func (r *Rewriter) pinned() rewrite.Options {
 	opt := r.opt
-	opt.HoleOffsets = maps.Clone(opt.HoleOffsets)
-	opt.ShadowIDs = maps.Clone(opt.ShadowIDs)
-	for m, pl := range r.placed {
-		var n uint64
-		var off int64
-		switch {
-		case pl.Transform == "hole" && scan(pl.Where, "hole: byte %d,", &off):
-			if opt.HoleOffsets == nil {
-				opt.HoleOffsets = map[string]int64{}
-			}
-			opt.HoleOffsets[m] = off
-		case pl.Transform == "shadow" && scan(pl.Where, "shadow: id 0x%x", &n):
-			if opt.ShadowIDs == nil {
-				opt.ShadowIDs = map[string]uint64{}
-			}
-			opt.ShadowIDs[m] = n
+	for _, m := range slices.Sorted(maps.Keys(r.placed)) {
+		pl := r.placed[m]
+		if st := r.strategy(pl.Transform); st != nil && st.Pin != nil {
+			opt = st.Pin(opt, m, pl.Where)
 		}
 	}
 	return opt
 }
 
-func scan(s, format string, v any) bool {
-	n, err := fmt.Sscanf(s, format, v)
-	return err == nil && n == 1
+// strategy returns the member strategy of the named transform, or nil.
+func (r *Rewriter) strategy(name string) *rewrite.MemberStrategy {
+	for _, t := range r.transforms {
+		if t.Name == name && t.Member != nil {
+			return t.Member
+		}
+	}
+	return nil
 }
 
 // replacement says what the livepatch of st keeps and drops when it
-// replaces the one before it.
-func replacement(before map[string]Placement, vars []string) (keeps, drops []string) {
-	var shadows bool
+// replaces the one before it, in the words of the strategies that placed
+// the members (MemberStrategy.Keeps and Drops).
+func (r *Rewriter) replacement(before map[string]Placement, vars []string) (keeps, drops []string) {
+	var lost []string // Drops of the strategies that placed a member, once each
 	for _, m := range slices.Sorted(maps.Keys(before)) {
 		pl := before[m]
-		switch pl.Transform {
-		case "":
-		case "shadow":
-			shadows = true
-			keeps = append(keeps, fmt.Sprintf("%s in its shadow variables (%s): atomic replace runs no callback of the replaced livepatch, so its post-unpatch callback does not free them, and this livepatch frees them only when it is disabled itself", m, pl.Where))
-		case "hole", "bitfield":
-			keeps = append(keeps, fmt.Sprintf("%s in the objects themselves (%s), at the same place", m, pl.Where))
-		case "structext":
-			keeps = append(keeps, fmt.Sprintf("%s (%s): nothing to carry over, its objects live on the stack of the task that creates them, which switches livepatch only when no patched function is on its stack", m, pl.Where))
-		default:
+		if pl.Transform == "" {
+			continue
+		}
+		st := r.strategy(pl.Transform)
+		if st != nil && st.Keeps != nil {
+			keeps = append(keeps, st.Keeps(m, pl.Where))
+		} else {
 			keeps = append(keeps, fmt.Sprintf("%s (%s)", m, pl))
+		}
+		if st != nil && st.Drops != "" && !slices.Contains(lost, st.Drops) {
+			lost = append(lost, st.Drops)
 		}
 	}
 	if len(keeps) == 0 {
@@ -219,10 +213,7 @@ func replacement(before map[string]Placement, vars []string) (keeps, drops []str
 		drops = append(drops, fmt.Sprintf("the values of the variables the patches add (%s): each livepatch module has its own copy, which starts from its initialiser", strings.Join(vars, ", ")))
 	}
 	drops = append(drops, "the replaced livepatch's callbacks, which do not run")
-	if shadows {
-		drops = append(drops, "the shadow variables, should this livepatch's transition be reversed: its post-unpatch callback then frees them while the replaced livepatch still uses them (klp-build and kpatch-build leave struct klp_patch's states unset, so the callback cannot ask klp_get_prev_state() whether a replaced livepatch is still active)")
-	}
-	return keeps, drops
+	return keeps, append(drops, lost...)
 }
 
 // newData lists the global data the session's upstream change adds

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/rewritetest"
@@ -151,5 +153,56 @@ func TestMovedErrorSaysWhatToDo(t *testing.T) {
 	var me *series.MovedError
 	if !errors.As(error(e), &me) {
 		t.Error("not a MovedError")
+	}
+}
+
+// TestCumulativeNewStrategy: a member strategy the series package has never
+// heard of is pinned and described through its own MemberStrategy.Pin and
+// Keeps (and Drops): a new strategy needs no change in series.
+func TestCumulativeNewStrategy(t *testing.T) {
+	t.Parallel()
+	type pinCall struct{ Member, Where string }
+	var pins []pinCall
+	toy := &rewrite.Transform{
+		Name:  "toy",
+		Doc:   "keeps every new member in a toy slot",
+		Kinds: []hazard.Kind{hazard.StructLayout},
+		Member: &rewrite.MemberStrategy{
+			Use: "toy slot",
+			Pin: func(opt rewrite.Options, m, where string) rewrite.Options {
+				pins = append(pins, pinCall{m, where})
+				return opt
+			},
+			Keeps: func(m, where string) string { return m + " in its toy slot (" + where + ")" },
+			Drops: "the toy slots' history",
+		},
+		Run: func(p *rewrite.Pass) error {
+			for _, e := range p.Entries {
+				if e.ResolvedBy == "" && e.Change != nil && e.Change.Kind == change.MemberAdded {
+					p.Resolve(e, "in a toy slot")
+					e.Placement = "toy: slot of " + e.Change.Member
+				}
+			}
+			return nil
+		},
+	}
+	dir := rewritetest.TreeDir(t, "conn")
+	rw := series.New(rewritetest.Env(t, dir, ""), rewrite.Options{Dialect: "klp"}, []*rewrite.Transform{toy})
+	var steps []*series.Step
+	for _, f := range []string{"testdata/01-closing.patch", "testdata/02-retries.patch"} {
+		st, err := rw.Cumulative(oneSet(t, f), func(*rewrite.Session) {})
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		steps = append(steps, st...)
+	}
+	if d := cmp.Diff([]pinCall{{"struct conn.closing", "toy: slot of closing"}}, pins); d != "" {
+		t.Errorf("pins (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"struct conn.closing in its toy slot (toy: slot of closing)"}, steps[1].Keeps); d != "" {
+		t.Errorf("keeps (-want +got):\n%s", d)
+	}
+	if n := len(steps[1].Drops); n == 0 || steps[1].Drops[n-1] != "the toy slots' history" {
+		t.Errorf("drops %q: want the strategy's own last", steps[1].Drops)
 	}
 }

@@ -912,7 +912,7 @@ func compareFunctions(base []*build.Result, fs builtFuncs) (Check, []ObjectFuncs
 			rw[objdiff.BaseName(f)] = true
 			// a header function moved into the .c file under a new name
 			// (header2c's "_lp" copies) stands for the original
-			if b := movedName(objdiff.BaseName(f)); b != "" {
+			if b := lpname.Original(objdiff.BaseName(f)); b != "" {
 				rw[b] = true
 			}
 		}
@@ -925,7 +925,7 @@ func compareFunctions(base []*build.Result, fs builtFuncs) (Check, []ObjectFuncs
 		}
 		if hasOriginal {
 			for _, f := range of.Rewritten {
-				if !orig[objdiff.BaseName(f)] && !orig[movedName(objdiff.BaseName(f))] {
+				if !orig[objdiff.BaseName(f)] && !orig[lpname.Original(objdiff.BaseName(f))] {
 					of.Extra = append(of.Extra, f)
 				}
 			}
@@ -945,10 +945,6 @@ func compareFunctions(base []*build.Result, fs builtFuncs) (Check, []ObjectFuncs
 	}
 	return c, out
 }
-
-// movedName returns the header function a renamed copy stands for
-// ("bond_commit_link_state" for "bond_commit_link_state_lp"), or "".
-func movedName(f string) string { return lpname.Original(f) }
 
 // objectsOf groups files of a patch by the object they build into.
 func objectsOf(env *kbuild.Env, files []string) map[string][]string {

@@ -21,6 +21,7 @@ func copyTree(t *testing.T, name string) string {
 // when it has scripts/livepatch/klp-build, kpatch otherwise, and the
 // report says which and why.
 func TestDialectAuto(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name     string
 		klpBuild bool

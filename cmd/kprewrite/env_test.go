@@ -89,6 +89,7 @@ func TestNoWorkingCompiler(t *testing.T) {
 // TestUnusableWorkArea: --cache that is a file, below a file, or not
 // writable stops the run first with exit 3 and one line (issue 13 item 2).
 func TestUnusableWorkArea(t *testing.T) {
+	t.Parallel()
 	dir := "../../testdata/kernels/hdr"
 	pf := filepath.Join(dir, "patches/02-macro-chain.patch")
 	file := filepath.Join(t.TempDir(), "file")
@@ -116,6 +117,7 @@ func TestUnusableWorkArea(t *testing.T) {
 // shadow transform found a free it cannot instrument) counts in "need an
 // engineer" and makes rewrite exit 1 (issue 13 item 4).
 func TestManualNoteCounts(t *testing.T) {
+	t.Parallel()
 	tr := filepath.Join(t.TempDir(), "conn")
 	if err := os.CopyFS(tr, os.DirFS("../../testdata/kernels/conn")); err != nil {
 		t.Fatal(err)
@@ -195,6 +197,7 @@ func TestCancel(t *testing.T) {
 
 // TestJobsFlag: --jobs must be a positive number (issue 12 item 5).
 func TestJobsFlag(t *testing.T) {
+	t.Parallel()
 	dir := "../../testdata/kernels/hdr"
 	code, _, errs := kp(t, append(append([]string{"rewrite", "-j", "0"}, treeArgs(dir)...), filepath.Join(dir, "patches/02-macro-chain.patch"))...)
 	if code != exitBadInput {

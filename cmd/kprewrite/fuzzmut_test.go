@@ -415,6 +415,7 @@ func (mp *mutPatch) render() []byte {
 // the mutated patch reads back and applies to the tree, and the mutations
 // do change the seeds.
 func TestMutPatchApplies(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, name := range planTrees {
 		dir := filepath.Join("../../testdata/kernels", name)
@@ -464,6 +465,7 @@ func TestMutPatchApplies(t *testing.T) {
 
 // TestDropDeclarator checks the removal of one declarator of several.
 func TestDropDeclarator(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ decl, name, want string }{
 		{"u8 a:1, b:1, c:1;", "a", "u8 b:1, c:1;"},
 		{"u8 a:1, b:1, c:1;", "b", "u8 a:1, c:1;"},

@@ -54,6 +54,7 @@ func TestEndlessStdinRefused(t *testing.T) {
 }
 
 func TestHugeOrEndlessPatchFileRefused(t *testing.T) {
+	t.Parallel()
 	big := filepath.Join(t.TempDir(), "big.patch")
 	f, err := os.Create(big)
 	if err != nil {
@@ -116,6 +117,7 @@ func TestPreviewStdin(t *testing.T) {
 // range are usage errors too. No command at all prints the help to standard
 // error and exits 2.
 func TestUsageErrorsOneLine(t *testing.T) {
+	t.Parallel()
 	pf := seed + "/patches/seed.patch"
 	for _, c := range []struct {
 		args []string
@@ -183,6 +185,7 @@ func copySeed(t *testing.T) string {
 // the tree (also through a link), and -o and --report naming one file are
 // refused before any work, and nothing is written or replaced.
 func TestOutputsRefused(t *testing.T) {
+	t.Parallel()
 	tr := copySeed(t)
 	dir := t.TempDir()
 	pf := filepath.Join(dir, "in.patch")
@@ -245,6 +248,7 @@ func TestOutputsRefused(t *testing.T) {
 // created; members with one base name are refused; the error about a
 // failing member names its file.
 func TestSeriesAllOrNothing(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(rel, text string) string {
 		p := filepath.Join(dir, rel)

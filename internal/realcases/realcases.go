@@ -8,10 +8,11 @@ package realcases
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/patch"
@@ -168,25 +169,12 @@ func (c *Case) Materialize(src, work string) (*Materialized, error) {
 			upstream[rel] = string(d)
 		}
 	}
-	var names []string
-	for rel := range upstream {
-		names = append(names, rel)
+	p, err := c.patch(readBase, upstream)
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(names)
-	p := &patch.Patch{Mail: &patch.Mail{
-		FromLine: "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001",
-		Headers:  []string{"From: kprewrite real-tree case <cases@kprewrite.invalid>", "Subject: [PATCH] " + c.Subject},
-		Body:     c.Doc + "\n\nSigned-off-by: kprewrite real-tree case <cases@kprewrite.invalid>\n",
-	}}
-	for _, rel := range names {
-		old, err := readBase(rel)
-		if err != nil {
-			return nil, err
-		}
-		if d := patch.Diff(rel, old, []byte(upstream[rel])); d != nil {
-			p.Files = append(p.Files, d)
-			m.Files = append(m.Files, rel)
-		}
+	for _, f := range p.Files {
+		m.Files = append(m.Files, f.Path())
 	}
 	if len(p.Files) == 0 {
 		return nil, fmt.Errorf("case %s: the upstream patch is empty", c.Name)
@@ -196,6 +184,26 @@ func (c *Case) Materialize(src, work string) (*Materialized, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// patch is the upstream patch of c, as a mail: the diff of each file of
+// files (path -> content), in path order, against what old reads.
+func (c *Case) patch(old func(string) ([]byte, error), files map[string]string) (*patch.Patch, error) {
+	p := &patch.Patch{Mail: &patch.Mail{
+		FromLine: "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001",
+		Headers:  []string{"From: kprewrite real-tree case <cases@kprewrite.invalid>", "Subject: [PATCH] " + c.Subject},
+		Body:     c.Doc + "\n\nSigned-off-by: kprewrite real-tree case <cases@kprewrite.invalid>\n",
+	}}
+	for _, rel := range slices.Sorted(maps.Keys(files)) {
+		o, err := old(rel)
+		if err != nil {
+			return nil, err
+		}
+		if d := patch.Diff(rel, o, []byte(files[rel])); d != nil {
+			p.Files = append(p.Files, d)
+		}
+	}
+	return p, nil
 }
 
 // countShows is the upstream change of the "hole" case and of the first

@@ -37,24 +37,9 @@ func (s *Series) Materialize(src, work string) (*MaterializedSeries, error) {
 	}
 	m := &MaterializedSeries{}
 	mk := func(c *Case, name string, old func(string) ([]byte, error), nw map[string]string) (string, error) {
-		var names []string
-		for rel := range nw {
-			names = append(names, rel)
-		}
-		sort.Strings(names)
-		p := &patch.Patch{Mail: &patch.Mail{
-			FromLine: "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001",
-			Headers:  []string{"From: kprewrite real-tree case <cases@kprewrite.invalid>", "Subject: [PATCH] " + c.Subject},
-			Body:     c.Doc + "\n\nSigned-off-by: kprewrite real-tree case <cases@kprewrite.invalid>\n",
-		}}
-		for _, rel := range names {
-			o, err := old(rel)
-			if err != nil {
-				return "", err
-			}
-			if d := patch.Diff(rel, o, []byte(nw[rel])); d != nil {
-				p.Files = append(p.Files, d)
-			}
+		p, err := c.patch(old, nw)
+		if err != nil {
+			return "", err
 		}
 		if len(p.Files) == 0 {
 			return "", fmt.Errorf("series %s: %s is empty", s.Name, name)

@@ -42,6 +42,9 @@ var Transform = &rewrite.Transform{
 	Member: &rewrite.MemberStrategy{
 		Use:   "bitfield in spare bits",
 		Takes: func(ch *change.Change) bool { return ch.PostMember.IsBitfield() },
+		Keeps: func(m, where string) string {
+			return fmt.Sprintf("%s in the objects themselves (%s), at the same place", m, where)
+		},
 	},
 	Run: run,
 }

@@ -23,6 +23,7 @@ package hole
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -47,6 +48,20 @@ var Transform = &rewrite.Transform{
 		Takes: func(ch *change.Change) bool {
 			return !ch.PostMember.IsBitfield() && len(ch.PostMember.Array) == 0 && ch.PostMember.Macro == "" &&
 				!member.NeedsInit(ch.PostMember.Type)
+		},
+		Pin: func(opt rewrite.Options, m, where string) rewrite.Options {
+			var off int64
+			if n, err := fmt.Sscanf(where, "hole: byte %d,", &off); err == nil && n == 1 {
+				opt.HoleOffsets = maps.Clone(opt.HoleOffsets)
+				if opt.HoleOffsets == nil {
+					opt.HoleOffsets = map[string]int64{}
+				}
+				opt.HoleOffsets[m] = off
+			}
+			return opt
+		},
+		Keeps: func(m, where string) string {
+			return fmt.Sprintf("%s in the objects themselves (%s), at the same place", m, where)
 		},
 	},
 	Run: run,

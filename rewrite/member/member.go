@@ -1,8 +1,9 @@
 // Package member is the part the struct-member transforms (bitfield, hole,
-// shadow) share: given new members that must not enter the struct, find
-// every use in the patched .c files with the compiler oracle, rewrite the
-// uses into accessor calls, put the accessors into each file that needs
-// them, and take the member out of the header. A member whose uses cannot
+// shadow; structext takes its candidates and header reverts) share: given
+// new members that must not enter the struct, find every use in the
+// patched .c files with the compiler oracle, rewrite the uses into accessor
+// calls, put the accessors into each file that needs them, and take the
+// member out of the header. A member whose uses cannot
 // all be rewritten is left alone and the reason is returned: never a half
 // rewrite.
 package member
@@ -45,7 +46,8 @@ type Member struct {
 	PtrArgs func(file string, a *cexpr.Access) string
 	SetArgs func(file string, a *cexpr.Access) string
 	// Check, when set, is asked about every use before anything is
-	// rewritten: a non-empty answer refuses the member with that reason.
+	// rewritten: a non-empty answer refuses the member with that reason
+	// (and sets CheckRefused).
 	Check func(file string, a *cexpr.Access) string
 	// Drop, when set, may claim a use whose whole statement goes away
 	// (a lock's spin_lock_init when the lock lives in a static table): it
@@ -58,6 +60,10 @@ type Member struct {
 	// Filled in by Apply.
 	Files []string // .c files whose uses were rewritten
 	Uses  int
+	// CheckRefused says that Apply refused the member because Check
+	// refused one of its uses (not for a reason of its own), so the
+	// strategy can word that refusal its own way.
+	CheckRefused bool
 }
 
 // Candidates returns the unresolved struct-layout hazards that add a member
@@ -165,6 +171,7 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 			for _, u := range uses[m] {
 				if why := m.Check(u.file, u.acc); why != "" {
 					refused[m] = why
+					m.CheckRefused = true
 					break
 				}
 			}

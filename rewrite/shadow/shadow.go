@@ -47,6 +47,7 @@ package shadow
 import (
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -72,6 +73,21 @@ var Transform = &rewrite.Transform{
 	Member: &rewrite.MemberStrategy{
 		Use:   "shadow variable",
 		Takes: func(ch *change.Change) bool { return ch.PostMember.Macro == "" },
+		Pin: func(opt rewrite.Options, m, where string) rewrite.Options {
+			var id uint64
+			if n, err := fmt.Sscanf(where, "shadow: id 0x%x", &id); err == nil && n == 1 {
+				opt.ShadowIDs = maps.Clone(opt.ShadowIDs)
+				if opt.ShadowIDs == nil {
+					opt.ShadowIDs = map[string]uint64{}
+				}
+				opt.ShadowIDs[m] = id
+			}
+			return opt
+		},
+		Keeps: func(m, where string) string {
+			return fmt.Sprintf("%s in its shadow variables (%s): atomic replace runs no callback of the replaced livepatch, so its post-unpatch callback does not free them, and this livepatch frees them only when it is disabled itself", m, where)
+		},
+		Drops: "the shadow variables, should this livepatch's transition be reversed: its post-unpatch callback then frees them while the replaced livepatch still uses them (klp-build and kpatch-build leave struct klp_patch's states unset, so the callback cannot ask klp_get_prev_state() whether a replaced livepatch is still active)",
 	},
 	Run: run,
 }
@@ -96,7 +112,7 @@ type plan struct {
 	allocs  []string
 	table   string      // the lock table, for lock members kept in one (no shadow)
 	value   sites.Value // what upstream creation gives the member, for scalars
-	manual  string      // what the engineer must do, when a use refuses the member
+	manual  string      // what the engineer must do when Check refuses a use of the member
 }
 
 func run(p *rewrite.Pass) error {
@@ -128,8 +144,8 @@ func run(p *rewrite.Pass) error {
 	}
 	applied, refused := member.Apply(p, ms)
 	for m, why := range refused {
-		if pl := byMember[m]; pl.manual != "" && strings.HasPrefix(why, manualMark) {
-			p.RefuseManual(m.Entry, strings.TrimPrefix(why, manualMark), pl.manual)
+		if pl := byMember[m]; pl.manual != "" && m.CheckRefused {
+			p.RefuseManual(m.Entry, why, pl.manual)
 			continue
 		}
 		p.Refuse(m.Entry, why)
@@ -270,9 +286,6 @@ func writtenBefore(f *ast.File, a *cexpr.Access) bool {
 	return false
 }
 
-// manualMark starts a refusal of member.Check that needs an engineer.
-const manualMark = "manual: "
-
 func zeroOf(typ string) string {
 	if strings.HasSuffix(typ, "*") {
 		return "NULL"
@@ -337,7 +350,7 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 			if g == "GFP_KERNEL" {
 				return ""
 			}
-			return fmt.Sprintf("%sat %s:%d the shadow of an object created before the livepatch would be allocated with %s (%s), which can fail, and a %s has no safe value without it", manualMark, file, a.Line, g, why, pl.typ)
+			return fmt.Sprintf("at %s:%d the shadow of an object created before the livepatch would be allocated with %s (%s), which can fail, and a %s has no safe value without it", file, a.Line, g, why, pl.typ)
 		}
 		m.PtrArgs = func(file string, a *cexpr.Access) string {
 			gfpOf(file, a)
@@ -354,7 +367,7 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 				if a.Kind == cexpr.Assign || a.Kind == cexpr.SizeOf || writtenBefore(p.Parse(file), a) {
 					return ""
 				}
-				return fmt.Sprintf("%sobjects created before the livepatch would read %s at %s:%d, but what upstream creation gives the member is not known: %s", manualMark, zeroOf(pl.typ), file, a.Line, pl.value.Evidence)
+				return fmt.Sprintf("objects created before the livepatch would read %s at %s:%d, but what upstream creation gives the member is not known: %s", zeroOf(pl.typ), file, a.Line, pl.value.Evidence)
 			}
 		}
 	}

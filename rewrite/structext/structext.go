@@ -49,6 +49,9 @@ var Transform = &rewrite.Transform{
 	Member: &rewrite.MemberStrategy{
 		Use:   "struct extension",
 		Takes: func(ch *change.Change) bool { return !ch.PostMember.IsBitfield() },
+		Keeps: func(m, where string) string {
+			return fmt.Sprintf("%s (%s): nothing to carry over, its objects live on the stack of the task that creates them, which switches livepatch only when no patched function is on its stack", m, where)
+		},
 	},
 	Run: run,
 }
