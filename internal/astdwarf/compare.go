@@ -48,7 +48,7 @@ type member struct {
 // whose keyword is on line (DW_AT_decl_line).
 func findStruct(f *ast.File, kind, name string, line int) *ast.Struct {
 	var first *ast.Struct
-	for _, s := range f.Structs {
+	for _, s := range slices.Concat(f.Structs, f.MacroStructs) {
 		if s.Kind != kind || s.Name != name {
 			continue
 		}
@@ -97,6 +97,10 @@ func astMembers(f *ast.File, s *ast.Struct, cfg *kbuild.Config) []member {
 				}
 			case m.Name != "":
 				out = append(out, member{astItem{Name: m.Name, Line: line}, unknown})
+			case m.Names != nil:
+				for _, n := range m.Names {
+					out = append(out, member{astItem{Name: n, Line: line}, unknown})
+				}
 			case m.Macro != "":
 				out = append(out, member{astItem{Macro: m.Macro, Line: line}, unknown})
 			default:
