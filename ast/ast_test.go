@@ -2,6 +2,7 @@ package ast
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -227,5 +228,319 @@ func TestFunctionPointerVariableIsNoPrototype(t *testing.T) {
 	want := []string{"prototype dev_err_probe", "prototype folio_end_writeback", "var platform_notify", "call PAGEFLAG", "call TESTCLEARFLAG"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// flat returns the member names of s as the compiler sees them: anonymous
+// nested aggregates flattened, macro-made members by their Names (or their
+// text when ast does not know them).
+func flat(ms []*Member) []string {
+	var out []string
+	for _, m := range ms {
+		switch {
+		case m.Nested != nil && m.Name == "":
+			out = append(out, flat(m.Nested.Members)...)
+		case m.Name != "":
+			out = append(out, m.Name)
+		case m.Names != nil:
+			out = append(out, m.Names...)
+		case m.Macro != "":
+			out = append(out, m.Macro)
+		}
+	}
+	return out
+}
+
+func structNames(t *testing.T, src, name string) []string {
+	t.Helper()
+	f := Parse("x.h", []byte(src))
+	s := f.Struct(name)
+	if s == nil {
+		t.Fatalf("struct %s not found", name)
+	}
+	return flat(s.Members)
+}
+
+// TestTrailingAttributes: an attribute macro after a member's name is no
+// name. Before, ast read "CRYPTO_MINALIGN_ATTR" (include/linux/crypto.h),
+// "____cacheline_internodealigned_in_smp" (include/linux/srcutree.h) and
+// "__module_layout_align" (include/linux/module.h) as the members' names.
+func TestTrailingAttributes(t *testing.T) {
+	src := `struct crypto_tfm {
+	u32 crt_flags;
+	void *__crt_ctx[] CRYPTO_MINALIGN_ATTR;
+};
+struct srcu_data {
+	spinlock_t __private lock ____cacheline_internodealigned_in_smp;
+	struct srcu_struct *ssp __rcu;
+	struct module_layout core_layout __module_layout_align;
+	unsigned int __state;
+	u32 __flags;
+	unsigned long flags;
+	const char *name;
+	struct list_head list;
+};
+`
+	if diff := cmp.Diff([]string{"crt_flags", "__crt_ctx"}, structNames(t, src, "crypto_tfm")); diff != "" {
+		t.Errorf("crypto_tfm (-want +got):\n%s", diff)
+	}
+	want := []string{"lock", "ssp", "core_layout", "__state", "__flags", "flags", "name", "list"}
+	if diff := cmp.Diff(want, structNames(t, src, "srcu_data")); diff != "" {
+		t.Errorf("srcu_data (-want +got):\n%s", diff)
+	}
+}
+
+// TestUnnamedBitfields: "unsigned :5;" (arch/x86/include/asm/kvm_host.h)
+// and "__u16 :16;" (include/uapi/linux/bpf.h) declare padding, no member.
+// Before, ast read members named "unsigned" and "__u16".
+func TestUnnamedBitfields(t *testing.T) {
+	src := `struct bpf_sock {
+	__be16 dst_port;
+	__u16 :16;
+	__u32 dst_ip4;
+	unsigned :5;
+	unsigned smm:8;
+	int  :32; int  :32;
+	u8 a:1, b:1;
+	unsigned int c:2;
+};
+`
+	want := []string{"dst_port", "dst_ip4", "smm", "a", "b", "c"}
+	if diff := cmp.Diff(want, structNames(t, src, "bpf_sock")); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	f := Parse("x.h", []byte(src))
+	var bits []string
+	for _, m := range f.Struct("bpf_sock").Members {
+		if m.Name == "" {
+			bits = append(bits, m.Type+":"+m.Bits)
+		}
+	}
+	if diff := cmp.Diff([]string{"__u16:16", "unsigned:5", "int:32", "int:32"}, bits); diff != "" {
+		t.Errorf("unnamed bitfields (-want +got):\n%s", diff)
+	}
+}
+
+// TestNestedAggregateDeclarators: "struct ethtool_fec_stat {...} a, b, c;"
+// (include/linux/ethtool.h) declares three members; "struct {...} __packed;"
+// (include/asm-generic/hyperv-tlfs.h) and "struct {...} __randomize_layout;"
+// (include/linux/mm_types.h) declare an anonymous one. Before, ast kept only
+// the last name, and read the attributes as names.
+func TestNestedAggregateDeclarators(t *testing.T) {
+	src := `struct ethtool_fec_stats {
+	struct ethtool_fec_stat {
+		u64 total;
+		u64 lanes[ETHTOOL_MAX_LANES];
+	} corrected_blocks, uncorrectable_blocks, corrected_bits;
+};
+union hv_message_flags {
+	__u8 asu8;
+	struct {
+		__u8 msg_pending:1;
+		__u8 reserved:7;
+	} __packed;
+};
+struct mm_struct {
+	struct {
+		struct maple_tree mm_mt;
+	} __randomize_layout;
+	unsigned long cpu_bitmap[];
+};
+`
+	if diff := cmp.Diff([]string{"corrected_blocks", "uncorrectable_blocks", "corrected_bits"}, structNames(t, src, "ethtool_fec_stats")); diff != "" {
+		t.Errorf("ethtool_fec_stats (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"asu8", "msg_pending", "reserved"}, structNames(t, src, "hv_message_flags")); diff != "" {
+		t.Errorf("hv_message_flags (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"mm_mt", "cpu_bitmap"}, structNames(t, src, "mm_struct")); diff != "" {
+		t.Errorf("mm_struct (-want +got):\n%s", diff)
+	}
+	f := Parse("x.h", []byte(src))
+	ms := f.Struct("ethtool_fec_stats").Members
+	if ms[1].Nested != ms[0].Nested || ms[2].Type != "struct ethtool_fec_stat" || f.Text(ms[2].NameAt) != "corrected_bits" {
+		t.Errorf("declarators after one definition share it: %+v", ms[2])
+	}
+}
+
+// TestStructGroup: struct_group() and its variants (include/linux/stddef.h)
+// hold real member declarations. Before, ast read each group as one member
+// made by a macro; now it reads the union the macro makes: the members,
+// each with its own span, then the group's name; a tagged group defines its
+// struct (struct sk_buff_list in include/linux/skbuff.h).
+func TestStructGroup(t *testing.T) {
+	src := `struct iphdr {
+	__u8	ttl;
+	__sum16	check;
+	__struct_group(/* no tag */, addrs, /* no attrs */,
+		__be32	saddr;
+		__be32	daddr;
+	);
+};
+struct sk_buff_head {
+	struct_group_tagged(sk_buff_list, list,
+		struct sk_buff	*next;
+		struct sk_buff	*prev;
+	);
+	__u32		qlen;
+};
+struct napi_gro_cb {
+	struct_group(zeroed,
+		u16	gro_remcsum_start;
+		u8	same_flow:1, encap_mark:1;
+	);
+	int last;
+};
+`
+	if diff := cmp.Diff([]string{"ttl", "check", "saddr", "daddr", "addrs"}, structNames(t, src, "iphdr")); diff != "" {
+		t.Errorf("iphdr (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"next", "prev", "list", "qlen"}, structNames(t, src, "sk_buff_head")); diff != "" {
+		t.Errorf("sk_buff_head (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"gro_remcsum_start", "same_flow", "encap_mark", "zeroed", "last"}, structNames(t, src, "napi_gro_cb")); diff != "" {
+		t.Errorf("napi_gro_cb (-want +got):\n%s", diff)
+	}
+	f := Parse("x.h", []byte(src))
+	var tagged *Struct
+	for _, s := range f.Structs {
+		if s.Name == "sk_buff_list" {
+			tagged = s
+		}
+	}
+	if tagged == nil {
+		t.Fatal("struct sk_buff_list (the tagged group) not found")
+	}
+	if diff := cmp.Diff([]string{"next", "prev"}, flat(tagged.Members)); diff != "" {
+		t.Errorf("sk_buff_list (-want +got):\n%s", diff)
+	}
+	saddr := f.Struct("iphdr").Members[2].Nested.Members[0].Nested.Members[0]
+	if f.Text(saddr.NameAt) != "saddr" || saddr.Type != "__be32" || saddr.Macro != "" || f.Text(saddr.Decl) != "__be32\tsaddr;" {
+		t.Errorf("a grouped member is an ordinary member: %+v", saddr)
+	}
+}
+
+// TestMacroMemberNames: a member made by a macro names what it declares:
+// by the argument for the kernel's member macros defined elsewhere
+// (DECLARE_BITMAP in include/linux/types.h, DECLARE_FLEX_ARRAY,
+// __bpf_md_ptr), by expanding the #define for one in the same file
+// (NET_DEV_STAT in include/linux/netdevice.h, ESTACKS_MEMBERS in
+// arch/x86/include/asm/cpu_entry_area.h, HASH_LEN_DECLARE in
+// include/linux/dcache.h). Before, Names did not exist and the members
+// were unnamed.
+func TestMacroMemberNames(t *testing.T) {
+	src := `#define NET_DEV_STAT(FIELD)			\
+	union {					\
+		unsigned long FIELD;		\
+		atomic_long_t __##FIELD;	\
+	}
+#define ESTACKS_MEMBERS(guardsize, optional_stack_size)		\
+	char	DF_stack_guard[guardsize];			\
+	char	VC_stack[optional_stack_size];
+#ifdef __LITTLE_ENDIAN
+ #define HASH_LEN_DECLARE u32 hash; u32 len
+#else
+ #define HASH_LEN_DECLARE u32 len; u32 hash
+#endif
+struct x {
+	DECLARE_BITMAP(flags, DEV_FLAG_COUNT);
+	DECLARE_FLEX_ARRAY(struct sock_filter, insns);
+	__bpf_md_ptr(struct bpf_sock *, sk);
+	NET_DEV_STAT(rx_packets);
+	union { struct { HASH_LEN_DECLARE; }; u64 hash_len; };
+	UNKNOWN_MACRO(a, b);
+};
+struct exception_stacks {
+	ESTACKS_MEMBERS(0, VC_EXCEPTION_STKSZ)
+};
+`
+	want := []string{"flags", "__empty_insns", "insns", "sk", "rx_packets", "__rx_packets",
+		"hash", "len", "hash_len", "UNKNOWN_MACRO(a, b)"}
+	if diff := cmp.Diff(want, structNames(t, src, "x")); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"DF_stack_guard", "VC_stack"}, structNames(t, src, "exception_stacks")); diff != "" {
+		t.Errorf("exception_stacks (-want +got):\n%s", diff)
+	}
+	f := Parse("x.h", []byte(src))
+	bm := f.Struct("x").Members[0]
+	if bm.Name != "" || bm.Macro != "DECLARE_BITMAP(flags, DEV_FLAG_COUNT)" || bm.Type != "DECLARE_BITMAP" {
+		t.Errorf("a macro-made member keeps its macro text and no Name: %+v", bm)
+	}
+}
+
+// TestTraceEventStructs: TRACE_EVENT and DECLARE_EVENT_CLASS in a trace
+// header define struct trace_event_raw_NAME and struct
+// trace_event_data_offsets_NAME (include/trace/trace_events.h), and
+// FTRACE_ENTRY in kernel/trace/trace_entries.h defines its struct_name.
+// Before, ast knew none of them. An object-like macro alone on its line
+// (SOFTIRQ_NAME_LIST in include/trace/events/irq.h) no longer swallows the
+// TRACE_EVENT after it into a "prototype".
+func TestTraceEventStructs(t *testing.T) {
+	src := `#define SOFTIRQ_NAME_LIST softirq_name(HI) softirq_name_end(RCU)
+#define softirq_name(sirq) TRACE_DEFINE_ENUM(sirq##_SOFTIRQ);
+SOFTIRQ_NAME_LIST
+
+TRACE_EVENT(irq_handler_entry,
+
+	TP_PROTO(int irq, struct irqaction *action),
+
+	TP_ARGS(irq, action),
+
+	TP_STRUCT__entry(
+		__field(	int,	irq		)
+		__string(	name,	action->name	)
+		__array(	char,	comm,	TASK_COMM_LEN	)
+		__rel_bitmask(	mask,	nr	)
+	),
+
+	TP_fast_assign(
+		__entry->irq = irq;
+	),
+
+	TP_printk("irq=%d", __entry->irq)
+);
+
+DEFINE_EVENT(irq_handler_entry, irq_other, TP_PROTO(int irq), TP_ARGS(irq));
+
+#define FTRACE_CTX_FIELDS					\
+	__field(	unsigned int,	prev_pid	)	\
+	__field(	unsigned int,	next_pid	)
+
+FTRACE_ENTRY(context_switch, ctx_switch_entry,
+
+	TRACE_CTX,
+
+	F_STRUCT(
+		FTRACE_CTX_FIELDS
+		__field_struct(	struct ftrace_graph_ent,	graph_ent	)
+		__field_desc_packed(	unsigned long,	graph_ent,	func	)
+	),
+
+	F_printk("%u", __entry->prev_pid)
+);
+`
+	f := Parse("include/trace/events/irq.h", []byte(src))
+	got := map[string][]string{}
+	for _, s := range f.MacroStructs {
+		got[s.Name+" at "+strconv.Itoa(f.Line(s.Span.Off))+" by "+s.Macro] = flat(s.Members)
+	}
+	want := map[string][]string{
+		"trace_event_raw_irq_handler_entry at 5 by TRACE_EVENT":          {"ent", "irq", "__data_loc_name", "comm", "__rel_loc_mask", "__data"},
+		"trace_event_data_offsets_irq_handler_entry at 5 by TRACE_EVENT": {"name", "mask"},
+		"ctx_switch_entry at 31 by FTRACE_ENTRY":                         {"ent", "prev_pid", "next_pid", "graph_ent"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if len(f.Structs) != 0 || len(f.Decls) != 0 {
+		t.Errorf("macro structs stay out of Structs, and no prototype is read: %d structs, decls %+v", len(f.Structs), f.Decls)
+	}
+	var calls []string
+	for _, c := range f.Calls {
+		calls = append(calls, c.Name)
+	}
+	if diff := cmp.Diff([]string{"SOFTIRQ_NAME_LIST", "TRACE_EVENT", "DEFINE_EVENT", "FTRACE_ENTRY"}, calls); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
 	}
 }

@@ -30,6 +30,12 @@ type File struct {
 	Decls    []*Decl      // prototypes, typedefs and forward declarations
 	Includes []*Include   // #include lines
 	Calls    []*MacroCall // file-scope macro invocations: EXPORT_SYMBOL(x); DEFINE_MUTEX(m); ...
+	// MacroStructs are the structs that file-scope macro invocations define
+	// (TRACE_EVENT(x, ...): struct trace_event_raw_x and struct
+	// trace_event_data_offsets_x), with the members the macros give them.
+	// They are not in Structs: their text is the invocation, not a
+	// definition an edit could change member by member.
+	MacroStructs []*Struct
 
 	Guard string // the include guard macro, if the file has one
 
@@ -86,21 +92,27 @@ type Struct struct {
 	Members []*Member
 	Cond    Cond
 	Parent  *Member // for a nested definition: the member it belongs to
+	Macro   string  // for a struct in File.MacroStructs: the macro that defines it
 }
 
 // Member is one declarator in a struct or union body.
 type Member struct {
-	Name    string   // "" for an anonymous struct/union or a macro-made member
-	Type    string   // type text, normalised ("struct net_device *", "u8")
-	Bits    string   // bitfield width expression, "" if not a bitfield
-	Array   []string // array dimensions, outermost first
-	Decl    Span     // the whole declaration statement, ';' included
-	NameAt  Span     // the name token (zero for anonymous members)
-	Cond    Cond
-	Nested  *Struct // inline struct/union definition that is the member's type
-	Macro   string  // a member made by a macro (DECLARE_BITMAP(...)): its text
-	Group   int     // index of the declaration statement in the body
-	Comment string  // a comment on the same line, if any
+	Name   string   // "" for an anonymous struct/union or a macro-made member
+	Type   string   // type text, normalised ("struct net_device *", "u8")
+	Bits   string   // bitfield width expression, "" if not a bitfield
+	Array  []string // array dimensions, outermost first
+	Decl   Span     // the whole declaration statement, ';' included
+	NameAt Span     // the name token (zero for anonymous members)
+	Cond   Cond
+	Nested *Struct // inline struct/union definition that is the member's type
+	Macro  string  // a member made by a macro (DECLARE_BITMAP(...)): its text
+	// Names are the members a macro-made member declares as the compiler
+	// sees them, in order, those of anonymous structs and unions in their
+	// place ("mask" for DECLARE_BITMAP(mask, 8); "x", "__x" for
+	// NET_DEV_STAT(x)); nil when ast does not know the macro.
+	Names   []string
+	Group   int    // index of the declaration statement in the body
+	Comment string // a comment on the same line, if any
 }
 
 // IsBitfield reports whether the member is a bitfield.
@@ -222,6 +234,7 @@ func Parse(name string, src []byte) *File {
 		}
 	}
 	f.scanTop(code)
+	f.macroStructs()
 	return f
 }
 
@@ -439,7 +452,7 @@ var storageWords = map[string]bool{
 	"__initdata_or_module": true, "__packed": true, "__cacheline_aligned": true,
 	"__cacheline_aligned_in_smp": true, "____cacheline_aligned": true,
 	"____cacheline_aligned_in_smp": true, "__page_aligned_data": true, "__page_aligned_bss": true,
-	"__randomize_layout": true, "__no_randomize_layout": true, "__nonstring": true,
+	"____cacheline_internodealigned_in_smp": true, "__randomize_layout": true, "__no_randomize_layout": true, "__nonstring": true,
 	"__attribute__": true, "__attribute": true, "__aligned": true, "__section": true,
 	"__printf": true, "__scanf": true, "__counted_by": true, "__acquires": true,
 	"__releases": true, "__must_hold": true, "__no_kcsan": true, "__no_sanitize_address": true,
@@ -503,6 +516,14 @@ func (f *File) scanTop(code []Token) {
 	i := 0
 	for i < len(code) {
 		start := i
+		if f.loneMacro(code, i) {
+			// an object-like macro of this file alone on its line, with no
+			// ';' (SOFTIRQ_NAME_LIST in include/trace/events/irq.h): a
+			// statement of its own, not the start of the next one
+			f.Calls = append(f.Calls, &MacroCall{Name: code[i].Text, Span: Span{code[i].Off, code[i].End}, Cond: f.CondAt(code[i].Off)})
+			i++
+			continue
+		}
 		if end := macroStatement(f.Src, code, i); end > i {
 			// NAME(args) with no ';' after it: DEFINE_FREE(...), DEFINE_GUARD(...)
 			f.addDecl(code[i:end+1], false, nil)
@@ -550,6 +571,33 @@ func (f *File) scanTop(code []Token) {
 			return
 		}
 	}
+}
+
+// loneMacro reports whether code[i] is an identifier that this file
+// #defines as an object-like macro, alone on its line: followed by a token
+// on a later line that neither continues it nor opens a body
+// (error_detector_list in include/trace/events/error_report.h).
+func (f *File) loneMacro(code []Token, i int) bool {
+	if code[i].Kind != Ident || i+1 >= len(code) {
+		return false
+	}
+	if i > 0 && !strings.Contains(string(f.Src[code[i-1].End:code[i].Off]), "\n") {
+		return false
+	}
+	next := code[i+1]
+	if !strings.Contains(string(f.Src[code[i].End:next.Off]), "\n") {
+		return false
+	}
+	switch next.Text {
+	case ";", "{", "(", "=", ",", "[", ":", "*":
+		return false
+	}
+	for _, m := range f.Macros {
+		if m.Name == code[i].Text && !m.Undef && !m.FuncLike {
+			return true
+		}
+	}
+	return false
 }
 
 // macroStatement returns the index of the ')' that ends a macro invocation
@@ -1095,15 +1143,95 @@ func nameIndex(d []Token) int {
 			} else {
 				return -1
 			}
-		case t.Kind == Ident && isAttrWord(t.Text) && end > 1:
+		case t.Kind == Ident && isAttrWord(t.Text):
 			end--
 		case t.Kind == Ident:
-			return end - 1
+			c := end - 1
+			if c > 0 && d[c-1].Text == "]" {
+				// "void *__crt_ctx[] CRYPTO_MINALIGN_ATTR": nothing named follows an array declarator
+				end = c
+				continue
+			}
+			if c > 1 && couldBeName(d, c-1) && hasType(d[:c-1]) {
+				// "spinlock_t lock ____cacheline_internodealigned_in_smp": a
+				// name after a type, then an attribute macro
+				end = c
+				continue
+			}
+			return c
 		default:
 			return -1
 		}
 	}
 	return -1
+}
+
+// builtinTypeWords are the keywords a type can be made of.
+var builtinTypeWords = map[string]bool{"void": true, "char": true, "short": true, "int": true, "long": true,
+	"float": true, "double": true, "signed": true, "unsigned": true, "_Bool": true, "__signed__": true,
+	"struct": true, "union": true, "enum": true}
+
+// annotationWords are sparse annotations and qualifiers that may stand
+// between a type and a name.
+var annotationWords = map[string]bool{"__rcu": true, "__percpu": true, "__iomem": true, "__user": true,
+	"__force": true, "__private": true, "__bitwise": true, "restrict": true, "__restrict": true}
+
+func isQualifier(s string) bool { return isAttrWord(s) || annotationWords[s] }
+
+// couldBeName reports whether d[k] can be the name a declarator declares:
+// an identifier that is no keyword of a type, no qualifier and no tag.
+func couldBeName(d []Token, k int) bool {
+	t := d[k]
+	if t.Kind != Ident || builtinTypeWords[t.Text] || isQualifier(t.Text) {
+		return false
+	}
+	return k == 0 || !(d[k-1].Text == "struct" || d[k-1].Text == "union" || d[k-1].Text == "enum")
+}
+
+// hasType reports whether toks hold a type, not only qualifiers and
+// attributes.
+func hasType(toks []Token) bool {
+	for k := 0; k < len(toks); k++ {
+		t := toks[k]
+		if t.Kind == Ident && isQualifier(t.Text) {
+			if k+1 < len(toks) && toks[k+1].Text == "(" {
+				k = matchClose(toks, k+1)
+			}
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// unnamedBitfield reports whether the first declarator of a member
+// declaration is a bitfield with only a type before its ':' ("unsigned :5",
+// "__u16 :16").
+func unnamedBitfield(p []Token) bool {
+	colon := -1
+	for k, t := range p {
+		if t.Text == ":" {
+			colon = k
+			break
+		}
+		if t.Kind != Ident {
+			return false
+		}
+	}
+	if colon < 0 {
+		return false
+	}
+	keywords, others := 0, 0
+	for _, t := range p[:colon] {
+		switch {
+		case isQualifier(t.Text):
+		case builtinTypeWords[t.Text]:
+			keywords++
+		default:
+			others++
+		}
+	}
+	return others == 0 || others == 1 && keywords == 0
 }
 
 // declaratorName returns the name declared by tokens (for typedefs).
@@ -1204,24 +1332,43 @@ func (f *File) memberDecl(decl []Token, span Span, group int, s *Struct) []*Memb
 				end := matchClose(decl, br)
 				m := &Member{Decl: span, Cond: cond, Group: group, Comment: comment}
 				m.Nested = f.addStruct(decl, k, br, end, m)
-				rest := decl[end+1:]
-				if ni := nameIndex(rest); ni >= 0 {
-					m.Name = rest[ni].Text
-					m.NameAt = Span{rest[ni].Off, rest[ni].End}
-					m.Array = arrayDims(rest[ni+1:])
-				}
 				m.Type = t.Text + " {...}"
 				if m.Nested.Name != "" {
 					m.Type = t.Text + " " + m.Nested.Name
 				}
-				return []*Member{m}
+				// "} a, b;" declares a member per declarator; "} __packed;" none.
+				// Each part after the brace keeps the '}' in front, as the type
+				// the name follows.
+				out := []*Member{m}
+				for pi, p := range splitTop(decl[end+1:]) {
+					p = append([]Token{decl[end]}, p...)
+					if pi > 0 {
+						out = append(out, &Member{Decl: span, Cond: cond, Group: group, Type: m.Type, Nested: m.Nested})
+					}
+					x := out[len(out)-1]
+					if ni := nameIndex(p); ni >= 0 {
+						x.Name = p[ni].Text
+						x.NameAt = Span{p[ni].Off, p[ni].End}
+						x.Array = arrayDims(p[ni+1:])
+					}
+				}
+				return out
 			}
 		}
 		break
 	}
 	// macro-made member: NAME(args) with nothing else
 	if len(decl) >= 3 && decl[0].Kind == Ident && decl[1].Text == "(" && matchClose(decl, 1) == len(decl)-1 {
-		return []*Member{{Macro: joinTokens(decl), Decl: span, Cond: cond, Group: group, Type: decl[0].Text, Comment: comment}}
+		if ms := f.structGroup(decl, span, cond, group, comment); ms != nil {
+			return ms
+		}
+		return []*Member{{Macro: joinTokens(decl), Names: f.macroNames(decl), Decl: span, Cond: cond, Group: group, Type: decl[0].Text, Comment: comment}}
+	}
+	// an object-like macro of this file that declares members: "HASH_LEN_DECLARE;"
+	if len(decl) == 1 && decl[0].Kind == Ident {
+		if names := f.macroNames(decl); names != nil {
+			return []*Member{{Macro: decl[0].Text, Names: names, Decl: span, Cond: cond, Group: group, Type: decl[0].Text, Comment: comment}}
+		}
 	}
 	// declarators
 	var parts [][]Token
@@ -1241,6 +1388,9 @@ func (f *File) memberDecl(decl []Token, span Span, group int, s *Struct) []*Memb
 	var base []Token
 	for pi, p := range parts {
 		ni := nameIndex(p)
+		if pi == 0 && unnamedBitfield(p) {
+			ni = -1
+		}
 		m := &Member{Decl: span, Cond: cond, Group: group}
 		if pi == len(parts)-1 {
 			m.Comment = comment
@@ -1299,6 +1449,23 @@ func (f *File) memberDecl(decl []Token, span Span, group int, s *Struct) []*Memb
 		out = append(out, m)
 	}
 	return out
+}
+
+// splitTop splits tokens at the commas outside brackets.
+func splitTop(toks []Token) [][]Token {
+	var parts [][]Token
+	depth, last := 0, 0
+	for k, t := range toks {
+		if isOpen(t) {
+			depth++
+		} else if isClose(t) {
+			depth--
+		} else if t.Text == "," && depth == 0 {
+			parts = append(parts, toks[last:k])
+			last = k + 1
+		}
+	}
+	return append(parts, toks[last:])
 }
 
 // lineComment returns a comment that starts on the same line after off.

@@ -306,6 +306,9 @@ func (p *exprParser) ident(name string) val {
 		}
 		return val{}
 	}
+	if v, ok := p.cfg.archValue(name); ok {
+		return v
+	}
 	if !strings.HasPrefix(name, "CONFIG_") || p.cfg == nil {
 		return val{}
 	}
@@ -327,6 +330,9 @@ func (p *exprParser) ident(name string) val {
 }
 
 func (p *exprParser) defined(sym string) val {
+	if v, ok := p.cfg.archDefined(sym); ok {
+		return v
+	}
 	if p.cfg == nil || !strings.HasPrefix(sym, "CONFIG_") {
 		if sym == "__KERNEL__" {
 			return val{1, true}
@@ -338,4 +344,53 @@ func (p *exprParser) defined(sym string) val {
 	}
 	v, ok := p.cfg.Value(sym)
 	return b2v(ok && v != "n" && v != "m")
+}
+
+// otherArchMacros are compilers' architecture macros that an x86 build
+// never defines.
+var otherArchMacros = map[string]bool{"__sparc__": true, "__powerpc__": true, "__powerpc64__": true,
+	"__s390__": true, "__s390x__": true, "__aarch64__": true, "__arm__": true, "__mips__": true,
+	"__riscv": true, "__ia64__": true, "__alpha__": true, "__hppa__": true, "__m68k__": true, "__loongarch__": true}
+
+// x86 reports whether the config is an x86 one, whose byte order, word size
+// and compiler macros follow from it.
+func (c *Config) x86() bool {
+	return c != nil && (c.Tristate("CONFIG_X86") == "y" || c.Tristate("CONFIG_X86_64") == "y" || c.Tristate("CONFIG_X86_32") == "y")
+}
+
+// archDefined decides defined(sym) for the macros the architecture's
+// headers and compiler define (byte order, __x86_64__), on an x86 config.
+func (c *Config) archDefined(sym string) (val, bool) {
+	if !c.x86() {
+		return val{}, false
+	}
+	switch sym {
+	case "__LITTLE_ENDIAN_BITFIELD", "__LITTLE_ENDIAN":
+		return val{1, true}, true
+	case "__BIG_ENDIAN_BITFIELD", "__BIG_ENDIAN":
+		return val{0, true}, true
+	case "__x86_64__":
+		return b2v(c.Tristate("CONFIG_X86_64") == "y"), true
+	case "__i386__":
+		return b2v(c.Tristate("CONFIG_X86_64") != "y"), true
+	}
+	if otherArchMacros[sym] {
+		return val{0, true}, true
+	}
+	return val{}, false
+}
+
+// archValue decides the word size macros on an x86 config.
+func (c *Config) archValue(name string) (val, bool) {
+	if !c.x86() {
+		return val{}, false
+	}
+	switch name {
+	case "BITS_PER_LONG", "__BITS_PER_LONG":
+		if c.Tristate("CONFIG_64BIT") == "y" || c.Tristate("CONFIG_X86_64") == "y" {
+			return val{64, true}, true
+		}
+		return val{32, true}, true
+	}
+	return val{}, false
 }

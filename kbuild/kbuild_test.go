@@ -39,6 +39,29 @@ func TestEvalCond(t *testing.T) {
 	if got := none.EvalExpr("defined(CONFIG_A)"); got != TriUnknown {
 		t.Errorf("no config: %v", got)
 	}
+	// An x86 config decides byte order, word size and the compiler's
+	// architecture macros (include/uapi/linux/tcp.h, include/linux/lockref.h);
+	// other configs leave them unknown.
+	x86, err := ParseConfig([]byte("CONFIG_X86=y\nCONFIG_X86_64=y\nCONFIG_64BIT=y\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for expr, want := range map[string]Tri{
+		"defined(__LITTLE_ENDIAN_BITFIELD)":            True,
+		"defined (__BIG_ENDIAN_BITFIELD)":              False,
+		"BITS_PER_LONG == 64":                          True,
+		"(BITS_PER_LONG > 32) || (PAGE_SIZE >= 65536)": True,
+		"defined(__sparc__) && defined(__arch64__)":    False,
+		"defined(__x86_64__) && !defined(__i386__)":    True,
+		"defined(SOME_ARCH_MACRO)":                     TriUnknown,
+	} {
+		if got := x86.EvalExpr(expr); got != want {
+			t.Errorf("x86: %s = %v, want %v", expr, got, want)
+		}
+		if got := cfg.EvalExpr(expr); got != TriUnknown {
+			t.Errorf("no arch: %s = %v, want unknown", expr, got)
+		}
+	}
 	cond := ast.Cond{{Expr: "defined(CONFIG_A)", Want: true}, {Expr: "defined(CONFIG_C)", Want: false}}
 	if cfg.EvalCond(cond) != True {
 		t.Errorf("EvalCond")

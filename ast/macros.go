@@ -1,0 +1,226 @@
+package ast
+
+import "strings"
+
+// memberMacro says which argument of a member-declaring kernel macro names
+// the member, and the names the compiler sees ("%s" stands for it).
+type memberMacro struct {
+	arg   int
+	names []string
+}
+
+// memberMacros are the kernel's macros that declare struct members and are
+// defined in headers other than the ones that use them (a macro defined in
+// the same file is expanded from its #define instead).
+var memberMacros = map[string]memberMacro{
+	"DECLARE_BITMAP":                   {0, []string{"%s"}},               // unsigned long name[BITS_TO_LONGS(bits)]
+	"DECLARE_HASHTABLE":                {0, []string{"%s"}},               // struct hlist_head name[1 << (bits)]
+	"DECLARE_KFIFO":                    {0, []string{"%s"}},               // STRUCT_KFIFO(type, size) fifo
+	"DECLARE_KFIFO_PTR":                {0, []string{"%s"}},               // STRUCT_KFIFO_PTR(type) fifo
+	"__ETHTOOL_DECLARE_LINK_MODE_MASK": {0, []string{"%s"}},               // DECLARE_BITMAP(name, ...)
+	"DECLARE_PHY_INTERFACE_MASK":       {0, []string{"%s"}},               // DECLARE_BITMAP(name, ...)
+	"CACHELINE_PADDING":                {0, []string{"%s"}},               // struct cacheline_padding name (CONFIG_SMP)
+	"__bpf_md_ptr":                     {1, []string{"%s"}},               // union { type name; __u64 :64; }
+	"DEFINE_SNMP_STAT":                 {1, []string{"%s"}},               // __typeof__(type) __percpu *name
+	"DEFINE_SNMP_STAT_ATOMIC":          {1, []string{"%s"}},               // __typeof__(type) *name
+	"DECLARE_FLEX_ARRAY":               {1, []string{"__empty_%s", "%s"}}, // struct { struct { } __empty_name; type name[]; }
+	"__DECLARE_FLEX_ARRAY":             {1, []string{"__empty_%s", "%s"}}, // the same, in UAPI headers
+	"NET_DEV_STAT":                     {0, []string{"%s", "__%s"}},       // union { unsigned long x; atomic_long_t __x; }
+}
+
+// structGroups are the struct_group() family of include/linux/stddef.h:
+// the indexes of the tag, the name and the first member argument (-1: no
+// tag). __struct_group(TAG, NAME, ATTRS, MEMBERS...) is
+//
+//	union { struct { MEMBERS } ATTRS; struct TAG { MEMBERS } ATTRS NAME; }
+var structGroups = map[string]struct{ tag, name, members int }{
+	"struct_group":        {-1, 0, 1},
+	"struct_group_attr":   {-1, 0, 2},
+	"struct_group_tagged": {0, 1, 2},
+	"__struct_group":      {0, 1, 3},
+}
+
+// argRanges returns the [start, end) token ranges of the top-level
+// arguments of the call whose '(' is at open and ')' at close.
+func argRanges(toks []Token, open, close int) [][2]int {
+	var out [][2]int
+	depth, start := 0, open+1
+	for k := open + 1; k < close; k++ {
+		t := toks[k]
+		if isOpen(t) {
+			depth++
+		} else if isClose(t) {
+			depth--
+		} else if t.Text == "," && depth == 0 {
+			out = append(out, [2]int{start, k})
+			start = k + 1
+		}
+	}
+	if start < close || len(out) > 0 {
+		out = append(out, [2]int{start, close})
+	}
+	return out
+}
+
+// structGroup models a struct_group() member declaration as the union it
+// expands to: an anonymous union of an anonymous (or tagged) struct holding
+// the member declarations, read from the source like any other members, and
+// the group's name. It returns nil when decl is no struct_group call.
+func (f *File) structGroup(decl []Token, span Span, cond Cond, group int, comment string) []*Member {
+	sg, ok := structGroups[decl[0].Text]
+	if !ok {
+		return nil
+	}
+	close := len(decl) - 1
+	args := argRanges(decl, 1, close)
+	if len(args) <= sg.name {
+		return nil
+	}
+	arg := func(i int) []Token { return decl[args[i][0]:args[i][1]] }
+	nameToks := arg(sg.name)
+	if len(nameToks) != 1 || nameToks[0].Kind != Ident {
+		return nil
+	}
+	tag := ""
+	if sg.tag >= 0 {
+		if t := arg(sg.tag); len(t) == 1 && t[0].Kind == Ident {
+			tag = t[0].Text
+		}
+	}
+	text := joinTokens(decl)
+	m := &Member{Decl: span, Cond: cond, Group: group, Comment: comment, Macro: text, Type: decl[0].Text}
+	wrap := &Struct{Kind: "union", Span: span, Body: span, Cond: cond, Parent: m}
+	m.Nested = wrap
+	f.Structs = append(f.Structs, wrap)
+	inner := &Member{Decl: span, Cond: cond, Type: "struct {...}"}
+	if tag != "" {
+		inner.Type = "struct " + tag
+	}
+	grp := &Struct{Kind: "struct", Name: tag, Span: span, Cond: cond, Parent: inner}
+	inner.Nested = grp
+	var memToks []Token
+	if len(args) > sg.members {
+		memToks = decl[args[sg.members][0]:close]
+	}
+	grp.Body = Span{decl[close].Off, decl[close].Off}
+	if len(memToks) > 0 {
+		grp.Body = Span{memToks[0].Off, memToks[len(memToks)-1].End}
+	}
+	f.Structs = append(f.Structs, grp)
+	grp.Members = f.members(memToks, grp)
+	named := &Member{Name: nameToks[0].Text, NameAt: Span{nameToks[0].Off, nameToks[0].End}, Decl: span, Cond: cond,
+		Type: inner.Type, Macro: text}
+	wrap.Members = []*Member{inner, named}
+	return []*Member{m}
+}
+
+// macroNames returns the members a macro-made member declaration declares
+// (decl is NAME(args) or an object-like NAME), or nil when ast cannot tell:
+// known kernel macros by the argument that names the member, macros
+// defined in the same file by expanding their first #define.
+func (f *File) macroNames(decl []Token) []string {
+	name := decl[0].Text
+	var args [][]Token
+	if len(decl) > 1 {
+		for _, r := range argRanges(decl, 1, len(decl)-1) {
+			args = append(args, decl[r[0]:r[1]])
+		}
+	}
+	if mm, ok := memberMacros[name]; ok && len(decl) > 1 {
+		if mm.arg < 0 || mm.arg >= len(args) || len(args[mm.arg]) != 1 || args[mm.arg][0].Kind != Ident {
+			return nil
+		}
+		var out []string
+		for _, n := range mm.names {
+			out = append(out, strings.ReplaceAll(n, "%s", args[mm.arg][0].Text))
+		}
+		return out
+	}
+	var def *Macro
+	for _, m := range f.Macros {
+		if m.Name == name && !m.Undef && m.FuncLike == (len(decl) > 1) {
+			def = m
+			break
+		}
+	}
+	if def == nil || len(def.Params) != len(args) && !(len(def.Params) > 0 && def.Params[len(def.Params)-1] == "...") {
+		return nil
+	}
+	body := expand(def, args)
+	if !strings.Contains(body, ";") && !strings.HasPrefix(body, "struct") && !strings.HasPrefix(body, "union") {
+		return nil
+	}
+	x := Parse(f.Name+":"+name, []byte("struct __ast_expansion {\n"+body+"\n;\n};\n"))
+	if len(x.Structs) == 0 {
+		return nil
+	}
+	return flatNames(x.Structs[0].Members)
+}
+
+// expand substitutes the arguments into a macro's body, with ## pasting and
+// # stringizing.
+func expand(def *Macro, args [][]Token) string {
+	param := map[string]string{}
+	for i, p := range def.Params {
+		switch {
+		case p == "...":
+			var rest []string
+			for _, a := range args[i:] {
+				rest = append(rest, joinTokens(a))
+			}
+			param["__VA_ARGS__"] = strings.Join(rest, ", ")
+		case i < len(args):
+			param[p] = joinTokens(args[i])
+		}
+	}
+	var out []string
+	paste := false
+	toks := Tokenize([]byte(def.Body))
+	for k := 0; k < len(toks); k++ {
+		t := toks[k].Text
+		switch {
+		case t == "##":
+			paste = true
+			continue
+		case t == "#" && k+1 < len(toks) && param[toks[k+1].Text] != "":
+			k++
+			t = `"` + param[toks[k].Text] + `"`
+		case toks[k].Kind == Ident:
+			if v, ok := param[t]; ok {
+				t = v
+			}
+		}
+		if paste && len(out) > 0 {
+			out[len(out)-1] += t
+		} else {
+			out = append(out, t)
+		}
+		paste = false
+	}
+	return strings.Join(out, " ")
+}
+
+// flatNames returns the names of members, those of anonymous nested
+// aggregates and macro-made members in their place, or nil when a member's
+// names are unknown.
+func flatNames(ms []*Member) []string {
+	out := []string{}
+	for _, m := range ms {
+		switch {
+		case m.Nested != nil && m.Name == "":
+			inner := flatNames(m.Nested.Members)
+			if inner == nil {
+				return nil
+			}
+			out = append(out, inner...)
+		case m.Name != "":
+			out = append(out, m.Name)
+		case m.Macro != "":
+			if m.Names == nil {
+				return nil
+			}
+			out = append(out, m.Names...)
+		}
+	}
+	return out
+}

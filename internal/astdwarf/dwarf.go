@@ -1,0 +1,162 @@
+package main
+
+import (
+	"debug/dwarf"
+	"debug/elf"
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// dwarfStruct is one named struct or union that the DWARF of an object
+// places in a header of the source tree.
+type dwarfStruct struct {
+	Kind    string   // "struct" or "union"
+	Name    string   // tag
+	Header  string   // path relative to the tree
+	Line    int      // DW_AT_decl_line: the line of the keyword
+	Members []string // member names in order, anonymous members flattened
+	Object  string   // the first object (relative to the build) it was read from
+}
+
+func (d *dwarfStruct) key() string { return d.Kind + " " + d.Name + " " + d.Header }
+
+// pathMapper turns the file names of a line table into tree-relative paths.
+type pathMapper struct {
+	tree, build string // cleaned absolute paths
+}
+
+// rel returns the path of name relative to the source tree and whether it
+// is a file of the tree at all (generated files in the build directory and
+// files outside both are not).
+func (p pathMapper) rel(name, compDir string) (string, bool) {
+	if name == "" {
+		return "", false
+	}
+	if !filepath.IsAbs(name) {
+		if compDir == "" {
+			compDir = p.build
+		}
+		name = filepath.Join(compDir, name)
+	}
+	name = filepath.Clean(name)
+	if r, ok := under(name, p.tree); ok {
+		return r, true
+	}
+	return "", false
+}
+
+func under(path, dir string) (string, bool) {
+	if dir == "" || !strings.HasPrefix(path, dir+"/") {
+		return "", false
+	}
+	return path[len(dir)+1:], true
+}
+
+// readObject appends to seen/out every header struct and union of one
+// object file that is not there yet, keyed by (kind, tag, header).
+func readObject(path, objName string, pm pathMapper, seen map[string]bool, out *[]*dwarfStruct) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	d, err := f.DWARF()
+	if err != nil {
+		return fmt.Errorf("%s: no DWARF (build with CONFIG_DEBUG_INFO): %v", path, err)
+	}
+	r := d.Reader()
+	var files []string // tree-relative header paths by file index, "" when not one
+	var compDir string
+	for {
+		e, err := r.Next()
+		if err != nil {
+			return fmt.Errorf("%s: %v", path, err)
+		}
+		if e == nil {
+			return nil
+		}
+		switch e.Tag {
+		case dwarf.TagCompileUnit, dwarf.TagPartialUnit:
+			compDir, _ = e.Val(dwarf.AttrCompDir).(string)
+			files = nil
+			lr, err := d.LineReader(e)
+			if err != nil || lr == nil {
+				continue
+			}
+			for _, lf := range lr.Files() {
+				rel := ""
+				if lf != nil && strings.HasSuffix(lf.Name, ".h") {
+					if r, ok := pm.rel(lf.Name, compDir); ok {
+						rel = r
+					}
+				}
+				files = append(files, rel)
+			}
+			continue
+		case dwarf.TagStructType, dwarf.TagUnionType:
+		default:
+			continue
+		}
+		name, _ := e.Val(dwarf.AttrName).(string)
+		if name == "" {
+			continue
+		}
+		if decl, _ := e.Val(dwarf.AttrDeclaration).(bool); decl {
+			continue
+		}
+		fi, ok := e.Val(dwarf.AttrDeclFile).(int64)
+		if !ok || fi < 0 || int(fi) >= len(files) || files[fi] == "" {
+			continue
+		}
+		kind := "struct"
+		if e.Tag == dwarf.TagUnionType {
+			kind = "union"
+		}
+		ds := &dwarfStruct{Kind: kind, Name: name, Header: files[fi], Object: objName}
+		if seen[ds.key()] {
+			continue
+		}
+		line, _ := e.Val(dwarf.AttrDeclLine).(int64)
+		ds.Line = int(line)
+		t, err := d.Type(e.Offset)
+		if err != nil {
+			continue
+		}
+		st, ok := t.(*dwarf.StructType)
+		if !ok || st.Incomplete {
+			continue
+		}
+		ds.Members = flattenDWARF(st, nil)
+		seen[ds.key()] = true
+		*out = append(*out, ds)
+	}
+}
+
+// flattenDWARF appends the member names of st, with the members of unnamed
+// struct and union members in their place.
+func flattenDWARF(st *dwarf.StructType, out []string) []string {
+	for _, f := range st.Field {
+		if f.Name == "" {
+			if ist, ok := stripQual(f.Type).(*dwarf.StructType); ok {
+				out = flattenDWARF(ist, out)
+			}
+			continue
+		}
+		out = append(out, f.Name)
+	}
+	return out
+}
+
+func stripQual(t dwarf.Type) dwarf.Type {
+	for {
+		switch x := t.(type) {
+		case *dwarf.TypedefType:
+			t = x.Type
+		case *dwarf.QualType:
+			t = x.Type
+		default:
+			return t
+		}
+	}
+}
