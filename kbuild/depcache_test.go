@@ -41,22 +41,7 @@ func TestDepIndexCached(t *testing.T) {
 	}
 	write(filepath.Join(obj, "kernel", ".a.o.cmd"), record("a", "include/linux/x.h"))
 	write(filepath.Join(obj, "kernel", ".b.o.cmd"), record("b"))
-	users := func() []string {
-		t.Helper()
-		rc := rcache.Open(cache, nil)
-		env, err := Open(src, filepath.Join(obj, ".config"), Options{Context: rcache.With(context.Background(), rc), CacheDir: t.TempDir()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !env.HasBuild() {
-			t.Fatal("the test build is not complete")
-		}
-		got, _, err := env.Includers("include/linux/x.h")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got
-	}
+	users := func() []string { return includersWithCache(t, src, filepath.Join(obj, ".config"), cache, true) }
 	if d := cmp.Diff([]string{"kernel/a.c"}, users()); d != "" {
 		t.Errorf("first run (-want +got):\n%s", d)
 	}
@@ -98,22 +83,7 @@ func TestIncludeGraphCached(t *testing.T) {
 	write("kernel/a.c", "#include <linux/y.h>\n")
 	write("kernel/b.c", "// no includes here.\n")
 	write(".config", "CONFIG_X=y\n")
-	users := func() []string {
-		t.Helper()
-		rc := rcache.Open(cache, nil)
-		env, err := Open(src, filepath.Join(src, ".config"), Options{Context: rcache.With(context.Background(), rc), CacheDir: t.TempDir()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if env.HasBuild() {
-			t.Fatal("the test tree has a build")
-		}
-		got, _, err := env.Includers("include/linux/x.h")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got
-	}
+	users := func() []string { return includersWithCache(t, src, filepath.Join(src, ".config"), cache, false) }
 	if d := cmp.Diff([]string{"kernel/a.c"}, users()); d != "" {
 		t.Errorf("first run (-want +got):\n%s", d)
 	}
@@ -131,4 +101,24 @@ func TestIncludeGraphCached(t *testing.T) {
 	if d := cmp.Diff([]string{"kernel/a.c", "kernel/b.c"}, users()); d != "" {
 		t.Errorf("after an edit (-want +got):\n%s", d)
 	}
+}
+
+// includersWithCache opens the tree src with config and the result cache
+// in cache (a fresh Env, as a new run would) and returns the users of
+// include/linux/x.h; built says whether the tree must have a complete build.
+func includersWithCache(t *testing.T, src, config, cache string, built bool) []string {
+	t.Helper()
+	rc := rcache.Open(cache, nil)
+	env, err := Open(src, config, Options{Context: rcache.With(context.Background(), rc), CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.HasBuild() != built {
+		t.Fatalf("complete build: %v, want %v", env.HasBuild(), built)
+	}
+	got, _, err := env.Includers("include/linux/x.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }

@@ -127,7 +127,7 @@ func flatten(st *dwarf.StructType, prefix string, base int64, out *[]Member) {
 				bitOff = off*8 + unit - f.BitOffset - f.BitSize
 			}
 		}
-		inner := stripTypedefs(f.Type)
+		inner := StripTypedefs(f.Type)
 		if f.Name == "" {
 			if ist, ok := inner.(*dwarf.StructType); ok {
 				flatten(ist, prefix, off, out)
@@ -182,7 +182,9 @@ func CType(t dwarf.Type) string {
 	return strings.ReplaceAll(strings.ReplaceAll(t.String(), "long unsigned int", "unsigned long"), "long int", "long")
 }
 
-func stripTypedefs(t dwarf.Type) dwarf.Type {
+// StripTypedefs returns the type under typedefs and qualifiers (const,
+// volatile): what a member's layout depends on.
+func StripTypedefs(t dwarf.Type) dwarf.Type {
 	for {
 		switch x := t.(type) {
 		case *dwarf.TypedefType:
@@ -197,7 +199,7 @@ func stripTypedefs(t dwarf.Type) dwarf.Type {
 
 // alignOf computes the alignment of a type from its members, as the ABI does.
 func alignOf(t dwarf.Type) int64 {
-	switch x := stripTypedefs(t).(type) {
+	switch x := StripTypedefs(t).(type) {
 	case *dwarf.StructType:
 		a := int64(1)
 		for _, f := range x.Field {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/kprewrite/kprewrite/layout"
 )
 
 // dwarfStruct is one named struct or union that the DWARF of an object
@@ -138,7 +140,7 @@ func readObject(path, objName string, pm pathMapper, seen map[string]bool, out *
 func flattenDWARF(st *dwarf.StructType, out []string) []string {
 	for _, f := range st.Field {
 		if f.Name == "" {
-			if ist, ok := stripQual(f.Type).(*dwarf.StructType); ok {
+			if ist, ok := layout.StripTypedefs(f.Type).(*dwarf.StructType); ok {
 				out = flattenDWARF(ist, out)
 			}
 			continue
@@ -146,17 +148,4 @@ func flattenDWARF(st *dwarf.StructType, out []string) []string {
 		out = append(out, f.Name)
 	}
 	return out
-}
-
-func stripQual(t dwarf.Type) dwarf.Type {
-	for {
-		switch x := t.(type) {
-		case *dwarf.TypedefType:
-			t = x.Type
-		case *dwarf.QualType:
-			t = x.Type
-		default:
-			return t
-		}
-	}
 }
