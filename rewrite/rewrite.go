@@ -355,10 +355,17 @@ func (p *Pass) fallback(e *Entry) string {
 
 // Run runs the transforms in order, applying each one's edits before the
 // next runs. A member strategy runs only when --strategy chose it or none.
+// Before the first runs, each hazard a transform can rewrite as it is
+// (hazard.Auto) gets as its action the first of them that takes its kind.
 func (s *Session) Run(transforms []*Transform) error {
 	s.transforms = transforms
+	for _, e := range s.Entries {
+		if t := Taker(transforms, s.Options, e.Hazard); t != nil {
+			e.Action = t.Name
+		}
+	}
 	for _, t := range transforms {
-		if t.Member != nil && s.Options.Strategy != "" && s.Options.Strategy != t.Name {
+		if !s.Options.runs(t) {
 			continue
 		}
 		p := &Pass{Session: s, Transform: t}
@@ -371,6 +378,29 @@ func (s *Session) Run(transforms []*Transform) error {
 		}
 		if err := s.apply(p.edits); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// runs reports whether t runs under these options: a member strategy only
+// when --strategy chose it or none.
+func (o Options) runs(t *Transform) bool {
+	return t.Member == nil || o.Strategy == "" || o.Strategy == t.Name
+}
+
+// Taker returns the transform predicted to take h: for a hazard a
+// transform can rewrite as it is (hazard.Auto), the first of transforms
+// that takes its kind and runs under opt (a member strategy only when
+// --strategy chose it or none); nil for any other hazard or when none
+// does. Run makes its name the hazard's action.
+func Taker(transforms []*Transform, opt Options, h *hazard.Hazard) *Transform {
+	if !h.Auto {
+		return nil
+	}
+	for _, t := range transforms {
+		if opt.runs(t) && slices.Contains(t.Kinds, h.Kind) {
+			return t
 		}
 	}
 	return nil
