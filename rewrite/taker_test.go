@@ -3,6 +3,8 @@ package rewrite
 import (
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/kprewrite/kprewrite/hazard"
 )
 
@@ -38,6 +40,52 @@ func TestTaker(t *testing.T) {
 		h := &hazard.Hazard{Kind: c.kind, Auto: c.auto}
 		if got := name(Taker(reg, Options{Strategy: c.strategy}, h)); got != c.want {
 			t.Errorf("%s auto %v strategy %q: taker %q, want %q", c.kind, c.auto, c.strategy, got, c.want)
+		}
+	}
+}
+
+// TestPredictedAction: Run makes the predicted transform the action of a
+// hazard a transform can rewrite as it is; when that transform refuses
+// it, the hazard's own action (what the engineer does) is back, and a
+// transform that leaves it alone leaves the prediction.
+func TestPredictedAction(t *testing.T) {
+	t.Parallel()
+	taker := func(name string, refuse bool) *Transform {
+		return &Transform{Name: name, Kinds: []hazard.Kind{hazard.StructLayout}, Run: func(p *Pass) error {
+			for _, e := range p.Entries {
+				if refuse {
+					p.Refuse(e, "cannot")
+				}
+			}
+			return nil
+		}}
+	}
+	for _, c := range []struct {
+		name     string
+		registry []*Transform
+		manual   bool // want the hazard's own action back
+		tried    []string
+	}{
+		{"left alone", []*Transform{taker("idle", false)}, false, nil},
+		{"refused", []*Transform{taker("refuser", true)}, true, []string{"refuser: cannot"}},
+		{"refused by one not predicted", []*Transform{taker("idle", false), taker("refuser", true)}, false, []string{"refuser: cannot"}},
+	} {
+		s := load(t, Options{})
+		e := s.Entries[0]
+		e.Auto = true
+		own := e.Action
+		if err := s.Run(c.registry); err != nil {
+			t.Fatal(err)
+		}
+		want := c.registry[0].Name
+		if c.manual {
+			want = own
+		}
+		if e.Action != want {
+			t.Errorf("%s: action %q, want %q", c.name, e.Action, want)
+		}
+		if diff := cmp.Diff(c.tried, e.Tried); diff != "" {
+			t.Errorf("%s: tried (-want +got):\n%s", c.name, diff)
 		}
 	}
 }
