@@ -53,6 +53,11 @@ type Hazard struct {
 	// "none" for notes that need nothing. Transforms that take a hazard
 	// replace it with their own name.
 	Action string
+	// Auto says the hazard can be rewritten as it is, without a decision
+	// only an engineer can make: the driver predicts as its action the
+	// first transform of its registry that takes its Kind, and Action
+	// stays what the engineer does when no transform does.
+	Auto   bool
 	Change *change.Change // the change behind the hazard, nil for file-level ones
 }
 
@@ -185,6 +190,11 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 	h := func(kind Kind, reason, action string) {
 		out = append(out, &Hazard{Line: ch.Line, Kind: kind, Subject: ch.Subject, Reason: reason, Action: action})
 	}
+	// auto is h for a hazard a transform can rewrite as it is; manual is
+	// what the engineer does when no transform of the registry takes kind
+	auto := func(kind Kind, reason, manual string) {
+		out = append(out, &Hazard{Line: ch.Line, Kind: kind, Subject: ch.Subject, Reason: reason, Action: Manual(manual), Auto: true})
+	}
 	switch ch.Kind {
 	case change.MemberAdded:
 		h(StructLayout, fmt.Sprintf("new member %q changes the layout of %s; objects that exist when the livepatch loads were allocated without it",
@@ -212,7 +222,7 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 		h(StructLayout, "a struct definition is removed", Manual("keep the definition"))
 	case change.StructAdded:
 		if hdr {
-			h(HeaderDecl, "new struct definition in a header", "header2c")
+			auto(HeaderDecl, "new struct definition in a header", "move the new definition into the .c files that use it")
 		}
 	case change.FuncChanged, change.FuncAdded, change.FuncRemoved:
 		f := ch.PostFunc
@@ -243,8 +253,8 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 		}
 		if ch.Kind == change.FuncChanged && syscallWithArgs.MatchString(f.Macro) {
 			// SYSCALL_DEFINE0 keeps its body in a plain static __do_sys_NAME, which a builder patches like any function
-			h(Syscall, fmt.Sprintf("%s puts the body into an inline (so notrace) __do_sys function the builder cannot patch, next to static syscall metadata", f.Macro),
-				"syscall")
+			auto(Syscall, fmt.Sprintf("%s puts the body into an inline (so notrace) __do_sys function the builder cannot patch, next to static syscall metadata", f.Macro),
+				"define the system call with the builder's replacement macro (KLP_"+f.Macro+" or KPATCH_"+f.Macro+")")
 		}
 		if ch.Kind == change.FuncChanged && ch.PreFunc != nil && !fc.IsHeader && protoOf(fc.Pre, ch.PreFunc) != protoOf(fc.Post, ch.PostFunc) && !ch.PostFunc.Has("static") {
 			h(Prototype, "the prototype of a non-static function changes: callers in other objects still use the old one",
@@ -258,24 +268,26 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 			Manual("keep a reference to the static local in the new function (kpatch guide: keep the variable)"))
 	case change.MacroChanged, change.MacroAdded, change.MacroRemoved:
 		if hdr {
-			act := "header2c"
+			reason := fmt.Sprintf("macro %s in a header: %s", ch.Name, strings.TrimPrefix(string(ch.Kind), "macro "))
 			if ch.Kind == change.MacroRemoved {
-				act = Manual("keep the macro in the header; stop using it in the .c files")
+				h(HeaderMacro, reason, Manual("keep the macro in the header; stop using it in the .c files"))
+				break
 			}
-			h(HeaderMacro, fmt.Sprintf("macro %s in a header: %s", ch.Name, strings.TrimPrefix(string(ch.Kind), "macro ")), act)
+			auto(HeaderMacro, reason, "move the macro into the .c files that use it, under a new name if it changes")
 		}
 	case change.DeclChanged, change.DeclAdded, change.DeclRemoved:
 		if hdr {
-			act := "header2c"
+			reason := fmt.Sprintf("%s in a header", ch.Kind)
 			if ch.Kind == change.DeclChanged {
-				act = Manual("a changed prototype in a header changes every caller: keep it, or add a new function with a new name")
+				h(HeaderDecl, reason, Manual("a changed prototype in a header changes every caller: keep it, or add a new function with a new name"))
+				break
 			}
-			h(HeaderDecl, fmt.Sprintf("%s in a header", ch.Kind), act)
+			auto(HeaderDecl, reason, "move the declaration into the .c files that use it")
 		}
 	case change.VarAdded:
 		if ch.PostVar != nil && ch.PostVar.Extern {
 			if hdr {
-				h(HeaderDecl, "new extern declaration in a header", "header2c")
+				auto(HeaderDecl, "new extern declaration in a header", "move the declaration into the .c files that use it")
 			}
 			break
 		}
@@ -301,7 +313,7 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 		if !hdr {
 			h(NewInclude, fmt.Sprintf("new #include <%s>: harmless by itself, but inline code and static data it brings in become part of the patched functions", ch.Name), "none")
 		} else {
-			h(HeaderOther, fmt.Sprintf("new #include <%s> in a header reaches every includer", ch.Name), "header2c")
+			auto(HeaderOther, fmt.Sprintf("new #include <%s> in a header reaches every includer", ch.Name), "add the #include to the patched .c files that need it instead")
 		}
 	case change.CallAdded, change.CallRemoved:
 		switch {

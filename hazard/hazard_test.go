@@ -120,3 +120,46 @@ func TestChangedCleanupMacroInHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestAuto: the hazards a transform can rewrite as they are carry no
+// transform's name (the driver predicts it from its registry), only what
+// the engineer does when no transform takes them; the others are not Auto.
+func TestAuto(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, path, old, new string
+		kind                 Kind
+		auto                 bool
+	}{
+		{"changed macro", "include/linux/s.h", "#define LIMIT 4\n", "#define LIMIT 8\n", HeaderMacro, true},
+		{"removed macro", "include/linux/s.h", "#define LIMIT 4\n", "", HeaderMacro, false},
+		{"new struct", "include/linux/s.h", "", "struct s {\n\tint a;\n};\n", HeaderDecl, true},
+		{"new prototype", "include/linux/s.h", "", "int f(int x);\n", HeaderDecl, true},
+		{"changed prototype", "include/linux/s.h", "int f(int x);\n", "int f(long x);\n", HeaderDecl, false},
+		{"new extern", "include/linux/s.h", "", "extern int limit;\n", HeaderDecl, true},
+		{"new include", "include/linux/s.h", "#include <linux/a.h>\n", "#include <linux/a.h>\n#include <linux/b.h>\n", HeaderOther, true},
+		{"changed inline", "include/linux/s.h",
+			"static inline int f(int x)\n{\n\treturn x;\n}\n", "static inline int f(int x)\n{\n\treturn x + 1;\n}\n", HeaderInline, false},
+		{"syscall", "kernel/sys.c",
+			"SYSCALL_DEFINE1(f, int, x)\n{\n\treturn x;\n}\n", "SYSCALL_DEFINE1(f, int, x)\n{\n\treturn -x;\n}\n", Syscall, true},
+		{"struct grows", "include/linux/s.h",
+			"struct s {\n\tint a;\n};\n", "struct s {\n\tint a;\n\tint b;\n};\n", StructLayout, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var got []*Hazard
+			for _, h := range Analyze([]*change.File{change.Compute(c.path, []byte(c.old), []byte(c.new))}) {
+				if h.Kind == c.kind {
+					got = append(got, h)
+				}
+			}
+			if len(got) != 1 {
+				t.Fatalf("got %d %s hazards, want 1", len(got), c.kind)
+			}
+			if h := got[0]; h.Auto != c.auto || !h.NeedsHuman() {
+				t.Errorf("%s %q: auto %v, action %q; want auto %v and what the engineer does", h.Kind, h.Subject, h.Auto, h.Action, c.auto)
+			}
+		})
+	}
+}

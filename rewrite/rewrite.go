@@ -113,6 +113,10 @@ type Entry struct {
 	Tried      []string    // why transforms that looked at it refused it, in order
 	Edits      []edit.Edit // the edits that resolved it (offsets as proposed)
 
+	// manual is the hazard's own action (what the engineer does) while
+	// Action is the transform predicted to take it (see Taker).
+	manual string
+
 	// Placement is where a resolved new member lives ("hole: byte 18,
 	// 2 bytes", "shadow: id 0x1f"), in the words a later cumulative
 	// livepatch must repeat to find the state this one keeps.
@@ -306,7 +310,9 @@ func (p *Pass) Resolve(e *Entry, how string) {
 // Refuse records that this transform cannot handle a hazard, and why (the
 // driver puts the transform's name in front). A member strategy's refusal
 // also sets the action: the strategies after it in the registry that take
-// the member, or nothing when none is left.
+// the member, or nothing when none is left. The refusal of the transform
+// predicted to take the hazard (Taker) puts back the hazard's own action,
+// what the engineer does.
 func (p *Pass) Refuse(e *Entry, why string) {
 	p.refuse(e, why, p.fallback(e))
 }
@@ -321,6 +327,9 @@ func (p *Pass) refuse(e *Entry, why, action string) {
 		return
 	}
 	e.Tried = append(e.Tried, p.Transform.Name+": "+why)
+	if action == "" && e.manual != "" && e.Action == p.Transform.Name {
+		action = e.manual
+	}
 	if action != "" {
 		e.Action = action
 	}
@@ -355,10 +364,17 @@ func (p *Pass) fallback(e *Entry) string {
 
 // Run runs the transforms in order, applying each one's edits before the
 // next runs. A member strategy runs only when --strategy chose it or none.
+// Before the first runs, each hazard a transform can rewrite as it is
+// (hazard.Auto) gets as its action the first of them that takes its kind.
 func (s *Session) Run(transforms []*Transform) error {
 	s.transforms = transforms
+	for _, e := range s.Entries {
+		if t := Taker(transforms, s.Options, e.Hazard); t != nil {
+			e.manual, e.Action = e.Action, t.Name
+		}
+	}
 	for _, t := range transforms {
-		if t.Member != nil && s.Options.Strategy != "" && s.Options.Strategy != t.Name {
+		if !s.Options.runs(t) {
 			continue
 		}
 		p := &Pass{Session: s, Transform: t}
@@ -371,6 +387,29 @@ func (s *Session) Run(transforms []*Transform) error {
 		}
 		if err := s.apply(p.edits); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// runs reports whether t runs under these options: a member strategy only
+// when --strategy chose it or none.
+func (o Options) runs(t *Transform) bool {
+	return t.Member == nil || o.Strategy == "" || o.Strategy == t.Name
+}
+
+// Taker returns the transform predicted to take h: for a hazard a
+// transform can rewrite as it is (hazard.Auto), the first of transforms
+// that takes its kind and runs under opt (a member strategy only when
+// --strategy chose it or none); nil for any other hazard or when none
+// does. Run makes its name the hazard's action.
+func Taker(transforms []*Transform, opt Options, h *hazard.Hazard) *Transform {
+	if !h.Auto {
+		return nil
+	}
+	for _, t := range transforms {
+		if opt.runs(t) && slices.Contains(t.Kinds, h.Kind) {
+			return t
 		}
 	}
 	return nil

@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kprewrite/kprewrite/hazard"
+	"github.com/kprewrite/kprewrite/rewrite"
 )
 
 // TestRegistry checks what the driver and the CLI derive from the
@@ -48,5 +51,32 @@ func TestRegistry(t *testing.T) {
 	// comment-only header changes are dropped from what every other transform left
 	if names[len(names)-1] != "comments" {
 		t.Errorf("order %v: comments must run last", names)
+	}
+}
+
+// TestPredictedTakers: under the registry, the hazards a transform can
+// rewrite as they are get as their action the transform that rewrites
+// them (header code: header2c; system calls: syscall), whatever
+// --strategy chooses.
+func TestPredictedTakers(t *testing.T) {
+	t.Parallel()
+	want := map[hazard.Kind]string{
+		hazard.HeaderInline: "header2c",
+		hazard.HeaderMacro:  "header2c",
+		hazard.HeaderDecl:   "header2c",
+		hazard.HeaderOther:  "header2c",
+		hazard.Syscall:      "syscall",
+		hazard.Export:       "exports",
+	}
+	for _, strategy := range append([]string{""}, Strategies()...) {
+		for kind, name := range want {
+			got := "nothing"
+			if tr := rewrite.Taker(All(), rewrite.Options{Strategy: strategy}, &hazard.Hazard{Kind: kind, Auto: true}); tr != nil {
+				got = tr.Name
+			}
+			if got != name {
+				t.Errorf("strategy %q: %s hazards are predicted for %s, want %s", strategy, kind, got, name)
+			}
+		}
 	}
 }

@@ -189,7 +189,7 @@ func run(p *rewrite.Pass) error {
 			file = h
 		}
 	}
-	p.Note(rewrite.Finding{File: file, Line: 1, Subject: "header2c: " + strings.Join(names, ", "), Reason: reason})
+	p.Note(rewrite.Finding{File: file, Line: 1, Subject: strings.Join(names, ", "), Reason: reason})
 	return nil
 }
 
@@ -392,7 +392,7 @@ func (st *state) users() ([]string, string, error) {
 	}
 	defer func() {
 		if text := sc.notHere.NotBuiltHereText(); text != "" {
-			p.Note(rewrite.Finding{File: st.firstHeader(), Line: 1, Subject: "header2c: files left out", Reason: text})
+			p.Note(rewrite.Finding{File: st.firstHeader(), Line: 1, Subject: "files left out of the blast radius", Reason: text})
 		}
 	}()
 	users := map[string]bool{}

@@ -53,7 +53,7 @@ func TestCheck(t *testing.T) {
 	findings := []rewrite.Finding{
 		{Subject: "struct p.a", Kind: "struct-layout", Resolved: true, Transform: "hole", Tried: []string{"structext: copied"}},
 		{Subject: "struct p.b", Kind: "struct-layout", Action: "manual: use a shadow variable", Tried: []string{"hole: no room"}},
-		{Subject: "header2c: ring_used", Kind: "note", Reason: "blast radius of ring_used"},
+		{Subject: "ring_used", Kind: "note", Reason: "blast radius of ring_used"},
 	}
 	c := &Case{Expects: []Expect{
 		{Line: 1, What: "resolved", By: "hole", Subject: "struct p.a"},
