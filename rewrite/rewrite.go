@@ -365,7 +365,9 @@ func (p *Pass) fallback(e *Entry) string {
 // Run runs the transforms in order, applying each one's edits before the
 // next runs. A member strategy runs only when --strategy chose it or none.
 // Before the first runs, each hazard a transform can rewrite as it is
-// (hazard.Auto) gets as its action the first of them that takes its kind.
+// (hazard.Auto) gets as its action the first of them that takes its kind;
+// after the last, one that no transform resolved gets back its own action
+// (what the engineer does).
 func (s *Session) Run(transforms []*Transform) error {
 	s.transforms = transforms
 	for _, e := range s.Entries {
@@ -387,6 +389,14 @@ func (s *Session) Run(transforms []*Transform) error {
 		}
 		if err := s.apply(p.edits); err != nil {
 			return err
+		}
+	}
+	// A hazard the predicted transform neither resolved nor refused is
+	// still the engineer's: never a silent exit 0 with nothing rewritten.
+	for _, e := range s.Entries {
+		if e.manual != "" && e.ResolvedBy == "" && !strings.HasPrefix(e.Action, "manual") {
+			e.Tried = append(e.Tried, e.Action+": left it unrewritten")
+			e.Action = e.manual
 		}
 	}
 	return nil

@@ -46,8 +46,9 @@ func TestTaker(t *testing.T) {
 
 // TestPredictedAction: Run makes the predicted transform the action of a
 // hazard a transform can rewrite as it is; when that transform refuses
-// it, the hazard's own action (what the engineer does) is back, and a
-// transform that leaves it alone leaves the prediction.
+// it, or leaves it unrewritten, the hazard's own action (what the engineer
+// does) is back: a prediction never stands for a rewrite that did not
+// happen.
 func TestPredictedAction(t *testing.T) {
 	t.Parallel()
 	taker := func(name string, refuse bool) *Transform {
@@ -66,9 +67,9 @@ func TestPredictedAction(t *testing.T) {
 		manual   bool // want the hazard's own action back
 		tried    []string
 	}{
-		{"left alone", []*Transform{taker("idle", false)}, false, nil},
+		{"left alone", []*Transform{taker("idle", false)}, true, []string{"idle: left it unrewritten"}},
 		{"refused", []*Transform{taker("refuser", true)}, true, []string{"refuser: cannot"}},
-		{"refused by one not predicted", []*Transform{taker("idle", false), taker("refuser", true)}, false, []string{"refuser: cannot"}},
+		{"refused by one not predicted", []*Transform{taker("idle", false), taker("refuser", true)}, true, []string{"refuser: cannot", "idle: left it unrewritten"}},
 	} {
 		s := load(t, Options{})
 		e := s.Entries[0]

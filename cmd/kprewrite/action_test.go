@@ -22,18 +22,23 @@ import (
 func TestAnalyzeActionFromRegistry(t *testing.T) {
 	dir := "../../testdata/kernels/sys"
 	var looked []string
-	toy := &rewrite.Transform{
-		Name:  "toysys",
-		Doc:   "looks at changed system calls and leaves them",
-		Kinds: []hazard.Kind{hazard.Syscall},
-		Run: func(p *rewrite.Pass) error {
-			for _, e := range p.Entries {
-				if e.Kind == hazard.Syscall {
-					looked = append(looked, e.Subject)
+	toyOf := func(takes bool) *rewrite.Transform {
+		return &rewrite.Transform{
+			Name:  "toysys",
+			Doc:   "looks at changed system calls and, if takes, resolves them",
+			Kinds: []hazard.Kind{hazard.Syscall},
+			Run: func(p *rewrite.Pass) error {
+				for _, e := range p.Entries {
+					if e.Kind == hazard.Syscall {
+						looked = append(looked, e.Subject)
+						if takes {
+							p.Resolve(e, "taken by the toy")
+						}
+					}
 				}
-			}
-			return nil
-		},
+				return nil
+			},
+		}
 	}
 	saved := registry
 	t.Cleanup(func() { registry = saved })
@@ -42,7 +47,9 @@ func TestAnalyzeActionFromRegistry(t *testing.T) {
 		t.Fatal("no syscall transform in the registry")
 	}
 	withToy := slices.Clone(saved)
-	withToy[at] = toy
+	withToy[at] = toyOf(true)
+	withIdleToy := slices.Clone(saved)
+	withIdleToy[at] = toyOf(false)
 	without := slices.Delete(slices.Clone(saved), at, at+1)
 
 	for _, tc := range []struct {
@@ -53,6 +60,9 @@ func TestAnalyzeActionFromRegistry(t *testing.T) {
 	}{
 		{"syscall", saved, exitOK, "syscall"},
 		{"toy instead of syscall", withToy, exitOK, "toysys"},
+		// predicted, looked, left it: the engineer's, never a silent exit 0
+		{"toy that leaves it", withIdleToy, exitNeedsHuman,
+			"manual: define the system call with the builder's replacement macro (KLP_SYSCALL_DEFINE2 or KPATCH_SYSCALL_DEFINE2)"},
 		{"no transform for syscalls", without, exitNeedsHuman,
 			"manual: define the system call with the builder's replacement macro (KLP_SYSCALL_DEFINE2 or KPATCH_SYSCALL_DEFINE2)"},
 	} {
@@ -81,7 +91,7 @@ func TestAnalyzeActionFromRegistry(t *testing.T) {
 			t.Errorf("%s: actions of the syscall hazards (-want +got):\n%s", tc.name, diff)
 		}
 	}
-	if diff := cmp.Diff([]string{"sys_sethostname"}, looked); diff != "" {
+	if diff := cmp.Diff([]string{"sys_sethostname", "sys_sethostname"}, looked); diff != "" { // the two toys
 		t.Errorf("hazards the registered transform looked at (-want +got):\n%s", diff)
 	}
 }
