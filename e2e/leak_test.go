@@ -1,6 +1,10 @@
 package e2e
 
 import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -120,5 +124,55 @@ func TestLeakReportFromLivepatch(t *testing.T) {
 		if got := (LeakReport{Backtrace: c.frames}).FromLivepatch(lps); got != c.want {
 			t.Errorf("FromLivepatch(%q) = %v, want %v", c.frames, got, c.want)
 		}
+	}
+}
+
+// TestBootBaseLeakCheck proves on the base kernel that the leak check sees
+// what it claims to see, with the kernel's own shadow-variable samples
+// (samples/livepatch): livepatch-shadow-mod allocates an object every
+// second and leaks a second allocation with it; livepatch-shadow-fix1
+// keeps that allocation in a klp shadow variable of each object and frees
+// the shadows only when its module is removed, not when it is disabled.
+// kmemleak must report the sample's leak, the shadow count must see the
+// fix's shadows, and the check must flag the shadows the fix leaves after
+// its disable. (Its name starts with TestBootBase so that CI's -run
+// pattern includes it.)
+func TestBootBaseLeakCheck(t *testing.T) {
+	if os.Getenv("KPREWRITE_E2E") != "1" {
+		t.Skip("end-to-end proof: KPREWRITE_E2E=1 with eval $(scripts/prepare-klp-kernel.sh)")
+	}
+	boot := os.Getenv("KPREWRITE_KLP_BOOT")
+	if boot == "" {
+		t.Fatal("run eval $(scripts/prepare-klp-kernel.sh) first")
+	}
+	mods := []string{filepath.Join(boot, "bonding.ko"), filepath.Join(boot, "dummy.ko"), filepath.Join(boot, "livepatch-shadow-mod.ko")}
+	machine := func(livepatch string) *Leaks {
+		b := &Boot{Kernel: filepath.Join(boot, "bzImage"), Modules: mods, Livepatch: livepatch,
+			Setup: "insmod /mods/livepatch-shadow-mod.ko", Script: "sleep 3", LeakCheck: true}
+		res, err := b.Run(context.Background(), t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("booted in %.0fs: %s", res.Seconds, res.Leaks.Summary())
+		return res.Leaks
+	}
+	leaky := machine("")
+	var reported int
+	for _, r := range leaky.Kmemleak {
+		if r.FromLivepatch([]string{"livepatch_shadow_mod"}) {
+			reported++
+		}
+	}
+	if reported == 0 || leaky.ShadowsEnabled != 0 {
+		t.Errorf("livepatch-shadow-mod alone: kmemleak reports %d of its objects, want some; %d shadows, want 0", reported, leaky.ShadowsEnabled)
+	}
+	fixed := machine(filepath.Join(boot, "livepatch-shadow-fix1.ko"))
+	if fixed.ShadowsEnabled < 1 {
+		t.Errorf("livepatch-shadow-fix1 enabled: %d live shadows counted, want at least 1", fixed.ShadowsEnabled)
+	}
+	if !slices.ContainsFunc(fixed.Problems(leaky), func(p string) bool {
+		return strings.Contains(p, "klp shadow variables live after every livepatch was disabled")
+	}) {
+		t.Errorf("livepatch-shadow-fix1 disabled (its shadows are freed at rmmod): the check does not flag its %d shadows; problems %q", fixed.Shadows, fixed.Problems(leaky))
 	}
 }
