@@ -25,16 +25,29 @@ type row struct {
 	load, transition         string
 	livepatched, upstreamOut string
 	upstreamLP, unpatched    string
+	leaks                    string
 	times                    string
 	pass, ran                bool
 }
+
+// releaseLateSlaves is the teardown of TestEndToEnd's leak checks: the
+// slaves a case's script enslaved under the livepatch are released under
+// it, so their per-object state (a shadow variable) goes with them.
+// dummy0, enslaved before the load, stays until the livepatch is
+// disabled.
+const releaseLateSlaves = `for s in $(cat /sys/class/net/bond0/bonding/slaves); do
+	[ "$s" = dummy0 ] || echo "-$s" > /sys/class/net/bond0/bonding/slaves
+done`
 
 // TestEndToEnd: for each case, kprewrite rewrites the upstream patch and
 // verify proves it; klp-build builds livepatches from the upstream and the
 // rewritten patch; the base kernel boots in QEMU, creates objects, loads the
 // rewritten livepatch, waits for the transition and runs the behaviour
 // check, which must match a kernel built with the upstream patch and fail
-// on the unpatched kernel.
+// on the unpatched kernel. The unpatched and the livepatched machine end
+// with the leak check (Boot.LeakCheck): after the livepatch is disabled no
+// klp shadow variable is live and kmemleak reports nothing the livepatch
+// allocated and nothing the unpatched machine does not report.
 func TestEndToEnd(t *testing.T) {
 	if os.Getenv("KPREWRITE_E2E") != "1" {
 		t.Skip("end-to-end proof: KPREWRITE_E2E=1 with eval $(scripts/prepare-klp-kernel.sh)")
@@ -104,8 +117,10 @@ func TestEndToEnd(t *testing.T) {
 			}
 			// 4. boots
 			run := bootIn(t, ctx, dir, stamp)
-			unpatched := run("unpatched", &Boot{Kernel: filepath.Join(boot, "bzImage"), Modules: baseMods, Setup: beh.Setup, Script: beh.Script})
-			lp := run("livepatched", &Boot{Kernel: filepath.Join(boot, "bzImage"), Modules: baseMods, Livepatch: rwKO, Setup: beh.Setup, Script: beh.Script})
+			unpatched := run("unpatched", &Boot{Kernel: filepath.Join(boot, "bzImage"), Modules: baseMods, Setup: beh.Setup, Script: beh.Script,
+				LeakCheck: true, Teardown: releaseLateSlaves})
+			lp := run("livepatched", &Boot{Kernel: filepath.Join(boot, "bzImage"), Modules: baseMods, Livepatch: rwKO, Setup: beh.Setup, Script: beh.Script,
+				LeakCheck: true, Teardown: releaseLateSlaves})
 			upstream := run("upstream-built", &Boot{Kernel: upKernel, Modules: upMods, Setup: beh.Setup, Script: beh.Script})
 			r.livepatched = strings.Join(lp.Checks, "; ")
 			r.upstreamOut = strings.Join(upstream.Checks, "; ")
@@ -122,6 +137,14 @@ func TestEndToEnd(t *testing.T) {
 				}
 			}
 			r.times = strings.Join(times, ", ")
+			r.leaks = fmt.Sprintf("%s (unpatched: kmemleak %d objects)", lp.Leaks.Summary(), len(unpatched.Leaks.Kmemleak))
+			leaks := lp.Leaks.Problems(unpatched.Leaks)
+			for _, p := range leaks {
+				t.Errorf("leak check: %s", p)
+			}
+			if len(leaks) > 0 {
+				t.Logf("klp shadow call sites:\n%s", leakSites(lp.Console))
+			}
 			switch {
 			case lp.LoadError != "":
 				t.Errorf("the rewritten livepatch did not load: %s\n%s", lp.LoadError, tail(lp.Console, 30))
@@ -132,7 +155,7 @@ func TestEndToEnd(t *testing.T) {
 			case r.unpatched == r.upstreamOut:
 				t.Errorf("the check does not tell the unpatched kernel apart: %s", r.unpatched)
 			default:
-				r.pass = true
+				r.pass = len(leaks) == 0
 			}
 		})
 	}
@@ -266,15 +289,20 @@ func buildEnv(cache string) []string {
 var klpFlags = []string{"KBUILD_MODPOST_WARN=1", "KLP_SYMIDS=1", "KCFLAGS=-ffunction-sections -fdata-sections"}
 
 // upstreamKernel builds the kernel with the upstream patch applied, as an
-// incremental build in the klp tree, cached by the patch's content. The
-// patch is reverted afterwards; klp-build's next run rebuilds what it
-// touched and compares objects with its kept original build.
+// incremental build in the klp tree, cached by the patch's and the
+// kernel config's content. The patch is reverted afterwards; klp-build's
+// next run rebuilds what it touched and compares objects with its kept
+// original build.
 func upstreamKernel(t *testing.T, klp, cache, version, patchFile, name string) (string, []string, error) {
 	data, err := os.ReadFile(patchFile)
 	if err != nil {
 		return "", nil, err
 	}
-	sum := sha256.Sum256(data)
+	config, err := os.ReadFile(filepath.Join(klp, ".config"))
+	if err != nil {
+		return "", nil, err
+	}
+	sum := sha256.Sum256(append(data, config...))
 	outDir := filepath.Join(cache, "upstream-"+version, name+"-"+hex.EncodeToString(sum[:6]))
 	mods := []string{filepath.Join(outDir, "bonding.ko"), filepath.Join(outDir, "dummy.ko")}
 	if _, err := os.Stat(filepath.Join(outDir, "bzImage")); err == nil {
@@ -333,6 +361,7 @@ func printTable(rows []*row) {
 		if r.upstreamLP != "" {
 			fmt.Fprintf(&b, "    behaviour, upstream livepatch:     %s\n", r.upstreamLP)
 		}
+		fmt.Fprintf(&b, "    leaks, rewritten livepatch:        %s\n", r.leaks)
 		fmt.Fprintf(&b, "    times: %s\n\n", r.times)
 	}
 	fmt.Print(b.String())

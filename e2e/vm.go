@@ -23,6 +23,12 @@ type Boot struct {
 	Livepatch string   // livepatch .ko to load after the setup, "" for none
 	Script    string   // the case's commands (busybox sh), after setup and livepatch
 	Setup     string   // commands before the livepatch loads (objects that exist before it)
+	// LeakCheck runs the leak check after the script (see leakScript):
+	// Teardown, then every livepatch disabled, then the live klp shadow
+	// variables counted and kmemleak's report read, into Result.Leaks.
+	// Without it the machine boots with kmemleak=off.
+	LeakCheck bool
+	Teardown  string // commands before the livepatches are disabled (release objects created under them)
 }
 
 // Result is what a run printed.
@@ -33,6 +39,7 @@ type Result struct {
 	LoadError  string
 	Console    string
 	Seconds    float64
+	Leaks      *Leaks // what the leak check found, nil without Boot.LeakCheck
 }
 
 var checkRE = regexp.MustCompile(`(?m)^KPREWRITE-CHECK: (.*?)\r?$`)
@@ -61,6 +68,7 @@ if [ -f /livepatch.ko ]; then
 	fi
 fi
 %s
+%s
 echo KPREWRITE-DONE
 sync
 reboot -f
@@ -88,7 +96,7 @@ func (b *Boot) Run(ctx context.Context, work string) (*Result, error) {
 			return nil, err
 		}
 	}
-	if err := os.WriteFile(filepath.Join(root, "init"), []byte(fmt.Sprintf(initScript, b.Setup, b.Script)), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(root, "init"), []byte(fmt.Sprintf(initScript, b.Setup, b.Script, b.leakSection())), 0o755); err != nil {
 		return nil, err
 	}
 	img := filepath.Join(work, "initramfs.cpio.gz")
@@ -100,8 +108,12 @@ func (b *Boot) Run(ctx context.Context, work string) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	start := time.Now()
+	cmdline := "console=ttyS0 slub_debug=FZPU panic=-1 loglevel=6"
+	if !b.LeakCheck {
+		cmdline += " kmemleak=off"
+	}
 	q := exec.CommandContext(ctx, "qemu-system-x86_64", "-kernel", b.Kernel, "-initrd", img,
-		"-append", "console=ttyS0 slub_debug=FZPU panic=-1 loglevel=6",
+		"-append", cmdline,
 		"-nographic", "-no-reboot", "-m", "512", "-smp", "1", "-monitor", "none")
 	out, err := q.CombinedOutput()
 	r := &Result{Console: string(out), Seconds: time.Since(start).Seconds()}
@@ -117,6 +129,11 @@ func (b *Boot) Run(ctx context.Context, work string) (*Result, error) {
 			r.LoadError = s + ": " + loadFailure(r.Console)
 		} else {
 			fmt.Sscanf(s, "enabled=%s transition=%s", &r.Enabled, &r.Transition)
+		}
+	}
+	if b.LeakCheck {
+		if r.Leaks, err = parseLeaks(r.Console); err != nil {
+			return r, fmt.Errorf("leak check: %v; console tail:\n%s", err, tail(r.Console, 25))
 		}
 	}
 	return r, nil

@@ -93,6 +93,12 @@ if [ ! -f "$boot/.kprewrite-$frag_sum" ]; then
 		make -s tinyconfig >&2 &&
 		scripts/kconfig/merge_config.sh -m .config "$REPO/testdata/kernel/livepatch-min.config" "$REPO/testdata/kernel/e2e.config" >/dev/null &&
 		make -s olddefconfig >&2)
+	# Every option the fragments set must survive olddefconfig (an unmet
+	# dependency drops it silently: the leak checks need DEBUG_FS and
+	# DEBUG_KMEMLEAK).
+	missing=$(grep -h '^CONFIG_.*=y$' "$REPO/testdata/kernel/livepatch-min.config" "$REPO/testdata/kernel/e2e.config" |
+		while read -r opt; do grep -qx "$opt" "$klp/.config" || echo "$opt"; done | tr '\n' ' ')
+	[ -z "$missing" ] || { log "the configured kernel lacks $missing: add what they depend on to testdata/kernel/e2e.config"; exit 1; }
 	# A comment-only patch: klp-build builds the original kernel (kept with
 	# -T for later runs with -S 2), then stops with "no changes detected".
 	warm=$CACHE/e2e/warm-up.patch
