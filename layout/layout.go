@@ -74,17 +74,11 @@ func ReadObject(path string) (Layouts, error) {
 		if e == nil {
 			break
 		}
-		if e.Tag != dwarf.TagStructType && e.Tag != dwarf.TagUnionType {
+		kind, name, ok := Aggregate(e)
+		if !ok {
 			continue
 		}
-		name, _ := e.Val(dwarf.AttrName).(string)
-		if name == "" {
-			continue
-		}
-		if decl, _ := e.Val(dwarf.AttrDeclaration).(bool); decl {
-			continue
-		}
-		key := Key(kindOf(e.Tag), name)
+		key := Key(kind, name)
 		if _, ok := out[key]; ok {
 			continue
 		}
@@ -99,6 +93,23 @@ func ReadObject(path string) (Layouts, error) {
 		out[key] = fromDWARF(st)
 	}
 	return out, nil
+}
+
+// Aggregate returns the kind ("struct" or "union") and tag of a DWARF entry
+// that defines a named struct or union; ok is false for anything else
+// (anonymous aggregates, declarations without a body, other entries).
+func Aggregate(e *dwarf.Entry) (kind, name string, ok bool) {
+	if e.Tag != dwarf.TagStructType && e.Tag != dwarf.TagUnionType {
+		return "", "", false
+	}
+	name, _ = e.Val(dwarf.AttrName).(string)
+	if name == "" {
+		return "", "", false
+	}
+	if decl, _ := e.Val(dwarf.AttrDeclaration).(bool); decl {
+		return "", "", false
+	}
+	return kindOf(e.Tag), name, true
 }
 
 func kindOf(tag dwarf.Tag) string {

@@ -100,20 +100,13 @@ func readObject(path, objName string, pm pathMapper, seen map[string]bool, out *
 		default:
 			continue
 		}
-		name, _ := e.Val(dwarf.AttrName).(string)
-		if name == "" {
-			continue
-		}
-		if decl, _ := e.Val(dwarf.AttrDeclaration).(bool); decl {
+		kind, name, ok := layout.Aggregate(e)
+		if !ok {
 			continue
 		}
 		fi, ok := e.Val(dwarf.AttrDeclFile).(int64)
 		if !ok || fi < 0 || int(fi) >= len(files) || files[fi] == "" {
 			continue
-		}
-		kind := "struct"
-		if e.Tag == dwarf.TagUnionType {
-			kind = "union"
 		}
 		ds := &dwarfStruct{Kind: kind, Name: name, Header: files[fi], Object: objName}
 		if seen[ds.key()] {
