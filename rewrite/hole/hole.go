@@ -265,8 +265,8 @@ func accessor(m *member.Member, pl *placement) string {
 	}
 	var b strings.Builder
 	b.WriteString(gen.Comment("", append([]string{fmt.Sprintf("%s: %s.%s in a hole.", gen.Banner, m.Key, m.Name)},
-		gen.Wrap(fmt.Sprintf(gen.Generated+" %s has no %s in the running kernel and must keep its layout: the member lives in the %d unused bytes at %s. Every object of the struct starts zeroed, so objects created before the livepatch read 0.",
-			m.Key, m.Name, pl.size, pl.anchor), 76)...)...))
+		gen.Wrap(fmt.Sprintf(gen.Generated+" %s has no %s in the running kernel and must keep its layout: the member lives in the %s at %s. Every object of the struct starts zeroed, so objects created before the livepatch read 0.",
+			m.Key, m.Name, unusedBytes(pl.size), pl.anchor), 76)...)...))
 	fmt.Fprintf(&b, "#define %s\t%s\n\n", macro, pl.anchor)
 	if pl.lo != "" {
 		b.WriteString(gen.StaticAssert(fmt.Sprintf("%s >= %s", macro, pl.lo)))
@@ -276,4 +276,12 @@ func accessor(m *member.Member, pl *placement) string {
 	fmt.Fprintf(&b, "\nstatic inline %s%s(const %s *s)\n{\n", ptrType, m.Ptr, m.Key)
 	fmt.Fprintf(&b, "\treturn (void *)s + %s;\n}\n", macro)
 	return b.String()
+}
+
+// unusedBytes says how many unused bytes a hole has, in words.
+func unusedBytes(n int64) string {
+	if n == 1 {
+		return "unused byte"
+	}
+	return fmt.Sprintf("%d unused bytes", n)
 }
