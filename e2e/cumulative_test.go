@@ -68,15 +68,8 @@ var infoRE = regexp.MustCompile(`(?m)^KPREWRITE-INFO: (.*?)\r?$`)
 // and caps the count: the count survives the replacement and the
 // behaviour equals the kernel built with both upstream patches.
 func TestCumulative(t *testing.T) {
-	if os.Getenv("KPREWRITE_E2E") != "1" {
-		t.Skip("cumulative end-to-end proof: KPREWRITE_E2E=1 with eval $(scripts/prepare-klp-kernel.sh)")
-	}
-	src, klp, boot := os.Getenv("KPREWRITE_KLP_SRC"), os.Getenv("KPREWRITE_KLP_TREE"), os.Getenv("KPREWRITE_KLP_BOOT")
-	if src == "" || klp == "" || boot == "" {
-		t.Fatal("run eval $(scripts/prepare-klp-kernel.sh) first")
-	}
-	cache := filepath.Dir(klp)
-	version := strings.TrimPrefix(filepath.Base(klp), "klp-")
+	e := klpSetup(t)
+	src, klp, boot, cache, version := e.src, e.tree, e.boot, e.cache, e.version
 	work := filepath.Join(cache, "last-run-cumulative")
 	kp := freshWork(t, work)
 	s := realcases.SeriesByName("shown")

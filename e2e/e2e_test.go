@@ -49,15 +49,8 @@ done`
 // klp shadow variable is live and kmemleak reports nothing the livepatch
 // allocated and nothing the unpatched machine does not report.
 func TestEndToEnd(t *testing.T) {
-	if os.Getenv("KPREWRITE_E2E") != "1" {
-		t.Skip("end-to-end proof: KPREWRITE_E2E=1 with eval $(scripts/prepare-klp-kernel.sh)")
-	}
-	src, klp, boot := os.Getenv("KPREWRITE_KLP_SRC"), os.Getenv("KPREWRITE_KLP_TREE"), os.Getenv("KPREWRITE_KLP_BOOT")
-	if src == "" || klp == "" || boot == "" {
-		t.Fatal("run eval $(scripts/prepare-klp-kernel.sh) first")
-	}
-	cache := filepath.Dir(klp)
-	version := strings.TrimPrefix(filepath.Base(klp), "klp-")
+	e := klpSetup(t)
+	src, klp, boot, cache, version := e.src, e.tree, e.boot, e.cache, e.version
 	// The last run stays for inspection: patches, reports, klp-build logs,
 	// consoles.
 	work := filepath.Join(cache, "last-run")
@@ -393,17 +386,36 @@ func upstreamVerdict(verify string) string {
 
 var upstreamLayoutRE = regexp.MustCompile(`^the upstream patch would change (struct|union) `)
 
+// klpEnv is what scripts/prepare-klp-kernel.sh prints.
+type klpEnv struct {
+	src     string // pristine linux-source (never modified)
+	tree    string // the private copy klp-build builds in
+	boot    string // the base kernel: bzImage, modules
+	cache   string // $CACHE/e2e
+	version string // the kernel version, from the tree's name
+}
+
+// klpSetup skips the test unless KPREWRITE_E2E=1 and returns the klp-build
+// kernel that scripts/prepare-klp-kernel.sh prepared.
+func klpSetup(t *testing.T) *klpEnv {
+	t.Helper()
+	if os.Getenv("KPREWRITE_E2E") != "1" {
+		t.Skip("end-to-end proof: KPREWRITE_E2E=1 with eval $(scripts/prepare-klp-kernel.sh)")
+	}
+	e := &klpEnv{src: os.Getenv("KPREWRITE_KLP_SRC"), tree: os.Getenv("KPREWRITE_KLP_TREE"), boot: os.Getenv("KPREWRITE_KLP_BOOT")}
+	if e.src == "" || e.tree == "" || e.boot == "" {
+		t.Fatal("run eval $(scripts/prepare-klp-kernel.sh) first")
+	}
+	e.cache = filepath.Dir(e.tree)
+	e.version = strings.TrimPrefix(filepath.Base(e.tree), "klp-")
+	return e
+}
+
 // TestBootBase boots the base kernel with the common setup and no
 // livepatch: the harness itself works (initramfs, modules, bond0 with
 // dummy0 enslaved, checks read back from the console).
 func TestBootBase(t *testing.T) {
-	if os.Getenv("KPREWRITE_E2E") != "1" {
-		t.Skip("end-to-end proof: KPREWRITE_E2E=1 with eval $(scripts/prepare-klp-kernel.sh)")
-	}
-	boot := os.Getenv("KPREWRITE_KLP_BOOT")
-	if boot == "" {
-		t.Fatal("run eval $(scripts/prepare-klp-kernel.sh) first")
-	}
+	boot := klpSetup(t).boot
 	b := &Boot{Kernel: filepath.Join(boot, "bzImage"), Modules: []string{filepath.Join(boot, "bonding.ko"), filepath.Join(boot, "dummy.ko")},
 		Setup:  "echo +dummy0 > /sys/class/net/bond0/bonding/slaves",
 		Script: `check "slaves: $(cat /sys/class/net/bond0/bonding/slaves)"`}

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -138,13 +137,7 @@ func TestLeakReportFromLivepatch(t *testing.T) {
 // its disable. (Its name starts with TestBootBase so that CI's -run
 // pattern includes it.)
 func TestBootBaseLeakCheck(t *testing.T) {
-	if os.Getenv("KPREWRITE_E2E") != "1" {
-		t.Skip("end-to-end proof: KPREWRITE_E2E=1 with eval $(scripts/prepare-klp-kernel.sh)")
-	}
-	boot := os.Getenv("KPREWRITE_KLP_BOOT")
-	if boot == "" {
-		t.Fatal("run eval $(scripts/prepare-klp-kernel.sh) first")
-	}
+	boot := klpSetup(t).boot
 	mods := []string{filepath.Join(boot, "bonding.ko"), filepath.Join(boot, "dummy.ko"), filepath.Join(boot, "livepatch-shadow-mod.ko")}
 	machine := func(livepatch string) *Leaks {
 		b := &Boot{Kernel: filepath.Join(boot, "bzImage"), Modules: mods, Livepatch: livepatch,
