@@ -82,12 +82,8 @@ func ReadObject(path string) (Layouts, error) {
 		if _, ok := out[key]; ok {
 			continue
 		}
-		t, err := d.Type(e.Offset)
-		if err != nil {
-			continue
-		}
-		st, ok := t.(*dwarf.StructType)
-		if !ok || st.Incomplete {
+		st, ok := StructType(d, e)
+		if !ok {
 			continue
 		}
 		out[key] = fromDWARF(st)
@@ -110,6 +106,20 @@ func Aggregate(e *dwarf.Entry) (kind, name string, ok bool) {
 		return "", "", false
 	}
 	return kindOf(e.Tag), name, true
+}
+
+// StructType reads the type of an entry Aggregate accepted; ok is false
+// when it cannot be read or has no members in this unit (incomplete).
+func StructType(d *dwarf.Data, e *dwarf.Entry) (*dwarf.StructType, bool) {
+	t, err := d.Type(e.Offset)
+	if err != nil {
+		return nil, false
+	}
+	st, ok := t.(*dwarf.StructType)
+	if !ok || st.Incomplete {
+		return nil, false
+	}
+	return st, true
 }
 
 func kindOf(tag dwarf.Tag) string {

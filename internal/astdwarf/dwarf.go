@@ -114,12 +114,8 @@ func readObject(path, objName string, pm pathMapper, seen map[string]bool, out *
 		}
 		line, _ := e.Val(dwarf.AttrDeclLine).(int64)
 		ds.Line = int(line)
-		t, err := d.Type(e.Offset)
-		if err != nil {
-			continue
-		}
-		st, ok := t.(*dwarf.StructType)
-		if !ok || st.Incomplete {
+		st, ok := layout.StructType(d, e)
+		if !ok {
 			continue
 		}
 		ds.Members = flattenDWARF(st, nil)
