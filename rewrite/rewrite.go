@@ -540,3 +540,15 @@ func (s *Session) Part(p *patch.Patch, entries []*Entry) *Session {
 	v.Entries = entries
 	return &v
 }
+
+// WithPin returns a copy of pins with member m pinned to v, for a
+// MemberStrategy's Pin: Options are values, and the caller's map stays as
+// it was.
+func WithPin[V any](pins map[string]V, m string, v V) map[string]V {
+	out := maps.Clone(pins)
+	if out == nil {
+		out = map[string]V{}
+	}
+	out[m] = v
+	return out
+}

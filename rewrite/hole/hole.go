@@ -23,7 +23,6 @@ package hole
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -52,11 +51,7 @@ var Transform = &rewrite.Transform{
 		Pin: func(opt rewrite.Options, m, where string) rewrite.Options {
 			var off int64
 			if n, err := fmt.Sscanf(where, "hole: byte %d,", &off); err == nil && n == 1 {
-				opt.HoleOffsets = maps.Clone(opt.HoleOffsets)
-				if opt.HoleOffsets == nil {
-					opt.HoleOffsets = map[string]int64{}
-				}
-				opt.HoleOffsets[m] = off
+				opt.HoleOffsets = rewrite.WithPin(opt.HoleOffsets, m, off)
 			}
 			return opt
 		},

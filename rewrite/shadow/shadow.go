@@ -47,7 +47,6 @@ package shadow
 import (
 	"fmt"
 	"hash/fnv"
-	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -76,11 +75,7 @@ var Transform = &rewrite.Transform{
 		Pin: func(opt rewrite.Options, m, where string) rewrite.Options {
 			var id uint64
 			if n, err := fmt.Sscanf(where, "shadow: id 0x%x", &id); err == nil && n == 1 {
-				opt.ShadowIDs = maps.Clone(opt.ShadowIDs)
-				if opt.ShadowIDs == nil {
-					opt.ShadowIDs = map[string]uint64{}
-				}
-				opt.ShadowIDs[m] = id
+				opt.ShadowIDs = rewrite.WithPin(opt.ShadowIDs, m, id)
 			}
 			return opt
 		},
