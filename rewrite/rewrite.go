@@ -394,7 +394,7 @@ func (s *Session) Run(transforms []*Transform) error {
 	// A hazard the predicted transform neither resolved nor refused is
 	// still the engineer's: never a silent exit 0 with nothing rewritten.
 	for _, e := range s.Entries {
-		if e.manual != "" && e.ResolvedBy == "" && !strings.HasPrefix(e.Action, "manual") {
+		if e.manual != "" && e.ResolvedBy == "" && !e.NeedsHuman() {
 			e.Tried = append(e.Tried, e.Action+": left it unrewritten")
 			e.Action = e.manual
 		}
