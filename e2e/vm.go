@@ -214,6 +214,28 @@ a=$(grep newpid /proc/self/status | awk '{print $2}')
 b=$(grep newpid /proc/self/status | awk '{print $2}')
 [ -n "$a" ] && [ -n "$b" ] && check "consecutive processes: newpid step $((b - a))" || check "no newpid"`,
 	},
+	// The lock taken where bond_enslave() reads a new slave's statistics
+	// (dummy1) and where bond_get_stats() folds every slave's, dummy0's
+	// included (enslaved before the load): two reads of the bond's
+	// statistics fold each slave twice.
+	"lock": {
+		Setup: "echo +dummy0 > /sys/class/net/bond0/bonding/slaves",
+		Script: `echo +dummy1 > /sys/class/net/bond0/bonding/slaves
+sleep 2
+grep -q "Stats folds" /proc/net/bonding/bond0 || check "no stats folds"
+before=$(grep "Stats folds" /proc/net/bonding/bond0 | awk '{print $3}')
+cat /sys/class/net/bond0/statistics/rx_packets /sys/class/net/bond0/statistics/tx_packets >/dev/null
+set -- $(grep "Stats folds" /proc/net/bonding/bond0 | awk '{print $3}')
+for b in $before; do check "stats folds step $(($1 - b))"; shift; done`,
+	},
+	// dummy0 was enslaved before the load: it must show the index an
+	// upstream-built kernel gave it at creation, not 0.
+	"slave-ifindex": {
+		Setup: "echo +dummy0 > /sys/class/net/bond0/bonding/slaves",
+		Script: `echo +dummy1 > /sys/class/net/bond0/bonding/slaves
+grep "Enslaved ifindex" /proc/net/bonding/bond0 | while read l; do check "$l"; done
+grep -q "Enslaved ifindex" /proc/net/bonding/bond0 || check "no enslaved ifindex"`,
+	},
 	"syscall": {
 		Setup: "",
 		Script: `hostname '' 2>/dev/null && check "empty hostname accepted" || check "empty hostname refused"

@@ -373,23 +373,47 @@ var All = []*Case{
 	},
 	{
 		Name:    "lock",
-		Subject: "bonding: serialise the folding of slave statistics",
+		Subject: "bonding: serialise and count the folding of slave statistics",
 		Doc: "A lock added to a live object: struct slave gains spinlock_t fold_lock, initialised in\n" +
-			"bond_alloc_slave() and taken where bond_get_stats() folds a slave's counters and where\n" +
-			"bond_enslave() reads them first. Slaves enslaved before the livepatch loads have no such\n" +
-			"lock; a shadow allocated with GFP_ATOMIC could fail and leave a NULL lock.",
+			"bond_alloc_slave() and taken where bond_get_stats() folds a slave's counters (and counts\n" +
+			"the folds, shown in /proc/net/bonding) and where bond_enslave() reads them first. Slaves\n" +
+			"enslaved before the livepatch loads have no such lock; a shadow allocated with GFP_ATOMIC\n" +
+			"could fail and leave a NULL lock.",
 		Upstream: func(e *Editor) {
-			e.Replace("include/net/bonding.h", "\tstruct rtnl_link_stats64 slave_stats;\n};", "\tstruct rtnl_link_stats64 slave_stats;\n\tspinlock_t fold_lock; /* protects slave_stats */\n};")
+			e.Replace("include/net/bonding.h", "\tstruct rtnl_link_stats64 slave_stats;\n};",
+				"\tstruct rtnl_link_stats64 slave_stats;\n\tspinlock_t fold_lock; /* protects slave_stats and folds */\n\tu32 folds;\n};")
+			e.InsertAfterLine("drivers/net/bonding/bond_procfs.c", "\"Slave queue ID: %d\\n\"",
+				"\tseq_printf(seq, \"Stats folds: %u\\n\", READ_ONCE(slave->folds));\n")
 			m := "drivers/net/bonding/bond_main.c"
 			e.Replace(m, "\tslave->bond = bond;\n\tslave->dev = slave_dev;\n", "\tslave->bond = bond;\n\tslave->dev = slave_dev;\n\tspin_lock_init(&slave->fold_lock);\n")
 			e.Replace(m, "\tdev_get_stats(new_slave->dev, &new_slave->slave_stats);\n",
 				"\tspin_lock_bh(&new_slave->fold_lock);\n\tdev_get_stats(new_slave->dev, &new_slave->slave_stats);\n\tspin_unlock_bh(&new_slave->fold_lock);\n")
 			e.Replace(m, "\t\tbond_fold_stats(stats, new, &slave->slave_stats);\n\n\t\t/* save off the slave stats for the next run */\n\t\tmemcpy(&slave->slave_stats, new, sizeof(*new));\n",
-				"\t\tspin_lock(&slave->fold_lock);\n\t\tbond_fold_stats(stats, new, &slave->slave_stats);\n\n\t\t/* save off the slave stats for the next run */\n\t\tmemcpy(&slave->slave_stats, new, sizeof(*new));\n\t\tspin_unlock(&slave->fold_lock);\n")
+				"\t\tspin_lock(&slave->fold_lock);\n\t\tbond_fold_stats(stats, new, &slave->slave_stats);\n\n\t\t/* save off the slave stats for the next run */\n\t\tmemcpy(&slave->slave_stats, new, sizeof(*new));\n\t\tslave->folds++;\n\t\tspin_unlock(&slave->fold_lock);\n")
+		},
+		Resolves: []string{"shadow", "hole"},
+		Structs:  []string{"struct slave"},
+		Reports:  []string{"kept in a static table of 256 locks", "nothing is allocated: the lock is never NULL", "the zero default is proven right"},
+	},
+	{
+		Name:    "slave-ifindex",
+		Subject: "bonding: show the interface index each slave was enslaved with",
+		Doc: "struct slave gains int enslaved_ifindex, set in bond_alloc_slave() from the slave device\n" +
+			"it was just given (slave->dev = slave_dev) and shown in /proc/net/bonding: the\n" +
+			"inet_peer-hash shape on bonding, a member whose creation value is computed. A slave\n" +
+			"enslaved before the livepatch loads would read 0 where an upstream-built kernel shows its\n" +
+			"index; the value is computed from the slave's own dev field instead.",
+		Upstream: func(e *Editor) {
+			e.Replace("include/net/bonding.h", "\tstruct rtnl_link_stats64 slave_stats;\n};",
+				"\tstruct rtnl_link_stats64 slave_stats;\n\tint enslaved_ifindex; /* slave_dev->ifindex at enslave time */\n};")
+			e.Replace("drivers/net/bonding/bond_main.c", "\tslave->bond = bond;\n\tslave->dev = slave_dev;\n",
+				"\tslave->bond = bond;\n\tslave->dev = slave_dev;\n\tslave->enslaved_ifindex = slave_dev->ifindex;\n")
+			e.InsertAfterLine("drivers/net/bonding/bond_procfs.c", "\"Slave queue ID: %d\\n\"",
+				"\tseq_printf(seq, \"Enslaved ifindex: %d\\n\", slave->enslaved_ifindex);\n")
 		},
 		Resolves: []string{"shadow"},
 		Structs:  []string{"struct slave"},
-		Reports:  []string{"kept in a static table of 256 locks", "nothing is allocated: the lock is never NULL"},
+		Reports:  []string{"computes s->dev->ifindex from the object"},
 	},
 	{
 		Name:    "inetpeer",
@@ -470,5 +494,7 @@ var All = []*Case{
 // ("enslave-seq" and "shadow" are not in it: slaves enslaved and tasks
 // created before the load cannot read the enslave sequence and the newpid
 // the upstream-built kernel gives them, so their rewrites need an
-// engineer.)
-var E2E = []string{"hole", "inline", "seed", "syscall"}
+// engineer.) "lock" and "slave-ifindex" are the existing-object cases: a
+// lock that slaves enslaved before the load take too, and a value those
+// slaves compute from their own fields.
+var E2E = []string{"hole", "inline", "seed", "syscall", "lock", "slave-ifindex"}

@@ -206,7 +206,11 @@ func run(p *rewrite.Pass) error {
 			case v.Zero:
 				facts = append(facts, "objects created before the livepatch read "+zeroOf(pl.typ)+" until a patched function writes the member, and the zero default is proven right: "+v.Evidence)
 			case v.Expr != "":
-				facts = append(facts, fmt.Sprintf("objects created before the livepatch have no shadow: %s() computes %s from the object, what upstream creation gives it (%s), assuming the fields it reads keep their creation values", m.Getter, v.Expr, v.Evidence))
+				kept := ""
+				if len(v.Reads) > 0 {
+					kept = fmt.Sprintf("; the compiler found no assignment of ->%s after creation in the patched files, and other files are assumed to make none", strings.Join(v.Reads, ", ->"))
+				}
+				facts = append(facts, fmt.Sprintf("objects created before the livepatch have no shadow: %s() computes %s from the object, what upstream creation gives it (%s)%s", m.Getter, v.Expr, v.Evidence, kept))
 			default:
 				facts = append(facts, "objects created before the livepatch read "+zeroOf(pl.typ)+", and the patched code writes the member before each read (in the same function, unconditionally); what upstream creation gives it is not known: "+v.Evidence)
 			}

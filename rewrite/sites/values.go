@@ -22,6 +22,9 @@ type Value struct {
 	// with the object as the pointer "s" (so it can be computed later for
 	// an object that has none yet).
 	Expr string
+	// Reads are the object's fields Expr reads ("dev" for s->dev->ifindex):
+	// the patched files assign none of them after creation.
+	Reads []string
 	// Evidence says how it was derived (for Zero and Expr), or why the
 	// value is not known.
 	Evidence string
@@ -86,8 +89,11 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 			assignedZero = true
 			zeroed = append(zeroed, fmt.Sprintf("%s in %s (assigns %s = %s at %s:%d)", st, st.Fn, member, ast.JoinTokens(as[0].toks), st.File, f.Line(as[0].off)))
 		case len(as) == 1:
-			e, why := portable(f, as[0])
+			e, why := portable(f, as[0], aliases(f, as[0]))
 			where := fmt.Sprintf("%s:%d in %s", st.File, f.Line(as[0].off), as[0].fn)
+			if why == "" {
+				why = writtenLater(p, header, tag, e, st.File, as[0].fn)
+			}
 			if why != "" {
 				bad = append(bad, fmt.Sprintf("%s assigns %s = %s at creation, and %s", where, member, as[0].text, why))
 				continue
@@ -114,7 +120,7 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 	case expr != "" && len(zeroed) > 0:
 		return Value{Evidence: fmt.Sprintf("some creation sites assign %s (%s), others leave it zero (%s)", member, strings.Join(exprs, ", "), strings.Join(zeroed, ", "))}
 	case expr != "":
-		return Value{Expr: expr, Evidence: strings.Join(exprs, ", ") + "; found by " + method}
+		return Value{Expr: expr, Reads: fieldsRead(expr), Evidence: strings.Join(exprs, ", ") + "; found by " + method}
 	case len(zeroed) == 0:
 		return Value{Evidence: "the compiler found no place that creates the struct"}
 	}
@@ -241,10 +247,147 @@ func assignsAfter(f *ast.File, fn *ast.Func, from int, obj string, arrow bool, m
 	return out
 }
 
+// aliases returns the variables the creation path stored in a field of
+// the object before the assignment a ("slave->dev = slave_dev;"), each
+// mapped to that field ("slave_dev" -> "dev"): at a's point the variable
+// and the field hold the same value, so a value computed from the
+// variable can be computed later from the object. A variable assigned
+// again, incremented or whose address is taken between the two is no
+// alias.
+func aliases(f *ast.File, a assign) map[string]string {
+	fn := f.FuncAt(a.off)
+	if fn == nil {
+		return nil
+	}
+	toks := f.CodeTokens(fn.Body)
+	out := map[string]string{}
+	for i := 0; i+5 < len(toks) && toks[i].Off < a.off; i++ {
+		if toks[i].Text != a.obj || (toks[i+1].Text != "->" && toks[i+1].Text != ".") || toks[i+3].Text != "=" ||
+			toks[i+4].Kind != ast.Ident || toks[i+5].Text != ";" || i > 0 && (toks[i-1].Text == "->" || toks[i-1].Text == ".") {
+			continue
+		}
+		v, field := toks[i+4].Text, toks[i+2].Text
+		if _, seen := out[v]; seen {
+			out[v] = "" // stored twice: keep it simple, no alias
+			continue
+		}
+		out[v] = field
+		for j := i + 6; j < len(toks) && toks[j].Off < a.off; j++ {
+			if toks[j].Text != v || toks[j-1].Text == "->" || toks[j-1].Text == "." {
+				continue
+			}
+			next := ""
+			if j+1 < len(toks) {
+				next = toks[j+1].Text
+			}
+			if next == "=" || updateRE.MatchString(next) || toks[j-1].Text == "&" || toks[j-1].Text == "++" || toks[j-1].Text == "--" {
+				out[v] = ""
+			}
+		}
+	}
+	for v, field := range out {
+		if field == "" {
+			delete(out, v)
+		}
+	}
+	return out
+}
+
+// writtenLater says where a field of struct tag that the portable
+// expression e reads ("s->dev") is assigned outside the creating function
+// fn of file, in the files the patch changes: the expression would then
+// give an existing object the field's current value, not its creation
+// value. The compiler finds the writes, type-exactly: the fields are
+// renamed in the header and every "has no member named" site of struct
+// tag that is followed by an assignment is one. Empty when there is none.
+func writtenLater(p *rewrite.Pass, header, tag, e, file, fn string) string {
+	fields := map[string]bool{}
+	for _, f := range fieldsRead(e) {
+		fields[f] = true
+	}
+	if len(fields) == 0 {
+		return ""
+	}
+	files := p.CurrentFiles()
+	h := p.Parse(header)
+	st := h.Struct(tag)
+	if st == nil {
+		return "kprewrite cannot find struct " + tag + " in " + header + " to check that the fields it reads keep their creation values"
+	}
+	var names []ast.Span
+	var walk func(ms []*ast.Member)
+	walk = func(ms []*ast.Member) {
+		for _, m := range ms {
+			if fields[m.Name] && m.NameAt.End > m.NameAt.Off {
+				names = append(names, m.NameAt)
+			}
+			if m.Nested != nil && m.Nested.Name == "" {
+				walk(m.Nested.Members)
+			}
+		}
+	}
+	walk(st.Members)
+	text := append([]byte(nil), h.Src...)
+	for i := len(names) - 1; i >= 0; i-- {
+		n := names[i]
+		text = append(text[:n.End:n.End], append([]byte("__kprewrite_read"), text[n.End:]...)...)
+	}
+	files[header] = text
+	o, err := p.Oracle()
+	if err != nil {
+		return "kprewrite cannot check that the fields it reads keep their creation values without the compiler: " + err.Error()
+	}
+	res, err := o.MemberUses(p.Context(), files, p.CurrentSources())
+	if err != nil {
+		return "kprewrite cannot check that the fields it reads keep their creation values: the compiler oracle failed: " + err.Error()
+	}
+	for _, u := range res.Uses {
+		if u.Struct != "struct "+tag || !fields[u.Member] {
+			continue
+		}
+		f := p.Parse(u.File)
+		if u.Line < 1 || u.Line > f.Lines.Count() {
+			continue
+		}
+		off := f.Lines.Start(u.Line) + u.Col - 1
+		toks := f.CodeTokens(ast.Span{Off: off, End: len(f.Src)})
+		if len(toks) < 3 || toks[1].Text != u.Member || toks[2].Text != "=" && !updateRE.MatchString(toks[2].Text) {
+			continue
+		}
+		in := f.FuncAt(off)
+		if u.File == file && in != nil && in.Name == fn {
+			continue
+		}
+		where := "outside a function"
+		if in != nil {
+			where = "in " + in.Name
+		}
+		return fmt.Sprintf("%s:%d %s assigns ->%s after creation, so %s would give an existing object the field's current value, not its creation value",
+			u.File, u.Line, where, u.Member, e)
+	}
+	return ""
+}
+
+// fieldsRead returns the object's fields an expression over "s" reads, in
+// order, once each.
+func fieldsRead(e string) []string {
+	var out []string
+	for _, m := range fieldReadRE.FindAllStringSubmatch(e, -1) {
+		if !slices.Contains(out, m[1]) {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// fieldReadRE finds the object's fields an expression over "s" reads.
+var fieldReadRE = regexp.MustCompile(`(?:\bs->|\(\*s\)\.)(\w+)`)
+
 // portable rewrites an assigned value over the object "s" (a pointer), or
 // says why it cannot be computed later from the object alone: it may read
-// only the object's own fields, constants and pure functions of them.
-func portable(f *ast.File, a assign) (string, string) {
+// only the object's own fields, constants and pure functions of them. A
+// variable the creation path stored in a field (alias) reads as that field.
+func portable(f *ast.File, a assign, alias map[string]string) (string, string) {
 	var b strings.Builder
 	toks := a.toks
 	for i := 0; i < len(toks); i++ {
@@ -273,6 +416,8 @@ func portable(f *ast.File, a assign) (string, string) {
 		case next == "(" && pureRE.MatchString(t.Text):
 		case typeWordRE.MatchString(t.Text) || prev == "struct" || prev == "union" || prev == "enum":
 		case isConstant(t.Text):
+		case alias[t.Text] != "" && next != "(":
+			text = "s->" + alias[t.Text]
 		case next == "(":
 			return "", fmt.Sprintf("it calls %s(), which kprewrite does not know to depend only on its arguments", t.Text)
 		default:

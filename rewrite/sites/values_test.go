@@ -44,7 +44,13 @@ func TestCreationValue(t *testing.T) {
 		{"expression", shadow + "creation-expr/input.patch", "conn", "port_hash", false, "hash_32(s->port, 16)",
 			"port_hash = hash_32(c->port, 16) at net/conn/conn_core.c:19 in conn_create"},
 		{"parameter", shadow + "creation-unknown/input.patch", "conn", "first_port", false, "",
-			"net/conn/conn_core.c:18 in conn_create assigns first_port = port at creation, and it reads port, which is not a field of the object or a constant"},
+			"net/conn/conn_core.c:17 in conn_create assigns first_port = port at creation, and it reads port, which is not a field of the object or a constant"},
+		// "c->port = port;" before: port is c->port at that point
+		{"alias", "testdata/creation-alias.patch", "conn", "first_port", false, "s->port",
+			"first_port = port at net/conn/conn_core.c:18 in conn_create"},
+		// ... but the patched conn_account() moves c->port later
+		{"written later", "testdata/creation-written-later.patch", "conn", "first_port", false, "",
+			"net/conn/conn_core.c:32 in conn_account assigns ->port after creation, so s->port would give an existing object the field's current value, not its creation value"},
 		// "c->marked = (0U);" at creation is zero like the kzalloc
 		{"assigned zero", "testdata/creation-zero.patch", "conn", "marked", true, "",
 			"its creation path assigns marked zero, and nothing assigns it anything else: net/conn/conn_core.c:14 heap in conn_create (assigns marked = (0U) at net/conn/conn_core.c:18)"},
