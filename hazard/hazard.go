@@ -374,8 +374,8 @@ func scanBody(fc *change.File, ch *change.Change) []*Hazard {
 		case onceRE.MatchString(t.Text):
 			seen[t.Text] = true
 			out = append(out, &Hazard{Line: fc.Post.Line(t.Off), Kind: PrintOnce, Subject: fn.Name + ": " + t.Text,
-				Reason: t.Text + " keeps a hidden static flag; the replacement function gets a fresh one, so the message can appear again and the builder may fail to correlate it",
-				Action: Manual("replace it with an explicit static bool flag (or accept the repeat)")})
+				Reason: t.Text + " keeps a hidden static flag in .data..once; both builders give the replacement function a fresh one (kpatch-build never correlates these \"special statics\" and allows .data..once in the patch module; klp-build copies .data..once statics), so a message that already appeared before the load can appear once more, as it could once after a reboot into an upstream-built kernel",
+				Action: "none"})
 		case staticKeyRE.MatchString(t.Text):
 			seen[t.Text] = true
 			out = append(out, &Hazard{Line: fc.Post.Line(t.Off), Kind: StaticKey, Subject: fn.Name + ": " + t.Text,

@@ -163,3 +163,20 @@ func TestAuto(t *testing.T) {
 		})
 	}
 }
+
+// TestPrintOnce: a WARN_ON_ONCE (or pr_*_once) in a replaced function is a
+// note, not work for an engineer: both builders give the replacement a
+// fresh .data..once flag (kpatch-build's is_special_static, klp-build's
+// copy of .data..once), so the message can appear once more, nothing else.
+func TestPrintOnce(t *testing.T) {
+	t.Parallel()
+	old := "int f(int x)\n{\n\tWARN_ON_ONCE(x < 0);\n\treturn x;\n}\n"
+	new := "int f(int x)\n{\n\tWARN_ON_ONCE(x < 0);\n\treturn x + 1;\n}\n"
+	hs := Analyze([]*change.File{change.Compute("kernel/a.c", []byte(old), []byte(new))})
+	if len(hs) != 1 {
+		t.Fatalf("got %d hazards, want 1: %v", len(hs), hs)
+	}
+	if h := hs[0]; h.Kind != PrintOnce || h.NeedsHuman() || h.Action != "none" || !strings.Contains(h.Reason, "can appear once more") {
+		t.Errorf("got %s %q action %q (%s), want a print-once note that needs nothing", h.Kind, h.Subject, h.Action, h.Reason)
+	}
+}

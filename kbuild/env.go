@@ -457,7 +457,7 @@ func (e *Env) CompileCommand(rel string) (*Command, error) {
 	if e.Plain {
 		return e.plainCommand(rel)
 	}
-	obj := strings.TrimSuffix(rel, path.Ext(rel)) + ".o"
+	obj := e.makeTarget(rel)
 	cf, err := ReadCmdFile(cmdPath(e.objTree, obj))
 	if err != nil {
 		if !e.ownObj {
@@ -500,7 +500,7 @@ func (e *Env) Learn(rels []string) error {
 		if !strings.HasSuffix(rel, ".c") || !e.Tree.Exists(rel) {
 			continue
 		}
-		if fileExists(cmdPath(e.objTree, strings.TrimSuffix(rel, ".c")+".o")) {
+		if fileExists(cmdPath(e.objTree, e.makeTarget(rel))) {
 			continue
 		}
 		e.mu.Lock()
@@ -522,7 +522,7 @@ func (e *Env) Learn(rels []string) error {
 	}
 	objs := []string{"-k"}
 	for _, rel := range todo {
-		objs = append(objs, strings.TrimSuffix(rel, ".c")+".o")
+		objs = append(objs, e.makeTarget(rel))
 	}
 	fmt.Fprintf(e.Log, "kprewrite: compiling %d files once to learn their kbuild commands\n", len(todo))
 	e.makeMu.Lock()
@@ -545,6 +545,19 @@ func (e *Env) Learn(rels []string) error {
 		return e.environment(err)
 	}
 	return nil
+}
+
+// makeTarget returns the object kbuild builds for the source file rel, as
+// make must be asked for it: the plain path, or the path through the
+// directory whose Makefile lists it (Object.Target), so that it compiles
+// with that directory's flags.
+func (e *Env) makeTarget(rel string) string {
+	if e.Make != nil && e.Config != nil {
+		if t := e.Make.ObjectOf(rel).Target; t != "" {
+			return t
+		}
+	}
+	return strings.TrimSuffix(rel, path.Ext(rel)) + ".o"
 }
 
 // learnCommand compiles obj once in the work area's object tree (under the
@@ -628,7 +641,7 @@ func (e *Env) commandFrom(cf *CmdFile, rel string) (*Command, error) {
 		case strings.HasPrefix(a, "-DKBUILD_MODNAME="):
 			c.Module = strings.Trim(strings.TrimPrefix(a, "-DKBUILD_MODNAME="), `"'`)
 		}
-		if !strings.HasPrefix(a, "-") && i > 0 && (strings.HasSuffix(a, "/"+rel) || a == rel) {
+		if !strings.HasPrefix(a, "-") && i > 0 && (strings.HasSuffix(a, "/"+rel) || a == rel || strings.HasSuffix(filepath.Clean(a), "/"+rel)) {
 			c.SrcArg = i
 		}
 	}

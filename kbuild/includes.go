@@ -86,8 +86,12 @@ func scanIncludes(ctx context.Context, root, arch string, sources []sourceFile) 
 		files[i] = f.rel
 	}
 	exists := map[string]bool{}
+	byBase := map[string][]string{}
 	for _, f := range files {
 		exists[f] = true
+		if strings.HasSuffix(f, ".h") {
+			byBase[path.Base(f)] = append(byBase[path.Base(f)], f)
+		}
 	}
 	type edge struct{ from, to string }
 	results := make([][]edge, len(files))
@@ -106,7 +110,11 @@ func scanIncludes(ctx context.Context, root, arch string, sources []sourceFile) 
 					continue
 				}
 				for _, m := range includeRE.FindAllSubmatch(data, -1) {
-					for _, target := range resolveInclude(files[i], string(m[2]), m[1][0] == '"', arch, exists) {
+					targets := resolveInclude(files[i], string(m[2]), m[1][0] == '"', arch, exists)
+					if len(targets) == 0 && m[1][0] == '"' {
+						targets = viaIncludePath(files[i], string(m[2]), byBase[path.Base(string(m[2]))])
+					}
+					for _, target := range targets {
 						results[i] = append(results[i], edge{files[i], target})
 					}
 				}
@@ -151,6 +159,28 @@ func resolveInclude(from, name string, quoted bool, arch string, exists map[stri
 		}
 	}
 	return nil
+}
+
+// viaIncludePath resolves a quoted #include that is neither next to the
+// file nor in the standard include directories: a Makefile's -I names
+// its directory (amdgpu adds -I.../display/dc/inc and a dozen others).
+// Without the flags, every header of that name in the same subsystem (the
+// first four path components, drivers/gpu/drm/amd) may be the one: an
+// over-approximation, which the compiler then narrows to real users.
+func viaIncludePath(from, name string, cands []string) []string {
+	scope := from
+	if parts := strings.SplitN(from, "/", 5); len(parts) == 5 {
+		scope = strings.Join(parts[:4], "/")
+	} else {
+		return nil // a shallow directory: no subsystem to search
+	}
+	var out []string
+	for _, c := range cands {
+		if strings.HasPrefix(c, scope+"/") && strings.HasSuffix(c, "/"+name) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // Includers returns the .c files that include header, directly or not.

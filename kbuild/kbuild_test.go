@@ -200,6 +200,41 @@ func TestMakefilesComposite(t *testing.T) {
 	}
 }
 
+// TestMakefilesForeign: amdgpu's Makefile includes display/Makefile (and
+// through it display/dc/bios/Makefile), whose lists name ../display/...
+// objects built as part of amdgpu with amdgpu's flags: the object is
+// amdgpu, and make must be asked for it through amdgpu's directory.
+func TestMakefilesForeign(t *testing.T) {
+	t.Parallel()
+	fs := mapFS{
+		"Kbuild":                   "obj-y += drivers/\n",
+		"drivers/Makefile":         "obj-$(CONFIG_DRM) += gpu/drm/\n",
+		"drivers/gpu/drm/Makefile": "obj-$(CONFIG_DRM_AMDGPU) += amd/amdgpu/\n",
+		"drivers/gpu/drm/amd/amdgpu/Makefile": "FULL_AMD_PATH=$(srctree)/$(src)/..\nDISPLAY_FOLDER_NAME=display\nFULL_AMD_DISPLAY_PATH = $(FULL_AMD_PATH)/$(DISPLAY_FOLDER_NAME)\n" +
+			"amdgpu-y := amdgpu_drv.o\nifneq ($(CONFIG_DRM_AMD_DC),)\nRELATIVE_AMD_DISPLAY_PATH = ../$(DISPLAY_FOLDER_NAME)\ninclude $(FULL_AMD_DISPLAY_PATH)/Makefile\namdgpu-y += $(AMD_DISPLAY_FILES)\nendif\n" +
+			"include $(srctree)/scripts/Makefile.missing\nobj-$(CONFIG_DRM_AMDGPU) += amdgpu.o\n",
+		"drivers/gpu/drm/amd/display/Makefile":         "AMDDALPATH = $(RELATIVE_AMD_DISPLAY_PATH)\nDAL_LIBS = dc/bios\nAMD_DAL = $(addsuffix /Makefile, $(addprefix $(FULL_AMD_DISPLAY_PATH)/,$(DAL_LIBS)))\ninclude $(AMD_DAL)\n",
+		"drivers/gpu/drm/amd/display/dc/bios/Makefile": "BIOS = bios_parser.o\nAMD_DAL_BIOS = $(addprefix $(AMDDALPATH)/dc/bios/,$(BIOS))\nAMD_DISPLAY_FILES += $(AMD_DAL_BIOS)\n",
+	}
+	for _, tt := range []struct{ config, want, target string }{
+		{"CONFIG_DRM=y\nCONFIG_DRM_AMDGPU=m\nCONFIG_DRM_AMD_DC=y\n", "amdgpu drivers/gpu/drm/amd/amdgpu/amdgpu", "drivers/gpu/drm/amd/amdgpu/../display/dc/bios/bios_parser.o"},
+		{"CONFIG_DRM=y\nCONFIG_DRM_AMDGPU=m\n", "not built", ""},
+	} {
+		cfg, err := ParseConfig([]byte(tt.config))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := NewMakefiles(fs, cfg).ObjectOf("drivers/gpu/drm/amd/display/dc/bios/bios_parser.c")
+		got := o.Name()
+		if o.Kind == Module {
+			got += " " + o.Path
+		}
+		if got != tt.want || o.Target != tt.target {
+			t.Errorf("%q: got %s, target %q (%s); want %s, target %q", tt.config, got, o.Target, o.Why, tt.want, tt.target)
+		}
+	}
+}
+
 // mapFS is an in-memory tree.FS.
 type mapFS map[string]string
 
@@ -305,5 +340,20 @@ func TestNotCompilableFromMake(t *testing.T) {
 		if got != c.want {
 			t.Errorf("%q:\n got %q\nwant %q", c.out, got, c.want)
 		}
+	}
+}
+
+// TestViaIncludePath: a quoted include that only a Makefile's -I finds
+// resolves to the headers of that name in the same subsystem.
+func TestViaIncludePath(t *testing.T) {
+	t.Parallel()
+	cands := []string{"drivers/gpu/drm/amd/display/include/dm_services.h", "drivers/gpu/drm/amd/display/dc/dm_services.h", "drivers/net/other/dm_services.h"}
+	got := viaIncludePath("drivers/gpu/drm/amd/display/dc/bios/bios_parser.c", "dm_services.h", cands)
+	want := []string{"drivers/gpu/drm/amd/display/include/dm_services.h", "drivers/gpu/drm/amd/display/dc/dm_services.h"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if got := viaIncludePath("kernel/fork.c", "x.h", []string{"kernel/sub/x.h"}); got != nil {
+		t.Errorf("a shallow file resolved %v", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/kprewrite/kprewrite/tree"
 )
@@ -26,6 +27,10 @@ type Object struct {
 	Module string // module name ("bonding"), for Kind == Module
 	Path   string // module path without .ko ("drivers/net/bonding/bonding"), for Kind == Module
 	Why    string // how it was decided, or why it is unknown
+	// Target is the path kbuild builds the object as when another
+	// directory's Makefile lists it ("drivers/gpu/drm/amd/amdgpu/../display/dc/bios/bios_parser.o":
+	// it compiles with amdgpu's flags); "" for the plain path.
+	Target string
 }
 
 // Name is the short name used in reports: "vmlinux", "bonding", "not built", "unknown".
@@ -41,6 +46,7 @@ func (o Object) Name() string {
 type Makefiles struct {
 	fs   tree.FS
 	cfg  *Config
+	mu   sync.Mutex // guards dirs: compiles ask ObjectOf concurrently
 	dirs map[string]*dirMake
 }
 
@@ -58,6 +64,7 @@ type dirMake struct {
 	// evaluator does not know ($(call ...), $(shell ...), $(wildcard ...)):
 	// a file missing from the lists may still be built.
 	uncertain bool
+	includes  int // Makefiles read through "include" (bounded)
 }
 
 // SrcArch returns the kernel's SRCARCH for the config (x86 when unsure).
@@ -219,6 +226,15 @@ func (m *Makefiles) eval(dm *dirMake, text, dir string) {
 			}
 			continue
 		}
+		if word == "include" || word == "-include" || word == "sinclude" {
+			// kbuild Makefiles include other directories' object lists
+			// (amdgpu includes display/Makefile, which lists
+			// ../display/dc/... objects built with amdgpu's flags)
+			if active() {
+				m.include(dm, expand(rest), dir)
+			}
+			continue
+		}
 		am := assignRE.FindStringSubmatch(line)
 		if am == nil {
 			continue
@@ -246,6 +262,77 @@ func (m *Makefiles) eval(dm *dirMake, text, dir string) {
 			vars[name] = val
 		}
 	}
+}
+
+// include evaluates the Makefiles an include line names, in dm's context
+// (their $(src) is still dm's directory, as in make). kbuild's own
+// scripts/ Makefiles define no object lists and are skipped.
+func (m *Makefiles) include(dm *dirMake, names, dir string) {
+	for _, w := range strings.Fields(names) {
+		p := path.Clean(w)
+		if strings.HasPrefix(p, "..") || strings.HasPrefix(p, "/") || strings.HasPrefix(p, "scripts/") || dm.includes >= 64 {
+			continue
+		}
+		data, err := m.fs.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		dm.includes++
+		m.eval(dm, string(data), dir)
+	}
+}
+
+// foreign finds the Makefile that lists obj (the object of a source file
+// in dir) by a path that leaves its own directory ("../display/dc/bios/bios_parser.o"
+// in drivers/gpu/drm/amd/amdgpu): among the directories that dir's
+// ancestors list as subdirectories. It returns how and as what unit that
+// directory builds it, the directory, and the entry as written.
+func (m *Makefiles) foreign(dir, obj string) (how, unit, listDir, entry string) {
+	want := path.Join(dir, obj)
+	anc := dir
+	for i := 0; i < 5; i++ {
+		if anc == "" {
+			break
+		}
+		parent, _ := path.Split(anc)
+		anc = strings.TrimSuffix(parent, "/")
+		dm := m.dir(anc)
+		if !dm.found {
+			continue
+		}
+		var subs []string
+		for _, list := range []string{"obj-y", "obj-m"} {
+			for _, e := range dm.vars[list] {
+				if strings.HasSuffix(e, "/") {
+					subs = append(subs, path.Join(anc, e))
+				}
+			}
+		}
+		for _, sub := range subs {
+			if sub == dir || strings.HasPrefix(dir, sub+"/") {
+				continue // an ancestor: ObjectOf looked there
+			}
+			sd := m.dir(sub)
+			names := make([]string, 0, len(sd.vars))
+			for name := range sd.vars {
+				names = append(names, name)
+			}
+			sortStrings(names)
+			for _, name := range names {
+				if !isObjectList(name) {
+					continue
+				}
+				for _, e := range sd.vars[name] {
+					if strings.Contains(e, "..") && path.Join(sub, e) == want {
+						if h, u := m.lookup(sub, e); h != "" {
+							return h, u, sub, e
+						}
+					}
+				}
+			}
+		}
+	}
+	return "", "", "", ""
 }
 
 // isObjectList reports whether a make variable lists objects or
@@ -415,6 +502,12 @@ func (m *Makefiles) listed(dir, entry string) string {
 // its directory's Makefile and then in its ancestors' (composite objects
 // list members in subdirectories: "lag/lag.o" in mlx5/core/Makefile).
 func (m *Makefiles) ObjectOf(rel string) Object {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.objectOf(rel)
+}
+
+func (m *Makefiles) objectOf(rel string) Object {
 	dir, file := path.Split(rel)
 	dir = strings.TrimSuffix(dir, "/")
 	ext := path.Ext(file)
@@ -443,6 +536,12 @@ func (m *Makefiles) ObjectOf(rel string) Object {
 		parent, base := path.Split(d)
 		entry = base + "/" + entry
 		d = strings.TrimSuffix(parent, "/")
+	}
+	target := ""
+	if how == "" && m.cfg != nil {
+		if h, u, d, e := m.foreign(dir, obj); h != "" {
+			how, unit, listDir, near, target = h, u, d, m.dir(d), path.Join(d, "")+"/"+e
+		}
 	}
 	if near == nil {
 		return Object{Kind: UnknownObject, Why: fmt.Sprintf("no Makefile or Kbuild in %s/ or above", dir)}
@@ -476,9 +575,9 @@ func (m *Makefiles) ObjectOf(rel string) Object {
 		if listDir != "" {
 			p = listDir + "/" + name
 		}
-		return Object{Kind: Module, Module: strings.ReplaceAll(path.Base(name), "-", "_"), Path: p, Why: "obj-m in " + near.file}
+		return Object{Kind: Module, Module: strings.ReplaceAll(path.Base(name), "-", "_"), Path: p, Why: "obj-m in " + near.file, Target: target}
 	}
-	return Object{Kind: Vmlinux, Why: "obj-y in " + near.file}
+	return Object{Kind: Vmlinux, Why: "obj-y in " + near.file, Target: target}
 }
 
 // lookup returns how entry (an object, possibly with a subdirectory path)
