@@ -221,9 +221,29 @@ func Load(env *kbuild.Env, base tree.FS, p *patch.Patch, opt Options) (*Session,
 		s.Changes = append(s.Changes, change.Compute(r.Path, r.Old, r.New))
 	}
 	for _, h := range hazard.Analyze(s.Changes) {
+		notBuilt(env, h)
 		s.Entries = append(s.Entries, &Entry{Hazard: h})
 	}
 	return s, nil
+}
+
+// notBuilt makes a hazard in a source file the config does not build a
+// note: none of the file's code is in this kernel, so there is nothing to
+// livepatch in it (its hunks stay in the patch, and the builders, which
+// build the kernel's own objects, never see them). Only a definite answer
+// of the Makefiles counts; an object kprewrite cannot decide stays a
+// hazard.
+func notBuilt(env *kbuild.Env, h *hazard.Hazard) {
+	if env == nil || env.Config == nil || path.Ext(h.File) != ".c" || h.Action == "none" {
+		return
+	}
+	o := env.ObjectOf(h.File)
+	if o.Kind != kbuild.NotBuilt {
+		return
+	}
+	h.Reason = fmt.Sprintf("%s; but the config does not build %s (%s): none of its code is in this kernel, so there is nothing to livepatch here", h.Reason, h.File, o.Why)
+	h.Action = "none"
+	h.Auto = false
 }
 
 // Original returns the pre-image of a file (nil when the patch creates it).
