@@ -334,7 +334,13 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 		case fc.IsHeader:
 			h(HeaderOther, fmt.Sprintf("%s in a header", ch.Subject), Manual("move it to a .c file"))
 		}
-	case change.EnumChanged, change.EnumAdded:
+	case change.EnumAdded:
+		// a new enum type: its constants are compile-time values that no
+		// code of the running kernel can know, and it has no storage
+		if hdr {
+			h(HeaderOther, fmt.Sprintf("%s: a new enum; no code of the running kernel uses its constants, and defining it changes no layout and no code", ch.Subject), "none")
+		}
+	case change.EnumChanged:
 		if hdr {
 			h(HeaderOther, fmt.Sprintf("%s: %s (old code keeps the old values; values used in data or by other objects must not move)", ch.Subject, ch.Kind),
 				Manual("append new values only, and check every object that uses them"))

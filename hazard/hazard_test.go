@@ -180,3 +180,24 @@ func TestPrintOnce(t *testing.T) {
 		t.Errorf("got %s %q action %q (%s), want a print-once note that needs nothing", h.Kind, h.Subject, h.Action, h.Reason)
 	}
 }
+
+// TestNewEnum: a new enum in a header is a note; changing an existing one
+// still needs an engineer (old code keeps the old values).
+func TestNewEnum(t *testing.T) {
+	t.Parallel()
+	old := "enum a {\n\tA_X,\n\tA_Y,\n};\n"
+	added := old + "enum b {\n\tB_X,\n\tB_COUNT\n};\n"
+	for _, h := range Analyze([]*change.File{change.Compute("include/linux/e.h", []byte(old), []byte(added))}) {
+		if h.NeedsHuman() || !strings.Contains(h.Reason, "a new enum") {
+			t.Errorf("new enum: %s %q action %q: %s", h.Kind, h.Subject, h.Action, h.Reason)
+		}
+	}
+	changed := "enum a {\n\tA_NEW,\n\tA_X,\n\tA_Y,\n};\n"
+	human := false
+	for _, h := range Analyze([]*change.File{change.Compute("include/linux/e.h", []byte(old), []byte(changed))}) {
+		human = human || h.NeedsHuman() && h.Subject == "enum a"
+	}
+	if !human {
+		t.Errorf("changed enum: no hazard about enum a for an engineer")
+	}
+}
