@@ -61,6 +61,7 @@ const (
 	kDecl
 	kStruct
 	kInclude
+	kCall // a new file-scope cleanup generator (DEFINE_FREE) that uses moved code
 )
 
 // item is one definition that moves into the users.
@@ -287,6 +288,27 @@ func (st *state) seeds() {
 			}
 		}
 	}
+	// A new DEFINE_FREE (or another cleanup.h generator) of a header whose
+	// new code moves out must move with it: its static inline calls that
+	// code, which the header no longer declares.
+	for _, e := range p.Entries {
+		ch := e.Change
+		if e.ResolvedBy != "" || ch == nil || ch.Kind != change.CallAdded || e.Kind != hazard.HeaderOther || !st.headers[e.File] {
+			continue
+		}
+		cur := p.Parse(e.File)
+		for _, c := range cur.Calls {
+			if c.Name+"("+strings.Join(c.Args, ", ")+")" != ch.Subject || !st.names(ast.Tokenize([]byte(ch.Subject))) {
+				continue
+			}
+			name := c.Name
+			if len(c.Args) > 0 {
+				name += "(" + c.Args[0] + ")"
+			}
+			st.add(&item{kind: kCall, name: name, header: e.File, added: true, seed: true, text: cur.Text(c.Span)}, e)
+			break
+		}
+	}
 }
 
 // endOfStatement returns the offset after the ';' that ends a struct
@@ -301,6 +323,16 @@ func endOfStatement(f *ast.File, off int) int {
 		}
 	}
 	return off
+}
+
+// names reports whether the tokens name any item that moves, old or new.
+func (st *state) names(toks []ast.Token) bool {
+	for _, t := range toks {
+		if it, ok := st.byName[t.Text]; ok && t.Kind == ast.Ident && it.kind != kInclude {
+			return true
+		}
+	}
+	return false
 }
 
 // renamable reports whether uses of the item's name must switch to a copy.
@@ -683,12 +715,14 @@ func (st *state) single(header string) *hazard.Hazard {
 
 // block renders the definitions every user gets, identical in each.
 func (st *state) block() string {
-	var incs, decls, macros []string
+	var incs, decls, calls, macros []string
 	var funcs []*item
 	for _, it := range st.items {
 		switch it.kind {
 		case kInclude:
 			incs = append(incs, it.text)
+		case kCall:
+			calls = append(calls, it.text)
 		case kDecl:
 			d := st.renamed(it.text)
 			if !strings.HasPrefix(d, "extern ") && !strings.HasPrefix(d, "typedef ") {
@@ -729,6 +763,9 @@ func (st *state) block() string {
 			strings.Join(moved, ", "), strings.Join(headers, ", ")), 76)...)...))
 	for _, d := range decls {
 		b.WriteString("\n" + strings.TrimRight(d, "\n") + "\n")
+	}
+	for _, c := range calls { // after the declarations they call
+		b.WriteString("\n" + strings.TrimRight(c, "\n") + "\n")
 	}
 	for _, m := range macros {
 		b.WriteString("\n" + strings.TrimRight(m, "\n") + "\n")
@@ -850,7 +887,7 @@ func (st *state) revertHeaders() {
 						}
 					}
 				}
-			case kDecl, kStruct, kInclude:
+			case kDecl, kStruct, kInclude, kCall:
 				i := strings.Index(string(f.Src), it.text)
 				if i >= 0 {
 					for l := range gen.LinesOf(f, ast.Span{Off: i, End: i + len(it.text)}) {
