@@ -26,6 +26,7 @@ package header2c
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -325,6 +326,32 @@ func endOfStatement(f *ast.File, off int) int {
 	return off
 }
 
+// cleanupUseRE are the ways code uses a cleanup.h helper by its name.
+var cleanupUseRE = regexp.MustCompile(`^(__free|guard|scoped_guard|scoped_cond_guard|CLASS|no_free_ptr|retain_and_null_ptr)$`)
+
+// usesCleanup reports whether the file uses a cleanup helper that moves
+// (a kCall item): __free(NAME), guard(NAME), CLASS(NAME, ...).
+func (st *state) usesCleanup(rel string) bool {
+	helpers := map[string]bool{}
+	for _, it := range st.items {
+		if it.kind == kCall {
+			if _, arg, ok := strings.Cut(strings.TrimSuffix(it.name, ")"), "("); ok {
+				helpers[arg] = true
+			}
+		}
+	}
+	if len(helpers) == 0 {
+		return false
+	}
+	toks := ast.Tokenize(st.p.File(rel))
+	for i := 0; i+2 < len(toks); i++ {
+		if cleanupUseRE.MatchString(toks[i].Text) && toks[i+1].Text == "(" && helpers[toks[i+2].Text] {
+			return true
+		}
+	}
+	return false
+}
+
 // names reports whether the tokens name any item that moves, old or new.
 func (st *state) names(toks []ast.Token) bool {
 	for _, t := range toks {
@@ -482,6 +509,15 @@ func (st *state) users() ([]string, string, error) {
 			return nil, "", err
 		}
 	}
+	// gcc names no identifier for a cleanup helper it cannot find ("cleanup
+	// argument not a function"): the users of a moved DEFINE_FREE are the
+	// screened files that write __free(NAME) (guard(NAME), CLASS(NAME, ...)
+	// for the class generators)
+	for _, c := range list {
+		if st.usesCleanup(c) {
+			users[c] = true
+		}
+	}
 	var out []string
 	for u := range users {
 		out = append(out, u)
@@ -567,6 +603,9 @@ func (st *state) firstHeader() string {
 }
 
 func (st *state) namesAny(rel string) bool {
+	if st.usesCleanup(rel) {
+		return true
+	}
 	data := st.p.File(rel)
 	for _, t := range ast.Tokenize(data) {
 		if t.Kind == ast.Ident {

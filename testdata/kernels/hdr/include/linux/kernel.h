@@ -6,6 +6,7 @@
 #include <linux/stddef.h>
 #include <linux/compiler.h>
 #include <linux/build_bug.h>
+#include <linux/cleanup.h>
 #include <linux/printk.h>
 
 #define container_of(ptr, type, member) ({				\
