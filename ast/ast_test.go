@@ -544,3 +544,24 @@ FTRACE_ENTRY(context_switch, ctx_switch_entry,
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
 }
+
+// TestTypedefOfTaggedStruct: "typedef struct tag {...} name;" declares the
+// typedef as "typedef struct tag name;", so a change of the body is the
+// struct's, not the typedef's; an anonymous struct's typedef keeps its body.
+func TestTypedefOfTaggedStruct(t *testing.T) {
+	t.Parallel()
+	f := Parse("sr.h", []byte("typedef struct scsi_cd {\n\tunsigned capacity;\n\tunsigned use:1;\n} Scsi_CD;\ntypedef struct {\n\tint a;\n} anon_t;\n"))
+	got := map[string]string{}
+	for _, d := range f.Decls {
+		got[d.Name] = d.Text
+	}
+	if got["Scsi_CD"] != "typedef struct scsi_cd Scsi_CD" {
+		t.Errorf("Scsi_CD: %q", got["Scsi_CD"])
+	}
+	if !strings.Contains(got["anon_t"], "int a;") {
+		t.Errorf("anon_t lost its body: %q", got["anon_t"])
+	}
+	if f.Struct("scsi_cd") == nil || len(f.Struct("scsi_cd").Members) != 2 {
+		t.Errorf("struct scsi_cd is not modelled")
+	}
+}

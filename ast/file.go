@@ -882,7 +882,18 @@ func (f *File) addDecl(d []Token, nested bool, parent *Member) {
 	}
 	if body[0].Text == "typedef" {
 		name := declaratorName(body[1:])
-		f.Decls = append(f.Decls, &Decl{Kind: Typedef, Name: name, Span: span, Text: joinTokens(body), Cond: cond})
+		text := joinTokens(body)
+		if agg >= 0 && agg+1 < len(body) && body[agg+1].Kind == Ident {
+			// "typedef struct tag {...} name;": the body is struct tag's,
+			// modelled (and compared) as that struct; the typedef itself
+			// is "typedef struct tag name;"
+			br := aggBrace(body, agg)
+			if br > 0 {
+				end := matchClose(body, br)
+				text = joinTokens(append(append([]Token(nil), body[:br]...), body[end+1:]...))
+			}
+		}
+		f.Decls = append(f.Decls, &Decl{Kind: Typedef, Name: name, Span: span, Text: text, Cond: cond})
 		return
 	}
 	if agg >= 0 {

@@ -11,14 +11,14 @@ import (
 )
 
 // TestNotBuiltIsANote: a hazard in a source file the config does not build
-// (the hdr tree's drivers/legacy, CONFIG_LEGACY unset) is a note: none of
-// its code is in the kernel. With the file built, the same change needs an
-// engineer.
+// (the hdr tree's drivers/legacy, CONFIG_LEGACY unset), or in a header only
+// such files include, is a note: none of its code is in the kernel.
+// Without a config (nothing known), the same changes need an engineer.
 func TestNotBuiltIsANote(t *testing.T) {
 	t.Parallel()
 	const diff = `--- a/drivers/legacy/legacy.c
 +++ b/drivers/legacy/legacy.c
-@@ -4,5 +4,7 @@
+@@ -5,5 +5,7 @@
  
  u32 legacy_fill(const struct ring *r)
  {
@@ -28,7 +28,19 @@ func TestNotBuiltIsANote(t *testing.T) {
 +	return ring_used(r) * 100 / r->size + 0 * calls++;
  }
 `
-	set, err := patch.Read("legacy.patch", []byte(diff), patch.Options{Strip: -1})
+	// and a member added to a struct of a header only legacy.c includes
+	const hdrDiff = `--- a/drivers/legacy/legacy.h
++++ b/drivers/legacy/legacy.h
+@@ -6,6 +6,7 @@
+ struct legacy_state {
+ 	u32 fills;
+ 	u32 last;
++	u32 resets;
+ };
+ 
+ #endif
+`
+	set, err := patch.Read("legacy.patch", []byte(diff+hdrDiff), patch.Options{Strip: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,11 +54,22 @@ func TestNotBuiltIsANote(t *testing.T) {
 	} {
 		env := rewritetest.Env(t, dir, tt.config)
 		s := rewritetest.Load(t, env, set.Patches[0], rewrite.Options{Dialect: "klp"})
-		var found *hazard.Hazard
+		var found, layout *hazard.Hazard
 		for _, e := range s.Entries {
-			if e.Hazard.Kind == hazard.StaticLocal {
+			switch e.Hazard.Kind {
+			case hazard.StaticLocal:
 				found = e.Hazard
+			case hazard.StructLayout:
+				layout = e.Hazard
 			}
+		}
+		switch {
+		case layout == nil:
+			t.Errorf("%s: no struct-layout hazard", tt.name)
+		case layout.NeedsHuman() != tt.human:
+			t.Errorf("%s: the header's struct change needs an engineer %v, want %v: %s", tt.name, layout.NeedsHuman(), tt.human, layout.Reason)
+		case !tt.human && !strings.Contains(layout.Reason, "no file the config builds includes drivers/legacy/legacy.h (its includers drivers/legacy/legacy.c are not built)"):
+			t.Errorf("%s: the header's note does not say why: %s", tt.name, layout.Reason)
 		}
 		switch {
 		case found == nil:

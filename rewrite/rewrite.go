@@ -11,6 +11,7 @@
 package rewrite
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"maps"
@@ -220,30 +221,59 @@ func Load(env *kbuild.Env, base tree.FS, p *patch.Patch, opt Options) (*Session,
 		s.Applied = append(s.Applied, r.Notes...)
 		s.Changes = append(s.Changes, change.Compute(r.Path, r.Old, r.New))
 	}
+	unbuilt := map[string]string{} // file -> why the config builds none of it
 	for _, h := range hazard.Analyze(s.Changes) {
-		notBuilt(env, h)
+		if _, ok := unbuilt[h.File]; !ok {
+			unbuilt[h.File] = s.notBuiltWhy(h.File)
+		}
+		if why := unbuilt[h.File]; why != "" && h.Action != "none" {
+			h.Reason = fmt.Sprintf("%s; but %s: none of its code is in this kernel, so there is nothing to livepatch here", h.Reason, why)
+			h.Action = "none"
+			h.Auto = false
+		}
 		s.Entries = append(s.Entries, &Entry{Hazard: h})
 	}
 	return s, nil
 }
 
-// notBuilt makes a hazard in a source file the config does not build a
-// note: none of the file's code is in this kernel, so there is nothing to
-// livepatch in it (its hunks stay in the patch, and the builders, which
-// build the kernel's own objects, never see them). Only a definite answer
-// of the Makefiles counts; an object kprewrite cannot decide stays a
-// hazard.
-func notBuilt(env *kbuild.Env, h *hazard.Hazard) {
-	if env == nil || env.Config == nil || path.Ext(h.File) != ".c" || h.Action == "none" {
-		return
+// notBuiltWhy says why the config builds nothing of a file the patch
+// changes, or "" when it may: a source file the Makefiles do not select,
+// or a header of the base tree whose includers are all such files (and
+// that no .c file of the patch that the config builds includes). A hazard
+// there is a note: none of its code is in the kernel, so there is nothing
+// to livepatch in it (its hunks stay in the patch; the builders, which
+// build the kernel's own objects, never see them). Only definite answers
+// count: an object kprewrite cannot decide keeps its hazard.
+func (s *Session) notBuiltWhy(file string) string {
+	env := s.Env
+	if env == nil || env.Config == nil {
+		return ""
 	}
-	o := env.ObjectOf(h.File)
-	if o.Kind != kbuild.NotBuilt {
-		return
+	switch path.Ext(file) {
+	case ".c":
+		if o := env.ObjectOf(file); o.Kind == kbuild.NotBuilt {
+			return fmt.Sprintf("the config does not build %s (%s)", file, o.Why)
+		}
+	case ".h":
+		if !s.Base.Exists(file) {
+			return "" // a new header: its includers are in the patch
+		}
+		hu, err := env.HeaderUsers(file)
+		if err != nil || len(hu.Candidates()) > 0 || len(hu.NotBuilt) == 0 {
+			return ""
+		}
+		for _, f := range s.order {
+			if path.Ext(f) == ".c" && bytes.Contains(s.Current[f], []byte(path.Base(file))) && env.ObjectOf(f).Kind != kbuild.NotBuilt {
+				return ""
+			}
+		}
+		nb := hu.NotBuilt
+		if len(nb) > 3 {
+			nb = append(nb[:3:3], fmt.Sprintf("%d more", len(hu.NotBuilt)-3))
+		}
+		return fmt.Sprintf("no file the config builds includes %s (its includers %s are not built)", file, strings.Join(nb, ", "))
 	}
-	h.Reason = fmt.Sprintf("%s; but the config does not build %s (%s): none of its code is in this kernel, so there is nothing to livepatch here", h.Reason, h.File, o.Why)
-	h.Action = "none"
-	h.Auto = false
+	return ""
 }
 
 // Original returns the pre-image of a file (nil when the patch creates it).

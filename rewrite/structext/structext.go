@@ -217,6 +217,12 @@ func apply(p *rewrite.Pass, pl *plan) {
 		refuse(p, pl, err.Error())
 		return
 	}
+	for _, d := range res.Other {
+		if _, converted := conv[d.File]; converted && d.Severity == "error" {
+			refuse(p, pl, fmt.Sprintf("creating struct %s instead does not compile: %s", pl.extName, d))
+			return
+		}
+	}
 	access := map[string][]*cexpr.Access{}
 	for _, m := range pl.members {
 		for _, u := range res.Of(pl.key, m.Name) {
@@ -454,7 +460,18 @@ func convertDecl(f *ast.File, st *sites.Site, pl *plan) ([]edit.Edit, error) {
 	for k := start; k < i && k+1 < len(toks); k++ {
 		if toks[k].Text == "struct" && toks[k+1].Text == pl.tag {
 			t := toks[k+1]
-			return []edit.Edit{{Off: t.Off, End: t.End, Text: pl.extName}}, nil
+			es := []edit.Edit{{Off: t.Off, End: t.End, Text: pl.extName}}
+			// the kernel's functions take a struct tag *: hand them the
+			// base ("&info" -> "&info.base"); readers get back to the
+			// extension with to_ext()
+			if fn := f.FuncAt(st.Off); fn != nil {
+				for j := i + 1; j+1 < len(toks) && toks[j].Off < fn.Body.End; j++ {
+					if toks[j].Text == "&" && toks[j+1].Text == st.Name && (j+2 >= len(toks) || toks[j+2].Text != "." && toks[j+2].Text != "[" && toks[j+2].Text != "->") {
+						es = append(es, edit.Edit{Off: toks[j+1].End, End: toks[j+1].End, Text: "." + pl.baseName})
+					}
+				}
+			}
+			return es, nil
 		}
 	}
 	return nil, fmt.Errorf("%s is not declared as struct %s (a typedef?)", st.Name, pl.tag)
