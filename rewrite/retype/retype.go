@@ -12,6 +12,13 @@
 //
 // After (rewritten):	the header keeps the old declaration.
 //
+// A member whose integer type changes only its signedness (s16 to u16)
+// keeps its old declaration too, and every read of it, in every file the
+// config builds that uses it, reads it through a cast to the new type: the
+// functions whose code the new type changes (comparisons, divisions,
+// widening) change in the livepatch as they do upstream, and the stored
+// bits are the same either way.
+//
 // Other retypes (int to atomic_t, a function pointer's signature, another
 // size) are left to the engineer, with the step.
 package retype
@@ -51,6 +58,9 @@ func run(p *rewrite.Pass) error {
 		}
 		words, ok := onlyNeutral(ch.PreMember, ch.PostMember)
 		if !ok {
+			if from, to, ok := signedness(ch.PreMember, ch.PostMember); ok {
+				retypeSign(p, e, from, to)
+			}
 			continue
 		}
 		fc := p.ChangeOf(e.File)

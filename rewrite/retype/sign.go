@@ -1,0 +1,163 @@
+package retype
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/cexpr"
+	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/edit"
+	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/gen"
+)
+
+// intType is an integer type's width in bytes and signedness (x86-64).
+type intType struct {
+	size   int
+	signed bool
+}
+
+// intTypes are the integer type spellings the signedness retype knows.
+var intTypes = map[string]intType{
+	"s8": {1, true}, "u8": {1, false}, "__s8": {1, true}, "__u8": {1, false}, "signed char": {1, true}, "unsigned char": {1, false},
+	"s16": {2, true}, "u16": {2, false}, "__s16": {2, true}, "__u16": {2, false}, "short": {2, true}, "unsigned short": {2, false},
+	"s32": {4, true}, "u32": {4, false}, "__s32": {4, true}, "__u32": {4, false}, "int": {4, true}, "unsigned int": {4, false}, "unsigned": {4, false}, "signed int": {4, true},
+	"s64": {8, true}, "u64": {8, false}, "__s64": {8, true}, "__u64": {8, false}, "long": {8, true}, "unsigned long": {8, false},
+	"long long": {8, true}, "unsigned long long": {8, false},
+}
+
+// signedness reports whether two member declarations differ only in the
+// signedness of an integer type of the same width, and the two types.
+func signedness(a, b *ast.Member) (string, string, bool) {
+	if strings.Join(a.Array, ",") != strings.Join(b.Array, ",") || a.Bits != "" || b.Bits != "" {
+		return "", "", false
+	}
+	ta, oka := intTypes[strings.Join(strings.Fields(a.Type), " ")]
+	tb, okb := intTypes[strings.Join(strings.Fields(b.Type), " ")]
+	if !oka || !okb || ta.size != tb.size || ta.signed == tb.signed {
+		return "", "", false
+	}
+	return a.Type, b.Type, true
+}
+
+// sameBitsOps are the compound assignments whose stored bits do not
+// depend on the signedness of the member they update.
+var sameBitsOps = map[string]bool{"+=": true, "-=": true, "&=": true, "|=": true, "^=": true, "<<=": true, "++": true, "--": true}
+
+// retypeSign keeps the old declaration of a member whose integer type only
+// changes signedness, and casts every read of it to the new type in the
+// files the config builds (found by the compiler, with the member renamed
+// in the header).
+func retypeSign(p *rewrite.Pass, e *rewrite.Entry, from, to string) {
+	ch := e.Change
+	fc := p.ChangeOf(e.File)
+	if fc == nil || fc.Post == nil {
+		return
+	}
+	cur := p.Parse(e.File)
+	mm := findMember(fc.Post, cur, ch)
+	if mm == nil {
+		return
+	}
+	reverted := gen.RevertLines(p.Original(e.File), cur.Src, gen.LinesOf(cur, mm.Decl))
+	check := ast.Parse(e.File, reverted)
+	old := findMember(fc.Post, check, ch)
+	if old == nil || old.Type != ch.PreMember.Type {
+		p.RefuseManual(e, "the member's lines hold other changes too", "keep the member's old type in the header and cast its reads to "+to)
+		return
+	}
+	hu, err := p.Env.HeaderUsers(e.File)
+	if err != nil {
+		p.RefuseManual(e, "its users are not known: "+err.Error(), "keep the member's old type in the header and cast its reads to "+to)
+		return
+	}
+	cands := hu.Candidates()
+	for _, f := range p.CurrentSources() {
+		if !slices.Contains(cands, f) {
+			cands = append(cands, f)
+		}
+	}
+	var users []string
+	for _, f := range cands {
+		if strings.Contains(string(p.File(f)), ch.Member) {
+			users = append(users, f)
+		}
+	}
+	sort.Strings(users)
+	sc, err := p.Env.Screen(users)
+	if err != nil {
+		p.RefuseManual(e, err.Error(), "keep the member's old type in the header and cast its reads to "+to)
+		return
+	}
+	if err := sc.BrokenError(p.Env); err != nil {
+		p.RefuseManual(e, err.Error(), "keep the member's old type in the header and cast its reads to "+to)
+		return
+	}
+	o, err := p.Oracle()
+	if err != nil {
+		p.RefuseManual(e, "its uses cannot be found without the compiler: "+err.Error(), "keep the member's old type in the header and cast its reads to "+to)
+		return
+	}
+	// the old declaration with the member renamed: every use is an error
+	probe := append([]byte(nil), reverted...)
+	at := old.NameAt.End
+	probe = append(probe[:at:at], append([]byte("__kprewrite_retyped"), reverted[at:]...)...)
+	files := p.CurrentFiles()
+	files[e.File] = probe
+	res, err := o.MemberUses(p.Context(), files, sc.Files)
+	if err != nil {
+		p.RefuseManual(e, "the compiler oracle failed: "+err.Error(), "keep the member's old type in the header and cast its reads to "+to)
+		return
+	}
+	key := "struct " + ch.Struct
+	if ch.PreStruct != nil && ch.PreStruct.Kind == "union" {
+		key = "union " + ch.Struct
+	}
+	edits := map[string][]edit.Edit{}
+	reads := 0
+	for _, u := range res.Of(key, ch.Member) {
+		if change.IsHeader(u.File) {
+			p.RefuseManual(e, fmt.Sprintf("it is read in a header (%s:%d), where a cast would change every includer", u.File, u.Line), "move that header code into the .c files first (or keep the member's old type and cast its reads to "+to+")")
+			return
+		}
+		f := p.Parse(u.File)
+		a, err := cexpr.Find(f, f.Lines.Start(u.Line)+u.Col-1)
+		if err != nil {
+			p.RefuseManual(e, err.Error(), "cast the member's reads to "+to+" by hand")
+			return
+		}
+		switch a.Kind {
+		case cexpr.Read:
+			edits[u.File] = append(edits[u.File], edit.Edit{File: u.File, Off: a.Full.Off, End: a.Full.Off, Text: "(" + to + ")"})
+			reads++
+		case cexpr.Assign:
+			// the same bits are stored whatever the signedness
+		case cexpr.Compound, cexpr.IncDec:
+			if !sameBitsOps[a.Op] {
+				p.RefuseManual(e, fmt.Sprintf("%s:%d updates it with %s, whose result depends on the signedness", u.File, u.Line, a.Op), "rewrite that update as an assignment from a cast read")
+				return
+			}
+		default:
+			p.RefuseManual(e, fmt.Sprintf("%s:%d takes its %s, which has the old type", u.File, u.Line, a.Kind), "change that use by hand")
+			return
+		}
+	}
+	for _, ed := range edit.Diff(e.File, cur.Src, reverted) {
+		ed.Why, ed.Hazard = "old declaration kept", e.Hazard
+		p.Edit(ed)
+	}
+	var files2 []string
+	for f, es := range edits {
+		files2 = append(files2, f)
+		for _, ed := range es {
+			ed.Why, ed.Hazard = "read as "+to, e.Hazard
+			p.Edit(ed)
+		}
+	}
+	sort.Strings(files2)
+	p.Resolve(e, fmt.Sprintf("the old declaration (%s) stays: %s has the same size, alignment and offset, and the same bits are stored either way; the %d reads, found by the compiler over the %d files the config builds that use it (%s), read it as %s, so every function whose code the new type changes changes in the livepatch: %s",
+		from, to, reads, len(sc.Files), hu.Method, to, strings.Join(files2, ", ")))
+}
