@@ -38,7 +38,7 @@ import (
 // Transform is the retype transform.
 var Transform = &rewrite.Transform{
 	Name:  "retype",
-	Doc:   "a member whose type changes only by const or sparse annotations (__rcu, __user, __iomem, __percpu) keeps its old declaration: layout and code stay, the patched code compiles against it",
+	Doc:   "a member whose type changes only by const or sparse annotations (__rcu, __user, __iomem, __percpu) keeps its old declaration: layout and code stay, the patched code compiles against it; one whose integer type only changes signedness keeps it too, and every read is cast to the new type",
 	Kinds: []hazard.Kind{hazard.StructLayout},
 	Run:   run,
 }
