@@ -66,7 +66,7 @@ func rewriteCommand() *cli.Command {
 			}
 			needsHuman := r.NeedsHuman()
 			if c.Bool("verify") && !bytes.Contains(out, []byte("\n+++ ")) {
-				fmt.Fprintln(c.App.ErrWriter, "kprewrite: the rewritten patch changes no file the config builds: nothing to verify or livepatch")
+				fmt.Fprintln(c.App.ErrWriter, "kprewrite: the rewritten patch changes nothing: every change of the upstream patch is a no-op under this config (the report says why), so there is nothing to verify or livepatch")
 			} else if c.Bool("verify") {
 				rw, err := patch.Read("rewritten", out, patch.Options{Strip: 1})
 				if err != nil {

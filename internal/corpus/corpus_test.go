@@ -217,16 +217,19 @@ func TestTable(t *testing.T) {
 		{ID: "b", Kind: "member-removed", Class: classRefused, Reason: "struct-layout struct s.m (x.h): manual: keep it", Seconds: 12},
 		{ID: "a", Kind: "member-added", Class: classProven, Seconds: 30},
 		{ID: "c", Kind: "member-added", Class: classUnsafe, Reason: "verify: layout: size 8 -> 16", Seconds: 40},
-	}, 4)
-	want := "3 of 4 cases run.\n\n" +
-		"| kind | cases | proven | refused | unproven | unsafe | broken | not-built | timeout |\n" +
-		"| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" +
-		"| member-added | 2 | 1 | 0 | 0 | 1 | 0 | 0 | 0 |\n" +
-		"| member-removed | 1 | 0 | 1 | 0 | 0 | 0 | 0 | 0 |\n" +
-		"| **all** | **3** | **1** | **1** | **0** | **1** | **0** | **0** | **0** |\n\n" +
+		{ID: "d", Kind: "macro", Class: classNoOp, Reason: "no livepatch needed", Seconds: 5},
+	}, 5)
+	want := "4 of 5 cases run.\n\n" +
+		"| kind | cases | proven | no-op | refused | unproven | unsafe | broken | not-built | timeout |\n" +
+		"| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" +
+		"| member-added | 2 | 1 | 0 | 0 | 0 | 1 | 0 | 0 | 0 |\n" +
+		"| member-removed | 1 | 0 | 0 | 1 | 0 | 0 | 0 | 0 | 0 |\n" +
+		"| macro | 1 | 0 | 1 | 0 | 0 | 0 | 0 | 0 | 0 |\n" +
+		"| **all** | **4** | **1** | **1** | **1** | **0** | **1** | **0** | **0** | **0** |\n\n" +
 		"- `a` (member-added): **proven** (30 s)\n" +
 		"- `c` (member-added): **unsafe** — verify: layout: size 8 -> 16 (40 s)\n" +
-		"- `b` (member-removed): **refused** — struct-layout struct s.m (x.h): manual: keep it (12 s)\n"
+		"- `b` (member-removed): **refused** — struct-layout struct s.m (x.h): manual: keep it (12 s)\n" +
+		"- `d` (macro): **no-op** — no livepatch needed (5 s)\n"
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("table (-want +got):\n%s", d)
 	}

@@ -26,11 +26,12 @@ const (
 	classUnproven = "unproven"  // rewrite exit 0, verify fails a check other than apply, compile and layout
 	classUnsafe   = "unsafe"    // rewrite exit 0, verify's layout check fails
 	classBroken   = "broken"    // crash, exit 2 on a valid patch, rewritten patch does not apply or compile
+	classNoOp     = "no-op"     // rewrite exit 0 with an empty patch: every change proven a no-op under the config
 	classNotBuilt = "not-built" // the config builds none of the files the rewritten patch changes
 	classTimeout  = "timeout"   // rewrite or verify ran past the per-case limit
 )
 
-var classes = []string{classProven, classRefused, classUnproven, classUnsafe, classBroken, classNotBuilt, classTimeout}
+var classes = []string{classProven, classNoOp, classRefused, classUnproven, classUnsafe, classBroken, classNotBuilt, classTimeout}
 
 // Result is what one case came to; it is cached as result.json.
 type Result struct {
@@ -221,7 +222,7 @@ func runCase(c indexEntry, patchPath, dir, bin, tree, config string, timeout tim
 	}
 	out, _ := os.ReadFile(rewritten)
 	if !bytes.Contains(out, []byte("\n+++ ")) && !bytes.HasPrefix(out, []byte("+++ ")) {
-		r.Class, r.Reason = classNotBuilt, "the rewritten patch changes no file the config builds"
+		r.Class, r.Reason = classNoOp, "no livepatch needed: rewrite proved every change a no-op under the config"
 		return r
 	}
 	code, stderr, timedOut = run(timeout, filepath.Join(dir, "verify.json"), bin, "verify", "--tree", tree, "--config", config,

@@ -19,11 +19,14 @@
 // The proof is the preprocessed definition: every member whose condition
 // holds under the config, with its type, name, array dimensions and
 // bitfield width, in order, must be identical; a condition the config
-// cannot decide (an architecture macro) refuses.
+// cannot decide (an architecture macro) must then be the same condition. A flexible array member
+// respelled with __DECLARE_FLEX_ARRAY(TYPE, NAME) is the same "TYPE
+// NAME[]" (the uapi headers' 6.1 stable change): also a no-op.
 package ifcond
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
@@ -111,9 +114,13 @@ func run(p *rewrite.Pass) error {
 func preprocessed(cfg *kbuild.Config, ms []*ast.Member) ([]string, string) {
 	var out []string
 	for _, m := range ms {
+		// a condition the config cannot decide (a header's own macro,
+		// KVM_CAP_IRQ_ROUTING) stays part of the member's text: the same
+		// members under the same conditions preprocess the same way
+		under := ""
 		switch cfg.EvalCond(m.Cond) {
 		case kbuild.TriUnknown:
-			return nil, "the config cannot decide #if " + m.Cond.String()
+			under = "#if " + m.Cond.String() + ": "
 		case kbuild.False:
 			continue
 		}
@@ -122,12 +129,30 @@ func preprocessed(cfg *kbuild.Config, ms []*ast.Member) ([]string, string) {
 			if why != "" {
 				return nil, why
 			}
-			out = append(out, m.Nested.Kind+" { "+strings.Join(inner, "; ")+" } "+m.Name)
+			out = append(out, under+m.Nested.Kind+" { "+strings.Join(inner, "; ")+" } "+m.Name)
 			continue
 		}
-		out = append(out, change.MemberText(m))
+		out = append(out, under+memberText(m))
 	}
 	return out, ""
+}
+
+// flexArrayRE is the uapi/kernel macro that declares a flexible array
+// member where C alone may not (alone in a union or struct):
+// __DECLARE_FLEX_ARRAY(TYPE, NAME) is struct { struct { } __empty_NAME;
+// TYPE NAME[]; }, laid out and used exactly as "TYPE NAME[];".
+var flexArrayRE = regexp.MustCompile(`^(?:__)?DECLARE_FLEX_ARRAY\s*\(\s*(.+?)\s*,\s*(\w+)\s*\)\s*;?$`)
+
+// memberText is change.MemberText, with a flexible array declared through
+// DECLARE_FLEX_ARRAY spelled as the plain "TYPE NAME[]" it stands for.
+func memberText(m *ast.Member) string {
+	if fm := flexArrayRE.FindStringSubmatch(strings.TrimSpace(m.Macro)); fm != nil {
+		f := ast.Parse("flex.h", []byte("struct flex {\n\t"+fm[1]+" "+fm[2]+"[];\n};\n"))
+		if st := f.Struct("flex"); st != nil && len(st.Members) == 1 {
+			return change.MemberText(st.Members[0])
+		}
+	}
+	return change.MemberText(m)
 }
 
 // condsText says, for the report, what each changed condition is under the
