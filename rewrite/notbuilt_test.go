@@ -8,6 +8,7 @@ import (
 	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/rewritetest"
+	"github.com/kprewrite/kprewrite/transforms"
 )
 
 // TestNotBuiltIsANote: a hazard in a source file the config does not build
@@ -54,6 +55,9 @@ func TestNotBuiltIsANote(t *testing.T) {
 	} {
 		env := rewritetest.Env(t, dir, tt.config)
 		s := rewritetest.Load(t, env, set.Patches[0], rewrite.Options{Dialect: "klp"})
+		if err := s.Run(transforms.All()); err != nil {
+			t.Fatal(err)
+		}
 		var found, layout *hazard.Hazard
 		for _, e := range s.Entries {
 			switch e.Hazard.Kind {

@@ -118,6 +118,11 @@ type Entry struct {
 	// Action is the transform predicted to take it (see Taker).
 	manual string
 
+	// unbuilt is set for a hazard in code the config does not build (see
+	// notBuiltWhy): a note, which a transform's refusal cannot turn back
+	// into work for an engineer.
+	unbuilt bool
+
 	// Placement is where a resolved new member lives ("hole: byte 18,
 	// 2 bytes", "shadow: id 0x1f"), in the words a later cumulative
 	// livepatch must repeat to find the state this one keeps.
@@ -226,12 +231,14 @@ func Load(env *kbuild.Env, base tree.FS, p *patch.Patch, opt Options) (*Session,
 		if _, ok := unbuilt[h.File]; !ok {
 			unbuilt[h.File] = s.notBuiltWhy(h.File)
 		}
+		e := &Entry{Hazard: h}
 		if why := unbuilt[h.File]; why != "" && h.Action != "none" {
 			h.Reason = fmt.Sprintf("%s; but %s: none of its code is in this kernel, so there is nothing to livepatch here", h.Reason, why)
 			h.Action = "none"
 			h.Auto = false
+			e.unbuilt = true
 		}
-		s.Entries = append(s.Entries, &Entry{Hazard: h})
+		s.Entries = append(s.Entries, e)
 	}
 	return s, nil
 }
@@ -377,6 +384,9 @@ func (p *Pass) refuse(e *Entry, why, action string) {
 		return
 	}
 	e.Tried = append(e.Tried, p.Transform.Name+": "+why)
+	if e.unbuilt {
+		return // still a note: nothing of it is in the kernel
+	}
 	if action == "" && e.manual != "" && e.Action == p.Transform.Name {
 		action = e.manual
 	}
