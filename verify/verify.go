@@ -255,7 +255,11 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 		compileCheck.OK = false
 		compileCheck.Details = append(compileCheck.Details, "base tree: "+d.String())
 	}
-	if compileCheck.OK {
+	if compileCheck.OK && len(sources) == 0 {
+		// nothing to compile is no proof of anything: say so
+		compileCheck.Skipped = true
+		compileCheck.Summary = "the config builds none of the files the patches change: nothing of them is in this kernel, so nothing was compiled or proven"
+	} else if compileCheck.OK {
 		compileCheck.Summary = fmt.Sprintf("%s compiled with kbuild's flags for base and rewritten trees", plural(len(sources), "source file"))
 		if in.Original != nil {
 			if errs := build.Errors(origBuild); len(errs) > 0 {
@@ -324,7 +328,7 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	}
 
 	// 4. Headers.
-	r.add(headerCheck(newChanges))
+	r.add(headerCheck(env, newChanges))
 
 	// 5. Changed functions.
 	fs := readFuncs(baseRes, newBuild, origBuild, layoBuild)
@@ -782,11 +786,22 @@ func readLayouts(rs []*build.Result) layout.Layouts {
 	return out
 }
 
-func headerCheck(newCh []*change.File) Check {
+// headerCheck fails when the rewritten patch changes a header that code
+// the config builds includes: a livepatch replaces functions, and the
+// header's other includers keep the old text. A header that only files
+// the config does not build include is listed and passes: nothing of it
+// is in the kernel.
+func headerCheck(env *kbuild.Env, newCh []*change.File) Check {
 	c := Check{Name: "headers", OK: true, Summary: "the rewritten patch changes no header"}
 	for _, fc := range newCh {
 		if !fc.IsHeader || fc.Diff == nil {
 			continue
+		}
+		if env != nil && env.Config != nil && !env.HasBuild() {
+			if hu, err := env.HeaderUsers(fc.Path); err == nil && len(hu.Candidates()) == 0 && len(hu.NotBuilt) > 0 {
+				c.Details = append(c.Details, fmt.Sprintf("%s: changed, but no file the config builds includes it (its includers %s are not built)", fc.Path, strings.Join(hu.NotBuilt, ", ")))
+				continue
+			}
 		}
 		neutral := true
 		for _, ch := range fc.Changes {

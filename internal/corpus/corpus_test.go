@@ -266,6 +266,8 @@ func TestClassifyVerify(t *testing.T) {
 			classBroken, "verify: compile: does not compile; layout: 0 identical"},
 		{"unproven", `{"ok":false,"checks":[{"name":"statics","ok":false,"summary":"f gains a static"},{"name":"split","skipped":true}]}`,
 			classUnproven, "verify: statics: f gains a static"},
+		{"nothing built", `{"ok":true,"checks":[{"name":"compile","ok":true,"skipped":true,"summary":"the config builds none of the files"}]}`,
+			classNotBuilt, "verify: the config builds none of the files"},
 		{"no report", `not json`, "", ""},
 	} {
 		p := filepath.Join(dir, "verify.json")

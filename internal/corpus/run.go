@@ -264,6 +264,11 @@ func classifyVerify(path string) (class, reason string) {
 	if err != nil || json.Unmarshal(data, &rep) != nil {
 		return "", ""
 	}
+	for _, ch := range rep.Checks {
+		if ch.Name == "compile" && ch.Skipped {
+			return classNotBuilt, "verify: " + oneLine(ch.Summary)
+		}
+	}
 	if rep.OK {
 		return classProven, ""
 	}
