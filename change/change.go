@@ -8,6 +8,7 @@
 package change
 
 import (
+	"bytes"
 	"fmt"
 	"path"
 	"slices"
@@ -162,7 +163,15 @@ func (c *cmp) structs() {
 				c.add(&Change{Kind: StructAdded, Line: c.post.Line(s.Span.Off), Subject: key, Struct: s.Name, PostStruct: s})
 				continue
 			}
-			c.members(pre[key][i], s)
+			old := pre[key][i]
+			if statementText(c.pre, old) == statementText(c.post, s) && old.Cond.String() == s.Cond.String() {
+				// the same text under the same condition: no change, even
+				// where #if branches declare a member twice (big- and
+				// little-endian bitfields) and pairing by name could
+				// pick different branches
+				continue
+			}
+			c.members(old, s)
 		}
 	}
 	for _, key := range preOrder {
@@ -171,6 +180,16 @@ func (c *cmp) structs() {
 			c.add(&Change{Kind: StructRemoved, Line: c.pre.Line(s.Span.Off), Subject: key, Struct: s.Name, PreStruct: s})
 		}
 	}
+}
+
+// statementText is a struct definition up to the ';' that ends its
+// statement, attributes after the closing brace included.
+func statementText(f *ast.File, s *ast.Struct) string {
+	end := s.Span.End
+	if i := bytes.IndexByte(f.Src[end:], ';'); i >= 0 {
+		end += i + 1
+	}
+	return string(f.Src[s.Span.Off:end])
 }
 
 // flatMember is a member with its path through anonymous nested aggregates.

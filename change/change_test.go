@@ -1,6 +1,7 @@
 package change
 
 import (
+	"strings"
 	"testing"
 
 	gocmp "github.com/google/go-cmp/cmp"
@@ -140,5 +141,29 @@ func TestRestoreRemoved(t *testing.T) {
 	}
 	if r := Compute("include/p.h", []byte(post), []byte(pre)).RestoreRemoved(); r != nil {
 		t.Errorf("nothing removed, got %q", r)
+	}
+}
+
+// TestUnchangedEndianStruct: a struct whose text does not change has no
+// changes, although its #if branches declare the same bitfields twice
+// (include/linux/cdrom.h) and a prototype added next to it moves it; a
+// real change in one branch is still seen.
+func TestUnchangedEndianStruct(t *testing.T) {
+	t.Parallel()
+	st := "struct hdr {\n#if defined(__BIG_ENDIAN_BITFIELD)\n\t__u8 fault : 1;\n\t__u8 state : 7;\n#elif defined(__LITTLE_ENDIAN_BITFIELD)\n\t__u8 state : 7;\n\t__u8 fault : 1;\n#endif\n};\n"
+	old := "extern int a(void);\n\n" + st
+	added := "extern int a(void);\nextern void b(void);\n\n" + st
+	for _, ch := range Compute("include/linux/cdrom.h", []byte(old), []byte(added)).Changes {
+		if ch.Struct != "" {
+			t.Errorf("unchanged struct: %s %s", ch.Kind, ch.Subject)
+		}
+	}
+	changed := strings.Replace(st, "\t__u8 state : 7;\n\t__u8 fault : 1;\n", "\t__u8 state : 6;\n\t__u8 fault : 2;\n", 1)
+	seen := false
+	for _, ch := range Compute("include/linux/cdrom.h", []byte(old), []byte("extern int a(void);\n\n"+changed)).Changes {
+		seen = seen || ch.Struct == "hdr"
+	}
+	if !seen {
+		t.Errorf("a change in one branch is not seen")
 	}
 }
