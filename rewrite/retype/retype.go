@@ -63,19 +63,11 @@ func run(p *rewrite.Pass) error {
 			}
 			continue
 		}
-		fc := p.ChangeOf(e.File)
-		if fc == nil || fc.Post == nil {
+		cur, reverted, old, ok := oldDeclaration(p, e)
+		if !ok {
 			continue
 		}
-		cur := p.Parse(e.File)
-		mm := findMember(fc.Post, cur, ch)
-		if mm == nil {
-			continue
-		}
-		orig := p.Original(e.File)
-		reverted := gen.RevertLines(orig, cur.Src, gen.LinesOf(cur, mm.Decl))
-		check := ast.Parse(e.File, reverted)
-		if m2 := findMember(fc.Post, check, ch); m2 == nil || m2.Type != ch.PreMember.Type {
+		if old == nil {
 			p.RefuseManual(e, "the member's lines hold other changes too", "keep the member's old type in the header")
 			continue
 		}
@@ -88,6 +80,28 @@ func run(p *rewrite.Pass) error {
 			strings.Join(words, ", ")))
 	}
 	return nil
+}
+
+// oldDeclaration returns the header's current text and that text with the
+// member's declaration back as it was (and the old member in it); ok is
+// false when the member cannot be found, old nil when its lines hold other
+// changes too.
+func oldDeclaration(p *rewrite.Pass, e *rewrite.Entry) (cur *ast.File, reverted []byte, old *ast.Member, ok bool) {
+	ch := e.Change
+	fc := p.ChangeOf(e.File)
+	if fc == nil || fc.Post == nil {
+		return nil, nil, nil, false
+	}
+	cur = p.Parse(e.File)
+	mm := findMember(fc.Post, cur, ch)
+	if mm == nil {
+		return nil, nil, nil, false
+	}
+	reverted = gen.RevertLines(p.Original(e.File), cur.Src, gen.LinesOf(cur, mm.Decl))
+	if m := findMember(fc.Post, ast.Parse(e.File, reverted), ch); m != nil && m.Type == ch.PreMember.Type {
+		old = m
+	}
+	return cur, reverted, old, true
 }
 
 // onlyNeutral reports whether the two declarations differ only by neutral

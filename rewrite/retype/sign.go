@@ -11,7 +11,6 @@ import (
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/rewrite"
-	"github.com/kprewrite/kprewrite/rewrite/gen"
 )
 
 // intType is an integer type's width in bytes and signedness (x86-64).
@@ -53,19 +52,11 @@ var sameBitsOps = map[string]bool{"+=": true, "-=": true, "&=": true, "|=": true
 // in the header).
 func retypeSign(p *rewrite.Pass, e *rewrite.Entry, from, to string) {
 	ch := e.Change
-	fc := p.ChangeOf(e.File)
-	if fc == nil || fc.Post == nil {
+	cur, reverted, old, ok := oldDeclaration(p, e)
+	if !ok {
 		return
 	}
-	cur := p.Parse(e.File)
-	mm := findMember(fc.Post, cur, ch)
-	if mm == nil {
-		return
-	}
-	reverted := gen.RevertLines(p.Original(e.File), cur.Src, gen.LinesOf(cur, mm.Decl))
-	check := ast.Parse(e.File, reverted)
-	old := findMember(fc.Post, check, ch)
-	if old == nil || old.Type != ch.PreMember.Type {
+	if old == nil {
 		p.RefuseManual(e, "the member's lines hold other changes too", "keep the member's old type in the header and cast its reads to "+to)
 		return
 	}
