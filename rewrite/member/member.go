@@ -138,11 +138,19 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 		}
 		for _, u := range res.Of(m.Key, m.Name) {
 			if change.IsHeader(u.File) {
+				hf := p.Parse(u.File)
+				at := hf.Lines.Start(u.Line)
 				where := u.File + ":" + fmt.Sprint(u.Line)
-				if fn := p.Parse(u.File).FuncAt(p.Parse(u.File).Lines.Start(u.Line)); fn != nil {
+				if fn := hf.FuncAt(at); fn != nil {
 					where += " in " + fn.Name
 				}
 				refused[m] = "used in a header (" + where + "): header2c must move that code into the .c files first"
+				for _, mac := range hf.Macros {
+					if mac.Span.Contains(at) && (mac.Name == "offsetof" || strings.Contains(mac.Body, "offsetof")) {
+						// container_of(ptr, type, member) and friends
+						refused[m] = fmt.Sprintf("its offset is taken (%s, %s:%d): code gets back to the object from the member's address (container_of), so the member must live inside the object", mac.Name, u.File, u.Line)
+					}
+				}
 				break
 			}
 			f := p.Parse(u.File)
