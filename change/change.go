@@ -77,6 +77,7 @@ type Change struct {
 	PreMember, PostMember *ast.Member // the member before and after (MemberRemoved: PreMember only)
 	PostVar               *ast.Var
 	PostMacro             *ast.Macro
+	PreEnum, PostEnum     *ast.Enum // an enum before and after (EnumAdded: PostEnum only)
 }
 
 // File is the changes of one file.
@@ -688,11 +689,11 @@ func (c *cmp) enums() {
 	for _, e := range c.post.Enums {
 		o, ok := pre[enumKey(e)]
 		if !ok {
-			c.add(&Change{Kind: EnumAdded, Line: c.post.Line(e.Span.Off), Subject: "enum " + enumKey(e), Name: enumKey(e), New: enumText(e)})
+			c.add(&Change{Kind: EnumAdded, Line: c.post.Line(e.Span.Off), Subject: "enum " + enumKey(e), Name: enumKey(e), New: enumText(e), PostEnum: e})
 			continue
 		}
 		if enumText(o) != enumText(e) {
-			c.add(&Change{Kind: EnumChanged, Line: c.post.Line(e.Span.Off), Subject: "enum " + enumKey(e), Name: enumKey(e), Old: enumText(o), New: enumText(e)})
+			c.add(&Change{Kind: EnumChanged, Line: c.post.Line(e.Span.Off), Subject: "enum " + enumKey(e), Name: enumKey(e), Old: enumText(o), New: enumText(e), PreEnum: o, PostEnum: e})
 		}
 	}
 }
@@ -753,6 +754,12 @@ func (c *cmp) assignHunks() {
 		}
 		if ch.PostMacro != nil {
 			post = mk(c.post, ch.PostMacro.Span)
+		}
+		if ch.PostEnum != nil {
+			post = mk(c.post, ch.PostEnum.Span)
+		}
+		if ch.PreEnum != nil {
+			pre = mk(c.pre, ch.PreEnum.Span)
 		}
 		if pre == nil && post == nil {
 			// single-line entities: the line itself on its side

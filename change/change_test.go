@@ -167,3 +167,18 @@ func TestUnchangedEndianStruct(t *testing.T) {
 		t.Errorf("a change in one branch is not seen")
 	}
 }
+
+// TestEnumHunks: a hunk inside an enum is that enum's change, not an
+// unclassified hunk as well.
+func TestEnumHunks(t *testing.T) {
+	t.Parallel()
+	old := "enum r {\n\tR_A,\n\tR_B,\n\tR_C,\n\tR_D,\n\tR_MAX,\n};\n"
+	new := "enum r {\n\tR_A,\n\tR_B,\n\tR_C,\n\tR_D,\n\tR_E,\n\tR_MAX,\n};\n"
+	var kinds []string
+	for _, ch := range Compute("include/linux/r.h", []byte(old), []byte(new)).Changes {
+		kinds = append(kinds, string(ch.Kind))
+	}
+	if len(kinds) != 1 || kinds[0] != string(EnumChanged) {
+		t.Errorf("got %v, want one %s", kinds, EnumChanged)
+	}
+}
