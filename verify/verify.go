@@ -258,7 +258,7 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	if compileCheck.OK && len(sources) == 0 {
 		// nothing to compile is no proof of anything: say so
 		compileCheck.Skipped = true
-		compileCheck.Summary = "the config builds none of the files the patches change: nothing of them is in this kernel, so nothing was compiled or proven"
+		compileCheck.Summary = "nothing to compile: the config builds none of the source files the patches change, and no file it builds names what they change in headers; nothing was compiled or proven"
 	} else if compileCheck.OK {
 		compileCheck.Summary = fmt.Sprintf("%s compiled with kbuild's flags for base and rewritten trees", plural(len(sources), "source file"))
 		if in.Original != nil {
