@@ -967,24 +967,12 @@ func macroCall(body []Token) *MacroCall {
 
 // splitArgs splits tokens at top-level commas and joins each argument.
 func splitArgs(toks []Token) []string {
-	var out []string
-	var cur []Token
-	depth := 0
-	for _, t := range toks {
-		if isOpen(t) {
-			depth++
-		} else if isClose(t) {
-			depth--
-		}
-		if t.Text == "," && depth == 0 {
-			out = append(out, joinTokens(cur))
-			cur = nil
-			continue
-		}
-		cur = append(cur, t)
+	if len(toks) == 0 {
+		return nil
 	}
-	if len(cur) > 0 || len(out) > 0 {
-		out = append(out, joinTokens(cur))
+	var out []string
+	for _, p := range splitTop(toks) {
+		out = append(out, joinTokens(p))
 	}
 	return out
 }
@@ -1044,19 +1032,7 @@ func (f *File) declVars(d []Token, fn *Func) []*Var {
 		}
 	}
 	// split declarators at top-level commas
-	var decls [][]Token
-	depth, last := 0, 0
-	for k, t := range body {
-		if isOpen(t) {
-			depth++
-		} else if isClose(t) {
-			depth--
-		} else if t.Text == "," && depth == 0 {
-			decls = append(decls, body[last:k])
-			last = k + 1
-		}
-	}
-	decls = append(decls, body[last:])
+	decls := splitTop(body)
 	var out []*Var
 	var baseType []Token
 	for di, dd := range decls {
@@ -1382,19 +1358,7 @@ func (f *File) memberDecl(decl []Token, span Span, group int, s *Struct) []*Memb
 		}
 	}
 	// declarators
-	var parts [][]Token
-	depth, last := 0, 0
-	for k, t := range decl {
-		if isOpen(t) {
-			depth++
-		} else if isClose(t) {
-			depth--
-		} else if t.Text == "," && depth == 0 {
-			parts = append(parts, decl[last:k])
-			last = k + 1
-		}
-	}
-	parts = append(parts, decl[last:])
+	parts := splitTop(decl)
 	var out []*Member
 	var base []Token
 	for pi, p := range parts {
@@ -1513,7 +1477,6 @@ func (f *File) addEnum(body []Token, k, open, close int, cond Cond) {
 		e.Name = body[k+1].Text
 	}
 	inner := body[open+1 : close]
-	depth, last := 0, 0
 	flush := func(toks []Token) {
 		if len(toks) == 0 || toks[0].Kind != Ident {
 			return
@@ -1524,17 +1487,9 @@ func (f *File) addEnum(body []Token, k, open, close int, cond Cond) {
 		}
 		e.Values = append(e.Values, en)
 	}
-	for j, t := range inner {
-		if isOpen(t) {
-			depth++
-		} else if isClose(t) {
-			depth--
-		} else if t.Text == "," && depth == 0 {
-			flush(inner[last:j])
-			last = j + 1
-		}
+	for _, p := range splitTop(inner) {
+		flush(p)
 	}
-	flush(inner[last:])
 	f.Enums = append(f.Enums, e)
 }
 
