@@ -93,11 +93,8 @@ func retypeSign(p *rewrite.Pass, e *rewrite.Entry, from, to string) {
 		return
 	}
 	// the old declaration with the member renamed: every use is an error
-	probe := append([]byte(nil), reverted...)
-	at := old.NameAt.End
-	probe = append(probe[:at:at], append([]byte("__kprewrite_retyped"), reverted[at:]...)...)
 	files := p.CurrentFiles()
-	files[e.File] = probe
+	files[e.File] = []byte(edit.MustApply(string(reverted), []edit.Edit{edit.Insert(e.File, old.NameAt.End, "__kprewrite_retyped")}))
 	res, err := o.MemberUses(p.Context(), files, sc.Files)
 	if err != nil {
 		p.RefuseManual(e, "the compiler oracle failed: "+err.Error(), "keep the member's old type in the header and cast its reads to "+to)

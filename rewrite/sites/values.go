@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/rewrite"
 )
 
@@ -314,12 +315,12 @@ func writtenLater(p *rewrite.Pass, header, tag, e, file, fn string) string {
 	if st == nil {
 		return "kprewrite cannot find struct " + tag + " in " + header + " to check that the fields it reads keep their creation values"
 	}
-	var names []ast.Span
+	var renames []edit.Edit
 	var walk func(ms []*ast.Member)
 	walk = func(ms []*ast.Member) {
 		for _, m := range ms {
 			if fields[m.Name] && m.NameAt.End > m.NameAt.Off {
-				names = append(names, m.NameAt)
+				renames = append(renames, edit.Insert(header, m.NameAt.End, "__kprewrite_read"))
 			}
 			if m.Nested != nil && m.Nested.Name == "" {
 				walk(m.Nested.Members)
@@ -327,12 +328,7 @@ func writtenLater(p *rewrite.Pass, header, tag, e, file, fn string) string {
 		}
 	}
 	walk(st.Members)
-	text := append([]byte(nil), h.Src...)
-	for i := len(names) - 1; i >= 0; i-- {
-		n := names[i]
-		text = append(text[:n.End:n.End], append([]byte("__kprewrite_read"), text[n.End:]...)...)
-	}
-	files[header] = text
+	files[header] = []byte(edit.MustApply(string(h.Src), renames))
 	o, err := p.Oracle()
 	if err != nil {
 		return "kprewrite cannot check that the fields it reads keep their creation values without the compiler: " + err.Error()
