@@ -332,6 +332,13 @@ var cleanupUseRE = regexp.MustCompile(`^(__free|guard|scoped_guard|scoped_cond_g
 // usesCleanup reports whether the file uses a cleanup helper that moves
 // (a kCall item): __free(NAME), guard(NAME), CLASS(NAME, ...).
 func (st *state) usesCleanup(rel string) bool {
+	helpers := st.cleanupHelpers()
+	return len(helpers) > 0 && usesCleanupIn(ast.Tokenize(st.p.File(rel)), helpers)
+}
+
+// cleanupHelpers returns the names of the cleanup helpers that move (the
+// first argument of each kCall item).
+func (st *state) cleanupHelpers() map[string]bool {
 	helpers := map[string]bool{}
 	for _, it := range st.items {
 		if it.kind == kCall {
@@ -340,10 +347,11 @@ func (st *state) usesCleanup(rel string) bool {
 			}
 		}
 	}
-	if len(helpers) == 0 {
-		return false
-	}
-	toks := ast.Tokenize(st.p.File(rel))
+	return helpers
+}
+
+// usesCleanupIn reports whether the tokens use one of the helpers.
+func usesCleanupIn(toks []ast.Token, helpers map[string]bool) bool {
 	for i := 0; i+2 < len(toks); i++ {
 		if cleanupUseRE.MatchString(toks[i].Text) && toks[i+1].Text == "(" && helpers[toks[i+2].Text] {
 			return true
@@ -603,11 +611,11 @@ func (st *state) firstHeader() string {
 }
 
 func (st *state) namesAny(rel string) bool {
-	if st.usesCleanup(rel) {
+	toks := ast.Tokenize(st.p.File(rel))
+	if helpers := st.cleanupHelpers(); len(helpers) > 0 && usesCleanupIn(toks, helpers) {
 		return true
 	}
-	data := st.p.File(rel)
-	for _, t := range ast.Tokenize(data) {
+	for _, t := range toks {
 		if t.Kind == ast.Ident {
 			if _, ok := st.byName[t.Text]; ok {
 				return true
