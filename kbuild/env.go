@@ -457,7 +457,7 @@ func (e *Env) CompileCommand(rel string) (*Command, error) {
 	if e.Plain {
 		return e.plainCommand(rel)
 	}
-	obj := e.makeTarget(rel)
+	obj := strings.TrimSuffix(rel, path.Ext(rel)) + ".o"
 	cf, err := ReadCmdFile(cmdPath(e.objTree, obj))
 	if err != nil {
 		if !e.ownObj {
@@ -500,7 +500,7 @@ func (e *Env) Learn(rels []string) error {
 		if !strings.HasSuffix(rel, ".c") || !e.Tree.Exists(rel) {
 			continue
 		}
-		if fileExists(cmdPath(e.objTree, e.makeTarget(rel))) {
+		if fileExists(cmdPath(e.objTree, strings.TrimSuffix(rel, ".c")+".o")) {
 			continue
 		}
 		e.mu.Lock()
@@ -550,7 +550,11 @@ func (e *Env) Learn(rels []string) error {
 // makeTarget returns the object kbuild builds for the source file rel, as
 // make must be asked for it: the plain path, or the path through the
 // directory whose Makefile lists it (Object.Target), so that it compiles
-// with that directory's flags.
+// with that directory's flags. Only make needs it: kbuild records the
+// command in the object's directory either way
+// (amdgpu/../display/dc/bios/.bios_parser.o.cmd is
+// display/dc/bios/.bios_parser.o.cmd), so reading a record uses the
+// plain path and asks no Makefile.
 func (e *Env) makeTarget(rel string) string {
 	if e.Make != nil && e.Config != nil {
 		if t := e.Make.ObjectOf(rel).Target; t != "" {
@@ -576,7 +580,7 @@ func (e *Env) learnCommand(rel, obj string) (*CmdFile, error) {
 	fmt.Fprintf(e.Log, "kprewrite: compiling %s once to learn its kbuild command\n", rel)
 	step := progress.From(e.Context()).Start("learn", 1)
 	defer func() { step.Done(rel, false); step.End() }()
-	if err := e.runMake(e.buildSrc, e.objTree, obj); err != nil {
+	if err := e.runMake(e.buildSrc, e.objTree, e.makeTarget(rel)); err != nil {
 		if kperr.IsEnvironment(err) {
 			return nil, e.environment(err)
 		}
