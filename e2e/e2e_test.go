@@ -126,20 +126,15 @@ func TestEndToEnd(t *testing.T) {
 				// the upstream patch's own livepatch may well crash the
 				// machine (a new lock read past every existing object):
 				// that is the result to show, not a failure of the test
-				start := time.Now()
-				vm := filepath.Join(dir, "vm-upstream-livepatched")
-				ul, err := (&Boot{Kernel: filepath.Join(boot, "bzImage"), Modules: baseMods, Livepatch: upKO, Setup: beh.Setup, Script: beh.Script}).Run(ctx, vm)
-				stamp("boot upstream-livepatched", start)
+				ul, err := tryBootIn(ctx, dir, stamp)("upstream-livepatched", &Boot{Kernel: filepath.Join(boot, "bzImage"), Modules: baseMods, Livepatch: upKO, Setup: beh.Setup, Script: beh.Script})
 				switch {
 				case ul == nil:
 					t.Fatalf("upstream-livepatched: %v", err)
 				case err != nil:
-					os.WriteFile(filepath.Join(vm, "console.txt"), []byte(ul.Console), 0o644)
 					r.upstreamLP = "crashed: " + crashLine(ul.Console)
 				case ul.LoadError != "":
 					r.upstreamLP = ul.LoadError
 				default:
-					os.WriteFile(filepath.Join(vm, "console.txt"), []byte(ul.Console), 0o644)
 					r.upstreamLP = strings.Join(ul.Checks, "; ")
 				}
 			}
@@ -204,7 +199,21 @@ func freshWork(t *testing.T, work string) string {
 // console kept there and its time stamped; a machine that fails stops the
 // test.
 func bootIn(t *testing.T, ctx context.Context, dir string, stamp func(string, time.Time)) func(what string, b *Boot) *Result {
+	try := tryBootIn(ctx, dir, stamp)
 	return func(what string, b *Boot) *Result {
+		res, err := try(what, b)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return res
+	}
+}
+
+// tryBootIn is bootIn for a machine whose failure is a result (the
+// upstream patch's own livepatch may crash it): the error is returned,
+// with the console kept when there is one.
+func tryBootIn(ctx context.Context, dir string, stamp func(string, time.Time)) func(what string, b *Boot) (*Result, error) {
+	return func(what string, b *Boot) (*Result, error) {
 		start := time.Now()
 		vm := filepath.Join(dir, "vm-"+what)
 		res, err := b.Run(ctx, vm)
@@ -212,10 +221,7 @@ func bootIn(t *testing.T, ctx context.Context, dir string, stamp func(string, ti
 		if res != nil {
 			os.WriteFile(filepath.Join(vm, "console.txt"), []byte(res.Console), 0o644)
 		}
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return res
+		return res, err
 	}
 }
 
