@@ -266,7 +266,7 @@ func (s *Session) notBuiltWhy(file string) string {
 			return "" // a new header: its includers are in the patch
 		}
 		hu, err := env.HeaderUsers(file)
-		if err != nil || len(hu.Candidates()) > 0 || len(hu.NotBuilt) == 0 {
+		if err != nil || !hu.NoneBuilt() {
 			return ""
 		}
 		for _, f := range s.order {

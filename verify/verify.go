@@ -798,7 +798,7 @@ func headerCheck(env *kbuild.Env, newCh []*change.File) Check {
 			continue
 		}
 		if env != nil && env.Config != nil && !env.HasBuild() {
-			if hu, err := env.HeaderUsers(fc.Path); err == nil && len(hu.Candidates()) == 0 && len(hu.NotBuilt) > 0 {
+			if hu, err := env.HeaderUsers(fc.Path); err == nil && hu.NoneBuilt() {
 				c.Details = append(c.Details, fmt.Sprintf("%s: changed, but no file the config builds includes it (its includers %s are not built)", fc.Path, strings.Join(hu.NotBuilt, ", ")))
 				continue
 			}
