@@ -40,7 +40,9 @@ func (u *HeaderUsers) Candidates() []string {
 // NoneBuilt reports whether the header is included only by files the
 // config does not build (and by some: a header nothing includes, or whose
 // includers kprewrite cannot decide, is not known to be unbuilt).
-func (u *HeaderUsers) NoneBuilt() bool { return len(u.Built) == 0 && len(u.Unknown) == 0 && len(u.NotBuilt) > 0 }
+func (u *HeaderUsers) NoneBuilt() bool {
+	return len(u.Built) == 0 && len(u.Unknown) == 0 && len(u.NotBuilt) > 0
+}
 
 // HeaderUsers returns the .c files that include the header rel, directly
 // or through other headers, classified by whether the config builds them.
