@@ -27,6 +27,7 @@ const (
 	HeaderMacro      Kind = "header-macro"
 	HeaderDecl       Kind = "header-declaration"
 	HeaderOther      Kind = "header-other"
+	HeaderEnum       Kind = "header-enum"
 	StaticLocal      Kind = "static-local"
 	InitCode         Kind = "init-code"
 	DataInit         Kind = "data-initializer"
@@ -342,8 +343,8 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 		}
 	case change.EnumChanged:
 		if hdr {
-			h(HeaderOther, fmt.Sprintf("%s: %s (old code keeps the old values; values used in data or by other objects must not move)", ch.Subject, ch.Kind),
-				Manual("append new values only, and check every object that uses them"))
+			auto(HeaderEnum, fmt.Sprintf("%s: %s (old code keeps the old values; values used in data or by other objects must not move)", ch.Subject, ch.Kind),
+				"append new values only, and check every object that uses them")
 		}
 	case change.Unclassified:
 		if hdr {

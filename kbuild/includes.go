@@ -44,7 +44,7 @@ type sourceFile struct {
 	mtime int64
 }
 
-// listSources lists the .c and .h files of the kernel's own code under root
+// listSources lists the .c, .h and .S files of the kernel's own code under root
 // (no Documentation, tools or scripts, and no other architecture's arch/
 // directory), in the walk's order.
 func listSources(ctx context.Context, root, arch string) ([]sourceFile, error) {
@@ -67,7 +67,7 @@ func listSources(ctx context.Context, root, arch string) ([]sourceFile, error) {
 			}
 			return nil
 		}
-		if strings.HasSuffix(rel, ".c") || strings.HasSuffix(rel, ".h") {
+		if strings.HasSuffix(rel, ".c") || strings.HasSuffix(rel, ".h") || strings.HasSuffix(rel, ".S") {
 			f := sourceFile{rel: rel}
 			if st, err := d.Info(); err == nil {
 				f.size, f.mtime = st.Size(), st.ModTime().UnixNano()
@@ -185,6 +185,17 @@ func viaIncludePath(from, name string, cands []string) []string {
 
 // Includers returns the .c files that include header, directly or not.
 func (g *IncludeGraph) Includers(header string) []string {
+	return g.includers(header, ".c")
+}
+
+// AsmIncluders returns the assembler sources (.S, linker scripts
+// .lds.S included) that include header, directly or through other
+// headers: a macro or constant there reaches code no C compile shows.
+func (g *IncludeGraph) AsmIncluders(header string) []string {
+	return g.includers(header, ".S")
+}
+
+func (g *IncludeGraph) includers(header, ext string) []string {
 	seen := map[string]bool{header: true}
 	queue := []string{header}
 	var out []string
@@ -196,7 +207,7 @@ func (g *IncludeGraph) Includers(header string) []string {
 				continue
 			}
 			seen[f] = true
-			if strings.HasSuffix(f, ".c") {
+			if strings.HasSuffix(f, ext) {
 				out = append(out, f)
 			}
 			// a .c file may itself be included by another one

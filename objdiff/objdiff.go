@@ -41,6 +41,22 @@ const traceWindow = 16
 
 // Functions reads the function symbols of an ELF relocatable object.
 func Functions(path string) (map[string]Func, error) {
+	return symbols(path, func(s elf.Symbol) bool { return elf.ST_TYPE(s.Info) == elf.STT_FUNC })
+}
+
+// Code reads the functions and the data objects (variables, tables, the
+// static locals gcc names NAME.N) of an ELF relocatable object, each with
+// its bytes and relocations: two builds with the same Code compile to the
+// same program, whatever their line numbers in debug information.
+func Code(path string) (map[string]Func, error) {
+	return symbols(path, func(s elf.Symbol) bool {
+		t := elf.ST_TYPE(s.Info)
+		return t == elf.STT_FUNC || t == elf.STT_OBJECT && s.Size > 0
+	})
+}
+
+// symbols reads the symbols of an object that want selects.
+func symbols(path string, want func(elf.Symbol) bool) (map[string]Func, error) {
 	f, err := elf.Open(path)
 	if err != nil {
 		return nil, err
@@ -94,7 +110,7 @@ func Functions(path string) (map[string]Func, error) {
 	}
 	out := map[string]Func{}
 	for _, sym := range syms {
-		if elf.ST_TYPE(sym.Info) != elf.STT_FUNC || sym.Section == elf.SHN_UNDEF || int(sym.Section) >= len(f.Sections) {
+		if !want(sym) || sym.Section == elf.SHN_UNDEF || int(sym.Section) >= len(f.Sections) {
 			continue
 		}
 		sec := f.Sections[sym.Section]

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -77,4 +78,46 @@ func TestCompareIgnoresAddendsButNotStrings(t *testing.T) {
 	if len(got) != 1 || got[0] != (Change{"f", "changed"}) {
 		t.Errorf("Compare = %v, want only f changed", got)
 	}
+}
+
+func TestCodeSeesDataAndIgnoresSpelling(t *testing.T) {
+	// a macro respelled as an inline (tpm_eventlog.h's TPM_MEMREMAP) is
+	// the same program; a changed table entry is not, though no function
+	// changes
+	macro := `#define MAP(a, b) ((void *)0)
+extern void use(void *);
+static const int tbl[3] = {1, 2, 3};
+const int *t(void) { return tbl; }
+void f(unsigned long a) { use(MAP(a, 4)); }`
+	inline := `static inline void *MAP(unsigned long a, unsigned long b) { return (void *)0; }
+extern void use(void *);
+static const int tbl[3] = {1, 2, 3};
+const int *t(void) { return tbl; }
+void f(unsigned long a) { use(MAP(a, 4)); }`
+	table := strings.Replace(macro, "{1, 2, 3}", "{1, 2, 4}", 1)
+	read := func(src string) map[string]Func {
+		c, err := Code(compile(t, src, "-fno-data-sections"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a := read(macro)
+	if got := Compare(a, read(inline)); len(got) != 0 {
+		t.Errorf("macro -> inline: Compare = %v, want the same code", got)
+	}
+	if got := Compare(a, read(table)); len(got) != 1 || got[0] != (Change{"tbl", "changed"}) {
+		t.Errorf("changed table: Compare = %v, want tbl changed", got)
+	}
+	if fs, _ := Functions(compile(t, table, "-fno-data-sections")); len(Compare(mustFuncs(t, macro), fs)) != 0 {
+		t.Errorf("Functions sees the table change; it should read functions only")
+	}
+}
+
+func mustFuncs(t *testing.T, src string) map[string]Func {
+	fs, err := Functions(compile(t, src, "-fno-data-sections"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
 }

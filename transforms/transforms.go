@@ -6,29 +6,33 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/bitfield"
 	"github.com/kprewrite/kprewrite/rewrite/comments"
+	"github.com/kprewrite/kprewrite/rewrite/enums"
 	"github.com/kprewrite/kprewrite/rewrite/exports"
 	"github.com/kprewrite/kprewrite/rewrite/header2c"
 	"github.com/kprewrite/kprewrite/rewrite/hole"
 	"github.com/kprewrite/kprewrite/rewrite/ifcond"
 	"github.com/kprewrite/kprewrite/rewrite/keep"
 	"github.com/kprewrite/kprewrite/rewrite/retype"
+	"github.com/kprewrite/kprewrite/rewrite/samecode"
 	"github.com/kprewrite/kprewrite/rewrite/shadow"
 	"github.com/kprewrite/kprewrite/rewrite/structext"
 	"github.com/kprewrite/kprewrite/rewrite/syscall"
 )
 
 // All returns the transforms in pipeline order: header code moves into the
-// .c files first, struct changes the config makes a no-op are dropped,
+// .c files first, new enum constants too, struct changes the config makes a no-op are dropped,
 // removed struct members go back into their struct, members retyped only
 // by qualifiers keep their old declaration, then
 // new struct members are handled by spare bits, prefix
 // extension, holes and shadow variables, in that order; changed system
 // calls get the builder's replacement macro, new exports of new functions
-// are dropped; comment-only header changes
+// are dropped; a header change left to an engineer that the compiler
+// proves changes no code is dropped; comment-only header changes
 // are dropped last, from what the others left.
 func All() []*rewrite.Transform {
 	return []*rewrite.Transform{
 		header2c.Transform,
+		enums.Transform,
 		ifcond.Transform,
 		keep.Transform,
 		retype.Transform,
@@ -38,6 +42,7 @@ func All() []*rewrite.Transform {
 		shadow.Transform,
 		syscall.Transform,
 		exports.Transform,
+		samecode.Transform,
 		comments.Transform,
 	}
 }

@@ -127,7 +127,7 @@ func run(p *rewrite.Pass) error {
 	for _, u := range users {
 		radius[u] = st.editUser(u, block)
 	}
-	st.revertHeaders()
+	st.keptRemovals(st.revertHeaders())
 	// Resolve and report.
 	var names []string
 	for _, it := range st.items {
@@ -910,8 +910,9 @@ func nameAt(src []byte, e edit.Edit) string {
 
 // revertHeaders puts the moved definitions of each header back as they
 // were before the patch (new ones disappear).
-func (st *state) revertHeaders() {
+func (st *state) revertHeaders() map[string][]byte {
 	p := st.p
+	out := map[string][]byte{}
 	for h := range st.headers {
 		f := p.Parse(h)
 		lines := map[int]bool{}
@@ -948,9 +949,40 @@ func (st *state) revertHeaders() {
 		}
 		cur := f.Src
 		reverted := gen.RevertLines(p.Original(h), cur, lines)
+		out[h] = reverted
 		for _, e := range edit.Diff(h, cur, reverted) {
 			e.Why, e.Hazard = "header code moved out", st.single(h)
 			p.Edit(e)
 		}
+	}
+	return out
+}
+
+// keptRemovals resolves the removals of macros that reverting the moved
+// code's lines put back (a macro the upstream change turns into an inline
+// of the same name, TPM_MEMREMAP): the compiler found every user of that
+// name among the moved items, and those use the moved copy, so the
+// original macro, back in the header, is what unpatched code always had.
+func (st *state) keptRemovals(reverted map[string][]byte) {
+	p := st.p
+	for _, e := range p.Entries {
+		ch := e.Change
+		if e.ResolvedBy != "" || ch == nil || ch.Kind != change.MacroRemoved || reverted[e.File] == nil || st.byName[ch.Name] == nil {
+			continue
+		}
+		pre := p.ChangeOf(e.File)
+		if pre == nil || pre.Pre == nil {
+			continue
+		}
+		old := pre.Pre.Macro(ch.Name)
+		back := ast.Parse(e.File, reverted[e.File]).Macro(ch.Name)
+		if old == nil || back == nil || pre.Pre.Text(old.Span) != string(reverted[e.File][back.Span.Off:back.Span.End]) {
+			continue
+		}
+		how := "the original macro stays in the header, unused by the patched code"
+		if nn, ok := st.rename[ch.Name]; ok {
+			how = fmt.Sprintf("the original macro stays in the header for unpatched code; the patched code uses %s", nn)
+		}
+		p.Resolve(e, how)
 	}
 }

@@ -1,0 +1,260 @@
+// Package samecode is the transform for a header change that changes no
+// code the config builds: a macro respelled as an inline, macros moved to
+// another header, a declaration reworded. The compiler proves it: every
+// file the config builds that includes the header is compiled twice, with
+// the upstream header and with the original one (the other files of the
+// patch as rewritten so far), and each object's functions and data must be
+// the same, byte for byte and relocation for relocation (package objdiff).
+// The header then keeps its original text, lines included, so __LINE__
+// does not move in any includer, and the report says so.
+//
+// Before (upstream):	-#define TPM_MEMREMAP(start, size) NULL
+//
+//	+static inline void *TPM_MEMREMAP(unsigned long start, size_t size)
+//	+{
+//	+	return NULL;
+//	+}
+//
+// After (rewritten):	the header hunk is gone (the includers compile to
+//
+//	the same code either way).
+//
+// It runs after the transforms that rewrite header changes, on the headers
+// with hazards they left to an engineer, and compares the header as they
+// left it (their edits in the .c files included) with the original: what
+// they changed in it is dropped too only when it changes no code. A header that assembler sources include, or that more
+// files include than it compiles (twice each) in reasonable time, is left
+// as it is, with the reason among the hazard's tries.
+package samecode
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/build"
+	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/edit"
+	"github.com/kprewrite/kprewrite/hazard"
+	"github.com/kprewrite/kprewrite/internal/kperr"
+	"github.com/kprewrite/kprewrite/internal/progress"
+	"github.com/kprewrite/kprewrite/kbuild"
+	"github.com/kprewrite/kprewrite/objdiff"
+	"github.com/kprewrite/kprewrite/rewrite"
+)
+
+// Transform is the samecode transform.
+var Transform = &rewrite.Transform{
+	Name: "samecode",
+	Doc: "a header change that changes no code the config builds is dropped: every file the config builds that includes the header " +
+		"compiles to the same functions and data with the original header as with the upstream one",
+	Kinds: []hazard.Kind{hazard.HeaderMacro, hazard.HeaderOther, hazard.HeaderEnum, hazard.HeaderDecl, hazard.HeaderInline, hazard.StructLayout},
+	Run:   run,
+}
+
+// MaxUsers is how many files the config builds may include a header the
+// transform compares: each compiles twice, 5-15 s a compile.
+const MaxUsers = 40
+
+func run(p *rewrite.Pass) error {
+	if !p.HasCompiler() {
+		return nil
+	}
+	byHeader := map[string][]*rewrite.Entry{}
+	for _, e := range p.Entries {
+		if change.IsHeader(e.File) {
+			byHeader[e.File] = append(byHeader[e.File], e)
+		}
+	}
+	headers := slices.Sorted(func(yield func(string) bool) {
+		for h := range byHeader {
+			if !yield(h) {
+				return
+			}
+		}
+	})
+	for i, h := range headers {
+		open := openEntries(p, byHeader[h])
+		if len(open) == 0 || !p.Base.Exists(h) || bytes.Equal(p.File(h), p.Original(h)) {
+			continue // nothing left to an engineer, a new header, or one already back to its original
+		}
+		proof, why, err := compare(p, h, i)
+		if err != nil {
+			if kperr.IsEnvironment(err) {
+				return err
+			}
+			why = err.Error()
+		}
+		if why != "" {
+			for _, e := range open {
+				p.Refuse(e, why)
+			}
+			continue
+		}
+		orig := p.Original(h)
+		p.Edit(edit.Edit{File: h, Off: 0, End: len(p.File(h)), Text: string(orig), Why: "original header kept", Hazard: open[0].Hazard})
+		for _, e := range open {
+			p.Resolve(e, "the change to "+h+" changes no code the config builds: "+proof+", so the original header stays")
+		}
+		p.Note(rewrite.Finding{File: h, Line: 1, Subject: h,
+			Reason: "the upstream change to this header is dropped: " + proof + "; no includer's code depends on it under this config"})
+	}
+	return nil
+}
+
+// openEntries returns the entries of one header that every transform so
+// far left to an engineer, or nil when the header also has a hazard of a
+// kind this transform does not take (the whole header is kept or not).
+func openEntries(p *rewrite.Pass, es []*rewrite.Entry) []*rewrite.Entry {
+	var open []*rewrite.Entry
+	for _, e := range es {
+		if e.ResolvedBy != "" || !e.NeedsHuman() {
+			continue
+		}
+		if !slices.Contains(p.Transform.Kinds, e.Kind) {
+			return nil
+		}
+		open = append(open, e)
+	}
+	return open
+}
+
+// compare compiles the includers of header h with the header as the
+// transforms left it and with the original and compares their code. It returns what it proved,
+// or why it could not.
+func compare(p *rewrite.Pass, h string, n int) (proof, why string, err error) {
+	env := p.Env
+	if err := env.Prepare(); err != nil {
+		return "", "", err
+	}
+	g, err := env.IncludeGraph()
+	if err != nil {
+		return "", "", err
+	}
+	var asm []string
+	for _, f := range g.AsmIncluders(h) {
+		if env.ObjectOf(f).Kind != kbuild.NotBuilt {
+			asm = append(asm, f)
+		}
+	}
+	if len(asm) > 0 {
+		return "", fmt.Sprintf("assembler sources include %s (%s): their code is not compared", h, firstFew(asm)), nil
+	}
+	hu, err := env.HeaderUsers(h)
+	if err != nil {
+		return "", "", err
+	}
+	cands := hu.Candidates()
+	for _, f := range p.CurrentSources() {
+		if !slices.Contains(cands, f) && env.ObjectOf(f).Kind != kbuild.NotBuilt && bytes.Contains(p.File(f), []byte(path.Base(h))) {
+			cands = append(cands, f)
+		}
+	}
+	sort.Strings(cands)
+	if len(cands) > MaxUsers {
+		return "", fmt.Sprintf("%d files the config may build include %s, more than the %d whose code it compares", len(cands), h, MaxUsers), nil
+	}
+	sc, err := env.Screen(cands)
+	if err != nil {
+		return "", "", err
+	}
+	if err := sc.BrokenError(env); err != nil {
+		return "", "", err
+	}
+	users := sc.Files
+	if len(users) == 0 {
+		return "", "no file the config builds that includes " + h + " compiles here", nil
+	}
+	dir, err := p.WorkDir()
+	if err != nil {
+		return "", "", err
+	}
+	current := p.CurrentFiles()
+	original := p.CurrentFiles()
+	original[h] = p.Original(h)
+	comp := &build.Compiler{Env: env, Dir: dir}
+	ctx := progress.Named(p.Context(), "samecode")
+	variants := [2]*build.Variant{
+		{Name: fmt.Sprintf("sc%02du", n%100), Files: current},
+		{Name: fmt.Sprintf("sc%02do", n%100), Files: original},
+	}
+	// the patched files first: when they need the change (a new member, a
+	// new macro), that is known after two compiles, not 2 x every includer
+	var patched, rest []string
+	for _, u := range users {
+		if _, ok := p.Current[u]; ok {
+			patched = append(patched, u)
+		} else {
+			rest = append(rest, u)
+		}
+	}
+	var differ []string
+	for _, batch := range [][]string{patched, rest} {
+		if len(batch) == 0 {
+			continue
+		}
+		var rs [2][]*build.Result
+		for i, v := range variants {
+			if rs[i], err = comp.Compile(ctx, v, batch, build.Options{}); err != nil {
+				return "", "", err
+			}
+		}
+		for i, u := range batch {
+			a, b := rs[0][i], rs[1][i]
+			switch {
+			case a.Failed:
+				return "", fmt.Sprintf("%s does not compile with the header as rewritten: %s", u, firstError(a)), nil
+			case b.Failed:
+				return "", fmt.Sprintf("%s needs the change to %s: with the original header, %s", u, h, firstError(b)), nil
+			}
+			ca, err := objdiff.Code(a.Object)
+			if err != nil {
+				return "", "", kperr.Toolchainf(err, "reading the object of %s", u)
+			}
+			cb, err := objdiff.Code(b.Object)
+			if err != nil {
+				return "", "", kperr.Toolchainf(err, "reading the object of %s", u)
+			}
+			if chs := objdiff.Compare(cb, ca); len(chs) > 0 {
+				var names []string
+				for _, ch := range chs {
+					names = append(names, ch.Name)
+				}
+				differ = append(differ, fmt.Sprintf("%s (%s)", u, firstFew(names)))
+			}
+		}
+		if len(differ) > 0 {
+			break
+		}
+	}
+	if len(differ) > 0 {
+		return "", fmt.Sprintf("the change to %s changes the code of %s", h, firstFew(differ)), nil
+	}
+	return fmt.Sprintf("every file the config builds that includes it (%s: %s) compiles to the same functions and data with the original header",
+		plural(len(users), "file"), firstFew(users)), "", nil
+}
+
+func firstError(r *build.Result) string {
+	if es := build.Errors([]*build.Result{r}); len(es) > 0 {
+		return es[0].String()
+	}
+	return "it failed"
+}
+
+// firstFew joins up to three items and counts the rest.
+func firstFew(items []string) string {
+	if len(items) <= 3 {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:3], ", "), len(items)-3)
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}

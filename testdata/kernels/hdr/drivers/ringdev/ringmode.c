@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <linux/kernel.h>
+#include <linux/ringmode.h>
+
+static int ring_mode = RING_MODE_DEFAULT;
+static int ring_events;
+
+int ring_mode_set(int mode)
+{
+	if (mode < RING_MODE_OFF || mode > RING_MODE_IRQ)
+		return -EINVAL;
+	ring_mode = mode;
+	pr_info("ring: mode %d\n", ring_mode);
+	return 0;
+}
+
+int ring_mode_count(void)
+{
+	return RING_MODE_MAX;
+}
+
+void ring_event(int ev)
+{
+	if (ev == RING_EV_FILL || ev == RING_EV_DRAIN)
+		ring_events++;
+}
