@@ -10,6 +10,7 @@ import (
 	"github.com/kprewrite/kprewrite/cexpr"
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/edit"
+	"github.com/kprewrite/kprewrite/oracle"
 	"github.com/kprewrite/kprewrite/rewrite"
 )
 
@@ -51,7 +52,6 @@ var sameBitsOps = map[string]bool{"+=": true, "-=": true, "&=": true, "|=": true
 // files the config builds (found by the compiler, with the member renamed
 // in the header).
 func retypeSign(p *rewrite.Pass, e *rewrite.Entry, from, to string) {
-	ch := e.Change
 	cur, reverted, old, ok := oldDeclaration(p, e)
 	if !ok {
 		return
@@ -60,59 +60,20 @@ func retypeSign(p *rewrite.Pass, e *rewrite.Entry, from, to string) {
 		p.RefuseManual(e, "the member's lines hold other changes too", "keep the member's old type in the header and cast its reads to "+to)
 		return
 	}
-	hu, err := p.Env.HeaderUsers(e.File)
-	if err != nil {
-		p.RefuseManual(e, "its users are not known: "+err.Error(), "keep the member's old type in the header and cast its reads to "+to)
+	u, why := findUses(p, e, reverted, old)
+	if why != "" {
+		p.RefuseManual(e, why, "keep the member's old type in the header and cast its reads to "+to)
 		return
-	}
-	cands := hu.Candidates()
-	for _, f := range p.CurrentSources() {
-		if !slices.Contains(cands, f) {
-			cands = append(cands, f)
-		}
-	}
-	var users []string
-	for _, f := range cands {
-		if strings.Contains(string(p.File(f)), ch.Member) {
-			users = append(users, f)
-		}
-	}
-	sort.Strings(users)
-	sc, err := p.Env.Screen(users)
-	if err != nil {
-		p.RefuseManual(e, err.Error(), "keep the member's old type in the header and cast its reads to "+to)
-		return
-	}
-	if err := sc.BrokenError(p.Env); err != nil {
-		p.RefuseManual(e, err.Error(), "keep the member's old type in the header and cast its reads to "+to)
-		return
-	}
-	o, err := p.Oracle()
-	if err != nil {
-		p.RefuseManual(e, "its uses cannot be found without the compiler: "+err.Error(), "keep the member's old type in the header and cast its reads to "+to)
-		return
-	}
-	// the old declaration with the member renamed: every use is an error
-	files := p.CurrentFiles()
-	files[e.File] = []byte(edit.MustApply(string(reverted), []edit.Edit{edit.Insert(e.File, old.NameAt.End, "__kprewrite_retyped")}))
-	res, err := o.MemberUses(p.Context(), files, sc.Files)
-	if err != nil {
-		p.RefuseManual(e, "the compiler oracle failed: "+err.Error(), "keep the member's old type in the header and cast its reads to "+to)
-		return
-	}
-	key := "struct " + ch.Struct
-	if ch.PreStruct != nil && ch.PreStruct.Kind == "union" {
-		key = "union " + ch.Struct
 	}
 	edits := map[string][]edit.Edit{}
 	reads := 0
-	for _, u := range res.Of(key, ch.Member) {
+	for _, u := range u.uses {
 		if change.IsHeader(u.File) {
 			p.RefuseManual(e, fmt.Sprintf("it is read in a header (%s:%d), where a cast would change every includer", u.File, u.Line), "move that header code into the .c files first (or keep the member's old type and cast its reads to "+to+")")
 			return
 		}
 		f := p.Parse(u.File)
-		a, err := cexpr.Find(f, f.Lines.Start(u.Line)+u.Col-1)
+		a, err := findAccess(f, u.Line, u.Col)
 		if err != nil {
 			p.RefuseManual(e, err.Error(), "cast the member's reads to "+to+" by hand")
 			return
@@ -147,5 +108,65 @@ func retypeSign(p *rewrite.Pass, e *rewrite.Entry, from, to string) {
 	}
 	sort.Strings(files2)
 	p.Resolve(e, fmt.Sprintf("the old declaration (%s) stays: %s has the same size, alignment and offset, and the same bits are stored either way; the %d reads, found by the compiler over the %d files the config builds that use it (%s), read it as %s, so every function whose code the new type changes changes in the livepatch: %s",
-		from, to, reads, len(sc.Files), hu.Method, to, strings.Join(files2, ", ")))
+		from, to, reads, u.compiled, u.method, to, strings.Join(files2, ", ")))
+}
+
+// memberUses is what the compiler found of a retyped member's uses.
+type memberUses struct {
+	uses     []oracle.Use
+	compiled int    // files compiled
+	method   string // how the header's includers were found
+}
+
+// findUses finds every use of the member, in every file the config builds
+// that names it (the patched files as they are now), with the old
+// declaration in the header and the member renamed there: each use is a
+// "has no member named" error. It returns why not when it cannot.
+func findUses(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, old *ast.Member) (*memberUses, string) {
+	ch := e.Change
+	hu, err := p.Env.HeaderUsers(e.File)
+	if err != nil {
+		return nil, "its users are not known: " + err.Error()
+	}
+	cands := hu.Candidates()
+	for _, f := range p.CurrentSources() {
+		if !slices.Contains(cands, f) {
+			cands = append(cands, f)
+		}
+	}
+	var users []string
+	for _, f := range cands {
+		if strings.Contains(string(p.File(f)), ch.Member) {
+			users = append(users, f)
+		}
+	}
+	sort.Strings(users)
+	sc, err := p.Env.Screen(users)
+	if err != nil {
+		return nil, err.Error()
+	}
+	if err := sc.BrokenError(p.Env); err != nil {
+		return nil, err.Error()
+	}
+	o, err := p.Oracle()
+	if err != nil {
+		return nil, "its uses cannot be found without the compiler: " + err.Error()
+	}
+	files := p.CurrentFiles()
+	files[e.File] = []byte(edit.MustApply(string(reverted), []edit.Edit{edit.Insert(e.File, old.NameAt.End, "__kprewrite_retyped")}))
+	res, err := o.MemberUses(p.Context(), files, sc.Files)
+	if err != nil {
+		return nil, "the compiler oracle failed: " + err.Error()
+	}
+	key := "struct " + ch.Struct
+	if ch.PreStruct != nil && ch.PreStruct.Kind == "union" {
+		key = "union " + ch.Struct
+	}
+	return &memberUses{uses: res.Of(key, ch.Member), compiled: len(sc.Files), method: hu.Method}, ""
+}
+
+// findAccess reads the member access the compiler points at (1-based line
+// and byte column).
+func findAccess(f *ast.File, line, col int) (*cexpr.Access, error) {
+	return cexpr.Find(f, f.Lines.Start(line)+col-1)
 }
