@@ -5,7 +5,10 @@
 // (they move when unrelated strings or data move) and debug information.
 // Relocations into mergeable string sections are resolved to the string
 // they point at, so a changed message is a changed function, as in
-// livepatch builders.
+// livepatch builders; relocations into local data (switch tables, static
+// const arrays, dynamic debug descriptors) are resolved to that data's
+// content, so a renumbered CSWTCH.298 or __UNIQUE_ID_ddebug509 is no
+// change, and a changed table changes the functions that read it.
 package objdiff
 
 import (
@@ -13,6 +16,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -66,11 +70,6 @@ func symbols(path string, want func(elf.Symbol) bool) (map[string]Func, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	type rel struct {
-		off  uint64
-		typ  uint32
-		name string
-	}
 	strData := map[int][]byte{}
 	for i, s := range f.Sections {
 		if s.Flags&elf.SHF_STRINGS != 0 && s.Type == elf.SHT_PROGBITS {
@@ -105,8 +104,81 @@ func symbols(path string, want func(elf.Symbol) bool) (map[string]Func, error) {
 					name = f.Sections[sym.Section].Name
 				}
 			}
-			relsOf[int(s.Info)] = append(relsOf[int(s.Info)], rel{off, uint32(info), name})
+			relsOf[int(s.Info)] = append(relsOf[int(s.Info)], rel{off, uint32(info), name, symIdx - 1, addend})
 		}
+	}
+	// Local data a function refers to (a switch table, a static const
+	// array, a dynamic debug descriptor) is named by its content: gcc
+	// numbers such symbols in the order it meets them (CSWTCH.298,
+	// __UNIQUE_ID_ddebug509), and an unrelated addition to the file (an
+	// EXPORT_SYMBOL, which uses __COUNTER__) renumbers them.
+	plain := map[int][]rel{} // the relocations with the names read above
+	for sec, rs := range relsOf {
+		plain[sec] = append([]rel(nil), rs...)
+	}
+	memo := map[[3]uint64]string{}
+	content := func(sec int, start, end uint64) string {
+		k := [3]uint64{uint64(sec), start, end}
+		if c, ok := memo[k]; ok {
+			return c
+		}
+		c := hashRange(f, plain[sec], sec, start, end)
+		memo[k] = c
+		return c
+	}
+	isData := func(sec elf.SectionIndex) bool {
+		if int(sec) >= len(f.Sections) || sec == elf.SHN_UNDEF {
+			return false
+		}
+		x := f.Sections[sec]
+		return x.Type == elf.SHT_PROGBITS && x.Flags&elf.SHF_ALLOC != 0 && x.Flags&elf.SHF_EXECINSTR == 0 && x.Flags&elf.SHF_STRINGS == 0
+	}
+	// the local data objects of each data section, to name a reference
+	// through a section symbol (__dyndbg+0x38) by the object it lands in
+	objects := map[elf.SectionIndex][]elf.Symbol{}
+	for _, sym := range syms {
+		if elf.ST_TYPE(sym.Info) == elf.STT_OBJECT && sym.Size > 0 && isData(sym.Section) {
+			objects[sym.Section] = append(objects[sym.Section], sym)
+		}
+	}
+	localName := func(r rel) string {
+		if r.sym < 0 || r.sym >= len(syms) {
+			return ""
+		}
+		sym := syms[r.sym]
+		if !isData(sym.Section) {
+			return ""
+		}
+		switch {
+		case elf.ST_TYPE(sym.Info) == elf.STT_SECTION:
+			at := r.add
+			if t := elf.R_X86_64(r.typ); t == elf.R_X86_64_PC32 || t == elf.R_X86_64_PLT32 {
+				at += 4
+			}
+			for _, o := range objects[sym.Section] {
+				if at >= 0 && uint64(at) >= o.Value && uint64(at) < o.Value+o.Size {
+					if c := content(int(sym.Section), o.Value, o.Value+o.Size); c != "" {
+						return counted.ReplaceAllString(o.Name, "N") + "@" + c
+					}
+				}
+			}
+			if c := content(int(sym.Section), 0, f.Sections[sym.Section].Size); c != "" {
+				return counted.ReplaceAllString(r.name, "N") + "@" + c
+			}
+		case elf.ST_TYPE(sym.Info) == elf.STT_OBJECT && elf.ST_BIND(sym.Info) == elf.STB_LOCAL:
+			if c := content(int(sym.Section), sym.Value, sym.Value+sym.Size); c != "" {
+				return counted.ReplaceAllString(r.name, "N") + "@" + c
+			}
+		}
+		return ""
+	}
+	for sec, rs := range relsOf {
+		for i, r := range rs {
+			if n := localName(r); n != "" {
+				rs[i].name = n
+			}
+		}
+		relsOf[sec] = rs
 	}
 	out := map[string]Func{}
 	for _, sym := range syms {
@@ -147,6 +219,36 @@ func symbols(path string, want func(elf.Symbol) bool) (map[string]Func, error) {
 	}
 	return out, nil
 }
+
+// rel is one relocation of a section.
+type rel struct {
+	off  uint64
+	typ  uint32
+	name string // what it refers to (a string literal's text, a symbol)
+	sym  int    // index into the symbol table, -1 for none
+	add  int64  // addend
+}
+
+// hashRange hashes bytes [start, end) of section sec with the relocations
+// in that range (their targets' numbers left out), or "" when the range
+// cannot be read.
+func hashRange(f *elf.File, rels []rel, sec int, start, end uint64) string {
+	d, err := f.Sections[sec].Data()
+	if err != nil || end > uint64(len(d)) || start > end {
+		return ""
+	}
+	h := sha256.New()
+	h.Write(d[start:end])
+	for _, r := range rels {
+		if r.off >= start && r.off < end {
+			fmt.Fprintf(h, "\x00%d\x00%d\x00%s", r.off-start, r.typ, counted.ReplaceAllString(r.name, "N"))
+		}
+	}
+	return fmt.Sprintf("%x", h.Sum(nil)[:8])
+}
+
+// counted matches the numbers gcc and __COUNTER__ put in local names.
+var counted = regexp.MustCompile(`[0-9]+`)
 
 // stringAt returns the NUL-terminated string a relocation points at. For
 // PC-relative relocations the addend is biased by the 4-byte field.

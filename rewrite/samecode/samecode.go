@@ -198,7 +198,7 @@ func compare(p *rewrite.Pass, h string, n int) (proof, why string, err error) {
 		}
 		var rs [2][]*build.Result
 		for i, v := range variants {
-			if rs[i], err = comp.Compile(ctx, v, batch, build.Options{}); err != nil {
+			if rs[i], err = comp.Compile(ctx, v, batch, build.Options{Extra: []string{"-ffunction-sections", "-fdata-sections"}}); err != nil {
 				return "", "", err
 			}
 		}
