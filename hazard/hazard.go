@@ -258,8 +258,8 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 				"define the system call with the builder's replacement macro (KLP_"+f.Macro+" or KPATCH_"+f.Macro+")")
 		}
 		if ch.Kind == change.FuncChanged && ch.PreFunc != nil && !fc.IsHeader && protoOf(fc.Pre, ch.PreFunc) != protoOf(fc.Post, ch.PostFunc) && !ch.PostFunc.Has("static") {
-			h(Prototype, "the prototype of a non-static function changes: callers in other objects still use the old one",
-				Manual("give the new version a new name and patch every caller, or keep the prototype"))
+			auto(Prototype, "the prototype of a non-static function changes: callers in other objects still use the old one",
+				"give the new version a new name and patch every caller, or keep the prototype")
 		}
 	case change.StaticLocalAdded:
 		h(StaticLocal, "new static local: it is new data in the livepatch module and starts at its initializer, not at the state the original had",

@@ -12,6 +12,7 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite/hole"
 	"github.com/kprewrite/kprewrite/rewrite/ifcond"
 	"github.com/kprewrite/kprewrite/rewrite/keep"
+	"github.com/kprewrite/kprewrite/rewrite/rename"
 	"github.com/kprewrite/kprewrite/rewrite/retype"
 	"github.com/kprewrite/kprewrite/rewrite/samecode"
 	"github.com/kprewrite/kprewrite/rewrite/shadow"
@@ -26,7 +27,8 @@ import (
 // new struct members are handled by spare bits, prefix
 // extension, holes and shadow variables, in that order; changed system
 // calls get the builder's replacement macro, new exports of new functions
-// are dropped; a header change left to an engineer that the compiler
+// are dropped; a global function whose prototype changes gets a new
+// name; a header change left to an engineer that the compiler
 // proves changes no code is dropped; comment-only header changes
 // are dropped last, from what the others left.
 func All() []*rewrite.Transform {
@@ -42,6 +44,7 @@ func All() []*rewrite.Transform {
 		shadow.Transform,
 		syscall.Transform,
 		exports.Transform,
+		rename.Transform,
 		samecode.Transform,
 		comments.Transform,
 	}

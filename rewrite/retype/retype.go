@@ -19,8 +19,13 @@
 // widening) change in the livepatch as they do upstream, and the stored
 // bits are the same either way.
 //
-// Other retypes (int to atomic_t, a function pointer's signature, another
-// size) are left to the engineer, with the step.
+// A function-pointer member whose signature changes keeps its old
+// declaration too: every call and every implementation changes upstream
+// (so all are in the patch); the calls go through a cast to the new
+// signature and the implementations are stored through (void *).
+//
+// Other retypes (int to atomic_t, another size) are left to the engineer,
+// with the step.
 package retype
 
 import (
@@ -38,7 +43,7 @@ import (
 // Transform is the retype transform.
 var Transform = &rewrite.Transform{
 	Name:  "retype",
-	Doc:   "a member whose type changes only by const or sparse annotations (__rcu, __user, __iomem, __percpu) keeps its old declaration: layout and code stay, the patched code compiles against it; one whose integer type only changes signedness keeps it too, and every read is cast to the new type",
+	Doc:   "a member whose type changes only by const or sparse annotations (__rcu, __user, __iomem, __percpu) keeps its old declaration: layout and code stay, the patched code compiles against it; one whose integer type only changes signedness keeps it too, and every read is cast to the new type; a function pointer whose signature changes keeps it, and the patched calls cast it",
 	Kinds: []hazard.Kind{hazard.StructLayout},
 	Run:   run,
 }
@@ -60,6 +65,8 @@ func run(p *rewrite.Pass) error {
 		if !ok {
 			if from, to, ok := signedness(ch.PreMember, ch.PostMember); ok {
 				retypeSign(p, e, from, to)
+			} else if t := fnptrType(ch.PostMember); t != "" && fnptrType(ch.PreMember) != "" {
+				retypeFnptr(p, e, t)
 			}
 			continue
 		}

@@ -24,3 +24,22 @@ void ring_event(int ev)
 	if (ev == RING_EV_FILL || ev == RING_EV_DRAIN)
 		ring_events++;
 }
+
+static int ring_set_mode_op(int mode)
+{
+	return ring_mode_set(mode);
+}
+
+static const struct ring_ops ring_default_ops = {
+	.set_mode	= ring_set_mode_op,
+	.event		= ring_event,
+};
+
+int ring_apply(const struct ring_ops *ops, int mode)
+{
+	if (!ops)
+		ops = &ring_default_ops;
+	if (ops->set_mode)
+		return ops->set_mode(mode);
+	return 0;
+}

@@ -20,4 +20,11 @@ int ring_mode_set(int mode);
 int ring_mode_count(void);
 void ring_event(int ev);
 
+struct ring_ops {
+	int (*set_mode)(int mode);
+	void (*event)(int ev);
+};
+
+int ring_apply(const struct ring_ops *ops, int mode);
+
 #endif /* _LINUX_RINGMODE_H */

@@ -1,0 +1,358 @@
+// Package rename is the transform for a global function whose prototype
+// the upstream change changes, the kpatch patch-author guide's remedy: the
+// new version becomes a new function under a new name, every caller the
+// compiler finds switches to it, and the original stays in place,
+// unchanged, for whatever still holds it (an export, a pointer in data of
+// the running kernel). The header keeps the old prototype; the callers
+// declare the new one.
+//
+// Before (upstream):	-int km_migrate(..., const struct xfrm_kmaddress *k,
+//
+//	+int km_migrate(..., const struct xfrm_kmaddress *k, struct net *net,
+//
+// After (rewritten):	net/xfrm/xfrm_state.c keeps the original km_migrate
+//
+//	and gains km_migrate_lp (upstream's new definition); net/xfrm/xfrm_policy.c
+//	declares km_migrate_lp and calls it; include/net/xfrm.h is unchanged.
+//
+// It refuses when the function's address is taken (data of the running
+// kernel keeps pointing to the original), when a caller is in a file the
+// patch does not change (its object would call a function the livepatch
+// does not have with the old arguments), or when the prototype is not
+// declared in a header the patch changes.
+package rename
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/edit"
+	"github.com/kprewrite/kprewrite/hazard"
+	"github.com/kprewrite/kprewrite/internal/progress"
+	"github.com/kprewrite/kprewrite/kbuild"
+	"github.com/kprewrite/kprewrite/lpname"
+	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/gen"
+)
+
+// Transform is the rename transform.
+var Transform = &rewrite.Transform{
+	Name: "rename",
+	Doc: "a global function whose prototype changes gets a new name (NAME_lp) with upstream's definition, every caller the compiler finds calls it, " +
+		"and the original stays in place; the header keeps the old prototype (refused when the function's address is taken or a caller is outside the patch)",
+	Kinds: []hazard.Kind{hazard.Prototype, hazard.HeaderDecl, hazard.HeaderOther},
+	Run:   run,
+}
+
+func run(p *rewrite.Pass) error {
+	for _, e := range p.Entries {
+		ch := e.Change
+		if e.ResolvedBy != "" || e.Kind != hazard.Prototype || ch == nil || ch.PostFunc == nil || ch.PreFunc == nil {
+			continue
+		}
+		decls := declEntries(p, ch.Func)
+		if len(decls) == 0 {
+			p.RefuseManual(e, "no header of the patch declares "+ch.Func+": its callers are not known",
+				"give the new version a new name and patch every caller, or keep the prototype")
+			continue
+		}
+		if why := one(p, e, decls); why != "" {
+			p.RefuseManual(e, why, "give the new version a new name and patch every caller, or keep the prototype")
+			for _, d := range decls {
+				p.RefuseManual(d, why, "keep the old prototype in the header")
+			}
+		}
+	}
+	return nil
+}
+
+// declEntries are the header hazards of the patch that change the
+// prototype of name.
+func declEntries(p *rewrite.Pass, name string) []*rewrite.Entry {
+	var out []*rewrite.Entry
+	for _, e := range p.Entries {
+		if e.ResolvedBy == "" && e.Kind == hazard.HeaderDecl && e.Change != nil && e.Change.Kind == change.DeclChanged && e.Change.Name == name {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// use is one reference to the function the compiler found.
+type use struct {
+	file string
+	line int
+	fn   string // the function it is in ("" at file scope)
+}
+
+// one renames one function, or says why not.
+func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
+	name := e.Change.Func
+	file := e.File
+	if !p.HasCompiler() {
+		return "no .config: the compiler cannot find the callers"
+	}
+	cur := p.Parse(file)
+	fn := cur.Func(name)
+	orig := ast.Parse(file, p.Original(file)).Func(name)
+	if fn == nil || orig == nil {
+		return "the definition of " + name + " is not found in " + file
+	}
+	nameTok := nameToken(cur, fn)
+	if nameTok == nil {
+		return "the name of " + name + " is not found in its definition"
+	}
+	nn := p.UniqueName(lpname.For(name))
+	// the headers as before for this prototype, and the new declaration
+	// text (renamed) the callers get
+	headers := map[string][]byte{}
+	declLines := map[*rewrite.Entry][2]int{}
+	var newDecl string
+	for _, d := range decls {
+		h := p.Parse(d.File)
+		var at *ast.Decl
+		for i := range h.Decls {
+			if h.Decls[i].Name == name {
+				at = h.Decls[i]
+			}
+		}
+		if at == nil {
+			return "the declaration of " + name + " is not found in " + d.File
+		}
+		declLines[d] = [2]int{h.Line(at.Span.Off) - 1, h.Line(at.Span.End) + 1}
+		text := h.Text(at.Span)
+		newDecl = renameIn(text, name, nn)
+		if !strings.HasSuffix(strings.TrimSpace(newDecl), ";") {
+			newDecl = strings.TrimSpace(newDecl) + ";"
+		}
+		headers[d.File] = gen.RevertLines(p.Original(d.File), h.Src, gen.LinesOf(h, at.Span))
+	}
+	// Who refers to name: the compiler, with the definition renamed and
+	// the header's declaration gone.
+	uses, why := findUses(p, name, file, nameTok, headers, decls)
+	if why != "" {
+		return why
+	}
+	byFile := map[string]map[string]bool{} // file -> functions whose references switch
+	for _, u := range uses {
+		if u.fn == "" {
+			return fmt.Sprintf("%s:%d refers to %s outside a function (its address is in data): the running kernel's data keeps pointing to the original", u.file, u.line, name)
+		}
+		if _, ok := p.Current[u.file]; !ok {
+			return fmt.Sprintf("%s:%d, in %s, which the patch does not change, calls %s", u.file, u.line, u.fn, name)
+		}
+		if byFile[u.file] == nil {
+			byFile[u.file] = map[string]bool{}
+		}
+		byFile[u.file][u.fn] = true
+	}
+	// the references in those functions: calls only
+	var refs []ref
+	for f, fns := range byFile {
+		pf := p.Parse(f)
+		for _, x := range pf.Funcs {
+			if !fns[x.Name] {
+				continue
+			}
+			toks := pf.CodeTokens(x.Body)
+			for i, t := range toks {
+				if t.Kind != ast.Ident || t.Text != name || i > 0 && (toks[i-1].Text == "." || toks[i-1].Text == "->") {
+					continue
+				}
+				if i+1 >= len(toks) || toks[i+1].Text != "(" {
+					return fmt.Sprintf("%s:%d, in %s, takes the address of %s: whoever keeps it calls the original", f, pf.Line(t.Off), x.Name, name)
+				}
+				refs = append(refs, ref{f, t.Off})
+			}
+		}
+	}
+	// Edits: the original definition back before the new one, the new one
+	// renamed, the callers switched and given the new prototype, the
+	// headers as they were.
+	origText := strings.TrimRight(string(p.Original(file)[orig.Span.Off:orig.Span.End]), "\n")
+	start := leadingComment(cur, fn.Span.Off)
+	p.Edit(edit.Edit{File: file, Off: start, End: start, Text: origText + "\n\n", Why: "original definition kept", Hazard: e.Hazard})
+	p.Edit(edit.Edit{File: file, Off: nameTok.Off, End: nameTok.End, Text: nn, Why: "new version renamed", Hazard: e.Hazard})
+	for _, r := range refs {
+		p.Edit(edit.Edit{File: r.file, Off: r.off, End: r.off + len(name), Text: nn, Why: "call of the new version", Hazard: e.Hazard})
+	}
+	callers := slices.Sorted(func(yield func(string) bool) {
+		for f := range byFile {
+			if !yield(f) {
+				return
+			}
+		}
+	})
+	for _, f := range callers {
+		if f == file && firstRefAfter(refs, f, nameTok.Off) {
+			continue // defined before every call in its own file
+		}
+		pf := p.Parse(f)
+		at := gen.InsertionPoint(pf)
+		p.Edit(edit.Edit{File: f, Off: at, End: at, Text: gen.Styled(f, gen.InsertText(pf.Src, at, newDecl)), Why: "prototype of the new version", Hazard: e.Hazard})
+	}
+	for _, d := range decls {
+		h := p.Parse(d.File)
+		for _, ed := range edit.Diff(d.File, h.Src, headers[d.File]) {
+			ed.Why, ed.Hazard = "old prototype kept", d.Hazard
+			p.Edit(ed)
+		}
+	}
+	how := fmt.Sprintf("the new version is %s; the original %s stays in %s, unchanged; the %d calls the compiler finds (in %s) call %s, which they declare; the header keeps the old prototype",
+		nn, name, file, len(refs), strings.Join(callers, ", "), nn)
+	p.Resolve(e, how)
+	for _, d := range decls {
+		p.Resolve(d, how)
+		// the hunk around the declaration, as a whole, went back with it
+		for _, x := range p.Entries {
+			if x.ResolvedBy == "" && x.File == d.File && x.Kind == hazard.HeaderOther && x.Change != nil && x.Change.Kind == change.Unclassified &&
+				x.Line >= declLines[d][0] && x.Line <= declLines[d][1] {
+				p.Resolve(x, "the hunk is the changed prototype of "+name+", which the header keeps as it was")
+			}
+		}
+	}
+	return ""
+}
+
+// ref is a call of the function to switch to the new version.
+type ref struct {
+	file string
+	off  int
+}
+
+// firstRefAfter reports whether every call in file f comes after off.
+func firstRefAfter(refs []ref, f string, off int) bool {
+	for _, r := range refs {
+		if r.file == f && r.off < off {
+			return false
+		}
+	}
+	return true
+}
+
+// findUses compiles every includer of the headers that declare name (and
+// the patched .c files) with the declarations taken away and the new
+// definition renamed: each error naming name is a reference.
+func findUses(p *rewrite.Pass, name, file string, nameTok *ast.Token, headers map[string][]byte, decls []*rewrite.Entry) ([]use, string) {
+	files := p.CurrentFiles()
+	def := p.File(file)
+	files[file] = []byte(string(def[:nameTok.Off]) + name + "__kprewrite_renamed" + string(def[nameTok.End:]))
+	var cands []string
+	for _, d := range decls {
+		h := p.Parse(d.File)
+		var eds []edit.Edit
+		for i := range h.Decls {
+			if h.Decls[i].Name == name {
+				s := h.Decls[i].Span
+				eds = append(eds, edit.Edit{File: d.File, Off: s.Off, End: s.End, Text: ""})
+			}
+		}
+		out, err := edit.Apply(h.Src, eds)
+		if err != nil {
+			return nil, err.Error()
+		}
+		files[d.File] = out
+		hu, err := p.Env.HeaderUsers(d.File)
+		if err != nil {
+			return nil, "the callers are not known: " + err.Error()
+		}
+		cands = append(cands, hu.Candidates()...)
+	}
+	for _, f := range p.CurrentSources() {
+		if p.Env.ObjectOf(f).Kind != kbuild.NotBuilt {
+			cands = append(cands, f)
+		}
+	}
+	sort.Strings(cands)
+	cands = slices.Compact(cands)
+	var named []string
+	for _, c := range cands {
+		if strings.Contains(string(p.File(c)), name) {
+			named = append(named, c)
+		}
+	}
+	sc, err := p.Env.Screen(named)
+	if err != nil {
+		return nil, err.Error()
+	}
+	if err := sc.BrokenError(p.Env); err != nil {
+		return nil, err.Error()
+	}
+	o, err := p.Oracle()
+	if err != nil {
+		return nil, "the callers cannot be found without the compiler: " + err.Error()
+	}
+	ids, _, err := o.IdentUses(progress.Named(p.Context(), "rename"), files, sc.Files, map[string]bool{name: true})
+	if err != nil {
+		return nil, "the compiler oracle failed: " + err.Error()
+	}
+	var out []use
+	for _, id := range ids {
+		pf := p.Parse(id.File)
+		off := pf.Lines.Start(id.Line) + id.Col - 1
+		u := use{file: id.File, line: id.Line}
+		if x := pf.FuncAt(off); x != nil {
+			u.fn = x.Name
+		} else if strings.Contains(lineText(pf, id.Line), "EXPORT_SYMBOL") {
+			continue // the export keeps naming the original
+		}
+		out = append(out, u)
+	}
+	return out, ""
+}
+
+// nameToken is the function's name in its definition's header.
+func nameToken(f *ast.File, fn *ast.Func) *ast.Token {
+	for _, t := range f.CodeTokens(fn.Header) {
+		if t.Kind == ast.Ident && t.Text == fn.Name {
+			tt := t
+			return &tt
+		}
+	}
+	return nil
+}
+
+// leadingComment returns where the comment right before off starts (a
+// kernel-doc block stays with the definition it documents), or off.
+func leadingComment(f *ast.File, off int) int {
+	start := off
+	for i := len(f.Tokens) - 1; i >= 0; i-- {
+		t := f.Tokens[i]
+		if t.End > start {
+			continue
+		}
+		if t.Kind != ast.Comment || strings.TrimSpace(string(f.Src[t.End:start])) != "" {
+			break
+		}
+		start = t.Off
+	}
+	return f.Lines.Start(f.Line(start))
+}
+
+func lineText(f *ast.File, line int) string {
+	s := f.Lines.Start(line)
+	e := s
+	for e < len(f.Src) && f.Src[e] != '\n' {
+		e++
+	}
+	return string(f.Src[s:e])
+}
+
+// renameIn replaces the identifier name in a declaration's text.
+func renameIn(text, name, nn string) string {
+	var b strings.Builder
+	last := 0
+	for _, t := range ast.Tokenize([]byte(text)) {
+		if t.Kind == ast.Ident && t.Text == name {
+			b.WriteString(text[last:t.Off])
+			b.WriteString(nn)
+			last = t.End
+		}
+	}
+	b.WriteString(text[last:])
+	return b.String()
+}

@@ -1,0 +1,202 @@
+package retype
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/cexpr"
+	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/edit"
+	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/gen"
+)
+
+// fnptrType is the type of a function-pointer member without its name,
+// for a cast: "int (*)(struct net *net)" for "int (*migrate)(struct net
+// *net)"; "" when the member is no function pointer.
+func fnptrType(m *ast.Member) string {
+	if m.Name == "" || len(m.Array) > 0 || m.Bits != "" {
+		return ""
+	}
+	re := regexp.MustCompile(`\(\s*\*\s*` + regexp.QuoteMeta(m.Name) + `\s*\)\s*\(`)
+	loc := re.FindStringIndex(m.Type)
+	if loc == nil {
+		return ""
+	}
+	return m.Type[:loc[0]] + "(*)(" + m.Type[loc[1]:]
+}
+
+// retypeFnptr keeps the old declaration of a function-pointer member whose
+// signature upstream changes. Every implementation and every call changes
+// with it upstream (a mismatch would not compile), so all of them are in
+// the patch: the patched calls go through a cast to the new signature (a
+// typedef of it in each calling file),
+// and the patched implementations are stored through a (void *) cast. In
+// the running kernel the pointers in existing objects keep naming the
+// original implementations, which the livepatch replaces: a task runs
+// either the old caller with the old implementations or the new ones.
+//
+//   - ret = km->migrate(sel, dir, type, m, num_migrate, k, encap);
+//   - ret = ((xfrm_mgr_migrate_lp_t)km->migrate)(sel, ..., net, encap);
+//   - .migrate	= xfrm_send_migrate,
+//   - .migrate	= (void *)xfrm_send_migrate,
+func retypeFnptr(p *rewrite.Pass, e *rewrite.Entry, newType string) {
+	what := "keep the member's old type; call it through a cast to the new signature and store the new implementations through (void *)"
+	cur, reverted, old, ok := oldDeclaration(p, e)
+	if !ok {
+		return
+	}
+	if old == nil {
+		p.RefuseManual(e, "the member's lines hold other changes too", what)
+		return
+	}
+	u, why := findUses(p, e, reverted, old)
+	if why != "" {
+		p.RefuseManual(e, why, what)
+		return
+	}
+	// the calls cast to a typedef of the new signature, one per file
+	tname := p.UniqueName(e.Change.Struct + "_" + e.Change.Member + "_lp_t")
+	typedef := gen.Comment("", gen.Wrap(fmt.Sprintf("%s: the signature upstream gives %s %s.%s (%s), whose declaration the header keeps.",
+		gen.Banner, structKind(e.Change), e.Change.Struct, e.Change.Member, e.File), 75)...) +
+		"typedef " + typedefText(p, e, tname) + "\n"
+	callFiles := map[string]bool{}
+	var edits []edit.Edit
+	calls, stores := 0, 0
+	for _, use := range u.uses {
+		if change.IsHeader(use.File) {
+			p.RefuseManual(e, fmt.Sprintf("it is used in a header (%s:%d), where a cast would change every includer", use.File, use.Line),
+				"move that header code into the .c files first")
+			return
+		}
+		if _, ok := p.Current[use.File]; !ok {
+			p.RefuseManual(e, fmt.Sprintf("%s:%d, which the patch does not change, uses it: code of the running kernel would call or store it with the other signature", use.File, use.Line), what)
+			return
+		}
+		f := p.Parse(use.File)
+		off := f.Lines.Start(use.Line) + use.Col - 1
+		if v, ok := designatedValue(f, off, e.Change.Member); ok {
+			edits = append(edits, edit.Insert(use.File, v, "(void *)"))
+			stores++
+			continue
+		}
+		a, err := findAccess(f, use.Line, use.Col)
+		if err != nil {
+			p.RefuseManual(e, err.Error(), what)
+			return
+		}
+		next := nextToken(f, a.Member.End)
+		switch {
+		case next == "(":
+			edits = append(edits, edit.Insert(use.File, a.Full.Off, "(("+tname+")"), edit.Insert(use.File, a.Member.End, ")"))
+			callFiles[use.File] = true
+			calls++
+		case a.Kind == cexpr.Assign:
+			edits = append(edits, edit.Insert(use.File, a.Value.Off, "(void *)"))
+			stores++
+		case a.Kind == cexpr.Read:
+			// a test or copy of the pointer: the same bits either way
+		default:
+			p.RefuseManual(e, fmt.Sprintf("%s:%d takes its %s", use.File, use.Line, a.Kind), what)
+			return
+		}
+	}
+	for _, ed := range edit.Diff(e.File, cur.Src, reverted) {
+		ed.Why, ed.Hazard = "old declaration kept", e.Hazard
+		p.Edit(ed)
+	}
+	for f := range callFiles {
+		pf := p.Parse(f)
+		at := gen.InsertionPoint(pf)
+		edits = append(edits, edit.Insert(f, at, gen.Styled(f, gen.InsertText(pf.Src, at, typedef))))
+	}
+	files := map[string]bool{}
+	for _, ed := range edits {
+		ed.Why, ed.Hazard = "new signature through a cast", e.Hazard
+		p.Edit(ed)
+		files[ed.File] = true
+	}
+	var fl []string
+	for f := range files {
+		fl = append(fl, f)
+	}
+	sort.Strings(fl)
+	p.Resolve(e, fmt.Sprintf("the old declaration stays (a pointer either way); the %d calls go through a cast to the new signature and the %d implementations stored in it through (void *), all in the patch (found by the compiler over the %d files the config builds that name it: %s); existing objects keep pointing to the original implementations, which the livepatch replaces",
+		calls, stores, u.compiled, strings.Join(fl, ", ")))
+}
+
+// designatedValue reports whether off points at a designated initializer
+// ".member = value" and where its value starts.
+func designatedValue(f *ast.File, off int, member string) (int, bool) {
+	toks := f.Tokens
+	for i, t := range toks {
+		if t.Off < off {
+			continue
+		}
+		// off is at the '.' or at the member name
+		j := i
+		if t.Kind == ast.Ident && j > 0 && toks[j-1].Text == "." {
+			j--
+		}
+		if toks[j].Text != "." || j+3 >= len(toks) || toks[j+1].Text != member || toks[j+2].Text != "=" {
+			return 0, false
+		}
+		k := j - 1
+		for k >= 0 && toks[k].Kind == ast.Comment {
+			k--
+		}
+		if k < 0 || (toks[k].Text != "{" && toks[k].Text != ",") {
+			return 0, false
+		}
+		v := j + 3
+		for v < len(toks) && toks[v].Kind == ast.Comment {
+			v++
+		}
+		if v >= len(toks) || toks[v].Kind != ast.Ident {
+			return 0, false
+		}
+		return toks[v].Off, true
+	}
+	return 0, false
+}
+
+// nextToken is the text of the first code token at or after off.
+func nextToken(f *ast.File, off int) string {
+	for _, t := range f.Tokens {
+		if t.Off >= off && t.Kind != ast.Comment {
+			return t.Text
+		}
+	}
+	return ""
+}
+
+// structKind is "struct" or "union" for the changed member's aggregate.
+func structKind(ch *change.Change) string {
+	if ch.PreStruct != nil && ch.PreStruct.Kind == "union" {
+		return "union"
+	}
+	return "struct"
+}
+
+// typedefText is the member's new declaration, as upstream wrote it (its
+// line breaks kept, continuation lines indented by one tab), declaring
+// name instead of the member.
+func typedefText(p *rewrite.Pass, e *rewrite.Entry, name string) string {
+	m := e.Change.PostMember
+	text := strings.Replace(m.Type, "(*"+m.Name+")", "(*"+name+")", 1) + ";"
+	if fc := p.ChangeOf(e.File); fc != nil && fc.Post != nil {
+		decl := fc.Post.Text(m.Decl)
+		re := regexp.MustCompile(`\(\s*\*\s*` + regexp.QuoteMeta(m.Name) + `\s*\)`)
+		if loc := re.FindStringIndex(decl); loc != nil {
+			lines := strings.Split(decl[:loc[0]]+"(*"+name+")"+decl[loc[1]:], "\n")
+			for i := 1; i < len(lines); i++ {
+				lines[i] = "\t" + strings.TrimLeft(lines[i], " \t")
+			}
+			text = strings.Join(lines, "\n")
+		}
+	}
+	return text
+}
