@@ -761,6 +761,19 @@ func (c *cmp) assignHunks() {
 		if ch.PreEnum != nil {
 			pre = mk(c.pre, ch.PreEnum.Span)
 		}
+		if ch.Kind == DeclChanged || ch.Kind == DeclAdded || ch.Kind == DeclRemoved {
+			// a prototype may span lines: all of them are the change's
+			for _, d := range c.post.Decls {
+				if d.Name == ch.Name && ch.Kind != DeclRemoved {
+					post = mk(c.post, d.Span)
+				}
+			}
+			for _, d := range c.pre.Decls {
+				if d.Name == ch.Name && ch.Kind != DeclAdded {
+					pre = mk(c.pre, d.Span)
+				}
+			}
+		}
 		if pre == nil && post == nil {
 			// single-line entities: the line itself on its side
 			if strings.Contains(string(ch.Kind), "removed") {

@@ -44,7 +44,7 @@ var Transform = &rewrite.Transform{
 	Name: "rename",
 	Doc: "a global function whose prototype changes gets a new name (NAME_lp) with upstream's definition, every caller the compiler finds calls it, " +
 		"and the original stays in place; the header keeps the old prototype (refused when the function's address is taken or a caller is outside the patch)",
-	Kinds: []hazard.Kind{hazard.Prototype, hazard.HeaderDecl, hazard.HeaderOther},
+	Kinds: []hazard.Kind{hazard.Prototype, hazard.HeaderDecl},
 	Run:   run,
 }
 
@@ -110,7 +110,6 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 	// the headers as before for this prototype, and the new declaration
 	// text (renamed) the callers get
 	headers := map[string][]byte{}
-	declLines := map[*rewrite.Entry][2]int{}
 	var newDecl string
 	for _, d := range decls {
 		h := p.Parse(d.File)
@@ -123,7 +122,6 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 		if at == nil {
 			return "the declaration of " + name + " is not found in " + d.File
 		}
-		declLines[d] = [2]int{h.Line(at.Span.Off) - 1, h.Line(at.Span.End) + 1}
 		text := h.Text(at.Span)
 		newDecl = renameIn(text, name, nn)
 		if !strings.HasSuffix(strings.TrimSpace(newDecl), ";") {
@@ -207,13 +205,6 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 	p.Resolve(e, how)
 	for _, d := range decls {
 		p.Resolve(d, how)
-		// the hunk around the declaration, as a whole, went back with it
-		for _, x := range p.Entries {
-			if x.ResolvedBy == "" && x.File == d.File && x.Kind == hazard.HeaderOther && x.Change != nil && x.Change.Kind == change.Unclassified &&
-				x.Line >= declLines[d][0] && x.Line <= declLines[d][1] {
-				p.Resolve(x, "the hunk is the changed prototype of "+name+", which the header keeps as it was")
-			}
-		}
 	}
 	return ""
 }
