@@ -122,3 +122,36 @@ func includersWithCache(t *testing.T, src, config, cache string, built bool) []s
 	}
 	return got
 }
+
+func TestAsmIncluders(t *testing.T) {
+	// assembler sources are part of the include graph: a header change
+	// they see reaches code no C compile shows (samecode refuses it)
+	src := t.TempDir()
+	write := func(rel, text string) {
+		p := filepath.Join(src, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("scripts/Makefile.build", "")
+	write("include/linux/x.h", "")
+	write("include/linux/y.h", "#include <linux/x.h>\n")
+	write("arch/x86/entry/entry.S", "#include <linux/y.h>\n")
+	write("kernel/a.c", "#include <linux/x.h>\n")
+	write(".config", "CONFIG_X=y\n")
+	env, err := Open(src, filepath.Join(src, ".config"), Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := env.IncludeGraph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"arch/x86/entry/entry.S"}, g.AsmIncluders("include/linux/x.h")); d != "" {
+		t.Errorf("AsmIncluders (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"kernel/a.c"}, g.Includers("include/linux/x.h")); d != "" {
+		t.Errorf("Includers, C files only (-want +got):\n%s", d)
+	}
+}
