@@ -70,13 +70,7 @@ func TestDepIndexCached(t *testing.T) {
 // an edited source file makes the graph read again.
 func TestIncludeGraphCached(t *testing.T) {
 	src, cache := t.TempDir(), t.TempDir()
-	write := func(rel, text string) {
-		p := filepath.Join(src, rel)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := treeWriter(t, src)
 	write("scripts/Makefile.build", "")
 	write("include/linux/x.h", "")
 	write("include/linux/y.h", "#include <linux/x.h>\n")
@@ -127,13 +121,7 @@ func TestAsmIncluders(t *testing.T) {
 	// assembler sources are part of the include graph: a header change
 	// they see reaches code no C compile shows (samecode refuses it)
 	src := t.TempDir()
-	write := func(rel, text string) {
-		p := filepath.Join(src, rel)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := treeWriter(t, src)
 	write("scripts/Makefile.build", "")
 	write("include/linux/x.h", "")
 	write("include/linux/y.h", "#include <linux/x.h>\n")
@@ -153,5 +141,16 @@ func TestAsmIncluders(t *testing.T) {
 	}
 	if d := cmp.Diff([]string{"kernel/a.c"}, g.Includers("include/linux/x.h")); d != "" {
 		t.Errorf("Includers, C files only (-want +got):\n%s", d)
+	}
+}
+
+// treeWriter returns a function that writes a file of the tree at src.
+func treeWriter(t *testing.T, src string) func(rel, text string) {
+	return func(rel, text string) {
+		p := filepath.Join(src, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

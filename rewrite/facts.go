@@ -253,3 +253,18 @@ func structLayouts(s *Session, ref StructRef) ([2]*layout.Struct, error) {
 	}
 	return got, nil
 }
+
+// Compilable returns the files of list that compile in the base tree (see
+// kbuild.Env.Screen): the ones a compiler question may be asked about. A
+// file the config builds that does not compile is an error: its answer
+// would be no evidence.
+func (s *Session) Compilable(list []string) ([]string, error) {
+	sc, err := s.Env.Screen(list)
+	if err != nil {
+		return nil, s.failed(err)
+	}
+	if err := sc.BrokenError(s.Env); err != nil {
+		return nil, err
+	}
+	return sc.Files, nil
+}

@@ -242,11 +242,8 @@ func movedUses(p *rewrite.Pass, header string, moved []string) ([]string, string
 	if err != nil {
 		return nil, err.Error()
 	}
-	sc, err := p.Env.Screen(hu.Candidates())
+	compilable, err := p.Compilable(hu.Candidates())
 	if err != nil {
-		return nil, err.Error()
-	}
-	if err := sc.BrokenError(p.Env); err != nil {
 		return nil, err.Error()
 	}
 	orig := p.Original(header)
@@ -276,7 +273,7 @@ func movedUses(p *rewrite.Pass, header string, moved []string) ([]string, string
 	// code alike must not use a constant that means something else now
 	files := p.CurrentFiles()
 	files[header] = poisoned
-	srcs := sc.Files
+	srcs := compilable
 	for _, f := range p.CurrentSources() {
 		if !slices.Contains(srcs, f) && p.Env.ObjectOf(f).Kind != kbuild.NotBuilt {
 			srcs = append(srcs, f)

@@ -266,18 +266,15 @@ func findUses(p *rewrite.Pass, name, file string, nameTok *ast.Token, headers ma
 			named = append(named, c)
 		}
 	}
-	sc, err := p.Env.Screen(named)
+	compilable, err := p.Compilable(named)
 	if err != nil {
-		return nil, err.Error()
-	}
-	if err := sc.BrokenError(p.Env); err != nil {
 		return nil, err.Error()
 	}
 	o, err := p.Oracle()
 	if err != nil {
 		return nil, "the callers cannot be found without the compiler: " + err.Error()
 	}
-	ids, _, err := o.IdentUses(progress.Named(p.Context(), "rename"), files, sc.Files, map[string]bool{name: true})
+	ids, _, err := o.IdentUses(progress.Named(p.Context(), "rename"), files, compilable, map[string]bool{name: true})
 	if err != nil {
 		return nil, "the compiler oracle failed: " + err.Error()
 	}

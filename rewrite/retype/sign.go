@@ -141,11 +141,8 @@ func findUses(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, old *ast.Membe
 		}
 	}
 	sort.Strings(users)
-	sc, err := p.Env.Screen(users)
+	compilable, err := p.Compilable(users)
 	if err != nil {
-		return nil, err.Error()
-	}
-	if err := sc.BrokenError(p.Env); err != nil {
 		return nil, err.Error()
 	}
 	o, err := p.Oracle()
@@ -154,7 +151,7 @@ func findUses(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, old *ast.Membe
 	}
 	files := p.CurrentFiles()
 	files[e.File] = []byte(edit.MustApply(string(reverted), []edit.Edit{edit.Insert(e.File, old.NameAt.End, "__kprewrite_retyped")}))
-	res, err := o.MemberUses(p.Context(), files, sc.Files)
+	res, err := o.MemberUses(p.Context(), files, compilable)
 	if err != nil {
 		return nil, "the compiler oracle failed: " + err.Error()
 	}
@@ -162,7 +159,7 @@ func findUses(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, old *ast.Membe
 	if ch.PreStruct != nil && ch.PreStruct.Kind == "union" {
 		key = "union " + ch.Struct
 	}
-	return &memberUses{uses: res.Of(key, ch.Member), compiled: len(sc.Files), method: hu.Method}, ""
+	return &memberUses{uses: res.Of(key, ch.Member), compiled: len(compilable), method: hu.Method}, ""
 }
 
 // findAccess reads the member access the compiler points at (1-based line

@@ -157,14 +157,10 @@ func compare(p *rewrite.Pass, h string, n int) (proof, why string, err error) {
 	if len(cands) > MaxUsers {
 		return "", fmt.Sprintf("%d files the config may build include %s, more than the %d whose code it compares", len(cands), h, MaxUsers), nil
 	}
-	sc, err := env.Screen(cands)
+	users, err := p.Compilable(cands)
 	if err != nil {
 		return "", "", err
 	}
-	if err := sc.BrokenError(env); err != nil {
-		return "", "", err
-	}
-	users := sc.Files
 	if len(users) == 0 {
 		return "", "no file the config builds that includes " + h + " compiles here", nil
 	}
