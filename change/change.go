@@ -616,19 +616,23 @@ func (c *cmp) decls() {
 }
 
 func (c *cmp) includes() {
-	pre := map[string]bool{}
+	// by count: a second #include of a header the file already includes
+	// (a no-op behind its include guard) is still an added line
+	pre := map[string]int{}
 	for _, i := range c.pre.Includes {
-		pre[i.Path] = true
+		pre[i.Path]++
 	}
-	post := map[string]bool{}
+	post := map[string]int{}
 	for _, i := range c.post.Includes {
-		post[i.Path] = true
-		if !pre[i.Path] {
+		post[i.Path]++
+		if post[i.Path] > pre[i.Path] {
 			c.add(&Change{Kind: IncludeAdded, Line: c.post.Line(i.Span.Off), Subject: i.Path, Name: i.Path})
 		}
 	}
+	seen := map[string]int{}
 	for _, i := range c.pre.Includes {
-		if !post[i.Path] {
+		seen[i.Path]++
+		if seen[i.Path] > post[i.Path] {
 			c.add(&Change{Kind: IncludeRemoved, Line: c.pre.Line(i.Span.Off), Subject: i.Path, Name: i.Path})
 		}
 	}

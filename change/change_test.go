@@ -182,3 +182,22 @@ func TestEnumHunks(t *testing.T) {
 		t.Errorf("got %v, want one %s", kinds, EnumChanged)
 	}
 }
+
+func TestChangesExplainEveryHunk(t *testing.T) {
+	t.Parallel()
+	// a second #include of a header already included (spi-nor's
+	// linux/delay.h), and a prototype whose changed line is not its first
+	// (xfrm's km_migrate): each hunk is its change's, none unclassified
+	for _, c := range []struct{ name, file, old, new string }{
+		{"repeated include", "drivers/x.c", "#include <linux/delay.h>\n#include <linux/slab.h>\n\nint x;\n",
+			"#include <linux/delay.h>\n#include <linux/slab.h>\n#include <linux/delay.h>\n\nint x;\n"},
+		{"prototype on lines", "include/x.h", "int km(int a,\n\tint b,\n\tint c);\n",
+			"int km(int a,\n\tint b, long n,\n\tint c);\n"},
+	} {
+		for _, ch := range Compute(c.file, []byte(c.old), []byte(c.new)).Changes {
+			if ch.Kind == Unclassified {
+				t.Errorf("%s: %s: unclassified", c.name, ch.Subject)
+			}
+		}
+	}
+}
