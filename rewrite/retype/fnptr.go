@@ -43,7 +43,7 @@ func fnptrType(m *ast.Member) string {
 //   - ret = ((xfrm_mgr_migrate_lp_t)km->migrate)(sel, ..., net, encap);
 //   - .migrate	= xfrm_send_migrate,
 //   - .migrate	= (void *)xfrm_send_migrate,
-func retypeFnptr(p *rewrite.Pass, e *rewrite.Entry, newType string) {
+func retypeFnptr(p *rewrite.Pass, k *kept, e *rewrite.Entry, newType string) {
 	what := "keep the member's old type; call it through a cast to the new signature and store the new implementations through (void *)"
 	cur, reverted, old, ok := oldDeclaration(p, e)
 	if !ok {
@@ -104,9 +104,8 @@ func retypeFnptr(p *rewrite.Pass, e *rewrite.Entry, newType string) {
 			return
 		}
 	}
-	for _, ed := range edit.Diff(e.File, cur.Src, reverted) {
-		ed.Why, ed.Hazard = "old declaration kept", e.Hazard
-		p.Edit(ed)
+	if !k.keep(p, e, cur, reverted) {
+		return
 	}
 	for f := range callFiles {
 		pf := p.Parse(f)

@@ -30,6 +30,7 @@ package retype
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
@@ -56,6 +57,7 @@ var neutral = map[string]bool{
 }
 
 func run(p *rewrite.Pass) error {
+	k := &kept{}
 	for _, e := range p.Entries {
 		ch := e.Change
 		if e.ResolvedBy != "" || ch == nil || ch.Kind != change.MemberRetyped || ch.PreMember == nil || ch.PostMember == nil {
@@ -64,9 +66,9 @@ func run(p *rewrite.Pass) error {
 		words, ok := onlyNeutral(ch.PreMember, ch.PostMember)
 		if !ok {
 			if from, to, ok := signedness(ch.PreMember, ch.PostMember); ok {
-				retypeSign(p, e, from, to)
+				retypeSign(p, k, e, from, to)
 			} else if t := fnptrType(ch.PostMember); t != "" && fnptrType(ch.PreMember) != "" {
-				retypeFnptr(p, e, t)
+				retypeFnptr(p, k, e, t)
 			}
 			continue
 		}
@@ -78,10 +80,8 @@ func run(p *rewrite.Pass) error {
 			p.RefuseManual(e, "the member's lines hold other changes too", "keep the member's old type in the header")
 			continue
 		}
-		for _, ed := range edit.Diff(e.File, cur.Src, reverted) {
-			ed.Why = "old declaration kept"
-			ed.Hazard = e.Hazard
-			p.Edit(ed)
+		if !k.keep(p, e, cur, reverted) {
+			continue
 		}
 		p.Resolve(e, fmt.Sprintf("the old declaration stays: the change (%s) neither moves nor resizes the member nor changes the code that uses it; the patched code compiles against the old type",
 			strings.Join(words, ", ")))
@@ -172,4 +172,45 @@ func findMember(post, f *ast.File, ch *change.Change) *ast.Member {
 		return nil
 	}
 	return walk(s.Members)
+}
+
+// kept are the old declarations one run puts back. Two retyped members in
+// one diff hunk revert the same lines: the second proposes what the first
+// already did, which is proposed once.
+type kept struct{ done []edit.Edit }
+
+// keep proposes the edits that put e's old declaration back (cur with the
+// member's lines reverted), each once. It refuses the entry, and reports
+// false, when one overlaps another member's edit without being the same.
+func (k *kept) keep(p *rewrite.Pass, e *rewrite.Entry, cur *ast.File, reverted []byte) bool {
+	eds := edit.Diff(e.File, cur.Src, reverted)
+	var todo []edit.Edit
+	for _, ed := range eds {
+		same := false
+		for _, d := range k.done {
+			if d.File != ed.File {
+				continue
+			}
+			if d.Off == ed.Off && d.End == ed.End && d.Text == ed.Text {
+				same = true
+				continue
+			}
+			pair := []edit.Edit{d, ed}
+			edit.Sort(pair)
+			if edit.Check(math.MaxInt, pair) == nil {
+				continue // apart, as the driver sees edits
+			}
+			p.RefuseManual(e, "its declaration shares lines with another retyped member's change", "keep the members' old declarations in the header by hand")
+			return false
+		}
+		if !same {
+			todo = append(todo, ed)
+		}
+	}
+	for _, ed := range todo {
+		ed.Why, ed.Hazard = "old declaration kept", e.Hazard
+		p.Edit(ed)
+		k.done = append(k.done, ed)
+	}
+	return true
 }

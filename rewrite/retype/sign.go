@@ -51,7 +51,7 @@ var sameBitsOps = map[string]bool{"+=": true, "-=": true, "&=": true, "|=": true
 // changes signedness, and casts every read of it to the new type in the
 // files the config builds (found by the compiler, with the member renamed
 // in the header).
-func retypeSign(p *rewrite.Pass, e *rewrite.Entry, from, to string) {
+func retypeSign(p *rewrite.Pass, k *kept, e *rewrite.Entry, from, to string) {
 	cur, reverted, old, ok := oldDeclaration(p, e)
 	if !ok {
 		return
@@ -94,9 +94,8 @@ func retypeSign(p *rewrite.Pass, e *rewrite.Entry, from, to string) {
 			return
 		}
 	}
-	for _, ed := range edit.Diff(e.File, cur.Src, reverted) {
-		ed.Why, ed.Hazard = "old declaration kept", e.Hazard
-		p.Edit(ed)
+	if !k.keep(p, e, cur, reverted) {
+		return
 	}
 	var files2 []string
 	for f, es := range edits {
