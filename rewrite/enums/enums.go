@@ -50,6 +50,10 @@ var Transform = &rewrite.Transform{
 	Run:   run,
 }
 
+// maxUsers is how many includers the compiler checks for uses of a
+// constant that moves (a syntax-only compile each).
+const maxUsers = 120
+
 // value is an enumerator's value as C defines it: the expression of the
 // last explicit initializer at or before it (or 0), plus a count.
 type value struct {
@@ -241,6 +245,9 @@ func movedUses(p *rewrite.Pass, header string, moved []string) ([]string, string
 	hu, err := p.Env.HeaderUsers(header)
 	if err != nil {
 		return nil, err.Error()
+	}
+	if n := len(hu.Candidates()); n > maxUsers {
+		return nil, fmt.Sprintf("%d files the config may build include %s (more than %d): too widely used to check every use of %s", n, header, maxUsers, strings.Join(moved, ", "))
 	}
 	compilable, err := p.Compilable(hu.Candidates())
 	if err != nil {

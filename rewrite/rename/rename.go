@@ -82,6 +82,10 @@ func declEntries(p *rewrite.Pass, name string) []*rewrite.Entry {
 	return out
 }
 
+// maxCallers is how many files naming the function the compiler checks
+// (a syntax-only compile each) before the rewrite is refused.
+const maxCallers = 120
+
 // use is one reference to the function the compiler found.
 type use struct {
 	file string
@@ -265,6 +269,9 @@ func findUses(p *rewrite.Pass, name, file string, nameTok *ast.Token, headers ma
 		if strings.Contains(string(p.File(c)), name) {
 			named = append(named, c)
 		}
+	}
+	if len(named) > maxCallers {
+		return nil, fmt.Sprintf("%d files the config may build name %s (more than %d): too widely used to switch every caller", len(named), name, maxCallers)
 	}
 	compilable, err := p.Compilable(named)
 	if err != nil {
