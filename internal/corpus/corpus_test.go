@@ -292,3 +292,23 @@ func TestFirstManualNamesWhatWasTried(t *testing.T) {
 		t.Errorf("firstManual = %q, want %q", got, want)
 	}
 }
+
+func TestNoneBuilt(t *testing.T) {
+	// an empty rewrite of a patch whose files the config does not build
+	// is a not-built case, not a no-op proof (apr-remove-void)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		objects string
+		want    bool
+	}{
+		{`[{"file":"include/linux/soc/qcom/apr.h","object":"not built"}]`, true},
+		{`[{"file":"a.h","object":"not built"},{"file":"b.c","object":"vmlinux"}]`, false},
+		{`[]`, false},
+	} {
+		p := filepath.Join(dir, "report.json")
+		os.WriteFile(p, []byte(`{"patches":[{"objects":`+tc.objects+`}]}`), 0o644)
+		if got := noneBuilt(p); got != tc.want {
+			t.Errorf("%s: noneBuilt = %v, want %v", tc.objects, got, tc.want)
+		}
+	}
+}

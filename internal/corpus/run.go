@@ -175,6 +175,9 @@ func readResult(dir string) (Result, bool) {
 	if r.Class == classRefused {
 		r.Reason = firstManual(filepath.Join(dir, "report.json"))
 	}
+	if r.Class == classNoOp && noneBuilt(filepath.Join(dir, "report.json")) {
+		r.Class, r.Reason = classNotBuilt, notBuiltNoOp
+	}
 	if r.Class != classTimeout && (r.Class == classProven || strings.HasPrefix(r.Reason, "verify: ")) {
 		if c, reason := classifyVerify(filepath.Join(dir, "verify.json")); c != "" {
 			r.Class, r.Reason = c, reason
@@ -223,6 +226,9 @@ func runCase(c indexEntry, patchPath, dir, bin, tree, config string, timeout tim
 	out, _ := os.ReadFile(rewritten)
 	if !bytes.Contains(out, []byte("\n+++ ")) && !bytes.HasPrefix(out, []byte("+++ ")) {
 		r.Class, r.Reason = classNoOp, "no livepatch needed: rewrite proved every change a no-op under the config"
+		if noneBuilt(filepath.Join(dir, "report.json")) {
+			r.Class, r.Reason = classNotBuilt, notBuiltNoOp
+		}
 		return r
 	}
 	code, stderr, timedOut = run(timeout, filepath.Join(dir, "verify.json"), bin, "verify", "--tree", tree, "--config", config,
@@ -324,6 +330,36 @@ func run(timeout time.Duration, outPath, bin string, args ...string) (int, []byt
 
 // firstManual returns the first finding of a rewrite report that needs an
 // engineer, as "subject: action".
+// notBuiltNoOp is the reason of an empty rewrite of a patch whose files
+// the config builds none of: a not-built case, not a proof.
+const notBuiltNoOp = "rewrite: the config builds none of the files the patch changes (the rewritten patch is empty)"
+
+// noneBuilt reports whether rewrite's report maps every file of the patch
+// to "not built".
+func noneBuilt(reportPath string) bool {
+	var rep struct {
+		Patches []struct {
+			Objects []struct {
+				Object string `json:"object"`
+			} `json:"objects"`
+		} `json:"patches"`
+	}
+	data, err := os.ReadFile(reportPath)
+	if err != nil || json.Unmarshal(data, &rep) != nil {
+		return false
+	}
+	n := 0
+	for _, p := range rep.Patches {
+		for _, o := range p.Objects {
+			if o.Object != "not built" {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
+}
+
 func firstManual(reportPath string) string {
 	var rep struct {
 		Patches []struct {
