@@ -53,9 +53,9 @@ func run(p *rewrite.Pass) error {
 		if fc == nil {
 			continue
 		}
-		if c := successor(p, ch.Member); c != "" {
-			p.RefuseManual(e, fmt.Sprintf("upstream moves what it records to %s: objects that exist when the livepatch loads hold it in %s, and the patched code reads %s, which they never set",
-				c, ch.Member, c), fmt.Sprintf("carry the state over (set %s from %s for every existing object in a pre-patch callback, under the object's lock), or keep using %s in the patched code", c, ch.Member, ch.Member))
+		if c, where := successor(p, ch.Member); c != "" {
+			p.RefuseManual(e, fmt.Sprintf("upstream moves what it records to %s%s: objects that exist when the livepatch loads hold it in %s, and the patched code reads %s, which they never set",
+				c, where, ch.Member, c), fmt.Sprintf("carry the state over (set %s from %s for every existing object in a pre-patch callback, under the object's lock), or keep using %s in the patched code", c, ch.Member, ch.Member))
 			continue
 		}
 		at, text, where, why := fc.Restore(ch, p.Parse(e.File))
@@ -76,9 +76,10 @@ func run(p *rewrite.Pass) error {
 // successor returns a constant the patch adds whose name says it takes
 // over a removed member's state: a new enumerator or macro named after it
 // (PACKET_SOCK_RUNNING for po->running, when upstream turns bitfields into
-// bits of a flags word), or "". Such a member's value in existing objects
-// is state the patched code looks for elsewhere.
-func successor(p *rewrite.Pass, member string) string {
+// bits of a flags word) and where it is defined (" (enum X)"), or "".
+// Such a member's value in existing objects is state the patched code
+// looks for elsewhere.
+func successor(p *rewrite.Pass, member string) (string, string) {
 	up := strings.ToUpper(member)
 	named := func(n string) bool { return n == up || strings.HasSuffix(n, "_"+up) }
 	for _, fc := range p.Changes {
@@ -93,15 +94,15 @@ func successor(p *rewrite.Pass, member string) string {
 				}
 				for _, v := range ch.PostEnum.Values {
 					if !old[v.Name] && named(v.Name) {
-						return fmt.Sprintf("%s (enum %s)", v.Name, ch.Name)
+						return v.Name, " (enum " + ch.Name + ")"
 					}
 				}
 			case change.MacroAdded:
 				if named(ch.Name) {
-					return ch.Name
+					return ch.Name, " (a new macro)"
 				}
 			}
 		}
 	}
-	return ""
+	return "", ""
 }
