@@ -112,9 +112,23 @@ func symbols(path string, want func(elf.Symbol) bool) (map[string]Func, error) {
 	// numbers such symbols in the order it meets them (CSWTCH.298,
 	// __UNIQUE_ID_ddebug509), and an unrelated addition to the file (an
 	// EXPORT_SYMBOL, which uses __COUNTER__) renumbers them.
+	// sorted by offset once, so every range below reads them in order
 	plain := map[int][]rel{} // the relocations with the names read above
 	for sec, rs := range relsOf {
+		sort.Slice(rs, func(i, j int) bool { return rs[i].off < rs[j].off })
 		plain[sec] = append([]rel(nil), rs...)
+	}
+	// each section's bytes are read once
+	secData := map[int][]byte{}
+	dataOf := func(sec int) ([]byte, error) {
+		if d, ok := secData[sec]; ok {
+			return d, nil
+		}
+		d, err := f.Sections[sec].Data()
+		if err == nil {
+			secData[sec] = d
+		}
+		return d, err
 	}
 	memo := map[[3]uint64]string{}
 	content := func(sec int, start, end uint64) string {
@@ -122,7 +136,10 @@ func symbols(path string, want func(elf.Symbol) bool) (map[string]Func, error) {
 		if c, ok := memo[k]; ok {
 			return c
 		}
-		c := hashRange(f, plain[sec], sec, start, end)
+		c := ""
+		if d, err := dataOf(sec); err == nil {
+			c = hashRange(d, plain[sec], start, end)
+		}
 		memo[k] = c
 		return c
 	}
@@ -172,13 +189,12 @@ func symbols(path string, want func(elf.Symbol) bool) (map[string]Func, error) {
 		}
 		return ""
 	}
-	for sec, rs := range relsOf {
+	for _, rs := range relsOf {
 		for i, r := range rs {
 			if n := localName(r); n != "" {
 				rs[i].name = n
 			}
 		}
-		relsOf[sec] = rs
 	}
 	out := map[string]Func{}
 	for _, sym := range syms {
@@ -189,7 +205,7 @@ func symbols(path string, want func(elf.Symbol) bool) (map[string]Func, error) {
 		if sec.Type == elf.SHT_NOBITS {
 			continue
 		}
-		data, err := sec.Data()
+		data, err := dataOf(int(sym.Section))
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +216,6 @@ func symbols(path string, want func(elf.Symbol) bool) (map[string]Func, error) {
 		h := sha256.New()
 		h.Write(data[start:end])
 		rs := relsOf[int(sym.Section)]
-		sort.Slice(rs, func(i, j int) bool { return rs[i].off < rs[j].off })
 		var fn Func
 		for _, r := range rs {
 			if r.off < start || r.off >= end {
@@ -229,12 +244,11 @@ type rel struct {
 	add  int64  // addend
 }
 
-// hashRange hashes bytes [start, end) of section sec with the relocations
-// in that range (their targets' numbers left out), or "" when the range
-// cannot be read.
-func hashRange(f *elf.File, rels []rel, sec int, start, end uint64) string {
-	d, err := f.Sections[sec].Data()
-	if err != nil || end > uint64(len(d)) || start > end {
+// hashRange hashes bytes [start, end) of a section's data d with the
+// relocations in that range (their targets' numbers left out), or "" when
+// the range is outside d.
+func hashRange(d []byte, rels []rel, start, end uint64) string {
+	if end > uint64(len(d)) || start > end {
 		return ""
 	}
 	h := sha256.New()
