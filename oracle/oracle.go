@@ -180,3 +180,16 @@ func (o *Oracle) Diagnostics(ctx context.Context, files map[string][]byte, sourc
 	}
 	return out, nil
 }
+
+// MissingInclude returns an error when one of an overlay compile's
+// diagnostics says an #include was not found: the file compiles in the
+// base tree, so the overlay broke it, and a compile that stops at an
+// #include shows no uses at all. Its absence of answers is no answer.
+func MissingInclude(ds []build.Diagnostic) error {
+	for _, d := range ds {
+		if d.Severity == "error" && strings.HasSuffix(d.Message, ": No such file or directory") {
+			return fmt.Errorf("in kprewrite's overlay compile, %s:%d cannot find an include file (%s), so what it uses is unknown", d.File, d.Line, d.Message)
+		}
+	}
+	return nil
+}

@@ -37,6 +37,7 @@ import (
 	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/kbuild"
+	"github.com/kprewrite/kprewrite/oracle"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 )
@@ -286,7 +287,10 @@ func movedUses(p *rewrite.Pass, header string, moved []string) ([]string, string
 			srcs = append(srcs, f)
 		}
 	}
-	uses, _, err := o.IdentUses(progress.Named(p.Context(), "enums"), files, srcs, names)
+	uses, other, err := o.IdentUses(progress.Named(p.Context(), "enums"), files, srcs, names)
+	if err == nil {
+		err = oracle.MissingInclude(other)
+	}
 	if err != nil {
 		return nil, err.Error()
 	}

@@ -32,12 +32,12 @@ import (
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
-	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/lpname"
+	"github.com/kprewrite/kprewrite/oracle"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 )
@@ -473,10 +473,8 @@ func (st *state) users() ([]string, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		if d := missingInclude(other); d != nil {
-			// the file compiles in the base tree: the overlay broke it, and
-			// a file that stops at an #include shows no uses at all
-			return nil, "", fmt.Errorf("with the renamed definitions, %s:%d cannot find an include file (%s), so its uses are unknown", d.File, d.Line, d.Message)
+		if err := oracle.MissingInclude(other); err != nil {
+			return nil, "", err
 		}
 		grew := false
 		for _, id := range idents {
@@ -545,17 +543,6 @@ func (st *state) users() ([]string, string, error) {
 		}
 	}
 	return out, method, nil
-}
-
-// missingInclude returns the first "No such file or directory" error: gcc
-// stops there, so the rest of that file is never looked at.
-func missingInclude(ds []build.Diagnostic) *build.Diagnostic {
-	for i, d := range ds {
-		if d.Severity == "error" && strings.HasSuffix(d.Message, ": No such file or directory") {
-			return &ds[i]
-		}
-	}
-	return nil
 }
 
 // screen keeps the files that compile in the base tree (kbuild.Env.Screen),

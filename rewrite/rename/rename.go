@@ -24,6 +24,7 @@ package rename
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -35,6 +36,7 @@ import (
 	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/lpname"
+	"github.com/kprewrite/kprewrite/oracle"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 )
@@ -135,7 +137,7 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 	}
 	// Who refers to name: the compiler, with the definition renamed and
 	// the header's declaration gone.
-	uses, why := findUses(p, name, file, nameTok, headers, decls)
+	uses, why := findUses(p, name, file, nameTok, decls)
 	if why != "" {
 		return why
 	}
@@ -182,13 +184,7 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 	for _, r := range refs {
 		p.Edit(edit.Edit{File: r.file, Off: r.off, End: r.off + len(name), Text: nn, Why: "call of the new version", Hazard: e.Hazard})
 	}
-	callers := slices.Sorted(func(yield func(string) bool) {
-		for f := range byFile {
-			if !yield(f) {
-				return
-			}
-		}
-	})
+	callers := slices.Sorted(maps.Keys(byFile))
 	for _, f := range callers {
 		if f == file && firstRefAfter(refs, f, nameTok.Off) {
 			continue // defined before every call in its own file
@@ -232,7 +228,7 @@ func firstRefAfter(refs []ref, f string, off int) bool {
 // findUses compiles every includer of the headers that declare name (and
 // the patched .c files) with the declarations taken away and the new
 // definition renamed: each error naming name is a reference.
-func findUses(p *rewrite.Pass, name, file string, nameTok *ast.Token, headers map[string][]byte, decls []*rewrite.Entry) ([]use, string) {
+func findUses(p *rewrite.Pass, name, file string, nameTok *ast.Token, decls []*rewrite.Entry) ([]use, string) {
 	files := p.CurrentFiles()
 	def := p.File(file)
 	files[file] = []byte(string(def[:nameTok.Off]) + name + "__kprewrite_renamed" + string(def[nameTok.End:]))
@@ -281,7 +277,10 @@ func findUses(p *rewrite.Pass, name, file string, nameTok *ast.Token, headers ma
 	if err != nil {
 		return nil, "the callers cannot be found without the compiler: " + err.Error()
 	}
-	ids, _, err := o.IdentUses(progress.Named(p.Context(), "rename"), files, compilable, map[string]bool{name: true})
+	ids, other, err := o.IdentUses(progress.Named(p.Context(), "rename"), files, compilable, map[string]bool{name: true})
+	if err == nil {
+		err = oracle.MissingInclude(other)
+	}
 	if err != nil {
 		return nil, "the compiler oracle failed: " + err.Error()
 	}

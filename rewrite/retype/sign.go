@@ -151,6 +151,9 @@ func findUses(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, old *ast.Membe
 	files := p.CurrentFiles()
 	files[e.File] = []byte(edit.MustApply(string(reverted), []edit.Edit{edit.Insert(e.File, old.NameAt.End, "__kprewrite_retyped")}))
 	res, err := o.MemberUses(p.Context(), files, compilable)
+	if err == nil {
+		err = oracle.MissingInclude(res.Other)
+	}
 	if err != nil {
 		return nil, "the compiler oracle failed: " + err.Error()
 	}

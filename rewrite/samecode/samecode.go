@@ -30,6 +30,7 @@ package samecode
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"sort"
@@ -69,14 +70,7 @@ func run(p *rewrite.Pass) error {
 			byHeader[e.File] = append(byHeader[e.File], e)
 		}
 	}
-	headers := slices.Sorted(func(yield func(string) bool) {
-		for h := range byHeader {
-			if !yield(h) {
-				return
-			}
-		}
-	})
-	for i, h := range headers {
+	for i, h := range slices.Sorted(maps.Keys(byHeader)) {
 		open := openEntries(p, byHeader[h])
 		if len(open) == 0 || !p.Base.Exists(h) || bytes.Equal(p.File(h), p.Original(h)) {
 			continue // nothing left to an engineer, a new header, or one already back to its original

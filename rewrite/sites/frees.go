@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/oracle"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 )
@@ -139,7 +140,7 @@ func frees(p *rewrite.Session, header, tag string) ([]*Free, string, error) {
 	if err != nil {
 		return nil, method, err
 	}
-	if err := missingInclude(diags); err != nil {
+	if err := oracle.MissingInclude(diags); err != nil {
 		return nil, method, err
 	}
 	shift := strings.Count(wrap.String(), "\n")

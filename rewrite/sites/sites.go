@@ -19,6 +19,7 @@ import (
 	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/oracle"
 	"github.com/kprewrite/kprewrite/rewrite"
 )
 
@@ -145,7 +146,7 @@ func find(p *rewrite.Session, header, tag string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := missingInclude(diags); err != nil {
+	if err := oracle.MissingInclude(diags); err != nil {
 		return nil, err
 	}
 	res.Sites = classify(p, tag, diags)
@@ -169,18 +170,6 @@ func screen(p *rewrite.Session, cands []string) ([]string, string, error) {
 		notHere = "; " + text
 	}
 	return s.Files, notHere, nil
-}
-
-// missingInclude returns an error for the first "No such file or
-// directory" error among diags: gcc stops there, so the rest of that file
-// is never looked at, and files that compile in the base tree should not.
-func missingInclude(diags []build.Diagnostic) error {
-	for _, d := range diags {
-		if d.Severity == "error" && strings.HasSuffix(d.Message, ": No such file or directory") {
-			return fmt.Errorf("in kprewrite's overlay compile, %s:%d cannot find an include file (%s), so what it does is unknown", d.File, d.Line, d.Message)
-		}
-	}
-	return nil
 }
 
 func namesAny(src []byte, names map[string]bool) bool {
