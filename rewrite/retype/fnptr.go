@@ -2,7 +2,9 @@ package retype
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -21,12 +23,11 @@ func fnptrType(m *ast.Member) string {
 	if m.Name == "" || len(m.Array) > 0 || m.Bits != "" {
 		return ""
 	}
-	re := regexp.MustCompile(`\(\s*\*\s*` + regexp.QuoteMeta(m.Name) + `\s*\)\s*\(`)
-	loc := re.FindStringIndex(m.Type)
-	if loc == nil {
+	loc := declaratorOf(m.Name).FindStringIndex(m.Type)
+	if loc == nil || !strings.HasPrefix(strings.TrimLeft(m.Type[loc[1]:], " \t"), "(") {
 		return ""
 	}
-	return m.Type[:loc[0]] + "(*)(" + m.Type[loc[1]:]
+	return m.Type[:loc[0]] + "(*)" + m.Type[loc[1]:]
 }
 
 // retypeFnptr keeps the old declaration of a function-pointer member whose
@@ -118,11 +119,7 @@ func retypeFnptr(p *rewrite.Pass, k *kept, e *rewrite.Entry, newType string) {
 		p.Edit(ed)
 		files[ed.File] = true
 	}
-	var fl []string
-	for f := range files {
-		fl = append(fl, f)
-	}
-	sort.Strings(fl)
+	fl := slices.Sorted(maps.Keys(files))
 	p.Resolve(e, fmt.Sprintf("the old declaration stays (a pointer either way); the %d calls go through a cast to the new signature and the %d implementations stored in it through (void *), all in the patch (found by the compiler over the %d files the config builds that name it: %s); existing objects keep pointing to the original implementations, which the livepatch replaces",
 		calls, stores, u.compiled, strings.Join(fl, ", ")))
 }
@@ -131,41 +128,43 @@ func retypeFnptr(p *rewrite.Pass, k *kept, e *rewrite.Entry, newType string) {
 // ".member = value" and where its value starts.
 func designatedValue(f *ast.File, off int, member string) (int, bool) {
 	toks := f.Tokens
-	for i, t := range toks {
-		if t.Off < off {
-			continue
-		}
-		// off is at the '.' or at the member name
-		j := i
-		if t.Kind == ast.Ident && j > 0 && toks[j-1].Text == "." {
-			j--
-		}
-		if toks[j].Text != "." || j+3 >= len(toks) || toks[j+1].Text != member || toks[j+2].Text != "=" {
-			return 0, false
-		}
-		k := j - 1
-		for k >= 0 && toks[k].Kind == ast.Comment {
-			k--
-		}
-		if k < 0 || (toks[k].Text != "{" && toks[k].Text != ",") {
-			return 0, false
-		}
-		v := j + 3
-		for v < len(toks) && toks[v].Kind == ast.Comment {
-			v++
-		}
-		if v >= len(toks) || toks[v].Kind != ast.Ident {
-			return 0, false
-		}
-		return toks[v].Off, true
+	j := tokenAt(f, off)
+	if j >= len(toks) {
+		return 0, false
 	}
-	return 0, false
+	// off is at the '.' or at the member name
+	if toks[j].Kind == ast.Ident && j > 0 && toks[j-1].Text == "." {
+		j--
+	}
+	if toks[j].Text != "." || j+3 >= len(toks) || toks[j+1].Text != member || toks[j+2].Text != "=" {
+		return 0, false
+	}
+	k := j - 1
+	for k >= 0 && toks[k].Kind == ast.Comment {
+		k--
+	}
+	if k < 0 || (toks[k].Text != "{" && toks[k].Text != ",") {
+		return 0, false
+	}
+	v := j + 3
+	for v < len(toks) && toks[v].Kind == ast.Comment {
+		v++
+	}
+	if v >= len(toks) || toks[v].Kind != ast.Ident {
+		return 0, false
+	}
+	return toks[v].Off, true
+}
+
+// tokenAt is the index of the first token at or after off.
+func tokenAt(f *ast.File, off int) int {
+	return sort.Search(len(f.Tokens), func(i int) bool { return f.Tokens[i].Off >= off })
 }
 
 // nextToken is the text of the first code token at or after off.
 func nextToken(f *ast.File, off int) string {
-	for _, t := range f.Tokens {
-		if t.Off >= off && t.Kind != ast.Comment {
+	for _, t := range f.Tokens[tokenAt(f, off):] {
+		if t.Kind != ast.Comment {
 			return t.Text
 		}
 	}
@@ -188,8 +187,7 @@ func typedefText(p *rewrite.Pass, e *rewrite.Entry, name string) string {
 	text := strings.Replace(m.Type, "(*"+m.Name+")", "(*"+name+")", 1) + ";"
 	if fc := p.ChangeOf(e.File); fc != nil && fc.Post != nil {
 		decl := fc.Post.Text(m.Decl)
-		re := regexp.MustCompile(`\(\s*\*\s*` + regexp.QuoteMeta(m.Name) + `\s*\)`)
-		if loc := re.FindStringIndex(decl); loc != nil {
+		if loc := declaratorOf(m.Name).FindStringIndex(decl); loc != nil {
 			lines := strings.Split(decl[:loc[0]]+"(*"+name+")"+decl[loc[1]:], "\n")
 			for i := 1; i < len(lines); i++ {
 				lines[i] = "\t" + strings.TrimLeft(lines[i], " \t")
@@ -198,4 +196,9 @@ func typedefText(p *rewrite.Pass, e *rewrite.Entry, name string) string {
 		}
 	}
 	return text
+}
+
+// declaratorOf matches a function pointer's declarator "(*name)".
+func declaratorOf(name string) *regexp.Regexp {
+	return regexp.MustCompile(`\(\s*\*\s*` + regexp.QuoteMeta(name) + `\s*\)`)
 }

@@ -157,11 +157,7 @@ func findUses(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, old *ast.Membe
 	if err != nil {
 		return nil, "the compiler oracle failed: " + err.Error()
 	}
-	key := "struct " + ch.Struct
-	if ch.PreStruct != nil && ch.PreStruct.Kind == "union" {
-		key = "union " + ch.Struct
-	}
-	return &memberUses{uses: res.Of(key, ch.Member), compiled: len(compilable), method: hu.Method}, ""
+	return &memberUses{uses: res.Of(structKind(ch)+" "+ch.Struct, ch.Member), compiled: len(compilable), method: hu.Method}, ""
 }
 
 // findAccess reads the member access the compiler points at (1-based line
