@@ -952,18 +952,21 @@ func (st *state) revertHeaders() map[string][]byte {
 // original macro, back in the header, is what unpatched code always had.
 func (st *state) keptRemovals(reverted map[string][]byte) {
 	p := st.p
+	parsed := map[string]*ast.File{} // each reverted header, parsed once
 	for _, e := range p.Entries {
 		ch := e.Change
 		if e.ResolvedBy != "" || ch == nil || ch.Kind != change.MacroRemoved || reverted[e.File] == nil || st.byName[ch.Name] == nil {
 			continue
 		}
-		pre := p.ChangeOf(e.File)
-		if pre == nil || pre.Pre == nil {
+		fc := p.ChangeOf(e.File)
+		if fc == nil || fc.Pre == nil {
 			continue
 		}
-		old := pre.Pre.Macro(ch.Name)
-		back := ast.Parse(e.File, reverted[e.File]).Macro(ch.Name)
-		if old == nil || back == nil || pre.Pre.Text(old.Span) != string(reverted[e.File][back.Span.Off:back.Span.End]) {
+		if parsed[e.File] == nil {
+			parsed[e.File] = ast.Parse(e.File, reverted[e.File])
+		}
+		old, back := fc.Pre.Macro(ch.Name), parsed[e.File].Macro(ch.Name)
+		if old == nil || back == nil || fc.Pre.Text(old.Span) != parsed[e.File].Text(back.Span) {
 			continue
 		}
 		how := "the original macro stays in the header, unused by the patched code"
