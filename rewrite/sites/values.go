@@ -8,6 +8,7 @@ import (
 
 	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/edit"
+	"github.com/kprewrite/kprewrite/oracle"
 	"github.com/kprewrite/kprewrite/rewrite"
 )
 
@@ -59,7 +60,8 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 	} else {
 		sts, method = res.Sites, res.Method
 	}
-	var zeroed, exprs, bad []string
+	var zeroed, exprs, bad, roots []string
+	seen := map[string]bool{}
 	expr, assignedZero := "", false
 	for _, st := range sts {
 		switch st.Kind {
@@ -79,7 +81,11 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 			continue
 		}
 		f := p.Parse(st.File)
-		as := creationAssigns(f, st, member)
+		as, path := creationAssigns(f, st, member)
+		roots = append(roots, path...)
+		for _, a := range as {
+			seen[fmt.Sprintf("%s:%d", st.File, f.Line(a.off))] = true
+		}
 		switch {
 		case len(as) > 1:
 			bad = append(bad, fmt.Sprintf("%s in %s: the creation path assigns %s %d times", st, st.Fn, member, len(as)))
@@ -113,6 +119,11 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 			zeroed = append(zeroed, fmt.Sprintf("%s in %s (%s)", st, st.Fn, how))
 		default:
 			bad = append(bad, fmt.Sprintf("%s in %s: the object is not zeroed and the creation path does not assign %s", st, st.Fn, member))
+		}
+	}
+	if len(bad) == 0 && (expr != "" || len(zeroed) > 0) {
+		if why := pathWrites(p, header, tag, member, roots, seen); why != "" {
+			bad = append(bad, why)
 		}
 	}
 	switch {
@@ -162,32 +173,93 @@ var updateRE = regexp.MustCompile(`^([-+*/%&|^]|<<|>>)=$|^\+\+$|^--$`)
 // creationAssigns returns the assignments of member to the object a site
 // creates: in the creating function after the site, and, when that
 // function returns the object, in each caller of the same file after the
-// call.
-func creationAssigns(f *ast.File, st *Site, member string) []assign {
+// call. The second result names the functions of that creation path.
+func creationAssigns(f *ast.File, st *Site, member string) ([]assign, []string) {
 	fn := f.FuncAt(st.Off)
 	if fn == nil {
-		return nil
+		return nil, nil
 	}
+	path := []string{fn.Name}
 	obj, arrow := st.Name, false
 	if st.Kind == Heap {
 		obj, arrow = heapVar(f, st), true
 	}
 	if obj == "" {
-		return nil
+		return nil, path
 	}
 	out := assignsAfter(f, fn, st.Off, obj, arrow, member)
 	if st.Kind != Heap || !returns(f, fn, obj) {
-		return out
+		return out, path
 	}
 	for _, caller := range f.Funcs {
 		toks := f.CodeTokens(caller.Body)
 		for i := 2; i+1 < len(toks); i++ {
 			if toks[i].Text == fn.Name && toks[i+1].Text == "(" && toks[i-1].Text == "=" && toks[i-2].Kind == ast.Ident {
 				out = append(out, assignsAfter(f, caller, toks[i].Off, toks[i-2].Text, true, member)...)
+				path = append(path, caller.Name)
 			}
 		}
 	}
-	return out
+	return out, path
+}
+
+// pathWrites says where the creation path assigns member other than by
+// the assignments creationAssigns read (seen, "file:line"): a function
+// that the creating functions (roots) call, directly or through other
+// functions of the files the patch changes, assigns it, or a creating
+// function assigns it through another name ("data = hwmgr->backend;
+// data->cap = ...;" in a callee). The compiler finds the writes; the
+// calls are read from the code, by name, so a static function of the
+// same name in another file counts too. Empty when there is none.
+func pathWrites(p *rewrite.Pass, header, tag, member string, roots []string, seen map[string]bool) string {
+	ws, why := fieldWrites(p, header, tag, []string{member})
+	if why != "" {
+		return "kprewrite cannot check what the creation path assigns to " + member + ": " + why
+	}
+	if len(ws) == 0 {
+		return ""
+	}
+	calls := map[string][]string{}
+	for _, file := range p.CurrentSources() {
+		f := p.Parse(file)
+		for _, fn := range f.Funcs {
+			toks := f.CodeTokens(fn.Body)
+			for i := 0; i+1 < len(toks); i++ {
+				if toks[i].Kind == ast.Ident && toks[i+1].Text == "(" {
+					calls[fn.Name] = append(calls[fn.Name], toks[i].Text)
+				}
+			}
+		}
+	}
+	via := map[string]string{} // reached function -> the root it is reached from
+	queue := []string{}
+	for _, r := range roots {
+		if _, ok := via[r]; !ok {
+			via[r] = r
+			queue = append(queue, r)
+		}
+	}
+	for len(queue) > 0 {
+		fn := queue[0]
+		queue = queue[1:]
+		for _, c := range calls[fn] {
+			if _, ok := via[c]; !ok {
+				via[c] = via[fn]
+				queue = append(queue, c)
+			}
+		}
+	}
+	for _, w := range ws {
+		root, ok := via[w.Fn]
+		if !ok || seen[fmt.Sprintf("%s:%d", w.File, w.Line)] {
+			continue
+		}
+		if root == w.Fn {
+			return fmt.Sprintf("%s:%d in %s assigns %s on the creation path, not through the object kprewrite follows", w.File, w.Line, w.Fn, member)
+		}
+		return fmt.Sprintf("%s:%d in %s assigns %s, and %s calls it (directly or through other functions) on the creation path", w.File, w.Line, w.Fn, member, root)
+	}
+	return ""
 }
 
 // returns reports whether fn returns the variable obj.
@@ -298,28 +370,60 @@ func aliases(f *ast.File, a assign) map[string]string {
 // expression e reads ("s->dev") is assigned outside the creating function
 // fn of file, in the files the patch changes: the expression would then
 // give an existing object the field's current value, not its creation
-// value. The compiler finds the writes, type-exactly: the fields are
-// renamed in the header and every "has no member named" site of struct
-// tag that is followed by an assignment is one. Empty when there is none.
+// value. Empty when there is none.
 func writtenLater(p *rewrite.Pass, header, tag, e, file, fn string) string {
-	fields := map[string]bool{}
-	for _, f := range fieldsRead(e) {
-		fields[f] = true
-	}
+	fields := fieldsRead(e)
 	if len(fields) == 0 {
 		return ""
+	}
+	ws, why := fieldWrites(p, header, tag, fields)
+	if why != "" {
+		return "kprewrite cannot check that the fields it reads keep their creation values: " + why
+	}
+	for _, w := range ws {
+		if w.File == file && w.Fn == fn {
+			continue
+		}
+		where := "outside a function"
+		if w.Fn != "" {
+			where = "in " + w.Fn
+		}
+		return fmt.Sprintf("%s:%d %s assigns ->%s after creation, so %s would give an existing object the field's current value, not its creation value",
+			w.File, w.Line, where, w.Member, e)
+	}
+	return ""
+}
+
+// write is an assignment (or an update: |=, ++) of a member, found by the
+// compiler.
+type write struct {
+	File   string
+	Line   int
+	Fn     string // the function it is in; empty outside one
+	Member string
+}
+
+// fieldWrites returns the assignments and updates of the fields of struct
+// tag (defined in header) in the files the patch changes, type-exactly:
+// the fields are renamed in the header and every "has no member named"
+// site of struct tag that is followed by an assignment operator is one.
+// The second result says why they cannot be known.
+func fieldWrites(p *rewrite.Pass, header, tag string, fields []string) ([]write, string) {
+	want := map[string]bool{}
+	for _, f := range fields {
+		want[f] = true
 	}
 	files := p.CurrentFiles()
 	h := p.Parse(header)
 	st := h.Struct(tag)
 	if st == nil {
-		return "kprewrite cannot find struct " + tag + " in " + header + " to check that the fields it reads keep their creation values"
+		return nil, "kprewrite cannot find struct " + tag + " in " + header
 	}
 	var renames []edit.Edit
 	var walk func(ms []*ast.Member)
 	walk = func(ms []*ast.Member) {
 		for _, m := range ms {
-			if fields[m.Name] && m.NameAt.End > m.NameAt.Off {
+			if want[m.Name] && m.NameAt.End > m.NameAt.Off {
 				renames = append(renames, edit.Insert(header, m.NameAt.End, "__kprewrite_read"))
 			}
 			if m.Nested != nil && m.Nested.Name == "" {
@@ -331,14 +435,18 @@ func writtenLater(p *rewrite.Pass, header, tag, e, file, fn string) string {
 	files[header] = []byte(edit.MustApply(string(h.Src), renames))
 	o, err := p.Oracle()
 	if err != nil {
-		return "kprewrite cannot check that the fields it reads keep their creation values without the compiler: " + err.Error()
+		return nil, "the compiler is not available: " + err.Error()
 	}
 	res, err := o.MemberUses(p.Context(), files, p.CurrentSources())
-	if err != nil {
-		return "kprewrite cannot check that the fields it reads keep their creation values: the compiler oracle failed: " + err.Error()
+	if err == nil {
+		err = oracle.MissingInclude(res.Other)
 	}
+	if err != nil {
+		return nil, "the compiler oracle failed: " + err.Error()
+	}
+	var out []write
 	for _, u := range res.Uses {
-		if u.Struct != "struct "+tag || !fields[u.Member] {
+		if u.Struct != "struct "+tag || !want[u.Member] {
 			continue
 		}
 		f := p.Parse(u.File)
@@ -350,18 +458,13 @@ func writtenLater(p *rewrite.Pass, header, tag, e, file, fn string) string {
 		if len(toks) < 3 || toks[1].Text != u.Member || toks[2].Text != "=" && !updateRE.MatchString(toks[2].Text) {
 			continue
 		}
-		in := f.FuncAt(off)
-		if u.File == file && in != nil && in.Name == fn {
-			continue
+		w := write{File: u.File, Line: u.Line, Member: u.Member}
+		if in := f.FuncAt(off); in != nil {
+			w.Fn = in.Name
 		}
-		where := "outside a function"
-		if in != nil {
-			where = "in " + in.Name
-		}
-		return fmt.Sprintf("%s:%d %s assigns ->%s after creation, so %s would give an existing object the field's current value, not its creation value",
-			u.File, u.Line, where, u.Member, e)
+		out = append(out, w)
 	}
-	return ""
+	return out, ""
 }
 
 // fieldsRead returns the object's fields an expression over "s" reads, in

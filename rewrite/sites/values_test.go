@@ -54,6 +54,10 @@ func TestCreationValue(t *testing.T) {
 		// "c->marked = (0U);" at creation is zero like the kzalloc
 		{"assigned zero", "testdata/creation-zero.patch", "conn", "marked", true, "",
 			"its creation path assigns marked zero, and nothing assigns it anything else: net/conn/conn_core.c:14 heap in conn_create (assigns marked = (0U) at net/conn/conn_core.c:18)"},
+		// conn_create calls conn_set_mtu(), which assigns the member
+		// through its own parameter: the creation path gives it 1500
+		{"callee", "testdata/creation-callee.patch", "conn", "mtu", false, "",
+			"net/conn/conn_core.c:12 in conn_set_mtu assigns mtu, and conn_create calls it (directly or through other functions) on the creation path"},
 		{"sess", conn + "/patches/04-irq-counter.patch", "sess", "irqs", true, "",
 			"net/conn/conn_core.c:46 heap in sess_new (kzalloc)"},
 	}
