@@ -402,7 +402,13 @@ func (c *Compiler) rewriteArgs(cmd *kbuild.Command, ovl, src, obj string, opt Op
 		}
 		out = append(out, a)
 	}
-	// Headers beside the source in the tree, for quoted includes.
+	// Headers beside the source, for quoted includes: the overlay's first.
+	// gcc searches -iquote directories before every -I one for a quoted
+	// include from any file, so the tree's directory alone would hide a
+	// changed header there from a file elsewhere that includes it by name
+	// ("amdgpu_dm.h" from amd/amdgpu/amdgpu.h, for a source in
+	// amd/display/amdgpu_dm/): the question asked would not be compiled.
+	out = append(out, "-iquote", filepath.Join(ovl, filepath.Dir(cmd.Source)))
 	out = append(out, "-iquote", filepath.Join(srcRoot, filepath.Dir(cmd.Source)))
 	out = append(out, "-fmacro-prefix-map="+ovl+"/=")
 	out = append(out, c.glueArgs()...)

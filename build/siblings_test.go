@@ -19,7 +19,10 @@ func TestOverlaySiblings(t *testing.T) {
 	for rel, text := range map[string]string{
 		"Kbuild":              "obj-y += core/\n",
 		"config":              "CONFIG_64BIT=y\nCONFIG_X86_64=y\n",
-		"core/Makefile":       "obj-y += use.o far.o\n",
+		"core/Makefile":       "obj-y += use.o far.o dm.o\n",
+		"core/dm.c":           "#include \"../gpu/gpu.h\"\n\nint dm(void)\n{\n\treturn DM_VALUE;\n}\n",
+		"core/dm.h":           "#define DM_VALUE 4\n",
+		"gpu/gpu.h":           "#include \"dm.h\"\n",
 		"core/use.c":          "#include \"hdr/api.h\"\n\nint use(void)\n{\n\treturn API_VALUE;\n}\n",
 		"core/hdr/api.h":      "#include \"value.h\"\n",
 		"core/hdr/value.h":    "#define API_VALUE 1\n",
@@ -92,5 +95,25 @@ func TestOverlaySiblings(t *testing.T) {
 	}
 	if rs[0].Failed {
 		t.Errorf("the reached header does not find its sibling: %v", rs[0].Diagnostics)
+	}
+
+	// A changed header beside the source, included by name from a header
+	// of another directory (amd/amdgpu/amdgpu.h's "amdgpu_dm.h" for a
+	// source in amd/display/amdgpu_dm/): the overlay's copy, not the
+	// tree's, though the tree's directory of the source is searched for
+	// quoted includes too.
+	v = &Variant{Name: "dm", Files: map[string][]byte{"core/dm.h": []byte("#define DM_VALUE from_the_overlay\n")}}
+	rs, err = c.Compile(context.Background(), v, []string{"core/dm.c"}, Options{SyntaxOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found = false
+	for _, d := range Errors(rs) {
+		if strings.Contains(d.Message, "'from_the_overlay' undeclared") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("gpu/gpu.h read the tree's core/dm.h, not the changed one: %v", rs[0].Diagnostics)
 	}
 }
