@@ -12,6 +12,7 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite/hole"
 	"github.com/kprewrite/kprewrite/rewrite/ifcond"
 	"github.com/kprewrite/kprewrite/rewrite/keep"
+	"github.com/kprewrite/kprewrite/rewrite/overlay"
 	"github.com/kprewrite/kprewrite/rewrite/rename"
 	"github.com/kprewrite/kprewrite/rewrite/retype"
 	"github.com/kprewrite/kprewrite/rewrite/samecode"
@@ -25,7 +26,9 @@ import (
 // removed struct members go back into their struct, members retyped only
 // by qualifiers keep their old declaration, then
 // new struct members are handled by spare bits, prefix
-// extension, holes and shadow variables, in that order; changed system
+// extension, holes and shadow variables, in that order; a struct of which
+// no object is made gets upstream's definition under a new name in the
+// patched files that use it; changed system
 // calls get the builder's replacement macro, new exports of new functions
 // are dropped; a global function whose prototype changes gets a new
 // name; a header change left to an engineer that the compiler
@@ -42,6 +45,7 @@ func All() []*rewrite.Transform {
 		structext.Transform,
 		hole.Transform,
 		shadow.Transform,
+		overlay.Transform,
 		syscall.Transform,
 		exports.Transform,
 		rename.Transform,

@@ -10,6 +10,7 @@
 package sites
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"slices"
@@ -141,7 +142,11 @@ func find(p *rewrite.Session, header, tag string) (*Result, error) {
 	res := &Result{Scanned: len(cands),
 		Method: fmt.Sprintf("the compiler, with struct %s made incomplete, over the %d files the config builds that include %s and name it (%s)%s", tag, len(cands), header, hu.Method, notHere)}
 	files := p.CurrentFiles()
-	files[header] = incomplete(p.File(header), tag)
+	inc, ok := Incomplete(p.File(header), tag)
+	if !ok {
+		return nil, fmt.Errorf("kprewrite cannot find struct %s in %s as the patch leaves it, to make it incomplete", tag, header)
+	}
+	files[header] = inc
 	diags, err := o.Diagnostics(p.Context(), files, cands)
 	if err != nil {
 		return nil, err
@@ -204,6 +209,15 @@ func textualVeto(p *rewrite.Session, files []string, tag string) string {
 // declaration, so every use that needs its layout is a compiler error.
 // Every definition is turned (a header may define the struct in several
 // #if branches).
+// Incomplete returns the header text src with the definition of "struct
+// tag" replaced by a declaration, its lines kept (so no line number moves):
+// every use that needs the complete type is then a compiler error. The
+// second result is false when src defines no such struct.
+func Incomplete(src []byte, tag string) ([]byte, bool) {
+	out := incomplete(src, tag)
+	return out, !bytes.Equal(out, src)
+}
+
 func incomplete(src []byte, tag string) []byte {
 	f := ast.Parse("h", src)
 	var b strings.Builder
