@@ -21,8 +21,16 @@
 //	struct smb2_error_context_rsp, and names it wherever it named
 //	struct smb2_error_context_rsp.
 //
-// The compiler proves both halves. No object exists: every file the config
-// builds that names the struct is compiled with the struct made
+// The same holds for a struct whose only objects are const static tables of
+// the patched files that only their functions read (an ioctl table whose
+// entry struct gains a member): the tables are copied too, as NAME_lp with
+// upstream's contents, new data of the livepatch that the patched
+// functions read; the running kernel's tables stay, read only by the
+// functions the livepatch replaces. A table that is written at run time,
+// or that other data points to, is an object the copy would lose.
+//
+// The compiler proves both halves. No other object exists: every file the
+// config builds that names the struct is compiled with the struct made
 // incomplete, and the only errors are sizeof and offsetof (no variable,
 // allocation, member of another struct, array or copy). And the patched
 // files no longer use the original: they are compiled as rewritten, with
@@ -51,9 +59,9 @@ import (
 // Transform is the overlay transform.
 var Transform = &rewrite.Transform{
 	Name: "overlay",
-	Doc: "a struct of which no object is made (the code lays it over buffers) keeps its original definition in the header; " +
-		"the patched files that use it get upstream's definition as struct NAME_lp",
-	Kinds:    []hazard.Kind{hazard.StructLayout},
+	Doc: "a struct of which no object is made (the code lays it over buffers), or whose only objects are const tables of the patched files, " +
+		"keeps its original definition in the header; the patched files that use it get upstream's definition as struct NAME_lp (and copies of the tables)",
+	Kinds:    []hazard.Kind{hazard.StructLayout, hazard.DataInit},
 	Requires: []rewrite.Requirement{sites.Creation},
 	Run:      run,
 }
@@ -136,7 +144,17 @@ func rewriteStruct(p *rewrite.Pass, t *target) (string, error) {
 		return "", err
 	}
 	var objects []string
+	var tables []*table
 	for _, st := range res.Sites {
+		if st.Kind == sites.Global || st.Kind == sites.Array {
+			tb, why := staticTable(p, st)
+			if why == "" {
+				tables = append(tables, tb)
+				continue
+			}
+			objects = append(objects, fmt.Sprintf("%s (%s)", st, why))
+			continue
+		}
 		if st.Kind != sites.Size && st.Kind != sites.Zeroing {
 			if st.Unfit != "" {
 				objects = append(objects, fmt.Sprintf("%s (%s)", st, st.Unfit))
@@ -152,21 +170,29 @@ func rewriteStruct(p *rewrite.Pass, t *target) (string, error) {
 	// the patched files that name the struct get their own definition
 	users := []string{}
 	for _, f := range p.CurrentSources() {
-		if len(structRefs(p.Parse(f), t.tag)) > 0 {
+		if len(identRefs(p.Parse(f), t.tag, true)) > 0 {
 			users = append(users, f)
 		}
 	}
 	if len(users) == 0 {
 		return "no patched file names struct " + t.tag + ": the layout change reaches only code the livepatch does not replace", nil
 	}
-	def := definition(fc.Post, post, t.header, t.tag)
+	def := definition(fc.Post, post, t.header, t.tag, p.Parse(t.header))
 	files := p.CurrentFiles()
 	var eds []edit.Edit
 	for _, f := range users {
 		pf := p.Parse(f)
 		var fe []edit.Edit
-		for _, off := range structRefs(pf, t.tag) {
+		for _, off := range identRefs(pf, t.tag, true) {
 			fe = append(fe, edit.Insert(f, off, Suffix))
+		}
+		for _, tb := range tables {
+			if tb.file != f {
+				continue
+			}
+			for _, off := range identRefs(pf, tb.v.Name, false) {
+				fe = append(fe, edit.Insert(f, off, Suffix))
+			}
 		}
 		at := gen.InsertionPoint(pf)
 		fe = append(fe, edit.Edit{File: f, Off: at, End: at, Text: gen.Styled(f, gen.InsertText(pf.Src, at, def)), Why: "upstream's definition of struct " + t.tag})
@@ -229,25 +255,116 @@ func rewriteStruct(p *rewrite.Pass, t *target) (string, error) {
 	}
 	restore.Hazard = t.entries[0].Hazard
 	p.Edit(restore)
-	method := res.Method
-	how := fmt.Sprintf("no object of struct %s exists (%s: no variable, allocation, member or array of it, only sizeof and offsetof), so the code lays it over bytes it is handed; %s keeps the running kernel's definition, and %s %s upstream's as struct %s%s (the compiler checked that %s no longer %s the original)",
-		t.tag, method, t.header, strings.Join(users, ", "), verb(len(users), "uses", "use"), t.tag, Suffix, verb(len(users), "it", "they"), verb(len(users), "needs", "need"))
+	rest := fmt.Sprintf("%s keeps the running kernel's definition, and %s %s upstream's as struct %s%s (the compiler checked that %s no longer %s the original)",
+		t.header, strings.Join(users, ", "), verb(len(users), "uses", "use"), t.tag, Suffix, verb(len(users), "it", "they"), verb(len(users), "needs", "need"))
+	how := fmt.Sprintf("no object of struct %s exists (%s: no variable, allocation, member or array of it, only sizeof and offsetof), so the code lays it over bytes it is handed; %s",
+		t.tag, res.Method, rest)
+	if len(tables) > 0 {
+		var names []string
+		for _, tb := range tables {
+			names = append(names, fmt.Sprintf("%s (%s)", tb.v.Name, tb.file))
+		}
+		how = fmt.Sprintf("the only objects of struct %s are the const static data %s (%s), which only functions of the patched files read: the patched code reads a copy with upstream's contents, new data of the livepatch; %s",
+			t.tag, strings.Join(names, ", "), res.Method, rest)
+	}
 	for _, e := range t.entries {
 		p.Resolve(e, how)
+	}
+	for _, tb := range tables {
+		for _, e := range p.Entries {
+			if e.ResolvedBy == "" && e.Kind == hazard.DataInit && e.File == tb.file && e.Subject == tb.v.Name {
+				p.Resolve(e, fmt.Sprintf("the patched code reads a copy with upstream's contents, %s%s, new data of the livepatch (its element type, struct %s, changes layout; see there); the running kernel's %s stays as it is, read only by the functions the livepatch replaces",
+					tb.v.Name, Suffix, t.tag, tb.v.Name))
+			}
+		}
 	}
 	return "", nil
 }
 
-// structRefs returns the offsets just after each "struct tag" in the code
-// of f (not in comments, strings or directives), where the suffix goes.
-func structRefs(f *ast.File, tag string) []int {
-	var out []int
-	toks := f.CodeTokens(ast.Span{Off: 0, End: len(f.Src)})
-	for i := 1; i < len(toks); i++ {
-		if toks[i].Kind == ast.Ident && toks[i].Text == tag && toks[i-1].Text == "struct" {
-			out = append(out, toks[i].End)
+// table is a static variable of a patched file that holds objects of the
+// struct (an array of them, or one).
+type table struct {
+	file string
+	v    *ast.Var
+}
+
+// staticTable returns the static variable of a patched file that a
+// creation site of static storage defines, or says why it cannot be
+// copied: only the file's functions (and its macros) may name it, so that
+// every reader is a function the patch replaces once it names the copy.
+func staticTable(p *rewrite.Pass, st *sites.Site) (*table, string) {
+	if st.Fn != "" {
+		return nil, "a static local"
+	}
+	if !slices.Contains(p.CurrentSources(), st.File) {
+		return nil, "static data of a file the patch does not change"
+	}
+	f := p.Parse(st.File)
+	var v *ast.Var
+	for _, x := range f.Vars {
+		if x.Func == nil && x.Static && !x.Extern && x.Span.Off <= st.Off && st.Off < x.Span.End {
+			v = x
 		}
 	}
+	if v == nil {
+		return nil, "not a static variable kprewrite can read"
+	}
+	if !v.Const {
+		return nil, fmt.Sprintf("%s is not const: a copy would start from its initializer and lose what the running kernel wrote into it", v.Name)
+	}
+	toks := f.CodeTokens(ast.Span{Off: 0, End: len(f.Src)})
+	for i, t := range toks {
+		if t.Kind != ast.Ident || t.Text != v.Name || i > 0 && (toks[i-1].Text == "." || toks[i-1].Text == "->") {
+			continue
+		}
+		if v.Span.Off <= t.Off && t.Off < v.Span.End {
+			continue // its own definition
+		}
+		if f.FuncAt(t.Off) == nil {
+			return nil, fmt.Sprintf("%s:%d names %s outside a function: other data points to it", st.File, f.Line(t.Off), v.Name)
+		}
+	}
+	return &table{file: st.File, v: v}, ""
+}
+
+// identRefs returns the offsets just after each use of the identifier
+// name in f, where the suffix goes: in the code and in the bodies of
+// #define lines, not in comments or strings; a member name (after "." or
+// "->") is not one. With tag, only "struct name" counts.
+func identRefs(f *ast.File, name string, tag bool) []int {
+	var out []int
+	scan := func(toks []ast.Token, base int) {
+		for i, t := range toks {
+			if t.Kind != ast.Ident || t.Text != name {
+				continue
+			}
+			prev := ""
+			if i > 0 {
+				prev = toks[i-1].Text
+			}
+			if tag && prev != "struct" || !tag && (prev == "." || prev == "->" || prev == "struct") {
+				continue
+			}
+			out = append(out, base+t.End)
+		}
+	}
+	var code []ast.Token
+	for _, t := range f.Tokens {
+		switch t.Kind {
+		case ast.Comment:
+		case ast.Directive:
+			if dn, _ := ast.DirectiveName(t); dn == "define" {
+				// the directive's text without its '#', tokenized: offsets
+				// relative to the character after the '#'
+				hash := strings.IndexByte(t.Text, '#')
+				scan(ast.Tokenize([]byte(t.Text[hash+1:])), t.Off+hash+1)
+			}
+		default:
+			code = append(code, t)
+		}
+	}
+	scan(code, 0)
+	slices.Sort(out)
 	return out
 }
 
@@ -281,15 +398,34 @@ func declEnd(f *ast.File, s *ast.Struct) int {
 
 // definition renders upstream's definition of the struct under its new
 // name, with a comment that says why.
-func definition(post *ast.File, s *ast.Struct, header, tag string) string {
+func definition(post *ast.File, s *ast.Struct, header, tag string, cur *ast.File) string {
 	text := string(post.Src[s.Span.Off:declEnd(post, s)])
 	if !strings.HasSuffix(text, ";") {
 		text += ";"
 	}
 	text = strings.Replace(text, "struct "+tag, "struct "+tag+Suffix, 1)
 	var b strings.Builder
-	b.WriteString(gen.Comment("", gen.Wrap(fmt.Sprintf("%s: struct %s as upstream defines it (%s). %s No object of it exists: the code lays it over bytes it is handed, so the running kernel keeps its definition and the patched code uses this one.",
+	b.WriteString(gen.Comment("", gen.Wrap(fmt.Sprintf("%s: struct %s as upstream defines it (%s). %s The running kernel keeps its definition for the code the livepatch leaves alone; no object made with it reaches the patched code, which uses this one.",
 		gen.Banner, tag, header, gen.Generated), 75)...))
+	// upstream's typedefs the definition names that the header, as
+	// rewritten, does not have (a new function type of a new member)
+	used := map[string]bool{}
+	for _, t := range ast.Tokenize([]byte(text)) {
+		if t.Kind == ast.Ident {
+			used[t.Text] = true
+		}
+	}
+	have := map[string]bool{}
+	for _, d := range cur.Decls {
+		if d.Kind == ast.Typedef {
+			have[d.Name] = true
+		}
+	}
+	for _, d := range post.Decls {
+		if d.Kind == ast.Typedef && used[d.Name] && !have[d.Name] && d.Span.End <= s.Span.Off {
+			b.WriteString(string(post.Src[d.Span.Off:d.Span.End]) + "\n\n")
+		}
+	}
 	b.WriteString(text + "\n")
 	return b.String()
 }
