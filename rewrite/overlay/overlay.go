@@ -42,6 +42,7 @@ package overlay
 import (
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -320,11 +321,115 @@ func staticTable(p *rewrite.Pass, st *sites.Site) (*table, string) {
 		if v.Span.Off <= t.Off && t.Off < v.Span.End {
 			continue // its own definition
 		}
-		if f.FuncAt(t.Off) == nil {
+		fn := f.FuncAt(t.Off)
+		if fn == nil {
 			return nil, fmt.Sprintf("%s:%d names %s outside a function: other data points to it", st.File, f.Line(t.Off), v.Name)
+		}
+		if why := tableRead(f, fn, toks, i); why != "" {
+			return nil, fmt.Sprintf("%s:%d: %s", st.File, f.Line(t.Off), why)
+		}
+	}
+	for _, t := range f.Tokens {
+		if t.Kind != ast.Directive || !strings.Contains(t.Text, v.Name) {
+			continue
+		}
+		rest := sizeRE(v.Name).ReplaceAllString(t.Text, "")
+		for _, x := range ast.Tokenize([]byte(rest)) {
+			if x.Kind == ast.Ident && x.Text == v.Name {
+				return nil, fmt.Sprintf("%s:%d: a macro names %s other than by its size", st.File, f.Line(t.Off), v.Name)
+			}
 		}
 	}
 	return &table{file: st.File, v: v}, ""
+}
+
+// sizeRE matches the size forms of a table a macro may name:
+// ARRAY_SIZE(t), sizeof(t), sizeof(t[0]).
+func sizeRE(name string) *regexp.Regexp {
+	n := regexp.QuoteMeta(name)
+	return regexp.MustCompile(`\b(ARRAY_SIZE\s*\(\s*` + n + `\s*\)|sizeof\s*\(\s*` + n + `\s*(\[\s*0\s*\]\s*)?\))`)
+}
+
+// tableRead says how the use of a table at toks[i] in fn lets an address
+// of it escape the function, or "" when it does not: its size
+// (sizeof, ARRAY_SIZE), an element's field read (t[i].f), or an
+// element's address held in a local pointer that is only dereferenced
+// (p = &t[i]; p->f), as an ioctl dispatcher does. An address kept in an
+// object would point into the running kernel's table after the livepatch
+// loads, which has the old layout.
+func tableRead(f *ast.File, fn *ast.Func, toks []ast.Token, i int) string {
+	at := func(k int) string {
+		if k < 0 || k >= len(toks) {
+			return ""
+		}
+		return toks[k].Text
+	}
+	name := toks[i].Text
+	if at(i-1) == "sizeof" || at(i-1) == "(" && (at(i-2) == "sizeof" || at(i-2) == "ARRAY_SIZE") {
+		return ""
+	}
+	if at(i+1) != "[" {
+		return "the address of " + name + " is used, not one of its elements"
+	}
+	depth, j := 0, i+1
+	for ; j < len(toks); j++ {
+		if toks[j].Text == "[" {
+			depth++
+		} else if toks[j].Text == "]" {
+			if depth--; depth == 0 {
+				break
+			}
+		}
+	}
+	if at(i-1) != "&" {
+		if at(j+1) == "." {
+			return ""
+		}
+		return "an element of " + name + " is used as a whole (copied or passed)"
+	}
+	// &t[i]: only into a local pointer of fn
+	local := ""
+	switch {
+	case at(i-2) == "=" && i >= 3 && toks[i-3].Kind == ast.Ident && at(i-4) != "." && at(i-4) != "->":
+		local = at(i - 3)
+	default:
+		return "the address of an element of " + name + " goes somewhere other than a local pointer"
+	}
+	if !declaresLocal(f, fn, local) {
+		return "the address of an element of " + name + " is stored in " + local + ", which is not a local pointer of " + fn.Name
+	}
+	body := f.CodeTokens(fn.Body)
+	for k, t := range body {
+		if t.Kind != ast.Ident || t.Text != local || k > 0 && (body[k-1].Text == "." || body[k-1].Text == "->") {
+			continue
+		}
+		next, prev := "", ""
+		if k+1 < len(body) {
+			next = body[k+1].Text
+		}
+		if k > 0 {
+			prev = body[k-1].Text
+		}
+		switch {
+		case next == "->", next == "=", prev == "!", next == "==", next == "!=", prev == "==", prev == "!=":
+		case prev == "*" && (next == ";" || next == ","):
+		case prev == "(" && next == ")" && k >= 2 && (body[k-2].Text == "if" || body[k-2].Text == "while"):
+		default:
+			return fmt.Sprintf("%s, which holds the address of an element of %s, is used other than to read through it (%s %s %s)", local, name, prev, local, next)
+		}
+	}
+	return ""
+}
+
+// declaresLocal reports whether fn declares a local pointer variable name.
+func declaresLocal(f *ast.File, fn *ast.Func, name string) bool {
+	body := f.CodeTokens(fn.Body)
+	for k := 1; k+1 < len(body); k++ {
+		if body[k].Text == name && body[k-1].Text == "*" && (body[k+1].Text == "=" || body[k+1].Text == ";" || body[k+1].Text == ",") {
+			return true
+		}
+	}
+	return false
 }
 
 // identRefs returns the offsets just after each use of the identifier
