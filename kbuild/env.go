@@ -57,6 +57,7 @@ type Env struct {
 	own     *Env // fallback private build when the user's build lacks an object
 	textual *IncludeGraph
 	failed  map[string]error // source -> why it does not compile in the base tree (*NotCompilable; nil: it compiles)
+	derived map[string]bool  // sources whose command was derived from a sibling's, not recorded by kbuild (see siblingCommand)
 }
 
 // Options configure Open.
@@ -473,6 +474,15 @@ func (e *Env) CompileCommand(rel string) (*Command, error) {
 		if failed != nil {
 			return nil, failed
 		}
+		if args := e.siblingCommand(rel); args != nil {
+			e.mu.Lock()
+			if e.derived == nil {
+				e.derived = map[string]bool{}
+			}
+			e.derived[rel] = true
+			e.mu.Unlock()
+			return e.commandFromArgs(args, rel)
+		}
 		cf, err = e.learnCommand(rel, obj)
 		if err != nil {
 			return nil, err
@@ -500,7 +510,7 @@ func (e *Env) Learn(rels []string) error {
 		if !strings.HasSuffix(rel, ".c") || !e.Tree.Exists(rel) {
 			continue
 		}
-		if fileExists(cmdPath(e.objTree, strings.TrimSuffix(rel, ".c")+".o")) {
+		if fileExists(cmdPath(e.objTree, strings.TrimSuffix(rel, ".c")+".o")) || e.ownObj && e.siblingCommand(rel) != nil {
 			continue
 		}
 		e.mu.Lock()
@@ -626,6 +636,12 @@ func (e *Env) commandFrom(cf *CmdFile, rel string) (*Command, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot read its kbuild command: %v", rel, err)
 	}
+	return e.commandFromArgs(args, rel)
+}
+
+// commandFromArgs makes the Command of rel from kbuild's compiler
+// arguments for it.
+func (e *Env) commandFromArgs(args []string, rel string) (*Command, error) {
 	if root := e.Tree.Root(); e.buildSrc != root {
 		// The build was made from another copy of the source: compile ours.
 		for i, a := range args {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -31,6 +32,11 @@ type Object struct {
 	// directory's Makefile lists it ("drivers/gpu/drm/amd/amdgpu/../display/dc/bios/bios_parser.o":
 	// it compiles with amdgpu's flags); "" for the plain path.
 	Target string
+	// Unit is the object the file is linked as, as its Makefile lists it:
+	// itself ("bond_main.o") or the composite object that lists it
+	// ("bonding.o"); kbuild's KBUILD_MODNAME is its name. Empty when not
+	// built or unknown.
+	Unit string
 }
 
 // Name is the short name used in reports: "vmlinux", "bonding", "not built", "unknown".
@@ -65,6 +71,11 @@ type dirMake struct {
 	// a file missing from the lists may still be built.
 	uncertain bool
 	includes  int // Makefiles read through "include" (bounded)
+	// texts are the Makefiles read for the directory (its own and those
+	// it includes); unread is set when an include line names a file
+	// kprewrite did not read, so the texts may miss a variable.
+	texts  []string
+	unread bool
 }
 
 // SrcArch returns the kernel's SRCARCH for the config (x86 when unsure).
@@ -103,6 +114,7 @@ func (m *Makefiles) dir(d string) *dirMake {
 		}
 		dm.found = true
 		dm.file = p
+		dm.texts = append(dm.texts, string(data))
 		m.eval(dm, string(data), d)
 		if d != "" || name == "Makefile" {
 			break
@@ -271,13 +283,16 @@ func (m *Makefiles) include(dm *dirMake, names, dir string) {
 	for _, w := range strings.Fields(names) {
 		p := path.Clean(w)
 		if strings.HasPrefix(p, "..") || strings.HasPrefix(p, "/") || strings.HasPrefix(p, "scripts/") || dm.includes >= 64 {
+			dm.unread = dm.unread || !strings.HasPrefix(p, "scripts/")
 			continue
 		}
 		data, err := m.fs.ReadFile(p)
 		if err != nil {
+			dm.unread = true
 			continue
 		}
 		dm.includes++
+		dm.texts = append(dm.texts, string(data))
 		m.eval(dm, string(data), dir)
 	}
 }
@@ -575,9 +590,9 @@ func (m *Makefiles) objectOf(rel string) Object {
 		if listDir != "" {
 			p = listDir + "/" + name
 		}
-		return Object{Kind: Module, Module: strings.ReplaceAll(path.Base(name), "-", "_"), Path: p, Why: "obj-m in " + near.file, Target: target}
+		return Object{Kind: Module, Module: strings.ReplaceAll(path.Base(name), "-", "_"), Path: p, Why: "obj-m in " + near.file, Target: target, Unit: unit}
 	}
-	return Object{Kind: Vmlinux, Why: "obj-y in " + near.file, Target: target}
+	return Object{Kind: Vmlinux, Why: "obj-y in " + near.file, Target: target, Unit: unit}
 }
 
 // lookup returns how entry (an object, possibly with a subdirectory path)
@@ -661,4 +676,14 @@ func (m *Makefiles) dirBuilt(dir string) (string, string) {
 		return "m", ""
 	}
 	return "y", ""
+}
+
+// Texts returns the text of the Makefiles kbuild reads for dir (its Kbuild
+// or Makefile and the files they include), and whether that is all of
+// them: false when an include line names a file kprewrite did not read.
+func (m *Makefiles) Texts(dir string) ([]string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	dm := m.dir(dir)
+	return slices.Clone(dm.texts), dm.found && !dm.unread
 }

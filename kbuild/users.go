@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -171,10 +172,6 @@ func (e *Env) Buildable(rel string) error {
 }
 
 func (e *Env) buildable(rel string) error {
-	if !e.Plain {
-		_, err := e.CompileCommand(rel)
-		return err
-	}
 	e.mu.Lock()
 	err, done := e.failed[rel]
 	e.mu.Unlock()
@@ -185,7 +182,14 @@ func (e *Env) buildable(rel string) error {
 	if err != nil {
 		return err
 	}
-	// A tree without kbuild: the synthesised command is no proof, compile.
+	e.mu.Lock()
+	derived := e.derived[rel]
+	e.mu.Unlock()
+	if !e.Plain && !derived {
+		return nil // kbuild compiled it to record the command
+	}
+	// A command synthesised for a tree without kbuild, or derived from a
+	// sibling's, is no proof that the file compiles: compile it.
 	var args []string
 	for i := 0; i < len(c.Args); i++ {
 		switch {
@@ -219,6 +223,18 @@ func (e *Env) buildable(rel string) error {
 			// failed without saying where: the compiler, not the file
 			return kperr.Toolchainf(nil, "the compiler %s failed on %s (%v) without an error diagnostic: %s", args[0], rel, runErr, lastLines(out, 1))
 		}
+	}
+	if derived && IsNotCompilable(err) != nil {
+		// the sibling's command may not be all the file needs (a header
+		// make generates for it first): ask make, which records its own
+		obj := strings.TrimSuffix(rel, path.Ext(rel)) + ".o"
+		if _, lerr := e.learnCommand(rel, obj); lerr != nil {
+			return lerr // learnCommand remembers a file that does not compile
+		}
+		e.mu.Lock()
+		delete(e.derived, rel)
+		e.mu.Unlock()
+		err = nil
 	}
 	e.mu.Lock()
 	if e.failed == nil {
