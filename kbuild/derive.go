@@ -82,19 +82,19 @@ func (e *Env) deriveFrom(args []string, sib, rel string) []string {
 	}
 	pfx := prefix(ot, rel)
 	sb, tb := strings.TrimSuffix(path.Base(sib), ".c"), strings.TrimSuffix(path.Base(rel), ".c")
-	// the directory whose Makefile lists it ("drivers/gpu/drm/amd/amdgpu"
-	// for amdgpu/../display/dc/bios/bios_parser.o)
-	listDir := pfx
-	if i := strings.Index(pfx, "/../"); i >= 0 {
-		listDir = pfx[:i]
+	// the Makefile that lists both gives them their flags; no variable or
+	// rule of either's own in it (or in what it includes)
+	if os.ListDir != ot.ListDir {
+		return nil
 	}
-	for _, d := range []string{path.Dir(rel), listDir} {
+	own := ownRE(sb, tb)
+	for _, d := range []string{ot.ListDir, path.Dir(rel)} {
 		texts, complete := e.Make.Texts(d)
 		if !complete {
 			return nil
 		}
 		for _, t := range texts {
-			if ownVarsRE(sb, tb).MatchString(t) || strings.Contains(t, "%.o") {
+			if ownsSomething(t, own) {
 				return nil
 			}
 		}
@@ -115,14 +115,18 @@ func (e *Env) deriveFrom(args []string, sib, rel string) []string {
 		"-DKBUILD_MODNAME=\"" + ms + "\"":       "-DKBUILD_MODNAME=\"" + mt + "\"",
 		"-D__KBUILD_MODNAME=kmod_" + ms:         "-D__KBUILD_MODNAME=kmod_" + mt,
 	}
-	if us == sb {
-		repl["-DKBUILD_MODFILE=\""+pfx+"/"+sb+"\""] = "-DKBUILD_MODFILE=\"" + pfx + "/" + tb + "\""
-	}
 	out := make([]string, 0, len(args))
 	seenSrc := false
 	for _, a := range args {
 		if r, ok := repl[a]; ok {
 			out = append(out, r)
+			continue
+		}
+		// KBUILD_MODFILE is the unit's path under the directory kbuild
+		// processes (arch/x86/xen for arch/x86/pci/xen.o): a unit of its
+		// own is renamed at its end
+		if f, ok := strings.CutPrefix(a, `-DKBUILD_MODFILE="`); ok && us == sb && strings.HasSuffix(f, "/"+sb+`"`) {
+			out = append(out, `-DKBUILD_MODFILE="`+strings.TrimSuffix(f, sb+`"`)+tb+`"`)
 			continue
 		}
 		if strings.HasSuffix(a, "/"+sb+".c") && !strings.HasPrefix(a, "-") {
@@ -137,7 +141,7 @@ func (e *Env) deriveFrom(args []string, sib, rel string) []string {
 	}
 	// every place kbuild names the sibling must have been one of those
 	for _, a := range out {
-		for _, left := range []string{`"` + sb + `"`, `"` + fix(sb) + `"`, "kmod_" + fix(sb), "/" + sb + ".o", "/." + sb + ".o", "/" + sb + ".c", "/" + sb + ".i", "/" + sb + ".s"} {
+		for _, left := range []string{`"` + sb + `"`, `"` + fix(sb) + `"`, "/" + sb + `"`, "kmod_" + fix(sb), "/" + sb + ".o", "/." + sb + ".o", "/" + sb + ".c", "/" + sb + ".i", "/" + sb + ".s"} {
 			if strings.Contains(a, left) {
 				return nil
 			}
@@ -146,11 +150,42 @@ func (e *Env) deriveFrom(args []string, sib, rel string) []string {
 	return out
 }
 
-// ownVarsRE matches what gives one of the objects a or b flags or rules
-// of its own in a kbuild Makefile: a variable named after it
-// (CFLAGS_a.o, CFLAGS_REMOVE_a.o, KASAN_SANITIZE_a.o,
-// OBJECT_FILES_NON_STANDARD_a.o ...) or a rule for it ($(obj)/a.o: ...).
-func ownVarsRE(a, b string) *regexp.Regexp {
-	n := "(" + regexp.QuoteMeta(a) + "|" + regexp.QuoteMeta(b) + `)\.o\b`
-	return regexp.MustCompile(`[A-Za-z0-9_)]_` + n + `|(?m)^\s*(\$\(obj\)/)?` + n + `\s*:`)
+// ownRE matches the object a or b named in the target of an assignment
+// or a rule, where kbuild's per-object variables and rules name it:
+// CFLAGS_a.o, CFLAGS_REMOVE_a.o, KASAN_SANITIZE_a.o,
+// CFLAGS_$(AMDDALPATH)/dc/dcn20/a.o, $(obj)/a.o: ... A longer name that
+// ends in _a.o matches too: that only leaves the command to make.
+func ownRE(a, b string) *regexp.Regexp {
+	return regexp.MustCompile(`(^|[^A-Za-z0-9-])(` + regexp.QuoteMeta(a) + "|" + regexp.QuoteMeta(b) + `)\.o\b`)
+}
+
+// perObjectRE matches the target of a per-object variable whose object is
+// named through a variable (CFLAGS_$(name).o): which one, kprewrite
+// cannot tell.
+var perObjectRE = regexp.MustCompile(`^[A-Za-z0-9_]+_\$[({][^)}]*[)}]\.o\b|%`)
+
+// ownsSomething reports whether a Makefile text gives an object that own
+// matches (or one it cannot name) a variable or rule of its own: own
+// matches the target of an assignment or of a rule.
+func ownsSomething(text string, own *regexp.Regexp) bool {
+	text = strings.ReplaceAll(text, "\\\n", " ")
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		lhs := ""
+		if i := strings.IndexAny(line, ":=+?"); i >= 0 {
+			lhs = line[:i]
+			if strings.HasPrefix(line[i:], "+=") || strings.HasPrefix(line[i:], "?=") || strings.HasPrefix(line[i:], ":=") || line[i] == '=' || line[i] == ':' {
+				// an assignment or a rule: its target is lhs
+			} else {
+				lhs = ""
+			}
+		}
+		if lhs != "" && (own.MatchString(lhs) || perObjectRE.MatchString(strings.TrimSpace(lhs))) {
+			return true
+		}
+	}
+	return false
 }

@@ -37,6 +37,9 @@ type Object struct {
 	// ("bonding.o"); kbuild's KBUILD_MODNAME is its name. Empty when not
 	// built or unknown.
 	Unit string
+	// ListDir is the directory whose Makefile lists it (an ancestor for
+	// "lag/lag.o" in mlx5/core/Makefile, amdgpu/ for ../display/...).
+	ListDir string
 }
 
 // Name is the short name used in reports: "vmlinux", "bonding", "not built", "unknown".
@@ -590,9 +593,9 @@ func (m *Makefiles) objectOf(rel string) Object {
 		if listDir != "" {
 			p = listDir + "/" + name
 		}
-		return Object{Kind: Module, Module: strings.ReplaceAll(path.Base(name), "-", "_"), Path: p, Why: "obj-m in " + near.file, Target: target, Unit: unit}
+		return Object{Kind: Module, Module: strings.ReplaceAll(path.Base(name), "-", "_"), Path: p, Why: "obj-m in " + near.file, Target: target, Unit: unit, ListDir: listDir}
 	}
-	return Object{Kind: Vmlinux, Why: "obj-y in " + near.file, Target: target, Unit: unit}
+	return Object{Kind: Vmlinux, Why: "obj-y in " + near.file, Target: target, Unit: unit, ListDir: listDir}
 }
 
 // lookup returns how entry (an object, possibly with a subdirectory path)

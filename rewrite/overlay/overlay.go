@@ -295,7 +295,7 @@ type table struct {
 // every reader is a function the patch replaces once it names the copy.
 func staticTable(p *rewrite.Pass, st *sites.Site) (*table, string) {
 	if st.Fn != "" {
-		return nil, "a static local"
+		return nil, "an object inside a function"
 	}
 	if !slices.Contains(p.CurrentSources(), st.File) {
 		return nil, "static data of a file the patch does not change"
