@@ -81,8 +81,14 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 			continue
 		}
 		f := p.Parse(st.File)
-		as, path := creationAssigns(f, st, member)
-		roots = append(roots, path...)
+		as := creationAssigns(f, st, member)
+		if st.Fn != "" {
+			// the function that creates the object (by name: another
+			// transform's edits may have moved offsets since the sites
+			// were found); its callers that receive the object are not
+			// followed into their callees
+			roots = append(roots, st.Fn)
+		}
 		for _, a := range as {
 			seen[fmt.Sprintf("%s:%d", st.File, f.Line(a.off))] = true
 		}
@@ -173,56 +179,53 @@ var updateRE = regexp.MustCompile(`^([-+*/%&|^]|<<|>>)=$|^\+\+$|^--$`)
 // creationAssigns returns the assignments of member to the object a site
 // creates: in the creating function after the site, and, when that
 // function returns the object, in each caller of the same file after the
-// call. The second result names the functions of that creation path.
-func creationAssigns(f *ast.File, st *Site, member string) ([]assign, []string) {
+// call.
+func creationAssigns(f *ast.File, st *Site, member string) []assign {
 	fn := f.FuncAt(st.Off)
 	if fn == nil {
-		return nil, nil
+		return nil
 	}
-	path := []string{fn.Name}
 	obj, arrow := st.Name, false
 	if st.Kind == Heap {
 		obj, arrow = heapVar(f, st), true
 	}
 	if obj == "" {
-		return nil, path
+		return nil
 	}
 	out := assignsAfter(f, fn, st.Off, obj, arrow, member)
 	if st.Kind != Heap || !returns(f, fn, obj) {
-		return out, path
+		return out
 	}
 	for _, caller := range f.Funcs {
 		toks := f.CodeTokens(caller.Body)
 		for i := 2; i+1 < len(toks); i++ {
 			if toks[i].Text == fn.Name && toks[i+1].Text == "(" && toks[i-1].Text == "=" && toks[i-2].Kind == ast.Ident {
 				out = append(out, assignsAfter(f, caller, toks[i].Off, toks[i-2].Text, true, member)...)
-				path = append(path, caller.Name)
 			}
 		}
 	}
-	return out, path
+	return out
 }
 
 // pathWrites says where the creation path assigns member other than by
 // the assignments creationAssigns read (seen, "file:line"): a function
 // that the creating functions (roots) call, directly or through other
-// functions of the files the patch changes, assigns it, or a creating
-// function assigns it through another name ("data = hwmgr->backend;
-// data->cap = ...;" in a callee). The compiler finds the writes; the
-// calls are read from the code, by name, so a static function of the
-// same name in another file counts too. Empty when there is none.
+// functions of the files the patch changes, assigns it
+// (smu7_hwmgr_backend_init() calling smu7_set_sclk_cap(), which sets the
+// cap through its own pointer), or a creating function assigns it
+// through another name. The compiler finds the writes; the calls are read
+// from the code, by name, so a static function of the same name in
+// another file counts too. Empty when there is none. Not followed: the
+// callees of a caller that receives the object from its creating function
+// (bond_enslave() after bond_alloc_slave()); only that caller's own
+// assignments are read.
 func pathWrites(p *rewrite.Pass, header, tag, member string, roots []string, seen map[string]bool) string {
-	ws, why := fieldWrites(p, header, tag, []string{member})
-	if why != "" {
-		return "kprewrite cannot check what the creation path assigns to " + member + ": " + why
-	}
-	if len(ws) == 0 {
-		return ""
-	}
 	calls := map[string][]string{}
+	defined := map[string][]string{} // function -> the patched files that define it
 	for _, file := range p.CurrentSources() {
 		f := p.Parse(file)
 		for _, fn := range f.Funcs {
+			defined[fn.Name] = append(defined[fn.Name], file)
 			toks := f.CodeTokens(fn.Body)
 			for i := 0; i+1 < len(toks); i++ {
 				if toks[i].Kind == ast.Ident && toks[i+1].Text == "(" {
@@ -249,6 +252,40 @@ func pathWrites(p *rewrite.Pass, header, tag, member string, roots []string, see
 			}
 		}
 	}
+	// only a patched file that defines a reached function and names the
+	// member can hold such a write (the member is new: no other file names
+	// it); the compiler is asked about those
+	inHeaders := false // a header of the patch names it (an inline may write it)
+	for f := range p.CurrentFiles() {
+		if strings.HasSuffix(f, ".h") && f != header && namesIdent(p.Parse(f), member) {
+			inHeaders = true
+		}
+	}
+	if h := p.Parse(header); !inHeaders {
+		// the header's own inlines: any name outside the struct definition
+		st := h.Struct(tag)
+		for _, t := range h.Tokens {
+			if t.Kind == ast.Ident && t.Text == member && (st == nil || t.Off < st.Span.Off || t.Off >= st.Span.End) {
+				inHeaders = true
+			}
+		}
+	}
+	var srcs []string
+	for fn := range via {
+		for _, file := range defined[fn] {
+			if !slices.Contains(srcs, file) && (inHeaders || namesIdent(p.Parse(file), member)) {
+				srcs = append(srcs, file)
+			}
+		}
+	}
+	if len(srcs) == 0 {
+		return ""
+	}
+	slices.Sort(srcs)
+	ws, why := fieldWrites(p, header, tag, []string{member}, srcs)
+	if why != "" {
+		return "kprewrite cannot check what the creation path assigns to " + member + ": " + why
+	}
 	for _, w := range ws {
 		root, ok := via[w.Fn]
 		if !ok || seen[fmt.Sprintf("%s:%d", w.File, w.Line)] {
@@ -260,6 +297,24 @@ func pathWrites(p *rewrite.Pass, header, tag, member string, roots []string, see
 		return fmt.Sprintf("%s:%d in %s assigns %s, and %s calls it (directly or through other functions) on the creation path", w.File, w.Line, w.Fn, member, root)
 	}
 	return ""
+}
+
+// namesIdent reports whether the code of f (macros included) names the
+// identifier.
+func namesIdent(f *ast.File, name string) bool {
+	for _, t := range f.Tokens {
+		switch t.Kind {
+		case ast.Ident:
+			if t.Text == name {
+				return true
+			}
+		case ast.Directive:
+			if strings.Contains(t.Text, name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // returns reports whether fn returns the variable obj.
@@ -376,7 +431,7 @@ func writtenLater(p *rewrite.Pass, header, tag, e, file, fn string) string {
 	if len(fields) == 0 {
 		return ""
 	}
-	ws, why := fieldWrites(p, header, tag, fields)
+	ws, why := fieldWrites(p, header, tag, fields, p.CurrentSources())
 	if why != "" {
 		return "kprewrite cannot check that the fields it reads keep their creation values: " + why
 	}
@@ -408,7 +463,7 @@ type write struct {
 // the fields are renamed in the header and every "has no member named"
 // site of struct tag that is followed by an assignment operator is one.
 // The second result says why they cannot be known.
-func fieldWrites(p *rewrite.Pass, header, tag string, fields []string) ([]write, string) {
+func fieldWrites(p *rewrite.Pass, header, tag string, fields []string, srcs []string) ([]write, string) {
 	want := map[string]bool{}
 	for _, f := range fields {
 		want[f] = true
@@ -432,12 +487,17 @@ func fieldWrites(p *rewrite.Pass, header, tag string, fields []string) ([]write,
 		}
 	}
 	walk(st.Members)
+	if len(renames) < len(want) {
+		// a member kprewrite cannot rename (made by a macro, in a named
+		// nested struct) would have no write found
+		return nil, "kprewrite cannot find every one of " + strings.Join(fields, ", ") + " among the members of struct " + tag + " in " + header
+	}
 	files[header] = []byte(edit.MustApply(string(h.Src), renames))
 	o, err := p.Oracle()
 	if err != nil {
 		return nil, "the compiler is not available: " + err.Error()
 	}
-	res, err := o.MemberUses(p.Context(), files, p.CurrentSources())
+	res, err := o.MemberUses(p.Context(), files, srcs)
 	if err == nil {
 		err = oracle.MissingInclude(res.Other)
 	}
