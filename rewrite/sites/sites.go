@@ -10,7 +10,6 @@
 package sites
 
 import (
-	"bytes"
 	"fmt"
 	"regexp"
 	"slices"
@@ -205,20 +204,12 @@ func textualVeto(p *rewrite.Session, files []string, tag string) string {
 	return ""
 }
 
-// incomplete returns the header with struct tag's definition turned into a
-// declaration, so every use that needs its layout is a compiler error.
-// Every definition is turned (a header may define the struct in several
-// #if branches).
-// Incomplete returns the header text src with the definition of "struct
-// tag" replaced by a declaration, its lines kept (so no line number moves):
-// every use that needs the complete type is then a compiler error. The
-// second result is false when src defines no such struct.
+// Incomplete returns the header text src with every definition of "struct
+// tag" (a header may define it in several #if branches) replaced by a
+// declaration, its lines kept (so no line number moves): every use that
+// needs the complete type is then a compiler error. The second result is
+// false when src defines no such struct (src is returned as it is).
 func Incomplete(src []byte, tag string) ([]byte, bool) {
-	out := incomplete(src, tag)
-	return out, !bytes.Equal(out, src)
-}
-
-func incomplete(src []byte, tag string) []byte {
 	f := ast.Parse("h", src)
 	var b strings.Builder
 	last := 0
@@ -233,10 +224,10 @@ func incomplete(src []byte, tag string) []byte {
 		last = s.Span.End
 	}
 	if last == 0 {
-		return src
+		return src, false
 	}
 	b.Write(src[last:])
-	return []byte(b.String())
+	return []byte(b.String()), true
 }
 
 var (

@@ -255,9 +255,10 @@ func pathWrites(p *rewrite.Pass, header, tag, member string, roots []string, see
 	// only a patched file that defines a reached function and names the
 	// member can hold such a write (the member is new: no other file names
 	// it); the compiler is asked about those
+	names := map[string]bool{member: true}
 	inHeaders := false // a header of the patch names it (an inline may write it)
 	for f := range p.CurrentFiles() {
-		if strings.HasSuffix(f, ".h") && f != header && namesIdent(p.Parse(f), member) {
+		if strings.HasSuffix(f, ".h") && f != header && namesAny(p.File(f), names) {
 			inHeaders = true
 		}
 	}
@@ -273,7 +274,7 @@ func pathWrites(p *rewrite.Pass, header, tag, member string, roots []string, see
 	var srcs []string
 	for fn := range via {
 		for _, file := range defined[fn] {
-			if !slices.Contains(srcs, file) && (inHeaders || namesIdent(p.Parse(file), member)) {
+			if !slices.Contains(srcs, file) && (inHeaders || namesAny(p.File(file), names)) {
 				srcs = append(srcs, file)
 			}
 		}
@@ -297,24 +298,6 @@ func pathWrites(p *rewrite.Pass, header, tag, member string, roots []string, see
 		return fmt.Sprintf("%s:%d in %s assigns %s, and %s calls it (directly or through other functions) on the creation path", w.File, w.Line, w.Fn, member, root)
 	}
 	return ""
-}
-
-// namesIdent reports whether the code of f (macros included) names the
-// identifier.
-func namesIdent(f *ast.File, name string) bool {
-	for _, t := range f.Tokens {
-		switch t.Kind {
-		case ast.Ident:
-			if t.Text == name {
-				return true
-			}
-		case ast.Directive:
-			if strings.Contains(t.Text, name) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // returns reports whether fn returns the variable obj.
