@@ -9,6 +9,29 @@ import (
 	"strings"
 )
 
+// derivedArgs returns the compiler arguments of rel derived from a
+// sibling's record (siblingCommand), derived once per run: every compile
+// of the file asks for its command. nil when none can be derived (yet: a
+// sibling recorded later may serve).
+func (e *Env) derivedArgs(rel string) []string {
+	e.mu.Lock()
+	args := e.derived[rel]
+	e.mu.Unlock()
+	if args != nil {
+		return args
+	}
+	if args = e.siblingCommand(rel); args == nil {
+		return nil
+	}
+	e.mu.Lock()
+	if e.derived == nil {
+		e.derived = map[string][]string{}
+	}
+	e.derived[rel] = args
+	e.mu.Unlock()
+	return args
+}
+
 // siblingCommand derives the compiler arguments of the source file rel
 // from the recorded command of another file of its directory, the way
 // kbuild's rule for a .c file builds both: the same flags (the tree's

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -56,8 +57,8 @@ type Env struct {
 	deps    *depIndex
 	own     *Env // fallback private build when the user's build lacks an object
 	textual *IncludeGraph
-	failed  map[string]error // source -> why it does not compile in the base tree (*NotCompilable; nil: it compiles)
-	derived map[string]bool  // sources whose command was derived from a sibling's, not recorded by kbuild (see siblingCommand)
+	failed  map[string]error    // source -> why it does not compile in the base tree (*NotCompilable; nil: it compiles)
+	derived map[string][]string // source -> its compiler arguments derived from a sibling's, not recorded by kbuild (see derivedArgs)
 }
 
 // Options configure Open.
@@ -474,14 +475,8 @@ func (e *Env) CompileCommand(rel string) (*Command, error) {
 		if failed != nil {
 			return nil, failed
 		}
-		if args := e.siblingCommand(rel); args != nil {
-			e.mu.Lock()
-			if e.derived == nil {
-				e.derived = map[string]bool{}
-			}
-			e.derived[rel] = true
-			e.mu.Unlock()
-			return e.commandFromArgs(args, rel)
+		if args := e.derivedArgs(rel); args != nil {
+			return e.commandFromArgs(slices.Clone(args), rel)
 		}
 		cf, err = e.learnCommand(rel, obj)
 		if err != nil {
@@ -510,7 +505,7 @@ func (e *Env) Learn(rels []string) error {
 		if !strings.HasSuffix(rel, ".c") || !e.Tree.Exists(rel) {
 			continue
 		}
-		if fileExists(cmdPath(e.objTree, strings.TrimSuffix(rel, ".c")+".o")) || e.ownObj && e.siblingCommand(rel) != nil {
+		if fileExists(cmdPath(e.objTree, strings.TrimSuffix(rel, ".c")+".o")) || e.ownObj && e.derivedArgs(rel) != nil {
 			continue
 		}
 		e.mu.Lock()

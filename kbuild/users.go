@@ -183,7 +183,7 @@ func (e *Env) buildable(rel string) error {
 		return err
 	}
 	e.mu.Lock()
-	derived := e.derived[rel]
+	derived := e.derived[rel] != nil
 	e.mu.Unlock()
 	if !e.Plain && !derived {
 		return nil // kbuild compiled it to record the command
