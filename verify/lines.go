@@ -36,6 +36,10 @@ func preserveLines(base, cur []byte) []byte {
 		line int
 	}
 	var inserts []ins
+	// shift is what gcc's line number of a line of cur exceeds its
+	// number in cur by, after the directives placed so far: a directive
+	// is due where that number is not the line's number in base.
+	shift := 0
 	for _, h := range d.Hunks {
 		o, n := h.OldStart, h.NewStart
 		if h.OldLines == 0 {
@@ -52,8 +56,9 @@ func preserveLines(base, cur []byte) []byte {
 					// first line after a change block: old line o, new line n
 					if n <= lines.Count() {
 						off := lines.Start(n)
-						if !blocked(off) && o != n {
+						if !blocked(off) && o != n+shift {
 							inserts = append(inserts, ins{off, o})
+							shift = o - n
 						}
 					}
 					inBlock = false
