@@ -7,6 +7,12 @@
 // exactly the files the patch reaches (verify's "compiled" list, with
 // kbuild's own commands), with the ratios the speed targets are stated in.
 // It prints the full kernel build time of the same config for comparison.
+//
+// Two more sections when their inputs are there: a sample of the
+// development corpus (-corpus ID,ID: real stable fixes on Debian's amd64
+// config, a prepared tree whose work area the corpus runs hold), and, on the
+// end-to-end kernel of scripts/prepare-klp-kernel.sh (-klp), kprewrite
+// rewrite --verify next to klp-build's warm run of the rewritten patch.
 package main
 
 import (
@@ -48,6 +54,8 @@ func main() {
 	prepared := flag.String("prepared", os.Getenv("KPREWRITE_BENCH_PREPARED"), "an O= directory only prepared (make olddefconfig prepare modules_prepare) with the same config; made when it has no .config")
 	only := flag.String("cases", "", "comma-separated case names (default: all)")
 	jobs := flag.Int("jobs", 1, "kprewrite --jobs")
+	corpusCases := flag.String("corpus", "", "comma-separated development corpus case IDs to measure (scripts/corpus.sh made them)")
+	klp := flag.Bool("klp", os.Getenv("KPREWRITE_KLP_TREE") != "", "also time rewrite --verify against klp-build's warm run on the end-to-end kernel (eval $(scripts/prepare-klp-kernel.sh))")
 	flag.Parse()
 	work, err := os.MkdirTemp("", "kprewrite-bench-")
 	if err != nil {
@@ -62,8 +70,14 @@ func main() {
 	}
 
 	var rows []row
-	r := measure(*bin, work, "seed-mini", "miniature", "testdata/kernels/seed", "", "testdata/kernels/seed/patches/seed.patch", *jobs)
+	r := measure(*bin, work, "seed-mini", "miniature", "testdata/kernels/seed", "", "testdata/kernels/seed/patches/seed.patch", *jobs, emptyCaches)
 	rows = append(rows, r)
+	if *corpusCases != "" {
+		rows = append(rows, measureCorpus(*bin, work, strings.Split(*corpusCases, ","), *jobs)...)
+	}
+	if *klp {
+		defer measureKLP(*bin, work, *jobs)
+	}
 	if *src == "" || *build == "" {
 		printRows(rows)
 		fmt.Println("\n(no prepared kernel: eval $(scripts/prepare-kernel.sh) for the real-tree cases)")
@@ -88,9 +102,9 @@ func main() {
 			continue
 		}
 		for _, b := range builds {
-			r := measure(*bin, dir, c.Name, b.name, m.Tree, filepath.Join(b.dir, ".config"), m.Patch, *jobs)
+			r := measure(*bin, dir, c.Name, b.name, m.Tree, filepath.Join(b.dir, ".config"), m.Patch, *jobs, emptyCaches)
 			if b.name == "complete" && len(r.compiled()) > 0 {
-				r.syntax, r.full, r.files = compileTimes(m.Tree, filepath.Join(*build, ".config"), r.compiled())
+				r.syntax, r.full, r.files = compileTimes(m.Tree, filepath.Join(*build, ".config"), filepath.Join(os.TempDir(), "kprewrite-bench-cache"), r.compiled())
 			}
 			rows = append(rows, r)
 		}
@@ -108,14 +122,45 @@ var compiledFiles = map[string][]string{}
 
 func (r row) compiled() []string { return compiledFiles[r.name+"/"+r.build] }
 
-// measure runs analyze, rewrite and rewrite --verify with an empty cache
-// each, then rewrite --verify again on the cache its first run left.
-func measure(bin, dir, name, buildName, tree, config, patchFile string, jobs int) row {
+// A cachePolicy gives the cache arguments of one step of measure: "analyze",
+// "rewrite", "verify" (the first rewrite --verify), "fill" (an untimed run
+// that leaves the results "again" reads, or nil for none) and "again".
+type cachePolicy func(base, step string) []string
+
+// emptyCaches gives analyze, rewrite and rewrite --verify an empty cache
+// each (work area and results), and "again" the cache the first rewrite
+// --verify left.
+func emptyCaches(base, step string) []string {
+	switch step {
+	case "fill":
+		return nil
+	case "again":
+		step = "verify"
+	}
+	return []string{"--cache", base + "-" + step}
+}
+
+// heldWorkArea runs on the default cache, whose work area the corpus runs
+// prepared and whose compile commands they learned, with no compile result
+// read or stored except for "fill" and "again": a distribution team's state
+// after its first patch on a tree and config.
+func heldWorkArea(base, step string) []string {
+	switch step {
+	case "fill", "again":
+		return []string{}
+	}
+	return []string{"--no-result-cache"}
+}
+
+// measure runs analyze, rewrite and rewrite --verify, then rewrite --verify
+// again on the cache the first run left, with the caches policy gives.
+func measure(bin, dir, name, buildName, tree, config, patchFile string, jobs int, policy cachePolicy) row {
 	r := row{name: name, build: buildName}
 	base := filepath.Join(dir, "bench-"+buildName)
 	os.RemoveAll(base)
-	args := func(cache string, cmd ...string) []string {
-		a := append(cmd, "--quiet", "--tree", tree, "--cache", cache, "-j", strconv.Itoa(jobs))
+	args := func(step string, cmd ...string) []string {
+		a := append(cmd, "--quiet", "--tree", tree, "-j", strconv.Itoa(jobs))
+		a = append(a, policy(base, step)...)
 		if config != "" {
 			a = append(a, "--config", config)
 		}
@@ -133,26 +178,32 @@ func measure(bin, dir, name, buildName, tree, config, patchFile string, jobs int
 		}
 		return time.Since(start).Seconds(), out.Bytes()
 	}
-	r.analyze, _ = run(args(base+"-a", "analyze")...)
-	r.rewrite, _ = run(append(args(base+"-r", "rewrite"), "-o", base+".r.patch", "--report", base+".r.report")...)
-	vargs := append(args(base+"-v", "rewrite", "--verify", "--format", "json"), "-o", base+".v.patch", "--report", base+".v.report")
+	r.analyze, _ = run(args("analyze", "analyze")...)
+	r.rewrite, _ = run(append(args("rewrite", "rewrite"), "-o", base+".r.patch", "--report", base+".r.report")...)
+	vargs := func(step string) []string {
+		return append(args(step, "rewrite", "--verify", "--format", "json"), "-o", base+".v.patch", "--report", base+".v.report")
+	}
 	var out []byte
-	r.verify, out = run(vargs...)
+	r.verify, out = run(vargs("verify")...)
 	var rep struct {
 		Compiled []string `json:"compiled"`
 	}
 	if json.Unmarshal(out, &rep) == nil {
 		compiledFiles[name+"/"+buildName] = rep.Compiled
 	}
-	r.again, _ = run(vargs...)
+	if policy(base, "fill") != nil {
+		run(vargs("fill")...)
+	}
+	r.again, _ = run(vargs("again")...)
 	r.status = strings.Join(errs, "; ")
 	return r
 }
 
-// compileTimes compiles files with kbuild's commands of the complete build,
-// one after another: syntax only, then to objects (into a scratch file).
-func compileTimes(tree, config string, files []string) (syntax, full float64, n int) {
-	env, err := kbuild.Open(tree, config, kbuild.Options{CacheDir: filepath.Join(os.TempDir(), "kprewrite-bench-cache")})
+// compileTimes compiles files with kbuild's commands (of the complete build,
+// or those learned in cache's work area for a prepared one), one after
+// another: syntax only, then to objects (into a scratch file).
+func compileTimes(tree, config, cache string, files []string) (syntax, full float64, n int) {
+	env, err := kbuild.Open(tree, config, kbuild.Options{CacheDir: cache})
 	if err != nil {
 		return 0, 0, 0
 	}
