@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/kprewrite/kprewrite/hazard"
+	"github.com/kprewrite/kprewrite/patch"
 )
 
 // Edit replaces the bytes [Off, End) of a file's text with Text.
@@ -126,7 +127,12 @@ func Diff(file string, old, new []byte) []Edit {
 	}
 	a, b := ol[lo:hiO], nl[lo:hiN]
 	if len(a)*len(b) > maxCells {
-		return []Edit{{File: file, Off: offs[lo], End: offs[hiO], Text: strings.Join(b, "")}}
+		// too long for the table: the rendered patches' diff finds the runs
+		var out []Edit
+		for _, r := range patch.LineRuns(a, b) {
+			out = append(out, Edit{File: file, Off: offs[lo+r[0]], End: offs[lo+r[1]], Text: strings.Join(b[r[2]:r[3]], "")})
+		}
+		return out
 	}
 	// longest common subsequence of the lines in between
 	n, m := len(a), len(b)
@@ -167,6 +173,6 @@ func Diff(file string, old, new []byte) []Edit {
 	return out
 }
 
-// maxCells bounds the line comparison of Diff; beyond it the differing
-// region is one edit.
+// maxCells bounds the table of Diff's line comparison; beyond it the runs
+// come from patch.LineRuns.
 const maxCells = 4 << 20

@@ -1,6 +1,7 @@
 package edit
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -93,4 +94,37 @@ func TestMustApplyPanicsOnOverlap(t *testing.T) {
 		}
 	}()
 	MustApply("abc", []Edit{{Off: 0, End: 2}, {Off: 1, End: 3}})
+}
+
+// TestDiffLongFile: two changes far apart in a file too long for the
+// comparison table are still two edits, each of its own lines (a
+// transform that undoes one run must not undo the other).
+func TestDiffLongFile(t *testing.T) {
+	var old, cur strings.Builder
+	for i := 0; i < 3000; i++ {
+		line := fmt.Sprintf("line %d\n", i)
+		old.WriteString(line)
+		switch i {
+		case 10:
+			// removed
+		case 2900:
+			cur.WriteString(line + "added\n")
+		default:
+			cur.WriteString(line)
+		}
+	}
+	es := Diff("f.c", []byte(old.String()), []byte(cur.String()))
+	if len(es) != 2 {
+		t.Fatalf("got %d edits, want 2: %+v", len(es), es)
+	}
+	if es[0].Text != "" || string([]byte(old.String())[es[0].Off:es[0].End]) != "line 10\n" {
+		t.Errorf("first edit %+v, want the removal of line 10", es[0])
+	}
+	if es[1].Text != "added\n" || es[1].Off != es[1].End {
+		t.Errorf("second edit %+v, want the insertion of one line", es[1])
+	}
+	got, err := Apply([]byte(old.String()), es)
+	if err != nil || string(got) != cur.String() {
+		t.Errorf("the edits do not give the new text (%v)", err)
+	}
 }

@@ -94,6 +94,39 @@ func diffLines(a, b []string) []editOp {
 	return ops
 }
 
+// LineRuns returns the runs of lines that differ between a and b, in
+// order, each as [a start, a end, b start, b end) indexes: the same line
+// diff the rendered patches use (Myers), for callers that need the runs
+// of two long texts.
+func LineRuns(a, b []string) [][4]int {
+	var out [][4]int
+	ops := diffLines(a, b)
+	for i := 0; i < len(ops); {
+		if ops[i].op == Context {
+			i++
+			continue
+		}
+		// a run: the next context line (or the end) bounds it
+		ai, bi := -1, -1
+		j := i
+		for ; j < len(ops) && ops[j].op != Context; j++ {
+		}
+		// positions: the context before the run, or the start
+		if i > 0 {
+			ai, bi = ops[i-1].a+1, ops[i-1].b+1
+		} else {
+			ai, bi = 0, 0
+		}
+		ae, be := len(a), len(b)
+		if j < len(ops) {
+			ae, be = ops[j].a, ops[j].b
+		}
+		out = append(out, [4]int{ai, ae, bi, be})
+		i = j
+	}
+	return out
+}
+
 // exactEdits is the number of edits up to which diffLines runs the Myers
 // search on the lines as they are; beyond it (the search costs time and
 // memory quadratic in the number of edits) it uses discardDiff.

@@ -50,7 +50,12 @@ type Transform struct {
 	// the ways a new struct member is kept out of the struct, tried in
 	// registry order and selectable with --strategy.
 	Member *MemberStrategy
-	Run    func(*Pass) error
+	// Opportunistic, when set, keeps the transform from being predicted as
+	// the taker of a hazard (Taker): it rewrites only a shape of the whole
+	// patch it finds when it runs (code moved between files) and leaves
+	// every other hazard of its kinds to the transforms after it.
+	Opportunistic bool
+	Run           func(*Pass) error
 }
 
 // MemberStrategy describes a transform that handles new struct members.
@@ -313,6 +318,12 @@ func (s *Session) File(rel string) []byte {
 	return s.Original(rel)
 }
 
+// Dropped reports whether rel is a file the upstream patch creates and a
+// transform emptied: it is left out of the output, not created empty.
+func (s *Session) Dropped(rel string) bool {
+	return !s.Base.Exists(rel) && len(s.Upstream[rel]) > 0 && s.Current[rel] != nil && len(s.Current[rel]) == 0
+}
+
 // Touched returns the files in the current post-image, upstream ones first.
 func (s *Session) Touched() []string { return append([]string(nil), s.order...) }
 
@@ -478,7 +489,7 @@ func Taker(transforms []*Transform, opt Options, h *hazard.Hazard) *Transform {
 		return nil
 	}
 	for _, t := range transforms {
-		if opt.runs(t) && slices.Contains(t.Kinds, h.Kind) {
+		if opt.runs(t) && !t.Opportunistic && slices.Contains(t.Kinds, h.Kind) {
 			return t
 		}
 	}
@@ -540,6 +551,9 @@ func (s *Session) Findings() []Finding {
 func (s *Session) Output() *patch.Patch {
 	out := &patch.Patch{Mail: s.Patch.Mail}
 	for _, f := range s.order {
+		if s.Dropped(f) {
+			continue
+		}
 		if d := patch.Diff(f, s.Original(f), s.Current[f]); d != nil {
 			if s.Base.Exists(f) {
 				d.OldPath = f

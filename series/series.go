@@ -144,11 +144,17 @@ func (r *Rewriter) advance(s *rewrite.Session, p *patch.Patch) *patch.Patch {
 		if _, ok := s.Current[f]; !ok {
 			now = s.Original(f)
 		}
+		if s.Dropped(f) {
+			now = nil // a new file a transform emptied is not created
+		}
 		before, ok := r.rewritten[f]
 		if !ok {
 			before = s.Original(f)
 		}
 		next[f] = now
+		if before == nil && now == nil {
+			continue
+		}
 		if d := patch.Diff(f, before, now); d != nil {
 			if before != nil {
 				d.OldPath = f

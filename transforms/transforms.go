@@ -12,6 +12,7 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite/hole"
 	"github.com/kprewrite/kprewrite/rewrite/ifcond"
 	"github.com/kprewrite/kprewrite/rewrite/keep"
+	"github.com/kprewrite/kprewrite/rewrite/moved"
 	"github.com/kprewrite/kprewrite/rewrite/overlay"
 	"github.com/kprewrite/kprewrite/rewrite/rename"
 	"github.com/kprewrite/kprewrite/rewrite/retype"
@@ -21,8 +22,9 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite/syscall"
 )
 
-// All returns the transforms in pipeline order: header code moves into the
-// .c files first, new enum constants too, struct changes the config makes a no-op are dropped,
+// All returns the transforms in pipeline order: definitions moved unchanged
+// between headers stay where they were first, header code moves into the
+// .c files, new enum constants too, struct changes the config makes a no-op are dropped,
 // removed struct members go back into their struct, members retyped only
 // by qualifiers keep their old declaration, then
 // new struct members are handled by spare bits, prefix
@@ -36,6 +38,7 @@ import (
 // are dropped last, from what the others left.
 func All() []*rewrite.Transform {
 	return []*rewrite.Transform{
+		moved.Transform,
 		header2c.Transform,
 		enums.Transform,
 		ifcond.Transform,

@@ -1,0 +1,818 @@
+// Package moved is the transform for code a patch moves, unchanged,
+// between files: the macros, structs, typedefs and inline functions
+// upstream deletes from header A and adds, token for token the same, to
+// header B (a cleanup that comes with a fix: "remove the remaining
+// dependencies of hci_request.h"), or functions and their exports moved
+// into a new .c file with the Makefile line that builds it. Moving changes
+// what no compiled file means, but as the hunks stand the added copy looks
+// like new header code or a new function, and the removed one like a
+// struct or an export that disappears. The livepatch needs none of it: the
+// runs of changed lines that only move code are undone, so the code stays
+// where it was; a new file that holds nothing else is dropped; the #include
+// changes of the files involved are undone with them (a removed #include of
+// A is kept, an added one of B dropped); a Makefile run that only adds the
+// object of a dropped file is undone. A patch that only moves code needs no
+// livepatch.
+//
+// Before (upstream):	struct hci_request leaves net/bluetooth/hci_request.h,
+// the same text enters include/net/bluetooth/hci_sync.h, and
+// net/bluetooth/hci_sync.c drops #include "hci_request.h" and changes a
+// function.
+//
+// After (rewritten):	only hci_sync.c's function change is left.
+//
+// It refuses (leaves the hazards to the others) when a run of changed lines
+// mixes moved code with other changes, a new file holds more than moved
+// code, or a file that still changes names a moved definition it would not
+// see as it did before (through its original #include lines, or the header
+// the definition stays in).
+package moved
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/edit"
+	"github.com/kprewrite/kprewrite/hazard"
+	"github.com/kprewrite/kprewrite/rewrite"
+)
+
+// Transform is the moved transform.
+var Transform = &rewrite.Transform{
+	Name: "moved",
+	Doc: "code the patch moves unchanged between files (definitions between headers, functions into a new file) stays where it was: " +
+		"the hunks that move it and the #include and Makefile lines that follow are dropped, so every file sees and runs what it did before",
+	// the kinds of hazard moved code and its #include and Makefile lines raise
+	Kinds: []hazard.Kind{hazard.HeaderMacro, hazard.HeaderDecl, hazard.HeaderOther, hazard.HeaderInline, hazard.StructLayout,
+		hazard.NewInclude, hazard.Export, hazard.DataInit, hazard.Prototype, hazard.Unclassified},
+	Opportunistic: true,
+	Run:           run,
+}
+
+// def is one top-level definition of a file, before or after the patch.
+type def struct {
+	class, name string // "macro", "struct", "decl", "func", "var", "call"; the name it defines
+	span        ast.Span
+	code        string // its code tokens, comments left out, whitespace collapsed
+}
+
+func (d def) key() string { return d.class + " " + d.name }
+
+// move is a definition upstream deletes from one file and adds to another.
+type move struct {
+	key      string
+	from, to string
+	// changed is set for a function upstream changes as it moves it into
+	// a new file: the change is made where the function was.
+	changed bool
+}
+
+// plan is what the transform would do: the edits of each file, the new
+// files it drops, and the files whose every change it undoes.
+type plan struct {
+	edits    map[string][]edit.Edit
+	reverted map[string][]undone // runs undone, per file
+	dropped  map[string]bool     // new files dropped
+	restored map[string]bool     // files the plan gives back their original text
+}
+
+// undone is one run of changed lines undone: its first and last line in
+// the original and in the current text ({0, -1} when it has none there).
+type undone struct{ old, cur [2]int }
+
+// replacement is the new text of a function that moves with a change,
+// for its span in the file it leaves.
+type replacement struct {
+	span ast.Span
+	text string
+}
+
+// undo records the undoing of the run [off, end) of old / [cOff, cEnd) of
+// cur: old's text comes back, with the functions of rs in it given their
+// new text.
+func (pl *plan) undo(f string, old, cur []byte, off, end, cOff, cEnd int, rs []replacement) {
+	var text strings.Builder
+	at := off
+	slices.SortFunc(rs, func(a, b replacement) int { return a.span.Off - b.span.Off })
+	for _, r := range rs {
+		if r.span.Off >= at && r.span.End <= end {
+			text.Write(old[at:r.span.Off])
+			text.WriteString(r.text)
+			at = r.span.End
+		}
+	}
+	text.Write(old[at:end])
+	pl.edits[f] = append(pl.edits[f], edit.Edit{File: f, Off: cOff, End: cEnd, Text: text.String()})
+	pl.reverted[f] = append(pl.reverted[f], undone{lineRange(old, off, end), lineRange(cur, cOff, cEnd)})
+}
+
+// lineRange is the 1-based first and last line of [off, end) in src.
+func lineRange(src []byte, off, end int) [2]int {
+	if off >= end {
+		return [2]int{0, -1}
+	}
+	return [2]int{1 + bytes.Count(src[:off], []byte("\n")), 1 + bytes.Count(src[:end-1], []byte("\n"))}
+}
+
+func run(p *rewrite.Pass) error {
+	lost, gained := map[string][]def{}, map[string][]def{}
+	for _, fc := range p.Changes {
+		if e := path.Ext(fc.Path); e != ".c" && e != ".h" {
+			continue
+		}
+		lost[fc.Path] = gone(fc.Pre, fc.Post)
+		gained[fc.Path] = gone(fc.Post, fc.Pre)
+	}
+	newFiles := map[string]bool{}
+	for _, fc := range p.Changes {
+		if fc.Pre == nil && fc.Post != nil {
+			newFiles[fc.Path] = true
+		}
+	}
+	moves := append(pairs(lost, gained), changedFuncs(lost, gained, newFiles)...)
+	if len(moves) == 0 {
+		return nil
+	}
+	keys := map[string]bool{}
+	fromSpans, toSpans := map[string][]ast.Span{}, map[string][]ast.Span{}
+	froms, tos := map[string]bool{}, map[string]bool{}
+	for _, m := range moves {
+		keys[m.key] = true
+		froms[m.from], tos[m.to] = true, true
+	}
+	replace := map[string][]replacement{} // from file -> functions to give their new text
+	for _, m := range moves {
+		for _, d := range lost[m.from] {
+			if d.key() == m.key {
+				fromSpans[m.from] = append(fromSpans[m.from], d.span)
+			}
+		}
+		for _, d := range gained[m.to] {
+			if d.key() == m.key {
+				toSpans[m.to] = append(toSpans[m.to], d.span)
+			}
+		}
+		if m.changed {
+			o, n := only(lost[m.from], m.key), only(gained[m.to], m.key)
+			replace[m.from] = append(replace[m.from], replacement{o.span, string(p.Current[m.to][n.span.Off:n.span.End])})
+			p.Note(rewrite.Finding{File: m.from, Line: lineRange(p.Original(m.from), o.span.Off, o.span.End)[0], Subject: m.key[len("func "):],
+				Reason: fmt.Sprintf("moved to %s and changed upstream: changed where it was, in %s", m.to, m.from)})
+		}
+	}
+	pl, why := makePlan(p, fromSpans, toSpans, froms, tos, replace)
+	if why == "" {
+		why = check(p, pl, moves)
+	}
+	if why != "" {
+		for _, e := range p.Entries {
+			if e.ResolvedBy == "" && e.Change != nil && keys[changeKey(e.Change)] {
+				p.Refuse(e, why)
+			}
+		}
+		return nil
+	}
+	for _, f := range sortedKeys(pl.edits) {
+		for _, e := range pl.edits[f] {
+			switch {
+			case pl.dropped[f]:
+				e.Why = "new file of moved code dropped"
+			case froms[f]:
+				e.Why = "moved code kept where it was"
+			case tos[f]:
+				e.Why = "moved code not added again"
+			default:
+				e.Why = "change that comes with the move undone"
+			}
+			p.Edit(e)
+		}
+	}
+	var fromList, toList []string
+	for f := range froms {
+		fromList = append(fromList, f)
+	}
+	for f := range tos {
+		toList = append(toList, f)
+	}
+	sort.Strings(fromList)
+	sort.Strings(toList)
+	how := fmt.Sprintf("moved unchanged from %s to %s upstream: kept where it was, so every file sees and runs the code it did before",
+		strings.Join(fromList, ", "), strings.Join(toList, ", "))
+	for _, e := range p.Entries {
+		if e.ResolvedBy == "" && covered(pl, e) && slices.Contains(p.Transform.Kinds, e.Kind) {
+			p.Resolve(e, how)
+		}
+	}
+	unchanged := map[string]bool{}
+	for _, m := range moves {
+		if !m.changed {
+			unchanged[m.key] = true
+		}
+	}
+	_, shown := nameList(unchanged)
+	if len(shown) > 0 {
+		p.Note(rewrite.Finding{File: toList[0], Line: 1, Subject: strings.Join(shown, ", "),
+			Reason: how + "; the hunks that move it are dropped"})
+	}
+	return nil
+}
+
+// makePlan undoes, in every file of the patch, the runs of changed lines
+// that only move code (the moved definitions, #include lines), drops a new
+// file that holds nothing else, and undoes a Makefile run that only adds
+// the object of a dropped file.
+func makePlan(p *rewrite.Pass, fromSpans, toSpans map[string][]ast.Span, froms, tos map[string]bool, replace map[string][]replacement) (*plan, string) {
+	pl := &plan{edits: map[string][]edit.Edit{}, reverted: map[string][]undone{}, dropped: map[string]bool{}, restored: map[string]bool{}}
+	for _, fc := range p.Changes {
+		f := fc.Path
+		if e := path.Ext(f); e != ".c" && e != ".h" {
+			continue
+		}
+		old, cur := p.Original(f), p.Current[f]
+		if cur == nil {
+			continue
+		}
+		if old == nil {
+			if !tos[f] {
+				continue
+			}
+			if !onlyMoved(ast.Parse(f, cur), toSpans[f]) {
+				return nil, fmt.Sprintf("the new file %s holds code besides what moves into it", f)
+			}
+			pl.dropped[f] = true
+			pl.edits[f] = []edit.Edit{{File: f, Off: 0, End: len(cur), Text: ""}}
+			continue
+		}
+		po, pc := ast.Parse(f, old), ast.Parse(f, cur)
+		delta := 0
+		for _, d := range edit.Diff(f, old, cur) {
+			cOff := d.Off + delta
+			cEnd := cOff + len(d.Text)
+			delta += len(d.Text) - (d.End - d.Off)
+			mo, io, xo := classify(po, d.Off, d.End, fromSpans[f])
+			mc, ic, xc := classify(pc, cOff, cEnd, toSpans[f])
+			switch {
+			case (mo || mc) && (xo || xc):
+				return nil, fmt.Sprintf("a hunk of %s moves code together with other changes", f)
+			case !mo && !mc && (xo || xc || !(io || ic)):
+				continue // a change of its own, left to the others
+			case !mo && !mc && !froms[f] && !tos[f] && !movesInclude(f, po, pc, d.Off, d.End, cOff, cEnd, froms, tos):
+				continue // an include change that has nothing to do with the move
+			}
+			pl.undo(f, old, cur, d.Off, d.End, cOff, cEnd, replace[f])
+		}
+	}
+	// a Makefile run that only adds the objects of dropped files
+	for _, fc := range p.Changes {
+		f := fc.Path
+		if b := path.Base(f); b != "Makefile" && b != "Kbuild" {
+			continue
+		}
+		old, cur := p.Original(f), p.Current[f]
+		if old == nil || cur == nil {
+			continue
+		}
+		objs := map[string]bool{}
+		for d := range pl.dropped {
+			if path.Ext(d) == ".c" && path.Dir(d) == path.Dir(f) {
+				objs[strings.TrimSuffix(path.Base(d), ".c")+".o"] = true
+			}
+		}
+		delta := 0
+		for _, d := range edit.Diff(f, old, cur) {
+			cOff := d.Off + delta
+			cEnd := cOff + len(d.Text)
+			delta += len(d.Text) - (d.End - d.Off)
+			if onlyAdds(string(old[d.Off:d.End]), string(cur[cOff:cEnd]), objs) {
+				pl.undo(f, old, cur, d.Off, d.End, cOff, cEnd, nil)
+			}
+		}
+	}
+	for f, es := range pl.edits {
+		if old := p.Original(f); old != nil {
+			if res, err := edit.Apply(p.Current[f], es); err == nil && bytes.Equal(res, old) {
+				pl.restored[f] = true
+			}
+		}
+	}
+	return pl, ""
+}
+
+// check makes sure the plan leaves a patch that builds against the
+// original headers: every dropped .c file's object left out of the build,
+// and every file that still changes and names a moved definition either
+// has its original #include lines or includes a header it stays in.
+func check(p *rewrite.Pass, pl *plan, moves []move) string {
+	homesOf := map[string][]string{} // identifier -> the files it stays in
+	keys := map[string]bool{}
+	for _, m := range moves {
+		keys[m.key] = true
+		if class, name, _ := strings.Cut(m.key, " "); class != "call" && !slices.Contains(homesOf[name], m.from) {
+			homesOf[name] = append(homesOf[name], m.from)
+		}
+	}
+	names, _ := nameList(keys)
+	for d := range pl.dropped {
+		if path.Ext(d) != ".c" {
+			continue
+		}
+		obj := strings.TrimSuffix(path.Base(d), ".c") + ".o"
+		for _, fc := range p.Changes {
+			if b := path.Base(fc.Path); (b == "Makefile" || b == "Kbuild") && path.Dir(fc.Path) == path.Dir(d) {
+				res, err := edit.Apply(p.Current[fc.Path], pl.edits[fc.Path])
+				if err != nil || containsWord(string(res), obj) && !containsWord(string(p.Original(fc.Path)), obj) {
+					return fmt.Sprintf("%s would still build %s, whose file moves its code", fc.Path, obj)
+				}
+			}
+		}
+	}
+	for _, fc := range p.Changes {
+		f := fc.Path
+		if e := path.Ext(f); (e != ".c" && e != ".h") || pl.dropped[f] || p.Current[f] == nil {
+			continue
+		}
+		res, err := edit.Apply(p.Current[f], pl.edits[f])
+		if err != nil {
+			return err.Error()
+		}
+		old := p.Original(f)
+		if old != nil && string(res) == string(old) {
+			continue
+		}
+		after := ast.Parse(f, res)
+		var before *ast.File
+		if old != nil {
+			before = ast.Parse(f, old)
+		}
+		for _, name := range namedOf(after, names) {
+			if before != nil && sameIncludes(before, after) && namesAny(before, []string{name}) != "" {
+				continue // it saw the definition before, through the same includes
+			}
+			homes := homesOf[name]
+			if !slices.ContainsFunc(homes, func(h string) bool { return h == f || includes(f, after, h) }) {
+				sort.Strings(homes)
+				return fmt.Sprintf("%s uses %s and does not include %s, where it stays", f, name, strings.Join(homes, " or "))
+			}
+		}
+	}
+	return ""
+}
+
+// covered reports whether the plan undoes what an entry is about: its file
+// is dropped or left as it was, or its line lies in an undone run (of the
+// original text for a removal, of the current one otherwise).
+func covered(pl *plan, e *rewrite.Entry) bool {
+	if pl.dropped[e.File] || pl.restored[e.File] {
+		return true
+	}
+	if e.Change == nil {
+		return false
+	}
+	removal := strings.HasSuffix(string(e.Change.Kind), "removed")
+	for _, r := range pl.reverted[e.File] {
+		lines := r.cur
+		if removal {
+			lines = r.old
+		}
+		if lines[0] <= e.Line && e.Line <= lines[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// changeKey is the definition key a change is about, or "".
+func changeKey(ch *change.Change) string {
+	switch ch.Kind {
+	case change.MacroAdded, change.MacroRemoved:
+		return "macro " + ch.Name
+	case change.StructAdded, change.StructRemoved:
+		return "struct " + ch.Struct
+	case change.DeclAdded, change.DeclRemoved:
+		return "decl " + ch.Name
+	case change.FuncAdded, change.FuncRemoved:
+		return "func " + ch.Func
+	case change.VarAdded, change.VarRemoved:
+		return "var " + ch.Name
+	case change.CallAdded, change.CallRemoved:
+		return "call " + ch.Subject
+	}
+	return ""
+}
+
+// gone returns the top-level definitions of a that b does not have (by
+// kind and name).
+func gone(a, b *ast.File) []def {
+	if a == nil {
+		return nil
+	}
+	have := map[string]bool{}
+	for _, d := range defs(b) {
+		have[d.key()] = true
+	}
+	var out []def
+	for _, d := range defs(a) {
+		if !have[d.key()] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// defs lists a file's top-level macros, named structs and unions,
+// declarations, functions, globals and file-scope macro calls
+// (EXPORT_SYMBOL(f)); none of a nil file.
+func defs(f *ast.File) []def {
+	if f == nil {
+		return nil
+	}
+	var out []def
+	for _, m := range f.Macros {
+		if !m.Undef {
+			out = append(out, def{"macro", m.Name, m.Span, code(f, m.Span)})
+		}
+	}
+	for _, s := range f.Structs {
+		if s.Name != "" && !nested(f, s) {
+			span := withSemicolon(f, s.Span)
+			out = append(out, def{"struct", s.Name, span, code(f, span)})
+		}
+	}
+	for _, d := range f.Decls {
+		out = append(out, def{"decl", d.Name, d.Span, code(f, d.Span)})
+	}
+	for _, fn := range f.Funcs {
+		out = append(out, def{"func", fn.Name, fn.Span, code(f, fn.Span)})
+	}
+	for _, v := range f.Vars {
+		if v.Func == nil {
+			out = append(out, def{"var", v.Name, v.Span, code(f, v.Span)})
+		}
+	}
+	for _, c := range f.Calls {
+		span := withSemicolon(f, c.Span)
+		out = append(out, def{"call", c.Name + "(" + strings.Join(c.Args, ", ") + ")", span, code(f, span)})
+	}
+	return out
+}
+
+// withSemicolon extends a definition's span over the ';' that ends it.
+func withSemicolon(f *ast.File, span ast.Span) ast.Span {
+	for _, t := range f.Tokens {
+		if t.Off < span.End || t.Kind == ast.Comment {
+			continue
+		}
+		if t.Is(";") {
+			span.End = t.End
+		}
+		break
+	}
+	return span
+}
+
+// nested reports whether s is defined inside another struct of f.
+func nested(f *ast.File, s *ast.Struct) bool {
+	for _, o := range f.Structs {
+		if o != s && o.Span.Off <= s.Span.Off && s.Span.End <= o.Span.End {
+			return true
+		}
+	}
+	return false
+}
+
+// pairs matches every removed definition to an added one of another file
+// of the same kind (header or source) with the same kind, name and code. A name defined more than once on
+// either side (a macro removed twice) pairs when every copy has the same
+// code.
+func pairs(removed, added map[string][]def) []move {
+	var out []move
+	var froms []string
+	for f := range removed {
+		froms = append(froms, f)
+	}
+	sort.Strings(froms)
+	for _, from := range froms {
+		seen := map[string]bool{}
+		for _, r := range removed[from] {
+			if seen[r.key()] {
+				continue
+			}
+			seen[r.key()] = true
+			code, ok := sameCode(removed[from], r.key())
+			if !ok {
+				continue
+			}
+			var tos []string
+			for to, ds := range added {
+				if to == from || path.Ext(to) != path.Ext(from) {
+					continue
+				}
+				if c, ok := sameCode(ds, r.key()); ok && c == code {
+					tos = append(tos, to)
+				}
+			}
+			if len(tos) == 1 {
+				out = append(out, move{key: r.key(), from: from, to: tos[0]})
+			}
+		}
+	}
+	return out
+}
+
+// changedFuncs matches a function removed from one .c file to a function
+// of the same name, with other code, in a new .c file: moved and changed.
+// Each must be defined once on its side.
+func changedFuncs(removed, added map[string][]def, newFiles map[string]bool) []move {
+	var out []move
+	for _, from := range sortedKeys(removed) {
+		if path.Ext(from) != ".c" {
+			continue
+		}
+		for _, r := range removed[from] {
+			if r.class != "func" || count(removed[from], r.key()) != 1 {
+				continue
+			}
+			var tos []string
+			for _, to := range sortedKeys(added) {
+				if newFiles[to] && path.Ext(to) == ".c" && count(added[to], r.key()) == 1 && only(added[to], r.key()).code != r.code {
+					tos = append(tos, to)
+				}
+			}
+			if len(tos) == 1 {
+				out = append(out, move{key: r.key(), from: from, to: tos[0], changed: true})
+			}
+		}
+	}
+	return out
+}
+
+func count(ds []def, k string) int {
+	n := 0
+	for _, d := range ds {
+		if d.key() == k {
+			n++
+		}
+	}
+	return n
+}
+
+// only returns the definition of ds with key k (the first).
+func only(ds []def, k string) def {
+	for _, d := range ds {
+		if d.key() == k {
+			return d
+		}
+	}
+	return def{}
+}
+
+// sameCode returns the code of the definitions of ds with key k, when they
+// all have the same.
+func sameCode(ds []def, k string) (string, bool) {
+	code, n := "", 0
+	for _, d := range ds {
+		if d.key() != k {
+			continue
+		}
+		if n > 0 && d.code != code {
+			return "", false
+		}
+		code = d.code
+		n++
+	}
+	return code, n > 0
+}
+
+// code is the text of span's code tokens, comments left out and whitespace
+// collapsed.
+func code(f *ast.File, span ast.Span) string {
+	var b strings.Builder
+	for _, t := range f.Tokens {
+		if t.Kind == ast.Comment || t.Off < span.Off || t.End > span.End {
+			continue
+		}
+		b.WriteString(strings.Join(strings.Fields(t.Text), " "))
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
+// resolves reports whether file's include inc names header.
+func resolves(file string, inc *ast.Include, header string) bool {
+	if !inc.System && path.Join(path.Dir(file), inc.Path) == header {
+		return true
+	}
+	if header == "include/"+inc.Path {
+		return true
+	}
+	return strings.HasPrefix(header, "arch/") && strings.HasSuffix(header, "/include/"+inc.Path)
+}
+
+// includes reports whether f (the text of file) includes header directly.
+func includes(file string, f *ast.File, header string) bool {
+	if f == nil {
+		return false
+	}
+	for _, inc := range f.Includes {
+		if resolves(file, inc, header) {
+			return true
+		}
+	}
+	return false
+}
+
+// namedOf returns the names of names that f's tokens name.
+func namedOf(f *ast.File, names []string) []string {
+	var out []string
+	for _, n := range names {
+		if namesAny(f, []string{n}) != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// namesAny returns the first of names that f's tokens name, or "".
+func namesAny(f *ast.File, names []string) string {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	for _, t := range f.Tokens {
+		if t.Kind == ast.Ident && want[t.Text] {
+			return t.Text
+		}
+	}
+	return ""
+}
+
+// onlyMoved reports whether every code token of a new file is moved code
+// (in spans), an #include line, a conditional directive or its include
+// guard's #define.
+func onlyMoved(f *ast.File, spans []ast.Span) bool {
+	for _, t := range f.Tokens {
+		if t.Kind == ast.Comment || inSpans(t, spans) {
+			continue
+		}
+		if t.Kind != ast.Directive {
+			return false
+		}
+		switch name, rest := directive(t.Text); name {
+		case "include", "ifndef", "ifdef", "if", "else", "elif", "endif":
+		case "define":
+			if f.Guard == "" || strings.TrimSpace(rest) != f.Guard {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// classify says what code tokens [off, end) of f holds: moved code (in
+// spans), #include lines, anything else.
+func classify(f *ast.File, off, end int, spans []ast.Span) (moved, include, other bool) {
+	for _, t := range f.Tokens {
+		if t.Kind == ast.Comment || t.End <= off || t.Off >= end {
+			continue
+		}
+		switch {
+		case inSpans(t, spans):
+			moved = true
+		case t.Kind == ast.Directive && isInclude(t.Text):
+			include = true
+		default:
+			other = true
+		}
+	}
+	return moved, include, other
+}
+
+// movesInclude reports whether a run of #include changes adds an include
+// of a file code moves to or removes one of a file code moves from.
+func movesInclude(file string, po, pc *ast.File, off, end, cOff, cEnd int, froms, tos map[string]bool) bool {
+	for _, inc := range pc.Includes {
+		if inc.Span.Off >= cOff && inc.Span.Off < cEnd {
+			for to := range tos {
+				if resolves(file, inc, to) {
+					return true
+				}
+			}
+		}
+	}
+	for _, inc := range po.Includes {
+		if inc.Span.Off >= off && inc.Span.Off < end {
+			for from := range froms {
+				if resolves(file, inc, from) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// onlyAdds reports whether the words of cur are those of old plus some of
+// objs (a Makefile line that lists a dropped file's object).
+func onlyAdds(old, cur string, objs map[string]bool) bool {
+	if len(objs) == 0 {
+		return false
+	}
+	words := func(s string) []string {
+		var out []string
+		for _, w := range strings.Fields(s) {
+			if w != "\\" {
+				out = append(out, w)
+			}
+		}
+		return out
+	}
+	ow, cw := words(old), words(cur)
+	added := false
+	i := 0
+	for _, w := range cw {
+		if i < len(ow) && ow[i] == w {
+			i++
+			continue
+		}
+		if !objs[w] {
+			return false
+		}
+		added = true
+	}
+	return added && i == len(ow)
+}
+
+// containsWord reports whether w is a whitespace-separated word of s.
+func containsWord(s, w string) bool { return slices.Contains(strings.Fields(s), w) }
+
+// sameIncludes reports whether a and b include the same files in the same
+// order.
+func sameIncludes(a, b *ast.File) bool {
+	if len(a.Includes) != len(b.Includes) {
+		return false
+	}
+	for i := range a.Includes {
+		if a.Includes[i].Path != b.Includes[i].Path || a.Includes[i].System != b.Includes[i].System {
+			return false
+		}
+	}
+	return true
+}
+
+// nameList returns the identifiers the moved definitions define, and the
+// names as the report shows them ("struct x", "EXPORT_SYMBOL(f)").
+func nameList(keys map[string]bool) (names, shown []string) {
+	for k := range keys {
+		class, name, _ := strings.Cut(k, " ")
+		if class == "call" {
+			shown = append(shown, name)
+			continue
+		}
+		names = append(names, name)
+		if class == "struct" {
+			name = "struct " + name
+		}
+		shown = append(shown, name)
+	}
+	return slices.Compact(slices.Sorted(slices.Values(names))), slices.Compact(slices.Sorted(slices.Values(shown)))
+}
+
+func inSpans(t ast.Token, spans []ast.Span) bool {
+	for _, s := range spans {
+		if s.Contains(t.Off) {
+			return true
+		}
+	}
+	return false
+}
+
+// directive splits a preprocessor line into its name and the rest.
+func directive(text string) (string, string) {
+	t := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(text), "#"))
+	i := strings.IndexFunc(t, func(r rune) bool { return r == ' ' || r == '\t' || r == '<' || r == '"' })
+	if i < 0 {
+		return t, ""
+	}
+	return t[:i], t[i:]
+}
+
+func isInclude(text string) bool {
+	name, _ := directive(text)
+	return name == "include"
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
