@@ -109,13 +109,21 @@ func (s *Session) CurrentFiles() map[string][]byte {
 	return out
 }
 
-// CurrentSources returns the .c files of the current post-image.
+// CurrentSources returns the .c files of the current post-image that the
+// config may build. A file the Makefiles leave out under the config is no
+// question for the compiler: none of its code is in the kernel, and it
+// need not compile (sound/soc/sof/compress.c without
+// CONFIG_SND_SOC_SOF_COMPRESS redefines the header's stubs).
 func (s *Session) CurrentSources() []string {
 	var out []string
 	for _, f := range s.order {
-		if strings.HasSuffix(f, ".c") && s.Current[f] != nil {
-			out = append(out, f)
+		if !strings.HasSuffix(f, ".c") || s.Current[f] == nil {
+			continue
 		}
+		if s.Env != nil && s.Env.Config != nil && s.Env.ObjectOf(f).Kind == kbuild.NotBuilt {
+			continue
+		}
+		out = append(out, f)
 	}
 	return out
 }

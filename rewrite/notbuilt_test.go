@@ -85,3 +85,44 @@ func TestNotBuiltIsANote(t *testing.T) {
 		}
 	}
 }
+
+// TestCurrentSourcesLeaveOutNotBuilt: the compiler is never asked about a
+// patched source file the config does not build (drivers/legacy without
+// CONFIG_LEGACY): it need not compile, and none of its code is in the
+// kernel. Without a config nothing is known, and the file stays.
+func TestCurrentSourcesLeaveOutNotBuilt(t *testing.T) {
+	t.Parallel()
+	const diff = `--- a/drivers/legacy/legacy.c
++++ b/drivers/legacy/legacy.c
+@@ -5,5 +5,5 @@
+ 
+ u32 legacy_fill(const struct ring *r)
+ {
+-	return ring_used(r) * 100 / r->size;
++	return ring_used(r) * 100 / (r->size + 1);
+ }
+--- a/drivers/ringdev/ringstat.c
++++ b/drivers/ringdev/ringstat.c
+@@ -10,5 +10,5 @@
+ 
+ void ringstat_show(const struct ring *r)
+ {
+-	pr_info("ring: size %u\n", r->size);
++	pr_info("ring: size %u.\n", r->size);
+ }
+`
+	set, err := patch.Read("sources.patch", []byte(diff), patch.Options{Strip: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := rewritetest.TreeDir(t, "hdr")
+	for config, want := range map[string]string{
+		dir + "/config": "drivers/ringdev/ringstat.c",
+		"":              "drivers/legacy/legacy.c drivers/ringdev/ringstat.c",
+	} {
+		s := rewritetest.Load(t, rewritetest.Env(t, dir, config), set.Patches[0], rewrite.Options{Dialect: "klp"})
+		if got := strings.Join(s.CurrentSources(), " "); got != want {
+			t.Errorf("config %q: CurrentSources() = %q, want %q", config, got, want)
+		}
+	}
+}
