@@ -66,44 +66,63 @@ func TestDepIndexCached(t *testing.T) {
 
 // TestIncludeGraphCached: without a complete build the header users come
 // from the textual #include graph; the next run takes it from the result
-// cache (reading the tree again costs tens of seconds on a real one), and
-// an edited source file makes the graph read again.
+// cache (reading the tree again costs tens of seconds on a real one), or,
+// run without one (--no-result-cache), from the work area, and an edited
+// source file makes the graph read again.
 func TestIncludeGraphCached(t *testing.T) {
-	src, cache := t.TempDir(), t.TempDir()
-	write := treeWriter(t, src)
-	write("scripts/Makefile.build", "")
-	write("include/linux/x.h", "")
-	write("include/linux/y.h", "#include <linux/x.h>\n")
-	write("kernel/a.c", "#include <linux/y.h>\n")
-	write("kernel/b.c", "// no includes here.\n")
-	write(".config", "CONFIG_X=y\n")
-	users := func() []string { return includersWithCache(t, src, filepath.Join(src, ".config"), cache, false) }
-	if d := cmp.Diff([]string{"kernel/a.c"}, users()); d != "" {
-		t.Errorf("first run (-want +got):\n%s", d)
-	}
-	// same size and time: the key is unchanged, so the cached graph answers
-	// (read again, b.c would include x.h)
-	p := filepath.Join(src, "kernel", "b.c")
-	st, _ := os.Stat(p)
-	write("kernel/b.c", "#include <linux/x.h>\n")
-	os.Chtimes(p, st.ModTime(), st.ModTime())
-	if d := cmp.Diff([]string{"kernel/a.c"}, users()); d != "" {
-		t.Errorf("second run, from the cache (-want +got):\n%s", d)
-	}
-	// an edit the key sees: the tree is read again
-	os.Chtimes(p, time.Now().Add(time.Minute), time.Now().Add(time.Minute))
-	if d := cmp.Diff([]string{"kernel/a.c", "kernel/b.c"}, users()); d != "" {
-		t.Errorf("after an edit (-want +got):\n%s", d)
+	for _, withResults := range []bool{true, false} {
+		src, cache, work := t.TempDir(), t.TempDir(), t.TempDir()
+		if !withResults {
+			cache = ""
+		}
+		write := treeWriter(t, src)
+		write("scripts/Makefile.build", "")
+		write("include/linux/x.h", "")
+		write("include/linux/y.h", "#include <linux/x.h>\n")
+		write("kernel/a.c", "#include <linux/y.h>\n")
+		write("kernel/b.c", "// no includes here.\n")
+		write(".config", "CONFIG_X=y\n")
+		users := func() []string {
+			return includersIn(t, src, filepath.Join(src, ".config"), cache, work, false)
+		}
+		if d := cmp.Diff([]string{"kernel/a.c"}, users()); d != "" {
+			t.Errorf("result cache %v: first run (-want +got):\n%s", withResults, d)
+		}
+		// same size and time: the key is unchanged, so the kept graph
+		// answers (read again, b.c would include x.h)
+		p := filepath.Join(src, "kernel", "b.c")
+		st, _ := os.Stat(p)
+		write("kernel/b.c", "#include <linux/x.h>\n")
+		os.Chtimes(p, st.ModTime(), st.ModTime())
+		if d := cmp.Diff([]string{"kernel/a.c"}, users()); d != "" {
+			t.Errorf("result cache %v: second run, from what the first kept (-want +got):\n%s", withResults, d)
+		}
+		// an edit the key sees: the tree is read again
+		os.Chtimes(p, time.Now().Add(time.Minute), time.Now().Add(time.Minute))
+		if d := cmp.Diff([]string{"kernel/a.c", "kernel/b.c"}, users()); d != "" {
+			t.Errorf("result cache %v: after an edit (-want +got):\n%s", withResults, d)
+		}
 	}
 }
 
 // includersWithCache opens the tree src with config and the result cache
-// in cache (a fresh Env, as a new run would) and returns the users of
-// include/linux/x.h; built says whether the tree must have a complete build.
+// in cache (a fresh Env and work area, as a new run would) and returns the
+// users of include/linux/x.h; built says whether the tree must have a
+// complete build.
 func includersWithCache(t *testing.T, src, config, cache string, built bool) []string {
 	t.Helper()
-	rc := rcache.Open(cache, nil)
-	env, err := Open(src, config, Options{Context: rcache.With(context.Background(), rc), CacheDir: t.TempDir()})
+	return includersIn(t, src, config, cache, t.TempDir(), built)
+}
+
+// includersIn is includersWithCache with the work areas under work, and
+// no result cache when cache is "".
+func includersIn(t *testing.T, src, config, cache, work string, built bool) []string {
+	t.Helper()
+	ctx := context.Background()
+	if cache != "" {
+		ctx = rcache.With(ctx, rcache.Open(cache, nil))
+	}
+	env, err := Open(src, config, Options{Context: ctx, CacheDir: work})
 	if err != nil {
 		t.Fatal(err)
 	}

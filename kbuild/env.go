@@ -884,21 +884,31 @@ func (e *Env) IncludeGraph() (*IncludeGraph, error) {
 	}
 	// The result cache keeps the graph, keyed by every source file's name,
 	// size and modification time: reading the whole tree again costs tens
-	// of seconds a run, listing it about one.
+	// of seconds a run, listing it about one. Without a result cache
+	// (--no-result-cache) the work area keeps it under the same key: the
+	// graph is a fact of the tree, not a compile result.
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\x00%s\n", root, arch)
+	for _, f := range files {
+		fmt.Fprintf(&b, "%s %d %d\n", f.rel, f.size, f.mtime)
+	}
 	rc := rcache.From(e.Context())
-	var key string
+	var key, kept string
 	if rc != nil {
-		var b strings.Builder
-		fmt.Fprintf(&b, "%s\x00%s\n", root, arch)
-		for _, f := range files {
-			fmt.Fprintf(&b, "%s %d %d\n", f.rel, f.size, f.mtime)
-		}
 		key = rc.Key([]byte("include-graph"), []byte(b.String()))
 		if en := rc.Lookup(key, func(p string) string { return p }, ""); en != nil {
-			var by map[string][]string
-			if gob.NewDecoder(bytes.NewReader(en.Data)).Decode(&by) == nil && by != nil {
-				e.textual = &IncludeGraph{includedBy: by}
-				return e.textual, nil
+			if g := decodeGraph(en.Data); g != nil {
+				e.textual = g
+				return g, nil
+			}
+		}
+	} else if e.Work != "" {
+		sum := sha256.Sum256([]byte(b.String()))
+		kept = filepath.Join(e.Work, fmt.Sprintf("include-graph-%x.gob", sum[:12]))
+		if data, err := os.ReadFile(kept); err == nil {
+			if g := decodeGraph(data); g != nil {
+				e.textual = g
+				return g, nil
 			}
 		}
 	}
@@ -906,14 +916,29 @@ func (e *Env) IncludeGraph() (*IncludeGraph, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rc != nil {
-		var b bytes.Buffer
-		if gob.NewEncoder(&b).Encode(g.includedBy) == nil {
-			rc.Store(key, &rcache.Entry{Data: b.Bytes()})
+	var enc bytes.Buffer
+	if gob.NewEncoder(&enc).Encode(g.includedBy) == nil {
+		switch {
+		case rc != nil:
+			rc.Store(key, &rcache.Entry{Data: enc.Bytes()})
+		case kept != "":
+			// best effort: a work area that cannot keep it costs the next run the scan
+			if os.MkdirAll(e.Work, 0o755) == nil {
+				_ = fsutil.WriteFileAtomic(kept, enc.Bytes(), 0o644)
+			}
 		}
 	}
 	e.textual = g
 	return g, nil
+}
+
+// decodeGraph reads a kept include graph, or nil when it does not decode.
+func decodeGraph(data []byte) *IncludeGraph {
+	var by map[string][]string
+	if gob.NewDecoder(bytes.NewReader(data)).Decode(&by) != nil || by == nil {
+		return nil
+	}
+	return &IncludeGraph{includedBy: by}
 }
 
 // ObjectOf returns the object a source file builds into: from kbuild's
