@@ -486,17 +486,12 @@ func nested(f *ast.File, s *ast.Struct) bool {
 }
 
 // pairs matches every removed definition to an added one of another file
-// of the same kind (header or source) with the same kind, name and code. A name defined more than once on
-// either side (a macro removed twice) pairs when every copy has the same
-// code.
+// of the same kind (header or source) with the same kind, name and code.
+// A name defined more than once on either side (a macro removed twice)
+// pairs when every copy has the same code.
 func pairs(removed, added map[string][]def) []move {
 	var out []move
-	var froms []string
-	for f := range removed {
-		froms = append(froms, f)
-	}
-	sort.Strings(froms)
-	for _, from := range froms {
+	for _, from := range sortedKeys(removed) {
 		seen := map[string]bool{}
 		for _, r := range removed[from] {
 			if seen[r.key()] {
