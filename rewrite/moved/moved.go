@@ -147,6 +147,7 @@ func run(p *rewrite.Pass) error {
 		froms[m.from], tos[m.to] = true, true
 	}
 	replace := map[string][]replacement{} // from file -> functions to give their new text
+	var changedNotes []rewrite.Finding
 	for _, m := range moves {
 		for _, d := range lost[m.from] {
 			if d.key() == m.key {
@@ -161,8 +162,8 @@ func run(p *rewrite.Pass) error {
 		if m.changed {
 			o, n := only(lost[m.from], m.key), only(gained[m.to], m.key)
 			replace[m.from] = append(replace[m.from], replacement{o.span, string(p.Current[m.to][n.span.Off:n.span.End])})
-			p.Note(rewrite.Finding{File: m.from, Line: lineRange(p.Original(m.from), o.span.Off, o.span.End)[0], Subject: m.key[len("func "):],
-				Reason: fmt.Sprintf("moved to %s and changed upstream: changed where it was, in %s", m.to, m.from)})
+			changedNotes = append(changedNotes, rewrite.Finding{File: m.from, Line: lineRange(p.Original(m.from), o.span.Off, o.span.End)[0],
+				Subject: m.key[len("func "):], Reason: fmt.Sprintf("moved to %s and changed upstream: changed where it was, in %s", m.to, m.from)})
 		}
 	}
 	pl, why := makePlan(p, fromSpans, toSpans, froms, tos, replace)
@@ -203,15 +204,28 @@ func run(p *rewrite.Pass) error {
 	sort.Strings(toList)
 	how := fmt.Sprintf("moved unchanged from %s to %s upstream: kept where it was, so every file sees and runs the code it did before",
 		strings.Join(fromList, ", "), strings.Join(toList, ", "))
+	changed := map[string]bool{}
+	for _, m := range moves {
+		if m.changed {
+			changed[m.key] = true
+		}
+	}
 	for _, e := range p.Entries {
 		if e.ResolvedBy == "" && covered(pl, e) && slices.Contains(p.Transform.Kinds, e.Kind) {
+			if e.Change != nil && changed[changeKey(e.Change)] {
+				p.Resolve(e, "moved into a new file and changed upstream: changed where it was, the move left out")
+				continue
+			}
 			p.Resolve(e, how)
 		}
 	}
+	for _, n := range changedNotes {
+		p.Note(n)
+	}
 	unchanged := map[string]bool{}
-	for _, m := range moves {
-		if !m.changed {
-			unchanged[m.key] = true
+	for k := range keys {
+		if !changed[k] {
+			unchanged[k] = true
 		}
 	}
 	_, shown := nameList(unchanged)
