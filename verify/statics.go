@@ -1,7 +1,9 @@
 package verify
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
 	"fmt"
 	"maps"
 	"regexp"
@@ -11,6 +13,7 @@ import (
 	"github.com/kprewrite/kprewrite/ast/unit"
 	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/internal/progress"
+	"github.com/kprewrite/kprewrite/internal/rcache"
 	"github.com/kprewrite/kprewrite/objdiff"
 )
 
@@ -77,17 +80,9 @@ func staticsCheck(ctx context.Context, comp *build.Compiler, sources []string, v
 			if r.Failed {
 				return nil, fmt.Errorf("gcc -E %s: %s", r.Source, build.Errors([]*build.Result{r})[0])
 			}
-			u, err := unit.Parse(r.Source+".i", r.Preprocessed)
+			fs, err := mutableStatics(ctx, r.Source, r.Preprocessed)
 			if err != nil {
 				return nil, err
-			}
-			fs := map[string][]unit.Static{}
-			for _, f := range u.Funcs {
-				for _, s := range f.Statics {
-					if !s.ReadOnly {
-						fs[f.Name] = append(fs[f.Name], s)
-					}
-				}
 			}
 			out[r.Source] = fs
 		}
@@ -246,4 +241,41 @@ func symbolDiff(a, b map[string]int) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// mutableStatics returns the mutable static local data of each function of
+// a preprocessed unit. Parsing a kernel unit with cc takes seconds, about
+// all a re-run of verify spends when every compile comes from the result
+// cache, so the answer is kept there too, keyed by the unit's text.
+func mutableStatics(ctx context.Context, source string, preprocessed []byte) (map[string][]unit.Static, error) {
+	rc := rcache.From(ctx)
+	var key string
+	if rc != nil {
+		key = rc.Key([]byte("mutable-statics"), []byte(source), preprocessed)
+		if en := rc.Lookup(key, func(p string) string { return p }, ""); en != nil {
+			var fs map[string][]unit.Static
+			if gob.NewDecoder(bytes.NewReader(en.Data)).Decode(&fs) == nil && fs != nil {
+				return fs, nil
+			}
+		}
+	}
+	u, err := unit.Parse(source+".i", preprocessed)
+	if err != nil {
+		return nil, err
+	}
+	fs := map[string][]unit.Static{}
+	for _, f := range u.Funcs {
+		for _, s := range f.Statics {
+			if !s.ReadOnly {
+				fs[f.Name] = append(fs[f.Name], s)
+			}
+		}
+	}
+	if rc != nil {
+		var b bytes.Buffer
+		if gob.NewEncoder(&b).Encode(fs) == nil {
+			rc.Store(key, &rcache.Entry{Data: b.Bytes()})
+		}
+	}
+	return fs, nil
 }
