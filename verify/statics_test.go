@@ -1,10 +1,11 @@
 package verify
 
 import (
+	"context"
 	"testing"
 
-	"context"
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/kprewrite/kprewrite/ast/unit"
 	"github.com/kprewrite/kprewrite/internal/rcache"
 )
