@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -310,5 +311,25 @@ func TestNoneBuilt(t *testing.T) {
 		if got := noneBuilt(p); got != tc.want {
 			t.Errorf("%s: noneBuilt = %v, want %v", tc.objects, got, tc.want)
 		}
+	}
+}
+
+// TestRunTimeoutTerminates: at the time limit the case's process gets
+// SIGTERM first, so kprewrite can remove its scratch directories from the
+// work area, and the run reports the timeout.
+func TestRunTimeoutTerminates(t *testing.T) {
+	dir := t.TempDir()
+	mark := filepath.Join(dir, "terminated")
+	script := "trap 'touch " + mark + "; exit 3' TERM; sleep 30 & wait"
+	start := time.Now()
+	_, _, timedOut := run(200*time.Millisecond, filepath.Join(dir, "out"), "sh", "-c", script)
+	if !timedOut {
+		t.Fatal("the run did not time out")
+	}
+	if _, err := os.Stat(mark); err != nil {
+		t.Errorf("the process did not get SIGTERM: %v", err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("the run took %v", d)
 	}
 }

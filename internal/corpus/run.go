@@ -299,13 +299,16 @@ func classifyVerify(path string) (class, reason string) {
 
 // run runs a command with a time limit, its standard output to outPath,
 // and returns its exit code, its standard error and whether it timed out.
-// The whole process group is killed at the limit.
+// At the limit the whole process group gets SIGTERM, on which kprewrite
+// stops its compiles and removes its scratch directories from the work
+// area; what still runs 10 s later is killed.
 func run(timeout time.Duration, outPath, bin string, args ...string) (int, []byte, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if f, err := os.Create(outPath); err == nil {
@@ -316,6 +319,9 @@ func run(timeout time.Duration, outPath, bin string, args ...string) (int, []byt
 	}
 	err := cmd.Run()
 	if ctx.Err() != nil {
+		if cmd.Process != nil {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // stragglers of the group, if any
+		}
 		return -1, stderr.Bytes(), true
 	}
 	var ee *exec.ExitError
