@@ -147,7 +147,26 @@ func (e *Env) CheckWorkArea() error {
 	if err := os.Remove(name); err != nil {
 		return kperr.WorkAreaf(err, hint)
 	}
+	e.removeStaleScratch(time.Now().Add(-staleScratch))
 	return nil
+}
+
+// staleScratch is the age past which a run's scratch directory in the work
+// area is a leftover: a run removes its own when it ends, even on SIGTERM,
+// so only a killed one leaves it, and no run takes a day.
+const staleScratch = 24 * time.Hour
+
+// removeStaleScratch removes the scratch directories of earlier runs
+// (rewrite-*, verify-*) not modified since before, best effort.
+func (e *Env) removeStaleScratch(before time.Time) {
+	for _, pat := range []string{"rewrite-*", "verify-*"} {
+		dirs, _ := filepath.Glob(filepath.Join(e.Work, pat))
+		for _, d := range dirs {
+			if st, err := os.Stat(d); err == nil && st.IsDir() && st.ModTime().Before(before) {
+				os.RemoveAll(d)
+			}
+		}
+	}
 }
 
 // DefaultCacheDir returns the cache directory kprewrite uses by default.

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/kprewrite/kprewrite/internal/kperr"
 )
@@ -43,5 +44,39 @@ func TestCheckWorkArea(t *testing.T) {
 	env, _ = Open("../testdata/kernels/hdr", "../testdata/kernels/hdr/config", Options{CacheDir: t.TempDir()})
 	if err := env.CheckWorkArea(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestStaleScratchRemoved: the work area check removes the scratch
+// directories a killed run left (older than a day) and leaves a running
+// one's, and everything else, alone.
+func TestStaleScratchRemoved(t *testing.T) {
+	env, err := Open("../testdata/kernels/hdr", "../testdata/kernels/hdr/config", Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	mk := func(name string, when time.Time) string {
+		d := filepath.Join(env.Work, name)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(d, when, when)
+		return d
+	}
+	stale := []string{mk("rewrite-111", old), mk("verify-222", old)}
+	kept := []string{mk("rewrite-333", time.Now()), mk("obj", old)}
+	if err := env.CheckWorkArea(); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range stale {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("%s left", filepath.Base(d))
+		}
+	}
+	for _, d := range kept {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s removed", filepath.Base(d))
+		}
 	}
 }
