@@ -106,16 +106,14 @@ func LineRuns(a, b []string) [][4]int {
 			i++
 			continue
 		}
-		// a run: the next context line (or the end) bounds it
-		ai, bi := -1, -1
+		// a run: the context line before it (or the start) and the next
+		// one (or the end) bound it
 		j := i
 		for ; j < len(ops) && ops[j].op != Context; j++ {
 		}
-		// positions: the context before the run, or the start
+		ai, bi := 0, 0
 		if i > 0 {
 			ai, bi = ops[i-1].a+1, ops[i-1].b+1
-		} else {
-			ai, bi = 0, 0
 		}
 		ae, be := len(a), len(b)
 		if j < len(ops) {
