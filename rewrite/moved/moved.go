@@ -293,8 +293,8 @@ func makePlan(p *rewrite.Pass, fromSpans, toSpans map[string][]ast.Span, froms, 
 		}
 		objs := map[string]bool{}
 		for d := range pl.dropped {
-			if path.Ext(d) == ".c" && path.Dir(d) == path.Dir(f) {
-				objs[strings.TrimSuffix(path.Base(d), ".c")+".o"] = true
+			if o := objectIn(f, d); o != "" {
+				objs[o] = true
 			}
 		}
 		delta := 0
@@ -332,12 +332,9 @@ func check(p *rewrite.Pass, pl *plan, moves []move) string {
 	}
 	names, _ := nameList(keys)
 	for d := range pl.dropped {
-		if path.Ext(d) != ".c" {
-			continue
-		}
-		obj := strings.TrimSuffix(path.Base(d), ".c") + ".o"
 		for _, fc := range p.Changes {
-			if b := path.Base(fc.Path); (b == "Makefile" || b == "Kbuild") && path.Dir(fc.Path) == path.Dir(d) {
+			obj := objectIn(fc.Path, d)
+			if b := path.Base(fc.Path); (b == "Makefile" || b == "Kbuild") && obj != "" && p.Current[fc.Path] != nil {
 				res, err := edit.Apply(p.Current[fc.Path], pl.edits[fc.Path])
 				if err != nil || containsWord(string(res), obj) && !containsWord(string(p.Original(fc.Path)), obj) {
 					return fmt.Sprintf("%s would still build %s, whose file moves its code", fc.Path, obj)
@@ -756,6 +753,17 @@ func onlyAdds(old, cur string, objs map[string]bool) bool {
 		added = true
 	}
 	return added && i == len(ow)
+}
+
+// objectIn is how the Makefile mk names the object of source file src
+// ("iter.o", or "core/iter.o" from the directory above), or "" when src is
+// no .c file below mk's directory.
+func objectIn(mk, src string) string {
+	rel, ok := strings.CutPrefix(src, path.Dir(mk)+"/")
+	if !ok || path.Ext(src) != ".c" {
+		return ""
+	}
+	return strings.TrimSuffix(rel, ".c") + ".o"
 }
 
 // containsWord reports whether w is a whitespace-separated word of s.
