@@ -807,19 +807,12 @@ func (e *Env) buildDeps() *depIndex {
 			fmt.Fprintf(&b, "%s %d %d\n", f, st.Size(), st.ModTime().UnixNano())
 		}
 		key = rc.Key([]byte("kbuild-deps"), []byte(b.String()))
-		if en := rc.Lookup(key, func(p string) string { return p }, ""); en != nil {
-			var got depIndex
-			if gob.NewDecoder(bytes.NewReader(en.Data)).Decode(&got) == nil && got.ByDep != nil && got.SrcCmd != nil {
-				idx.byDep, idx.srcCmd = got.ByDep, got.SrcCmd
-				return idx
-			}
+		var got depIndex
+		if rc.LookupValue(key, &got) && got.ByDep != nil && got.SrcCmd != nil {
+			idx.byDep, idx.srcCmd = got.ByDep, got.SrcCmd
+			return idx
 		}
-		defer func() {
-			var b bytes.Buffer
-			if gob.NewEncoder(&b).Encode(&depIndex{ByDep: idx.byDep, SrcCmd: idx.srcCmd}) == nil {
-				rc.Store(key, &rcache.Entry{Data: b.Bytes()})
-			}
-		}()
+		defer func() { rc.StoreValue(key, &depIndex{ByDep: idx.byDep, SrcCmd: idx.srcCmd}) }()
 	}
 	type res struct {
 		cmd  string
@@ -915,11 +908,10 @@ func (e *Env) IncludeGraph() (*IncludeGraph, error) {
 	var key, kept string
 	if rc != nil {
 		key = rc.Key([]byte("include-graph"), []byte(b.String()))
-		if en := rc.Lookup(key, func(p string) string { return p }, ""); en != nil {
-			if g := decodeGraph(en.Data); g != nil {
-				e.textual = g
-				return g, nil
-			}
+		var by map[string][]string
+		if rc.LookupValue(key, &by) && by != nil {
+			e.textual = &IncludeGraph{includedBy: by}
+			return e.textual, nil
 		}
 	} else if e.Work != "" {
 		sum := sha256.Sum256([]byte(b.String()))
@@ -936,15 +928,13 @@ func (e *Env) IncludeGraph() (*IncludeGraph, error) {
 		return nil, err
 	}
 	var enc bytes.Buffer
-	if gob.NewEncoder(&enc).Encode(g.includedBy) == nil {
-		switch {
-		case rc != nil:
-			rc.Store(key, &rcache.Entry{Data: enc.Bytes()})
-		case kept != "":
-			// best effort: a work area that cannot keep it costs the next run the scan
-			if os.MkdirAll(e.Work, 0o755) == nil {
-				_ = fsutil.WriteFileAtomic(kept, enc.Bytes(), 0o644)
-			}
+	switch {
+	case rc != nil:
+		rc.StoreValue(key, g.includedBy)
+	case kept != "" && gob.NewEncoder(&enc).Encode(g.includedBy) == nil:
+		// best effort: a work area that cannot keep it costs the next run the scan
+		if os.MkdirAll(e.Work, 0o755) == nil {
+			_ = fsutil.WriteFileAtomic(kept, enc.Bytes(), 0o644)
 		}
 	}
 	e.textual = g

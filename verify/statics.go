@@ -1,9 +1,7 @@
 package verify
 
 import (
-	"bytes"
 	"context"
-	"encoding/gob"
 	"fmt"
 	"maps"
 	"regexp"
@@ -252,11 +250,9 @@ func mutableStatics(ctx context.Context, source string, preprocessed []byte) (ma
 	var key string
 	if rc != nil {
 		key = rc.Key([]byte("mutable-statics"), []byte(source), preprocessed)
-		if en := rc.Lookup(key, func(p string) string { return p }, ""); en != nil {
-			var fs map[string][]unit.Static
-			if gob.NewDecoder(bytes.NewReader(en.Data)).Decode(&fs) == nil && fs != nil {
-				return fs, nil
-			}
+		var fs map[string][]unit.Static
+		if rc.LookupValue(key, &fs) && fs != nil {
+			return fs, nil
 		}
 	}
 	u, err := unit.Parse(source+".i", preprocessed)
@@ -271,11 +267,6 @@ func mutableStatics(ctx context.Context, source string, preprocessed []byte) (ma
 			}
 		}
 	}
-	if rc != nil {
-		var b bytes.Buffer
-		if gob.NewEncoder(&b).Encode(fs) == nil {
-			rc.Store(key, &rcache.Entry{Data: b.Bytes()})
-		}
-	}
+	rc.StoreValue(key, fs)
 	return fs, nil
 }

@@ -228,6 +228,26 @@ func (c *Cache) Store(key string, e *Entry) {
 	c.stored.Add(1)
 }
 
+// LookupValue decodes into v (a pointer) the value StoreValue kept under
+// key, and reports whether there was one that decodes. Such a value
+// depends on nothing but its key (the key names every input), so no file
+// is read to check it.
+func (c *Cache) LookupValue(key string, v any) bool {
+	e := c.Lookup(key, func(p string) string { return p }, "")
+	return e != nil && gob.NewDecoder(bytes.NewReader(e.Data)).Decode(v) == nil
+}
+
+// StoreValue keeps v, gob-encoded, under key (see LookupValue).
+func (c *Cache) StoreValue(key string, v any) {
+	if c == nil {
+		return
+	}
+	var b bytes.Buffer
+	if gob.NewEncoder(&b).Encode(v) == nil {
+		c.Store(key, &Entry{Data: b.Bytes()})
+	}
+}
+
 // Writable reports whether the cache stores results (a writable directory
 // was given and no write has failed).
 func (c *Cache) Writable() bool { return c != nil && c.dir != "" && !c.noWrite.Load() }
