@@ -31,6 +31,7 @@ package moved
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"sort"
@@ -178,7 +179,7 @@ func run(p *rewrite.Pass) error {
 		}
 		return nil
 	}
-	for _, f := range sortedKeys(pl.edits) {
+	for _, f := range slices.Sorted(maps.Keys(pl.edits)) {
 		for _, e := range pl.edits[f] {
 			switch {
 			case pl.dropped[f]:
@@ -193,15 +194,7 @@ func run(p *rewrite.Pass) error {
 			p.Edit(e)
 		}
 	}
-	var fromList, toList []string
-	for f := range froms {
-		fromList = append(fromList, f)
-	}
-	for f := range tos {
-		toList = append(toList, f)
-	}
-	sort.Strings(fromList)
-	sort.Strings(toList)
+	fromList, toList := slices.Sorted(maps.Keys(froms)), slices.Sorted(maps.Keys(tos))
 	how := fmt.Sprintf("moved unchanged from %s to %s upstream: kept where it was, so every file sees and runs the code it did before",
 		strings.Join(fromList, ", "), strings.Join(toList, ", "))
 	changed := map[string]bool{}
@@ -502,7 +495,7 @@ func nested(f *ast.File, s *ast.Struct) bool {
 // pairs when every copy has the same code.
 func pairs(removed, added map[string][]def) []move {
 	var out []move
-	for _, from := range sortedKeys(removed) {
+	for _, from := range slices.Sorted(maps.Keys(removed)) {
 		seen := map[string]bool{}
 		for _, r := range removed[from] {
 			if seen[r.key()] {
@@ -535,7 +528,7 @@ func pairs(removed, added map[string][]def) []move {
 // Each must be defined once on its side.
 func changedFuncs(removed, added map[string][]def, newFiles map[string]bool) []move {
 	var out []move
-	for _, from := range sortedKeys(removed) {
+	for _, from := range slices.Sorted(maps.Keys(removed)) {
 		if path.Ext(from) != ".c" {
 			continue
 		}
@@ -544,7 +537,7 @@ func changedFuncs(removed, added map[string][]def, newFiles map[string]bool) []m
 				continue
 			}
 			var tos []string
-			for _, to := range sortedKeys(added) {
+			for _, to := range slices.Sorted(maps.Keys(added)) {
 				if newFiles[to] && path.Ext(to) == ".c" && count(added[to], r.key()) == 1 && only(added[to], r.key()).code != r.code {
 					tos = append(tos, to)
 				}
@@ -668,10 +661,10 @@ func onlyMoved(f *ast.File, spans []ast.Span) bool {
 		if t.Kind != ast.Directive {
 			return false
 		}
-		switch name, rest := directive(t.Text); name {
+		switch name, rest := ast.DirectiveName(t); name {
 		case "include", "ifndef", "ifdef", "if", "else", "elif", "endif":
 		case "define":
-			if f.Guard == "" || strings.TrimSpace(rest) != f.Guard {
+			if f.Guard == "" || rest != f.Guard {
 				return false
 			}
 		default:
@@ -691,7 +684,7 @@ func classify(f *ast.File, off, end int, spans []ast.Span) (moved, include, othe
 		switch {
 		case inSpans(t, spans):
 			moved = true
-		case t.Kind == ast.Directive && isInclude(t.Text):
+		case t.Kind == ast.Directive && isInclude(t):
 			include = true
 		default:
 			other = true
@@ -810,26 +803,7 @@ func inSpans(t ast.Token, spans []ast.Span) bool {
 	return false
 }
 
-// directive splits a preprocessor line into its name and the rest.
-func directive(text string) (string, string) {
-	t := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(text), "#"))
-	i := strings.IndexFunc(t, func(r rune) bool { return r == ' ' || r == '\t' || r == '<' || r == '"' })
-	if i < 0 {
-		return t, ""
-	}
-	return t[:i], t[i:]
-}
-
-func isInclude(text string) bool {
-	name, _ := directive(text)
+func isInclude(t ast.Token) bool {
+	name, _ := ast.DirectiveName(t)
 	return name == "include"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
