@@ -268,3 +268,21 @@ func DirectiveName(t Token) (name, rest string) {
 	}
 	return s[:i], strings.TrimSpace(s[i:])
 }
+
+// NamesAny reports whether tokens name one of names: an identifier token,
+// or an identifier in the body of a directive (a macro that uses it).
+func NamesAny(tokens []Token, names map[string]bool) bool {
+	for _, t := range tokens {
+		if t.Kind == Ident && names[t.Text] {
+			return true
+		}
+		if t.Kind == Directive {
+			for _, x := range Tokenize([]byte(t.Text[1:])) {
+				if x.Kind == Ident && names[x.Text] {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}

@@ -177,19 +177,7 @@ func screen(p *rewrite.Session, cands []string) ([]string, string, error) {
 }
 
 func namesAny(src []byte, names map[string]bool) bool {
-	for _, t := range ast.Tokenize(src) {
-		if t.Kind == ast.Ident && names[t.Text] {
-			return true
-		}
-		if t.Kind == ast.Directive {
-			for _, x := range ast.Tokenize([]byte(t.Text[1:])) {
-				if x.Kind == ast.Ident && names[x.Text] {
-					return true
-				}
-			}
-		}
-	}
-	return false
+	return ast.NamesAny(ast.Tokenize(src), names)
 }
 
 // textualVeto spots creation patterns that rule the transform out without
