@@ -354,7 +354,7 @@ func check(p *rewrite.Pass, pl *plan, moves []move) string {
 			before = ast.Parse(f, old)
 		}
 		for _, name := range namedOf(after, names) {
-			if before != nil && sameIncludes(before, after) && namesAny(before, []string{name}) != "" {
+			if before != nil && sameIncludes(before, after) && ast.NamesAny(before.Tokens, map[string]bool{name: true}) {
 				continue // it saw the definition before, through the same includes
 			}
 			homes := homesOf[name]
@@ -625,29 +625,15 @@ func includes(file string, f *ast.File, header string) bool {
 	return false
 }
 
-// namedOf returns the names of names that f's tokens name.
+// namedOf returns the names of names that f names, in macro bodies too.
 func namedOf(f *ast.File, names []string) []string {
 	var out []string
 	for _, n := range names {
-		if namesAny(f, []string{n}) != "" {
+		if ast.NamesAny(f.Tokens, map[string]bool{n: true}) {
 			out = append(out, n)
 		}
 	}
 	return out
-}
-
-// namesAny returns the first of names that f's tokens name, or "".
-func namesAny(f *ast.File, names []string) string {
-	want := map[string]bool{}
-	for _, n := range names {
-		want[n] = true
-	}
-	for _, t := range f.Tokens {
-		if t.Kind == ast.Ident && want[t.Text] {
-			return t.Text
-		}
-	}
-	return ""
 }
 
 // onlyMoved reports whether every code token of a new file is moved code
