@@ -122,35 +122,35 @@ var compiledFiles = map[string][]string{}
 
 func (r row) compiled() []string { return compiledFiles[r.name+"/"+r.build] }
 
-// A cachePolicy gives the cache arguments of one step of measure: "analyze",
-// "rewrite", "verify" (the first rewrite --verify), "fill" (an untimed run
-// that leaves the results "again" reads, or nil for none) and "again".
-type cachePolicy func(base, step string) []string
+// A cachePolicy gives the cache arguments of each step of measure:
+// "analyze", "rewrite", "verify" (the first rewrite --verify) and "again";
+// with fill, an untimed rewrite --verify ("fill") runs before "again" to
+// leave the results it reads.
+type cachePolicy struct {
+	args func(base, step string) []string
+	fill bool
+}
 
 // emptyCaches gives analyze, rewrite and rewrite --verify an empty cache
 // each (work area and results), and "again" the cache the first rewrite
 // --verify left.
-func emptyCaches(base, step string) []string {
-	switch step {
-	case "fill":
-		return nil
-	case "again":
+var emptyCaches = cachePolicy{args: func(base, step string) []string {
+	if step == "again" {
 		step = "verify"
 	}
 	return []string{"--cache", base + "-" + step}
-}
+}}
 
 // heldWorkArea runs on the default cache, whose work area the corpus runs
 // prepared and whose compile commands they learned, with no compile result
-// read or stored except for "fill" and "again": a distribution team's state
+// read or stored except by "fill" and "again": a distribution team's state
 // after its first patch on a tree and config.
-func heldWorkArea(base, step string) []string {
-	switch step {
-	case "fill", "again":
-		return []string{}
+var heldWorkArea = cachePolicy{args: func(base, step string) []string {
+	if step == "fill" || step == "again" {
+		return nil
 	}
 	return []string{"--no-result-cache"}
-}
+}, fill: true}
 
 // measure runs analyze, rewrite and rewrite --verify, then rewrite --verify
 // again on the cache the first run left, with the caches policy gives.
@@ -160,7 +160,7 @@ func measure(bin, dir, name, buildName, tree, config, patchFile string, jobs int
 	os.RemoveAll(base)
 	args := func(step string, cmd ...string) []string {
 		a := append(cmd, "--quiet", "--tree", tree, "-j", strconv.Itoa(jobs))
-		a = append(a, policy(base, step)...)
+		a = append(a, policy.args(base, step)...)
 		if config != "" {
 			a = append(a, "--config", config)
 		}
@@ -191,7 +191,7 @@ func measure(bin, dir, name, buildName, tree, config, patchFile string, jobs int
 	if json.Unmarshal(out, &rep) == nil {
 		compiledFiles[name+"/"+buildName] = rep.Compiled
 	}
-	if policy(base, "fill") != nil {
+	if policy.fill {
 		run(vargs("fill")...)
 	}
 	r.again, _ = run(vargs("again")...)
