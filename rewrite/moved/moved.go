@@ -81,6 +81,7 @@ type plan struct {
 	reverted map[string][]undone // runs undone, per file
 	dropped  map[string]bool     // new files dropped
 	restored map[string]bool     // files the plan gives back their original text
+	after    map[string][]byte   // the text of each file the plan edits, once edited
 }
 
 // undone is one run of changed lines undone: its first and last line in
@@ -234,7 +235,8 @@ func run(p *rewrite.Pass) error {
 // file that holds nothing else, and undoes a Makefile run that only adds
 // the object of a dropped file.
 func makePlan(p *rewrite.Pass, fromSpans, toSpans map[string][]ast.Span, froms, tos map[string]bool, replace map[string][]replacement) (*plan, string) {
-	pl := &plan{edits: map[string][]edit.Edit{}, reverted: map[string][]undone{}, dropped: map[string]bool{}, restored: map[string]bool{}}
+	pl := &plan{edits: map[string][]edit.Edit{}, reverted: map[string][]undone{}, dropped: map[string]bool{}, restored: map[string]bool{},
+		after: map[string][]byte{}}
 	for _, fc := range p.Changes {
 		f := fc.Path
 		if e := path.Ext(f); e != ".c" && e != ".h" {
@@ -248,14 +250,14 @@ func makePlan(p *rewrite.Pass, fromSpans, toSpans map[string][]ast.Span, froms, 
 			if !tos[f] {
 				continue
 			}
-			if !onlyMoved(ast.Parse(f, cur), toSpans[f]) {
+			if !onlyMoved(p.Parse(f), toSpans[f]) {
 				return nil, fmt.Sprintf("the new file %s holds code besides what moves into it", f)
 			}
 			pl.dropped[f] = true
 			pl.edits[f] = []edit.Edit{{File: f, Off: 0, End: len(cur), Text: ""}}
 			continue
 		}
-		po, pc := ast.Parse(f, old), ast.Parse(f, cur)
+		po, pc := fc.Pre, p.Parse(f)
 		delta := 0
 		for _, d := range edit.Diff(f, old, cur) {
 			cOff := d.Off + delta
@@ -301,10 +303,13 @@ func makePlan(p *rewrite.Pass, fromSpans, toSpans map[string][]ast.Span, froms, 
 		}
 	}
 	for f, es := range pl.edits {
-		if old := p.Original(f); old != nil {
-			if res, err := edit.Apply(p.Current[f], es); err == nil && bytes.Equal(res, old) {
-				pl.restored[f] = true
-			}
+		res, err := edit.Apply(p.Current[f], es)
+		if err != nil {
+			return nil, err.Error()
+		}
+		pl.after[f] = res
+		if old := p.Original(f); old != nil && bytes.Equal(res, old) {
+			pl.restored[f] = true
 		}
 	}
 	return pl, ""
@@ -328,8 +333,11 @@ func check(p *rewrite.Pass, pl *plan, moves []move) string {
 		for _, fc := range p.Changes {
 			obj := objectIn(fc.Path, d)
 			if b := path.Base(fc.Path); (b == "Makefile" || b == "Kbuild") && obj != "" && p.Current[fc.Path] != nil {
-				res, err := edit.Apply(p.Current[fc.Path], pl.edits[fc.Path])
-				if err != nil || containsWord(string(res), obj) && !containsWord(string(p.Original(fc.Path)), obj) {
+				res, ok := pl.after[fc.Path]
+				if !ok {
+					res = p.Current[fc.Path]
+				}
+				if containsWord(string(res), obj) && !containsWord(string(p.Original(fc.Path)), obj) {
 					return fmt.Sprintf("%s would still build %s, whose file moves its code", fc.Path, obj)
 				}
 			}
@@ -340,19 +348,14 @@ func check(p *rewrite.Pass, pl *plan, moves []move) string {
 		if e := path.Ext(f); (e != ".c" && e != ".h") || pl.dropped[f] || p.Current[f] == nil {
 			continue
 		}
-		res, err := edit.Apply(p.Current[f], pl.edits[f])
-		if err != nil {
-			return err.Error()
-		}
-		old := p.Original(f)
-		if old != nil && string(res) == string(old) {
+		if pl.restored[f] {
 			continue
 		}
-		after := ast.Parse(f, res)
-		var before *ast.File
-		if old != nil {
-			before = ast.Parse(f, old)
+		after := p.Parse(f)
+		if res, ok := pl.after[f]; ok {
+			after = ast.Parse(f, res)
 		}
+		before := fc.Pre
 		for _, name := range namedOf(after, names) {
 			if before != nil && sameIncludes(before, after) && ast.NamesAny(before.Tokens, map[string]bool{name: true}) {
 				continue // it saw the definition before, through the same includes
