@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kprewrite/kprewrite/internal/klpbuild"
 	"github.com/kprewrite/kprewrite/internal/realcases"
 )
 
@@ -251,15 +252,7 @@ func restore(t *testing.T, klp, src string, files []string) {
 // "" and what klp-build said.
 func klpBuild(t *testing.T, klp, cache, patchFile, out string) (string, string) {
 	t.Helper()
-	args := []string{"-T", "-j", fmt.Sprint(runtime.NumCPU()), "-o", out}
-	if _, err := os.Stat(filepath.Join(klp, "klp-tmp", "1-orig", ".complete")); err == nil {
-		args = append(args, "-S", "2") // the original build is kept from an earlier run
-	}
-	cmd := exec.Command("./scripts/livepatch/klp-build", append(args, patchFile)...)
-	cmd.Dir = klp
-	cmd.Env = buildEnv(cache)
-	res, err := cmd.CombinedOutput()
-	os.WriteFile(out+".log", res, 0o644)
+	res, err := klpbuild.Run(klp, cache, patchFile, out, klpbuild.Warm(klp)) // the original build may be kept from an earlier run
 	if err != nil {
 		return "", "refused: " + lastMeaningful(string(res))
 	}
@@ -300,16 +293,6 @@ func reverse(s []string) []string {
 	return out
 }
 
-// buildEnv is the environment of every kernel build: through ccache when it
-// is installed (prepare-klp-kernel.sh installs it and fills the cache).
-func buildEnv(cache string) []string {
-	env := append(os.Environ(), "LC_ALL=C")
-	if _, err := os.Stat("/usr/lib/ccache/gcc"); err == nil {
-		env = append(env, "CCACHE_DIR="+filepath.Join(cache, "ccache"), "PATH=/usr/lib/ccache:"+os.Getenv("PATH"))
-	}
-	return env
-}
-
 // klpFlags are klp-build's build flags: the upstream-built kernels are
 // made with them in the klp tree, like the boot kernel, so they differ from
 // it only by the patch.
@@ -338,7 +321,7 @@ func upstreamKernel(t *testing.T, klp, cache, version, patchFile, name string) (
 	sh := func(args ...string) error {
 		cmd := exec.Command(args[0], args[1:]...)
 		cmd.Dir = klp
-		cmd.Env = buildEnv(cache)
+		cmd.Env = klpbuild.Env(cache)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, tail(string(out), 20))

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kprewrite/kprewrite/internal/klpbuild"
 	"github.com/kprewrite/kprewrite/internal/realcases"
 )
 
@@ -235,13 +236,7 @@ func kpatchFailure(out, log string) string {
 
 // buildEnv is the environment of every build in the kpatch tree, through
 // the tree's ccache.
-func (e *kpatchEnv) buildEnv() []string {
-	env := append(os.Environ(), "LC_ALL=C")
-	if _, err := os.Stat("/usr/lib/ccache/gcc"); err == nil {
-		env = append(env, "CCACHE_DIR="+filepath.Join(e.cache, "ccache"), "PATH=/usr/lib/ccache:"+os.Getenv("PATH"))
-	}
-	return env
-}
+func (e *kpatchEnv) buildEnv() []string { return klpbuild.Env(e.cache) }
 
 // upstreamKernel builds the kernel with the upstream patch applied, as an
 // incremental build in the boot tree (ordinary flags, like the base kernel,

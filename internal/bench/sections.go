@@ -6,10 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"time"
 
+	"github.com/kprewrite/kprewrite/internal/klpbuild"
 	"github.com/kprewrite/kprewrite/internal/realcases"
 	"github.com/kprewrite/kprewrite/kbuild"
 )
@@ -75,7 +75,7 @@ func measureKLP(bin, work string, jobs int) {
 		fmt.Printf("| seed | failed: %v %s | | |\n", err, lastLine(out))
 		return
 	}
-	if _, err := os.Stat(filepath.Join(klp, "klp-tmp", "1-orig", ".complete")); err != nil {
+	if !klpbuild.Warm(klp) {
 		fmt.Fprintln(os.Stderr, "bench: klp-build has no kept original build: a cold run first")
 		if _, err := klpBuild(klp, rw, filepath.Join(dir, "cold.ko"), false); err != nil {
 			fmt.Printf("| seed | %.1f | cold run failed: %v | |\n", kp, err)
@@ -90,24 +90,13 @@ func measureKLP(bin, work string, jobs int) {
 	fmt.Printf("| seed | %.1f | %.1f | %.2f |\n", kp, warm, kp/warm)
 }
 
-// klpBuild runs the tree's klp-build on a patch, through ccache as the
-// end-to-end harness does, and returns its wall time; warm keeps the
+// klpBuild runs the tree's klp-build on a patch as the end-to-end harness
+// does (package klpbuild) and returns its wall time; warm keeps the
 // original build of an earlier run (-S 2).
 func klpBuild(klp, patchFile, out string, warm bool) (float64, error) {
-	args := []string{"-T", "-j", strconv.Itoa(runtime.NumCPU()), "-o", out}
-	if warm {
-		args = append(args, "-S", "2")
-	}
-	cmd := exec.Command("./scripts/livepatch/klp-build", append(args, patchFile)...)
-	cmd.Dir = klp
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	if _, err := os.Stat("/usr/lib/ccache/gcc"); err == nil {
-		cmd.Env = append(cmd.Env, "CCACHE_DIR="+filepath.Join(filepath.Dir(klp), "ccache"), "PATH=/usr/lib/ccache:"+os.Getenv("PATH"))
-	}
 	start := time.Now()
-	res, err := cmd.CombinedOutput()
+	res, err := klpbuild.Run(klp, filepath.Dir(klp), patchFile, out, warm)
 	secs := time.Since(start).Seconds()
-	os.WriteFile(out+".log", res, 0o644)
 	if err != nil {
 		return secs, fmt.Errorf("%v: %s", err, lastLine(res))
 	}
