@@ -224,6 +224,14 @@ func safety(p *rewrite.Pass, m *member.Member) zeroing {
 				}
 				good = append(good, fmt.Sprintf("%s in %s (%s)", st.String(), st.Fn, how))
 			}
+		case sites.PDU:
+			// the running tag sets' payloads have the old size, and a
+			// hole is inside it
+			if !st.Zeroed {
+				bad = append(bad, fmt.Sprintf("%s (made by %s)", st, st.Alloc))
+			} else {
+				good = append(good, fmt.Sprintf("%s in %s (%s)", st, st.Fn, st.Alloc))
+			}
 		case sites.Array:
 			if st.Fn == "" {
 				good = append(good, st.String()+" (static storage)")

@@ -295,7 +295,7 @@ func zeroOf(typ string) string {
 	return "0"
 }
 
-var scalarRE = regexp.MustCompile(`^((const |volatile )*(unsigned |signed )?(char|short|int|long|long long|long int|bool|_Bool|[us](8|16|32|64)|__[us](8|16|32|64)|__[bl]e(16|32|64)|size_t|ssize_t|loff_t|pid_t|uid_t|gid_t|ktime_t|time64_t|sector_t|dma_addr_t|phys_addr_t|gfp_t|fmode_t|umode_t|u_int|uint|ulong|unsigned)|enum \w+|.*\*)$`)
+var scalarRE = regexp.MustCompile(`^((const |volatile )*(unsigned |signed )?(char|short|int|long|long long|long int|bool|_Bool|[us](8|16|32|64)|__[us](8|16|32|64)|__[bl]e(16|32|64)|u?int(8|16|32|64)_t|size_t|ssize_t|loff_t|pid_t|uid_t|gid_t|ktime_t|time64_t|sector_t|dma_addr_t|phys_addr_t|gfp_t|fmode_t|umode_t|u_int|uint|ulong|unsigned)|enum \w+|.*\*)$`)
 
 func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 	decl := m.Change.PostMember
@@ -495,6 +495,11 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 	var out []string
 	// frees
 	frees, method, err := sites.Frees(p, m0.Header, tag)
+	if err == nil {
+		var pdus []string
+		frees, pdus = pduFrees(p, m0.Header, tag, frees)
+		out = append(out, pdus...)
+	}
 	if err != nil {
 		out = append(out, "!"+fmt.Sprintf("frees of struct %s were not searched: %v", tag, err))
 	} else {
@@ -576,6 +581,41 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 		out = append(out, "shadows are allocated with the object at "+strings.Join(done, ", ")+"; found by "+res.Method)
 	}
 	return out
+}
+
+// pduFrees adds, for each blk-mq payload of the struct (sites.PDU), the
+// start of its tag set's .exit_request callback as a free: blk-mq runs it
+// before the payload goes, for every request and the flush request. A
+// payload whose callback kprewrite cannot find is reported for the
+// engineer (a shadow left behind would be found by a new payload at the
+// same address).
+func pduFrees(p *rewrite.Pass, header, tag string, frees []*sites.Free) ([]*sites.Free, []string) {
+	res, err := sites.Find(p, header, tag)
+	if err != nil {
+		return frees, nil
+	}
+	var out []string
+	for _, st := range res.Sites {
+		if st.Kind != sites.PDU {
+			continue
+		}
+		f := p.Parse(st.File)
+		var fn *ast.Func
+		if st.Exit != "" {
+			fn = f.Func(st.Exit)
+		}
+		if fn == nil {
+			out = append(out, fmt.Sprintf("!the payloads of %s (blk-mq requests) have no .exit_request callback in %s: their shadows are not freed when the tag set goes", st, st.File))
+			continue
+		}
+		v, at := sites.PDUVar(f, fn, tag)
+		if v == "" {
+			out = append(out, fmt.Sprintf("!%s, the .exit_request callback of %s, declares no struct %s pointer at its top: the payloads' shadows are not freed there", st.Exit, st, tag))
+			continue
+		}
+		frees = append(frees, &sites.Free{File: st.File, Line: f.Line(at), Fn: st.Exit, Call: ".exit_request", Arg: v, Stmt: at})
+	}
+	return frees, out
 }
 
 // afterNullCheck returns the offset after an "if (!v) <statement>" that

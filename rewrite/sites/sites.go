@@ -41,6 +41,7 @@ const (
 	Copy     Kind = "copy"     // used as a value: copied, passed or returned
 	Size     Kind = "size"     // sizeof used for something other than an allocation
 	Zeroing  Kind = "zeroing"  // memset(p, 0, sizeof(*p)): harmless
+	PDU      Kind = "pdu"      // the payload blk-mq puts behind each request (tag_set.cmd_size)
 )
 
 // Site is a place where an object of the struct comes into existence (or
@@ -56,6 +57,9 @@ type Site struct {
 	Escape string // why the object may reach another task or outlive its function ("" if not)
 	Unfit  string // why the site cannot be covered by a livepatch or converted ("" if it can)
 	Off    int    // byte offset of the site in File
+	// Init and Exit are a blk-mq payload's .init_request and .exit_request
+	// callbacks (in File), for PDU sites.
+	Init, Exit string
 }
 
 func (s *Site) String() string {
@@ -280,6 +284,8 @@ func classify(p *rewrite.Session, tag string, diags []build.Diagnostic) []*Site 
 				call = macros[len(macros)-1]
 			}
 			switch {
+			case pduSite(f, off):
+				classifyPDU(p, f, st, tag)
 			case allocRE.MatchString(call):
 				st.Kind, st.Alloc = Heap, call
 				st.Escape = heapEscape(f, st)

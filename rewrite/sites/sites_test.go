@@ -17,10 +17,10 @@ const conn = "../../testdata/kernels/conn"
 // creation runs a transform that reads the creation sites and the frees of
 // a struct of the conn tree, with a patch of that tree loaded.
 func creation(t *testing.T, tag string) (*sites.Result, []*sites.Free, int) {
-	return creationIn(t, conn, tag)
+	return creationIn(t, conn, "include/linux/conn.h", tag)
 }
 
-func creationIn(t *testing.T, dir, tag string) (*sites.Result, []*sites.Free, int) {
+func creationIn(t *testing.T, dir, header, tag string) (*sites.Result, []*sites.Free, int) {
 	t.Helper()
 	env := rewritetest.Env(t, dir, dir+"/config")
 	s := rewritetest.Load(t, env, rewritetest.ReadPatch(t, conn+"/patches/01-hole-bool.patch"), rewrite.Options{Dialect: "klp"})
@@ -29,7 +29,7 @@ func creationIn(t *testing.T, dir, tag string) (*sites.Result, []*sites.Free, in
 	calls := 0
 	probe := &rewrite.Transform{Name: "probe", Requires: []rewrite.Requirement{sites.Creation, sites.FreeSites}, Run: func(p *rewrite.Pass) error {
 		for range 2 { // the second answer comes from the session's facts
-			r, err := sites.Find(p, "include/linux/conn.h", tag)
+			r, err := sites.Find(p, header, tag)
 			if err != nil {
 				return err
 			}
@@ -40,7 +40,7 @@ func creationIn(t *testing.T, dir, tag string) (*sites.Result, []*sites.Free, in
 			calls++
 		}
 		var err error
-		frees, _, err = sites.Frees(p, "include/linux/conn.h", tag)
+		frees, _, err = sites.Frees(p, header, tag)
 		return err
 	}}
 	if err := s.Run([]*rewrite.Transform{probe}); err != nil {
@@ -75,6 +75,43 @@ func TestCreationSites(t *testing.T) {
 	}
 }
 
+// A blk-mq driver's per-request payload (tag_set.cmd_size = sizeof(...)) is
+// a site of its own: made and zeroed by blk-mq, then the driver's
+// .init_request; .exit_request runs before it goes. Zeroed only when the
+// tree's block layer shows it.
+func TestCreationSiteBlkMQPayload(t *testing.T) {
+	t.Parallel()
+	pdu := func(dir string) *sites.Site {
+		t.Helper()
+		res, _, _ := creationIn(t, dir, "include/linux/conn_queue.h", "conn_cmd")
+		for _, st := range res.Sites {
+			if st.Kind == sites.PDU {
+				return st
+			}
+		}
+		t.Fatalf("no payload site among %v", res.Sites)
+		return nil
+	}
+	st := pdu(conn)
+	if st.File != "net/conn/conn_queue.c" || st.Fn != "conn_queue_init" || st.Init != "conn_init_request" || st.Exit != "conn_exit_request" || !st.Zeroed || st.Unfit == "" {
+		t.Errorf("payload site: %+v", st)
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("cp", "-a", conn+"/.", dir).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "block/blk-mq.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "block/blk-mq.c"), []byte(strings.ReplaceAll(string(data), " | __GFP_ZERO", "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if st := pdu(dir); st.Zeroed {
+		t.Errorf("a block layer that does not zero payloads gives zeroed payloads: %+v", st)
+	}
+}
+
 // Linux 7.x allocates with macros that take the object, not its size
 // (slave = kzalloc_obj(*slave)): the sizeof is inside the macro, and the
 // macro is the allocator.
@@ -96,7 +133,7 @@ func TestCreationSiteInAllocationMacro(t *testing.T) {
 	edit("include/linux/slab.h", "void *kzalloc(size_t size, gfp_t flags);",
 		"void *kzalloc(size_t size, gfp_t flags);\n#define kzalloc_obj(P) kzalloc(sizeof(P), GFP_KERNEL)")
 	edit("net/conn/conn_core.c", "c = kzalloc(sizeof(*c), GFP_KERNEL);", "c = kzalloc_obj(*c);")
-	res, _, _ := creationIn(t, dir, "conn")
+	res, _, _ := creationIn(t, dir, "include/linux/conn.h", "conn")
 	var heap *sites.Site
 	for _, st := range res.Sites {
 		if st.Kind == sites.Heap {

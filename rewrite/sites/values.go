@@ -69,6 +69,19 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 			// a copy holds what its source holds; a sizeof creates nothing
 			continue
 		case Heap, Stack, Global:
+		case PDU:
+			// made by blk-mq, zeroed, then the driver's .init_request: the
+			// creation path is that callback (a new member is named by the
+			// patched files only, which pathWrites asks about)
+			if !st.Zeroed {
+				bad = append(bad, fmt.Sprintf("%s (made by %s)", st, st.Alloc))
+				continue
+			}
+			if st.Init != "" {
+				roots = append(roots, st.Init)
+			}
+			zeroed = append(zeroed, fmt.Sprintf("%s in %s (%s)", st, st.Fn, st.Alloc))
+			continue
 		case Array:
 			if st.Fn == "" {
 				zeroed = append(zeroed, st.String()+" (static storage)")
