@@ -235,6 +235,45 @@ func run(p *rewrite.Pass) error {
 	return nil
 }
 
+// referenceRE names the kernel's reference-count calls: taking one
+// (dev_hold, kref_get, sock_hold, get_device, ...) or dropping one
+// (dev_put, kref_put, put_device, ...).
+var referenceRE = regexp.MustCompile(`^(\w+_(hold|get|put|get_not_zero|put_and_test|tryget)|get_\w+|put_\w+|kref_\w+|refcount_\w+|__dev_(hold|put)|netdev_(hold|put))$`)
+
+// notReferenceRE are get_/put_ calls that move data, not references.
+var notReferenceRE = regexp.MustCompile(`^(get|put)_(user|unaligned\w*|cpu\w*|random\w*)$|^__(get|put)_user$`)
+
+// referenceCall reports whether the access is an argument of a
+// reference-count call, and names the call.
+func referenceCall(f *ast.File, a *cexpr.Access) (string, bool) {
+	if a.Kind != cexpr.Read && a.Kind != cexpr.AddrOf {
+		return "", false
+	}
+	toks := sites.CodeTokens(f)
+	i := sites.TokenAt(toks, a.Full.Off)
+	depth := 0
+	for k := i - 1; k >= 0 && k > i-60; k-- {
+		switch toks[k].Text {
+		case ")", "]":
+			depth++
+		case "[":
+			depth--
+		case "(":
+			if depth > 0 {
+				depth--
+				continue
+			}
+			if k > 0 && toks[k-1].Kind == ast.Ident && referenceRE.MatchString(toks[k-1].Text) && !notReferenceRE.MatchString(toks[k-1].Text) {
+				return toks[k-1].Text, true
+			}
+			return "", false
+		case ";", "{", "}":
+			return "", false
+		}
+	}
+	return "", false
+}
+
 // writtenBefore reports whether the statement "obj->m = ...;" of the
 // access's object and member comes, unconditionally (at the top level of
 // the function body), before the access in its function.
@@ -360,6 +399,18 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 		m.Setter = p.UniqueName(tag + "_set_" + m.Name)
 		m.SetArgs = gfpOf
 		pl.value = sites.CreationValue(p, m.Header, tag, m.Name)
+		if pl.value.Expr != "" {
+			// a value computed later for an object that has none must not
+			// stand for a reference upstream creation took
+			m.Check = func(file string, a *cexpr.Access) string {
+				call, ok := referenceCall(p.Parse(file), a)
+				if !ok {
+					return ""
+				}
+				return fmt.Sprintf("%s:%d passes the member to %s(): upstream takes or drops a reference through it; objects created before the livepatch took none, so a value computed for them (%s) would unbalance the count", file, a.Line, call, pl.value.Expr)
+			}
+			pl.manual = "decide what objects created before the livepatch must read: NULL when they hold no reference (every read must then tolerate it), or take the reference for each of them in a pre-patch callback"
+		}
 		if !pl.value.Known() {
 			pl.manual = "decide what objects created before the livepatch must read (a getter default computed from the object, or a pre-patch callback that sets it), or accept that they read " + zeroOf(pl.typ)
 			m.Check = func(file string, a *cexpr.Access) string {
