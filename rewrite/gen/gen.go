@@ -318,7 +318,7 @@ func StaticAssert(cond string) string {
 // for a local one ("..."); at the start of the file when there is none.
 func Include(f *ast.File, line string) (edit.Edit, bool) {
 	line = strings.TrimSpace(line)
-	system, path := includePath(line)
+	system, path := IncludePath(line)
 	for _, inc := range f.Includes {
 		if inc.Path == path {
 			return edit.Edit{}, false
@@ -336,9 +336,9 @@ func Include(f *ast.File, line string) (edit.Edit, bool) {
 	return edit.Edit{File: f.Name, Off: at, End: at, Text: "\n" + line, Why: "include"}, true
 }
 
-// includePath returns whether an #include line names a system header and
+// IncludePath returns whether an #include line names a system header and
 // the path it names.
-func includePath(line string) (bool, string) {
+func IncludePath(line string) (bool, string) {
 	rest := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(line, "#")), "include"))
 	if len(rest) >= 2 && rest[0] == '<' {
 		if i := strings.IndexByte(rest, '>'); i > 0 {

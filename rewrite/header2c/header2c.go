@@ -26,6 +26,8 @@ package header2c
 
 import (
 	"fmt"
+	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -747,6 +749,41 @@ func (st *state) single(header string) *hazard.Hazard {
 	return h
 }
 
+// tagDeclRE is a declaration of a struct, union or enum tag alone
+// ("struct foo;"): no object, so no storage class.
+var tagDeclRE = regexp.MustCompile(`^(struct|union|enum)\s+\w+\s*;\s*$`)
+
+// includeHeader returns the header a moved #include line comes from.
+func (st *state) includeHeader(line string) string {
+	for _, it := range st.items {
+		if it.kind == kInclude && it.text == line {
+			return it.header
+		}
+	}
+	return ""
+}
+
+// includeFor returns a header's quoted #include as the file u must spell
+// it: "../sof-audio.h" in sound/soc/sof/amd/acp.h names
+// sound/soc/sof/sof-audio.h, which sound/soc/sof/pcm.c includes as
+// "sof-audio.h". A system include, or a quoted one the tree does not hold
+// beside the header (found through -I instead), is returned as it is.
+func includeFor(p *rewrite.Pass, header, u, line string) string {
+	system, inc := gen.IncludePath(line)
+	if system || header == "" || path.Dir(header) == path.Dir(u) {
+		return line
+	}
+	target := path.Clean(path.Join(path.Dir(header), inc))
+	if strings.HasPrefix(target, "../") || p.File(target) == nil {
+		return line
+	}
+	rel, err := filepath.Rel(path.Dir(u), target)
+	if err != nil {
+		return line
+	}
+	return "#include \"" + filepath.ToSlash(rel) + "\""
+}
+
 // block renders the definitions every user gets, identical in each.
 func (st *state) block() string {
 	var incs, decls, calls, macros []string
@@ -759,7 +796,7 @@ func (st *state) block() string {
 			calls = append(calls, it.text)
 		case kDecl:
 			d := st.renamed(it.text)
-			if !strings.HasPrefix(d, "extern ") && !strings.HasPrefix(d, "typedef ") {
+			if !strings.HasPrefix(d, "extern ") && !strings.HasPrefix(d, "typedef ") && !tagDeclRE.MatchString(d) {
 				d = "extern " + d // a function that lives in another file (maybe another object)
 			}
 			decls = append(decls, d)
@@ -870,6 +907,7 @@ func (st *state) editUser(u, block string) []string {
 		}
 	}
 	for _, inc := range incs {
+		inc = includeFor(p, st.includeHeader(inc), u, inc)
 		if e, ok := gen.Include(f, inc); ok {
 			e.Why, e.Hazard = "include moved from the header", st.single("")
 			p.Edit(e)
