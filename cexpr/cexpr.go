@@ -215,6 +215,10 @@ func isKeyword(s string) bool {
 	return false
 }
 
+// Pure reports whether an expression can be evaluated twice: no call, no
+// assignment, no increment.
+func Pure(toks []ast.Token) bool { return pure(toks) }
+
 // pure reports whether an object expression can be evaluated twice.
 func pure(toks []ast.Token) bool {
 	for k, t := range toks {

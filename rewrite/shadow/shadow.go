@@ -106,6 +106,8 @@ type plan struct {
 	frees   []*sites.Free
 	allocs  []string
 	table   string      // the lock table, for lock members kept in one (no shadow)
+	copies  []copySite  // by-value copies of the struct, which carry the shadow
+	copier  string      // the function that copies the shadow
 	value   sites.Value // what upstream creation gives the member, for scalars
 	manual  string      // what the engineer must do when Check refuses a use of the member
 }
@@ -131,6 +133,20 @@ func run(p *rewrite.Pass) error {
 				p.RefuseManual(m.Entry, "its lock would live in a table of locks shared by objects whose addresses hash alike, and "+why+": two objects in one slot would deadlock",
 					"give the lock a shadow variable allocated where the code may sleep, or drop the nesting")
 				continue
+			}
+		} else {
+			copies, why := lifecycleSites(p, m.Header, member.TagOf(m.Key))
+			if why == "" && len(copies) > 0 && pl.ptr {
+				why = fmt.Sprintf("%s:%d in %s copies the struct by value, and a %s reached through a pointer accessor cannot be copied with it", copies[0].file, copies[0].line, copies[0].fn, pl.typ)
+			}
+			if why != "" {
+				p.RefuseManual(m.Entry, why, "keep the member another way, or carry the shadow by hand (klp_shadow_free where a stack object's life ends; klp_shadow_get and a set after each copy)")
+				continue
+			}
+			if len(copies) > 0 {
+				pl.copies = copies
+				pl.copier = p.UniqueName(member.TagOf(m.Key) + "_copy_" + m.Name)
+				m.Code += copyCode(pl)
 			}
 		}
 		plans = append(plans, pl)
@@ -551,6 +567,9 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 		frees, pdus = pduFrees(p, m0.Header, tag, frees)
 		out = append(out, pdus...)
 	}
+	// stale: some object may be freed with its shadow left behind, for
+	// the next object at the same address to find
+	stale := err != nil
 	if err != nil {
 		out = append(out, "!"+fmt.Sprintf("frees of struct %s were not searched: %v", tag, err))
 	} else {
@@ -577,6 +596,7 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 			ensureInclude(p, f, pls)
 		}
 		sort.Strings(handled)
+		stale = len(handled) == 0 || len(missed) > 0
 		line := fmt.Sprintf("shadows are freed before the object at %s; found by %s", orNone(handled), method)
 		if len(missed) > 0 {
 			out = append(out, "!"+line+"; not handled: "+strings.Join(missed, ", "))
@@ -584,32 +604,64 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 			out = append(out, line)
 		}
 	}
+	// copies carry the shadow
+	for _, pl := range pls {
+		for _, c := range pl.copies {
+			f := p.Parse(c.file)
+			g, _ := gfpAt(f, c.end-1)
+			p.Edit(edit.Edit{File: c.file, Off: c.end, End: c.end, Text: fmt.Sprintf("\n%s%s(%s, %s, %s);", indentAt(f.Src, c.end-1), pl.copier, c.dst, c.src, g), Why: "the copy carries the shadow", Hazard: only(pls)})
+			ensureInclude(p, c.file, pls)
+			out = append(out, fmt.Sprintf("the copy at %s:%d in %s carries the shadow of %s (%s(), %s)", c.file, c.line, c.fn, pl.m.Name, pl.copier, g))
+		}
+	}
 	// allocation at creation
 	res, err := sites.Find(p, m0.Header, tag)
 	if err != nil {
-		out = append(out, fmt.Sprintf("creation sites were not searched (%v): shadows are allocated on first write instead", err))
+		line := fmt.Sprintf("creation sites were not searched (%v): shadows are allocated on first write instead", err)
+		if stale {
+			line = "!" + line + ", and a shadow a freed object left behind would be found by the next object at its address"
+		}
+		out = append(out, line)
 		return out
 	}
-	var done []string
+	var done, unhandled []string
 	for _, st := range res.Sites {
 		if st.Kind != sites.Heap || st.Unfit != "" {
 			continue
 		}
 		f := p.Parse(st.File)
-		stmtEnd, v, gfp := allocStatement(f, st.Off)
+		stmtEnd, v, gfp, decl := -1, "", "", false
+		off := sites.Locate(f, st)
+		if off >= 0 {
+			stmtEnd, v, gfp, decl = allocStatement(f, off)
+		}
 		if stmtEnd < 0 || v == "" {
+			unhandled = append(unhandled, fmt.Sprintf("%s:%d in %s", st.File, st.Line, st.Fn))
 			continue
 		}
-		indent := indentAt(f.Src, ast.LineStart(f.Src, st.Off))
+		indent := indentAt(f.Src, ast.LineStart(f.Src, off))
+		var b strings.Builder
+		if decl {
+			// "struct x *v = kzalloc(...);": after the declarations, with
+			// the blank line that ends them
+			stmtEnd = afterDeclarations(f, stmtEnd)
+			b.WriteString("\n")
+		}
 		// after "if (!v) return ...;" when the code checks the allocation
 		at, guarded := afterNullCheck(f, stmtEnd, v)
-		var b strings.Builder
+		if guarded {
+			b.Reset()
+		}
 		in := indent
 		if !guarded {
 			fmt.Fprintf(&b, "\n%sif (%s) {", indent, v)
 			in += "\t"
 		}
 		for _, pl := range pls {
+			if stale {
+				// a freed object's shadow, found by a new one at its address
+				fmt.Fprintf(&b, "\n%sif (klp_shadow_get(%s, %s))\n%s\tklp_shadow_free(%s, %s, NULL);", in, v, pl.idMacro, in, v, pl.idMacro)
+			}
 			size := "sizeof(" + pl.typ + ")"
 			ctor := "NULL"
 			if pl.ptr && pl.ctor != "" {
@@ -630,6 +682,12 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 	}
 	if len(done) > 0 {
 		out = append(out, "shadows are allocated with the object at "+strings.Join(done, ", ")+"; found by "+res.Method)
+		if stale {
+			out = append(out, "not every free of the object is known, so where it is created a shadow an earlier object at the same address left behind is freed first (klp_shadow_get, then klp_shadow_free): a new object never reads an old one's value")
+		}
+	}
+	if stale && len(unhandled) > 0 {
+		out = append(out, "!not every free of the object is known, and kprewrite cannot add the shadow's allocation where the object is created at "+strings.Join(unhandled, ", ")+" (not a plain \"v = alloc(...);\"): a shadow a freed object left behind would be found by the next object at its address")
 	}
 	return out
 }
@@ -732,7 +790,7 @@ func only(pls []*plan) *hazard.Hazard {
 
 // allocStatement finds the statement "v = alloc(..., gfp);" around off and
 // returns the offset after it, the variable and the gfp argument.
-func allocStatement(f *ast.File, off int) (int, string, string) {
+func allocStatement(f *ast.File, off int) (int, string, string, bool) {
 	toks := sites.CodeTokens(f)
 	i := sites.TokenAt(toks, off)
 	start := i
@@ -743,8 +801,19 @@ func allocStatement(f *ast.File, off int) (int, string, string) {
 	for end < len(toks) && toks[end].Text != ";" {
 		end++
 	}
+	decl := false
+	if end < len(toks) && start+3 < end && toks[start].Text == "struct" {
+		// "struct x *v = alloc(...);"
+		k := start + 2
+		for k < end && toks[k].Text == "*" {
+			k++
+		}
+		if k+1 < end && toks[k].Kind == ast.Ident && toks[k+1].Text == "=" && k > start+2 {
+			start, decl = k, true
+		}
+	}
 	if end >= len(toks) || start+1 >= len(toks) || toks[start+1].Text != "=" || toks[start].Kind != ast.Ident {
-		return -1, "", ""
+		return -1, "", "", false
 	}
 	gfp := "GFP_KERNEL"
 	for k := end - 1; k > start; k-- {
@@ -753,8 +822,37 @@ func allocStatement(f *ast.File, off int) (int, string, string) {
 			break
 		}
 	}
-	return toks[end].End, toks[start].Text, gfp
+	return toks[end].End, toks[start].Text, gfp, decl
 }
+
+// afterDeclarations returns the offset after the declarations that follow
+// the declaration ending at off in its block (the first statement's start
+// is where code may go without mixing declarations and statements).
+func afterDeclarations(f *ast.File, off int) int {
+	toks := sites.CodeTokens(f)
+	i := sites.TokenAt(toks, off)
+	for i < len(toks) {
+		t := toks[i]
+		decl := declStartRE.MatchString(t.Text) || t.Kind == ast.Ident && i+2 < len(toks) && !stmtStartRE.MatchString(t.Text) &&
+			(toks[i+1].Kind == ast.Ident || toks[i+1].Text == "*" && toks[i+2].Kind == ast.Ident)
+		if !decl {
+			break
+		}
+		k := i
+		for k < len(toks) && toks[k].Text != ";" {
+			k++
+		}
+		if k >= len(toks) {
+			break
+		}
+		off = toks[k].End
+		i = k + 1
+	}
+	return off
+}
+
+// stmtStartRE are the keywords that start a statement.
+var stmtStartRE = regexp.MustCompile(`^(return|goto|if|else|while|for|do|switch|case|default|break|continue|sizeof)$`)
 
 func indentAt(src []byte, off int) string {
 	s := ast.LineStart(src, off)

@@ -60,6 +60,70 @@ type Site struct {
 	// Init and Exit are a blk-mq payload's .init_request and .exit_request
 	// callbacks (in File), for PDU sites.
 	Init, Exit string
+	// Stmt is the text of the statement around Off (tokens joined by
+	// spaces), by which Locate finds it again after other edits.
+	Stmt   string
+	inStmt int // Off - the offset of the statement's first token
+}
+
+// statementText returns the tokens of the statement around off, joined,
+// and off's distance from the statement's first token.
+func statementText(f *ast.File, off int) (string, int) {
+	toks := codeTokens(f)
+	i := tokenAt(toks, off)
+	if i >= len(toks) {
+		return "", 0
+	}
+	start, end := stmtBounds(toks, i)
+	return ast.JoinTokens(toks[start:end]), off - toks[start].Off
+}
+
+// stmtBounds returns the token range of the statement holding token i:
+// from after the previous ';', '{' or '}' to its ';' (exclusive).
+func stmtBounds(toks []ast.Token, i int) (int, int) {
+	start := i
+	for start > 0 && toks[start-1].Text != ";" && toks[start-1].Text != "{" && toks[start-1].Text != "}" {
+		start--
+	}
+	end := i
+	for end < len(toks) && toks[end].Text != ";" {
+		end++
+	}
+	return start, end
+}
+
+// Locate returns the offset of site st in f, the current text of its
+// file: the sites were found in the text the compiler saw, and transforms
+// that ran since may have moved it (accessors inserted above it). It looks
+// for the same statement in the same function, and returns -1 when it is
+// not there exactly once.
+func Locate(f *ast.File, st *Site) int {
+	if st.Stmt == "" {
+		return -1
+	}
+	toks := codeTokens(f)
+	lo, hi := 0, len(toks)
+	if st.Fn != "" {
+		fn := f.Func(st.Fn)
+		if fn == nil {
+			return -1
+		}
+		lo, hi = tokenAt(toks, fn.Body.Off), tokenAt(toks, fn.Body.End)
+	}
+	found := -1
+	for i := lo; i < hi; i++ {
+		if i > lo && toks[i-1].Text != ";" && toks[i-1].Text != "{" && toks[i-1].Text != "}" {
+			continue
+		}
+		_, end := stmtBounds(toks, i)
+		if end <= hi && ast.JoinTokens(toks[i:end]) == st.Stmt {
+			if found >= 0 {
+				return -1
+			}
+			found = toks[i].Off + st.inStmt
+		}
+	}
+	return found
 }
 
 func (s *Site) String() string {
@@ -260,6 +324,7 @@ func classify(p *rewrite.Session, tag string, diags []build.Diagnostic) []*Site 
 		f := p.Parse(file)
 		off := f.Lines.Start(line) + col - 1
 		st := &Site{File: file, Line: line, Off: off}
+		st.Stmt, st.inStmt = statementText(f, off)
 		if fn := f.FuncAt(off); fn != nil {
 			st.Fn = fn.Name
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/rewritetest"
 	"github.com/kprewrite/kprewrite/rewrite/sites"
@@ -145,5 +146,40 @@ func TestCreationSiteInAllocationMacro(t *testing.T) {
 	}
 	if heap == nil || heap.Fn != "conn_create" || heap.Alloc != "kzalloc_obj" || !heap.Zeroed {
 		t.Fatalf("want the zeroed kzalloc_obj in conn_create, got %v", res.Sites)
+	}
+}
+
+// Transforms that run after the sites were found may insert text above
+// them (accessors, moved header code): Locate finds a site's statement
+// again, at the same place within it, and gives up on a statement that is
+// no longer there exactly once.
+func TestLocateAfterEdits(t *testing.T) {
+	t.Parallel()
+	res, _, _ := creation(t, "conn")
+	var heap *sites.Site
+	for _, st := range res.Sites {
+		if st.Kind == sites.Heap {
+			heap = st
+		}
+	}
+	if heap == nil {
+		t.Fatalf("no heap site in %v", res.Sites)
+	}
+	src, err := os.ReadFile(filepath.Join(conn, heap.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sites.Locate(ast.Parse(heap.File, src), heap); got != heap.Off {
+		t.Errorf("unchanged text: Locate = %d, want %d", got, heap.Off)
+	}
+	prefix := "/* accessors a transform added */\nstatic inline int conn_x(void)\n{\n\treturn 0;\n}\n"
+	moved := append([]byte(prefix), src...)
+	if got := sites.Locate(ast.Parse(heap.File, moved), heap); got != heap.Off+len(prefix) {
+		t.Errorf("text moved by %d: Locate = %d, want %d", len(prefix), got, heap.Off+len(prefix))
+	}
+	stmt := string(src[heap.Off-20 : heap.Off+20])
+	gone := []byte(strings.Replace(string(src), "c = kzalloc(sizeof(*c), GFP_KERNEL);", "c = kzalloc(sizeof(*c) + 8, GFP_KERNEL);", 1))
+	if got := sites.Locate(ast.Parse(heap.File, gone), heap); got != -1 {
+		t.Errorf("statement rewritten (%q): Locate = %d, want -1", stmt, got)
 	}
 }

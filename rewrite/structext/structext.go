@@ -431,7 +431,11 @@ func extension(p *rewrite.Pass, pl *plan, s *ast.Struct, pre *ast.File) string {
 // convertDecl turns "struct TAG name ..." into "struct TAG_ext name ...".
 func convertDecl(f *ast.File, st *sites.Site, pl *plan) ([]edit.Edit, error) {
 	toks := sites.CodeTokens(f)
-	i := sites.TokenAt(toks, st.Off)
+	at := sites.Locate(f, st)
+	if at < 0 {
+		return nil, fmt.Errorf("kprewrite cannot find the declaration of %s again in the current text", st.Name)
+	}
+	i := sites.TokenAt(toks, at)
 	// the declaration statement holding the variable
 	start := i
 	for start > 0 && toks[start-1].Text != ";" && toks[start-1].Text != "{" && toks[start-1].Text != "}" {
@@ -464,7 +468,7 @@ func convertDecl(f *ast.File, st *sites.Site, pl *plan) ([]edit.Edit, error) {
 			// the kernel's functions take a struct tag *: hand them the
 			// base ("&info" -> "&info.base"); readers get back to the
 			// extension with to_ext()
-			if fn := f.FuncAt(st.Off); fn != nil {
+			if fn := f.FuncAt(at); fn != nil {
 				for j := i + 1; j+1 < len(toks) && toks[j].Off < fn.Body.End; j++ {
 					if toks[j].Text == "&" && toks[j+1].Text == st.Name && (j+2 >= len(toks) || toks[j+2].Text != "." && toks[j+2].Text != "[" && toks[j+2].Text != "->") {
 						es = append(es, edit.Edit{Off: toks[j+1].End, End: toks[j+1].End, Text: "." + pl.baseName})
@@ -480,7 +484,11 @@ func convertDecl(f *ast.File, st *sites.Site, pl *plan) ([]edit.Edit, error) {
 // convertSizeof makes an allocation's size that of the extension.
 func convertSizeof(f *ast.File, st *sites.Site, pl *plan) ([]edit.Edit, error) {
 	toks := sites.CodeTokens(f)
-	i := sites.TokenAt(toks, st.Off)
+	at := sites.Locate(f, st)
+	if at < 0 {
+		return nil, fmt.Errorf("kprewrite cannot find the allocation at %s:%d again in the current text", st.File, st.Line)
+	}
+	i := sites.TokenAt(toks, at)
 	for k := i; k >= 0 && k > i-6; k-- {
 		if toks[k].Text == "sizeof" && k+1 < len(toks) && toks[k+1].Text == "(" {
 			depth := 0

@@ -1,0 +1,152 @@
+package shadow
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/cexpr"
+	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/sites"
+)
+
+// A shadow variable belongs to an address, not to a value: "*dst = *src"
+// copies every member of the struct but none of src's shadows, and an
+// object on the stack leaves its shadow behind for the next object the
+// same stack slot holds. Both would give objects created after the
+// livepatch a member value upstream never gives them, so a struct copy
+// carries its shadow explicitly, and a struct that lives on the stack is
+// refused.
+
+// copySite is a by-value copy of the struct, "dst = src;": the shadow is
+// copied after the statement.
+type copySite struct {
+	file     string
+	line     int
+	fn       string
+	dst, src string // pointer expressions
+	end      int    // offset after the statement's ';'
+}
+
+// lifecycleSites reads the creation sites of m's struct for what a shadow
+// cannot follow on its own: it returns the copies to carry the shadow
+// through, or why the member cannot live in a shadow.
+func lifecycleSites(p *rewrite.Pass, header, tag string) ([]copySite, string) {
+	res, err := sites.Find(p, header, tag)
+	if err != nil {
+		return nil, "" // CreationValue says what is unknown
+	}
+	var copies []copySite
+	var bad []string
+	for _, st := range res.Sites {
+		switch {
+		case st.Kind == sites.Stack:
+			bad = append(bad, fmt.Sprintf("%s:%d in %s holds a struct %s on the stack: a shadow attached to it outlives it and would be read by the next object in the same stack slot", st.File, st.Line, st.Fn, tag))
+		case st.Kind == sites.Copy && st.Fn != "":
+			f := p.Parse(st.File)
+			off := sites.Locate(f, st)
+			if off < 0 {
+				bad = append(bad, fmt.Sprintf("%s:%d in %s uses struct %s as a value, and kprewrite cannot find that statement again in the current text: the copy would not carry the shadow", st.File, st.Line, st.Fn, tag))
+				continue
+			}
+			c, why := copyStatement(f, off)
+			if why != "" {
+				bad = append(bad, fmt.Sprintf("%s:%d in %s uses struct %s as a value (%s): the copy would not carry the shadow", st.File, st.Line, st.Fn, tag, why))
+				continue
+			}
+			c.file, c.line, c.fn = st.File, st.Line, st.Fn
+			dup := false
+			for _, o := range copies {
+				dup = dup || o.file == c.file && o.end == c.end
+			}
+			if !dup {
+				copies = append(copies, c)
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return nil, strings.Join(bad, "; ")
+	}
+	return copies, ""
+}
+
+// copyStatement reads the statement around off as "dst = src;" with both
+// sides expressions that can be evaluated again (no call, no side effect).
+func copyStatement(f *ast.File, off int) (copySite, string) {
+	toks := sites.CodeTokens(f)
+	i := sites.TokenAt(toks, off)
+	start := i
+	for start > 0 && toks[start-1].Text != ";" && toks[start-1].Text != "{" && toks[start-1].Text != "}" {
+		start--
+	}
+	end := i
+	for end < len(toks) && toks[end].Text != ";" {
+		end++
+	}
+	if end >= len(toks) || start >= end {
+		return copySite{}, "not a statement"
+	}
+	eq, depth := -1, 0
+	for k := start; k < end; k++ {
+		switch toks[k].Text {
+		case "(", "[", "{":
+			depth++
+		case ")", "]", "}":
+			depth--
+		case "=":
+			if depth == 0 {
+				if eq >= 0 {
+					return copySite{}, "a chained assignment"
+				}
+				eq = k
+			}
+		}
+	}
+	if eq <= start || eq+1 >= end {
+		return copySite{}, "not an assignment statement (a by-value argument, return, comparison or initializer)"
+	}
+	lhs, rhs := toks[start:eq], toks[eq+1:end]
+	if declStartRE.MatchString(lhs[0].Text) || lhs[0].Text == "return" {
+		return copySite{}, "a declaration or return"
+	}
+	if !cexpr.Pure(lhs) || !cexpr.Pure(rhs) {
+		return copySite{}, "a side of the assignment calls a function or has a side effect"
+	}
+	if rhs[0].Text == "(" && len(rhs) > 1 && declStartRE.MatchString(rhs[1].Text) {
+		return copySite{}, "a compound literal"
+	}
+	return copySite{dst: pointerTo(f, lhs), src: pointerTo(f, rhs), end: toks[end].End}, ""
+}
+
+// declStartRE are the words a declaration (or a cast) starts with.
+var declStartRE = regexp.MustCompile(`^(struct|union|enum|const|volatile|static|unsigned|signed|char|short|int|long|bool|void)$`)
+
+// pointerTo returns a pointer expression for the lvalue toks.
+func pointerTo(f *ast.File, toks []ast.Token) string {
+	text := string(f.Src[toks[0].Off:toks[len(toks)-1].End])
+	if toks[0].Text == "*" && len(toks) > 1 {
+		rest := toks[1:]
+		if len(rest) == 1 || rest[0].Text == "(" && ast.MatchBack(rest, len(rest)-1) == 0 {
+			return string(f.Src[rest[0].Off:rest[len(rest)-1].End])
+		}
+		return "(" + string(f.Src[rest[0].Off:rest[len(rest)-1].End]) + ")"
+	}
+	return cexpr.AddressOf(text, false)
+}
+
+// copyCode renders the function that copies the shadow of pl's member from
+// one object to another: the source's value, or none (the destination then
+// reads the default, computed as for the source).
+func copyCode(pl *plan) string {
+	m := pl.m
+	vp := pl.typ + " *"
+	if strings.HasSuffix(pl.typ, "*") {
+		vp = pl.typ + "*"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nstatic inline void %s(%s *dst, const %s *src, gfp_t gfp)\n{\n", pl.copier, m.Key, m.Key)
+	fmt.Fprintf(&b, "\t%sv = klp_shadow_get((void *)src, %s);\n\n", vp, pl.idMacro)
+	fmt.Fprintf(&b, "\tif (v)\n\t\t%s(dst, *v, gfp);\n\telse\n\t\tklp_shadow_free(dst, %s, NULL);\n}\n", m.Setter, pl.idMacro)
+	return b.String()
+}
