@@ -94,7 +94,14 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 			continue
 		}
 		f := p.Parse(st.File)
-		as := creationAssigns(f, st, member)
+		// the site in the current text (other transforms may have edited
+		// the file since the compiler found it)
+		here := *st
+		if here.Off = Locate(f, st); here.Off < 0 {
+			bad = append(bad, fmt.Sprintf("%s in %s: kprewrite cannot find the creation statement again in the current text", st, st.Fn))
+			continue
+		}
+		as := creationAssigns(f, &here, member)
 		if st.Fn != "" {
 			// the function that creates the object (by name: another
 			// transform's edits may have moved offsets since the sites
@@ -636,6 +643,7 @@ func cacheSites(p *rewrite.Session, tag string) ([]*Site, string) {
 		for _, loc := range allocRE.FindAllSubmatchIndex(src, -1) {
 			call := string(src[loc[2]:loc[3]])
 			st := &Site{File: file, Line: f.Line(loc[0]), Kind: Heap, Alloc: call, Off: loc[0]}
+			st.Stmt, st.inStmt = statementText(f, loc[0])
 			if fn := f.FuncAt(loc[0]); fn != nil {
 				st.Fn = fn.Name
 			}
