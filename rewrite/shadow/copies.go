@@ -43,6 +43,8 @@ func lifecycleSites(p *rewrite.Pass, header, tag string) ([]copySite, string) {
 		switch {
 		case st.Kind == sites.Stack:
 			bad = append(bad, fmt.Sprintf("%s:%d in %s holds a struct %s on the stack: a shadow attached to it outlives it and would be read by the next object in the same stack slot", st.File, st.Line, st.Fn, tag))
+		case st.Kind == sites.Size && copyCallRE.MatchString(st.Call):
+			bad = append(bad, fmt.Sprintf("%s:%d in %s duplicates a struct %s with %s(): the copy would not carry the shadow", st.File, st.Line, st.Fn, tag, st.Call))
 		case st.Kind == sites.Copy && st.Fn != "":
 			f := p.Parse(st.File)
 			off := sites.Locate(f, st)
@@ -118,6 +120,9 @@ func copyStatement(f *ast.File, off int) (copySite, string) {
 	}
 	return copySite{dst: pointerTo(f, lhs), src: pointerTo(f, rhs), end: toks[end].End}, ""
 }
+
+// copyCallRE are the calls that copy an object's bytes.
+var copyCallRE = regexp.MustCompile(`^(memcpy|memmove|kmemdup|kmemdup_array|devm_kmemdup|kvmemdup|__builtin_memcpy|unsafe_memcpy)$`)
 
 // declStartRE are the words a declaration (or a cast) starts with.
 var declStartRE = regexp.MustCompile(`^(struct|union|enum|const|volatile|static|unsigned|signed|char|short|int|long|bool|void)$`)

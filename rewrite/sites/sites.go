@@ -63,7 +63,8 @@ type Site struct {
 	// Stmt is the text of the statement around Off (tokens joined by
 	// spaces), by which Locate finds it again after other edits.
 	Stmt   string
-	inStmt int // Off - the offset of the statement's first token
+	inStmt int    // Off - the offset of the statement's first token
+	Call   string // the call a Size site's sizeof is an argument of
 }
 
 // statementText returns the tokens of the statement around off, joined,
@@ -360,6 +361,7 @@ func classify(p *rewrite.Session, tag string, diags []build.Diagnostic) []*Site 
 			case st.Fn == "":
 				st.Unfit = "sizeof outside a function"
 			default:
+				st.Call = call
 				st.Unfit = "sizeof(struct " + tag + ") used for something other than an allocation (" + call + ")"
 			}
 		case fieldRE.MatchString(msg):

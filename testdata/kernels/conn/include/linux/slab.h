@@ -11,6 +11,7 @@
 void *kmalloc(size_t size, gfp_t flags);
 void *kzalloc(size_t size, gfp_t flags);
 void kfree(const void *objp);
+void *kmemdup(const void *src, size_t len, gfp_t gfp);
 
 struct kmem_cache;
 struct kmem_cache *kmem_cache_create(const char *name, unsigned int size, unsigned int align,
