@@ -224,8 +224,8 @@ func safety(p *rewrite.Pass, m *member.Member) zeroing {
 				}
 				good = append(good, fmt.Sprintf("%s in %s (%s)", st.String(), st.Fn, how))
 			}
-		case sites.PDU:
-			// the running tag sets' payloads have the old size, and a
+		case sites.PDU, sites.Private:
+			// blk-mq payloads and private areas keep the old size, and a
 			// hole is inside it
 			if !st.Zeroed {
 				bad = append(bad, fmt.Sprintf("%s (made by %s)", st, st.Alloc))

@@ -626,6 +626,12 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 	}
 	var done, unhandled []string
 	for _, st := range res.Sites {
+		if st.Kind == sites.Private {
+			// made by a subsystem's allocator, reached through its accessor:
+			// kprewrite does not add the shadow's allocation there
+			unhandled = append(unhandled, fmt.Sprintf("%s:%d in %s (%s)", st.File, st.Line, st.Fn, st.Alloc))
+			continue
+		}
 		if st.Kind != sites.Heap || st.Unfit != "" {
 			continue
 		}
@@ -687,7 +693,7 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 		}
 	}
 	if stale && len(unhandled) > 0 {
-		out = append(out, "!not every free of the object is known, and kprewrite cannot add the shadow's allocation where the object is created at "+strings.Join(unhandled, ", ")+" (not a plain \"v = alloc(...);\"): a shadow a freed object left behind would be found by the next object at its address")
+		out = append(out, "!not every free of the object is known, and kprewrite cannot add the shadow's allocation where the object is created at "+strings.Join(unhandled, ", ")+" (not a plain \"v = alloc(...);\", or a subsystem's allocator): a shadow a freed object left behind would be found by the next object at its address")
 	}
 	return out
 }

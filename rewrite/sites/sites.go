@@ -42,6 +42,7 @@ const (
 	Size     Kind = "size"     // sizeof used for something other than an allocation
 	Zeroing  Kind = "zeroing"  // memset(p, 0, sizeof(*p)): harmless
 	PDU      Kind = "pdu"      // the payload blk-mq puts behind each request (tag_set.cmd_size)
+	Private  Kind = "private"  // a driver's private area behind a subsystem's object (alloc_etherdev)
 )
 
 // Site is a place where an object of the struct comes into existence (or
@@ -352,6 +353,7 @@ func classify(p *rewrite.Session, tag string, diags []build.Diagnostic) []*Site 
 			switch {
 			case pduSite(f, off):
 				classifyPDU(p, f, st, tag)
+			case classifyPrivate(p, st, tag, call):
 			case allocRE.MatchString(call):
 				st.Kind, st.Alloc = Heap, call
 				st.Escape = heapEscape(f, st)

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _LINUX_NETDEVICE_H
+#define _LINUX_NETDEVICE_H
+
+#include <linux/types.h>
+
+struct net_device {
+	char name[16];
+	unsigned int mtu;
+};
+
+struct net_device *alloc_etherdev_mqs(int sizeof_priv, unsigned int txqs,
+				      unsigned int rxqs);
+#define alloc_etherdev(sizeof_priv) alloc_etherdev_mqs(sizeof_priv, 1, 1)
+void free_netdev(struct net_device *dev);
+
+static inline void *netdev_priv(const struct net_device *dev)
+{
+	return (char *)dev + sizeof(struct net_device);
+}
+
+#endif
