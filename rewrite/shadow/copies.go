@@ -39,11 +39,18 @@ func lifecycleSites(p *rewrite.Pass, header, tag string) ([]copySite, string) {
 	}
 	var copies []copySite
 	var bad []string
+	copied := map[string]bool{} // file:line of byte copies, found type-exactly
+	if r, err := sites.FreeSites.Get(p, sites.Struct{Header: header, Tag: tag}); err == nil {
+		for _, c := range r.Copies {
+			copied[fmt.Sprintf("%s:%d", c.File, c.Line)] = true
+			bad = append(bad, fmt.Sprintf("%s:%d in %s copies a struct %s with %s(): the copy would not carry the shadow", c.File, c.Line, c.Fn, tag, c.Call))
+		}
+	}
 	for _, st := range res.Sites {
 		switch {
 		case st.Kind == sites.Stack:
 			bad = append(bad, fmt.Sprintf("%s:%d in %s holds a struct %s on the stack: a shadow attached to it outlives it and would be read by the next object in the same stack slot", st.File, st.Line, st.Fn, tag))
-		case st.Kind == sites.Size && copyCallRE.MatchString(st.Call):
+		case st.Kind == sites.Size && copyCallRE.MatchString(st.Call) && !copied[fmt.Sprintf("%s:%d", st.File, st.Line)]:
 			bad = append(bad, fmt.Sprintf("%s:%d in %s duplicates a struct %s with %s(): the copy would not carry the shadow", st.File, st.Line, st.Fn, tag, st.Call))
 		case st.Kind == sites.Copy && st.Fn != "":
 			f := p.Parse(st.File)

@@ -28,12 +28,27 @@ type Free struct {
 // pointer among their arguments.
 var freeFuncs = map[string]int{"kfree": 0, "kvfree": 0, "kfree_sensitive": 0, "vfree": 0, "kmem_cache_free": 1, "devm_kfree": 1}
 
+// copyFuncs are the byte-copy functions watched, with their parameters: a
+// struct pointer among the marked ones is an object copied (or copied
+// over) without the struct's own assignment, which the creation sites do
+// not see when the size is not a sizeof of the struct
+// ("kmemdup(e, e->size, GFP_ATOMIC)").
+var copyFuncs = map[string]struct {
+	params  string
+	checked []string
+}{
+	"kmemdup": {"p, n, g", []string{"p"}},
+	"memcpy":  {"d, s, n", []string{"d", "s"}},
+	"memmove": {"d, s, n", []string{"d", "s"}},
+}
+
 const freeMarker = "kprewrite-frees-"
 
 // FreeResult is where the objects of one struct are freed and how that was
-// found.
+// found, and where they are copied byte for byte (kmemdup, memcpy).
 type FreeResult struct {
 	Frees  []*Free
+	Copies []*Free
 	Method string
 }
 
@@ -47,7 +62,15 @@ var FreeSites = &rewrite.Fact[Struct, *FreeResult]{
 	Doc:  "where objects of a struct are freed by kfree and friends, found by making those calls fail on a pointer to the struct",
 	Compute: func(s *rewrite.Session, st Struct) (*FreeResult, error) {
 		fs, method, err := frees(s, st.Header, st.Tag)
-		return &FreeResult{fs, method}, err
+		r := &FreeResult{Method: method}
+		for _, f := range fs {
+			if _, ok := copyFuncs[f.Call]; ok {
+				r.Copies = append(r.Copies, f)
+			} else {
+				r.Frees = append(r.Frees, f)
+			}
+		}
+		return r, err
 	},
 }
 
@@ -76,18 +99,28 @@ func frees(p *rewrite.Session, header, tag string) ([]*Free, string, error) {
 	// declares as a struct tag pointer.
 	declRE := regexp.MustCompile(`struct\s+` + regexp.QuoteMeta(tag) + `\s*\*\s*(\w+)`)
 	argRE := regexp.MustCompile(`\b(?:kfree|kvfree|kfree_sensitive|vfree|devm_kfree|kmem_cache_free)\s*\(\s*(?:[^,()]+,\s*)?&?(\w+)\s*\)`)
+	copyRE := regexp.MustCompile(`\b(?:kmemdup|memcpy|memmove)\s*\(\s*&?(\w+)(?:\s*->\s*\w+)?\s*,\s*&?(\w+)`)
 	var cands []string
 	for _, u := range users {
 		src := p.File(u)
-		if !callRE.Match(src) {
-			continue
-		}
 		vars := map[string]bool{}
 		for _, m := range declRE.FindAllSubmatch(src, -1) {
 			vars[string(m[1])] = true
 		}
+		if len(vars) == 0 {
+			continue
+		}
 		for _, m := range argRE.FindAllSubmatch(src, -1) {
 			if vars[string(m[1])] {
+				cands = append(cands, u)
+				break
+			}
+		}
+		if slices.Contains(cands, u) {
+			continue
+		}
+		for _, m := range copyRE.FindAllSubmatch(src, -1) {
+			if vars[string(m[1])] || vars[string(m[2])] {
 				cands = append(cands, u)
 				break
 			}
@@ -99,7 +132,7 @@ func frees(p *rewrite.Session, header, tag string) ([]*Free, string, error) {
 		}
 	}
 	sort.Strings(cands)
-	method := fmt.Sprintf("the compiler, with kfree, kvfree, kfree_sensitive, vfree, kmem_cache_free and devm_kfree made to fail on a struct %s pointer, over the %d files the config builds that include %s and free a variable they declare as a struct pointer (%s); frees through RCU callbacks, other allocators or expressions are not found",
+	method := fmt.Sprintf("the compiler, with kfree, kvfree, kfree_sensitive, vfree, kmem_cache_free and devm_kfree (and the copies kmemdup, memcpy, memmove) made to fail on a struct %s pointer, over the %d files the config builds that include %s and free or copy a variable they declare as a struct pointer (%s); frees through RCU callbacks, other allocators or expressions are not found",
 		tag, len(cands), header, how)
 	if len(cands) > MaxCandidates {
 		return nil, method, fmt.Errorf("%d files to search for frees of struct %s: too many", len(cands), tag)
@@ -130,6 +163,17 @@ func frees(p *rewrite.Session, header, tag string) ([]*Free, string, error) {
 		call := strings.ReplaceAll(params, " ", "")
 		fmt.Fprintf(&wrap, "#define %s(%s) ({ _Static_assert(!_Generic((%s), struct %s *: 1, const struct %s *: 1, default: 0), \"%s%s\"); (%s)(%s); })\n",
 			name, params, ptr, tag, tag, freeMarker, name, name, call)
+	}
+	for _, name := range slices.Sorted(maps.Keys(copyFuncs)) {
+		c := copyFuncs[name]
+		var conds []string
+		for _, a := range c.checked {
+			conds = append(conds, fmt.Sprintf("!_Generic((%s), struct %s *: 1, const struct %s *: 1, default: 0)", a, tag, tag))
+		}
+		// the value is a null pointer, not a call: only the diagnostics
+		// matter, and kmemdup may be a macro (Linux 6.10's alloc_hooks)
+		fmt.Fprintf(&wrap, "#undef %s\n#define %s(%s) ({ _Static_assert(%s, \"%s%s\"); (void *)0; })\n",
+			name, name, c.params, strings.Join(conds, " && "), freeMarker, name)
 	}
 	for _, f := range cands {
 		src := p.File(f)
@@ -191,7 +235,7 @@ func locateFree(p *rewrite.Session, file string, line int, call string) *Free {
 		}
 		// the argument
 		args := splitArgs(toks, i+1)
-		if idx := freeFuncs[call]; idx < len(args) {
+		if idx, ok := freeFuncs[call]; ok && idx < len(args) {
 			fr.Arg = args[idx]
 		}
 		// a plain statement: "call(...);" right after ';', '{' or '}'
