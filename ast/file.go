@@ -703,6 +703,24 @@ func MatchBack(toks []Token, k int) int {
 	return -1
 }
 
+// MatchForward returns the index of the token that closes the group ('(',
+// '[' or '{') opened at toks[k], or -1 when none does.
+func MatchForward(toks []Token, k int) int {
+	depth := 0
+	for j := k; j < len(toks); j++ {
+		switch toks[j].Text {
+		case "(", "[", "{":
+			depth++
+		case ")", "]", "}":
+			depth--
+			if depth == 0 {
+				return j
+			}
+		}
+	}
+	return -1
+}
+
 // matchOpenBack is MatchBack, or 0 when no token opens the group.
 func matchOpenBack(h []Token, k int) int { return max(MatchBack(h, k), 0) }
 

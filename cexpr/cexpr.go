@@ -25,10 +25,14 @@ const (
 	IncDec        // m++, ++m, m--, --m
 	AddrOf        // &m (or &m.sub...)
 	SizeOf        // sizeof / typeof / __typeof__ / offsetof on the member
+	// Designator: ".m = v" in a compound literal assigned to an object
+	// ("*p = (struct s){ .a = 1, .m = v };"): the literal zeroes every
+	// member it does not name, and stores v in m.
+	Designator
 )
 
 func (k Kind) String() string {
-	return [...]string{"read", "assignment", "compound assignment", "increment/decrement", "address-of", "sizeof/typeof"}[k]
+	return [...]string{"read", "assignment", "compound assignment", "increment/decrement", "address-of", "sizeof/typeof", "designated initializer"}[k]
 }
 
 // Access is one member access in the text.
@@ -45,6 +49,11 @@ type Access struct {
 	InMacro   bool     // inside a #define body
 	Line      int
 	Name      string // the member name
+	// For a Designator: Entry is the text to delete (".m = v," with its
+	// line when it has one of its own) and StmtEnd the offset after the
+	// ';' of the assignment that holds the literal.
+	Entry   ast.Span
+	StmtEnd int
 }
 
 // Find analyses the access whose '->' or '.' token, or member name, starts
@@ -63,6 +72,9 @@ func Find(f *ast.File, op int) (*Access, error) {
 		return nil, fmt.Errorf("%s:%d: no member name after %q", f.Name, f.Line(op), toks[i].Text)
 	}
 	a := &Access{Arrow: toks[i].Text == "->", Member: span(toks[i+1]), InMacro: inMacro, Line: f.Line(op), Name: toks[i+1].Text}
+	if toks[i].Text == "." && i > 0 && (toks[i-1].Text == "{" || toks[i-1].Text == ",") {
+		return designator(f, toks, i, a)
+	}
 	// The object expression: a postfix expression ending right before op.
 	start := objectStart(toks, i)
 	if start >= i {
@@ -142,6 +154,126 @@ func Find(f *ast.File, op int) (*Access, error) {
 }
 
 func span(t ast.Token) ast.Span { return ast.Span{Off: t.Off, End: t.End} }
+
+// designator reads ".m = v" at toks[i] as an access of the object a
+// compound literal is assigned to: "*p = (struct s){ ..., .m = v, ... };"
+// (the object *p, through the pointer p) or "x = (struct s){ ... };". Any
+// other initializer (a declaration's, a nested one, an array's) is an
+// error: kprewrite cannot place a statement after it.
+func designator(f *ast.File, toks []ast.Token, i int, a *Access) (*Access, error) {
+	fail := func(why string) (*Access, error) {
+		return nil, fmt.Errorf("%s:%d: the member is set in %s", f.Name, a.Line, why)
+	}
+	if i+3 >= len(toks) || toks[i+2].Text != "=" {
+		return fail("a nested designator")
+	}
+	// the brace that opens the literal
+	open, depth := -1, 0
+	for k := i - 1; k >= 0; k-- {
+		switch toks[k].Text {
+		case ")", "]", "}":
+			depth++
+		case "(", "[":
+			depth--
+		case "{":
+			if depth == 0 {
+				open = k
+			} else {
+				depth--
+			}
+		case ";":
+			return fail("an initializer kprewrite cannot read")
+		}
+		if open >= 0 || depth < 0 {
+			break
+		}
+	}
+	if open < 0 {
+		return fail("an initializer kprewrite cannot read")
+	}
+	// "(struct s)" before it, then "=", then the object
+	if open < 3 || toks[open-1].Text != ")" {
+		return fail("a declaration's or an array's initializer, not a compound literal assigned to an object")
+	}
+	lp := ast.MatchBack(toks, open-1)
+	if lp < 2 || toks[lp+1].Text != "struct" || toks[lp-1].Text != "=" {
+		return fail("a compound literal that is not assigned to an object")
+	}
+	eq := lp - 1
+	start := eq
+	for start > 0 && toks[start-1].Text != ";" && toks[start-1].Text != "{" && toks[start-1].Text != "}" {
+		start--
+	}
+	obj := toks[start:eq]
+	switch {
+	case len(obj) >= 2 && obj[0].Text == "*" && pure(obj[1:]) && objectStart(obj, len(obj)) == 1:
+		a.Arrow = true
+		a.Object = ast.Span{Off: obj[1].Off, End: obj[len(obj)-1].End}
+	case len(obj) >= 1 && pure(obj) && objectStart(obj, len(obj)) == 0:
+		a.Object = ast.Span{Off: obj[0].Off, End: obj[len(obj)-1].End}
+	default:
+		return fail("a compound literal assigned to an expression kprewrite cannot take the address of")
+	}
+	a.Pure = true
+	// the value: to the ',' or '}' that ends the entry
+	vs, ve := i+3, i+3
+	depth = 0
+	for ; ve < len(toks); ve++ {
+		t := toks[ve].Text
+		if t == "(" || t == "[" || t == "{" {
+			depth++
+		} else if t == ")" || t == "]" || t == "}" {
+			if depth == 0 {
+				break
+			}
+			depth--
+		} else if depth == 0 && t == "," {
+			break
+		}
+	}
+	if ve == vs || ve >= len(toks) {
+		return fail("an entry without a value")
+	}
+	value := toks[vs:ve]
+	if !pure(value) {
+		return fail("an entry whose value has side effects (it would run after the literal)")
+	}
+	for _, t := range value {
+		for _, o := range obj {
+			if o.Kind == ast.Ident && t.Text == o.Text {
+				return fail("an entry whose value reads the object the literal is assigned to")
+			}
+		}
+	}
+	// the statement's end
+	end := ast.MatchForward(toks, open)
+	if end < 0 || end+1 >= len(toks) || toks[end+1].Text != ";" {
+		return fail("a compound literal that is not a whole statement")
+	}
+	a.Kind, a.Op = Designator, "="
+	a.Value = ast.Span{Off: value[0].Off, End: value[len(value)-1].End}
+	a.Full = ast.Span{Off: toks[i].Off, End: a.Value.End}
+	a.StmtEnd = toks[end+1].End
+	a.Statement = true
+	a.Entry = a.Full
+	if toks[ve].Text == "," {
+		a.Entry.End = toks[ve].End
+		for a.Entry.End < len(f.Src) && f.Src[a.Entry.End] == ' ' {
+			a.Entry.End++ // ".m = 3, .a = 1": the space before the next entry
+		}
+	} else if toks[i-1].Text == "," {
+		a.Entry.Off = toks[i-1].Off // the last entry: its comma goes
+	}
+	// the whole line, when the entry has one of its own
+	ls, le := ast.LineStart(f.Src, a.Entry.Off), a.Entry.End
+	for le < len(f.Src) && (f.Src[le] == ' ' || f.Src[le] == '\t') {
+		le++
+	}
+	if strings.TrimSpace(string(f.Src[ls:a.Entry.Off])) == "" && le < len(f.Src) && f.Src[le] == '\n' {
+		a.Entry = ast.Span{Off: ls, End: le + 1}
+	}
+	return a, nil
+}
 
 // tokensAround returns the code tokens of the file, or of the #define body
 // holding off, with real offsets.
@@ -328,6 +460,14 @@ func (r *Rewriter) Rewrite(accs []*Access) ([]edit.Edit, []error) {
 		for j < len(ok) && ok[j].Full.Off < a.Full.End {
 			j++
 		}
+		if a.Kind == Designator {
+			// the entry goes; the store follows the statement
+			set := r.Set(a, r.text(a.Object, nil), r.text(a.Value, ok[i+1:j]))
+			edits = append(edits, edit.Edit{Off: a.Entry.Off, End: a.Entry.End, Text: ""},
+				edit.Edit{Off: a.StmtEnd, End: a.StmtEnd, Text: "\n" + indentOf(r.Src, a.StmtEnd) + set + ";"})
+			i = j
+			continue
+		}
 		edits = append(edits, edit.Edit{Off: a.Full.Off, End: a.Full.End, Text: r.render(a, ok[i+1:j])})
 		i = j
 	}
@@ -375,6 +515,16 @@ func (r *Rewriter) render(a *Access, inner []*Access) string {
 		return r.Set(a, obj, r.Get(a, obj)+" "+op+" 1")
 	}
 	return string(r.Src[a.Full.Off:a.Full.End])
+}
+
+// indentOf returns the indentation of the line holding off.
+func indentOf(src []byte, off int) string {
+	ls := ast.LineStart(src, off)
+	e := ls
+	for e < len(src) && (src[e] == ' ' || src[e] == '\t') {
+		e++
+	}
+	return string(src[ls:e])
 }
 
 // AddressOf returns the pointer expression for an object expression.

@@ -96,3 +96,39 @@ func TestRefused(t *testing.T) {
 		}
 	}
 }
+
+// A compound literal assigned to an object sets the member with a
+// designator: the entry goes, and the store follows the statement (the
+// literal zeroes what it does not name, so the store must come after it).
+func TestDesignator(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ in, want string }{
+		{"\t*e = (struct s) {\n\t\t.a = 1,\n\t\t.m = d->x,\n\t\t.b = 2,\n\t};\n\tgo(e);\n",
+			"\t*e = (struct s) {\n\t\t.a = 1,\n\t\t.b = 2,\n\t};\n\tset_m(e, d->x);\n\tgo(e);\n"},
+		{"*e = (struct s){ .a = 1, .m = 2 };\n", "*e = (struct s){ .a = 1 };\nset_m(e, 2);\n"},
+		{"x = (struct s){ .m = 3, .a = 1 };\n", "x = (struct s){ .a = 1 };\nset_m(&x, 3);\n"},
+	}
+	for _, c := range cases {
+		got, errs := rewrite(t, c.in)
+		if errs != nil {
+			t.Errorf("%q: %v", c.in, errs)
+			continue
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", c.in, diff)
+		}
+	}
+	for _, in := range []string{
+		"struct s v = { .a = 1, .m = 2 };\n",      // a declaration: no statement may follow it here
+		"*e = (struct s){ .a = 1, .m = f(x) };\n", // the call would move after the literal
+		"*e = (struct s){ .a = 1, .m = e->a };\n", // reads the object the literal overwrites
+		"*e = (struct s){ .t = { .m = 1 } };\n",   // nested
+		"g((struct s){ .a = 1, .m = 2 });\n",      // not assigned to an object
+	} {
+		f := ast.Parse("t.c", []byte(in))
+		off := strings.Index(in, ".m")
+		if a, err := Find(f, off); err == nil {
+			t.Errorf("%q: read as %v, want an error", in, a.Kind)
+		}
+	}
+}

@@ -189,7 +189,14 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 		}
 		for f, accs := range byFile {
 			if m.Ptr != "" {
-				continue // a pointer accessor takes every kind of use
+				// a pointer accessor takes every kind of use but an entry
+				// of a compound literal
+				for _, a := range accs {
+					if a.Kind == cexpr.Designator {
+						refused[m] = fmt.Sprintf("%s:%d: the member is set in a compound literal, which a pointer accessor cannot take", f, a.Line)
+					}
+				}
+				continue
 			}
 			rw := rewriter(p, f, map[int]*Member{})
 			if _, errs := rw.Rewrite(accs); errs != nil {

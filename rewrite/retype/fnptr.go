@@ -95,7 +95,7 @@ func retypeFnptr(p *rewrite.Pass, k *kept, e *rewrite.Entry, newType string) {
 			edits = append(edits, edit.Insert(use.File, a.Full.Off, "(("+tname+")"), edit.Insert(use.File, a.Member.End, ")"))
 			callFiles[use.File] = true
 			calls++
-		case a.Kind == cexpr.Assign:
+		case a.Kind == cexpr.Assign || a.Kind == cexpr.Designator:
 			edits = append(edits, edit.Insert(use.File, a.Value.Off, "(void *)"))
 			stores++
 		case a.Kind == cexpr.Read:

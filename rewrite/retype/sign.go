@@ -82,7 +82,7 @@ func retypeSign(p *rewrite.Pass, k *kept, e *rewrite.Entry, from, to string) {
 		case cexpr.Read:
 			edits[u.File] = append(edits[u.File], edit.Edit{File: u.File, Off: a.Full.Off, End: a.Full.Off, Text: "(" + to + ")"})
 			reads++
-		case cexpr.Assign:
+		case cexpr.Assign, cexpr.Designator:
 			// the same bits are stored whatever the signedness
 		case cexpr.Compound, cexpr.IncDec:
 			if !sameBitsOps[a.Op] {

@@ -19,20 +19,25 @@ import (
 // carries its shadow explicitly, and a struct that lives on the stack is
 // refused.
 
-// copySite is a by-value copy of the struct, "dst = src;": the shadow is
-// copied after the statement.
+// copySite is a by-value copy of the struct, "dst = src;" or
+// "dst = kmemdup(src, ...);": the shadow is copied after the statement. A
+// compound literal assigned to the object ("*dst = (struct s){ ... };")
+// has no source: it zeroes what it does not name, so the shadow is
+// dropped, unless the literal names the member (its store follows).
 type copySite struct {
 	file     string
 	line     int
 	fn       string
-	dst, src string // pointer expressions
-	end      int    // offset after the statement's ';'
+	dst, src string // pointer expressions; src "" for a compound literal
+	end      int    // where the copy goes: after the statement's ';'
+	guard    bool   // dst may be NULL (an allocation): test it first
+	decl     bool   // end is after a block's declarations: a blank line first
 }
 
 // lifecycleSites reads the creation sites of m's struct for what a shadow
 // cannot follow on its own: it returns the copies to carry the shadow
 // through, or why the member cannot live in a shadow.
-func lifecycleSites(p *rewrite.Pass, header, tag string) ([]copySite, string) {
+func lifecycleSites(p *rewrite.Pass, header, tag, member string) ([]copySite, string) {
 	res, err := sites.Find(p, header, tag)
 	if err != nil {
 		return nil, "" // CreationValue says what is unknown
@@ -43,7 +48,12 @@ func lifecycleSites(p *rewrite.Pass, header, tag string) ([]copySite, string) {
 	if r, err := sites.FreeSites.Get(p, sites.Struct{Header: header, Tag: tag}); err == nil {
 		for _, c := range r.Copies {
 			copied[fmt.Sprintf("%s:%d", c.File, c.Line)] = true
-			bad = append(bad, fmt.Sprintf("%s:%d in %s copies a struct %s with %s(): the copy would not carry the shadow", c.File, c.Line, c.Fn, tag, c.Call))
+			cs, why := dupStatement(p.Parse(c.File), c)
+			if why != "" {
+				bad = append(bad, fmt.Sprintf("%s:%d in %s copies a struct %s with %s() (%s): the copy would not carry the shadow", c.File, c.Line, c.Fn, tag, c.Call, why))
+				continue
+			}
+			copies = append(copies, cs)
 		}
 	}
 	for _, st := range res.Sites {
@@ -59,7 +69,10 @@ func lifecycleSites(p *rewrite.Pass, header, tag string) ([]copySite, string) {
 				bad = append(bad, fmt.Sprintf("%s:%d in %s uses struct %s as a value, and kprewrite cannot find that statement again in the current text: the copy would not carry the shadow", st.File, st.Line, st.Fn, tag))
 				continue
 			}
-			c, why := copyStatement(f, off)
+			c, why := copyStatement(f, off, member)
+			if why == "named" {
+				continue // the literal names the member: its store follows
+			}
 			if why != "" {
 				bad = append(bad, fmt.Sprintf("%s:%d in %s uses struct %s as a value (%s): the copy would not carry the shadow", st.File, st.Line, st.Fn, tag, why))
 				continue
@@ -81,8 +94,10 @@ func lifecycleSites(p *rewrite.Pass, header, tag string) ([]copySite, string) {
 }
 
 // copyStatement reads the statement around off as "dst = src;" with both
-// sides expressions that can be evaluated again (no call, no side effect).
-func copyStatement(f *ast.File, off int) (copySite, string) {
+// sides expressions that can be evaluated again (no call, no side effect),
+// or "dst = (struct s){ ... };" (why "named" when the literal names
+// member).
+func copyStatement(f *ast.File, off int, member string) (copySite, string) {
 	toks := sites.CodeTokens(f)
 	i := sites.TokenAt(toks, off)
 	start := i
@@ -119,13 +134,72 @@ func copyStatement(f *ast.File, off int) (copySite, string) {
 	if declStartRE.MatchString(lhs[0].Text) || lhs[0].Text == "return" {
 		return copySite{}, "a declaration or return"
 	}
-	if !cexpr.Pure(lhs) || !cexpr.Pure(rhs) {
-		return copySite{}, "a side of the assignment calls a function or has a side effect"
+	if !cexpr.Pure(lhs) {
+		return copySite{}, "the object assigned to is an expression with a side effect"
 	}
-	if rhs[0].Text == "(" && len(rhs) > 1 && declStartRE.MatchString(rhs[1].Text) {
-		return copySite{}, "a compound literal"
+	if rhs[0].Text == "(" && len(rhs) > 1 && rhs[1].Text == "struct" {
+		// a compound literal: "(struct s){ .a = x, ... }"
+		close := ast.MatchForward(rhs, 0)
+		if close < 0 || close+1 >= len(rhs) || rhs[close+1].Text != "{" || ast.MatchForward(rhs, close+1) != len(rhs)-1 {
+			return copySite{}, "a compound literal kprewrite cannot read"
+		}
+		depth := 0
+		for k := close + 1; k < len(rhs); k++ {
+			switch rhs[k].Text {
+			case "(", "[", "{":
+				depth++
+			case ")", "]", "}":
+				depth--
+			case ".":
+				if depth == 1 && k+1 < len(rhs) && rhs[k+1].Text == member && (rhs[k-1].Text == "{" || rhs[k-1].Text == ",") {
+					return copySite{}, "named"
+				}
+			}
+		}
+		return copySite{dst: pointerTo(f, lhs), end: toks[end].End}, ""
+	}
+	if !cexpr.Pure(rhs) {
+		return copySite{}, "the copied value calls a function or has a side effect"
 	}
 	return copySite{dst: pointerTo(f, lhs), src: pointerTo(f, rhs), end: toks[end].End}, ""
+}
+
+// dupStatement reads a byte copy the free search found: "v = kmemdup(src,
+// ...);" or "struct s *v = kmemdup(src, ...);" (the copy goes after the
+// declarations, guarded by v); memcpy and memmove are not followed.
+func dupStatement(f *ast.File, c *sites.Free) (copySite, string) {
+	if c.Call != "kmemdup" {
+		return copySite{}, "kprewrite follows kmemdup only"
+	}
+	toks := sites.CodeTokens(f)
+	ls, le := f.Lines.Start(c.Line), f.Lines.Start(c.Line+1)
+	for i, t := range toks {
+		if t.Off < ls || t.Off >= le || t.Text != "kmemdup" || i+1 >= len(toks) || toks[i+1].Text != "(" {
+			continue
+		}
+		// "v =" right before the call
+		if i < 2 || toks[i-1].Text != "=" || toks[i-2].Kind != ast.Ident {
+			return copySite{}, "its result is not assigned to a variable"
+		}
+		v := toks[i-2].Text
+		close := ast.MatchForward(toks, i+1)
+		if close < 0 || close+1 >= len(toks) || toks[close+1].Text != ";" {
+			return copySite{}, "not a whole statement"
+		}
+		var src []ast.Token
+		for k := i + 2; k < close && toks[k].Text != ","; k++ {
+			src = append(src, toks[k])
+		}
+		if len(src) == 0 || !cexpr.Pure(src) {
+			return copySite{}, "its source is an expression with a side effect"
+		}
+		end, decl := toks[close+1].End, false
+		if k := i - 3; k >= 0 && (toks[k].Text == "*" || toks[k].Kind == ast.Ident) && declStartRE.MatchString(toks[max(k-2, 0)].Text) {
+			end, decl = afterDeclarations(f, end), true // a declaration's initializer
+		}
+		return copySite{file: c.File, line: c.Line, fn: c.Fn, dst: v, src: string(f.Src[src[0].Off:src[len(src)-1].End]), end: end, guard: true, decl: decl}, ""
+	}
+	return copySite{}, "kprewrite cannot find the call on its line"
 }
 
 // copyCallRE are the calls that copy an object's bytes.
@@ -161,4 +235,22 @@ func copyCode(pl *plan) string {
 	fmt.Fprintf(&b, "\t%sv = klp_shadow_get((void *)src, %s);\n\n", vp, pl.idMacro)
 	fmt.Fprintf(&b, "\tif (v)\n\t\t%s(dst, *v, gfp);\n\telse\n\t\tklp_shadow_free(dst, %s, NULL);\n}\n", m.Setter, pl.idMacro)
 	return b.String()
+}
+
+// copyCall renders the statement a copy site gets for pl, indented.
+func copyCall(pl *plan, c copySite, indent, gfp string) string {
+	var call string
+	if c.src == "" {
+		call = fmt.Sprintf("klp_shadow_free(%s, %s, NULL);", c.dst, pl.idMacro)
+	} else {
+		call = fmt.Sprintf("%s(%s, %s, %s);", pl.copier, c.dst, c.src, gfp)
+	}
+	blank := ""
+	if c.decl {
+		blank = "\n"
+	}
+	if c.guard {
+		return fmt.Sprintf("%s\n%sif (%s)\n%s\t%s", blank, indent, c.dst, indent, call)
+	}
+	return blank + "\n" + indent + call
 }

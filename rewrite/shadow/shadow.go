@@ -135,7 +135,7 @@ func run(p *rewrite.Pass) error {
 				continue
 			}
 		} else {
-			copies, why := lifecycleSites(p, m.Header, member.TagOf(m.Key))
+			copies, why := lifecycleSites(p, m.Header, member.TagOf(m.Key), m.Name)
 			if why == "" && len(copies) > 0 && pl.ptr {
 				why = fmt.Sprintf("%s:%d in %s copies the struct by value, and a %s reached through a pointer accessor cannot be copied with it", copies[0].file, copies[0].line, copies[0].fn, pl.typ)
 			}
@@ -145,8 +145,12 @@ func run(p *rewrite.Pass) error {
 			}
 			if len(copies) > 0 {
 				pl.copies = copies
-				pl.copier = p.UniqueName(member.TagOf(m.Key) + "_copy_" + m.Name)
-				m.Code += copyCode(pl)
+				for _, c := range copies {
+					if c.src != "" && pl.copier == "" {
+						pl.copier = p.UniqueName(member.TagOf(m.Key) + "_copy_" + m.Name)
+						m.Code += copyCode(pl)
+					}
+				}
 			}
 		}
 		plans = append(plans, pl)
@@ -430,7 +434,7 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 		if !pl.value.Known() {
 			pl.manual = "decide what objects created before the livepatch must read (a getter default computed from the object, or a pre-patch callback that sets it), or accept that they read " + zeroOf(pl.typ)
 			m.Check = func(file string, a *cexpr.Access) string {
-				if a.Kind == cexpr.Assign || a.Kind == cexpr.SizeOf || writtenBefore(p.Parse(file), a) {
+				if a.Kind == cexpr.Assign || a.Kind == cexpr.Designator || a.Kind == cexpr.SizeOf || writtenBefore(p.Parse(file), a) {
 					return ""
 				}
 				return fmt.Sprintf("objects created before the livepatch would read %s at %s:%d, but what upstream creation gives the member is not known: %s", zeroOf(pl.typ), file, a.Line, pl.value.Evidence)
@@ -609,9 +613,13 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 		for _, c := range pl.copies {
 			f := p.Parse(c.file)
 			g, _ := gfpAt(f, c.end-1)
-			p.Edit(edit.Edit{File: c.file, Off: c.end, End: c.end, Text: fmt.Sprintf("\n%s%s(%s, %s, %s);", indentAt(f.Src, c.end-1), pl.copier, c.dst, c.src, g), Why: "the copy carries the shadow", Hazard: only(pls)})
+			p.Edit(edit.Edit{File: c.file, Off: c.end, End: c.end, Text: copyCall(pl, c, indentAt(f.Src, c.end-1), g), Why: "the copy carries the shadow", Hazard: only(pls)})
 			ensureInclude(p, c.file, pls)
-			out = append(out, fmt.Sprintf("the copy at %s:%d in %s carries the shadow of %s (%s(), %s)", c.file, c.line, c.fn, pl.m.Name, pl.copier, g))
+			if c.src == "" {
+				out = append(out, fmt.Sprintf("the compound literal assigned at %s:%d in %s zeroes %s: the shadow is dropped after it", c.file, c.line, c.fn, pl.m.Name))
+			} else {
+				out = append(out, fmt.Sprintf("the copy at %s:%d in %s carries the shadow of %s (%s(), %s)", c.file, c.line, c.fn, pl.m.Name, pl.copier, g))
+			}
 		}
 	}
 	// allocation at creation
