@@ -54,6 +54,9 @@ type Access struct {
 	// ';' of the assignment that holds the literal.
 	Entry   ast.Span
 	StmtEnd int
+	// Chained is the token after the member when the access goes on
+	// (".", "->", "["): Kind is then AddrOf.
+	Chained string
 }
 
 // Find analyses the access whose '->' or '.' token, or member name, starts
@@ -106,8 +109,10 @@ func Find(f *ast.File, op int) (*Access, error) {
 		a.Kind = SizeOf
 		return a, nil
 	case next == "." || next == "->" || next == "[":
-		// m.x or m[i]: a use of the member's storage as an aggregate
-		a.Kind = AddrOf
+		// m.x or m[i]: a use of the member's storage as an aggregate (for
+		// a pointer member, m->x reads it: Chained lets the caller, who
+		// knows the type, say so)
+		a.Kind, a.Chained = AddrOf, next
 		return a, nil
 	case next == "++" || next == "--":
 		a.Kind, a.Op = IncDec, next

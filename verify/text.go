@@ -55,6 +55,9 @@ func (r *Report) WriteText(w io.Writer) {
 			if len(o.Missing) > 0 {
 				fmt.Fprintf(w, "      MISSING:   %s\n", list(o.Missing))
 			}
+			if len(o.Inlined) > 0 {
+				fmt.Fprintf(w, "      inlined:   %s (the rewritten build has no copy of its own: gcc inlined it into callers the rewritten patch changes)\n", strings.Join(o.Inlined, "; "))
+			}
 			if len(o.Extra) > 0 {
 				fmt.Fprintf(w, "      extra:     %s (changed only by the rewrite)\n", list(o.Extra))
 			}

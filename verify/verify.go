@@ -78,6 +78,11 @@ type ObjectFuncs struct {
 	Rewritten []string `json:"rewritten"`          // functions whose code the rewritten patch changes
 	Original  []string `json:"original,omitempty"` // functions the upstream patch changes (layout shifts excluded)
 	Missing   []string `json:"missing,omitempty"`  // changed by the upstream patch, not by the rewritten one
+	// Inlined are functions the upstream patch changes that the rewritten
+	// build has no copy of: gcc inlined them into their callers, which
+	// the rewritten patch changes (all of them).
+	Inlined []string `json:"inlined,omitempty"`
+	Sources []string `json:"-"` // the compiled sources of the object
 	Extra     []string `json:"extra,omitempty"`    // changed only by the rewritten patch
 }
 
@@ -335,6 +340,7 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	if keptBuild != nil {
 		fs.kept = readFuncs(nil, keptBuild, nil, nil).rewritten
 	}
+	fs.rewrittenFiles = newFiles
 	funcCheck, objs := compareFunctions(baseRes, fs)
 	r.Objects = objs
 	r.add(funcCheck)
@@ -829,6 +835,9 @@ type builtFuncs struct {
 	// upstream code, its layout the layout-only build's.
 	kept        map[string]map[string]objdiff.Func
 	hasOriginal bool // verify was given the upstream patch
+	// rewrittenFiles are the files the rewritten patch changes, as it
+	// leaves them (to tell a function gcc inlined from one it lost).
+	rewrittenFiles map[string][]byte
 }
 
 // upstreamRef is what the upstream build of src is compared with: the
@@ -857,6 +866,50 @@ func readFuncs(base, rewritten, original, layo []*build.Result) builtFuncs {
 		return out
 	}
 	return builtFuncs{base: funcs(base), rewritten: funcs(rewritten), original: funcs(original), layout: funcs(layo), hasOriginal: original != nil}
+}
+
+// inlinedInto reports whether function name has no copy in the rewritten
+// build of any of srcs while a rewritten source still defines it: gcc
+// inlined it, so its code is in its callers. It returns those callers
+// (found in the rewritten text) when every one of them changed (changed),
+// and "" otherwise.
+func inlinedInto(fs builtFuncs, srcs []string, name string, changed map[string]bool) string {
+	for _, src := range srcs {
+		text, ok := fs.rewrittenFiles[src]
+		if !ok {
+			continue
+		}
+		if _, there := fs.rewritten[src][name]; there {
+			return "" // built out of line, and unchanged
+		}
+		f := ast.Parse(src, text)
+		if f.Func(name) == nil {
+			continue
+		}
+		var callers []string
+		for _, fn := range f.Funcs {
+			if fn.Name == name {
+				continue
+			}
+			toks := f.CodeTokens(fn.Body)
+			for i := 0; i+1 < len(toks); i++ {
+				if toks[i].Text == name && toks[i+1].Text == "(" {
+					callers = append(callers, fn.Name)
+					break
+				}
+			}
+		}
+		if len(callers) == 0 {
+			return ""
+		}
+		for _, c := range callers {
+			if !changed[c] {
+				return ""
+			}
+		}
+		return strings.Join(callers, ", ")
+	}
+	return ""
 }
 
 // objectName is the object a compiled file links into.
@@ -893,6 +946,7 @@ func compareFunctions(base []*build.Result, fs builtFuncs) (Check, []ObjectFuncs
 	for _, r := range base {
 		src := r.Source
 		of := get(objectName(r))
+		of.Sources = append(of.Sources, src)
 		if nf, ok := n[src]; ok {
 			of.Rewritten = append(of.Rewritten, names(objdiff.Compare(b[src], nf), src)...)
 		}
@@ -934,9 +988,14 @@ func compareFunctions(base []*build.Result, fs builtFuncs) (Check, []ObjectFuncs
 		orig := map[string]bool{}
 		for _, f := range of.Original {
 			orig[objdiff.BaseName(f)] = true
-			if !rw[objdiff.BaseName(f)] {
-				of.Missing = append(of.Missing, f)
+			if rw[objdiff.BaseName(f)] {
+				continue
 			}
+			if callers := inlinedInto(fs, of.Sources, objdiff.BaseName(f), rw); callers != "" {
+				of.Inlined = append(of.Inlined, f+" (into "+callers+")")
+				continue
+			}
+			of.Missing = append(of.Missing, f)
 		}
 		if hasOriginal {
 			for _, f := range of.Rewritten {

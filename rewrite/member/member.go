@@ -160,6 +160,9 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 				refused[m] = err.Error()
 				break
 			}
+			if a.Kind == cexpr.AddrOf && a.Chained == "->" && m.Change.PostMember != nil && strings.HasSuffix(strings.TrimSpace(m.Change.PostMember.Type), "*") && len(m.Change.PostMember.Array) == 0 {
+				a.Kind = cexpr.Read // "obj->m->x" reads the pointer m
+			}
 			uses[m] = append(uses[m], fileUse{u.File, a})
 		}
 		if refused[m] == "" && len(uses[m]) == 0 {

@@ -109,6 +109,7 @@ type plan struct {
 	copies  []copySite  // by-value copies of the struct, which carry the shadow
 	copier  string      // the function that copies the shadow
 	value   sites.Value // what upstream creation gives the member, for scalars
+	refNull string      // where upstream takes a reference through the member: old objects read NULL
 	manual  string      // what the engineer must do when Check refuses a use of the member
 }
 
@@ -223,6 +224,8 @@ func run(p *rewrite.Pass) error {
 			facts = append(facts, "objects created before the livepatch get the member, initialised, on first use")
 		} else {
 			switch v := pl.value; {
+			case pl.refNull != "":
+				facts = append(facts, fmt.Sprintf("objects created before the livepatch read NULL: upstream takes a reference through the member (%s), which they never took, and with NULL the kernel's NULL-safe hold and put do nothing; every read of it in the patched code passes it to such a call or tests it for NULL first, so they behave as objects upstream made with the member NULL (upstream creation gives it a value of its own: %s)", pl.refNull, orUnknown(v.Evidence)))
 			case v.Zero:
 				facts = append(facts, "objects created before the livepatch read "+zeroOf(pl.typ)+" until a patched function writes the member, and the zero default is proven right: "+v.Evidence)
 			case v.Expr != "":
@@ -419,7 +422,19 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 		m.Setter = p.UniqueName(tag + "_set_" + m.Name)
 		m.SetArgs = gfpOf
 		pl.value = sites.CreationValue(p, m.Header, tag, m.Name)
-		if pl.value.Expr != "" {
+		if held := ""; !pl.value.Zero && strings.HasSuffix(pl.typ, "*") && len(decl.Array) == 0 {
+			if held = referenceHeld(p, m); held != "" {
+				// NULL is the one value right for objects that took no
+				// reference (refs.go)
+				pl.refNull = held
+				pl.value = sites.Value{Evidence: pl.value.Evidence}
+				m.Check = refNullCheck(p)
+				pl.manual = "decide what objects created before the livepatch must read: NULL needs every read to test it (or pass it to a NULL-safe call); otherwise take the reference for each of them in a pre-patch callback"
+			}
+		}
+		if pl.refNull != "" {
+			// decided above
+		} else if pl.value.Expr != "" {
 			// a value computed later for an object that has none must not
 			// stand for a reference upstream creation took
 			m.Check = func(file string, a *cexpr.Access) string {
@@ -431,7 +446,7 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 			}
 			pl.manual = "decide what objects created before the livepatch must read: NULL when they hold no reference (every read must then tolerate it), or take the reference for each of them in a pre-patch callback"
 		}
-		if !pl.value.Known() {
+		if !pl.value.Known() && pl.refNull == "" {
 			pl.manual = "decide what objects created before the livepatch must read (a getter default computed from the object, or a pre-patch callback that sets it), or accept that they read " + zeroOf(pl.typ)
 			m.Check = func(file string, a *cexpr.Access) string {
 				if a.Kind == cexpr.Assign || a.Kind == cexpr.Designator || a.Kind == cexpr.SizeOf || writtenBefore(p.Parse(file), a) {
@@ -478,7 +493,7 @@ func accessors(pl *plan, decl *ast.Member) string {
 	if strings.HasSuffix(pl.typ, "*") {
 		vp = pl.typ + "*"
 	}
-	fmt.Fprintf(&b, "static inline %s %s(const %s *s)\n{\n", ret, m.Getter, m.Key)
+	fmt.Fprintf(&b, "static inline %s(const %s *s)\n{\n", declare(ret, m.Getter), m.Key)
 	fmt.Fprintf(&b, "\t%sv = klp_shadow_get((void *)s, %s);\n\n", vp, pl.idMacro)
 	def := zeroOf(pl.typ)
 	if e := pl.value.Expr; e != "" {
@@ -488,7 +503,7 @@ func accessors(pl *plan, decl *ast.Member) string {
 		}
 	}
 	fmt.Fprintf(&b, "\treturn v ? *v : %s;\n}\n\n", def)
-	fmt.Fprintf(&b, "static inline void %s(%s *s, %s val, gfp_t gfp)\n{\n", m.Setter, m.Key, strings.TrimSpace(pl.typ))
+	fmt.Fprintf(&b, "static inline void %s(%s *s, %s, gfp_t gfp)\n{\n", m.Setter, m.Key, declare(strings.TrimSpace(pl.typ), "val"))
 	head := "\t" + vp + "v = klp_shadow_get_or_alloc("
 	col := 8 + len(head) - 1
 	fmt.Fprintf(&b, "%ss, %s, sizeof(*v),\n%s%sgfp, NULL, NULL);\n\n", head, pl.idMacro, strings.Repeat("\t", col/8), strings.Repeat(" ", col%8))
@@ -498,6 +513,16 @@ func accessors(pl *plan, decl *ast.Member) string {
 	}
 	fmt.Fprintf(&b, "\tif (v)\n\t\t*v = %s;\n}\n", val)
 	return b.String()
+}
+
+// declare writes a declaration of name with type typ in kernel style:
+// "u32 val", "struct net_device *val".
+func declare(typ, name string) string {
+	typ = strings.TrimSpace(typ)
+	if strings.HasSuffix(typ, "*") {
+		return typ + name
+	}
+	return typ + " " + name
 }
 
 func ptrRet(vt string) string {
@@ -757,6 +782,13 @@ func afterNullCheck(f *ast.File, at int, v string) (int, bool) {
 		}
 	}
 	return at, false
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "see the creation sites"
+	}
+	return s
 }
 
 func orNone(s []string) string {

@@ -4,6 +4,7 @@
 
 #include <linux/types.h>
 #include <linux/peer.h>
+#include <linux/netdevice.h>
 
 /* A link to a peer: allocated zeroed, handed the peer at creation. */
 struct conn_link {
@@ -11,6 +12,9 @@ struct conn_link {
 	u32 flags;
 	u32 mtu;
 };
+
+/* The device new links go through. */
+extern struct net_device *conn_link_dev;
 
 struct conn_link *conn_link_new(struct peer *p);
 void conn_link_free(struct conn_link *l);

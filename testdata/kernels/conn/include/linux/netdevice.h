@@ -7,7 +7,21 @@
 struct net_device {
 	char name[16];
 	unsigned int mtu;
+	int refcnt;
 };
+
+/* As the kernel's: both do nothing with NULL. */
+static inline void dev_hold(struct net_device *dev)
+{
+	if (dev)
+		dev->refcnt++;
+}
+
+static inline void dev_put(struct net_device *dev)
+{
+	if (dev)
+		dev->refcnt--;
+}
 
 struct net_device *alloc_etherdev_mqs(int sizeof_priv, unsigned int txqs,
 				      unsigned int rxqs);

@@ -3,6 +3,8 @@
 #include <linux/slab.h>
 #include <linux/conn_link.h>
 
+struct net_device *conn_link_dev;
+
 struct conn_link *conn_link_new(struct peer *p)
 {
 	struct conn_link *l;
