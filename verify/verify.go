@@ -82,8 +82,8 @@ type ObjectFuncs struct {
 	// build has no copy of: gcc inlined them into their callers, which
 	// the rewritten patch changes (all of them).
 	Inlined []string `json:"inlined,omitempty"`
-	Sources []string `json:"-"` // the compiled sources of the object
-	Extra     []string `json:"extra,omitempty"`    // changed only by the rewritten patch
+	Sources []string `json:"-"`               // the compiled sources of the object
+	Extra   []string `json:"extra,omitempty"` // changed only by the rewritten patch
 }
 
 // Split is one per-object patch written by --split.
