@@ -134,6 +134,22 @@ func Find(f *ast.File, op int) (*Access, error) {
 	}
 	// The right-hand side runs to the end of the assignment expression.
 	vs := after + 1
+	ve := valueEnd(toks, vs)
+	if ve == vs {
+		return nil, fmt.Errorf("%s:%d: assignment without a value", f.Name, f.Line(op))
+	}
+	a.Value = ast.Span{Off: toks[vs].Off, End: toks[ve-1].End}
+	a.Full.End = a.Value.End
+	a.Statement = statementStart(toks, before) && ve < len(toks) && toks[ve].Text == ";"
+	return a, nil
+}
+
+func span(t ast.Token) ast.Span { return ast.Span{Off: t.Off, End: t.End} }
+
+// valueEnd returns the index of the token that ends the expression
+// starting at toks[vs]: a ',' or ';' outside brackets, or the bracket that
+// closes the one the expression is in.
+func valueEnd(toks []ast.Token, vs int) int {
 	depth := 0
 	ve := vs
 	for ; ve < len(toks); ve++ {
@@ -149,16 +165,8 @@ func Find(f *ast.File, op int) (*Access, error) {
 			break
 		}
 	}
-	if ve == vs {
-		return nil, fmt.Errorf("%s:%d: assignment without a value", f.Name, f.Line(op))
-	}
-	a.Value = ast.Span{Off: toks[vs].Off, End: toks[ve-1].End}
-	a.Full.End = a.Value.End
-	a.Statement = statementStart(toks, before) && ve < len(toks) && toks[ve].Text == ";"
-	return a, nil
+	return ve
 }
-
-func span(t ast.Token) ast.Span { return ast.Span{Off: t.Off, End: t.End} }
 
 // designator reads ".m = v" at toks[i] as an access of the object a
 // compound literal is assigned to: "*p = (struct s){ ..., .m = v, ... };"
@@ -221,21 +229,8 @@ func designator(f *ast.File, toks []ast.Token, i int, a *Access) (*Access, error
 	}
 	a.Pure = true
 	// the value: to the ',' or '}' that ends the entry
-	vs, ve := i+3, i+3
-	depth = 0
-	for ; ve < len(toks); ve++ {
-		t := toks[ve].Text
-		if t == "(" || t == "[" || t == "{" {
-			depth++
-		} else if t == ")" || t == "]" || t == "}" {
-			if depth == 0 {
-				break
-			}
-			depth--
-		} else if depth == 0 && t == "," {
-			break
-		}
-	}
+	vs := i + 3
+	ve := valueEnd(toks, vs)
 	if ve == vs || ve >= len(toks) {
 		return fail("an entry without a value")
 	}

@@ -100,14 +100,7 @@ func lifecycleSites(p *rewrite.Pass, header, tag, member string) ([]copySite, st
 func copyStatement(f *ast.File, off int, member string) (copySite, string) {
 	toks := sites.CodeTokens(f)
 	i := sites.TokenAt(toks, off)
-	start := i
-	for start > 0 && toks[start-1].Text != ";" && toks[start-1].Text != "{" && toks[start-1].Text != "}" {
-		start--
-	}
-	end := i
-	for end < len(toks) && toks[end].Text != ";" {
-		end++
-	}
+	start, end := sites.StatementBounds(toks, i)
 	if end >= len(toks) || start >= end {
 		return copySite{}, "not a statement"
 	}

@@ -839,14 +839,7 @@ func only(pls []*plan) *hazard.Hazard {
 func allocStatement(f *ast.File, off int) (int, string, string, bool) {
 	toks := sites.CodeTokens(f)
 	i := sites.TokenAt(toks, off)
-	start := i
-	for start > 0 && toks[start-1].Text != ";" && toks[start-1].Text != "{" && toks[start-1].Text != "}" {
-		start--
-	}
-	end := i
-	for end < len(toks) && toks[end].Text != ";" {
-		end++
-	}
+	start, end := sites.StatementBounds(toks, i)
 	decl := false
 	if end < len(toks) && start+3 < end && toks[start].Text == "struct" {
 		// "struct x *v = alloc(...);"

@@ -76,13 +76,13 @@ func statementText(f *ast.File, off int) (string, int) {
 	if i >= len(toks) {
 		return "", 0
 	}
-	start, end := stmtBounds(toks, i)
+	start, end := StatementBounds(toks, i)
 	return ast.JoinTokens(toks[start:end]), off - toks[start].Off
 }
 
-// stmtBounds returns the token range of the statement holding token i:
-// from after the previous ';', '{' or '}' to its ';' (exclusive).
-func stmtBounds(toks []ast.Token, i int) (int, int) {
+// StatementBounds returns the token range of the statement holding token
+// i: from after the previous ';', '{' or '}' to its ';' (exclusive).
+func StatementBounds(toks []ast.Token, i int) (int, int) {
 	start := i
 	for start > 0 && toks[start-1].Text != ";" && toks[start-1].Text != "{" && toks[start-1].Text != "}" {
 		start--
@@ -117,7 +117,7 @@ func Locate(f *ast.File, st *Site) int {
 		if i > lo && toks[i-1].Text != ";" && toks[i-1].Text != "{" && toks[i-1].Text != "}" {
 			continue
 		}
-		_, end := stmtBounds(toks, i)
+		_, end := StatementBounds(toks, i)
 		if end <= hi && ast.JoinTokens(toks[i:end]) == st.Stmt {
 			if found >= 0 {
 				return -1

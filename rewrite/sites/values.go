@@ -69,30 +69,19 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 			// a copy holds what its source holds; a sizeof creates nothing
 			continue
 		case Heap, Stack, Global:
-		case Private:
-			// zeroed by the subsystem's allocator; the driver reaches it
-			// through an accessor (netdev_priv), so the creating function
-			// is the creation path, and pathWrites asks the compiler about
-			// every write of the member there
+		case Private, PDU:
+			// made and zeroed by a subsystem: a private area is reached
+			// through an accessor (netdev_priv), so the creating function is
+			// the creation path; a blk-mq payload's is the driver's
+			// .init_request. A new member is named by the patched files
+			// only, and pathWrites asks the compiler about every write of
+			// it on that path.
 			if !st.Zeroed {
 				bad = append(bad, fmt.Sprintf("%s (made by %s)", st, st.Alloc))
 				continue
 			}
-			if st.Fn != "" {
-				roots = append(roots, st.Fn)
-			}
-			zeroed = append(zeroed, fmt.Sprintf("%s in %s (%s)", st, st.Fn, st.Alloc))
-			continue
-		case PDU:
-			// made by blk-mq, zeroed, then the driver's .init_request: the
-			// creation path is that callback (a new member is named by the
-			// patched files only, which pathWrites asks about)
-			if !st.Zeroed {
-				bad = append(bad, fmt.Sprintf("%s (made by %s)", st, st.Alloc))
-				continue
-			}
-			if st.Init != "" {
-				roots = append(roots, st.Init)
+			if root := map[Kind]string{Private: st.Fn, PDU: st.Init}[st.Kind]; root != "" {
+				roots = append(roots, root)
 			}
 			zeroed = append(zeroed, fmt.Sprintf("%s in %s (%s)", st, st.Fn, st.Alloc))
 			continue
