@@ -49,6 +49,10 @@ type Member struct {
 	// rewritten: a non-empty answer refuses the member with that reason
 	// (and sets CheckRefused).
 	Check func(file string, a *cexpr.Access) string
+	// Confirm, when set, is asked once every use has passed Check (which
+	// may gather facts across the uses): a non-empty answer refuses the
+	// member as Check's would.
+	Confirm func() string
 	// Drop, when set, may claim a use whose whole statement goes away
 	// (a lock's spin_lock_init when the lock lives in a static table): it
 	// returns the byte range of the statement in the file's current text.
@@ -184,6 +188,12 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 					refused[m] = why
 					m.CheckRefused = true
 					break
+				}
+			}
+			if refused[m] == "" && m.Confirm != nil {
+				if why := m.Confirm(); why != "" {
+					refused[m] = why
+					m.CheckRefused = true
 				}
 			}
 			if refused[m] != "" {

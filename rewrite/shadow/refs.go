@@ -95,15 +95,28 @@ func nullTolerant(f *ast.File, a *cexpr.Access) string {
 	return ""
 }
 
-// refNullCheck is the Check of a member that holds a reference: every
-// read must tolerate NULL.
-func refNullCheck(p *rewrite.Pass) func(file string, a *cexpr.Access) string {
-	return func(file string, a *cexpr.Access) string {
+// refNullCheck sets the Check and Confirm of a member that holds a
+// reference: every read must tolerate NULL, and one of the uses the
+// compiler found (not only a member of the same name) must take a
+// reference.
+func refNullCheck(p *rewrite.Pass, m *member.Member) {
+	held := 0
+	m.Confirm = func() string {
+		if held == 0 {
+			return "no use of the member the compiler found takes a reference through it, so NULL is not shown to be what objects created before the livepatch must read"
+		}
+		return ""
+	}
+	m.Check = func(file string, a *cexpr.Access) string {
 		switch a.Kind {
 		case cexpr.Assign, cexpr.Designator, cexpr.SizeOf:
 			return ""
 		case cexpr.Read:
-			if nullTolerant(p.Parse(file), a) != "" {
+			f := p.Parse(file)
+			if call, ok := referenceCall(f, a); ok && refAcquireRE.MatchString(call) && !notReferenceRE.MatchString(call) {
+				held++
+			}
+			if nullTolerant(f, a) != "" {
 				return ""
 			}
 			return fmt.Sprintf("objects created before the livepatch hold no reference through the member and read NULL, and %s:%d reads it without testing it for NULL", file, a.Line)

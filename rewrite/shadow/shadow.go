@@ -428,7 +428,7 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 				// reference (refs.go)
 				pl.refNull = held
 				pl.value = sites.Value{Evidence: pl.value.Evidence}
-				m.Check = refNullCheck(p)
+				refNullCheck(p, m)
 				pl.manual = "decide what objects created before the livepatch must read: NULL needs every read to test it (or pass it to a NULL-safe call); otherwise take the reference for each of them in a pre-patch callback"
 			}
 		}
