@@ -190,15 +190,15 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 					break
 				}
 			}
-			if refused[m] == "" && m.Confirm != nil {
-				if why := m.Confirm(); why != "" {
-					refused[m] = why
-					m.CheckRefused = true
-				}
+		}
+		if refused[m] == "" && m.Confirm != nil {
+			if why := m.Confirm(); why != "" {
+				refused[m] = why
+				m.CheckRefused = true
 			}
-			if refused[m] != "" {
-				continue
-			}
+		}
+		if refused[m] != "" {
+			continue
 		}
 		for f, accs := range byFile {
 			if m.Ptr != "" {

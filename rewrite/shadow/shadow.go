@@ -105,12 +105,16 @@ type plan struct {
 	gfps    []string
 	frees   []*sites.Free
 	allocs  []string
-	table   string      // the lock table, for lock members kept in one (no shadow)
-	copies  []copySite  // by-value copies of the struct, which carry the shadow
-	copier  string      // the function that copies the shadow
-	value   sites.Value // what upstream creation gives the member, for scalars
-	refNull string      // where upstream takes a reference through the member: old objects read NULL
-	manual  string      // what the engineer must do when Check refuses a use of the member
+	table   string     // the lock table, for lock members kept in one (no shadow)
+	copies  []copySite // by-value copies of the struct, which carry the shadow
+	copier  string     // the function that copies the shadow
+	// lifecycle says why the shadow cannot follow the objects (a stack
+	// object, a copy kprewrite cannot follow): the member is refused
+	// with it once its uses passed their own checks
+	lifecycle string
+	value     sites.Value // what upstream creation gives the member, for scalars
+	refNull   string      // where upstream takes a reference through the member: old objects read NULL
+	manual    string      // what the engineer must do when Check refuses a use of the member
 }
 
 func run(p *rewrite.Pass) error {
@@ -141,8 +145,18 @@ func run(p *rewrite.Pass) error {
 				why = fmt.Sprintf("%s:%d in %s copies the struct by value, and a %s reached through a pointer accessor cannot be copied with it", copies[0].file, copies[0].line, copies[0].fn, pl.typ)
 			}
 			if why != "" {
-				p.RefuseManual(m.Entry, why, "keep the member another way, or carry the shadow by hand (klp_shadow_free where a stack object's life ends; klp_shadow_get and a set after each copy)")
-				continue
+				// asked after the uses' own checks: what objects created
+				// before the livepatch read is the engineer's first question
+				pl.lifecycle = why
+				confirm := m.Confirm
+				m.Confirm = func() string {
+					if confirm != nil {
+						if w := confirm(); w != "" {
+							return w
+						}
+					}
+					return why
+				}
 			}
 			if len(copies) > 0 {
 				pl.copies = copies
@@ -160,6 +174,10 @@ func run(p *rewrite.Pass) error {
 	}
 	applied, refused := member.Apply(p, ms)
 	for m, why := range refused {
+		if pl := byMember[m]; pl.lifecycle != "" && why == pl.lifecycle {
+			p.RefuseManual(m.Entry, why, "keep the member another way, or carry the shadow by hand (klp_shadow_free where a stack object's life ends; klp_shadow_get and a set after each copy)")
+			continue
+		}
 		if pl := byMember[m]; pl.manual != "" && m.CheckRefused {
 			p.RefuseManual(m.Entry, why, pl.manual)
 			continue
