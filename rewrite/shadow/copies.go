@@ -171,8 +171,11 @@ func dupStatement(f *ast.File, c *sites.Free) (copySite, string) {
 			continue
 		}
 		// "v =" right before the call
-		if i < 2 || toks[i-1].Text != "=" || toks[i-2].Kind != ast.Ident {
+		if i < 3 || toks[i-1].Text != "=" || toks[i-2].Kind != ast.Ident {
 			return copySite{}, "its result is not assigned to a variable"
+		}
+		if p := toks[i-3].Text; p == "->" || p == "." || p == "]" || p == ")" {
+			return copySite{}, "its result is stored in a member or an element, not a variable"
 		}
 		v := toks[i-2].Text
 		close := ast.MatchForward(toks, i+1)
