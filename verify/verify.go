@@ -879,8 +879,10 @@ func inlinedInto(fs builtFuncs, srcs []string, name string, changed map[string]b
 		if !ok {
 			continue
 		}
-		if _, there := fs.rewritten[src][name]; there {
-			return "" // built out of line, and unchanged
+		for sym := range fs.rewritten[src] {
+			if objdiff.BaseName(sym) == name {
+				return "" // built out of line (maybe as a clone), and unchanged
+			}
 		}
 		f := ast.Parse(src, text)
 		if f.Func(name) == nil {

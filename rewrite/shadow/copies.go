@@ -127,6 +127,13 @@ func copyStatement(f *ast.File, off int, member string) (copySite, string) {
 	if declStartRE.MatchString(lhs[0].Text) || lhs[0].Text == "return" {
 		return copySite{}, "a declaration or return"
 	}
+	for _, t := range lhs {
+		if stmtStartRE.MatchString(t.Text) || t.Text == ":" {
+			// "if (c) *dst = *src;": the copy would run whether or not
+			// the statement did
+			return copySite{}, "the statement of an if, else, loop or label without braces"
+		}
+	}
 	if !cexpr.Pure(lhs) {
 		return copySite{}, "the object assigned to is an expression with a side effect"
 	}
@@ -177,6 +184,12 @@ func dupStatement(f *ast.File, c *sites.Free) (copySite, string) {
 		if p := toks[i-3].Text; p == "->" || p == "." || p == "]" || p == ")" {
 			return copySite{}, "its result is stored in a member or an element, not a variable"
 		}
+		if p := toks[i-3]; p.Text != ";" && p.Text != "{" && p.Text != "}" && p.Text != "*" && !(p.Kind == ast.Ident && !stmtStartRE.MatchString(p.Text)) {
+			return copySite{}, "the statement of an if, else, loop or label without braces"
+		}
+		if stmtStartRE.MatchString(toks[i-3].Text) {
+			return copySite{}, "the statement of an if, else, loop or label without braces"
+		}
 		v := toks[i-2].Text
 		close := ast.MatchForward(toks, i+1)
 		if close < 0 || close+1 >= len(toks) || toks[close+1].Text != ";" {
@@ -191,7 +204,13 @@ func dupStatement(f *ast.File, c *sites.Free) (copySite, string) {
 		}
 		end, decl := toks[close+1].End, false
 		if k := i - 3; k >= 0 && (toks[k].Text == "*" || toks[k].Kind == ast.Ident) && declStartRE.MatchString(toks[max(k-2, 0)].Text) {
-			end, decl = afterDeclarations(f, end), true // a declaration's initializer
+			// a declaration's initializer: the copy goes after the
+			// declarations, unless one of them uses the copy already
+			after := afterDeclarations(f, end)
+			if usesName(toks, close+2, sites.TokenAt(toks, after), v) {
+				return copySite{}, "a later declaration uses the copy before kprewrite could copy the shadow"
+			}
+			end, decl = after, true
 		}
 		return copySite{file: c.File, line: c.Line, fn: c.Fn, dst: v, src: string(f.Src[src[0].Off:src[len(src)-1].End]), end: end, guard: true, decl: decl}, ""
 	}
@@ -215,6 +234,16 @@ func pointerTo(f *ast.File, toks []ast.Token) string {
 		return "(" + string(f.Src[rest[0].Off:rest[len(rest)-1].End]) + ")"
 	}
 	return cexpr.AddressOf(text, false)
+}
+
+// usesName reports whether toks[from:to] name the identifier name.
+func usesName(toks []ast.Token, from, to int, name string) bool {
+	for k := from; k < to && k < len(toks); k++ {
+		if toks[k].Kind == ast.Ident && toks[k].Text == name {
+			return true
+		}
+	}
+	return false
 }
 
 // copyCode renders the function that copies the shadow of pl's member from

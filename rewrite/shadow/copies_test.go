@@ -26,3 +26,22 @@ func TestDupStatement(t *testing.T) {
 		}
 	}
 }
+
+// A copy that is the statement of an unbraced if (or else, or a label)
+// cannot be followed by a statement that runs only when it did.
+func TestCopyStatementUnbraced(t *testing.T) {
+	t.Parallel()
+	for _, src := range []string{
+		"void f(struct s *dst, struct s *src, int c)\n{\n\tif (c)\n\t\t*dst = *src;\n}\n",
+		"void f(struct s *dst, struct s *src, int c)\n{\n\tif (c)\n\t\treturn;\n\telse\n\t\t*dst = *src;\n}\n",
+	} {
+		f := ast.Parse("x.c", []byte(src))
+		if c, why := copyStatement(f, strings.Index(src, "*dst"), "m"); why == "" {
+			t.Errorf("%q: followed as a copy into %q", src, c.dst)
+		}
+	}
+	src := "void f(struct s *e, struct s *n, int c)\n{\n\tif (c)\n\t\treturn;\n\telse\n\t\tn = kmemdup(e, sizeof(*e), GFP_KERNEL);\n}\n"
+	if c, why := dupStatement(ast.Parse("x.c", []byte(src)), &sites.Free{File: "x.c", Line: 6, Call: "kmemdup"}); why == "" {
+		t.Errorf("kmemdup under else: followed as a copy into %q", c.dst)
+	}
+}

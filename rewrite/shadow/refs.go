@@ -54,7 +54,7 @@ func referenceHeld(p *rewrite.Pass, m *member.Member) string {
 // nullTolerant says why a read of the member is safe when it is NULL, or
 // "" when it is not shown to be.
 func nullTolerant(f *ast.File, a *cexpr.Access) string {
-	if call, ok := referenceCall(f, a); ok && nullSafeRefRE.MatchString(call) {
+	if call, ok := referenceCall(f, a); ok && a.Chained == "" && nullSafeRefRE.MatchString(call) {
 		return call + "() does nothing with NULL"
 	}
 	toks := sites.CodeTokens(f)
@@ -80,7 +80,10 @@ func nullTolerant(f *ast.File, a *cexpr.Access) string {
 	if a.Chained == "->" {
 		// "obj->m && obj->m->x": dereferenced right after a test
 		n := j - i
-		if i-1-n >= 0 && toks[i-1].Text == "&&" {
+		// the test starts an operand: nothing before it that negates it
+		// or makes it a member of something else
+		starts := i-2-n < 0 || map[string]bool{"(": true, "&&": true, "return": true, "=": true, ",": true}[toks[i-2-n].Text]
+		if i-1-n >= 0 && toks[i-1].Text == "&&" && starts {
 			same := true
 			for k := 0; k < n; k++ {
 				if toks[i-1-n+k].Text != toks[i+k].Text {

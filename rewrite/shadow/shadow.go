@@ -700,8 +700,15 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 		var b strings.Builder
 		if decl {
 			// "struct x *v = kzalloc(...);": after the declarations, with
-			// the blank line that ends them
-			stmtEnd = afterDeclarations(f, stmtEnd)
+			// the blank line that ends them, unless one of them uses the
+			// object already
+			toks := sites.CodeTokens(f)
+			after := afterDeclarations(f, stmtEnd)
+			if usesName(toks, sites.TokenAt(toks, stmtEnd), sites.TokenAt(toks, after), v) {
+				unhandled = append(unhandled, fmt.Sprintf("%s:%d in %s (a later declaration uses the object)", st.File, st.Line, st.Fn))
+				continue
+			}
+			stmtEnd = after
 			b.WriteString("\n")
 		}
 		// after "if (!v) return ...;" when the code checks the allocation

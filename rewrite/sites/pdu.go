@@ -127,7 +127,7 @@ func classifyPDU(p *rewrite.Session, f *ast.File, st *Site, tag string) {
 }
 
 // PDUVar returns the local variable of fn that holds the payload, a
-// "struct tag *name" declared at the top of the body, and the offset of
+// "struct tag *name = ...;" declared (and set) at the top of the body, and the offset of
 // the first statement after the declarations; "" when there is none.
 func PDUVar(f *ast.File, fn *ast.Func, tag string) (string, int) {
 	toks := f.CodeTokens(fn.Body)
@@ -150,7 +150,7 @@ func PDUVar(f *ast.File, fn *ast.Func, tag string) (string, int) {
 		if k+1 >= len(toks) {
 			return "", -1
 		}
-		if i+3 < k && toks[i].Text == "struct" && toks[i+1].Text == tag && toks[i+2].Text == "*" && toks[i+3].Kind == ast.Ident {
+		if i+4 < k && toks[i].Text == "struct" && toks[i+1].Text == tag && toks[i+2].Text == "*" && toks[i+3].Kind == ast.Ident && toks[i+4].Text == "=" {
 			name = toks[i+3].Text
 		}
 		i = k + 1
