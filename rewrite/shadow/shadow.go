@@ -246,6 +246,8 @@ func run(p *rewrite.Pass) error {
 				facts = append(facts, fmt.Sprintf("objects created before the livepatch read NULL: upstream takes a reference through the member (%s), which they never took, and with NULL the kernel's NULL-safe hold and put do nothing; every read of it in the patched code passes it to such a call or tests it for NULL first, so they behave as objects upstream made with the member NULL (upstream creation gives it a value of its own: %s)", pl.refNull, orUnknown(v.Evidence)))
 			case v.Zero:
 				facts = append(facts, "objects created before the livepatch read "+zeroOf(pl.typ)+" until a patched function writes the member, and the zero default is proven right: "+v.Evidence)
+			case len(v.Replaced) > 0:
+				facts = append(facts, fmt.Sprintf("objects created before the livepatch have no shadow until a patched function writes the member: %s() computes %s from the object when it is read, what the running kernel's code read where upstream now reads the member (%s); at those places they behave as the running kernel treats them, and the fix's new behaviour there reaches the objects created after the load", m.Getter, v.Expr, strings.Join(v.Replaced, ", ")))
 			case v.Expr != "":
 				kept := ""
 				if len(v.Reads) > 0 {
@@ -257,7 +259,11 @@ func run(p *rewrite.Pass) error {
 			}
 		}
 		if pl.value.Expr != "" && len(pl.gfps) > 0 {
-			facts = append(facts, "writes allocate the shadow with "+strings.Join(pl.gfps, "; ")+"; if that allocation fails the write is dropped and the getter computes the creation value again")
+			again := "the creation value"
+			if len(pl.value.Replaced) > 0 {
+				again = "what the running kernel's code read"
+			}
+			facts = append(facts, "writes allocate the shadow with "+strings.Join(pl.gfps, "; ")+"; if that allocation fails the write is dropped and the getter computes "+again+" again")
 		} else if len(pl.gfps) > 0 && pl.ptr {
 			facts = append(facts, "uses allocate the shadow with __GFP_NOFAIL where the code may sleep ("+strings.Join(pl.gfps, "; ")+"), so the accessor never returns NULL")
 		} else if len(pl.gfps) > 0 {
@@ -466,16 +472,52 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 		}
 		if !pl.value.Known() && pl.refNull == "" {
 			pl.manual = "decide what objects created before the livepatch must read (a getter default computed from the object, or a pre-patch callback that sets it), or accept that they read " + zeroOf(pl.typ)
-			m.Check = func(file string, a *cexpr.Access) string {
-				if a.Kind == cexpr.Assign || a.Kind == cexpr.Designator || a.Kind == cexpr.SizeOf || writtenBefore(p.Parse(file), a) {
-					return ""
-				}
-				return fmt.Sprintf("objects created before the livepatch would read %s at %s:%d, but what upstream creation gives the member is not known: %s", zeroOf(pl.typ), file, a.Line, pl.value.Evidence)
-			}
+			replacedValue(p, pl, decl)
 		}
 	}
 	m.Code = accessors(pl, decl)
 	return pl
+}
+
+// replacedValue sets the Check and Confirm of a scalar member whose
+// creation value is not known: the reads no write precedes need a value
+// for objects created before the livepatch, and the one kprewrite can
+// prove is what the running kernel's code read where upstream now reads
+// the member (sites.Replaced); with it the accessors are rendered again.
+func replacedValue(p *rewrite.Pass, pl *plan, decl *ast.Member) {
+	m := pl.m
+	var reads, all []sites.Use
+	m.Check = func(file string, a *cexpr.Access) string {
+		all = append(all, sites.Use{File: file, Access: a})
+		if a.Kind == cexpr.Assign || a.Kind == cexpr.Designator || a.Kind == cexpr.SizeOf || writtenBefore(p.Parse(file), a) {
+			return ""
+		}
+		reads = append(reads, sites.Use{File: file, Access: a})
+		return ""
+	}
+	m.Confirm = func() string {
+		if len(reads) == 0 {
+			return ""
+		}
+		v := sites.Replaced(p, m.Header, m.Name, reads)
+		if !v.Known() {
+			u := reads[0]
+			why := pl.value.Evidence
+			if v.Evidence != "" {
+				why += "; " + v.Evidence
+			}
+			return fmt.Sprintf("objects created before the livepatch would read %s at %s:%d, but what upstream creation gives the member is not known: %s", zeroOf(pl.typ), u.File, u.Access.Line, why)
+		}
+		for _, u := range all {
+			if call, ok := referenceCall(p.Parse(u.File), u.Access); ok {
+				return fmt.Sprintf("%s:%d passes the member to %s(): upstream takes or drops a reference through it; objects created before the livepatch took none, so a value computed for them (%s) would unbalance the count", u.File, u.Access.Line, call, v.Expr)
+			}
+		}
+		before := accessors(pl, decl)
+		pl.value = v
+		m.Code = strings.Replace(m.Code, before, accessors(pl, decl), 1)
+		return ""
+	}
 }
 
 // accessors renders the shadow id and the accessors of a member.
@@ -516,8 +558,16 @@ func accessors(pl *plan, decl *ast.Member) string {
 	def := zeroOf(pl.typ)
 	if e := pl.value.Expr; e != "" {
 		def = "(" + e + ")"
+		if len(ast.Tokenize([]byte(e))) == 1 {
+			def = e
+		}
 		if pl.mask != "" {
 			def = "(" + e + ") & " + pl.mask
+		}
+		if len(pl.value.Replaced) > 0 && !isConstantExpr(e) {
+			// the expression stood where the member stands now: the
+			// compiler proves it has the member's type
+			fmt.Fprintf(&b, "\tBUILD_BUG_ON(!__same_type(%s, *v));\n", e)
 		}
 	}
 	fmt.Fprintf(&b, "\treturn v ? *v : %s;\n}\n\n", def)
@@ -960,4 +1010,18 @@ func callback(p *rewrite.Pass, pls []*plan) {
 		e.Why = "include for the callback"
 		p.Edit(e)
 	}
+}
+
+// isConstantExpr reports whether e is a constant: numbers, upper-case
+// names (macros, enumerators) and operators only.
+func isConstantExpr(e string) bool {
+	for _, t := range ast.Tokenize([]byte(e)) {
+		if t.Kind == ast.Ident && strings.ToUpper(t.Text) != t.Text {
+			return false
+		}
+		if t.Kind == ast.String || t.Kind == ast.Char {
+			return false
+		}
+	}
+	return true
 }

@@ -30,6 +30,10 @@ type Value struct {
 	// Evidence says how it was derived (for Zero and Expr), or why the
 	// value is not known.
 	Evidence string
+	// Replaced, when set, says Expr is not what upstream creation gives
+	// the member but what the running kernel's code read where upstream
+	// now reads the member (see Replaced): the places, "file:line".
+	Replaced []string
 }
 
 // Known reports whether the value existing objects should read is known.

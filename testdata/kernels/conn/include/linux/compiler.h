@@ -11,5 +11,6 @@
 #define notrace		__attribute__((__no_instrument_function__))
 #define READ_ONCE(x)	(*(const volatile typeof(x) *)&(x))
 #define WRITE_ONCE(x, val) (*(volatile typeof(x) *)&(x) = (val))
+#define __same_type(a, b) __builtin_types_compatible_p(typeof(a), typeof(b))
 
 #endif

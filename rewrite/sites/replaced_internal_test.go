@@ -1,0 +1,91 @@
+package sites
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/kprewrite/kprewrite/patch"
+)
+
+// TestCounterpart pairs a new read of a member with what the old code read
+// at the same place, on hunks of real fixes.
+func TestCounterpart(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		hunk   string // diff lines
+		access string // the read, as tokens joined by spaces
+		nth    int    // which occurrence of it (from 0)
+		want   string // the old tokens, "" for none
+	}{{
+		// HID: wacom: Fix OOB write in wacom_hid_set_device_mode()
+		name: "constant",
+		hunk: `-	if (r) {
+-		r->field[0]->value[hid_data->inputmode_index] = 2;
++	if (r && hid_data->inputmode_field_index >= 0 &&
++	    hid_data->inputmode_field_index < r->maxfield) {
++		struct hid_field *field = r->field[hid_data->inputmode_field_index];`,
+		access: "hid_data -> inputmode_field_index", nth: 2,
+		want: "0",
+	}, {
+		// the fix's new check reads it where the old code read nothing
+		name: "new-check",
+		hunk: `-	if (r) {
+-		r->field[0]->value[hid_data->inputmode_index] = 2;
++	if (r && hid_data->inputmode_field_index >= 0 &&
++	    hid_data->inputmode_field_index < r->maxfield) {
++		struct hid_field *field = r->field[hid_data->inputmode_field_index];`,
+		access: "hid_data -> inputmode_field_index",
+		want:   "",
+	}, {
+		// f2fs: fix UAF of dic->inode (a helper over the object's field)
+		name: "expression",
+		hunk: ` 		printk_ratelimited("%sF2FS-fs (%s): lzo decompress failed, ret:%d\n",
+-				KERN_ERR, F2FS_I_SB(dic->inode)->sb->s_id, ret);
++				KERN_ERR, dic->sbi->sb->s_id, ret);
+ 		return -EIO;`,
+		access: "dic -> sbi",
+		want:   "F2FS_I_SB ( dic -> inode )",
+	}, {
+		// the same tokens in a context line are not what the fix replaced
+		name: "context",
+		hunk: ` 	c->bytes += 0;
++	c->bytes += c->first_port;`,
+		access: "c -> first_port",
+		want:   "",
+	}, {
+		// a new argument next to the old ones replaces nothing
+		name: "added",
+		hunk: `-	pr_info("conn %u: %llu bytes\n", c->port, c->bytes);
++	pr_info("conn %u (first %u): %llu bytes\n", c->port, c->first_port, c->bytes);`,
+		access: "c -> first_port",
+		want:   "",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &patch.Hunk{}
+			for _, l := range strings.Split(tc.hunk, "\n") {
+				h.Lines = append(h.Lines, patch.Line{Op: patch.Op(l[0]), Text: l[1:]})
+			}
+			nt, nch := side(h, patch.Delete)
+			ot, och := side(h, patch.Insert)
+			acc := strings.Fields(tc.access)
+			j, n := -1, 0
+			for i := range nt {
+				if i+len(acc) <= len(nt) && strings.Join(nt[i:i+len(acc)], " ") == tc.access {
+					if n == tc.nth {
+						j = i
+						break
+					}
+					n++
+				}
+			}
+			if j < 0 || !nch[j] {
+				t.Fatalf("access %q not on an inserted line of %q", tc.access, nt)
+			}
+			old, _ := counterpart(ot, och, nt, j, j+len(acc))
+			if diff := cmp.Diff(tc.want, strings.Join(old, " ")); diff != "" {
+				t.Errorf("counterpart (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
