@@ -84,7 +84,8 @@ func replacedAt(p *rewrite.Pass, header, member string, u Use) (expr, where, rea
 	f := p.Parse(u.File)
 	toks := CodeTokens(f)
 	i0, i1 := tokenAt(toks, a.Object.Off), tokenAt(toks, a.Member.Off)+1
-	if i0 >= i1 || i1 > len(toks) {
+	if a.InMacro || i1 > len(toks) || i1-i0 < 3 || (toks[i1-2].Text != "->" && toks[i1-2].Text != ".") {
+		// not "object->member" in the function's own text
 		return "", "", ""
 	}
 	acc := texts(toks[i0:i1])
