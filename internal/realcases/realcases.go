@@ -416,6 +416,26 @@ var All = []*Case{
 		Reports:  []string{"computes s->dev->ifindex from the object"},
 	},
 	{
+		Name:    "slave-wq",
+		Subject: "bonding: queue slave events on the workqueue the slave was enslaved with",
+		Doc: "struct slave gains struct workqueue_struct *wq, set in bond_enslave() from the bond's\n" +
+			"workqueue, and bond_queue_slave_event() queues on it where it used slave->bond->wq: the\n" +
+			"f2fs dic->sbi shape (a fix caches what the old code reached through the object). The\n" +
+			"creation value reads a local (not known for slaves enslaved before the livepatch); the\n" +
+			"read replaces slave->bond->wq, which those slaves read instead, as the running kernel did.",
+		Upstream: func(e *Editor) {
+			e.Replace("include/net/bonding.h", "\tstruct rtnl_link_stats64 slave_stats;\n};",
+				"\tstruct rtnl_link_stats64 slave_stats;\n\tstruct workqueue_struct *wq; /* the bond's, for slave events */\n};")
+			m := "drivers/net/bonding/bond_main.c"
+			e.Replace(m, "\tqueue_delayed_work(slave->bond->wq, &slave->notify_work, 0);", "\tqueue_delayed_work(slave->wq, &slave->notify_work, 0);")
+			e.Replace(m, "\tnew_slave = bond_alloc_slave(bond, slave_dev);\n\tif (!new_slave) {\n\t\tres = -ENOMEM;\n\t\tgoto err_undo_flags;\n\t}\n",
+				"\tnew_slave = bond_alloc_slave(bond, slave_dev);\n\tif (!new_slave) {\n\t\tres = -ENOMEM;\n\t\tgoto err_undo_flags;\n\t}\n\tnew_slave->wq = bond->wq;\n")
+		},
+		Resolves: []string{"shadow"},
+		Structs:  []string{"struct slave"},
+		Reports:  []string{"computes s->bond->wq from the object when it is read, what the running kernel's code read"},
+	},
+	{
 		Name:    "inetpeer",
 		Subject: "inetpeer: check a hash of the address before using a peer",
 		Doc: "struct inet_peer gains u32 hash, computed from the peer's own address when\n" +
