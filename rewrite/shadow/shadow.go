@@ -276,6 +276,9 @@ func run(p *rewrite.Pass) error {
 		if strings.HasPrefix(l, "!") {
 			l = strings.TrimPrefix(l, "!")
 			action = "manual: free the shadow (klp_shadow_free) before each free the report lists as not handled"
+			if strings.Contains(l, "live inside others") {
+				action = "manual: free the shadow (klp_shadow_free) where the object that embeds the struct is freed, or assign the member where it is created"
+			}
 		}
 		p.Note(rewrite.Finding{File: done[0].m.Header, Line: done[0].m.Entry.Line, Subject: "shadow lifetime", Reason: l, Action: action})
 	}
@@ -725,8 +728,22 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 		out = append(out, line)
 		return out
 	}
-	var done, unhandled []string
+	var done, unhandled, embedded []string
+	var names []string
+	for _, pl := range pls {
+		names = append(names, pl.m.Name)
+	}
 	for _, st := range res.Sites {
+		if st.Kind == sites.Embedded && stale {
+			// its container's frees are not known: a new container at a
+			// freed one's address finds the shadow left behind
+			if ok, where := sites.ContainerWrites(p, st, names); ok {
+				out = append(out, fmt.Sprintf("%s: objects of the struct live inside others whose frees are not known, so a new one may find the shadow a freed one left behind; every creation path assigns %s unconditionally (%s), overwriting it before any use (each shadow left behind stays allocated until then, or until the livepatch is disabled)", st, strings.Join(names, ", "), where))
+			} else {
+				embedded = append(embedded, fmt.Sprintf("%s: %s", st, where))
+			}
+			continue
+		}
 		if st.Kind == sites.Private {
 			// made by a subsystem's allocator, reached through its accessor:
 			// kprewrite does not add the shadow's allocation there
@@ -799,6 +816,9 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 		if stale {
 			out = append(out, "not every free of the object is known, so where it is created a shadow an earlier object at the same address left behind is freed first (klp_shadow_get, then klp_shadow_free): a new object never reads an old one's value")
 		}
+	}
+	if len(embedded) > 0 {
+		out = append(out, "!objects of the struct live inside others whose frees are not known, and kprewrite cannot show that their creation overwrites a shadow a freed one left behind ("+strings.Join(embedded, "; ")+"): the next object at a freed one's address would read its value")
 	}
 	if stale && len(unhandled) > 0 {
 		out = append(out, "!not every free of the object is known, and kprewrite cannot add the shadow's allocation where the object is created at "+strings.Join(unhandled, ", ")+" (not a plain \"v = alloc(...);\", or a subsystem's allocator): a shadow a freed object left behind would be found by the next object at its address")

@@ -61,3 +61,14 @@ void evt_mark_copy(struct evt_mark *dst, const struct evt_mark *src)
 	*dst = *src;
 	notifier_call_chain(&evt_chain, 5, &dst->base);
 }
+
+/* an owner is never freed: its statistics live as long as the kernel */
+struct evt_owner *evt_owner_new(int id)
+{
+	struct evt_owner *o = kzalloc(sizeof(*o), GFP_KERNEL);
+
+	if (!o)
+		return NULL;
+	o->id = id;
+	return o;
+}
