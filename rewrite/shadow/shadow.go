@@ -247,7 +247,11 @@ func run(p *rewrite.Pass) error {
 			case v.Zero:
 				facts = append(facts, "objects created before the livepatch read "+zeroOf(pl.typ)+" until a patched function writes the member, and the zero default is proven right: "+v.Evidence)
 			case len(v.Replaced) > 0:
-				facts = append(facts, fmt.Sprintf("objects created before the livepatch have no shadow until a patched function writes the member: %s() computes %s from the object when it is read, what the running kernel's code read where upstream now reads the member (%s); at those places they behave as the running kernel treats them, and the fix's new behaviour there reaches the objects created after the load", m.Getter, v.Expr, strings.Join(v.Replaced, ", ")))
+				other := ""
+				if len(v.Unpaired) > 0 {
+					other = fmt.Sprintf("; the reads upstream adds with no old counterpart (%s) read it too", strings.Join(v.Unpaired, ", "))
+				}
+				facts = append(facts, fmt.Sprintf("objects created before the livepatch have no shadow until a patched function writes the member: %s() computes %s from the object when it is read, what the running kernel's code read where upstream now reads the member (%s); at those places they behave as the running kernel treats them, and the fix's new behaviour there reaches the objects created after the load%s", m.Getter, v.Expr, strings.Join(v.Replaced, ", "), other))
 			case v.Expr != "":
 				kept := ""
 				if len(v.Reads) > 0 {
@@ -517,6 +521,9 @@ func replacedValue(p *rewrite.Pass, pl *plan, decl *ast.Member) {
 			}
 		}
 		before := accessors(pl, decl)
+		if !strings.Contains(m.Code, before) {
+			return "kprewrite could not render the accessors again with the value objects created before the livepatch read (" + v.Expr + ")"
+		}
 		pl.value = v
 		m.Code = strings.Replace(m.Code, before, accessors(pl, decl), 1)
 		return ""

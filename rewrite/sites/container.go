@@ -2,6 +2,7 @@ package sites
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
@@ -22,10 +23,14 @@ import (
 // freed one's address finds the shadow left behind, and it is harmless
 // only when the creation path overwrites it before any use.
 func ContainerWrites(p *rewrite.Pass, st *Site, members []string) (bool, string) {
-	return containerWrites(p, st, members, 3)
+	m := embeddedRE.FindStringSubmatch(st.Unfit)
+	if st.Kind != Embedded || m == nil {
+		return false, "not an embedded object"
+	}
+	return containerWrites(p, st, m[1], members, 3)
 }
 
-func containerWrites(p *rewrite.Pass, st *Site, members []string, depth int) (bool, string) {
+func containerWrites(p *rewrite.Pass, st *Site, field string, members []string, depth int) (bool, string) {
 	if depth == 0 {
 		return false, "embedded more than three levels deep"
 	}
@@ -51,15 +56,16 @@ func containerWrites(p *rewrite.Pass, st *Site, members []string, depth int) (bo
 		case cs.Kind == Global || cs.Kind == Array && cs.Fn == "":
 			continue // static storage: never freed
 		case cs.Kind == Embedded:
-			ok, why := containerWrites(p, cs, members, depth-1)
+			ok, why := containerWrites(p, cs, field, members, depth-1)
 			if !ok {
 				return false, why
 			}
 			where = append(where, why)
 		case (cs.Kind == Heap || cs.Kind == Private) && cs.Fn != "":
+			v := heapVar(p.Parse(cs.File), cs)
 			for _, m := range members {
-				if !writesAtTop(p, cs.File, cs.Fn, m) {
-					return false, fmt.Sprintf("%s in %s creates struct %s (which embeds it) and does not assign %s unconditionally", cs, cs.Fn, outer.Name, m)
+				if why := writesFirst(p, cs.File, cs.Fn, v, field, m); why != "" {
+					return false, fmt.Sprintf("%s in %s creates struct %s (which embeds it), and %s", cs, cs.Fn, outer.Name, why)
 				}
 			}
 			where = append(where, fmt.Sprintf("struct %s in %s (%s)", outer.Name, cs.Fn, cs.File))
@@ -73,10 +79,17 @@ func containerWrites(p *rewrite.Pass, st *Site, members []string, depth int) (bo
 	return true, strings.Join(where, ", ")
 }
 
-// writesAtTop reports whether function fn of file, in its upstream text,
-// has a statement at the top level of its body that assigns member
-// ("x->m = v;" or "x.y.m = v;").
-func writesAtTop(p *rewrite.Pass, file, fn, member string) bool {
+// writesFirst says why function fn of file, in its upstream text, may
+// let the object in variable v go without assigning member of the
+// embedded field, or "" when it does not: a statement at the top level of
+// its body assigns "v->...field.member" (or through a local that holds
+// &v->... or v), and no goto, and no return but a failure's (a negative
+// constant, NULL, ERR_PTR(), or the variable an enclosing if tests),
+// comes before it.
+func writesFirst(p *rewrite.Pass, file, fn, v, field, member string) string {
+	if v == "" {
+		return "the allocation is not assigned to a local variable"
+	}
 	src, ok := p.Upstream[file]
 	if !ok {
 		src = p.Original(file)
@@ -84,11 +97,11 @@ func writesAtTop(p *rewrite.Pass, file, fn, member string) bool {
 	f := ast.Parse(file, src)
 	d := f.Func(fn)
 	if d == nil {
-		return false
+		return "kprewrite cannot find the function"
 	}
 	toks := f.CodeTokens(d.Body)
-	depth := 0
-	start := true
+	roots := map[string]bool{v: true}
+	depth, start := 0, true
 	for i, t := range toks {
 		switch t.Text {
 		case "{":
@@ -102,24 +115,75 @@ func writesAtTop(p *rewrite.Pass, file, fn, member string) bool {
 		case ";":
 			start = true
 			continue
+		case "goto":
+			return "a goto comes before the assignment"
+		case "return":
+			if !failure(toks, i) {
+				return fmt.Sprintf("%s:%d returns before the assignment", file, f.Line(t.Off))
+			}
 		}
 		if !start {
 			continue
 		}
 		start = false
-		if depth != 1 {
+		if depth != 1 || t.Kind != ast.Ident || keywordRE.MatchString(t.Text) {
 			continue
 		}
-		// an assignment statement whose left side is a plain access
-		// chain ending in the member: "w->hid.m = v;", not "if (c) x->m = v;"
-		for k := i; k+1 < len(toks); k++ {
-			tk := toks[k]
-			if tk.Text == member && k > i && (toks[k-1].Text == "->" || toks[k-1].Text == ".") && toks[k+1].Text == "=" {
-				return true
-			}
-			if tk.Kind != ast.Ident && tk.Kind != ast.Number && tk.Text != "->" && tk.Text != "." && tk.Text != "[" && tk.Text != "]" {
+		// a local that holds the object or a part of it: "x = &v->y;",
+		// "struct w *x = &v->y;"
+		for k := i; k+3 < len(toks) && toks[k].Text != ";"; k++ {
+			if toks[k+1].Text == "=" && toks[k].Kind == ast.Ident && (roots[toks[k+2].Text] || toks[k+2].Text == "&" && roots[toks[k+3].Text]) {
+				roots[toks[k].Text] = true
 				break
 			}
+		}
+		// "v->a.field.member = x;": an access chain from a root
+		if !roots[t.Text] {
+			continue
+		}
+		for k := i + 1; k+1 < len(toks); k++ {
+			tk := toks[k]
+			if tk.Text == member && k >= i+3 && (toks[k-1].Text == "->" || toks[k-1].Text == ".") && toks[k-2].Text == field && toks[k+1].Text == "=" {
+				return ""
+			}
+			if tk.Kind != ast.Ident && tk.Text != "->" && tk.Text != "." {
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("nothing at the top level of %s assigns %s.%s before the object may be used", fn, field, member)
+}
+
+// embeddedRE reads the field name from an Embedded site's Unfit.
+var embeddedRE = regexp.MustCompile(`embedded in another struct \((\w+)\)`)
+
+// keywordRE are the statement keywords a top-level statement may start with.
+var keywordRE = regexp.MustCompile(`^(if|else|for|while|do|switch|case|default|return|goto|break|continue|sizeof)$`)
+
+// failure reports whether the return at toks[i] returns a failure: a
+// negative constant, NULL, ERR_PTR(...), or the variable that the if
+// right before it tests ("if (err) return err;", "if (ret < 0) return ret;").
+func failure(toks []ast.Token, i int) bool {
+	if i+1 >= len(toks) {
+		return false
+	}
+	x := toks[i+1].Text
+	switch {
+	case x == "-" && i+2 < len(toks) && isConstant(toks[i+2].Text):
+		return true
+	case x == "NULL" || x == "ERR_PTR" || x == "ERR_CAST":
+		return true
+	case toks[i+1].Kind == ast.Ident && i+2 < len(toks) && toks[i+2].Text == ";":
+		// "if ( x )" or "if ( x < 0 )", maybe with a "{", right before
+		k := i - 1
+		if k >= 0 && toks[k].Text == "{" {
+			k--
+		}
+		if k >= 3 && toks[k].Text == ")" && toks[k-1].Text == x && toks[k-2].Text == "(" && toks[k-3].Text == "if" {
+			return true
+		}
+		if k >= 5 && toks[k].Text == ")" && toks[k-1].Text == "0" && toks[k-2].Text == "<" && toks[k-3].Text == x && toks[k-4].Text == "(" && toks[k-5].Text == "if" {
+			return true
 		}
 	}
 	return false

@@ -45,7 +45,7 @@ func Replaced(p *rewrite.Pass, header, member string, reads []Use) Value {
 		where string
 	}
 	var pairs []pairing
-	var why []string
+	var why, others []string
 	for _, u := range reads {
 		e, where, reason := replacedAt(p, header, member, u)
 		switch {
@@ -53,6 +53,10 @@ func Replaced(p *rewrite.Pass, header, member string, reads []Use) Value {
 			why = append(why, reason)
 		case e != "":
 			pairs = append(pairs, pairing{e, where})
+		default:
+			if w := fmt.Sprintf("%s:%d", u.File, u.Access.Line); !slices.Contains(others, w) {
+				others = append(others, w)
+			}
 		}
 	}
 	if len(why) > 0 {
@@ -71,7 +75,7 @@ func Replaced(p *rewrite.Pass, header, member string, reads []Use) Value {
 			places = append(places, pr.where)
 		}
 	}
-	return Value{Expr: pairs[0].expr, Replaced: places,
+	return Value{Expr: pairs[0].expr, Replaced: places, Unpaired: others,
 		Evidence: fmt.Sprintf("upstream reads ->%s where the running kernel's code read %s (%s)", member, pairs[0].expr, strings.Join(places, ", "))}
 }
 
@@ -88,42 +92,59 @@ func replacedAt(p *rewrite.Pass, header, member string, u Use) (expr, where, rea
 		// not "object->member" in the function's own text
 		return "", "", ""
 	}
+	if a.Kind != cexpr.Read && !(a.Kind == cexpr.AddrOf && a.Chained != "") {
+		return "", "", ""
+	}
 	acc := texts(toks[i0:i1])
 	before := texts(toks[max(0, i0-4):i0])
 	after := texts(toks[i1:min(len(toks), i1+4)])
 	obj := texts(toks[i0 : i1-2])
-	if a.Kind != cexpr.Read && !(a.Kind == cexpr.AddrOf && a.Chained != "") {
-		return "", "", ""
+	// the line of the read in the upstream text, when no other transform
+	// edited the file before this one asked
+	line := 0
+	if up, ok := p.Upstream[u.File]; ok && string(up) == string(f.Src) {
+		line = a.Line
 	}
+	// the one place in the patch's hunks with the read's tokens around it
+	var hunk *patch.Hunk
+	j := -1
 	for _, pf := range p.Patch.Files {
 		if pf.Path() != u.File {
 			continue
 		}
 		for _, h := range pf.Hunks {
-			nt, nch := side(h, patch.Delete)
-			j := findAccess(nt, acc, before, after)
-			if j < 0 || !nch[j] {
-				continue
+			nt, nch, nl := side(h, patch.Delete)
+			for _, k := range findAll(texts(nt), acc, before, after) {
+				if !nch[k] || (line != 0 && nl[k] != line) {
+					continue
+				}
+				if hunk != nil {
+					return "", "", "" // ambiguous: no pairing
+				}
+				hunk, j = h, k
 			}
-			ot, och := side(h, patch.Insert)
-			old, ok := counterpart(ot, och, nt, j, j+len(acc))
-			if !ok {
-				return "", "", ""
-			}
-			where := fmt.Sprintf("%s:%d", u.File, a.Line)
-			if callee := calleeOf(nt, j); callee != "" && paramsChange(p, u.File, callee) {
-				// page_array_alloc(dic->inode, ...) becoming
-				// page_array_alloc(dic->sbi, ...): the callee changes
-				return "", "", ""
-			}
-			e, why := overObject(p, u.File, header, old, obj)
-			if why != "" {
-				return "", "", fmt.Sprintf("at %s the running kernel read %s, and %s", where, strings.Join(old, " "), why)
-			}
-			return e, where, ""
 		}
 	}
-	return "", "", ""
+	if hunk == nil {
+		return "", "", ""
+	}
+	nt, _, _ := side(hunk, patch.Delete)
+	ot, och, _ := side(hunk, patch.Insert)
+	old, ok := counterpart(ot, och, texts(nt), j, j+len(acc))
+	if !ok {
+		return "", "", ""
+	}
+	where = fmt.Sprintf("%s:%d", u.File, a.Line)
+	if callee := calleeOf(texts(nt), j); callee != "" && paramsChange(p, u.File, callee) {
+		// page_array_alloc(dic->inode, ...) becoming
+		// page_array_alloc(dic->sbi, ...): the callee changes
+		return "", "", ""
+	}
+	e, why := overObject(p, u.File, header, old, obj)
+	if why != "" {
+		return "", "", fmt.Sprintf("at %s the running kernel read %s, and %s", where, ast.JoinTokens(old), why)
+	}
+	return e, where, ""
 }
 
 func texts(toks []ast.Token) []string {
@@ -135,32 +156,40 @@ func texts(toks []ast.Token) []string {
 }
 
 // side returns the code tokens of one side of a hunk (the lines that are
-// not "skip": patch.Delete for the new side, patch.Insert for the old) and,
-// for each, whether it is on a changed line.
-func side(h *patch.Hunk, skip patch.Op) ([]string, []bool) {
+// not "skip": patch.Delete for the new side, patch.Insert for the old),
+// whether each is on a changed line, and its line in that side's file.
+func side(h *patch.Hunk, skip patch.Op) ([]ast.Token, []bool, []int) {
 	var b strings.Builder
-	var starts []int
+	var starts, lines []int
 	var changed []bool
+	n := h.NewStart
+	if skip == patch.Insert {
+		n = h.OldStart
+	}
 	for _, l := range h.Lines {
 		if l.Op == skip {
 			continue
 		}
 		starts = append(starts, b.Len())
 		changed = append(changed, l.Op != patch.Context)
+		lines = append(lines, n)
+		n++
 		b.WriteString(l.Text)
 		b.WriteByte('\n')
 	}
-	var toks []string
+	var toks []ast.Token
 	var flags []bool
+	var at []int
 	for _, t := range ast.Tokenize([]byte(b.String())) {
 		if t.Kind == ast.Comment || t.Kind == ast.Directive {
 			continue
 		}
-		line := sort.SearchInts(starts, t.Off+1) - 1
-		toks = append(toks, t.Text)
-		flags = append(flags, changed[line])
+		i := sort.SearchInts(starts, t.Off+1) - 1
+		toks = append(toks, t)
+		flags = append(flags, changed[i])
+		at = append(at, lines[i])
 	}
-	return toks, flags
+	return toks, flags, at
 }
 
 // codeOf returns the code tokens of a text.
@@ -174,35 +203,34 @@ func codeOf(text string) []string {
 	return out
 }
 
-// findAccess returns where acc occurs in toks with the same neighbours (as many
-// as toks has), or -1 when it does not, or more than once.
-func findAccess(toks, acc, before, after []string) int {
-	at := -1
+// findAll returns where acc occurs in toks with the same neighbours (as
+// many as toks has).
+func findAll(toks, acc, before, after []string) []int {
+	var at []int
 	for j := 0; j+len(acc) <= len(toks); j++ {
 		if !slices.Equal(toks[j:j+len(acc)], acc) {
 			continue
 		}
 		b := before[max(0, len(before)-j):]
 		e := after[:min(len(after), len(toks)-j-len(acc))]
-		if !slices.Equal(toks[j-len(b):j], b) || !slices.Equal(toks[j+len(acc):j+len(acc)+len(e)], e) {
-			continue
+		if slices.Equal(toks[j-len(b):j], b) && slices.Equal(toks[j+len(acc):j+len(acc)+len(e)], e) {
+			at = append(at, j)
 		}
-		if at >= 0 {
-			return -1
-		}
-		at = j
 	}
 	return at
 }
 
 // counterpart finds the old tokens the new tokens nt[j:k] replace: the
-// place in old with the longest run of the same tokens before it (two at
-// least) and one or more of the same tokens after it, the old expression
-// between them short, balanced, a single expression, and on lines the
-// fix removes (changed).
-func counterpart(old []string, changed []bool, nt []string, j, k int) ([]string, bool) {
-	var best []string
-	bestCtx := 0
+// place in old with the most of the same tokens around it (two at least
+// before it, one after it, five in all), the old expression between them
+// short, balanced, a single expression, and on lines the fix removes
+// (changed). Two places with as much context but different expressions,
+// or an old expression the new side still reads next to the new read,
+// are no pairing.
+func counterpart(oldToks []ast.Token, changed []bool, nt []string, j, k int) ([]ast.Token, bool) {
+	old := texts(oldToks)
+	var best []ast.Token
+	bestCtx, tie := 0, false
 	for q := 0; q < len(old); q++ {
 		l := 0
 		for l < 8 && j-l-1 >= 0 && q-l-1 >= 0 && old[q-l-1] == nt[j-l-1] {
@@ -219,15 +247,38 @@ func counterpart(old []string, changed []bool, nt []string, j, k int) ([]string,
 			for n < 8 && r+n < len(old) && k+n < len(nt) && old[r+n] == nt[k+n] {
 				n++
 			}
-			if e := old[q:r]; n > 0 && expression(e) {
-				if l+n > bestCtx {
-					best, bestCtx = e, l+n
-				}
-				break
+			if n == 0 || !expression(old[q:r]) {
+				continue
 			}
+			switch {
+			case l+n < 5:
+			case l+n > bestCtx:
+				best, bestCtx, tie = oldToks[q:r], l+n, false
+			case l+n == bestCtx && !slices.Equal(texts(best), old[q:r]):
+				tie = true
+			}
+			break
 		}
 	}
-	return best, best != nil
+	if best == nil || tie {
+		return nil, false
+	}
+	// "a->x + b" becoming "a->m + a->x + b" adds a read; it replaces
+	// nothing: the new statement must not read the old expression too
+	e := texts(best)
+	lo, hi := j, k
+	for lo > 0 && nt[lo-1] != ";" && nt[lo-1] != "{" && nt[lo-1] != "}" {
+		lo--
+	}
+	for hi < len(nt) && nt[hi] != ";" {
+		hi++
+	}
+	for s := lo; s+len(e) <= hi; s++ {
+		if slices.Equal(nt[s:s+len(e)], e) {
+			return nil, false
+		}
+	}
+	return best, true
 }
 
 // expression reports whether toks is one balanced expression: no
@@ -242,7 +293,7 @@ func expression(toks []string) bool {
 			if depth--; depth < 0 {
 				return false
 			}
-		case ";", "{", "}", "=", "+=", "-=", "|=", "&=", "++", "--", "?", ":":
+		case ";", "{", "}", "=", "+=", "-=", "*=", "/=", "%=", "|=", "&=", "^=", "<<=", ">>=", "++", "--", "?", ":":
 			return false
 		case ",":
 			if depth == 0 {
@@ -261,6 +312,9 @@ func calleeOf(toks []string, j int) string {
 		case ")", "]":
 			depth++
 		case "[":
+			if depth == 0 {
+				return "" // an index, not an argument list
+			}
 			depth--
 		case "(":
 			if depth > 0 {
@@ -295,7 +349,8 @@ func paramsChange(p *rewrite.Pass, file, name string) bool {
 // (static inline functions of the file, the struct's header or the
 // file's own headers whose body returns an expression without side
 // effects, recursively, or the known pure ones).
-func overObject(p *rewrite.Pass, file, header string, old, obj []string) (string, string) {
+func overObject(p *rewrite.Pass, file, header string, oldToks []ast.Token, obj []string) (string, string) {
+	old := texts(oldToks)
 	var b strings.Builder
 	for i := 0; i < len(old); i++ {
 		t := old[i]
@@ -307,8 +362,9 @@ func overObject(p *rewrite.Pass, file, header string, old, obj []string) (string
 			next = old[i+1]
 		}
 		text := t
+		first := i
 		switch {
-		case i+len(obj) <= len(old) && slices.Equal(old[i:i+len(obj)], obj) && (i+len(obj) < len(old) && (old[i+len(obj)] == "->" || old[i+len(obj)] == ".")) && prev != "->" && prev != ".":
+		case i+len(obj) < len(old) && slices.Equal(old[i:i+len(obj)], obj) && (old[i+len(obj)] == "->" || old[i+len(obj)] == ".") && prev != "->" && prev != ".":
 			text = "s"
 			if old[i+len(obj)] == "." {
 				text = "(*s)"
@@ -318,34 +374,25 @@ func overObject(p *rewrite.Pass, file, header string, old, obj []string) (string
 			if strings.ContainsAny(t[:1], "\"'") {
 				return "", "it reads a string or character literal"
 			}
+		case next == "(" && (prev == "->" || prev == "."):
+			return "", fmt.Sprintf("it calls the function pointer %s", t)
+		case next == "(":
+			if !pureRE.MatchString(t) && !readsOnly(p, file, header, t, 3) {
+				return "", fmt.Sprintf("it calls %s(), which kprewrite does not know to only read", t)
+			}
 		case prev == "->" || prev == ".":
 			// a field name
-		case next == "(" && (pureRE.MatchString(t) || readsOnly(p, file, header, t, 3)):
 		case typeWordRE.MatchString(t) || prev == "struct" || prev == "union" || prev == "enum":
 		case isConstant(t):
-		case next == "(":
-			return "", fmt.Sprintf("it calls %s(), which kprewrite does not know to only read", t)
 		default:
 			return "", fmt.Sprintf("it reads %s, which is not the object, one of its fields or a constant", t)
 		}
-		if b.Len() > 0 && spaced(prev, t) {
+		if b.Len() > 0 && needsSpace(oldToks[first-1], oldToks[first]) {
 			b.WriteByte(' ')
 		}
 		b.WriteString(text)
 	}
 	return b.String(), ""
-}
-
-// spaced says whether kernel style puts a space between two tokens of an
-// expression.
-func spaced(prev, t string) bool {
-	switch {
-	case prev == "(" || prev == "[" || prev == "->" || prev == "." || prev == "!" || prev == "~":
-		return false
-	case t == ")" || t == "]" || t == "->" || t == "." || t == "," || t == "(" || t == "[":
-		return false
-	}
-	return true
 }
 
 // readsOnly reports whether name is a function (or function-like macro)

@@ -60,14 +60,41 @@ func TestCounterpart(t *testing.T) {
 +	pr_info("conn %u (first %u): %llu bytes\n", c->port, c->first_port, c->bytes);`,
 		access: "c -> first_port",
 		want:   "",
+	}, {
+		// the new statement still reads the old expression: the member is
+		// added to it, it replaces nothing
+		name: "still-read",
+		hunk: `-	return a->x + b;
++	return a->m + a->x + b;`,
+		access: "a -> m",
+		want:   "",
+	}, {
+		// two old statements fit as well: which one the read replaces is
+		// not known
+		name: "tie",
+		hunk: `-	f(a, c->x);
+-	f(a, c->y);
++	f(a, c->m);`,
+		access: "c -> m",
+		want:   "",
+	}, {
+		// two tokens before and one after are too little to tell
+		name: "weak-context",
+		hunk: `-	if (x)
+-		return -EINVAL;
++	if (y)
++		return c->m;`,
+		access: "c -> m",
+		want:   "",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &patch.Hunk{}
 			for _, l := range strings.Split(tc.hunk, "\n") {
 				h.Lines = append(h.Lines, patch.Line{Op: patch.Op(l[0]), Text: l[1:]})
 			}
-			nt, nch := side(h, patch.Delete)
-			ot, och := side(h, patch.Insert)
+			ntoks, nch, _ := side(h, patch.Delete)
+			ot, och, _ := side(h, patch.Insert)
+			nt := texts(ntoks)
 			acc := strings.Fields(tc.access)
 			j, n := -1, 0
 			for i := range nt {
@@ -83,7 +110,7 @@ func TestCounterpart(t *testing.T) {
 				t.Fatalf("access %q not on an inserted line of %q", tc.access, nt)
 			}
 			old, _ := counterpart(ot, och, nt, j, j+len(acc))
-			if diff := cmp.Diff(tc.want, strings.Join(old, " ")); diff != "" {
+			if diff := cmp.Diff(tc.want, strings.Join(texts(old), " ")); diff != "" {
 				t.Errorf("counterpart (-want +got):\n%s", diff)
 			}
 		})

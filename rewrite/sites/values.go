@@ -34,6 +34,9 @@ type Value struct {
 	// the member but what the running kernel's code read where upstream
 	// now reads the member (see Replaced): the places, "file:line".
 	Replaced []string
+	// Unpaired are the other reads that need the value (new code, with
+	// no old counterpart), "file:line": they read Expr too.
+	Unpaired []string
 }
 
 // Known reports whether the value existing objects should read is known.
