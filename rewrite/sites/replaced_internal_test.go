@@ -1,10 +1,12 @@
 package sites
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/patch"
 )
 
@@ -114,5 +116,65 @@ func TestCounterpart(t *testing.T) {
 				t.Errorf("counterpart (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestCalleeOf names the call whose argument list holds a token, and no
+// call for an index.
+func TestCalleeOf(t *testing.T) {
+	for _, tc := range []struct{ code, at, want string }{
+		{"x = page_array_alloc ( dic -> sbi , n ) ;", "dic", "page_array_alloc"},
+		{"x = g ( y ) + a [ dic -> sbi ] ;", "dic", ""},
+		{"f ( a , h ( b ) , dic -> sbi ) ;", "dic", "f"},
+		{"return dic -> sbi ;", "dic", ""},
+	} {
+		toks := strings.Fields(tc.code)
+		j := slices.Index(toks, tc.at)
+		if got := calleeOf(toks, j); got != tc.want {
+			t.Errorf("calleeOf(%q) = %q, want %q", tc.code, got, tc.want)
+		}
+	}
+}
+
+// TestExpression accepts one balanced expression and nothing that assigns.
+func TestExpression(t *testing.T) {
+	for code, want := range map[string]bool{
+		"F2FS_I_SB ( dic -> inode )": true,
+		"0":                          true,
+		"a -> y *= 2":                false,
+		"a , b":                      false,
+		"f ( a , b )":                true,
+		"x ) + ( y":                  false,
+		"c ? a : b":                  false,
+	} {
+		if got := expression(strings.Fields(code)); got != want {
+			t.Errorf("expression(%q) = %v, want %v", code, got, want)
+		}
+	}
+}
+
+// TestFailure tells a failure's return from one that hands the object on.
+func TestFailure(t *testing.T) {
+	for code, want := range map[string]bool{
+		"if ( ! o ) return NULL ;":          true,
+		"return - ENOMEM ;":                 true,
+		"if ( error ) return error ;":       true,
+		"if ( ret < 0 ) { return ret ; }":   true,
+		"return ERR_PTR ( - EINVAL ) ;":     true,
+		"if ( id < 0 ) return o ;":          false,
+		"return 0 ;":                        false,
+		"if ( error ) return other ;":       false,
+		"if ( error ) foo ( ) ; return e ;": false,
+	} {
+		toks := ast.Tokenize([]byte(code))
+		i := -1
+		for k, tk := range toks {
+			if tk.Text == "return" {
+				i = k
+			}
+		}
+		if got := failure(toks, i); got != want {
+			t.Errorf("failure(%q) = %v, want %v", code, got, want)
+		}
 	}
 }
