@@ -10,7 +10,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -47,6 +50,52 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // runContext is run under ctx: cancelling it stops every compile and make.
 func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return guard(stderr, func() int { return runApp(ctx, args, stdout, stderr) })
+}
+
+// guard runs f and turns a panic in it into exit 3 with one line: a
+// panic is a bug in kprewrite, never evidence about the patch, and Go's
+// own exit status for it (2) would read as bad input. Deferred cleanups
+// (scratch directories) have run by the time it is caught; no output
+// file exists yet, since outputs are written whole at the end.
+// KPREWRITE_DEBUG=1 adds the stack.
+func guard(stderr io.Writer, f func() int) (code int) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		where := ""
+		if _, file, line, ok := panicSite(); ok {
+			where = fmt.Sprintf(" at %s:%d", filepath.Base(file), line)
+		}
+		fmt.Fprintf(stderr, "kprewrite: internal error%s: %s; this is a bug in kprewrite, not a finding about the patch: please report it with the patch and the command line\n", where, oneLine(fmt.Sprint(r)))
+		if os.Getenv("KPREWRITE_DEBUG") == "1" {
+			stderr.Write(debug.Stack())
+		}
+		code = exitFailure
+	}()
+	return f()
+}
+
+// panicSite returns the frame that panicked: the first caller below the
+// runtime's panic machinery.
+func panicSite() (uintptr, string, int, bool) {
+	pcs := make([]uintptr, 32)
+	n := runtime.Callers(3, pcs)
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		fr, more := frames.Next()
+		if !strings.HasPrefix(fr.Function, "runtime.") && fr.File != "" {
+			return fr.PC, fr.File, fr.Line, true
+		}
+		if !more {
+			return 0, "", 0, false
+		}
+	}
+}
+
+func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp()
 	app.Writer, app.ErrWriter = stdout, stderr
 	if len(args) < 2 {

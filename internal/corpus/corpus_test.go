@@ -333,3 +333,16 @@ func TestRunTimeoutTerminates(t *testing.T) {
 		t.Errorf("the run took %v", d)
 	}
 }
+
+// TestCrashedSeesCaughtAndUncaughtPanics classifies both kinds of crash as
+// kprewrite's own.
+func TestCrashedSeesCaughtAndUncaughtPanics(t *testing.T) {
+	caught := []byte("kprewrite: internal error at replaced.go:93: runtime error: slice bounds out of range [124:123]; this is a bug\n")
+	uncaught := []byte("panic: runtime error: index out of range\n\ngoroutine 1 [running]:\n")
+	if !crashed(caught) || !crashed(uncaught) || crashed([]byte("kprewrite: error: no such file\n")) {
+		t.Errorf("crashed: caught %v, uncaught %v", crashed(caught), crashed(uncaught))
+	}
+	if got := crashLine(caught); !strings.HasPrefix(got, "kprewrite: internal error at replaced.go:93") {
+		t.Errorf("crashLine = %q", got)
+	}
+}

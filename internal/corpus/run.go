@@ -213,8 +213,8 @@ func runCase(c indexEntry, patchPath, dir, bin, tree, config string, timeout tim
 	case timedOut:
 		r.Class, r.Reason = classTimeout, "rewrite"
 		return r
-	case bytes.Contains(stderr, []byte("panic:")):
-		r.Class, r.Reason = classBroken, "rewrite crashed: "+firstLine(stderr, "panic:")
+	case crashed(stderr):
+		r.Class, r.Reason = classBroken, "rewrite crashed: "+crashLine(stderr)
 		return r
 	case code == 1:
 		r.Class, r.Reason = classRefused, firstManual(filepath.Join(dir, "report.json"))
@@ -238,8 +238,8 @@ func runCase(c indexEntry, patchPath, dir, bin, tree, config string, timeout tim
 	case timedOut:
 		r.Class, r.Reason = classTimeout, "verify"
 		return r
-	case bytes.Contains(stderr, []byte("panic:")):
-		r.Class, r.Reason = classBroken, "verify crashed: "+firstLine(stderr, "panic:")
+	case crashed(stderr):
+		r.Class, r.Reason = classBroken, "verify crashed: "+crashLine(stderr)
 		return r
 	case code != 0 && code != 1:
 		r.Class, r.Reason = classBroken, fmt.Sprintf("verify exit %d: %s", code, firstLine(stderr, ""))
@@ -403,6 +403,20 @@ func firstManual(reportPath string) string {
 		}
 	}
 	return "exit 1 without a manual finding"
+}
+
+// crashed reports whether a run of kprewrite stopped on a bug of its own:
+// a panic its guard caught ("internal error", exit 3) or one it did not.
+func crashed(stderr []byte) bool {
+	return bytes.Contains(stderr, []byte("panic:")) || bytes.Contains(stderr, []byte("kprewrite: internal error"))
+}
+
+// crashLine is the line of stderr that says what crashed.
+func crashLine(stderr []byte) string {
+	if bytes.Contains(stderr, []byte("kprewrite: internal error")) {
+		return firstLine(stderr, "kprewrite: internal error")
+	}
+	return firstLine(stderr, "panic:")
 }
 
 func firstLine(b []byte, prefix string) string {
