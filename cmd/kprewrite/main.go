@@ -58,7 +58,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 // own exit status for it (2) would read as bad input. Deferred cleanups
 // (scratch directories) have run by the time it is caught; no output
 // file exists yet, since outputs are written whole at the end.
-// KPREWRITE_DEBUG=1 adds the stack.
+// KPREWRITE_DEBUG=1 adds the stack. A panic in another goroutine (the
+// parallel compiles) is not caught here and still ends the process.
 func guard(stderr io.Writer, f func() int) (code int) {
 	defer func() {
 		r := recover()
