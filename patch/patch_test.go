@@ -345,3 +345,25 @@ func TestSymlinkOutsideTreeRefused(t *testing.T) {
 		t.Errorf("read through symlink: %v", err)
 	}
 }
+
+// TestReadEmptyRewrite reads back kprewrite's own output for a patch that
+// needs no livepatch (the mail, no diff), and still refuses a mail
+// without a diff from anyone else.
+func TestReadEmptyRewrite(t *testing.T) {
+	mail := "From ec519ea3c10432fc2dc2f0aadaf0326db3b22270 Mon Sep 17 00:00:00 2001\n" +
+		"From: Event Maintainer <evt@example.org>\n" +
+		"Subject: [PATCH] evt: slots get a weight\n\n" +
+		"Signed-off-by: Event Maintainer <evt@example.org>\n---\n" +
+		EmptyRewriteNote + " (samecode)\n\n 0 files changed\n"
+	set, err := Read("rewritten", []byte(mail), Options{Strip: -1})
+	if err != nil {
+		t.Fatalf("kprewrite's empty rewrite: %v", err)
+	}
+	if len(set.Patches) != 1 || len(set.Patches[0].Files) != 0 || set.Patches[0].Subject() != "[PATCH] evt: slots get a weight" {
+		t.Errorf("read %d patches (%+v), want one with no files and its subject", len(set.Patches), set.Patches)
+	}
+	other := strings.Replace(mail, EmptyRewriteNote, "an ordinary note", 1)
+	if _, err := Read("mail", []byte(other), Options{Strip: -1}); err == nil || !strings.Contains(err.Error(), "no diff found") {
+		t.Errorf("a mail without a diff: %v, want no diff found", err)
+	}
+}

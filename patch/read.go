@@ -135,6 +135,11 @@ func readOne(name string, lines []string, start, end, unterminated int, opt Opti
 				return nil, errAt(i, "binary diff refused: kprewrite rewrites C source patches only")
 			}
 		}
+		if emptyRewrite(lines[start:end]) {
+			// kprewrite's own output for a patch that needs no livepatch
+			// under the config: the mail, no file diff
+			return &Patch{Mail: readMail(lines[start:end])}, nil
+		}
 		return nil, errAt(start-1, "no diff found: expected a unified diff, a git format-patch mail or an mbox")
 	}
 	p := &Patch{}
@@ -170,6 +175,20 @@ func readOne(name string, lines []string, start, end, unterminated int, opt Opti
 		return nil, errAt(diffStart, "no file diff found")
 	}
 	return p, nil
+}
+
+// EmptyRewriteNote starts the note kprewrite puts in a rewritten patch.
+const EmptyRewriteNote = "kprewrite: rewritten for livepatching"
+
+// emptyRewrite reports whether a mail is a patch kprewrite rewrote to
+// nothing: its note and a diffstat of no file.
+func emptyRewrite(lines []string) bool {
+	note, none := false, false
+	for _, l := range lines {
+		note = note || strings.HasPrefix(l, EmptyRewriteNote)
+		none = none || strings.TrimSpace(l) == "0 files changed"
+	}
+	return note && none
 }
 
 func clip(s string) string {

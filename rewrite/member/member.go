@@ -120,6 +120,10 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 		for _, m := range ms {
 			if m.Header == h && declares(r, m) {
 				refused[m] = "kprewrite could not take the member out of " + h + " on its own (other changes share its lines)"
+			} else if dup := duplicate(r, m); m.Header == h && dup != "" {
+				// "admin:1" renamed "admin_1:1": taking admin_1 out restores
+				// the line with admin, which keep put back already
+				refused[m] = fmt.Sprintf("taking the member out of %s restores its line as it was, which declares %s, and %s is already declared there (another transform kept it): the struct would have it twice", h, dup, dup)
 			}
 		}
 	}
@@ -458,6 +462,28 @@ func declaration(text []byte, m *Member) (*ast.File, *ast.Member) {
 		}
 	}
 	return f, nil
+}
+
+// duplicate returns a member name that m's struct declares twice (under
+// the same #if condition) in text, or "".
+func duplicate(text []byte, m *Member) string {
+	f := ast.Parse(m.Header, text)
+	s := f.Struct(TagOf(m.Key))
+	if s == nil {
+		return ""
+	}
+	seen := map[string]bool{}
+	for _, mm := range allMembers(s.Members) {
+		if mm.Name == "" {
+			continue
+		}
+		k := mm.Name + "\x00" + fmt.Sprint(mm.Cond)
+		if seen[k] {
+			return mm.Name
+		}
+		seen[k] = true
+	}
+	return ""
 }
 
 func allMembers(ms []*ast.Member) []*ast.Member {
