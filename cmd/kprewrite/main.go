@@ -67,7 +67,7 @@ func guard(stderr io.Writer, f func() int) (code int) {
 			return
 		}
 		where := ""
-		if _, file, line, ok := panicSite(); ok {
+		if file, line, ok := panicSite(); ok {
 			where = fmt.Sprintf(" at %s:%d", filepath.Base(file), line)
 		}
 		fmt.Fprintf(stderr, "kprewrite: internal error%s: %s; this is a bug in kprewrite, not a finding about the patch: please report it with the patch and the command line\n", where, oneLine(fmt.Sprint(r)))
@@ -81,17 +81,17 @@ func guard(stderr io.Writer, f func() int) (code int) {
 
 // panicSite returns the frame that panicked: the first caller below the
 // runtime's panic machinery.
-func panicSite() (uintptr, string, int, bool) {
+func panicSite() (string, int, bool) {
 	pcs := make([]uintptr, 32)
 	n := runtime.Callers(3, pcs)
 	frames := runtime.CallersFrames(pcs[:n])
 	for {
 		fr, more := frames.Next()
 		if !strings.HasPrefix(fr.Function, "runtime.") && fr.File != "" {
-			return fr.PC, fr.File, fr.Line, true
+			return fr.File, fr.Line, true
 		}
 		if !more {
-			return 0, "", 0, false
+			return "", 0, false
 		}
 	}
 }

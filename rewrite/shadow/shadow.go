@@ -222,7 +222,7 @@ func run(p *rewrite.Pass) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var lifecycle []string
+	var lifecycle []lifeNote
 	for _, k := range keys {
 		lifecycle = append(lifecycle, lifetimes(p, byStruct[k])...)
 	}
@@ -277,14 +277,10 @@ func run(p *rewrite.Pass) error {
 	}
 	for _, l := range lifecycle {
 		action := "none"
-		if strings.HasPrefix(l, "!") {
-			l = strings.TrimPrefix(l, "!")
-			action = "manual: free the shadow (klp_shadow_free) before each free the report lists as not handled"
-			if strings.Contains(l, "live inside others") {
-				action = "manual: free the shadow (klp_shadow_free) where the object that embeds the struct is freed, or assign the member where it is created"
-			}
+		if l.manual != "" {
+			action = l.manual
 		}
-		p.Note(rewrite.Finding{File: done[0].m.Header, Line: done[0].m.Entry.Line, Subject: "shadow lifetime", Reason: l, Action: action})
+		p.Note(rewrite.Finding{File: done[0].m.Header, Line: done[0].m.Entry.Line, Subject: "shadow lifetime", Reason: l.reason, Action: action})
 	}
 	return nil
 }
@@ -661,16 +657,29 @@ func gfpAt(f *ast.File, off int) (string, string) {
 	return "GFP_ATOMIC", fmt.Sprintf("nothing in %s shows it may sleep", fn.Name)
 }
 
+// lifeNote is a report line of lifetimes: a fact, or work for the
+// engineer when manual is set (the action).
+type lifeNote struct {
+	reason, manual string
+}
+
+// freeByHand is the engineer's step for a free kprewrite cannot handle.
+const freeByHand = "manual: free the shadow (klp_shadow_free) before each free the report lists as not handled"
+
+func fact(reason string) lifeNote { return lifeNote{reason: reason} }
+
+func work(reason string) lifeNote { return lifeNote{reason: reason, manual: freeByHand} }
+
 // lifetimes inserts shadow allocation at creation sites and shadow free
-// before frees, and returns report lines (prefixed "!" for engineer work).
-func lifetimes(p *rewrite.Pass, pls []*plan) []string {
+// before frees, and returns the report lines.
+func lifetimes(p *rewrite.Pass, pls []*plan) []lifeNote {
 	m0 := pls[0].m
 	tag := member.TagOf(m0.Key)
-	var out []string
+	var out []lifeNote
 	// frees
 	frees, method, err := sites.Frees(p, m0.Header, tag)
 	if err == nil {
-		var pdus []string
+		var pdus []lifeNote
 		frees, pdus = pduFrees(p, m0.Header, tag, frees)
 		out = append(out, pdus...)
 	}
@@ -678,7 +687,7 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 	// the next object at the same address to find
 	stale := err != nil
 	if err != nil {
-		out = append(out, "!"+fmt.Sprintf("frees of struct %s were not searched: %v", tag, err))
+		out = append(out, work(fmt.Sprintf("frees of struct %s were not searched: %v", tag, err)))
 	} else {
 		var handled, missed []string
 		byFile := map[string][]*sites.Free{}
@@ -706,9 +715,9 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 		stale = len(handled) == 0 || len(missed) > 0
 		line := fmt.Sprintf("shadows are freed before the object at %s; found by %s", orNone(handled), method)
 		if len(missed) > 0 {
-			out = append(out, "!"+line+"; not handled: "+strings.Join(missed, ", "))
+			out = append(out, work(line+"; not handled: "+strings.Join(missed, ", ")))
 		} else {
-			out = append(out, line)
+			out = append(out, fact(line))
 		}
 	}
 	// copies carry the shadow
@@ -719,9 +728,9 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 			p.Edit(edit.Edit{File: c.file, Off: c.end, End: c.end, Text: copyCall(pl, c, indentAt(f.Src, c.end-1), g), Why: "the copy carries the shadow", Hazard: only(pls)})
 			ensureInclude(p, c.file, pls)
 			if c.src == "" {
-				out = append(out, fmt.Sprintf("the compound literal assigned at %s:%d in %s zeroes %s: the shadow is dropped after it", c.file, c.line, c.fn, pl.m.Name))
+				out = append(out, fact(fmt.Sprintf("the compound literal assigned at %s:%d in %s zeroes %s: the shadow is dropped after it", c.file, c.line, c.fn, pl.m.Name)))
 			} else {
-				out = append(out, fmt.Sprintf("the copy at %s:%d in %s carries the shadow of %s (%s(), %s)", c.file, c.line, c.fn, pl.m.Name, pl.copier, g))
+				out = append(out, fact(fmt.Sprintf("the copy at %s:%d in %s carries the shadow of %s (%s(), %s)", c.file, c.line, c.fn, pl.m.Name, pl.copier, g)))
 			}
 		}
 	}
@@ -730,9 +739,10 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 	if err != nil {
 		line := fmt.Sprintf("creation sites were not searched (%v): shadows are allocated on first write instead", err)
 		if stale {
-			line = "!" + line + ", and a shadow a freed object left behind would be found by the next object at its address"
+			out = append(out, work(line+", and a shadow a freed object left behind would be found by the next object at its address"))
+		} else {
+			out = append(out, fact(line))
 		}
-		out = append(out, line)
 		return out
 	}
 	var done, unhandled, embedded []string
@@ -745,7 +755,7 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 			// its container's frees are not known: a new container at a
 			// freed one's address finds the shadow left behind
 			if ok, where := sites.ContainerWrites(p, st, names); ok {
-				out = append(out, fmt.Sprintf("%s: objects of the struct live inside others whose frees are not known, so a new one may find the shadow a freed one left behind; every creation path assigns %s unconditionally (%s), overwriting it before any use (each shadow left behind stays allocated until then, or until the livepatch is disabled)", st, strings.Join(names, ", "), where))
+				out = append(out, fact(fmt.Sprintf("%s: objects of the struct live inside others whose frees are not known, so a new one may find the shadow a freed one left behind; every creation path assigns %s unconditionally (%s), overwriting it before any use (each shadow left behind stays allocated until then, or until the livepatch is disabled)", st, strings.Join(names, ", "), where)))
 			} else {
 				embedded = append(embedded, fmt.Sprintf("%s: %s", st, where))
 			}
@@ -819,16 +829,17 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 		done = append(done, fmt.Sprintf("%s:%s (%s)", st.File, st.Fn, gfp))
 	}
 	if len(done) > 0 {
-		out = append(out, "shadows are allocated with the object at "+strings.Join(done, ", ")+"; found by "+res.Method)
+		out = append(out, fact("shadows are allocated with the object at "+strings.Join(done, ", ")+"; found by "+res.Method))
 		if stale {
-			out = append(out, "not every free of the object is known, so where it is created a shadow an earlier object at the same address left behind is freed first (klp_shadow_get, then klp_shadow_free): a new object never reads an old one's value")
+			out = append(out, fact("not every free of the object is known, so where it is created a shadow an earlier object at the same address left behind is freed first (klp_shadow_get, then klp_shadow_free): a new object never reads an old one's value"))
 		}
 	}
 	if len(embedded) > 0 {
-		out = append(out, "!objects of the struct live inside others whose frees are not known, and kprewrite cannot show that their creation overwrites a shadow a freed one left behind ("+strings.Join(embedded, "; ")+"): the next object at a freed one's address would read its value")
+		out = append(out, lifeNote{reason: "objects of the struct live inside others whose frees are not known, and kprewrite cannot show that their creation overwrites a shadow a freed one left behind (" + strings.Join(embedded, "; ") + "): the next object at a freed one's address would read its value",
+			manual: "manual: free the shadow (klp_shadow_free) where the object that embeds the struct is freed, or assign the member where it is created"})
 	}
 	if stale && len(unhandled) > 0 {
-		out = append(out, "!not every free of the object is known, and kprewrite cannot add the shadow's allocation where the object is created at "+strings.Join(unhandled, ", ")+" (not a plain \"v = alloc(...);\", or a subsystem's allocator): a shadow a freed object left behind would be found by the next object at its address")
+		out = append(out, work("not every free of the object is known, and kprewrite cannot add the shadow's allocation where the object is created at "+strings.Join(unhandled, ", ")+" (not a plain \"v = alloc(...);\", or a subsystem's allocator): a shadow a freed object left behind would be found by the next object at its address"))
 	}
 	return out
 }
@@ -839,12 +850,12 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []string {
 // payload whose callback kprewrite cannot find is reported for the
 // engineer (a shadow left behind would be found by a new payload at the
 // same address).
-func pduFrees(p *rewrite.Pass, header, tag string, frees []*sites.Free) ([]*sites.Free, []string) {
+func pduFrees(p *rewrite.Pass, header, tag string, frees []*sites.Free) ([]*sites.Free, []lifeNote) {
 	res, err := sites.Find(p, header, tag)
 	if err != nil {
 		return frees, nil
 	}
-	var out []string
+	var out []lifeNote
 	for _, st := range res.Sites {
 		if st.Kind != sites.PDU {
 			continue
@@ -855,12 +866,12 @@ func pduFrees(p *rewrite.Pass, header, tag string, frees []*sites.Free) ([]*site
 			fn = f.Func(st.Exit)
 		}
 		if fn == nil {
-			out = append(out, fmt.Sprintf("!the payloads of %s (blk-mq requests) have no .exit_request callback in %s: their shadows are not freed when the tag set goes", st, st.File))
+			out = append(out, work(fmt.Sprintf("the payloads of %s (blk-mq requests) have no .exit_request callback in %s: their shadows are not freed when the tag set goes", st, st.File)))
 			continue
 		}
 		v, at := sites.PDUVar(f, fn, tag)
 		if v == "" {
-			out = append(out, fmt.Sprintf("!%s, the .exit_request callback of %s, declares no struct %s pointer at its top: the payloads' shadows are not freed there", st.Exit, st, tag))
+			out = append(out, work(fmt.Sprintf("%s, the .exit_request callback of %s, declares no struct %s pointer at its top: the payloads' shadows are not freed there", st.Exit, st, tag)))
 			continue
 		}
 		frees = append(frees, &sites.Free{File: st.File, Line: f.Line(at), Fn: st.Exit, Call: ".exit_request", Arg: v, Stmt: at})

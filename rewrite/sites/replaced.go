@@ -107,35 +107,36 @@ func replacedAt(p *rewrite.Pass, header, member string, u Use) (expr, where, rea
 	}
 	// the one place in the patch's hunks with the read's tokens around it
 	var hunk *patch.Hunk
+	var nt []string // the new side of hunk
 	j := -1
 	for _, pf := range p.Patch.Files {
 		if pf.Path() != u.File {
 			continue
 		}
 		for _, h := range pf.Hunks {
-			nt, nch, nl := side(h, patch.Delete)
-			for _, k := range findAll(texts(nt), acc, before, after) {
-				if !nch[k] || (line != 0 && nl[k] != line) {
+			toks, changed, lines := side(h, patch.Delete)
+			ts := texts(toks)
+			for _, k := range findAll(ts, acc, before, after) {
+				if !changed[k] || (line != 0 && lines[k] != line) {
 					continue
 				}
 				if hunk != nil {
 					return "", "", "" // ambiguous: no pairing
 				}
-				hunk, j = h, k
+				hunk, nt, j = h, ts, k
 			}
 		}
 	}
 	if hunk == nil {
 		return "", "", ""
 	}
-	nt, _, _ := side(hunk, patch.Delete)
 	ot, och, _ := side(hunk, patch.Insert)
-	old, ok := counterpart(ot, och, texts(nt), j, j+len(acc))
+	old, ok := counterpart(ot, och, nt, j, j+len(acc))
 	if !ok {
 		return "", "", ""
 	}
 	where = fmt.Sprintf("%s:%d", u.File, a.Line)
-	if callee := calleeOf(texts(nt), j); callee != "" && paramsChange(p, u.File, callee) {
+	if callee := calleeOf(nt, j); callee != "" && paramsChange(p, u.File, callee) {
 		// page_array_alloc(dic->inode, ...) becoming
 		// page_array_alloc(dic->sbi, ...): the callee changes
 		return "", "", ""
