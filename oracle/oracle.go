@@ -26,6 +26,33 @@ type Use struct {
 	Col    int    // byte column of the '->' or '.' token
 	Struct string // "struct slave" (the aggregate gcc named)
 	Member string
+	// Expansion is where the outermost macro whose expansion holds the
+	// use was invoked, for a use inside a macro body (kfree_rcu(p, rcu)
+	// reaches the member in rcupdate.h); nil for a use in plain code.
+	Expansion *Expansion
+}
+
+// Expansion is a macro invocation gcc names in an "in expansion of macro"
+// note.
+type Expansion struct {
+	Macro string
+	File  string
+	Line  int
+	Col   int
+}
+
+var expansionRE = regexp.MustCompile(`^in expansion of macro '([A-Za-z_]\w*)'`)
+
+// outermostExpansion returns the last "in expansion of macro" note that
+// follows the diagnostic at i, before the next error or warning.
+func outermostExpansion(ds []build.Diagnostic, i int) *Expansion {
+	var x *Expansion
+	for k := i + 1; k < len(ds) && ds[k].Severity == "note"; k++ {
+		if m := expansionRE.FindStringSubmatch(ds[k].Message); m != nil {
+			x = &Expansion{Macro: m[1], File: ds[k].File, Line: ds[k].Line, Col: ds[k].Col}
+		}
+	}
+	return x
 }
 
 // Result is what an oracle compile found.
@@ -72,7 +99,7 @@ func (o *Oracle) MemberUses(ctx context.Context, files map[string][]byte, source
 	res := &Result{}
 	seen := map[string]bool{}
 	for _, r := range rs {
-		for _, d := range r.Diagnostics {
+		for i, d := range r.Diagnostics {
 			if d.Severity != "error" {
 				continue
 			}
@@ -88,8 +115,12 @@ func (o *Oracle) MemberUses(ctx context.Context, files map[string][]byte, source
 			for _, q := range []string{"const ", "volatile "} {
 				agg = strings.ReplaceAll(agg, q, "")
 			}
-			u := Use{File: d.File, Line: d.Line, Col: d.Col, Struct: agg, Member: m[3]}
+			u := Use{File: d.File, Line: d.Line, Col: d.Col, Struct: agg, Member: m[3], Expansion: outermostExpansion(r.Diagnostics, i)}
 			key := fmt.Sprintf("%s:%d:%d:%s", u.File, u.Line, u.Col, u.Member)
+			if x := u.Expansion; x != nil {
+				// one macro body, expanded at several places
+				key += fmt.Sprintf("@%s:%d:%d", x.File, x.Line, x.Col)
+			}
 			if !seen[key] { // a header seen by several sources reports once
 				seen[key] = true
 				res.Uses = append(res.Uses, u)

@@ -14,6 +14,7 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite/keep"
 	"github.com/kprewrite/kprewrite/rewrite/moved"
 	"github.com/kprewrite/kprewrite/rewrite/overlay"
+	"github.com/kprewrite/kprewrite/rewrite/rcuhead"
 	"github.com/kprewrite/kprewrite/rewrite/rename"
 	"github.com/kprewrite/kprewrite/rewrite/retype"
 	"github.com/kprewrite/kprewrite/rewrite/samecode"
@@ -27,7 +28,8 @@ import (
 // .c files, new enum constants too, struct changes the config makes a no-op are dropped,
 // removed struct members go back into their struct, members retyped only
 // by qualifiers keep their old declaration, then
-// new struct members are handled by spare bits, prefix
+// new struct members are handled by the headless kfree_rcu (an rcu_head
+// only kfree_rcu uses), spare bits, prefix
 // extension, holes and shadow variables, in that order; a struct of which
 // no object is made gets upstream's definition under a new name in the
 // patched files that use it; changed system
@@ -44,6 +46,7 @@ func All() []*rewrite.Transform {
 		ifcond.Transform,
 		keep.Transform,
 		retype.Transform,
+		rcuhead.Transform,
 		bitfield.Transform,
 		structext.Transform,
 		hole.Transform,

@@ -15,7 +15,7 @@ import (
 // transform needs.
 func TestRegistry(t *testing.T) {
 	t.Parallel()
-	if diff := cmp.Diff([]string{"bitfield", "structext", "hole", "shadow"}, Strategies()); diff != "" {
+	if diff := cmp.Diff([]string{"rcuhead", "bitfield", "structext", "hole", "shadow"}, Strategies()); diff != "" {
 		t.Errorf("strategies (-want +got):\n%s", diff)
 	}
 	seen := map[string]bool{}

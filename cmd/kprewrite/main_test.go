@@ -318,7 +318,7 @@ func TestPreviewSaysWhichEdits(t *testing.T) {
 func TestStrategyValuesFromRegistry(t *testing.T) {
 	t.Parallel()
 	code, _, errs := kp(t, "rewrite", "--strategy", "magic", "--tree", seed, seed+"/patches/seed.patch")
-	if code != exitBadInput || !strings.Contains(errs, `--strategy must be auto, bitfield, structext, hole or shadow, not "magic"`) {
+	if code != exitBadInput || !strings.Contains(errs, `--strategy must be auto, rcuhead, bitfield, structext, hole or shadow, not "magic"`) {
 		t.Errorf("exit %d: %s", code, errs)
 	}
 	code, _, errs = kp(t, "rewrite", "--strategy", "hole", "--tree", seed, "-o", filepath.Join(t.TempDir(), "o.patch"), seed+"/patches/seed.patch")

@@ -41,8 +41,10 @@ func TestRealCases(t *testing.T) {
 		// peers created before the load compute the hash their creation gave them
 		"inetpeer": {"return v ? *v : (jhash2(s->daddr.key, ARRAY_SIZE(s->daddr.key), s->daddr.family));", "klp_shadow_free(container_of(head, struct inet_peer, rcu), INET_PEER_HASH_SHADOW_ID, NULL);"},
 		// slaves enslaved before the load read what the running kernel's code read, with the type proven
-		"slave-wq": {"BUILD_BUG_ON(!__same_type(s->bond->wq, *v));", "return v ? *v : (s->bond->wq);"},
-		"syscall":  {"+KPATCH_SYSCALL_DEFINE2(sethostname, char __user *, name, int, len)", "+#include \"kpatch-syscall.h\""},
+		// the headless form frees the entry after the same grace period
+		"module-use-rcu": {"+\t\tkfree_rcu_mightsleep(use);"},
+		"slave-wq":       {"BUILD_BUG_ON(!__same_type(s->bond->wq, *v));", "return v ? *v : (s->bond->wq);"},
+		"syscall":        {"+KPATCH_SYSCALL_DEFINE2(sethostname, char __user *, name, int, len)", "+#include \"kpatch-syscall.h\""},
 	}
 	for _, c := range realcases.All {
 		t.Run(c.Name, func(t *testing.T) {

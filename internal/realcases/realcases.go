@@ -436,6 +436,21 @@ var All = []*Case{
 		Reports:  []string{"computes s->bond->wq from the object when it is read, what the running kernel's code read"},
 	},
 	{
+		Name:    "module-use-rcu",
+		Subject: "module: free module_use entries after an RCU grace period",
+		Doc: "struct module_use gains struct rcu_head rcu, and module_unload_free() frees each entry\n" +
+			"with kfree_rcu(use, rcu) instead of kfree(use): the commonest use-after-free fix. The\n" +
+			"entry is freed under module_mutex, where the code may sleep, so the headless\n" +
+			"kfree_rcu_mightsleep(use) frees it after the same grace period with no rcu_head in it.",
+		Upstream: func(e *Editor) {
+			e.Replace("include/linux/module.h", "\tstruct module *source, *target;\n};", "\tstruct module *source, *target;\n\tstruct rcu_head rcu;\n};")
+			e.Replace("kernel/module/main.c", "\t\tkfree(use);\n", "\t\tkfree_rcu(use, rcu);\n")
+		},
+		Resolves: []string{"rcuhead"},
+		Structs:  []string{"struct module_use"},
+		Reports:  []string{"module_unload_free sleeps (mutex_lock)"},
+	},
+	{
 		Name:    "inetpeer",
 		Subject: "inetpeer: check a hash of the address before using a peer",
 		Doc: "struct inet_peer gains u32 hash, computed from the peer's own address when\n" +

@@ -20,6 +20,7 @@ import (
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/hazard"
+	"github.com/kprewrite/kprewrite/oracle"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 )
@@ -57,6 +58,12 @@ type Member struct {
 	// (a lock's spin_lock_init when the lock lives in a static table): it
 	// returns the byte range of the statement in the file's current text.
 	Drop func(file string, src []byte, a *cexpr.Access) (off, end int, ok bool)
+	// Macro, when set, takes a use the compiler finds inside the body of
+	// a header's macro (kfree_rcu(p, member) reaches the member in
+	// rcupdate.h): it returns the edits that rewrite the macro's
+	// invocation, or why it cannot. Without it such a use refuses the
+	// member.
+	Macro func(u oracle.Use) ([]edit.Edit, string)
 	// CodeFor, when set, gives the code of one file instead of Code (a
 	// definition in one file, declarations in the others).
 	CodeFor func(file string) string
@@ -140,11 +147,21 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 		acc  *cexpr.Access
 	}
 	uses := map[*Member][]fileUse{}
+	expanded := map[*Member][]edit.Edit{} // the Macro hook's edits
 	for _, m := range ms {
 		if refused[m] != "" {
 			continue
 		}
 		for _, u := range res.Of(m.Key, m.Name) {
+			if change.IsHeader(u.File) && m.Macro != nil {
+				es, why := m.Macro(u)
+				if why != "" {
+					refused[m] = why
+					break
+				}
+				expanded[m] = append(expanded[m], es...)
+				continue
+			}
 			if change.IsHeader(u.File) {
 				hf := p.Parse(u.File)
 				at := hf.Lines.Start(u.Line)
@@ -173,7 +190,7 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 			}
 			uses[m] = append(uses[m], fileUse{u.File, a})
 		}
-		if refused[m] == "" && len(uses[m]) == 0 {
+		if refused[m] == "" && len(uses[m]) == 0 && len(expanded[m]) == 0 {
 			refused[m] = "the compiler found no use of it in the patched .c files"
 		}
 	}
@@ -246,6 +263,17 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 			if !seen[u.file] {
 				seen[u.file] = true
 				m.Files = append(m.Files, u.file)
+			}
+		}
+		sort.Strings(m.Files)
+	}
+	for _, m := range applied {
+		for _, e := range expanded[m] {
+			e.Hazard = m.Entry.Hazard
+			p.Edit(e)
+			m.Uses++
+			if !slices.Contains(m.Files, e.File) {
+				m.Files = append(m.Files, e.File)
 			}
 		}
 		sort.Strings(m.Files)

@@ -61,6 +61,7 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 	"github.com/kprewrite/kprewrite/rewrite/member"
 	"github.com/kprewrite/kprewrite/rewrite/sites"
+	"github.com/kprewrite/kprewrite/rewrite/sleep"
 )
 
 // Transform is the shadow-variable transform.
@@ -606,55 +607,11 @@ func ptrRet(vt string) string {
 	return vt + " "
 }
 
-var (
-	sleepsRE    = regexp.MustCompile(`^(mutex_lock|mutex_lock_interruptible|mutex_lock_killable|down|down_read|down_write|down_interruptible|msleep|msleep_interruptible|ssleep|usleep_range|schedule|schedule_timeout|wait_event|wait_event_interruptible|wait_event_timeout|wait_for_completion|wait_for_completion_timeout|might_sleep|cond_resched|copy_from_user|copy_to_user|get_user|put_user|vmalloc|vzalloc|synchronize_rcu|synchronize_net|flush_work|cancel_work_sync|cancel_delayed_work_sync|rtnl_lock|kthread_stop|filp_open|kern_path)$`)
-	atomicRE    = regexp.MustCompile(`^(spin_lock|spin_lock_bh|spin_lock_irq|spin_lock_irqsave|raw_spin_lock|raw_spin_lock_irq|raw_spin_lock_irqsave|read_lock|write_lock|read_lock_bh|write_lock_bh|write_lock_irq|write_lock_irqsave|rcu_read_lock|rcu_read_lock_bh|rcu_read_lock_sched|local_irq_disable|local_irq_save|local_bh_disable|preempt_disable|task_lock)$`)
-	unlockRE    = regexp.MustCompile(`^(spin_unlock|spin_unlock_bh|spin_unlock_irq|spin_unlock_irqrestore|raw_spin_unlock|raw_spin_unlock_irq|raw_spin_unlock_irqrestore|read_unlock|write_unlock|read_unlock_bh|write_unlock_bh|write_unlock_irq|write_unlock_irqrestore|rcu_read_unlock|rcu_read_unlock_bh|rcu_read_unlock_sched|local_irq_enable|local_irq_restore|local_bh_enable|preempt_enable|task_unlock)$`)
-	gfpKernelRE = regexp.MustCompile(`^(kmalloc|kzalloc|kcalloc|kvmalloc|kvzalloc|kmem_cache_alloc|kmem_cache_zalloc|alloc_pages|__get_free_pages)$`)
-)
-
-// gfpAt chooses the gfp for an allocation at off: GFP_KERNEL when the
-// function itself sleeps and no lock or atomic section is open there,
-// GFP_ATOMIC otherwise.
+// gfpAt chooses the gfp for an allocation at off: GFP_KERNEL where the
+// code may sleep (package sleep), GFP_ATOMIC otherwise, and why.
 func gfpAt(f *ast.File, off int) (string, string) {
-	fn := f.FuncAt(off)
-	if fn == nil {
-		return "GFP_ATOMIC", "outside a function"
-	}
-	if strings.HasSuffix(fn.Name, "_irq") || strings.Contains(fn.Name, "_irq_") || strings.HasPrefix(f.Normalized(fn.Header), "irqreturn_t") || strings.Contains(f.Normalized(fn.Header), "static irqreturn_t") {
-		return "GFP_ATOMIC", "in an interrupt handler"
-	}
-	toks := f.CodeTokens(fn.Body)
-	open := 0
-	sleeps := ""
-	for i, t := range toks {
-		if t.Kind != ast.Ident || i+1 >= len(toks) || toks[i+1].Text != "(" {
-			continue
-		}
-		switch {
-		case atomicRE.MatchString(t.Text) && t.Off < off:
-			open++
-		case unlockRE.MatchString(t.Text) && t.Off < off:
-			if open > 0 {
-				open--
-			}
-		case sleepsRE.MatchString(t.Text) && sleeps == "":
-			sleeps = t.Text
-		case gfpKernelRE.MatchString(t.Text) && sleeps == "":
-			for k := i + 2; k < len(toks) && k < i+40 && toks[k].Text != ";"; k++ {
-				if toks[k].Text == "GFP_KERNEL" {
-					sleeps = t.Text + "(GFP_KERNEL)"
-				}
-			}
-		}
-	}
-	switch {
-	case open > 0:
-		return "GFP_ATOMIC", fmt.Sprintf("a lock or atomic section is open in %s", fn.Name)
-	case sleeps != "":
-		return "GFP_KERNEL", fmt.Sprintf("%s sleeps (%s)", fn.Name, sleeps)
-	}
-	return "GFP_ATOMIC", fmt.Sprintf("nothing in %s shows it may sleep", fn.Name)
+	v := sleep.At(f, off)
+	return v.GFP(), v.Why
 }
 
 // lifeNote is a report line of lifetimes: a fact, or work for the

@@ -1,0 +1,175 @@
+// Package rcuhead is the transform for a new struct rcu_head member whose
+// only use is to free its object after an RCU grace period: the most common
+// use-after-free fix, kfree(p) -> kfree_rcu(p, rcu). The member stays out of
+// the struct and each kfree_rcu(p, rcu) becomes the headless
+// kfree_rcu_mightsleep(p), which frees the same object after a grace period
+// without an rcu_head inside it:
+//
+// Before (header):	struct rcu_head tcfa_rcu;	(the struct grows by 16 bytes)
+// Before (.c):		kfree_rcu(p, tcfa_rcu);
+// After (.c):		kfree_rcu_mightsleep(p);
+//
+// Objects created before the livepatch have no rcu_head and need none, and
+// the layout does not change. The headless form queues the pointer in a
+// page of pointers it allocates, and when that allocation fails it waits
+// for the grace period itself (synchronize_rcu()) before freeing: so it may
+// block, and is only used where the code may sleep (package sleep: the
+// function or every caller of it sleeps, with no atomic section open).
+// Where it may not, or where the member has any other use (call_rcu with a
+// callback that gets back to the object through container_of), the member
+// is left to the other strategies, and the report says why.
+package rcuhead
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/edit"
+	"github.com/kprewrite/kprewrite/hazard"
+	"github.com/kprewrite/kprewrite/oracle"
+	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/member"
+	"github.com/kprewrite/kprewrite/rewrite/sleep"
+)
+
+// Transform is the rcuhead transform.
+var Transform = &rewrite.Transform{
+	Name:  "rcuhead",
+	Doc:   "a new rcu_head used only by kfree_rcu(p, member) stays out of the struct: the call becomes the headless kfree_rcu_mightsleep(p) where the code may sleep",
+	Kinds: []hazard.Kind{hazard.StructLayout},
+	Member: &rewrite.MemberStrategy{
+		Use:   "headless kfree_rcu_mightsleep",
+		Takes: func(ch *change.Change) bool { return isRCUHead(ch.PostMember) },
+	},
+	Run: run,
+}
+
+// headless maps the two-argument macros to their headless forms.
+var headless = map[string]string{
+	"kfree_rcu":  "kfree_rcu_mightsleep",
+	"kvfree_rcu": "kvfree_rcu_mightsleep",
+}
+
+func isRCUHead(m *ast.Member) bool {
+	if m == nil || len(m.Array) > 0 || m.IsBitfield() || m.Macro != "" {
+		return false
+	}
+	t := strings.Join(strings.Fields(m.Type), " ")
+	return t == "struct rcu_head" || t == "struct callback_head"
+}
+
+func run(p *rewrite.Pass) error {
+	cands := member.Candidates(p)
+	if len(cands) == 0 {
+		return nil
+	}
+	// the headless macros must exist in this tree (Linux 5.9 and later
+	// have them; 6.1 and later under these names)
+	rcu := string(p.File("include/linux/rcupdate.h"))
+	whys := map[*member.Member][]string{} // why each call may sleep, for the report
+	var ok []*member.Member
+	for _, m := range cands {
+		if !strings.Contains(rcu, "#define kfree_rcu_mightsleep(") {
+			p.Refuse(m.Entry, "include/linux/rcupdate.h of this tree defines no kfree_rcu_mightsleep(): its headless kfree_rcu has another name")
+			continue
+		}
+		m.Macro = expansion(p, m, whys)
+		ok = append(ok, m)
+	}
+	applied, refused := member.Apply(p, ok)
+	for m, why := range refused {
+		p.Refuse(m.Entry, why)
+	}
+	for _, m := range applied {
+		uses := fmt.Sprintf("its %d uses (in %s) only free the object after a grace period, and become", m.Uses, strings.Join(m.Files, ", "))
+		if m.Uses == 1 {
+			uses = fmt.Sprintf("its use (in %s) only frees the object after a grace period, and becomes", m.Files[0])
+		}
+		p.Resolve(m.Entry, "kept out of the struct: "+uses+" the headless kfree_rcu_mightsleep(), which needs no rcu_head in the object")
+		p.Note(rewrite.Finding{File: m.Header, Line: m.Entry.Line, Subject: m.Key + "." + m.Name,
+			Reason: "the headless form may wait for a grace period (synchronize_rcu()) where it cannot allocate its page of pointers; each call is where the code may sleep: " + strings.Join(whys[m], "; ")})
+	}
+	return nil
+}
+
+// expansion is the member's Macro hook: a use inside kfree_rcu(obj,
+// member) or kvfree_rcu(obj, member) invoked in a .c file where the code may
+// sleep becomes the headless call.
+func expansion(p *rewrite.Pass, m *member.Member, whys map[*member.Member][]string) func(u oracle.Use) ([]edit.Edit, string) {
+	done := map[string]bool{} // the macro body names the member more than once
+	return func(u oracle.Use) ([]edit.Edit, string) {
+		x := u.Expansion
+		if x == nil || change.IsHeader(x.File) {
+			return nil, fmt.Sprintf("used in a header (%s:%d), not through a kfree_rcu() call of a .c file", u.File, u.Line)
+		}
+		where := fmt.Sprintf("%s:%d", x.File, x.Line)
+		if at := fmt.Sprintf("%s:%d", where, x.Col); done[at] {
+			return nil, ""
+		} else {
+			done[at] = true
+		}
+		with, known := headless[x.Macro]
+		if !known {
+			return nil, fmt.Sprintf("%s uses it through %s(): only kfree_rcu(obj, %s) has a headless form that needs no rcu_head in the object", where, x.Macro, m.Name)
+		}
+		f := p.Parse(x.File)
+		off := f.Lines.Start(x.Line) + x.Col - 1
+		args, end, ok := callArgs(f, off, x.Macro)
+		if !ok || len(args) != 2 || args[1] != m.Name {
+			return nil, fmt.Sprintf("%s: %s() is not a call of the form %s(obj, %s)", where, x.Macro, x.Macro, m.Name)
+		}
+		v := sleep.At(f, off)
+		if !v.May {
+			return nil, fmt.Sprintf("%s: the headless %s() may wait for a grace period, and the code there may not sleep (%s)", where, with, v.Why)
+		}
+		whys[m] = append(whys[m], where+": "+v.Why)
+		return []edit.Edit{{File: x.File, Off: off, End: end, Text: with + "(" + args[0] + ")", Why: "headless kfree_rcu"}}, ""
+	}
+}
+
+// callArgs reads the call of name at off: the source text of its
+// top-level arguments and the offset after its closing parenthesis.
+func callArgs(f *ast.File, off int, name string) ([]string, int, bool) {
+	toks := f.CodeTokens(ast.Span{Off: off, End: len(f.Src)})
+	if len(toks) < 3 || toks[0].Off != off || toks[0].Text != name || toks[1].Text != "(" {
+		return nil, 0, false
+	}
+	var args []string
+	start, last := -1, -1 // the current argument's first and last token
+	arg := func() {
+		if start < 0 {
+			args = append(args, "")
+		} else {
+			args = append(args, string(f.Src[start:last]))
+		}
+		start, last = -1, -1
+	}
+	depth := 0
+	for _, t := range toks[1:] {
+		switch t.Text {
+		case "(", "[", "{":
+			depth++
+			if depth == 1 {
+				continue
+			}
+		case ")", "]", "}":
+			depth--
+			if depth == 0 {
+				arg()
+				return args, t.End, true
+			}
+		case ",":
+			if depth == 1 {
+				arg()
+				continue
+			}
+		}
+		if start < 0 {
+			start = t.Off
+		}
+		last = t.End
+	}
+	return nil, 0, false
+}

@@ -1,0 +1,203 @@
+package sleep
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kprewrite/kprewrite/ast"
+)
+
+// at returns the verdict at the marker "/*HERE*/" of src.
+func atMarker(t *testing.T, src string) Verdict {
+	t.Helper()
+	off := strings.Index(src, "/*HERE*/")
+	if off < 0 {
+		t.Fatal("no marker")
+	}
+	return At(ast.Parse("x.c", []byte(src)), off)
+}
+
+func TestAt(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		may  bool
+		why  string
+	}{
+		{"own mutex", `
+void f(struct s *p)
+{
+	mutex_lock(&p->lock);
+	mutex_unlock(&p->lock);
+	/*HERE*/kfree(p);
+}`, true, "f sleeps (mutex_lock)"},
+		{"spinlock open", `
+void f(struct s *p)
+{
+	mutex_lock(&p->lock);
+	spin_lock(&p->sl);
+	/*HERE*/kfree(p);
+	spin_unlock(&p->sl);
+}`, false, "a lock or atomic section is open in f"},
+		{"gfp kernel", `
+void f(struct s *p)
+{
+	p->x = kzalloc(sizeof(*p->x), GFP_KERNEL);
+	/*HERE*/kfree(p);
+}`, true, "f sleeps (kzalloc(GFP_KERNEL))"},
+		{"every caller sleeps", `
+static void put(struct s *p);
+
+static void put(struct s *p)
+{
+	/*HERE*/kfree(p);
+}
+
+static void cleanup(struct s *p)
+{
+	put(p);
+}
+
+void del(struct s *p)
+{
+	mutex_lock(&p->lock);
+	cleanup(p);
+	mutex_unlock(&p->lock);
+}
+
+void release(struct s *p)
+{
+	if (refcount_dec_and_mutex_lock(&p->ref, &p->lock)) {
+		mutex_unlock(&p->lock);
+		put(p);
+	}
+}`, true, "every caller of put may sleep at the call: cleanup (every caller of cleanup may sleep at the call: del (del sleeps (mutex_lock))); release (release sleeps (refcount_dec_and_mutex_lock))"},
+		{"a caller holds a spinlock", `
+static void put(struct s *p)
+{
+	/*HERE*/kfree(p);
+}
+
+void a(struct s *p)
+{
+	mutex_lock(&p->lock);
+	put(p);
+}
+
+void b(struct s *p)
+{
+	mutex_lock(&p->lock);
+	spin_lock(&p->sl);
+	put(p);
+	spin_unlock(&p->sl);
+}`, false, "nothing in put shows it may sleep"},
+		{"address taken", `
+static void put(struct s *p)
+{
+	/*HERE*/kfree(p);
+}
+
+void a(struct s *p)
+{
+	mutex_lock(&p->lock);
+	put(p);
+}
+
+static const struct ops o = {
+	.put = put,
+};`, false, "nothing in put shows it may sleep"},
+		{"passed as a callback", `
+static void put(struct s *p)
+{
+	/*HERE*/kfree(p);
+}
+
+void a(struct s *p)
+{
+	mutex_lock(&p->lock);
+	call_later(put, p);
+}`, false, "nothing in put shows it may sleep"},
+		{"not static", `
+void put(struct s *p)
+{
+	/*HERE*/kfree(p);
+}
+
+void a(struct s *p)
+{
+	mutex_lock(&p->lock);
+	put(p);
+}`, false, "nothing in put shows it may sleep"},
+		{"no caller", `
+static void put(struct s *p)
+{
+	/*HERE*/kfree(p);
+}`, false, "nothing in put shows it may sleep"},
+		{"recursion", `
+static void put(struct s *p)
+{
+	if (p->next)
+		put(p->next);
+	/*HERE*/kfree(p);
+}
+
+void a(struct s *p)
+{
+	mutex_lock(&p->lock);
+	put(p);
+}`, false, "nothing in put shows it may sleep"},
+		{"named in a macro", `
+#define PUT(p) put(p)
+
+static void put(struct s *p)
+{
+	/*HERE*/kfree(p);
+}
+
+void a(struct s *p)
+{
+	mutex_lock(&p->lock);
+	put(p);
+}`, false, "nothing in put shows it may sleep"},
+		{"interrupt handler", `
+static irqreturn_t f(int irq, void *data)
+{
+	mutex_lock(&p->lock);
+	/*HERE*/kfree(data);
+	return IRQ_HANDLED;
+}`, false, "in an interrupt handler"},
+		{"shared grand-caller", `
+static void put(struct s *p)
+{
+	/*HERE*/kfree(p);
+}
+
+static void one(struct s *p)
+{
+	put(p);
+}
+
+static void two(struct s *p)
+{
+	put(p);
+}
+
+void top(struct s *p)
+{
+	mutex_lock(&p->lock);
+	one(p);
+	two(p);
+}`, true, "every caller of put may sleep at the call: one (every caller of one may sleep at the call: top (top sleeps (mutex_lock))); two (every caller of two may sleep at the call: top (top sleeps (mutex_lock)))"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := atMarker(t, tt.src)
+			if v.May != tt.may || v.Why != tt.why {
+				t.Errorf("At = %v %q, want %v %q", v.May, v.Why, tt.may, tt.why)
+			}
+			if g := v.GFP(); (g == "GFP_KERNEL") != tt.may {
+				t.Errorf("GFP = %s", g)
+			}
+		})
+	}
+}
