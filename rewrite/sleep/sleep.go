@@ -36,8 +36,12 @@ func (v Verdict) GFP() string {
 	return "GFP_ATOMIC"
 }
 
-// callerDepth bounds how far up the callers are followed.
-const callerDepth = 4
+// callerDepth bounds how far up the callers are followed, calleeDepth
+// how far down the callees.
+const (
+	callerDepth = 4
+	calleeDepth = 3
+)
 
 var (
 	sleepsRE    = regexp.MustCompile(`^(mutex_lock|mutex_lock_nested|mutex_lock_interruptible|mutex_lock_killable|refcount_dec_and_mutex_lock|atomic_dec_and_mutex_lock|down|down_read|down_write|down_interruptible|lock_sock|msleep|msleep_interruptible|ssleep|usleep_range|schedule|schedule_timeout|wait_event|wait_event_interruptible|wait_event_timeout|wait_for_completion|wait_for_completion_timeout|might_sleep|cond_resched|copy_from_user|copy_to_user|get_user|put_user|vmalloc|vzalloc|synchronize_rcu|synchronize_net|flush_work|cancel_work_sync|cancel_delayed_work_sync|rtnl_lock|kthread_stop|filp_open|kern_path)$`)
@@ -59,7 +63,7 @@ func at(f *ast.File, off, depth int, seen map[string]bool) Verdict {
 	if strings.HasSuffix(fn.Name, "_irq") || strings.Contains(fn.Name, "_irq_") || strings.HasPrefix(f.Normalized(fn.Header), "irqreturn_t") || strings.Contains(f.Normalized(fn.Header), "static irqreturn_t") {
 		return Verdict{Why: "in an interrupt handler"}
 	}
-	open, sleeps := scan(f, fn, off)
+	open, sleeps := scan(f, fn, off, 0, map[string]bool{})
 	switch {
 	case open:
 		return Verdict{Why: fmt.Sprintf("a lock or atomic section is open in %s", fn.Name)}
@@ -91,8 +95,10 @@ func at(f *ast.File, off, depth int, seen map[string]bool) Verdict {
 }
 
 // scan reports whether fn has opened an atomic section that is still open
-// at off, and the first call in fn that shows it sleeps ("" if none).
-func scan(f *ast.File, fn *ast.Func, off int) (bool, string) {
+// at off, and the first call in fn that shows it sleeps ("" if none): a
+// call of something that sleeps, or of a function of f that does
+// (depth levels down already; seen holds the functions on the way).
+func scan(f *ast.File, fn *ast.Func, off, depth int, seen map[string]bool) (bool, string) {
 	toks := f.CodeTokens(fn.Body)
 	open := 0
 	sleeps := ""
@@ -115,9 +121,26 @@ func scan(f *ast.File, fn *ast.Func, off int) (bool, string) {
 					sleeps = t.Text + "(GFP_KERNEL)"
 				}
 			}
+		case sleeps == "" && depth < calleeDepth && !seen[t.Text] && t.Text != fn.Name:
+			if callee := defined(f, t.Text); callee != nil {
+				seen[fn.Name] = true
+				if _, s := scan(f, callee, -1, depth+1, seen); s != "" {
+					sleeps = t.Text + " -> " + s
+				}
+			}
 		}
 	}
 	return open > 0, sleeps
+}
+
+// defined returns the function of f named name that has a body, or nil.
+func defined(f *ast.File, name string) *ast.Func {
+	for _, fn := range f.Funcs {
+		if fn.Name == name && fn.Body.End > fn.Body.Off {
+			return fn
+		}
+	}
+	return nil
 }
 
 // callsOf returns the offsets of the calls of fn in f, and false when fn is

@@ -166,6 +166,88 @@ static irqreturn_t f(int irq, void *data)
 	/*HERE*/kfree(data);
 	return IRQ_HANDLED;
 }`, false, "in an interrupt handler"},
+		{"a callee sleeps", `
+static void schedule_it(struct s *p)
+{
+	mutex_lock(&p->lock);
+	mutex_unlock(&p->lock);
+}
+
+void enabled(struct s *p)
+{
+	/*HERE*/p->w = kmalloc(8, GFP_ATOMIC);
+	schedule_it(p);
+}
+
+static const struct ops o = {
+	.enabled = enabled,
+};`, true, "enabled sleeps (schedule_it -> mutex_lock)"},
+		{"a callee sleeps three calls down", `
+static void c(struct s *p)
+{
+	msleep(1);
+}
+
+static void b(struct s *p)
+{
+	c(p);
+}
+
+static void a(struct s *p)
+{
+	b(p);
+}
+
+void top(struct s *p)
+{
+	a(p);
+	/*HERE*/kfree(p);
+}`, true, "top sleeps (a -> b -> c -> msleep)"},
+		{"a callee sleeps too far down", `
+static void d(struct s *p)
+{
+	msleep(1);
+}
+
+static void c(struct s *p)
+{
+	d(p);
+}
+
+static void b(struct s *p)
+{
+	c(p);
+}
+
+static void a(struct s *p)
+{
+	b(p);
+}
+
+void top(struct s *p)
+{
+	a(p);
+	/*HERE*/kfree(p);
+}`, false, "nothing in top shows it may sleep"},
+		{"mutually recursive callees", `
+static void b(struct s *p);
+
+static void a(struct s *p)
+{
+	if (p->n)
+		b(p->n);
+}
+
+static void b(struct s *p)
+{
+	a(p);
+}
+
+void top(struct s *p)
+{
+	a(p);
+	/*HERE*/kfree(p);
+}`, false, "nothing in top shows it may sleep"},
 		{"shared grand-caller", `
 static void put(struct s *p)
 {
