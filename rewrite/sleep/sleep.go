@@ -50,6 +50,13 @@ var (
 	gfpKernelRE = regexp.MustCompile(`^(kmalloc|kzalloc|kcalloc|kvmalloc|kvzalloc|kmem_cache_alloc|kmem_cache_zalloc|alloc_pages|__get_free_pages)$`)
 )
 
+// sleepingGFP are the allocation flags that allow direct reclaim: an
+// allocation with one of them may sleep.
+var sleepingGFP = map[string]bool{
+	"GFP_KERNEL": true, "GFP_KERNEL_ACCOUNT": true, "GFP_NOFS": true, "GFP_NOIO": true,
+	"GFP_USER": true, "GFP_HIGHUSER": true, "GFP_HIGHUSER_MOVABLE": true,
+}
+
 // At tells whether the code of f at byte off may sleep.
 func At(f *ast.File, off int) Verdict {
 	return at(f, off, 0, map[string]bool{})
@@ -117,8 +124,8 @@ func scan(f *ast.File, fn *ast.Func, off, depth int, seen map[string]bool) (bool
 			sleeps = t.Text
 		case gfpKernelRE.MatchString(t.Text) && sleeps == "":
 			for k := i + 2; k < len(toks) && k < i+40 && toks[k].Text != ";"; k++ {
-				if toks[k].Text == "GFP_KERNEL" {
-					sleeps = t.Text + "(GFP_KERNEL)"
+				if sleepingGFP[toks[k].Text] {
+					sleeps = t.Text + "(" + toks[k].Text + ")"
 				}
 			}
 		case sleeps == "" && depth < calleeDepth && !seen[t.Text] && t.Text != fn.Name:

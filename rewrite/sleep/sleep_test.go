@@ -45,6 +45,18 @@ void f(struct s *p)
 	p->x = kzalloc(sizeof(*p->x), GFP_KERNEL);
 	/*HERE*/kfree(p);
 }`, true, "f sleeps (kzalloc(GFP_KERNEL))"},
+		{"gfp kernel account", `
+void f(struct s *p)
+{
+	p->x = kvzalloc(sizeof(*p->x), GFP_KERNEL_ACCOUNT);
+	/*HERE*/kfree(p);
+}`, true, "f sleeps (kvzalloc(GFP_KERNEL_ACCOUNT))"},
+		{"gfp atomic", `
+void f(struct s *p)
+{
+	p->x = kzalloc(sizeof(*p->x), GFP_ATOMIC);
+	/*HERE*/kfree(p);
+}`, false, "nothing in f shows it may sleep"},
 		{"every caller sleeps", `
 static void put(struct s *p);
 
