@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/cexpr"
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/hazard"
@@ -65,17 +66,20 @@ func run(p *rewrite.Pass) error {
 	if len(cands) == 0 {
 		return nil
 	}
-	// the headless macros must exist in this tree (Linux 5.9 and later
-	// have them; 6.1 and later under these names)
-	rcu := string(p.File("include/linux/rcupdate.h"))
+	// the headless macros must exist in this tree under these names
+	// (Linux 6.3, and the 6.1 stable series)
+	rcu := p.Parse("include/linux/rcupdate.h")
 	whys := map[*member.Member][]string{} // why each call may sleep, for the report
 	var ok []*member.Member
 	for _, m := range cands {
-		if !strings.Contains(rcu, "#define kfree_rcu_mightsleep(") {
-			p.Refuse(m.Entry, "include/linux/rcupdate.h of this tree defines no kfree_rcu_mightsleep(): its headless kfree_rcu has another name")
+		if rcu.Macro("kfree_rcu_mightsleep") == nil || rcu.Macro("kvfree_rcu_mightsleep") == nil {
+			p.Refuse(m.Entry, "include/linux/rcupdate.h of this tree defines no kfree_rcu_mightsleep() or kvfree_rcu_mightsleep(): its headless form of kfree_rcu has another name, or none")
 			continue
 		}
 		m.Macro = expansion(p, m, whys)
+		m.Check = func(file string, a *cexpr.Access) string {
+			return fmt.Sprintf("%s:%d uses it directly (%s): the member would have to exist", file, a.Line, a.Kind)
+		}
 		ok = append(ok, m)
 	}
 	applied, refused := member.Apply(p, ok)
@@ -119,6 +123,12 @@ func expansion(p *rewrite.Pass, m *member.Member, whys map[*member.Member][]stri
 		args, end, ok := callArgs(f, off, x.Macro)
 		if !ok || len(args) != 2 || args[1] != m.Name {
 			return nil, fmt.Sprintf("%s: %s() is not a call of the form %s(obj, %s)", where, x.Macro, x.Macro, m.Name)
+		}
+		for _, t := range ast.Tokenize([]byte(args[0])) {
+			if t.Kind == ast.Ident && t.Text == m.Name {
+				// kfree_rcu(container_of(h, struct s, rcu), rcu): another use in the call
+				return nil, fmt.Sprintf("%s: the object of %s() names %s too", where, x.Macro, m.Name)
+			}
 		}
 		v := sleep.At(f, off)
 		if !v.May {

@@ -2,20 +2,31 @@
 // question behind every allocation kprewrite adds (GFP_KERNEL or
 // GFP_ATOMIC) and behind calls that may block (kfree_rcu_mightsleep).
 //
-// The evidence is the kernel's own rule: a function that calls something
-// that sleeps (mutex_lock, msleep, kmalloc(GFP_KERNEL), ...) is only ever
-// called where sleeping is allowed, since might_sleep() in the callee would
-// warn otherwise. At a point of such a function where the function itself
-// has opened no spinlock, RCU read-side or other atomic section, the code
-// may sleep. A static function with no such call of its own may sleep where
-// every one of its callers, all in the same file, may sleep at the call,
-// and its address is taken nowhere (a function pointer has callers no one
-// can list); the callers are asked the same question, a few levels up.
+// The evidence is the kernel's own rule: code that calls something that
+// sleeps (mutex_lock, msleep, kmalloc(GFP_KERNEL), ...) must run where
+// sleeping is allowed, since might_sleep() in the callee would warn
+// otherwise. So a point of a function may sleep when such a call runs on
+// every path through the point (at the top level of the function body,
+// before the point with no label in between, or after it with no return
+// or goto in between; not under an #if of its own), and no atomic section
+// (a spinlock, RCU read side, preempt or irq disabling, a trylock, a
+// guard) is open there. A call of a function of the same file that sleeps
+// on every path counts too (three calls down), and one whose locks do not
+// balance opens or closes a section. A static function with no evidence of
+// its own may sleep where every one of its callers, all in the same file,
+// may sleep at the call, and its name appears nowhere else (not in a
+// macro, an initializer or a function pointer: callers no one can list);
+// the callers are asked the same question, four levels up.
+//
+// What it does not see: a static function named by a macro of a header,
+// and sleeping that depends on an argument's value beyond the top level.
+// The answer errs towards "may not sleep".
 package sleep
 
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
@@ -44,10 +55,15 @@ const (
 )
 
 var (
-	sleepsRE    = regexp.MustCompile(`^(mutex_lock|mutex_lock_nested|mutex_lock_interruptible|mutex_lock_killable|refcount_dec_and_mutex_lock|atomic_dec_and_mutex_lock|down|down_read|down_write|down_interruptible|lock_sock|msleep|msleep_interruptible|ssleep|usleep_range|schedule|schedule_timeout|wait_event|wait_event_interruptible|wait_event_timeout|wait_for_completion|wait_for_completion_timeout|might_sleep|cond_resched|copy_from_user|copy_to_user|get_user|put_user|vmalloc|vzalloc|synchronize_rcu|synchronize_net|flush_work|cancel_work_sync|cancel_delayed_work_sync|rtnl_lock|kthread_stop|filp_open|kern_path)$`)
-	atomicRE    = regexp.MustCompile(`^(spin_lock|spin_lock_bh|spin_lock_irq|spin_lock_irqsave|raw_spin_lock|raw_spin_lock_irq|raw_spin_lock_irqsave|read_lock|write_lock|read_lock_bh|write_lock_bh|write_lock_irq|write_lock_irqsave|rcu_read_lock|rcu_read_lock_bh|rcu_read_lock_sched|local_irq_disable|local_irq_save|local_bh_disable|preempt_disable|task_lock)$`)
-	unlockRE    = regexp.MustCompile(`^(spin_unlock|spin_unlock_bh|spin_unlock_irq|spin_unlock_irqrestore|raw_spin_unlock|raw_spin_unlock_irq|raw_spin_unlock_irqrestore|read_unlock|write_unlock|read_unlock_bh|write_unlock_bh|write_unlock_irq|write_unlock_irqrestore|rcu_read_unlock|rcu_read_unlock_bh|rcu_read_unlock_sched|local_irq_enable|local_irq_restore|local_bh_enable|preempt_enable|task_unlock)$`)
-	gfpKernelRE = regexp.MustCompile(`^(kmalloc|kzalloc|kcalloc|kvmalloc|kvzalloc|kmem_cache_alloc|kmem_cache_zalloc|alloc_pages|__get_free_pages)$`)
+	sleepsRE = regexp.MustCompile(`^(mutex_lock|mutex_lock_nested|mutex_lock_interruptible|mutex_lock_killable|refcount_dec_and_mutex_lock|atomic_dec_and_mutex_lock|down|down_read|down_write|down_interruptible|down_killable|lock_sock|msleep|msleep_interruptible|ssleep|usleep_range|schedule|schedule_timeout|wait_event|wait_event_interruptible|wait_event_timeout|wait_for_completion|wait_for_completion_timeout|might_sleep|cond_resched|copy_from_user|copy_to_user|get_user|put_user|vmalloc|vzalloc|synchronize_rcu|synchronize_net|flush_work|cancel_work_sync|cancel_delayed_work_sync|rtnl_lock|kthread_stop|filp_open|kern_path)$`)
+	// openers start an atomic section; trylocks count (the section is
+	// open where they succeeded)
+	openRE  = regexp.MustCompile(`^((raw_)?(spin|read|write)_(try)?lock(_bh|_irq|_irqsave)?(_nested)?|(local_lock|xa_lock|write_seqlock|netif_tx_lock|bit_spin_lock)\w*|bh_lock_sock(_nested)?|rcu_read_lock(_bh|_sched)?|local_irq_(disable|save)|local_bh_disable|preempt_disable(_notrace)?|task_lock|get_cpu(_var|_ptr)?|kmap_atomic\w*|pagefault_disable)$`)
+	closeRE = regexp.MustCompile(`^((raw_)?(spin|read|write)_unlock(_bh|_irq|_irqrestore)?|(local_unlock|xa_unlock|write_sequnlock|netif_tx_unlock|bit_spin_unlock)\w*|bh_unlock_sock|rcu_read_unlock(_bh|_sched)?|local_irq_(enable|restore)|local_bh_enable|preempt_enable(_notrace|_no_resched)?|task_unlock|put_cpu(_var|_ptr)?|kunmap_atomic|pagefault_enable)$`)
+	allocRE = regexp.MustCompile(`^(kmalloc|kzalloc|kcalloc|kmalloc_array|kvmalloc|kvzalloc|kvcalloc|kmem_cache_alloc|kmem_cache_zalloc|alloc_pages|__get_free_pages|kmalloc_node|kzalloc_node|kvmalloc_node|kmemdup|kstrdup)$`)
+	// sleepingGuards are the cleanup.h guard classes that may sleep; any
+	// other guard is taken for an atomic section
+	sleepingGuards = map[string]bool{"mutex": true, "mutex_intr": true, "rwsem_read": true, "rwsem_write": true, "srcu": true}
 )
 
 // sleepingGFP are the allocation flags that allow direct reclaim: an
@@ -67,15 +83,21 @@ func at(f *ast.File, off, depth int, seen map[string]bool) Verdict {
 	if fn == nil {
 		return Verdict{Why: "outside a function"}
 	}
-	if strings.HasSuffix(fn.Name, "_irq") || strings.Contains(fn.Name, "_irq_") || strings.HasPrefix(f.Normalized(fn.Header), "irqreturn_t") || strings.Contains(f.Normalized(fn.Header), "static irqreturn_t") {
+	header := f.Normalized(fn.Header)
+	if strings.HasSuffix(fn.Name, "_irq") || strings.Contains(fn.Name, "_irq_") || strings.HasPrefix(header, "irqreturn_t") || strings.Contains(header, "static irqreturn_t") {
 		return Verdict{Why: "in an interrupt handler"}
 	}
-	open, sleeps := scan(f, fn, off, 0, map[string]bool{})
+	if strings.Contains(header, "__must_hold") || strings.Contains(header, "__releases") {
+		return Verdict{Why: fmt.Sprintf("%s is called with a lock held (%s)", fn.Name, annotation(header))}
+	}
+	s := scan(f, fn, off, 0, map[string]bool{})
 	switch {
-	case open:
+	case s.entered:
+		return Verdict{Why: fmt.Sprintf("%s releases a lock it did not take: its caller holds it", fn.Name)}
+	case s.open:
 		return Verdict{Why: fmt.Sprintf("a lock or atomic section is open in %s", fn.Name)}
-	case sleeps != "":
-		return Verdict{May: true, Why: fmt.Sprintf("%s sleeps (%s)", fn.Name, sleeps)}
+	case s.sleeps != "":
+		return Verdict{May: true, Why: fmt.Sprintf("%s sleeps (%s)", fn.Name, s.sleeps)}
 	}
 	none := Verdict{Why: fmt.Sprintf("nothing in %s shows it may sleep", fn.Name)}
 	if depth >= callerDepth || seen[fn.Name] || !fn.Has("static") {
@@ -87,72 +109,303 @@ func at(f *ast.File, off, depth int, seen map[string]bool) Verdict {
 	if !ok || len(calls) == 0 {
 		return none
 	}
-	var whys []string
+	var whys, callers []string
 	for _, c := range calls {
 		v := at(f, c, depth+1, seen)
 		if !v.May {
 			return none
 		}
 		caller := f.FuncAt(c).Name
-		if !strings.Contains(strings.Join(whys, " "), caller+" ") {
+		if !slices.Contains(callers, caller) {
+			callers = append(callers, caller)
 			whys = append(whys, caller+" ("+v.Why+")")
 		}
 	}
 	return Verdict{May: true, Why: fmt.Sprintf("every caller of %s may sleep at the call: %s", fn.Name, strings.Join(whys, "; "))}
 }
 
-// scan reports whether fn has opened an atomic section that is still open
-// at off, and the first call in fn that shows it sleeps ("" if none): a
-// call of something that sleeps, or of a function of f that does
-// (depth levels down already; seen holds the functions on the way).
-func scan(f *ast.File, fn *ast.Func, off, depth int, seen map[string]bool) (bool, string) {
-	toks := f.CodeTokens(fn.Body)
-	open := 0
-	sleeps := ""
-	for i, t := range toks {
-		if t.Kind != ast.Ident || i+1 >= len(toks) || toks[i+1].Text != "(" {
-			continue
-		}
-		switch {
-		case atomicRE.MatchString(t.Text) && t.Off < off:
-			open++
-		case unlockRE.MatchString(t.Text) && t.Off < off:
-			if open > 0 {
-				open--
-			}
-		case sleepsRE.MatchString(t.Text) && sleeps == "":
-			sleeps = t.Text
-		case gfpKernelRE.MatchString(t.Text) && sleeps == "":
-			for k := i + 2; k < len(toks) && k < i+40 && toks[k].Text != ";"; k++ {
-				if sleepingGFP[toks[k].Text] {
-					sleeps = t.Text + "(" + toks[k].Text + ")"
-				}
-			}
-		case sleeps == "" && depth < calleeDepth && !seen[t.Text] && t.Text != fn.Name:
-			if callee := defined(f, t.Text); callee != nil {
-				seen[fn.Name] = true
-				if _, s := scan(f, callee, -1, depth+1, seen); s != "" {
-					sleeps = t.Text + " -> " + s
-				}
-			}
-		}
+func annotation(header string) string {
+	if strings.Contains(header, "__must_hold") {
+		return "__must_hold"
 	}
-	return open > 0, sleeps
+	return "__releases"
 }
 
-// defined returns the function of f named name that has a body, or nil.
-func defined(f *ast.File, name string) *ast.Func {
-	for _, fn := range f.Funcs {
-		if fn.Name == name && fn.Body.End > fn.Body.Off {
-			return fn
+// scanned is what one walk of a function body found.
+type scanned struct {
+	open    bool   // an atomic section is open at the point
+	entered bool   // more sections close than open: the caller holds a lock
+	net     int    // sections opened minus closed over the whole body
+	sleeps  string // a sleeping call on every path through the point ("" if none)
+}
+
+// section is an atomic section open during the walk.
+type section struct {
+	block int  // the brace depth of the call that opened it
+	guard bool // a cleanup.h guard: it ends with its block
+}
+
+// scan walks fn's body. With off < 0 it asks whether fn sleeps on every
+// path from its entry, and what its locks add up to. depth counts the
+// callees followed already; seen holds the functions on the way.
+func scan(f *ast.File, fn *ast.Func, off, depth int, seen map[string]bool) scanned {
+	toks := f.CodeTokens(fn.Body)
+	cond := f.CondAt(fn.Span.Off).String()
+	var out scanned
+	var open []section
+	opened, closed := 0, 0
+	reached := off < 0 // the walk is past the point
+	block := 0         // brace depth: 1 is the function body's top level
+	exited := false    // a return or goto before the point (off < 0: before here)
+	exitAfter := false // a return or goto between the point and here
+	before, after := "", ""
+	evidence := func(i int, what string) {
+		t := toks[i]
+		if block != 1 || !unconditional(toks, i) || f.CondAt(t.Off).String() != cond {
+			return // under a condition, in a loop, under an #if: it may not run
+		}
+		switch {
+		case off < 0:
+			if !exited && before == "" {
+				before = what
+			}
+		case !reached:
+			if before == "" {
+				before = what
+			}
+		case !exitAfter && after == "":
+			after = what
 		}
 	}
-	return nil
+	for i, t := range toks {
+		if !reached && t.Off >= off {
+			reached = true
+			out.open = len(open) > 0
+		}
+		switch t.Text {
+		case "{":
+			block++
+			continue
+		case "}":
+			if !reached {
+				for len(open) > 0 && open[len(open)-1].guard && open[len(open)-1].block >= block {
+					open = open[:len(open)-1]
+				}
+			}
+			block--
+			continue
+		case "return", "goto":
+			if reached && off >= 0 {
+				exitAfter = true
+			} else {
+				exited = true
+			}
+			continue
+		}
+		if t.Kind != ast.Ident || i+1 >= len(toks) {
+			continue
+		}
+		if toks[i+1].Text == ":" && isLabel(toks, i) {
+			if !reached {
+				before = "" // a goto may jump past the evidence to the point
+			}
+			continue
+		}
+		if toks[i+1].Text != "(" || (i > 0 && (toks[i-1].Text == "->" || toks[i-1].Text == ".")) {
+			continue // not a call, or a call through a pointer
+		}
+		opens, closes := 0, 0
+		switch {
+		case t.Text == "guard" || t.Text == "scoped_guard":
+			class := ""
+			if i+2 < len(toks) {
+				class = toks[i+2].Text
+			}
+			if sleepingGuards[class] {
+				evidence(i, t.Text+"("+class+")")
+				continue
+			}
+			opened++
+			if !reached {
+				open = append(open, section{block, true})
+			}
+			continue
+		case openRE.MatchString(t.Text):
+			opens = 1
+		case closeRE.MatchString(t.Text):
+			closes = 1
+		case sleepsRE.MatchString(t.Text):
+			evidence(i, t.Text)
+		case allocRE.MatchString(t.Text):
+			if gfp := sleepingFlag(toks, i+1); gfp != "" {
+				evidence(i, t.Text+"("+gfp+")")
+			}
+		case depth < calleeDepth && !seen[t.Text] && t.Text != fn.Name:
+			defs := definitions(f, t.Text)
+			if len(defs) == 0 {
+				continue
+			}
+			seen[fn.Name] = true
+			sleeps := ""
+			anyOpens, allClose := false, true
+			for k, d := range defs {
+				s := scan(f, d, -1, depth+1, seen)
+				if k == 0 || s.sleeps == "" {
+					sleeps = s.sleeps // every definition must sleep
+				}
+				anyOpens = anyOpens || s.net > 0 // one that may leave a lock held opens
+				allClose = allClose && s.net < 0
+			}
+			if sleeps != "" {
+				evidence(i, t.Text+" -> "+sleeps)
+			}
+			if anyOpens {
+				opens = 1
+			} else if allClose {
+				closes = 1
+			}
+		}
+		if closes > 0 && opened == 0 {
+			out.entered = true // released before anything was taken
+		}
+		opened += opens
+		closed += closes
+		if reached {
+			continue
+		}
+		if opens > 0 {
+			open = append(open, section{block: block})
+		}
+		if n := len(open); closes > 0 && n > 0 && open[n-1].block == block && !open[n-1].guard {
+			// an unlock in a nested block (an early exit) leaves the
+			// section open on the path that goes on
+			open = open[:n-1]
+		}
+	}
+	if !reached {
+		out.open = len(open) > 0
+	}
+	out.net = opened - closed
+	out.sleeps = before
+	if out.sleeps == "" {
+		out.sleeps = after
+	}
+	return out
+}
+
+// unconditional reports whether the call at i runs whenever its statement
+// does: the statement is not the body of an if, else, loop or switch
+// without braces (the call may be in the condition of an if, while or
+// switch), and no ?:, && or || comes before it in the statement.
+func unconditional(toks []ast.Token, i int) bool {
+	depth := 0
+	header := -1 // the '(' of the outermost group around the call
+	start := 0
+	for k := i - 1; k >= 0; k-- {
+		switch toks[k].Text {
+		case ")", "]":
+			depth++
+			continue
+		case "(", "[":
+			if depth > 0 {
+				depth--
+				continue
+			}
+			if toks[k].Text == "(" {
+				header = k
+			}
+			continue
+		}
+		if depth == 0 && (toks[k].Text == ";" || toks[k].Text == "{" || toks[k].Text == "}") {
+			start = k + 1
+			break
+		}
+	}
+	for k := start; k < i; k++ {
+		switch toks[k].Text {
+		case "?", "&&", "||":
+			return false
+		}
+	}
+	switch toks[start].Text {
+	case "else", "do", "for", "case", "default":
+		return false
+	case "if", "while", "switch":
+		// only in the condition: the '(' right after the keyword
+		return header == start+1 && matching(toks, start+1) > i
+	}
+	return true
+}
+
+// matching returns the index of the ')' that closes the '(' at open.
+func matching(toks []ast.Token, open int) int {
+	depth := 0
+	for k := open; k < len(toks); k++ {
+		switch toks[k].Text {
+		case "(":
+			depth++
+		case ")":
+			depth--
+			if depth == 0 {
+				return k
+			}
+		}
+	}
+	return len(toks)
+}
+
+// isLabel reports whether the identifier at i, followed by ':', is a
+// label: it starts a statement and is not a case or a bitfield.
+func isLabel(toks []ast.Token, i int) bool {
+	if i == 0 {
+		return true
+	}
+	switch toks[i-1].Text {
+	case ";", "{", "}":
+		return toks[i].Text != "default"
+	}
+	return false
+}
+
+// sleepingFlag returns the gfp flag of the call whose '(' is at open when
+// it allows sleeping and is not chosen by a condition ("" otherwise).
+func sleepingFlag(toks []ast.Token, open int) string {
+	depth := 0
+	flag := ""
+	for k := open; k < len(toks); k++ {
+		switch toks[k].Text {
+		case "(":
+			depth++
+		case ")":
+			depth--
+			if depth == 0 {
+				return flag
+			}
+		case "?":
+			return "" // a flag chosen at run time
+		}
+		if sleepingGFP[toks[k].Text] {
+			flag = toks[k].Text
+		}
+	}
+	return ""
+}
+
+// definitions returns the functions of f named name that have a body (one
+// per #if branch that defines it).
+func definitions(f *ast.File, name string) []*ast.Func {
+	var out []*ast.Func
+	for _, fn := range f.Funcs {
+		if fn.Name == name && fn.Body.End > fn.Body.Off {
+			out = append(out, fn)
+		}
+	}
+	return out
 }
 
 // callsOf returns the offsets of the calls of fn in f, and false when fn is
 // named anywhere but in a direct call inside a function body (its address
-// is taken, or a macro of the file uses it): then its callers are unknown.
+// is taken, or a macro of the file names it): then its callers are unknown.
 func callsOf(f *ast.File, fn *ast.Func) ([]int, bool) {
 	var out []int
 	for i, t := range f.Tokens {
@@ -174,10 +427,11 @@ func callsOf(f *ast.File, fn *ast.Func) ([]int, bool) {
 		}
 		out = append(out, t.Off)
 	}
-	named := regexp.MustCompile(`\b` + regexp.QuoteMeta(fn.Name) + `\b`)
 	for _, m := range f.Macros {
-		if named.MatchString(m.Body) {
-			return nil, false
+		for _, t := range ast.Tokenize([]byte(m.Body)) {
+			if t.Kind == ast.Ident && t.Text == fn.Name {
+				return nil, false
+			}
 		}
 	}
 	return out, true

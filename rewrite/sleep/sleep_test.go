@@ -57,6 +57,205 @@ void f(struct s *p)
 	p->x = kzalloc(sizeof(*p->x), GFP_ATOMIC);
 	/*HERE*/kfree(p);
 }`, false, "nothing in f shows it may sleep"},
+		{"unlock on an early exit", `
+void f(struct s *p)
+{
+	mutex_lock(&p->m);
+	mutex_unlock(&p->m);
+	spin_lock(&p->l);
+	if (!p->x) {
+		spin_unlock(&p->l);
+		return;
+	}
+	/*HERE*/kfree(p);
+	spin_unlock(&p->l);
+}`, false, "a lock or atomic section is open in f"},
+		{"trylock", `
+void f(struct s *p)
+{
+	mutex_lock(&p->m);
+	mutex_unlock(&p->m);
+	if (!spin_trylock(&p->l))
+		return;
+	/*HERE*/kfree(p);
+	spin_unlock(&p->l);
+}`, false, "a lock or atomic section is open in f"},
+		{"spinlock guard", `
+void f(struct s *p)
+{
+	mutex_lock(&p->m);
+	mutex_unlock(&p->m);
+	guard(spinlock)(&p->l);
+	/*HERE*/kfree(p);
+}`, false, "a lock or atomic section is open in f"},
+		{"guard ends with its block", `
+void f(struct s *p)
+{
+	mutex_lock(&p->m);
+	mutex_unlock(&p->m);
+	if (p->x) {
+		guard(spinlock)(&p->l);
+		p->x = 0;
+	}
+	/*HERE*/kfree(p);
+}`, true, "f sleeps (mutex_lock)"},
+		{"mutex guard", `
+void f(struct s *p)
+{
+	guard(mutex)(&p->m);
+	/*HERE*/kfree(p);
+}`, true, "f sleeps (guard(mutex))"},
+		{"lock wrapper of the file", `
+static void tbl_lock(struct s *p)
+{
+	spin_lock(&p->l);
+}
+
+void f(struct s *p)
+{
+	mutex_lock(&p->m);
+	mutex_unlock(&p->m);
+	tbl_lock(p);
+	/*HERE*/kfree(p);
+}`, false, "a lock or atomic section is open in f"},
+		{"bh_lock_sock", `
+void f(struct sock *sk)
+{
+	lock_sock(sk);
+	release_sock(sk);
+	bh_lock_sock(sk);
+	/*HERE*/kfree(sk->p);
+	bh_unlock_sock(sk);
+}`, false, "a lock or atomic section is open in f"},
+		{"gfp chosen at run time", `
+void f(struct s *p)
+{
+	p->x = kmalloc(8, in_interrupt() ? GFP_ATOMIC : GFP_KERNEL);
+	/*HERE*/kfree(p);
+}`, false, "nothing in f shows it may sleep"},
+		{"gfp of another call", `
+void f(struct s *p)
+{
+	p->x = kmalloc(8, GFP_ATOMIC), p->y = GFP_KERNEL;
+	/*HERE*/kfree(p);
+}`, false, "nothing in f shows it may sleep"},
+		{"sleeps only when asked", `
+static void rel(struct s *p, bool wait)
+{
+	if (wait)
+		synchronize_rcu();
+}
+
+void f(struct s *p)
+{
+	rel(p, false);
+	/*HERE*/kfree(p);
+}`, false, "nothing in f shows it may sleep"},
+		{"sleeps only under an #if", `
+void f(struct s *p)
+{
+#if 0
+	msleep(1);
+#endif
+	/*HERE*/kfree(p);
+}`, false, "nothing in f shows it may sleep"},
+		{"a function under an #if of its own", `
+#ifdef CONFIG_X
+void f(struct s *p)
+{
+	msleep(1);
+	/*HERE*/kfree(p);
+}
+#endif`, true, "f sleeps (msleep)"},
+		{"a call through a pointer", `
+void f(struct s *p)
+{
+	p->ops->schedule(p);
+	/*HERE*/kfree(p);
+}`, false, "nothing in f shows it may sleep"},
+		{"entered with a lock held", `
+void put_locked(struct s *p)
+{
+	/*HERE*/kfree(p);
+	spin_unlock(&p->l);
+	mutex_lock(&p->m);
+}`, false, "put_locked releases a lock it did not take: its caller holds it"},
+		{"must hold", `
+static void put_locked(struct s *p) __must_hold(&p->l)
+{
+	mutex_lock(&p->m);
+	/*HERE*/kfree(p);
+}`, false, "put_locked is called with a lock held (__must_hold)"},
+		{"a callee defined under #if twice", `
+#ifdef CONFIG_X
+static void h(struct s *p)
+{
+	mutex_lock(&p->m);
+}
+#else
+static void h(struct s *p)
+{
+}
+#endif
+
+void f(struct s *p)
+{
+	h(p);
+	/*HERE*/kfree(p);
+}`, false, "nothing in f shows it may sleep"},
+		{"a label between the evidence and the point", `
+void f(struct s *p)
+{
+	if (p->x)
+		goto out;
+	mutex_lock(&p->m);
+	mutex_unlock(&p->m);
+out:
+	/*HERE*/kfree(p);
+}`, false, "nothing in f shows it may sleep"},
+		{"evidence after the point", `
+void f(struct s *p)
+{
+	/*HERE*/kfree(p->old);
+	if (p->x)
+		p->y = 1;
+	mutex_lock(&p->m);
+	mutex_unlock(&p->m);
+}`, true, "f sleeps (mutex_lock)"},
+		{"a return between the point and the evidence", `
+void f(struct s *p)
+{
+	/*HERE*/kfree(p->old);
+	if (!p->x)
+		return;
+	mutex_lock(&p->m);
+	mutex_unlock(&p->m);
+}`, false, "nothing in f shows it may sleep"},
+		{"named in a comment and a string", `
+static void put(struct s *p)
+{
+	/*HERE*/kfree(p);
+}
+
+/* put() is called with p->m held */
+void a(struct s *p)
+{
+	mutex_lock(&p->m);
+	pr_debug("put\n");
+	put(p);
+}`, true, "every caller of put may sleep at the call: a (a sleeps (mutex_lock))"},
+		{"exported", `
+static void put(struct s *p)
+{
+	/*HERE*/kfree(p);
+}
+EXPORT_SYMBOL(put);
+
+void a(struct s *p)
+{
+	mutex_lock(&p->m);
+	put(p);
+}`, false, "nothing in put shows it may sleep"},
 		{"every caller sleeps", `
 static void put(struct s *p);
 
