@@ -11,8 +11,8 @@
 // or goto in between; not under an #if of its own), and no atomic section
 // (a spinlock, RCU read side, preempt or irq disabling, a trylock, a
 // guard) is open there. A call of a function of the same file that sleeps
-// on every path counts too (three calls down), and one whose locks do not
-// balance opens or closes a section. A static function with no evidence of
+// on every path counts too (three calls down), and one that only takes
+// locks (a lock wrapper) opens a section, one that only releases closes one. A static function with no evidence of
 // its own may sleep where every one of its callers, all in the same file,
 // may sleep at the call, and its name appears nowhere else (not in a
 // macro, an initializer or a function pointer: callers no one can list);
@@ -134,8 +134,9 @@ func annotation(header string) string {
 // scanned is what one walk of a function body found.
 type scanned struct {
 	open    bool   // an atomic section is open at the point
-	entered bool   // more sections close than open: the caller holds a lock
-	net     int    // sections opened minus closed over the whole body
+	entered bool   // a section closes before any opens: the caller holds a lock
+	opens   int    // calls that open a section, over the whole body
+	closes  int    // calls that close one
 	sleeps  string // a sleeping call on every path through the point ("" if none)
 }
 
@@ -253,8 +254,11 @@ func scan(f *ast.File, fn *ast.Func, off, depth int, seen map[string]bool) scann
 				if k == 0 || s.sleeps == "" {
 					sleeps = s.sleeps // every definition must sleep
 				}
-				anyOpens = anyOpens || s.net > 0 // one that may leave a lock held opens
-				allClose = allClose && s.net < 0
+				// a lock wrapper (it only opens) opens a section, an unlock
+				// wrapper closes one; a function that does both is taken to
+				// balance them on every path
+				anyOpens = anyOpens || (s.opens > 0 && s.closes == 0)
+				allClose = allClose && s.closes > 0 && s.opens == 0
 			}
 			if sleeps != "" {
 				evidence(i, t.Text+" -> "+sleeps)
@@ -285,7 +289,7 @@ func scan(f *ast.File, fn *ast.Func, off, depth int, seen map[string]bool) scann
 	if !reached {
 		out.open = len(open) > 0
 	}
-	out.net = opened - closed
+	out.opens, out.closes = opened, closed
 	out.sleeps = before
 	if out.sleeps == "" {
 		out.sleeps = after

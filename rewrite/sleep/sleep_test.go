@@ -118,6 +118,37 @@ void f(struct s *p)
 	tbl_lock(p);
 	/*HERE*/kfree(p);
 }`, false, "a lock or atomic section is open in f"},
+		{"a callee that unlocks on two branches", `
+static bool queue_add(struct s *p)
+{
+	spin_lock_bh(&p->l);
+	if (!p->x) {
+		spin_unlock_bh(&p->l);
+		return false;
+	}
+	spin_unlock_bh(&p->l);
+	return true;
+}
+
+void f(struct s *p)
+{
+	mutex_lock(&p->m);
+	mutex_unlock(&p->m);
+	queue_add(p);
+	/*HERE*/kfree(p);
+}`, true, "f sleeps (mutex_lock)"},
+		{"an unlock wrapper of the file", `
+static void tbl_unlock(struct s *p)
+{
+	spin_unlock(&p->l);
+}
+
+void f(struct s *p)
+{
+	/*HERE*/kfree(p);
+	tbl_unlock(p);
+	mutex_lock(&p->m);
+}`, false, "f releases a lock it did not take: its caller holds it"},
 		{"bh_lock_sock", `
 void f(struct sock *sk)
 {
