@@ -146,40 +146,26 @@ func callArgs(f *ast.File, off int, name string) ([]string, int, bool) {
 	if len(toks) < 3 || toks[0].Off != off || toks[0].Text != name || toks[1].Text != "(" {
 		return nil, 0, false
 	}
+	end := ast.MatchForward(toks, 1)
+	if end < 0 {
+		return nil, 0, false
+	}
 	var args []string
-	start, last := -1, -1 // the current argument's first and last token
-	arg := func() {
-		if start < 0 {
-			args = append(args, "")
-		} else {
-			args = append(args, string(f.Src[start:last]))
-		}
-		start, last = -1, -1
-	}
-	depth := 0
-	for _, t := range toks[1:] {
-		switch t.Text {
+	from := 2 // the first token of the current argument
+	for k := 2; k <= end; k++ {
+		switch toks[k].Text {
 		case "(", "[", "{":
-			depth++
-			if depth == 1 {
-				continue
+			if k = ast.MatchForward(toks, k); k < 0 {
+				return nil, 0, false
 			}
-		case ")", "]", "}":
-			depth--
-			if depth == 0 {
-				arg()
-				return args, t.End, true
+		case ",", ")":
+			if k == from {
+				args = append(args, "")
+			} else {
+				args = append(args, string(f.Src[toks[from].Off:toks[k-1].End]))
 			}
-		case ",":
-			if depth == 1 {
-				arg()
-				continue
-			}
+			from = k + 1
 		}
-		if start < 0 {
-			start = t.Off
-		}
-		last = t.End
 	}
-	return nil, 0, false
+	return args, toks[end].End, true
 }

@@ -336,26 +336,9 @@ func unconditional(toks []ast.Token, i int) bool {
 		return false
 	case "if", "while", "switch":
 		// only in the condition: the '(' right after the keyword
-		return header == start+1 && matching(toks, start+1) > i
+		return header == start+1 && ast.MatchForward(toks, start+1) > i
 	}
 	return true
-}
-
-// matching returns the index of the ')' that closes the '(' at open.
-func matching(toks []ast.Token, open int) int {
-	depth := 0
-	for k := open; k < len(toks); k++ {
-		switch toks[k].Text {
-		case "(":
-			depth++
-		case ")":
-			depth--
-			if depth == 0 {
-				return k
-			}
-		}
-	}
-	return len(toks)
 }
 
 // isLabel reports whether the identifier at i, followed by ':', is a
@@ -374,25 +357,17 @@ func isLabel(toks []ast.Token, i int) bool {
 // sleepingFlag returns the gfp flag of the call whose '(' is at open when
 // it allows sleeping and is not chosen by a condition ("" otherwise).
 func sleepingFlag(toks []ast.Token, open int) string {
-	depth := 0
+	end := ast.MatchForward(toks, open)
 	flag := ""
-	for k := open; k < len(toks); k++ {
-		switch toks[k].Text {
-		case "(":
-			depth++
-		case ")":
-			depth--
-			if depth == 0 {
-				return flag
-			}
-		case "?":
+	for k := open; k < end; k++ {
+		if toks[k].Text == "?" {
 			return "" // a flag chosen at run time
 		}
 		if sleepingGFP[toks[k].Text] {
 			flag = toks[k].Text
 		}
 	}
-	return ""
+	return flag
 }
 
 // definitions returns the functions of f named name that have a body (one
@@ -424,9 +399,8 @@ func callsOf(f *ast.File, fn *ast.Func) ([]int, bool) {
 			}
 			return nil, false
 		}
-		next := nextCode(f.Tokens, i)
-		prev := prevCode(f.Tokens, i)
-		if next == nil || next.Text != "(" || (prev != nil && (prev.Text == "&" || prev.Text == "." || prev.Text == "->")) {
+		next, prev := nextCode(f.Tokens, i), prevCode(f.Tokens, i)
+		if next < 0 || f.Tokens[next].Text != "(" || (prev >= 0 && (f.Tokens[prev].Text == "&" || f.Tokens[prev].Text == "." || f.Tokens[prev].Text == "->")) {
 			return nil, false
 		}
 		out = append(out, t.Off)
@@ -444,40 +418,35 @@ func callsOf(f *ast.File, fn *ast.Func) ([]int, bool) {
 // isPrototype reports whether the name at i is declared, not used: the
 // file declares the function before defining it ("static void f(void);").
 func isPrototype(toks []ast.Token, i int) bool {
-	next := nextCode(toks, i)
-	if next == nil || next.Text != "(" {
+	open := nextCode(toks, i)
+	if open < 0 || toks[open].Text != "(" {
 		return false
 	}
-	depth := 0
-	for k := i + 1; k < len(toks); k++ {
-		switch toks[k].Text {
-		case "(":
-			depth++
-		case ")":
-			depth--
-			if depth == 0 {
-				after := nextCode(toks, k)
-				return after != nil && after.Text == ";"
-			}
-		}
-	}
-	return false
+	end := nextCode(toks, ast.MatchForward(toks, open))
+	return end >= 0 && toks[end].Text == ";"
 }
 
-func nextCode(toks []ast.Token, i int) *ast.Token {
+// nextCode returns the index of the first token after i that is not a
+// comment, or -1.
+func nextCode(toks []ast.Token, i int) int {
+	if i < 0 {
+		return -1
+	}
 	for k := i + 1; k < len(toks); k++ {
 		if toks[k].Kind != ast.Comment {
-			return &toks[k]
+			return k
 		}
 	}
-	return nil
+	return -1
 }
 
-func prevCode(toks []ast.Token, i int) *ast.Token {
+// prevCode returns the index of the last token before i that is not a
+// comment, or -1.
+func prevCode(toks []ast.Token, i int) int {
 	for k := i - 1; k >= 0; k-- {
 		if toks[k].Kind != ast.Comment {
-			return &toks[k]
+			return k
 		}
 	}
-	return nil
+	return -1
 }
