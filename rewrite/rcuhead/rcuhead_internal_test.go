@@ -60,3 +60,21 @@ func TestCallArgs(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCallArgs: any text: arguments or false, never a panic, and a call
+// that is read ends inside the text.
+func FuzzCallArgs(f *testing.F) {
+	f.Add("kfree_rcu(a->b[i], head);")
+	f.Add("kfree_rcu(get(x, (y), [z]), rcu")
+	f.Add("kfree_rcu((p, rcu);")
+	f.Fuzz(func(t *testing.T, src string) {
+		file := ast.Parse("x.c", []byte(src))
+		off := strings.Index(src, "kfree_rcu")
+		if off < 0 {
+			return
+		}
+		if _, end, ok := callArgs(file, off, "kfree_rcu"); ok && (end <= off || end > len(src)) {
+			t.Errorf("call at %d ends at %d of %d", off, end, len(src))
+		}
+	})
+}

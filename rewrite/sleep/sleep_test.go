@@ -525,3 +525,20 @@ void top(struct s *p)
 		})
 	}
 }
+
+// FuzzAt: any text, any point: an answer, never a panic.
+func FuzzAt(f *testing.F) {
+	f.Add("static void put(struct s *p)\n{\n\tkfree(p);\n}\nvoid a(struct s *p)\n{\n\tmutex_lock(&p->m);\n\tput(p);\n}\n", 20)
+	f.Add("void f(void) { if (x) { spin_unlock(&l); return; } guard(spinlock)(&l); scoped_guard(mutex, &m) { a(); } }", 30)
+	f.Add("#if 0\nvoid f(void) { msleep(1); }\n#else\nvoid f(void) { }\n#endif\nvoid g(void) { f(); kfree(p); }", 70)
+	f.Fuzz(func(t *testing.T, src string, off int) {
+		file := ast.Parse("x.c", []byte(src))
+		if off < 0 || off > len(src) {
+			return
+		}
+		v := At(file, off)
+		if v.Why == "" {
+			t.Errorf("no reason given at %d", off)
+		}
+	})
+}
