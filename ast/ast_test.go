@@ -565,3 +565,53 @@ func TestTypedefOfTaggedStruct(t *testing.T) {
 		t.Errorf("struct scsi_cd is not modelled")
 	}
 }
+
+// TestNewerKernelAnnotations: annotations and member macros of kernels
+// after 6.1 (6.8's cache-line groups, 6.10's tunnel flag bitmaps, 6.11's
+// __data_racy, the bounds and context-analysis attributes): before, ast
+// read __data_racy, __private and __guarded_by as member names, and the
+// markers of a cache-line group as unknown macros (measured by
+// internal/astdwarf on a 7.2 build).
+func TestNewerKernelAnnotations(t *testing.T) {
+	src := `struct x {
+	__cacheline_group_begin(x_read_tx);
+	unsigned long __data_racy ra_pages;
+	enum hrtimer_restart (*__private function)(struct hrtimer *);
+	struct rb_root_cached waiters __guarded_by(&wait_lock);
+	unsigned int *llc_counts __counted_by_ptr(llc_max);
+	__cacheline_group_end(x_read_tx);
+	__cacheline_group_begin(x_write) ____cacheline_aligned;
+	IP_TUNNEL_DECLARE_FLAGS(tun_flags);
+	__cacheline_group_end_aligned(x_write);
+	union {
+		DECLARE_FLEX_ARRAY(char, value) __aligned(8);
+		DECLARE_FLEX_ARRAY(void *, ptrs) __aligned(8);
+	};
+};
+`
+	want := []string{"__cacheline_group_begin__x_read_tx", "ra_pages", "function", "waiters", "llc_counts",
+		"__cacheline_group_end__x_read_tx", "__cacheline_group_begin__x_write", "tun_flags",
+		"__cacheline_group_end__x_write", "__cacheline_group_pad__x_write",
+		"__empty_value", "value", "__empty_ptrs", "ptrs"}
+	f := Parse("x.h", []byte(src))
+	var got []string
+	var walk func(ms []*Member)
+	walk = func(ms []*Member) {
+		for _, m := range ms {
+			switch {
+			case m.Names != nil:
+				got = append(got, m.Names...)
+			case m.Name != "":
+				got = append(got, m.Name)
+			case m.Nested != nil:
+				walk(m.Nested.Members)
+			default:
+				got = append(got, m.Macro)
+			}
+		}
+	}
+	walk(f.Struct("x").Members)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

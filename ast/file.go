@@ -457,9 +457,32 @@ var storageWords = map[string]bool{
 	"__printf": true, "__scanf": true, "__counted_by": true, "__acquires": true,
 	"__releases": true, "__must_hold": true, "__no_kcsan": true, "__no_sanitize_address": true,
 	"__flatten": true, "__alias": true, "__malloc": true, "__pure": true, "__gnu_inline": true,
+	// annotations of newer kernels: KCSAN's __data_racy (volatile under
+	// KCSAN, like the qualifier), sparse's __private, the context analysis
+	// and bounds attributes
+	"__data_racy": true, "__private": true, "__guarded_by": true, "__pt_guarded_by": true,
+	"__counted_by_ptr": true, "__counted_by_le": true, "__counted_by_be": true,
 }
 
 var typeLikeRE = regexp.MustCompile(`^__(u|s|be|le)(8|16|32|64|128)$|^__kernel_|^__wsum$|^__sum16$|^__poll_t$|^__bitwise$`)
+
+// onlyAttributes reports whether toks are attribute words only, each
+// with its own parenthesised arguments ("__aligned(8) __randomize_layout").
+func onlyAttributes(toks []Token) bool {
+	for k := 0; k < len(toks); k++ {
+		if toks[k].Kind != Ident || !isAttrWord(toks[k].Text) {
+			return false
+		}
+		if k+1 < len(toks) && toks[k+1].Text == "(" {
+			c := matchClose(toks, k+1)
+			if c < 0 {
+				return false
+			}
+			k = c
+		}
+	}
+	return len(toks) > 0
+}
 
 // isAttrWord reports whether an identifier is a known specifier or
 // attribute rather than part of a type or a name.
@@ -1362,7 +1385,13 @@ func (f *File) memberDecl(decl []Token, span Span, group int, s *Struct) []*Memb
 		}
 		break
 	}
-	// macro-made member: NAME(args) with nothing else
+	// macro-made member: NAME(args) with nothing else, or attributes only
+	// ("__cacheline_group_begin(grp) ____cacheline_aligned;")
+	if len(decl) >= 3 && decl[0].Kind == Ident && decl[1].Text == "(" {
+		if c := matchClose(decl, 1); c > 1 && c < len(decl)-1 && onlyAttributes(decl[c+1:]) {
+			decl = decl[:c+1]
+		}
+	}
 	if len(decl) >= 3 && decl[0].Kind == Ident && decl[1].Text == "(" && matchClose(decl, 1) == len(decl)-1 {
 		if ms := f.structGroup(decl, span, cond, group, comment); ms != nil {
 			return ms

@@ -26,6 +26,13 @@ var memberMacros = map[string]memberMacro{
 	"DECLARE_FLEX_ARRAY":               {1, []string{"__empty_%s", "%s"}}, // struct { struct { } __empty_name; type name[]; }
 	"__DECLARE_FLEX_ARRAY":             {1, []string{"__empty_%s", "%s"}}, // the same, in UAPI headers
 	"NET_DEV_STAT":                     {0, []string{"%s", "__%s"}},       // union { unsigned long x; atomic_long_t __x; }
+	"IP_TUNNEL_DECLARE_FLAGS":          {0, []string{"%s"}},               // DECLARE_BITMAP(name, __IP_TUNNEL_FLAG_NUM) (Linux 6.10 and later)
+	// include/linux/cache.h (Linux 6.8 and later): zero-size markers of a
+	// group of hot members (struct net_device, tcp_sock, ...)
+	"__cacheline_group_begin":         {0, []string{"__cacheline_group_begin__%s"}},                            // __u8 name[0]
+	"__cacheline_group_end":           {0, []string{"__cacheline_group_end__%s"}},                              // __u8 name[0]
+	"__cacheline_group_begin_aligned": {0, []string{"__cacheline_group_begin__%s"}},                            // the same, aligned
+	"__cacheline_group_end_aligned":   {0, []string{"__cacheline_group_end__%s", "__cacheline_group_pad__%s"}}, // and struct { } pad
 }
 
 // structGroups are the struct_group() family of include/linux/stddef.h:
