@@ -68,14 +68,15 @@ func run(p *rewrite.Pass) error {
 	}
 	// the headless macros must exist in this tree under these names
 	// (Linux 6.3, and the 6.1 stable series)
-	rcu := p.Parse("include/linux/rcupdate.h")
+	if rcu := p.Parse("include/linux/rcupdate.h"); rcu.Macro("kfree_rcu_mightsleep") == nil || rcu.Macro("kvfree_rcu_mightsleep") == nil {
+		for _, m := range cands {
+			p.Refuse(m.Entry, "include/linux/rcupdate.h of this tree defines no kfree_rcu_mightsleep() or kvfree_rcu_mightsleep(): its headless form of kfree_rcu has another name, or none")
+		}
+		return nil
+	}
 	whys := map[*member.Member][]string{} // why each call may sleep, for the report
 	var ok []*member.Member
 	for _, m := range cands {
-		if rcu.Macro("kfree_rcu_mightsleep") == nil || rcu.Macro("kvfree_rcu_mightsleep") == nil {
-			p.Refuse(m.Entry, "include/linux/rcupdate.h of this tree defines no kfree_rcu_mightsleep() or kvfree_rcu_mightsleep(): its headless form of kfree_rcu has another name, or none")
-			continue
-		}
 		m.Macro = expansion(p, m, whys)
 		m.Check = func(file string, a *cexpr.Access) string {
 			return fmt.Sprintf("%s:%d uses it directly (%s): the member would have to exist", file, a.Line, a.Kind)
@@ -109,11 +110,11 @@ func expansion(p *rewrite.Pass, m *member.Member, whys map[*member.Member][]stri
 			return nil, fmt.Sprintf("used in a header (%s:%d), not through a kfree_rcu() call of a .c file", u.File, u.Line)
 		}
 		where := fmt.Sprintf("%s:%d", x.File, x.Line)
-		if at := fmt.Sprintf("%s:%d", where, x.Col); done[at] {
+		at := fmt.Sprintf("%s:%d", where, x.Col)
+		if done[at] {
 			return nil, ""
-		} else {
-			done[at] = true
 		}
+		done[at] = true
 		with, known := headless[x.Macro]
 		if !known {
 			return nil, fmt.Sprintf("%s uses it through %s(): only kfree_rcu(obj, %s) has a headless form that needs no rcu_head in the object", where, x.Macro, m.Name)

@@ -12,11 +12,12 @@
 // (a spinlock, RCU read side, preempt or irq disabling, a trylock, a
 // guard) is open there. A call of a function of the same file that sleeps
 // on every path counts too (three calls down), and one that only takes
-// locks (a lock wrapper) opens a section, one that only releases closes one. A static function with no evidence of
-// its own may sleep where every one of its callers, all in the same file,
-// may sleep at the call, and its name appears nowhere else (not in a
-// macro, an initializer or a function pointer: callers no one can list);
-// the callers are asked the same question, four levels up.
+// locks (a lock wrapper) opens a section, one that only releases closes
+// one. A static function with no evidence of its own may sleep where every
+// one of its callers, all in the same file, may sleep at the call, and its
+// name appears nowhere else (not in a macro, an initializer or a function
+// pointer: callers no one can list); the callers are asked the same
+// question, four levels up.
 //
 // What it does not see: a static function named by a macro of a header,
 // and sleeping that depends on an argument's value beyond the top level.
