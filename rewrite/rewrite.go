@@ -109,6 +109,12 @@ type Options struct {
 	// to a byte offset: where an earlier livepatch of a cumulative series
 	// put them, which a replacing livepatch must keep.
 	HoleOffsets map[string]int64
+	// Existing holds the engineer's decisions ("struct intel_dp.wa" ->
+	// "0"): what objects created before the livepatch read in a new member
+	// when kprewrite cannot prove what upstream creation gives it. The
+	// value is a C expression over the object, named s (a pointer to the
+	// const struct). The report says each is a decision, not a proof.
+	Existing map[string]string
 }
 
 // Entry is a hazard with what became of it.
@@ -206,8 +212,9 @@ type Session struct {
 	facts      map[factKey]factValue // facts computed once and shared
 	work       string
 	oracle     *oracle.Oracle
-	transforms []*Transform // the registry the session runs
-	fatal      error        // first failure of the environment (see Err)
+	transforms []*Transform    // the registry the session runs
+	fatal      error           // first failure of the environment (see Err)
+	decided    map[string]bool // Options.Existing keys a strategy asked for
 }
 
 type parsedFile struct {
@@ -223,7 +230,7 @@ func Load(env *kbuild.Env, base tree.FS, p *patch.Patch, opt Options) (*Session,
 	}
 	s := &Session{Env: env, Base: base, Patch: p, Options: opt,
 		Upstream: map[string][]byte{}, Current: map[string][]byte{}, parsed: map[string]parsedFile{},
-		facts: map[factKey]factValue{}}
+		facts: map[factKey]factValue{}, decided: map[string]bool{}}
 	for _, r := range res {
 		s.Upstream[r.Path] = r.New
 		s.Current[r.Path] = r.New
@@ -470,7 +477,34 @@ func (s *Session) Run(transforms []*Transform) error {
 			e.Action = e.manual
 		}
 	}
+	s.Notes = append(s.Notes, s.unusedDecisions()...)
 	return nil
+}
+
+// Decision returns the engineer's decision (Options.Existing) of what
+// objects created before the livepatch read in member of the struct key
+// ("struct intel_dp"), and records that a strategy asked for it.
+func (s *Session) Decision(key, member string) (string, bool) {
+	k := key + "." + member
+	v, ok := s.Options.Existing[k]
+	if ok && s.decided != nil {
+		s.decided[k] = true // shared by the copies of the session
+	}
+	return v, ok
+}
+
+// unusedDecisions are notes for the decisions no strategy asked for: a
+// misspelt member, or one whose strategy needed no value.
+func (s *Session) unusedDecisions() []Finding {
+	var out []Finding
+	for _, k := range slices.Sorted(maps.Keys(s.Options.Existing)) {
+		if s.decided[k] {
+			continue
+		}
+		out = append(out, Finding{Kind: "note", Subject: k, Action: "none",
+			Reason: "the decision --existing \"" + k + "=" + s.Options.Existing[k] + "\" was not used: the patch adds no such member, or the strategy that took it needs no value for objects created before the livepatch"})
+	}
+	return out
 }
 
 // runs reports whether t runs under these options: a member strategy only

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,6 +44,7 @@ func rewriteFlags() []cli.Flag {
 		&cli.StringFlag{Name: "strategy", Value: "auto", Usage: "for new struct members: auto (" + strings.Join(transforms.Strategies(), ", ") + " in that order) or one of them"},
 		&cli.IntFlag{Name: "max-users", Value: 64, Usage: "refuse to move a header definition that more than `N` .c files use"},
 		&cli.StringSliceFlag{Name: "shadow-id", Usage: "shadow id of a member, as `\"struct X.member=ID\"` (default: derived from the names)"},
+		&cli.StringSliceFlag{Name: "existing", Usage: "the engineer's decision of what objects created before the livepatch read in a new member, as `\"struct X.member=EXPR\"` (EXPR in C over the object, named s); the report marks it a decision, not a proof"},
 	}
 }
 
@@ -115,7 +117,49 @@ func options(c *cli.Context) (rewrite.Options, error) {
 		}
 		o.ShadowIDs[strings.TrimSpace(k)] = id
 	}
+	for _, kv := range c.StringSlice("existing") {
+		k, v, err := parseExisting(kv)
+		if err != nil {
+			return o, err
+		}
+		if o.Existing == nil {
+			o.Existing = map[string]string{}
+		}
+		o.Existing[k] = v
+	}
 	return o, nil
+}
+
+// existingKeyRE is the member an --existing decision names.
+var existingKeyRE = regexp.MustCompile(`^(struct|union) [A-Za-z_]\w*\.[A-Za-z_]\w*$`)
+
+// parseExisting reads an --existing decision: "struct X.member=EXPR",
+// EXPR one C expression (checked here for what would break the generated
+// getter; the compiler checks the rest when the patch is verified).
+func parseExisting(kv string) (string, string, error) {
+	k, v, ok := strings.Cut(kv, "=")
+	k, v = strings.Join(strings.Fields(k), " "), strings.TrimSpace(v)
+	if !ok || !existingKeyRE.MatchString(k) || v == "" {
+		return "", "", badInput("--existing wants \"struct X.member=EXPR\" (EXPR: what objects created before the livepatch read, in C over the object s), not %q", kv)
+	}
+	depth := 0
+	for _, r := range v {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ';', '{', '}', '\n':
+			depth = -1
+		}
+		if depth < 0 {
+			break
+		}
+	}
+	if depth != 0 {
+		return "", "", badInput("--existing %s: %q is not one C expression (unbalanced parentheses, or a ';', '{', '}' or newline)", k, v)
+	}
+	return k, v, nil
 }
 
 // readPatchFile reads and parses one patch argument ("-" is stdin).

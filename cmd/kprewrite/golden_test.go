@@ -172,6 +172,15 @@ func TestHoleShadowCases(t *testing.T) {
 			t.Errorf("the shadow id is not overridden:\n%s", out)
 		}
 	})
+	// a decision no strategy asks for (a misspelt member) is said, not
+	// silently dropped
+	t.Run("unused decision", func(t *testing.T) {
+		t.Parallel()
+		_, errs := rewriteOut(t, "02-copied.patch", "--existing", "struct sess.clsoed=1")
+		if !strings.Contains(errs, `the decision --existing "struct sess.clsoed=1" was not used`) {
+			t.Errorf("no note on the unused decision:\n%s", errs)
+		}
+	})
 }
 
 // TestHeader2cCases proves every header2c rewrite of the hdr tree with

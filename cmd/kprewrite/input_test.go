@@ -133,6 +133,10 @@ func TestUsageErrorsOneLine(t *testing.T) {
 		{[]string{"analyze", "--tree", seed, "--max-users", "-5", pf}, "--max-users must be 0 (no limit) or more, not -5"},
 		{[]string{"rewrite", "--tree", seed, "-j", "0", pf}, "--jobs must be 1 or more, not 0"},
 		{[]string{"verify", "--tree", seed, "--jobs", "-1", pf}, "--jobs must be 1 or more, not -1"},
+		{[]string{"rewrite", "--tree", seed, "--existing", "port.x=0", pf}, `--existing wants "struct X.member=EXPR"`},
+		{[]string{"rewrite", "--tree", seed, "--existing", "struct port.x=", pf}, `--existing wants "struct X.member=EXPR"`},
+		{[]string{"preview", "--tree", seed, "--existing", "struct port.x=f(1", pf}, `--existing struct port.x: "f(1" is not one C expression`},
+		{[]string{"rewrite", "--tree", seed, "--existing", "struct port.x=0; g()", pf}, `is not one C expression`},
 	} {
 		code, out, errs := kp(t, c.args...)
 		if code != exitBadInput || out != "" {

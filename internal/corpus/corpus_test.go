@@ -78,6 +78,8 @@ func TestParseManifestErrors(t *testing.T) {
 		{"incomplete", "fix a\nsubject s\nkind other\n", "fix a needs a subject, a kind and at least one file or hunk"},
 		{"hunk without anchor", "fix a\nhunk x.c\n", "hunk needs a path and an anchor text"},
 		{"unknown key", "fix a\nfiles x.c\n", `unknown key "files"`},
+		{"decision without a struct", "fix a\ndecide foo.m=0\n", `decide wants "struct X.member=EXPR"`},
+		{"decision without a value", "fix a\ndecide struct foo.m=\n", `decide wants "struct X.member=EXPR"`},
 	} {
 		_, err := parseManifest(bufio.NewScanner(strings.NewReader(tc.text)))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -219,16 +221,19 @@ func TestTable(t *testing.T) {
 		{ID: "a", Kind: "member-added", Class: classProven, Seconds: 30},
 		{ID: "c", Kind: "member-added", Class: classUnsafe, Reason: "verify: layout: size 8 -> 16", Seconds: 40},
 		{ID: "d", Kind: "macro", Class: classNoOp, Reason: "no livepatch needed", Seconds: 5},
-	}, 5)
-	want := "4 of 5 cases run.\n\n" +
-		"| kind | cases | proven | no-op | refused | unproven | unsafe | broken | not-built | timeout |\n" +
-		"| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" +
-		"| member-added | 2 | 1 | 0 | 0 | 0 | 1 | 0 | 0 | 0 |\n" +
-		"| member-removed | 1 | 0 | 0 | 1 | 0 | 0 | 0 | 0 | 0 |\n" +
-		"| macro | 1 | 0 | 1 | 0 | 0 | 0 | 0 | 0 | 0 |\n" +
-		"| **all** | **4** | **1** | **1** | **1** | **0** | **1** | **0** | **0** | **0** |\n\n" +
+		{ID: "e", Kind: "member-added", Class: classRefused, Reason: "struct-layout struct t.n (y.h): manual: decide", Seconds: 20,
+			Decisions: []string{"struct t.n=0"}, Decided: classProven},
+	}, 6)
+	want := "5 of 6 cases run.\n\n" +
+		"| kind | cases | proven | no-op | refused | unproven | unsafe | broken | not-built | timeout | refused, proven with a decision |\n" +
+		"| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" +
+		"| member-added | 3 | 1 | 0 | 1 | 0 | 1 | 0 | 0 | 0 | 1 |\n" +
+		"| member-removed | 1 | 0 | 0 | 1 | 0 | 0 | 0 | 0 | 0 | 0 |\n" +
+		"| macro | 1 | 0 | 1 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |\n" +
+		"| **all** | **5** | **1** | **1** | **2** | **0** | **1** | **0** | **0** | **0** | **1** |\n\n" +
 		"- `a` (member-added): **proven** (30 s)\n" +
 		"- `c` (member-added): **unsafe** — verify: layout: size 8 -> 16 (40 s)\n" +
+		"- `e` (member-added): **refused** — struct-layout struct t.n (y.h): manual: decide; with the engineer's decision `--existing \"struct t.n=0\"`: **proven** (20 s)\n" +
 		"- `b` (member-removed): **refused** — struct-layout struct s.m (x.h): manual: keep it (12 s)\n" +
 		"- `d` (macro): **no-op** — no livepatch needed (5 s)\n"
 	if d := cmp.Diff(want, got); d != "" {

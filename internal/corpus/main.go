@@ -70,21 +70,29 @@ func main() {
 	}
 }
 
-// writeCases writes OUT/ID.patch for every fix and OUT/index.tsv (id, kind,
-// subject), replacing what an earlier run left.
+// writeCases writes OUT/ID.patch for every fix, OUT/ID.decide for a fix
+// with decisions (one per line), and OUT/index.tsv (id, kind, subject),
+// replacing what an earlier run left.
 func writeCases(out string, m *Manifest, files []*File, owner map[*Hunk]*Fix, oldTree, newTree string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	old, _ := filepath.Glob(filepath.Join(out, "*.patch"))
-	for _, f := range old {
-		os.Remove(f)
+	for _, glob := range []string{"*.patch", "*.decide"} {
+		old, _ := filepath.Glob(filepath.Join(out, glob))
+		for _, f := range old {
+			os.Remove(f)
+		}
 	}
 	var index strings.Builder
 	for _, fx := range m.Fixes {
 		text := renderPatch(fx, files, owner, oldTree, newTree)
 		if err := os.WriteFile(filepath.Join(out, fx.ID+".patch"), []byte(text), 0o644); err != nil {
 			return err
+		}
+		if len(fx.Decisions) > 0 {
+			if err := os.WriteFile(filepath.Join(out, fx.ID+".decide"), []byte(strings.Join(fx.Decisions, "\n")+"\n"), 0o644); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(&index, "%s\t%s\t%s\n", fx.ID, fx.Kind, fx.Subject)
 	}

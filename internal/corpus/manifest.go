@@ -24,7 +24,12 @@ type Fix struct {
 	Files   []string // every hunk of these files
 	Hunks   []Anchor // the hunks of a file that match an anchor
 	Notes   []string
-	Line    int // where the fix starts in the manifest
+	// Decisions are an engineer's answers to a refusal, given to rewrite
+	// as --existing flags ("struct X.member=EXPR") in a second run: the
+	// case stays refused in the automatic count, and the table says
+	// whether the decision is enough to prove it.
+	Decisions []string
+	Line      int // where the fix starts in the manifest
 }
 
 // Anchor selects the hunks of File whose diff -p function line or changed
@@ -33,6 +38,9 @@ type Anchor struct {
 	File, Text string
 	Line       int
 }
+
+// decisionRE is a decision line's text, as rewrite's --existing takes it.
+var decisionRE = regexp.MustCompile(`^(struct|union) [A-Za-z_]\w*\.[A-Za-z_]\w*=\S.*$`)
 
 var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
 
@@ -57,6 +65,7 @@ func readManifestFile(path string) (*Manifest, error) {
 //	file PATH
 //	hunk PATH ANCHOR TEXT
 //	note TEXT
+//	decide struct X.member=EXPR
 //
 // '#' starts a comment line; a fix runs to the next "fix" line.
 func parseManifest(sc *bufio.Scanner) (*Manifest, error) {
@@ -100,6 +109,11 @@ func parseManifest(sc *bufio.Scanner) (*Manifest, error) {
 			cur.Hunks = append(cur.Hunks, Anchor{File: p, Text: strings.TrimSpace(text), Line: n})
 		case "note":
 			cur.Notes = append(cur.Notes, rest)
+		case "decide":
+			if !decisionRE.MatchString(rest) {
+				return nil, fmt.Errorf("%d: decide wants \"struct X.member=EXPR\", not %q", n, rest)
+			}
+			cur.Decisions = append(cur.Decisions, rest)
 		default:
 			return nil, fmt.Errorf("%d: unknown key %q", n, key)
 		}

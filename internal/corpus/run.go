@@ -41,6 +41,12 @@ type Result struct {
 	Class   string  `json:"class"`
 	Reason  string  `json:"reason,omitempty"`
 	Seconds float64 `json:"seconds"`
+	// Decisions are the manifest's engineer decisions for the case; when
+	// the case is refused, a second run in the directory "decided" gives
+	// them to rewrite, and Decided and DecidedReason classify that run.
+	Decisions     []string `json:"decisions,omitempty"`
+	Decided       string   `json:"decided,omitempty"`
+	DecidedReason string   `json:"decided_reason,omitempty"`
 }
 
 func runMain(args []string) int {
@@ -88,13 +94,28 @@ func runMain(args []string) int {
 			fmt.Fprintln(os.Stderr, "corpus run:", err)
 			return 2
 		}
-		key := (binSum + cfgSum + pSum)
+		decisions, err := readDecisions(filepath.Join(*cases, c.ID+".decide"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "corpus run:", err)
+			return 2
+		}
+		key := binSum + cfgSum + pSum + strings.Join(decisions, "\n")
 		h := sha256.Sum256([]byte(key))
 		dir := filepath.Join(*results, c.ID, hex.EncodeToString(h[:8]))
 		r, ok := readResult(dir)
 		if !ok && !*cachedOnly && (len(want) == 0 || want[c.ID]) {
 			fmt.Fprintf(os.Stderr, "corpus run: %s ...\n", c.ID)
-			r = runCase(c, patchPath, dir, *bin, *tree, *config, *timeout)
+			r = runCase(c, patchPath, dir, *bin, *tree, *config, *timeout, nil)
+			if r.Class == classRefused && len(decisions) > 0 {
+				var flags []string
+				for _, d := range decisions {
+					flags = append(flags, "--existing", d)
+				}
+				fmt.Fprintf(os.Stderr, "corpus run: %s: again with the engineer's decisions %s ...\n", c.ID, strings.Join(decisions, ", "))
+				d := runCase(c, patchPath, filepath.Join(dir, "decided"), *bin, *tree, *config, *timeout, flags)
+				r.Decisions, r.Decided, r.DecidedReason = decisions, d.Class, d.Reason
+				r.Seconds += d.Seconds
+			}
 			if err := writeResult(dir, r); err != nil {
 				fmt.Fprintln(os.Stderr, "corpus run:", err)
 				return 2
@@ -170,8 +191,36 @@ func readResult(dir string) (Result, bool) {
 	if err != nil || json.Unmarshal(data, &r) != nil {
 		return r, false
 	}
-	// Results are classified again from the saved reports, so that a change
-	// of the rules needs no rerun.
+	reclassify(&r, dir)
+	if r.Decided != "" {
+		d := Result{Class: r.Decided, Reason: r.DecidedReason}
+		reclassify(&d, filepath.Join(dir, "decided"))
+		r.Decided, r.DecidedReason = d.Class, d.Reason
+	}
+	return r, true
+}
+
+// readDecisions reads a case's ID.decide file (none: no decisions).
+func readDecisions(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// reclassify classifies a result again from the reports saved in dir, so
+// that a change of the rules needs no rerun.
+func reclassify(r *Result, dir string) {
 	if r.Class == classRefused {
 		r.Reason = firstManual(filepath.Join(dir, "report.json"))
 	}
@@ -183,7 +232,6 @@ func readResult(dir string) (Result, bool) {
 			r.Class, r.Reason = c, reason
 		}
 	}
-	return r, true
 }
 
 func writeResult(dir string, r Result) error {
@@ -194,9 +242,9 @@ func writeResult(dir string, r Result) error {
 	return os.WriteFile(filepath.Join(dir, "result.json"), append(data, '\n'), 0o644)
 }
 
-// runCase runs rewrite, then verify against the original, keeping their
-// outputs in dir, and classifies the case.
-func runCase(c indexEntry, patchPath, dir, bin, tree, config string, timeout time.Duration) (r Result) {
+// runCase runs rewrite (with flags), then verify against the original,
+// keeping their outputs in dir, and classifies the case.
+func runCase(c indexEntry, patchPath, dir, bin, tree, config string, timeout time.Duration, flags []string) (r Result) {
 	r = Result{ID: c.ID, Kind: c.Kind, Subject: c.Subject}
 	start := time.Now()
 	defer func() { r.Seconds = time.Since(start).Seconds() }()
@@ -206,8 +254,9 @@ func runCase(c indexEntry, patchPath, dir, bin, tree, config string, timeout tim
 		return r
 	}
 	rewritten := filepath.Join(dir, "rewritten.patch")
-	code, stderr, timedOut := run(timeout, filepath.Join(dir, "rewrite.out"), bin, "rewrite", "--tree", tree, "--config", config,
-		"--format", "json", "--report", filepath.Join(dir, "report.json"), "-o", rewritten, patchPath)
+	args := append([]string{"rewrite", "--tree", tree, "--config", config}, flags...)
+	args = append(args, "--format", "json", "--report", filepath.Join(dir, "report.json"), "-o", rewritten, patchPath)
+	code, stderr, timedOut := run(timeout, filepath.Join(dir, "rewrite.out"), bin, args...)
 	os.WriteFile(filepath.Join(dir, "rewrite.err"), stderr, 0o644)
 	switch {
 	case timedOut:
@@ -442,21 +491,26 @@ func oneLine(s string) string {
 func table(rs []Result, total int) string {
 	var b strings.Builder
 	byKind := map[string]map[string]int{}
+	decided := map[string]int{} // refused, proven with the manifest's decisions
+	const decidedCol = "decided"
 	for _, r := range rs {
 		if byKind[r.Kind] == nil {
 			byKind[r.Kind] = map[string]int{}
 		}
 		byKind[r.Kind][r.Class]++
+		if r.Class == classRefused && r.Decided == classProven {
+			decided[r.Kind]++
+		}
 	}
 	fmt.Fprintf(&b, "%d of %d cases run.\n\n| kind | cases |", len(rs), total)
 	for _, c := range classes {
 		fmt.Fprintf(&b, " %s |", c)
 	}
-	b.WriteString("\n| --- | --- |")
+	b.WriteString(" refused, proven with a decision |\n| --- | --- |")
 	for range classes {
 		b.WriteString(" --- |")
 	}
-	b.WriteString("\n")
+	b.WriteString(" --- |\n")
 	kinds := make([]string, 0, len(byKind))
 	for k := range byKind {
 		kinds = append(kinds, k)
@@ -473,13 +527,14 @@ func table(rs []Result, total int) string {
 			fmt.Fprintf(&b, " %d |", byKind[k][c])
 			sum[c] += byKind[k][c]
 		}
-		b.WriteString("\n")
+		fmt.Fprintf(&b, " %d |\n", decided[k])
+		sum[decidedCol] += decided[k]
 	}
 	fmt.Fprintf(&b, "| **all** | **%d** |", len(rs))
 	for _, c := range classes {
 		fmt.Fprintf(&b, " **%d** |", sum[c])
 	}
-	b.WriteString("\n\n")
+	fmt.Fprintf(&b, " **%d** |\n\n", sum[decidedCol])
 	sorted := append([]Result(nil), rs...)
 	sort.SliceStable(sorted, func(i, j int) bool {
 		if sorted[i].Kind != sorted[j].Kind {
@@ -491,6 +546,16 @@ func table(rs []Result, total int) string {
 		fmt.Fprintf(&b, "- `%s` (%s): **%s**", r.ID, r.Kind, r.Class)
 		if r.Reason != "" {
 			fmt.Fprintf(&b, " — %s", r.Reason)
+		}
+		if r.Decided != "" {
+			var flags []string
+			for _, d := range r.Decisions {
+				flags = append(flags, fmt.Sprintf("`--existing \"%s\"`", d))
+			}
+			fmt.Fprintf(&b, "; with the engineer's decision %s: **%s**", strings.Join(flags, " "), r.Decided)
+			if r.DecidedReason != "" {
+				fmt.Fprintf(&b, " — %s", r.DecidedReason)
+			}
 		}
 		fmt.Fprintf(&b, " (%.0f s)\n", r.Seconds)
 	}

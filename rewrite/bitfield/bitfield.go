@@ -77,13 +77,17 @@ func run(p *rewrite.Pass) error {
 		// spare bits have no "not yet set" state: existing objects read
 		// the old bits, 0 when every object starts zeroed, and 0 must be
 		// what upstream creation gives the member
+		pl.zero = "what upstream creation gives the member was not checked (no configured tree)"
 		if p.HasCompiler() {
 			v := sites.CreationValue(p, m.Header, member.TagOf(m.Key), m.Name)
 			if !v.Zero {
 				p.Refuse(m.Entry, "objects that exist before the livepatch would read 0 from the spare bits, and 0 is not proven to be what upstream creation gives the member: "+v.Evidence)
 				continue
 			}
-			pl.zero = v.Evidence
+			pl.zero = "the zero default is proven right: " + v.Evidence
+			if v.Decision != "" {
+				pl.zero = fmt.Sprintf("the engineer decided they read 0 (--existing %q): not proven by kprewrite", v.Decision)
+			}
 		}
 		places[m] = pl
 		tag := member.TagOf(m.Key)
@@ -103,7 +107,7 @@ func run(p *rewrite.Pass) error {
 			pl.shift, pl.unitSize, pl.anchor, pl.unitOff, pl.how, m.Uses, strings.Join(m.Files, ", "), m.Getter, m.Setter))
 		m.Entry.Placement = fmt.Sprintf("spare bits: bit %d of the %d-byte unit at byte %d", pl.shift, pl.unitSize, pl.unitOff)
 		p.Note(rewrite.Finding{File: m.Header, Line: m.Entry.Line, Subject: m.Key + "." + m.Name,
-			Reason: fmt.Sprintf("objects that exist when the livepatch loads read the old content of bit %d of byte %d, which the original code never writes: 0, and the zero default is proven right: %s", pl.shift, pl.unitOff, pl.zero),
+			Reason: fmt.Sprintf("objects that exist when the livepatch loads read the old content of bit %d of byte %d, which the original code never writes: 0, and %s", pl.shift, pl.unitOff, pl.zero),
 		})
 	}
 	return nil

@@ -131,7 +131,10 @@ func run(p *rewrite.Pass) error {
 			p.Refuse(m.Entry, "objects that exist before the livepatch would read 0 from the hole, and 0 is not proven to be what upstream creation gives the member: "+v.Evidence)
 			continue
 		}
-		pl.sites = v.Evidence
+		pl.sites = "the zero default is proven right: " + v.Evidence
+		if v.Decision != "" {
+			pl.sites = fmt.Sprintf("the engineer decided they read 0 (--existing %q): not proven by kprewrite", v.Decision)
+		}
 		pl.typ = strings.TrimSpace(m.Change.PostMember.Type)
 		used[m.Key] = append(used[m.Key], [2]int64{pl.off, pl.off + pl.size})
 		places[m] = pl
@@ -150,7 +153,7 @@ func run(p *rewrite.Pass) error {
 			pl.size, pl.anchor, pl.off, m.Uses, strings.Join(m.Files, ", "), m.Ptr))
 		m.Entry.Placement = fmt.Sprintf("hole: byte %d, %d bytes", pl.off, pl.size)
 		p.Note(rewrite.Finding{File: m.Header, Line: m.Entry.Line, Subject: m.Key + "." + m.Name,
-			Reason: fmt.Sprintf("objects that exist when the livepatch loads read 0, and the zero default is proven right: %s; nothing copies the struct by value", pl.sites)})
+			Reason: fmt.Sprintf("objects that exist when the livepatch loads read 0, and %s; nothing copies the struct by value", pl.sites)})
 	}
 	return nil
 }

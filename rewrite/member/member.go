@@ -9,6 +9,7 @@
 package member
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"slices"
@@ -42,6 +43,13 @@ type Member struct {
 	// member: every use "obj->m" becomes "(*Ptr(obj))", whatever the use
 	// (reads, writes, &, sizeof), and Getter/Setter are not used.
 	Ptr string
+	// PtrUses, when set on a member with a getter and a setter as well as
+	// Ptr, picks the uses that go through Ptr (a scalar whose address a
+	// call takes); the others go through the getter and the setter.
+	PtrUses func(a *cexpr.Access) bool
+	// SizeType, when set, is the member's type: "sizeof(obj->m)" whose
+	// parentheses hold only the access becomes "sizeof(SizeType)".
+	SizeType string
 	// PtrArgs and SetArgs return extra arguments for the accessor call at
 	// an access (", GFP_KERNEL"), or "".
 	PtrArgs func(file string, a *cexpr.Access) string
@@ -222,7 +230,9 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 			continue
 		}
 		for f, accs := range byFile {
-			if m.Ptr != "" {
+			if m.PtrUses != nil {
+				accs = slices.DeleteFunc(slices.Clone(accs), m.PtrUses)
+			} else if m.Ptr != "" {
 				// a pointer accessor takes every kind of use but an entry
 				// of a compound literal
 				for _, a := range accs {
@@ -314,7 +324,7 @@ func pointerEdits(p *rewrite.Pass, f string, accs []*cexpr.Access, owner map[int
 	src := p.File(f)
 	for _, a := range accs {
 		m := owner[a.Member.Off]
-		if m.Ptr == "" {
+		if !m.viaPtr(a) {
 			continue
 		}
 		if m.Drop != nil {
@@ -322,6 +332,10 @@ func pointerEdits(p *rewrite.Pass, f string, accs []*cexpr.Access, owner map[int
 				p.Edit(edit.Edit{File: f, Off: off, End: end, Text: "", Why: "statement dropped", Hazard: m.Entry.Hazard})
 				continue
 			}
+		}
+		if a.Kind == cexpr.SizeOf && m.SizeType != "" && soleOperand(src, a) {
+			p.Edit(edit.Edit{File: f, Off: a.Object.Off, End: a.Member.End, Text: m.SizeType, Why: "the member's type", Hazard: m.Entry.Hazard})
+			continue
 		}
 		extra := ""
 		if m.PtrArgs != nil {
@@ -343,12 +357,28 @@ func pointerEdits(p *rewrite.Pass, f string, accs []*cexpr.Access, owner map[int
 	}
 }
 
+// soleOperand reports whether the access fills the parentheses around it
+// ("sizeof(obj->m)"), blanks aside.
+func soleOperand(src []byte, a *cexpr.Access) bool {
+	before := bytes.TrimRight(src[:a.Object.Off], " \t\n")
+	after := bytes.TrimLeft(src[a.Member.End:], " \t\n")
+	return bytes.HasSuffix(before, []byte("(")) && bytes.HasPrefix(after, []byte(")"))
+}
+
+// viaPtr reports whether the access goes through the pointer accessor.
+func (m *Member) viaPtr(a *cexpr.Access) bool {
+	if m.PtrUses != nil {
+		return m.PtrUses(a)
+	}
+	return m.Ptr != ""
+}
+
 // accessorEdits rewrites the accesses of f to members with a getter and a
 // setter into calls.
 func accessorEdits(p *rewrite.Pass, f string, accs []*cexpr.Access, owner map[int]*Member) {
 	var getset []*cexpr.Access
 	for _, a := range accs {
-		if owner[a.Member.Off].Ptr == "" {
+		if !owner[a.Member.Off].viaPtr(a) {
 			getset = append(getset, a)
 		}
 	}

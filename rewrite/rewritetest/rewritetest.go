@@ -19,6 +19,7 @@
 //	strategy bitfield          --strategy
 //	dialect kpatch             --dialect
 //	max-users 1                --max-users
+//	existing struct port.x=0   --existing (the engineer's decision)
 //	resolved bitfield: struct port.link_up
 //	refused struct port.duplex: no spare bits: the upstream change
 //	tried struct conn.closing: structext: unsafe creation sites
@@ -107,6 +108,15 @@ func ParseExpect(data string) (*Case, error) {
 				return nil, bad("max-users wants a number, not %q", rest)
 			}
 			c.Options.MaxUsers = v
+		case "existing":
+			k, v, ok := strings.Cut(rest, "=")
+			if !ok {
+				return nil, bad("want \"existing struct X.member=EXPR\"")
+			}
+			if c.Options.Existing == nil {
+				c.Options.Existing = map[string]string{}
+			}
+			c.Options.Existing[strings.TrimSpace(k)] = strings.TrimSpace(v)
 		case "resolved":
 			by, subj, ok := strings.Cut(rest, ": ")
 			if !ok {
@@ -120,7 +130,7 @@ func ParseExpect(data string) (*Case, error) {
 			}
 			c.Expects = append(c.Expects, Expect{Line: n, What: word, Subject: subj, Text: text})
 		default:
-			return nil, bad("unknown word %q (tree, noconfig, config, strategy, dialect, max-users, resolved, refused, tried, note)", word)
+			return nil, bad("unknown word %q (tree, noconfig, config, strategy, dialect, max-users, existing, resolved, refused, tried, note)", word)
 		}
 	}
 	if c.Tree == "" {

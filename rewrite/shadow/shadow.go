@@ -116,6 +116,11 @@ type plan struct {
 	value     sites.Value // what upstream creation gives the member, for scalars
 	refNull   string      // where upstream takes a reference through the member: old objects read NULL
 	manual    string      // what the engineer must do when Check refuses a use of the member
+	// addressed: a scalar whose address a use takes (or that sizeof
+	// names): those uses go through the pointer accessor m.Ptr, the
+	// others through the getter and setter
+	addressed bool
+	addrGfps  []string // where the address is taken, and why it may sleep there
 }
 
 func run(p *rewrite.Pass) error {
@@ -235,6 +240,9 @@ func run(p *rewrite.Pass) error {
 			how += fmt.Sprintf(" go through %s(), whose constructor runs %q", m.Ptr, pl.ctor)
 		} else {
 			how += fmt.Sprintf(" go through %s()/%s()", m.Getter, m.Setter)
+			if pl.addressed {
+				how += fmt.Sprintf(" (%s() where the address is taken or sizeof names it)", m.Ptr)
+			}
 		}
 		p.Resolve(m.Entry, how)
 		m.Entry.Placement = "shadow: id " + pl.id
@@ -243,6 +251,12 @@ func run(p *rewrite.Pass) error {
 			facts = append(facts, "objects created before the livepatch get the member, initialised, on first use")
 		} else {
 			switch v := pl.value; {
+			case v.Decision != "":
+				def := v.Expr
+				if v.Zero {
+					def = zeroOf(pl.typ)
+				}
+				facts = append(facts, fmt.Sprintf("objects created before the livepatch have no shadow until a patched function writes the member, and %s() gives them %s: the engineer's decision (--existing %q), not proven by kprewrite", m.Getter, def, v.Decision))
 			case pl.refNull != "":
 				facts = append(facts, fmt.Sprintf("objects created before the livepatch read NULL: upstream takes a reference through the member (%s), which they never took, and with NULL the kernel's NULL-safe hold and put do nothing; every read of it in the patched code passes it to such a call or tests it for NULL first, so they behave as objects upstream made with the member NULL (upstream creation gives it a value of its own: %s)", pl.refNull, orUnknown(v.Evidence)))
 			case v.Zero:
@@ -265,7 +279,9 @@ func run(p *rewrite.Pass) error {
 		}
 		if pl.value.Expr != "" && len(pl.gfps) > 0 {
 			again := "the creation value"
-			if len(pl.value.Replaced) > 0 {
+			if pl.value.Decision != "" {
+				again = "the decided value"
+			} else if len(pl.value.Replaced) > 0 {
 				again = "what the running kernel's code read"
 			}
 			facts = append(facts, "writes allocate the shadow with "+strings.Join(pl.gfps, "; ")+"; if that allocation fails the write is dropped and the getter computes "+again+" again")
@@ -273,6 +289,9 @@ func run(p *rewrite.Pass) error {
 			facts = append(facts, "uses allocate the shadow with __GFP_NOFAIL where the code may sleep ("+strings.Join(pl.gfps, "; ")+"), so the accessor never returns NULL")
 		} else if len(pl.gfps) > 0 {
 			facts = append(facts, "writes allocate the shadow with "+strings.Join(pl.gfps, "; ")+"; if that allocation fails the write is dropped and the member reads "+zeroOf(pl.typ))
+		}
+		if len(pl.addrGfps) > 0 {
+			facts = append(facts, fmt.Sprintf("the uses that take the member's address go through %s(), which allocates the shadow with GFP_KERNEL | __GFP_NOFAIL where the code may sleep (%s), so the address is never NULL", m.Ptr, strings.Join(pl.addrGfps, "; ")))
 		}
 		p.Note(rewrite.Finding{File: m.Header, Line: m.Entry.Line, Subject: m.Key + "." + m.Name, Reason: strings.Join(facts, ". ")})
 	}
@@ -450,7 +469,7 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 		m.Setter = p.UniqueName(tag + "_set_" + m.Name)
 		m.SetArgs = gfpOf
 		pl.value = sites.CreationValue(p, m.Header, tag, m.Name)
-		if held := ""; !pl.value.Zero && strings.HasSuffix(pl.typ, "*") && len(decl.Array) == 0 {
+		if held := ""; !pl.value.Zero && pl.value.Decision == "" && strings.HasSuffix(pl.typ, "*") && len(decl.Array) == 0 {
 			if held = referenceHeld(p, m); held != "" {
 				// NULL is the one value right for objects that took no
 				// reference (refs.go)
@@ -479,8 +498,105 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 			replacedValue(p, pl, decl)
 		}
 	}
+	if !pl.ptr && !decl.IsBitfield() {
+		addressUses(p, pl, decl) // a bitfield has no address
+	}
 	m.Code = accessors(pl, decl)
 	return pl
+}
+
+// addressUses lets a scalar member's address be taken ("&obj->m" passed
+// to a call that fills it, "sizeof(obj->m)"): such uses go through a
+// pointer accessor that allocates the shadow, initialised to what the
+// getter gives an object without one, with __GFP_NOFAIL where the code
+// may sleep; one where it may not refuses the member (a pointer has no
+// stand-in). The other uses keep the getter and the setter.
+func addressUses(p *rewrite.Pass, pl *plan, decl *ast.Member) {
+	m := pl.m
+	m.Ptr = p.UniqueName(member.TagOf(m.Key) + "_" + m.Name + "_ptr")
+	m.SizeType = pl.typ
+	m.PtrUses = func(a *cexpr.Access) bool {
+		return (a.Kind == cexpr.AddrOf && a.Chained == "") || a.Kind == cexpr.SizeOf
+	}
+	check, confirm := m.Check, m.Confirm
+	m.Check = func(file string, a *cexpr.Access) string {
+		if check != nil {
+			if why := check(file, a); why != "" {
+				return why
+			}
+		}
+		if !m.PtrUses(a) {
+			return ""
+		}
+		f := p.Parse(file)
+		if a.Kind == cexpr.SizeOf {
+			if kw := sizeofWord(f, a); kw != "sizeof" && kw != "typeof" && kw != "__typeof__" {
+				return fmt.Sprintf("%s:%d: %s() names the member: its offset is taken, so the member must live inside the object", file, a.Line, kw)
+			}
+			pl.addressed = true
+			return ""
+		}
+		if g, why := gfpAt(f, a.Full.Off); g != "GFP_KERNEL" {
+			return fmt.Sprintf("%s:%d takes the member's address: its shadow would be allocated there with %s (%s), which can fail, and the address has no stand-in", file, a.Line, g, why)
+		}
+		pl.addressed = true
+		return ""
+	}
+	m.Confirm = func() string {
+		if confirm != nil {
+			if why := confirm(); why != "" {
+				return why
+			}
+		}
+		if pl.addressed {
+			pl.addressed = false
+			before := accessors(pl, decl)
+			pl.addressed = true
+			if !strings.Contains(m.Code, before) {
+				return "kprewrite could not add the pointer accessor to the member's accessors"
+			}
+			m.Code = strings.Replace(m.Code, before, accessors(pl, decl), 1)
+		}
+		return ""
+	}
+	m.PtrArgs = func(file string, a *cexpr.Access) string {
+		if a.Kind == cexpr.AddrOf {
+			g, why := gfpAt(p.Parse(file), a.Full.Off)
+			note := fmt.Sprintf("%s:%d (%s)", file, a.Line, why)
+			if g != "GFP_KERNEL" {
+				note += ", " + g // refused by Check before this is asked
+			}
+			if !slices.Contains(pl.addrGfps, note) {
+				pl.addrGfps = append(pl.addrGfps, note)
+			}
+		}
+		return ", GFP_KERNEL | __GFP_NOFAIL"
+	}
+}
+
+// sizeofWord is the keyword whose parentheses hold a SizeOf access:
+// sizeof, typeof, __typeof__, offsetof, ...
+func sizeofWord(f *ast.File, a *cexpr.Access) string {
+	toks := sites.CodeTokens(f)
+	depth := 0
+	for k := sites.TokenAt(toks, a.Full.Off) - 1; k > 0; k-- {
+		switch toks[k].Text {
+		case ")":
+			depth++
+		case "(":
+			if depth > 0 {
+				depth--
+				continue
+			}
+			if toks[k-1].Kind == ast.Ident {
+				return toks[k-1].Text
+			}
+			return toks[k-1].Text
+		case ";", "{", "}":
+			return ""
+		}
+	}
+	return ""
 }
 
 // replacedValue sets the Check and Confirm of a scalar member whose
@@ -587,8 +703,25 @@ func accessors(pl *plan, decl *ast.Member) string {
 		val = "val & " + pl.mask
 	}
 	fmt.Fprintf(&b, "\tif (v)\n\t\t*v = %s;\n}\n", val)
+	if pl.addressed {
+		// a new shadow starts as what the getter gave the object
+		ctorName := "NULL"
+		if def != zeroOf(pl.typ) {
+			ctorName = p2(m.Ptr, "_ctor")
+			fmt.Fprintf(&b, "\nstatic int %s(void *obj, void *shadow_data, void *ctor_data)\n{\n", ctorName)
+			if slices.ContainsFunc(ast.Tokenize([]byte(def)), func(t ast.Token) bool { return t.Text == "s" }) {
+				fmt.Fprintf(&b, "\tconst %s *s = obj;\n", m.Key)
+			}
+			fmt.Fprintf(&b, "\t%sv = shadow_data;\n\n\t*v = %s;\n\treturn 0;\n}\n", vp, def)
+		}
+		fmt.Fprintf(&b, "\nstatic inline %s%s(const %s *s, gfp_t gfp)\n{\n", vp, m.Ptr, m.Key)
+		fmt.Fprintf(&b, "\treturn klp_shadow_get_or_alloc((void *)s, %s,\n\t\t\t\t       sizeof(%s), gfp, %s, NULL);\n}\n", pl.idMacro, pl.typ, ctorName)
+	}
 	return b.String()
 }
+
+// p2 joins a name and a suffix ("conn_port_ptr" and "_ctor").
+func p2(name, suffix string) string { return strings.TrimSuffix(name, "_ptr") + suffix }
 
 // declare writes a declaration of name with type typ in kernel style:
 // "u32 val", "struct net_device *val".

@@ -37,6 +37,31 @@ type Value struct {
 	// Unpaired are the other reads that need the value (new code, with
 	// no old counterpart), "file:line": they read Expr too.
 	Unpaired []string
+	// Decision, when set, is the engineer's decision the value comes from
+	// ("struct X.m=EXPR", --existing): not derived, not proven.
+	Decision string
+}
+
+// zeroRE are the spellings of a zero value.
+var zeroRE = regexp.MustCompile(`^\(?\s*(0+[uUlL]*|0[xX]0+[uUlL]*|NULL|false)\s*\)?$`)
+
+// decided is the value of a member the engineer decided (Options.Existing).
+func decided(p *rewrite.Pass, tag, member string) (Value, bool) {
+	for _, key := range []string{"struct " + tag, "union " + tag} {
+		e, ok := p.Decision(key, member)
+		if !ok {
+			continue
+		}
+		d := key + "." + member + "=" + e
+		v := Value{Decision: d, Evidence: fmt.Sprintf("the engineer's decision (--existing %q), not derived from upstream's creation sites", d)}
+		if zeroRE.MatchString(strings.TrimSpace(e)) {
+			v.Zero = true
+		} else {
+			v.Expr = strings.TrimSpace(e)
+		}
+		return v, true
+	}
+	return Value{}, false
 }
 
 // Known reports whether the value existing objects should read is known.
@@ -54,7 +79,14 @@ var typeWordRE = regexp.MustCompile(`^(struct|union|enum|const|volatile|unsigned
 // kmem_cache_alloc of that cache) and the code that follows it on the
 // creation path (the creating function, and its callers in the same file
 // when it returns the object).
+//
+// An engineer's decision (Options.Existing) comes first: it is what they
+// chose objects created before the livepatch read, and Value.Decision
+// says so.
 func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
+	if v, ok := decided(p, tag, member); ok {
+		return v
+	}
 	res, err := Find(p, header, tag)
 	var sts []*Site
 	method := ""

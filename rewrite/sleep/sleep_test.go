@@ -31,6 +31,14 @@ void f(struct s *p)
 	mutex_unlock(&p->lock);
 	/*HERE*/kfree(p);
 }`, true, "f sleeps (mutex_lock)"},
+		{"dpcd read", `
+void f(struct intel_dp *dp)
+{
+	drm_dp_dpcd_read(&dp->aux, 0x70, dp->psr, sizeof(dp->psr));
+	if (!dp->psr[0])
+		return;
+	/*HERE*/g(&dp->wa);
+}`, true, "f sleeps (drm_dp_dpcd_read)"},
 		{"spinlock open", `
 void f(struct s *p)
 {
