@@ -34,6 +34,7 @@ import (
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/hazard"
@@ -84,7 +85,11 @@ type state struct {
 	byName  map[string]*item
 	headers map[string]bool
 	rename  map[string]string // old name -> new name
+	pending []edit.Edit       // the edits, proposed once the users compile with them
 }
+
+// edit holds an edit back until check has compiled the users with it.
+func (st *state) edit(e edit.Edit) { st.pending = append(st.pending, e) }
 
 func run(p *rewrite.Pass) error {
 	st := &state{p: p, byName: map[string]*item{}, headers: map[string]bool{}, rename: map[string]string{}}
@@ -129,7 +134,15 @@ func run(p *rewrite.Pass) error {
 	for _, u := range users {
 		radius[u] = st.editUser(u, block)
 	}
-	st.keptRemovals(st.revertHeaders())
+	reverted := st.revertHeaders()
+	if why := st.check(users); why != "" {
+		st.refuseAll(why)
+		return nil
+	}
+	for _, e := range st.pending {
+		p.Edit(e)
+	}
+	st.keptRemovals(reverted)
 	// Resolve and report.
 	var names []string
 	for _, it := range st.items {
@@ -884,7 +897,7 @@ func (st *state) editUser(u, block string) []string {
 	for _, e := range st.renameEdits(f.Src) {
 		e.File = u
 		e.Hazard = st.hazardOf(nameAt(f.Src, e))
-		p.Edit(e)
+		st.edit(e)
 		if fn := f.FuncAt(e.Off); fn != nil && e.Text != "" && e.Text[0] != '\t' && e.Text[0] != ' ' {
 			fns[fn.Name] = true
 		}
@@ -910,11 +923,11 @@ func (st *state) editUser(u, block string) []string {
 		inc = includeFor(p, st.includeHeader(inc), u, inc)
 		if e, ok := gen.Include(f, inc); ok {
 			e.Why, e.Hazard = "include moved from the header", st.single("")
-			p.Edit(e)
+			st.edit(e)
 		}
 	}
 	if strings.TrimSpace(rest) != "" {
-		p.Edit(edit.Edit{File: u, Off: at, End: at, Text: gen.Styled(u, gen.InsertText(f.Src, at, rest)), Why: "moved header code", Hazard: st.single("")})
+		st.edit(edit.Edit{File: u, Off: at, End: at, Text: gen.Styled(u, gen.InsertText(f.Src, at, rest)), Why: movedCode, Hazard: st.single("")})
 	}
 	var out []string
 	for fn := range fns {
@@ -922,6 +935,83 @@ func (st *state) editUser(u, block string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// movedCode is the purpose of the edit that inserts the moved code.
+const movedCode = "moved header code"
+
+// check compiles the users (gcc -fsyntax-only) with the pending edits:
+// a moved definition that needs what a user does not have (a struct it
+// only declares, a function it does not include) must not reach the
+// rewritten patch. An error the users have without the edits too is not
+// header2c's. It returns why not, or "".
+func (st *state) check(users []string) string {
+	p := st.p
+	if !p.HasCompiler() || len(users) == 0 {
+		return ""
+	}
+	o, err := p.Oracle()
+	if err != nil {
+		return ""
+	}
+	byFile := map[string][]edit.Edit{}
+	for _, e := range st.pending {
+		byFile[e.File] = append(byFile[e.File], e)
+	}
+	files := p.CurrentFiles()
+	blocks := map[string][2]int{} // .c file -> lines of the moved code in it
+	for f, es := range byFile {
+		es = append([]edit.Edit(nil), es...)
+		edit.Sort(es)
+		out, starts, err := edit.ApplyOffsets(p.File(f), es)
+		if err != nil {
+			return fmt.Sprintf("its edits of %s overlap: %v", f, err)
+		}
+		files[f] = out
+		for i, e := range es {
+			if e.Why == movedCode && !change.IsHeader(f) {
+				lines := ast.NewLines(out)
+				blocks[f] = [2]int{lines.Line(starts[i]), lines.Line(starts[i] + len(e.Text))}
+			}
+		}
+	}
+	if len(blocks) == 0 {
+		return ""
+	}
+	errs := func(files map[string][]byte) ([]build.Diagnostic, error) {
+		ds, err := o.Diagnostics(p.Context(), files, users)
+		var out []build.Diagnostic
+		for _, d := range ds {
+			if d.Severity == "error" {
+				out = append(out, d)
+			}
+		}
+		return out, err
+	}
+	after, err := errs(files)
+	if err != nil || len(after) == 0 {
+		return "" // the environment's failure stops the run (Session.Err)
+	}
+	before, err := errs(p.CurrentFiles())
+	if err != nil {
+		return ""
+	}
+	had := map[string]bool{}
+	for _, d := range before {
+		had[d.File+": "+d.Message] = true
+	}
+	for _, d := range after {
+		// only the moved code's own errors: a header is in between states
+		// while later transforms rewrite what it still declares
+		b, ok := blocks[d.File]
+		if !ok || d.Line < b[0] || d.Line > b[1] {
+			continue
+		}
+		if !had[d.File+": "+d.Message] {
+			return fmt.Sprintf("%s does not compile with the moved code: %s:%d: %s", d.File, d.File, d.Line, d.Message)
+		}
+	}
+	return ""
 }
 
 // nameAt returns the identifier a rename edit replaces ("" for a
@@ -977,7 +1067,7 @@ func (st *state) revertHeaders() map[string][]byte {
 		out[h] = reverted
 		for _, e := range edit.Diff(h, cur, reverted) {
 			e.Why, e.Hazard = "header code moved out", st.single(h)
-			p.Edit(e)
+			st.edit(e)
 		}
 	}
 	return out

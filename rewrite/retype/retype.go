@@ -24,6 +24,10 @@
 // (so all are in the patch); the calls go through a cast to the new
 // signature and the implementations are stored through (void *).
 //
+// A narrow unsigned flags word that upstream makes an unsigned long for the
+// kernel's atomic bit operations keeps its old declaration too; the
+// patched bit operations become ones of the old width (bitops.go).
+//
 // Other retypes (int to atomic_t, another size) are left to the engineer,
 // with the step.
 package retype
@@ -44,7 +48,7 @@ import (
 // Transform is the retype transform.
 var Transform = &rewrite.Transform{
 	Name:  "retype",
-	Doc:   "a member whose type changes only by const or sparse annotations (__rcu, __user, __iomem, __percpu) keeps its old declaration: layout and code stay, the patched code compiles against it; one whose integer type only changes signedness keeps it too, and every read is cast to the new type; a function pointer whose signature changes keeps it, and the patched calls cast it",
+	Doc:   "a member whose type changes only by const or sparse annotations (__rcu, __user, __iomem, __percpu) keeps its old declaration: layout and code stay, the patched code compiles against it; one whose integer type only changes signedness keeps it too, and every read is cast to the new type; a function pointer whose signature changes keeps it, and the patched calls cast it; a narrow flags word upstream makes an unsigned long for set_bit() and friends keeps its width, and the patched bit operations become ones of that width",
 	Kinds: []hazard.Kind{hazard.StructLayout},
 	Run:   run,
 }
@@ -69,6 +73,8 @@ func run(p *rewrite.Pass) error {
 				retypeSign(p, k, e, from, to)
 			} else if t := fnptrType(ch.PostMember); t != "" && fnptrType(ch.PreMember) != "" {
 				retypeFnptr(p, k, e, t)
+			} else if from, width, ok := narrowFlags(ch.PreMember, ch.PostMember); ok {
+				retypeBitops(p, k, e, from, width)
 			}
 			continue
 		}
