@@ -307,7 +307,7 @@ func TestPreviewSaysWhichEdits(t *testing.T) {
 	if code == exitBadInput {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	want := "# struct slave.should_notify_link (bitfield): drivers/net/bonding/bond_3ad.c: accessor call x6, accessors; drivers/net/bonding/bond_main.c: accessor call x7, accessors; include/net/bonding.h: member taken out of the header\n"
+	want := "# struct slave.should_notify_link (bitfield): drivers/net/bonding/bond_3ad.c: accessor call x4, accessors; drivers/net/bonding/bond_main.c: accessor call x7, accessors; include/net/bonding.h: member taken out of the header\n"
 	if !strings.Contains(out, want) {
 		t.Errorf("preview does not say which edits resolved the bitfield hazard:\n%s", out)
 	}

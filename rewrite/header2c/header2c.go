@@ -129,10 +129,9 @@ func run(p *rewrite.Pass) error {
 		}
 		sort.Strings(users)
 	}
-	block := st.block()
 	radius := map[string][]string{} // file -> functions that change
 	for _, u := range users {
-		radius[u] = st.editUser(u, block)
+		radius[u] = st.editUser(u, st.block(st.needs(u)))
 	}
 	reverted := st.revertHeaders()
 	if why := st.check(users); why != "" {
@@ -664,6 +663,11 @@ func (st *state) poisoned(h string, names map[string]bool) []byte {
 						break
 					}
 				}
+				// the body moves too: its calls of other moved names must
+				// not be the first that gcc reports (an implicit
+				// declaration is reported once per file), hiding the uses
+				// in the .c file after it
+				eds = append(eds, edit.Edit{Off: fn.Body.Off, End: fn.Body.End, Text: "{ }"})
 			}
 		case kMacro:
 			for _, m := range f.Macros {
@@ -797,11 +801,16 @@ func includeFor(p *rewrite.Pass, header, u, line string) string {
 	return "#include \"" + filepath.ToSlash(rel) + "\""
 }
 
-// block renders the definitions every user gets, identical in each.
-func (st *state) block() string {
+// block renders the definitions a user gets: every moved item but the
+// functions and macros it does not need (need, when not nil: those it
+// names, and what they name in turn).
+func (st *state) block(need map[string]bool) string {
 	var incs, decls, calls, macros []string
 	var funcs []*item
 	for _, it := range st.items {
+		if need != nil && (it.kind == kFunc || it.kind == kMacro) && !need[it.name] {
+			continue
+		}
 		switch it.kind {
 		case kInclude:
 			incs = append(incs, it.text)
@@ -843,7 +852,7 @@ func (st *state) block() string {
 	}
 	sort.Strings(headers)
 	b.WriteString(gen.Comment("", append([]string{gen.Banner + ": header code moved here."},
-		gen.Wrap(fmt.Sprintf(gen.Generated+" The patch changes %s in %s. A livepatch replaces functions, not headers, so this file gets its own copy of the new code (renamed where the header keeps the old one) and its callers use the copy. The copies are identical in every file that needs them.",
+		gen.Wrap(fmt.Sprintf(gen.Generated+" The patch changes %s in %s. A livepatch replaces functions, not headers, so this file gets its own copy of the new code it uses (renamed where the header keeps the old one) and its callers use the copy.",
 			strings.Join(moved, ", "), strings.Join(headers, ", ")), 76)...)...))
 	for _, d := range decls {
 		b.WriteString("\n" + strings.TrimRight(d, "\n") + "\n")
@@ -935,6 +944,31 @@ func (st *state) editUser(u, block string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// needs returns the moved functions and macros file u uses: those it
+// names, and those they name, transitively. A copied inline the file does
+// not call is left out: it could need what the file does not have (a
+// struct it only declares).
+func (st *state) needs(u string) map[string]bool {
+	need := map[string]bool{}
+	var visit func(toks []ast.Token)
+	visit = func(toks []ast.Token) {
+		for _, t := range toks {
+			if t.Kind == ast.Directive {
+				visit(ast.Tokenize([]byte(t.Text[1:])))
+				continue
+			}
+			it, ok := st.byName[t.Text]
+			if !ok || t.Kind != ast.Ident || need[it.name] || (it.kind != kFunc && it.kind != kMacro) {
+				continue
+			}
+			need[it.name] = true
+			visit(ast.Tokenize([]byte(it.text)))
+		}
+	}
+	visit(ast.Tokenize(st.p.File(u)))
+	return need
 }
 
 // movedCode is the purpose of the edit that inserts the moved code.
