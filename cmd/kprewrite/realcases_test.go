@@ -43,10 +43,8 @@ func TestRealCases(t *testing.T) {
 		// slaves enslaved before the load read what the running kernel's code read, with the type proven
 		// the headless form frees the entry after the same grace period
 		"module-use-rcu": {"+\t\tkfree_rcu_mightsleep(use);"},
-		// the u8 of the running kernel's layout, tested and set with try_cmpxchg
-		"fwnode-flags-bitops": {"+\tif (fwnode_handle_flags_test_and_set_bit(0, &fwnode->flags))", "+\t} while (!try_cmpxchg(p, &old, new));"},
-		"slave-wq":            {"BUILD_BUG_ON(!__same_type(s->bond->wq, *v));", "return v ? *v : (s->bond->wq);"},
-		"syscall":             {"+KPATCH_SYSCALL_DEFINE2(sethostname, char __user *, name, int, len)", "+#include \"kpatch-syscall.h\""},
+		"slave-wq":       {"BUILD_BUG_ON(!__same_type(s->bond->wq, *v));", "return v ? *v : (s->bond->wq);"},
+		"syscall":        {"+KPATCH_SYSCALL_DEFINE2(sethostname, char __user *, name, int, len)", "+#include \"kpatch-syscall.h\""},
 	}
 	for _, c := range realcases.All {
 		t.Run(c.Name, func(t *testing.T) {

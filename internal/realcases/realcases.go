@@ -451,23 +451,6 @@ var All = []*Case{
 		Reports:  []string{"module_unload_free sleeps (mutex_lock)"},
 	},
 	{
-		Name:    "fwnode-flags-bitops",
-		Subject: "device property: add the links of a fwnode once, atomically",
-		Doc: "struct fwnode_handle's u8 flags becomes an unsigned long so that\n" +
-			"fw_devlink_parse_fwnode() can test and set FWNODE_FLAG_LINKS_ADDED (bit 0) with\n" +
-			"test_and_set_bit(), as \"device property: Make modifications of fwnode flags thread\n" +
-			"safe\" does for all of them. The header keeps u8; the call becomes a generated\n" +
-			"test-and-set of the u8 with try_cmpxchg(), and existing fwnodes keep their flags.",
-		Upstream: func(e *Editor) {
-			e.Replace("include/linux/fwnode.h", "\tu8 flags;\n};", "\tunsigned long flags;\n};")
-			e.Replace("drivers/base/core.c", "\tif (fwnode->flags & FWNODE_FLAG_LINKS_ADDED)\n\t\treturn;\n\n\tfwnode_call_int_op(fwnode, add_links);\n\tfwnode->flags |= FWNODE_FLAG_LINKS_ADDED;\n",
-				"\tif (test_and_set_bit(0, &fwnode->flags))\n\t\treturn;\n\n\tfwnode_call_int_op(fwnode, add_links);\n")
-		},
-		Resolves: []string{"retype"},
-		Structs:  []string{"struct fwnode_handle"},
-		Reports:  []string{"they name bits 0, below 8"},
-	},
-	{
 		Name:    "inetpeer",
 		Subject: "inetpeer: check a hash of the address before using a peer",
 		Doc: "struct inet_peer gains u32 hash, computed from the peer's own address when\n" +

@@ -230,34 +230,11 @@ func unchangedFunc(p *rewrite.Pass, file string, f *ast.File, off int) bool {
 // the member renamed there: each use is a "has no member named" error.
 // Code outside the patch keeps the old declaration and is not concerned.
 func patchedUses(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, old *ast.Member) ([]oracle.Use, string) {
-	ch := e.Change
-	var users []string
-	for _, f := range p.CurrentSources() {
-		if strings.Contains(string(p.File(f)), ch.Member) {
-			users = append(users, f)
-		}
+	u, why := usesIn(p, e, reverted, old, p.CurrentSources())
+	if why != "" {
+		return nil, why
 	}
-	if len(users) == 0 {
-		return nil, ""
-	}
-	compilable, err := p.Compilable(users)
-	if err != nil {
-		return nil, err.Error()
-	}
-	o, err := p.Oracle()
-	if err != nil {
-		return nil, "its uses cannot be found without the compiler: " + err.Error()
-	}
-	files := p.CurrentFiles()
-	files[e.File] = []byte(edit.MustApply(string(reverted), []edit.Edit{edit.Insert(e.File, old.NameAt.End, "__kprewrite_retyped")}))
-	res, err := o.MemberUses(p.Context(), files, compilable)
-	if err == nil {
-		err = oracle.MissingInclude(res.Other)
-	}
-	if err != nil {
-		return nil, "the compiler oracle failed: " + err.Error()
-	}
-	return res.Of(structKind(ch)+" "+ch.Struct, ch.Member), ""
+	return u.uses, ""
 }
 
 // bitCallOf reads the call whose address argument the access is:
@@ -279,49 +256,32 @@ func bitCallOf(f *ast.File, a *cexpr.Access) (bitCall, string) {
 	if k < 0 || toks[k].Text != "&" || k == 0 || toks[k-1].Text != "," {
 		return bitCall{}, "takes its address other than as the second argument of a bit operation"
 	}
-	// back to the call's '(' counting arguments
-	depth, args := 0, 1
-	for j := k - 2; j >= 0; j-- {
-		switch toks[j].Text {
-		case ")", "]":
-			depth++
-		case "[":
-			depth--
-		case "(":
-			if depth > 0 {
-				depth--
-				continue
-			}
-			if j == 0 || toks[j-1].Kind != ast.Ident {
-				return bitCall{}, "takes its address inside parentheses that are not a call"
-			}
-			name := toks[j-1].Text
-			if _, ok := bitOps[name]; !ok || args != 1 {
-				return bitCall{}, fmt.Sprintf("passes its address to %s() (argument %d), which is not a bit operation on its word", name, args+1)
-			}
-			// the bit number: tokens from j+1 to the first top-level ','
-			end := j + 1
-			for d := 0; end < len(toks); end++ {
-				t := toks[end].Text
-				if t == "(" || t == "[" {
-					d++
-				} else if t == ")" || t == "]" {
-					d--
-				} else if t == "," && d == 0 {
-					break
-				}
-			}
-			nr := string(f.Src[toks[j+1].Off:toks[end-1].End])
-			return bitCall{name: name, nameTok: toks[j-1], nr: strings.TrimSpace(nr), nrOff: toks[j+1].Off, function: f.FuncAt(a.Full.Off)}, ""
-		case ",":
-			if depth == 0 {
-				args++
-			}
-		case ";", "{", "}":
-			return bitCall{}, "takes its address outside a call"
+	// back to the call's '(', counting arguments
+	j, arg, ok := sites.EnclosingParen(toks, k, 0)
+	if !ok {
+		return bitCall{}, "takes its address outside a call"
+	}
+	if j == 0 || toks[j-1].Kind != ast.Ident {
+		return bitCall{}, "takes its address inside parentheses that are not a call"
+	}
+	name := toks[j-1].Text
+	if _, ok := bitOps[name]; !ok || arg != 1 {
+		return bitCall{}, fmt.Sprintf("passes its address to %s() (argument %d), which is not a bit operation on its word", name, arg+1)
+	}
+	// the bit number: tokens from j+1 to the first top-level ','
+	end := j + 1
+	for d := 0; end < len(toks); end++ {
+		t := toks[end].Text
+		if t == "(" || t == "[" {
+			d++
+		} else if t == ")" || t == "]" {
+			d--
+		} else if t == "," && d == 0 {
+			break
 		}
 	}
-	return bitCall{}, "takes its address outside a call"
+	nr := string(f.Src[toks[j+1].Off:toks[end-1].End])
+	return bitCall{name: name, nameTok: toks[j-1], nr: strings.TrimSpace(nr), nrOff: toks[j+1].Off, function: f.FuncAt(a.Full.Off)}, ""
 }
 
 // bitNumber returns the values a bit number argument can have: an integer

@@ -122,7 +122,6 @@ type memberUses struct {
 // declaration in the header and the member renamed there: each use is a
 // "has no member named" error. It returns why not when it cannot.
 func findUses(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, old *ast.Member) (*memberUses, string) {
-	ch := e.Change
 	hu, err := p.Env.HeaderUsers(e.File)
 	if err != nil {
 		return nil, "its users are not known: " + err.Error()
@@ -133,6 +132,18 @@ func findUses(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, old *ast.Membe
 			cands = append(cands, f)
 		}
 	}
+	u, why := usesIn(p, e, reverted, old, cands)
+	if u != nil {
+		u.method = hu.Method
+	}
+	return u, why
+}
+
+// usesIn compiles the files of cands that name the member, with the old
+// declaration in the header and the member renamed there, and returns
+// its uses (each a "has no member named" error).
+func usesIn(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, old *ast.Member, cands []string) (*memberUses, string) {
+	ch := e.Change
 	var users []string
 	for _, f := range cands {
 		if strings.Contains(string(p.File(f)), ch.Member) {
@@ -140,6 +151,9 @@ func findUses(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, old *ast.Membe
 		}
 	}
 	sort.Strings(users)
+	if len(users) == 0 {
+		return &memberUses{}, ""
+	}
 	compilable, err := p.Compilable(users)
 	if err != nil {
 		return nil, err.Error()
@@ -157,7 +171,7 @@ func findUses(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, old *ast.Membe
 	if err != nil {
 		return nil, "the compiler oracle failed: " + err.Error()
 	}
-	return &memberUses{uses: res.Of(structKind(ch)+" "+ch.Struct, ch.Member), compiled: len(compilable), method: hu.Method}, ""
+	return &memberUses{uses: res.Of(structKind(ch)+" "+ch.Struct, ch.Member), compiled: len(compilable)}, ""
 }
 
 // findAccess reads the member access the compiler points at (1-based line

@@ -320,26 +320,9 @@ func referenceCall(f *ast.File, a *cexpr.Access) (string, bool) {
 		return "", false
 	}
 	toks := sites.CodeTokens(f)
-	i := sites.TokenAt(toks, a.Full.Off)
-	depth := 0
-	for k := i - 1; k >= 0 && k > i-60; k-- {
-		switch toks[k].Text {
-		case ")", "]":
-			depth++
-		case "[":
-			depth--
-		case "(":
-			if depth > 0 {
-				depth--
-				continue
-			}
-			if k > 0 && toks[k-1].Kind == ast.Ident && referenceRE.MatchString(toks[k-1].Text) && !notReferenceRE.MatchString(toks[k-1].Text) {
-				return toks[k-1].Text, true
-			}
-			return "", false
-		case ";", "{", "}":
-			return "", false
-		}
+	k, _, ok := sites.EnclosingParen(toks, sites.TokenAt(toks, a.Full.Off), 60)
+	if ok && k > 0 && toks[k-1].Kind == ast.Ident && referenceRE.MatchString(toks[k-1].Text) && !notReferenceRE.MatchString(toks[k-1].Text) {
+		return toks[k-1].Text, true
 	}
 	return "", false
 }
@@ -578,25 +561,11 @@ func addressUses(p *rewrite.Pass, pl *plan, decl *ast.Member) {
 // sizeof, typeof, __typeof__, offsetof, ...
 func sizeofWord(f *ast.File, a *cexpr.Access) string {
 	toks := sites.CodeTokens(f)
-	depth := 0
-	for k := sites.TokenAt(toks, a.Full.Off) - 1; k > 0; k-- {
-		switch toks[k].Text {
-		case ")":
-			depth++
-		case "(":
-			if depth > 0 {
-				depth--
-				continue
-			}
-			if toks[k-1].Kind == ast.Ident {
-				return toks[k-1].Text
-			}
-			return toks[k-1].Text
-		case ";", "{", "}":
-			return ""
-		}
+	k, _, ok := sites.EnclosingParen(toks, sites.TokenAt(toks, a.Full.Off), 0)
+	if !ok || k == 0 {
+		return ""
 	}
-	return ""
+	return toks[k-1].Text
 }
 
 // replacedValue sets the Check and Confirm of a scalar member whose

@@ -414,6 +414,35 @@ func codeTokens(f *ast.File) []ast.Token { return CodeTokens(f) }
 // TokenAt returns the index of the token that contains or follows off.
 func TokenAt(toks []ast.Token, off int) int { return tokenAt(toks, off) }
 
+// EnclosingParen finds the '(' whose parentheses hold token i, looking
+// back at most limit tokens (0: no limit) and not past a statement's end:
+// its index and the position of the argument i is in (0 for the first),
+// or ok false.
+func EnclosingParen(toks []ast.Token, i, limit int) (open, arg int, ok bool) {
+	depth := 0
+	for k := i - 1; k >= 0 && (limit == 0 || k > i-limit); k-- {
+		switch toks[k].Text {
+		case ")", "]":
+			depth++
+		case "[":
+			depth--
+		case ",":
+			if depth == 0 {
+				arg++
+			}
+		case "(":
+			if depth > 0 {
+				depth--
+				continue
+			}
+			return k, arg, true
+		case ";", "{", "}":
+			return 0, 0, false
+		}
+	}
+	return 0, 0, false
+}
+
 func tokenAt(toks []ast.Token, off int) int {
 	return sort.Search(len(toks), func(i int) bool { return toks[i].End > off })
 }
