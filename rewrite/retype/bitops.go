@@ -85,7 +85,6 @@ type bitCall struct {
 	name     string    // set_bit, ...
 	nameTok  ast.Token // the call's name, which the helper replaces
 	nr       string    // the bit number argument's text
-	nrOff    int       // its offset
 	function *ast.Func
 }
 
@@ -281,7 +280,7 @@ func bitCallOf(f *ast.File, a *cexpr.Access) (bitCall, string) {
 		}
 	}
 	nr := string(f.Src[toks[j+1].Off:toks[end-1].End])
-	return bitCall{name: name, nameTok: toks[j-1], nr: strings.TrimSpace(nr), nrOff: toks[j+1].Off, function: f.FuncAt(a.Full.Off)}, ""
+	return bitCall{name: name, nameTok: toks[j-1], nr: strings.TrimSpace(nr), function: f.FuncAt(a.Full.Off)}, ""
 }
 
 // bitNumber returns the values a bit number argument can have: an integer
@@ -415,8 +414,8 @@ func constInt(f *ast.File, text string, depth int) (int, bool) {
 	return constInt(f, found.Body, depth-1)
 }
 
-// maskRE-like reading of a single-bit mask: BIT(n), BIT_ULL(n), (1 << n),
-// (1U << n), (1UL << n), (1ULL << n), or a power of two.
+// maskBit reads a single-bit mask and returns its bit: BIT(n), BIT_ULL(n),
+// (1 << n), (1U << n), (1UL << n), (1ULL << n), or a power of two.
 func maskBit(body string) (int, bool) {
 	b := strings.Join(strings.Fields(body), "")
 	for strings.HasPrefix(b, "(") && strings.HasSuffix(b, ")") {
