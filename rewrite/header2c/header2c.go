@@ -986,7 +986,7 @@ func (st *state) check(users []string) string {
 	}
 	o, err := p.Oracle()
 	if err != nil {
-		return ""
+		return "the users cannot be compiled with the moved code: " + err.Error()
 	}
 	byFile := map[string][]edit.Edit{}
 	for _, e := range st.pending {
@@ -1022,13 +1022,18 @@ func (st *state) check(users []string) string {
 		}
 		return out, err
 	}
+	// a compile that fails is no evidence either way: the move is refused
+	// (and a failure of the environment stops the run, Session.Err)
 	after, err := errs(files)
-	if err != nil || len(after) == 0 {
-		return "" // the environment's failure stops the run (Session.Err)
+	if err != nil {
+		return "the users cannot be compiled with the moved code: " + err.Error()
+	}
+	if len(after) == 0 {
+		return ""
 	}
 	before, err := errs(p.CurrentFiles())
 	if err != nil {
-		return ""
+		return "the users cannot be compiled without the moved code: " + err.Error()
 	}
 	had := map[string]bool{}
 	for _, d := range before {

@@ -104,6 +104,7 @@ func retypeBitops(p *rewrite.Pass, k *kept, e *rewrite.Entry, from string, width
 		return
 	}
 	var calls []bitCall
+	origs := map[string]*ast.File{} // the base tree's files, parsed once
 	for _, u := range uses {
 		if change.IsHeader(u.File) && runningCode(p, e.File, reverted, u.File) {
 			continue // the running kernel's header code, against the old declaration
@@ -118,7 +119,7 @@ func retypeBitops(p *rewrite.Pass, k *kept, e *rewrite.Entry, from string, width
 			p.RefuseManual(e, err.Error(), step)
 			return
 		}
-		if unchangedFunc(p, u.File, f, a.Full.Off) {
+		if unchangedFunc(p, origs, u.File, f, a.Full.Off) {
 			continue // the running kernel's code, compiled against the old declaration as before
 		}
 		c, why := bitCallOf(f, a)
@@ -147,8 +148,6 @@ func retypeBitops(p *rewrite.Pass, k *kept, e *rewrite.Entry, from string, width
 				p.RefuseManual(e, fmt.Sprintf("%s:%d: %s() on bit %d, which the %d-bit %s of the running kernel's layout does not have", c.file, c.line, c.name, n, width, from), "keep the member another way (a shadow variable)")
 				return
 			}
-		}
-		for _, n := range v {
 			if !slices.Contains(bits, n) {
 				bits = append(bits, n)
 			}
@@ -214,14 +213,27 @@ func runningCode(p *rewrite.Pass, own string, reverted []byte, h string) bool {
 
 // unchangedFunc reports whether the function of file around off is, as
 // the rewrite leaves it so far, the one of the base tree, word for word.
-func unchangedFunc(p *rewrite.Pass, file string, f *ast.File, off int) bool {
+// origs keeps the base files parsed: the patch's own pre-images, or a
+// parse of the base file for one a transform brought in.
+func unchangedFunc(p *rewrite.Pass, origs map[string]*ast.File, file string, f *ast.File, off int) bool {
 	fn := f.FuncAt(off)
-	orig := p.Original(file)
-	if fn == nil || orig == nil {
+	if fn == nil {
 		return false
 	}
-	of := ast.Parse(file, orig).Func(fn.Name)
-	return of != nil && string(orig[of.Span.Off:of.Span.End]) == f.Text(fn.Span)
+	of, ok := origs[file]
+	if !ok {
+		if fc := p.ChangeOf(file); fc != nil {
+			of = fc.Pre
+		} else if orig := p.Original(file); orig != nil {
+			of = ast.Parse(file, orig)
+		}
+		origs[file] = of
+	}
+	if of == nil {
+		return false
+	}
+	ofn := of.Func(fn.Name)
+	return ofn != nil && of.Text(ofn.Span) == f.Text(fn.Span)
 }
 
 // patchedUses finds every use of the member in the patched .c files (the
