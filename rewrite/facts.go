@@ -3,6 +3,7 @@ package rewrite
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -239,7 +240,15 @@ func structLayouts(s *Session, ref StructRef) ([2]*layout.Struct, error) {
 	comp := &build.Compiler{Env: s.Env, Dir: dir}
 	probe := map[string]string{user: "\n/* kprewrite: layout probe */\nstatic " + key + " *__kprewrite_layout_probe __attribute__((__used__));\n"}
 	for i, v := range []*build.Variant{{Name: "lbase", Files: nil}, {Name: "lupst", Files: upFiles}} {
-		rs, err := comp.Compile(progress.Named(s.Context(), "facts"), v, []string{user}, build.Options{Extra: []string{"-g"}, Append: probe, MaxErrors: 5})
+		opt := build.Options{Extra: []string{"-g"}, Append: probe, MaxErrors: 5}
+		rs, err := comp.Compile(progress.Named(s.Context(), "facts"), v, []string{user}, opt)
+		if err == nil && rs[0].Failed && i == 1 && s.Upstream[user] != nil {
+			// the user itself as upstream leaves it: the base file may
+			// use a member the upstream header removes
+			withUser := maps.Clone(upFiles)
+			withUser[user] = s.Upstream[user]
+			rs, err = comp.Compile(progress.Named(s.Context(), "facts"), &build.Variant{Name: "lupsu", Files: withUser}, []string{user}, opt)
+		}
 		if err != nil {
 			return got, s.failed(err)
 		}

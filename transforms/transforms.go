@@ -8,6 +8,7 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite/comments"
 	"github.com/kprewrite/kprewrite/rewrite/enums"
 	"github.com/kprewrite/kprewrite/rewrite/exports"
+	"github.com/kprewrite/kprewrite/rewrite/flagback"
 	"github.com/kprewrite/kprewrite/rewrite/header2c"
 	"github.com/kprewrite/kprewrite/rewrite/hole"
 	"github.com/kprewrite/kprewrite/rewrite/ifcond"
@@ -25,7 +26,9 @@ import (
 
 // All returns the transforms in pipeline order: definitions moved unchanged
 // between headers stay where they were first, header code moves into the
-// .c files, new enum constants too, struct changes the config makes a no-op are dropped,
+// .c files, a removed member whose state upstream moves into a flag
+// bit stays and takes the patched code's operations on that bit, new
+// enum constants go into the .c files too, struct changes the config makes a no-op are dropped,
 // removed struct members go back into their struct, members retyped only
 // by qualifiers keep their old declaration, then
 // new struct members are handled by the headless kfree_rcu (an rcu_head
@@ -42,6 +45,7 @@ func All() []*rewrite.Transform {
 	return []*rewrite.Transform{
 		moved.Transform,
 		header2c.Transform,
+		flagback.Transform,
 		enums.Transform,
 		ifcond.Transform,
 		keep.Transform,

@@ -58,6 +58,9 @@ func (r *Report) WriteText(w io.Writer) {
 			if len(o.Inlined) > 0 {
 				fmt.Fprintf(w, "      inlined:   %s (the rewritten build has no copy of its own: gcc inlined it into callers the rewritten patch changes)\n", strings.Join(o.Inlined, "; "))
 			}
+			if len(o.Encoded) > 0 {
+				fmt.Fprintf(w, "      encoded:   %s (the rewritten build keeps the running kernel's code for them: %s; those calls encode upstream's operations differently)\n", list(o.Encoded), strings.Join(o.EncodedBy, "; "))
+			}
 			if len(o.Extra) > 0 {
 				fmt.Fprintf(w, "      extra:     %s (changed only by the rewrite)\n", list(o.Extra))
 			}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -82,8 +83,14 @@ type ObjectFuncs struct {
 	// build has no copy of: gcc inlined them into their callers, which
 	// the rewritten patch changes (all of them).
 	Inlined []string `json:"inlined,omitempty"`
-	Sources []string `json:"-"`               // the compiled sources of the object
-	Extra   []string `json:"extra,omitempty"` // changed only by the rewritten patch
+	// Encoded are functions the upstream patch changes and the rewritten
+	// one does not, in a source file that is upstream's but for calls of
+	// functions the rewrite defines (encodingOnly): their change is how
+	// upstream encodes what those calls do.
+	Encoded   []string `json:"encoded,omitempty"`
+	EncodedBy []string `json:"encoded_by,omitempty"` // the source files and calls that make them so
+	Sources   []string `json:"-"`                    // the compiled sources of the object
+	Extra     []string `json:"extra,omitempty"`      // changed only by the rewritten patch
 }
 
 // Split is one per-object patch written by --split.
@@ -341,6 +348,7 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 		fs.kept = readFuncs(nil, keptBuild, nil, nil).rewritten
 	}
 	fs.rewrittenFiles = newFiles
+	fs.upstreamFiles = origFiles
 	funcCheck, objs := compareFunctions(baseRes, fs)
 	r.Objects = objs
 	r.add(funcCheck)
@@ -838,6 +846,9 @@ type builtFuncs struct {
 	// rewrittenFiles are the files the rewritten patch changes, as it
 	// leaves them (to tell a function gcc inlined from one it lost).
 	rewrittenFiles map[string][]byte
+	// upstreamFiles are the files the upstream patch changes, as it
+	// leaves them (to tell an encoding from a forgotten change).
+	upstreamFiles map[string][]byte
 }
 
 // upstreamRef is what the upstream build of src is compared with: the
@@ -974,6 +985,7 @@ func compareFunctions(base []*build.Result, fs builtFuncs) (Check, []ObjectFuncs
 		return objs[i] < objs[j]
 	})
 	total := 0
+	encoded := map[string]encoding{}
 	for _, k := range objs {
 		of := per[k]
 		sort.Strings(of.Rewritten)
@@ -997,6 +1009,14 @@ func compareFunctions(base []*build.Result, fs builtFuncs) (Check, []ObjectFuncs
 				of.Inlined = append(of.Inlined, f+" (into "+callers+")")
 				continue
 			}
+			if src, gen := encodedIn(fs, of.Sources, f, encoded); src != "" {
+				of.Encoded = append(of.Encoded, f)
+				note := fmt.Sprintf("%s is upstream's but for calls of %s", src, encodedList(gen))
+				if !slices.Contains(of.EncodedBy, note) {
+					of.EncodedBy = append(of.EncodedBy, note)
+				}
+				continue
+			}
 			of.Missing = append(of.Missing, f)
 		}
 		if hasOriginal {
@@ -1018,6 +1038,9 @@ func compareFunctions(base []*build.Result, fs builtFuncs) (Check, []ObjectFuncs
 	c.Summary = fmt.Sprintf("%s changed in %s", plural(total, "function"), plural(len(out), "object"))
 	if hasOriginal && c.OK {
 		c.Summary += "; every function the upstream patch changes is changed by the rewritten patch"
+		if n := encodedCount(out); n > 0 {
+			c.Summary += fmt.Sprintf(" or, %s, left as the running kernel's where the rewritten source is upstream's but for calls of its own accessors", plural(n, "function"))
+		}
 	}
 	return c, out
 }

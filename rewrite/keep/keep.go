@@ -18,12 +18,12 @@ package keep
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/flagback"
 )
 
 // Transform is the keep transform.
@@ -53,7 +53,7 @@ func run(p *rewrite.Pass) error {
 		if fc == nil {
 			continue
 		}
-		if c, where := successor(p, ch.Member); c != "" {
+		if c, where := flagback.Successor(p, ch); c != "" {
 			p.RefuseManual(e, fmt.Sprintf("upstream moves what it records to %s%s: objects that exist when the livepatch loads hold it in %s, and the patched code reads %s, which they never set",
 				c, where, ch.Member, c), fmt.Sprintf("carry the state over (set %s from %s for every existing object in a pre-patch callback, under the object's lock), or keep using %s in the patched code", c, ch.Member, ch.Member))
 			continue
@@ -71,38 +71,4 @@ func run(p *rewrite.Pass) error {
 			r.entry.Change.PreStruct.Kind, r.entry.Change.Struct, r.where))
 	}
 	return nil
-}
-
-// successor returns a constant the patch adds whose name says it takes
-// over a removed member's state: a new enumerator or macro named after it
-// (PACKET_SOCK_RUNNING for po->running, when upstream turns bitfields into
-// bits of a flags word) and where it is defined (" (enum X)"), or "".
-// Such a member's value in existing objects is state the patched code
-// looks for elsewhere.
-func successor(p *rewrite.Pass, member string) (string, string) {
-	up := strings.ToUpper(member)
-	named := func(n string) bool { return n == up || strings.HasSuffix(n, "_"+up) }
-	for _, fc := range p.Changes {
-		for _, ch := range fc.Changes {
-			switch ch.Kind {
-			case change.EnumChanged, change.EnumAdded:
-				old := map[string]bool{}
-				if ch.PreEnum != nil {
-					for _, v := range ch.PreEnum.Values {
-						old[v.Name] = true
-					}
-				}
-				for _, v := range ch.PostEnum.Values {
-					if !old[v.Name] && named(v.Name) {
-						return v.Name, " (enum " + ch.Name + ")"
-					}
-				}
-			case change.MacroAdded:
-				if named(ch.Name) {
-					return ch.Name, " (a new macro)"
-				}
-			}
-		}
-	}
-	return "", ""
 }

@@ -11,5 +11,6 @@
 void set_bit(long nr, volatile unsigned long *addr);
 void clear_bit(long nr, volatile unsigned long *addr);
 int test_bit(long nr, const volatile unsigned long *addr);
+void assign_bit(long nr, volatile unsigned long *addr, bool value);
 
 #endif
