@@ -66,7 +66,7 @@ func TestEncodingOnlyRefuses(t *testing.T) {
 	for _, c := range []struct{ name, from, to, why string }{
 		{"a dropped condition", "\tif (!pkt_sock_get_running(po))\n", "\tif (1)\n", `"1" differs from upstream`},
 		{"an extra statement", "\tlock();\n}", "\tlock();\n\tlock();\n}", "differs from upstream outside a call"},
-		{"a dropped statement", "\tlock();\n}", "}", `upstream's "lock" is missing`},
+		{"a dropped statement", "\tlock();\n}", "}", `"}" differs from upstream`},
 		{"a changed global", "static_assert(sizeof(int) == 4);", "static int extra;", "outside its functions"},
 		{"no own function", "RUNNING, 1", "RUNNING, 0", "defines no function of its own"},
 	} {
@@ -81,6 +81,42 @@ func TestEncodingOnlyRefuses(t *testing.T) {
 		_, why := encodingOnly("net/x.c", []byte(encUpstream), []byte(rw))
 		if !strings.Contains(why, c.why) {
 			t.Errorf("%s: got %q, want it to say %q", c.name, why, c.why)
+		}
+	}
+}
+
+// A preprocessed unit: a header inline the source file reaches is
+// compared too, so a header change the rewrite forgot is no encoding.
+const encUnit = `# 1 "net/x.c"
+# 1 "include/linux/x.h" 1
+static inline int limit(void) { return 10; }
+# 2 "net/x.c" 2
+static inline int get_a(const struct s *s) { return s->a; }
+int f(struct s *s) { return get_a(s) < limit(); }
+`
+
+func TestEncodingOnlyUnit(t *testing.T) {
+	up := strings.Replace(strings.Replace(encUnit, "get_a(s)", "s_flag(s, A)", 1), "static inline int get_a(const struct s *s) { return s->a; }\n", "", 1)
+	if _, why := encodingOnly("net/x.c", []byte(up), []byte(encUnit)); why != "" {
+		t.Fatalf("the same header: %s", why)
+	}
+	forgot := strings.Replace(up, "return 10;", "return 20;", 1)
+	_, why := encodingOnly("net/x.c", []byte(forgot), []byte(encUnit))
+	if !strings.Contains(why, `limit(): "10" differs from upstream`) {
+		t.Errorf("a header inline upstream changes and the rewrite does not: got %q", why)
+	}
+}
+
+func TestNormCounterNames(t *testing.T) {
+	for in, want := range map[string]string{
+		"__UNIQUE_ID_x_807":                                 "__UNIQUE_ID_x_N",
+		"__compiletime_assert_5":                            "__compiletime_assert_N",
+		"__initcall__kmod_af_packet__840_4834_packet_init6": "__initcall__kmod_af_packet__N_4834_packet_init6",
+		`"int __UNIQUE_ID_y_808 = (x);"`:                    `"int __UNIQUE_ID_y_N = (x);"`,
+		"reg12":                                             "reg12",
+	} {
+		if got := norm(in); got != want {
+			t.Errorf("norm(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -349,6 +349,22 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	}
 	fs.rewrittenFiles = newFiles
 	fs.upstreamFiles = origFiles
+	if origV != nil {
+		fs.preprocess = func(src string) ([]byte, []byte, error) {
+			var out [2][]byte
+			for i, v := range []*build.Variant{origV, newV} {
+				rs, err := comp.Compile(progress.Named(ctx, "functions"), v, []string{src}, build.Options{Preprocess: true, MaxErrors: 5})
+				if err != nil {
+					return nil, nil, err
+				}
+				if rs[0].Failed {
+					return nil, nil, fmt.Errorf("gcc -E %s failed", src)
+				}
+				out[i] = rs[0].Preprocessed
+			}
+			return out[0], out[1], nil
+		}
+	}
 	funcCheck, objs := compareFunctions(baseRes, fs)
 	r.Objects = objs
 	r.add(funcCheck)
@@ -849,6 +865,9 @@ type builtFuncs struct {
 	// upstreamFiles are the files the upstream patch changes, as it
 	// leaves them (to tell an encoding from a forgotten change).
 	upstreamFiles map[string][]byte
+	// preprocess returns gcc -E of a source file in the upstream and the
+	// rewritten tree (for encodingOnly).
+	preprocess func(src string) (upstream, rewritten []byte, err error)
 }
 
 // upstreamRef is what the upstream build of src is compared with: the
@@ -986,6 +1005,7 @@ func compareFunctions(base []*build.Result, fs builtFuncs) (Check, []ObjectFuncs
 	})
 	total := 0
 	encoded := map[string]encoding{}
+	var notEncoded []string // why files with missing functions are no encoding
 	for _, k := range objs {
 		of := per[k]
 		sort.Strings(of.Rewritten)
@@ -1009,7 +1029,11 @@ func compareFunctions(base []*build.Result, fs builtFuncs) (Check, []ObjectFuncs
 				of.Inlined = append(of.Inlined, f+" (into "+callers+")")
 				continue
 			}
-			if src, gen := encodedIn(fs, of.Sources, f, encoded); src != "" {
+			src, gen, why := encodedIn(fs, of.Sources, f, encoded)
+			if why != "" && !slices.Contains(notEncoded, why) {
+				notEncoded = append(notEncoded, why)
+			}
+			if src != "" {
 				of.Encoded = append(of.Encoded, f)
 				note := fmt.Sprintf("%s is upstream's but for calls of %s", src, encodedList(gen))
 				if !slices.Contains(of.EncodedBy, note) {
@@ -1030,6 +1054,8 @@ func compareFunctions(base []*build.Result, fs builtFuncs) (Check, []ObjectFuncs
 		if len(of.Missing) > 0 {
 			c.OK = false
 			c.Details = append(c.Details, fmt.Sprintf("%s: the upstream patch changes %s, the rewritten patch does not", k, strings.Join(of.Missing, ", ")))
+			c.Details = append(c.Details, notEncoded...)
+			notEncoded = nil
 		}
 		if len(of.Rewritten) > 0 || len(of.Original) > 0 {
 			out = append(out, *of)
