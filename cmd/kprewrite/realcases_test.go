@@ -25,6 +25,7 @@ func TestRealCases(t *testing.T) {
 		"structext":       {"struct netdev_notifier_change_info (include/linux/netdevice.h): identical in the rewritten build"},
 		"hole":            {"struct slave (include/net/bonding.h): identical in the rewritten build"},
 		"keep":            {"struct slave (include/net/bonding.h): identical in the rewritten build"},
+		"flagback":        {"struct packet_sock (net/packet/internal.h): identical in the rewritten build"},
 		"bitfield-middle": {"struct slave (include/net/bonding.h): identical in the rewritten build"},
 		"lock":            {"struct slave (include/net/bonding.h): identical in the rewritten build"},
 		"inetpeer":        {"struct inet_peer (include/net/inetpeer.h): identical in the rewritten build", "kpatch glue compiled against kpatch's own kmod/patch headers"},
@@ -36,6 +37,7 @@ func TestRealCases(t *testing.T) {
 	}
 	// Debian's 6.1 has no klp-build: --dialect auto chooses kpatch
 	outputs := map[string][]string{
+		"flagback": {"+\treturn READ_ONCE(s->pressure);", "+\t\tpacket_sock_set_pressure(po, 0);"},
 		// a lock in a static table: no allocation, the upstream spin_lock_init dropped
 		"lock": {"\t\t__SPIN_LOCK_UNLOCKED(slave_fold_lock_table),", "+\t\tspin_lock(slave_fold_lock_ptr(slave));", "+\t\tspin_unlock(slave_fold_lock_ptr(slave));"},
 		// peers created before the load compute the hash their creation gave them

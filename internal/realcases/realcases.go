@@ -353,6 +353,27 @@ var All = []*Case{
 		Structs:  []string{"struct slave"},
 	},
 	{
+		Name:    "flagback",
+		Subject: "net/packet: keep the receive pressure in the socket flags",
+		Doc: "A synthetic change in the shape of the 6.1 stable series' packet fixes, where po->running\n" +
+			"and the has_vnet_hdr, tp_loss and tp_tx_has_off bitfields became bits of po->flags: int\n" +
+			"pressure becomes bit PACKET_SOCK_PRESSURE, read and written with packet_sock_flag() and\n" +
+			"packet_sock_flag_set(). Sockets that exist when the livepatch loads hold the state in\n" +
+			"pressure; the rewrite keeps the member and sends the bit's operations to it.",
+		Upstream: func(e *Editor) {
+			e.Replace("net/packet/internal.h", "\tunsigned long\t\tflags;\n\tint\t\t\tpressure;\n", "\tunsigned long\t\tflags;\n")
+			e.Replace("net/packet/internal.h", "\tPACKET_SOCK_RUNNING,\n};", "\tPACKET_SOCK_RUNNING,\n\tPACKET_SOCK_PRESSURE,\n};")
+			e.Replace("net/packet/af_packet.c", "\tif (READ_ONCE(po->pressure) != pressure)\n\t\tWRITE_ONCE(po->pressure, pressure);\n",
+				"\tif (packet_sock_flag(po, PACKET_SOCK_PRESSURE) != pressure)\n\t\tpacket_sock_flag_set(po, PACKET_SOCK_PRESSURE, pressure);\n")
+			e.Replace("net/packet/af_packet.c", "\tif (READ_ONCE(po->pressure) &&\n\t    __packet_rcv_has_room(po, NULL) == ROOM_NORMAL)\n\t\tWRITE_ONCE(po->pressure,  0);\n",
+				"\tif (packet_sock_flag(po, PACKET_SOCK_PRESSURE) &&\n\t    __packet_rcv_has_room(po, NULL) == ROOM_NORMAL)\n\t\tpacket_sock_flag_set(po, PACKET_SOCK_PRESSURE, 0);\n")
+			e.Replace("net/packet/af_packet.c", "!READ_ONCE(po_next->pressure) &&", "!packet_sock_flag(po_next, PACKET_SOCK_PRESSURE) &&")
+		},
+		Resolves: []string{"flagback"},
+		Structs:  []string{"struct packet_sock"},
+		Reports:  []string{"objects that exist when the livepatch loads keep their state: they hold it in pressure"},
+	},
+	{
 		Name:    "shadow",
 		Subject: "fork: give each task a new pid number",
 		Doc: "A naive version of kpatch's \"newpid\" example: int newpid in struct task_struct, set from\n" +
