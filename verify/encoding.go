@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/lpname"
 )
 
 // maxCells bounds the token alignment of one function pair (rows times
@@ -36,22 +37,36 @@ func encodingOnly(src string, upstream, rewritten []byte) (gen []string, why str
 	uf, rf := ast.Parse(src, upstream), ast.Parse(src, rewritten)
 	umain, rmain := mainSpans(upstream, src), mainSpans(rewritten, src)
 	udefs, rdefs := defsByName(uf), defsByName(rf)
-	own := map[string]bool{} // functions only the rewrite defines, in the source file
+	own := map[string]bool{}     // functions only the rewrite defines, in the source file
+	alias := map[string]string{} // header code moved under a new name (foo_lp) -> upstream's name
 	for _, fn := range rf.Funcs {
-		if udefs[fn.Name] == nil && inSpans(rmain, fn.Span.Off) {
-			own[fn.Name] = true
+		if udefs[fn.Name] != nil || !inSpans(rmain, fn.Span.Off) {
+			continue
 		}
+		if o := lpname.Original(fn.Name); o != "" && udefs[o] != nil {
+			alias[fn.Name] = o // compared with upstream's, not taken on trust
+			continue
+		}
+		own[fn.Name] = true
 	}
 	if len(own) == 0 {
 		return nil, "the rewritten file defines no function of its own"
 	}
-	// outside functions: the same tokens, static_assert lines left out
-	if uo, ro := outside(uf, umain), outside(rf, rmain); !slices.Equal(uo, ro) {
+	rtext := func(t ast.Token) string {
+		if a, ok := alias[t.Text]; ok && t.Kind == ast.Ident {
+			return a
+		}
+		return norm(t.Text)
+	}
+	// outside functions, in the whole unit: the same tokens, but for the
+	// bodies of struct, union and enum definitions (the layout check and
+	// the enums transform answer for those) and static_assert lines
+	if uo, ro := outside(uf, nil), outside(rf, rtext); !slices.Equal(uo, ro) {
 		i := 0
 		for i < len(uo) && i < len(ro) && uo[i] == ro[i] {
 			i++
 		}
-		return nil, fmt.Sprintf("the rewritten file differs from upstream's outside its functions, at %q (upstream: %q)",
+		return nil, fmt.Sprintf("the rewritten unit differs from upstream's outside functions, at %q (upstream: %q)",
 			strings.Join(ro[max(i-3, 0):min(i+4, len(ro))], " "), strings.Join(uo[max(i-3, 0):min(i+4, len(uo))], " "))
 	}
 	// every function of upstream's source file is in the rewritten one
@@ -60,9 +75,10 @@ func encodingOnly(src string, upstream, rewritten []byte) (gen []string, why str
 			return nil, fmt.Sprintf("the rewritten file has no %s()", fn.Name)
 		}
 	}
-	// the functions to compare: the source file's, and the ones they
-	// reach (header inlines), in the rewritten unit; pairs by name and
-	// occurrence (#if branches of a plain file may define one twice)
+	// the functions to compare: the source file's, and the ones they and
+	// its data reach (header inlines), in the rewritten unit; pairs by
+	// name and occurrence (#if branches of a plain file may define one
+	// twice)
 	type def struct {
 		name string
 		k    int
@@ -83,24 +99,30 @@ func encodingOnly(src string, upstream, rewritten []byte) (gen []string, why str
 			add(def{fn.Name, k})
 		}
 	}
+	for _, t := range rf.CodeTokens(ast.Span{Off: 0, End: len(rf.Src)}) {
+		if t.Kind == ast.Ident && rdefs[t.Text] != nil && inSpans(rmain, t.Off) && rf.FuncAt(t.Off) == nil {
+			add(def{t.Text, 0}) // named in the file's data (an ops table)
+		}
+	}
 	for len(work) > 0 {
 		d := work[0]
 		work = work[1:]
 		rfn := rdefs[d.name][d.k]
-		if d.k >= len(udefs[d.name]) {
-			return nil, fmt.Sprintf("upstream's unit has no %s()", d.name)
+		up := d.name
+		if a, ok := alias[up]; ok {
+			up = a
 		}
-		ufn := udefs[d.name][d.k]
+		if d.k >= len(udefs[up]) {
+			return nil, fmt.Sprintf("upstream's unit has no %s()", up)
+		}
+		ufn := udefs[up][d.k]
 		a, b := uf.CodeTokens(ufn.Span), rf.CodeTokens(rfn.Span)
 		for _, t := range b {
 			if t.Kind == ast.Ident && rdefs[t.Text] != nil && t.Text != d.name {
 				add(def{t.Text, 0})
 			}
 		}
-		if sameTexts(a, b) {
-			continue
-		}
-		if why := onlyOwnCalls(texts(a), b, own); why != "" {
+		if why := onlyOwnCalls(texts(a), b, own, rtext); why != "" {
 			return nil, fmt.Sprintf("%s(): %s", d.name, why)
 		}
 	}
@@ -173,10 +195,14 @@ func inSpans(spans []ast.Span, off int) bool {
 	return i < len(spans) && spans[i].Off <= off
 }
 
-// outside returns the texts of the code tokens of spans outside function
-// definitions (the rewrite's own among them), without top-level
-// static_assert(...); statements, which make no code.
-func outside(f *ast.File, spans []ast.Span) []string {
+// outside returns the texts of the unit's code tokens outside function
+// definitions, without top-level static_assert(...); statements (they
+// make no code) and the bodies of struct, union and enum definitions;
+// text maps a token to the text compared (nil: norm).
+func outside(f *ast.File, text func(ast.Token) string) []string {
+	if text == nil {
+		text = func(t ast.Token) string { return norm(t.Text) }
+	}
 	var out []string
 	toks := f.CodeTokens(ast.Span{Off: 0, End: len(f.Src)})
 	fi := 0
@@ -186,8 +212,8 @@ func outside(f *ast.File, spans []ast.Span) []string {
 		for fi < len(f.Funcs) && f.Funcs[fi].Span.End <= t.Off {
 			fi++
 		}
-		if fi < len(f.Funcs) && t.Off >= f.Funcs[fi].Span.Off || !inSpans(spans, t.Off) {
-			continue // inside a function, or not of the source file
+		if fi < len(f.Funcs) && t.Off >= f.Funcs[fi].Span.Off {
+			continue // inside a function
 		}
 		if depth == 0 && (t.Text == "static_assert" || t.Text == "_Static_assert") {
 			for i < len(toks) && toks[i].Text != ";" {
@@ -195,13 +221,37 @@ func outside(f *ast.File, spans []ast.Span) []string {
 			}
 			continue
 		}
+		if t.Text == "struct" || t.Text == "union" || t.Text == "enum" {
+			// "struct tag {...}" or "struct {...}": the body is skipped
+			k := i + 1
+			if k < len(toks) && toks[k].Kind == ast.Ident {
+				k++
+			}
+			if k < len(toks) && toks[k].Text == "{" {
+				out = append(out, t.Text)
+				if k > i+1 {
+					out = append(out, toks[i+1].Text)
+				}
+				for d := 0; k < len(toks); k++ {
+					if toks[k].Text == "{" {
+						d++
+					} else if toks[k].Text == "}" {
+						if d--; d == 0 {
+							break
+						}
+					}
+				}
+				i = k
+				continue
+			}
+		}
 		switch t.Text {
 		case "(", "{", "[":
 			depth++
 		case ")", "}", "]":
 			depth--
 		}
-		out = append(out, norm(t.Text))
+		out = append(out, text(t))
 	}
 	return out
 }
@@ -215,11 +265,20 @@ func norm(text string) string {
 	if !strings.Contains(text, "__") {
 		return text
 	}
-	return counterName.ReplaceAllString(text, "${1}N${2}")
+	return counterName.ReplaceAllStringFunc(text, func(m string) string {
+		if strings.HasPrefix(m, "__initcall__kmod_") {
+			return initcallCounter.ReplaceAllString(m, "${1}N_")
+		}
+		return strings.TrimRight(m, "0123456789") + "N"
+	})
 }
 
-// counterName matches the __COUNTER__ part of generated names.
-var counterName = regexp.MustCompile(`(__UNIQUE_ID_[A-Za-z_]*?|__compiletime_assert_|__initcall__kmod_[A-Za-z0-9_]*?__)[0-9]+(_?)`)
+// counterName matches generated names that end in (or, for initcalls,
+// hold) a __COUNTER__ value; initcallCounter is an initcall's.
+var (
+	counterName     = regexp.MustCompile(`__UNIQUE_ID_[A-Za-z0-9_]*[0-9]|__compiletime_assert_[0-9]+|__initcall__kmod_[A-Za-z0-9_]*?__[0-9]+_`)
+	initcallCounter = regexp.MustCompile(`^(__initcall__kmod_[A-Za-z0-9_]*?__)[0-9]+_`)
+)
 
 func texts(ts []ast.Token) []string {
 	out := make([]string, len(ts))
@@ -229,25 +288,13 @@ func texts(ts []ast.Token) []string {
 	return out
 }
 
-func sameTexts(a, b []ast.Token) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if norm(a[i].Text) != norm(b[i].Text) {
-			return false
-		}
-	}
-	return true
-}
-
 // onlyOwnCalls checks that the rewritten tokens b are the upstream tokens
 // a but for calls of functions of own: each such call ("name(...)", name
-// to its ')') stands for a non-empty run of upstream tokens that is an
-// expression (what upstream writes there: a bit operation, a macro's
-// expansion), and every other
-// token must match, in order. It is wildcard matching, each call a '*'.
-func onlyOwnCalls(a []string, b []ast.Token, own map[string]bool) string {
+// to its ')') stands for one upstream call or parenthesised group (what
+// upstream writes there: a bit operation, a macro's expansion), and every
+// other token must match, in order (text gives a rewritten token's text).
+// It is wildcard matching, each call a '*' of that shape.
+func onlyOwnCalls(a []string, b []ast.Token, own map[string]bool, text func(ast.Token) string) string {
 	// the pattern: the rewritten tokens with each own call one wildcard
 	const wild = "\x00call"
 	var pat, shown []string
@@ -258,8 +305,7 @@ func onlyOwnCalls(a []string, b []ast.Token, own map[string]bool) string {
 				if b[k].Text == "(" {
 					depth++
 				} else if b[k].Text == ")" {
-					depth--
-					if depth == 0 {
+					if depth--; depth == 0 {
 						break
 					}
 				}
@@ -269,47 +315,53 @@ func onlyOwnCalls(a []string, b []ast.Token, own map[string]bool) string {
 			j = k
 			continue
 		}
-		pat = append(pat, norm(b[j].Text))
+		pat = append(pat, text(b[j]))
 		shown = append(shown, b[j].Text)
+	}
+	if slices.Equal(pat, a) {
+		return ""
 	}
 	n, m := len(pat), len(a)
 	if n*m > maxCells {
 		return fmt.Sprintf("too long to compare (%d and %d tokens)", m, n)
+	}
+	// closing[j]: the index of the ')' that closes a '(' at j, or -1
+	closing := make([]int, m)
+	var open []int
+	for j := range a {
+		closing[j] = -1
+		switch a[j] {
+		case "(":
+			open = append(open, j)
+		case ")":
+			if len(open) > 0 {
+				closing[open[len(open)-1]] = j
+				open = open[:len(open)-1]
+			}
+		}
 	}
 	// prev[j]: pat[:i-1] matches a[:j]; cur[j]: pat[:i] matches a[:j]
 	prev := make([]bool, m+1)
 	cur := make([]bool, m+1)
 	prev[0] = true
 	for i := 1; i <= n; i++ {
-		cur[0] = false
+		clear(cur)
 		any := false
 		if pat[i-1] == wild {
-			clear(cur)
-			// a call stands for an expression: a balanced run with no ','
-			// or ';' outside its brackets
 			for j0 := 0; j0 < m; j0++ {
 				if !prev[j0] {
 					continue
 				}
-				depth := 0
-				for j := j0; j < m; j++ {
-					switch a[j] {
-					case "(", "[", "{":
-						depth++
-					case ")", "]", "}":
-						depth--
-					case ";", ",":
-						if depth == 0 {
-							depth = -1
-						}
-					}
-					if depth < 0 {
-						break
-					}
-					if depth == 0 {
-						cur[j+1] = true
-						any = true
-					}
+				end := -1
+				switch {
+				case a[j0] == "(":
+					end = closing[j0]
+				case j0+1 < m && a[j0+1] == "(" && ast.IsIdent(a[j0]):
+					end = closing[j0+1]
+				}
+				if end >= 0 {
+					cur[end+1] = true
+					any = true
 				}
 			}
 		} else {

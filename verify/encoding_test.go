@@ -67,7 +67,7 @@ func TestEncodingOnlyRefuses(t *testing.T) {
 		{"a dropped condition", "\tif (!pkt_sock_get_running(po))\n", "\tif (1)\n", `"1" differs from upstream`},
 		{"an extra statement", "\tlock();\n}", "\tlock();\n\tlock();\n}", "differs from upstream outside a call"},
 		{"a dropped statement", "\tlock();\n}", "}", `"}" differs from upstream`},
-		{"a changed global", "static_assert(sizeof(int) == 4);", "static int extra;", "outside its functions"},
+		{"a changed global", "static_assert(sizeof(int) == 4);", "static int extra;", "outside functions"},
 		{"no own function", "RUNNING, 1", "RUNNING, 0", "defines no function of its own"},
 	} {
 		base := encRewritten
@@ -113,10 +113,45 @@ func TestNormCounterNames(t *testing.T) {
 		"__compiletime_assert_5":                            "__compiletime_assert_N",
 		"__initcall__kmod_af_packet__840_4834_packet_init6": "__initcall__kmod_af_packet__N_4834_packet_init6",
 		`"int __UNIQUE_ID_y_808 = (x);"`:                    `"int __UNIQUE_ID_y_N = (x);"`,
+		"__UNIQUE_ID_ipv6_123":                              "__UNIQUE_ID_ipv6_N",
 		"reg12":                                             "reg12",
 	} {
 		if got := norm(in); got != want {
 			t.Errorf("norm(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A call of the rewrite's own function stands for one upstream call or
+// parenthesised group, never for more of upstream's code.
+func TestEncodingOnlyOneExpressionPerCall(t *testing.T) {
+	for _, c := range []struct{ name, up string }{
+		{"a condition dropped next to the call", "\tif (!pkt_sock_flag(po, PKT_SOCK_RUNNING) && po->ready)\n"},
+		{"an operator after the call", "\tif (!pkt_sock_flag(po, PKT_SOCK_RUNNING) + 5)\n"},
+	} {
+		up := strings.Replace(encUpstream, "\tif (!pkt_sock_flag(po, PKT_SOCK_RUNNING))\n", c.up, 1)
+		if _, why := encodingOnly("net/x.c", []byte(up), []byte(encRewritten)); why == "" {
+			t.Errorf("%s: accepted", c.name)
+		}
+	}
+}
+
+// Header code moved under a new name (foo_lp) is compared with upstream's
+// foo, and a typedef of a header is compared too.
+func TestEncodingOnlyMovedHeaderCode(t *testing.T) {
+	rw := strings.Replace(encUnit, "# 2 \"net/x.c\" 2\n", "# 2 \"net/x.c\" 2\nstatic inline int limit_lp(void) { return 10; }\n", 1)
+	rw = strings.Replace(rw, "< limit();", "< limit_lp();", 1)
+	up := strings.Replace(strings.Replace(encUnit, "get_a(s)", "s_flag(s, A)", 1), "static inline int get_a(const struct s *s) { return s->a; }\n", "", 1)
+	if _, why := encodingOnly("net/x.c", []byte(up), []byte(rw)); why != "" {
+		t.Fatalf("the moved copy is upstream's: %s", why)
+	}
+	if _, why := encodingOnly("net/x.c", []byte(strings.Replace(up, "return 10;", "return 20;", 1)), []byte(rw)); !strings.Contains(why, "limit_lp()") {
+		t.Errorf("a moved copy that is not upstream's: got %q", why)
+	}
+	typedef := strings.Replace(encUnit, "# 1 \"include/linux/x.h\" 1\n", "# 1 \"include/linux/x.h\" 1\ntypedef u16 len_t;\n", 1)
+	upTypedef := strings.Replace(strings.Replace(typedef, "u16", "u32", 1), "get_a(s)", "s_flag(s, A)", 1)
+	upTypedef = strings.Replace(upTypedef, "static inline int get_a(const struct s *s) { return s->a; }\n", "", 1)
+	if _, why := encodingOnly("net/x.c", []byte(upTypedef), []byte(typedef)); !strings.Contains(why, "outside functions") {
+		t.Errorf("a header typedef upstream changes: got %q", why)
 	}
 }

@@ -352,7 +352,9 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	if origV != nil {
 		fs.preprocess = func(src string) ([]byte, []byte, error) {
 			var out [2][]byte
-			for i, v := range []*build.Variant{origV, newV} {
+			// the rewritten tree without verify's probes (bitfield claims)
+			plainNew := &build.Variant{Name: newV.Name, Files: newV.Files}
+			for i, v := range []*build.Variant{origV, plainNew} {
 				rs, err := comp.Compile(progress.Named(ctx, "functions"), v, []string{src}, build.Options{Preprocess: true, MaxErrors: 5})
 				if err != nil {
 					return nil, nil, err

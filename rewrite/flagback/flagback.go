@@ -134,6 +134,20 @@ func run(p *rewrite.Pass) error {
 		m.setter = p.UniqueName(tag + "_set_" + ch.Member)
 		ms = append(ms, m)
 	}
+	// a constant that two members would both take over is no answer
+	claimed := map[string]int{}
+	for _, m := range ms {
+		claimed[m.flag]++
+	}
+	kept := ms[:0]
+	for _, m := range ms {
+		if claimed[m.flag] > 1 {
+			p.Refuse(m.entry, fmt.Sprintf("%s would take over more than one removed member: which one's state it holds is not clear", m.flag))
+			continue
+		}
+		kept = append(kept, m)
+	}
+	ms = kept
 	wholeGroups(p, ms)
 	code := map[string][]string{} // file -> accessors, in member order
 	for _, m := range ms {
@@ -204,8 +218,13 @@ func (m *moved) find(p *rewrite.Pass) string {
 		}
 		f := p.Parse(file)
 		toks := sites.CodeTokens(f)
+		for _, mac := range f.Macros {
+			if mac.Name != m.flag && !mac.Undef && slices.Contains(macroIdents(mac.Body), m.flag) {
+				return fmt.Sprintf("%s:%d: the macro %s uses %s: only operations of the patched code's functions are rewritten", file, f.Line(mac.Span.Off), mac.Name, m.flag)
+			}
+		}
 		for i, t := range toks {
-			if t.Kind != ast.Ident || t.Text != m.flag || inEnum(f, t.Off) {
+			if t.Kind != ast.Ident || t.Text != m.flag || isEnumerator(f, t) {
 				continue
 			}
 			line := f.Line(t.Off)
@@ -226,14 +245,31 @@ func (m *moved) find(p *rewrite.Pass) string {
 	return ""
 }
 
-// inEnum reports whether off is inside an enum definition of f.
-func inEnum(f *ast.File, off int) bool {
+// isEnumerator reports whether t is the name of an enumerator of f (its
+// definition, not a use in another one's value).
+func isEnumerator(f *ast.File, t ast.Token) bool {
 	for _, e := range f.Enums {
-		if off >= e.Span.Off && off < e.Span.End {
-			return true
+		if t.Off < e.Span.Off || t.Off >= e.Span.End {
+			continue
+		}
+		for _, v := range e.Values {
+			if v.Name == t.Text && v.Span.Off == t.Off {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// macroIdents lists the identifiers of a macro body.
+func macroIdents(body string) []string {
+	var out []string
+	for _, t := range ast.Tokenize([]byte(body)) {
+		if t.Kind == ast.Ident {
+			out = append(out, t.Text)
+		}
+	}
+	return out
 }
 
 // direct are the kernel's bit operations on a word, by what they do.
@@ -527,6 +563,26 @@ func (m *moved) place(p *rewrite.Pass) string {
 		}
 		if !o.IsBitfield() || !movedToFlag(p, ch, o.Name) {
 			return fmt.Sprintf("the %d-byte unit of %s also holds %s, which the patched code updates with plain writes: one update could undo the other", u.size, ch.Member, o.Name)
+		}
+	}
+	if base.Align < u.size {
+		return fmt.Sprintf("the struct is aligned to %d bytes, less than %s's %d-byte unit: an atomic update of it could be misaligned", base.Align, ch.Member, u.size)
+	}
+	// the compiler may read and write the whole run of adjacent
+	// bitfields (one memory location in C11): every bitfield of the run
+	// must move to a flag too
+	if idx := slices.Index(ch.PreStruct.Members, pm); idx >= 0 {
+		lo, hi := idx, idx
+		for lo > 0 && ch.PreStruct.Members[lo-1].IsBitfield() {
+			lo--
+		}
+		for hi+1 < len(ch.PreStruct.Members) && ch.PreStruct.Members[hi+1].IsBitfield() {
+			hi++
+		}
+		for _, o := range ch.PreStruct.Members[lo : hi+1] {
+			if o != pm && !movedToFlag(p, ch, o.Name) {
+				return fmt.Sprintf("%s shares its run of bitfields with %s, which the patched code updates with plain writes: one update could undo the other", ch.Member, o.Name)
+			}
 		}
 	}
 	u.anchor, u.lo, u.hi = layout.Anchors(key(ch), base, u.off, u.size)

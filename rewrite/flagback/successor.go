@@ -23,8 +23,10 @@ func Successor(p *rewrite.Pass, ch *change.Change) (string, string) {
 			return c.name, c.where
 		}
 	}
-	// the constants gained by the functions that lose the member
+	// the constants gained by the functions that lose the member (two at
+	// least: one function's new names say little about one member)
 	var common map[string]bool
+	losing := 0
 	for _, fc := range p.Changes {
 		if fc.Pre == nil || fc.Post == nil {
 			continue
@@ -37,6 +39,7 @@ func Successor(p *rewrite.Pass, ch *change.Change) (string, string) {
 			if post == nil || usesMember(fc.Post, post, ch.Member) {
 				continue
 			}
+			losing++
 			before := idents(fc.Pre, pre)
 			gained := map[string]bool{}
 			for n := range idents(fc.Post, post) {
@@ -55,6 +58,9 @@ func Successor(p *rewrite.Pass, ch *change.Change) (string, string) {
 			}
 		}
 	}
+	if losing < 2 {
+		return "", ""
+	}
 	name, where := "", ""
 	for _, c := range added {
 		if common[c.name] {
@@ -64,7 +70,30 @@ func Successor(p *rewrite.Pass, ch *change.Change) (string, string) {
 			name, where = c.name, c.where
 		}
 	}
+	if name != "" && !takesOver(p, ch.Member, name) {
+		return "", ""
+	}
 	return name, where
+}
+
+// takesOver reports whether every function of the patched files that
+// uses the constant used the member before (or is new): the constant
+// takes over the member's uses, and nothing else.
+func takesOver(p *rewrite.Pass, member, constant string) bool {
+	for _, fc := range p.Changes {
+		if fc.Post == nil {
+			continue
+		}
+		for _, post := range fc.Post.Funcs {
+			if !idents(fc.Post, post)[constant] || fc.Pre == nil {
+				continue
+			}
+			if pre := fc.Pre.Func(post.Name); pre != nil && !usesMember(fc.Pre, pre, member) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 type constant struct{ name, where string }
