@@ -1599,3 +1599,38 @@ func (f *File) CodeTokens(s Span) []Token {
 // directives dropped, whitespace collapsed. Two spans with the same
 // Normalized text compile the same way (given the same macros).
 func (f *File) Normalized(s Span) string { return joinTokens(f.CodeTokens(s)) }
+
+// ParamNames returns the names of fn's parameters, in order (the last
+// identifier of each, outside parentheses).
+func (f *File) ParamNames(fn *Func) []string {
+	toks := Tokenize(f.Src[fn.Header.Off:fn.Header.End])
+	open := -1
+	for i, t := range toks {
+		if t.Text == "(" && i > 0 && toks[i-1].Text == fn.Name {
+			open = i
+			break
+		}
+	}
+	if open < 0 {
+		return nil
+	}
+	var names []string
+	last, depth := "", 0
+	for _, t := range toks[open+1:] {
+		switch {
+		case t.Kind == Comment:
+		case t.Text == "(" || t.Text == "[":
+			depth++
+		case (t.Text == ")" || t.Text == "]") && depth > 0:
+			depth--
+		case depth == 0 && (t.Text == "," || t.Text == ")"):
+			names = append(names, last)
+			if t.Text == ")" {
+				return names
+			}
+		case depth == 0 && t.Kind == Ident:
+			last = t.Text
+		}
+	}
+	return names
+}

@@ -428,7 +428,7 @@ func accessor(p *rewrite.Pass, f *ast.File, name string, ch *change.Change) (acc
 	if !def.Has("static") || !def.IsInline() {
 		return access{}, fmt.Sprintf("passes the bit to %s(), which is not a static inline accessor", name)
 	}
-	params := paramNames(df, def)
+	params := df.ParamNames(def)
 	var body []string
 	for _, t := range df.CodeTokens(def.Body) {
 		if t.Text == "{" || t.Text == "}" {
@@ -480,40 +480,6 @@ func match(pat, body, params []string) (access, bool) {
 	}
 	a.obj, a.nr, a.val = bind["$O"], bind["$N"], bind["$V"]
 	return a, a.obj >= 0 && a.nr >= 0 && a.obj != a.nr
-}
-
-// paramNames returns the names of fn's parameters, in order.
-func paramNames(f *ast.File, fn *ast.Func) []string {
-	toks := ast.Tokenize(f.Src[fn.Header.Off:fn.Header.End])
-	open := -1
-	for i, t := range toks {
-		if t.Text == "(" && i > 0 && toks[i-1].Text == fn.Name {
-			open = i
-			break
-		}
-	}
-	if open < 0 {
-		return nil
-	}
-	var names []string
-	last, depth := "", 0
-	for _, t := range toks[open+1:] {
-		switch {
-		case t.Kind == ast.Comment:
-		case t.Text == "(" || t.Text == "[":
-			depth++
-		case (t.Text == ")" || t.Text == "]") && depth > 0:
-			depth--
-		case depth == 0 && (t.Text == "," || t.Text == ")"):
-			names = append(names, last)
-			if t.Text == ")" {
-				return names
-			}
-		case depth == 0 && t.Kind == ast.Ident:
-			last = t.Text
-		}
-	}
-	return names
 }
 
 // place reads where a bitfield's bit is in the running kernel's layout.

@@ -364,38 +364,7 @@ func callArgs(f *ast.File, toks []ast.Token, open int) []string {
 
 // paramIndex is the position of the parameter named name of fn, or -1.
 func paramIndex(f *ast.File, fn *ast.Func, name string) int {
-	toks := ast.Tokenize(f.Src[fn.Header.Off:fn.Header.End])
-	open := -1
-	for i, t := range toks {
-		if t.Text == "(" && i > 0 && toks[i-1].Text == fn.Name {
-			open = i
-			break
-		}
-	}
-	if open < 0 {
-		return -1
-	}
-	pos, depth := 0, 0
-	for _, t := range toks[open+1:] {
-		switch t.Text {
-		case "(":
-			depth++
-		case ")":
-			if depth == 0 {
-				return -1
-			}
-			depth--
-		case ",":
-			if depth == 0 {
-				pos++
-			}
-		default:
-			if depth == 0 && t.Text == name {
-				return pos
-			}
-		}
-	}
-	return -1
+	return slices.Index(f.ParamNames(fn), name)
 }
 
 // constInt reads an integer constant: a literal, or an object-like macro
