@@ -284,7 +284,7 @@ func bitUse(p *rewrite.Pass, f *ast.File, toks []ast.Token, i int, ch *change.Ch
 	if !ok || open == 0 || toks[open-1].Kind != ast.Ident {
 		return use{}, fmt.Sprintf("%s is used other than as the bit number of a call", toks[i].Text)
 	}
-	args, closeAt := splitArgs(toks, open)
+	args, closeAt := sites.CallArgs(toks, open)
 	if closeAt < 0 || arg >= len(args) || args[arg][0] != i || args[arg][1] != i+1 {
 		return use{}, fmt.Sprintf("%s is part of an expression, not the bit number itself", toks[i].Text)
 	}
@@ -352,43 +352,14 @@ func hasWord(s *ast.Struct, name string) bool {
 	return false
 }
 
-// splitArgs returns the token ranges of the arguments of the call whose
-// '(' is toks[open], and the index of its ')' (-1 when unbalanced).
-func splitArgs(toks []ast.Token, open int) ([][2]int, int) {
-	var args [][2]int
-	depth, start := 0, open+1
-	for j := open + 1; j < len(toks); j++ {
-		switch toks[j].Text {
-		case "(", "[", "{":
-			depth++
-		case ")", "]", "}":
-			if depth > 0 {
-				depth--
-				continue
-			}
-			if j > start {
-				args = append(args, [2]int{start, j})
-			}
-			return args, j
-		case ",":
-			if depth == 0 {
-				args = append(args, [2]int{start, j})
-				start = j + 1
-			}
-		}
-	}
-	return nil, -1
-}
-
 // access is a static inline function whose whole body is one bit
 // operation on a word of its object parameter.
 type access struct {
-	op          op
-	params      int
-	obj, nr     int // parameter positions
-	val         int // opAssign's value parameter
-	word, name  string
-	definedFile string
+	op      op
+	params  int
+	obj, nr int // parameter positions
+	val     int // opAssign's value parameter
+	word    string
 }
 
 // bodies are the accessor bodies kprewrite reads, braces dropped, with
@@ -444,7 +415,7 @@ func accessor(p *rewrite.Pass, f *ast.File, name string, ch *change.Change) (acc
 		if !hasWord(ch.PreStruct, a.word) || !hasWord(ch.PostStruct, a.word) {
 			return access{}, fmt.Sprintf("%s() operates on %s, which is not a member of %s %s before and after the change", name, a.word, ch.PreStruct.Kind, ch.Struct)
 		}
-		a.op, a.params, a.name, a.definedFile = b.op, len(params), name, df.Name
+		a.op, a.params = b.op, len(params)
 		return a, ""
 	}
 	return access{}, fmt.Sprintf("passes the bit to %s(), whose body is not one bit operation on a word of its object", name)

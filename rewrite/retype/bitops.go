@@ -336,30 +336,18 @@ func bitNumber(f *ast.File, fn *ast.Func, text string, depth int) ([]int, string
 	return out, ""
 }
 
-// callArgs splits the arguments of the call whose '(' is toks[open].
+// callArgs returns the texts of the arguments of the call whose '(' is
+// toks[open] (nil when unbalanced).
 func callArgs(f *ast.File, toks []ast.Token, open int) []string {
-	var args []string
-	depth, start := 0, open+1
-	for j := open + 1; j < len(toks); j++ {
-		switch toks[j].Text {
-		case "(", "[", "{":
-			depth++
-		case ")", "]", "}":
-			if depth == 0 {
-				if j > start {
-					args = append(args, strings.TrimSpace(string(f.Src[toks[start].Off:toks[j-1].End])))
-				}
-				return args
-			}
-			depth--
-		case ",":
-			if depth == 0 {
-				args = append(args, strings.TrimSpace(string(f.Src[toks[start].Off:toks[j-1].End])))
-				start = j + 1
-			}
-		}
+	ranges, closeAt := sites.CallArgs(toks, open)
+	if closeAt < 0 {
+		return nil
 	}
-	return nil
+	args := make([]string, len(ranges))
+	for k, r := range ranges {
+		args[k] = strings.TrimSpace(string(f.Src[toks[r[0]].Off:toks[r[1]-1].End]))
+	}
+	return args
 }
 
 // paramIndex is the position of the parameter named name of fn, or -1.

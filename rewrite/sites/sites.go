@@ -443,6 +443,34 @@ func EnclosingParen(toks []ast.Token, i, limit int) (open, arg int, ok bool) {
 	return 0, 0, false
 }
 
+// CallArgs returns the token ranges of the arguments of the call whose
+// '(' is toks[open], and the index of its ')' (-1 when unbalanced).
+func CallArgs(toks []ast.Token, open int) ([][2]int, int) {
+	var args [][2]int
+	depth, start := 0, open+1
+	for j := open + 1; j < len(toks); j++ {
+		switch toks[j].Text {
+		case "(", "[", "{":
+			depth++
+		case ")", "]", "}":
+			if depth > 0 {
+				depth--
+				continue
+			}
+			if j > start {
+				args = append(args, [2]int{start, j})
+			}
+			return args, j
+		case ",":
+			if depth == 0 {
+				args = append(args, [2]int{start, j})
+				start = j + 1
+			}
+		}
+	}
+	return nil, -1
+}
+
 func tokenAt(toks []ast.Token, off int) int {
 	return sort.Search(len(toks), func(i int) bool { return toks[i].End > off })
 }
