@@ -331,6 +331,49 @@ func (s *Session) Dropped(rel string) bool {
 	return !s.Base.Exists(rel) && len(s.Upstream[rel]) > 0 && s.Current[rel] != nil && len(s.Current[rel]) == 0
 }
 
+// includesOfDropped deletes the #include lines that name a header the
+// upstream patch creates and the transforms emptied (Dropped): the output
+// does not create it, so a line that includes it would not compile. Every
+// such line is the patch's own (the header is new); each deletion is noted.
+func (s *Session) includesOfDropped() []edit.Edit {
+	var dropped []string
+	for _, f := range s.order {
+		if strings.HasSuffix(f, ".h") && s.Dropped(f) {
+			dropped = append(dropped, f)
+		}
+	}
+	if len(dropped) == 0 {
+		return nil
+	}
+	var out []edit.Edit
+	for _, g := range s.order {
+		if s.Current[g] == nil || s.Dropped(g) {
+			continue
+		}
+		f := s.Parse(g)
+		for _, inc := range f.Includes {
+			named := []string{"include/" + inc.Path}
+			if !inc.System {
+				named = append(named, path.Join(path.Dir(g), inc.Path))
+			}
+			for _, h := range dropped {
+				if !slices.Contains(named, h) {
+					continue
+				}
+				start := ast.LineStart(f.Src, inc.Span.Off)
+				end := inc.Span.End
+				if end < len(f.Src) && f.Src[end] == '\n' {
+					end++
+				}
+				out = append(out, edit.Edit{File: g, Off: start, End: end, Why: "include of a dropped header"})
+				s.Notes = append(s.Notes, Finding{File: g, Line: f.Line(inc.Span.Off), Kind: "note", Action: "none", Subject: "#include " + inc.Path,
+					Reason: "dropped: the rewrite moved everything " + h + " held into its users and does not create it"})
+			}
+		}
+	}
+	return out
+}
+
 // Touched returns the files in the current post-image, upstream ones first.
 func (s *Session) Touched() []string { return append([]string(nil), s.order...) }
 
@@ -468,6 +511,9 @@ func (s *Session) Run(transforms []*Transform) error {
 		if err := s.apply(p.edits); err != nil {
 			return err
 		}
+	}
+	if err := s.apply(s.includesOfDropped()); err != nil {
+		return err
 	}
 	// A hazard the predicted transform neither resolved nor refused is
 	// still the engineer's: never a silent exit 0 with nothing rewritten.

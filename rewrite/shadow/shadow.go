@@ -114,6 +114,7 @@ type plan struct {
 	// with it once its uses passed their own checks
 	lifecycle string
 	value     sites.Value // what upstream creation gives the member, for scalars
+	creation  string      // why that is not known, when value came from elsewhere
 	refNull   string      // where upstream takes a reference through the member: old objects read NULL
 	manual    string      // what the engineer must do when Check refuses a use of the member
 	// addressed: a scalar whose address a use takes (or that sizeof
@@ -259,6 +260,16 @@ func run(p *rewrite.Pass) error {
 				facts = append(facts, fmt.Sprintf("objects created before the livepatch have no shadow until a patched function writes the member, and %s() gives them %s: the engineer's decision (--existing %q), not proven by kprewrite", m.Getter, def, v.Decision))
 			case pl.refNull != "":
 				facts = append(facts, fmt.Sprintf("objects created before the livepatch read NULL: upstream takes a reference through the member (%s), which they never took, and with NULL the kernel's NULL-safe hold and put do nothing; every read of it in the patched code passes it to such a call or tests it for NULL first, so they behave as objects upstream made with the member NULL (upstream creation gives it a value of its own: %s)", pl.refNull, orUnknown(v.Evidence)))
+			case v.Neutral:
+				def := v.Expr
+				if v.Zero {
+					def = zeroOf(pl.typ)
+				}
+				late := ""
+				if !v.Zero {
+					late = fmt.Sprintf("; an object created after the load whose shadow is not allocated with it (zeroed, as upstream's object; see the shadow lifetime notes) reads %s too until a patched function writes the member, and is treated there as the running kernel treats it", def)
+				}
+				facts = append(facts, fmt.Sprintf("objects created before the livepatch have no shadow until a patched function writes the member, and %s() gives them %s: %s%s (what upstream creation gives the member is not known: %s)", m.Getter, def, v.Evidence, late, orUnknown(pl.creation)))
 			case v.Zero:
 				facts = append(facts, "objects created before the livepatch read "+zeroOf(pl.typ)+" until a patched function writes the member, and the zero default is proven right: "+v.Evidence)
 			case len(v.Replaced) > 0:
@@ -281,7 +292,7 @@ func run(p *rewrite.Pass) error {
 			again := "the creation value"
 			if pl.value.Decision != "" {
 				again = "the decided value"
-			} else if len(pl.value.Replaced) > 0 {
+			} else if len(pl.value.Replaced) > 0 || pl.value.Neutral {
 				again = "what the running kernel's code read"
 			}
 			facts = append(facts, "writes allocate the shadow with "+strings.Join(pl.gfps, "; ")+"; if that allocation fails the write is dropped and the getter computes "+again+" again")
@@ -581,6 +592,10 @@ func replacedValue(p *rewrite.Pass, pl *plan, decl *ast.Member) {
 		if a.Kind == cexpr.Assign || a.Kind == cexpr.Designator || a.Kind == cexpr.SizeOf || writtenBefore(p.Parse(file), a) {
 			return ""
 		}
+		if _, ok := sites.OutputArgument(p.Parse(file), a); ok {
+			// the callee stores into the member: a write
+			return ""
+		}
 		reads = append(reads, sites.Use{File: file, Access: a})
 		return ""
 	}
@@ -590,22 +605,39 @@ func replacedValue(p *rewrite.Pass, pl *plan, decl *ast.Member) {
 		}
 		v := sites.Replaced(p, m.Header, m.Name, reads)
 		if !v.Known() {
-			u := reads[0]
-			why := pl.value.Evidence
-			if v.Evidence != "" {
-				why += "; " + v.Evidence
+			n, err := sites.Neutral(p, pl.typ, reads)
+			if err != nil {
+				return "the compiler could not answer what objects created before the livepatch may read: " + err.Error()
 			}
-			return fmt.Sprintf("objects created before the livepatch would read %s at %s:%d, but what upstream creation gives the member is not known: %s", zeroOf(pl.typ), u.File, u.Access.Line, why)
+			if n.Known() {
+				v = n
+			} else {
+				u := reads[0]
+				why := pl.value.Evidence
+				for _, e := range []string{v.Evidence, n.Evidence} {
+					if e != "" {
+						why += "; " + e
+					}
+				}
+				return fmt.Sprintf("objects created before the livepatch would read %s at %s:%d, but what upstream creation gives the member is not known: %s", zeroOf(pl.typ), u.File, u.Access.Line, why)
+			}
 		}
 		for _, u := range all {
 			if call, ok := referenceCall(p.Parse(u.File), u.Access); ok {
 				return fmt.Sprintf("%s:%d passes the member to %s(): upstream takes or drops a reference through it; objects created before the livepatch took none, so a value computed for them (%s) would unbalance the count", u.File, u.Access.Line, call, v.Expr)
 			}
 		}
+		// m.Code was rendered before any use was seen to take the
+		// member's address: render it the same way, and leave the pointer
+		// accessor to addressUses, whose Confirm runs after this one
+		addressed := pl.addressed
+		defer func() { pl.addressed = addressed }()
+		pl.addressed = false
 		before := accessors(pl, decl)
 		if !strings.Contains(m.Code, before) {
 			return "kprewrite could not render the accessors again with the value objects created before the livepatch read (" + v.Expr + ")"
 		}
+		pl.creation = pl.value.Evidence
 		pl.value = v
 		m.Code = strings.Replace(m.Code, before, accessors(pl, decl), 1)
 		return ""
@@ -815,8 +847,10 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []lifeNote {
 			// freed one's address finds the shadow left behind
 			if ok, where := sites.ContainerWrites(p, st, names); ok {
 				out = append(out, fact(fmt.Sprintf("%s: objects of the struct live inside others whose frees are not known, so a new one may find the shadow a freed one left behind; every creation path assigns %s unconditionally (%s), overwriting it before any use (each shadow left behind stays allocated until then, or until the livepatch is disabled)", st, strings.Join(names, ", "), where)))
+			} else if did, why := containerFrees(p, st, pls); why == "" {
+				out = append(out, fact(did))
 			} else {
-				embedded = append(embedded, fmt.Sprintf("%s: %s", st, where))
+				embedded = append(embedded, fmt.Sprintf("%s: %s; %s", st, where, why))
 			}
 			continue
 		}
@@ -829,35 +863,15 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []lifeNote {
 		if st.Kind != sites.Heap || st.Unfit != "" {
 			continue
 		}
-		f := p.Parse(st.File)
-		stmtEnd, v, gfp, decl := -1, "", "", false
-		off := sites.Locate(f, st)
-		if off >= 0 {
-			stmtEnd, v, gfp, decl = allocStatement(f, off)
-		}
-		if stmtEnd < 0 || v == "" {
-			unhandled = append(unhandled, fmt.Sprintf("%s:%d in %s", st.File, st.Line, st.Fn))
+		pt, why := allocPoint(p, st)
+		if why != "" {
+			unhandled = append(unhandled, why)
 			continue
 		}
-		indent := indentAt(f.Src, ast.LineStart(f.Src, off))
+		at, v, gfp, indent, guarded := pt.at, pt.v, pt.gfp, pt.indent, pt.guarded
 		var b strings.Builder
-		if decl {
-			// "struct x *v = kzalloc(...);": after the declarations, with
-			// the blank line that ends them, unless one of them uses the
-			// object already
-			toks := sites.CodeTokens(f)
-			after := afterDeclarations(f, stmtEnd)
-			if usesName(toks, sites.TokenAt(toks, stmtEnd), sites.TokenAt(toks, after), v) {
-				unhandled = append(unhandled, fmt.Sprintf("%s:%d in %s (a later declaration uses the object)", st.File, st.Line, st.Fn))
-				continue
-			}
-			stmtEnd = after
+		if pt.decl && !guarded {
 			b.WriteString("\n")
-		}
-		// after "if (!v) return ...;" when the code checks the allocation
-		at, guarded := afterNullCheck(f, stmtEnd, v)
-		if guarded {
-			b.Reset()
 		}
 		in := indent
 		if !guarded {
@@ -901,6 +915,89 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []lifeNote {
 		out = append(out, work("not every free of the object is known, and kprewrite cannot add the shadow's allocation where the object is created at "+strings.Join(unhandled, ", ")+" (not a plain \"v = alloc(...);\", or a subsystem's allocator): a shadow a freed object left behind would be found by the next object at its address"))
 	}
 	return out
+}
+
+// allocAt is where code can follow an allocation: after the statement
+// "v = alloc(...);" (after the declarations when it is one) and after the
+// "if (!v) return ...;" that checks it, when there is one (guarded).
+type allocAt struct {
+	at      int
+	v, gfp  string
+	indent  string
+	decl    bool
+	guarded bool
+}
+
+// allocPoint finds where code can follow a heap creation site, or says
+// why not ("file:line in fn (...)").
+func allocPoint(p *rewrite.Pass, st *sites.Site) (allocAt, string) {
+	f := p.Parse(st.File)
+	stmtEnd, v, gfp, decl := -1, "", "", false
+	off := sites.Locate(f, st)
+	if off >= 0 {
+		stmtEnd, v, gfp, decl = allocStatement(f, off)
+	}
+	if stmtEnd < 0 || v == "" {
+		return allocAt{}, fmt.Sprintf("%s:%d in %s", st.File, st.Line, st.Fn)
+	}
+	if decl {
+		// "struct x *v = kzalloc(...);": after the declarations, with
+		// the blank line that ends them, unless one of them uses the
+		// object already
+		toks := sites.CodeTokens(f)
+		after := afterDeclarations(f, stmtEnd)
+		if usesName(toks, sites.TokenAt(toks, stmtEnd), sites.TokenAt(toks, after), v) {
+			return allocAt{}, fmt.Sprintf("%s:%d in %s (a later declaration uses the object)", st.File, st.Line, st.Fn)
+		}
+		stmtEnd = after
+	}
+	// after "if (!v) return ...;" when the code checks the allocation
+	at, guarded := afterNullCheck(f, stmtEnd, v)
+	return allocAt{at: at, v: v, gfp: gfp, indent: indentAt(f.Src, ast.LineStart(f.Src, off)), decl: decl, guarded: guarded}, ""
+}
+
+// containerFrees frees, where each object that embeds the struct is
+// made, the shadows a freed one at the same address left behind: the
+// frees of the container are not all known, and a new container must
+// never read an old one's values. It returns what it did, or why it
+// cannot (then it edits nothing).
+func containerFrees(p *rewrite.Pass, st *sites.Site, pls []*plan) (string, string) {
+	c, why := sites.ContainerOf(p, st)
+	if why != "" {
+		return "", why
+	}
+	var edits []edit.Edit
+	var done []string
+	for _, cs := range c.Sites {
+		pt, why := allocPoint(p, cs)
+		if why != "" {
+			return "", fmt.Sprintf("kprewrite cannot add code after the allocation of struct %s (which embeds it) at %s", c.Tag, why)
+		}
+		var b strings.Builder
+		in := pt.indent
+		if pt.decl && !pt.guarded {
+			b.WriteString("\n")
+		}
+		if !pt.guarded {
+			fmt.Fprintf(&b, "\n%sif (%s) {", pt.indent, pt.v)
+			in += "\t"
+		}
+		for _, pl := range pls {
+			fmt.Fprintf(&b, "\n%sklp_shadow_free(&%s->%s, %s, NULL);", in, pt.v, c.Field, pl.idMacro)
+		}
+		if !pt.guarded {
+			fmt.Fprintf(&b, "\n%s}", pt.indent)
+		}
+		edits = append(edits, edit.Edit{File: cs.File, Off: pt.at, End: pt.at, Text: b.String(), Why: "a new container never reads the shadow a freed one left behind", Hazard: only(pls)})
+		done = append(done, fmt.Sprintf("%s:%s", cs.File, cs.Fn))
+	}
+	for _, e := range edits {
+		p.Edit(e)
+		ensureInclude(p, e.File, pls)
+	}
+	sort.Strings(done)
+	return fmt.Sprintf("%s: objects of the struct live inside struct %s (member %s), whose frees are not all known; where a struct %s is made (%s) the shadow a freed one at the same address left behind is freed first, so a new object never reads an old one's value (each shadow left behind stays allocated until then, or until the livepatch is disabled)",
+		st, c.Tag, c.Field, c.Tag, strings.Join(done, ", ")), ""
 }
 
 // pduFrees adds, for each blk-mq payload of the struct (sites.PDU), the

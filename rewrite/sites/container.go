@@ -34,14 +34,8 @@ func containerWrites(p *rewrite.Pass, st *Site, field string, members []string, 
 	if depth == 0 {
 		return false, "embedded more than three levels deep"
 	}
-	f := p.Parse(st.File)
-	var outer *ast.Struct
-	for _, s := range f.Structs {
-		if s.Name != "" && s.Body.Off <= st.Off && st.Off < s.Body.End && (outer == nil || s.Body.Off > outer.Body.Off) {
-			outer = s
-		}
-	}
-	if outer == nil || outer.Kind != "struct" {
+	outer := enclosing(p, st)
+	if outer == nil {
 		return false, fmt.Sprintf("%s:%d: kprewrite cannot tell which struct embeds it", st.File, st.Line)
 	}
 	res, err := Find(p, st.File, outer.Name)
@@ -77,6 +71,65 @@ func containerWrites(p *rewrite.Pass, st *Site, field string, members []string, 
 		return false, fmt.Sprintf("the compiler found no place that creates struct %s (which embeds it)", outer.Name)
 	}
 	return true, strings.Join(where, ", ")
+}
+
+// enclosing is the named struct whose body holds an Embedded site (the
+// member declaration that embeds the object), or nil.
+func enclosing(p *rewrite.Pass, st *Site) *ast.Struct {
+	f := p.Parse(st.File)
+	var outer *ast.Struct
+	for _, s := range f.Structs {
+		if s.Name != "" && s.Body.Off <= st.Off && st.Off < s.Body.End && (outer == nil || s.Body.Off > outer.Body.Off) {
+			outer = s
+		}
+	}
+	if outer == nil || outer.Kind != "struct" {
+		return nil
+	}
+	return outer
+}
+
+// Container is the struct that embeds an object (an Embedded site) and
+// where its objects are made.
+type Container struct {
+	Tag   string  // "intel_digital_port"
+	Field string  // the member that embeds the object: "dp"
+	Sites []*Site // its heap creation sites (other harmless sites left out)
+}
+
+// ContainerOf returns the struct that embeds the object of an Embedded
+// site and its heap creation sites, or why kprewrite cannot know every
+// place a container is made: one is embedded in turn, lives on the stack
+// or in an array made at run time, or nothing creates it. Containers of
+// static storage are never made again and are left out.
+func ContainerOf(p *rewrite.Pass, st *Site) (*Container, string) {
+	m := embeddedRE.FindStringSubmatch(st.Unfit)
+	if st.Kind != Embedded || m == nil {
+		return nil, "not an embedded object"
+	}
+	outer := enclosing(p, st)
+	if outer == nil {
+		return nil, fmt.Sprintf("%s:%d: kprewrite cannot tell which struct embeds it", st.File, st.Line)
+	}
+	res, err := Find(p, st.File, outer.Name)
+	if err != nil {
+		return nil, fmt.Sprintf("the creation sites of struct %s (which embeds it) are not known: %v", outer.Name, err)
+	}
+	c := &Container{Tag: outer.Name, Field: m[1]}
+	for _, cs := range res.Sites {
+		switch {
+		case cs.Kind == Zeroing || cs.Kind == Size || cs.Kind == Copy && cs.Unfit == "":
+		case cs.Kind == Global || cs.Kind == Array && cs.Fn == "":
+		case cs.Kind == Heap && cs.Fn != "":
+			c.Sites = append(c.Sites, cs)
+		default:
+			return nil, fmt.Sprintf("struct %s (which embeds it) is also made at %s", outer.Name, cs)
+		}
+	}
+	if len(c.Sites) == 0 {
+		return nil, fmt.Sprintf("the compiler found no place that creates struct %s (which embeds it) on the heap", outer.Name)
+	}
+	return c, ""
 }
 
 // writesFirst says why function fn of file, in its upstream text, may

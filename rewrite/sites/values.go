@@ -40,6 +40,12 @@ type Value struct {
 	// Decision, when set, is the engineer's decision the value comes from
 	// ("struct X.m=EXPR", --existing): not derived, not proven.
 	Decision string
+	// Neutral says the value comes from Neutral: with it the patched code
+	// treats the object as the running kernel's code does. Reached are the
+	// functions whose code depends on the member's reads (none: gcc drops
+	// every read), each the running kernel's function with the value.
+	Neutral bool
+	Reached []string
 }
 
 // zeroRE are the spellings of a zero value.

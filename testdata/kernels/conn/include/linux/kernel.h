@@ -14,6 +14,10 @@
 	void *__mptr = (void *)(ptr);					\
 	((type *)(__mptr - offsetof(type, member))); })
 
+#define U16_MAX		((u16)~0U)
+#define U32_MAX		((u32)~0U)
+#define min(x, y)	((x) < (y) ? (x) : (y))
+
 #define EINVAL		22
 #define ENOMEM		12
 #define EBUSY		16

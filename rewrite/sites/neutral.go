@@ -1,0 +1,263 @@
+package sites
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/build"
+	"github.com/kprewrite/kprewrite/cexpr"
+	"github.com/kprewrite/kprewrite/internal/kperr"
+	"github.com/kprewrite/kprewrite/internal/progress"
+	"github.com/kprewrite/kprewrite/objdiff"
+	"github.com/kprewrite/kprewrite/rewrite"
+)
+
+// neutralRun numbers the variants Neutral compiles, so two members' checks
+// in one session never share a work directory.
+var neutralRun atomic.Int64
+
+// Neutral asks the compiler what objects created before a livepatch can
+// read in a new member so that the patched code treats them as the running
+// kernel's code does: the value with which every function whose code
+// depends on the member's reads compiles to the running kernel's function.
+//
+// Each file holding reads (the member's uses no write precedes) is
+// compiled, with the headers as the rewrite leaves them, three ways and
+// more: as the running kernel has it; with every read replaced by a value
+// the compiler cannot know (an empty asm that outputs it), which keeps
+// every function that depends on the read; and with every read replaced
+// by a candidate constant (0, 1 and the type's maximum; NULL for a
+// pointer). The functions that differ between the unknown value and a
+// candidate are the ones the read reaches, after inlining and constant
+// folding; the candidate is neutral when each of them is the running
+// kernel's function, byte for byte with its relocations, or is gone in
+// both. A read that gcc drops as dead code (a static function nothing
+// calls) reaches no function, and the first candidate, zero, is taken.
+//
+// The first neutral candidate wins, zero first: a zeroed new object then
+// reads what upstream's does. Not Known (Evidence says why) when no
+// candidate is neutral, when a read sits in a macro body or in a file
+// the running kernel does not have, or when the type has no candidates (a
+// struct). The error is a failure of the environment (a compile that could
+// not run), never evidence.
+func Neutral(p *rewrite.Pass, typ string, reads []Use) (Value, error) {
+	cands := candidates(typ)
+	if len(cands) == 0 {
+		return Value{Evidence: "the compiler cannot try constants of type " + typ}, nil
+	}
+	byFile := map[string][]Use{}
+	for _, u := range reads {
+		if u.Access.InMacro {
+			return Value{Evidence: fmt.Sprintf("%s:%d reads the member in a macro body", u.File, u.Access.Line)}, nil
+		}
+		byFile[u.File] = append(byFile[u.File], u)
+	}
+	files := slices.Sorted(func(yield func(string) bool) {
+		for f := range byFile {
+			if !yield(f) {
+				return
+			}
+		}
+	})
+	for _, f := range files {
+		if p.Original(f) == nil {
+			return Value{Evidence: f + " is new: the running kernel has no code to compare with"}, nil
+		}
+	}
+	dir, err := p.WorkDir()
+	if err != nil {
+		return Value{}, err
+	}
+	comp := &build.Compiler{Env: p.Env, Dir: dir}
+	ctx := progress.Named(p.Context(), "neutral")
+	run := neutralRun.Add(1)
+	opt := build.Options{Extra: []string{"-ffunction-sections", "-fdata-sections"}}
+	compile := func(name, what string, text func(f string) []byte) ([]map[string]objdiff.Func, string, error) {
+		files0 := p.CurrentFiles()
+		for _, f := range files {
+			files0[f] = text(f)
+		}
+		v := &build.Variant{Name: fmt.Sprintf("nv%03d%s", run%1000, name), Files: files0}
+		rs, err := comp.Compile(ctx, v, files, opt)
+		if err != nil {
+			return nil, "", err
+		}
+		var out []map[string]objdiff.Func
+		for i, r := range rs {
+			if r.Failed {
+				return nil, fmt.Sprintf("%s does not compile %s: %s", files[i], what, firstErr(r)), nil
+			}
+			code, err := objdiff.Code(r.Object)
+			if err != nil {
+				return nil, "", kperr.Toolchainf(err, "reading the object of %s", files[i])
+			}
+			out = append(out, code)
+		}
+		return out, "", nil
+	}
+	orig, why, err := compile("o", "as the running kernel has it, with the headers as upstream leaves them", func(f string) []byte { return p.Original(f) })
+	if err != nil || why != "" {
+		return Value{Evidence: why}, err
+	}
+	unknown, why, err := compile("x", "with the reads replaced by an unknown value", func(f string) []byte {
+		return substitute(p.File(f), byFile[f], fmt.Sprintf("({ %s __kp_v; asm volatile(\"\" : \"=r\" (__kp_v)); __kp_v; })", declType(typ)))
+	})
+	if err != nil || why != "" {
+		return Value{Evidence: why}, err
+	}
+	var tried []string
+	for i, c := range cands {
+		got, why, err := compile(fmt.Sprintf("c%d", i), "with the reads replaced by "+c, func(f string) []byte {
+			return substitute(p.File(f), byFile[f], "(("+typ+")("+c+"))")
+		})
+		if err != nil {
+			return Value{}, err
+		}
+		if why != "" {
+			tried = append(tried, c+": "+why)
+			continue
+		}
+		var reached, differ []string
+		for k := range files {
+			for _, ch := range objdiff.Compare(unknown[k], got[k]) {
+				reached = append(reached, ch.Name)
+				o, inO := orig[k][ch.Name]
+				g, inG := got[k][ch.Name]
+				if inO != inG || inO && o.Sum != g.Sum {
+					differ = append(differ, ch.Name)
+				}
+			}
+		}
+		sort.Strings(reached)
+		if len(differ) > 0 {
+			sort.Strings(differ)
+			tried = append(tried, fmt.Sprintf("%s: %s then differ from the running kernel's", c, strings.Join(differ, ", ")))
+			continue
+		}
+		v := Value{Expr: c, Neutral: true, Reached: reached}
+		if zeroRE.MatchString(c) {
+			v = Value{Zero: true, Neutral: true, Reached: reached}
+		}
+		v.Evidence = neutralEvidence(c, reached, files)
+		return v, nil
+	}
+	return Value{Evidence: "no value makes the patched code treat them as the running kernel does (" + strings.Join(tried, "; ") + ")"}, nil
+}
+
+// neutralEvidence says what Neutral proved.
+func neutralEvidence(c string, reached, files []string) string {
+	if len(reached) == 0 {
+		return fmt.Sprintf("no function the config builds keeps a read of it (gcc drops the reads in %s as dead code), so what they read changes nothing", strings.Join(files, ", "))
+	}
+	return fmt.Sprintf("with %s, every function whose code depends on the member's reads (%s) compiles to the running kernel's function, byte for byte (the compiler's proof): at those reads they behave as the running kernel treats them", c, strings.Join(reached, ", "))
+}
+
+// firstErr is the first diagnostic of a failed compile.
+func firstErr(r *build.Result) string {
+	if es := build.Errors([]*build.Result{r}); len(es) > 0 {
+		return es[0].String()
+	}
+	return "the compiler failed"
+}
+
+// substitute replaces each read (its Full span) in src by expr, keeping
+// the newlines a read spanned so that every later line keeps its number
+// (__LINE__ in a WARN_ON is code).
+func substitute(src []byte, reads []Use, expr string) []byte {
+	rs := slices.Clone(reads)
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Access.Full.Off > rs[j].Access.Full.Off })
+	out := slices.Clone(src)
+	for _, u := range rs {
+		sp := u.Access.Full
+		nl := strings.Repeat("\n", strings.Count(string(src[sp.Off:sp.End]), "\n"))
+		out = slices.Concat(out[:sp.Off], []byte(expr+nl), out[sp.End:])
+	}
+	return out
+}
+
+// declType turns a type into the start of a declaration: "u32 " or
+// "struct foo *".
+func declType(typ string) string {
+	typ = strings.TrimSpace(typ)
+	if strings.HasSuffix(typ, "*") {
+		return typ
+	}
+	return typ + " "
+}
+
+// unsignedMax are the kernel's limits of its unsigned types.
+var unsignedMax = map[string]string{
+	"u8": "U8_MAX", "__u8": "U8_MAX", "uint8_t": "U8_MAX", "unsigned char": "U8_MAX",
+	"u16": "U16_MAX", "__u16": "U16_MAX", "uint16_t": "U16_MAX", "unsigned short": "U16_MAX",
+	"u32": "U32_MAX", "__u32": "U32_MAX", "uint32_t": "U32_MAX", "unsigned int": "U32_MAX", "unsigned": "U32_MAX",
+	"u64": "U64_MAX", "__u64": "U64_MAX", "uint64_t": "U64_MAX", "unsigned long long": "U64_MAX",
+	"unsigned long": "ULONG_MAX", "size_t": "SIZE_MAX",
+}
+
+// signedTypes are the kernel's signed integer types.
+var signedTypes = map[string]bool{
+	"int": true, "s8": true, "s16": true, "s32": true, "s64": true, "__s8": true, "__s16": true, "__s32": true, "__s64": true,
+	"int8_t": true, "int16_t": true, "int32_t": true, "int64_t": true, "long": true, "long long": true, "short": true,
+	"signed char": true, "char": true, "ssize_t": true, "long int": true, "signed int": true, "signed": true,
+}
+
+// candidates are the constants Neutral tries for a type, zero first.
+func candidates(typ string) []string {
+	t := strings.Join(strings.Fields(strings.TrimPrefix(strings.TrimSpace(typ), "const ")), " ")
+	switch {
+	case strings.HasSuffix(t, "*"):
+		return []string{"NULL"}
+	case t == "bool" || t == "_Bool":
+		return []string{"false", "true"}
+	case unsignedMax[t] != "":
+		return []string{"0", "1", unsignedMax[t]}
+	case signedTypes[t]:
+		return []string{"0", "1", "-1"}
+	case strings.HasPrefix(t, "struct ") || strings.HasPrefix(t, "union ") || strings.Contains(t, "["):
+		return nil
+	}
+	// an enum or a typedef of a scalar: zero is the one value every
+	// scalar type has
+	return []string{"0"}
+}
+
+// outputArgs are kernel functions that store into the object an argument
+// points at without reading what it held, by the argument's position (0
+// for the first): an address of a member passed there is a write of the
+// member, not a read (drm_dp_dpcd_read() fills its buffer from the sink).
+var outputArgs = map[string]int{
+	"drm_dp_dpcd_read": 2, "drm_dp_dpcd_readb": 2, "drm_dp_dpcd_read_data": 2,
+	"memcpy": 0, "memset": 0, "copy_from_user": 0, "get_random_bytes": 0,
+	"kstrtoint": 2, "kstrtouint": 2, "kstrtou8": 2, "kstrtou16": 2, "kstrtou32": 2, "kstrtoul": 2, "kstrtoull": 2, "kstrtobool": 1,
+}
+
+// OutputArgument reports whether the address the access takes ("&obj->m")
+// is passed where a kernel function only stores (outputArgs), and names
+// the function.
+func OutputArgument(f *ast.File, a *cexpr.Access) (string, bool) {
+	if a.Kind != cexpr.AddrOf || a.Chained != "" {
+		return "", false
+	}
+	toks := CodeTokens(f)
+	i := TokenAt(toks, a.Full.Off)
+	if i > 0 && toks[i-1].Text == "&" {
+		i--
+	}
+	k, _, ok := EnclosingParen(toks, i, 60)
+	if !ok || k == 0 || toks[k-1].Kind != ast.Ident {
+		return "", false
+	}
+	pos, known := outputArgs[toks[k-1].Text]
+	if !known {
+		return "", false
+	}
+	args, _ := CallArgs(toks, k)
+	if pos >= len(args) || toks[args[pos][0]].Off != toks[i].Off || args[pos][1] != TokenAt(toks, a.Full.End-1)+1 {
+		return "", false
+	}
+	return toks[k-1].Text, true
+}
