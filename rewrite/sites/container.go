@@ -34,16 +34,12 @@ func containerWrites(p *rewrite.Pass, st *Site, field string, members []string, 
 	if depth == 0 {
 		return false, "embedded more than three levels deep"
 	}
-	outer := enclosing(p, st)
-	if outer == nil {
-		return false, fmt.Sprintf("%s:%d: kprewrite cannot tell which struct embeds it", st.File, st.Line)
-	}
-	res, err := Find(p, st.File, outer.Name)
-	if err != nil {
-		return false, fmt.Sprintf("the creation sites of struct %s (which embeds it) are not known: %v", outer.Name, err)
+	outer, made, why := embedder(p, st)
+	if why != "" {
+		return false, why
 	}
 	var where []string
-	for _, cs := range res.Sites {
+	for _, cs := range made {
 		switch {
 		case cs.Kind == Zeroing || cs.Kind == Size || cs.Kind == Copy && cs.Unfit == "":
 			continue
@@ -71,6 +67,20 @@ func containerWrites(p *rewrite.Pass, st *Site, field string, members []string, 
 		return false, fmt.Sprintf("the compiler found no place that creates struct %s (which embeds it)", outer.Name)
 	}
 	return true, strings.Join(where, ", ")
+}
+
+// embedder returns the struct that embeds the object of an Embedded site
+// and the sites where the compiler finds it made, or why not.
+func embedder(p *rewrite.Pass, st *Site) (*ast.Struct, []*Site, string) {
+	outer := enclosing(p, st)
+	if outer == nil {
+		return nil, nil, fmt.Sprintf("%s:%d: kprewrite cannot tell which struct embeds it", st.File, st.Line)
+	}
+	res, err := Find(p, st.File, outer.Name)
+	if err != nil {
+		return nil, nil, fmt.Sprintf("the creation sites of struct %s (which embeds it) are not known: %v", outer.Name, err)
+	}
+	return outer, res.Sites, ""
 }
 
 // enclosing is the named struct whose body holds an Embedded site (the
@@ -107,20 +117,16 @@ func ContainerOf(p *rewrite.Pass, st *Site) (*Container, string) {
 	if st.Kind != Embedded || m == nil {
 		return nil, "not an embedded object"
 	}
-	outer := enclosing(p, st)
-	if outer == nil {
-		return nil, fmt.Sprintf("%s:%d: kprewrite cannot tell which struct embeds it", st.File, st.Line)
-	}
-	res, err := Find(p, st.File, outer.Name)
-	if err != nil {
-		return nil, fmt.Sprintf("the creation sites of struct %s (which embeds it) are not known: %v", outer.Name, err)
+	outer, made, why := embedder(p, st)
+	if why != "" {
+		return nil, why
 	}
 	c := &Container{Tag: outer.Name, Field: m[1]}
-	for _, cs := range res.Sites {
+	for _, cs := range made {
 		switch {
 		case cs.Kind == Zeroing || cs.Kind == Size || cs.Kind == Copy && cs.Unfit == "":
 		case cs.Kind == Global || cs.Kind == Array && cs.Fn == "":
-		case cs.Kind == Heap && cs.Fn != "":
+		case cs.Kind == Heap && cs.Fn != "" && cs.Unfit == "":
 			c.Sites = append(c.Sites, cs)
 		default:
 			return nil, fmt.Sprintf("struct %s (which embeds it) is also made at %s", outer.Name, cs)

@@ -99,53 +99,126 @@ func Neutral(p *rewrite.Pass, typ string, reads []Use) (Value, error) {
 		}
 		return out, "", nil
 	}
-	orig, why, err := compile("o", "as the running kernel has it, with the headers as upstream leaves them", func(f string) []byte { return p.Original(f) })
-	if err != nil || why != "" {
-		return Value{Evidence: why}, err
-	}
-	unknown, why, err := compile("x", "with the reads replaced by an unknown value", func(f string) []byte {
-		return substitute(p.File(f), byFile[f], fmt.Sprintf("({ %s __kp_v; asm volatile(\"\" : \"=r\" (__kp_v)); __kp_v; })", declType(typ)))
-	})
-	if err != nil || why != "" {
-		return Value{Evidence: why}, err
-	}
+	// The first round compiles the files as the kernel does; when no
+	// candidate is neutral there, a reading function may be inlined into
+	// a caller the fix changes for other reasons, so the second round
+	// keeps the functions that hold reads out of line (in the running
+	// kernel's text too) and asks about them alone.
 	var tried []string
-	for i, c := range cands {
-		got, why, err := compile(fmt.Sprintf("c%d", i), "with the reads replaced by "+c, func(f string) []byte {
-			return substitute(p.File(f), byFile[f], "(("+typ+")("+c+"))")
-		})
-		if err != nil {
-			return Value{}, err
-		}
-		if why != "" {
-			tried = append(tried, c+": "+why)
-			continue
-		}
-		var reached, differ []string
-		for k := range files {
-			for _, ch := range objdiff.Compare(unknown[k], got[k]) {
-				reached = append(reached, ch.Name)
-				o, inO := orig[k][ch.Name]
-				g, inG := got[k][ch.Name]
-				if inO != inG || inO && o.Sum != g.Sum {
-					differ = append(differ, ch.Name)
-				}
+	for round, apart := range []bool{false, true} {
+		held := map[string][]string{} // file -> the functions holding its reads
+		if apart {
+			for _, f := range files {
+				held[f] = readingFuncs(p.Parse(f), byFile[f])
+			}
+			if !slices.ContainsFunc(files, func(f string) bool { return len(held[f]) > 0 }) {
+				break
 			}
 		}
-		sort.Strings(reached)
-		if len(differ) > 0 {
-			sort.Strings(differ)
-			tried = append(tried, fmt.Sprintf("%s: %s then differ from the running kernel's", c, strings.Join(differ, ", ")))
-			continue
+		mode, how := fmt.Sprintf("%d", round), ""
+		opt.Extra = []string{"-ffunction-sections", "-fdata-sections"}
+		if apart {
+			// no clone specialised on what its callers pass either
+			opt.Extra = append(opt.Extra, "-fno-ipa-cp", "-fno-ipa-sra", "-fno-ipa-icf")
+			how = " (the functions that read it kept out of line: " + strings.Join(slices.Concat(mapValues(held, files)...), ", ") + ")"
 		}
-		v := Value{Expr: c, Neutral: true, Reached: reached}
-		if zeroRE.MatchString(c) {
-			v = Value{Zero: true, Neutral: true, Reached: reached}
+		orig, why, err := compile(mode+"o", "as the running kernel has it, with the headers as upstream leaves them", func(f string) []byte {
+			return outOfLine(p.Original(f), held[f])
+		})
+		if err != nil || why != "" {
+			return Value{Evidence: why}, err
 		}
-		v.Evidence = neutralEvidence(c, reached, files)
-		return v, nil
+		unknown, why, err := compile(mode+"x", "with the reads replaced by an unknown value", func(f string) []byte {
+			return outOfLine(substitute(p.File(f), byFile[f], fmt.Sprintf("({ %s __kp_v; asm volatile(\"\" : \"=r\" (__kp_v)); __kp_v; })", declType(typ))), held[f])
+		})
+		if err != nil || why != "" {
+			return Value{Evidence: why}, err
+		}
+		for i, c := range cands {
+			got, why, err := compile(fmt.Sprintf("%sc%d", mode, i), "with the reads replaced by "+c, func(f string) []byte {
+				return outOfLine(substitute(p.File(f), byFile[f], "(("+typ+")("+c+"))"), held[f])
+			})
+			if err != nil {
+				return Value{}, err
+			}
+			if why != "" {
+				tried = append(tried, c+": "+why)
+				continue
+			}
+			var reached, differ []string
+			for k := range files {
+				for _, ch := range objdiff.Compare(unknown[k], got[k]) {
+					reached = append(reached, ch.Name)
+					o, inO := orig[k][ch.Name]
+					g, inG := got[k][ch.Name]
+					if inO != inG || inO && o.Sum != g.Sum {
+						differ = append(differ, ch.Name)
+					}
+				}
+			}
+			sort.Strings(reached)
+			if len(differ) > 0 {
+				sort.Strings(differ)
+				tried = append(tried, fmt.Sprintf("%s: %s then differ from the running kernel's%s", c, strings.Join(differ, ", "), how))
+				continue
+			}
+			v := Value{Expr: c, Neutral: true, Reached: reached}
+			if zeroRE.MatchString(c) {
+				v = Value{Zero: true, Neutral: true, Reached: reached}
+			}
+			v.Evidence = neutralEvidence(c, reached, files) + how
+			return v, nil
+		}
 	}
 	return Value{Evidence: "no value makes the patched code treat them as the running kernel does (" + strings.Join(tried, "; ") + ")"}, nil
+}
+
+// readingFuncs names the functions of f that hold the reads, but inline
+// ones (gcc may not keep them out of line) and ones a macro defines
+// (SYSCALL_DEFINE3: no place for an attribute).
+func readingFuncs(f *ast.File, reads []Use) []string {
+	var out []string
+	for _, u := range reads {
+		fn := f.FuncAt(u.Access.Full.Off)
+		if fn == nil || fn.IsInline() || fn.Macro != "" || slices.Contains(out, fn.Name) {
+			continue
+		}
+		out = append(out, fn.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// outOfLine marks the definitions of the named functions noinline, on
+// their own first line (no later line moves), so that each is compiled
+// once, on its own, and compares with the running kernel's function of
+// the same name whatever its callers became.
+func outOfLine(src []byte, names []string) []byte {
+	if len(names) == 0 {
+		return src
+	}
+	f := ast.Parse("", src)
+	var at []int
+	for _, fn := range f.Funcs {
+		if slices.Contains(names, fn.Name) {
+			at = append(at, fn.Span.Off)
+		}
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(at)))
+	out := slices.Clone(src)
+	for _, off := range at {
+		out = slices.Concat(out[:off], []byte("__attribute__((__noinline__)) "), out[off:])
+	}
+	return out
+}
+
+// mapValues lists m's values in the order of keys.
+func mapValues(m map[string][]string, keys []string) [][]string {
+	var out [][]string
+	for _, k := range keys {
+		out = append(out, m[k])
+	}
+	return out
 }
 
 // neutralEvidence says what Neutral proved.
