@@ -52,6 +52,11 @@ func (s *Session) Err() error {
 	return nil
 }
 
+// Failed records err when it is a failure of the environment (a compile
+// that could not run), so that Run stops on it whatever the transform made
+// of it, and returns it.
+func (s *Session) Failed(err error) error { return s.failed(err) }
+
 // failed records err when it is a failure of the environment, and returns it.
 func (s *Session) failed(err error) error {
 	if s.fatal == nil && kperr.IsEnvironment(err) {

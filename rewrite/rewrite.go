@@ -368,6 +368,7 @@ func (s *Session) includesOfDropped() []edit.Edit {
 				out = append(out, edit.Edit{File: g, Off: start, End: end, Why: "include of a dropped header"})
 				s.Notes = append(s.Notes, Finding{File: g, Line: f.Line(inc.Span.Off), Kind: "note", Action: "none", Subject: "#include " + inc.Path,
 					Reason: "dropped: the rewrite moved everything " + h + " held into its users and does not create it"})
+				break // one deletion per line
 			}
 		}
 	}

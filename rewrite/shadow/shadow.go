@@ -605,9 +605,20 @@ func replacedValue(p *rewrite.Pass, pl *plan, decl *ast.Member) {
 		}
 		v := sites.Replaced(p, m.Header, m.Name, reads)
 		if !v.Known() {
-			n, err := sites.Neutral(p, pl.typ, reads)
-			if err != nil {
-				return "the compiler could not answer what objects created before the livepatch may read: " + err.Error()
+			// a computed value must not stand for a reference upstream
+			// creation took: asked before the compiler is
+			for _, u := range all {
+				if call, ok := referenceCall(p.Parse(u.File), u.Access); ok {
+					return fmt.Sprintf("%s:%d passes the member to %s(): upstream takes or drops a reference through it, and what upstream creation gives the member is not known: %s", u.File, u.Access.Line, call, pl.value.Evidence)
+				}
+			}
+			n := sites.Value{Evidence: "the getter of a bitfield masks what it gives: the compiler is not asked"}
+			if !decl.IsBitfield() {
+				var err error
+				if n, err = sites.Neutral(p, m.Header, pl.typ, reads); err != nil {
+					// a failure of the environment, recorded: the run stops
+					return "the compiler could not answer what objects created before the livepatch may read: " + err.Error()
+				}
 			}
 			if n.Known() {
 				v = n

@@ -41,9 +41,9 @@ func containerWrites(p *rewrite.Pass, st *Site, field string, members []string, 
 	var where []string
 	for _, cs := range made {
 		switch {
-		case cs.Kind == Zeroing || cs.Kind == Size || cs.Kind == Copy && cs.Unfit == "":
+		case harmless(cs):
 			continue
-		case cs.Kind == Global || cs.Kind == Array && cs.Fn == "":
+		case static(p, cs):
 			continue // static storage: never freed
 		case cs.Kind == Embedded:
 			ok, why := containerWrites(p, cs, field, members, depth-1)
@@ -81,6 +81,32 @@ func embedder(p *rewrite.Pass, st *Site) (*ast.Struct, []*Site, string) {
 		return nil, nil, fmt.Sprintf("the creation sites of struct %s (which embeds it) are not known: %v", outer.Name, err)
 	}
 	return outer, res.Sites, ""
+}
+
+// harmless reports whether a creation site of a container makes no object
+// of its own: a memset, a plain sizeof, a copy of one that exists. A
+// sizeof that sizes something else (a slab cache, kmemdup) is not.
+func harmless(cs *Site) bool {
+	return cs.Kind == Zeroing || cs.Kind == Size && cs.Unfit == "" || cs.Kind == Copy && cs.Unfit == ""
+}
+
+// static reports whether a creation site of a container is an object of
+// static storage, made once and never freed: a global, or an array
+// outside functions that is not itself a member of a struct (an array
+// member is made with its own container).
+func static(p *rewrite.Pass, cs *Site) bool {
+	if cs.Kind == Global {
+		return true
+	}
+	if cs.Kind != Array || cs.Fn != "" {
+		return false
+	}
+	for _, s := range p.Parse(cs.File).Structs {
+		if s.Body.Off <= cs.Off && cs.Off < s.Body.End {
+			return false // a member of a struct or union, named or not
+		}
+	}
+	return true
 }
 
 // enclosing is the named struct whose body holds an Embedded site (the
@@ -124,8 +150,7 @@ func ContainerOf(p *rewrite.Pass, st *Site) (*Container, string) {
 	c := &Container{Tag: outer.Name, Field: m[1]}
 	for _, cs := range made {
 		switch {
-		case cs.Kind == Zeroing || cs.Kind == Size || cs.Kind == Copy && cs.Unfit == "":
-		case cs.Kind == Global || cs.Kind == Array && cs.Fn == "":
+		case harmless(cs), static(p, cs):
 		case cs.Kind == Heap && cs.Fn != "" && cs.Unfit == "":
 			c.Sites = append(c.Sites, cs)
 		default:

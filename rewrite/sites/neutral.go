@@ -2,6 +2,7 @@ package sites
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -44,17 +45,27 @@ var neutralRun atomic.Int64
 // the running kernel does not have, or when the type has no candidates (a
 // struct). The error is a failure of the environment (a compile that could
 // not run), never evidence.
-func Neutral(p *rewrite.Pass, typ string, reads []Use) (Value, error) {
+func Neutral(p *rewrite.Pass, header, typ string, reads []Use) (Value, error) {
 	cands := candidates(typ)
 	if len(cands) == 0 {
 		return Value{Evidence: "the compiler cannot try constants of type " + typ}, nil
 	}
 	byFile := map[string][]Use{}
 	for _, u := range reads {
-		if u.Access.InMacro {
+		switch {
+		case u.Access.InMacro:
 			return Value{Evidence: fmt.Sprintf("%s:%d reads the member in a macro body", u.File, u.Access.Line)}, nil
+		case u.Access.Kind != cexpr.Read:
+			// "c->left -= len", "c->n++", "&c->m": a constant cannot stand
+			// for the member there
+			return Value{Evidence: fmt.Sprintf("%s:%d updates the member or takes its address: a constant cannot stand for it there", u.File, u.Access.Line)}, nil
 		}
 		byFile[u.File] = append(byFile[u.File], u)
+	}
+	for f, us := range byFile {
+		if why := nested(us); why != "" {
+			return Value{Evidence: f + ":" + why}, nil
+		}
 	}
 	files := slices.Sorted(func(yield func(string) bool) {
 		for f := range byFile {
@@ -68,23 +79,44 @@ func Neutral(p *rewrite.Pass, typ string, reads []Use) (Value, error) {
 			return Value{Evidence: f + " is new: the running kernel has no code to compare with"}, nil
 		}
 	}
+	ok, err := p.Compilable(files)
+	if err != nil {
+		return Value{}, p.Failed(err)
+	}
+	for _, f := range files {
+		if !slices.Contains(ok, f) {
+			return Value{Evidence: f + " does not compile in the base tree: the compiler's answers about it are no evidence"}, nil
+		}
+	}
 	dir, err := p.WorkDir()
 	if err != nil {
-		return Value{}, err
+		return Value{}, p.Failed(err)
 	}
 	comp := &build.Compiler{Env: p.Env, Dir: dir}
+	// Every variant sees the headers of the running kernel but the one
+	// that defines the struct (with the new member, so that every
+	// variant has one layout): an inline or macro upstream changes in
+	// another header must not pass for the running kernel's.
+	headers := p.CurrentFiles()
+	for f := range headers {
+		if strings.HasSuffix(f, ".h") && f != header {
+			if base := p.Original(f); base != nil {
+				headers[f] = base
+			}
+		}
+	}
 	ctx := progress.Named(p.Context(), "neutral")
 	run := neutralRun.Add(1)
-	opt := build.Options{Extra: []string{"-ffunction-sections", "-fdata-sections"}}
+	var opt build.Options
 	compile := func(name, what string, text func(f string) []byte) ([]map[string]objdiff.Func, string, error) {
-		files0 := p.CurrentFiles()
+		files0 := maps.Clone(headers)
 		for _, f := range files {
 			files0[f] = text(f)
 		}
 		v := &build.Variant{Name: fmt.Sprintf("nv%03d%s", run%1000, name), Files: files0}
 		rs, err := comp.Compile(ctx, v, files, opt)
 		if err != nil {
-			return nil, "", err
+			return nil, "", p.Failed(err)
 		}
 		var out []map[string]objdiff.Func
 		for i, r := range rs {
@@ -93,7 +125,7 @@ func Neutral(p *rewrite.Pass, typ string, reads []Use) (Value, error) {
 			}
 			code, err := objdiff.Code(r.Object)
 			if err != nil {
-				return nil, "", kperr.Toolchainf(err, "reading the object of %s", files[i])
+				return nil, "", p.Failed(kperr.Toolchainf(err, "reading the object of %s", files[i]))
 			}
 			out = append(out, code)
 		}
@@ -122,7 +154,7 @@ func Neutral(p *rewrite.Pass, typ string, reads []Use) (Value, error) {
 			opt.Extra = append(opt.Extra, "-fno-ipa-cp", "-fno-ipa-sra", "-fno-ipa-icf")
 			how = " (the functions that read it kept out of line: " + strings.Join(slices.Concat(mapValues(held, files)...), ", ") + ")"
 		}
-		orig, why, err := compile(mode+"o", "as the running kernel has it, with the headers as upstream leaves them", func(f string) []byte {
+		orig, why, err := compile(mode+"o", "as the running kernel has it (with the new member in its struct)", func(f string) []byte {
 			return outOfLine(p.Original(f), held[f])
 		})
 		if err != nil || why != "" {
@@ -162,9 +194,9 @@ func Neutral(p *rewrite.Pass, typ string, reads []Use) (Value, error) {
 				tried = append(tried, fmt.Sprintf("%s: %s then differ from the running kernel's%s", c, strings.Join(differ, ", "), how))
 				continue
 			}
-			v := Value{Expr: c, Neutral: true, Reached: reached}
+			v := Value{Expr: c, Neutral: true}
 			if zeroRE.MatchString(c) {
-				v = Value{Zero: true, Neutral: true, Reached: reached}
+				v = Value{Zero: true, Neutral: true}
 			}
 			v.Evidence = neutralEvidence(c, reached, files) + how
 			return v, nil
@@ -252,10 +284,24 @@ func substitute(src []byte, reads []Use, expr string) []byte {
 	return out
 }
 
+// nested says where one read's text holds another's ("o->m[o->m]"):
+// substituting both would garble the text.
+func nested(us []Use) string {
+	for i, a := range us {
+		for j, b := range us {
+			if i != j && a.Access.Full.Off <= b.Access.Full.Off && b.Access.Full.End <= a.Access.Full.End {
+				return fmt.Sprintf("%d: one read of the member holds another", a.Access.Line)
+			}
+		}
+	}
+	return ""
+}
+
 // declType turns a type into the start of a declaration: "u32 " or
 // "struct foo *".
 func declType(typ string) string {
-	typ = strings.TrimSpace(typ)
+	// an asm output cannot be read-only
+	typ = strings.Join(slices.DeleteFunc(strings.Fields(typ), func(w string) bool { return w == "const" || w == "volatile" }), " ")
 	if strings.HasSuffix(typ, "*") {
 		return typ
 	}
@@ -321,7 +367,8 @@ func OutputArgument(f *ast.File, a *cexpr.Access) (string, bool) {
 		i--
 	}
 	k, _, ok := EnclosingParen(toks, i, 60)
-	if !ok || k == 0 || toks[k-1].Kind != ast.Ident {
+	if !ok || k == 0 || toks[k-1].Kind != ast.Ident || k >= 2 && (toks[k-2].Text == "->" || toks[k-2].Text == ".") {
+		// "ops->memcpy(...)" is whatever the pointer holds
 		return "", false
 	}
 	pos, known := outputArgs[toks[k-1].Text]

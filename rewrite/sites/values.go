@@ -41,11 +41,8 @@ type Value struct {
 	// ("struct X.m=EXPR", --existing): not derived, not proven.
 	Decision string
 	// Neutral says the value comes from Neutral: with it the patched code
-	// treats the object as the running kernel's code does. Reached are the
-	// functions whose code depends on the member's reads (none: gcc drops
-	// every read), each the running kernel's function with the value.
+	// treats the object as the running kernel's code does.
 	Neutral bool
-	Reached []string
 }
 
 // zeroRE are the spellings of a zero value.
