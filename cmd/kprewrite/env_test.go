@@ -277,3 +277,28 @@ func TestConcurrentRuns(t *testing.T) {
 		t.Errorf("scratch directories left behind: %v", entries)
 	}
 }
+
+// TestNeutralCompileFailure: the compiles that prove what objects created
+// before the livepatch read in a new shadow member (sites.Neutral) are
+// questions to the compiler like any other: one that crashes stops the run
+// with exit 3, never a refusal of the member (exit 1) read as evidence.
+func TestNeutralCompileFailure(t *testing.T) {
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("no gcc")
+	}
+	dir := "../../testdata/kernels/conn"
+	pf := "../../rewrite/shadow/testdata/neutral-cap/input.patch"
+	// gcc works for every other question; the variants Neutral compiles
+	// live in work directories named nvNNN...
+	t.Setenv("PATH", fakeCompiler(t, `case "$*" in *"/nv"[0-9]*) kill -SEGV $$;; esac; exec `+gcc+` "$@"`)+":"+os.Getenv("PATH"))
+	out := filepath.Join(t.TempDir(), "out.patch")
+	code, _, errs := kp(t, append(append([]string{"rewrite", "--cache", t.TempDir()}, treeArgs(dir)...), "-o", out, pf)...)
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d:\n%s", code, exitFailure, errs)
+	}
+	oneErrorLine(t, errs, "the compiler gcc was killed by signal segmentation fault")
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("a rewritten patch was written")
+	}
+}
