@@ -14,6 +14,7 @@ import (
 	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/objdiff"
+	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/rewrite"
 )
 
@@ -161,14 +162,14 @@ func Neutral(p *rewrite.Pass, header, typ string, reads []Use) (Value, error) {
 			return Value{Evidence: why}, err
 		}
 		unknown, why, err := compile(mode+"x", "with the reads replaced by an unknown value", func(f string) []byte {
-			return outOfLine(substitute(p.File(f), byFile[f], fmt.Sprintf("({ %s __kp_v; asm volatile(\"\" : \"=r\" (__kp_v)); __kp_v; })", declType(typ))), held[f])
+			return sameLines(p.Original(f), outOfLine(substitute(p.File(f), byFile[f], fmt.Sprintf("({ %s __kp_v; asm volatile(\"\" : \"=r\" (__kp_v)); __kp_v; })", declType(typ))), held[f]))
 		})
 		if err != nil || why != "" {
 			return Value{Evidence: why}, err
 		}
 		for i, c := range cands {
 			got, why, err := compile(fmt.Sprintf("%sc%d", mode, i), "with the reads replaced by "+c, func(f string) []byte {
-				return outOfLine(substitute(p.File(f), byFile[f], "(("+typ+")("+c+"))"), held[f])
+				return sameLines(p.Original(f), outOfLine(substitute(p.File(f), byFile[f], "(("+typ+")("+c+"))"), held[f]))
 			})
 			if err != nil {
 				return Value{}, err
@@ -204,6 +205,12 @@ func Neutral(p *rewrite.Pass, header, typ string, reads []Use) (Value, error) {
 	}
 	return Value{Evidence: "no value makes the patched code treat them as the running kernel does (" + strings.Join(tried, "; ") + ")"}, nil
 }
+
+// sameLines numbers the lines of a patched text as the running kernel's
+// (a "#line" directive after each changed block, as klp-build's
+// fix-patch-lines does): a function below lines the fix adds keeps the
+// __LINE__ its WARN_ON or might_sleep() had, and can match.
+func sameLines(base, cur []byte) []byte { return patch.PreserveLines(base, cur) }
 
 // readingFuncs names the functions of f that hold the reads, but inline
 // ones (gcc may not keep them out of line) and ones a macro defines

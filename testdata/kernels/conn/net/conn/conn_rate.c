@@ -15,3 +15,9 @@ void conn_rate_account(struct conn *c, u32 len)
 {
 	c->bytes += conn_rate_charge(c, len);
 }
+
+u32 conn_rate_quota(struct conn *c, u32 len)
+{
+	pr_info("conn_rate: quota at line %d\n", __LINE__);
+	return len;
+}

@@ -1,4 +1,4 @@
-package verify
+package patch
 
 import (
 	"testing"
@@ -11,7 +11,7 @@ func TestPreserveLines(t *testing.T) {
 	cur := "a\nNEW1\nNEW2\nb\nc\n/* x\n y */\nd\n#define M(x) \\\n\tx + 1\ne\n"
 	// after "#line 2" gcc numbers e 9 already: no second directive
 	want := "a\nNEW1\nNEW2\n#line 2\nb\nc\n/* x\n y */\nd\n#define M(x) \\\n\tx + 1\ne\n"
-	if diff := cmp.Diff(want, string(preserveLines([]byte(base), []byte(cur)))); diff != "" {
+	if diff := cmp.Diff(want, string(PreserveLines([]byte(base), []byte(cur)))); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
@@ -26,7 +26,7 @@ func TestPreserveLinesAfterDirective(t *testing.T) {
 	base := "a\nold\nb\nc\nd\ne\n"
 	cur := "a\nb\nc\nnew\nd\ne\n"
 	want := "a\n#line 3\nb\nc\nnew\n#line 5\nd\ne\n"
-	if diff := cmp.Diff(want, string(preserveLines([]byte(base), []byte(cur)))); diff != "" {
+	if diff := cmp.Diff(want, string(PreserveLines([]byte(base), []byte(cur)))); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
