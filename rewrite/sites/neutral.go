@@ -11,6 +11,7 @@ import (
 	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/cexpr"
+	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/objdiff"
@@ -94,13 +95,20 @@ func Neutral(p *rewrite.Pass, header, typ string, reads []Use) (Value, error) {
 		return Value{}, p.Failed(err)
 	}
 	comp := &build.Compiler{Env: p.Env, Dir: dir}
-	// Every variant sees the headers of the running kernel but the one
-	// that defines the struct (with the new member, so that every
-	// variant has one layout): an inline or macro upstream changes in
-	// another header must not pass for the running kernel's.
+	// Every variant sees the headers of the running kernel but the ones
+	// that define a struct the fix adds a member to (this one, and the
+	// others the patched code names: every variant has one layout): an
+	// inline or macro upstream changes in another header must not pass
+	// for the running kernel's.
+	layouts := map[string]bool{header: true}
+	for _, e := range p.Entries {
+		if e.Change != nil && e.Change.Kind == change.MemberAdded {
+			layouts[e.File] = true
+		}
+	}
 	headers := p.CurrentFiles()
 	for f := range headers {
-		if strings.HasSuffix(f, ".h") && f != header {
+		if strings.HasSuffix(f, ".h") && !layouts[f] {
 			if base := p.Original(f); base != nil {
 				headers[f] = base
 			}
