@@ -604,14 +604,17 @@ func replacedValue(p *rewrite.Pass, pl *plan, decl *ast.Member) {
 			return ""
 		}
 		v := sites.Replaced(p, m.Header, m.Name, reads)
-		if !v.Known() {
-			// a computed value must not stand for a reference upstream
-			// creation took: asked before the compiler is
-			for _, u := range all {
-				if call, ok := referenceCall(p.Parse(u.File), u.Access); ok {
+		// a computed value must not stand for a reference upstream
+		// creation took: asked before the compiler is
+		for _, u := range all {
+			if call, ok := referenceCall(p.Parse(u.File), u.Access); ok {
+				if !v.Known() {
 					return fmt.Sprintf("%s:%d passes the member to %s(): upstream takes or drops a reference through it, and what upstream creation gives the member is not known: %s", u.File, u.Access.Line, call, pl.value.Evidence)
 				}
+				return fmt.Sprintf("%s:%d passes the member to %s(): upstream takes or drops a reference through it; objects created before the livepatch took none, so a value computed for them (%s) would unbalance the count", u.File, u.Access.Line, call, v.Expr)
 			}
+		}
+		if !v.Known() {
 			n := sites.Value{Evidence: "the getter of a bitfield masks what it gives: the compiler is not asked"}
 			if !decl.IsBitfield() {
 				var err error
@@ -631,11 +634,6 @@ func replacedValue(p *rewrite.Pass, pl *plan, decl *ast.Member) {
 					}
 				}
 				return fmt.Sprintf("objects created before the livepatch would read %s at %s:%d, but what upstream creation gives the member is not known: %s", zeroOf(pl.typ), u.File, u.Access.Line, why)
-			}
-		}
-		for _, u := range all {
-			if call, ok := referenceCall(p.Parse(u.File), u.Access); ok {
-				return fmt.Sprintf("%s:%d passes the member to %s(): upstream takes or drops a reference through it; objects created before the livepatch took none, so a value computed for them (%s) would unbalance the count", u.File, u.Access.Line, call, v.Expr)
 			}
 		}
 		// m.Code was rendered before any use was seen to take the
@@ -879,36 +877,26 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []lifeNote {
 			unhandled = append(unhandled, why)
 			continue
 		}
-		at, v, gfp, indent, guarded := pt.at, pt.v, pt.gfp, pt.indent, pt.guarded
-		var b strings.Builder
-		if pt.decl && !guarded {
-			b.WriteString("\n")
-		}
-		in := indent
-		if !guarded {
-			fmt.Fprintf(&b, "\n%sif (%s) {", indent, v)
-			in += "\t"
-		}
-		for _, pl := range pls {
-			if stale {
-				// a freed object's shadow, found by a new one at its address
-				fmt.Fprintf(&b, "\n%sif (klp_shadow_get(%s, %s))\n%s\tklp_shadow_free(%s, %s, NULL);", in, v, pl.idMacro, in, v, pl.idMacro)
+		v, gfp := pt.v, pt.gfp
+		text := pt.block(func(b *strings.Builder, in string) {
+			for _, pl := range pls {
+				if stale {
+					// a freed object's shadow, found by a new one at its address
+					fmt.Fprintf(b, "\n%sif (klp_shadow_get(%s, %s))\n%s\tklp_shadow_free(%s, %s, NULL);", in, v, pl.idMacro, in, v, pl.idMacro)
+				}
+				size := "sizeof(" + pl.typ + ")"
+				ctor := "NULL"
+				if pl.ptr && pl.ctor != "" {
+					ctor = tag + "_" + pl.m.Name + "_ctor"
+				}
+				call := fmt.Sprintf("klp_shadow_alloc(%s, %s, %s, %s, %s, NULL);", v, pl.idMacro, size, gfp, ctor)
+				if len(in)*8+len(call) > 100 {
+					call = fmt.Sprintf("klp_shadow_alloc(%s, %s, %s,\n%s\t\t %s, %s, NULL);", v, pl.idMacro, size, in, gfp, ctor)
+				}
+				fmt.Fprintf(b, "\n%s%s", in, call)
 			}
-			size := "sizeof(" + pl.typ + ")"
-			ctor := "NULL"
-			if pl.ptr && pl.ctor != "" {
-				ctor = tag + "_" + pl.m.Name + "_ctor"
-			}
-			call := fmt.Sprintf("klp_shadow_alloc(%s, %s, %s, %s, %s, NULL);", v, pl.idMacro, size, gfp, ctor)
-			if len(in)*8+len(call) > 100 {
-				call = fmt.Sprintf("klp_shadow_alloc(%s, %s, %s,\n%s\t\t %s, %s, NULL);", v, pl.idMacro, size, in, gfp, ctor)
-			}
-			fmt.Fprintf(&b, "\n%s%s", in, call)
-		}
-		if !guarded {
-			fmt.Fprintf(&b, "\n%s}", indent)
-		}
-		p.Edit(edit.Edit{File: st.File, Off: at, End: at, Text: b.String(), Why: "allocate the shadow with the object", Hazard: only(pls)})
+		})
+		p.Edit(edit.Edit{File: st.File, Off: pt.at, End: pt.at, Text: text, Why: "allocate the shadow with the object", Hazard: only(pls)})
 		ensureInclude(p, st.File, pls)
 		done = append(done, fmt.Sprintf("%s:%s (%s)", st.File, st.Fn, gfp))
 	}
@@ -967,6 +955,25 @@ func allocPoint(p *rewrite.Pass, st *sites.Site) (allocAt, string) {
 	return allocAt{at: at, v: v, gfp: gfp, indent: indentAt(f.Src, ast.LineStart(f.Src, off)), decl: decl, guarded: guarded}, ""
 }
 
+// block renders the statements body writes (each on a new line, indented
+// with the in it is given) for after the allocation: as they are when the
+// code checks the allocation, otherwise inside "if (v) { ... }" (after a
+// blank line when the allocation is a declaration).
+func (pt allocAt) block(body func(b *strings.Builder, in string)) string {
+	var b strings.Builder
+	if pt.guarded {
+		body(&b, pt.indent)
+		return b.String()
+	}
+	if pt.decl {
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "\n%sif (%s) {", pt.indent, pt.v)
+	body(&b, pt.indent+"\t")
+	fmt.Fprintf(&b, "\n%s}", pt.indent)
+	return b.String()
+}
+
 // containerFrees frees, where each object that embeds the struct is
 // made, the shadows a freed one at the same address left behind: the
 // frees of the container are not all known, and a new container must
@@ -984,22 +991,12 @@ func containerFrees(p *rewrite.Pass, st *sites.Site, pls []*plan) (string, strin
 		if why != "" {
 			return "", fmt.Sprintf("kprewrite cannot add code after the allocation of struct %s (which embeds it) at %s", c.Tag, why)
 		}
-		var b strings.Builder
-		in := pt.indent
-		if pt.decl && !pt.guarded {
-			b.WriteString("\n")
-		}
-		if !pt.guarded {
-			fmt.Fprintf(&b, "\n%sif (%s) {", pt.indent, pt.v)
-			in += "\t"
-		}
-		for _, pl := range pls {
-			fmt.Fprintf(&b, "\n%sklp_shadow_free(&%s->%s, %s, NULL);", in, pt.v, c.Field, pl.idMacro)
-		}
-		if !pt.guarded {
-			fmt.Fprintf(&b, "\n%s}", pt.indent)
-		}
-		edits = append(edits, edit.Edit{File: cs.File, Off: pt.at, End: pt.at, Text: b.String(), Why: "a new container never reads the shadow a freed one left behind", Hazard: only(pls)})
+		text := pt.block(func(b *strings.Builder, in string) {
+			for _, pl := range pls {
+				fmt.Fprintf(b, "\n%sklp_shadow_free(&%s->%s, %s, NULL);", in, pt.v, c.Field, pl.idMacro)
+			}
+		})
+		edits = append(edits, edit.Edit{File: cs.File, Off: pt.at, End: pt.at, Text: text, Why: "a new container never reads the shadow a freed one left behind", Hazard: only(pls)})
 		done = append(done, fmt.Sprintf("%s:%s", cs.File, cs.Fn))
 	}
 	for _, e := range edits {

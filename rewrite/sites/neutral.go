@@ -69,13 +69,7 @@ func Neutral(p *rewrite.Pass, header, typ string, reads []Use) (Value, error) {
 			return Value{Evidence: f + ":" + why}, nil
 		}
 	}
-	files := slices.Sorted(func(yield func(string) bool) {
-		for f := range byFile {
-			if !yield(f) {
-				return
-			}
-		}
-	})
+	files := slices.Sorted(maps.Keys(byFile))
 	for _, f := range files {
 		if p.Original(f) == nil {
 			return Value{Evidence: f + " is new: the running kernel has no code to compare with"}, nil
@@ -148,11 +142,13 @@ func Neutral(p *rewrite.Pass, header, typ string, reads []Use) (Value, error) {
 	var tried []string
 	for round, apart := range []bool{false, true} {
 		held := map[string][]string{} // file -> the functions holding its reads
+		var names []string
 		if apart {
 			for _, f := range files {
 				held[f] = readingFuncs(p.Parse(f), byFile[f])
+				names = append(names, held[f]...)
 			}
-			if !slices.ContainsFunc(files, func(f string) bool { return len(held[f]) > 0 }) {
+			if len(names) == 0 {
 				break
 			}
 		}
@@ -161,7 +157,15 @@ func Neutral(p *rewrite.Pass, header, typ string, reads []Use) (Value, error) {
 		if apart {
 			// no clone specialised on what its callers pass either
 			opt.Extra = append(opt.Extra, "-fno-ipa-cp", "-fno-ipa-sra", "-fno-ipa-icf")
-			how = " (the functions that read it kept out of line: " + strings.Join(slices.Concat(mapValues(held, files)...), ", ") + ")"
+			how = " (the functions that read it kept out of line: " + strings.Join(names, ", ") + ")"
+		}
+		// patched is a file's current text with its reads replaced by
+		// expr, its lines numbered as the running kernel's ("#line" after
+		// each changed block, as klp-build's fix-patch-lines does: a
+		// function below lines the fix adds keeps the __LINE__ its
+		// WARN_ON or might_sleep() had, and can match)
+		patched := func(f, expr string) []byte {
+			return patch.PreserveLines(p.Original(f), outOfLine(substitute(p.File(f), byFile[f], expr), held[f]))
 		}
 		orig, why, err := compile(mode+"o", "as the running kernel has it (with the new member in its struct)", func(f string) []byte {
 			return outOfLine(p.Original(f), held[f])
@@ -170,14 +174,14 @@ func Neutral(p *rewrite.Pass, header, typ string, reads []Use) (Value, error) {
 			return Value{Evidence: why}, err
 		}
 		unknown, why, err := compile(mode+"x", "with the reads replaced by an unknown value", func(f string) []byte {
-			return sameLines(p.Original(f), outOfLine(substitute(p.File(f), byFile[f], fmt.Sprintf("({ %s __kp_v; asm volatile(\"\" : \"=r\" (__kp_v)); __kp_v; })", declType(typ))), held[f]))
+			return patched(f, fmt.Sprintf("({ %s __kp_v; asm volatile(\"\" : \"=r\" (__kp_v)); __kp_v; })", declType(typ)))
 		})
 		if err != nil || why != "" {
 			return Value{Evidence: why}, err
 		}
 		for i, c := range cands {
 			got, why, err := compile(fmt.Sprintf("%sc%d", mode, i), "with the reads replaced by "+c, func(f string) []byte {
-				return sameLines(p.Original(f), outOfLine(substitute(p.File(f), byFile[f], "(("+typ+")("+c+"))"), held[f]))
+				return patched(f, "(("+typ+")("+c+"))")
 			})
 			if err != nil {
 				return Value{}, err
@@ -214,12 +218,6 @@ func Neutral(p *rewrite.Pass, header, typ string, reads []Use) (Value, error) {
 	return Value{Evidence: "no value makes the patched code treat them as the running kernel does (" + strings.Join(tried, "; ") + ")"}, nil
 }
 
-// sameLines numbers the lines of a patched text as the running kernel's
-// (a "#line" directive after each changed block, as klp-build's
-// fix-patch-lines does): a function below lines the fix adds keeps the
-// __LINE__ its WARN_ON or might_sleep() had, and can match.
-func sameLines(base, cur []byte) []byte { return patch.PreserveLines(base, cur) }
-
 // readingFuncs names the functions of f that hold the reads, but inline
 // ones (gcc may not keep them out of line) and ones a macro defines
 // (SYSCALL_DEFINE3: no place for an attribute).
@@ -255,15 +253,6 @@ func outOfLine(src []byte, names []string) []byte {
 	out := slices.Clone(src)
 	for _, off := range at {
 		out = slices.Concat(out[:off], []byte("__attribute__((__noinline__)) "), out[off:])
-	}
-	return out
-}
-
-// mapValues lists m's values in the order of keys.
-func mapValues(m map[string][]string, keys []string) [][]string {
-	var out [][]string
-	for _, k := range keys {
-		out = append(out, m[k])
 	}
 	return out
 }
