@@ -67,6 +67,7 @@ func retypeFnptr(p *rewrite.Pass, k *kept, e *rewrite.Entry, newType string) {
 	callFiles := map[string]bool{}
 	var edits []edit.Edit
 	calls, stores := 0, 0
+	storeFiles, stored := map[string]bool{}, map[string]bool{}
 	for _, use := range u.uses {
 		if change.IsHeader(use.File) {
 			p.RefuseManual(e, fmt.Sprintf("it is used in a header (%s:%d), where a cast would change every includer", use.File, use.Line),
@@ -82,6 +83,8 @@ func retypeFnptr(p *rewrite.Pass, k *kept, e *rewrite.Entry, newType string) {
 		if v, ok := designatedValue(f, off, e.Change.Member); ok {
 			edits = append(edits, edit.Insert(use.File, v, "(void *)"))
 			stores++
+			storeFiles[use.File] = true
+			stored[identAt(f, v)] = true
 			continue
 		}
 		a, err := findAccess(f, use.Line, use.Col)
@@ -98,12 +101,20 @@ func retypeFnptr(p *rewrite.Pass, k *kept, e *rewrite.Entry, newType string) {
 		case a.Kind == cexpr.Assign || a.Kind == cexpr.Designator:
 			edits = append(edits, edit.Insert(use.File, a.Value.Off, "(void *)"))
 			stores++
+			storeFiles[use.File] = true
+			stored[identAt(f, a.Value.Off)] = true
 		case a.Kind == cexpr.Read:
 			// a test or copy of the pointer: the same bits either way
 		default:
 			p.RefuseManual(e, fmt.Sprintf("%s:%d takes its %s", use.File, use.Line, a.Kind), what)
 			return
 		}
+	}
+	if gone := goneImplementations(p, e.Change.Member, storeFiles, stored); len(gone) > 0 {
+		p.RefuseManual(e, fmt.Sprintf("objects of the running kernel point to %s, which the patch removes or no longer stores in the member: the livepatch would not replace %s, and the patched calls would call %s with the new signature",
+			strings.Join(gone, ", "), them(len(gone)), them(len(gone))),
+			fmt.Sprintf("keep %s under its old name with the new signature (so the livepatch replaces it), or keep the old signature", strings.Join(gone, ", ")))
+		return
 	}
 	if !k.keep(p, e, cur, reverted) {
 		return
@@ -122,6 +133,59 @@ func retypeFnptr(p *rewrite.Pass, k *kept, e *rewrite.Entry, newType string) {
 	fl := slices.Sorted(maps.Keys(files))
 	p.Resolve(e, fmt.Sprintf("the old declaration stays (a pointer either way); the %d calls go through a cast to the new signature and the %d implementations stored in it through (void *), all in the patch (found by the compiler over the %d files the config builds that name it: %s); existing objects keep pointing to the original implementations, which the livepatch replaces",
 		calls, stores, u.compiled, strings.Join(fl, ", ")))
+}
+
+// goneImplementations lists the functions the running kernel stores in the
+// member (".member = fn" or "->member = fn" in the base text of the files
+// that store it, fn a function of the patch's base files) that the patched
+// code no longer stores in it: removed or renamed upstream, or kept with
+// the old signature. Existing objects keep pointing to them, and the
+// livepatch replaces only the implementations it stores, so a patched call
+// through the new signature would reach one of the running kernel's.
+func goneImplementations(p *rewrite.Pass, member string, files map[string]bool, stored map[string]bool) []string {
+	re := regexp.MustCompile(`(?:\.|->)\s*` + regexp.QuoteMeta(member) + `\s*=\s*&?\s*([A-Za-z_]\w*)\b`)
+	// functions of the patch's base files: a stored name that is none of
+	// them is not an implementation (another struct's member of that name)
+	funcs := map[string]bool{}
+	for _, file := range p.CurrentSources() {
+		if orig := p.Original(file); orig != nil {
+			for _, fn := range ast.Parse(file, orig).Funcs {
+				funcs[fn.Name] = true
+			}
+		}
+	}
+	var gone []string
+	for _, file := range slices.Sorted(maps.Keys(files)) {
+		for _, m := range re.FindAllSubmatch(p.Original(file), -1) {
+			name := string(m[1])
+			if !stored[name] && funcs[name] && !slices.Contains(gone, name) {
+				gone = append(gone, name)
+			}
+		}
+	}
+	return gone
+}
+
+// identAt is the identifier at off, or "" ("&fn" counts as fn).
+func identAt(f *ast.File, off int) string {
+	for _, t := range f.Tokens[tokenAt(f, off):] {
+		switch {
+		case t.Kind == ast.Comment || t.Text == "&" || t.Text == "(":
+			continue
+		case t.Kind == ast.Ident:
+			return t.Text
+		}
+		return ""
+	}
+	return ""
+}
+
+// them is "it" or "them".
+func them(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
 }
 
 // designatedValue reports whether off points at a designated initializer
