@@ -214,8 +214,20 @@ func symbols(path string, want func(elf.Symbol) bool) (map[string]Func, error) {
 			continue
 		}
 		h := sha256.New()
-		h.Write(data[start:end])
 		rs := relsOf[int(sym.Section)]
+		if f.Machine == elf.EM_X86_64 && elf.ST_TYPE(sym.Info) == elf.STT_FUNC && sec.Flags&elf.SHF_EXECINSTR != 0 {
+			patched := map[uint64]bool{}
+			for _, r := range rs {
+				if r.off >= start && r.off < end {
+					for b := uint64(0); b < 4; b++ {
+						patched[r.off-start+b] = true
+					}
+				}
+			}
+			h.Write(canonical(data[start:end], patched))
+		} else {
+			h.Write(data[start:end])
+		}
 		var fn Func
 		for _, r := range rs {
 			if r.off < start || r.off >= end {

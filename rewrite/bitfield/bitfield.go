@@ -20,9 +20,11 @@ package bitfield
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/cexpr"
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/kbuild"
@@ -61,7 +63,82 @@ type placement struct {
 	lo         string // C expression the unit must start at or after ("" = anchor is the start)
 	neighbours []string
 	how        string
-	zero       string // why 0 is what upstream creation gives the member
+	zero       string // why the value existing objects read is right
+	xor        int64  // the bits hold the value XOR this (what zeroed bits read)
+}
+
+// constantIn reads expr as a constant the bitfield holds, other than 0.
+func constantIn(expr string, pl *placement) (int64, bool) {
+	e := strings.TrimSpace(strings.Trim(strings.TrimSpace(expr), "()"))
+	var n int64
+	switch {
+	case e == "true":
+		n = 1
+	case e == "" || e == "false":
+		return 0, false
+	default:
+		v, err := strconv.ParseInt(strings.TrimRight(e, "uUlL"), 0, 64)
+		if err != nil {
+			return 0, false
+		}
+		n = v
+	}
+	if n <= 0 || pl.width >= 63 || n >= int64(1)<<pl.width {
+		return 0, false
+	}
+	return n, true
+}
+
+// signedType reports whether a bitfield of type typ holds negative values.
+func signedType(typ string) bool {
+	t := strings.TrimSpace(typ)
+	if t == "bool" || t == "_Bool" {
+		return false
+	}
+	return strings.HasPrefix(t, "s") && !strings.HasPrefix(t, "size") || strings.HasPrefix(t, "signed") ||
+		t == "int" || t == "long" || t == "short" || t == "char"
+}
+
+// neutralValue asks the compiler, once every use of m is known, for the
+// value with which the patched code treats objects that hold no value as
+// the running kernel's code does (sites.Neutral, among the values the
+// width holds): zeroed bits then read it, through the XOR. Without one
+// the member is refused as before: 0 is not proven.
+func neutralValue(p *rewrite.Pass, m *member.Member, pl *placement, v sites.Value) {
+	var reads []sites.Use
+	m.Check = func(file string, a *cexpr.Access) string {
+		if a.Kind != cexpr.Assign && a.Kind != cexpr.Designator && a.Kind != cexpr.SizeOf {
+			reads = append(reads, sites.Use{File: file, Access: a})
+		}
+		return ""
+	}
+	m.Confirm = func() string {
+		refused := "objects that exist before the livepatch would read 0 from the spare bits, and 0 is not proven to be what upstream creation gives the member: " + v.Evidence
+		if len(reads) == 0 {
+			pl.zero = "the patched code never reads the member"
+			m.Code = accessors(m, pl)
+			return ""
+		}
+		cands := []string{"0", "1"}
+		if pl.width > 1 {
+			cands = append(cands, fmt.Sprintf("0x%x", uint64(1)<<uint(pl.width)-1))
+		}
+		n, err := sites.NeutralAmong(p, m.Header, pl.typ, reads, cands)
+		if err != nil {
+			// a failure of the environment, recorded: the run stops
+			return "the compiler could not answer what objects created before the livepatch may read: " + err.Error()
+		}
+		if !n.Known() {
+			return refused + "; " + n.Evidence
+		}
+		pl.zero = "what upstream creation gives the member is not known (" + v.Evidence + "), and " + n.Evidence +
+			"; objects created after the load read it too until the patched code sets the member"
+		if !n.Zero {
+			pl.xor, _ = constantIn(n.Expr, pl)
+		}
+		m.Code = accessors(m, pl)
+		return ""
+	}
 }
 
 func run(p *rewrite.Pass) error {
@@ -75,24 +152,38 @@ func run(p *rewrite.Pass) error {
 			continue
 		}
 		// spare bits have no "not yet set" state: existing objects read
-		// the old bits, 0 when every object starts zeroed, and 0 must be
-		// what upstream creation gives the member
+		// the old bits, 0 when every object starts zeroed, so the bits
+		// hold the value XOR what those objects must read: what upstream
+		// creation gives the member, or else the value with which the
+		// patched code treats them as the running kernel does
 		pl.zero = "what upstream creation gives the member was not checked (no configured tree)"
-		if p.HasCompiler() {
-			v := sites.CreationValue(p, m.Header, member.TagOf(m.Key), m.Name)
-			if !v.Zero {
-				p.Refuse(m.Entry, "objects that exist before the livepatch would read 0 from the spare bits, and 0 is not proven to be what upstream creation gives the member: "+v.Evidence)
-				continue
-			}
-			pl.zero = "the zero default is proven right: " + v.Evidence
-			if v.Decision != "" {
-				pl.zero = fmt.Sprintf("the engineer decided they read 0 (--existing %q): not proven by kprewrite", v.Decision)
-			}
-		}
-		places[m] = pl
 		tag := member.TagOf(m.Key)
 		m.Getter = p.UniqueName(tag + "_get_" + m.Name)
 		m.Setter = p.UniqueName(tag + "_set_" + m.Name)
+		if p.HasCompiler() {
+			v := sites.CreationValue(p, m.Header, tag, m.Name)
+			n, constant := constantIn(v.Expr, pl)
+			constant = constant && !signedType(pl.typ)
+			switch {
+			case v.Zero:
+				pl.zero = "the zero default is proven right: " + v.Evidence
+				if v.Decision != "" {
+					pl.zero = fmt.Sprintf("the engineer decided they read 0 (--existing %q): not proven by kprewrite", v.Decision)
+				}
+			case constant:
+				pl.xor = n
+				pl.zero = fmt.Sprintf("upstream creation gives the member %s (%s)", v.Expr, v.Evidence)
+				if v.Decision != "" {
+					pl.zero = fmt.Sprintf("the engineer decided they read %s (--existing %q): not proven by kprewrite", v.Expr, v.Decision)
+				}
+			case signedType(pl.typ):
+				p.Refuse(m.Entry, "objects that exist before the livepatch would read 0 from the spare bits, and 0 is not proven to be what upstream creation gives the member: "+v.Evidence)
+				continue
+			default:
+				neutralValue(p, m, pl, v)
+			}
+		}
+		places[m] = pl
 		m.Code = accessors(m, pl)
 		ok = append(ok, m)
 	}
@@ -106,8 +197,12 @@ func run(p *rewrite.Pass) error {
 		p.Resolve(m.Entry, fmt.Sprintf("kept in bit %d of the %d-byte unit at %s (byte %d), unused in the running kernel's layout (%s); %d uses in %s go through %s()/%s()",
 			pl.shift, pl.unitSize, pl.anchor, pl.unitOff, pl.how, m.Uses, strings.Join(m.Files, ", "), m.Getter, m.Setter))
 		m.Entry.Placement = fmt.Sprintf("spare bits: bit %d of the %d-byte unit at byte %d", pl.shift, pl.unitSize, pl.unitOff)
+		reads := "0, and " + pl.zero
+		if pl.xor != 0 {
+			reads = fmt.Sprintf("0, which the accessors give as %d (the bits hold the value XOR %d): %s", pl.xor, pl.xor, pl.zero)
+		}
 		p.Note(rewrite.Finding{File: m.Header, Line: m.Entry.Line, Subject: m.Key + "." + m.Name,
-			Reason: fmt.Sprintf("objects that exist when the livepatch loads read the old content of bit %d of byte %d, which the original code never writes: 0, and %s", pl.shift, pl.unitOff, pl.zero),
+			Reason: fmt.Sprintf("objects that exist when the livepatch loads read the old content of bit %d of byte %d, which the original code never writes: %s", pl.shift, pl.unitOff, reads),
 		})
 	}
 	return nil
@@ -358,8 +453,7 @@ func accessors(m *member.Member, pl *placement) string {
 	unit := unitTypes[pl.unitSize]
 	typ := strings.TrimSpace(pl.typ)
 	isBool := typ == "bool" || typ == "_Bool"
-	signed := !isBool && (strings.HasPrefix(typ, "s") && !strings.HasPrefix(typ, "size") || strings.HasPrefix(typ, "signed") ||
-		typ == "int" || typ == "long" || typ == "short" || typ == "char")
+	signed := signedType(typ)
 	bits := fmt.Sprintf("bit %d", pl.shift)
 	if pl.width > 1 {
 		bits = fmt.Sprintf("bits %d-%d", pl.shift, pl.shift+pl.width-1)
@@ -372,13 +466,24 @@ func accessors(m *member.Member, pl *placement) string {
 	default:
 		holders = "the bitfields " + strings.Join(pl.neighbours, ", ") + " there do not use"
 	}
+	xorText := ""
+	if pl.xor != 0 {
+		xorText = fmt.Sprintf(" The bits hold the value XOR %d: objects made before the livepatch have them clear and read %d.", pl.xor, pl.xor)
+	}
 	var b strings.Builder
 	b.WriteString(gen.Comment("", append([]string{fmt.Sprintf("%s: %s.%s in spare bits.", gen.Banner, m.Key, m.Name)},
-		gen.Wrap(fmt.Sprintf(gen.Generated+" %s has no %s in the running kernel and must keep its layout: the member lives in %s of the %s unit at %s, which %s.",
-			m.Key, m.Name, bits, unit, pl.anchor, holders), 76)...)...))
+		gen.Wrap(fmt.Sprintf(gen.Generated+" %s has no %s in the running kernel and must keep its layout: the member lives in %s of the %s unit at %s, which %s.%s",
+			m.Key, m.Name, bits, unit, pl.anchor, holders, xorText), 76)...)...))
 	fmt.Fprintf(&b, "#define %s\t%s\n", unitM, pl.anchor)
 	fmt.Fprintf(&b, "#define %s\t%d\n", shiftM, pl.shift)
-	fmt.Fprintf(&b, "#define %s\t0x%x\n\n", maskM, uint64(1)<<uint(pl.width)-1)
+	fmt.Fprintf(&b, "#define %s\t0x%x\n", maskM, uint64(1)<<uint(pl.width)-1)
+	xorM := ""
+	if pl.xor != 0 {
+		// zeroed bits (objects made before the livepatch) read pl.xor
+		xorM = prefix + "_XOR"
+		fmt.Fprintf(&b, "#define %s\t0x%x\n", xorM, pl.xor)
+	}
+	b.WriteString("\n")
 	if pl.lo != "" {
 		b.WriteString(gen.StaticAssert(fmt.Sprintf("%s >= %s", unitM, pl.lo)))
 	}
@@ -391,6 +496,8 @@ func accessors(m *member.Member, pl *placement) string {
 	case signed:
 		fmt.Fprintf(&b, "\tint val = (*unit >> %s) & %s;\n\n", shiftM, maskM)
 		fmt.Fprintf(&b, "\treturn val & 0x%x ? val - 0x%x : val;\n", uint64(1)<<uint(pl.width-1), uint64(1)<<uint(pl.width))
+	case xorM != "":
+		fmt.Fprintf(&b, "\n\treturn ((*unit >> %s) & %s) ^ %s;\n", shiftM, maskM, xorM)
 	default:
 		fmt.Fprintf(&b, "\n\treturn (*unit >> %s) & %s;\n", shiftM, maskM)
 	}
@@ -402,6 +509,9 @@ func accessors(m *member.Member, pl *placement) string {
 	}
 	fmt.Fprintf(&b, "static inline void %s(%s *s, %s val)\n{\n", m.Setter, m.Key, typ)
 	fmt.Fprintf(&b, "\t%s *unit = (void *)s + %s;\n\n", unit, unitM)
+	if xorM != "" {
+		v = "(" + v + " ^ " + xorM + ")"
+	}
 	fmt.Fprintf(&b, "\t*unit = (*unit & ~((%s)%s << %s)) |\n\t\t(((%s)%s & %s) << %s);\n", unit, maskM, shiftM, unit, v, maskM, shiftM)
 	b.WriteString("}\n")
 	return b.String()

@@ -48,7 +48,12 @@ var neutralRun atomic.Int64
 // struct). The error is a failure of the environment (a compile that could
 // not run), never evidence.
 func Neutral(p *rewrite.Pass, header, typ string, reads []Use) (Value, error) {
-	cands := candidates(typ)
+	return NeutralAmong(p, header, typ, reads, candidates(typ))
+}
+
+// NeutralAmong is Neutral with the candidates given, first tried first (a
+// bitfield's: the values its width holds).
+func NeutralAmong(p *rewrite.Pass, header, typ string, reads []Use, cands []string) (Value, error) {
 	if len(cands) == 0 {
 		return Value{Evidence: "the compiler cannot try constants of type " + typ}, nil
 	}
