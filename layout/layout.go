@@ -337,10 +337,30 @@ func Holes(s *Struct) [][2]int64 {
 		return nil
 	}
 	used := make([]bool, s.Size)
+	// nextField is where the first non-bitfield member at or after byte
+	// off starts (the struct's end without one)
+	nextField := func(off int64) int64 {
+		next := s.Size
+		for _, o := range s.Members {
+			if !o.IsBitfield() && !strings.Contains(o.Name, ".") && o.Offset >= off && o.Offset < next {
+				next = o.Offset
+			}
+		}
+		return next
+	}
 	for _, m := range s.Members {
 		start, end := m.Offset, m.Offset+m.Size
-		if m.IsBitfield() {
-			start, end = m.BitOffset/8, (m.BitOffset+m.BitSize+7)/8
+		switch {
+		case m.IsBitfield():
+			// gcc may read and write a run of bitfields with an access as
+			// wide as its type, over the padding up to the next member (C11
+			// makes the run one memory location): that padding is the
+			// old code's to rewrite
+			start, end = m.BitOffset/8, nextField((m.BitOffset+m.BitSize+7)/8)
+		case m.Size == 0:
+			// a flexible (or zero-length) array: the bytes after it in
+			// the struct are its first elements
+			end = s.Size
 		}
 		if strings.Contains(m.Name, ".") {
 			// members of a named nested aggregate are covered by it

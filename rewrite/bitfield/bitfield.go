@@ -91,12 +91,13 @@ func constantIn(expr string, pl *placement) (int64, bool) {
 
 // signedType reports whether a bitfield of type typ holds negative values.
 func signedType(typ string) bool {
-	t := strings.TrimSpace(typ)
-	if t == "bool" || t == "_Bool" {
-		return false
+	t := strings.Join(strings.Fields(strings.TrimPrefix(strings.TrimSpace(typ), "const ")), " ")
+	switch t {
+	case "__s8", "__s16", "__s32", "__s64", "s8", "s16", "s32", "s64", "int8_t", "int16_t", "int32_t", "int64_t",
+		"int", "long", "short", "char", "long int", "short int", "long long", "long long int", "ssize_t", "loff_t":
+		return true
 	}
-	return strings.HasPrefix(t, "s") && !strings.HasPrefix(t, "size") || strings.HasPrefix(t, "signed") ||
-		t == "int" || t == "long" || t == "short" || t == "char"
+	return strings.HasPrefix(t, "signed")
 }
 
 // neutralValue asks the compiler, once every use of m is known, for the
@@ -145,6 +146,7 @@ func run(p *rewrite.Pass) error {
 	cands := member.Candidates(p)
 	var ok []*member.Member
 	places := map[*member.Member]*placement{}
+	zeroed := map[string]sites.ZeroProof{} // struct -> whether every object starts zeroed
 	for _, m := range cands {
 		pl, why := place(p, m)
 		if pl == nil {
@@ -161,6 +163,17 @@ func run(p *rewrite.Pass) error {
 		m.Getter = p.UniqueName(tag + "_get_" + m.Name)
 		m.Setter = p.UniqueName(tag + "_set_" + m.Name)
 		if p.HasCompiler() {
+			// bits the running kernel's code never writes hold what the
+			// object was made with: 0 only in objects made zeroed
+			z, seen := zeroed[m.Key]
+			if !seen {
+				z = sites.AllZeroed(p, m.Header, tag)
+				zeroed[m.Key] = z
+			}
+			if z.Refusal != "" {
+				p.Refuse(m.Entry, "the spare bits of objects made before the livepatch are not proven clear: "+z.Refusal)
+				continue
+			}
 			v := sites.CreationValue(p, m.Header, tag, m.Name)
 			n, constant := constantIn(v.Expr, pl)
 			constant = constant && !signedType(pl.typ)
@@ -494,8 +507,12 @@ func accessors(m *member.Member, pl *placement) string {
 	fmt.Fprintf(&b, "\tconst %s *unit = (const void *)s + %s;\n", unit, unitM)
 	switch {
 	case signed:
-		fmt.Fprintf(&b, "\tint val = (*unit >> %s) & %s;\n\n", shiftM, maskM)
-		fmt.Fprintf(&b, "\treturn val & 0x%x ? val - 0x%x : val;\n", uint64(1)<<uint(pl.width-1), uint64(1)<<uint(pl.width))
+		vt, ll := "int", ""
+		if pl.width > 31 {
+			vt, ll = "s64", "LL"
+		}
+		fmt.Fprintf(&b, "\t%s val = (*unit >> %s) & %s;\n\n", vt, shiftM, maskM)
+		fmt.Fprintf(&b, "\treturn val & 0x%x%s ? val - 0x%x%s : val;\n", uint64(1)<<uint(pl.width-1), ll, uint64(1)<<uint(pl.width), ll)
 	case xorM != "":
 		fmt.Fprintf(&b, "\n\treturn ((*unit >> %s) & %s) ^ %s;\n", shiftM, maskM, xorM)
 	default:

@@ -85,7 +85,7 @@ func run(p *rewrite.Pass) error {
 		return 0
 	})
 	used := map[string][][2]int64{}   // struct -> byte ranges taken by earlier members
-	siteCache := map[string]zeroing{} // struct -> whether every object starts zeroed
+	siteCache := map[string]sites.ZeroProof{} // struct -> whether every object starts zeroed
 	var ok []*member.Member
 	places := map[*member.Member]*placement{}
 	for _, m := range cands {
@@ -117,11 +117,11 @@ func run(p *rewrite.Pass) error {
 		}
 		z, seen := siteCache[m.Key]
 		if !seen {
-			z = safety(p, m)
+			z = sites.AllZeroed(p, m.Header, member.TagOf(m.Key))
 			siteCache[m.Key] = z
 		}
-		if z.refusal != "" {
-			p.Refuse(m.Entry, z.refusal)
+		if z.Refusal != "" {
+			p.Refuse(m.Entry, z.Refusal)
 			continue
 		}
 		// a hole has no "not yet set" state: existing objects read 0, so
@@ -198,68 +198,6 @@ func holesText(base *layout.Struct) string {
 	return strings.Join(hs, ", ")
 }
 
-// zeroing is what the creation sites of a struct say about its objects:
-// the sites that prove every object starts zeroed, or why not.
-type zeroing struct {
-	sites   string // the creation sites and how each zeroes (when proven)
-	refusal string // why not every object is proven zeroed ("" when proven)
-}
-
-// safety checks the creation sites of m's struct.
-func safety(p *rewrite.Pass, m *member.Member) zeroing {
-	res, err := sites.Find(p, m.Header, member.TagOf(m.Key))
-	if err != nil {
-		return zeroing{refusal: "cannot prove every object starts zeroed: " + err.Error()}
-	}
-	var bad, good []string
-	for _, st := range res.Sites {
-		switch st.Kind {
-		case sites.Global:
-			good = append(good, st.String()+" (static storage)")
-		case sites.Zeroing:
-		case sites.Stack, sites.Heap:
-			if !st.Zeroed {
-				bad = append(bad, st.String()+" (not zeroed: "+zeroHint(st)+")")
-			} else {
-				how := st.Alloc
-				if how == "" {
-					how = "initialised"
-				}
-				good = append(good, fmt.Sprintf("%s in %s (%s)", st.String(), st.Fn, how))
-			}
-		case sites.PDU, sites.Private:
-			// blk-mq payloads and private areas keep the old size, and a
-			// hole is inside it
-			if !st.Zeroed {
-				bad = append(bad, fmt.Sprintf("%s (made by %s)", st, st.Alloc))
-			} else {
-				good = append(good, fmt.Sprintf("%s in %s (%s)", st, st.Fn, st.Alloc))
-			}
-		case sites.Array:
-			if st.Fn == "" {
-				good = append(good, st.String()+" (static storage)")
-			} else {
-				bad = append(bad, st.String()+" (an array on the stack or heap)")
-			}
-		default:
-			bad = append(bad, fmt.Sprintf("%s (%s)", st, st.Unfit))
-		}
-	}
-	if len(bad) > 0 {
-		return zeroing{refusal: "not every object starts zeroed, or the struct is copied: " + strings.Join(bad, "; ")}
-	}
-	if len(good) == 0 {
-		return zeroing{refusal: "the compiler found no place that creates the struct"}
-	}
-	return zeroing{sites: strings.Join(good, ", ") + "; found by " + res.Method}
-}
-
-func zeroHint(st *sites.Site) string {
-	if st.Kind == sites.Heap {
-		return st.Alloc + " without memset"
-	}
-	return "no initializer"
-}
 
 // accessor generates the offset macro, the guards and the pointer accessor.
 func accessor(m *member.Member, pl *placement) string {

@@ -1,8 +1,10 @@
 // Package retype is the transform for a member whose type changes only by
 // qualifiers and annotations that do not change its size, alignment,
 // offset or the code that uses it: const on what a pointer points to,
-// sparse's address-space and RCU annotations (__rcu, __user, __iomem,
-// __percpu, __force). The old declaration stays in the header; the patched
+// sparse's RCU and cast annotations (__rcu, __force). An address space
+// added or removed (__user, __iomem, __percpu) is refused: the member then
+// holds another kind of pointer, and existing objects hold the old kind.
+// The old declaration stays in the header; the patched
 // code compiles against it as it is (these qualifiers only narrow what
 // code may do), and no function outside the patch changes.
 //
@@ -48,7 +50,7 @@ import (
 // Transform is the retype transform.
 var Transform = &rewrite.Transform{
 	Name:  "retype",
-	Doc:   "a member whose type changes only by const or sparse annotations (__rcu, __user, __iomem, __percpu) keeps its old declaration: layout and code stay, the patched code compiles against it; one whose integer type only changes signedness keeps it too, and every read is cast to the new type; a function pointer whose signature changes keeps it, and the patched calls cast it; a narrow flags word upstream makes an unsigned long for set_bit() and friends keeps its width, and the patched bit operations become ones of that width",
+	Doc:   "a member whose type changes only by const or sparse annotations (__rcu, __force; not an address space: __user, __iomem, __percpu say it holds another kind of pointer) keeps its old declaration: layout and code stay, the patched code compiles against it; one whose integer type only changes signedness keeps it too, and every read is cast to the new type; a function pointer whose signature changes keeps it, and the patched calls cast it; a narrow flags word upstream makes an unsigned long for set_bit() and friends keeps its width, and the patched bit operations become ones of that width",
 	Kinds: []hazard.Kind{hazard.StructLayout},
 	Run:   run,
 }
@@ -76,6 +78,13 @@ func run(p *rewrite.Pass) error {
 			} else if from, width, ok := narrowFlags(ch.PreMember, ch.PostMember); ok {
 				retypeBitops(p, k, e, from, width)
 			}
+			continue
+		}
+		if w := addressSpace(words); w != "" {
+			// __percpu, __iomem, __user: the member now holds another
+			// kind of pointer, and existing objects hold the old kind
+			p.RefuseManual(e, fmt.Sprintf("the change (%s) says the member holds another kind of pointer (per-CPU, MMIO or user memory): objects that exist when the livepatch loads hold the old kind, which the patched code would use as the new one", w),
+				"keep the old kind of pointer in the patched code, or convert what existing objects hold in a pre-patch callback")
 			continue
 		}
 		cur, reverted, old, ok := oldDeclaration(p, e)
@@ -115,6 +124,19 @@ func oldDeclaration(p *rewrite.Pass, e *rewrite.Entry) (cur *ast.File, reverted 
 		old = m
 	}
 	return cur, reverted, old, true
+}
+
+// addressSpace returns the first of words that adds or removes a sparse
+// address space (__percpu, __iomem, __user), or "".
+func addressSpace(words []string) string {
+	for _, w := range words {
+		for _, as := range []string{"__percpu ", "__iomem ", "__user "} {
+			if strings.HasPrefix(w, as) {
+				return w
+			}
+		}
+	}
+	return ""
 }
 
 // onlyNeutral reports whether the two declarations differ only by neutral

@@ -113,6 +113,11 @@ func analyze(p *rewrite.Pass, pl *plan) string {
 		if why == "" && st.Escape != "" {
 			why = st.Escape
 		}
+		if why == "" && st.Kind == sites.Zeroing {
+			// memset(p, 0, sizeof(*p)) clears the running kernel's struct
+			// only: the extension's new member would keep what it held
+			why = "a memset of sizeof(*p) would not clear the new member"
+		}
 		if why != "" {
 			bad = append(bad, fmt.Sprintf("%s (%s)", st, why))
 		}
