@@ -144,7 +144,7 @@ var flagSetters = map[x86asm.Op]bool{x86asm.ADD: true, x86asm.SUB: true, x86asm.
 // flagless neither read nor write a flag.
 var flagless = map[x86asm.Op]bool{
 	x86asm.MOV: true, x86asm.MOVZX: true, x86asm.MOVSX: true, x86asm.MOVSXD: true, x86asm.LEA: true,
-	x86asm.PUSH: true, x86asm.POP: true, x86asm.NOP: true, x86asm.XCHG: true, 
+	x86asm.PUSH: true, x86asm.POP: true, x86asm.NOP: true, x86asm.XCHG: true,
 	x86asm.NOT: true, x86asm.BSWAP: true, x86asm.CWDE: true,
 	x86asm.CDQE: true, x86asm.CDQ: true, x86asm.CQO: true,
 }

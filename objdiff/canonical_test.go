@@ -9,10 +9,10 @@ import (
 // spellings of an equality test hash alike; an ordered test (jg reads SF
 // and OF) keeps its bytes.
 func TestCanonicalEquality(t *testing.T) {
-	cmpRM := []byte{0x39, 0x50, 0x10} // cmp %edx,0x10(%rax)
-	cmpMR := []byte{0x3b, 0x50, 0x10} // cmp 0x10(%rax),%edx
-	jne := []byte{0x75, 0x02}         // jne +2
-	jg := []byte{0x7f, 0x02}          // jg +2
+	cmpRM := []byte{0x39, 0x50, 0x10}                                    // cmp %edx,0x10(%rax)
+	cmpMR := []byte{0x3b, 0x50, 0x10}                                    // cmp 0x10(%rax),%edx
+	jne := []byte{0x75, 0x02}                                            // jne +2
+	jg := []byte{0x7f, 0x02}                                             // jg +2
 	tail := []byte{0x31, 0xc0, 0xc3, 0xb8, 0x01, 0x00, 0x00, 0x00, 0xc3} // xor %eax,%eax; ret; mov $1,%eax; ret
 	code := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	for _, c := range []struct {

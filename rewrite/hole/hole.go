@@ -84,7 +84,7 @@ func run(p *rewrite.Pass) error {
 		}
 		return 0
 	})
-	used := map[string][][2]int64{}   // struct -> byte ranges taken by earlier members
+	used := map[string][][2]int64{}           // struct -> byte ranges taken by earlier members
 	siteCache := map[string]sites.ZeroProof{} // struct -> whether every object starts zeroed
 	var ok []*member.Member
 	places := map[*member.Member]*placement{}
@@ -197,7 +197,6 @@ func holesText(base *layout.Struct) string {
 	}
 	return strings.Join(hs, ", ")
 }
-
 
 // accessor generates the offset macro, the guards and the pointer accessor.
 func accessor(m *member.Member, pl *placement) string {
