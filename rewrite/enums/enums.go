@@ -179,7 +179,7 @@ func one(p *rewrite.Pass, e *rewrite.Entry) (why, what string) {
 		}
 		users = append(users, f)
 	}
-	def := definition(e.File, ch.Name, post, oldNames, newVal)
+	def := definition(e.File, ch.Name, post, oldNames, newVal, moved)
 	for _, f := range users {
 		pf := p.Parse(f)
 		at := gen.InsertionPoint(pf)
@@ -208,7 +208,7 @@ func one(p *rewrite.Pass, e *rewrite.Entry) (why, what string) {
 
 // definition renders the new constants as an anonymous enum with the
 // values upstream's definition gives them.
-func definition(header, name string, post *ast.Enum, oldNames map[string]bool, newVal map[string]value) string {
+func definition(header, name string, post *ast.Enum, oldNames map[string]bool, newVal map[string]value, moved []string) string {
 	var b strings.Builder
 	b.WriteString(gen.Comment("", gen.Wrap(fmt.Sprintf("%s: the constants upstream adds to enum %s (%s), with its values; the header keeps the running kernel's definition.",
 		gen.Banner, name, header), 75)...))
@@ -227,6 +227,15 @@ func definition(header, name string, post *ast.Enum, oldNames map[string]bool, n
 			fmt.Fprintf(&b, "\t%s,\n", v.Name)
 		case prev == "":
 			fmt.Fprintf(&b, "\t%s = 0,\n", v.Name)
+		case slices.Contains(moved, prev):
+			// the header keeps prev at its old value: upstream's value
+			// of v is counted from the last constant written out
+			nv := newVal[v.Name]
+			text := fmt.Sprint(nv.plus)
+			if nv.base != "" {
+				text = fmt.Sprintf("(%s) + %d", nv.base, nv.plus)
+			}
+			fmt.Fprintf(&b, "\t%s = %s,\n", v.Name, text)
 		default:
 			fmt.Fprintf(&b, "\t%s = %s + 1,\n", v.Name, prev)
 		}
