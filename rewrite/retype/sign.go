@@ -144,10 +144,17 @@ func findUses(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, old *ast.Membe
 // its uses (each a "has no member named" error).
 func usesIn(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, old *ast.Member, cands []string) (*memberUses, string) {
 	ch := e.Change
+	// a file may reach the member through a macro or an inline of the
+	// header without naming it: such names count as the member's
+	names := append([]string{ch.Member}, reachers(p.Parse(e.File), ch.Member)...)
 	var users []string
 	for _, f := range cands {
-		if strings.Contains(string(p.File(f)), ch.Member) {
-			users = append(users, f)
+		text := string(p.File(f))
+		for _, n := range names {
+			if strings.Contains(text, n) {
+				users = append(users, f)
+				break
+			}
 		}
 	}
 	sort.Strings(users)
@@ -172,6 +179,35 @@ func usesIn(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, old *ast.Member,
 		return nil, "the compiler oracle failed: " + err.Error()
 	}
 	return &memberUses{uses: res.Of(structKind(ch)+" "+ch.Struct, ch.Member), compiled: len(compilable)}, ""
+}
+
+// reachers names the macros and inline functions of a header whose body
+// names member: files that use them reach the member.
+func reachers(f *ast.File, member string) []string {
+	var out []string
+	for _, m := range f.Macros {
+		if !m.Undef && slices.Contains(macroWords(m.Body), member) {
+			out = append(out, m.Name)
+		}
+	}
+	for _, fn := range f.Funcs {
+		if fn.IsInline() && fn.Name != "" {
+			for _, t := range f.CodeTokens(fn.Body) {
+				if t.Text == member {
+					out = append(out, fn.Name)
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// macroWords splits a macro body into its identifiers.
+func macroWords(body string) []string {
+	return strings.FieldsFunc(body, func(r rune) bool {
+		return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	})
 }
 
 // findAccess reads the member access the compiler points at (1-based line
