@@ -18,6 +18,7 @@ package keep
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/edit"
@@ -58,6 +59,14 @@ func run(p *rewrite.Pass) error {
 				c, where, ch.Member, c), fmt.Sprintf("carry the state over (set %s from %s for every existing object in a pre-patch callback, under the object's lock), or keep using %s in the patched code", c, ch.Member, ch.Member))
 			continue
 		}
+		if added := sameTypeAdded(p, e); added != "" {
+			// a rename (carrier -> has_carrier): the state objects hold is
+			// in the removed member, which nothing would read any more
+			p.RefuseManual(e, fmt.Sprintf("upstream adds %s.%s, of the type %s had: if it takes over %s's state, objects that exist when the livepatch loads hold that state in %s, which the patched code no longer reads",
+				ch.Struct, added, ch.Member, ch.Member, ch.Member),
+				fmt.Sprintf("carry the state over (--existing \"%s %s.%s=s->%s\" gives existing objects the old member's value), or keep using %s in the patched code", ch.PreStruct.Kind, ch.Struct, added, ch.Member, ch.Member))
+			continue
+		}
 		at, text, where, why := fc.Restore(ch, p.Parse(e.File))
 		if why != "" {
 			p.RefuseManual(e, why, "keep the member in the struct and stop using it")
@@ -71,4 +80,23 @@ func run(p *rewrite.Pass) error {
 			r.entry.Change.PreStruct.Kind, r.entry.Change.Struct, r.where))
 	}
 	return nil
+}
+
+// sameTypeAdded names a member the patch adds to the removed member's
+// struct with the same type (and width): a rename, or what takes over the
+// removed member's state.
+func sameTypeAdded(p *rewrite.Pass, e *rewrite.Entry) string {
+	ch := e.Change
+	norm := func(t string) string { return strings.Join(strings.Fields(t), " ") }
+	for _, o := range p.Entries {
+		oc := o.Change
+		if oc == nil || oc.Kind != change.MemberAdded || o.File != e.File || oc.Struct != ch.Struct || oc.PostMember == nil {
+			continue
+		}
+		if norm(oc.PostMember.Type) == norm(ch.PreMember.Type) && oc.PostMember.Bits == ch.PreMember.Bits &&
+			strings.Join(oc.PostMember.Array, ",") == strings.Join(ch.PreMember.Array, ",") {
+			return oc.Member
+		}
+	}
+	return ""
 }
