@@ -113,11 +113,6 @@ func analyze(p *rewrite.Pass, pl *plan) string {
 		if why == "" && st.Escape != "" {
 			why = st.Escape
 		}
-		if why == "" && st.Kind == sites.Zeroing {
-			// memset(p, 0, sizeof(*p)) clears the running kernel's struct
-			// only: the extension's new member would keep what it held
-			why = "a memset of sizeof(*p) would not clear the new member"
-		}
 		if why != "" {
 			bad = append(bad, fmt.Sprintf("%s (%s)", st, why))
 		}
@@ -177,6 +172,10 @@ func apply(p *rewrite.Pass, pl *plan) {
 		case sites.Stack:
 			es, err = convertDecl(f, st, pl)
 		case sites.Heap:
+			es, err = convertSizeof(f, st, pl)
+		case sites.Zeroing:
+			// memset(p, 0, sizeof(*p)) must clear the extension too: every
+			// object is one, and sizeof(*p) is the running kernel's struct
 			es, err = convertSizeof(f, st, pl)
 		default:
 			continue

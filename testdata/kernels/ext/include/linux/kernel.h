@@ -16,4 +16,6 @@
 #define ENOMEM		12
 #define EBUSY		16
 
+void *memset(void *s, int c, size_t n);
+
 #endif
