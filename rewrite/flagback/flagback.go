@@ -73,6 +73,7 @@ type use struct {
 	obj      string // C expression of the object pointer
 	val      string // opAssign's value
 	via      string // the function called
+	word     string // the flags word's member name
 }
 
 // moved is one removed member whose state upstream moves to a flag.
@@ -116,6 +117,10 @@ func run(p *rewrite.Pass) error {
 			continue
 		}
 		if why := m.place(p); why != "" {
+			p.Refuse(e, why)
+			continue
+		}
+		if why := m.wordUses(p); why != "" {
 			p.Refuse(e, why)
 			continue
 		}
@@ -299,7 +304,7 @@ func bitUse(p *rewrite.Pass, f *ast.File, toks []ast.Token, i int, ch *change.Ch
 		if why != "" {
 			return use{}, fmt.Sprintf("%s(%s, ...): %s", name, toks[i].Text, why)
 		}
-		u.op, u.obj = o, obj
+		u.op, u.obj, u.word = o, obj, toks[args[1][1]-1].Text
 		if o == opAssign {
 			if len(args) != 3 {
 				return use{}, name + "() without its value"
@@ -315,7 +320,7 @@ func bitUse(p *rewrite.Pass, f *ast.File, toks []ast.Token, i int, ch *change.Ch
 	if arg != acc.nr || len(args) != acc.params {
 		return use{}, fmt.Sprintf("%s is not the bit number of %s()", toks[i].Text, name)
 	}
-	u.op, u.obj = acc.op, text(args[acc.obj])
+	u.op, u.obj, u.word = acc.op, text(args[acc.obj]), acc.word
 	if acc.op == opAssign {
 		u.val = text(args[acc.val])
 	}
@@ -648,4 +653,90 @@ func count(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// wordUses asks the compiler for every use of the flags word in the
+// patched .c files (the word renamed in the header: each use is an
+// error): each must be the word of a bit operation (&obj->word as the
+// second argument of test_bit() and friends, or inside an accessor made of
+// one). An assignment, a copy or a read of the whole word ("po->flags =
+// 0") would, upstream, reach the moved bit too; the objects hold that
+// state in the member instead, which such a use misses.
+func (m *moved) wordUses(p *rewrite.Pass) string {
+	ch := m.entry.Change
+	words := map[string]bool{}
+	for _, u := range m.uses {
+		if u.word != "" {
+			words[u.word] = true
+		}
+	}
+	if len(words) == 0 || !p.HasCompiler() {
+		return ""
+	}
+	hf := p.Parse(m.entry.File)
+	st := hf.Struct(strings.TrimPrefix(strings.TrimPrefix(key(ch), "struct "), "union "))
+	if st == nil {
+		return "the struct cannot be found in the header to check the uses of its flags word"
+	}
+	var es []edit.Edit
+	for _, x := range st.Members {
+		if words[x.Name] && x.NameAt.End > 0 {
+			es = append(es, edit.Insert(m.entry.File, x.NameAt.End, "__kprewrite_word"))
+		}
+	}
+	if len(es) != len(words) {
+		return "the flags word cannot be found in the header to check its uses"
+	}
+	var srcs []string
+	for _, f := range p.CurrentSources() {
+		for w := range words {
+			if strings.Contains(string(p.File(f)), w) {
+				srcs = append(srcs, f)
+				break
+			}
+		}
+	}
+	compilable, err := p.Compilable(srcs)
+	if err != nil {
+		return "the uses of the flags word cannot be checked: " + p.Failed(err).Error()
+	}
+	o, err := p.Oracle()
+	if err != nil {
+		return "the uses of the flags word cannot be checked without the compiler: " + err.Error()
+	}
+	files := p.CurrentFiles()
+	files[m.entry.File] = []byte(edit.MustApply(string(p.File(m.entry.File)), es))
+	res, err := o.MemberUses(p.Context(), files, compilable)
+	if err != nil {
+		return "the uses of the flags word cannot be checked: " + p.Failed(err).Error()
+	}
+	for w := range words {
+		for _, u := range res.Of(key(ch), w) {
+			if u.Expansion != nil {
+				return fmt.Sprintf("%s:%d uses the flags word %s in a macro: only bit operations on it are checked", u.File, u.Line, w)
+			}
+			f := p.Parse(u.File)
+			if change.IsHeader(u.File) {
+				fn := f.FuncAt(f.Lines.Start(u.Line) + u.Col - 1)
+				if fn == nil {
+					return fmt.Sprintf("%s:%d uses the flags word %s outside a function", u.File, u.Line, w)
+				}
+				if _, why := accessor(p, f, fn.Name, ch); why != "" {
+					return fmt.Sprintf("%s:%d: %s() uses the flags word %s, and %s", u.File, u.Line, fn.Name, w, why)
+				}
+				continue
+			}
+			toks := sites.CodeTokens(f)
+			i := sites.TokenAt(toks, f.Lines.Start(u.Line)+u.Col-1)
+			open, arg, ok := sites.EnclosingParen(toks, i, 0)
+			if ok && open > 0 {
+				if _, isBitop := direct[toks[open-1].Text]; isBitop && arg == 1 {
+					continue
+				}
+			}
+			return fmt.Sprintf("%s:%d uses the flags word %s other than as the word of a bit operation (an assignment, a copy or a read of the whole word): upstream that use reaches the moved bit too, and objects hold its state in %s, which it would miss",
+				u.File, u.Line, w, ch.Member)
+		}
+	}
+	return ""
 }
