@@ -174,6 +174,26 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 			}
 		}
 	}
+	// The original comes back word for word: the functions of its file it
+	// calls must keep their prototypes (a helper the fix passes a new
+	// argument to would not take the old call)
+	base := ast.Parse(file, p.Original(file))
+	for _, t := range base.CodeTokens(orig.Body) {
+		if t.Kind != ast.Ident || t.Text == name {
+			continue
+		}
+		was := base.Func(t.Text)
+		if was == nil {
+			continue
+		}
+		now := cur.Func(t.Text)
+		if now == nil {
+			return fmt.Sprintf("the original %s calls %s, which the patch removes: kept unchanged, it would not build", name, t.Text)
+		}
+		if strings.Join(strings.Fields(base.Text(was.Header)), " ") != strings.Join(strings.Fields(cur.Text(now.Header)), " ") {
+			return fmt.Sprintf("the original %s calls %s, whose prototype the patch changes: kept unchanged, it would not build", name, t.Text)
+		}
+	}
 	// Edits: the original definition back before the new one, the new one
 	// renamed, the callers switched and given the new prototype, the
 	// headers as they were.
