@@ -807,6 +807,11 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []lifeNote {
 					fmt.Fprintf(&stmts, "klp_shadow_free(%s, %s, NULL);\n%s", fr.Arg, pl.idMacro, indent)
 				}
 				p.Edit(edit.Edit{File: f, Off: fr.Stmt, End: fr.Stmt, Text: stmts.String(), Why: "free the shadow first", Hazard: only(pls)})
+				if fr.Body {
+					// "if (x)\n\t\tkfree(c);": both statements stay under the condition
+					p.Edit(edit.Edit{File: f, Off: fr.Open, End: fr.Open, Text: " {", Why: "free the shadow first", Hazard: only(pls)})
+					p.Edit(edit.Edit{File: f, Off: fr.End, End: fr.End, Text: "\n" + strings.TrimSuffix(indent, "\t") + "}", Why: "free the shadow first", Hazard: only(pls)})
+				}
 				handled = append(handled, fmt.Sprintf("%s:%s", f, fr.Fn))
 			}
 			ensureInclude(p, f, pls)

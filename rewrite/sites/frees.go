@@ -22,6 +22,12 @@ type Free struct {
 	Call string // "kfree", "kmem_cache_free", ...
 	Arg  string // the freed pointer expression
 	Stmt int    // offset of the statement holding the call, -1 when it is not a plain statement
+	// Body, when Stmt is set: the statement is the whole body of an if,
+	// else or loop ("if (x)\n\t\tkfree(c);"), which a statement added in
+	// front must join in braces: Open is where " {" goes (after the ')' or
+	// "else"), End where the statement ends (after its ';').
+	Body      bool
+	Open, End int
 }
 
 // freeFuncs are the free functions watched, with the index of the freed
@@ -239,8 +245,34 @@ func locateFree(p *rewrite.Session, file string, line int, call string) *Free {
 			fr.Arg = args[idx]
 		}
 		// a plain statement: "call(...);" right after ';', '{' or '}'
-		if i > 0 && (toks[i-1].Text == ";" || toks[i-1].Text == "{" || toks[i-1].Text == "}" || toks[i-1].Text == ")" || toks[i-1].Text == "else") {
+		if i > 0 && (toks[i-1].Text == ";" || toks[i-1].Text == "{" || toks[i-1].Text == "}") {
 			fr.Stmt = t.Off
+		}
+		// the body of an if, else or loop, on a line of its own: a
+		// statement added in front needs braces to stay under the
+		// condition
+		if i > 0 && (toks[i-1].Text == ")" || toks[i-1].Text == "else") && f.Line(toks[i-1].Off) < line &&
+			strings.TrimSpace(string(f.Src[lineStart:t.Off])) == "" {
+			end := -1
+			depth := 0
+			for k := i + 1; k < len(toks); k++ {
+				switch toks[k].Text {
+				case "(", "[", "{":
+					depth++
+				case ")", "]", "}":
+					depth--
+				case ";":
+					if depth == 0 {
+						end = toks[k].End
+					}
+				}
+				if end >= 0 || depth < 0 {
+					break
+				}
+			}
+			if end >= 0 {
+				fr.Stmt, fr.Body, fr.Open, fr.End = t.Off, true, toks[i-1].End, end
+			}
 		}
 		break
 	}
