@@ -162,6 +162,8 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 			bad = append(bad, fmt.Sprintf("%s in %s: the creation path assigns %s %d times", st, st.Fn, member, len(as)))
 		case len(as) == 1 && as[0].update:
 			bad = append(bad, fmt.Sprintf("%s:%d in %s updates the member at creation (%s)", st.File, f.Line(as[0].off), as[0].fn, as[0].text))
+		case len(as) == 1 && as[0].conditional && !(st.Zeroed && zeroConstant(as[0].toks)):
+			bad = append(bad, fmt.Sprintf("%s:%d in %s assigns %s = %s under a condition at creation: objects that skip it hold something else", st.File, f.Line(as[0].off), as[0].fn, member, as[0].text))
 		case len(as) == 1 && zeroConstant(as[0].toks):
 			// "p->m = 0;" (false, NULL): zero whatever the allocation
 			assignedZero = true
@@ -237,6 +239,9 @@ type assign struct {
 	off           int
 	toks          []ast.Token // the value's tokens
 	update        bool        // a compound assignment or ++/--
+	// conditional: the statement is not on every path from the creation
+	// (inside a block or an unbraced if/else/loop body, or after a label)
+	conditional bool
 }
 
 var updateRE = regexp.MustCompile(`^([-+*/%&|^]|<<|>>)=$|^\+\+$|^--$`)
@@ -418,9 +423,33 @@ func assignsAfter(f *ast.File, fn *ast.Func, from int, obj string, arrow bool, m
 			continue
 		}
 		val := toks[i+4 : end]
-		out = append(out, assign{obj: obj, text: ast.JoinTokens(val), fn: fn.Name, off: t.Off, toks: val})
+		out = append(out, assign{obj: obj, text: ast.JoinTokens(val), fn: fn.Name, off: t.Off, toks: val, conditional: conditionalAt(toks, i, from)})
 	}
 	return out
+}
+
+// conditionalAt reports whether the statement starting at toks[i] (of a
+// function body, braces included) may be skipped on a path from offset
+// from: it is nested in a block, is the body of an unbraced if, else or
+// loop, or a label stands between from and it.
+func conditionalAt(toks []ast.Token, i, from int) bool {
+	depth := 0
+	for k := 0; k < i; k++ {
+		switch toks[k].Text {
+		case "{":
+			depth++
+		case "}":
+			depth--
+		case ":":
+			if toks[k].Off >= from && k > 1 && toks[k-1].Kind == ast.Ident && (toks[k-2].Text == ";" || toks[k-2].Text == "{" || toks[k-2].Text == "}") {
+				return true // a label (or a case) after the creation
+			}
+		}
+	}
+	if depth != 1 {
+		return true
+	}
+	return i > 0 && (toks[i-1].Text == ")" || toks[i-1].Text == "else")
 }
 
 // aliases returns the variables the creation path stored in a field of
