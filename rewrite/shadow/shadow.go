@@ -1136,14 +1136,34 @@ func allocStatement(f *ast.File, off int) (int, string, string, bool) {
 	if end >= len(toks) || start+1 >= len(toks) || toks[start+1].Text != "=" || toks[start].Kind != ast.Ident {
 		return -1, "", "", false
 	}
-	gfp := "GFP_KERNEL"
-	for k := end - 1; k > start; k-- {
-		if strings.HasPrefix(toks[k].Text, "GFP_") || strings.HasPrefix(toks[k].Text, "__GFP_") {
-			gfp = toks[k].Text
-			break
+	return toks[end].End, toks[start].Text, allocGFP(toks[start+2 : end]), decl
+}
+
+// gfpArg is where the allocators take their gfp flags, by position.
+var gfpArg = map[string]int{
+	"kmalloc": 1, "kzalloc": 1, "kvmalloc": 1, "kvzalloc": 1, "kmalloc_node": 1, "kzalloc_node": 1,
+	"kvmalloc_node": 1, "kvzalloc_node": 1, "kmem_cache_alloc": 1, "kmem_cache_zalloc": 1,
+	"kmem_cache_alloc_node": 1, "kcalloc": 2, "kmalloc_array": 2, "kvcalloc": 2, "kvmalloc_array": 2,
+	"kcalloc_node": 2, "kmemdup": 2, "devm_kzalloc": 2, "devm_kmalloc": 2, "devm_kcalloc": 3,
+}
+
+// allocGFP is the gfp the shadow allocated with the object takes: the
+// allocation's own argument, verbatim (a variable, or "in_interrupt() ?
+// GFP_ATOMIC : GFP_KERNEL", is in scope right after it); GFP_ATOMIC when
+// the allocator is not one kprewrite knows (it may not be in a context
+// that sleeps).
+func allocGFP(rhs []ast.Token) string {
+	for k := 0; k+1 < len(rhs); k++ {
+		idx, ok := gfpArg[rhs[k].Text]
+		if !ok || rhs[k+1].Text != "(" {
+			continue
+		}
+		args, _ := sites.CallArgs(rhs, k+1)
+		if idx < len(args) && args[idx][1] > args[idx][0] {
+			return ast.JoinTokens(rhs[args[idx][0]:args[idx][1]])
 		}
 	}
-	return toks[end].End, toks[start].Text, gfp, decl
+	return "GFP_ATOMIC"
 }
 
 // afterDeclarations returns the offset after the declarations that follow
