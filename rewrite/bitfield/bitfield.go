@@ -503,7 +503,7 @@ func accessors(m *member.Member, pl *placement) string {
 	b.WriteString(gen.StaticAssert(fmt.Sprintf("%s + sizeof(%s) <= %s", unitM, unit, pl.hi)))
 	b.WriteString("\n")
 	// getter
-	fmt.Fprintf(&b, "static inline %s %s(const %s *s)\n{\n", typ, m.Getter, m.Key)
+	fmt.Fprintf(&b, "static inline %s %s(const %s *s)\n{\n", member.ReadType(typ, pl.width), m.Getter, m.Key)
 	fmt.Fprintf(&b, "\tconst %s *unit = (const void *)s + %s;\n", unit, unitM)
 	switch {
 	case signed:

@@ -599,3 +599,23 @@ var ctors = map[string]string{
 	"struct delayed_work":    "",
 	"struct work_struct":     "",
 }
+
+// ReadType is the type a read of a bitfield of type typ and width bits
+// has in C: a field narrower than int whose type is int or wider promotes
+// to int ("u32 credit:4" reads as an int, so "p->credit - level" can be
+// negative), which a getter must return to keep upstream's arithmetic;
+// other fields read as their type (a narrower type promotes to int in
+// any expression anyway).
+func ReadType(typ string, width int64) string {
+	t := strings.Join(strings.Fields(strings.TrimPrefix(strings.TrimSpace(typ), "const ")), " ")
+	switch t {
+	case "bool", "_Bool", "u8", "u16", "__u8", "__u16", "s8", "s16", "__s8", "__s16", "uint8_t", "uint16_t",
+		"int8_t", "int16_t", "char", "short", "unsigned char", "unsigned short", "signed char", "short int",
+		"unsigned short int", "signed short":
+		return typ
+	}
+	if width > 0 && width < 32 {
+		return "int"
+	}
+	return typ
+}

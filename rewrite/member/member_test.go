@@ -44,3 +44,21 @@ func TestTagOf(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// TestReadType: a bitfield narrower than int whose type is int or wider
+// reads as an int (C's promotion); narrower types and full-width fields
+// keep their type.
+func TestReadType(t *testing.T) {
+	for _, c := range []struct {
+		typ   string
+		width int64
+		want  string
+	}{
+		{"u32", 4, "int"}, {"unsigned int", 31, "int"}, {"u64", 12, "int"},
+		{"u32", 32, "u32"}, {"u64", 40, "u64"}, {"u8", 3, "u8"}, {"bool", 1, "bool"}, {"unsigned", 1, "int"},
+	} {
+		if got := ReadType(c.typ, c.width); got != c.want {
+			t.Errorf("ReadType(%q, %d) = %q, want %q", c.typ, c.width, got, c.want)
+		}
+	}
+}

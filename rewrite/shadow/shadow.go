@@ -682,6 +682,12 @@ func accessors(pl *plan, decl *ast.Member) string {
 		return b.String()
 	}
 	ret := pl.typ
+	if decl.IsBitfield() {
+		var w int64
+		if _, err := fmt.Sscan(decl.Bits, &w); err == nil {
+			ret = member.ReadType(pl.typ, w)
+		}
+	}
 	vp := pl.typ + " *"
 	if strings.HasSuffix(pl.typ, "*") {
 		vp = pl.typ + "*"
