@@ -2,6 +2,7 @@ package objdiff
 
 import (
 	"bytes"
+	"strings"
 
 	"golang.org/x/arch/x86/x86asm"
 )
@@ -20,8 +21,12 @@ var endbr64 = []byte{0xf3, 0x0f, 0x1e, 0xfa}
 // anything else, or code it cannot decode, leaves the bytes as they
 // are). The instruction keeps its length, so every offset and relocation
 // stays where it was. relocs are the offsets, in code, of the bytes that
-// relocations patch: a jump through one leaves the function.
-func canonical(code []byte, relocs map[uint64]bool) []byte {
+// relocations patch, with the names of their targets: a jump through one
+// leaves the function, for another function (a tail call, the return
+// thunk: flags are dead there) or for the function's own cold part
+// ("f.cold", .text.unlikely), where gcc may still read them, which
+// canonical does not follow.
+func canonical(code []byte, relocs map[uint64]string) []byte {
 	type inst struct {
 		off int
 		in  x86asm.Inst
@@ -46,8 +51,19 @@ func canonical(code []byte, relocs map[uint64]bool) []byte {
 	}
 	relocated := func(i int) bool {
 		for b := insts[i].off; b < insts[i].off+insts[i].in.Len; b++ {
-			if relocs[uint64(b)] {
+			if _, ok := relocs[uint64(b)]; ok {
 				return true
+			}
+		}
+		return false
+	}
+	// cold says whether the relocated jump at i may land where the
+	// flags are still read: the function's cold part, or a target
+	// kprewrite cannot name
+	cold := func(i int) bool {
+		for b := insts[i].off; b < insts[i].off+insts[i].in.Len; b++ {
+			if n, ok := relocs[uint64(b)]; ok {
+				return n == "" || strings.Contains(n, ".cold") || strings.Contains(n, "unlikely")
 			}
 		}
 		return false
@@ -81,6 +97,9 @@ func canonical(code []byte, relocs map[uint64]bool) []byte {
 				switch {
 				case zfReaders[op]:
 					if op == x86asm.JE || op == x86asm.JNE {
+						if relocated(j) && cold(j) {
+							return false
+						}
 						if t := target(j); t >= 0 {
 							work = append(work, t)
 						} else if !relocated(j) {
@@ -91,6 +110,9 @@ func canonical(code []byte, relocs map[uint64]bool) []byte {
 					j = len(insts)
 				case op == x86asm.JMP:
 					if relocated(j) {
+						if cold(j) {
+							return false
+						}
 						j = len(insts) // a tail call
 						continue
 					}

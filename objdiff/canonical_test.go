@@ -2,6 +2,7 @@ package objdiff
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -25,8 +26,18 @@ func TestCanonicalEquality(t *testing.T) {
 		{"jg", code(cmpRM, jg, tail), code(cmpMR, jg, tail), false},
 		{"jg at the jump target", code(cmpRM, []byte{0x74, 0x03}, tail[:3], []byte{0x7f, 0x00}, tail[3:]), code(cmpMR, []byte{0x74, 0x03}, tail[:3], []byte{0x7f, 0x00}, tail[3:]), false},
 		{"flags set again", code(cmpRM, []byte{0x85, 0xc0}, jg, tail), code(cmpMR, []byte{0x85, 0xc0}, jg, tail), true},
+		{"jne into the cold part", code(cmpRM, []byte{0x0f, 0x85, 0, 0, 0, 0}, tail), code(cmpMR, []byte{0x0f, 0x85, 0, 0, 0, 0}, tail), false},
+		{"jne to another function", code(cmpRM, []byte{0x0f, 0x85, 0, 0, 0, 0}, tail), code(cmpMR, []byte{0x0f, 0x85, 0, 0, 0, 0}, tail), true},
 	} {
-		ca, cb := canonical(c.a, nil), canonical(c.b, nil)
+		relocs := map[uint64]string(nil)
+		if strings.HasPrefix(c.name, "jne into") || strings.HasPrefix(c.name, "jne to") {
+			target := "f.cold"
+			if strings.HasPrefix(c.name, "jne to") {
+				target = "g"
+			}
+			relocs = map[uint64]string{5: target, 6: target, 7: target, 8: target}
+		}
+		ca, cb := canonical(c.a, relocs), canonical(c.b, relocs)
 		if got := bytes.Equal(ca, cb); got != c.same {
 			t.Errorf("%s: canonical forms equal = %v, want %v (%x, %x)", c.name, got, c.same, ca, cb)
 		}

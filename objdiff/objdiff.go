@@ -93,10 +93,15 @@ func symbols(path string, want func(elf.Symbol) bool) (map[string]Func, error) {
 			addend := int64(binary.LittleEndian.Uint64(data[i+16:]))
 			symIdx := int(info >> 32)
 			name := ""
+			named := false
 			if symIdx > 0 && symIdx-1 < len(syms) {
 				sym := syms[symIdx-1]
 				name = sym.Name
+				// through a named symbol the addend is the place in it
+				// ("arr[2]" is arr+8): part of what the code does
+				named = elf.ST_TYPE(sym.Info) != elf.STT_SECTION
 				if str, ok := strData[int(sym.Section)]; ok {
+					named = false
 					// a string literal (through a section symbol or a .LC label):
 					// what matters is the string, not where it landed
 					name = f.Sections[sym.Section].Name + ":" + stringAt(str, int64(sym.Value)+addend, elf.R_X86_64(uint32(info)))
@@ -104,7 +109,7 @@ func symbols(path string, want func(elf.Symbol) bool) (map[string]Func, error) {
 					name = f.Sections[sym.Section].Name
 				}
 			}
-			relsOf[int(s.Info)] = append(relsOf[int(s.Info)], rel{off, uint32(info), name, symIdx - 1, addend})
+			relsOf[int(s.Info)] = append(relsOf[int(s.Info)], rel{off, uint32(info), name, symIdx - 1, addend, named})
 		}
 	}
 	// Local data a function refers to (a switch table, a static const
@@ -175,7 +180,8 @@ func symbols(path string, want func(elf.Symbol) bool) (map[string]Func, error) {
 			for _, o := range objects[sym.Section] {
 				if at >= 0 && uint64(at) >= o.Value && uint64(at) < o.Value+o.Size {
 					if c := content(int(sym.Section), o.Value, o.Value+o.Size); c != "" {
-						return counted.ReplaceAllString(o.Name, "N") + "@" + c
+						// and the place in it
+						return fmt.Sprintf("%s@%s+%d", counted.ReplaceAllString(o.Name, "N"), c, uint64(at)-o.Value)
 					}
 				}
 			}
@@ -203,6 +209,12 @@ func symbols(path string, want func(elf.Symbol) bool) (map[string]Func, error) {
 		}
 		sec := f.Sections[sym.Section]
 		if sec.Type == elf.SHT_NOBITS {
+			// zeroed data (.bss): its size is all there is to compare (a
+			// buffer a fix enlarges)
+			fn := Func{Name: sym.Name, Section: sec.Name, Size: sym.Size}
+			h := sha256.Sum256([]byte(fmt.Sprintf("bss\x00%d", sym.Size)))
+			fn.Sum = h
+			out[sym.Name] = fn
 			continue
 		}
 		data, err := dataOf(int(sym.Section))
@@ -216,11 +228,11 @@ func symbols(path string, want func(elf.Symbol) bool) (map[string]Func, error) {
 		h := sha256.New()
 		rs := relsOf[int(sym.Section)]
 		if f.Machine == elf.EM_X86_64 && elf.ST_TYPE(sym.Info) == elf.STT_FUNC && sec.Flags&elf.SHF_EXECINSTR != 0 {
-			patched := map[uint64]bool{}
+			patched := map[uint64]string{}
 			for _, r := range rs {
 				if r.off >= start && r.off < end {
 					for b := uint64(0); b < 4; b++ {
-						patched[r.off-start+b] = true
+						patched[r.off-start+b] = r.name
 					}
 				}
 			}
@@ -236,7 +248,7 @@ func symbols(path string, want func(elf.Symbol) bool) (map[string]Func, error) {
 			if ftraceEntry[r.name] && r.off-start < traceWindow {
 				fn.Traceable = true
 			}
-			fmt.Fprintf(h, "\x00%d\x00%d\x00%s", r.off-start, r.typ, r.name)
+			fmt.Fprintf(h, "\x00%d\x00%d\x00%s%s", r.off-start, r.typ, r.name, r.addend())
 		}
 		fn.Name = sym.Name
 		fn.Section = sec.Name
@@ -254,6 +266,18 @@ type rel struct {
 	name string // what it refers to (a string literal's text, a symbol)
 	sym  int    // index into the symbol table, -1 for none
 	add  int64  // addend
+	// named: the target is a named symbol, so the addend (the place in
+	// it) is part of the identity; a section symbol's addend moves with
+	// unrelated data
+	named bool
+}
+
+// addend is what the relocation's addend adds to its identity.
+func (r rel) addend() string {
+	if r.named {
+		return fmt.Sprintf("%+d", r.add)
+	}
+	return ""
 }
 
 // hashRange hashes bytes [start, end) of a section's data d with the
@@ -267,7 +291,7 @@ func hashRange(d []byte, rels []rel, start, end uint64) string {
 	h.Write(d[start:end])
 	for _, r := range rels {
 		if r.off >= start && r.off < end {
-			fmt.Fprintf(h, "\x00%d\x00%d\x00%s", r.off-start, r.typ, counted.ReplaceAllString(r.name, "N"))
+			fmt.Fprintf(h, "\x00%d\x00%d\x00%s%s", r.off-start, r.typ, counted.ReplaceAllString(r.name, "N"), r.addend())
 		}
 	}
 	return fmt.Sprintf("%x", h.Sum(nil)[:8])

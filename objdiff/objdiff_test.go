@@ -135,3 +135,26 @@ func TestLocalDataNamedByContent(t *testing.T) {
 		}
 	}
 }
+
+// TestPlaceInDataAndBss: the place a function reaches in a named object
+// (arr[1] or arr[2]: only the relocation's addend differs) and the size
+// of zeroed data (a buffer a fix enlarges) are part of what is compared.
+func TestPlaceInDataAndBss(t *testing.T) {
+	src := `int hits[4]; static char name[8]; extern void fill(char *);
+void count(void) { hits[1]++; }
+void naming(void) { fill(name); }`
+	read := func(src string) map[string]Func {
+		c, err := Code(compile(t, src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a := read(src)
+	if got := Compare(a, read(strings.Replace(src, "hits[1]", "hits[2]", 1))); len(got) != 1 || got[0] != (Change{"count", "changed"}) {
+		t.Errorf("another element: Compare = %v, want count changed", got)
+	}
+	if got := Compare(a, read(strings.Replace(src, "name[8]", "name[16]", 1))); len(got) != 1 || got[0] != (Change{"name", "changed"}) {
+		t.Errorf("a larger buffer: Compare = %v, want name changed", got)
+	}
+}
