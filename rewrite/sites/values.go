@@ -107,8 +107,18 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 	expr, assignedZero := "", false
 	for _, st := range sts {
 		switch st.Kind {
-		case Zeroing, Copy, Size:
-			// a copy holds what its source holds; a sizeof creates nothing
+		case Copy:
+			// a copy holds what its source holds, but a compound literal
+			// that names the member is a creation of its own
+			// ("*c = (struct conn){ .tier = 2 }")
+			if f := p.Parse(st.File); f != nil {
+				if at := Locate(f, st); at >= 0 && literalNames(f, at, tag, member) {
+					bad = append(bad, fmt.Sprintf("%s:%d in %s sets %s in a compound literal of the struct", st.File, st.Line, st.Fn, member))
+				}
+			}
+			continue
+		case Zeroing, Size:
+			// a sizeof creates nothing
 			continue
 		case Heap, Stack, Global:
 		case Private, PDU:
@@ -726,4 +736,32 @@ func cacheSites(p *rewrite.Session, tag string) ([]*Site, string) {
 		}
 	}
 	return out, ""
+}
+
+// literalNames reports whether the statement around off holds a compound
+// literal of struct tag that names member (". member =").
+func literalNames(f *ast.File, off int, tag, member string) bool {
+	toks := CodeTokens(f)
+	start, end := StatementBounds(toks, TokenAt(toks, off))
+	for i := start; i+4 < end && i+4 < len(toks); i++ {
+		if toks[i].Text != "(" || toks[i+1].Text != "struct" && toks[i+1].Text != "union" || toks[i+2].Text != tag || toks[i+3].Text != ")" || toks[i+4].Text != "{" {
+			continue
+		}
+		depth := 0
+		for k := i + 4; k < end && k < len(toks); k++ {
+			switch toks[k].Text {
+			case "{", "(", "[":
+				depth++
+			case "}", ")", "]":
+				depth--
+			}
+			if depth == 1 && toks[k].Text == "." && k+2 < len(toks) && toks[k+1].Text == member && toks[k+2].Text == "=" {
+				return true
+			}
+			if depth == 0 {
+				break
+			}
+		}
+	}
+	return false
 }
