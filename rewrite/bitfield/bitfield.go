@@ -136,10 +136,27 @@ func neutralValue(p *rewrite.Pass, m *member.Member, pl *placement, v sites.Valu
 			"; objects created after the load read it too until the patched code sets the member"
 		if !n.Zero {
 			pl.xor, _ = constantIn(n.Expr, pl)
+			if why := resetsRead(p, m, pl.xor); why != "" {
+				return why
+			}
 		}
 		m.Code = accessors(m, pl)
 		return ""
 	}
+}
+
+// resetsRead says why bits holding the value XOR x cannot stand for the
+// member when code clears objects with memset outside their creation:
+// upstream reads 0 after such a reset, the bits would give x.
+func resetsRead(p *rewrite.Pass, m *member.Member, x int64) string {
+	rs, err := sites.Resets(p, m.Header, member.TagOf(m.Key))
+	if err != nil {
+		return "the memsets of the struct are not known: " + err.Error()
+	}
+	if len(rs) > 0 {
+		return fmt.Sprintf("the bits would hold the value XOR %d, and %s clears objects with memset (upstream they then read 0, the bits would give %d)", x, strings.Join(rs, ", "), x)
+	}
+	return ""
 }
 
 func run(p *rewrite.Pass) error {
@@ -183,6 +200,9 @@ func run(p *rewrite.Pass) error {
 				if v.Decision != "" {
 					pl.zero = fmt.Sprintf("the engineer decided they read 0 (--existing %q): not proven by kprewrite", v.Decision)
 				}
+			case constant && resetsRead(p, m, n) != "":
+				p.Refuse(m.Entry, resetsRead(p, m, n))
+				continue
 			case constant:
 				pl.xor = n
 				pl.zero = fmt.Sprintf("upstream creation gives the member %s (%s)", v.Expr, v.Evidence)

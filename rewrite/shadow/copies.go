@@ -56,6 +56,11 @@ func lifecycleSites(p *rewrite.Pass, header, tag, member string) ([]copySite, st
 			copies = append(copies, cs)
 		}
 	}
+	if rs, err := sites.Resets(p, header, tag); err == nil {
+		for _, r := range rs {
+			bad = append(bad, fmt.Sprintf("%s clears a struct %s with memset: upstream that clears the member too, while its shadow would keep the value", r, tag))
+		}
+	}
 	for _, st := range res.Sites {
 		switch {
 		case st.Kind == sites.Stack:

@@ -72,3 +72,28 @@ func zeroHint(st *Site) string {
 	}
 	return "no initializer"
 }
+
+// Resets lists where a memset(p, 0, sizeof(*p)) clears an object of the
+// struct outside the functions that create it: upstream that clears a new
+// member too, which a value kept elsewhere (a shadow variable, bits
+// holding it XOR a default) would miss. "file:line in fn" each.
+func Resets(p *rewrite.Pass, header, tag string) ([]string, error) {
+	res, err := Find(p, header, tag)
+	if err != nil {
+		return nil, err
+	}
+	creators := map[string]bool{}
+	for _, st := range res.Sites {
+		switch st.Kind {
+		case Heap, Stack, Global, PDU, Private:
+			creators[st.File+":"+st.Fn] = true
+		}
+	}
+	var out []string
+	for _, st := range res.Sites {
+		if st.Kind == Zeroing && !creators[st.File+":"+st.Fn] {
+			out = append(out, fmt.Sprintf("%s:%d in %s", st.File, st.Line, st.Fn))
+		}
+	}
+	return out, nil
+}
