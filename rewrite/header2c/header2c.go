@@ -538,6 +538,14 @@ func (st *state) users() ([]string, string, error) {
 			users[c] = true
 		}
 	}
+	// a macro named only in a conditional directive ("#if RING_LIMIT >
+	// 100") makes no error when poisoned (an unknown identifier there is
+	// 0): the screened files that name one there use it too
+	for _, c := range list {
+		if st.inDirective(c) {
+			users[c] = true
+		}
+	}
 	var out []string
 	for u := range users {
 		out = append(out, u)
@@ -627,6 +635,26 @@ func (st *state) namesAny(rel string) bool {
 				if _, ok := st.byName[s.Text]; ok && s.Kind == ast.Ident {
 					return true
 				}
+			}
+		}
+	}
+	return false
+}
+
+// inDirective reports whether rel names an item in a conditional
+// directive (#if, #elif, #ifdef, #ifndef).
+func (st *state) inDirective(rel string) bool {
+	for _, t := range ast.Tokenize(st.p.File(rel)) {
+		if t.Kind != ast.Directive {
+			continue
+		}
+		ws := ast.Tokenize([]byte(t.Text[1:]))
+		if len(ws) == 0 || !strings.HasPrefix(ws[0].Text, "if") && ws[0].Text != "elif" {
+			continue
+		}
+		for _, s := range ws[1:] {
+			if _, ok := st.byName[s.Text]; ok && s.Kind == ast.Ident {
+				return true
 			}
 		}
 	}
