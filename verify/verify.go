@@ -632,10 +632,24 @@ func mentions(env *kbuild.Env, rel string, names []string) bool {
 	if err != nil {
 		return true
 	}
+	named := func(text string) bool {
+		for _, n := range names {
+			if text == n {
+				return true
+			}
+		}
+		return false
+	}
 	for _, t := range ast.Tokenize(data) {
-		if t.Kind == ast.Ident {
-			for _, n := range names {
-				if t.Text == n {
+		switch t.Kind {
+		case ast.Ident:
+			if named(t.Text) {
+				return true
+			}
+		case ast.Directive:
+			// "#if RING_LIMIT > 100" uses the macro too
+			for _, w := range ast.Tokenize([]byte(t.Text[1:])) {
+				if w.Kind == ast.Ident && named(w.Text) {
 					return true
 				}
 			}
