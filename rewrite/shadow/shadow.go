@@ -862,9 +862,10 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []lifeNote {
 		names = append(names, pl.m.Name)
 	}
 	for _, st := range res.Sites {
-		if st.Kind == sites.Embedded && stale {
-			// its container's frees are not known: a new container at a
-			// freed one's address finds the shadow left behind
+		if st.Kind == sites.Embedded {
+			// its container's frees are never among the struct's own
+			// (kfree(owner) frees &owner->stat): a new container at a freed
+			// one's address finds the shadow left behind
 			if ok, where := sites.ContainerWrites(p, st, names); ok {
 				out = append(out, fact(fmt.Sprintf("%s: objects of the struct live inside others whose frees are not known, so a new one may find the shadow a freed one left behind; every creation path assigns %s unconditionally (%s), overwriting it before any use (each shadow left behind stays allocated until then, or until the livepatch is disabled)", st, strings.Join(names, ", "), where)))
 			} else if did, why := containerFrees(p, st, pls); why == "" {
