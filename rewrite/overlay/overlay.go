@@ -47,10 +47,12 @@ import (
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/internal/kperr"
+	"github.com/kprewrite/kprewrite/objdiff"
 	"github.com/kprewrite/kprewrite/oracle"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
@@ -177,6 +179,9 @@ func rewriteStruct(p *rewrite.Pass, t *target) (string, error) {
 	}
 	if len(users) == 0 {
 		return "no patched file names struct " + t.tag + ": the layout change reaches only code the livepatch does not replace", nil
+	}
+	if why, err := unpatchedReaders(p, t, fc.Pre.Text(pre.Span), fc.Post.Text(post.Span)); why != "" || err != nil {
+		return why, err
 	}
 	def := definition(fc.Post, post, t.header, t.tag, p.Parse(t.header))
 	files := p.CurrentFiles()
@@ -541,4 +546,85 @@ func verb(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// unpatchedReaders checks the files the config builds that name the
+// struct and that the patch does not change: they keep the running
+// kernel's layout, while upstream recompiles them with the new one (a
+// message parsed with two layouts). Each is compiled with the original
+// definition and with upstream's (the rest of the tree as it was); any
+// whose code differs refuses the overlay.
+func unpatchedReaders(p *rewrite.Pass, t *target, preText, postText string) (string, error) {
+	if !p.HasCompiler() {
+		return "no .config: the files the patch does not change that name the struct cannot be compiled", nil
+	}
+	hu, err := p.Env.HeaderUsers(t.header)
+	if err != nil {
+		return "", err
+	}
+	var others []string
+	for _, f := range hu.Candidates() {
+		if _, patched := p.Current[f]; patched || !strings.Contains(string(p.File(f)), t.tag) || len(identRefs(p.Parse(f), t.tag, true)) == 0 {
+			continue
+		}
+		others = append(others, f)
+	}
+	if len(others) == 0 {
+		return "", nil
+	}
+	srcs, err := p.Compilable(others)
+	if err != nil {
+		return "", err
+	}
+	if len(srcs) == 0 {
+		return "", nil
+	}
+	orig := p.Original(t.header)
+	i := strings.Index(string(orig), preText)
+	if i < 0 {
+		return "kprewrite cannot find struct " + t.tag + " in the original " + t.header, nil
+	}
+	up := slices.Concat(orig[:i], []byte(postText), orig[i+len(preText):])
+	dir, err := p.WorkDir()
+	if err != nil {
+		return "", err
+	}
+	base := map[string][]byte{}
+	for f := range p.CurrentFiles() {
+		if o := p.Original(f); o != nil {
+			base[f] = o
+		}
+	}
+	withUp := maps.Clone(base)
+	withUp[t.header] = up
+	comp := &build.Compiler{Env: p.Env, Dir: dir}
+	opt := build.Options{Extra: []string{"-ffunction-sections", "-fdata-sections"}}
+	var rs [2][]*build.Result
+	for k, files := range []map[string][]byte{base, withUp} {
+		if rs[k], err = comp.Compile(p.Context(), &build.Variant{Name: fmt.Sprintf("ovl%d%s", k, t.tag), Files: files}, srcs, opt); err != nil {
+			return "", p.Failed(err)
+		}
+	}
+	for i, f := range srcs {
+		a, b := rs[0][i], rs[1][i]
+		if a.Failed || b.Failed {
+			return fmt.Sprintf("%s, which the patch does not change, names struct %s and does not compile with one of its definitions: what it reads with upstream's layout is not known", f, t.tag), nil
+		}
+		ca, err := objdiff.Code(a.Object)
+		if err != nil {
+			return "", p.Failed(kperr.Toolchainf(err, "reading the object of %s", f))
+		}
+		cb, err := objdiff.Code(b.Object)
+		if err != nil {
+			return "", p.Failed(kperr.Toolchainf(err, "reading the object of %s", f))
+		}
+		if chs := objdiff.Compare(ca, cb); len(chs) > 0 {
+			var names []string
+			for _, ch := range chs {
+				names = append(names, ch.Name)
+			}
+			return fmt.Sprintf("%s, which the patch does not change, reads struct %s, and upstream's layout changes its code (%s): it would go on reading the bytes with the running kernel's layout while the patched code reads them with upstream's", f, t.tag, strings.Join(names, ", ")), nil
+		}
+	}
+	return "", nil
 }
