@@ -17,6 +17,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -45,7 +46,7 @@ const traceWindow = 16
 
 // Functions reads the function symbols of an ELF relocatable object.
 func Functions(path string) (map[string]Func, error) {
-	return symbols(path, func(s elf.Symbol) bool { return elf.ST_TYPE(s.Info) == elf.STT_FUNC })
+	return symbols(path, func(s elf.Symbol) bool { return elf.ST_TYPE(s.Info) == elf.STT_FUNC }, false)
 }
 
 // Code reads the functions and the data objects (variables, tables, the
@@ -53,14 +54,26 @@ func Functions(path string) (map[string]Func, error) {
 // its bytes and relocations: two builds with the same Code compile to the
 // same program, whatever their line numbers in debug information.
 func Code(path string) (map[string]Func, error) {
-	return symbols(path, func(s elf.Symbol) bool {
-		t := elf.ST_TYPE(s.Info)
-		return t == elf.STT_FUNC || t == elf.STT_OBJECT && s.Size > 0
-	})
+	return symbols(path, codeSymbol, false)
+}
+
+// Program is Code plus every allocated section that holds no function or
+// data symbol, as one entry each ("[section __bug_table]"): alternatives
+// and their CPU feature bits, the bug table's WARN flags, exception-table
+// fixups, static-call and jump-label sites. A header change that only
+// changes those changes the program; Neutral's per-function question
+// leaves them out (one table serves every function of the file).
+func Program(path string) (map[string]Func, error) {
+	return symbols(path, codeSymbol, true)
+}
+
+func codeSymbol(s elf.Symbol) bool {
+	t := elf.ST_TYPE(s.Info)
+	return t == elf.STT_FUNC || t == elf.STT_OBJECT && s.Size > 0
 }
 
 // symbols reads the symbols of an object that want selects.
-func symbols(path string, want func(elf.Symbol) bool) (map[string]Func, error) {
+func symbols(path string, want func(elf.Symbol) bool, sections bool) (map[string]Func, error) {
 	f, err := elf.Open(path)
 	if err != nil {
 		return nil, err
@@ -256,7 +269,58 @@ func symbols(path string, want func(elf.Symbol) bool) (map[string]Func, error) {
 		copy(fn.Sum[:], h.Sum(nil))
 		out[sym.Name] = fn
 	}
+	if sections {
+		covered := map[elf.SectionIndex]bool{}
+		for _, sym := range syms {
+			if codeSymbol(sym) {
+				covered[sym.Section] = true
+			}
+		}
+		for i, sec := range f.Sections {
+			if sec.Flags&elf.SHF_ALLOC == 0 || sec.Type != elf.SHT_PROGBITS || sec.Size == 0 || covered[elf.SectionIndex(i)] {
+				continue
+			}
+			if derivedSection(sec.Name) {
+				continue
+			}
+			d, err := dataOf(i)
+			if err != nil {
+				return nil, err
+			}
+			if sec.Name == "__bug_table" && len(d)%12 == 0 {
+				// struct bug_entry (relative pointers, verbose): the line
+				// moves with any line added above it; the flags (once,
+				// warning, taint) are what the entry does
+				d = slices.Clone(d)
+				for e := 0; e+12 <= len(d); e += 12 {
+					d[e+8], d[e+9] = 0, 0
+				}
+			}
+			name := "[section " + counted.ReplaceAllString(sec.Name, "N") + "]"
+			fn := Func{Name: name, Section: sec.Name, Size: sec.Size}
+			fn.Sum = sha256.Sum256([]byte(hashRange(d, plain[i], 0, sec.Size) + "\x00" + name))
+			if prev, ok := out[name]; ok {
+				// two sections of one name (.text.unlikely.N): one entry
+				fn.Sum = sha256.Sum256(append(prev.Sum[:], fn.Sum[:]...))
+			}
+			out[name] = fn
+		}
+	}
 	return out, nil
+}
+
+// derivedSection reports whether a section only restates the code (the
+// unwinder's tables, objtool's lists of call and return sites, ftrace's
+// call sites): it changes when a function does, and is not compared on
+// its own.
+func derivedSection(name string) bool {
+	for _, p := range []string{".orc_", ".return_sites", ".call_sites", ".retpoline_sites", ".ibt_endbr_seal", "__mcount_loc",
+		"__patchable_function_entries", ".discard", ".note", ".eh_frame", ".text", ".init.text", ".exit.text", ".rodata.str", ".rodata.cst"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // rel is one relocation of a section.

@@ -158,3 +158,31 @@ void naming(void) { fill(name); }`
 		t.Errorf("a larger buffer: Compare = %v, want name changed", got)
 	}
 }
+
+// TestProgramSeesSectionsWithoutSymbols: an alternative's replacement code
+// and a bug entry's flags live in sections no symbol covers; Program
+// compares them, a bug entry's line does not count.
+func TestProgramSeesSectionsWithoutSymbols(t *testing.T) {
+	src := `void f(void) { asm volatile(".pushsection .altinstr_replacement,\"ax\"\n lfence\n .popsection"); }
+void g(void) { asm volatile("1:\n.pushsection __bug_table,\"aw\"\n.long 1b - .\n.long 0\n.word 17\n.word 0\n.popsection"); }`
+	read := func(src string) map[string]Func {
+		c, err := Program(compile(t, src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a := read(src)
+	if got := Compare(a, read(strings.Replace(src, "lfence", "mfence", 1))); len(got) != 1 || got[0].Name != "[section .altinstr_replacement]" {
+		t.Errorf("another replacement: Compare = %v, want the section changed", got)
+	}
+	if got := Compare(a, read(strings.Replace(src, ".word 0\\n.popsection", ".word 1\\n.popsection", 1))); len(got) != 1 || got[0].Name != "[section __bug_table]" {
+		t.Errorf("other bug flags: Compare = %v, want the section changed", got)
+	}
+	if got := Compare(a, read(strings.Replace(src, ".word 17", ".word 18", 1))); len(got) != 0 {
+		t.Errorf("another line: Compare = %v, want no change", got)
+	}
+	if c, err := Code(compile(t, strings.Replace(src, "lfence", "mfence", 1))); err != nil || len(Compare(c, func() map[string]Func { c, _ := Code(compile(t, src)); return c }())) != 0 {
+		t.Errorf("Code compares the sections (%v)", err)
+	}
+}

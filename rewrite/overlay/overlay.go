@@ -610,11 +610,11 @@ func unpatchedReaders(p *rewrite.Pass, t *target, preText, postText string) (str
 		if a.Failed || b.Failed {
 			return fmt.Sprintf("%s, which the patch does not change, names struct %s and does not compile with one of its definitions: what it reads with upstream's layout is not known", f, t.tag), nil
 		}
-		ca, err := objdiff.Code(a.Object)
+		ca, err := objdiff.Program(a.Object)
 		if err != nil {
 			return "", p.Failed(kperr.Toolchainf(err, "reading the object of %s", f))
 		}
-		cb, err := objdiff.Code(b.Object)
+		cb, err := objdiff.Program(b.Object)
 		if err != nil {
 			return "", p.Failed(kperr.Toolchainf(err, "reading the object of %s", f))
 		}

@@ -200,11 +200,11 @@ func compare(p *rewrite.Pass, h string, n int) (proof, why string, err error) {
 			case b.Failed:
 				return "", fmt.Sprintf("%s needs the change to %s: with the original header, %s", u, h, firstError(b)), nil
 			}
-			ca, err := objdiff.Code(a.Object)
+			ca, err := objdiff.Program(a.Object)
 			if err != nil {
 				return "", "", kperr.Toolchainf(err, "reading the object of %s", u)
 			}
-			cb, err := objdiff.Code(b.Object)
+			cb, err := objdiff.Program(b.Object)
 			if err != nil {
 				return "", "", kperr.Toolchainf(err, "reading the object of %s", u)
 			}
