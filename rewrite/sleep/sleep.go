@@ -61,6 +61,10 @@ var (
 	// open where they succeeded)
 	openRE  = regexp.MustCompile(`^((raw_)?(spin|read|write)_(try)?lock(_bh|_irq|_irqsave)?(_nested)?|(local_lock|xa_lock|write_seqlock|netif_tx_lock|bit_spin_lock)\w*|bh_lock_sock(_nested)?|rcu_read_lock(_bh|_sched)?|local_irq_(disable|save)|local_bh_disable|preempt_disable(_notrace)?|task_lock|get_cpu(_var|_ptr)?|kmap_atomic\w*|pagefault_disable)$`)
 	closeRE = regexp.MustCompile(`^((raw_)?(spin|read|write)_unlock(_bh|_irq|_irqrestore)?|(local_unlock|xa_unlock|write_sequnlock|netif_tx_unlock|bit_spin_unlock)\w*|bh_unlock_sock|rcu_read_unlock(_bh|_sched)?|local_irq_(enable|restore)|local_bh_enable|preempt_enable(_notrace|_no_resched)?|task_unlock|put_cpu(_var|_ptr)?|kunmap_atomic|pagefault_enable)$`)
+	// wrapperLockRE takes a function defined outside the file by its name:
+	// one that takes a spinning lock (sch_tree_lock(),
+	// netif_addr_lock_bh(), hlist_bl_lock())
+	wrapperLockRE = regexp.MustCompile(`(_lock_bh|_lock_irq|_lock_irqsave|_bl_lock|_lock_nest_lock|^sch_tree_lock|spin_lock\w*)$`)
 	allocRE = regexp.MustCompile(`^(kmalloc|kzalloc|kcalloc|kmalloc_array|kvmalloc|kvzalloc|kvcalloc|kmem_cache_alloc|kmem_cache_zalloc|alloc_pages|__get_free_pages|kmalloc_node|kzalloc_node|kvmalloc_node|kmemdup|kstrdup)$`)
 	// sleepingGuards are the cleanup.h guard classes that may sleep; any
 	// other guard is taken for an atomic section
@@ -245,6 +249,13 @@ func scan(f *ast.File, fn *ast.Func, off, depth int, seen map[string]bool) scann
 		case depth < calleeDepth && !seen[t.Text] && t.Text != fn.Name:
 			defs := definitions(f, t.Text)
 			if len(defs) == 0 {
+				// a wrapper defined elsewhere (a header's
+				// sch_tree_lock(), netif_addr_lock_bh()): taken by its name
+				// to lock what it says, so the code after it may not sleep
+				if i+1 < len(toks) && toks[i+1].Text == "(" && wrapperLockRE.MatchString(t.Text) {
+					opens = 1 // its unlock is not taken to close it: errs towards atomic
+					break
+				}
 				continue
 			}
 			seen[fn.Name] = true

@@ -126,6 +126,15 @@ void f(struct s *p)
 	tbl_lock(p);
 	/*HERE*/kfree(p);
 }`, false, "a lock or atomic section is open in f"},
+		{"a lock wrapper of a header", `
+void f(struct s *p)
+{
+	mutex_lock(&p->m);
+	conn_table_lock_bh(p);
+	/*HERE*/kfree(p);
+	conn_table_unlock_bh(p);
+	mutex_unlock(&p->m);
+}`, false, "a lock or atomic section is open in f"},
 		{"a callee that unlocks on two branches", `
 static bool queue_add(struct s *p)
 {
