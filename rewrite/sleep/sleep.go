@@ -65,7 +65,7 @@ var (
 	// one that takes a spinning lock (sch_tree_lock(),
 	// netif_addr_lock_bh(), hlist_bl_lock())
 	wrapperLockRE = regexp.MustCompile(`(_lock_bh|_lock_irq|_lock_irqsave|_bl_lock|_lock_nest_lock|^sch_tree_lock|spin_lock\w*)$`)
-	allocRE = regexp.MustCompile(`^(kmalloc|kzalloc|kcalloc|kmalloc_array|kvmalloc|kvzalloc|kvcalloc|kmem_cache_alloc|kmem_cache_zalloc|alloc_pages|__get_free_pages|kmalloc_node|kzalloc_node|kvmalloc_node|kmemdup|kstrdup)$`)
+	allocRE       = regexp.MustCompile(`^(kmalloc|kzalloc|kcalloc|kmalloc_array|kvmalloc|kvzalloc|kvcalloc|kmem_cache_alloc|kmem_cache_zalloc|alloc_pages|__get_free_pages|kmalloc_node|kzalloc_node|kvmalloc_node|kmemdup|kstrdup)$`)
 	// sleepingGuards are the cleanup.h guard classes that may sleep; any
 	// other guard is taken for an atomic section
 	sleepingGuards = map[string]bool{"mutex": true, "mutex_intr": true, "rwsem_read": true, "rwsem_write": true, "srcu": true}
