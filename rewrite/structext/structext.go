@@ -493,7 +493,19 @@ func convertSizeof(f *ast.File, st *sites.Site, pl *plan) ([]edit.Edit, error) {
 		return nil, fmt.Errorf("kprewrite cannot find the allocation at %s:%d again in the current text", st.File, st.Line)
 	}
 	i := sites.TokenAt(toks, at)
+	// the sizeof the compiler points into, or else the one of the
+	// statement (memset(info, 0, sizeof(struct x)) is pointed at by its
+	// call)
+	cands := []int{}
 	for k := i; k >= 0 && k > i-6; k-- {
+		cands = append(cands, k)
+	}
+	if start, end := sites.StatementBounds(toks, i); start >= 0 {
+		for k := start; k < end && k < len(toks); k++ {
+			cands = append(cands, k)
+		}
+	}
+	for _, k := range cands {
 		if toks[k].Text == "sizeof" && k+1 < len(toks) && toks[k+1].Text == "(" {
 			depth := 0
 			for e := k + 1; e < len(toks); e++ {
