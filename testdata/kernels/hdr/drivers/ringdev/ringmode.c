@@ -43,3 +43,14 @@ int ring_apply(const struct ring_ops *ops, int mode)
 		return ops->set_mode(mode);
 	return 0;
 }
+
+static void ring_mode_reset(void)
+{
+	ring_mode = RING_MODE_DEFAULT;
+}
+
+int ring_mode_restore(void)
+{
+	ring_mode_reset();
+	return ring_mode;
+}

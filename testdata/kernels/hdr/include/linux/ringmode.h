@@ -26,5 +26,6 @@ struct ring_ops {
 };
 
 int ring_apply(const struct ring_ops *ops, int mode);
+int ring_mode_restore(void);
 
 #endif /* _LINUX_RINGMODE_H */
