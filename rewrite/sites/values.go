@@ -433,7 +433,7 @@ func assignsAfter(f *ast.File, fn *ast.Func, from int, obj string, arrow bool, m
 			continue
 		}
 		val := toks[i+4 : end]
-		out = append(out, assign{obj: obj, text: ast.JoinTokens(val), fn: fn.Name, off: t.Off, toks: val, conditional: conditionalAt(toks, i, from)})
+		out = append(out, assign{obj: obj, text: ast.JoinTokens(val), fn: fn.Name, off: t.Off, toks: val, conditional: conditionalAt(toks, i, from, obj)})
 	}
 	return out
 }
@@ -442,24 +442,63 @@ func assignsAfter(f *ast.File, fn *ast.Func, from int, obj string, arrow bool, m
 // function body, braces included) may be skipped on a path from offset
 // from: it is nested in a block, is the body of an unbraced if, else or
 // loop, or a label stands between from and it.
-func conditionalAt(toks []ast.Token, i, from int) bool {
-	depth := 0
+func conditionalAt(toks []ast.Token, i, from int, obj string) bool {
+	// the blocks opened after the creation and still open at i: each must
+	// be the one "if (obj)" (or likely(obj), obj != NULL) enters, which
+	// every path on which the object exists takes
+	var open []bool // per block opened after from: entered only when obj exists
 	for k := 0; k < i; k++ {
+		if toks[k].Off < from {
+			continue
+		}
 		switch toks[k].Text {
 		case "{":
-			depth++
+			open = append(open, testsObject(toks, k, obj))
 		case "}":
-			depth--
+			if len(open) == 0 {
+				return true // the creation's own block ended
+			}
+			open = open[:len(open)-1]
 		case ":":
-			if toks[k].Off >= from && k > 1 && toks[k-1].Kind == ast.Ident && (toks[k-2].Text == ";" || toks[k-2].Text == "{" || toks[k-2].Text == "}") {
+			if k > 1 && toks[k-1].Kind == ast.Ident && (toks[k-2].Text == ";" || toks[k-2].Text == "{" || toks[k-2].Text == "}") {
 				return true // a label (or a case) after the creation
 			}
 		}
 	}
-	if depth != 1 {
-		return true
+	for _, ok := range open {
+		if !ok {
+			return true
+		}
 	}
 	return i > 0 && (toks[i-1].Text == ")" || toks[i-1].Text == "else")
+}
+
+// testsObject reports whether the '{' at toks[k] opens the body of "if
+// (obj)", "if (likely(obj))" or "if (obj != NULL)": the allocation's
+// success.
+func testsObject(toks []ast.Token, k int, obj string) bool {
+	var cond []string
+	depth := 0
+	j := k - 1
+	for ; j >= 0; j-- {
+		t := toks[j].Text
+		if t == ")" {
+			depth++
+		} else if t == "(" {
+			depth--
+			if depth == 0 {
+				break
+			}
+		}
+		if depth > 0 && !(t == ")" && depth == 1 && j == k-1) {
+			cond = append([]string{t}, cond...)
+		}
+	}
+	if j < 1 || toks[j-1].Text != "if" {
+		return false
+	}
+	c := strings.Join(cond, " ")
+	return c == obj || c == "likely ( "+obj+" )" || c == obj+" != NULL"
 }
 
 // aliases returns the variables the creation path stored in a field of
