@@ -1634,3 +1634,10 @@ func (f *File) ParamNames(fn *Func) []string {
 	}
 	return names
 }
+
+// TypeSpelling is a type's text as the tables of type names spell it:
+// without a leading const, its words separated by single spaces
+// ("const  unsigned   int" is "unsigned int").
+func TypeSpelling(typ string) string {
+	return strings.Join(strings.Fields(strings.TrimPrefix(strings.TrimSpace(typ), "const ")), " ")
+}

@@ -91,7 +91,7 @@ func constantIn(expr string, pl *placement) (int64, bool) {
 
 // signedType reports whether a bitfield of type typ holds negative values.
 func signedType(typ string) bool {
-	t := strings.Join(strings.Fields(strings.TrimPrefix(strings.TrimSpace(typ), "const ")), " ")
+	t := ast.TypeSpelling(typ)
 	switch t {
 	case "__s8", "__s16", "__s32", "__s64", "s8", "s16", "s32", "s64", "int8_t", "int16_t", "int32_t", "int64_t",
 		"int", "long", "short", "char", "long int", "short int", "long long", "long long int", "ssize_t", "loff_t":
@@ -194,14 +194,18 @@ func run(p *rewrite.Pass) error {
 			v := sites.CreationValue(p, m.Header, tag, m.Name)
 			n, constant := constantIn(v.Expr, pl)
 			constant = constant && !signedType(pl.typ)
+			reset := ""
+			if constant {
+				reset = resetsRead(p, m, n)
+			}
 			switch {
 			case v.Zero:
 				pl.zero = "the zero default is proven right: " + v.Evidence
 				if v.Decision != "" {
 					pl.zero = fmt.Sprintf("the engineer decided they read 0 (--existing %q): not proven by kprewrite", v.Decision)
 				}
-			case constant && resetsRead(p, m, n) != "":
-				p.Refuse(m.Entry, resetsRead(p, m, n))
+			case reset != "":
+				p.Refuse(m.Entry, reset)
 				continue
 			case constant:
 				pl.xor = n

@@ -607,7 +607,7 @@ var ctors = map[string]string{
 // other fields read as their type (a narrower type promotes to int in
 // any expression anyway).
 func ReadType(typ string, width int64) string {
-	t := strings.Join(strings.Fields(strings.TrimPrefix(strings.TrimSpace(typ), "const ")), " ")
+	t := ast.TypeSpelling(typ)
 	switch t {
 	case "bool", "_Bool", "u8", "u16", "__u8", "__u16", "s8", "s16", "__s8", "__s16", "uint8_t", "uint16_t",
 		"int8_t", "int16_t", "char", "short", "unsigned char", "unsigned short", "signed char", "short int",

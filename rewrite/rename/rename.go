@@ -104,7 +104,8 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 	}
 	cur := p.Parse(file)
 	fn := cur.Func(name)
-	orig := ast.Parse(file, p.Original(file)).Func(name)
+	base := ast.Parse(file, p.Original(file))
+	orig := base.Func(name)
 	if fn == nil || orig == nil {
 		return "the definition of " + name + " is not found in " + file
 	}
@@ -177,7 +178,6 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 	// The original comes back word for word: the functions of its file it
 	// calls must keep their prototypes (a helper the fix passes a new
 	// argument to would not take the old call)
-	base := ast.Parse(file, p.Original(file))
 	for _, t := range base.CodeTokens(orig.Body) {
 		if t.Kind != ast.Ident || t.Text == name {
 			continue
@@ -197,7 +197,7 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 	// Edits: the original definition back before the new one, the new one
 	// renamed, the callers switched and given the new prototype, the
 	// headers as they were.
-	origText := strings.TrimRight(string(p.Original(file)[orig.Span.Off:orig.Span.End]), "\n")
+	origText := strings.TrimRight(base.Text(orig.Span), "\n")
 	start := leadingComment(cur, fn.Span.Off)
 	p.Edit(edit.Edit{File: file, Off: start, End: start, Text: origText + "\n\n", Why: "original definition kept", Hazard: e.Hazard})
 	p.Edit(edit.Edit{File: file, Off: nameTok.Off, End: nameTok.End, Text: nn, Why: "new version renamed", Hazard: e.Hazard})

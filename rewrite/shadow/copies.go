@@ -148,18 +148,8 @@ func copyStatement(f *ast.File, off int, member string) (copySite, string) {
 		if close < 0 || close+1 >= len(rhs) || rhs[close+1].Text != "{" || ast.MatchForward(rhs, close+1) != len(rhs)-1 {
 			return copySite{}, "a compound literal kprewrite cannot read"
 		}
-		depth := 0
-		for k := close + 1; k < len(rhs); k++ {
-			switch rhs[k].Text {
-			case "(", "[", "{":
-				depth++
-			case ")", "]", "}":
-				depth--
-			case ".":
-				if depth == 1 && k+1 < len(rhs) && rhs[k+1].Text == member && (rhs[k-1].Text == "{" || rhs[k-1].Text == ",") {
-					return copySite{}, "named"
-				}
-			}
+		if sites.Designates(rhs, close+1, member) {
+			return copySite{}, "named"
 		}
 		return copySite{dst: pointerTo(f, lhs), end: toks[end].End}, ""
 	}

@@ -253,25 +253,8 @@ func locateFree(p *rewrite.Session, file string, line int, call string) *Free {
 		// condition
 		if i > 0 && (toks[i-1].Text == ")" || toks[i-1].Text == "else") && f.Line(toks[i-1].Off) < line &&
 			strings.TrimSpace(string(f.Src[lineStart:t.Off])) == "" {
-			end := -1
-			depth := 0
-			for k := i + 1; k < len(toks); k++ {
-				switch toks[k].Text {
-				case "(", "[", "{":
-					depth++
-				case ")", "]", "}":
-					depth--
-				case ";":
-					if depth == 0 {
-						end = toks[k].End
-					}
-				}
-				if end >= 0 || depth < 0 {
-					break
-				}
-			}
-			if end >= 0 {
-				fr.Stmt, fr.Body, fr.Open, fr.End = t.Off, true, toks[i-1].End, end
+			if _, end := StatementBounds(toks, i); end < len(toks) {
+				fr.Stmt, fr.Body, fr.Open, fr.End = t.Off, true, toks[i-1].End, toks[end].End
 			}
 		}
 		break

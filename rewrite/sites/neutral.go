@@ -335,7 +335,7 @@ var signedTypes = map[string]bool{
 
 // candidates are the constants Neutral tries for a type, zero first.
 func candidates(typ string) []string {
-	t := strings.Join(strings.Fields(strings.TrimPrefix(strings.TrimSpace(typ), "const ")), " ")
+	t := ast.TypeSpelling(typ)
 	switch {
 	case strings.HasSuffix(t, "*"):
 		return []string{"NULL"}

@@ -783,23 +783,32 @@ func literalNames(f *ast.File, off int, tag, member string) bool {
 	toks := CodeTokens(f)
 	start, end := StatementBounds(toks, TokenAt(toks, off))
 	for i := start; i+4 < end && i+4 < len(toks); i++ {
-		if toks[i].Text != "(" || toks[i+1].Text != "struct" && toks[i+1].Text != "union" || toks[i+2].Text != tag || toks[i+3].Text != ")" || toks[i+4].Text != "{" {
-			continue
+		if toks[i].Text == "(" && (toks[i+1].Text == "struct" || toks[i+1].Text == "union") && toks[i+2].Text == tag && toks[i+3].Text == ")" && toks[i+4].Text == "{" &&
+			Designates(toks, i+4, member) {
+			return true
 		}
-		depth := 0
-		for k := i + 4; k < end && k < len(toks); k++ {
-			switch toks[k].Text {
-			case "{", "(", "[":
-				depth++
-			case "}", ")", "]":
-				depth--
-			}
-			if depth == 1 && toks[k].Text == "." && k+2 < len(toks) && toks[k+1].Text == member && toks[k+2].Text == "=" {
+	}
+	return false
+}
+
+// Designates reports whether the initializer list whose '{' is toks[open]
+// names member in one of its own designators (".member = x", ".member[i] =
+// x"; not ".other.member", which is another struct's).
+func Designates(toks []ast.Token, open int, member string) bool {
+	depth := 0
+	for k := open; k < len(toks); k++ {
+		switch toks[k].Text {
+		case "(", "[", "{":
+			depth++
+		case ")", "]", "}":
+			depth--
+		case ".":
+			if depth == 1 && k+1 < len(toks) && toks[k+1].Text == member && (toks[k-1].Text == "{" || toks[k-1].Text == ",") {
 				return true
 			}
-			if depth == 0 {
-				break
-			}
+		}
+		if depth == 0 {
+			return false
 		}
 	}
 	return false
