@@ -52,7 +52,6 @@ import (
 	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/internal/kperr"
-	"github.com/kprewrite/kprewrite/objdiff"
 	"github.com/kprewrite/kprewrite/oracle"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
@@ -598,32 +597,17 @@ func unpatchedReaders(p *rewrite.Pass, t *target, preText, postText string) (str
 	withUp := maps.Clone(base)
 	withUp[t.header] = up
 	comp := &build.Compiler{Env: p.Env, Dir: dir}
-	opt := build.Options{Extra: []string{"-ffunction-sections", "-fdata-sections"}}
-	var rs [2][]*build.Result
-	for k, files := range []map[string][]byte{base, withUp} {
-		if rs[k], err = comp.Compile(p.Context(), &build.Variant{Name: fmt.Sprintf("ovl%d%s", k, t.tag), Files: files}, srcs, opt); err != nil {
-			return "", p.Failed(err)
-		}
+	ds, err := comp.CompareCode(p.Context(), &build.Variant{Name: "ovl0" + t.tag, Files: base}, &build.Variant{Name: "ovl1" + t.tag, Files: withUp},
+		srcs, build.Options{Extra: []string{"-ffunction-sections", "-fdata-sections"}})
+	if err != nil {
+		return "", p.Failed(err)
 	}
-	for i, f := range srcs {
-		a, b := rs[0][i], rs[1][i]
-		if a.Failed || b.Failed {
-			return fmt.Sprintf("%s, which the patch does not change, names struct %s and does not compile with one of its definitions: what it reads with upstream's layout is not known", f, t.tag), nil
+	for _, d := range ds {
+		if d.A.Failed || d.B.Failed {
+			return fmt.Sprintf("%s, which the patch does not change, names struct %s and does not compile with one of its definitions: what it reads with upstream's layout is not known", d.Source, t.tag), nil
 		}
-		ca, err := objdiff.Program(a.Object)
-		if err != nil {
-			return "", p.Failed(kperr.Toolchainf(err, "reading the object of %s", f))
-		}
-		cb, err := objdiff.Program(b.Object)
-		if err != nil {
-			return "", p.Failed(kperr.Toolchainf(err, "reading the object of %s", f))
-		}
-		if chs := objdiff.Compare(ca, cb); len(chs) > 0 {
-			var names []string
-			for _, ch := range chs {
-				names = append(names, ch.Name)
-			}
-			return fmt.Sprintf("%s, which the patch does not change, reads struct %s, and upstream's layout changes its code (%s): it would go on reading the bytes with the running kernel's layout while the patched code reads them with upstream's", f, t.tag, strings.Join(names, ", ")), nil
+		if len(d.Changed) > 0 {
+			return fmt.Sprintf("%s, which the patch does not change, reads struct %s, and upstream's layout changes its code (%s): it would go on reading the bytes with the running kernel's layout while the patched code reads them with upstream's", d.Source, t.tag, strings.Join(d.Changed, ", ")), nil
 		}
 	}
 	return "", nil

@@ -43,7 +43,6 @@ import (
 	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/kbuild"
-	"github.com/kprewrite/kprewrite/objdiff"
 	"github.com/kprewrite/kprewrite/rewrite"
 )
 
@@ -186,34 +185,18 @@ func compare(p *rewrite.Pass, h string, n int) (proof, why string, err error) {
 		if len(batch) == 0 {
 			continue
 		}
-		var rs [2][]*build.Result
-		for i, v := range variants {
-			if rs[i], err = comp.Compile(ctx, v, batch, build.Options{Extra: []string{"-ffunction-sections", "-fdata-sections"}}); err != nil {
-				return "", "", err
-			}
+		ds, err := comp.CompareCode(ctx, variants[0], variants[1], batch, build.Options{Extra: []string{"-ffunction-sections", "-fdata-sections"}})
+		if err != nil {
+			return "", "", err
 		}
-		for i, u := range batch {
-			a, b := rs[0][i], rs[1][i]
+		for _, d := range ds {
 			switch {
-			case a.Failed:
-				return "", fmt.Sprintf("%s does not compile with the header as rewritten: %s", u, firstError(a)), nil
-			case b.Failed:
-				return "", fmt.Sprintf("%s needs the change to %s: with the original header, %s", u, h, firstError(b)), nil
-			}
-			ca, err := objdiff.Program(a.Object)
-			if err != nil {
-				return "", "", kperr.Toolchainf(err, "reading the object of %s", u)
-			}
-			cb, err := objdiff.Program(b.Object)
-			if err != nil {
-				return "", "", kperr.Toolchainf(err, "reading the object of %s", u)
-			}
-			if chs := objdiff.Compare(cb, ca); len(chs) > 0 {
-				var names []string
-				for _, ch := range chs {
-					names = append(names, ch.Name)
-				}
-				differ = append(differ, fmt.Sprintf("%s (%s)", u, firstFew(names)))
+			case d.A.Failed:
+				return "", fmt.Sprintf("%s does not compile with the header as rewritten: %s", d.Source, firstError(d.A)), nil
+			case d.B.Failed:
+				return "", fmt.Sprintf("%s needs the change to %s: with the original header, %s", d.Source, h, firstError(d.B)), nil
+			case len(d.Changed) > 0:
+				differ = append(differ, fmt.Sprintf("%s (%s)", d.Source, firstFew(d.Changed)))
 			}
 		}
 		if len(differ) > 0 {
