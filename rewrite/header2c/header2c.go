@@ -26,6 +26,7 @@ package header2c
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -133,6 +134,15 @@ func run(p *rewrite.Pass) error {
 	for _, u := range users {
 		radius[u] = st.editUser(u, st.block(st.needs(u)))
 	}
+	if fns := untraceable(p, radius); len(fns) > 0 {
+		for _, it := range st.items {
+			for _, e := range it.entries {
+				p.RefuseManual(e, fmt.Sprintf("the code that changes is compiled into %s, which ftrace cannot redirect (noinstr or notrace): no livepatch can replace it", strings.Join(fns, ", ")),
+					"leave this change out of the livepatch, or change the callers ftrace can redirect instead (a noinstr function of the entry path has none)")
+			}
+		}
+		return nil
+	}
 	reverted := st.revertHeaders()
 	if why := st.check(users); why != "" {
 		st.refuseAll(why)
@@ -235,6 +245,28 @@ func includesHeader(p *rewrite.Pass, file, header string) bool {
 		return false
 	}
 	return slices.Contains(users, file)
+}
+
+// untraceable lists the functions of the blast radius that carry noinstr
+// or notrace: ftrace has no entry in them, so a livepatch cannot replace
+// them, and header code moved into them never reaches the running kernel
+// (verify's ftrace check would fail the result). Inline functions are left
+// out: their callers carry the change.
+func untraceable(p *rewrite.Pass, radius map[string][]string) []string {
+	var out []string
+	for _, u := range slices.Sorted(maps.Keys(radius)) {
+		f := p.Parse(u)
+		if f == nil {
+			continue
+		}
+		for _, name := range radius[u] {
+			fn := f.Func(name)
+			if fn != nil && !fn.IsInline() && (fn.Has("noinstr") || fn.Has("notrace")) {
+				out = append(out, fmt.Sprintf("%s (%s)", name, u))
+			}
+		}
+	}
+	return out
 }
 
 func (st *state) refuseAll(why string) {

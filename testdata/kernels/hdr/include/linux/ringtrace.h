@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _LINUX_RINGTRACE_H
+#define _LINUX_RINGTRACE_H
+
+#include <linux/types.h>
+
+/* the bits of the head index a trace record keeps */
+#define RING_TRACE_MASK	0xff
+
+#endif /* _LINUX_RINGTRACE_H */
