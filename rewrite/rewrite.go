@@ -335,6 +335,8 @@ func (s *Session) Dropped(rel string) bool {
 // upstream patch creates and the transforms emptied (Dropped): the output
 // does not create it, so a line that includes it would not compile. Every
 // such line is the patch's own (the header is new); each deletion is noted.
+// <x.h> is looked for where kbuild's -I options look: include/,
+// include/uapi/ and the architecture's include/ and include/uapi/.
 func (s *Session) includesOfDropped() []edit.Edit {
 	var dropped []string
 	for _, f := range s.order {
@@ -352,7 +354,11 @@ func (s *Session) includesOfDropped() []edit.Edit {
 		}
 		f := s.Parse(g)
 		for _, inc := range f.Includes {
-			named := []string{"include/" + inc.Path}
+			named := []string{"include/" + inc.Path, "include/uapi/" + inc.Path}
+			if s.Env != nil && s.Env.Make != nil {
+				arch := "arch/" + s.Env.Make.SrcArch() + "/include/"
+				named = append(named, arch+inc.Path, arch+"uapi/"+inc.Path)
+			}
 			if !inc.System {
 				named = append(named, path.Join(path.Dir(g), inc.Path))
 			}
