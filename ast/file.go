@@ -1641,3 +1641,20 @@ func (f *File) ParamNames(fn *Func) []string {
 func TypeSpelling(typ string) string {
 	return strings.Join(strings.Fields(strings.TrimPrefix(strings.TrimSpace(typ), "const ")), " ")
 }
+
+// signedTypes are the kernel's signed integer types, as TypeSpelling
+// spells them; any spelling that starts with "signed" is one too. char is
+// signed on the architectures kprewrite builds for (x86: the kernel uses
+// -funsigned-char only from 6.2).
+var signedTypes = map[string]bool{
+	"__s8": true, "__s16": true, "__s32": true, "__s64": true, "s8": true, "s16": true, "s32": true, "s64": true,
+	"int8_t": true, "int16_t": true, "int32_t": true, "int64_t": true,
+	"int": true, "long": true, "short": true, "char": true, "long int": true, "short int": true,
+	"long long": true, "long long int": true, "ssize_t": true, "loff_t": true,
+}
+
+// SignedType reports whether typ is a signed integer type.
+func SignedType(typ string) bool {
+	t := TypeSpelling(typ)
+	return signedTypes[t] || t == "signed" || strings.HasPrefix(t, "signed ")
+}

@@ -89,17 +89,6 @@ func constantIn(expr string, pl *placement) (int64, bool) {
 	return n, true
 }
 
-// signedType reports whether a bitfield of type typ holds negative values.
-func signedType(typ string) bool {
-	t := ast.TypeSpelling(typ)
-	switch t {
-	case "__s8", "__s16", "__s32", "__s64", "s8", "s16", "s32", "s64", "int8_t", "int16_t", "int32_t", "int64_t",
-		"int", "long", "short", "char", "long int", "short int", "long long", "long long int", "ssize_t", "loff_t":
-		return true
-	}
-	return strings.HasPrefix(t, "signed")
-}
-
 // neutralValue asks the compiler, once every use of m is known, for the
 // value with which the patched code treats objects that hold no value as
 // the running kernel's code does (sites.Neutral, among the values the
@@ -193,7 +182,7 @@ func run(p *rewrite.Pass) error {
 			}
 			v := sites.CreationValue(p, m.Header, tag, m.Name)
 			n, constant := constantIn(v.Expr, pl)
-			constant = constant && !signedType(pl.typ)
+			constant = constant && !ast.SignedType(pl.typ)
 			reset := ""
 			if constant {
 				reset = resetsRead(p, m, n)
@@ -213,7 +202,7 @@ func run(p *rewrite.Pass) error {
 				if v.Decision != "" {
 					pl.zero = fmt.Sprintf("the engineer decided they read %s (--existing %q): not proven by kprewrite", v.Expr, v.Decision)
 				}
-			case signedType(pl.typ):
+			case ast.SignedType(pl.typ):
 				p.Refuse(m.Entry, "objects that exist before the livepatch would read 0 from the spare bits, and 0 is not proven to be what upstream creation gives the member: "+v.Evidence)
 				continue
 			default:
@@ -490,7 +479,7 @@ func accessors(m *member.Member, pl *placement) string {
 	unit := unitTypes[pl.unitSize]
 	typ := strings.TrimSpace(pl.typ)
 	isBool := typ == "bool" || typ == "_Bool"
-	signed := signedType(typ)
+	signed := ast.SignedType(typ)
 	bits := fmt.Sprintf("bit %d", pl.shift)
 	if pl.width > 1 {
 		bits = fmt.Sprintf("bits %d-%d", pl.shift, pl.shift+pl.width-1)

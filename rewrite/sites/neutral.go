@@ -326,13 +326,6 @@ var unsignedMax = map[string]string{
 	"unsigned long": "ULONG_MAX", "size_t": "SIZE_MAX",
 }
 
-// signedTypes are the kernel's signed integer types.
-var signedTypes = map[string]bool{
-	"int": true, "s8": true, "s16": true, "s32": true, "s64": true, "__s8": true, "__s16": true, "__s32": true, "__s64": true,
-	"int8_t": true, "int16_t": true, "int32_t": true, "int64_t": true, "long": true, "long long": true, "short": true,
-	"signed char": true, "char": true, "ssize_t": true, "long int": true, "signed int": true, "signed": true,
-}
-
 // candidates are the constants Neutral tries for a type, zero first.
 func candidates(typ string) []string {
 	t := ast.TypeSpelling(typ)
@@ -343,7 +336,7 @@ func candidates(typ string) []string {
 		return []string{"false", "true"}
 	case unsignedMax[t] != "":
 		return []string{"0", "1", unsignedMax[t]}
-	case signedTypes[t]:
+	case ast.SignedType(t):
 		return []string{"0", "1", "-1"}
 	case strings.HasPrefix(t, "struct ") || strings.HasPrefix(t, "union ") || strings.Contains(t, "["):
 		return nil
