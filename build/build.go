@@ -275,6 +275,10 @@ func (c *Compiler) compileOne(ctx context.Context, v *Variant, cmd *kbuild.Comma
 // error diagnostic (nil: evidence about the source) from a compiler that
 // could not run, died of a signal, or failed without saying where (an
 // error: the environment is broken).
+// envErrorRE matches gcc's messages about the machine rather than the
+// source: a full disk, an output it cannot write or open, no memory.
+var envErrorRE = regexp.MustCompile(`No space left on device|error writing to |cannot open output file|Cannot allocate memory|out of memory allocating|Disk quota exceeded|Read-only file system`)
+
 func toolchainFailure(compiler, source, out string, err error) error {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
@@ -282,6 +286,13 @@ func toolchainFailure(compiler, source, out string, err error) error {
 	}
 	if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() {
 		return kperr.Toolchainf(nil, "the compiler %s was killed by signal %v compiling %s", compiler, st.Signal(), source)
+	}
+	// gcc reports a full disk or an unwritable output as an error at a
+	// source line: that is the machine, not the source
+	for _, l := range strings.Split(out, "\n") {
+		if envErrorRE.MatchString(l) {
+			return kperr.Toolchainf(nil, "the compiler %s could not work on %s: %s", compiler, source, strings.TrimSpace(l))
+		}
 	}
 	for _, d := range parseDiagnostics(out, "", "", "", "/", 0) {
 		if d.Severity == "error" {
@@ -425,6 +436,7 @@ var diagRE = regexp.MustCompile(`^(.+?):(\d+):(\d+): (error|warning|note|fatal e
 // parseDiagnostics reads gcc's messages and names files tree-relatively.
 func parseDiagnostics(out, ovl, srcRoot, treeRoot, cwd string, max int) []Diagnostic {
 	var ds []Diagnostic
+	errs, others := 0, 0
 	for _, l := range strings.Split(out, "\n") {
 		m := diagRE.FindStringSubmatch(l)
 		if m == nil {
@@ -447,12 +459,47 @@ func parseDiagnostics(out, ovl, srcRoot, treeRoot, cwd string, max int) []Diagno
 		if sev == "fatal error" {
 			sev = "error"
 		}
-		ds = append(ds, Diagnostic{File: file, Line: line, Col: col, Severity: sev, Message: m[5]})
-		if max > 0 && len(ds) >= max {
-			break
+		// the cap counts errors and other diagnostics apart: warnings
+		// before the first error must not push it out (a failed compile
+		// with no error diagnostic reads as a clean one)
+		if max > 0 {
+			if sev == "error" && errs >= max || sev != "error" && others >= max {
+				continue
+			}
+			if sev == "error" {
+				errs++
+			} else {
+				others++
+			}
 		}
+		ds = append(ds, Diagnostic{File: file, Line: line, Col: col, Severity: sev, Message: m[5]})
 	}
 	return ds
+}
+
+// Failed reports whether any of the compiles failed.
+func Failed(rs []*Result) bool {
+	for _, r := range rs {
+		if r.Failed {
+			return true
+		}
+	}
+	return false
+}
+
+// Failures describes the failed compiles of rs: their error diagnostics,
+// sorted, and "SOURCE: the compile failed" for one that kept none.
+func Failures(rs []*Result) []string {
+	var out []string
+	for _, d := range Errors(rs) {
+		out = append(out, d.String())
+	}
+	for _, r := range rs {
+		if r.Failed && len(Errors([]*Result{r})) == 0 {
+			out = append(out, r.Source+": the compile failed without an error diagnostic")
+		}
+	}
+	return out
 }
 
 // Errors returns the error diagnostics of results, sorted.

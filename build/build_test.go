@@ -2,9 +2,11 @@ package build
 
 import (
 	"context"
+	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/kbuild"
 )
 
@@ -48,5 +50,37 @@ func TestOverlayCompile(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no type-exact error at the use site: %v", rs[0].Diagnostics)
+	}
+}
+
+// gcc reports a full disk at a source line; that is the machine, not the
+// source: a toolchain failure, never a compile failure of the patch.
+func TestToolchainFailureDiskFull(t *testing.T) {
+	err := exec.Command("sh", "-c", "exit 1").Run()
+	out := "kernel/ring.c:43:1: error: error writing to /tmp/ccAA4Eot.s: No space left on device\n"
+	got := toolchainFailure("gcc", "kernel/ring.c", out, err)
+	if got == nil || kperr.KindOf(got) != kperr.Toolchain {
+		t.Errorf("disk full: %v (kind %v), want a toolchain failure", got, kperr.KindOf(got))
+	}
+	out = "kernel/ring.c:43:1: error: expected ';' before '}' token\n"
+	if got := toolchainFailure("gcc", "kernel/ring.c", out, err); got != nil {
+		t.Errorf("a real error diagnostic: %v, want nil (evidence about the source)", got)
+	}
+}
+
+// The cap on kept diagnostics counts errors apart from warnings.
+func TestParseDiagnosticsKeepsErrorsAfterWarnings(t *testing.T) {
+	out := strings.Repeat("a.c:1:1: warning: noisy\n", 30) + "a.c:2:1: error: bad\n"
+	ds := parseDiagnostics(out, "", "", "", "/", 5)
+	var errs, warns int
+	for _, d := range ds {
+		if d.Severity == "error" {
+			errs++
+		} else {
+			warns++
+		}
+	}
+	if errs != 1 || warns != 5 {
+		t.Errorf("kept %d errors and %d warnings, want 1 and 5", errs, warns)
 	}
 }

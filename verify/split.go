@@ -93,7 +93,7 @@ func split(ctx context.Context, env *kbuild.Env, comp *build.Compiler, in Input,
 			c.Details = append(c.Details, err.Error())
 			continue
 		}
-		for _, d := range build.Errors(rs) {
+		for _, d := range build.Failures(rs) {
 			c.OK = false
 			c.Details = append(c.Details, fmt.Sprintf("%s: %s", name, d))
 		}

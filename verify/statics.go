@@ -76,7 +76,7 @@ func staticsCheck(ctx context.Context, comp *build.Compiler, sources []string, v
 		out := map[string]map[string][]unit.Static{}
 		for _, r := range rs {
 			if r.Failed {
-				return nil, fmt.Errorf("gcc -E %s: %s", r.Source, build.Errors([]*build.Result{r})[0])
+				return nil, fmt.Errorf("gcc -E %s: %s", r.Source, strings.Join(build.Failures([]*build.Result{r}), "; "))
 			}
 			fs, err := mutableStatics(ctx, r.Source, r.Preprocessed)
 			if err != nil {

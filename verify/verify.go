@@ -108,7 +108,9 @@ type Report struct {
 	Objects  []ObjectFuncs `json:"objects"`
 	Splits   []Split       `json:"splits,omitempty"`
 	Compiled []string      `json:"compiled"` // source files compiled, per variant
-	Seconds  float64       `json:"seconds"`
+	// Seconds is the run's wall time, for the log: not in the report,
+	// which is the same for the same input.
+	Seconds float64 `json:"-"`
 	// Timings are the phase times of the run, with --timings only.
 	Timings []progress.Phase `json:"timings,omitempty"`
 }
@@ -123,6 +125,25 @@ const (
 	vNew    = "rewr"
 	vKept   = "kept"
 )
+
+// proofNeeds are the checks without which nothing is proven: a run that
+// had to skip one (nothing compiled; a config without ftrace, where no
+// function can be livepatched) is not a proof.
+var proofNeeds = map[string]bool{"compile": true, "ftrace": true}
+
+// NotProven reports whether the report fails only because a check the
+// proof needs could not run: nothing failed, nothing was proven either.
+func (r *Report) NotProven() bool {
+	if r.OK {
+		return false
+	}
+	for _, c := range r.Checks {
+		if !c.OK && !c.Skipped {
+			return false
+		}
+	}
+	return true
+}
 
 // Run verifies. An error is returned only for failures of kprewrite itself
 // (I/O, a missing toolchain); a patch that fails a check gives a report
@@ -250,7 +271,7 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if build.Errors(newBuild) != nil {
+	if build.Failed(newBuild) {
 		// report errors with the real line numbers
 		plain, err := comp.Compile(ctx, &build.Variant{Name: vNew, Files: newFiles, Append: newAppend}, sources, opt)
 		if err != nil {
@@ -258,14 +279,15 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 		}
 		newBuild = plain
 	}
-	compileCheck := Check{Name: "compile", OK: true}
-	for _, d := range build.Errors(newBuild) {
-		compileCheck.OK = false
-		compileCheck.Details = append(compileCheck.Details, d.String())
+	// A base tree that does not compile says nothing about the patch: the
+	// tree and config given are not a kernel kprewrite can prove against.
+	if build.Failed(baseRes) {
+		return nil, kperr.CompileFailure("the base tree does not compile with this config (before any patch): check --tree and --config (a tree prepared for this config, the same compiler)", build.Failures(baseRes))
 	}
-	for _, d := range build.Errors(baseRes) {
+	compileCheck := Check{Name: "compile", OK: true}
+	for _, d := range build.Failures(newBuild) {
 		compileCheck.OK = false
-		compileCheck.Details = append(compileCheck.Details, "base tree: "+d.String())
+		compileCheck.Details = append(compileCheck.Details, d)
 	}
 	if compileCheck.OK && len(sources) == 0 {
 		// nothing to compile is no proof of anything: say so
@@ -274,7 +296,7 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	} else if compileCheck.OK {
 		compileCheck.Summary = fmt.Sprintf("%s compiled with kbuild's flags for base and rewritten trees", plural(len(sources), "source file"))
 		if in.Original != nil {
-			if errs := build.Errors(origBuild); len(errs) > 0 {
+			if errs := build.Failures(origBuild); len(errs) > 0 {
 				compileCheck.Summary += fmt.Sprintf(" (the original patch itself fails to compile: %s)", errs[0])
 			}
 		}
@@ -368,6 +390,12 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 		}
 	}
 	funcCheck, objs := compareFunctions(baseRes, fs)
+	if errs := build.Failures(origBuild); len(errs) > 0 {
+		// what upstream changes is unknown: nothing shows the rewritten
+		// patch changes all of it
+		funcCheck.OK = false
+		funcCheck.Summary = "the upstream patch does not compile, so the functions it changes are unknown and nothing shows the rewritten patch changes them all: " + errs[0]
+	}
 	r.Objects = objs
 	r.add(funcCheck)
 	r.add(ftraceCheck(env, baseRes, fs))
@@ -390,11 +418,12 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 
 	r.OK = true
 	for _, c := range r.Checks {
-		if !c.OK && !c.Skipped {
+		if !c.OK && !c.Skipped || c.Skipped && proofNeeds[c.Name] {
 			r.OK = false
 		}
 	}
 	r.Seconds = time.Since(start).Seconds()
+	fmt.Fprintf(log, "kprewrite verify: done in %.1f s\n", r.Seconds)
 	return r, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/internal/realkernel"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/patch"
@@ -242,5 +243,86 @@ func TestRealTreeSlaveGrowthRefuted(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no exact verdict for struct slave: %+v", r.Layouts)
+	}
+}
+
+// A compile that fails after many warnings is a failure: the cap on kept
+// diagnostics must not push its error out.
+func TestCompileFailsAfterWarnings(t *testing.T) {
+	env := seedEnv(t)
+	warn := strings.Repeat("#warning noisy\n", 25)
+	p := edit(t, seed, [3]string{"net/core/dev.c", "\tif (dev == upper_dev)\n", warn + "\tthis is not C;\n\tif (dev == upper_dev)\n"})
+	r := run(t, env, p, nil, "")
+	if r.OK || check(r, "compile").OK {
+		t.Fatalf("a patch that does not compile passed: %+v", check(r, "compile"))
+	}
+}
+
+// A patch of which the config compiles nothing proves nothing: the report
+// is not OK, and says it is not proven rather than failed.
+func TestNothingCompiledIsNotProven(t *testing.T) {
+	cfg, err := os.ReadFile(filepath.Join(seed, ".config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noProc := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(noProc, []byte(strings.Replace(string(cfg), "CONFIG_PROC_FS=y", "# CONFIG_PROC_FS is not set", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env, err := kbuild.Open(seed, noProc, kbuild.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := edit(t, seed, [3]string{"drivers/net/bonding/bond_procfs.c", "Link Failure Count: %u", "Link failures: %u"})
+	r := run(t, env, p, nil, "")
+	if r.OK {
+		t.Fatalf("nothing compiled, yet the report is OK: %+v", r.Checks)
+	}
+	if !r.NotProven() {
+		t.Errorf("NotProven() is false for a run that only skipped: %+v", r.Checks)
+	}
+	var b strings.Builder
+	r.WriteText(&b)
+	if !strings.HasPrefix(b.String(), "kprewrite verify: NOT PROVEN") {
+		t.Errorf("verdict: %q", strings.SplitN(b.String(), "\n", 2)[0])
+	}
+}
+
+// When the upstream patch does not compile, the functions it changes are
+// unknown: the functions check cannot pass.
+func TestUpstreamCompileFailureNotProven(t *testing.T) {
+	env := seedEnv(t)
+	fix := [3]string{"net/core/dev.c", "\tif (dev == upper_dev)\n\t\treturn -EBUSY;\n", "\tif (dev == upper_dev || !upper_dev)\n\t\treturn -EBUSY;\n"}
+	rw := edit(t, seed, fix)
+	orig := edit(t, seed, fix, [3]string{"drivers/net/bonding/bond_procfs.c", "Link Failure Count: %u", "Link Failure Count: %u\" broken"})
+	r := run(t, env, rw, orig, "")
+	if fc := check(r, "functions"); fc.OK || r.OK {
+		t.Errorf("functions check passed although the upstream patch does not compile: %+v", fc)
+	}
+}
+
+// A base tree that does not compile is no evidence about a patch: verify
+// stops with a compile failure of the tree (exit 2), not a verdict.
+func TestBrokenBaseTreeStops(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(seed)); err != nil {
+		t.Fatal(err)
+	}
+	dev := filepath.Join(dir, "net/core/dev.c")
+	d, err := os.ReadFile(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dev, append(d, []byte("\nthis is not C;\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env, err := kbuild.Open(dir, "", kbuild.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := edit(t, dir, [3]string{"net/core/dev.c", "\tif (dev == upper_dev)\n\t\treturn -EBUSY;\n", "\tif (dev == upper_dev || !upper_dev)\n\t\treturn -EBUSY;\n"})
+	_, err = Run(context.Background(), Input{Env: env, Rewritten: p, Jobs: 2})
+	if err == nil || kperr.KindOf(err) != kperr.Compile || !strings.Contains(err.Error(), "base tree does not compile") {
+		t.Errorf("verify of a patch on a broken tree: %v (kind %v)", err, kperr.KindOf(err))
 	}
 }
