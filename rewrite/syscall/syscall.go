@@ -13,8 +13,12 @@
 // After:	KLP_SYSCALL_DEFINE2(sethostname, char __user *, name, int, len)
 //
 // It refuses SYSCALL_DEFINE0 and the COMPAT_ variants (the builders have
-// no replacement for them) and kernels that are not x86_64 (the
-// replacement macros exist only there).
+// no replacement for them), a klp rewrite of a kernel that is not x86_64
+// or has no linux/livepatch_helpers.h (klp-build's macros exist only
+// there), and a kpatch rewrite of an architecture kpatch-syscall.h does not
+// cover (it has x86_64, s390, ppc64 and arm64). A system call defined
+// several times under #if gets the macro on the definition the patch
+// changes.
 package syscall
 
 import (
@@ -57,9 +61,8 @@ func run(p *rewrite.Pass) error {
 		if e.Kind != hazard.Syscall || e.ResolvedBy != "" || e.Change == nil || e.Change.PostFunc == nil {
 			continue
 		}
-		if cfg := p.Env.Config; cfg != nil && cfg.Tristate("X86_64") != "y" {
-			p.RefuseManual(e, "the builders' replacement macros exist only for x86_64",
-				"move the change into a helper function the system call calls, and patch that")
+		if why := unsupported(p); why != "" {
+			p.RefuseManual(e, why, "move the change into a helper function the system call calls, and patch that")
 			continue
 		}
 		macro := e.Change.PostFunc.Macro
@@ -69,14 +72,18 @@ func run(p *rewrite.Pass) error {
 			continue
 		}
 		f := p.Parse(e.File)
-		fn := f.Func(e.Change.PostFunc.Name)
+		fn, n := definitionAt(f, e.Change.PostFunc.Name, e.Line)
+		if n > 1 && fn == nil {
+			p.RefuseManual(e, fmt.Sprintf("%s is defined %d times in %s (under #if) and none is at line %d", e.Change.PostFunc.Name, n, e.File, e.Line), "use "+prefix+macro+" on the definition the config builds")
+			continue
+		}
 		tok := macroToken(f, fn, macro)
 		if tok == nil {
 			p.RefuseManual(e, "the definition is not where the change model put it", "use "+prefix+macro)
 			continue
 		}
 		p.Edit(edit.Edit{File: e.File, Off: tok.Off, End: tok.End, Text: prefix + macro, Why: "replacement macro for " + fn.Name, Hazard: e.Hazard})
-		p.Resolve(e, fmt.Sprintf("%s becomes %s%s: the same __x64_sys entry point around a patchable inner function, without syscall metadata and error-injection data", macro, prefix, macro))
+		p.Resolve(e, fmt.Sprintf("%s becomes %s%s: the same entry points around a patchable inner function, without the syscall metadata", macro, prefix, macro))
 		files[e.File] = append(files[e.File], e.Hazard)
 	}
 	for file, hs := range files {
@@ -89,6 +96,53 @@ func run(p *rewrite.Pass) error {
 		}
 	}
 	return nil
+}
+
+// definitionAt returns the definition of name that holds line (a system
+// call may be defined several times under #if, as clone is), and how many
+// definitions the file has. With one definition it is that one.
+func definitionAt(f *ast.File, name string, line int) (*ast.Func, int) {
+	var all []*ast.Func
+	for _, fn := range f.Funcs {
+		if fn.Name == name {
+			all = append(all, fn)
+		}
+	}
+	if len(all) == 1 {
+		return all[0], 1
+	}
+	for _, fn := range all {
+		if f.Line(fn.Span.Off) <= line && line <= f.Line(fn.Span.End) {
+			return fn, len(all)
+		}
+	}
+	return nil, len(all)
+}
+
+// unsupported says why the dialect's replacement macros cannot serve this
+// kernel: klp's exist only for x86_64, and only in a tree that has
+// linux/livepatch_helpers.h (the kernel's klp-build); kpatch's cover
+// x86_64, s390, ppc64 and arm64 (kpatch-syscall.h).
+func unsupported(p *rewrite.Pass) string {
+	cfg := p.Env.Config
+	if p.Options.Dialect == "kpatch" {
+		if cfg == nil {
+			return ""
+		}
+		for _, arch := range []string{"X86_64", "S390", "PPC64", "ARM64"} {
+			if cfg.Tristate(arch) == "y" {
+				return ""
+			}
+		}
+		return "kpatch-syscall.h has replacement macros only for x86_64, s390, ppc64 and arm64"
+	}
+	if cfg == nil || cfg.Tristate("X86_64") != "y" {
+		return "klp-build's replacement macros (KLP_SYSCALL_DEFINEn) exist only for x86_64 (kpatch-build's cover s390, ppc64 and arm64 too: --dialect kpatch)"
+	}
+	if !p.Env.Tree.Exists("include/linux/livepatch_helpers.h") {
+		return "the tree has no include/linux/livepatch_helpers.h, where klp-build's KLP_SYSCALL_DEFINEn lives (a kernel with klp-build, or --dialect kpatch)"
+	}
+	return ""
 }
 
 // macroToken finds the defining macro's name in the function's header.

@@ -31,3 +31,24 @@ COMPAT_SYSCALL_DEFINE2(sethostname, char __user *, name, compat_int_t, len)
 	return 0;
 }
 #endif
+
+static int domainname_len;
+
+/* two definitions, one per argument order, as kernel/fork.c defines clone */
+#ifdef CONFIG_CLONE_BACKWARDS
+SYSCALL_DEFINE2(setdomainname, int, len, char __user *, name)
+{
+	if (len < 0 || len > __NEW_UTS_LEN)
+		return -EINVAL;
+	domainname_len = len;
+	return 0;
+}
+#else
+SYSCALL_DEFINE2(setdomainname, char __user *, name, int, len)
+{
+	if (len < 0 || len > __NEW_UTS_LEN)
+		return -EINVAL;
+	domainname_len = len;
+	return 0;
+}
+#endif
