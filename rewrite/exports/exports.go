@@ -12,18 +12,26 @@
 // After (rewritten):	the function stays, the export line is gone.
 //
 // An export of an existing function, or a removed export, is left to the
-// engineer: existing modules may link against it.
+// engineer: existing modules may link against it. So is the export of a
+// new function that a caller looks up by name (symbol_get(), dvb_attach():
+// the lookup would fail), that a caller in another module uses (upstream
+// makes that module depend on the definer's), or that a header declared
+// before the patch (a __weak default or a moved definition: unpatched
+// code calls it).
 package exports
 
 import (
+	"bytes"
 	"fmt"
 	"path"
+	"regexp"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/hazard"
+	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/rewrite"
 )
 
@@ -58,8 +66,16 @@ func run(p *rewrite.Pass) error {
 			continue
 		}
 		if !newFunc(fc, sym) {
-			p.RefuseManual(e, sym+" is not a function this patch adds: modules built against the running kernel may need the export",
+			why := sym + " is not a function this patch adds: modules built against the running kernel may need the export"
+			if newVar(fc, sym) {
+				why = sym + " is data this patch adds, not a function: the export is left to the engineer"
+			}
+			p.RefuseManual(e, why,
 				"drop the export change; callers in other objects must reach "+sym+" another way (a klp relocation or kallsyms lookup)")
+			continue
+		}
+		if why := notOnlyPatchCallers(p, e.File, sym); why != "" {
+			p.RefuseManual(e, why, "keep the export: patch the running kernel's users another way, or leave this change out of the livepatch")
 			continue
 		}
 		span.Why = "new export dropped"
@@ -68,6 +84,79 @@ func run(p *rewrite.Pass) error {
 		p.Resolve(e, fmt.Sprintf("dropped: %s is new in this patch, so its only callers are functions of the patch, which the livepatch module carries with it; the module needs no export", sym))
 	}
 	return nil
+}
+
+// lookupRE matches the ways code reaches an export by name at run time:
+// symbol_get() and friends, dvb_attach(), kallsyms, a string. Without the
+// export they find nothing and the caller takes its fallback path.
+var lookupRE = regexp.MustCompile(`\b(symbol_get|symbol_request|symbol_put|__symbol_get|__symbol_put|dvb_attach|kallsyms_lookup_name)\s*\(\s*"?(\w+)`)
+
+// notOnlyPatchCallers says why dropping the export of sym, defined in
+// file, would change what the patch does: a caller looks it up by name
+// (that lookup fails without the export), a caller is in another module
+// (upstream makes that module depend on the definer's, which the
+// livepatch's copy of sym cannot give: it reaches the definer's data only
+// while that module is loaded), or a header the file includes declared
+// sym before the patch (it exists elsewhere, a __weak default or a
+// definition the patch moves, and unpatched code calls it).
+func notOnlyPatchCallers(p *rewrite.Pass, file, sym string) string {
+	definer := p.Env.ObjectOf(file)
+	for _, f := range p.CurrentSources() {
+		src := p.File(f)
+		for _, m := range lookupRE.FindAllSubmatch(src, -1) {
+			if string(m[2]) == sym {
+				return fmt.Sprintf("%s looks %s up by name (%s): without the export the lookup fails", f, sym, m[1])
+			}
+		}
+		if bytes.Contains(src, []byte(`"`+sym+`"`)) {
+			return fmt.Sprintf("%s names %s in a string (a lookup by name?): without the export it may find nothing", f, sym)
+		}
+		if f == file || !ast.NamesAny(p.Parse(f).Tokens, map[string]bool{sym: true}) {
+			continue
+		}
+		if o := p.Env.ObjectOf(f); definer.Kind == kbuild.Module && o.Name() != definer.Name() {
+			return fmt.Sprintf("%s is defined in module %s and called from %s (%s): upstream makes %s depend on %s through the export; the livepatch's copy of %s reaches %s's data only while %s is loaded",
+				sym, definer.Name(), o.Name(), f, o.Name(), definer.Name(), sym, definer.Name(), definer.Name())
+		}
+	}
+	for _, inc := range p.Parse(file).Includes {
+		for _, h := range includeCandidates(p, file, inc) {
+			base, err := p.Env.Tree.ReadFile(h)
+			if err != nil {
+				continue
+			}
+			if ast.NamesAny(ast.Parse(h, base).Tokens, map[string]bool{sym: true}) {
+				return fmt.Sprintf("%s declares %s before the patch: the function exists elsewhere (a __weak default, or a definition the patch moves), and code the patch does not change calls it", h, sym)
+			}
+		}
+	}
+	return ""
+}
+
+// includeCandidates are the tree files an #include line may name.
+func includeCandidates(p *rewrite.Pass, file string, inc *ast.Include) []string {
+	out := []string{"include/" + inc.Path, "include/uapi/" + inc.Path}
+	if p.Env.Make != nil {
+		arch := "arch/" + p.Env.Make.SrcArch() + "/include/"
+		out = append(out, arch+inc.Path, arch+"uapi/"+inc.Path)
+	}
+	if !inc.System {
+		out = append(out, path.Join(path.Dir(file), inc.Path))
+	}
+	return out
+}
+
+// newVar reports whether the patch adds a global variable named sym to fc.
+func newVar(fc *change.File, sym string) bool {
+	if fc == nil {
+		return false
+	}
+	for _, ch := range fc.Changes {
+		if ch.Kind == change.VarAdded && ch.Name == sym {
+			return true
+		}
+	}
+	return false
 }
 
 // newFunc reports whether the patch adds a function named sym to fc.
