@@ -23,8 +23,10 @@ package exports
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
@@ -74,14 +76,23 @@ func run(p *rewrite.Pass) error {
 				"drop the export change; callers in other objects must reach "+sym+" another way (a klp relocation or kallsyms lookup)")
 			continue
 		}
-		if why := notOnlyPatchCallers(p, e.File, sym); why != "" {
+		why, deps := notOnlyPatchCallers(p, e.File, sym)
+		if why != "" {
 			p.RefuseManual(e, why, "keep the export: patch the running kernel's users another way, or leave this change out of the livepatch")
 			continue
 		}
 		span.Why = "new export dropped"
 		span.Hazard = e.Hazard
 		p.Edit(span)
-		p.Resolve(e, fmt.Sprintf("dropped: %s is new in this patch, so its only callers are functions of the patch, which the livepatch module carries with it; the module needs no export", sym))
+		how := fmt.Sprintf("dropped: %s is new in this patch, so its only callers are functions of the patch, which the livepatch module carries with it; the module needs no export", sym)
+		if len(deps) > 0 {
+			verb := "depends"
+			if len(deps) > 1 {
+				verb = "depend"
+			}
+			how += fmt.Sprintf(" (%s already %s on %s through its other exports, so it is loaded whenever the patched callers run)", strings.Join(deps, ", "), verb, p.Env.ObjectOf(e.File).Name())
+		}
+		p.Resolve(e, how)
 	}
 	return nil
 }
@@ -99,25 +110,33 @@ var lookupRE = regexp.MustCompile(`\b(symbol_get|symbol_request|symbol_put|__sym
 // while that module is loaded), or a header the file includes declared
 // sym before the patch (it exists elsewhere, a __weak default or a
 // definition the patch moves, and unpatched code calls it).
-func notOnlyPatchCallers(p *rewrite.Pass, file, sym string) string {
+func notOnlyPatchCallers(p *rewrite.Pass, file, sym string) (why string, deps []string) {
 	definer := p.Env.ObjectOf(file)
 	for _, f := range p.CurrentSources() {
 		src := p.File(f)
 		for _, m := range lookupRE.FindAllSubmatch(src, -1) {
 			if string(m[2]) == sym {
-				return fmt.Sprintf("%s looks %s up by name (%s): without the export the lookup fails", f, sym, m[1])
+				return fmt.Sprintf("%s looks %s up by name (%s): without the export the lookup fails", f, sym, m[1]), nil
 			}
 		}
 		if bytes.Contains(src, []byte(`"`+sym+`"`)) {
-			return fmt.Sprintf("%s names %s in a string (a lookup by name?): without the export it may find nothing", f, sym)
+			return fmt.Sprintf("%s names %s in a string (a lookup by name?): without the export it may find nothing", f, sym), nil
 		}
 		if f == file || !ast.NamesAny(p.Parse(f).Tokens, map[string]bool{sym: true}) {
 			continue
 		}
-		if o := p.Env.ObjectOf(f); definer.Kind == kbuild.Module && o.Name() != definer.Name() {
-			return fmt.Sprintf("%s is defined in module %s and called from %s (%s): upstream makes %s depend on %s through the export; the livepatch's copy of %s reaches %s's data only while %s is loaded",
-				sym, definer.Name(), o.Name(), f, o.Name(), definer.Name(), sym, definer.Name(), definer.Name())
+		o := p.Env.ObjectOf(f)
+		if definer.Kind != kbuild.Module || o.Name() == definer.Name() {
+			continue
 		}
+		if dependsOn(p, f, o, file, definer) {
+			if !slices.Contains(deps, o.Name()) {
+				deps = append(deps, o.Name())
+			}
+			continue
+		}
+		return fmt.Sprintf("%s is defined in module %s and called from %s (%s), which uses no other export of %s: upstream makes %s depend on %s through the export; the livepatch's copy of %s reaches %s's data only while %s is loaded",
+			sym, definer.Name(), o.Name(), f, definer.Name(), o.Name(), definer.Name(), sym, definer.Name(), definer.Name()), nil
 	}
 	for _, inc := range p.Parse(file).Includes {
 		for _, h := range includeCandidates(p, file, inc) {
@@ -126,11 +145,65 @@ func notOnlyPatchCallers(p *rewrite.Pass, file, sym string) string {
 				continue
 			}
 			if ast.NamesAny(ast.Parse(h, base).Tokens, map[string]bool{sym: true}) {
-				return fmt.Sprintf("%s declares %s before the patch: the function exists elsewhere (a __weak default, or a definition the patch moves), and code the patch does not change calls it", h, sym)
+				return fmt.Sprintf("%s declares %s before the patch: the function exists elsewhere (a __weak default, or a definition the patch moves), and code the patch does not change calls it", h, sym), nil
 			}
 		}
 	}
-	return ""
+	return "", deps
+}
+
+// dependsOn reports whether module user (of file uf) already depends on
+// module def (of file df) in the running kernel: a source of user, before
+// the patch, names a symbol a source of def exports. Then def is loaded
+// and pinned whenever user's code runs, and the livepatch's copy of a new
+// def function called from user's patched code finds def's data
+// relocated. The sources of a module are looked for in its file's
+// directory, where kbuild modules keep them.
+func dependsOn(p *rewrite.Pass, uf string, user kbuild.Object, df string, def kbuild.Object) bool {
+	exported := map[string]bool{}
+	for _, f := range moduleSources(p, df, def) {
+		for _, c := range ast.Parse(f, baseText(p, f)).Calls {
+			if strings.HasPrefix(c.Name, "EXPORT_SYMBOL") && len(c.Args) > 0 {
+				exported[c.Args[0]] = true
+			}
+		}
+	}
+	if len(exported) == 0 {
+		return false
+	}
+	for _, f := range moduleSources(p, uf, user) {
+		if ast.NamesAny(ast.Parse(f, baseText(p, f)).Tokens, exported) {
+			return true
+		}
+	}
+	return false
+}
+
+// moduleSources lists the .c files of file's directory that build into o.
+func moduleSources(p *rewrite.Pass, file string, o kbuild.Object) []string {
+	dir := path.Dir(file)
+	abs, err := p.Env.Tree.Abs(dir)
+	if err != nil {
+		return nil
+	}
+	ents, err := os.ReadDir(abs)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		rel := path.Join(dir, e.Name())
+		if path.Ext(rel) == ".c" && p.Env.ObjectOf(rel).Name() == o.Name() {
+			out = append(out, rel)
+		}
+	}
+	return out
+}
+
+// baseText is a file as the tree holds it, before the patch.
+func baseText(p *rewrite.Pass, rel string) []byte {
+	d, _ := p.Env.Tree.ReadFile(rel)
+	return d
 }
 
 // includeCandidates are the tree files an #include line may name.
