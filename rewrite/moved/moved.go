@@ -61,6 +61,10 @@ type def struct {
 	class, name string // "macro", "struct", "decl", "func", "var", "call"; the name it defines
 	span        ast.Span
 	code        string // its code tokens, comments left out, whitespace collapsed
+	// cond is the #if condition around it, the file's include guard left
+	// out: a definition that moves out of (or into) an #ifdef is not the
+	// same code in its new place
+	cond string
 }
 
 func (d def) key() string { return d.class + " " + d.name }
@@ -441,29 +445,29 @@ func defs(f *ast.File) []def {
 	var out []def
 	for _, m := range f.Macros {
 		if !m.Undef {
-			out = append(out, def{"macro", m.Name, m.Span, code(f, m.Span)})
+			out = append(out, def{"macro", m.Name, m.Span, code(f, m.Span), condOf(f, m.Cond)})
 		}
 	}
 	for _, s := range f.Structs {
 		if s.Name != "" && !nested(f, s) {
 			span := withSemicolon(f, s.Span)
-			out = append(out, def{"struct", s.Name, span, code(f, span)})
+			out = append(out, def{"struct", s.Name, span, code(f, span), condOf(f, s.Cond)})
 		}
 	}
 	for _, d := range f.Decls {
-		out = append(out, def{"decl", d.Name, d.Span, code(f, d.Span)})
+		out = append(out, def{"decl", d.Name, d.Span, code(f, d.Span), condOf(f, d.Cond)})
 	}
 	for _, fn := range f.Funcs {
-		out = append(out, def{"func", fn.Name, fn.Span, code(f, fn.Span)})
+		out = append(out, def{"func", fn.Name, fn.Span, code(f, fn.Span), condOf(f, fn.Cond)})
 	}
 	for _, v := range f.Vars {
 		if v.Func == nil {
-			out = append(out, def{"var", v.Name, v.Span, code(f, v.Span)})
+			out = append(out, def{"var", v.Name, v.Span, code(f, v.Span), condOf(f, v.Cond)})
 		}
 	}
 	for _, c := range f.Calls {
 		span := withSemicolon(f, c.Span)
-		out = append(out, def{"call", c.Name + "(" + strings.Join(c.Args, ", ") + ")", span, code(f, span)})
+		out = append(out, def{"call", c.Name + "(" + strings.Join(c.Args, ", ") + ")", span, code(f, span), condOf(f, c.Cond)})
 	}
 	return out
 }
@@ -541,7 +545,7 @@ func changedFuncs(removed, added map[string][]def, newFiles map[string]bool) []m
 			}
 			var tos []string
 			for _, to := range slices.Sorted(maps.Keys(added)) {
-				if newFiles[to] && path.Ext(to) == ".c" && count(added[to], r.key()) == 1 && only(added[to], r.key()).code != r.code {
+				if newFiles[to] && path.Ext(to) == ".c" && count(added[to], r.key()) == 1 && only(added[to], r.key()).code != r.code && only(added[to], r.key()).cond == r.cond {
 					tos = append(tos, to)
 				}
 			}
@@ -573,6 +577,25 @@ func only(ds []def, k string) def {
 	return def{}
 }
 
+// condOf is c without the terms of f's include guard.
+func condOf(f *ast.File, c ast.Cond) string {
+	var kept ast.Cond
+	for _, t := range c {
+		if f.Guard != "" && containsIdent(t.Expr, f.Guard) {
+			continue
+		}
+		kept = append(kept, t)
+	}
+	return kept.String()
+}
+
+// containsIdent reports whether expr names the identifier id.
+func containsIdent(expr, id string) bool {
+	return slices.Contains(strings.FieldsFunc(expr, func(r rune) bool {
+		return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	}), id)
+}
+
 // sameCode returns the code of the definitions of ds with key k, when they
 // all have the same.
 func sameCode(ds []def, k string) (string, bool) {
@@ -581,10 +604,10 @@ func sameCode(ds []def, k string) (string, bool) {
 		if d.key() != k {
 			continue
 		}
-		if n > 0 && d.code != code {
+		if n > 0 && d.cond+"\n"+d.code != code {
 			return "", false
 		}
-		code = d.code
+		code = d.cond + "\n" + d.code
 		n++
 	}
 	return code, n > 0
