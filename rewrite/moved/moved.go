@@ -176,6 +176,9 @@ func run(p *rewrite.Pass) error {
 	if why == "" {
 		why = check(p, pl, moves)
 	}
+	if why == "" {
+		why = changedHazards(p, pl, moves)
+	}
 	if why != "" {
 		for _, e := range p.Entries {
 			if e.ResolvedBy == "" && e.Change != nil && keys[changeKey(e.Change)] {
@@ -369,6 +372,32 @@ func check(p *rewrite.Pass, pl *plan, moves []move) string {
 				sort.Strings(homes)
 				return fmt.Sprintf("%s uses %s and does not include %s, where it stays", f, name, strings.Join(homes, " or "))
 			}
+		}
+	}
+	return ""
+}
+
+// changedHazards says why a function moved and changed cannot simply be
+// changed where it was: in its old place the change is a FuncChanged of its
+// own, with the hazards that brings (a SYSCALL_DEFINE body, __init or
+// notrace code, a new static local, a changed prototype), which the
+// patch's hunks, a removal and an addition, never showed the other
+// transforms. Hazards whose action is none (notes) do not count.
+func changedHazards(p *rewrite.Pass, pl *plan, moves []move) string {
+	for _, m := range moves {
+		if !m.changed {
+			continue
+		}
+		after, ok := pl.after[m.from]
+		if !ok {
+			continue
+		}
+		name := strings.TrimPrefix(m.key, "func ")
+		for _, h := range hazard.Analyze([]*change.File{change.Compute(m.from, p.Original(m.from), after)}) {
+			if h.Action == "none" || h.Change == nil || h.Change.Func != name {
+				continue
+			}
+			return fmt.Sprintf("%s moves to %s and changes: where it was, the change is a hazard of its own (%s: %s), which moving it back would hide", name, m.to, h.Kind, h.Reason)
 		}
 	}
 	return ""
