@@ -179,6 +179,9 @@ func run(p *rewrite.Pass) error {
 	if why == "" {
 		why = changedHazards(p, pl, moves)
 	}
+	if why == "" {
+		why = unchangedUsers(p, moves)
+	}
 	if why != "" {
 		for _, e := range p.Entries {
 			if e.ResolvedBy == "" && e.Change != nil && keys[changeKey(e.Change)] {
@@ -371,6 +374,61 @@ func check(p *rewrite.Pass, pl *plan, moves []move) string {
 			if !slices.ContainsFunc(homes, func(h string) bool { return h == f || includes(f, after, h) }) {
 				sort.Strings(homes)
 				return fmt.Sprintf("%s uses %s and does not include %s, where it stays", f, name, strings.Join(homes, " or "))
+			}
+		}
+	}
+	return ""
+}
+
+// unchangedUsers says why undoing a move between headers would lose what
+// the move does: a file the patch does not change, which the config
+// builds, includes one of the two headers and not the other, and names
+// the moved definition (in code or in an #if). Upstream, that file sees
+// the definition appear or disappear (an override such as
+// "#define arch_foo arch_foo" moved so a generic #ifndef fallback stops
+// applying): the move itself is the fix, and keeping the definition where
+// it was would leave the running kernel's code as it is.
+func unchangedUsers(p *rewrite.Pass, moves []move) string {
+	usersOf := map[string]map[string]bool{}
+	users := func(h string) (map[string]bool, bool) {
+		if u, ok := usersOf[h]; ok {
+			return u, u != nil
+		}
+		usersOf[h] = nil
+		if !p.Env.Tree.Exists(h) {
+			return nil, false
+		}
+		hu, err := p.Env.HeaderUsers(h)
+		if err != nil {
+			return nil, false
+		}
+		set := map[string]bool{}
+		for _, f := range hu.Candidates() {
+			set[f] = true
+		}
+		usersOf[h] = set
+		return set, true
+	}
+	for _, m := range moves {
+		class, name, _ := strings.Cut(m.key, " ")
+		if class == "call" || path.Ext(m.from) != ".h" || path.Ext(m.to) != ".h" {
+			continue
+		}
+		from, okF := users(m.from)
+		to, okT := users(m.to)
+		if !okF && !okT {
+			continue
+		}
+		for _, side := range [][2]map[string]bool{{from, to}, {to, from}} {
+			for _, f := range slices.Sorted(maps.Keys(side[0])) {
+				if side[1][f] || p.Current[f] != nil {
+					continue // sees both, or changed by the patch (check looks at those)
+				}
+				src, err := p.Env.Tree.ReadFile(f)
+				if err != nil || !bytes.Contains(src, []byte(name)) || !ast.NamesAny(ast.Parse(f, src).Tokens, map[string]bool{name: true}) {
+					continue
+				}
+				return fmt.Sprintf("%s names %s and includes only one of %s and %s: the move changes what it compiles, so the move is part of the fix", f, name, m.from, m.to)
 			}
 		}
 	}
