@@ -414,9 +414,12 @@ func unchangedUsers(p *rewrite.Pass, moves []move) string {
 		if class == "call" || path.Ext(m.from) != ".h" || path.Ext(m.to) != ".h" {
 			continue
 		}
+		// A new header has no includers the patch does not change; a
+		// header that includes the other after the patch gives its
+		// includers both.
 		from, okF := users(m.from)
 		to, okT := users(m.to)
-		if !okF && !okT {
+		if !okF || !okT || includesHeader(p, m.from, m.to) || includesHeader(p, m.to, m.from) {
 			continue
 		}
 		for _, side := range [][2]map[string]bool{{from, to}, {to, from}} {
@@ -433,6 +436,13 @@ func unchangedUsers(p *rewrite.Pass, moves []move) string {
 		}
 	}
 	return ""
+}
+
+// includesHeader reports whether header h, as the patch leaves it,
+// includes header other.
+func includesHeader(p *rewrite.Pass, h, other string) bool {
+	f := p.Parse(h)
+	return f != nil && includes(h, f, other)
 }
 
 // changedHazards says why a function moved and changed cannot simply be
