@@ -11,13 +11,14 @@ import (
 	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/internal/fsutil"
 	"github.com/kprewrite/kprewrite/internal/progress"
+	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/patch"
 )
 
 // split writes one patch per object (vmlinux, each module) to in.SplitDir
 // and checks that each applies to the base tree and compiles on its own.
-func split(ctx context.Context, env *kbuild.Env, comp *build.Compiler, in Input, res []*patch.FileResult) (Check, []Split) {
+func split(ctx context.Context, env *kbuild.Env, comp *build.Compiler, in Input, res []*patch.FileResult) (Check, []Split, error) {
 	c := Check{Name: "split", OK: true}
 	var files []string
 	for _, f := range in.Rewritten.Files {
@@ -35,9 +36,7 @@ func split(ctx context.Context, env *kbuild.Env, comp *build.Compiler, in Input,
 		return objs[i] < objs[j]
 	})
 	if err := os.MkdirAll(in.SplitDir, 0o755); err != nil {
-		c.OK = false
-		c.Summary = err.Error()
-		return c, nil
+		return c, nil, kperr.Diskf(err, "--split: cannot create %s", in.SplitDir)
 	}
 	var out []Split
 	for i, o := range objs {
@@ -69,9 +68,7 @@ func split(ctx context.Context, env *kbuild.Env, comp *build.Compiler, in Input,
 		name := fmt.Sprintf("%04d-%s.patch", i+1, o)
 		path := filepath.Join(in.SplitDir, name)
 		if err := fsutil.WriteFileAtomic(path, patch.Render(p, patch.RenderOptions{}), 0o644); err != nil {
-			c.OK = false
-			c.Details = append(c.Details, err.Error())
-			continue
+			return c, nil, kperr.Diskf(err, "--split: cannot write %s", path)
 		}
 		out = append(out, Split{Object: o, File: path, Files: groups[o]})
 		// applies and compiles on its own
@@ -89,9 +86,7 @@ func split(ctx context.Context, env *kbuild.Env, comp *build.Compiler, in Input,
 		}
 		rs, err := comp.Compile(progress.Named(ctx, "split"), &build.Variant{Name: fmt.Sprintf("sp%02d", i), Files: filesOf}, srcs, build.Options{SyntaxOnly: true, MaxErrors: 5})
 		if err != nil {
-			c.OK = false
-			c.Details = append(c.Details, err.Error())
-			continue
+			return c, nil, err // the compiler or the work area failed
 		}
 		for _, d := range build.Failures(rs) {
 			c.OK = false
@@ -102,5 +97,5 @@ func split(ctx context.Context, env *kbuild.Env, comp *build.Compiler, in Input,
 	if c.OK {
 		c.Summary += "; each applies and compiles on its own"
 	}
-	return c, out
+	return c, out, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/internal/rcache"
+	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/patch"
 )
@@ -57,7 +58,14 @@ func checkpatch(env *kbuild.Env, p *patch.Patch) ([]string, error) {
 	cmd.Stdin = bytes.NewReader(text)
 	out, err := cmd.Output() // exit status 1 just means "found something"
 	var ee *exec.ExitError
-	if key != "" && env.Context().Err() == nil && (err == nil || errors.As(err, &ee) && ee.ExitCode() == 1) {
+	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
+		// not "found something": perl or the script could not run
+		if env.Context().Err() != nil {
+			return nil, env.Context().Err()
+		}
+		return nil, kperr.Toolchainf(err, "scripts/checkpatch.pl could not run (is perl installed?)")
+	}
+	if key != "" && env.Context().Err() == nil {
 		rc.Store(key, &rcache.Entry{Deps: deps, Data: out})
 	}
 	return parseCheckpatch(out), nil
@@ -76,26 +84,27 @@ func parseCheckpatch(out []byte) []string {
 
 // styleCheck reports what checkpatch says about the rewritten patch that it
 // does not say about the original. New errors fail the check.
-func styleCheck(env *kbuild.Env, rewritten, original *patch.Patch) Check {
+// A checkpatch that cannot run is an error of the environment, not a
+// verdict.
+func styleCheck(env *kbuild.Env, rewritten, original *patch.Patch) (Check, error) {
 	c := Check{Name: "style", OK: true}
 	if !env.Tree.Exists("scripts/checkpatch.pl") {
 		c.Skipped = true
 		c.Summary = "skipped: the tree has no scripts/checkpatch.pl"
-		return c
+		return c, nil
 	}
 	newMsgs, err := checkpatch(env, rewritten)
 	if err != nil {
-		c.Skipped = true
-		c.Summary = "skipped: " + err.Error()
-		return c
+		return c, err
 	}
 	seen := map[string]int{}
 	if original != nil {
 		old, err := checkpatch(env, original)
-		if err == nil {
-			for _, m := range old {
-				seen[m]++
-			}
+		if err != nil {
+			return c, err
+		}
+		for _, m := range old {
+			seen[m]++
 		}
 	}
 	errs, warns := 0, 0
@@ -118,5 +127,5 @@ func styleCheck(env *kbuild.Env, rewritten, original *patch.Patch) Check {
 		against = "beyond what it says about the original"
 	}
 	c.Summary = fmt.Sprintf("checkpatch.pl: %d new errors, %d new warnings %s", errs, warns, against)
-	return c
+	return c, nil
 }

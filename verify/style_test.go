@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/internal/rcache"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/patch"
@@ -64,5 +65,30 @@ print "-:3: WARNING:LONG_LINE: line length of 120 exceeds 100 columns\n"; exit 1
 	check()
 	if runs() != 2 {
 		t.Errorf("after spelling.txt changed: %d runs, want 2", runs())
+	}
+}
+
+// A checkpatch.pl that cannot run (no perl) is an environment failure that
+// stops verify, never a passed style check.
+func TestStyleWithoutPerlStops(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(seed)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "scripts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "scripts/checkpatch.pl"), []byte("exit 0;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env, err := kbuild.Open(dir, "", kbuild.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := edit(t, dir, [3]string{"drivers/net/bonding/bond_procfs.c", "Link Failure Count: %u", "Link failures: %u"})
+	t.Setenv("PATH", t.TempDir())
+	c, err := styleCheck(env, p, nil)
+	if err == nil || kperr.KindOf(err) != kperr.Toolchain {
+		t.Errorf("style check without perl: %+v, %v (kind %v), want a toolchain failure", c, err, kperr.KindOf(err))
 	}
 }

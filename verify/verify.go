@@ -407,11 +407,18 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	}
 
 	// 7. Style.
-	r.add(styleCheck(env, in.Rewritten, in.Original))
+	sc, err := styleCheck(env, in.Rewritten, in.Original)
+	if err != nil {
+		return nil, err
+	}
+	r.add(sc)
 
 	// 8. Split.
 	if in.SplitDir != "" {
-		c, splits := split(ctx, env, comp, in, newRes)
+		c, splits, err := split(ctx, env, comp, in, newRes)
+		if err != nil {
+			return nil, err
+		}
 		r.Splits = splits
 		r.add(c)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"os"
 	"path/filepath"
@@ -220,6 +221,10 @@ func TestOutputsRefused(t *testing.T) {
 		{[]string{"series", "--out", filepath.Join(tr, "lp")}, "inside the tree"},
 		{[]string{"series", "--out", target}, "not a directory"},
 		{[]string{"series", "--out", filepath.Join(dir, "o"), "--report", fifo}, "not a regular file"},
+		{[]string{"verify", "--split", filepath.Join(tr, "split")}, "inside the tree"},
+		{[]string{"verify", "--split", target}, "not a directory"},
+		{[]string{"verify", "--split", dir}, "is not empty"},
+		{[]string{"rewrite", "--split", filepath.Join(tr, "split")}, "inside the tree"},
 	} {
 		args := append(append([]string{c.args[0], "--tree", tr}, c.args[1:]...), pf)
 		code, out, errs := kp(t, args...)
@@ -237,7 +242,7 @@ func TestOutputsRefused(t *testing.T) {
 	if data, _ := os.ReadFile(target); string(data) != "keep\n" {
 		t.Errorf("the link target was written: %q", data)
 	}
-	for _, n := range []string{"lp.patch", "kernel/lp.patch", "new", "lp"} {
+	for _, n := range []string{"lp.patch", "kernel/lp.patch", "new", "lp", "split"} {
 		if _, err := os.Lstat(filepath.Join(tr, n)); err == nil {
 			t.Errorf("%s written into the tree", n)
 		}
@@ -334,5 +339,24 @@ func TestSeriesAllOrNothing(t *testing.T) {
 	soleErrorLine(t, errs, broken+": ")
 	if _, err := os.Lstat(out); err == nil {
 		t.Errorf("broken member: wrote %v", allNames(t, out))
+	}
+}
+
+// fullWriter fails every write, as a full disk or a closed pipe does.
+type fullWriter struct{}
+
+func (fullWriter) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
+
+// A report that cannot be written is a failure of the environment (exit
+// 3), in text and JSON alike: the command's verdict never reached anyone.
+func TestUnwritableReportExit3(t *testing.T) {
+	t.Parallel()
+	pf := filepath.Join(seed, "patches", "seed.patch")
+	for _, format := range []string{"text", "json"} {
+		var errb bytes.Buffer
+		code := run([]string{"kprewrite", "analyze", "--tree", seed, "--format", format, pf}, fullWriter{}, &errb)
+		if code != 3 || !strings.Contains(errb.String(), "cannot write standard output") {
+			t.Errorf("%s report to a full disk: exit %d, stderr %q; want 3 and the reason", format, code, errb.String())
+		}
 	}
 }

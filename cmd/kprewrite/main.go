@@ -97,6 +97,37 @@ func panicSite() (string, int, bool) {
 }
 
 func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	out, errOut := &trackingWriter{w: stdout}, &trackingWriter{w: stderr}
+	code := runCommand(ctx, args, out, errOut)
+	// A report that could not be written is a failure of the disk (or the
+	// pipe), whatever the command concluded: the user did not get it.
+	for _, w := range []*trackingWriter{out, errOut} {
+		if w.err != nil {
+			fmt.Fprintf(stderr, "kprewrite: disk failure: cannot write %s: %v\n", map[bool]string{true: "standard output", false: "standard error"}[w == out], w.err)
+			return kperr.ExitEnvironment
+		}
+	}
+	return code
+}
+
+// trackingWriter remembers the first error of its writer.
+type trackingWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (t *trackingWriter) Write(p []byte) (int, error) {
+	if t.err != nil {
+		return 0, t.err
+	}
+	n, err := t.w.Write(p)
+	if err != nil {
+		t.err = err
+	}
+	return n, err
+}
+
+func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp()
 	app.Writer, app.ErrWriter = stdout, stderr
 	if len(args) < 2 {

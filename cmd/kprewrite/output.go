@@ -15,7 +15,10 @@ import (
 )
 
 // output is a file a command will write, with the flag that names it.
-type output struct{ flag, path string }
+type output struct {
+	flag, path string
+	empty      bool // a directory that must be new or empty (--split)
+}
 
 // checkOutputs refuses, before any work, outputs that kprewrite must not
 // write: anything inside the tree (the tree is never written), a symbolic
@@ -58,8 +61,16 @@ func checkOutputs(c *cli.Context, outs []output, dirs []output) error {
 		}
 	}
 	for _, d := range dirs {
+		if d.path == "" {
+			continue
+		}
 		if st, err := os.Stat(d.path); err == nil && !st.IsDir() {
 			return badInput("%s %s exists and is not a directory: name a directory for the outputs", d.flag, d.path)
+		}
+		if d.empty {
+			if ents, err := os.ReadDir(d.path); err == nil && len(ents) > 0 {
+				return badInput("%s %s is not empty: give a new or empty directory (files of an earlier run would mix with these)", d.flag, d.path)
+			}
 		}
 	}
 	return nil

@@ -36,7 +36,7 @@ func rewriteCommand() *cli.Command {
 			if err := checkFormat(c); err != nil {
 				return err
 			}
-			if err := checkOutputs(c, []output{{"-o", c.String("output")}, {"--report", c.String("report")}}, nil); err != nil {
+			if err := checkOutputs(c, []output{{flag: "-o", path: c.String("output")}, {flag: "--report", path: c.String("report")}}, []output{{flag: "--split", path: c.String("split"), empty: true}}); err != nil {
 				return err
 			}
 			opt, env, err := optionsAndEnv(c)

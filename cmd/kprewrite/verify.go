@@ -36,6 +36,9 @@ func verifyCommand() *cli.Command {
 			if err := checkFormat(c); err != nil {
 				return err
 			}
+			if err := checkOutputs(c, nil, []output{{flag: "--split", path: c.String("split"), empty: true}}); err != nil {
+				return err
+			}
 			env, err := openEnv(c)
 			if err != nil {
 				return err
