@@ -10,8 +10,8 @@ import (
 
 	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/internal/fsutil"
-	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/internal/kperr"
+	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/patch"
 )
