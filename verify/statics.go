@@ -12,6 +12,7 @@ import (
 	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/internal/rcache"
+	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/objdiff"
 )
 
@@ -31,21 +32,33 @@ type staticVariants struct {
 // (gcc names a static local NAME.N), and only then are the units
 // preprocessed by gcc and parsed with cc to name the function and line.
 // Read-only statics (const tables) carry no state and are ignored.
-func staticsCheck(ctx context.Context, comp *build.Compiler, sources []string, v staticVariants) Check {
+//
+// An object gcc wrote that cannot be read, or a compiler that fails, stops
+// the run (error): that is no evidence either way.
+func staticsCheck(ctx context.Context, comp *build.Compiler, sources []string, v staticVariants) (Check, error) {
 	c := Check{Name: "statics", OK: true}
+	var readErr error
 	counts := func(rs []*build.Result) map[string]map[string]int {
 		out := map[string]map[string]int{}
 		for _, r := range rs {
 			if r == nil || r.Object == "" {
 				continue
 			}
-			if m, err := objdiff.LocalStatics(r.Object); err == nil {
-				out[r.Source] = m
+			m, err := objdiff.LocalStatics(r.Object)
+			if err != nil {
+				if readErr == nil {
+					readErr = kperr.Internalf(err, "reading the symbols of %s (compiled from %s)", r.Object, r.Source)
+				}
+				continue
 			}
+			out[r.Source] = m
 		}
 		return out
 	}
 	b, n, o := counts(v.baseRes), counts(v.newRes), counts(v.origRes)
+	if readErr != nil {
+		return c, readErr
+	}
 	var differ []string
 	for _, src := range sources {
 		bs, okB := b[src]
@@ -60,7 +73,7 @@ func staticsCheck(ctx context.Context, comp *build.Compiler, sources []string, v
 	}
 	if len(differ) == 0 {
 		c.Summary = fmt.Sprintf("no function gains or loses static local data (symbol tables of %s)", plural(len(b), "object"))
-		return c
+		return c, nil
 	}
 
 	// Name them: gcc -E of each variant, parsed with cc.
@@ -94,6 +107,10 @@ func staticsCheck(ctx context.Context, comp *build.Compiler, sources []string, v
 	if err == nil {
 		po, err = parse(v.original)
 	}
+	if err != nil && kperr.IsEnvironment(err) {
+		// the compiler, the work area or cc failed: no evidence either way
+		return c, err
+	}
 	if err != nil {
 		// The symbol tables alone still say what changed.
 		for _, src := range differ {
@@ -106,7 +123,7 @@ func staticsCheck(ctx context.Context, comp *build.Compiler, sources []string, v
 		if c.OK {
 			c.Summary = "only the upstream patch changes static local data"
 		}
-		return c
+		return c, nil
 	}
 	gainedN, lostN := 0, 0
 	for _, src := range differ {
@@ -157,7 +174,7 @@ func staticsCheck(ctx context.Context, comp *build.Compiler, sources []string, v
 	default:
 		c.Summary = "no function gains or loses mutable static local data"
 	}
-	return c
+	return c, nil
 }
 
 type staticDiff struct {

@@ -309,8 +309,18 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	}
 
 	// 3. Layout proof.
-	baseL, newL := readLayouts(baseRes), readLayouts(newBuild)
-	origL := readLayouts(origBuild)
+	baseL, err := readLayouts(baseRes)
+	if err != nil {
+		return nil, err
+	}
+	newL, err := readLayouts(newBuild)
+	if err != nil {
+		return nil, err
+	}
+	origL, err := readLayouts(origBuild)
+	if err != nil {
+		return nil, err
+	}
 	layoutCheck := Check{Name: "layout", OK: true}
 	same := 0
 	for _, s := range structs {
@@ -365,12 +375,20 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	r.add(headerCheck(env, newChanges))
 
 	// 5. Changed functions.
-	fs := readFuncs(baseRes, newBuild, origBuild, layoBuild)
+	fs, err := readFuncs(baseRes, newBuild, origBuild, layoBuild)
+	if err != nil {
+		return nil, err
+	}
 	if keptBuild != nil {
-		fs.kept = readFuncs(nil, keptBuild, nil, nil).rewritten
+		kf, err := readFuncs(nil, keptBuild, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		fs.kept = kf.rewritten
 	}
 	fs.rewrittenFiles = newFiles
 	fs.upstreamFiles = origFiles
+	var envErr error // a failure of the environment while comparing: stops the run
 	if origV != nil {
 		fs.preprocess = func(src string) ([]byte, []byte, error) {
 			var out [2][]byte
@@ -379,6 +397,9 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 			for i, v := range []*build.Variant{origV, plainNew} {
 				rs, err := comp.Compile(progress.Named(ctx, "functions"), v, []string{src}, build.Options{Preprocess: true, MaxErrors: 5})
 				if err != nil {
+					if envErr == nil {
+						envErr = err
+					}
 					return nil, nil, err
 				}
 				if rs[0].Failed {
@@ -390,6 +411,9 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 		}
 	}
 	funcCheck, objs := compareFunctions(baseRes, fs)
+	if envErr != nil {
+		return nil, envErr
+	}
 	if errs := build.Failures(origBuild); len(errs) > 0 {
 		// what upstream changes is unknown: nothing shows the rewritten
 		// patch changes all of it
@@ -402,8 +426,12 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 
 	// 6. Static local data.
 	if compileCheck.OK {
-		r.add(staticsCheck(ctx, comp, sources, staticVariants{base: &build.Variant{Name: vBase}, rewritten: newV, original: origV,
-			baseRes: baseRes, newRes: newBuild, origRes: origBuild}))
+		sc, err := staticsCheck(ctx, comp, sources, staticVariants{base: &build.Variant{Name: vBase}, rewritten: newV, original: origV,
+			baseRes: baseRes, newRes: newBuild, origRes: origBuild})
+		if err != nil {
+			return nil, err
+		}
+		r.add(sc)
 	}
 
 	// 7. Style.
@@ -853,7 +881,10 @@ func keptRemoved(files map[string][]byte, chs []*change.File) map[string][]byte 
 	return out
 }
 
-func readLayouts(rs []*build.Result) layout.Layouts {
+// readLayouts reads the DWARF layouts of compiled objects. An object gcc
+// wrote that cannot be read is kprewrite's failure, not a layout without
+// structs: it stops the run.
+func readLayouts(rs []*build.Result) (layout.Layouts, error) {
 	out := layout.Layouts{}
 	for _, r := range rs {
 		if r.Object == "" {
@@ -861,11 +892,11 @@ func readLayouts(rs []*build.Result) layout.Layouts {
 		}
 		l, err := layout.ReadObject(r.Object)
 		if err != nil {
-			continue
+			return nil, kperr.Internalf(err, "reading the DWARF of %s (compiled from %s)", r.Object, r.Source)
 		}
 		out.Merge(l)
 	}
-	return out
+	return out, nil
 }
 
 // headerCheck fails when the rewritten patch changes a header that code
@@ -933,7 +964,10 @@ func (fs builtFuncs) upstreamRef(src string) map[string]objdiff.Func {
 	return fs.base[src]
 }
 
-func readFuncs(base, rewritten, original, layo []*build.Result) builtFuncs {
+// readFuncs reads the functions of compiled objects; an object that
+// cannot be read stops the run, as in readLayouts.
+func readFuncs(base, rewritten, original, layo []*build.Result) (builtFuncs, error) {
+	var readErr error
 	funcs := func(rs []*build.Result) map[string]map[string]objdiff.Func {
 		out := map[string]map[string]objdiff.Func{}
 		for _, r := range rs {
@@ -941,13 +975,18 @@ func readFuncs(base, rewritten, original, layo []*build.Result) builtFuncs {
 				continue
 			}
 			fs, err := objdiff.Functions(r.Object)
-			if err == nil {
-				out[r.Source] = fs
+			if err != nil {
+				if readErr == nil {
+					readErr = kperr.Internalf(err, "reading the functions of %s (compiled from %s)", r.Object, r.Source)
+				}
+				continue
 			}
+			out[r.Source] = fs
 		}
 		return out
 	}
-	return builtFuncs{base: funcs(base), rewritten: funcs(rewritten), original: funcs(original), layout: funcs(layo), hasOriginal: original != nil}
+	bf := builtFuncs{base: funcs(base), rewritten: funcs(rewritten), original: funcs(original), layout: funcs(layo), hasOriginal: original != nil}
+	return bf, readErr
 }
 
 // inlinedInto reports whether function name has no copy in the rewritten
