@@ -10,9 +10,9 @@ import (
 
 	"github.com/kprewrite/kprewrite/ast/unit"
 	"github.com/kprewrite/kprewrite/build"
+	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/internal/rcache"
-	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/objdiff"
 )
 
