@@ -77,16 +77,23 @@ func ftraceCheck(env *kbuild.Env, base []*build.Result, fs builtFuncs) Check {
 }
 
 // changedIn lists the functions present in both a and b whose code
-// differs, skipping compiler fragments (foo.cold, foo.part.0, ...) that
-// are patched with the function they belong to.
+// differs, skipping the cold parts (foo.cold) that are patched with the
+// function they belong to. gcc's clones (foo.constprop.0, foo.isra.0,
+// foo.part.0) are functions of their own, which callers reach directly:
+// each needs its own ftrace entry.
 func changedIn(a, b map[string]objdiff.Func) []string {
 	var out []string
 	for _, ch := range objdiff.Compare(a, b) {
-		if ch.How == "changed" && objdiff.BaseName(ch.Name) == ch.Name {
+		if ch.How == "changed" && !coldPart(ch.Name) {
 			out = append(out, ch.Name)
 		}
 	}
 	return out
+}
+
+// coldPart reports whether a symbol is the cold part of a function.
+func coldPart(name string) bool {
+	return strings.Contains(name, ".cold")
 }
 
 func anyTraceable(fs map[string]objdiff.Func) bool {

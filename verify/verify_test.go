@@ -326,3 +326,31 @@ func TestBrokenBaseTreeStops(t *testing.T) {
 		t.Errorf("verify of a patch on a broken tree: %v (kind %v)", err, kperr.KindOf(err))
 	}
 }
+
+// A notrace function that gcc emits only as a clone (scale.constprop.0)
+// changes: the ftrace check sees the clone, which has no ftrace entry.
+func TestFtraceChecksClones(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(seed)); err != nil {
+		t.Fatal(err)
+	}
+	dev := filepath.Join(dir, "net/core/dev.c")
+	d, err := os.ReadFile(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := "\nstatic __attribute__((__noinline__)) notrace int dev_scale(int x, int k)\n{\n\treturn x * k + 3;\n}\n\nint dev_scaled(int x)\n{\n\treturn dev_scale(x, 7) + dev_scale(x + 1, 7);\n}\n"
+	if err := os.WriteFile(dev, append(d, []byte(extra)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env, err := kbuild.Open(dir, "", kbuild.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := edit(t, dir, [3]string{"net/core/dev.c", "\treturn x * k + 3;\n", "\treturn x * k + 5;\n"})
+	r := run(t, env, p, nil, "")
+	fc := check(r, "ftrace")
+	if fc.OK || !strings.Contains(strings.Join(fc.Details, "\n"), "dev_scale") {
+		t.Errorf("ftrace check of a changed notrace clone: %+v", fc)
+	}
+}
