@@ -126,6 +126,27 @@ const (
 	vKept   = "kept"
 )
 
+// scopeCheck fails when the rewritten patch changes what verify cannot
+// compile and a livepatch does not carry: a file that is neither C source
+// nor header (Makefile, Kconfig, assembly), or a built source it deletes.
+func scopeCheck(env *kbuild.Env, newRes []*patch.FileResult) Check {
+	c := Check{Name: "scope", OK: true, Summary: "the rewritten patch changes only C sources and headers"}
+	for _, r := range newRes {
+		switch {
+		case !strings.HasSuffix(r.Path, ".c") && !strings.HasSuffix(r.Path, ".h"):
+			c.OK = false
+			c.Details = append(c.Details, r.Path+": not C source or header: verify does not prove it and a livepatch does not carry it")
+		case strings.HasSuffix(r.Path, ".c") && r.New == nil && built(env, r.Path):
+			c.OK = false
+			c.Details = append(c.Details, r.Path+": deleted, yet the config builds it: a livepatch cannot remove an object's code")
+		}
+	}
+	if !c.OK {
+		c.Summary = "the rewritten patch changes files verify cannot prove"
+	}
+	return c
+}
+
 // proofNeeds are the checks without which nothing is proven: a run that
 // had to skip one (nothing compiled; a config without ftrace, where no
 // function can be livepatched) is not a proof.
@@ -203,6 +224,12 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	// What the patches change.
 	newChanges := changesOf(newRes)
 	origChanges := changesOf(origRes)
+
+	// What verify cannot prove: a file that is not C, or a source of the
+	// config's objects that the rewritten patch deletes.
+	if c := scopeCheck(env, newRes); !c.OK {
+		r.add(c)
+	}
 
 	// 2. Which sources to compile.
 	sources, method, err := sourcesFor(env, newRes, origRes, origChanges, newChanges)
@@ -548,14 +575,31 @@ func changesOf(res []*patch.FileResult) []*change.File {
 // about (a fast textual filter on top of the exact list of includers).
 func sourcesFor(env *kbuild.Env, newRes, origRes []*patch.FileResult, origCh, newCh []*change.File) ([]string, string, error) {
 	set := map[string]bool{}
+	method := "the files the patches change"
 	for _, rs := range [][]*patch.FileResult{newRes, origRes} {
 		for _, r := range rs {
-			if strings.HasSuffix(r.Path, ".c") && r.New != nil && built(env, r.Path) {
+			if !strings.HasSuffix(r.Path, ".c") || r.New == nil {
+				continue
+			}
+			if built(env, r.Path) {
 				set[r.Path] = true
+				continue
+			}
+			// a .c file the config builds only through another's #include
+			// (kernel/sched/build_policy.c includes rt.c): its includers
+			// compile it
+			users, how, err := env.Includers(r.Path)
+			if err != nil {
+				return nil, "", err
+			}
+			for _, u := range users {
+				if built(env, u) {
+					set[u] = true
+					method = "the files the patches change, and the files that #include a changed .c file (" + how + ")"
+				}
 			}
 		}
 	}
-	method := "the files the patches change"
 	for _, chs := range [][]*change.File{origCh, newCh} {
 		for _, fc := range chs {
 			if !fc.IsHeader || fc.Diff == nil {

@@ -354,3 +354,36 @@ func TestFtraceChecksClones(t *testing.T) {
 		t.Errorf("ftrace check of a changed notrace clone: %+v", fc)
 	}
 }
+
+// A .c file the config builds only through another's #include (as
+// kernel/sched/build_policy.c includes rt.c) is compiled through its
+// includer; a Makefile change is out of verify's scope and fails.
+func TestIncludedSourceAndScope(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(seed)); err != nil {
+		t.Fatal(err)
+	}
+	dev := filepath.Join(dir, "net/core/dev.c")
+	d, err := os.ReadFile(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dev, append(d, []byte("\n#include \"dev_extra.c\"\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "net/core/dev_extra.c"), []byte("int dev_extra(int x)\n{\n\treturn x + 1;\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env, err := kbuild.Open(dir, "", kbuild.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, env, edit(t, dir, [3]string{"net/core/dev_extra.c", "\treturn x + 1;\n", "\treturn x + undeclared;\n"}), nil, "")
+	if cc := check(r, "compile"); cc.OK || r.OK {
+		t.Errorf("a broken .c file included by a built one passed: %+v", cc)
+	}
+	r = run(t, env, edit(t, dir, [3]string{"net/core/Makefile", "", "# comment\n"}), nil, "")
+	if sc := check(r, "scope"); sc.OK || r.OK {
+		t.Errorf("a Makefile change passed verify: %+v", sc)
+	}
+}
