@@ -49,6 +49,11 @@ func ftraceCheck(env *kbuild.Env, base []*build.Result, fs builtFuncs) Check {
 		}
 		for _, f := range changed {
 			checked++
+			if sec := bf[f].Section; strings.HasPrefix(sec, ".init.") || strings.HasPrefix(sec, ".exit.") {
+				c.OK = false
+				c.Details = append(c.Details, fmt.Sprintf("%s: %s (%s) is in %s: init code already ran (exit code runs only at unload) and is freed after boot; a livepatch does not re-run it", objectName(r), f, r.Source, sec))
+				continue
+			}
 			if !bf[f].Traceable {
 				c.OK = false
 				c.Details = append(c.Details, fmt.Sprintf("%s: %s (%s) changes but has no ftrace entry (notrace, or a header inline emitted out of line): its livepatch would not load; patch its callers instead", objectName(r), f, r.Source))

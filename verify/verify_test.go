@@ -387,3 +387,28 @@ func TestIncludedSourceAndScope(t *testing.T) {
 		t.Errorf("a Makefile change passed verify: %+v", sc)
 	}
 }
+
+// A change to __init code cannot be livepatched: it already ran.
+func TestInitCodeFails(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(seed)); err != nil {
+		t.Fatal(err)
+	}
+	dev := filepath.Join(dir, "net/core/dev.c")
+	d, err := os.ReadFile(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := "\nint dev_boot_setting;\n\nstatic int __attribute__((__section__(\".init.text\"))) dev_boot_setup(void)\n{\n\tdev_boot_setting = 1;\n\treturn 0;\n}\n\nint (*dev_boot_hook)(void) = dev_boot_setup;\n"
+	if err := os.WriteFile(dev, append(d, []byte(extra)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env, err := kbuild.Open(dir, "", kbuild.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, env, edit(t, dir, [3]string{"net/core/dev.c", "\tdev_boot_setting = 1;\n", "\tdev_boot_setting = 2;\n"}), nil, "")
+	if fc := check(r, "ftrace"); fc.OK || !strings.Contains(strings.Join(fc.Details, "\n"), "init code already ran") {
+		t.Errorf("a changed __init function passed: %+v", fc)
+	}
+}
