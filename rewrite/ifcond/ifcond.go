@@ -74,17 +74,26 @@ func run(p *rewrite.Pass) error {
 		}
 		g.entries = append(g.entries, e)
 	}
+	// the struct changes the member model does not see (an attribute, a
+	// member declared again) are not proven by the member comparison
+	other := map[string]bool{}
+	for _, e := range p.Entries {
+		if ch := e.Change; ch != nil && ch.Kind == change.StructOther {
+			other[e.File+" "+ch.Struct] = true
+		}
+	}
+	changedMacros := patchMacros(p)
 	for _, k := range order {
 		g := groups[k]
 		fc := p.ChangeOf(g.file)
-		if fc == nil || fc.Pre == nil || fc.Post == nil {
+		if fc == nil || fc.Pre == nil || fc.Post == nil || other[g.file+" "+g.post.Name] {
 			continue
 		}
-		pre, why := preprocessed(p.Env.Config, g.pre.Members)
+		pre, why := preprocessed(p.Env.Config, g.pre.Members, changedMacros)
 		if why != "" {
 			continue
 		}
-		post, why := preprocessed(p.Env.Config, g.post.Members)
+		post, why := preprocessed(p.Env.Config, g.post.Members, changedMacros)
 		if why != "" || strings.Join(pre, "; ") != strings.Join(post, "; ") {
 			continue
 		}
@@ -111,7 +120,11 @@ func run(p *rewrite.Pass) error {
 // preprocessed lists the members the config compiles, as normalised
 // declarations, nested aggregates included; or why the config cannot
 // decide.
-func preprocessed(cfg *kbuild.Config, ms []*ast.Member) ([]string, string) {
+//
+// A condition the config cannot decide is taken to be the same before and
+// after only when no macro it names is one the patch adds, changes or
+// removes (changed): otherwise its value may be what the patch changes.
+func preprocessed(cfg *kbuild.Config, ms []*ast.Member, changed map[string]bool) ([]string, string) {
 	var out []string
 	for _, m := range ms {
 		// a condition the config cannot decide (a header's own macro,
@@ -120,12 +133,19 @@ func preprocessed(cfg *kbuild.Config, ms []*ast.Member) ([]string, string) {
 		under := ""
 		switch cfg.EvalCond(m.Cond) {
 		case kbuild.TriUnknown:
+			for _, t := range m.Cond {
+				for _, id := range identRE.FindAllString(t.Expr, -1) {
+					if changed[id] {
+						return nil, fmt.Sprintf("the condition %q names %s, which the patch changes", m.Cond.String(), id)
+					}
+				}
+			}
 			under = "#if " + m.Cond.String() + ": "
 		case kbuild.False:
 			continue
 		}
 		if m.Nested != nil {
-			inner, why := preprocessed(cfg, m.Nested.Members)
+			inner, why := preprocessed(cfg, m.Nested.Members, changed)
 			if why != "" {
 				return nil, why
 			}
@@ -135,6 +155,24 @@ func preprocessed(cfg *kbuild.Config, ms []*ast.Member) ([]string, string) {
 		out = append(out, under+memberText(m))
 	}
 	return out, ""
+}
+
+// identRE matches the identifiers of a condition.
+var identRE = regexp.MustCompile(`[A-Za-z_]\w*`)
+
+// patchMacros are the macros the patch adds, changes or removes, in any of
+// its files.
+func patchMacros(p *rewrite.Pass) map[string]bool {
+	out := map[string]bool{}
+	for _, fc := range p.Changes {
+		for _, ch := range fc.Changes {
+			switch ch.Kind {
+			case change.MacroAdded, change.MacroChanged, change.MacroRemoved:
+				out[ch.Name] = true
+			}
+		}
+	}
+	return out
 }
 
 // flexArrayRE is the uapi/kernel macro that declares a flexible array
