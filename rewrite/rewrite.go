@@ -325,6 +325,38 @@ func (s *Session) File(rel string) []byte {
 	return s.Original(rel)
 }
 
+// IncludePaths are the tree files an #include line of file may name, in
+// the order kbuild's -I options look: include/, include/uapi/, the
+// architecture's include/ and include/uapi/, and, for "x.h", file's own
+// directory first.
+func (s *Session) IncludePaths(file string, inc *ast.Include) []string {
+	var out []string
+	if !inc.System {
+		out = append(out, path.Join(path.Dir(file), inc.Path))
+	}
+	out = append(out, "include/"+inc.Path, "include/uapi/"+inc.Path)
+	if s.Env != nil && s.Env.Make != nil {
+		arch := "arch/" + s.Env.Make.SrcArch() + "/include/"
+		out = append(out, arch+inc.Path, arch+"uapi/"+inc.Path)
+	}
+	return out
+}
+
+// IncludedHeaders returns the headers rel includes directly, as the patch
+// leaves them (parsed), each the first of its IncludePaths that exists.
+func (s *Session) IncludedHeaders(rel string) []*ast.File {
+	var out []*ast.File
+	for _, inc := range s.Parse(rel).Includes {
+		for _, h := range s.IncludePaths(rel, inc) {
+			if s.File(h) != nil {
+				out = append(out, s.Parse(h))
+				break
+			}
+		}
+	}
+	return out
+}
+
 // Dropped reports whether rel is a file the upstream patch creates and a
 // transform emptied: it is left out of the output, not created empty.
 func (s *Session) Dropped(rel string) bool {
@@ -354,14 +386,7 @@ func (s *Session) includesOfDropped() []edit.Edit {
 		}
 		f := s.Parse(g)
 		for _, inc := range f.Includes {
-			named := []string{"include/" + inc.Path, "include/uapi/" + inc.Path}
-			if s.Env != nil && s.Env.Make != nil {
-				arch := "arch/" + s.Env.Make.SrcArch() + "/include/"
-				named = append(named, arch+inc.Path, arch+"uapi/"+inc.Path)
-			}
-			if !inc.System {
-				named = append(named, path.Join(path.Dir(g), inc.Path))
-			}
+			named := s.IncludePaths(g, inc)
 			for _, h := range dropped {
 				if !slices.Contains(named, h) {
 					continue

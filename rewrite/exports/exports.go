@@ -139,7 +139,7 @@ func notOnlyPatchCallers(p *rewrite.Pass, file, sym string) (why string, deps []
 			sym, definer.Name(), o.Name(), f, definer.Name(), o.Name(), definer.Name(), sym, definer.Name(), definer.Name()), nil
 	}
 	for _, inc := range p.Parse(file).Includes {
-		for _, h := range includeCandidates(p, file, inc) {
+		for _, h := range p.IncludePaths(file, inc) {
 			base, err := p.Env.Tree.ReadFile(h)
 			if err != nil {
 				continue
@@ -204,19 +204,6 @@ func moduleSources(p *rewrite.Pass, file string, o kbuild.Object) []string {
 func baseText(p *rewrite.Pass, rel string) []byte {
 	d, _ := p.Env.Tree.ReadFile(rel)
 	return d
-}
-
-// includeCandidates are the tree files an #include line may name.
-func includeCandidates(p *rewrite.Pass, file string, inc *ast.Include) []string {
-	out := []string{"include/" + inc.Path, "include/uapi/" + inc.Path}
-	if p.Env.Make != nil {
-		arch := "arch/" + p.Env.Make.SrcArch() + "/include/"
-		out = append(out, arch+inc.Path, arch+"uapi/"+inc.Path)
-	}
-	if !inc.System {
-		out = append(out, path.Join(path.Dir(file), inc.Path))
-	}
-	return out
 }
 
 // newVar reports whether the patch adds a global variable named sym to fc.

@@ -131,7 +131,7 @@ func expansion(p *rewrite.Pass, m *member.Member, whys map[*member.Member][]stri
 				return nil, fmt.Sprintf("%s: the object of %s() names %s too", where, x.Macro, m.Name)
 			}
 		}
-		v := sleep.At(f, off)
+		v := sleep.At(f, off, p.IncludedHeaders(x.File)...)
 		if !v.May {
 			return nil, fmt.Sprintf("%s: the headless %s() may wait for a grace period, and the code there may not sleep (%s)", where, with, v.Why)
 		}

@@ -424,7 +424,7 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 	}
 	m.Includes = []string{"linux/livepatch.h"}
 	gfpOf := func(file string, a *cexpr.Access) string {
-		g, why := gfpAt(p.Parse(file), a.Full.Off)
+		g, why := gfpAt(p, p.Parse(file), a.Full.Off)
 		note := fmt.Sprintf("%s at %s:%d (%s)", g, file, a.Line, why)
 		if !slices.Contains(pl.gfps, note) {
 			pl.gfps = append(pl.gfps, note)
@@ -448,7 +448,7 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 		// refused (a list head or a wait queue has no safe stand-in).
 		pl.manual = "allocate the shadow (klp_shadow_alloc) where the object is created and where the code may sleep before this use, or keep the member another way"
 		m.Check = func(file string, a *cexpr.Access) string {
-			g, why := gfpAt(p.Parse(file), a.Full.Off)
+			g, why := gfpAt(p, p.Parse(file), a.Full.Off)
 			if g == "GFP_KERNEL" {
 				return ""
 			}
@@ -530,7 +530,7 @@ func addressUses(p *rewrite.Pass, pl *plan, decl *ast.Member) {
 			pl.addressed = true
 			return ""
 		}
-		if g, why := gfpAt(f, a.Full.Off); g != "GFP_KERNEL" {
+		if g, why := gfpAt(p, f, a.Full.Off); g != "GFP_KERNEL" {
 			return fmt.Sprintf("%s:%d takes the member's address: its shadow would be allocated there with %s (%s), which can fail, and the address has no stand-in", file, a.Line, g, why)
 		}
 		pl.addressed = true
@@ -555,7 +555,7 @@ func addressUses(p *rewrite.Pass, pl *plan, decl *ast.Member) {
 	}
 	m.PtrArgs = func(file string, a *cexpr.Access) string {
 		if a.Kind == cexpr.AddrOf {
-			g, why := gfpAt(p.Parse(file), a.Full.Off)
+			g, why := gfpAt(p, p.Parse(file), a.Full.Off)
 			note := fmt.Sprintf("%s:%d (%s)", file, a.Line, why)
 			if g != "GFP_KERNEL" {
 				note += ", " + g // refused by Check before this is asked
@@ -758,8 +758,8 @@ func ptrRet(vt string) string {
 
 // gfpAt chooses the gfp for an allocation at off: GFP_KERNEL where the
 // code may sleep (package sleep), GFP_ATOMIC otherwise, and why.
-func gfpAt(f *ast.File, off int) (string, string) {
-	v := sleep.At(f, off)
+func gfpAt(p *rewrite.Pass, f *ast.File, off int) (string, string) {
+	v := sleep.At(f, off, p.IncludedHeaders(f.Name)...)
 	return v.GFP(), v.Why
 }
 
@@ -835,7 +835,7 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []lifeNote {
 	for _, pl := range pls {
 		for _, c := range pl.copies {
 			f := p.Parse(c.file)
-			g, _ := gfpAt(f, c.end-1)
+			g, _ := gfpAt(p, f, c.end-1)
 			p.Edit(edit.Edit{File: c.file, Off: c.end, End: c.end, Text: copyCall(pl, c, indentAt(f.Src, c.end-1), g), Why: "the copy carries the shadow", Hazard: only(pls)})
 			ensureInclude(p, c.file, pls)
 			if c.src == "" {

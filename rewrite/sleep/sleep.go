@@ -79,11 +79,16 @@ var sleepingGFP = map[string]bool{
 }
 
 // At tells whether the code of f at byte off may sleep.
-func At(f *ast.File, off int) Verdict {
-	return at(f, off, 0, map[string]bool{})
+//
+// headers are the headers f includes (parsed): a lock wrapper they define,
+// a function-like macro (unix_state_lock(s) is spin_lock(...),
+// hci_dev_lock(d) is mutex_lock(...)) or a static inline, is read there
+// rather than guessed from its name.
+func At(f *ast.File, off int, headers ...*ast.File) Verdict {
+	return at(f, off, 0, map[string]bool{}, headers)
 }
 
-func at(f *ast.File, off, depth int, seen map[string]bool) Verdict {
+func at(f *ast.File, off, depth int, seen map[string]bool, headers []*ast.File) Verdict {
 	fn := f.FuncAt(off)
 	if fn == nil {
 		return Verdict{Why: "outside a function"}
@@ -95,7 +100,7 @@ func at(f *ast.File, off, depth int, seen map[string]bool) Verdict {
 	if strings.Contains(header, "__must_hold") || strings.Contains(header, "__releases") {
 		return Verdict{Why: fmt.Sprintf("%s is called with a lock held (%s)", fn.Name, annotation(header))}
 	}
-	s := scan(f, fn, off, 0, map[string]bool{})
+	s := scan(f, fn, off, 0, map[string]bool{}, headers)
 	switch {
 	case s.entered:
 		return Verdict{Why: fmt.Sprintf("%s releases a lock it did not take: its caller holds it", fn.Name)}
@@ -116,7 +121,7 @@ func at(f *ast.File, off, depth int, seen map[string]bool) Verdict {
 	}
 	var whys, callers []string
 	for _, c := range calls {
-		v := at(f, c, depth+1, seen)
+		v := at(f, c, depth+1, seen, headers)
 		if !v.May {
 			return none
 		}
@@ -154,7 +159,7 @@ type section struct {
 // scan walks fn's body. With off < 0 it asks whether fn sleeps on every
 // path from its entry, and what its locks add up to. depth counts the
 // callees followed already; seen holds the functions on the way.
-func scan(f *ast.File, fn *ast.Func, off, depth int, seen map[string]bool) scanned {
+func scan(f *ast.File, fn *ast.Func, off, depth int, seen map[string]bool, headers []*ast.File) scanned {
 	toks := f.CodeTokens(fn.Body)
 	cond := f.CondAt(fn.Span.Off).String()
 	var out scanned
@@ -248,6 +253,25 @@ func scan(f *ast.File, fn *ast.Func, off, depth int, seen map[string]bool) scann
 			}
 		case depth < calleeDepth && !seen[t.Text] && t.Text != fn.Name:
 			defs := definitions(f, t.Text)
+			in := f
+			if len(defs) == 0 {
+				if m := headerMacro(headers, t.Text); m != nil {
+					// a header's macro: what its body calls
+					mo, mc, ms := macroEffect(m)
+					if ms != "" {
+						evidence(i, t.Text+" -> "+ms)
+					}
+					if mo && !mc {
+						opens = 1
+					} else if mc && !mo {
+						closes = 1
+					}
+					break
+				}
+				if h, hd := headerDefinitions(headers, t.Text); len(hd) > 0 {
+					in, defs = h, hd
+				}
+			}
 			if len(defs) == 0 {
 				// a wrapper defined elsewhere (a header's
 				// sch_tree_lock(), netif_addr_lock_bh()): taken by its name
@@ -262,7 +286,7 @@ func scan(f *ast.File, fn *ast.Func, off, depth int, seen map[string]bool) scann
 			sleeps := ""
 			anyOpens, allClose := false, true
 			for k, d := range defs {
-				s := scan(f, d, -1, depth+1, seen)
+				s := scan(in, d, -1, depth+1, seen, headers)
 				if k == 0 || s.sleeps == "" {
 					sleeps = s.sleeps // every definition must sleep
 				}
@@ -384,6 +408,45 @@ func sleepingFlag(toks []ast.Token, open int) string {
 
 // definitions returns the functions of f named name that have a body (one
 // per #if branch that defines it).
+// headerMacro returns the function-like macro name of the headers.
+func headerMacro(headers []*ast.File, name string) *ast.Macro {
+	for _, h := range headers {
+		if m := h.Macro(name); m != nil && m.FuncLike && !m.Undef {
+			return m
+		}
+	}
+	return nil
+}
+
+// headerDefinitions returns the header that defines name as a function
+// (a static inline), and its definitions there.
+func headerDefinitions(headers []*ast.File, name string) (*ast.File, []*ast.Func) {
+	for _, h := range headers {
+		if defs := definitions(h, name); len(defs) > 0 {
+			return h, defs
+		}
+	}
+	return nil, nil
+}
+
+// macroEffect reads what a macro's body calls: whether it opens or closes
+// an atomic section, and a call in it that sleeps.
+func macroEffect(m *ast.Macro) (opens, closes bool, sleeps string) {
+	for _, w := range identRE.FindAllString(m.Body, -1) {
+		switch {
+		case openRE.MatchString(w):
+			opens = true
+		case closeRE.MatchString(w):
+			closes = true
+		case sleepsRE.MatchString(w) && sleeps == "":
+			sleeps = w
+		}
+	}
+	return opens, closes, sleeps
+}
+
+var identRE = regexp.MustCompile(`[A-Za-z_]\w*`)
+
 func definitions(f *ast.File, name string) []*ast.Func {
 	var out []*ast.Func
 	for _, fn := range f.Funcs {

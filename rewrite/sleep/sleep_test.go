@@ -559,3 +559,52 @@ func FuzzAt(f *testing.F) {
 		}
 	})
 }
+
+// Lock wrappers a header defines are read there: a macro that takes a
+// spinlock opens a section even under a mutex (the reviewer's
+// sess_state_lock), a macro around mutex_lock is evidence of sleeping, and
+// a static inline around spin_lock opens a section.
+func TestHeaderWrappers(t *testing.T) {
+	hdr := ast.Parse("sess.h", []byte(`#define sess_state_lock(s) spin_lock(&(s)->state_lock)
+#define sess_state_unlock(s) spin_unlock(&(s)->state_lock)
+#define sess_big_lock(s) mutex_lock(&(s)->big)
+static inline void sess_q_lock(struct sess *s)
+{
+	spin_lock_bh(&s->q);
+}
+`))
+	for _, tt := range []struct {
+		name, src string
+		may       bool
+	}{
+		{"spinlock macro under a mutex", `
+void f(struct sess *s)
+{
+	mutex_lock(&conn_lock);
+	sess_state_lock(s);
+	/*HERE*/kfree(s);
+	sess_state_unlock(s);
+}`, false},
+		{"mutex macro", `
+void f(struct sess *s)
+{
+	sess_big_lock(s);
+	/*HERE*/kfree(s);
+}`, true},
+		{"spinlock inline", `
+void f(struct sess *s)
+{
+	mutex_lock(&conn_lock);
+	sess_q_lock(s);
+	/*HERE*/kfree(s);
+}`, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			off := strings.Index(tt.src, "/*HERE*/")
+			v := At(ast.Parse("x.c", []byte(tt.src)), off, hdr)
+			if v.May != tt.may {
+				t.Errorf("At = %v %q, want %v", v.May, v.Why, tt.may)
+			}
+		})
+	}
+}
