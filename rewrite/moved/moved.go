@@ -367,10 +367,10 @@ func check(p *rewrite.Pass, pl *plan, moves []move) string {
 		}
 		before := fc.Pre
 		for _, name := range namedOf(after, names) {
-			if before != nil && sameIncludes(before, after) && ast.NamesAny(before.Tokens, map[string]bool{name: true}) {
+			homes := homesOf[name]
+			if before != nil && sameIncludes(before, after) && ast.NamesAny(before.Tokens, map[string]bool{name: true}) && seesOneOf(p, f, homes) {
 				continue // it saw the definition before, through the same includes
 			}
-			homes := homesOf[name]
 			if !slices.ContainsFunc(homes, func(h string) bool { return h == f || includes(f, after, h) }) {
 				sort.Strings(homes)
 				return fmt.Sprintf("%s uses %s and does not include %s, where it stays", f, name, strings.Join(homes, " or "))
@@ -378,6 +378,23 @@ func check(p *rewrite.Pass, pl *plan, moves []move) string {
 		}
 	}
 	return ""
+}
+
+// seesOneOf reports whether file f includes one of headers, directly or
+// through other headers (the tree's include graph), or is one of them: a
+// name of the file alone (a forward declaration "struct x;") does not show
+// it saw the definition.
+func seesOneOf(p *rewrite.Pass, f string, headers []string) bool {
+	for _, h := range headers {
+		if h == f {
+			return true
+		}
+		users, _, err := p.Env.Includers(h)
+		if err == nil && slices.Contains(users, f) {
+			return true
+		}
+	}
+	return false
 }
 
 // unchangedUsers says why undoing a move between headers would lose what
