@@ -280,8 +280,19 @@ func makePlan(p *rewrite.Pass, fromSpans, toSpans map[string][]ast.Span, froms, 
 				return nil, fmt.Sprintf("a hunk of %s moves code together with other changes", f)
 			case !mo && !mc && (xo || xc || !(io || ic)):
 				continue // a change of its own, left to the others
-			case !mo && !mc && !froms[f] && !tos[f] && !movesInclude(f, po, pc, d.Off, d.End, cOff, cEnd, froms, tos):
-				continue // an include change that has nothing to do with the move
+			}
+			if io || ic {
+				// the #include lines of the run: those of the move (a
+				// removed include of a header code leaves, an added one of
+				// a header it enters) are undone with it; any other is a
+				// change of its own (a header a new call needs)
+				ofMove, others := includeRun(f, po, pc, d.Off, d.End, cOff, cEnd, froms, tos)
+				switch {
+				case others && (mo || mc || ofMove):
+					return nil, fmt.Sprintf("a hunk of %s changes #include lines the move does not explain together with the move", f)
+				case !mo && !mc && !ofMove:
+					continue // an include change that has nothing to do with the move
+				}
 			}
 			pl.undo(f, old, cur, d.Off, d.End, cOff, cEnd, replace[f])
 		}
@@ -819,28 +830,41 @@ func classify(f *ast.File, off, end int, spans []ast.Span) (moved, include, othe
 	return moved, include, other
 }
 
-// movesInclude reports whether a run of #include changes adds an include
-// of a file code moves to or removes one of a file code moves from.
-func movesInclude(file string, po, pc *ast.File, off, end, cOff, cEnd int, froms, tos map[string]bool) bool {
+// includeRun tells, for a run of #include changes, whether it has lines of
+// the move (an added include of a header code moves to; a removed include
+// of a header code leaves, or any removed include of a file code leaves or
+// enters) and whether it has others (an added include the rest of the
+// fix may need).
+func includeRun(file string, po, pc *ast.File, off, end, cOff, cEnd int, froms, tos map[string]bool) (ofMove, others bool) {
+	any := func(inc *ast.Include, headers map[string]bool) bool {
+		for h := range headers {
+			if resolves(file, inc, h) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, inc := range pc.Includes {
 		if inc.Span.Off >= cOff && inc.Span.Off < cEnd {
-			for to := range tos {
-				if resolves(file, inc, to) {
-					return true
-				}
+			if any(inc, tos) {
+				ofMove = true
+			} else {
+				others = true
 			}
 		}
 	}
 	for _, inc := range po.Includes {
 		if inc.Span.Off >= off && inc.Span.Off < end {
-			for from := range froms {
-				if resolves(file, inc, from) {
-					return true
-				}
+			// a file code leaves or enters may drop an include the moved
+			// code needed: restoring it is safe, the code is back
+			if any(inc, froms) || froms[file] || tos[file] {
+				ofMove = true
+			} else {
+				others = true
 			}
 		}
 	}
-	return false
+	return ofMove, others
 }
 
 // onlyAdds reports whether the words of cur are those of old plus some of
