@@ -9,6 +9,7 @@ import (
 
 	"github.com/kprewrite/kprewrite/internal/dialect"
 	"github.com/kprewrite/kprewrite/kbuild"
+	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/report"
 	"github.com/kprewrite/kprewrite/rewrite"
@@ -70,7 +71,7 @@ func rewriteCommand() *cli.Command {
 			} else if c.Bool("verify") {
 				rw, err := patch.Read("rewritten", out, patch.Options{Strip: 1})
 				if err != nil {
-					return cli.Exit("error: the rewritten patch does not read back: "+oneLine(err.Error()), exitBadInput)
+					return failure(kperr.Internalf(err, "the rewritten patch does not read back (a kprewrite bug: please report it with the input patch)"))
 				}
 				if len(rw.Patches) == 1 && len(rw.Patches[0].Files) > 0 {
 					saved := c.App.Writer
