@@ -8,8 +8,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/kprewrite/kprewrite/internal/dialect"
-	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/internal/kperr"
+	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/patch"
 	"github.com/kprewrite/kprewrite/report"
 	"github.com/kprewrite/kprewrite/rewrite"
