@@ -184,6 +184,11 @@ func (c *Compiler) Compile(ctx context.Context, v *Variant, sources []string, op
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					errs[i] = kperr.FromPanic(r)
+				}
+			}()
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():

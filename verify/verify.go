@@ -534,6 +534,15 @@ func (g *errGroup) Go(fn func() error) {
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
+		defer func() {
+			if r := recover(); r != nil {
+				g.mu.Lock()
+				if g.errs == nil {
+					g.errs = kperr.FromPanic(r)
+				}
+				g.mu.Unlock()
+			}
+		}()
 		if err := fn(); err != nil {
 			g.mu.Lock()
 			if g.errs == nil {

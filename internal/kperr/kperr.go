@@ -190,3 +190,12 @@ func Message(err error) string {
 	}
 	return "error: " + s
 }
+
+// FromPanic turns a panic recovered in a worker goroutine into an internal
+// error, so that the command's guard reports it (exit 3) instead of the
+// runtime ending the process with a stack trace. Use it as
+//
+//	defer func() { if r := recover(); r != nil { err = kperr.FromPanic(r) } }()
+func FromPanic(r any) error {
+	return newf(Internal, nil, "internal error in a worker: %v; this is a bug in kprewrite, not a finding about the patch: please report it with the patch and the command line", r)
+}

@@ -39,3 +39,20 @@ func TestExitCodes(t *testing.T) {
 		t.Errorf("message %q", got)
 	}
 }
+
+// A worker's panic becomes an internal error: exit 3, never evidence.
+func TestFromPanic(t *testing.T) {
+	err := func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = FromPanic(r)
+			}
+		}()
+		var m map[string]int
+		m["x"]++
+		return nil
+	}()
+	if KindOf(err) != Internal || ExitCode(err) != ExitEnvironment || IsEnvironment(err) {
+		t.Errorf("FromPanic: %v kind %v exit %d", err, KindOf(err), ExitCode(err))
+	}
+}
