@@ -71,20 +71,7 @@ print "-:3: WARNING:LONG_LINE: line length of 120 exceeds 100 columns\n"; exit 1
 // A checkpatch.pl that cannot run (no perl) is an environment failure that
 // stops verify, never a passed style check.
 func TestStyleWithoutPerlStops(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS(seed)); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "scripts"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "scripts/checkpatch.pl"), []byte("exit 0;\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env, err := kbuild.Open(dir, "", kbuild.Options{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, env := seedCopy(t, "scripts/checkpatch.pl", "exit 0;\n")
 	p := edit(t, dir, [3]string{"drivers/net/bonding/bond_procfs.c", "Link Failure Count: %u", "Link failures: %u"})
 	t.Setenv("PATH", t.TempDir())
 	c, err := styleCheck(env, p, nil)

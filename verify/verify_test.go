@@ -54,6 +54,31 @@ func seedEnv(t *testing.T) *kbuild.Env {
 	return env
 }
 
+// seedCopy copies the seed tree, appends text to the given files of the
+// copy (path, text pairs) and opens it.
+func seedCopy(t *testing.T, appends ...string) (string, *kbuild.Env) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(seed)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(appends); i += 2 {
+		f := filepath.Join(dir, appends[i])
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := os.ReadFile(f) // a new file starts empty
+		if err := os.WriteFile(f, append(d, []byte(appends[i+1])...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env, err := kbuild.Open(dir, "", kbuild.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, env
+}
+
 func check(r *Report, name string) Check {
 	for _, c := range r.Checks {
 		if c.Name == name {
@@ -304,24 +329,9 @@ func TestUpstreamCompileFailureNotProven(t *testing.T) {
 // A base tree that does not compile is no evidence about a patch: verify
 // stops with a compile failure of the tree (exit 2), not a verdict.
 func TestBrokenBaseTreeStops(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS(seed)); err != nil {
-		t.Fatal(err)
-	}
-	dev := filepath.Join(dir, "net/core/dev.c")
-	d, err := os.ReadFile(dev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dev, append(d, []byte("\nthis is not C;\n")...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env, err := kbuild.Open(dir, "", kbuild.Options{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, env := seedCopy(t, "net/core/dev.c", "\nthis is not C;\n")
 	p := edit(t, dir, [3]string{"net/core/dev.c", "\tif (dev == upper_dev)\n\t\treturn -EBUSY;\n", "\tif (dev == upper_dev || !upper_dev)\n\t\treturn -EBUSY;\n"})
-	_, err = Run(context.Background(), Input{Env: env, Rewritten: p, Jobs: 2})
+	_, err := Run(context.Background(), Input{Env: env, Rewritten: p, Jobs: 2})
 	if err == nil || kperr.KindOf(err) != kperr.Compile || !strings.Contains(err.Error(), "base tree does not compile") {
 		t.Errorf("verify of a patch on a broken tree: %v (kind %v)", err, kperr.KindOf(err))
 	}
@@ -330,23 +340,8 @@ func TestBrokenBaseTreeStops(t *testing.T) {
 // A notrace function that gcc emits only as a clone (scale.constprop.0)
 // changes: the ftrace check sees the clone, which has no ftrace entry.
 func TestFtraceChecksClones(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS(seed)); err != nil {
-		t.Fatal(err)
-	}
-	dev := filepath.Join(dir, "net/core/dev.c")
-	d, err := os.ReadFile(dev)
-	if err != nil {
-		t.Fatal(err)
-	}
 	extra := "\nstatic __attribute__((__noinline__)) notrace int dev_scale(int x, int k)\n{\n\treturn x * k + 3;\n}\n\nint dev_scaled(int x)\n{\n\treturn dev_scale(x, 7) + dev_scale(x + 1, 7);\n}\n"
-	if err := os.WriteFile(dev, append(d, []byte(extra)...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env, err := kbuild.Open(dir, "", kbuild.Options{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, env := seedCopy(t, "net/core/dev.c", extra)
 	p := edit(t, dir, [3]string{"net/core/dev.c", "\treturn x * k + 3;\n", "\treturn x * k + 5;\n"})
 	r := run(t, env, p, nil, "")
 	fc := check(r, "ftrace")
@@ -359,25 +354,7 @@ func TestFtraceChecksClones(t *testing.T) {
 // kernel/sched/build_policy.c includes rt.c) is compiled through its
 // includer; a Makefile change is out of verify's scope and fails.
 func TestIncludedSourceAndScope(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS(seed)); err != nil {
-		t.Fatal(err)
-	}
-	dev := filepath.Join(dir, "net/core/dev.c")
-	d, err := os.ReadFile(dev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dev, append(d, []byte("\n#include \"dev_extra.c\"\n")...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "net/core/dev_extra.c"), []byte("int dev_extra(int x)\n{\n\treturn x + 1;\n}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env, err := kbuild.Open(dir, "", kbuild.Options{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, env := seedCopy(t, "net/core/dev.c", "\n#include \"dev_extra.c\"\n", "net/core/dev_extra.c", "int dev_extra(int x)\n{\n\treturn x + 1;\n}\n")
 	r := run(t, env, edit(t, dir, [3]string{"net/core/dev_extra.c", "\treturn x + 1;\n", "\treturn x + undeclared;\n"}), nil, "")
 	if cc := check(r, "compile"); cc.OK || r.OK {
 		t.Errorf("a broken .c file included by a built one passed: %+v", cc)
@@ -391,23 +368,8 @@ func TestIncludedSourceAndScope(t *testing.T) {
 // A change to __init code is safe but does not re-run: the ftrace check
 // says so (and does not count it as a function without an entry).
 func TestInitCodeNoted(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS(seed)); err != nil {
-		t.Fatal(err)
-	}
-	dev := filepath.Join(dir, "net/core/dev.c")
-	d, err := os.ReadFile(dev)
-	if err != nil {
-		t.Fatal(err)
-	}
 	extra := "\nint dev_boot_setting;\n\nstatic int __attribute__((__section__(\".init.text\"))) dev_boot_setup(void)\n{\n\tdev_boot_setting = 1;\n\treturn 0;\n}\n\nint (*dev_boot_hook)(void) = dev_boot_setup;\n"
-	if err := os.WriteFile(dev, append(d, []byte(extra)...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env, err := kbuild.Open(dir, "", kbuild.Options{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, env := seedCopy(t, "net/core/dev.c", extra)
 	r := run(t, env, edit(t, dir, [3]string{"net/core/dev.c", "\tdev_boot_setting = 1;\n", "\tdev_boot_setting = 2;\n"}), nil, "")
 	if fc := check(r, "ftrace"); !strings.Contains(strings.Join(fc.Details, "\n"), "init code that already ran") {
 		t.Errorf("a changed __init function is not noted: %+v", fc)
