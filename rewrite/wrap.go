@@ -40,6 +40,9 @@ func wrapLine(line string) string {
 	if strings.HasPrefix(trimmed, "#") || strings.HasPrefix(trimmed, "/*") || strings.HasPrefix(trimmed, "*") || strings.HasPrefix(trimmed, "//") {
 		return line
 	}
+	if strings.HasSuffix(strings.TrimRight(line, " \t"), "\\") {
+		return line // a line of a macro body: a break would end the macro
+	}
 	lead := line[:len(line)-len(trimmed)]
 	type cut struct{ at, indent int }
 	var best *cut
@@ -60,6 +63,10 @@ func wrapLine(line string) string {
 			}
 		case r == '"' || r == '\'':
 			quote = r
+		case r == '/' && i+1 < len(line) && (line[i+1] == '/' || line[i+1] == '*'):
+			// a comment starts: no break inside it (the rest of a //
+			// comment on the next line would be code)
+			goto scanned
 		case r == '(':
 			parens = append(parens, col)
 		case r == ')':
@@ -85,6 +92,7 @@ func wrapLine(line string) string {
 			col++
 		}
 	}
+scanned:
 	if best == nil {
 		return line
 	}

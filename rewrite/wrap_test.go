@@ -36,6 +36,16 @@ func TestWrapLine(t *testing.T) {
 			want: "\t\t\t\t\t\t\treturn a_very_long_function_name_for_testing_purposes(xx)->another_long_member_name_here",
 		},
 		{
+			name: "a macro body line keeps its continuation",
+			in:   "\tif (conn_get_bytes_of_the_connection(c) > CONN_A_VERY_LONG_LIMIT_NAME_FOR_TESTING && (c)->bytes > 1000000) \\",
+			want: "\tif (conn_get_bytes_of_the_connection(c) > CONN_A_VERY_LONG_LIMIT_NAME_FOR_TESTING && (c)->bytes > 1000000) \\",
+		},
+		{
+			name: "no break inside a trailing // comment, only before it",
+			in:   "\tconn_set_closing_state(c, true); // see conn_destroy, which sets it first, and conn_close too",
+			want: "\tconn_set_closing_state(c,\n\t\t\t       true); // see conn_destroy, which sets it first, and conn_close too",
+		},
+		{
 			name: "short lines stay",
 			in:   "\tfoo(a, b);",
 			want: "\tfoo(a, b);",
