@@ -170,9 +170,12 @@ func symbols(path string, want func(elf.Symbol) bool, sections bool) (map[string
 	}
 	// the local data objects of each data section, to name a reference
 	// through a section symbol (__dyndbg+0x38) by the object it lands in
+	isBSS := func(sec elf.SectionIndex) bool {
+		return int(sec) < len(f.Sections) && sec != elf.SHN_UNDEF && f.Sections[sec].Type == elf.SHT_NOBITS && f.Sections[sec].Flags&elf.SHF_ALLOC != 0
+	}
 	objects := map[elf.SectionIndex][]elf.Symbol{}
 	for _, sym := range syms {
-		if elf.ST_TYPE(sym.Info) == elf.STT_OBJECT && sym.Size > 0 && isData(sym.Section) {
+		if elf.ST_TYPE(sym.Info) == elf.STT_OBJECT && sym.Size > 0 && (isData(sym.Section) || isBSS(sym.Section)) {
 			objects[sym.Section] = append(objects[sym.Section], sym)
 		}
 	}
@@ -181,6 +184,21 @@ func symbols(path string, want func(elf.Symbol) bool, sections bool) (map[string
 			return ""
 		}
 		sym := syms[r.sym]
+		if isBSS(sym.Section) && elf.ST_TYPE(sym.Info) == elf.STT_SECTION {
+			// zeroed data through its section symbol (gas's form for a
+			// local object): the object it lands in and the place in it,
+			// so a field that moves inside a static struct shows
+			at := r.add
+			if t := elf.R_X86_64(r.typ); t == elf.R_X86_64_PC32 || t == elf.R_X86_64_PLT32 {
+				at += 4
+			}
+			for _, o := range objects[sym.Section] {
+				if at >= 0 && uint64(at) >= o.Value && uint64(at) < o.Value+o.Size {
+					return fmt.Sprintf("%s@bss+%d", counted.ReplaceAllString(o.Name, "N"), uint64(at)-o.Value)
+				}
+			}
+			return fmt.Sprintf("%s+%d", counted.ReplaceAllString(f.Sections[sym.Section].Name, "N"), at)
+		}
 		if !isData(sym.Section) {
 			return ""
 		}
@@ -199,6 +217,18 @@ func symbols(path string, want func(elf.Symbol) bool, sections bool) (map[string
 				}
 			}
 			if c := content(int(sym.Section), 0, f.Sections[sym.Section].Size); c != "" {
+				// and the place in the section: which of its constants
+				return fmt.Sprintf("%s@%s+%d", counted.ReplaceAllString(r.name, "N"), c, at)
+			}
+		case elf.ST_TYPE(sym.Info) == elf.STT_NOTYPE && elf.ST_BIND(sym.Info) == elf.STB_LOCAL:
+			// a label gcc gives a constant (.LC0 in .rodata.cst4): what it
+			// holds, one entry of a merged section or up to its end
+			sec := f.Sections[sym.Section]
+			end := sec.Size
+			if sec.Entsize > 0 && sym.Value+sec.Entsize <= sec.Size {
+				end = sym.Value + sec.Entsize
+			}
+			if c := content(int(sym.Section), sym.Value, end); c != "" {
 				return counted.ReplaceAllString(r.name, "N") + "@" + c
 			}
 		case elf.ST_TYPE(sym.Info) == elf.STT_OBJECT && elf.ST_BIND(sym.Info) == elf.STB_LOCAL:

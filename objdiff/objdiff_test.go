@@ -186,3 +186,43 @@ void g(void) { asm volatile("1:\n.pushsection __bug_table,\"aw\"\n.long 1b - .\n
 		t.Errorf("Code compares the sections (%v)", err)
 	}
 }
+
+// TestFieldOfStaticBss: gas reaches a local object through its section
+// symbol (.bss.cmd+4); a field that moves inside a static struct changes
+// the function that writes it, and which constant of a merged section a
+// function loads is part of it too.
+func TestFieldOfStaticBss(t *testing.T) {
+	src := `struct cmd { unsigned int opcode; unsigned int len; unsigned long tag; };
+static struct cmd cmd; extern void send(void *);
+void go(unsigned int op) { cmd.opcode = op; cmd.len = 4; send(&cmd); }`
+	read := func(src string) map[string]Func {
+		c, err := Code(compile(t, src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a := read(src)
+	moved := strings.Replace(src, "{ unsigned int opcode; unsigned int len; unsigned long tag; }", "{ unsigned long tag; unsigned int opcode; unsigned int len; }", 1)
+	if got := Compare(a, read(moved)); len(got) == 0 {
+		t.Errorf("fields moved inside a static struct: Compare = %v, want go changed", got)
+	}
+	if got := Compare(a, read(src)); len(got) != 0 {
+		t.Errorf("the same source: Compare = %v, want none", got)
+	}
+}
+
+// TestConstantLabel: a constant gcc loads from a merged section through a
+// local label (.LC0 in .rodata.cst8) is compared by what it holds.
+func TestConstantLabel(t *testing.T) {
+	read := func(v string) map[string]Func {
+		c, err := Code(compile(t, "double scale(double x) { return x * "+v+"; }\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if got := Compare(read("1.5"), read("2.5")); len(got) != 1 || got[0] != (Change{"scale", "changed"}) {
+		t.Errorf("another constant: Compare = %v, want scale changed", got)
+	}
+}
