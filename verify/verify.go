@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -145,6 +146,67 @@ func scopeCheck(env *kbuild.Env, newRes []*patch.FileResult) Check {
 		c.Summary = "the rewritten patch changes files verify cannot prove"
 	}
 	return c
+}
+
+// dataCheck fails when the rewritten build changes a data object of the
+// base build that the source names (a global or a file-scope static: its
+// initializer, size or the addresses it holds). A livepatch replaces
+// functions; the running kernel's data keeps its old bytes, so code that
+// expects the new ones reads the old. gcc's own objects (static locals
+// NAME.N, __func__ strings, __UNIQUE_ID_*, __ksymtab*) are left to the
+// statics check and the builders.
+func dataCheck(base, rewritten []*build.Result) (Check, error) {
+	c := Check{Name: "data", OK: true}
+	newBy := map[string]*build.Result{}
+	for _, r := range rewritten {
+		newBy[r.Source] = r
+	}
+	compared := 0
+	for _, b := range base {
+		n := newBy[b.Source]
+		if b.Object == "" || n == nil || n.Object == "" {
+			continue
+		}
+		bc, err := objdiff.Code(b.Object)
+		if err != nil {
+			return c, kperr.Internalf(err, "reading the data of %s (compiled from %s)", b.Object, b.Source)
+		}
+		nc, err := objdiff.Code(n.Object)
+		if err != nil {
+			return c, kperr.Internalf(err, "reading the data of %s (compiled from %s)", n.Object, n.Source)
+		}
+		for _, name := range slices.Sorted(maps.Keys(bc)) {
+			bo := bc[name]
+			if !sourceData(name, bo.Section) {
+				continue
+			}
+			compared++
+			if no, ok := nc[name]; ok && no.Sum != bo.Sum {
+				c.OK = false
+				c.Details = append(c.Details, fmt.Sprintf("%s: %s (%s) changes: the running kernel's copy keeps its old contents (a livepatch replaces functions, not data); keep the data as it is and change the code that uses it", objectName(b), name, b.Source))
+			}
+		}
+	}
+	c.Summary = fmt.Sprintf("no data object of the running kernel changes (%d compared)", compared)
+	if !c.OK {
+		c.Summary = "the rewritten patch changes data the running kernel holds"
+	}
+	return c, nil
+}
+
+// sourceData reports whether a symbol is a data object the source names:
+// in a data section, without gcc's numbering (NAME.N) or a generated
+// prefix.
+func sourceData(name, section string) bool {
+	if strings.Contains(name, ".") || strings.HasPrefix(name, "__") {
+		return false
+	}
+	for _, p := range []string{".data", ".rodata", ".bss"} {
+		if strings.HasPrefix(section, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // proofNeeds are the checks without which nothing is proven: a run that
@@ -450,6 +512,11 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	r.Objects = objs
 	r.add(funcCheck)
 	r.add(ftraceCheck(env, baseRes, fs))
+	dc, err := dataCheck(baseRes, newBuild)
+	if err != nil {
+		return nil, err
+	}
+	r.add(dc)
 
 	// 6. Static local data.
 	if compileCheck.OK {

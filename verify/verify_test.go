@@ -375,3 +375,22 @@ func TestInitCodeNoted(t *testing.T) {
 		t.Errorf("a changed __init function is not noted: %+v", fc)
 	}
 }
+
+// A patch that changes the initializer of a global (or points a table at
+// another function) fails the data check: the running kernel keeps the old
+// bytes.
+func TestDataChangeFails(t *testing.T) {
+	dir, env := seedCopy(t, "net/core/dev.c", "\nint dev_budget = 64;\nstatic int dev_weight(void)\n{\n\treturn 1;\n}\nstatic int dev_weight2(void)\n{\n\treturn 2;\n}\nint (*const dev_weigher[])(void) = { dev_weight, dev_weight2 };\n")
+	r := run(t, env, edit(t, dir, [3]string{"net/core/dev.c", "int dev_budget = 64;", "int dev_budget = 300;"}), nil, "")
+	if dc := check(r, "data"); dc.OK || !strings.Contains(strings.Join(dc.Details, "\n"), "dev_budget") {
+		t.Errorf("a changed initializer passed the data check: %+v", dc)
+	}
+	r = run(t, env, edit(t, dir, [3]string{"net/core/dev.c", "{ dev_weight, dev_weight2 }", "{ dev_weight2, dev_weight }"}), nil, "")
+	if dc := check(r, "data"); dc.OK || !strings.Contains(strings.Join(dc.Details, "\n"), "dev_weigher") {
+		t.Errorf("a table pointed at other functions passed the data check: %+v", dc)
+	}
+	r = run(t, env, edit(t, dir, [3]string{"net/core/dev.c", "\treturn 2;\n", "\treturn 3;\n"}), nil, "")
+	if dc := check(r, "data"); !dc.OK {
+		t.Errorf("a function change failed the data check: %+v", dc)
+	}
+}
