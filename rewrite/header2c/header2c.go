@@ -86,7 +86,10 @@ type state struct {
 	byName  map[string]*item
 	headers map[string]bool
 	rename  map[string]string // old name -> new name
-	pending []edit.Edit       // the edits, proposed once the users compile with them
+	// fileScope are the uses of the moved code outside functions and
+	// macros (static initializers): "file:line (name)"
+	fileScope []string
+	pending   []edit.Edit // the edits, proposed once the users compile with them
 }
 
 // edit holds an edit back until check has compiled the users with it.
@@ -139,6 +142,15 @@ func run(p *rewrite.Pass) error {
 			for _, e := range it.entries {
 				p.RefuseManual(e, fmt.Sprintf("the code that changes is compiled into %s, which ftrace cannot redirect (noinstr or notrace): no livepatch can replace it", strings.Join(fns, ", ")),
 					"leave this change out of the livepatch, or change the callers ftrace can redirect instead (a noinstr function of the entry path has none)")
+			}
+		}
+		return nil
+	}
+	if len(st.fileScope) > 0 {
+		for _, it := range st.items {
+			for _, e := range it.entries {
+				p.RefuseManual(e, fmt.Sprintf("the code that changes is used at file scope, in data: %s: the running kernel's data keeps the old value (a livepatch replaces functions, not data)", strings.Join(st.fileScope, ", ")),
+					"keep the data as it is and change the functions that read it, or set the new value in a post-patch callback")
 			}
 		}
 		return nil
@@ -959,6 +971,17 @@ func order(fs []*item) []*item {
 
 // editUser inserts the block into a user and switches its uses; it returns
 // the functions of the file whose code changes.
+// inDirectiveAt reports whether off lies in a preprocessor line (a
+// #define of the file uses the name: its users are what counts).
+func inDirectiveAt(f *ast.File, off int) bool {
+	for _, t := range f.Tokens {
+		if t.Off <= off && off < t.End {
+			return t.Kind == ast.Directive
+		}
+	}
+	return false
+}
+
 func (st *state) editUser(u, block string) []string {
 	p := st.p
 	f := p.Parse(u)
@@ -967,8 +990,15 @@ func (st *state) editUser(u, block string) []string {
 		e.File = u
 		e.Hazard = st.hazardOf(nameAt(f.Src, e))
 		st.edit(e)
-		if fn := f.FuncAt(e.Off); fn != nil && e.Text != "" && e.Text[0] != '\t' && e.Text[0] != ' ' {
+		fn := f.FuncAt(e.Off)
+		if fn != nil && e.Text != "" && e.Text[0] != '\t' && e.Text[0] != ' ' {
 			fns[fn.Name] = true
+		}
+		if fn == nil && !inDirectiveAt(f, e.Off) {
+			// a static initializer: data, which a livepatch does not change
+			if use := fmt.Sprintf("%s:%d (%s)", u, f.Line(e.Off), nameAt(f.Src, e)); !slices.Contains(st.fileScope, use) {
+				st.fileScope = append(st.fileScope, use)
+			}
 		}
 	}
 	// new items used by name (added helpers) also make their callers change

@@ -11,3 +11,5 @@ notrace u32 ring_trace_head(u32 head)
 {
 	return head & RING_TRACE_MASK;
 }
+
+u32 ring_trace_depths[] = { RING_TRACE_DEPTH, 2 * RING_TRACE_DEPTH };

@@ -7,4 +7,7 @@
 /* the bits of the head index a trace record keeps */
 #define RING_TRACE_MASK	0xff
 
+/* how many records each trace level keeps */
+#define RING_TRACE_DEPTH	4
+
 #endif /* _LINUX_RINGTRACE_H */
