@@ -304,6 +304,44 @@ func (st *state) add(it *item, e *rewrite.Entry) {
 	st.headers[it.header] = true
 }
 
+// activeDefinition returns, for a name f defines more than once (twins
+// under #ifdef/#else), the span of the one definition whose condition the
+// config makes true, nil when it does not single one out; and how many
+// definitions there are (#define lines and function bodies).
+func activeDefinition(p *rewrite.Pass, f *ast.File, name string) (*ast.Span, int) {
+	type def struct {
+		span ast.Span
+		cond ast.Cond
+	}
+	var defs []def
+	for _, m := range f.Macros {
+		if m.Name == name && !m.Undef {
+			defs = append(defs, def{m.Span, m.Cond})
+		}
+	}
+	for _, fn := range f.Funcs {
+		if fn.Name == name && fn.Body.End > fn.Body.Off {
+			defs = append(defs, def{fn.Span, fn.Cond})
+		}
+	}
+	if len(defs) < 2 || p.Env == nil || p.Env.Config == nil {
+		return nil, len(defs)
+	}
+	var active *ast.Span
+	for i, d := range defs {
+		switch p.Env.Config.EvalCond(d.cond) {
+		case kbuild.True:
+			if active != nil {
+				return nil, len(defs)
+			}
+			active = &defs[i].span
+		case kbuild.TriUnknown:
+			return nil, len(defs)
+		}
+	}
+	return active, len(defs)
+}
+
 // seeds turns the header hazards into items.
 func (st *state) seeds() {
 	p := st.p
@@ -319,11 +357,25 @@ func (st *state) seeds() {
 			if fn == nil {
 				continue
 			}
+			if span, n := activeDefinition(p, cur, ch.Func); n > 1 && span == nil {
+				p.RefuseManual(e, fmt.Sprintf("%s is defined %d times in %s, under #if conditions the config does not single one out", ch.Func, n, e.File),
+					"move the definition the config compiles into the .c files that use it")
+				continue
+			} else if n > 1 {
+				fn = &ast.Func{Name: fn.Name, Span: *span}
+			}
 			st.add(&item{kind: kFunc, name: fn.Name, header: e.File, added: ch.Kind == change.FuncAdded, seed: true, text: cur.Text(fn.Span)}, e)
 		case e.Kind == hazard.HeaderMacro && (ch.Kind == change.MacroChanged || ch.Kind == change.MacroAdded):
 			m := cur.Macro(ch.Name)
 			if m == nil {
 				continue
+			}
+			if span, n := activeDefinition(p, cur, ch.Name); n > 1 && span == nil {
+				p.RefuseManual(e, fmt.Sprintf("%s is defined %d times in %s, under #if conditions the config does not single one out", ch.Name, n, e.File),
+					"move the definition the config compiles into the .c files that use it")
+				continue
+			} else if n > 1 {
+				m = &ast.Macro{Name: m.Name, Span: *span}
 			}
 			st.add(&item{kind: kMacro, name: m.Name, header: e.File, added: ch.Kind == change.MacroAdded, seed: true, text: cur.Text(m.Span)}, e)
 		case e.Kind == hazard.HeaderDecl && ch.Kind == change.DeclAdded:

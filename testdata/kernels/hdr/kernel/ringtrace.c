@@ -13,3 +13,8 @@ notrace u32 ring_trace_head(u32 head)
 }
 
 u32 ring_trace_depths[] = { RING_TRACE_DEPTH, 2 * RING_TRACE_DEPTH };
+
+u32 ring_trace_width(void)
+{
+	return RING_TRACE_WIDTH;
+}

@@ -10,4 +10,11 @@
 /* how many records each trace level keeps */
 #define RING_TRACE_DEPTH	4
 
+/* how wide a trace record is */
+#ifdef CONFIG_64BIT
+#define RING_TRACE_WIDTH	64
+#else
+#define RING_TRACE_WIDTH	32
+#endif
+
 #endif /* _LINUX_RINGTRACE_H */
