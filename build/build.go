@@ -436,7 +436,7 @@ func (c *Compiler) rewriteArgs(cmd *kbuild.Command, ovl, src, obj string, opt Op
 	return append(out, src)
 }
 
-var diagRE = regexp.MustCompile(`^(.+?):(\d+):(\d+): (error|warning|note|fatal error): (.*)$`)
+var diagRE = regexp.MustCompile(`^(.+?):(\d+):(?:(\d+):)? (error|warning|note|fatal error): (.*)$`)
 
 // parseDiagnostics reads gcc's messages and names files tree-relatively.
 func parseDiagnostics(out, ovl, srcRoot, treeRoot, cwd string, max int) []Diagnostic {

@@ -84,3 +84,12 @@ func TestParseDiagnosticsKeepsErrorsAfterWarnings(t *testing.T) {
 		t.Errorf("kept %d errors and %d warnings, want 1 and 5", errs, warns)
 	}
 }
+
+// gcc reports some diagnostics without a column ("f.c:2: warning: "X"
+// redefined"): they are read too.
+func TestParseDiagnosticsWithoutColumn(t *testing.T) {
+	ds := parseDiagnostics("f.c:2: warning: \"X\" redefined\n", "", "", "", "/", 0)
+	if len(ds) != 1 || ds[0].Line != 2 || ds[0].Severity != "warning" || !strings.Contains(ds[0].Message, "redefined") {
+		t.Errorf("parsed %+v", ds)
+	}
+}

@@ -1158,7 +1158,10 @@ func (st *state) check(users []string) string {
 		ds, err := o.Diagnostics(p.Context(), files, users)
 		var out []build.Diagnostic
 		for _, d := range ds {
-			if d.Severity == "error" {
+			// a "redefined" warning is a name clash the move made: the
+			// _lp name already meant something in that file, and now means
+			// the moved code there too
+			if d.Severity == "error" || strings.Contains(d.Message, "redefined") {
 				out = append(out, d)
 			}
 		}
