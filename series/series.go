@@ -114,11 +114,14 @@ func (r *Rewriter) cumulative(p *patch.Patch) *patch.Patch {
 	return cum
 }
 
-// fresh returns the entries of s no earlier patch reported.
+// fresh returns the entries of s no earlier patch reported as they stand
+// now: a finding an earlier patch reported resolved that this patch's
+// change leaves unresolved (or resolved another way) is reported again,
+// so a later patch cannot undo an earlier rewrite unseen.
 func (r *Rewriter) fresh(s *rewrite.Session) []*rewrite.Entry {
 	var out []*rewrite.Entry
 	for _, e := range s.Entries {
-		key := e.File + "\x00" + string(e.Kind) + "\x00" + e.Subject
+		key := e.File + "\x00" + string(e.Kind) + "\x00" + e.Subject + "\x00" + e.ResolvedBy + "\x00" + e.Action
 		if !r.seen[key] {
 			r.seen[key] = true
 			out = append(out, e)

@@ -108,3 +108,54 @@ func TestRewriteSetRefusesPatchThatDoesNotApply(t *testing.T) {
 		t.Fatalf("want an InputError, got %v", err)
 	}
 }
+
+// A later patch that undoes an earlier patch's rewrite (it takes the
+// offset of the member the first one kept in a hole: now the member must
+// be in the struct) reports the finding again, unresolved: the series
+// needs an engineer, as the two patches squashed would.
+func TestRewriteSetReportsUndoneRewrite(t *testing.T) {
+	t.Parallel()
+	const conn = "../testdata/kernels/conn"
+	env := rewritetest.Env(t, conn, conn+"/config")
+	first, err := os.ReadFile(conn + "/patches/01-hole-bool.patch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const second = `Subject: [PATCH] conn: say where closing is
+
+---
+--- a/net/conn/conn_core.c
++++ b/net/conn/conn_core.c
+@@ -28,6 +28,7 @@
+ 
+ void conn_account(struct conn *c, u32 len)
+ {
++	pr_info("closing at %zu\n", offsetof(struct conn, closing));
+ 	if (c->closing)
+ 		return;
+ 	c->bytes += len;
+`
+	const from = "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.org>\n"
+	set, err := patch.Read("two.mbox", []byte(string(first)+"\n"+from+second), patch.Options{Strip: -1})
+	if err != nil || len(set.Patches) != 2 {
+		t.Fatalf("mbox: %v", err)
+	}
+	var reported [][]rewrite.Finding
+	if _, err := series.New(env, rewrite.Options{Dialect: "klp"}, transforms.All()).RewriteSet(set, func(s *rewrite.Session) {
+		reported = append(reported, s.Findings())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(reported) != 2 {
+		t.Fatalf("reported %d patches", len(reported))
+	}
+	again := false
+	for _, f := range reported[1] {
+		if f.Subject == "struct conn.closing" && !f.Resolved {
+			again = true
+		}
+	}
+	if !again {
+		t.Errorf("the second patch undoes the first's rewrite of struct conn.closing unseen: %+v", reported[1])
+	}
+}
