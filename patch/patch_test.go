@@ -367,3 +367,21 @@ func TestReadEmptyRewrite(t *testing.T) {
 		t.Errorf("a mail without a diff: %v, want no diff found", err)
 	}
 }
+
+// b4 and lore write "From git@z Thu Jan  1 00:00:00 1970" between mails:
+// each is a patch of its own; a diff after a signature is refused, never
+// taken for the signature.
+func TestMboxSeparatorsAndSignatures(t *testing.T) {
+	mail := func(subject, file string) string {
+		return "From git@z Thu Jan  1 00:00:00 1970\nFrom: A <a@example.org>\nSubject: [PATCH] " + subject + "\n\n---\n" +
+			"--- a/" + file + "\n+++ b/" + file + "\n@@ -1 +1 @@\n-a\n+b\n-- \n2.39.5\n\n"
+	}
+	set, err := Read("b4.mbox", []byte(mail("one", "x.c")+mail("two", "y.c")), Options{Strip: 1})
+	if err != nil || len(set.Patches) != 2 {
+		t.Fatalf("b4 mbox: %v, %d patches", err, len(set.Patches))
+	}
+	swallowed := "Subject: [PATCH] one\n\n---\n--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n-a\n+b\n-- \n2.39.5\n\n--- a/y.c\n+++ b/y.c\n@@ -1 +1 @@\n-a\n+b\n"
+	if _, err := Read("sig.patch", []byte(swallowed), Options{Strip: 1}); err == nil || !strings.Contains(err.Error(), "signature") {
+		t.Errorf("a diff after a signature: %v, want refused", err)
+	}
+}

@@ -22,7 +22,10 @@ type Options struct {
 }
 
 var (
-	mboxFromRE = regexp.MustCompile(`^From [0-9a-f]{7,40} `)
+	// an mbox separator: "From <sha> <date>" (git format-patch),
+	// "From git@z Thu Jan  1 00:00:00 1970" (b4, lore), "From user@host
+	// <date>": "From ", a word, a date; a header line must follow
+	mboxFromRE = regexp.MustCompile(`^From \S+ +(Mon|Tue|Wed|Thu|Fri|Sat|Sun) `)
 	headerRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*: `)
 	hunkRE     = regexp.MustCompile(`^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$`)
 )
@@ -157,6 +160,13 @@ func readOne(name string, lines []string, start, end, unterminated int, opt Opti
 	}
 	if len(rest) > 0 {
 		if rest[0] == "-- " || rest[0] == "--" {
+			for _, l := range rest {
+				if strings.HasPrefix(l, "diff --git ") || strings.HasPrefix(l, "+++ ") || strings.HasPrefix(l, "@@ ") {
+					// a diff in what reads as a signature: a mail the
+					// separators did not cut, or a diff after a signature
+					return nil, errAt(diffEnd, "a diff follows the mail signature: %q (is this several mails with an mbox separator kprewrite does not know?)", clip(l))
+				}
+			}
 			if p.Mail == nil {
 				p.Mail = &Mail{}
 			}
