@@ -424,6 +424,7 @@ type Pass struct {
 	*Session
 	Transform *Transform
 	edits     []edit.Edit
+	proposed  map[string]bool // the edits so far, to drop exact repeats
 }
 
 // Edit proposes an edit of the current post-image. Its Why is the purpose
@@ -431,6 +432,17 @@ type Pass struct {
 // several share).
 func (p *Pass) Edit(e edit.Edit) {
 	e.Why = p.Transform.Name + ": " + e.Why
+	// the same edit twice (a macro of the file expanded at two use
+	// sites: gcc reports its body once per expansion) is one edit, not a
+	// conflict
+	key := fmt.Sprintf("%s\x00%d\x00%d\x00%s", e.File, e.Off, e.End, e.Text)
+	if p.proposed == nil {
+		p.proposed = map[string]bool{}
+	}
+	if p.proposed[key] {
+		return
+	}
+	p.proposed[key] = true
 	p.edits = append(p.edits, e)
 }
 
