@@ -115,6 +115,11 @@ func options(c *cli.Context) (rewrite.Options, error) {
 		if o.ShadowIDs == nil {
 			o.ShadowIDs = map[string]uint64{}
 		}
+		for other, v := range o.ShadowIDs {
+			if v == id && other != strings.TrimSpace(k) {
+				return o, badInput("--shadow-id: %s and %s both take id %#x: give each member its own", other, strings.TrimSpace(k), id)
+			}
+		}
 		o.ShadowIDs[strings.TrimSpace(k)] = id
 	}
 	for _, kv := range c.StringSlice("existing") {

@@ -98,6 +98,7 @@ func ID(key, name string) uint64 {
 type plan struct {
 	m       *member.Member
 	id      string
+	idValue uint64 // the id, as a number
 	idMacro string
 	typ     string
 	ptr     bool   // reached through a pointer accessor
@@ -138,8 +139,41 @@ func run(p *rewrite.Pass) error {
 	var plans []*plan
 	var ms []*member.Member
 	byMember := map[*member.Member]*plan{}
+	// the ids in use: the engineer's and the earlier livepatches' (pinned),
+	// then each plan's; two members never share one
+	taken := map[uint64]string{}
+	for k, v := range p.Options.ShadowIDs {
+		if o, ok := taken[v]; !ok || k < o {
+			taken[v] = k
+		}
+	}
+	for _, e := range p.Entries {
+		// members this session already put in shadow variables (the
+		// driver runs a strategy member by member)
+		var id uint64
+		if n, err := fmt.Sscanf(e.Placement, "shadow: id 0x%x", &id); err == nil && n == 1 {
+			taken[id] = e.Subject
+		}
+	}
 	for _, m := range cands {
 		pl := newPlan(p, m)
+		key := m.Key + "." + m.Name
+		if owner, ok := taken[pl.idValue]; ok && owner != key {
+			if _, explicit := p.Options.ShadowIDs[key]; explicit {
+				p.RefuseManual(m.Entry, fmt.Sprintf("its shadow id %s is also %s's", pl.id, owner), "give each member its own --shadow-id")
+				continue
+			}
+			old := fmt.Sprintf("#define %s\t%sUL", pl.idMacro, pl.id)
+			for {
+				pl.idValue++ // a derived id that collides moves to the next free one
+				if _, ok := taken[pl.idValue]; !ok {
+					break
+				}
+			}
+			pl.id = fmt.Sprintf("0x%x", pl.idValue)
+			m.Code = strings.Replace(m.Code, old, fmt.Sprintf("#define %s\t%sUL", pl.idMacro, pl.id), 1)
+		}
+		taken[pl.idValue] = key
 		if pl.table != "" {
 			if why := nesting(p, m.Name); why != "" {
 				p.RefuseManual(m.Entry, "its lock would live in a table of locks shared by objects whose addresses hash alike, and "+why+": two objects in one slot would deadlock",
@@ -409,6 +443,7 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 		id = v
 	}
 	pl.id = fmt.Sprintf("0x%x", id)
+	pl.idValue = id
 	prefix := strings.ToUpper(tag + "_" + m.Name)
 	pl.idMacro = prefix + "_SHADOW_ID"
 	ctor, known := member.Ctor(pl.typ)
