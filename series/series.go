@@ -36,6 +36,7 @@ type Rewriter struct {
 	upstream   *tree.Overlay        // tree + upstream patches so far
 	rewritten  map[string][]byte    // post-images of the rewritten patches so far
 	seen       map[string]bool      // findings already reported for an earlier patch
+	applied    int                  // patches applied so far
 	subjects   []string             // the patches so far, for cumulative mails
 	placed     map[string]Placement // where cumulative steps so far keep new members
 }
@@ -79,11 +80,12 @@ func (r *Rewriter) RewriteSet(set *patch.Set, report func(*rewrite.Session)) ([]
 func (r *Rewriter) apply(set *patch.Set, i int, p *patch.Patch) error {
 	res, err := p.Apply(r.upstream)
 	if err != nil {
-		if i > 0 || len(r.seen) > 0 {
-			return &InputError{fmt.Errorf("patch %d of %s does not apply on top of the patches before it: %w", i+1, set.Name, err)}
+		if r.applied > 0 {
+			return &InputError{fmt.Errorf("%w (applied on top of the %d patches before it in the series)", err, r.applied)}
 		}
 		return &InputError{err}
 	}
+	r.applied++
 	for _, fr := range res {
 		if fr.New == nil {
 			r.upstream.Delete(fr.Path)

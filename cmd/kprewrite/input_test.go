@@ -290,15 +290,15 @@ func TestSeriesAllOrNothing(t *testing.T) {
 		t.Errorf("unwritable report: left %v", allNames(t, filepath.Join(dir, "new")))
 	}
 
-	// Output 2 cannot be written (a directory holds its name): output 1 is
-	// not left behind either, nor any staging file.
+	// An --out that is not empty (here a directory holds output 2's name)
+	// is refused before any work: nothing is written or left behind.
 	out = filepath.Join(dir, "out2")
 	os.MkdirAll(filepath.Join(out, "0002-b.patch"), 0o755)
 	code, _, errs = kp(t, "series", "--tree", seed, "--out", out, good)
 	if code != exitBadInput {
 		t.Errorf("output 2 unwritable: exit %d", code)
 	}
-	soleErrorLine(t, errs, "0002-b.patch")
+	soleErrorLine(t, errs, "is not empty")
 	if diff := cmp.Diff([]string{"0002-b.patch"}, allNames(t, out)); diff != "" {
 		t.Errorf("output 2 unwritable left (-want +got):\n%s", diff)
 	}

@@ -50,7 +50,7 @@ func seriesCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := checkOutputs(c, []output{{flag: "--report", path: c.String("report")}}, []output{{flag: "--out", path: c.String("out")}}); err != nil {
+			if err := checkOutputs(c, []output{{flag: "--report", path: c.String("report")}}, []output{{flag: "--out", path: c.String("out"), empty: true}}); err != nil {
 				return err
 			}
 			if c.Bool("verify") && !c.Bool("cumulative") {
