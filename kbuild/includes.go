@@ -195,6 +195,12 @@ func (g *IncludeGraph) AsmIncluders(header string) []string {
 	return g.includers(header, ".S")
 }
 
+// HeaderIncluders returns the headers that include header, directly or
+// through other headers.
+func (g *IncludeGraph) HeaderIncluders(header string) []string {
+	return g.includers(header, ".h")
+}
+
 func (g *IncludeGraph) includers(header, ext string) []string {
 	seen := map[string]bool{header: true}
 	queue := []string{header}

@@ -25,6 +25,7 @@
 package header2c
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"path"
@@ -546,10 +547,38 @@ func (st *state) users() ([]string, string, error) {
 	for _, f := range p.CurrentSources() {
 		cands[f] = true
 	}
-	// Fast textual pre-filter: the file must name an item.
+	// Assembler sources that name an item get the old code: no C compile
+	// shows them, and the move cannot reach them.
+	g, err := p.Env.IncludeGraph()
+	if err != nil {
+		return nil, "", err
+	}
+	for h := range st.headers {
+		for _, f := range g.AsmIncluders(h) {
+			if p.Env.ObjectOf(f).Kind != kbuild.NotBuilt && st.namesAny(f) {
+				return nil, "", fmt.Errorf("the assembler source %s, which the config builds, uses it through %s: the move cannot reach it", f, h)
+			}
+		}
+	}
+	// Fast textual pre-filter: the file must name an item, or include a
+	// header that names one and includes a changed header (an inline of
+	// that header uses it: its callers change without naming it).
+	relayed := map[string]bool{}
+	for h := range st.headers {
+		for _, r := range g.HeaderIncluders(h) {
+			if st.headers[r] || !st.mentionsAny(p.File(r)) || !st.namesAny(r) {
+				continue
+			}
+			for _, c := range g.Includers(r) {
+				if cands[c] {
+					relayed[c] = true
+				}
+			}
+		}
+	}
 	var list []string
 	for c := range cands {
-		if st.namesAny(c) {
+		if relayed[c] || st.namesAny(c) {
 			list = append(list, c)
 		}
 	}
@@ -713,6 +742,17 @@ func (st *state) firstHeader() string {
 		}
 	}
 	return file
+}
+
+// mentionsAny is namesAny's quick first look: the bytes of an item's name
+// appear somewhere in src.
+func (st *state) mentionsAny(src []byte) bool {
+	for name := range st.byName {
+		if bytes.Contains(src, []byte(strings.TrimPrefix(name, "struct "))) {
+			return true
+		}
+	}
+	return len(st.cleanupHelpers()) > 0
 }
 
 func (st *state) namesAny(rel string) bool {

@@ -10,6 +10,9 @@
 /* how many records each trace level keeps */
 #define RING_TRACE_DEPTH	4
 
+/* how far a level's records are shifted */
+#define RING_TRACE_SHIFT	4
+
 /* how wide a trace record is */
 #ifdef CONFIG_64BIT
 #define RING_TRACE_WIDTH	64
