@@ -193,6 +193,12 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 				refused[m] = err.Error()
 				break
 			}
+			if (a.Chained == "->" || a.Chained == ".") && chainedName(f, a.Member.End) == m.Name {
+				// obj->m->m: gcc reports the inner access only (the outer
+				// one fails with it), so the outer would stay unrewritten
+				refused[m] = fmt.Sprintf("%s:%d: the member is reached through itself (...%s%s%s): the compiler shows such chains one level at a time", u.File, a.Line, m.Name, a.Chained, m.Name)
+				break
+			}
 			if a.Kind == cexpr.AddrOf && a.Chained == "->" && m.Change.PostMember != nil && strings.HasSuffix(strings.TrimSpace(m.Change.PostMember.Type), "*") && len(m.Change.PostMember.Array) == 0 {
 				a.Kind = cexpr.Read // "obj->m->x" reads the pointer m
 			}
@@ -618,4 +624,14 @@ func ReadType(typ string, width int64) string {
 		return "int"
 	}
 	return typ
+}
+
+// chainedName returns the member name after the "->" or "." that follows
+// offset end in f, or "".
+func chainedName(f *ast.File, end int) string {
+	toks := f.CodeTokens(ast.Span{Off: end, End: len(f.Src)})
+	if len(toks) >= 2 && (toks[0].Text == "->" || toks[0].Text == ".") && toks[1].Kind == ast.Ident {
+		return toks[1].Text
+	}
+	return ""
 }
