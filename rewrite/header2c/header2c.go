@@ -563,22 +563,30 @@ func (st *state) users() ([]string, string, error) {
 	// Fast textual pre-filter: the file must name an item, or include a
 	// header that names one and includes a changed header (an inline of
 	// that header uses it: its callers change without naming it).
-	relayed := map[string]bool{}
+	// relays are the inline functions and macros of those headers whose
+	// bodies name an item: a file that names a relay uses the item
+	relays := map[string]bool{}
 	for h := range st.headers {
 		for _, r := range g.HeaderIncluders(h) {
-			if st.headers[r] || !st.mentionsAny(p.File(r)) || !st.namesAny(r) {
+			if st.headers[r] || !st.mentionsAny(p.File(r)) {
 				continue
 			}
-			for _, c := range g.Includers(r) {
-				if cands[c] {
-					relayed[c] = true
+			rf := p.Parse(r)
+			for _, fn := range rf.Funcs {
+				if st.namesAnyIn(rf.CodeTokens(fn.Body)) {
+					relays[fn.Name] = true
+				}
+			}
+			for _, m := range rf.Macros {
+				if !m.Undef && st.namesAnyIn(ast.Tokenize([]byte(m.Body))) {
+					relays[m.Name] = true
 				}
 			}
 		}
 	}
 	var list []string
 	for c := range cands {
-		if relayed[c] || st.namesAny(c) {
+		if st.namesAny(c) || len(relays) > 0 && ast.NamesAny(ast.Tokenize(p.File(c)), relays) {
 			list = append(list, c)
 		}
 	}
@@ -753,6 +761,16 @@ func (st *state) mentionsAny(src []byte) bool {
 		}
 	}
 	return len(st.cleanupHelpers()) > 0
+}
+
+// namesAnyIn reports whether toks name an item.
+func (st *state) namesAnyIn(toks []ast.Token) bool {
+	for _, t := range toks {
+		if _, ok := st.byName[t.Text]; ok && t.Kind == ast.Ident {
+			return true
+		}
+	}
+	return false
 }
 
 func (st *state) namesAny(rel string) bool {
