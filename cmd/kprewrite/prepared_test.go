@@ -77,10 +77,14 @@ func TestPreparedTree(t *testing.T) {
 	config := filepath.Join(build, ".config")
 
 	// A changed inline of arch/x86/events/perf_event.h, which includes the
-	// "perf_event_flags.h" next to it: core.c, amd/core.c, intel/core.c and
-	// zhaoxin/core.c use it (directly or through __x86_pmu_enable_event) and
-	// must be found by the compiler, not dropped because the changed header
-	// cannot find its sibling.
+	// "perf_event_flags.h" next to it: the compiler must find its users
+	// (core.c, amd/core.c, intel/core.c, zhaoxin/core.c, directly or through
+	// __x86_pmu_enable_event), not drop them because the changed header
+	// cannot find its sibling. intel/core.c puts x86_pmu_disable_event, an
+	// inline that calls it, in its x86_pmu table: moving it would change
+	// that data, so header2c refuses, naming the place; the change is then
+	// proven to change no code the config builds (callers use the value as
+	// a truth value), and the header hunk is dropped.
 	t.Run("perf inline", func(t *testing.T) {
 		pf := realkernel.NewEdits(t, src).
 			Replace("arch/x86/events/perf_event.h", "\treturn hwc->flags & PERF_X86_EVENT_PAIR;\n", "\treturn !!(hwc->flags & PERF_X86_EVENT_PAIR);\n").
@@ -90,12 +94,13 @@ func TestPreparedTree(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errs)
 		}
-		got, _ := os.ReadFile(out)
-		for _, f := range []string{"arch/x86/events/core.c", "arch/x86/events/amd/core.c", "arch/x86/events/intel/core.c", "arch/x86/events/zhaoxin/core.c"} {
-			if !strings.Contains(string(got), "+++ b/"+f+"\n") {
-				t.Errorf("the rewrite does not patch %s:\n%s", f, errs)
-			}
+		if !strings.Contains(errs, "used at file scope, in data: arch/x86/events/intel/core.c") {
+			t.Errorf("header2c did not find intel/core.c's use of the inline in data:\n%s", errs)
 		}
+		if !strings.Contains(errs, "rewritten by samecode") {
+			t.Errorf("the change is not proven a no-op:\n%s", errs)
+		}
+		got, _ := os.ReadFile(out)
 		if strings.Contains(string(got), "+++ b/arch/x86/events/perf_event.h") {
 			t.Errorf("the header hunk stayed")
 		}
