@@ -143,13 +143,7 @@ func TestPlaceInDataAndBss(t *testing.T) {
 	src := `int hits[4]; static char name[8]; extern void fill(char *);
 void count(void) { hits[1]++; }
 void naming(void) { fill(name); }`
-	read := func(src string) map[string]Func {
-		c, err := Code(compile(t, src))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	read := func(src string) map[string]Func { return codeOf(t, src) }
 	a := read(src)
 	if got := Compare(a, read(strings.Replace(src, "hits[1]", "hits[2]", 1))); len(got) != 1 || got[0] != (Change{"count", "changed"}) {
 		t.Errorf("another element: Compare = %v, want count changed", got)
@@ -195,13 +189,7 @@ func TestFieldOfStaticBss(t *testing.T) {
 	src := `struct cmd { unsigned int opcode; unsigned int len; unsigned long tag; };
 static struct cmd cmd; extern void send(void *);
 void go(unsigned int op) { cmd.opcode = op; cmd.len = 4; send(&cmd); }`
-	read := func(src string) map[string]Func {
-		c, err := Code(compile(t, src))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	read := func(src string) map[string]Func { return codeOf(t, src) }
 	a := read(src)
 	moved := strings.Replace(src, "{ unsigned int opcode; unsigned int len; unsigned long tag; }", "{ unsigned long tag; unsigned int opcode; unsigned int len; }", 1)
 	if got := Compare(a, read(moved)); len(got) == 0 {
@@ -215,14 +203,18 @@ void go(unsigned int op) { cmd.opcode = op; cmd.len = 4; send(&cmd); }`
 // TestConstantLabel: a constant gcc loads from a merged section through a
 // local label (.LC0 in .rodata.cst8) is compared by what it holds.
 func TestConstantLabel(t *testing.T) {
-	read := func(v string) map[string]Func {
-		c, err := Code(compile(t, "double scale(double x) { return x * "+v+"; }\n"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	read := func(v string) map[string]Func { return codeOf(t, "double scale(double x) { return x * "+v+"; }\n") }
 	if got := Compare(read("1.5"), read("2.5")); len(got) != 1 || got[0] != (Change{"scale", "changed"}) {
 		t.Errorf("another constant: Compare = %v, want scale changed", got)
 	}
+}
+
+// codeOf compiles src and reads its Code.
+func codeOf(t *testing.T, src string) map[string]Func {
+	t.Helper()
+	c, err := Code(compile(t, src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

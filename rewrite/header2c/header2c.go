@@ -305,6 +305,22 @@ func (st *state) add(it *item, e *rewrite.Entry) {
 	st.headers[it.header] = true
 }
 
+// definitionSpan is the span of the definition of name to move: the
+// only one, or of twins under #if the one the config compiles; false (the
+// entry refused) when the config does not single one out.
+func (st *state) definitionSpan(e *rewrite.Entry, f *ast.File, name string, only ast.Span) (ast.Span, bool) {
+	span, n := activeDefinition(st.p, f, name)
+	switch {
+	case n > 1 && span == nil:
+		st.p.RefuseManual(e, fmt.Sprintf("%s is defined %d times in %s, under #if conditions the config does not single one out", name, n, e.File),
+			"move the definition the config compiles into the .c files that use it")
+		return ast.Span{}, false
+	case n > 1:
+		return *span, true
+	}
+	return only, true
+}
+
 // activeDefinition returns, for a name f defines more than once (twins
 // under #ifdef/#else), the span of the one definition whose condition the
 // config makes true, nil when it does not single one out; and how many
@@ -358,27 +374,21 @@ func (st *state) seeds() {
 			if fn == nil {
 				continue
 			}
-			if span, n := activeDefinition(p, cur, ch.Func); n > 1 && span == nil {
-				p.RefuseManual(e, fmt.Sprintf("%s is defined %d times in %s, under #if conditions the config does not single one out", ch.Func, n, e.File),
-					"move the definition the config compiles into the .c files that use it")
+			span, ok := st.definitionSpan(e, cur, ch.Func, fn.Span)
+			if !ok {
 				continue
-			} else if n > 1 {
-				fn = &ast.Func{Name: fn.Name, Span: *span}
 			}
-			st.add(&item{kind: kFunc, name: fn.Name, header: e.File, added: ch.Kind == change.FuncAdded, seed: true, text: cur.Text(fn.Span)}, e)
+			st.add(&item{kind: kFunc, name: fn.Name, header: e.File, added: ch.Kind == change.FuncAdded, seed: true, text: cur.Text(span)}, e)
 		case e.Kind == hazard.HeaderMacro && (ch.Kind == change.MacroChanged || ch.Kind == change.MacroAdded):
 			m := cur.Macro(ch.Name)
 			if m == nil {
 				continue
 			}
-			if span, n := activeDefinition(p, cur, ch.Name); n > 1 && span == nil {
-				p.RefuseManual(e, fmt.Sprintf("%s is defined %d times in %s, under #if conditions the config does not single one out", ch.Name, n, e.File),
-					"move the definition the config compiles into the .c files that use it")
+			span, ok := st.definitionSpan(e, cur, ch.Name, m.Span)
+			if !ok {
 				continue
-			} else if n > 1 {
-				m = &ast.Macro{Name: m.Name, Span: *span}
 			}
-			st.add(&item{kind: kMacro, name: m.Name, header: e.File, added: ch.Kind == change.MacroAdded, seed: true, text: cur.Text(m.Span)}, e)
+			st.add(&item{kind: kMacro, name: m.Name, header: e.File, added: ch.Kind == change.MacroAdded, seed: true, text: cur.Text(span)}, e)
 		case e.Kind == hazard.HeaderDecl && ch.Kind == change.DeclAdded:
 			for _, d := range cur.Decls {
 				if d.Name == ch.Name {
