@@ -276,14 +276,14 @@ func (c *Compiler) compileOne(ctx context.Context, v *Variant, cmd *kbuild.Comma
 	return res, nil
 }
 
-// toolchainFailure tells a compile that ran and failed with at least one
-// error diagnostic (nil: evidence about the source) from a compiler that
-// could not run, died of a signal, or failed without saying where (an
-// error: the environment is broken).
 // envErrorRE matches gcc's messages about the machine rather than the
 // source: a full disk, an output it cannot write or open, no memory.
 var envErrorRE = regexp.MustCompile(`No space left on device|error writing to |cannot open output file|Cannot allocate memory|out of memory allocating|Disk quota exceeded|Read-only file system`)
 
+// toolchainFailure tells a compile that ran and failed with at least one
+// error diagnostic (nil: evidence about the source) from a compiler that
+// could not run, died of a signal, or failed without saying where (an
+// error: the environment is broken).
 func toolchainFailure(compiler, source, out string, err error) error {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {

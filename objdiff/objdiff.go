@@ -188,10 +188,7 @@ func symbols(path string, want func(elf.Symbol) bool, sections bool) (map[string
 			// zeroed data through its section symbol (gas's form for a
 			// local object): the object it lands in and the place in it,
 			// so a field that moves inside a static struct shows
-			at := r.add
-			if t := elf.R_X86_64(r.typ); t == elf.R_X86_64_PC32 || t == elf.R_X86_64_PLT32 {
-				at += 4
-			}
+			at := r.target()
 			for _, o := range objects[sym.Section] {
 				if at >= 0 && uint64(at) >= o.Value && uint64(at) < o.Value+o.Size {
 					return fmt.Sprintf("%s@bss+%d", counted.ReplaceAllString(o.Name, "N"), uint64(at)-o.Value)
@@ -204,10 +201,7 @@ func symbols(path string, want func(elf.Symbol) bool, sections bool) (map[string
 		}
 		switch {
 		case elf.ST_TYPE(sym.Info) == elf.STT_SECTION:
-			at := r.add
-			if t := elf.R_X86_64(r.typ); t == elf.R_X86_64_PC32 || t == elf.R_X86_64_PLT32 {
-				at += 4
-			}
+			at := r.target()
 			for _, o := range objects[sym.Section] {
 				if at >= 0 && uint64(at) >= o.Value && uint64(at) < o.Value+o.Size {
 					if c := content(int(sym.Section), o.Value, o.Value+o.Size); c != "" {
@@ -367,6 +361,15 @@ type rel struct {
 }
 
 // addend is what the relocation's addend adds to its identity.
+// target is the offset in its symbol a relocation points at: the addend,
+// less the bias of a PC-relative one (the 4-byte field it is measured from).
+func (r rel) target() int64 {
+	if t := elf.R_X86_64(r.typ); t == elf.R_X86_64_PC32 || t == elf.R_X86_64_PLT32 {
+		return r.add + 4
+	}
+	return r.add
+}
+
 func (r rel) addend() string {
 	if r.named {
 		return fmt.Sprintf("%+d", r.add)

@@ -342,6 +342,14 @@ func (s *Session) IncludePaths(file string, inc *ast.Include) []string {
 	return out
 }
 
+// IncludesHeader reports whether file includes header, directly or
+// through other headers (the tree's include graph, or kbuild's records of
+// a complete build).
+func (s *Session) IncludesHeader(file, header string) bool {
+	users, _, err := s.Env.Includers(header)
+	return err == nil && slices.Contains(users, file)
+}
+
 // IncludedHeaders returns the headers rel includes directly, as the patch
 // leaves them (parsed), each the first of its IncludePaths that exists.
 func (s *Session) IncludedHeaders(rel string) []*ast.File {

@@ -37,28 +37,15 @@ type staticVariants struct {
 // the run (error): that is no evidence either way.
 func staticsCheck(ctx context.Context, comp *build.Compiler, sources []string, v staticVariants) (Check, error) {
 	c := Check{Name: "statics", OK: true}
-	var readErr error
-	counts := func(rs []*build.Result) map[string]map[string]int {
-		out := map[string]map[string]int{}
-		for _, r := range rs {
-			if r == nil || r.Object == "" {
-				continue
-			}
-			m, err := objdiff.LocalStatics(r.Object)
-			if err != nil {
-				if readErr == nil {
-					readErr = kperr.Internalf(err, "reading the symbols of %s (compiled from %s)", r.Object, r.Source)
-				}
-				continue
-			}
-			out[r.Source] = m
+	var counts [3]map[string]map[string]int
+	for i, rs := range [][]*build.Result{v.baseRes, v.newRes, v.origRes} {
+		m, err := readObjects(rs, "symbols", objdiff.LocalStatics)
+		if err != nil {
+			return c, err
 		}
-		return out
+		counts[i] = m
 	}
-	b, n, o := counts(v.baseRes), counts(v.newRes), counts(v.origRes)
-	if readErr != nil {
-		return c, readErr
-	}
+	b, n, o := counts[0], counts[1], counts[2]
 	var differ []string
 	for _, src := range sources {
 		bs, okB := b[src]

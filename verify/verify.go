@@ -157,23 +157,19 @@ func scopeCheck(env *kbuild.Env, newRes []*patch.FileResult) Check {
 // statics check and the builders.
 func dataCheck(base, rewritten []*build.Result) (Check, error) {
 	c := Check{Name: "data", OK: true}
-	newBy := map[string]*build.Result{}
-	for _, r := range rewritten {
-		newBy[r.Source] = r
+	bcs, err := readObjects(base, "data", objdiff.Code)
+	if err != nil {
+		return c, err
+	}
+	ncs, err := readObjects(rewritten, "data", objdiff.Code)
+	if err != nil {
+		return c, err
 	}
 	compared := 0
 	for _, b := range base {
-		n := newBy[b.Source]
-		if b.Object == "" || n == nil || n.Object == "" {
+		bc, nc := bcs[b.Source], ncs[b.Source]
+		if bc == nil || nc == nil {
 			continue
-		}
-		bc, err := objdiff.Code(b.Object)
-		if err != nil {
-			return c, kperr.Internalf(err, "reading the data of %s (compiled from %s)", b.Object, b.Source)
-		}
-		nc, err := objdiff.Code(n.Object)
-		if err != nil {
-			return c, kperr.Internalf(err, "reading the data of %s (compiled from %s)", n.Object, n.Source)
 		}
 		for _, name := range slices.Sorted(maps.Keys(bc)) {
 			bo := bc[name]
@@ -1087,26 +1083,36 @@ func (fs builtFuncs) upstreamRef(src string) map[string]objdiff.Func {
 // readFuncs reads the functions of compiled objects; an object that
 // cannot be read stops the run, as in readLayouts.
 func readFuncs(base, rewritten, original, layo []*build.Result) (builtFuncs, error) {
-	var readErr error
-	funcs := func(rs []*build.Result) map[string]map[string]objdiff.Func {
-		out := map[string]map[string]objdiff.Func{}
-		for _, r := range rs {
-			if r == nil || r.Object == "" {
-				continue
-			}
-			fs, err := objdiff.Functions(r.Object)
-			if err != nil {
-				if readErr == nil {
-					readErr = kperr.Internalf(err, "reading the functions of %s (compiled from %s)", r.Object, r.Source)
-				}
-				continue
-			}
-			out[r.Source] = fs
+	bf := builtFuncs{hasOriginal: original != nil}
+	for _, x := range []struct {
+		to *map[string]map[string]objdiff.Func
+		rs []*build.Result
+	}{{&bf.base, base}, {&bf.rewritten, rewritten}, {&bf.original, original}, {&bf.layout, layo}} {
+		m, err := readObjects(x.rs, "functions", objdiff.Functions)
+		if err != nil {
+			return bf, err
 		}
-		return out
+		*x.to = m
 	}
-	bf := builtFuncs{base: funcs(base), rewritten: funcs(rewritten), original: funcs(original), layout: funcs(layo), hasOriginal: original != nil}
-	return bf, readErr
+	return bf, nil
+}
+
+// readObjects reads what read gives of each compiled object, by source.
+// An object gcc wrote that kprewrite cannot read is kprewrite's failure,
+// never an object without what was asked.
+func readObjects[T any](rs []*build.Result, what string, read func(path string) (T, error)) (map[string]T, error) {
+	out := map[string]T{}
+	for _, r := range rs {
+		if r == nil || r.Object == "" {
+			continue
+		}
+		v, err := read(r.Object)
+		if err != nil {
+			return nil, kperr.Internalf(err, "reading the %s of %s (compiled from %s)", what, r.Object, r.Source)
+		}
+		out[r.Source] = v
+	}
+	return out, nil
 }
 
 // inlinedInto reports whether function name has no copy in the rewritten

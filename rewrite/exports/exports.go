@@ -140,11 +140,11 @@ func notOnlyPatchCallers(p *rewrite.Pass, file, sym string) (why string, deps []
 	}
 	for _, inc := range p.Parse(file).Includes {
 		for _, h := range p.IncludePaths(file, inc) {
-			base, err := p.Env.Tree.ReadFile(h)
-			if err != nil {
+			base := p.Original(h)
+			if base == nil {
 				continue
 			}
-			if ast.NamesAny(ast.Parse(h, base).Tokens, map[string]bool{sym: true}) {
+			if ast.NamesAny(ast.Tokenize(base), map[string]bool{sym: true}) {
 				return fmt.Sprintf("%s declares %s before the patch: the function exists elsewhere (a __weak default, or a definition the patch moves), and code the patch does not change calls it", h, sym), nil
 			}
 		}
@@ -162,7 +162,7 @@ func notOnlyPatchCallers(p *rewrite.Pass, file, sym string) (why string, deps []
 func dependsOn(p *rewrite.Pass, uf string, user kbuild.Object, df string, def kbuild.Object) bool {
 	exported := map[string]bool{}
 	for _, f := range moduleSources(p, df, def) {
-		for _, c := range ast.Parse(f, baseText(p, f)).Calls {
+		for _, c := range ast.Parse(f, p.Original(f)).Calls {
 			if strings.HasPrefix(c.Name, "EXPORT_SYMBOL") && len(c.Args) > 0 {
 				exported[c.Args[0]] = true
 			}
@@ -172,7 +172,7 @@ func dependsOn(p *rewrite.Pass, uf string, user kbuild.Object, df string, def kb
 		return false
 	}
 	for _, f := range moduleSources(p, uf, user) {
-		if ast.NamesAny(ast.Parse(f, baseText(p, f)).Tokens, exported) {
+		if ast.NamesAny(ast.Parse(f, p.Original(f)).Tokens, exported) {
 			return true
 		}
 	}
@@ -198,12 +198,6 @@ func moduleSources(p *rewrite.Pass, file string, o kbuild.Object) []string {
 		}
 	}
 	return out
-}
-
-// baseText is a file as the tree holds it, before the patch.
-func baseText(p *rewrite.Pass, rel string) []byte {
-	d, _ := p.Env.Tree.ReadFile(rel)
-	return d
 }
 
 // newVar reports whether the patch adds a global variable named sym to fc.

@@ -126,7 +126,7 @@ func run(p *rewrite.Pass) error {
 				continue
 			}
 			for h := range st.headers {
-				if includesHeader(p, f, h) {
+				if p.IncludesHeader(f, h) {
 					users = append(users, f)
 					break
 				}
@@ -139,21 +139,13 @@ func run(p *rewrite.Pass) error {
 		radius[u] = st.editUser(u, st.block(st.needs(u)))
 	}
 	if fns := untraceable(p, radius); len(fns) > 0 {
-		for _, it := range st.items {
-			for _, e := range it.entries {
-				p.RefuseManual(e, fmt.Sprintf("the code that changes is compiled into %s, which ftrace cannot redirect (noinstr or notrace): no livepatch can replace it", strings.Join(fns, ", ")),
-					"leave this change out of the livepatch, or change the callers ftrace can redirect instead (a noinstr function of the entry path has none)")
-			}
-		}
+		st.refuseAllManual(fmt.Sprintf("the code that changes is compiled into %s, which ftrace cannot redirect (noinstr or notrace): no livepatch can replace it", strings.Join(fns, ", ")),
+			"leave this change out of the livepatch, or change the callers ftrace can redirect instead (a noinstr function of the entry path has none)")
 		return nil
 	}
 	if len(st.fileScope) > 0 {
-		for _, it := range st.items {
-			for _, e := range it.entries {
-				p.RefuseManual(e, fmt.Sprintf("the code that changes is used at file scope, in data: %s: the running kernel's data keeps the old value (a livepatch replaces functions, not data)", strings.Join(st.fileScope, ", ")),
-					"keep the data as it is and change the functions that read it, or set the new value in a post-patch callback")
-			}
-		}
+		st.refuseAllManual(fmt.Sprintf("the code that changes is used at file scope, in data: %s: the running kernel's data keeps the old value (a livepatch replaces functions, not data)", strings.Join(st.fileScope, ", ")),
+			"keep the data as it is and change the functions that read it, or set the new value in a post-patch callback")
 		return nil
 	}
 	reverted := st.revertHeaders()
@@ -250,16 +242,6 @@ func (st *state) onlyIncludes() bool {
 	return true
 }
 
-// includesHeader reports whether a .c file includes the header (through
-// the tree's include graph or kbuild's records).
-func includesHeader(p *rewrite.Pass, file, header string) bool {
-	users, _, err := p.Env.Includers(header)
-	if err != nil {
-		return false
-	}
-	return slices.Contains(users, file)
-}
-
 // untraceable lists the functions of the blast radius that carry noinstr
 // or notrace: ftrace has no entry in them, so a livepatch cannot replace
 // them, and header code moved into them never reaches the running kernel
@@ -280,6 +262,15 @@ func untraceable(p *rewrite.Pass, radius map[string][]string) []string {
 		}
 	}
 	return out
+}
+
+// refuseAllManual refuses every item's entries with what the engineer does.
+func (st *state) refuseAllManual(why, what string) {
+	for _, it := range st.items {
+		for _, e := range it.entries {
+			st.p.RefuseManual(e, why, what)
+		}
+	}
 }
 
 func (st *state) refuseAll(why string) {
@@ -1089,8 +1080,6 @@ func order(fs []*item) []*item {
 	return out
 }
 
-// editUser inserts the block into a user and switches its uses; it returns
-// the functions of the file whose code changes.
 // inDirectiveAt reports whether off lies in a preprocessor line (a
 // #define of the file uses the name: its users are what counts).
 func inDirectiveAt(f *ast.File, off int) bool {
@@ -1102,6 +1091,8 @@ func inDirectiveAt(f *ast.File, off int) bool {
 	return false
 }
 
+// editUser inserts the block into a user and switches its uses; it returns
+// the functions of the file whose code changes.
 func (st *state) editUser(u, block string) []string {
 	p := st.p
 	f := p.Parse(u)

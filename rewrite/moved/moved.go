@@ -397,11 +397,7 @@ func check(p *rewrite.Pass, pl *plan, moves []move) string {
 // it saw the definition.
 func seesOneOf(p *rewrite.Pass, f string, headers []string) bool {
 	for _, h := range headers {
-		if h == f {
-			return true
-		}
-		users, _, err := p.Env.Includers(h)
-		if err == nil && slices.Contains(users, f) {
+		if h == f || p.IncludesHeader(f, h) {
 			return true
 		}
 	}
@@ -706,19 +702,12 @@ func only(ds []def, k string) def {
 func condOf(f *ast.File, c ast.Cond) string {
 	var kept ast.Cond
 	for _, t := range c {
-		if f.Guard != "" && containsIdent(t.Expr, f.Guard) {
+		if f.Guard != "" && ast.NamesAny(ast.Tokenize([]byte(t.Expr)), map[string]bool{f.Guard: true}) {
 			continue
 		}
 		kept = append(kept, t)
 	}
 	return kept.String()
-}
-
-// containsIdent reports whether expr names the identifier id.
-func containsIdent(expr, id string) bool {
-	return slices.Contains(strings.FieldsFunc(expr, func(r rune) bool {
-		return !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
-	}), id)
 }
 
 // sameCode returns the code of the definitions of ds with key k, when they

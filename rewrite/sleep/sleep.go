@@ -432,7 +432,11 @@ func headerDefinitions(headers []*ast.File, name string) (*ast.File, []*ast.Func
 // macroEffect reads what a macro's body calls: whether it opens or closes
 // an atomic section, and a call in it that sleeps.
 func macroEffect(m *ast.Macro) (opens, closes bool, sleeps string) {
-	for _, w := range identRE.FindAllString(m.Body, -1) {
+	for _, t := range ast.Tokenize([]byte(m.Body)) {
+		if t.Kind != ast.Ident {
+			continue
+		}
+		w := t.Text
 		switch {
 		case openRE.MatchString(w):
 			opens = true
@@ -444,8 +448,6 @@ func macroEffect(m *ast.Macro) (opens, closes bool, sleeps string) {
 	}
 	return opens, closes, sleeps
 }
-
-var identRE = regexp.MustCompile(`[A-Za-z_]\w*`)
 
 func definitions(f *ast.File, name string) []*ast.Func {
 	var out []*ast.Func
