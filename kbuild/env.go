@@ -900,7 +900,7 @@ func (e *Env) IncludeGraph() (*IncludeGraph, error) {
 	// (--no-result-cache) the work area keeps it under the same key: the
 	// graph is a fact of the tree, not a compile result.
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\x00%s\n", root, arch)
+	fmt.Fprintf(&b, "%s\x00%s\x00%s\n", includeGraphVersion, root, arch)
 	for _, f := range files {
 		fmt.Fprintf(&b, "%s %d %d\n", f.rel, f.size, f.mtime)
 	}

@@ -20,6 +20,10 @@ type IncludeGraph struct {
 	includedBy map[string][]string // header -> files that include it directly
 }
 
+// includeGraphVersion names how includes are resolved; a change to the
+// resolution rules changes it, so kept graphs are not reused.
+const includeGraphVersion = "include-graph-2: -I includes resolved by path suffix, tree-wide"
+
 var includeRE = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*([<"])([^>"]+)[>"]`)
 
 // skipDirs are top-level directories that are not kernel code.
@@ -110,9 +114,10 @@ func scanIncludes(ctx context.Context, root, arch string, sources []sourceFile) 
 					continue
 				}
 				for _, m := range includeRE.FindAllSubmatch(data, -1) {
-					targets := resolveInclude(files[i], string(m[2]), m[1][0] == '"', arch, exists)
-					if len(targets) == 0 && m[1][0] == '"' {
-						targets = viaIncludePath(files[i], string(m[2]), byBase[path.Base(string(m[2]))])
+					name, quoted := string(m[2]), m[1][0] == '"'
+					targets := resolveInclude(files[i], name, quoted, arch, exists)
+					if len(targets) == 0 {
+						targets = viaIncludePath(files[i], name, quoted, byBase[path.Base(name)])
 					}
 					for _, target := range targets {
 						results[i] = append(results[i], edge{files[i], target})
@@ -161,26 +166,40 @@ func resolveInclude(from, name string, quoted bool, arch string, exists map[stri
 	return nil
 }
 
-// viaIncludePath resolves a quoted #include that is neither next to the
-// file nor in the standard include directories: a Makefile's -I names
-// its directory (amdgpu adds -I.../display/dc/inc and a dozen others).
-// Without the flags, every header of that name in the same subsystem (the
-// first four path components, drivers/gpu/drm/amd) may be the one: an
-// over-approximation, which the compiler then narrows to real users.
-func viaIncludePath(from, name string, cands []string) []string {
-	scope := from
-	if parts := strings.SplitN(from, "/", 5); len(parts) == 5 {
-		scope = strings.Join(parts[:4], "/")
-	} else {
-		return nil // a shallow directory: no subsystem to search
-	}
-	var out []string
+// viaIncludePath resolves an #include that is neither next to the file
+// nor in the standard include directories: a Makefile's -I names its
+// directory (amdgpu adds -I.../display/dc/inc and a dozen others,
+// nouveau's <subdev/mmu.h> is under -I$(src)/include/nvkm, em28xx's
+// "m88ds3103.h" under -I drivers/media/dvb-frontends). Without the
+// flags, every header whose path ends in the included name may be the
+// one: for a quoted name, those of the same subsystem (the first four
+// path components, drivers/gpu/drm/amd) and, when none is there, those
+// of the whole tree; for a name in angle brackets, those of the whole
+// tree. An over-approximation, the safe direction for "who can see this
+// header": the compiler then narrows it to real users, and files the
+// config does not build are dropped later.
+func viaIncludePath(from, name string, quoted bool, cands []string) []string {
+	var matching []string
 	for _, c := range cands {
-		if strings.HasPrefix(c, scope+"/") && strings.HasSuffix(c, "/"+name) {
-			out = append(out, c)
+		if c == name || strings.HasSuffix(c, "/"+name) {
+			matching = append(matching, c)
 		}
 	}
-	return out
+	if quoted {
+		if parts := strings.SplitN(from, "/", 5); len(parts) == 5 {
+			scope := strings.Join(parts[:4], "/") + "/"
+			var near []string
+			for _, c := range matching {
+				if strings.HasPrefix(c, scope) {
+					near = append(near, c)
+				}
+			}
+			if len(near) > 0 {
+				return near
+			}
+		}
+	}
+	return matching
 }
 
 // Includers returns the .c files that include header, directly or not.

@@ -343,17 +343,28 @@ func TestNotCompilableFromMake(t *testing.T) {
 	}
 }
 
-// TestViaIncludePath: a quoted include that only a Makefile's -I finds
-// resolves to the headers of that name in the same subsystem.
+// TestViaIncludePath: an include that only a Makefile's -I finds resolves
+// to the headers whose path ends in the name: of the same subsystem for a
+// quoted name when there are some there, of the whole tree otherwise.
 func TestViaIncludePath(t *testing.T) {
 	t.Parallel()
 	cands := []string{"drivers/gpu/drm/amd/display/include/dm_services.h", "drivers/gpu/drm/amd/display/dc/dm_services.h", "drivers/net/other/dm_services.h"}
-	got := viaIncludePath("drivers/gpu/drm/amd/display/dc/bios/bios_parser.c", "dm_services.h", cands)
+	got := viaIncludePath("drivers/gpu/drm/amd/display/dc/bios/bios_parser.c", "dm_services.h", true, cands)
 	want := []string{"drivers/gpu/drm/amd/display/include/dm_services.h", "drivers/gpu/drm/amd/display/dc/dm_services.h"}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
+		t.Errorf("same subsystem (-want +got):\n%s", diff)
 	}
-	if got := viaIncludePath("kernel/fork.c", "x.h", []string{"kernel/sub/x.h"}); got != nil {
-		t.Errorf("a shallow file resolved %v", got)
+	// em28xx's "m88ds3103.h" is under -I drivers/media/dvb-frontends
+	got = viaIncludePath("drivers/media/usb/em28xx/em28xx-dvb.c", "m88ds3103.h", true,
+		[]string{"drivers/media/dvb-frontends/m88ds3103.h"})
+	if diff := cmp.Diff([]string{"drivers/media/dvb-frontends/m88ds3103.h"}, got); diff != "" {
+		t.Errorf("another subsystem (-want +got):\n%s", diff)
+	}
+	// nouveau's <subdev/mmu.h> is under -I$(src)/include/nvkm; a header
+	// whose name only ends the same (xsubdev/mmu.h) is not it
+	got = viaIncludePath("drivers/gpu/drm/nouveau/nvkm/subdev/acr/base.c", "subdev/mmu.h", false,
+		[]string{"drivers/gpu/drm/nouveau/include/nvkm/subdev/mmu.h", "drivers/x/xsubdev/mmu.h", "drivers/gpu/drm/nouveau/nvkm/subdev/mmu/mmu.h"})
+	if diff := cmp.Diff([]string{"drivers/gpu/drm/nouveau/include/nvkm/subdev/mmu.h"}, got); diff != "" {
+		t.Errorf("angle brackets (-want +got):\n%s", diff)
 	}
 }
