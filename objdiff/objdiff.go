@@ -34,6 +34,9 @@ type Func struct {
 	// header inlines that gcc emitted out of line (the kernel's inline
 	// implies notrace) fail to load with "failed to find location".
 	Traceable bool
+	// Data: a data object (a variable, a table, a static local), not a
+	// function; Code and Program read both.
+	Data bool
 }
 
 // ftraceEntry names the calls that -pg -mfentry (x86_64) or -pg (older
@@ -248,7 +251,7 @@ func symbols(path string, want func(elf.Symbol) bool, sections bool) (map[string
 		if sec.Type == elf.SHT_NOBITS {
 			// zeroed data (.bss): its size is all there is to compare (a
 			// buffer a fix enlarges)
-			fn := Func{Name: sym.Name, Section: sec.Name, Size: sym.Size}
+			fn := Func{Name: sym.Name, Section: sec.Name, Size: sym.Size, Data: true}
 			h := sha256.Sum256([]byte(fmt.Sprintf("bss\x00%d", sym.Size)))
 			fn.Sum = h
 			out[sym.Name] = fn
@@ -290,6 +293,7 @@ func symbols(path string, want func(elf.Symbol) bool, sections bool) (map[string
 		fn.Name = sym.Name
 		fn.Section = sec.Name
 		fn.Size = sym.Size
+		fn.Data = elf.ST_TYPE(sym.Info) != elf.STT_FUNC
 		copy(fn.Sum[:], h.Sum(nil))
 		out[sym.Name] = fn
 	}
@@ -321,7 +325,7 @@ func symbols(path string, want func(elf.Symbol) bool, sections bool) (map[string
 				}
 			}
 			name := "[section " + counted.ReplaceAllString(sec.Name, "N") + "]"
-			fn := Func{Name: name, Section: sec.Name, Size: sec.Size}
+			fn := Func{Name: name, Section: sec.Name, Size: sec.Size, Data: true}
 			fn.Sum = sha256.Sum256([]byte(hashRange(d, plain[i], 0, sec.Size) + "\x00" + name))
 			if prev, ok := out[name]; ok {
 				// two sections of one name (.text.unlikely.N): one entry

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // compile builds src with the flags kbuild uses for ftrace on x86_64.
@@ -217,4 +219,35 @@ func codeOf(t *testing.T, src string) map[string]Func {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestCodeMarksData: Code's data objects are marked, and its functions
+// are exactly what Functions reads (verify reads each object once).
+func TestCodeMarksData(t *testing.T) {
+	obj := compile(t, `int counter = 3;
+static int zeroed[4];
+int *z(void) { return zeroed; }
+int f(int a) { return a + counter; }`)
+	code, err := Code(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	funcs, err := Functions(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Func{}
+	for name, f := range code {
+		if !f.Data {
+			got[name] = f
+		}
+	}
+	if diff := cmp.Diff(funcs, got); diff != "" {
+		t.Errorf("Functions vs Code's functions (-want +got):\n%s", diff)
+	}
+	for _, name := range []string{"counter", "zeroed"} {
+		if !code[name].Data {
+			t.Errorf("%s: Data = false, want a data object (%+v)", name, code[name])
+		}
+	}
 }

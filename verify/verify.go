@@ -155,16 +155,9 @@ func scopeCheck(env *kbuild.Env, newRes []*patch.FileResult) Check {
 // expects the new ones reads the old. gcc's own objects (static locals
 // NAME.N, __func__ strings, __UNIQUE_ID_*, __ksymtab*) are left to the
 // statics check and the builders.
-func dataCheck(base, rewritten []*build.Result) (Check, error) {
+func dataCheck(base []*build.Result, fs builtFuncs) Check {
 	c := Check{Name: "data", OK: true}
-	bcs, err := readObjects(base, "data", objdiff.Code)
-	if err != nil {
-		return c, err
-	}
-	ncs, err := readObjects(rewritten, "data", objdiff.Code)
-	if err != nil {
-		return c, err
-	}
+	bcs, ncs := fs.baseCode, fs.rewrittenCode
 	compared := 0
 	for _, b := range base {
 		bc, nc := bcs[b.Source], ncs[b.Source]
@@ -187,7 +180,7 @@ func dataCheck(base, rewritten []*build.Result) (Check, error) {
 	if !c.OK {
 		c.Summary = "the rewritten patch changes data the running kernel holds"
 	}
-	return c, nil
+	return c
 }
 
 // sourceData reports whether a symbol is a data object the source names:
@@ -508,11 +501,7 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	r.Objects = objs
 	r.add(funcCheck)
 	r.add(ftraceCheck(env, baseRes, fs))
-	dc, err := dataCheck(baseRes, newBuild)
-	if err != nil {
-		return nil, err
-	}
-	r.add(dc)
+	r.add(dataCheck(baseRes, fs))
 
 	// 6. Static local data.
 	if compileCheck.OK {
@@ -1053,6 +1042,10 @@ func headerCheck(env *kbuild.Env, newCh []*change.File) Check {
 // for each variant of the tree.
 type builtFuncs struct {
 	base, rewritten, original, layout map[string]map[string]objdiff.Func
+	// baseCode and rewrittenCode are the functions and the data objects
+	// of the base and rewritten builds (objdiff.Code), for the data check:
+	// each object is read once.
+	baseCode, rewrittenCode map[string]map[string]objdiff.Func
 	// kept is the upstream build with the members it removes kept in
 	// their structs (keptRemoved), when it removes any: its code is the
 	// upstream code, its layout the layout-only build's.
@@ -1080,21 +1073,40 @@ func (fs builtFuncs) upstreamRef(src string) map[string]objdiff.Func {
 	return fs.base[src]
 }
 
-// readFuncs reads the functions of compiled objects; an object that
-// cannot be read stops the run, as in readLayouts.
+// readFuncs reads the functions of compiled objects, and keeps the data
+// objects of the base and rewritten builds for the data check; an object
+// that cannot be read stops the run, as in readLayouts.
 func readFuncs(base, rewritten, original, layo []*build.Result) (builtFuncs, error) {
 	bf := builtFuncs{hasOriginal: original != nil}
 	for _, x := range []struct {
-		to *map[string]map[string]objdiff.Func
-		rs []*build.Result
-	}{{&bf.base, base}, {&bf.rewritten, rewritten}, {&bf.original, original}, {&bf.layout, layo}} {
-		m, err := readObjects(x.rs, "functions", objdiff.Functions)
+		to, code *map[string]map[string]objdiff.Func
+		rs       []*build.Result
+	}{{&bf.base, &bf.baseCode, base}, {&bf.rewritten, &bf.rewrittenCode, rewritten}, {&bf.original, nil, original}, {&bf.layout, nil, layo}} {
+		m, err := readObjects(x.rs, "code", objdiff.Code)
 		if err != nil {
 			return bf, err
 		}
-		*x.to = m
+		if x.code != nil {
+			*x.code = m
+		}
+		*x.to = functionsOf(m)
 	}
 	return bf, nil
+}
+
+// functionsOf keeps the functions of each object's code.
+func functionsOf(code map[string]map[string]objdiff.Func) map[string]map[string]objdiff.Func {
+	out := make(map[string]map[string]objdiff.Func, len(code))
+	for src, syms := range code {
+		fns := map[string]objdiff.Func{}
+		for name, f := range syms {
+			if !f.Data {
+				fns[name] = f
+			}
+		}
+		out[src] = fns
+	}
+	return out
 }
 
 // readObjects reads what read gives of each compiled object, by source.
