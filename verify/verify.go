@@ -828,13 +828,15 @@ func mentions(env *kbuild.Env, rel string, names []string) bool {
 }
 
 // structsToCheck lists the structs and unions defined (in the base tree) in
-// headers either patch touches, plus the extra ones asked for.
+// headers either patch touches, and in the .c files it touches (a driver's
+// private struct is as alive in the running kernel as a header's), plus
+// the extra ones asked for. It returns where each is defined.
 func structsToCheck(env *kbuild.Env, origRes, newRes []*patch.FileResult, extra []string) ([]string, map[string]string) {
 	headerOf := map[string]string{}
 	set := map[string]bool{}
 	for _, rs := range [][]*patch.FileResult{origRes, newRes} {
 		for _, r := range rs {
-			if !change.IsHeader(r.Path) || r.Old == nil {
+			if !(change.IsHeader(r.Path) || strings.HasSuffix(r.Path, ".c")) || r.Old == nil {
 				continue
 			}
 			f := ast.Parse(r.Path, r.Old)
@@ -877,7 +879,11 @@ func layoutProbes(env *kbuild.Env, structs []string, headerOf map[string]string,
 		}
 		us, ok := users[h]
 		if !ok {
-			us, _, _ = env.Includers(h)
+			if strings.HasSuffix(h, ".c") {
+				us = []string{h} // a struct of the file itself
+			} else {
+				us, _, _ = env.Includers(h)
+			}
 			users[h] = us
 		}
 		for _, u := range us {

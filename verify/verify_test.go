@@ -394,3 +394,28 @@ func TestDataChangeFails(t *testing.T) {
 		t.Errorf("a function change failed the data check: %+v", dc)
 	}
 }
+
+// A member inserted in the middle of a struct a .c file defines (a
+// driver's private state): the layout proof fails as for a header's.
+func TestLayoutOfStructInSourceFile(t *testing.T) {
+	dir, env := seedCopy(t, "drivers/net/bonding/bond_main.c", `
+struct bond_probe_state {
+	int	tries;
+	long	last;
+};
+
+long bond_probe_last(struct bond_probe_state *s)
+{
+	return s->last + s->tries;
+}
+`)
+	p := edit(t, dir, [3]string{"drivers/net/bonding/bond_main.c", "\tint\ttries;\n", "\tint\ttries;\n\tint\tlimit;\n\tvoid\t*owner;\n"})
+	r := run(t, env, p, nil, "")
+	lc := check(r, "layout")
+	if r.OK || lc.OK {
+		t.Fatalf("verify passed a layout change of a .c file's struct: %+v", lc)
+	}
+	if !strings.Contains(strings.Join(lc.Details, "\n"), "struct bond_probe_state") || !strings.Contains(strings.Join(lc.Details, "\n"), "last offset 8 -> 16") {
+		t.Errorf("layout details %q do not name struct bond_probe_state and its moved member", lc.Details)
+	}
+}
