@@ -11,6 +11,9 @@ package sites
 
 import (
 	"fmt"
+	"os"
+	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -183,13 +186,14 @@ func find(p *rewrite.Session, header, tag string) (*Result, error) {
 		return nil, err
 	}
 	var cands []string
+	holders := holderMembers(p, header, tag, hu.Candidates())
 	for _, u := range hu.Candidates() {
-		if namesAny(p.File(u), names) {
+		if namesAny(p.File(u), names) || sizesThrough(p.File(u), holders) || sizesThrough(p.Original(u), holders) {
 			cands = append(cands, u)
 		}
 	}
 	for _, f := range p.CurrentSources() {
-		if !slices.Contains(cands, f) && namesAny(p.File(f), names) {
+		if !slices.Contains(cands, f) && (namesAny(p.File(f), names) || sizesThrough(p.File(f), holders)) {
 			cands = append(cands, f)
 		}
 	}
@@ -226,6 +230,53 @@ func find(p *rewrite.Session, header, tag string) (*Result, error) {
 	res.Sites = classify(p, tag, diags)
 	return res, nil
 }
+
+// holderMembers returns the names of members declared as pointers to
+// "struct tag" (the cgrp of "struct nvkm_fifo_cgrp *cgrp;"), read in the
+// header, the headers next to it, the headers that include it and the
+// candidate sources: a file can allocate the struct through such a member
+// ("chan->cgrp = kmalloc(sizeof(*chan->cgrp), ...)") without naming it.
+func holderMembers(p *rewrite.Session, header, tag string, srcs []string) map[string]bool {
+	re := regexp.MustCompile(`\bstruct\s+` + regexp.QuoteMeta(tag) + `\s*\*+\s*(?:const\s+)?(\w+)\s*[;,\[]`)
+	files := append([]string{header}, srcs...)
+	if g, err := p.Env.IncludeGraph(); err == nil {
+		files = append(files, g.HeaderIncluders(header)...)
+	}
+	if ents, err := os.ReadDir(filepath.Join(p.Env.Tree.Root(), filepath.FromSlash(path.Dir(header)))); err == nil {
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), ".h") {
+				files = append(files, path.Join(path.Dir(header), e.Name()))
+			}
+		}
+	}
+	out := map[string]bool{}
+	for _, f := range files {
+		for _, src := range [][]byte{p.Original(f), p.File(f)} {
+			for _, m := range re.FindAllSubmatch(src, -1) {
+				out[string(m[1])] = true
+			}
+		}
+	}
+	return out
+}
+
+// sizesThrough reports whether src takes the size of what one of the
+// holder members points to ("sizeof(*chan->cgrp)", "kzalloc_obj(*x.cgrp)").
+func sizesThrough(src []byte, members map[string]bool) bool {
+	if len(members) == 0 {
+		return false
+	}
+	for _, m := range derefSizeRE.FindAllSubmatch(src, -1) {
+		if members[string(m[1])] {
+			return true
+		}
+	}
+	return false
+}
+
+// derefSizeRE finds "sizeof(*EXPR->m)" and the allocation macros that take
+// the object ("kzalloc_obj(*EXPR.m)"), giving m.
+var derefSizeRE = regexp.MustCompile(`(?:sizeof|_obj|_objs)\s*\(\s*\*+\s*[\w\[\]().>-]*?(?:->|\.)\s*(\w+)\s*\)`)
 
 // screen keeps the candidates that compile in the base tree: a file that
 // does not is no evidence. It returns the kept files and, for the method
@@ -632,8 +683,10 @@ func memsetOf(f *ast.File, st *Site, name string, addr bool) bool {
 	return false
 }
 
-// heapVar returns the variable an allocation is assigned to ("p" in
-// "p = kzalloc(...)").
+// heapVar returns the local variable an allocation is assigned to ("p"
+// in "p = kzalloc(...)"), or "" when it goes anywhere else: a member
+// ("drm->led = kzalloc(...)": the object lives as long as its holder),
+// through a pointer ("*pp = ...") or into an array element.
 func heapVar(f *ast.File, st *Site) string {
 	fn := f.FuncAt(st.Off)
 	if fn == nil {
@@ -643,6 +696,12 @@ func heapVar(f *ast.File, st *Site) string {
 	i := tokenAt(toks, st.Off)
 	for k := i; k >= 1; k-- {
 		if toks[k].Text == "=" && toks[k-1].Kind == ast.Ident {
+			if k >= 2 && (toks[k-2].Text == "->" || toks[k-2].Text == ".") {
+				return ""
+			}
+			if k >= 2 && toks[k-2].Text == "*" && (k == 2 || toks[k-3].Text == ";" || toks[k-3].Text == "{" || toks[k-3].Text == "}" || toks[k-3].Text == ")") {
+				return "" // *pp = ...: a statement, not a declaration "T *p = ..."
+			}
 			return toks[k-1].Text
 		}
 		if toks[k].Text == ";" || toks[k].Text == "{" {

@@ -1,8 +1,14 @@
 package sites
 
 import (
+	"bytes"
 	"fmt"
+	"maps"
+	"regexp"
+	"slices"
 	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
 
 	"github.com/kprewrite/kprewrite/rewrite"
 )
@@ -60,10 +66,88 @@ func AllZeroed(p *rewrite.Pass, header, tag string) ZeroProof {
 	if len(bad) > 0 {
 		return ZeroProof{Refusal: "not every object starts zeroed, or the struct is copied: " + strings.Join(bad, "; ")}
 	}
+	if why := changedCreation(p, res.Sites, tag); why != "" {
+		return ZeroProof{Refusal: "cannot prove every object starts zeroed: " + why}
+	}
 	if len(good) == 0 {
 		return ZeroProof{Refusal: "the compiler found no place that creates the struct"}
 	}
 	return ZeroProof{Sites: strings.Join(good, ", ") + "; found by " + res.Method}
+}
+
+// changedCreation says why the creation sites, found in the text as the
+// patch leaves it, do not show how the running kernel made its objects:
+// the patch changes a creating statement (kmalloc -> kzalloc upstream: the
+// objects that exist were made by the kmalloc) or removes a line of the
+// same file that allocates with a sizeof. "" when every site's statement
+// is the running kernel's.
+func changedCreation(p *rewrite.Pass, sts []*Site, tag string) string {
+	files := map[string]bool{}
+	for _, st := range sts {
+		cur, ok := p.Current[st.File]
+		if !ok || st.Kind == Global || st.Kind == Zeroing {
+			continue
+		}
+		files[st.File] = true
+		orig := p.Original(st.File)
+		if st.Stmt != "" && !bytes.Equal(cur, orig) && !hasStatement(joinedCode(orig), st.Stmt) {
+			return fmt.Sprintf("the patch changes how %s creates struct %s (%s): the objects that exist were made by the running kernel's code", st.File, tag, st.Stmt)
+		}
+	}
+	for _, f := range slices.Sorted(maps.Keys(files)) {
+		kept := map[string]int{}
+		for _, l := range strings.Split(string(p.File(f)), "\n") {
+			kept[strings.TrimSpace(l)]++
+		}
+		for i, l := range strings.Split(string(p.Original(f)), "\n") {
+			l = strings.TrimSpace(l)
+			if kept[l] > 0 {
+				kept[l]--
+				continue
+			}
+			if allocates(l) {
+				return fmt.Sprintf("the patch removes or changes an allocation of %s (line %d: %s): objects made there before the livepatch are not judged", f, i+1, l)
+			}
+		}
+	}
+	return ""
+}
+
+// callRE finds the calls of a line.
+var callRE = regexp.MustCompile(`\b(\w+)\s*\(`)
+
+// allocates reports whether a line calls an allocator with a sizeof.
+func allocates(line string) bool {
+	if !strings.Contains(line, "sizeof") {
+		return false
+	}
+	for _, m := range callRE.FindAllStringSubmatch(line, -1) {
+		if allocRE.MatchString(m[1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasStatement reports whether joined code holds stmt as a whole
+// statement (after a boundary, before its ';').
+func hasStatement(joined, stmt string) bool {
+	for at := 0; ; {
+		i := strings.Index(joined[at:], stmt+";")
+		if i < 0 {
+			return false
+		}
+		i += at
+		if i == 0 || strings.ContainsAny(joined[i-1:i], " {};") {
+			return true
+		}
+		at = i + 1
+	}
+}
+
+// joinedCode is src's code tokens joined as Site.Stmt joins them.
+func joinedCode(src []byte) string {
+	return ast.JoinTokens(codeTokens(ast.Parse("x.c", src)))
 }
 
 func zeroHint(st *Site) string {
