@@ -186,6 +186,56 @@ func (o *Oracle) IdentUses(ctx context.Context, files map[string][]byte, sources
 	return out, other, nil
 }
 
+// DeprecationMarker is the message DeprecatedUses looks for: code that
+// asks marks a declaration __attribute__((__deprecated__(DeprecationMarker)))
+// (and turns the warning on with a _Pragma), and gcc names every reference
+// to it, each on its own line, where taking the declaration away reports
+// only the first use in a file (an implicit declaration, or an
+// "undeclared here" at file scope, declares the name for the rest of it).
+const DeprecationMarker = "kprewrite-use"
+
+// Deprecate is the text to put before a declaration of a function (on
+// the same line, so no line moves) so DeprecatedUses finds its uses.
+const Deprecate = `_Pragma("GCC diagnostic warning \"-Wdeprecated-declarations\"") __attribute__((__deprecated__("` + DeprecationMarker + `"))) `
+
+var deprecatedRE = regexp.MustCompile(`^'([A-Za-z_]\w*)' is deprecated: ` + DeprecationMarker)
+
+// DeprecatedUses compiles sources with the given file contents, in which
+// the declarations of names carry Deprecate, and returns every reference
+// to them gcc reports (Col is not reliable: gcc gives the start of the
+// line). The other diagnostics are returned as they are.
+func (o *Oracle) DeprecatedUses(ctx context.Context, files map[string][]byte, sources []string, names map[string]bool) ([]Ident, []build.Diagnostic, error) {
+	rs, err := o.compile(ctx, files, sources)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []Ident
+	var other []build.Diagnostic
+	seen := map[string]bool{}
+	for _, r := range rs {
+		for i, d := range r.Diagnostics {
+			m := deprecatedRE.FindStringSubmatch(strings.ReplaceAll(strings.ReplaceAll(d.Message, "\u2018", "'"), "\u2019", "'"))
+			if m == nil || !names[m[1]] {
+				if d.Severity == "error" {
+					other = append(other, d)
+				}
+				continue
+			}
+			// a use inside a macro: where the outermost macro was invoked
+			file, line, col := d.File, d.Line, d.Col
+			if x := outermostExpansion(r.Diagnostics, i); x != nil {
+				file, line, col = x.File, x.Line, x.Col
+			}
+			key := fmt.Sprintf("%s:%d:%d:%s", file, line, col, m[1])
+			if !seen[key] {
+				seen[key] = true
+				out = append(out, Ident{File: file, Line: line, Col: col, Name: m[1]})
+			}
+		}
+	}
+	return out, other, nil
+}
+
 // Of filters uses to one struct member.
 func (r *Result) Of(aggregate, member string) []Use {
 	var out []Use

@@ -424,6 +424,17 @@ func (st *state) seeds() {
 	}
 }
 
+// movesCall reports whether the file-scope macro call text of header is
+// an item that moves (a new DEFINE_FREE that calls moved code).
+func (st *state) movesCall(header, text string) bool {
+	for _, it := range st.items {
+		if it.kind == kCall && it.header == header && it.text == text {
+			return true
+		}
+	}
+	return false
+}
+
 // endOfStatement returns the offset after the ';' that ends a struct
 // definition statement.
 func endOfStatement(f *ast.File, off int) int {
@@ -633,7 +644,9 @@ func (st *state) users() ([]string, string, error) {
 			// A use inside a header definition: that definition moves too.
 			f := p.Parse(id.File)
 			off := f.Lines.Start(id.Line) + id.Col - 1
+			inDef := false
 			if fn := f.FuncAt(off); fn != nil && fn.IsInline() {
+				inDef = true
 				if _, ok := st.byName[fn.Name]; !ok {
 					st.add(&item{kind: kFunc, name: fn.Name, header: id.File, text: f.Text(fn.Span)}, nil)
 					grew = true
@@ -641,11 +654,24 @@ func (st *state) users() ([]string, string, error) {
 			}
 			for _, m := range f.Macros {
 				if m.Span.Contains(off) {
+					inDef = true
 					if _, ok := st.byName[m.Name]; !ok {
 						st.add(&item{kind: kMacro, name: m.Name, header: id.File, text: f.Text(m.Span)}, nil)
 						grew = true
 					}
 				}
+			}
+			for _, c := range f.Calls {
+				// a cleanup generator that moves (kCall): its inlines go too
+				if c.Span.Contains(off) && st.movesCall(id.File, f.Text(c.Span)) {
+					inDef = true
+				}
+			}
+			if !inDef {
+				// a struct, a declaration or data of the header: what every
+				// includer sees changes (a layout, a type), and gcc, having
+				// declared the name there, hides every later use
+				return nil, "", fmt.Errorf("%s:%d uses %s outside an inline function or macro (a struct member, a declaration or data of the header): the change reaches what every includer sees, not only code; keep the header's definition as it is for it and give the code that needs the new one its own name", id.File, id.Line, id.Name)
 			}
 		}
 		if !grew {

@@ -138,7 +138,7 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 	}
 	// Who refers to name: the compiler, with the definition renamed and
 	// the header's declaration gone.
-	uses, why := findUses(p, name, file, nameTok, decls)
+	uses, why := findUses(p, name, file, decls)
 	if why != "" {
 		return why
 	}
@@ -246,27 +246,13 @@ func firstRefAfter(refs []ref, f string, off int) bool {
 }
 
 // findUses compiles every includer of the headers that declare name (and
-// the patched .c files) with the declarations taken away and the new
-// definition renamed: each error naming name is a reference.
-func findUses(p *rewrite.Pass, name, file string, nameTok *ast.Token, decls []*rewrite.Entry) ([]use, string) {
-	files := p.CurrentFiles()
-	def := p.File(file)
-	files[file] = []byte(string(def[:nameTok.Off]) + name + "__kprewrite_renamed" + string(def[nameTok.End:]))
+// the patched .c files) with every declaration of name, the definition
+// included, marked deprecated: each reference is a diagnostic of its own
+// (oracle.DeprecatedUses), in every function and every file, where taking
+// the declaration away would show only the first use in a file.
+func findUses(p *rewrite.Pass, name, file string, decls []*rewrite.Entry) ([]use, string) {
 	var cands []string
 	for _, d := range decls {
-		h := p.Parse(d.File)
-		var eds []edit.Edit
-		for i := range h.Decls {
-			if h.Decls[i].Name == name {
-				s := h.Decls[i].Span
-				eds = append(eds, edit.Edit{File: d.File, Off: s.Off, End: s.End, Text: ""})
-			}
-		}
-		out, err := edit.Apply(h.Src, eds)
-		if err != nil {
-			return nil, err.Error()
-		}
-		files[d.File] = out
 		hu, err := p.Env.HeaderUsers(d.File)
 		if err != nil {
 			return nil, "the callers are not known: " + err.Error()
@@ -289,6 +275,17 @@ func findUses(p *rewrite.Pass, name, file string, nameTok *ast.Token, decls []*r
 	if len(named) > maxCallers {
 		return nil, fmt.Sprintf("%d files the config may build name %s (more than %d): too widely used to switch every caller", len(named), name, maxCallers)
 	}
+	files := p.CurrentFiles()
+	marked := []string{file}
+	for _, d := range decls {
+		marked = append(marked, d.File)
+	}
+	marked = append(marked, named...)
+	for _, f := range slices.Compact(slices.Sorted(slices.Values(marked))) {
+		if out, ok := deprecated(p.Parse(f), name); ok {
+			files[f] = out
+		}
+	}
 	compilable, err := p.Compilable(named)
 	if err != nil {
 		return nil, err.Error()
@@ -297,19 +294,22 @@ func findUses(p *rewrite.Pass, name, file string, nameTok *ast.Token, decls []*r
 	if err != nil {
 		return nil, "the callers cannot be found without the compiler: " + err.Error()
 	}
-	ids, other, err := o.IdentUses(progress.Named(p.Context(), "rename"), files, compilable, map[string]bool{name: true})
+	ids, other, err := o.DeprecatedUses(progress.Named(p.Context(), "rename"), files, compilable, map[string]bool{name: true})
 	if err == nil {
 		err = oracle.MissingInclude(other)
 	}
 	if err != nil {
 		return nil, "the compiler oracle failed: " + err.Error()
 	}
+	if len(other) > 0 {
+		d := other[0]
+		return nil, fmt.Sprintf("the compiler oracle failed: %s:%d: %s", d.File, d.Line, d.Message)
+	}
 	var out []use
 	for _, id := range ids {
 		pf := p.Parse(id.File)
-		off := pf.Lines.Start(id.Line) + id.Col - 1
 		u := use{file: id.File, line: id.Line}
-		if x := pf.FuncAt(off); x != nil {
+		if x := funcOnLine(pf, id.Line); x != nil {
 			u.fn = x.Name
 		} else if strings.Contains(lineText(pf, id.Line), "EXPORT_SYMBOL") {
 			continue // the export keeps naming the original
@@ -317,6 +317,37 @@ func findUses(p *rewrite.Pass, name, file string, nameTok *ast.Token, decls []*r
 		out = append(out, u)
 	}
 	return out, ""
+}
+
+// deprecated returns f's text with oracle.Deprecate before every
+// file-scope declaration and the definition of name (on their own lines:
+// no line moves), and whether there was one.
+func deprecated(f *ast.File, name string) ([]byte, bool) {
+	var eds []edit.Edit
+	for _, d := range f.Decls {
+		if d.Name == name && d.Kind == ast.Prototype {
+			eds = append(eds, edit.Edit{Off: d.Span.Off, End: d.Span.Off, Text: oracle.Deprecate})
+		}
+	}
+	if fn := f.Func(name); fn != nil {
+		eds = append(eds, edit.Edit{Off: fn.Span.Off, End: fn.Span.Off, Text: oracle.Deprecate})
+	}
+	if len(eds) == 0 {
+		return nil, false
+	}
+	out, err := edit.Apply(f.Src, eds)
+	return out, err == nil
+}
+
+// funcOnLine returns the function whose body holds line (gcc names the
+// line of a reference to a deprecated function, not its column).
+func funcOnLine(f *ast.File, line int) *ast.Func {
+	for _, x := range f.Funcs {
+		if f.Line(x.Body.Off) <= line && line <= f.Line(x.Body.End-1) {
+			return x
+		}
+	}
+	return nil
 }
 
 // nameToken is the function's name in its definition's header.

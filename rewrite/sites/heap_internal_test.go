@@ -60,7 +60,7 @@ func TestSizesThrough(t *testing.T) {
 	for src, want := range map[string]bool{
 		"if (!(chan->cgrp = kmalloc(sizeof(*chan->cgrp), GFP_KERNEL)))": true,
 		"x.cgrp = kzalloc_obj(*x.cgrp);":                                true,
-		"p = kzalloc(sizeof( *ch[1]->base.cgrp ), GFP_KERNEL);":        true,
+		"p = kzalloc(sizeof( *ch[1]->base.cgrp ), GFP_KERNEL);":         true,
 		"chan->runl = kmalloc(sizeof(*chan->runl), GFP_KERNEL);":        false,
 		"n = sizeof(chan->cgrp);":                                       false,
 	} {
