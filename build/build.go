@@ -147,7 +147,7 @@ func (c *Compiler) materialize(v *Variant, sources []string, opt Options) error 
 			return kperr.WorkAreaf(err, "the work area is not usable")
 		}
 	}
-	return c.linkSiblings(ovl, v)
+	return c.linkSiblings(ovl, v, sources)
 }
 
 // Compile compiles sources of variant v, in parallel. A compile that runs

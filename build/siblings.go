@@ -17,12 +17,17 @@ var quotedIncludeRE = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*"([^"]+
 // next to a changed arch/x86/events/perf_event.h).
 //
 // Every entry of a changed file's directory is linked (each subdirectory
-// as one link). Quoted includes are then followed from the changed files,
-// transitively: each file they reach is read from the overlay, so its
+// as one link). Quoted includes are then followed from the changed files
+// and from the sources compiled, transitively: each file they reach is read from the overlay, so its
 // directory is linked too and its own quoted includes are followed (a
 // changed kernel/fork.c includes "../mm/internal.h", which on Linux 7.x
-// includes "vma.h"). Files the overlay already has are left alone.
-func (c *Compiler) linkSiblings(ovl string, v *Variant) error {
+// includes "vma.h"). The sources matter as much: a source copied into the
+// overlay that includes an unchanged "common.h" which includes a changed
+// "../ath.h" must read common.h from the overlay, or its relative include
+// resolves in the tree and reaches the original header
+// (drivers/net/wireless/ath/ath9k). Files the overlay already has are left
+// alone.
+func (c *Compiler) linkSiblings(ovl string, v *Variant, sources []string) error {
 	root := c.Env.SrcRoot()
 	link := func(rel string) error {
 		if data, ok := v.Files[rel]; ok && data == nil {
@@ -68,6 +73,12 @@ func (c *Compiler) linkSiblings(ovl string, v *Variant) error {
 	seen := map[string]bool{}
 	for rel, data := range v.Files {
 		if data != nil {
+			work = append(work, rel)
+			seen[rel] = true
+		}
+	}
+	for _, rel := range sources {
+		if !seen[rel] {
 			work = append(work, rel)
 			seen[rel] = true
 		}

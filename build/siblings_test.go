@@ -19,7 +19,10 @@ func TestOverlaySiblings(t *testing.T) {
 	for rel, text := range map[string]string{
 		"Kbuild":              "obj-y += core/\n",
 		"config":              "CONFIG_64BIT=y\nCONFIG_X86_64=y\n",
-		"core/Makefile":       "obj-y += use.o far.o dm.o\n",
+		"core/Makefile":       "obj-y += use.o far.o dm.o ath9k.o\n",
+		"core/ath9k.c":        "#include \"common.h\"\n\nint ath9k(void)\n{\n\treturn ATH_VALUE;\n}\n",
+		"core/common.h":       "#include \"../ath/ath.h\"\n",
+		"ath/ath.h":           "#define ATH_VALUE 5\n",
 		"core/dm.c":           "#include \"../gpu/gpu.h\"\n\nint dm(void)\n{\n\treturn DM_VALUE;\n}\n",
 		"core/dm.h":           "#define DM_VALUE 4\n",
 		"gpu/gpu.h":           "#include \"dm.h\"\n",
@@ -115,5 +118,24 @@ func TestOverlaySiblings(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("gpu/gpu.h read the tree's core/dm.h, not the changed one: %v", rs[0].Diagnostics)
+	}
+
+	// An unchanged header beside the source includes a changed one of
+	// another directory ("common.h" of ath9k includes "../ath.h"): the
+	// source's own directory is in the overlay, so common.h is read there
+	// and its relative include reaches the overlay's ath.h, not the tree's.
+	v = &Variant{Name: "ath", Files: map[string][]byte{"ath/ath.h": []byte("#define ATH_VALUE from_the_overlay\n")}}
+	rs, err = c.Compile(context.Background(), v, []string{"core/ath9k.c"}, Options{SyntaxOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found = false
+	for _, d := range Errors(rs) {
+		if strings.Contains(d.Message, "'from_the_overlay' undeclared") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("core/common.h read the tree's ath/ath.h, not the changed one: %v", rs[0].Diagnostics)
 	}
 }
