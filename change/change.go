@@ -48,6 +48,7 @@ const (
 	VarTypeChanged     Kind = "global type changed"
 	StaticLocalAdded   Kind = "static local added"
 	StaticLocalRemoved Kind = "static local removed"
+	StaticLocalChanged Kind = "static local changed" // its type, size, initializer or attributes
 	IncludeAdded       Kind = "include added"
 	IncludeRemoved     Kind = "include removed"
 	CallAdded          Kind = "file-scope macro call added"
@@ -75,7 +76,7 @@ type Change struct {
 	PreFunc, PostFunc     *ast.Func
 	PreStruct, PostStruct *ast.Struct
 	PreMember, PostMember *ast.Member // the member before and after (MemberRemoved: PreMember only)
-	PostVar               *ast.Var
+	PreVar, PostVar       *ast.Var    // a static local or global before and after (StaticLocalChanged: both)
 	PostMacro             *ast.Macro
 	PreEnum, PostEnum     *ast.Enum // an enum before and after (EnumAdded: PostEnum only)
 }
@@ -474,35 +475,137 @@ func (c *cmp) funcs() {
 		if !ok {
 			c.add(&Change{Kind: FuncAdded, Line: c.post.Line(nf.Span.Off), Subject: nf.Name, Func: nf.Name, PostFunc: nf})
 			for _, v := range nf.StaticLocals {
-				c.add(&Change{Kind: StaticLocalAdded, Line: c.post.Line(v.Span.Off), Subject: nf.Name + "::" + v.Name, Func: nf.Name, Name: v.Name, PostFunc: nf, PostVar: v})
+				n := StaticName(c.post, v)
+				c.add(&Change{Kind: StaticLocalAdded, Line: c.post.Line(v.Span.Off), Subject: nf.Name + "::" + n, Func: nf.Name, Name: n, PostFunc: nf, PostVar: v})
 			}
 			continue
 		}
 		if c.pre.Normalized(of.Span) != c.post.Normalized(nf.Span) {
 			c.add(&Change{Kind: FuncChanged, Line: c.post.Line(nf.Span.Off), Subject: nf.Name, Func: nf.Name, PreFunc: of, PostFunc: nf})
 		}
-		oldSL := map[string]bool{}
-		for _, v := range of.StaticLocals {
-			oldSL[v.Name] = true
-		}
-		newSL := map[string]bool{}
-		for _, v := range nf.StaticLocals {
-			newSL[v.Name] = true
-			if !oldSL[v.Name] {
-				c.add(&Change{Kind: StaticLocalAdded, Line: c.post.Line(v.Span.Off), Subject: nf.Name + "::" + v.Name, Func: nf.Name, Name: v.Name, PreFunc: of, PostFunc: nf, PostVar: v})
-			}
-		}
-		for _, v := range of.StaticLocals {
-			if !newSL[v.Name] {
-				c.add(&Change{Kind: StaticLocalRemoved, Line: c.post.Line(nf.Span.Off), Subject: nf.Name + "::" + v.Name, Func: nf.Name, Name: v.Name, PreFunc: of, PostFunc: nf})
-			}
-		}
+		c.staticLocals(of, nf)
 	}
 	for k, of := range pre {
 		if _, ok := post[k]; !ok {
 			c.add(&Change{Kind: FuncRemoved, Line: c.pre.Line(of.Span.Off), Subject: of.Name, Func: of.Name, PreFunc: of})
 		}
 	}
+}
+
+// staticLocals compares the static locals of a function before and after.
+// Those of one name pair up in order (a function may declare one name in
+// several blocks); a pair whose declarations differ (type, array size,
+// initializer, attributes) is changed: livepatch builders pair a static
+// local with the running kernel's copy by name, so the new declaration
+// never takes effect.
+func (c *cmp) staticLocals(of, nf *ast.Func) {
+	group := func(f *ast.File, fn *ast.Func) (map[string][]*ast.Var, []string) {
+		out := map[string][]*ast.Var{}
+		var names []string
+		for _, v := range fn.StaticLocals {
+			n := StaticName(f, v)
+			if out[n] == nil {
+				names = append(names, n)
+			}
+			out[n] = append(out[n], v)
+		}
+		return out, names
+	}
+	pre, preNames := group(c.pre, of)
+	post, postNames := group(c.post, nf)
+	for _, n := range postNames {
+		o := pre[n]
+		for i, v := range post[n] {
+			if i >= len(o) {
+				c.add(&Change{Kind: StaticLocalAdded, Line: c.post.Line(v.Span.Off), Subject: nf.Name + "::" + n, Func: nf.Name, Name: n, PreFunc: of, PostFunc: nf, PostVar: v})
+				continue
+			}
+			if od, nd := StaticDecl(c.pre, of, o[i]), StaticDecl(c.post, nf, v); od != nd {
+				c.add(&Change{Kind: StaticLocalChanged, Line: c.post.Line(v.Span.Off), Subject: nf.Name + "::" + n, Func: nf.Name, Name: n, Old: od, New: nd, PreFunc: of, PostFunc: nf, PreVar: o[i], PostVar: v})
+			}
+		}
+	}
+	for _, n := range preNames {
+		for range pre[n][min(len(pre[n]), len(post[n])):] {
+			c.add(&Change{Kind: StaticLocalRemoved, Line: c.post.Line(nf.Span.Off), Subject: nf.Name + "::" + n, Func: nf.Name, Name: n, PreFunc: of, PostFunc: nf})
+		}
+	}
+}
+
+// StaticName returns the name of a static local: the variable's, or for
+// one a macro defines ("static DEFINE_RATELIMIT_STATE(rs, HZ, 10);", which
+// the model names after the macro) the macro's first argument.
+func StaticName(f *ast.File, v *ast.Var) string {
+	if v.Type != "" {
+		return v.Name
+	}
+	toks := f.CodeTokens(v.Span)
+	for k := 0; k+3 < len(toks); k++ {
+		if toks[k].Text == v.Name && toks[k+1].Text == "(" && toks[k+2].Kind == ast.Ident && (toks[k+3].Text == "," || toks[k+3].Text == ")") {
+			return toks[k+2].Text
+		}
+	}
+	return v.Name
+}
+
+// StaticDecl returns the normalised declaration of static local v of fn:
+// its statement, or for a statement that declares several variables
+// ("static int a, b[3];") the specifiers with v's own declarator and
+// initializer ("static int b[3]").
+func StaticDecl(f *ast.File, fn *ast.Func, v *ast.Var) string {
+	toks := f.CodeTokens(v.Span)
+	var same []*ast.Var
+	at := -1
+	for _, o := range fn.StaticLocals {
+		if o.Span == v.Span {
+			if o == v {
+				at = len(same)
+			}
+			same = append(same, o)
+		}
+	}
+	if len(same) <= 1 || at < 0 {
+		return ast.JoinTokens(toks)
+	}
+	body := toks
+	if n := len(body); n > 0 && body[n-1].Text == ";" {
+		body = body[:n-1]
+	}
+	var parts [][]ast.Token
+	depth, last := 0, 0
+	for k, t := range body {
+		switch t.Text {
+		case "(", "[", "{":
+			depth++
+		case ")", "]", "}":
+			depth--
+		case ",":
+			if depth == 0 {
+				parts = append(parts, body[last:k])
+				last = k + 1
+			}
+		}
+	}
+	parts = append(parts, body[last:])
+	if len(parts) != len(same) {
+		return ast.JoinTokens(toks)
+	}
+	if at == 0 {
+		return ast.JoinTokens(parts[0])
+	}
+	// the specifiers: the first declarator's tokens before its name and
+	// its pointer stars
+	spec := parts[0]
+	for k, t := range spec {
+		if t.Kind == ast.Ident && t.Text == same[0].Name {
+			spec = spec[:k]
+			break
+		}
+	}
+	for len(spec) > 0 && (spec[len(spec)-1].Text == "*" || spec[len(spec)-1].Text == "(") {
+		spec = spec[:len(spec)-1]
+	}
+	return ast.JoinTokens(spec) + " " + ast.JoinTokens(parts[at])
 }
 
 func macroSig(m *ast.Macro) string {
@@ -753,7 +856,9 @@ func (c *cmp) assignHunks() {
 		} else if ch.PostFunc != nil {
 			post = mk(c.post, ch.PostFunc.Span)
 		}
-		if ch.PreFunc != nil {
+		if ch.PreVar != nil {
+			pre = mk(c.pre, ch.PreVar.Span)
+		} else if ch.PreFunc != nil {
 			pre = mk(c.pre, ch.PreFunc.Span)
 		}
 		if ch.PostMacro != nil {

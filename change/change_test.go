@@ -1,6 +1,8 @@
 package change
 
 import (
+	"fmt"
+	"sort"
 	"strings"
 	"testing"
 
@@ -198,6 +200,74 @@ func TestChangesExplainEveryHunk(t *testing.T) {
 			if ch.Kind == Unclassified {
 				t.Errorf("%s: %s: unclassified", c.name, ch.Subject)
 			}
+		}
+	}
+}
+
+// TestStaticLocalChanged: a static local kept by name in a function but
+// declared differently (its initializer, its array size, a macro's
+// arguments, its attributes, one declarator of a shared statement) is a
+// change; the same declaration reformatted is not, and statics of one name
+// in two blocks pair up in order.
+func TestStaticLocalChanged(t *testing.T) {
+	t.Parallel()
+	fn := func(body string) string {
+		return "static void ghes_print_estatus(int x)\n{\n" + body + "\tif (x)\n\t\tx++;\n}\n"
+	}
+	cases := []struct {
+		name, old, new string
+		want           []string // kind subject (old -> new)
+	}{
+		{"ratelimit state",
+			fn("\tstatic DEFINE_RATELIMIT_STATE(ratelimit_corrected, 5*HZ, 2);\n"),
+			fn("\tstatic DEFINE_RATELIMIT_STATE(ratelimit_corrected, 30 * HZ, 1);\n"),
+			[]string{"static local changed ghes_print_estatus::ratelimit_corrected (static DEFINE_RATELIMIT_STATE(ratelimit_corrected, 5 *HZ, 2); -> static DEFINE_RATELIMIT_STATE(ratelimit_corrected, 30 *HZ, 1);)"}},
+		{"array size",
+			fn("\tstatic char buf[40];\n"), fn("\tstatic char buf[64];\n"),
+			[]string{"static local changed ghes_print_estatus::buf (static char buf[40]; -> static char buf[64];)"}},
+		{"initializer",
+			fn("\tstatic int budget = 5;\n"), fn("\tstatic int budget = 10;\n"),
+			[]string{"static local changed ghes_print_estatus::budget (static int budget = 5; -> static int budget = 10;)"}},
+		{"type",
+			fn("\tstatic int budget;\n"), fn("\tstatic long budget;\n"),
+			[]string{"static local changed ghes_print_estatus::budget (static int budget; -> static long budget;)"}},
+		{"attribute",
+			fn("\tstatic int budget;\n"), fn("\tstatic int budget __aligned(64);\n"),
+			[]string{"static local changed ghes_print_estatus::budget (static int budget; -> static int budget __aligned(64);)"}},
+		{"one declarator of a shared statement",
+			fn("\tstatic int a, b[3];\n"), fn("\tstatic int a, b[4];\n"),
+			[]string{"static local changed ghes_print_estatus::b (static int b[3] -> static int b[4])"}},
+		{"reformatted", fn("\tstatic int budget = 5;\n"), fn("\tstatic int budget=5; /* per call */\n"), nil},
+		{"second of one name",
+			fn("\t{\n\t\tstatic int n = 1;\n\t}\n\t{\n\t\tstatic int n = 2;\n\t}\n"),
+			fn("\t{\n\t\tstatic int n = 1;\n\t}\n\t{\n\t\tstatic int n = 3;\n\t}\n"),
+			[]string{"static local changed ghes_print_estatus::n (static int n = 2; -> static int n = 3;)"}},
+		{"a second of one name added",
+			fn("\t{\n\t\tstatic int n = 1;\n\t}\n"),
+			fn("\t{\n\t\tstatic int n = 1;\n\t}\n\t{\n\t\tstatic int n = 1;\n\t}\n"),
+			[]string{"static local added ghes_print_estatus::n ( -> )"}},
+		{"renamed macro static",
+			fn("\tstatic DEFINE_RATELIMIT_STATE(rs_a, HZ, 2);\n"), fn("\tstatic DEFINE_RATELIMIT_STATE(rs_b, HZ, 2);\n"),
+			[]string{"static local added ghes_print_estatus::rs_b ( -> )", "static local removed ghes_print_estatus::rs_a ( -> )"}},
+	}
+	for _, c := range cases {
+		fc := Compute("drivers/acpi/apei/ghes.c", []byte(c.old), []byte(c.new))
+		var got []string
+		for _, ch := range fc.Changes {
+			if strings.HasPrefix(string(ch.Kind), "static local") {
+				got = append(got, fmt.Sprintf("%s %s (%s -> %s)", ch.Kind, ch.Subject, ch.Old, ch.New))
+				if ch.Kind == StaticLocalChanged && (len(ch.Hunks) == 0 || ch.PreVar == nil || ch.PostVar == nil) {
+					t.Errorf("%s: %s: hunks %v, vars %v %v", c.name, ch.Subject, ch.Hunks, ch.PreVar, ch.PostVar)
+				}
+			}
+			if ch.Kind == Unclassified && c.want != nil {
+				// (a reformatted code line is unclassified, as elsewhere)
+				t.Errorf("%s: unclassified %s", c.name, ch.Subject)
+			}
+		}
+		sort.Strings(got)
+		if d := gocmp.Diff(c.want, got); d != "" {
+			t.Errorf("%s: static local changes (-want +got):\n%s", c.name, d)
 		}
 	}
 }

@@ -267,6 +267,8 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 	case change.StaticLocalRemoved:
 		h(StaticLocal, "removed static local: the builder can no longer correlate the function's data with the original",
 			Manual("keep a reference to the static local in the new function (kpatch guide: keep the variable)"))
+	case change.StaticLocalChanged:
+		h(StaticLocal, staticChangedReason(ch), staticChangedAction(ch))
 	case change.MacroChanged, change.MacroAdded, change.MacroRemoved:
 		if hdr {
 			reason := fmt.Sprintf("macro %s in a header: %s", ch.Name, strings.TrimPrefix(string(ch.Kind), "macro "))
@@ -354,6 +356,46 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 		}
 	}
 	return out
+}
+
+// freshStatics are the static locals both builders never correlate with
+// the running kernel's (kpatch-build's is_special_static(), objtool klp
+// diff's is_uncorrelated_static_local()): the livepatch module gets a
+// fresh copy of each. Those in .data..once (or .data.once) too.
+var freshStatics = map[string]bool{"__key": true, "__warned": true, "__already_done": true, "__func__": true, "_rs": true, "CSWTCH": true, "_entry": true}
+
+// oneBuilderFresh are the static locals only one builder gives a fresh
+// copy; the other pairs them with the running kernel's by name.
+var oneBuilderFresh = map[string]string{
+	"__FUNCTION__": "kpatch-build gives __FUNCTION__ a fresh copy, but klp-build pairs it with the running kernel's",
+	"_entry_ptr":   "klp-build gives _entry_ptr a fresh copy, but kpatch-build pairs it with the running kernel's",
+	"descriptor":   "klp-build gives descriptor a fresh copy, but kpatch-build does only for a dynamic debug descriptor (in __dyndbg) and pairs any other with the running kernel's",
+}
+
+// freshStatic reports whether both builders give a changed static local a
+// fresh copy.
+func freshStatic(ch *change.Change) bool {
+	return freshStatics[ch.Name] || strings.Contains(ch.New, ".data..once") || strings.Contains(ch.New, ".data.once")
+}
+
+func staticChangedReason(ch *change.Change) string {
+	what := fmt.Sprintf("static local %s changes its declaration (%s -> %s)", ch.Name, ch.Old, ch.New)
+	if freshStatic(ch) {
+		return what + ": both builders give it a fresh copy in the livepatch module (kpatch-build's special statics, klp-build's uncorrelated statics, and anything in .data..once), so the new declaration takes effect; its state restarts at the new initializer when the livepatch loads"
+	}
+	why := "kpatch-build and klp-build pair a function's static locals with the running kernel's copies by name, so the patched function uses the old copy: the new initializer, type or size never takes effect, and code written for a larger size overruns it. " +
+		"kpatch-build refuses a changed .data/.bss section (\"data section ... selected for inclusion\") and klp-build changed data it sees (\"changed data: " + ch.Name + ".N\"); what a builder lets through keeps the old copy"
+	if one := oneBuilderFresh[ch.Name]; one != "" {
+		why = one + ": there the new initializer, type or size never takes effect, and code written for a larger size overruns the old copy"
+	}
+	return what + ": " + why
+}
+
+func staticChangedAction(ch *change.Change) string {
+	if freshStatic(ch) {
+		return "none"
+	}
+	return Manual("give it a new name (a new static gets a fresh copy with the new initializer in the livepatch module; its state restarts), or keep the old declaration")
 }
 
 func firstAttr(f *ast.Func, attrs []string) string {

@@ -201,3 +201,67 @@ func TestNewEnum(t *testing.T) {
 		t.Errorf("changed enum: no hazard about enum a for an engineer")
 	}
 }
+
+// TestStaticLocalChanged: a static local whose declaration changes keeps
+// the running kernel's copy in both builders (paired by name), so it
+// needs an engineer; those both builders give a fresh copy (_rs,
+// __already_done, .data..once) are a note only, and a name only one
+// builder copies afresh still needs an engineer.
+func TestStaticLocalChanged(t *testing.T) {
+	t.Parallel()
+	fn := func(decl string) string {
+		return "static void ghes_print_estatus(int x)\n{\n\t" + decl + "\n\tif (x)\n\t\tx++;\n}\n"
+	}
+	cases := []struct {
+		name, old, new, subject string
+		human                   bool
+		reason                  []string
+	}{
+		{"ratelimit state", "static DEFINE_RATELIMIT_STATE(ratelimit_corrected, 5*HZ, 2);", "static DEFINE_RATELIMIT_STATE(ratelimit_corrected, 30 * HZ, 1);",
+			"ghes_print_estatus::ratelimit_corrected", true,
+			[]string{"pair a function's static locals with the running kernel's copies by name", "never takes effect", "data section ... selected for inclusion", "changed data: ratelimit_corrected.N"}},
+		{"buffer size", "static char buf[40];", "static char buf[64];",
+			"ghes_print_estatus::buf", true, []string{"static char buf[40]; -> static char buf[64];", "overruns"}},
+		{"printk_ratelimited's state", "static DEFINE_RATELIMIT_STATE(_rs, HZ, 10);", "static DEFINE_RATELIMIT_STATE(_rs, 5 * HZ, 10);",
+			"ghes_print_estatus::_rs", false, []string{"both builders give it a fresh copy", "state restarts"}},
+		{"once flag", "static bool __section(\".data..once\") __already_done;", "static bool __section(\".data..once\") __already_done = true;",
+			"ghes_print_estatus::__already_done", false, []string{"fresh copy"}},
+		{"once section", "static bool __section(\".data..once\") shown;", "static int __section(\".data..once\") shown;",
+			"ghes_print_estatus::shown", false, []string{"fresh copy"}},
+		{"klp-build only", "static struct d descriptor = { 1 };", "static struct d descriptor = { 2 };",
+			"ghes_print_estatus::descriptor", true, []string{"klp-build gives descriptor a fresh copy, but kpatch-build"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var found *Hazard
+			for _, h := range Analyze([]*change.File{change.Compute("drivers/acpi/apei/ghes.c", []byte(fn(c.old)), []byte(fn(c.new)))}) {
+				if h.Kind == StaticLocal {
+					if found != nil {
+						t.Errorf("a second static-local hazard: %+v", h)
+					}
+					found = h
+				}
+			}
+			switch {
+			case found == nil:
+				t.Fatal("no static-local hazard")
+			case found.Subject != c.subject || found.Line != 3:
+				t.Errorf("subject %q line %d, want %q line 3", found.Subject, found.Line, c.subject)
+			case found.NeedsHuman() != c.human:
+				t.Errorf("needs an engineer %v, want %v: %s", found.NeedsHuman(), c.human, found.Action)
+			case c.human && !strings.Contains(found.Action, "give it a new name (a new static gets a fresh copy with the new initializer in the livepatch module; its state restarts), or keep the old declaration"):
+				t.Errorf("action %q", found.Action)
+			}
+			for _, w := range c.reason {
+				if !strings.Contains(found.Reason, w) {
+					t.Errorf("reason lacks %q: %s", w, found.Reason)
+				}
+			}
+		})
+	}
+	// the same declaration: no static-local hazard
+	if got := kinds(t, "kernel/a.c", fn("static char buf[40];"), fn("static char buf[40];")+"\nint y;\n"); got[StaticLocal] != "" {
+		t.Errorf("unchanged static: %v", got)
+	}
+}

@@ -2,10 +2,14 @@ package verify
 
 import (
 	"context"
+	"debug/elf"
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast/unit"
@@ -23,7 +27,10 @@ type staticVariants struct {
 }
 
 // staticsCheck proves that no function gains or loses static local data
-// that the upstream patch does not also gain or lose. A static local that
+// that the upstream patch does not also gain or lose, and that no static
+// local the builders pair with the running kernel's copy (same function,
+// same name) changes its size or initial contents: the patched code would
+// get the old copy (changedStatics). A static local that
 // is new in a livepatch starts at its initializer instead of the state the
 // running kernel has (pr_warn_once() fires again, a counter restarts); a
 // removed one leaves the builder unable to correlate the function's data.
@@ -46,6 +53,24 @@ func staticsCheck(ctx context.Context, comp *build.Compiler, sources []string, v
 		counts[i] = m
 	}
 	b, n, o := counts[0], counts[1], counts[2]
+	// Statics kept by function and name must keep their size and contents.
+	var objs [2]map[string][]staticObject
+	for i, rs := range [][]*build.Result{v.baseRes, v.newRes} {
+		m, err := readObjects(rs, "static data", localStaticObjects)
+		if err != nil {
+			return c, err
+		}
+		objs[i] = m
+	}
+	changed := changedStatics(sources, objs[0], objs[1])
+	if len(changed) > 0 {
+		c.OK = false
+		c.Details = append(c.Details, changed...)
+	}
+	changedSummary := plural(len(changed), "static local") + " kept by name change size or contents"
+	if len(changed) == 1 {
+		changedSummary = "1 static local kept by name changes its size or contents"
+	}
 	var differ []string
 	for _, src := range sources {
 		bs, okB := b[src]
@@ -60,6 +85,9 @@ func staticsCheck(ctx context.Context, comp *build.Compiler, sources []string, v
 	}
 	if len(differ) == 0 {
 		c.Summary = fmt.Sprintf("no function gains or loses static local data (symbol tables of %s)", plural(len(b), "object"))
+		if len(changed) > 0 {
+			c.Summary = changedSummary
+		}
 		return c, nil
 	}
 
@@ -107,6 +135,9 @@ func staticsCheck(ctx context.Context, comp *build.Compiler, sources []string, v
 			}
 		}
 		c.Summary = "static local data differs between the base and rewritten builds"
+		if len(changed) > 0 {
+			c.Summary += "; " + changedSummary
+		}
 		if c.OK {
 			c.Summary = "only the upstream patch changes static local data"
 		}
@@ -151,10 +182,15 @@ func staticsCheck(ctx context.Context, comp *build.Compiler, sources []string, v
 		}
 	}
 	switch {
+	case !c.OK && gainedN+lostN == 0:
+		c.Summary = changedSummary
 	case !c.OK:
 		c.Summary = fmt.Sprintf("%d static locals gained and %d lost", gainedN, lostN)
 		if v.original != nil {
 			c.Summary += " beyond the upstream patch's"
+		}
+		if len(changed) > 0 {
+			c.Summary += "; " + changedSummary
 		}
 	case len(c.Details) > 0:
 		c.Summary = "static local data changes only where the upstream patch changes it"
@@ -273,4 +309,243 @@ func mutableStatics(ctx context.Context, source string, preprocessed []byte) (ma
 	}
 	rc.StoreValue(key, fs)
 	return fs, nil
+}
+
+// staticObject is one function-scope static of an object file: gcc names
+// it NAME.N, and the functions that refer to it are its function.
+type staticObject struct {
+	sym     string // NAME.N
+	name    string // NAME, without __UNIQUE_ID_ counters
+	n       int    // gcc's N
+	fn      string // the functions that refer to it (base names, sorted, comma-separated); "" for none
+	section string
+	size    uint64
+	sum     [32]byte
+}
+
+// freshStatics are the function-scope statics both builders never pair
+// with the running kernel's (kpatch-build's is_special_static(), objtool
+// klp diff's is_uncorrelated_static_local()): the livepatch gets a fresh
+// copy, so a change in them is no change to the running kernel's data.
+var freshStatics = map[string]bool{"__key": true, "__warned": true, "__already_done": true, "__func__": true,
+	"__FUNCTION__": true, "__PRETTY_FUNCTION__": true, "_rs": true, "CSWTCH": true, "_entry": true, "_entry_ptr": true, "descriptor": true}
+
+// pairedData reports whether the builders pair a static with the running
+// kernel's copy and the check compares it: data in .data, .bss or
+// .rodata (not .data..once, whose print-once flags both builders copy
+// afresh, nor __dyndbg and the other special sections) under a name that
+// is not one of freshStatics.
+func pairedData(s staticObject) bool {
+	if freshStatics[s.name] || strings.HasPrefix(s.name, "__UNIQUE_ID_") {
+		return false
+	}
+	if strings.HasPrefix(s.section, ".data..once") || strings.HasPrefix(s.section, ".data.once") {
+		return false
+	}
+	for _, p := range []string{".data", ".bss", ".rodata"} {
+		if strings.HasPrefix(s.section, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitStatic splits gcc's name of a function-scope static, NAME.N.
+func splitStatic(sym string) (string, int, bool) {
+	i := strings.LastIndexByte(sym, '.')
+	if i <= 0 || i == len(sym)-1 {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(sym[i+1:])
+	if err != nil || n < 0 || strings.Trim(sym[i+1:], "0123456789") != "" {
+		return "", 0, false
+	}
+	return uniqueIDRE.ReplaceAllString(sym[:i], "${1}"), n, true
+}
+
+// localStaticObjects reads the function-scope statics of an object: their
+// size and contents as objdiff.Code hashes them (bytes and relocations),
+// and the functions whose code refers to them, from the relocations of the
+// code sections (directly, or through the section symbol and an offset in
+// it, as gas writes references to local data).
+func localStaticObjects(path string) ([]staticObject, error) {
+	code, err := objdiff.Code(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	// the statics of each section, by symbol index
+	statics := map[elf.SectionIndex][]int{}
+	for i, s := range syms {
+		if elf.ST_TYPE(s.Info) != elf.STT_OBJECT || elf.ST_BIND(s.Info) != elf.STB_LOCAL || s.Section == elf.SHN_UNDEF || int(s.Section) >= len(f.Sections) {
+			continue
+		}
+		if _, _, ok := splitStatic(s.Name); ok {
+			statics[s.Section] = append(statics[s.Section], i)
+		}
+	}
+	funcsIn := map[elf.SectionIndex][]elf.Symbol{}
+	for _, s := range syms {
+		if elf.ST_TYPE(s.Info) == elf.STT_FUNC && s.Section != elf.SHN_UNDEF {
+			funcsIn[s.Section] = append(funcsIn[s.Section], s)
+		}
+	}
+	users := map[int]map[string]bool{}
+	for _, rs := range f.Sections {
+		if rs.Type != elf.SHT_RELA || f.Class != elf.ELFCLASS64 || int(rs.Info) >= len(f.Sections) {
+			continue
+		}
+		target := elf.SectionIndex(rs.Info)
+		if f.Sections[target].Flags&elf.SHF_EXECINSTR == 0 {
+			continue
+		}
+		data, err := rs.Data()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %v", path, rs.Name, err)
+		}
+		for i := 0; i+24 <= len(data); i += 24 {
+			off := binary.LittleEndian.Uint64(data[i:])
+			info := binary.LittleEndian.Uint64(data[i+8:])
+			addend := int64(binary.LittleEndian.Uint64(data[i+16:]))
+			si := int(info>>32) - 1
+			if si < 0 || si >= len(syms) {
+				continue
+			}
+			obj := -1
+			switch s := syms[si]; {
+			case elf.ST_TYPE(s.Info) == elf.STT_SECTION:
+				in := statics[s.Section]
+				if len(in) == 1 {
+					obj = in[0] // -fdata-sections: the section is the static's
+					break
+				}
+				at := addend
+				if t := elf.R_X86_64(uint32(info)); t == elf.R_X86_64_PC32 || t == elf.R_X86_64_PLT32 {
+					at += 4
+				}
+				for _, j := range in {
+					if at >= 0 && uint64(at) >= syms[j].Value && uint64(at) < syms[j].Value+syms[j].Size {
+						obj = j
+					}
+				}
+			case len(statics[s.Section]) > 0 && slices.Contains(statics[s.Section], si):
+				obj = si
+			}
+			if obj < 0 {
+				continue
+			}
+			for _, fn := range funcsIn[target] {
+				if off >= fn.Value && off < fn.Value+fn.Size {
+					if users[obj] == nil {
+						users[obj] = map[string]bool{}
+					}
+					users[obj][objdiff.BaseName(fn.Name)] = true
+				}
+			}
+		}
+	}
+	var out []staticObject
+	for _, idx := range slices.Sorted(maps.Keys(statics)) {
+		for _, i := range statics[idx] {
+			s := syms[i]
+			name, n, _ := splitStatic(s.Name)
+			o := staticObject{sym: s.Name, name: name, n: n, section: f.Sections[s.Section].Name, size: s.Size,
+				fn: strings.Join(slices.Sorted(maps.Keys(users[i])), ",")}
+			if c, ok := code[s.Name]; ok {
+				o.sum = c.Sum
+			}
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// pairStatics pairs the function-scope statics of two builds of an object
+// the way the builders correlate them: by function and name, in gcc's
+// order (N) when a function has several of one name, and only where both
+// builds have as many (a gained or lost static is the count check's).
+// What stays unpaired (its function's name changed, or an inlined static
+// is referred to from other functions now) pairs by name alone on the same
+// terms.
+func pairStatics(a, b []staticObject) [][2]staticObject {
+	var out [][2]staticObject
+	pass := func(key func(staticObject) string, a, b []staticObject) (restA, restB []staticObject) {
+		ga, gb := map[string][]staticObject{}, map[string][]staticObject{}
+		for _, s := range a {
+			ga[key(s)] = append(ga[key(s)], s)
+		}
+		for _, s := range b {
+			gb[key(s)] = append(gb[key(s)], s)
+		}
+		byN := func(x, y staticObject) int { return x.n - y.n }
+		for _, k := range slices.Sorted(maps.Keys(ga)) {
+			sa, sb := ga[k], gb[k]
+			if len(sa) != len(sb) {
+				restA = append(restA, sa...)
+				restB = append(restB, sb...)
+				continue
+			}
+			slices.SortFunc(sa, byN)
+			slices.SortFunc(sb, byN)
+			for i := range sa {
+				out = append(out, [2]staticObject{sa[i], sb[i]})
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(gb)) {
+			if _, ok := ga[k]; !ok {
+				restB = append(restB, gb[k]...)
+			}
+		}
+		return restA, restB
+	}
+	ra, rb := pass(func(s staticObject) string { return s.fn + "\x00" + s.name }, a, b)
+	pass(func(s staticObject) string { return s.name }, ra, rb)
+	return out
+}
+
+// changedStatics compares the function-scope statics of the base and the
+// rewritten build of each source: a static the builders pair with the
+// running kernel's copy (by function and name) must keep its size and
+// contents, since the patched code gets the old copy.
+func changedStatics(sources []string, base, rewritten map[string][]staticObject) []string {
+	var out []string
+	for _, src := range sources {
+		bs, okB := base[src]
+		ns, okN := rewritten[src]
+		if !okB || !okN {
+			continue
+		}
+		for _, p := range pairStatics(bs, ns) {
+			o, n := p[0], p[1]
+			if !pairedData(o) || !pairedData(n) || o.size == n.size && o.sum == n.sum && o.section == n.section {
+				continue
+			}
+			what := "its initial contents change"
+			switch {
+			case o.size != n.size:
+				what = fmt.Sprintf("its size changes from %d to %d bytes", o.size, n.size)
+			case o.section != n.section:
+				what = fmt.Sprintf("its initial contents change (%s -> %s)", o.section, n.section)
+			}
+			where := "function-scope static " + o.name
+			if n.fn != "" {
+				where = fmt.Sprintf("%s's static local %s", n.fn, o.name)
+			}
+			syms := o.sym
+			if n.sym != o.sym {
+				syms += ", " + n.sym + " in the rewritten build"
+			}
+			out = append(out, fmt.Sprintf("%s: %s (%s): %s; both builders pair it with the running kernel's copy by name, which keeps the old size and contents (the new initializer never takes effect), or refuse the build; give it a new name (a new static gets a fresh copy with the new initializer in the livepatch module; its state restarts), or keep the old declaration",
+				src, where, syms, what))
+		}
+	}
+	return out
 }

@@ -2,6 +2,8 @@ package verify
 
 import (
 	"context"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -58,5 +60,90 @@ func TestMutableStaticsCached(t *testing.T) {
 	}
 	if hits, _, stored := rc.Stats(); hits != 1 || stored != 1 {
 		t.Errorf("result cache: %d hits, %d stored, want 1 and 1", hits, stored)
+	}
+}
+
+// bondNoteEvent is a function with static locals appended to bond_main.c
+// of a seed copy.
+const bondNoteEvent = `
+int bond_note_event(const char *what)
+{
+	static char last[40];
+	static int budget = 5;
+	int i;
+
+	if (budget <= 0)
+		return 0;
+	budget--;
+	for (i = 0; i < (int)sizeof(last) - 1 && what[i]; i++)
+		last[i] = what[i];
+	last[i] = 0;
+	return budget + last[0];
+}
+`
+
+// TestStaticChangedCaught: a patch that keeps a static local's name in its
+// function but changes its initializer or its size fails the statics
+// check (the builders pair it with the running kernel's copy by name, so
+// the new declaration never takes effect), naming the static, its
+// function and the step; a change that leaves the statics as they are
+// passes.
+func TestStaticChangedCaught(t *testing.T) {
+	const file = "drivers/net/bonding/bond_main.c"
+	dir, env := seedCopy(t, file, bondNoteEvent)
+	for _, c := range []struct {
+		name     string
+		old, new string
+		want     []string
+	}{
+		{"initializer", "\tstatic int budget = 5;\n", "\tstatic int budget = 10;\n",
+			[]string{"bond_main.c: bond_note_event's static local budget (budget.", "its initial contents change", "give it a new name", "or keep the old declaration"}},
+		{"size", "\tstatic char last[40];\n", "\tstatic char last[64];\n",
+			[]string{"bond_main.c: bond_note_event's static local last (last.", "its size changes from 40 to 64 bytes", "pair it with the running kernel's copy by name"}},
+	} {
+		r := run(t, env, edit(t, dir, [3]string{file, c.old, c.new}), nil, "")
+		sc := check(r, "statics")
+		if sc.OK || r.OK {
+			t.Errorf("%s: statics check passed a changed static local: %+v", c.name, sc)
+			continue
+		}
+		got := strings.Join(sc.Details, "\n")
+		for _, w := range c.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: statics details lack %q:\n%s", c.name, w, got)
+			}
+		}
+		if !strings.Contains(sc.Summary, "1 static local kept by name changes") {
+			t.Errorf("%s: summary %q", c.name, sc.Summary)
+		}
+	}
+	// the function changes, its statics do not
+	r := run(t, env, edit(t, dir, [3]string{file, "\tif (budget <= 0)\n\t\treturn 0;\n", "\tif (budget <= 0 || !what)\n\t\treturn 0;\n"}), nil, "")
+	if sc := check(r, "statics"); !sc.OK || len(sc.Details) != 0 {
+		t.Errorf("statics check of a function whose statics stay: %+v", sc)
+	}
+}
+
+// TestPairStatics: statics pair by function and name, in gcc's order when
+// a function has several of one name, then by name alone; a group whose
+// count changed stays unpaired (the count check reports it).
+func TestPairStatics(t *testing.T) {
+	s := func(sym, fn string) staticObject {
+		name, n, _ := splitStatic(sym)
+		return staticObject{sym: sym, name: name, n: n, fn: fn}
+	}
+	a := []staticObject{s("n.12", "f"), s("n.3", "f"), s("n.5", "g"), s("buf.7", "h"), s("x.1", "f"), s("x.2", "f"), s("__UNIQUE_ID_ddebug331.9", "f")}
+	b := []staticObject{s("n.4", "f"), s("n.20", "f"), s("n.6", "g"), s("buf.8", "h,k"), s("x.1", "f"), s("__UNIQUE_ID_ddebug356.2", "f")}
+	var got []string
+	for _, p := range pairStatics(a, b) {
+		got = append(got, p[0].sym+"="+p[1].sym)
+	}
+	sort.Strings(got)
+	want := []string{"__UNIQUE_ID_ddebug331.9=__UNIQUE_ID_ddebug356.2", "buf.7=buf.8", "n.12=n.20", "n.3=n.4", "n.5=n.6"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("pairs (-want +got):\n%s", d)
+	}
+	if _, _, ok := splitStatic("bond_note_event"); ok {
+		t.Error("a plain name split as NAME.N")
 	}
 }
