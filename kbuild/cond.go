@@ -60,9 +60,12 @@ func (c *Config) EvalExpr(expr string) Tri {
 	return False
 }
 
+// val is a preprocessor value: intmax_t, or uintmax_t when unsigned (a
+// "u" suffix, or an operand of an arithmetic with one), as in C.
 type val struct {
-	n     int64
-	known bool
+	n        int64
+	known    bool
+	unsigned bool
 }
 
 type exprParser struct {
@@ -90,9 +93,9 @@ func (p *exprParser) next() ast.Token {
 
 func b2v(b bool) val {
 	if b {
-		return val{1, true}
+		return val{n: 1, known: true}
 	}
-	return val{0, true}
+	return val{n: 0, known: true}
 }
 
 func (p *exprParser) cond() val {
@@ -143,31 +146,61 @@ func apply(op string, a, b val) val {
 	switch op {
 	case "||":
 		if a.known && a.n != 0 || b.known && b.n != 0 {
-			return val{1, true}
+			return val{n: 1, known: true}
 		}
 		if a.known && b.known {
-			return val{0, true}
+			return val{n: 0, known: true}
 		}
 		return val{}
 	case "&&":
 		if a.known && a.n == 0 || b.known && b.n == 0 {
-			return val{0, true}
+			return val{n: 0, known: true}
 		}
 		if a.known && b.known {
-			return val{1, true}
+			return val{n: 1, known: true}
 		}
 		return val{}
 	}
 	if !a.known || !b.known {
 		return val{}
 	}
+	// the usual arithmetic conversions: one unsigned operand makes the
+	// comparison and the result unsigned (shifts take the left operand's)
+	u := a.unsigned || b.unsigned
+	ua, ub := uint64(a.n), uint64(b.n)
+	switch op {
+	case "<", ">", "<=", ">=":
+		if u {
+			return b2v(map[string]bool{"<": ua < ub, ">": ua > ub, "<=": ua <= ub, ">=": ua >= ub}[op])
+		}
+	case "<<":
+		return val{a.n << uint(b.n&63), true, a.unsigned}
+	case ">>":
+		if a.unsigned {
+			return val{int64(ua >> uint(b.n&63)), true, true}
+		}
+		return val{a.n >> uint(b.n&63), true, false}
+	case "/", "%":
+		if u && b.n != 0 {
+			if op == "/" {
+				return val{int64(ua / ub), true, true}
+			}
+			return val{int64(ua % ub), true, true}
+		}
+	case "|", "^", "&", "+", "-", "*":
+		if u {
+			r := apply(op, val{n: a.n, known: true}, val{n: b.n, known: true})
+			r.unsigned = true
+			return r
+		}
+	}
 	switch op {
 	case "|":
-		return val{a.n | b.n, true}
+		return val{n: a.n | b.n, known: true}
 	case "^":
-		return val{a.n ^ b.n, true}
+		return val{n: a.n ^ b.n, known: true}
 	case "&":
-		return val{a.n & b.n, true}
+		return val{n: a.n & b.n, known: true}
 	case "==":
 		return b2v(a.n == b.n)
 	case "!=":
@@ -180,24 +213,20 @@ func apply(op string, a, b val) val {
 		return b2v(a.n <= b.n)
 	case ">=":
 		return b2v(a.n >= b.n)
-	case "<<":
-		return val{a.n << uint(b.n&63), true}
-	case ">>":
-		return val{a.n >> uint(b.n&63), true}
 	case "+":
-		return val{a.n + b.n, true}
+		return val{n: a.n + b.n, known: true}
 	case "-":
-		return val{a.n - b.n, true}
+		return val{n: a.n - b.n, known: true}
 	case "*":
-		return val{a.n * b.n, true}
+		return val{n: a.n * b.n, known: true}
 	case "/", "%":
 		if b.n == 0 {
 			return val{}
 		}
 		if op == "/" {
-			return val{a.n / b.n, true}
+			return val{n: a.n / b.n, known: true}
 		}
-		return val{a.n % b.n, true}
+		return val{n: a.n % b.n, known: true}
 	}
 	return val{}
 }
@@ -214,14 +243,14 @@ func (p *exprParser) unary() val {
 	case "-":
 		p.next()
 		v := p.unary()
-		return val{-v.n, v.known}
+		return val{-v.n, v.known, v.unsigned}
 	case "+":
 		p.next()
 		return p.unary()
 	case "~":
 		p.next()
 		v := p.unary()
-		return val{^v.n, v.known}
+		return val{^v.n, v.known, v.unsigned}
 	case "(":
 		p.next()
 		v := p.cond()
@@ -234,12 +263,14 @@ func (p *exprParser) unary() val {
 	t := p.next()
 	switch t.Kind {
 	case ast.Number:
-		s := strings.TrimRight(strings.ToLower(t.Text), "ul")
-		n, err := strconv.ParseInt(s, 0, 64)
+		lower := strings.ToLower(t.Text)
+		s := strings.TrimRight(lower, "ul")
+		n, err := strconv.ParseUint(s, 0, 64)
 		if err != nil {
 			return val{}
 		}
-		return val{n, true}
+		// a u suffix, or a value only uintmax_t holds, is unsigned
+		return val{int64(n), true, strings.Contains(lower[len(s):], "u") || n > 1<<63-1}
 	case ast.Ident:
 		return p.ident(t.Text)
 	case ast.Char:
@@ -288,7 +319,7 @@ func (p *exprParser) ident(name string) val {
 			return b2v(ts == "y")
 		}
 	case "__KERNEL__":
-		return val{1, true}
+		return val{n: 1, known: true}
 	}
 	if p.pos < len(p.toks) && p.peek() == "(" {
 		// an unknown function-like macro
@@ -318,15 +349,15 @@ func (p *exprParser) ident(name string) val {
 	v, ok := p.cfg.Value(name)
 	switch {
 	case !ok || v == "n" || v == "m":
-		return val{0, true}
+		return val{n: 0, known: true}
 	case v == "y":
-		return val{1, true}
+		return val{n: 1, known: true}
 	}
 	n, err := strconv.ParseInt(v, 0, 64)
 	if err != nil {
 		return val{}
 	}
-	return val{n, true}
+	return val{n: n, known: true}
 }
 
 func (p *exprParser) defined(sym string) val {
@@ -335,7 +366,7 @@ func (p *exprParser) defined(sym string) val {
 	}
 	if p.cfg == nil || !strings.HasPrefix(sym, "CONFIG_") {
 		if sym == "__KERNEL__" {
-			return val{1, true}
+			return val{n: 1, known: true}
 		}
 		return val{}
 	}
@@ -366,16 +397,16 @@ func (c *Config) archDefined(sym string) (val, bool) {
 	}
 	switch sym {
 	case "__LITTLE_ENDIAN_BITFIELD", "__LITTLE_ENDIAN":
-		return val{1, true}, true
+		return val{n: 1, known: true}, true
 	case "__BIG_ENDIAN_BITFIELD", "__BIG_ENDIAN":
-		return val{0, true}, true
+		return val{n: 0, known: true}, true
 	case "__x86_64__":
 		return b2v(c.Tristate("CONFIG_X86_64") == "y"), true
 	case "__i386__":
 		return b2v(c.Tristate("CONFIG_X86_64") != "y"), true
 	}
 	if otherArchMacros[sym] {
-		return val{0, true}, true
+		return val{n: 0, known: true}, true
 	}
 	return val{}, false
 }
@@ -388,9 +419,9 @@ func (c *Config) archValue(name string) (val, bool) {
 	switch name {
 	case "BITS_PER_LONG", "__BITS_PER_LONG":
 		if c.Tristate("CONFIG_64BIT") == "y" || c.Tristate("CONFIG_X86_64") == "y" {
-			return val{64, true}, true
+			return val{n: 64, known: true}, true
 		}
-		return val{32, true}, true
+		return val{n: 32, known: true}, true
 	}
 	return val{}, false
 }

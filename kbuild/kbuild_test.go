@@ -30,6 +30,15 @@ func TestEvalCond(t *testing.T) {
 		"defined(SOME_ARCH_MACRO) && CONFIG_C":        False,
 		"defined(SOME_ARCH_MACRO) || CONFIG_A":        True,
 		"0":                                           False,
+		// unsigned arithmetic, as gcc's preprocessor does it
+		"(1u - 2) > 0":           True,
+		"-1 > 0u":                True,
+		"CONFIG_N > -1u":         False,
+		"-1 > 0":                 False,
+		"(0u - 1) >> 63":         True,
+		"(-1) >> 63":             True,
+		"(0u - 1) / 2 > 100":     True,
+		"0xffffffffffffffff > 0": True,
 	} {
 		if got := cfg.EvalExpr(expr); got != want {
 			t.Errorf("%s = %v, want %v", expr, got, want)
