@@ -237,3 +237,35 @@ func TestVerifyFtrace(t *testing.T) {
 		t.Errorf("traced function: exit %d\n%s%s", code, out, errs)
 	}
 }
+
+// TestVerifyEmptyRewritten: a rewritten patch that dropped every change
+// is checked against the upstream one (not refused as bad input): the
+// functions upstream changes are missing, so it is not proven.
+func TestVerifyEmptyRewritten(t *testing.T) {
+	t.Parallel()
+	dir := "../../testdata/kernels/hdr"
+	orig := filepath.Join(t.TempDir(), "fix.patch")
+	if err := os.WriteFile(orig, []byte(`--- a/kernel/ring.c
++++ b/kernel/ring.c
+@@ -25,5 +25,5 @@ bool ring_push(struct ring *r)
+ 
+ u32 ring_room(const struct ring *r)
+ {
+-	return RING_SPACE(r);
++	return RING_SPACE(r) - 1;
+ }
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.patch")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := kp(t, append(append([]string{"verify"}, treeArgs(dir)...), "--original", orig, empty)...)
+	if code != exitNeedsHuman || !strings.Contains(out, "MISSING:   ring_room") {
+		t.Errorf("empty rewritten patch: exit %d\n%s%s", code, out, errs)
+	}
+	if code, _, errs := kp(t, append(append([]string{"verify"}, treeArgs(dir)...), empty)...); code != exitBadInput {
+		t.Errorf("empty patch without --original: exit %d, want bad input\n%s", code, errs)
+	}
+}

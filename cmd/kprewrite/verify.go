@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"os"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/kprewrite/kprewrite/internal/dialect"
@@ -43,19 +46,34 @@ func verifyCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			rw, err := onePatch(c.Args().First())
-			if err != nil {
-				return err
-			}
 			var orig *patch.Patch
 			if o := c.String("original"); o != "" {
 				if orig, err = onePatch(o); err != nil {
 					return err
 				}
 			}
+			var rw *patch.Patch
+			if orig != nil && emptyFile(c.Args().First()) {
+				// rewrite dropped every change: that is a claim to check
+				// against the upstream patch, not bad input
+				rw = &patch.Patch{}
+			} else if rw, err = onePatch(c.Args().First()); err != nil {
+				return err
+			}
 			return runVerify(c, env, rw, orig, nil)
 		},
 	}
+}
+
+// emptyFile reports whether name is a regular file holding nothing but
+// white space (what rewrite writes when every change is dropped).
+func emptyFile(name string) bool {
+	st, err := os.Stat(name)
+	if err != nil || !st.Mode().IsRegular() || st.Size() > 4096 {
+		return false
+	}
+	data, err := os.ReadFile(name)
+	return err == nil && len(bytes.TrimSpace(data)) == 0
 }
 
 // onePatch reads a file that must hold exactly one patch.
