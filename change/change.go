@@ -984,3 +984,41 @@ func hasCode(code []bool, lines []int) bool {
 	}
 	return false
 }
+
+// freshStatics are the function-scope statics a livepatch builder never
+// pairs with the running kernel's copy by name, giving the livepatch
+// module a fresh copy instead (kpatch-build's is_special_static(), objtool
+// klp diff's is_uncorrelated_static_local()): "both", or the one builder
+// that does ("kpatch", "klp").
+var freshStatics = map[string]string{
+	"__key": "both", "__warned": "both", "__already_done": "both", "__func__": "both",
+	"_rs": "both", "CSWTCH": "both", "_entry": "both",
+	"__FUNCTION__": "kpatch", "_entry_ptr": "klp", "descriptor": "klp",
+}
+
+// FreshStatic reports whether builder ("klp", "kpatch", or "" for both)
+// gives a function-scope static named name, in section (".data..once"
+// print-once flags are copied afresh by both; "" when unknown), a fresh
+// copy in the livepatch module rather than the running kernel's.
+func FreshStatic(name, section, builder string) bool {
+	if strings.HasPrefix(section, ".data..once") || strings.HasPrefix(section, ".data.once") {
+		return true
+	}
+	switch who := freshStatics[name]; who {
+	case "both":
+		return true
+	case "":
+		return false
+	default:
+		return builder == who
+	}
+}
+
+// FreshStaticOneBuilder says which builder alone gives a static named
+// name a fresh copy ("kpatch", "klp"), "" when both or neither do.
+func FreshStaticOneBuilder(name string) string {
+	if who := freshStatics[name]; who != "both" {
+		return who
+	}
+	return ""
+}

@@ -358,25 +358,14 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 	return out
 }
 
-// freshStatics are the static locals both builders never correlate with
-// the running kernel's (kpatch-build's is_special_static(), objtool klp
-// diff's is_uncorrelated_static_local()): the livepatch module gets a
-// fresh copy of each. Those in .data..once (or .data.once) too.
-var freshStatics = map[string]bool{"__key": true, "__warned": true, "__already_done": true, "__func__": true, "_rs": true, "CSWTCH": true, "_entry": true}
-
-// oneBuilderFresh are the static locals only one builder gives a fresh
-// copy; the other pairs them with the running kernel's by name.
-var oneBuilderFresh = map[string]string{
-	"__FUNCTION__": "kpatch-build gives __FUNCTION__ a fresh copy, but klp-build pairs it with the running kernel's",
-	"_entry_ptr":   "klp-build gives _entry_ptr a fresh copy, but kpatch-build pairs it with the running kernel's",
-	"descriptor":   "klp-build gives descriptor a fresh copy, but kpatch-build does only for a dynamic debug descriptor (in __dyndbg) and pairs any other with the running kernel's",
-}
-
 // freshStatic reports whether both builders give a changed static local a
 // fresh copy.
 func freshStatic(ch *change.Change) bool {
-	return freshStatics[ch.Name] || strings.Contains(ch.New, ".data..once") || strings.Contains(ch.New, ".data.once")
+	return change.FreshStatic(ch.Name, "", "") || strings.Contains(ch.New, ".data..once") || strings.Contains(ch.New, ".data.once")
 }
+
+// builderNames are the builders' names in messages.
+var builderNames = map[string]string{"kpatch": "kpatch-build", "klp": "klp-build"}
 
 func staticChangedReason(ch *change.Change) string {
 	what := fmt.Sprintf("static local %s changes its declaration (%s -> %s)", ch.Name, ch.Old, ch.New)
@@ -385,8 +374,9 @@ func staticChangedReason(ch *change.Change) string {
 	}
 	why := "kpatch-build and klp-build pair a function's static locals with the running kernel's copies by name, so the patched function uses the old copy: the new initializer, type or size never takes effect, and code written for a larger size overruns it. " +
 		"kpatch-build refuses a changed .data/.bss section (\"data section ... selected for inclusion\") and klp-build changed data it sees (\"changed data: " + ch.Name + ".N\"); what a builder lets through keeps the old copy"
-	if one := oneBuilderFresh[ch.Name]; one != "" {
-		why = one + ": there the new initializer, type or size never takes effect, and code written for a larger size overruns the old copy"
+	if one := change.FreshStaticOneBuilder(ch.Name); one != "" {
+		other := map[string]string{"kpatch": "klp", "klp": "kpatch"}[one]
+		why = fmt.Sprintf("%s gives %s a fresh copy, but %s pairs it with the running kernel's: there the new initializer, type or size never takes effect, and code written for a larger size overruns the old copy", builderNames[one], ch.Name, builderNames[other])
 	}
 	return what + ": " + why
 }

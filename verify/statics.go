@@ -14,6 +14,7 @@ import (
 
 	"github.com/kprewrite/kprewrite/ast/unit"
 	"github.com/kprewrite/kprewrite/build"
+	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/internal/progress"
 	"github.com/kprewrite/kprewrite/internal/rcache"
@@ -323,20 +324,13 @@ type staticObject struct {
 	sum     [32]byte
 }
 
-// freshStatics are the function-scope statics both builders never pair
-// with the running kernel's (kpatch-build's is_special_static(), objtool
-// klp diff's is_uncorrelated_static_local()): the livepatch gets a fresh
-// copy, so a change in them is no change to the running kernel's data.
-var freshStatics = map[string]bool{"__key": true, "__warned": true, "__already_done": true, "__func__": true,
-	"__FUNCTION__": true, "__PRETTY_FUNCTION__": true, "_rs": true, "CSWTCH": true, "_entry": true, "_entry_ptr": true, "descriptor": true}
-
 // pairedData reports whether the builders pair a static with the running
 // kernel's copy and the check compares it: data in .data, .bss or
 // .rodata (not .data..once, whose print-once flags both builders copy
 // afresh, nor __dyndbg and the other special sections) under a name that
-// is not one of freshStatics.
+// both builders copy afresh (change.FreshStatic).
 func pairedData(s staticObject) bool {
-	if freshStatics[s.name] || strings.HasPrefix(s.name, "__UNIQUE_ID_") {
+	if change.FreshStatic(s.name, s.section, "") || strings.HasPrefix(s.name, "__UNIQUE_ID_") {
 		return false
 	}
 	if strings.HasPrefix(s.section, ".data..once") || strings.HasPrefix(s.section, ".data.once") {
