@@ -19,7 +19,11 @@
 // config builds that uses it, reads it through a cast to the new type: the
 // functions whose code the new type changes (comparisons, divisions,
 // widening) change in the livepatch as they do upstream, and the stored
-// bits are the same either way.
+// bits are the same either way. A macro that takes the member itself (an
+// lvalue) gets no cast inside: READ_ONCE(obj->m) and smp_load_acquire(&obj->m)
+// have their result cast, WRITE_ONCE(obj->m, v) and smp_store_release()
+// store the same bits; a read that is another call's or macro's whole
+// argument is cast only when the compiler accepts the rewritten file.
 //
 // A function-pointer member whose signature changes keeps its old
 // declaration too: every call and every implementation changes upstream

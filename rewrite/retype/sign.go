@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/cexpr"
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/edit"
@@ -67,6 +68,7 @@ func retypeSign(p *rewrite.Pass, k *kept, e *rewrite.Entry, from, to string) {
 	}
 	edits := map[string][]edit.Edit{}
 	reads := 0
+	var checks []castCheck // casts inside a macro's argument the compiler must accept
 	for _, u := range u.uses {
 		if change.IsHeader(u.File) {
 			p.RefuseManual(e, fmt.Sprintf("it is read in a header (%s:%d), where a cast would change every includer", u.File, u.Line), "move that header code into the .c files first (or keep the member's old type and cast its reads to "+to+")")
@@ -77,6 +79,36 @@ func retypeSign(p *rewrite.Pass, k *kept, e *rewrite.Entry, from, to string) {
 		if err != nil {
 			p.RefuseManual(e, err.Error(), "cast the member's reads to "+to+" by hand")
 			return
+		}
+		// the member itself as a macro's argument: READ_ONCE(),
+		// WRITE_ONCE(), smp_store_release() take the member (or its
+		// address) and use it as an lvalue, which a cast is not
+		if c, ok := macroArg(f, a); ok {
+			switch {
+			case c.idx == 0 && (onceReads[c.name] && a.Kind == cexpr.Read || acquireReads[c.name] && a.Kind == cexpr.AddrOf && a.Chained == ""):
+				// READ_ONCE(obj->m): the macro's result is the read
+				if why := castable(c); why != "" {
+					p.RefuseManual(e, fmt.Sprintf("%s:%d %s", u.File, u.Line, why), "cast the member's reads to "+to+" by hand")
+					return
+				}
+				edits[u.File] = append(edits[u.File], edit.Edit{File: u.File, Off: c.callOff, End: c.callOff, Text: "(" + to + ")"})
+				reads++
+				continue
+			case c.idx == 0 && (onceWrites[c.name] && a.Kind == cexpr.Read || releaseWrites[c.name] && a.Kind == cexpr.AddrOf && a.Chained == ""):
+				// WRITE_ONCE(obj->m, v): a store, of the same bits
+				// whatever the signedness
+				continue
+			case a.Kind == cexpr.Read:
+				// a function takes the cast value; a macro (pr_info(),
+				// min()) may use its argument as a value too, or as an
+				// lvalue: the compiler tells (gcc names no macro for a
+				// use spelled in the argument)
+				checks = append(checks, castCheck{file: u.File, line: u.Line, macro: c.name})
+			}
+		} else if a.Kind == cexpr.Read && a.InMacro {
+			// in a #define body, whose invocations may use the member as
+			// an lvalue
+			checks = append(checks, castCheck{file: u.File, line: u.Line, macro: "a macro"})
 		}
 		switch a.Kind {
 		case cexpr.Read:
@@ -93,6 +125,10 @@ func retypeSign(p *rewrite.Pass, k *kept, e *rewrite.Entry, from, to string) {
 			p.RefuseManual(e, fmt.Sprintf("%s:%d takes its %s, which has the old type", u.File, u.Line, a.Kind), "change that use by hand")
 			return
 		}
+	}
+	if why := checkCasts(p, e, reverted, edits, checks); why != "" {
+		p.RefuseManual(e, why, "cast the member's reads to "+to+" by hand, outside the macro (or read it into a local of type "+to+" first)")
+		return
 	}
 	if !k.keep(p, e, cur, reverted) {
 		return
@@ -214,4 +250,195 @@ func macroWords(body string) []string {
 // and byte column).
 func findAccess(f *ast.File, line, col int) (*cexpr.Access, error) {
 	return cexpr.Find(f, f.Lines.Start(line)+col-1)
+}
+
+// onceReads are the macros whose first argument is the member itself,
+// read: READ_ONCE(obj->m) reads the member's type, so the cast goes on
+// the macro's result.
+var onceReads = map[string]bool{"READ_ONCE": true, "__READ_ONCE": true, "READ_ONCE_NOCHECK": true}
+
+// onceWrites are the macros whose first argument is the member itself,
+// stored to (WRITE_ONCE(obj->m, v)).
+var onceWrites = map[string]bool{"WRITE_ONCE": true, "__WRITE_ONCE": true, "smp_store_mb": true}
+
+// acquireReads are the macros whose first argument is the member's
+// address, read (smp_load_acquire(&obj->m)).
+var acquireReads = map[string]bool{"smp_load_acquire": true, "__smp_load_acquire": true}
+
+// releaseWrites are the macros whose first argument is the member's
+// address, stored to (smp_store_release(&obj->m, v)).
+var releaseWrites = map[string]bool{"smp_store_release": true, "__smp_store_release": true}
+
+// call is a call or macro invocation one of whose arguments is a member
+// access, all of it.
+type call struct {
+	name    string
+	idx     int // the argument's index
+	callOff int // offset of the name
+	before  string
+	after   string // the tokens around the call: what it is part of
+}
+
+// macroArg reports whether the access (with "&" for an address-of, and any
+// parentheses around it) is a whole argument of a call NAME(...), and
+// which.
+func macroArg(f *ast.File, a *cexpr.Access) (call, bool) {
+	toks := codeTokens(f, a)
+	i := slices.IndexFunc(toks, func(t ast.Token) bool { return t.Off == a.Full.Off })
+	j := slices.IndexFunc(toks, func(t ast.Token) bool { return t.End == a.Full.End })
+	if i < 0 || j < i {
+		return call{}, false
+	}
+	if a.Kind == cexpr.AddrOf && i > 0 && toks[i-1].Text == "&" {
+		i--
+	}
+	// (obj->m): the parentheses of a primary, not of a call
+	for i >= 2 && j+1 < len(toks) && toks[i-1].Text == "(" && toks[j+1].Text == ")" && !callee(toks[i-2]) {
+		i, j = i-1, j+1
+	}
+	if i < 2 || j+1 >= len(toks) || (toks[i-1].Text != "(" && toks[i-1].Text != ",") || (toks[j+1].Text != ")" && toks[j+1].Text != ",") {
+		return call{}, false
+	}
+	// back to the call's '(' over the arguments before it
+	idx, k := 0, i-1
+	for ; k >= 0; k-- {
+		t := toks[k].Text
+		switch {
+		case t == ")" || t == "]" || t == "}":
+			o := ast.MatchBack(toks, k)
+			if o < 0 {
+				return call{}, false
+			}
+			k = o
+		case t == ",":
+			idx++
+		case t == "(" || t == "[" || t == "{":
+			if t != "(" || k == 0 || !callee(toks[k-1]) || toks[k-1].Kind != ast.Ident {
+				return call{}, false
+			}
+			c := call{name: toks[k-1].Text, idx: idx, callOff: toks[k-1].Off, before: ";"}
+			if k >= 2 {
+				c.before = toks[k-2].Text
+			}
+			if e := ast.MatchForward(toks, k); e >= 0 && e+1 < len(toks) {
+				c.after = toks[e+1].Text
+			}
+			return c, true
+		}
+	}
+	return call{}, false
+}
+
+// callee reports whether t can end the callee of a call: an identifier
+// that is not a keyword, or the ')' or ']' of a callee expression.
+func callee(t ast.Token) bool {
+	if t.Kind == ast.Ident {
+		switch t.Text {
+		case "if", "while", "for", "switch", "return", "sizeof", "typeof", "__typeof__", "__typeof", "case", "do", "else":
+			return false
+		}
+		return true
+	}
+	return t.Text == ")" || t.Text == "]"
+}
+
+// castable says why a cast cannot go on the result of the read macro c
+// ("" when it can): its result is used as an lvalue or its address taken.
+func castable(c call) string {
+	switch {
+	case c.before == "&" || c.before == "++" || c.before == "--":
+		return fmt.Sprintf("applies %s to %s() of it, which a cast to the new type cannot take", c.before, c.name)
+	case c.after == "=" || c.after == "++" || c.after == "--" || c.after == "." || c.after == "->" || c.after == "[" ||
+		len(c.after) >= 2 && strings.HasSuffix(c.after, "=") && c.after != "==" && c.after != "!=" && c.after != "<=" && c.after != ">=":
+		return fmt.Sprintf("uses %s() of it with %s, which a cast to the new type cannot take", c.name, c.after)
+	}
+	return ""
+}
+
+// codeTokens are the tokens the access was found in: its #define's body,
+// or the file's code.
+func codeTokens(f *ast.File, a *cexpr.Access) []ast.Token {
+	var out []ast.Token
+	for _, t := range f.Tokens {
+		if a.InMacro && t.Kind == ast.Directive && t.Off <= a.Full.Off && a.Full.Off < t.End {
+			for _, s := range ast.Tokenize([]byte(t.Text[1:])) {
+				if s.Kind == ast.Comment || s.Kind == ast.Directive {
+					continue
+				}
+				s.Off += t.Off + 1
+				s.End += t.Off + 1
+				out = append(out, s)
+			}
+			return out
+		}
+		if !a.InMacro && t.Kind != ast.Comment && t.Kind != ast.Directive {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// castCheck is a cast read that is a whole argument of a macro: the
+// compiler says whether the macro takes it.
+type castCheck struct {
+	file  string
+	line  int
+	macro string
+}
+
+// checkCasts compiles the files with casts inside a macro's argument, as
+// the rewrite leaves them (the header with the old declaration), and says
+// why not when gcc rejects one: a macro that takes the member as an lvalue
+// (its address, an assignment to it) cannot take the cast.
+func checkCasts(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, edits map[string][]edit.Edit, checks []castCheck) string {
+	if len(checks) == 0 {
+		return ""
+	}
+	o, err := p.Oracle()
+	if err != nil {
+		return "the casts inside macro arguments cannot be checked without the compiler: " + err.Error()
+	}
+	files := p.CurrentFiles()
+	files[e.File] = reverted
+	var sources []string
+	for f := range edits {
+		if !slices.ContainsFunc(checks, func(c castCheck) bool { return c.file == f }) {
+			continue
+		}
+		out, err := edit.Apply(p.File(f), edits[f])
+		if err != nil {
+			return err.Error()
+		}
+		files[f] = out
+		sources = append(sources, f)
+	}
+	sort.Strings(sources)
+	ds, err := o.Diagnostics(p.Context(), files, sources)
+	if err == nil {
+		err = oracle.MissingInclude(ds)
+	}
+	if err != nil {
+		return "the compiler oracle failed checking the casts inside macro arguments: " + err.Error()
+	}
+	for i, d := range ds {
+		if d.Severity != "error" {
+			continue
+		}
+		// the error's line, and the lines of the macro invocations its
+		// notes name
+		at := []build.Diagnostic{d}
+		for k := i + 1; k < len(ds) && ds[k].Severity == "note"; k++ {
+			at = append(at, ds[k])
+		}
+		for _, c := range checks {
+			if slices.ContainsFunc(at, func(x build.Diagnostic) bool { return x.File == c.file && x.Line == c.line }) {
+				if c.macro == "a macro" {
+					return fmt.Sprintf("%s:%d reads it in a macro's body, whose use does not take a cast read (gcc: %s:%d: %s)", c.file, c.line, d.File, d.Line, d.Message)
+				}
+				return fmt.Sprintf("%s:%d reads it as an argument of %s(), which does not take a cast read (gcc: %s)", c.file, c.line, c.macro, d.Message)
+			}
+		}
+		return fmt.Sprintf("with the casts of the reads that are whole arguments (%s:%d's %s first), %s does not compile (gcc: %s:%d: %s)", checks[0].file, checks[0].line, checks[0].macro, d.File, d.File, d.Line, d.Message)
+	}
+	return ""
 }
