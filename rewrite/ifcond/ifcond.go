@@ -19,7 +19,14 @@
 // The proof is the preprocessed definition: every member whose condition
 // holds under the config, with its type, name, array dimensions and
 // bitfield width, in order, must be identical; a condition the config
-// cannot decide (an architecture macro) must then be the same condition. A flexible array member
+// cannot decide (an architecture macro) must then be the same condition.
+// When it is not (a member added under #ifdef DEBUG, which fs/xfs/xfs.h
+// defines under CONFIG_XFS_DEBUG), the compiler decides it: every file the
+// config builds that includes the header is preprocessed with the
+// condition probed where the struct is defined (compiler.go), and the
+// definitions must be identical under each set of values the files see.
+// When the compiler cannot tell, the refusal says under which values the
+// change is a no-op and how to check it. A flexible array member
 // respelled with __DECLARE_FLEX_ARRAY(TYPE, NAME) is the same "TYPE
 // NAME[]" (the uapi headers' 6.1 stable change): also a no-op.
 package ifcond
@@ -89,15 +96,36 @@ func run(p *rewrite.Pass) error {
 		if fc == nil || fc.Pre == nil || fc.Post == nil || other[g.file+" "+g.post.Name] {
 			continue
 		}
-		pre, why := preprocessed(p.Env.Config, g.pre.Members, changedMacros)
+		pre, why := preprocessed(p.Env.Config, g.pre.Members, changedMacros, nil)
 		if why != "" {
 			continue
 		}
-		post, why := preprocessed(p.Env.Config, g.post.Members, changedMacros)
-		if why != "" || strings.Join(pre, "; ") != strings.Join(post, "; ") {
+		post, why := preprocessed(p.Env.Config, g.post.Members, changedMacros, nil)
+		if why != "" {
 			continue
 		}
 		cur := change.SameStruct(fc.Post, g.post, p.Parse(g.file))
+		evidence, members := "", len(pre)
+		var known map[string]bool
+		if strings.Join(pre, "; ") != strings.Join(post, "; ") {
+			// a condition the config cannot decide (DEBUG, which a
+			// header defines under a CONFIG_ option): the compiler can
+			terms := unknownTerms(p.Env.Config, g.pre.Members, g.post.Members)
+			if len(terms) == 0 || cur == nil {
+				continue
+			}
+			k, n, how, why := compilerNoOp(p, g.file, p.Parse(g.file), cur, g.pre.Members, g.post.Members, terms, changedMacros)
+			if why != "" {
+				for _, e := range g.entries {
+					p.Refuse(e, why)
+				}
+				continue
+			}
+			if how == "" {
+				continue // not a no-op under the config
+			}
+			known, members, evidence = k, n, "; "+how
+		}
 		if cur == nil || p.Parse(g.file).Text(cur.Span) != fc.Post.Text(g.post.Span) {
 			for _, e := range g.entries {
 				p.RefuseManual(e, "under this config the change is a no-op, but another transform changed the struct first",
@@ -108,11 +136,11 @@ func run(p *rewrite.Pass) error {
 		p.Edit(edit.Edit{File: g.file, Off: cur.Span.Off, End: cur.Span.End, Text: fc.Pre.Text(g.pre.Span),
 			Why: "original definition kept", Hazard: g.entries[0].Hazard})
 		for _, e := range g.entries {
-			p.Resolve(e, fmt.Sprintf("a no-op under this config: the preprocessed definition of %s %s is the same before and after (%d members, in order), so the original definition stays",
-				g.post.Kind, g.post.Name, len(pre)))
+			p.Resolve(e, fmt.Sprintf("a no-op under this config: the preprocessed definition of %s %s is the same before and after (%d members, in order)%s, so the original definition stays",
+				g.post.Kind, g.post.Name, members, evidence))
 		}
 		p.Note(rewrite.Finding{File: g.file, Line: g.entries[0].Line, Subject: g.post.Kind + " " + g.post.Name,
-			Reason: "the upstream change to this definition is dropped: " + condsText(p.Env.Config, g.entries) + "; verify's layout check proves the layout is unchanged"})
+			Reason: "the upstream change to this definition is dropped: " + condsText(p.Env.Config, g.entries, known) + "; verify's layout check proves the layout is unchanged"})
 	}
 	return nil
 }
@@ -124,14 +152,14 @@ func run(p *rewrite.Pass) error {
 // A condition the config cannot decide is taken to be the same before and
 // after only when no macro it names is one the patch adds, changes or
 // removes (changed): otherwise its value may be what the patch changes.
-func preprocessed(cfg *kbuild.Config, ms []*ast.Member, changed map[string]bool) ([]string, string) {
+func preprocessed(cfg *kbuild.Config, ms []*ast.Member, changed map[string]bool, known map[string]bool) ([]string, string) {
 	var out []string
 	for _, m := range ms {
 		// a condition the config cannot decide (a header's own macro,
 		// KVM_CAP_IRQ_ROUTING) stays part of the member's text: the same
 		// members under the same conditions preprocess the same way
 		under := ""
-		switch cfg.EvalCond(m.Cond) {
+		switch evalCond(cfg, m.Cond, known) {
 		case kbuild.TriUnknown:
 			for _, t := range m.Cond {
 				for _, id := range identRE.FindAllString(t.Expr, -1) {
@@ -145,7 +173,7 @@ func preprocessed(cfg *kbuild.Config, ms []*ast.Member, changed map[string]bool)
 			continue
 		}
 		if m.Nested != nil {
-			inner, why := preprocessed(cfg, m.Nested.Members, changed)
+			inner, why := preprocessed(cfg, m.Nested.Members, changed, known)
 			if why != "" {
 				return nil, why
 			}
@@ -195,14 +223,14 @@ func memberText(m *ast.Member) string {
 
 // condsText says, for the report, what each changed condition is under the
 // config.
-func condsText(cfg *kbuild.Config, es []*rewrite.Entry) string {
+func condsText(cfg *kbuild.Config, es []*rewrite.Entry, known map[string]bool) string {
 	var parts []string
 	for _, e := range es {
 		ch := e.Change
 		switch ch.Kind {
 		case change.MemberCond:
 			v := "false"
-			if cfg.EvalCond(ch.PostMember.Cond) == kbuild.True {
+			if evalCond(cfg, ch.PostMember.Cond, known) == kbuild.True {
 				v = "true"
 			}
 			parts = append(parts, fmt.Sprintf("%s: #if %q -> %q, both %s under the config", ch.Member, orAlways(ch.Old), orAlways(ch.New), v))

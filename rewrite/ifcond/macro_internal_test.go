@@ -18,10 +18,10 @@ func TestUnknownConditionNamingChangedMacro(t *testing.T) {
 	}
 	f := ast.Parse("port.h", []byte("struct port {\n\tu32 id;\n#if PORT_HAVE_EXT\n\tunsigned long ext;\n#endif\n};\n"))
 	ms := f.Struct("port").Members
-	if _, why := preprocessed(cfg, ms, nil); why != "" {
+	if _, why := preprocessed(cfg, ms, nil, nil); why != "" {
 		t.Fatalf("unchanged macro: %s", why)
 	}
-	if _, why := preprocessed(cfg, ms, map[string]bool{"PORT_HAVE_EXT": true}); why == "" {
+	if _, why := preprocessed(cfg, ms, map[string]bool{"PORT_HAVE_EXT": true}, nil); why == "" {
 		t.Errorf("a condition naming a macro the patch changes was taken for the same condition")
 	}
 }
