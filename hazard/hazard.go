@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -28,6 +29,8 @@ const (
 	HeaderDecl       Kind = "header-declaration"
 	HeaderOther      Kind = "header-other"
 	HeaderEnum       Kind = "header-enum"
+	SourceEnum       Kind = "source-enum"  // an enum of a .c file whose constants change
+	SourceMacro      Kind = "source-macro" // a macro of a .c file that its structs or data use
 	StaticLocal      Kind = "static-local"
 	InitCode         Kind = "init-code"
 	DataInit         Kind = "data-initializer"
@@ -277,6 +280,14 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 				break
 			}
 			auto(HeaderMacro, reason, "move the macro into the .c files that use it, under a new name if it changes")
+			break
+		}
+		// a macro of a .c file used only in function bodies changes only
+		// the functions, which the livepatch replaces; one that sizes or
+		// initializes the file's structs or data changes what the running
+		// kernel holds
+		if reason, action := sourceMacro(fc, ch); reason != "" {
+			h(SourceMacro, reason, action)
 		}
 	case change.DeclChanged, change.DeclAdded, change.DeclRemoved:
 		if hdr {
@@ -347,7 +358,14 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 		if hdr {
 			auto(HeaderEnum, fmt.Sprintf("%s: %s (old code keeps the old values; values used in data or by other objects must not move)", ch.Subject, ch.Kind),
 				"append new values only, and check every object that uses them")
+			break
 		}
+		// an enum of a .c file encodes state just as one in a header:
+		// objects that exist when the livepatch loads hold the old values
+		// as numbers, and the functions of the file the livepatch does not
+		// replace keep comparing against them
+		auto(SourceEnum, fmt.Sprintf("%s of this file: %s (objects that exist when the livepatch loads hold its old values as numbers, and old code keeps them; a constant whose value moves means something else to both)", ch.Subject, ch.Kind),
+			"append new values only (the old constants keep their values), and decide what state objects holding the old values are in")
 	case change.Unclassified:
 		if hdr {
 			h(HeaderOther, "a header change kprewrite could not tie to a definition", Manual("review this hunk"))
@@ -422,5 +440,206 @@ func scanBody(fc *change.File, ch *change.Change) []*Hazard {
 				Action: Manual("for a module's key use static_key_enabled(); for static calls use KLP_STATIC_CALL (klp-build)")})
 		}
 	}
+	return out
+}
+
+// datum is a struct, union or piece of file-scope data of a file: what the
+// running kernel holds, laid out and initialized when the object loaded.
+type datum struct {
+	key, desc string
+	layout    bool     // a struct or union definition
+	via       []string // the names of the macro's family it mentions
+	off       int
+}
+
+// sourceMacro says why a macro a patch changes in a .c file changes more
+// than the functions that use it, and what the engineer does: the file's
+// structs, unions and file-scope data (an array size, an initializer, a
+// static local) that use it, directly or through other macros, enum
+// constants or typedefs of the file, before and after the patch. Its
+// reason is "" when only function bodies use it: those are recompiled and
+// replaced.
+func sourceMacro(fc *change.File, ch *change.Change) (reason, action string) {
+	if fc.Pre == nil || fc.Post == nil {
+		return "", ""
+	}
+	names := family(fc.Pre, ch.Name)
+	for n := range family(fc.Post, ch.Name) {
+		names[n] = true
+	}
+	before := map[string]bool{}
+	for _, d := range fileData(fc.Pre, names) {
+		before[d.key] = true
+	}
+	var uses []datum
+	structName := ""
+	var via []string
+	for _, d := range fileData(fc.Post, names) {
+		if !before[d.key] {
+			continue // new in the patch: nothing of the running kernel has it
+		}
+		uses = append(uses, d)
+		if d.layout && structName == "" {
+			structName = d.desc
+		}
+		for _, n := range d.via {
+			if n != ch.Name && !slices.Contains(via, n) {
+				via = append(via, n)
+			}
+		}
+	}
+	if len(uses) == 0 {
+		return "", ""
+	}
+	var what string
+	switch ch.Kind {
+	case change.MacroAdded:
+		what = fmt.Sprintf("macro %s is now defined in this file (%q)", ch.Name, ch.New)
+	case change.MacroRemoved:
+		what = fmt.Sprintf("macro %s is no longer defined in this file (it was %q)", ch.Name, ch.Old)
+	default:
+		what = fmt.Sprintf("macro %s of this file changes (%q -> %q)", ch.Name, ch.Old, ch.New)
+	}
+	var descs []string
+	for i, d := range uses {
+		if i == 4 {
+			descs = append(descs, fmt.Sprintf("%d more", len(uses)-4))
+			break
+		}
+		descs = append(descs, d.desc)
+	}
+	through := ""
+	if len(via) > 0 {
+		through = " (through " + strings.Join(via, ", ") + ")"
+	}
+	reason = fmt.Sprintf("%s, and %s of this file use%s it%s: objects and data that exist when the livepatch loads were laid out and initialized with the old definition, while the replaced functions would be compiled with the new one",
+		what, strings.Join(descs, ", "), map[bool]string{true: "", false: "s"}[len(uses) > 1], through)
+	if structName != "" {
+		reason += fmt.Sprintf(" (the size and layout of %s may change)", structName)
+		return reason, Manual(fmt.Sprintf("keep the old value of %s for the struct and data that use it and give the new value a new name for the patched functions, or treat it as the change of %s it is (a struct layout change)", ch.Name, structName))
+	}
+	return reason, Manual(fmt.Sprintf("keep the old value of %s for the data that use it and give the new value a new name for the patched functions, or treat it as the data change it is (apply the new value in a post-patch callback)", ch.Name))
+}
+
+// family is name and the names of a file defined through it: its macros,
+// enum constants and typedefs that mention it, directly or through one
+// another.
+func family(f *ast.File, name string) map[string]bool {
+	set := map[string]bool{name: true}
+	for grew := true; grew; {
+		grew = false
+		add := func(n string) {
+			if n != "" && !set[n] {
+				set[n], grew = true, true
+			}
+		}
+		for _, m := range f.Macros {
+			if !m.Undef && m.Name != f.Guard && len(hits(ast.Tokenize([]byte(m.Body)), set)) > 0 {
+				add(m.Name)
+			}
+		}
+		for _, e := range f.Enums {
+			from := false // the value counts from one that mentions the set
+			for _, v := range e.Values {
+				if v.Value != "" {
+					from = len(hits(ast.Tokenize([]byte(v.Value)), set)) > 0
+				}
+				if from {
+					add(v.Name)
+				}
+			}
+		}
+		for _, d := range f.Decls {
+			if d.Kind == ast.Typedef && len(hits(ast.Tokenize([]byte(d.Text)), set)) > 0 {
+				add(d.Name)
+			}
+		}
+	}
+	return set
+}
+
+// hits returns the names of names that tokens mention: identifiers, and
+// identifiers in #if conditions (around members); a #define in a struct's
+// body defines, it does not use.
+func hits(tokens []ast.Token, names map[string]bool) []string {
+	var out []string
+	for _, t := range tokens {
+		var ids []ast.Token
+		switch t.Kind {
+		case ast.Ident:
+			ids = []ast.Token{t}
+		case ast.Directive:
+			switch d, rest := ast.DirectiveName(t); d {
+			case "if", "ifdef", "ifndef", "elif", "elifdef", "elifndef":
+				ids = ast.Tokenize([]byte(rest))
+			}
+		}
+		for _, x := range ids {
+			if x.Kind == ast.Ident && names[x.Text] && !slices.Contains(out, x.Text) {
+				out = append(out, x.Text)
+			}
+		}
+	}
+	return out
+}
+
+// spanTokens returns the tokens of f within s, directives included.
+func spanTokens(f *ast.File, s ast.Span) []ast.Token {
+	i := sort.Search(len(f.Tokens), func(i int) bool { return f.Tokens[i].Off >= s.Off })
+	var out []ast.Token
+	for ; i < len(f.Tokens) && f.Tokens[i].End <= s.End; i++ {
+		out = append(out, f.Tokens[i])
+	}
+	return out
+}
+
+// condHits is hits for the #if condition around a definition.
+func condHits(c ast.Cond, names map[string]bool) []string {
+	return hits(ast.Tokenize([]byte(c.String())), names)
+}
+
+// fileData returns the structs, unions and file-scope data of f (its
+// globals, static locals and data-defining macro calls) that mention one
+// of names, in the order of the file.
+func fileData(f *ast.File, names map[string]bool) []datum {
+	var out []datum
+	add := func(key, desc string, layout bool, span ast.Span, cond ast.Cond) {
+		via := hits(spanTokens(f, span), names)
+		for _, n := range condHits(cond, names) {
+			if !slices.Contains(via, n) {
+				via = append(via, n)
+			}
+		}
+		if len(via) > 0 {
+			out = append(out, datum{key: key, desc: desc, layout: layout, via: via, off: span.Off})
+		}
+	}
+	for _, s := range f.Structs {
+		if s.Parent == nil && s.Name != "" {
+			add(s.Kind+" "+s.Name, s.Kind+" "+s.Name, true, s.Span, s.Cond)
+		}
+	}
+	for _, v := range f.Vars {
+		if v.Extern || v.Func != nil || firstAttr(&ast.Func{Attrs: v.Attrs}, initData) != "" {
+			continue
+		}
+		add("var "+v.Name, v.Name, false, v.Span, v.Cond)
+	}
+	for _, fn := range f.Funcs {
+		for _, v := range fn.StaticLocals {
+			add("static "+fn.Name+"::"+v.Name, "static local "+fn.Name+"::"+v.Name, false, v.Span, nil)
+		}
+	}
+	for _, c := range f.Calls {
+		if strings.HasPrefix(c.Name, "MODULE_") || exportRE.MatchString(c.Name) {
+			continue // module information and exports hold no data of the running kernel's
+		}
+		first := ""
+		if len(c.Args) > 0 {
+			first = strings.TrimSpace(c.Args[0])
+		}
+		add("call "+c.Name+"("+first, c.Name+"("+first+", ...)", false, c.Span, c.Cond)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].off < out[j].off })
 	return out
 }

@@ -144,6 +144,10 @@ func TestAuto(t *testing.T) {
 			"SYSCALL_DEFINE1(f, int, x)\n{\n\treturn x;\n}\n", "SYSCALL_DEFINE1(f, int, x)\n{\n\treturn -x;\n}\n", Syscall, true},
 		{"struct grows", "include/linux/s.h",
 			"struct s {\n\tint a;\n};\n", "struct s {\n\tint a;\n\tint b;\n};\n", StructLayout, false},
+		{"enum of a .c file", "drivers/input/misc/uinput.c",
+			"enum st { ST_NEW, ST_CREATED };\n", "enum st { ST_NEW, ST_DESTROYING, ST_CREATED };\n", SourceEnum, true},
+		{"macro of a .c file sizing its struct", "drivers/hid/hid-elan.c",
+			"#define LEN 8\nstruct s {\n\tu8 r[LEN];\n};\n", "#define LEN 9\nstruct s {\n\tu8 r[LEN];\n};\n", SourceMacro, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -263,5 +267,120 @@ func TestStaticLocalChanged(t *testing.T) {
 	// the same declaration: no static-local hazard
 	if got := kinds(t, "kernel/a.c", fn("static char buf[40];"), fn("static char buf[40];")+"\nint y;\n"); got[StaticLocal] != "" {
 		t.Errorf("unchanged static: %v", got)
+	}
+}
+
+// TestSourceEnum: an enum of a .c file encodes state just as one in a
+// header does (uinput's enum uinput_state: a device created before the
+// livepatch holds 2 = UIST_CREATED, which UIST_DESTROYING inserted before
+// it would take over), so a changed one is a hazard the enums transform
+// can take; a new one is nothing.
+func TestSourceEnum(t *testing.T) {
+	t.Parallel()
+	const path = "drivers/input/misc/uinput.c"
+	old := "enum uinput_state { UIST_NEW_DEVICE, UIST_SETUP_COMPLETE, UIST_CREATED };\n\nstruct uinput_device {\n\tenum uinput_state state;\n};\n"
+	new := "enum uinput_state {\n\tUIST_NEW_DEVICE,\n\tUIST_SETUP_COMPLETE,\n\tUIST_DESTROYING,\n\tUIST_CREATED,\n};\n\nstruct uinput_device {\n\tenum uinput_state state;\n};\n"
+	hs := Analyze([]*change.File{change.Compute(path, []byte(old), []byte(new))})
+	if len(hs) != 1 {
+		t.Fatalf("got %d hazards, want 1: %v", len(hs), hs)
+	}
+	h := hs[0]
+	switch {
+	case h.Kind != SourceEnum || h.Subject != "enum uinput_state" || h.Line != 1:
+		t.Errorf("got %s %q line %d, want a source-enum hazard about enum uinput_state at line 1", h.Kind, h.Subject, h.Line)
+	case !h.Auto || !h.NeedsHuman():
+		t.Errorf("auto %v, action %q: want one the enums transform can take, with what the engineer does otherwise", h.Auto, h.Action)
+	case !strings.Contains(h.Reason, "hold its old values as numbers") || !strings.Contains(h.Action, "append new values only"):
+		t.Errorf("reason %q, action %q", h.Reason, h.Action)
+	}
+	added := old + "enum uinput_extra { UIX_A, UIX_B };\n"
+	if hs := Analyze([]*change.File{change.Compute(path, []byte(old), []byte(added))}); len(hs) != 0 {
+		t.Errorf("a new enum of a .c file: %v", hs)
+	}
+}
+
+// TestSourceMacro: a macro of a .c file that its structs, unions or
+// file-scope data use (directly or through its other macros, enum
+// constants and typedefs) changes what the running kernel holds: hid-elan's
+// ELAN_INPUT_REPORT_SIZE 8 -> 9 grows struct elan_drvdata from 400 to 408
+// bytes. One that only function bodies use changes only the functions the
+// livepatch replaces: nothing to say.
+func TestSourceMacro(t *testing.T) {
+	t.Parallel()
+	const fn = "\nint f(u8 *p)\n{\n\treturn p[0] == LEN;\n}\n"
+	cases := []struct {
+		name, rest string // the file after "#define LEN 8" (or 9)
+		want       []string
+		layout     bool
+	}{
+		{"struct member", "#define X 1\nstruct elan_drvdata {\n\tu8 prev_report[LEN];\n\tint x;\n};\n" + fn,
+			[]string{`macro LEN of this file changes ("LEN 8" -> "LEN 9")`, "struct elan_drvdata of this file uses it", "struct elan_drvdata may change"}, true},
+		{"through a macro", "#define BYTES (LEN * 2)\nunion u {\n\tu8 b[BYTES];\n\tint x;\n};\n" + fn,
+			[]string{"union u of this file uses it (through BYTES)"}, true},
+		{"through an enum constant and a typedef", "enum { NBUF = LEN + 1, NOTHER };\ntypedef u8 buf_t[NOTHER];\nstruct s {\n\tbuf_t b;\n};\n" + fn,
+			[]string{"struct s of this file uses it (through buf_t)"}, true},
+		{"#if around a member", "struct s {\n#if LEN > 8\n\tint big;\n#endif\n\tint x;\n};\n" + fn,
+			[]string{"struct s of this file uses it"}, true},
+		{"global array size", "static u8 report_buf[LEN];\n" + fn,
+			[]string{"report_buf of this file uses it"}, false},
+		{"initializer", "static const int sizes[] = { LEN, 32 };\n" + fn,
+			[]string{"sizes of this file uses it"}, false},
+		{"static local", "\nint g(void)\n{\n\tstatic u8 last[LEN];\n\treturn last[0];\n}\n" + fn,
+			[]string{"static local g::last of this file uses it"}, false},
+		{"data-defining macro call", "static DECLARE_BITMAP(seen, LEN);\n" + fn,
+			[]string{"DECLARE_BITMAP(seen, ...) of this file uses it"}, false},
+		{"function bodies only", "#define TWICE (LEN * 2)\nstruct s {\n\tint x;\n};\n" + fn + "\nint g(void)\n{\n\tu8 buf[TWICE];\n\treturn sizeof(buf);\n}\n", nil, false},
+		{"defined inside a struct", "struct s {\n#define HALF (LEN / 2)\n\tint x;\n};\n" + fn + "\nint g(void)\n{\n\treturn HALF;\n}\n", nil, false},
+		{"module information", "MODULE_VERSION(__stringify(LEN));\n" + fn, nil, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var got []*Hazard
+			for _, h := range Analyze([]*change.File{change.Compute("drivers/hid/hid-elan.c", []byte("#define LEN 8\n"+c.rest), []byte("#define LEN 9\n"+c.rest))}) {
+				if h.Kind != SourceMacro {
+					t.Errorf("another hazard: %s %q: %s", h.Kind, h.Subject, h.Reason)
+					continue
+				}
+				got = append(got, h)
+			}
+			if c.want == nil {
+				if len(got) != 0 {
+					t.Errorf("want no hazard, got %q", got[0].Reason)
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("got %d source-macro hazards, want 1", len(got))
+			}
+			h := got[0]
+			if h.Subject != "LEN" || h.Line != 1 || h.Auto || !h.NeedsHuman() {
+				t.Errorf("subject %q line %d auto %v action %q", h.Subject, h.Line, h.Auto, h.Action)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(h.Reason, w) {
+					t.Errorf("reason lacks %q: %s", w, h.Reason)
+				}
+			}
+			if !strings.Contains(h.Action, "keep the old value of LEN for the") || !strings.Contains(h.Action, "give the new value a new name") {
+				t.Errorf("action %q", h.Action)
+			}
+			if layout := strings.Contains(h.Action, "a struct layout change"); layout != c.layout {
+				t.Errorf("action %q: a struct change %v, want %v", h.Action, layout, c.layout)
+			}
+		})
+	}
+	// a struct or global the patch adds along with the change: nothing of
+	// the running kernel has it
+	old := "#define LEN 8\n" + fn
+	new := "#define LEN 9\nstruct s {\n\tu8 r[LEN];\n};\nstatic u8 extra[LEN];\n" + fn
+	for _, h := range Analyze([]*change.File{change.Compute("drivers/hid/hid-elan.c", []byte(old), []byte(new))}) {
+		if h.Kind == SourceMacro {
+			t.Errorf("new definitions only: %s", h.Reason)
+		}
+	}
+	// a header's macro is still a header-macro hazard, used or not
+	if got := kinds(t, "include/linux/s.h", "#define LEN 8\n", "#define LEN 9\n"); got[HeaderMacro] != "LEN" || len(got) != 1 {
+		t.Errorf("header macro: %v", got)
 	}
 }

@@ -1,9 +1,12 @@
-// Package enums is the transform for an enum in a header that gains
-// values. Old code knows the old constants as numbers; only a constant
-// whose value moves (a trailing _MAX sentinel the new values are inserted
-// before) means something else to it. So the header keeps its original
-// enum, and the new constants are defined, with exactly the values
-// upstream gives them, in the patched .c files that use them.
+// Package enums is the transform for an enum in a header, or in a .c file,
+// that gains values. Old code and the objects of the running kernel know
+// the old constants as numbers; only a constant whose value moves (a
+// trailing _MAX sentinel the new values are inserted before) means
+// something else to them. So the header keeps its original enum, and the
+// new constants are defined, with exactly the values upstream gives them,
+// in the patched .c files that use them. An enum of a .c file is handled
+// the same way, the file itself being its only user: it keeps its original
+// enum, and the new constants are defined right after it.
 //
 // Before (upstream):	include/linux/f2fs_fs.h
 //
@@ -20,14 +23,17 @@
 // It refuses when an old constant is removed or renamed, when the old
 // constants change order, when a constant whose value moves is used by a
 // file the config builds (the compiler finds the uses: the constant is
-// renamed in an overlay header and every includer compiled), when the
-// enum has #if lines inside, or when a header of the patch uses a new
-// constant.
+// renamed in an overlay header and every includer compiled; for an enum
+// of a .c file, any use in the file outside the enum counts, an #if'd out
+// one too), when the enum has #if lines inside, when a header of the patch
+// uses a new constant, or when an enum of a .c file is defined inside a
+// struct or a function.
 package enums
 
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -46,8 +52,9 @@ import (
 var Transform = &rewrite.Transform{
 	Name: "enums",
 	Doc: "a header enum that gains values keeps its original definition; the new constants are defined, with the values upstream gives them, " +
-		"in the patched .c files that use them (refused when an old constant is removed, reordered, or moves and is used)",
-	Kinds: []hazard.Kind{hazard.HeaderEnum},
+		"in the patched .c files that use them (an enum of a .c file: right after it) " +
+		"(refused when an old constant is removed, reordered, or moves and is used)",
+	Kinds: []hazard.Kind{hazard.HeaderEnum, hazard.SourceEnum},
 	Run:   run,
 }
 
@@ -90,7 +97,7 @@ func values(e *ast.Enum) map[string]value {
 func run(p *rewrite.Pass) error {
 	for _, e := range p.Entries {
 		ch := e.Change
-		if e.ResolvedBy != "" || e.Kind != hazard.HeaderEnum || ch == nil || ch.Kind != change.EnumChanged || ch.PreEnum == nil || ch.PostEnum == nil {
+		if e.ResolvedBy != "" || (e.Kind != hazard.HeaderEnum && e.Kind != hazard.SourceEnum) || ch == nil || ch.Kind != change.EnumChanged || ch.PreEnum == nil || ch.PostEnum == nil {
 			continue
 		}
 		if why, what := one(p, e); why != "" {
@@ -154,6 +161,9 @@ func one(p *rewrite.Pass, e *rewrite.Entry) (why, what string) {
 	if len(newNames) == 0 && len(moved) == 0 {
 		return "", "" // only spelling: nothing to do here
 	}
+	if !change.IsHeader(e.File) {
+		return inSource(p, e, fc, oldNames, newNames, newVal, moved, oldVal)
+	}
 	// a moved constant means something else to old code: no file the
 	// config builds may use it
 	if len(moved) > 0 {
@@ -179,7 +189,7 @@ func one(p *rewrite.Pass, e *rewrite.Entry) (why, what string) {
 		}
 		users = append(users, f)
 	}
-	def := definition(e.File, ch.Name, post, oldNames, newVal, moved)
+	def := definition(fmt.Sprintf(" (%s), with its values; the header keeps the running kernel's definition.", e.File), ch.Name, post, oldNames, newVal, moved)
 	for _, f := range users {
 		pf := p.Parse(f)
 		at := gen.InsertionPoint(pf)
@@ -207,11 +217,12 @@ func one(p *rewrite.Pass, e *rewrite.Entry) (why, what string) {
 }
 
 // definition renders the new constants as an anonymous enum with the
-// values upstream's definition gives them.
-func definition(header, name string, post *ast.Enum, oldNames map[string]bool, newVal map[string]value, moved []string) string {
+// values upstream's definition gives them; where says where the enum is
+// and what keeps the running kernel's definition.
+func definition(where, name string, post *ast.Enum, oldNames map[string]bool, newVal map[string]value, moved []string) string {
 	var b strings.Builder
-	b.WriteString(gen.Comment("", gen.Wrap(fmt.Sprintf("%s: the constants upstream adds to enum %s (%s), with its values; the header keeps the running kernel's definition.",
-		gen.Banner, name, header), 75)...))
+	b.WriteString(gen.Comment("", gen.Wrap(fmt.Sprintf("%s: the constants upstream adds to enum %s%s",
+		gen.Banner, name, where), 75)...))
 	b.WriteString("enum {\n")
 	prev := "" // the enumerator before, in upstream's order
 	prevNew := false
@@ -334,4 +345,104 @@ func orNone(fs []string) string {
 		return "no file (none uses them)"
 	}
 	return strings.Join(fs, ", ")
+}
+
+// maxListed is how many uses of a moved constant a refusal lists.
+const maxListed = 8
+
+// inSource rewrites a changed enum of a .c file: the file keeps its
+// original enum, and the new constants the file uses are defined right
+// after it with upstream's values. A constant whose value moves may have
+// no use in the file outside the enum: old code, patched code and the
+// objects of the running kernel would all take it for its old value, and
+// a new constant may now have that value.
+func inSource(p *rewrite.Pass, e *rewrite.Entry, fc *change.File, oldNames, newNames map[string]bool, newVal map[string]value, moved []string, oldVal map[string]value) (why, what string) {
+	ch := e.Change
+	pre, post := ch.PreEnum, ch.PostEnum
+	cur := p.Parse(e.File)
+	var at *ast.Enum
+	for _, x := range cur.Enums {
+		if cur.Text(x.Span) == fc.Post.Text(post.Span) {
+			at = x
+			break
+		}
+	}
+	if at == nil {
+		return "another transform changed the enum first", "restore the original enum in " + e.File
+	}
+	for _, s := range cur.Structs {
+		if s.Span.Contains(at.Span.Off) {
+			return fmt.Sprintf("the enum is defined inside %s %s", s.Kind, s.Name),
+				"keep the old constants with their values and add the new ones after them"
+		}
+	}
+	if fn := cur.FuncAt(at.Span.Off); fn != nil {
+		return "the enum is defined inside " + fn.Name + "()", "keep the old constants with their values and add the new ones after them"
+	}
+	var used, changes []string // the moved constants the file uses
+	for _, n := range moved {
+		if len(usesIn(cur, at.Span, []string{n})) > 0 {
+			used = append(used, n)
+			changes = append(changes, fmt.Sprintf("%s (%s -> %s)", n, oldVal[n], newVal[n]))
+		}
+	}
+	if len(used) > 0 {
+		uses := usesIn(cur, at.Span, used)
+		if len(uses) > maxListed {
+			uses = append(uses[:maxListed:maxListed], fmt.Sprintf("%d more", len(uses)-maxListed))
+		}
+		if len(used) == 1 {
+			return fmt.Sprintf("%s changes value (%s -> %s) and the code of %s uses it (objects of the running kernel and its old code hold the old value): %s",
+					used[0], oldVal[used[0]], newVal[used[0]], e.File, strings.Join(uses, ", ")),
+				"keep " + used[0] + " at its old value (put the new constants after it) and patch the code that uses it"
+		}
+		return fmt.Sprintf("%s change value and the code of %s uses them (objects of the running kernel and its old code hold the old values): %s",
+				strings.Join(changes, ", "), e.File, strings.Join(uses, ", ")),
+			"keep " + strings.Join(used, ", ") + " at their old values (put the new constants after the old ones) and patch the code that uses them"
+	}
+	// the enum goes back to the original; the new constants the file
+	// uses follow it
+	p.Edit(edit.Edit{File: e.File, Off: at.Span.Off, End: at.Span.End, Text: fc.Pre.Text(pre.Span), Why: "original enum kept", Hazard: e.Hazard})
+	var users []string
+	if len(usesIn(cur, at.Span, slices.Collect(maps.Keys(newNames)))) > 0 {
+		users = append(users, e.File)
+		end := at.Span.End
+		if i := bytes.IndexByte(cur.Src[end:], ';'); i >= 0 {
+			end += i + 1
+		}
+		ins := ast.LineEnd(cur.Src, end)
+		def := definition(", with its values; the enum above keeps the running kernel's definition.", ch.Name, post, oldNames, newVal, moved)
+		p.Edit(edit.Edit{File: e.File, Off: ins, End: ins, Text: gen.Styled(e.File, gen.InsertText(cur.Src, ins, def)), Why: "new enum constants", Hazard: e.Hazard})
+	}
+	how := fmt.Sprintf("%s keeps the original enum; the new constants (%s) are defined with upstream's values %s",
+		e.File, strings.Join(sortedNames(post, newNames), ", "), map[bool]string{true: "right after it", false: "nowhere (the file does not use them)"}[len(users) > 0])
+	if len(moved) > 0 {
+		how += fmt.Sprintf("; %s, whose value moves, is used nowhere else in the file", strings.Join(moved, ", "))
+	}
+	p.Resolve(e, how)
+	return "", ""
+}
+
+// usesIn returns "file:line" for each line of f outside skip that names
+// one of names, in code or in a preprocessor line.
+func usesIn(f *ast.File, skip ast.Span, names []string) []string {
+	set := map[string]bool{}
+	for _, n := range names {
+		set[n] = true
+	}
+	var out []string
+	last := 0
+	for _, t := range f.Tokens {
+		if skip.Contains(t.Off) || (t.Kind != ast.Ident && t.Kind != ast.Directive) {
+			continue
+		}
+		if !ast.NamesAny([]ast.Token{t}, set) {
+			continue
+		}
+		if l := f.Line(t.Off); l != last {
+			out = append(out, fmt.Sprintf("%s:%d", f.Name, l))
+			last = l
+		}
+	}
+	return out
 }
