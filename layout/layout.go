@@ -485,3 +485,43 @@ func Anchors(key string, base *Struct, off, size int64) (anchor, lo, hi string) 
 	}
 	return anchor, lo, hi
 }
+
+// ReadEnumerators reads the value of every enumeration constant in an
+// object's DWARF, by name (C gives enumerators one namespace per
+// translation unit).
+func ReadEnumerators(path string) (map[string]int64, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	d, err := f.DWARF()
+	if err != nil {
+		return nil, fmt.Errorf("%s: no DWARF (build with debug info): %v", path, err)
+	}
+	out := map[string]int64{}
+	r := d.Reader()
+	for {
+		e, err := r.Next()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		if e == nil {
+			break
+		}
+		if e.Tag != dwarf.TagEnumerator {
+			continue
+		}
+		name, _ := e.Val(dwarf.AttrName).(string)
+		if name == "" {
+			continue
+		}
+		switch v := e.Val(dwarf.AttrConstValue).(type) {
+		case int64:
+			out[name] = v
+		case uint64:
+			out[name] = int64(v)
+		}
+	}
+	return out, nil
+}

@@ -183,6 +183,46 @@ func dataCheck(base []*build.Result, fs builtFuncs) Check {
 	return c
 }
 
+// enumCheck fails when an enumeration constant has another value in the
+// rewritten build of a source than in its base build: objects of the
+// running kernel hold the old values as numbers (a state, a mode), and
+// patched code that compares them with the new values misreads them
+// (a state inserted before UIST_CREATED turns every created uinput device
+// into a destroying one).
+func enumCheck(base, rewritten []*build.Result) (Check, error) {
+	c := Check{Name: "enums", OK: true}
+	be, err := readObjects(base, "enumeration constants", layout.ReadEnumerators)
+	if err != nil {
+		return c, err
+	}
+	ne, err := readObjects(rewritten, "enumeration constants", layout.ReadEnumerators)
+	if err != nil {
+		return c, err
+	}
+	compared := map[string]bool{}
+	failed := map[string]bool{}
+	for _, b := range base {
+		bv, nv := be[b.Source], ne[b.Source]
+		for _, name := range slices.Sorted(maps.Keys(bv)) {
+			n, ok := nv[name]
+			if !ok {
+				continue
+			}
+			compared[name] = true
+			if n != bv[name] && !failed[name] {
+				failed[name] = true
+				c.OK = false
+				c.Details = append(c.Details, fmt.Sprintf("%s is %d in the running kernel and %d in the rewritten patch (%s): objects that exist hold the old value; keep it and give new constants values after the old ones", name, bv[name], n, b.Source))
+			}
+		}
+	}
+	c.Summary = fmt.Sprintf("no enumeration constant changes its value (%d compared)", len(compared))
+	if !c.OK {
+		c.Summary = "the rewritten patch changes the values of enumeration constants"
+	}
+	return c, nil
+}
+
 // sourceData reports whether a symbol is a data object the source names:
 // in a data section, without gcc's numbering (NAME.N) or a generated
 // prefix.
@@ -451,6 +491,11 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 
 	// 4. Headers.
 	r.add(headerCheck(env, newChanges))
+	ec, err := enumCheck(baseRes, newBuild)
+	if err != nil {
+		return nil, err
+	}
+	r.add(ec)
 
 	// 5. Changed functions.
 	fs, err := readFuncs(baseRes, newBuild, origBuild, layoBuild)

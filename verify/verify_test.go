@@ -419,3 +419,30 @@ long bond_probe_last(struct bond_probe_state *s)
 		t.Errorf("layout details %q do not name struct bond_probe_state and its moved member", lc.Details)
 	}
 }
+
+// A constant inserted in the middle of an enum (uinput's UIST_DESTROYING
+// before UIST_CREATED): the enums check fails; one appended passes.
+func TestEnumValuesCaught(t *testing.T) {
+	dir, env := seedCopy(t, "drivers/net/bonding/bond_main.c", `
+enum bond_probe_state {
+	BOND_PROBE_NEW,
+	BOND_PROBE_SETUP,
+	BOND_PROBE_CREATED,
+};
+
+int bond_probe_ready(enum bond_probe_state s)
+{
+	return s == BOND_PROBE_CREATED;
+}
+`)
+	mid := edit(t, dir, [3]string{"drivers/net/bonding/bond_main.c", "\tBOND_PROBE_SETUP,\n", "\tBOND_PROBE_SETUP,\n\tBOND_PROBE_DESTROYING,\n"})
+	r := run(t, env, mid, nil, "")
+	ec := check(r, "enums")
+	if r.OK || ec.OK || !strings.Contains(strings.Join(ec.Details, "\n"), "BOND_PROBE_CREATED is 2 in the running kernel and 3") {
+		t.Errorf("a value moved, yet: ok %v, enums %+v", r.OK, ec)
+	}
+	end := edit(t, dir, [3]string{"drivers/net/bonding/bond_main.c", "\tBOND_PROBE_CREATED,\n", "\tBOND_PROBE_CREATED,\n\tBOND_PROBE_DESTROYING,\n"})
+	if ec := check(run(t, env, end, nil, ""), "enums"); !ec.OK {
+		t.Errorf("a constant appended fails the enums check: %+v", ec)
+	}
+}
