@@ -61,8 +61,12 @@ type Hazard struct {
 	// only an engineer can make: the driver predicts as its action the
 	// first transform of its registry that takes its Kind, and Action
 	// stays what the engineer does when no transform does.
-	Auto   bool
-	Change *change.Change // the change behind the hazard, nil for file-level ones
+	Auto bool
+	// Reaches are, for a source-macro hazard, the structs and data of the
+	// file that use the macro ("var amdkfd_ioctls", "struct elan_drvdata"):
+	// a transform that rewrites all of them takes the macro's change too.
+	Reaches []string
+	Change  *change.Change // the change behind the hazard, nil for file-level ones
 }
 
 // syscallWithArgs matches the syscall definition macros whose body lands in
@@ -286,8 +290,9 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 		// the functions, which the livepatch replaces; one that sizes or
 		// initializes the file's structs or data changes what the running
 		// kernel holds
-		if reason, action := sourceMacro(fc, ch); reason != "" {
+		if reason, action, keys := sourceMacro(fc, ch); reason != "" {
 			h(SourceMacro, reason, action)
+			out[len(out)-1].Reaches = keys
 		}
 	case change.DeclChanged, change.DeclAdded, change.DeclRemoved:
 		if hdr {
@@ -459,9 +464,9 @@ type datum struct {
 // constants or typedefs of the file, before and after the patch. Its
 // reason is "" when only function bodies use it: those are recompiled and
 // replaced.
-func sourceMacro(fc *change.File, ch *change.Change) (reason, action string) {
+func sourceMacro(fc *change.File, ch *change.Change) (reason, action string, keys []string) {
 	if fc.Pre == nil || fc.Post == nil {
-		return "", ""
+		return "", "", nil
 	}
 	names := family(fc.Pre, ch.Name)
 	for n := range family(fc.Post, ch.Name) {
@@ -489,7 +494,10 @@ func sourceMacro(fc *change.File, ch *change.Change) (reason, action string) {
 		}
 	}
 	if len(uses) == 0 {
-		return "", ""
+		return "", "", nil
+	}
+	for _, d := range uses {
+		keys = append(keys, d.key)
 	}
 	var what string
 	switch ch.Kind {
@@ -516,9 +524,9 @@ func sourceMacro(fc *change.File, ch *change.Change) (reason, action string) {
 		what, strings.Join(descs, ", "), map[bool]string{true: "", false: "s"}[len(uses) > 1], through)
 	if structName != "" {
 		reason += fmt.Sprintf(" (the size and layout of %s may change)", structName)
-		return reason, Manual(fmt.Sprintf("keep the old value of %s for the struct and data that use it and give the new value a new name for the patched functions, or treat it as the change of %s it is (a struct layout change)", ch.Name, structName))
+		return reason, Manual(fmt.Sprintf("keep the old value of %s for the struct and data that use it and give the new value a new name for the patched functions, or treat it as the change of %s it is (a struct layout change)", ch.Name, structName)), keys
 	}
-	return reason, Manual(fmt.Sprintf("keep the old value of %s for the data that use it and give the new value a new name for the patched functions, or treat it as the data change it is (apply the new value in a post-patch callback)", ch.Name))
+	return reason, Manual(fmt.Sprintf("keep the old value of %s for the data that use it and give the new value a new name for the patched functions, or treat it as the data change it is (apply the new value in a post-patch callback)", ch.Name)), keys
 }
 
 // family is name and the names of a file defined through it: its macros,

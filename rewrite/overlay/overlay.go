@@ -63,7 +63,7 @@ var Transform = &rewrite.Transform{
 	Name: "overlay",
 	Doc: "a struct of which no object is made (the code lays it over buffers), or whose only objects are const tables of the patched files, " +
 		"keeps its original definition in the header; the patched files that use it get upstream's definition as struct NAME_lp (and copies of the tables)",
-	Kinds:    []hazard.Kind{hazard.StructLayout, hazard.DataInit},
+	Kinds:    []hazard.Kind{hazard.StructLayout, hazard.DataInit, hazard.SourceMacro},
 	Requires: []rewrite.Requirement{sites.Creation},
 	Run:      run,
 }
@@ -275,12 +275,34 @@ func rewriteStruct(p *rewrite.Pass, t *target) (string, error) {
 	for _, e := range t.entries {
 		p.Resolve(e, how)
 	}
+	copied := map[string]bool{} // "file\x00var name"
 	for _, tb := range tables {
+		copied[tb.file+"\x00var "+tb.v.Name] = true
 		for _, e := range p.Entries {
 			if e.ResolvedBy == "" && e.Kind == hazard.DataInit && e.File == tb.file && e.Subject == tb.v.Name {
 				p.Resolve(e, fmt.Sprintf("the patched code reads a copy with upstream's contents, %s%s, new data of the livepatch (its element type, struct %s, changes layout; see there); the running kernel's %s stays as it is, read only by the functions the livepatch replaces",
 					tb.v.Name, Suffix, t.tag, tb.v.Name))
 			}
+		}
+	}
+	// a macro of the file that only the copied tables use (the ioctl
+	// table's AMDKFD_IOCTL_DEF): the copies are compiled with its new
+	// definition, the running kernel's tables keep the old one
+	for _, e := range p.Entries {
+		if e.ResolvedBy != "" || e.Kind != hazard.SourceMacro || len(e.Reaches) == 0 {
+			continue
+		}
+		all := true
+		for _, k := range e.Reaches {
+			all = all && copied[e.File+"\x00"+k]
+		}
+		if all {
+			var copies []string
+			for _, n := range shown(e.Reaches) {
+				copies = append(copies, n+Suffix)
+			}
+			p.Resolve(e, fmt.Sprintf("only %s of the file use%s it, and the patched code reads %s: copies with upstream's contents, compiled with the new definition; the running kernel's data keeps the old one",
+				strings.Join(shown(e.Reaches), ", "), verb(len(e.Reaches), "s", ""), strings.Join(copies, ", ")))
 		}
 	}
 	return "", nil
@@ -540,6 +562,15 @@ func definition(post *ast.File, s *ast.Struct, header, tag string, cur *ast.File
 }
 
 // verb picks the singular or the plural form for n things.
+// shown are hazard.Reaches keys as the report names them.
+func shown(keys []string) []string {
+	var out []string
+	for _, k := range keys {
+		out = append(out, strings.TrimPrefix(k, "var "))
+	}
+	return out
+}
+
 func verb(n int, one, many string) string {
 	if n == 1 {
 		return one
