@@ -54,8 +54,8 @@ type MovedError struct {
 }
 
 func (e *MovedError) Error() string {
-	return fmt.Sprintf("cumulative livepatch %d would move %s from %s to %s and lose what livepatch %d kept there: force livepatch %d's strategy for it with --strategy %s, or ship patch %d as a separate, non-replacing livepatch",
-		e.Step, e.Member, e.From, e.To, e.Step-1, e.Step-1, e.From.Transform, e.Step)
+	return fmt.Sprintf("cumulative livepatch %d would move %s from %s to %s and lose what livepatch %d kept there: force livepatch %d's strategy for it with --strategy %s when that strategy can still hold the member as patch %d declares it (spare bits cannot hold a member that is no longer a bitfield), or ship patch %d as a separate, non-replacing livepatch (or carry the state over in a klp_state callback, as cumulative-patches.rst describes)",
+		e.Step, e.Member, e.From, e.To, e.Step-1, e.Step-1, e.From.Transform, e.Step, e.Step)
 }
 
 // Cumulative rewrites every patch of a set in order, as cumulative
