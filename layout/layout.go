@@ -55,14 +55,9 @@ func Key(kind, name string) string { return kind + " " + name }
 
 // ReadObject reads every named, complete struct and union of an object file.
 func ReadObject(path string) (Layouts, error) {
-	f, err := elf.Open(path)
+	d, err := objectDWARF(path)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	d, err := f.DWARF()
-	if err != nil {
-		return nil, fmt.Errorf("%s: no DWARF (build with debug info): %v", path, err)
 	}
 	out := Layouts{}
 	r := d.Reader()
@@ -89,6 +84,21 @@ func ReadObject(path string) (Layouts, error) {
 		out[key] = fromDWARF(st)
 	}
 	return out, nil
+}
+
+// objectDWARF reads the debug information of an object file (read whole:
+// the file can be closed at once).
+func objectDWARF(path string) (*dwarf.Data, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	d, err := f.DWARF()
+	if err != nil {
+		return nil, fmt.Errorf("%s: no DWARF (build with debug info): %v", path, err)
+	}
+	return d, nil
 }
 
 // Aggregate returns the kind ("struct" or "union") and tag of a DWARF entry
@@ -490,14 +500,9 @@ func Anchors(key string, base *Struct, off, size int64) (anchor, lo, hi string) 
 // object's DWARF, by name (C gives enumerators one namespace per
 // translation unit).
 func ReadEnumerators(path string) (map[string]int64, error) {
-	f, err := elf.Open(path)
+	d, err := objectDWARF(path)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	d, err := f.DWARF()
-	if err != nil {
-		return nil, fmt.Errorf("%s: no DWARF (build with debug info): %v", path, err)
 	}
 	out := map[string]int64{}
 	r := d.Reader()

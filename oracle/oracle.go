@@ -155,31 +155,38 @@ type Ident struct {
 // use in each function). kprewrite renames a definition in an overlay
 // header and asks this to learn which functions use it.
 func (o *Oracle) IdentUses(ctx context.Context, files map[string][]byte, sources []string, names map[string]bool) ([]Ident, []build.Diagnostic, error) {
+	return o.uses(ctx, files, sources, func(ds []build.Diagnostic, i int) (Ident, bool) {
+		d := ds[i]
+		m := undeclaredRE.FindStringSubmatch(d.Message)
+		if d.Severity != "error" || m == nil || !names[m[1]+m[2]] {
+			return Ident{}, false
+		}
+		return Ident{File: d.File, Line: d.Line, Col: d.Col, Name: m[1] + m[2]}, true
+	})
+}
+
+// uses compiles sources and returns the references use finds in the
+// diagnostics (each once), and the other errors.
+func (o *Oracle) uses(ctx context.Context, files map[string][]byte, sources []string, use func(ds []build.Diagnostic, i int) (Ident, bool)) ([]Ident, []build.Diagnostic, error) {
 	rs, err := o.compile(ctx, files, sources)
 	if err != nil {
 		return nil, nil, err
 	}
 	var out []Ident
 	var other []build.Diagnostic
-	seen := map[string]bool{}
+	seen := map[Ident]bool{}
 	for _, r := range rs {
-		for _, d := range r.Diagnostics {
-			if d.Severity != "error" {
+		for i, d := range r.Diagnostics {
+			id, ok := use(r.Diagnostics, i)
+			if !ok {
+				if d.Severity == "error" {
+					other = append(other, d)
+				}
 				continue
 			}
-			m := undeclaredRE.FindStringSubmatch(d.Message)
-			name := ""
-			if m != nil {
-				name = m[1] + m[2]
-			}
-			if name == "" || !names[name] {
-				other = append(other, d)
-				continue
-			}
-			key := fmt.Sprintf("%s:%d:%d:%s", d.File, d.Line, d.Col, name)
-			if !seen[key] {
-				seen[key] = true
-				out = append(out, Ident{File: d.File, Line: d.Line, Col: d.Col, Name: name})
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, id)
 			}
 		}
 	}
@@ -205,35 +212,19 @@ var deprecatedRE = regexp.MustCompile(`^'([A-Za-z_]\w*)' is deprecated: ` + Depr
 // to them gcc reports (Col is not reliable: gcc gives the start of the
 // line). The other diagnostics are returned as they are.
 func (o *Oracle) DeprecatedUses(ctx context.Context, files map[string][]byte, sources []string, names map[string]bool) ([]Ident, []build.Diagnostic, error) {
-	rs, err := o.compile(ctx, files, sources)
-	if err != nil {
-		return nil, nil, err
-	}
-	var out []Ident
-	var other []build.Diagnostic
-	seen := map[string]bool{}
-	for _, r := range rs {
-		for i, d := range r.Diagnostics {
-			m := deprecatedRE.FindStringSubmatch(strings.ReplaceAll(strings.ReplaceAll(d.Message, "\u2018", "'"), "\u2019", "'"))
-			if m == nil || !names[m[1]] {
-				if d.Severity == "error" {
-					other = append(other, d)
-				}
-				continue
-			}
-			// a use inside a macro: where the outermost macro was invoked
-			file, line, col := d.File, d.Line, d.Col
-			if x := outermostExpansion(r.Diagnostics, i); x != nil {
-				file, line, col = x.File, x.Line, x.Col
-			}
-			key := fmt.Sprintf("%s:%d:%d:%s", file, line, col, m[1])
-			if !seen[key] {
-				seen[key] = true
-				out = append(out, Ident{File: file, Line: line, Col: col, Name: m[1]})
-			}
+	return o.uses(ctx, files, sources, func(ds []build.Diagnostic, i int) (Ident, bool) {
+		d := ds[i]
+		m := deprecatedRE.FindStringSubmatch(strings.ReplaceAll(strings.ReplaceAll(d.Message, "\u2018", "'"), "\u2019", "'"))
+		if m == nil || !names[m[1]] {
+			return Ident{}, false
 		}
-	}
-	return out, other, nil
+		// a use inside a macro: where the outermost macro was invoked
+		id := Ident{File: d.File, Line: d.Line, Col: d.Col, Name: m[1]}
+		if x := outermostExpansion(ds, i); x != nil {
+			id.File, id.Line, id.Col = x.File, x.Line, x.Col
+		}
+		return id, true
+	})
 }
 
 // Of filters uses to one struct member.
