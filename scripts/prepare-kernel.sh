@@ -46,10 +46,9 @@ mkdir -p "$CACHE/debs" "$CACHE/src" "$CACHE/build"
 
 version=${KPREWRITE_LINUX_VERSION:-}
 if [ -z "$version" ]; then
-	# A version already unpacked wins: no download at all.
-	for v in $PREFERRED; do
-		if [ -f "$CACHE/src/linux-${v%-*}/.kprewrite-unpacked" ]; then version=$v; break; fi
-	done
+	# The first choice already unpacked: no download at all.
+	first=${PREFERRED%% *}
+	if [ -f "$CACHE/src/linux-${first%-*}/.kprewrite-unpacked" ]; then version=$first; fi
 fi
 if [ -z "$version" ]; then
 	served=$(apt-cache madison $PKG 2>/dev/null | awk '{print $3}')
@@ -60,6 +59,21 @@ if [ -z "$version" ]; then
 	for v in $PREFERRED; do
 		if grep -qx "$v" <<<"$served"; then version=$v; break; fi
 	done
+	if [ "$version" != "${PREFERRED%% *}" ]; then
+		# lists older than the archive (a fresh machine's image) may lack the
+		# first choice, which the real-tree tests are written against
+		apt-get update -q >&2 || true
+		served=$(apt-cache madison $PKG 2>/dev/null | awk '{print $3}')
+		for v in $PREFERRED; do
+			if grep -qx "$v" <<<"$served"; then version=$v; break; fi
+		done
+	fi
+	if [ -z "$version" ]; then
+		# no preferred version served: one already unpacked, else the newest
+		for v in $PREFERRED; do
+			if [ -f "$CACHE/src/linux-${v%-*}/.kprewrite-unpacked" ]; then version=$v; break; fi
+		done
+	fi
 	[ -n "$version" ] || version=$(head -n1 <<<"$served")
 fi
 [ -n "$version" ] || { log "no $PKG version is served by the configured archive"; exit 1; }
