@@ -55,35 +55,44 @@ func Key(kind, name string) string { return kind + " " + name }
 
 // ReadObject reads every named, complete struct and union of an object file.
 func ReadObject(path string) (Layouts, error) {
-	d, err := objectDWARF(path)
+	out := Layouts{}
+	err := walkDWARF(path, func(d *dwarf.Data, e *dwarf.Entry) {
+		kind, name, ok := Aggregate(e)
+		if !ok {
+			return
+		}
+		key := Key(kind, name)
+		if _, ok := out[key]; ok {
+			return
+		}
+		if st, ok := StructType(d, e); ok {
+			out[key] = fromDWARF(st)
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := Layouts{}
+	return out, nil
+}
+
+// walkDWARF calls visit with every debug information entry of an object
+// file, in order.
+func walkDWARF(path string, visit func(d *dwarf.Data, e *dwarf.Entry)) error {
+	d, err := objectDWARF(path)
+	if err != nil {
+		return err
+	}
 	r := d.Reader()
 	for {
 		e, err := r.Next()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
+			return fmt.Errorf("%s: %v", path, err)
 		}
 		if e == nil {
-			break
+			return nil
 		}
-		kind, name, ok := Aggregate(e)
-		if !ok {
-			continue
-		}
-		key := Key(kind, name)
-		if _, ok := out[key]; ok {
-			continue
-		}
-		st, ok := StructType(d, e)
-		if !ok {
-			continue
-		}
-		out[key] = fromDWARF(st)
+		visit(d, e)
 	}
-	return out, nil
 }
 
 // objectDWARF reads the debug information of an object file (read whole:
@@ -500,26 +509,11 @@ func Anchors(key string, base *Struct, off, size int64) (anchor, lo, hi string) 
 // object's DWARF, by name (C gives enumerators one namespace per
 // translation unit).
 func ReadEnumerators(path string) (map[string]int64, error) {
-	d, err := objectDWARF(path)
-	if err != nil {
-		return nil, err
-	}
 	out := map[string]int64{}
-	r := d.Reader()
-	for {
-		e, err := r.Next()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
-		}
-		if e == nil {
-			break
-		}
-		if e.Tag != dwarf.TagEnumerator {
-			continue
-		}
+	err := walkDWARF(path, func(_ *dwarf.Data, e *dwarf.Entry) {
 		name, _ := e.Val(dwarf.AttrName).(string)
-		if name == "" {
-			continue
+		if e.Tag != dwarf.TagEnumerator || name == "" {
+			return
 		}
 		switch v := e.Val(dwarf.AttrConstValue).(type) {
 		case int64:
@@ -527,6 +521,9 @@ func ReadEnumerators(path string) (map[string]int64, error) {
 		case uint64:
 			out[name] = int64(v)
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -196,13 +196,7 @@ func one(p *rewrite.Pass, e *rewrite.Entry) (why, what string) {
 		p.Edit(edit.Edit{File: f, Off: at, End: at, Text: gen.Styled(f, gen.InsertText(pf.Src, at, def)), Why: "new enum constants", Hazard: e.Hazard})
 	}
 	cur := p.Parse(e.File)
-	var at *ast.Enum
-	for _, x := range cur.Enums {
-		if cur.Text(x.Span) == fc.Post.Text(post.Span) {
-			at = x
-			break
-		}
-	}
+	at := sameEnum(cur, fc.Post.Text(post.Span))
 	if at == nil {
 		return "another transform changed the enum first", "restore the original enum in the header"
 	}
@@ -360,13 +354,7 @@ func inSource(p *rewrite.Pass, e *rewrite.Entry, fc *change.File, oldNames, newN
 	ch := e.Change
 	pre, post := ch.PreEnum, ch.PostEnum
 	cur := p.Parse(e.File)
-	var at *ast.Enum
-	for _, x := range cur.Enums {
-		if cur.Text(x.Span) == fc.Post.Text(post.Span) {
-			at = x
-			break
-		}
-	}
+	at := sameEnum(cur, fc.Post.Text(post.Span))
 	if at == nil {
 		return "another transform changed the enum first", "restore the original enum in " + e.File
 	}
@@ -445,4 +433,15 @@ func usesIn(f *ast.File, skip ast.Span, names []string) []string {
 		}
 	}
 	return out
+}
+
+// sameEnum returns the enum of f whose text is text (upstream's, where no
+// other transform changed it), or nil.
+func sameEnum(f *ast.File, text string) *ast.Enum {
+	for _, x := range f.Enums {
+		if f.Text(x.Span) == text {
+			return x
+		}
+	}
+	return nil
 }
