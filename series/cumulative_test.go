@@ -146,7 +146,7 @@ func TestCumulativeRefusesMove(t *testing.T) {
 func TestMovedErrorSaysWhatToDo(t *testing.T) {
 	e := &series.MovedError{Step: 3, Member: "struct conn.closing",
 		From: series.Placement{Transform: "hole", Where: "hole: byte 18, 1 bytes"}, To: series.Placement{Transform: "shadow", Where: "shadow: id 0x1"}}
-	want := "cumulative livepatch 3 would move struct conn.closing from hole: byte 18, 1 bytes to shadow: id 0x1 and lose what livepatch 2 kept there: force livepatch 2's strategy for it with --strategy hole, or ship patch 3 as a separate, non-replacing livepatch"
+	want := "cumulative livepatch 3 would move struct conn.closing from hole: byte 18, 1 bytes to shadow: id 0x1 and lose what livepatch 2 kept there: force livepatch 2's strategy for it with --strategy hole when that strategy can still hold the member as patch 3 declares it (spare bits cannot hold a member that is no longer a bitfield), or ship patch 3 as a separate, non-replacing livepatch (or carry the state over in a klp_state callback, as cumulative-patches.rst describes)"
 	if e.Error() != want {
 		t.Errorf("got  %s\nwant %s", e.Error(), want)
 	}
