@@ -14,7 +14,6 @@ package objdiff
 import (
 	"crypto/sha256"
 	"debug/elf"
-	"encoding/binary"
 	"fmt"
 	"regexp"
 	"slices"
@@ -94,39 +93,30 @@ func symbols(path string, want func(elf.Symbol) bool, sections bool) (map[string
 			}
 		}
 	}
+	relas, err := Relocations(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
 	relsOf := map[int][]rel{} // target section index -> relocations
-	for _, s := range f.Sections {
-		if s.Type != elf.SHT_RELA || int(s.Info) >= len(f.Sections) {
-			continue
-		}
-		data, err := s.Data()
-		if err != nil {
-			return nil, err
-		}
-		for i := 0; i+24 <= len(data); i += 24 {
-			off := binary.LittleEndian.Uint64(data[i:])
-			info := binary.LittleEndian.Uint64(data[i+8:])
-			addend := int64(binary.LittleEndian.Uint64(data[i+16:]))
-			symIdx := int(info >> 32)
-			name := ""
-			named := false
-			if symIdx > 0 && symIdx-1 < len(syms) {
-				sym := syms[symIdx-1]
-				name = sym.Name
-				// through a named symbol the addend is the place in it
-				// ("arr[2]" is arr+8): part of what the code does
-				named = elf.ST_TYPE(sym.Info) != elf.STT_SECTION
-				if str, ok := strData[int(sym.Section)]; ok {
-					named = false
-					// a string literal (through a section symbol or a .LC label):
-					// what matters is the string, not where it landed
-					name = f.Sections[sym.Section].Name + ":" + stringAt(str, int64(sym.Value)+addend, elf.R_X86_64(uint32(info)))
-				} else if elf.ST_TYPE(sym.Info) == elf.STT_SECTION && int(sym.Section) < len(f.Sections) {
-					name = f.Sections[sym.Section].Name
-				}
+	for _, r := range relas {
+		name := ""
+		named := false
+		if r.Sym >= 0 && r.Sym < len(syms) {
+			sym := syms[r.Sym]
+			name = sym.Name
+			// through a named symbol the addend is the place in it
+			// ("arr[2]" is arr+8): part of what the code does
+			named = elf.ST_TYPE(sym.Info) != elf.STT_SECTION
+			if str, ok := strData[int(sym.Section)]; ok {
+				named = false
+				// a string literal (through a section symbol or a .LC label):
+				// what matters is the string, not where it landed
+				name = f.Sections[sym.Section].Name + ":" + stringAt(str, int64(sym.Value)+r.Addend, r.Type)
+			} else if elf.ST_TYPE(sym.Info) == elf.STT_SECTION && int(sym.Section) < len(f.Sections) {
+				name = f.Sections[sym.Section].Name
 			}
-			relsOf[int(s.Info)] = append(relsOf[int(s.Info)], rel{off, uint32(info), name, symIdx - 1, addend, named})
 		}
+		relsOf[int(r.Target)] = append(relsOf[int(r.Target)], rel{r.Off, uint32(r.Type), name, r.Sym, r.Addend, named})
 	}
 	// Local data a function refers to (a switch table, a static const
 	// array, a dynamic debug descriptor) is named by its content: gcc

@@ -3,7 +3,6 @@ package verify
 import (
 	"context"
 	"debug/elf"
-	"encoding/binary"
 	"fmt"
 	"maps"
 	"regexp"
@@ -392,57 +391,41 @@ func localStaticObjects(path string) ([]staticObject, error) {
 			funcsIn[s.Section] = append(funcsIn[s.Section], s)
 		}
 	}
+	relas, err := objdiff.Relocations(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
 	users := map[int]map[string]bool{}
-	for _, rs := range f.Sections {
-		if rs.Type != elf.SHT_RELA || f.Class != elf.ELFCLASS64 || int(rs.Info) >= len(f.Sections) {
+	for _, r := range relas {
+		if f.Class != elf.ELFCLASS64 || f.Sections[r.Target].Flags&elf.SHF_EXECINSTR == 0 || r.Sym < 0 || r.Sym >= len(syms) {
 			continue
 		}
-		target := elf.SectionIndex(rs.Info)
-		if f.Sections[target].Flags&elf.SHF_EXECINSTR == 0 {
+		obj := -1
+		switch s := syms[r.Sym]; {
+		case elf.ST_TYPE(s.Info) == elf.STT_SECTION:
+			in := statics[s.Section]
+			if len(in) == 1 {
+				obj = in[0] // -fdata-sections: the section is the static's
+				break
+			}
+			at := r.At()
+			for _, j := range in {
+				if at >= 0 && uint64(at) >= syms[j].Value && uint64(at) < syms[j].Value+syms[j].Size {
+					obj = j
+				}
+			}
+		case slices.Contains(statics[s.Section], r.Sym):
+			obj = r.Sym
+		}
+		if obj < 0 {
 			continue
 		}
-		data, err := rs.Data()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %v", path, rs.Name, err)
-		}
-		for i := 0; i+24 <= len(data); i += 24 {
-			off := binary.LittleEndian.Uint64(data[i:])
-			info := binary.LittleEndian.Uint64(data[i+8:])
-			addend := int64(binary.LittleEndian.Uint64(data[i+16:]))
-			si := int(info>>32) - 1
-			if si < 0 || si >= len(syms) {
-				continue
-			}
-			obj := -1
-			switch s := syms[si]; {
-			case elf.ST_TYPE(s.Info) == elf.STT_SECTION:
-				in := statics[s.Section]
-				if len(in) == 1 {
-					obj = in[0] // -fdata-sections: the section is the static's
-					break
+		for _, fn := range funcsIn[r.Target] {
+			if r.Off >= fn.Value && r.Off < fn.Value+fn.Size {
+				if users[obj] == nil {
+					users[obj] = map[string]bool{}
 				}
-				at := addend
-				if t := elf.R_X86_64(uint32(info)); t == elf.R_X86_64_PC32 || t == elf.R_X86_64_PLT32 {
-					at += 4
-				}
-				for _, j := range in {
-					if at >= 0 && uint64(at) >= syms[j].Value && uint64(at) < syms[j].Value+syms[j].Size {
-						obj = j
-					}
-				}
-			case len(statics[s.Section]) > 0 && slices.Contains(statics[s.Section], si):
-				obj = si
-			}
-			if obj < 0 {
-				continue
-			}
-			for _, fn := range funcsIn[target] {
-				if off >= fn.Value && off < fn.Value+fn.Size {
-					if users[obj] == nil {
-						users[obj] = map[string]bool{}
-					}
-					users[obj][objdiff.BaseName(fn.Name)] = true
-				}
+				users[obj][objdiff.BaseName(fn.Name)] = true
 			}
 		}
 	}
