@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -57,8 +58,9 @@ type Env struct {
 	deps    *depIndex
 	own     *Env // fallback private build when the user's build lacks an object
 	textual *IncludeGraph
-	failed  map[string]error    // source -> why it does not compile in the base tree (*NotCompilable; nil: it compiles)
-	derived map[string][]string // source -> its compiler arguments derived from a sibling's, not recorded by kbuild (see derivedArgs)
+	failed  map[string]error             // source -> why it does not compile in the base tree (*NotCompilable; nil: it compiles)
+	derived map[string][]string          // source -> its compiler arguments derived from a sibling's, not recorded by kbuild (see derivedArgs)
+	incC    map[string]map[string]string // directory -> .c file -> the .c file of that directory that #includes it
 }
 
 // Options configure Open.
@@ -474,6 +476,12 @@ func (c *Command) Object() Object {
 func (e *Env) CompileCommand(rel string) (*Command, error) {
 	if err := e.Prepare(); err != nil {
 		return nil, err
+	}
+	if e.Config != nil {
+		if o := e.ObjectOf(rel); o.IncludedIn != "" {
+			return nil, &NotCompilable{File: rel, IncludedIn: o.IncludedIn,
+				Reason: fmt.Sprintf("it is compiled only as part of %s, which #includes it", o.IncludedIn)}
+		}
 	}
 	if e.Plain {
 		return e.plainCommand(rel)
@@ -977,5 +985,87 @@ func (e *Env) ObjectOf(rel string) Object {
 			}
 		}
 	}
-	return e.Make.ObjectOf(rel)
+	o := e.Make.ObjectOf(rel)
+	if (o.Kind == NotBuilt || o.Kind == UnknownObject) && path.Ext(rel) == ".c" {
+		// kernel/sched/rt.c is no object of its own: build_policy.c
+		// #includes it, and its code is built wherever that is
+		if unit := e.includingUnit(rel); unit != "" {
+			if uo := e.ObjectOf(unit); uo.Kind == Vmlinux || uo.Kind == Module {
+				uo.IncludedIn = unit
+				uo.Why = fmt.Sprintf("compiled as part of %s, which #includes it (%s)", unit, uo.Why)
+				return uo
+			}
+		}
+	}
+	return o
+}
+
+// withIncludedC returns files with the .c files each of them #includes
+// (from the same directory, see includingUnit) added, sorted.
+func (e *Env) withIncludedC(files []string) []string {
+	out := slices.Clone(files)
+	have := map[string]bool{}
+	for _, f := range files {
+		have[f] = true
+	}
+	for _, f := range files {
+		if path.Ext(f) != ".c" {
+			continue
+		}
+		e.includingUnit(f) // reads f's directory
+		e.mu.Lock()
+		for inc, unit := range e.incC[path.Dir(f)] {
+			for u, n := unit, 0; u != "" && n < 8; u, n = e.incC[path.Dir(f)][u], n+1 {
+				if u == f && !have[inc] {
+					have[inc] = true
+					out = append(out, inc)
+				}
+			}
+		}
+		e.mu.Unlock()
+	}
+	if len(out) > len(files) {
+		sort.Strings(out)
+	}
+	return out
+}
+
+var includeCRE = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*"([^"]+\.c)"`)
+
+// includingUnit returns the .c file of rel's directory that #includes rel
+// (first in name order), or "". The directory's files are read once.
+func (e *Env) includingUnit(rel string) string {
+	dir := path.Dir(rel)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	byFile, ok := e.incC[dir]
+	if !ok {
+		byFile = map[string]string{}
+		ents, _ := os.ReadDir(filepath.Join(e.Tree.Root(), filepath.FromSlash(dir)))
+		for _, ent := range ents { // in name order
+			if ent.IsDir() || !strings.HasSuffix(ent.Name(), ".c") {
+				continue
+			}
+			f := path.Join(dir, ent.Name())
+			data, err := e.Tree.ReadFile(f)
+			if err != nil || !bytes.Contains(data, []byte(".c\"")) {
+				continue
+			}
+			for _, m := range includeCRE.FindAllSubmatch(data, -1) {
+				inc := path.Join(dir, string(m[1]))
+				if _, seen := byFile[inc]; !seen && inc != f {
+					byFile[inc] = f
+				}
+			}
+		}
+		if e.incC == nil {
+			e.incC = map[string]map[string]string{}
+		}
+		e.incC[dir] = byFile
+	}
+	unit := byFile[rel]
+	for seen := 0; unit != "" && byFile[unit] != "" && seen < 8; seen++ {
+		unit = byFile[unit] // included by a file that is itself included
+	}
+	return unit
 }

@@ -22,7 +22,7 @@ type IncludeGraph struct {
 
 // includeGraphVersion names how includes are resolved; a change to the
 // resolution rules changes it, so kept graphs are not reused.
-const includeGraphVersion = "include-graph-2: -I includes resolved by path suffix, tree-wide"
+const includeGraphVersion = "include-graph-3: -I includes resolved by path suffix, in the subsystem, its parent, then tree-wide"
 
 var includeRE = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*([<"])([^>"]+)[>"]`)
 
@@ -186,8 +186,16 @@ func viaIncludePath(from, name string, quoted bool, cands []string) []string {
 		}
 	}
 	if quoted {
-		if parts := strings.SplitN(from, "/", 5); len(parts) == 5 {
-			scope := strings.Join(parts[:4], "/") + "/"
+		// the subsystem first (four components, drivers/gpu/drm/amd),
+		// then its parent (arch/x86/kvm/mmu/mmu.c's "trace.h" is
+		// arch/x86/kvm/trace.h under -I arch/x86/kvm, not every trace.h
+		// of the tree)
+		for n := 4; n >= 3; n-- {
+			parts := strings.SplitN(from, "/", n+1)
+			if len(parts) != n+1 {
+				continue
+			}
+			scope := strings.Join(parts[:n], "/") + "/"
 			var near []string
 			for _, c := range matching {
 				if strings.HasPrefix(c, scope) {

@@ -376,4 +376,138 @@ func TestViaIncludePath(t *testing.T) {
 	if diff := cmp.Diff([]string{"drivers/gpu/drm/nouveau/include/nvkm/subdev/mmu.h"}, got); diff != "" {
 		t.Errorf("angle brackets (-want +got):\n%s", diff)
 	}
+	// kvm's mmu/mmu.c includes "trace.h" under -I arch/x86/kvm: the
+	// parent of its subsystem has it, and nfsd's or batman-adv's trace.h
+	// is not it (it made kvm a user of fs/nfsd/state.h)
+	got = viaIncludePath("arch/x86/kvm/mmu/mmu.c", "trace.h", true,
+		[]string{"arch/x86/kvm/trace.h", "fs/nfsd/trace.h", "net/batman-adv/trace.h"})
+	if diff := cmp.Diff([]string{"arch/x86/kvm/trace.h"}, got); diff != "" {
+		t.Errorf("the subsystem's parent (-want +got):\n%s", diff)
+	}
+}
+
+// TestMakefilesSubstitution: net/ipv6/Makefile builds inet6_hashtables.o
+// into vmlinux with CONFIG_IPV6=m through "obj-$(subst m,y,$(CONFIG_IPV6))",
+// and netfilter lists objects with "$(CONFIG_X:m=y)". Reading such a line
+// as no assignment called the file "not built", so a header change reached
+// code kprewrite never looked at.
+func TestMakefilesSubstitution(t *testing.T) {
+	t.Parallel()
+	fs := mapFS{
+		"Kbuild":       "obj-y += net/\n",
+		"net/Makefile": "obj-y += ipv6/\nobj-$(CONFIG_NETFILTER) += netfilter/\n",
+		"net/ipv6/Makefile": "obj-$(CONFIG_IPV6) += ipv6.o\nipv6-y := af_inet6.o\n" +
+			"obj-$(subst m,y,$(CONFIG_IPV6)) += inet6_hashtables.o\n$(obj)/rule.o: CFLAGS += -DX=1\n",
+		"net/netfilter/Makefile": "nf_conntrack-y := nf_conntrack_core.o\nnf_conntrack-$(subst m,y,$(CONFIG_IPV6)) += nf_conntrack_proto_icmpv6.o\nnf_conntrack-$(CONFIG_FCOE:m=y) += fcoe.o\n" +
+			"obj-$(CONFIG_NF_CONNTRACK) += nf_conntrack.o\nsrcs := a.c b.c\nobj-y += $(srcs:.c=.o) $(srcs:%.c=x%.o)\n",
+	}
+	for _, tt := range []struct{ config, file, want string }{
+		{"CONFIG_IPV6=m\n", "net/ipv6/inet6_hashtables.c", "vmlinux"},
+		{"CONFIG_IPV6=m\n", "net/ipv6/af_inet6.c", "ipv6 net/ipv6/ipv6"},
+		{"CONFIG_IPV6=y\n", "net/ipv6/inet6_hashtables.c", "vmlinux"},
+		{"CONFIG_IPV6=m\nCONFIG_NETFILTER=y\nCONFIG_NF_CONNTRACK=m\n", "net/netfilter/nf_conntrack_proto_icmpv6.c", "nf_conntrack net/netfilter/nf_conntrack"},
+		{"CONFIG_NETFILTER=y\nCONFIG_NF_CONNTRACK=m\n", "net/netfilter/nf_conntrack_proto_icmpv6.c", "not built"},
+		{"CONFIG_NETFILTER=y\nCONFIG_NF_CONNTRACK=m\nCONFIG_FCOE=m\n", "net/netfilter/fcoe.c", "nf_conntrack net/netfilter/nf_conntrack"},
+		{"CONFIG_NETFILTER=y\n", "net/netfilter/b.c", "vmlinux"},
+		{"CONFIG_NETFILTER=y\n", "net/netfilter/xa.c", "vmlinux"},
+	} {
+		cfg, err := ParseConfig([]byte(tt.config))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := NewMakefiles(fs, cfg).ObjectOf(tt.file)
+		got := o.Name()
+		if o.Kind == Module {
+			got += " " + o.Path
+		}
+		if got != tt.want {
+			t.Errorf("%s with %q: got %s (%s), want %s", tt.file, tt.config, got, o.Why, tt.want)
+		}
+	}
+}
+
+func TestSplitAssign(t *testing.T) {
+	t.Parallel()
+	for line, want := range map[string][]string{
+		"obj-y += a.o":                        {"obj-y", "+=", "a.o"},
+		"obj-$(subst m,y,$(CONFIG_A)) += b.o": {"obj-$(subst m,y,$(CONFIG_A))", "+=", "b.o"},
+		"x-$(CONFIG_A:m=y) := c.o":            {"x-$(CONFIG_A:m=y)", ":=", "c.o"},
+		"CFLAGS_a.o := -DX=1":                 {"CFLAGS_a.o", ":=", "-DX=1"},
+		"a ::= b":                             {"a", ":=", "b"},
+		"b?=c":                                {"b", "?=", "c"},
+		"$(obj)/a.o: CFLAGS += -x":            nil,
+		"a.o: b.c":                            nil,
+		"export FOO := 1":                     nil,
+		"$(call cmd,foo)":                     nil,
+	} {
+		got := splitAssign(line)
+		if got != nil {
+			got = got[1:]
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", line, diff)
+		}
+	}
+}
+
+// TestIncludedC: kernel/sched/build_policy.c #includes rt.c, which no
+// Makefile lists. rt.c's code is in vmlinux, and the files that may use a
+// header are the unit and the .c files it includes (rt.c names what it
+// uses; build_policy.c does not). Calling rt.c "not built" dropped header
+// changes its code uses.
+func TestIncludedC(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"Kbuild":                      "obj-y += kernel/\n",
+		"kernel/Makefile":             "obj-y += sched/\n",
+		"kernel/sched/Makefile":       "obj-y += core.o\nobj-y += build_policy.o\n",
+		"kernel/sched/sched.h":        "static inline int rr(void) { return 1; }\n",
+		"kernel/sched/core.c":         "#include \"sched.h\"\n",
+		"kernel/sched/build_policy.c": "#include \"sched.h\"\n#include \"rt.c\"\n# include \"deadline.c\"\n",
+		"kernel/sched/rt.c":           "int rt(void) { return rr(); }\n#include \"rt_helpers.c\"\n",
+		"kernel/sched/rt_helpers.c":   "int rth(void) { return rr(); }\n",
+		"kernel/sched/deadline.c":     "int dl(void) { return rr(); }\n",
+		"kernel/sched/stray.c":        "int stray(void) { return rr(); }\n",
+		"config":                      "CONFIG_64BIT=y\nCONFIG_X86_64=y\n",
+	} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env, err := Open(dir, filepath.Join(dir, "config"), Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range []string{"kernel/sched/rt.c", "kernel/sched/rt_helpers.c", "kernel/sched/deadline.c", "kernel/sched/stray.c", "kernel/sched/core.c"} {
+		o := env.ObjectOf(f)
+		got[f] = o.Name() + " " + o.IncludedIn
+	}
+	want := map[string]string{
+		"kernel/sched/rt.c":         "vmlinux kernel/sched/build_policy.c",
+		"kernel/sched/rt_helpers.c": "vmlinux kernel/sched/build_policy.c", // through rt.c
+		"kernel/sched/deadline.c":   "vmlinux kernel/sched/build_policy.c",
+		"kernel/sched/stray.c":      "not built ",
+		"kernel/sched/core.c":       "vmlinux ",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("objects (-want +got):\n%s", diff)
+	}
+	hu, err := env.HeaderUsers("kernel/sched/sched.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantBuilt := []string{"kernel/sched/build_policy.c", "kernel/sched/core.c", "kernel/sched/deadline.c", "kernel/sched/rt.c", "kernel/sched/rt_helpers.c"}
+	if diff := cmp.Diff(wantBuilt, hu.Built); diff != "" {
+		t.Errorf("built users (-want +got):\n%s", diff)
+	}
+	s := &Screened{Broken: []*NotCompilable{{File: "kernel/sched/rt.c", IncludedIn: "kernel/sched/build_policy.c"}}}
+	if err := s.BrokenError(env); err == nil || !strings.Contains(err.Error(), "compiled only as part of kernel/sched/build_policy.c") {
+		t.Errorf("BrokenError: %v", err)
+	}
 }

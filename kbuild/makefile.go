@@ -40,6 +40,11 @@ type Object struct {
 	// ListDir is the directory whose Makefile lists it (an ancestor for
 	// "lag/lag.o" in mlx5/core/Makefile, amdgpu/ for ../display/...).
 	ListDir string
+	// IncludedIn is the .c file that #includes this one when no Makefile
+	// lists it (kernel/sched/build_policy.c includes rt.c and deadline.c):
+	// its code is built as part of that file's object, which the other
+	// fields describe. kprewrite cannot compile such a file on its own.
+	IncludedIn string
 }
 
 // Name is the short name used in reports: "vmlinux", "bonding", "not built", "unknown".
@@ -128,10 +133,83 @@ func (m *Makefiles) dir(d string) *dirMake {
 	return dm
 }
 
-var (
-	assignRE = regexp.MustCompile(`^([A-Za-z0-9_.\-$(){}/]+)\s*(:=|\+=|\?=|=)\s*(.*)$`)
-	varRefRE = regexp.MustCompile(`\$[({]([^(){}$]+)[)}]`)
-)
+var varRefRE = regexp.MustCompile(`\$[({]([^(){}$]+)[)}]`)
+
+// splitAssign splits a make assignment into the variable (unexpanded), the
+// operator and the value: [line, name, op, value] like a regexp match, or
+// nil when the line is no assignment. The operator is the first one outside
+// $(...): the name may hold references with spaces, commas and '='
+// ("obj-$(subst m,y,$(CONFIG_IPV6)) += inet6_hashtables.o",
+// "obj-$(CONFIG_IPV6:m=y) += ..."). A rule ("a.o: b.c") or a
+// target-specific assignment ("$(obj)/a.o: CFLAGS += -x") is none.
+func splitAssign(line string) []string {
+	depth := 0
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; c {
+		case '(', '{':
+			depth++
+		case ')', '}':
+			depth--
+		case ':', '+', '?', '=':
+			if depth > 0 {
+				continue
+			}
+			op := ""
+			switch {
+			case c == '=':
+				op = "="
+			case strings.HasPrefix(line[i:], "::="):
+				op = "::="
+			case i+1 < len(line) && line[i+1] == '=':
+				op = line[i : i+2]
+			case c == ':':
+				return nil // a rule
+			default:
+				continue // '+' or '?' in a name
+			}
+			name := strings.TrimSpace(line[:i])
+			if name == "" {
+				return nil
+			}
+			if op == "::=" {
+				op = ":="
+				i++
+			}
+			return []string{line, name, op, strings.TrimSpace(line[i+len(op):])}
+		case ' ', '\t':
+			if depth == 0 {
+				// "name op value": only blanks may follow before the operator
+				rest := strings.TrimLeft(line[i:], " \t")
+				if rest == "" || !strings.ContainsAny(rest[:1], ":+?=") {
+					return nil
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// substRef evaluates a substitution reference's name "VAR:from=to"
+// ($(CONFIG_IPV6:m=y), $(objs:.o=.c)) given the variable's value:
+// ok is false when name is no substitution reference.
+func substRef(name string, value func(string) string) (string, bool) {
+	v, sub, ok := strings.Cut(name, ":")
+	if !ok || strings.ContainsAny(v, " ,") {
+		return "", false
+	}
+	from, to, ok := strings.Cut(sub, "=")
+	if !ok {
+		return "", false
+	}
+	if !strings.Contains(from, "%") {
+		from, to = "%"+from, "%"+to
+	}
+	var out []string
+	for _, w := range strings.Fields(value(v)) {
+		out = append(out, patsubst(from, to, w))
+	}
+	return strings.Join(out, " "), true
+}
 
 // eval interprets the subset of make that kbuild Makefiles use to list
 // objects: assignments, $(VAR) references and ifeq/ifdef conditionals.
@@ -142,6 +220,22 @@ func (m *Makefiles) eval(dm *dirMake, text, dir string) {
 		"SRCARCH": m.SrcArch(), "ARCH": m.SrcArch(), "srctree": ".", "src": dir, "obj": dir,
 	}
 	unknown := false // set by expand when it meets a construct it cannot evaluate
+	value := func(name string) string {
+		if strings.HasPrefix(name, "CONFIG_") {
+			if m.cfg == nil {
+				return "?"
+			}
+			v, ok := m.cfg.Value(name)
+			if !ok || v == "n" {
+				return ""
+			}
+			return strings.Trim(v, `"`)
+		}
+		if v, ok := builtin[name]; ok {
+			return v
+		}
+		return strings.Join(vars[name], " ")
+	}
 	expand := func(s string) string {
 		for i := 0; i < 8 && strings.Contains(s, "$"); i++ {
 			s = varRefRE.ReplaceAllStringFunc(s, func(ref string) string {
@@ -153,20 +247,10 @@ func (m *Makefiles) eval(dm *dirMake, text, dir string) {
 					}
 					return v
 				}
-				if strings.HasPrefix(name, "CONFIG_") {
-					if m.cfg == nil {
-						return "?"
-					}
-					v, ok := m.cfg.Value(name)
-					if !ok || v == "n" {
-						return ""
-					}
-					return strings.Trim(v, `"`)
-				}
-				if v, ok := builtin[name]; ok {
+				if v, ok := substRef(name, value); ok {
 					return v
 				}
-				return strings.Join(vars[name], " ")
+				return value(name)
 			})
 		}
 		if strings.Contains(s, "$(") || strings.Contains(s, "${") {
@@ -250,7 +334,7 @@ func (m *Makefiles) eval(dm *dirMake, text, dir string) {
 			}
 			continue
 		}
-		am := assignRE.FindStringSubmatch(line)
+		am := splitAssign(line)
 		if am == nil {
 			continue
 		}

@@ -755,8 +755,13 @@ func sourcesFor(env *kbuild.Env, newRes, origRes []*patch.FileResult, origCh, ne
 	return out, method, nil
 }
 
+// built reports whether the config builds rel as a unit of its own: a .c
+// file another #includes (Object.IncludedIn) is compiled through that one.
 func built(env *kbuild.Env, rel string) bool {
 	o := env.ObjectOf(rel)
+	if o.IncludedIn != "" {
+		return false
+	}
 	return o.Kind == kbuild.Vmlinux || o.Kind == kbuild.Module || (env.Config == nil && o.Kind != kbuild.NotBuilt)
 }
 
