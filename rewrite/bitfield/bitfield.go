@@ -192,6 +192,10 @@ func run(p *rewrite.Pass) error {
 				pl.zero = "the zero default is proven right: " + v.Evidence
 				if v.Decision != "" {
 					pl.zero = fmt.Sprintf("the engineer decided they read 0 (--existing %q): not proven by kprewrite", v.Decision)
+				} else if v.Later != "" {
+					pl.zero = "0 is what upstream creation gives the member (" + v.Evidence + "), and " + v.Later +
+						"; every read upstream makes is new code, where such an object holds the 0 an upstream object holds before that write"
+					m.Check, m.Confirm = sites.LaterReads(p, m.Header, m.Name, v, "the spare bits")
 				}
 			case reset != "":
 				p.Refuse(m.Entry, reset)

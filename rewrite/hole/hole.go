@@ -134,6 +134,10 @@ func run(p *rewrite.Pass) error {
 		pl.sites = "the zero default is proven right: " + v.Evidence
 		if v.Decision != "" {
 			pl.sites = fmt.Sprintf("the engineer decided they read 0 (--existing %q): not proven by kprewrite", v.Decision)
+		} else if v.Later != "" {
+			pl.sites = "0 is what upstream creation gives the member (" + v.Evidence + "), and " + v.Later +
+				"; every read upstream makes is new code, where such an object holds the 0 an upstream object holds before that write"
+			m.Check, m.Confirm = sites.LaterReads(p, m.Header, m.Name, v, "the hole")
 		}
 		pl.typ = strings.TrimSpace(m.Change.PostMember.Type)
 		used[m.Key] = append(used[m.Key], [2]int64{pl.off, pl.off + pl.size})

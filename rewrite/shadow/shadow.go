@@ -522,9 +522,28 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 			}
 			pl.manual = "decide what objects created before the livepatch must read: NULL when they hold no reference (every read must then tolerate it), or take the reference for each of them in a pre-patch callback"
 		}
-		if !pl.value.Known() && pl.refNull == "" {
+		switch {
+		case !pl.value.Known() && pl.refNull == "":
 			pl.manual = "decide what objects created before the livepatch must read (a getter default computed from the object, or a pre-patch callback that sets it), or accept that they read " + zeroOf(pl.typ)
-			replacedValue(p, pl, decl)
+			replacedValue(p, pl, decl, false)
+		case pl.value.Later != "" && pl.value.Decision == "" && pl.refNull == "":
+			// upstream writes it after creation too: where a read stands
+			// for what the running kernel read, objects that passed the
+			// write before the load read that, not the creation value
+			if pl.manual == "" {
+				pl.manual = "decide what objects created before the livepatch must read (a getter default computed from the object, or a pre-patch callback that sets it)"
+			}
+			check := m.Check // the reference check of a computed value
+			replacedValue(p, pl, decl, true)
+			if check != nil {
+				reads := m.Check
+				m.Check = func(file string, a *cexpr.Access) string {
+					if why := check(file, a); why != "" {
+						return why
+					}
+					return reads(file, a)
+				}
+			}
 		}
 	}
 	if !pl.ptr && !decl.IsBitfield() {
@@ -619,7 +638,11 @@ func sizeofWord(f *ast.File, a *cexpr.Access) string {
 // for objects created before the livepatch, and the one kprewrite can
 // prove is what the running kernel's code read where upstream now reads
 // the member (sites.Replaced); with it the accessors are rendered again.
-func replacedValue(p *rewrite.Pass, pl *plan, decl *ast.Member) {
+//
+// later is set for a creation value upstream also writes after creation
+// (sites.Value.Later): it stays when every read is new code, and the
+// compiler is not asked for a neutral value.
+func replacedValue(p *rewrite.Pass, pl *plan, decl *ast.Member, later bool) {
 	m := pl.m
 	var reads, all []sites.Use
 	m.Check = func(file string, a *cexpr.Access) string {
@@ -639,6 +662,13 @@ func replacedValue(p *rewrite.Pass, pl *plan, decl *ast.Member) {
 			return ""
 		}
 		v := sites.Replaced(p, m.Header, m.Name, reads)
+		if later {
+			if why := sites.LaterRead(p, m.Header, m.Name, pl.value, reads); why == "" {
+				return "" // the creation value stands
+			} else if !v.Known() {
+				return "objects created before the livepatch would read " + zeroOf(pl.typ) + ": " + why
+			}
+		}
 		// a computed value must not stand for a reference upstream
 		// creation took: asked before the compiler is
 		for _, u := range all {

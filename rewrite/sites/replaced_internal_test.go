@@ -178,3 +178,41 @@ func TestFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestAddressTaken tells a member access whose address is taken or that a
+// prefix ++/-- updates (a write the assignment scan does not see) from a
+// plain read.
+func TestAddressTaken(t *testing.T) {
+	for src, want := range map[string]bool{
+		"atomic_inc(&dlfb->":     true,
+		"x = &(s)->":             true,
+		"p = &s->a.":             true,
+		"++s->":                  true,
+		"--port->":               true,
+		"if (s->":                false,
+		"n = mask & s->":         false,
+		"v = (int)s->":           false,
+		"foo(s->":                false,
+		"return (&s->q)->":       false, // the address of q, not of the member
+		"y = f(s)->":             false,
+		"total = ((s)) ->":       false,
+		"a[i] = &s->arr[k].item": true,
+	} {
+		toks := ast.Tokenize([]byte(src))
+		// the tokens before the access operator the compiler points at
+		if n := len(toks); n > 0 && (toks[n-1].Text == "->" || toks[n-1].Text == ".") {
+			toks = toks[:n-1]
+		} else {
+			// "&s->arr[k].item": the access of .item; cut at its "."
+			for i := n - 1; i >= 0; i-- {
+				if toks[i].Text == "." {
+					toks = toks[:i]
+					break
+				}
+			}
+		}
+		if got := addressTaken(toks); got != want {
+			t.Errorf("%q: addressTaken %v, want %v", src, got, want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/cexpr"
 	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/oracle"
 	"github.com/kprewrite/kprewrite/rewrite"
@@ -43,6 +44,57 @@ type Value struct {
 	// Neutral says the value comes from Neutral: with it the patched code
 	// treats the object as the running kernel's code does.
 	Neutral bool
+	// Later, for a creation value (Zero or Expr), says where upstream also
+	// writes the member after creation: objects that exist before the
+	// livepatch may have passed there without the write (see LaterRead).
+	Later string
+}
+
+// LaterReads returns a member.Member's Check and Confirm for a member kept
+// in storage objects that exist before the livepatch read as 0 (where,
+// "the hole"): Check collects the reads, Confirm refuses the member when
+// LaterRead says they must not read the creation value.
+func LaterReads(p *rewrite.Pass, header, member string, v Value, where string) (check func(string, *cexpr.Access) string, confirm func() string) {
+	var reads []Use
+	check = func(file string, a *cexpr.Access) string {
+		if a.Kind != cexpr.Assign && a.Kind != cexpr.Designator && a.Kind != cexpr.SizeOf {
+			reads = append(reads, Use{File: file, Access: a})
+		}
+		return ""
+	}
+	confirm = func() string {
+		if why := LaterRead(p, header, member, v, reads); why != "" {
+			return "objects that exist before the livepatch would read 0 from " + where + ": " + why
+		}
+		return ""
+	}
+	return check, confirm
+}
+
+// LaterRead says why objects that exist before the livepatch must not
+// read the creation value v in a member upstream also writes later
+// (v.Later): a read (reads, the member's uses no write precedes) stands
+// where the running kernel's code read another expression (Replaced), so
+// such an object, having passed the later write under the running
+// kernel's code, would read the creation value where it read that
+// expression. "" when v has no later writes, is the engineer's decision,
+// or every read is new code (there the creation value is a state upstream
+// objects hold too until the write).
+func LaterRead(p *rewrite.Pass, header, member string, v Value, reads []Use) string {
+	if v.Later == "" || v.Decision != "" {
+		return ""
+	}
+	r := Replaced(p, header, member, reads)
+	if !r.Known() {
+		if r.Evidence != "" {
+			return v.Later + "; " + r.Evidence
+		}
+		return ""
+	}
+	if v.Zero && zeroRE.MatchString(r.Expr) || v.Expr != "" && v.Expr == r.Expr {
+		return "" // what the running kernel read there is the creation value
+	}
+	return fmt.Sprintf("%s; %s, and such an object would read the creation value there instead", v.Later, r.Evidence)
 }
 
 // zeroRE are the spellings of a zero value.
@@ -103,6 +155,7 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 		sts, method = res.Sites, res.Method
 	}
 	var zeroed, exprs, bad, roots []string
+	later := ""
 	seen := map[string]bool{}
 	expr, assignedZero := "", false
 	for _, st := range sts {
@@ -207,6 +260,10 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 	if len(bad) == 0 && (expr != "" || len(zeroed) > 0) {
 		if why := pathWrites(p, header, tag, member, roots, seen); why != "" {
 			bad = append(bad, why)
+		} else if l, unknown := laterWrites(p, header, tag, member, roots, seen); unknown != "" {
+			bad = append(bad, unknown)
+		} else {
+			later = l
 		}
 	}
 	switch {
@@ -215,7 +272,7 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 	case expr != "" && len(zeroed) > 0:
 		return Value{Evidence: fmt.Sprintf("some creation sites assign %s (%s), others leave it zero (%s)", member, strings.Join(exprs, ", "), strings.Join(zeroed, ", "))}
 	case expr != "":
-		return Value{Expr: expr, Reads: fieldsRead(expr), Evidence: strings.Join(exprs, ", ") + "; found by " + method}
+		return Value{Expr: expr, Reads: fieldsRead(expr), Later: later, Evidence: strings.Join(exprs, ", ") + "; found by " + method}
 	case len(zeroed) == 0:
 		return Value{Evidence: "the compiler found no place that creates the struct"}
 	}
@@ -223,7 +280,7 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 	if assignedZero {
 		how = "every object starts zeroed, or its creation path assigns " + member + " zero, and nothing assigns it anything else"
 	}
-	return Value{Zero: true, Evidence: how + ": " + strings.Join(zeroed, ", ") + "; found by " + method}
+	return Value{Zero: true, Later: later, Evidence: how + ": " + strings.Join(zeroed, ", ") + "; found by " + method}
 }
 
 // zeroConstant reports whether an assigned value is a zero constant: 0 (in
@@ -378,6 +435,143 @@ func pathWrites(p *rewrite.Pass, header, tag, member string, roots []string, see
 		return fmt.Sprintf("%s:%d in %s assigns %s, and %s calls it (directly or through other functions) on the creation path", w.File, w.Line, w.Fn, member, root)
 	}
 	return ""
+}
+
+// laterWrites says where upstream writes member after creation (outside
+// the creation path pathWrites follows from roots), or "" (Value.Later);
+// unknown says why that cannot be known. What creation gives the member
+// may then not be what an object that exists before the livepatch should
+// read: it may have passed such a write under the running kernel's code,
+// which did not make it (usb-serial's open sets tx_chunk_size, which the
+// write path then reads where the running kernel read bulk_out_size: a
+// port opened before the load would read 0). The writes are the
+// compiler's, in the patched files that name the member (it is new: no
+// other file does); a use that takes its address (atomic_inc(&s->m))
+// counts as one; a write of 0 does not.
+func laterWrites(p *rewrite.Pass, header, tag, member string, roots []string, seen map[string]bool) (later, unknown string) {
+	names := map[string]bool{member: true}
+	var srcs []string
+	for _, f := range p.CurrentSources() {
+		if namesAny(p.File(f), names) {
+			srcs = append(srcs, f)
+		}
+	}
+	if len(srcs) == 0 {
+		return "", ""
+	}
+	slices.Sort(srcs)
+	ws, why := memberWrites(p, header, tag, []string{member}, srcs, true)
+	if why != "" {
+		// another transform took the member out of the header already:
+		// every write of the name, whatever its struct (the member is
+		// new, so more than its own at worst)
+		ws = textWrites(p, member, srcs)
+	}
+	var writes []string
+	for _, w := range ws {
+		if w.Zero || seen[fmt.Sprintf("%s:%d", w.File, w.Line)] || slices.Contains(roots, w.Fn) {
+			continue
+		}
+		how := "assigns it"
+		if w.Addr {
+			how = "passes its address on"
+		}
+		writes = append(writes, fmt.Sprintf("%s:%d in %s %s", w.File, w.Line, w.Fn, how))
+	}
+	if len(writes) == 0 {
+		return "", ""
+	}
+	return fmt.Sprintf("upstream also writes %s after creation (%s): an object that exists before the livepatch may have passed there under the running kernel's code, which did not write it", member, strings.Join(writes, ", ")), ""
+}
+
+// textWrites finds the writes of any member named member in srcs by their
+// tokens: "->member =" (or an update), and "&...->member", "++...->member".
+func textWrites(p *rewrite.Pass, member string, srcs []string) []write {
+	var out []write
+	for _, file := range srcs {
+		f := p.Parse(file)
+		toks := CodeTokens(f)
+		for i := 1; i+1 < len(toks); i++ {
+			if toks[i].Text != member || toks[i-1].Text != "->" && toks[i-1].Text != "." {
+				continue
+			}
+			w, ok := writeAt(f, toks[i-1:], toks[:i-1], true)
+			if !ok {
+				continue
+			}
+			w.File, w.Line, w.Member = file, f.Line(toks[i].Off), member
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// writeAt reads the member access at toks ("->", the member, what follows;
+// before are the tokens before it): whether it writes the member, and how.
+// With addressed, taking its address or a prefix ++/-- is a write too.
+func writeAt(f *ast.File, toks, before []ast.Token, addressed bool) (write, bool) {
+	var w write
+	if len(toks) < 3 {
+		return w, false
+	}
+	switch next := toks[2].Text; {
+	case next == "=":
+		end := 3
+		for end < len(toks) && toks[end].Text != ";" && toks[end].Text != "," && toks[end].Text != ")" {
+			end++
+		}
+		w.Zero = zeroConstant(toks[3:end])
+	case updateRE.MatchString(next):
+	case addressed && addressTaken(before):
+		w.Addr = true
+	default:
+		return w, false
+	}
+	if fn := f.FuncAt(toks[1].Off); fn != nil {
+		w.Fn = fn.Name
+	}
+	return w, true
+}
+
+// addressTaken reports whether the object expression whose tokens end
+// before is the operand of & or of a prefix ++/-- (the member access
+// that follows completes it): "&s->m", "&(s)->m", "++s->m", "&s->a.m".
+func addressTaken(before []ast.Token) bool {
+	depth := 0
+	// back over the object expression: identifiers, member accesses,
+	// subscripts and parentheses
+	for i := len(before) - 1; i >= 0; i-- {
+		t := before[i].Text
+		switch {
+		case t == ")" || t == "]":
+			depth++
+		case t == "(" || t == "[":
+			if depth == 0 {
+				return t == "(" && i > 0 && (before[i-1].Text == "&" || before[i-1].Text == "++" || before[i-1].Text == "--") && !identBefore(before, i)
+			}
+			depth--
+		case depth > 0:
+		case before[i].Kind == ast.Ident || t == "->" || t == ".":
+		default:
+			return t == "&" && !operandBefore(before, i) || t == "++" || t == "--"
+		}
+	}
+	return false
+}
+
+// identBefore reports whether the "(" at i opens a call's arguments.
+func identBefore(toks []ast.Token, i int) bool {
+	return i > 0 && toks[i-1].Kind == ast.Ident
+}
+
+// operandBefore reports whether the "&" at i is a binary and: an operand
+// ends right before it.
+func operandBefore(toks []ast.Token, i int) bool {
+	if i == 0 {
+		return false
+	}
+	t := toks[i-1]
+	return t.Kind == ast.Ident || t.Kind == ast.Number || t.Text == ")" || t.Text == "]"
 }
 
 // returns reports whether fn returns the variable obj.
@@ -582,6 +776,8 @@ type write struct {
 	Line   int
 	Fn     string // the function it is in; empty outside one
 	Member string
+	Zero   bool // "= 0" (false, NULL): what a zeroed object holds anyway
+	Addr   bool // the member's address is taken (&s->m): a callee may write it
 }
 
 // fieldWrites returns the assignments and updates of the fields of struct
@@ -590,6 +786,13 @@ type write struct {
 // site of struct tag that is followed by an assignment operator is one.
 // The second result says why they cannot be known.
 func fieldWrites(p *rewrite.Pass, header, tag string, fields []string, srcs []string) ([]write, string) {
+	return memberWrites(p, header, tag, fields, srcs, false)
+}
+
+// memberWrites is fieldWrites; with addressed, the uses that take the
+// member's address (&s->m, passed to atomic_inc() or a setter) and the
+// prefix updates (++s->m) are writes too.
+func memberWrites(p *rewrite.Pass, header, tag string, fields []string, srcs []string, addressed bool) ([]write, string) {
 	want := map[string]bool{}
 	for _, f := range fields {
 		want[f] = true
@@ -641,13 +844,21 @@ func fieldWrites(p *rewrite.Pass, header, tag string, fields []string, srcs []st
 		}
 		off := f.Lines.Start(u.Line) + u.Col - 1
 		toks := f.CodeTokens(ast.Span{Off: off, End: len(f.Src)})
-		if len(toks) < 3 || toks[1].Text != u.Member || toks[2].Text != "=" && !updateRE.MatchString(toks[2].Text) {
+		before := f.CodeTokens(ast.Span{Off: 0, End: off})
+		if len(toks) > 0 && toks[0].Text == u.Member && len(before) > 0 {
+			// gcc points at the member, not at "->", when it suggests
+			// another member's name ("did you mean 'init_pkt_type'?")
+			toks = append([]ast.Token{before[len(before)-1]}, toks...)
+			before = before[:len(before)-1]
+		}
+		if len(toks) < 2 || toks[1].Text != u.Member {
 			continue
 		}
-		w := write{File: u.File, Line: u.Line, Member: u.Member}
-		if in := f.FuncAt(off); in != nil {
-			w.Fn = in.Name
+		w, ok := writeAt(f, toks, before, addressed)
+		if !ok {
+			continue
 		}
+		w.File, w.Line, w.Member = u.File, u.Line, u.Member
 		out = append(out, w)
 	}
 	return out, ""
