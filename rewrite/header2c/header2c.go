@@ -103,6 +103,10 @@ func run(p *rewrite.Pass) error {
 		return nil
 	}
 	st.closeTextually()
+	if why := st.pastedDefinitions(); why != "" {
+		st.refuseAllManual(why, "move the functions the macro generates into the .c files that call them, under new names, and patch those callers")
+		return nil
+	}
 	users, method, err := st.users()
 	if err != nil {
 		st.refuseAll(err.Error())
@@ -222,6 +226,22 @@ func run(p *rewrite.Pass) error {
 	}
 	p.Note(rewrite.Finding{File: file, Line: 1, Subject: strings.Join(names, ", "), Reason: reason})
 	return nil
+}
+
+// pastedDefinitions says why a changed macro that defines code under
+// token-pasted names (JBD2_FEATURE_INCOMPAT_FUNCS defines
+// jbd2_has_feature_##name() for each feature) cannot be moved: the code
+// that uses what it generates names jbd2_has_feature_csum3(), never the
+// macro, so neither the text nor the compiler's renaming of the macro
+// finds those users. "" when no such macro changes.
+func (st *state) pastedDefinitions() string {
+	for _, it := range st.items {
+		if !it.seed || it.kind != kMacro || !strings.Contains(it.text, "##") || !strings.Contains(it.text, "{") {
+			continue
+		}
+		return fmt.Sprintf("the macro %s defines code under token-pasted names (##): its users call the generated names, never the macro, so kprewrite cannot find them and would drop the change", it.name)
+	}
+	return ""
 }
 
 func (st *state) hasIncludes() bool {
