@@ -264,9 +264,14 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 			auto(Syscall, fmt.Sprintf("%s puts the body into an inline (so notrace) __do_sys function the builder cannot patch, next to static syscall metadata", f.Macro),
 				"define the system call with the builder's replacement macro (KLP_"+f.Macro+" or KPATCH_"+f.Macro+")")
 		}
-		if ch.Kind == change.FuncChanged && ch.PreFunc != nil && !fc.IsHeader && protoOf(fc.Pre, ch.PreFunc) != protoOf(fc.Post, ch.PostFunc) && !ch.PostFunc.Has("static") {
-			auto(Prototype, "the prototype of a non-static function changes: callers in other objects still use the old one",
-				"give the new version a new name and patch every caller, or keep the prototype")
+		if ch.Kind == change.FuncChanged && ch.PreFunc != nil && !fc.IsHeader && protoOf(fc.Pre, ch.PreFunc) != protoOf(fc.Post, ch.PostFunc) {
+			if !ch.PostFunc.Has("static") {
+				auto(Prototype, "the prototype of a non-static function changes: callers in other objects still use the old one",
+					"give the new version a new name and patch every caller, or keep the prototype")
+			} else if line := addressTaken(fc.Pre, ch.PreFunc.Name); line > 0 {
+				auto(Prototype, fmt.Sprintf("the prototype of a static function whose address the running kernel's code takes (line %d) changes: what holds that address (a timer, a callback, an ops table) calls the replacement with the old arguments", line),
+					"give the new version a new name and patch every caller, or keep the prototype")
+			}
 		}
 	case change.StaticLocalAdded:
 		h(StaticLocal, "new static local: it is new data in the livepatch module and starts at its initializer, not at the state the original had",
@@ -422,6 +427,26 @@ func firstAttr(f *ast.Func, attrs []string) string {
 
 // protoOf returns the normalised text of a function's header.
 func protoOf(f *ast.File, fn *ast.Func) string { return f.Normalized(fn.Header) }
+
+// addressTaken returns the line of the first reference to the function
+// name in f that is no call (dev->timer.function = name, { .open = name }),
+// or 0: code may keep that address in live data.
+func addressTaken(f *ast.File, name string) int {
+	toks := f.CodeTokens(ast.Span{Off: 0, End: len(f.Src)})
+	for i, t := range toks {
+		if t.Kind != ast.Ident || t.Text != name {
+			continue
+		}
+		if i > 0 && (toks[i-1].Text == "." || toks[i-1].Text == "->") {
+			continue // a member of the same name
+		}
+		if i+1 < len(toks) && toks[i+1].Text == "(" {
+			continue // a call, the definition or a declaration
+		}
+		return f.Line(t.Off)
+	}
+	return 0
+}
 
 // scanBody looks inside a changed function for constructs that need care.
 func scanBody(fc *change.File, ch *change.Change) []*Hazard {

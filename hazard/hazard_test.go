@@ -384,3 +384,22 @@ func TestSourceMacro(t *testing.T) {
 		t.Errorf("header macro: %v", got)
 	}
 }
+
+// TestStaticPrototypeAddressTaken: a static function whose address the
+// running kernel stores (a timer callback) changes its prototype: the timer
+// calls the replacement with the old arguments. A static function only
+// called changes with its callers, in the same patch: no hazard.
+func TestStaticPrototypeAddressTaken(t *testing.T) {
+	t.Parallel()
+	old := "static void repeat(struct timer_list *t)\n{\n\tkick(t);\n}\n\nvoid enable(struct dev *d)\n{\n\td->timer.function = repeat;\n}\n"
+	new := "static void repeat(struct dev *d)\n{\n\tkick(d);\n}\n\nvoid enable(struct dev *d)\n{\n\td->timer.function = repeat_timer;\n}\n"
+	got := kinds(t, "drivers/input/input.c", old, new)
+	if got[Prototype] != "repeat" {
+		t.Errorf("address taken: hazards %v, want a prototype-change of repeat", got)
+	}
+	called := "static void repeat(struct timer_list *t)\n{\n\tkick(t);\n}\n\nvoid enable(struct dev *d)\n{\n\trepeat(&d->timer);\n}\n"
+	calledNew := "static void repeat(struct dev *d)\n{\n\tkick(d);\n}\n\nvoid enable(struct dev *d)\n{\n\trepeat(d);\n}\n"
+	if got := kinds(t, "drivers/input/input.c", called, calledNew); got[Prototype] != "" {
+		t.Errorf("only called: hazards %v, want no prototype-change", got)
+	}
+}

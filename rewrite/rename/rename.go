@@ -57,7 +57,7 @@ func run(p *rewrite.Pass) error {
 			continue
 		}
 		decls := declEntries(p, ch.Func)
-		if len(decls) == 0 {
+		if len(decls) == 0 && !ch.PreFunc.Has("static") {
 			p.RefuseManual(e, "no header of the patch declares "+ch.Func+": its callers are not known",
 				"give the new version a new name and patch every caller, or keep the prototype")
 			continue
@@ -205,6 +205,11 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 		p.Edit(edit.Edit{File: r.file, Off: r.off, End: r.off + len(name), Text: nn, Why: "call of the new version", Hazard: e.Hazard})
 	}
 	callers := slices.Sorted(maps.Keys(byFile))
+	if newDecl == "" {
+		// a static function: no header declares it; its calls before the
+		// definition need the new prototype
+		newDecl = renameIn(strings.TrimSpace(cur.Text(fn.Header)), name, nn) + ";"
+	}
 	for _, f := range callers {
 		if f == file && firstRefAfter(refs, f, nameTok.Off) {
 			continue // defined before every call in its own file
@@ -222,6 +227,10 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 	}
 	how := fmt.Sprintf("the new version is %s; the original %s stays in %s, unchanged; the %d calls the compiler finds (in %s) call %s, which they declare; the header keeps the old prototype",
 		nn, name, file, len(refs), strings.Join(callers, ", "), nn)
+	if len(decls) == 0 {
+		how = fmt.Sprintf("the new version is %s; the original %s stays in %s, unchanged: what holds its address keeps running it, without the fix, until the patched code stores another; the %d calls the compiler finds call %s",
+			nn, name, file, len(refs), nn)
+	}
 	p.Resolve(e, how)
 	for _, d := range decls {
 		p.Resolve(d, how)

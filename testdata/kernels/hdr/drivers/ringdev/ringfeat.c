@@ -9,3 +9,19 @@ bool ringfeat_wants_crc(const struct ringfeat *f)
 {
 	return ring_has_feature_crc(f);
 }
+
+struct ringfeat_dev {
+	struct ringfeat feat;
+	void (*poll)(struct ringfeat_dev *d);
+	int polls;
+};
+
+static void ringfeat_poll(struct ringfeat_dev *d)
+{
+	d->polls++;
+}
+
+void ringfeat_start(struct ringfeat_dev *d)
+{
+	d->poll = ringfeat_poll;
+}
