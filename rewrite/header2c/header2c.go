@@ -33,6 +33,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
@@ -75,9 +76,10 @@ type item struct {
 	kind    kind
 	name    string
 	header  string
-	added   bool   // new in the patch: keeps its name
-	seed    bool   // changed or added by the patch (as opposed to pulled in)
-	text    string // its post-image text
+	added   bool       // new in the patch: keeps its name
+	seed    bool       // changed or added by the patch (as opposed to pulled in)
+	text    string     // its post-image text
+	pre     *ast.Macro // a changed macro as the running kernel has it
 	entries []*rewrite.Entry
 }
 
@@ -137,6 +139,10 @@ func run(p *rewrite.Pass) error {
 			}
 		}
 		sort.Strings(users)
+	}
+	if why := st.heldConstants(users); why != "" {
+		st.refuseAllManual(why, "keep the old values of the constants the running kernel's objects hold (give new flags or states new values), or convert the objects' values in a pre-patch callback")
+		return nil
 	}
 	radius := map[string][]string{} // file -> functions that change
 	for _, u := range users {
@@ -242,6 +248,105 @@ func (st *state) pastedDefinitions() string {
 		return fmt.Sprintf("the macro %s defines code under token-pasted names (##): its users call the generated names, never the macro, so kprewrite cannot find them and would drop the change", it.name)
 	}
 	return ""
+}
+
+// heldConstants says why a changed constant macro cannot move: its value
+// changes (HID_CLAIMED_HIDRAW BIT(2) -> BIT(3)) and a user combines it with
+// an object's state (hdev->claimed & HID_CLAIMED_HIDRAW, x->state =
+// STATE_X, case STATE_X:): the running kernel's objects hold flags and
+// states with the old values, which the moved code would read with the
+// new ones, as enumeration constants (the enums transform's rule). ""
+// when no such use is found.
+func (st *state) heldConstants(users []string) string {
+	for _, it := range st.items {
+		if !it.seed || it.kind != kMacro || it.pre == nil || it.pre.FuncLike {
+			continue
+		}
+		post := ast.Parse(it.header, []byte(it.text)).Macro(it.name)
+		if post == nil || post.FuncLike || sameConstant(it.pre.Body, post.Body) {
+			continue
+		}
+		for _, u := range users {
+			if where := stateUse(st.p.Parse(u), it.name); where > 0 {
+				return fmt.Sprintf("the value of %s changes (%s -> %s), and %s:%d combines it with an object's state: objects of the running kernel hold the old value", it.name, strings.TrimSpace(it.pre.Body), strings.TrimSpace(post.Body), u, where)
+			}
+		}
+	}
+	return ""
+}
+
+// sameConstant reports whether two macro bodies are the same text (spaces
+// and outer parentheses aside) or the same integer (BIT(n), 1 << n, hex).
+func sameConstant(a, b string) bool {
+	va, oka := constantValue(a)
+	vb, okb := constantValue(b)
+	if oka && okb {
+		return va == vb
+	}
+	return strings.Join(strings.Fields(a), " ") == strings.Join(strings.Fields(b), " ")
+}
+
+var (
+	bitRE   = regexp.MustCompile(`^(?:BIT|BIT_ULL)\((\d+)\)$`)
+	shiftRE = regexp.MustCompile(`^(\w+?)[uUlL]*\s*<<\s*(\d+)$`)
+)
+
+// constantValue evaluates a macro body that is an integer constant: a
+// number (decimal, hex, octal, with suffixes), BIT(n) or "1 << n", in
+// parentheses or not.
+func constantValue(body string) (uint64, bool) {
+	b := strings.TrimSpace(body)
+	for strings.HasPrefix(b, "(") && strings.HasSuffix(b, ")") {
+		b = strings.TrimSpace(b[1 : len(b)-1])
+	}
+	if m := bitRE.FindStringSubmatch(b); m != nil {
+		n, err := strconv.ParseUint(m[1], 10, 6)
+		return 1 << n, err == nil
+	}
+	if m := shiftRE.FindStringSubmatch(b); m != nil {
+		v, ok := constantValue(m[1])
+		n, err := strconv.ParseUint(m[2], 10, 6)
+		return v << n, ok && err == nil
+	}
+	v, err := strconv.ParseUint(strings.TrimRight(b, "uUlL"), 0, 64)
+	return v, err == nil
+}
+
+// stateOps are the operators that test or set a constant in a value held
+// in an object (a flag word, a state); a plain assignment is not one: an
+// object given a limit keeps the old one, and new objects get the new.
+var stateOps = map[string]bool{"&": true, "|": true, "^": true, "==": true, "!=": true, "|=": true, "&=": true, "^=": true, "~": true}
+
+// stateUse returns the line of a use of the constant name in f next to a
+// flag or comparison operator in a statement that reaches a struct member
+// ("->" or "."), or after "case"; 0 when there is none.
+func stateUse(f *ast.File, name string) int {
+	toks := f.CodeTokens(ast.Span{Off: 0, End: len(f.Src)})
+	for i, t := range toks {
+		if t.Kind != ast.Ident || t.Text != name {
+			continue
+		}
+		if i > 0 && toks[i-1].Text == "case" {
+			return f.Line(t.Off)
+		}
+		if !(i > 0 && stateOps[toks[i-1].Text] || i+1 < len(toks) && stateOps[toks[i+1].Text]) {
+			continue
+		}
+		// the statement around it: back and forth to ";", "{" or "}"
+		lo, hi := i, i
+		for lo > 0 && !strings.Contains(";{}", toks[lo-1].Text) {
+			lo--
+		}
+		for hi+1 < len(toks) && !strings.Contains(";{}", toks[hi+1].Text) {
+			hi++
+		}
+		for _, x := range toks[lo : hi+1] {
+			if x.Text == "->" || x.Text == "." {
+				return f.Line(t.Off)
+			}
+		}
+	}
+	return 0
 }
 
 func (st *state) hasIncludes() bool {
@@ -399,7 +504,11 @@ func (st *state) seeds() {
 			if !ok {
 				continue
 			}
-			st.add(&item{kind: kMacro, name: m.Name, header: e.File, added: ch.Kind == change.MacroAdded, seed: true, text: cur.Text(span)}, e)
+			it := &item{kind: kMacro, name: m.Name, header: e.File, added: ch.Kind == change.MacroAdded, seed: true, text: cur.Text(span)}
+			if ch.Kind == change.MacroChanged {
+				it.pre = ast.Parse(e.File, p.Original(e.File)).Macro(ch.Name)
+			}
+			st.add(it, e)
 		case e.Kind == hazard.HeaderDecl && ch.Kind == change.DeclAdded:
 			for _, d := range cur.Decls {
 				if d.Name == ch.Name {

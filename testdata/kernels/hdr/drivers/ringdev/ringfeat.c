@@ -14,6 +14,7 @@ struct ringfeat_dev {
 	struct ringfeat feat;
 	void (*poll)(struct ringfeat_dev *d);
 	int polls;
+	int state;
 };
 
 static void ringfeat_poll(struct ringfeat_dev *d)
@@ -24,4 +25,9 @@ static void ringfeat_poll(struct ringfeat_dev *d)
 void ringfeat_start(struct ringfeat_dev *d)
 {
 	d->poll = ringfeat_poll;
+}
+
+bool ringfeat_on(const struct ringfeat_dev *d)
+{
+	return d->state == RINGFEAT_ON;
 }

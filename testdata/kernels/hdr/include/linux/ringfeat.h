@@ -17,4 +17,7 @@ static inline bool ring_has_feature_##name(const struct ringfeat *f)	\
 RING_FEATURE_FUNCS(batch, 0)
 RING_FEATURE_FUNCS(crc, 1)
 
+#define RINGFEAT_ON	1
+#define RINGFEAT_OFF	2
+
 #endif /* _LINUX_RINGFEAT_H */
