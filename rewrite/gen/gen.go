@@ -33,6 +33,11 @@ func InsertionPoint(f *ast.File) int {
 		if inc.Span.Off > firstFunc {
 			break
 		}
+		if !atFileScope(f, inc.Span.Off) {
+			// kernel/sched/core.c: "sysctl_sched_features =\n#include
+			// "features.h"\n0;" includes a list into an initializer
+			continue
+		}
 		at = inc.Span.End
 	}
 	if at < 0 {
@@ -59,6 +64,30 @@ func InsertionPoint(f *ast.File) int {
 		at++
 	}
 	return at
+}
+
+// atFileScope reports whether off is between file-scope declarations:
+// the code before it ends with ";" or "}" (or there is none), not inside
+// an initializer, a struct or a function.
+func atFileScope(f *ast.File, off int) bool {
+	toks := f.CodeTokens(ast.Span{Off: 0, End: off})
+	if len(toks) == 0 {
+		return true
+	}
+	last := toks[len(toks)-1].Text
+	if last != ";" && last != "}" {
+		return false
+	}
+	depth := 0
+	for _, t := range toks {
+		switch t.Text {
+		case "{":
+			depth++
+		case "}":
+			depth--
+		}
+	}
+	return depth == 0
 }
 
 // Join puts generated blocks one after the other, a blank line apart.

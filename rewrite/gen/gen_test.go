@@ -37,6 +37,12 @@ func TestInsertedBlockHasOneBlankLineEachSide(t *testing.T) {
 		{"no blank line",
 			"#include <a.h>\nint x;\n",
 			"#include <a.h>\n\nstatic int y;\n\nint x;\n"},
+		{"an include inside an initializer (kernel/sched/core.c) is not the place",
+			"#include <a.h>\n\nunsigned int feats =\n#include \"features.h\"\n\t0;\n\nint x;\n",
+			"#include <a.h>\n\nstatic int y;\n\nunsigned int feats =\n#include \"features.h\"\n\t0;\n\nint x;\n"},
+		{"an include after a declaration is",
+			"#include <a.h>\nint z;\n#include \"b.h\"\n\nint x;\n",
+			"#include <a.h>\nint z;\n#include \"b.h\"\n\nstatic int y;\n\nint x;\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			src := []byte(c.src)
