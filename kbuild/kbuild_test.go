@@ -394,7 +394,7 @@ func TestViaIncludePath(t *testing.T) {
 func TestMakefilesSubstitution(t *testing.T) {
 	t.Parallel()
 	fs := mapFS{
-		"Kbuild":       "obj-y += net/\n",
+		"Kbuild":       "obj-y += net/\nKBUILD_CFLAGS-$(call gcc-min-version, 90100) += -Wno-alloc-size-larger-than\n",
 		"net/Makefile": "obj-y += ipv6/\nobj-$(CONFIG_NETFILTER) += netfilter/\n",
 		"net/ipv6/Makefile": "obj-$(CONFIG_IPV6) += ipv6.o\nipv6-y := af_inet6.o\n" +
 			"obj-$(subst m,y,$(CONFIG_IPV6)) += inet6_hashtables.o\n$(obj)/rule.o: CFLAGS += -DX=1\n",
@@ -410,6 +410,9 @@ func TestMakefilesSubstitution(t *testing.T) {
 		{"CONFIG_NETFILTER=y\nCONFIG_NF_CONNTRACK=m\nCONFIG_FCOE=m\n", "net/netfilter/fcoe.c", "nf_conntrack net/netfilter/nf_conntrack"},
 		{"CONFIG_NETFILTER=y\n", "net/netfilter/b.c", "vmlinux"},
 		{"CONFIG_NETFILTER=y\n", "net/netfilter/xa.c", "vmlinux"},
+		// a flags variable the top Makefile names with a $(call) does not
+		// make every list uncertain
+		{"CONFIG_IPV6=y\n", "net/netfilter/b.c", "not built"},
 	} {
 		cfg, err := ParseConfig([]byte(tt.config))
 		if err != nil {

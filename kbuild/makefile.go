@@ -441,7 +441,10 @@ func (m *Makefiles) foreign(dir, obj string) (how, unit, listDir, entry string) 
 // directories kbuild builds (obj-y, obj-m, lib-y, foo-y, foo-objs, ...).
 func isObjectList(name string) bool {
 	if strings.HasPrefix(name, "ccflags") || strings.HasPrefix(name, "asflags") || strings.HasPrefix(name, "ldflags") ||
-		strings.HasPrefix(name, "subdir-ccflags") || strings.HasPrefix(name, "CFLAGS") || strings.HasPrefix(name, "AFLAGS") {
+		strings.HasPrefix(name, "subdir-ccflags") || strings.HasPrefix(name, "CFLAGS") || strings.HasPrefix(name, "AFLAGS") ||
+		strings.HasPrefix(name, "KBUILD_") || strings.Contains(strings.ToLower(name), "flags") {
+		// the top Makefile's "KBUILD_CFLAGS-$(call gcc-min-version, 90100)
+		// += ..." is flags, whatever its $(call) gives
 		return false
 	}
 	for _, suf := range []string{"-y", "-m", "-objs", "-"} { // "obj-" is obj-$(CONFIG_X) with X unset

@@ -385,3 +385,24 @@ func TestMboxSeparatorsAndSignatures(t *testing.T) {
 		t.Errorf("a diff after a signature: %v, want refused", err)
 	}
 }
+
+// TestRenderPlainNotes: a plain diff (no mail) that is not ready says so in
+// lines before the first diff, which a reader of the patch skips: the
+// rendered patch still reads back to the same file.
+func TestRenderPlainNotes(t *testing.T) {
+	set, err := Read("p", []byte("--- a/f.c\n+++ b/f.c\n@@ -1,1 +1,1 @@\n-a\n+b\n"), Options{Strip: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := Render(set.Patches[0], RenderOptions{Notes: []string{"kprewrite: NOT READY for a livepatch builder: 1 findings need an engineer (see the report): x"}})
+	if !strings.HasPrefix(string(out), "kprewrite: NOT READY") {
+		t.Errorf("the note does not come first:\n%s", out)
+	}
+	back, err := Read("rendered", out, Options{Strip: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Patches) != 1 || len(back.Patches[0].Files) != 1 || back.Patches[0].Files[0].Path() != "f.c" {
+		t.Errorf("the rendered patch reads back as %+v", back.Patches)
+	}
+}

@@ -37,8 +37,18 @@ func Render(p *Patch, opt RenderOptions) []byte {
 		}
 		sb.WriteString(Diffstat(p.Files))
 		sb.WriteString("\n")
-	} else if m != nil {
-		sb.WriteString(m.Body)
+	} else {
+		// a plain diff: the notes go before it, where patch and git apply
+		// look for no diff
+		for _, n := range opt.Notes {
+			sb.WriteString(n + "\n")
+		}
+		if len(opt.Notes) > 0 && m == nil {
+			sb.WriteString("\n")
+		}
+		if m != nil {
+			sb.WriteString(m.Body)
+		}
 	}
 	for _, f := range p.Files {
 		sb.WriteString(RenderFile(f))

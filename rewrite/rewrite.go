@@ -710,12 +710,26 @@ func (s *Session) usedTransforms() []string {
 }
 
 // RenderOptions returns the notes kprewrite adds under the mail's "---".
+//
+// A patch some findings of which need an engineer is not ready for a
+// livepatch builder: it says so first, in the notes of a mail or, for a
+// plain diff, in lines before the first diff (which patch and git apply
+// skip), naming them, so that it is not mistaken for a finished rewrite.
 func (s *Session) RenderOptions() patch.RenderOptions {
-	used := s.usedTransforms()
-	if len(used) == 0 {
-		return patch.RenderOptions{}
+	var opt patch.RenderOptions
+	var manual []string
+	for _, f := range s.Findings() {
+		if f.NeedsHuman() && (f.Kind == "note" || !f.Resolved) && !slices.Contains(manual, f.Subject) {
+			manual = append(manual, f.Subject)
+		}
 	}
-	return patch.RenderOptions{Notes: []string{"kprewrite: rewritten for livepatching (" + strings.Join(used, ", ") + ")"}}
+	if len(manual) > 0 {
+		opt.Notes = append(opt.Notes, fmt.Sprintf("kprewrite: NOT READY for a livepatch builder: %d findings need an engineer (see the report): %s", len(manual), strings.Join(manual, "; ")))
+	}
+	if used := s.usedTransforms(); len(used) > 0 {
+		opt.Notes = append(opt.Notes, "kprewrite: rewritten for livepatching ("+strings.Join(used, ", ")+")")
+	}
+	return opt
 }
 
 // UniqueName returns name, or name with a number (name2, name3, ...) when
