@@ -697,8 +697,12 @@ func (c *cmp) vars() {
 func (c *cmp) decls() {
 	key := func(d *ast.Decl) string { return string(d.Kind) + " " + d.Name }
 	pre := map[string]*ast.Decl{}
+	preTexts := map[string]int{} // a name declared twice (ixgbe.h declares ixgbe_xmit_frame_ring with and without parameter names)
 	for _, d := range c.pre.Decls {
-		pre[key(d)] = d
+		if _, ok := pre[key(d)]; !ok {
+			pre[key(d)] = d
+		}
+		preTexts[key(d)+"\x00"+d.Text]++
 	}
 	post := map[string]bool{}
 	for _, d := range c.post.Decls {
@@ -707,6 +711,9 @@ func (c *cmp) decls() {
 		switch {
 		case !ok:
 			c.add(&Change{Kind: DeclAdded, Line: c.post.Line(d.Span.Off), Subject: string(d.Kind) + " " + d.Name, Name: d.Name, New: d.Text})
+		case preTexts[key(d)+"\x00"+d.Text] > 0:
+			// the same declaration as before (one of them, if several)
+			preTexts[key(d)+"\x00"+d.Text]--
 		case o.Text != d.Text:
 			c.add(&Change{Kind: DeclChanged, Line: c.post.Line(d.Span.Off), Subject: string(d.Kind) + " " + d.Name, Name: d.Name, Old: o.Text, New: d.Text})
 		}

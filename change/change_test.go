@@ -271,3 +271,26 @@ func TestStaticLocalChanged(t *testing.T) {
 		}
 	}
 }
+
+// TestDeclaredTwice: ixgbe.h declares ixgbe_xmit_frame_ring twice, once
+// without and once with parameter names; a patch elsewhere in the header
+// changes neither, and no declaration change may be reported.
+func TestDeclaredTwice(t *testing.T) {
+	old := "int f(int);\nstatic inline int g(void)\n{\n\treturn 1;\n}\nint f(int x);\n"
+	new := "int f(int);\nstatic inline int g(void)\n{\n\treturn 2;\n}\nint f(int x);\n"
+	for _, ch := range Compute("include/linux/x.h", []byte(old), []byte(new)).Changes {
+		if ch.Kind == DeclChanged {
+			t.Errorf("unchanged declarations reported: %s %q -> %q", ch.Name, ch.Old, ch.New)
+		}
+	}
+	changed := "int f(int);\nstatic inline int g(void)\n{\n\treturn 1;\n}\nint f(long x);\n"
+	n := 0
+	for _, ch := range Compute("include/linux/x.h", []byte(old), []byte(changed)).Changes {
+		if ch.Kind == DeclChanged && ch.Name == "f" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("one of two declarations changed: %d changes reported, want 1", n)
+	}
+}

@@ -835,6 +835,16 @@ func (st *state) users() ([]string, string, error) {
 			users[c] = true
 		}
 	}
+	// a macro expanded at file scope, in a static initializer
+	// ("drop_reasons[] = { DEFINE_DROP_REASON(FN, FN) }" in skbuff.c),
+	// makes gcc say "initializer element is not constant" when poisoned,
+	// naming no identifier: the screened files that name one there use it
+	// too (and editUser refuses the data change)
+	for _, c := range list {
+		if st.atFileScope(c) {
+			users[c] = true
+		}
+	}
 	var out []string
 	for u := range users {
 		out = append(out, u)
@@ -966,6 +976,18 @@ func (st *state) inDirective(rel string) bool {
 			if _, ok := st.byName[s.Text]; ok && s.Kind == ast.Ident {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// atFileScope reports whether rel names a moved macro outside every
+// function and directive (in data or a declaration).
+func (st *state) atFileScope(rel string) bool {
+	f := st.p.Parse(rel)
+	for _, t := range f.Tokens {
+		if it, ok := st.byName[t.Text]; ok && it.kind == kMacro && t.Kind == ast.Ident && f.FuncAt(t.Off) == nil && !inDirectiveAt(f, t.Off) {
+			return true
 		}
 	}
 	return false

@@ -31,3 +31,12 @@ bool ringfeat_on(const struct ringfeat_dev *d)
 {
 	return d->state == RINGFEAT_ON;
 }
+
+enum { RINGFEAT_batch, RINGFEAT_crc, RINGFEAT_zero };
+
+#undef FN
+#define FN(n)	[RINGFEAT_##n] = #n,
+const char * const ringfeat_names[] = {
+	RINGFEAT_NAMES(FN)
+};
+#undef FN

@@ -4,6 +4,8 @@
 
 #include <linux/types.h>
 
+#define RINGFEAT_NAMES(FN)	FN(batch) FN(crc)
+
 struct ringfeat {
 	u32 features;
 };
