@@ -268,7 +268,11 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 			if !ch.PostFunc.Has("static") {
 				auto(Prototype, "the prototype of a non-static function changes: callers in other objects still use the old one",
 					"give the new version a new name and patch every caller, or keep the prototype")
-			} else if line := addressTaken(fc.Pre, ch.PreFunc.Name); line > 0 {
+			} else if line := addressTaken(fc.Pre, ch.PreFunc.Name); line > 0 && addressTaken(fc.Post, ch.PostFunc.Name) == 0 {
+				// where the fix still stores the address, the pointer's
+				// type changes with the prototype (incompatible pointer
+				// types are errors in kernel builds): its callers change
+				// in the patch too, a retyped member's hazard if it is one
 				auto(Prototype, fmt.Sprintf("the prototype of a static function whose address the running kernel's code takes (line %d) changes: what holds that address (a timer, a callback, an ops table) calls the replacement with the old arguments", line),
 					"give the new version a new name and patch every caller, or keep the prototype")
 			}

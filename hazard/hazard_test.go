@@ -397,6 +397,14 @@ func TestStaticPrototypeAddressTaken(t *testing.T) {
 	if got[Prototype] != "repeat" {
 		t.Errorf("address taken: hazards %v, want a prototype-change of repeat", got)
 	}
+	// still stored (an ops table whose member's type changes with it, as
+	// xfrm's pfkey_send_migrate): the callers through the pointer change
+	// with the patch
+	stored := "static int mig(int a)\n{\n\treturn a;\n}\n\nstatic struct mgr m = {\n\t.migrate = mig,\n};\n"
+	storedNew := "static int mig(int a, struct net *net)\n{\n\treturn a;\n}\n\nstatic struct mgr m = {\n\t.migrate = mig,\n};\n"
+	if got := kinds(t, "net/key/af_key.c", stored, storedNew); got[Prototype] != "" {
+		t.Errorf("still stored: hazards %v, want no prototype-change", got)
+	}
 	called := "static void repeat(struct timer_list *t)\n{\n\tkick(t);\n}\n\nvoid enable(struct dev *d)\n{\n\trepeat(&d->timer);\n}\n"
 	calledNew := "static void repeat(struct dev *d)\n{\n\tkick(d);\n}\n\nvoid enable(struct dev *d)\n{\n\trepeat(d);\n}\n"
 	if got := kinds(t, "drivers/input/input.c", called, calledNew); got[Prototype] != "" {
