@@ -37,8 +37,8 @@ import (
 // no object is made gets upstream's definition under a new name in the
 // patched files that use it; changed system
 // calls get the builder's replacement macro, new exports of new functions
-// are dropped; a global function whose prototype changes gets a new
-// name; a header change left to an engineer that the compiler
+// are dropped; a global function whose prototype changes (or a static
+// one whose address the running kernel stores) gets a new name; a header change left to an engineer that the compiler
 // proves changes no code is dropped; comment-only header changes
 // are dropped last, from what the others left.
 func All() []*rewrite.Transform {

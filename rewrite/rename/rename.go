@@ -44,7 +44,7 @@ import (
 // Transform is the rename transform.
 var Transform = &rewrite.Transform{
 	Name: "rename",
-	Doc: "a global function whose prototype changes gets a new name (NAME_lp) with upstream's definition, every caller the compiler finds calls it, " +
+	Doc: "a global function whose prototype changes (or a static one whose address the running kernel stores, a timer callback) gets a new name (NAME_lp) with upstream's definition, every caller the compiler finds calls it, " +
 		"and the original stays in place; the header keeps the old prototype (refused when the function's address is taken or a caller is outside the patch)",
 	Kinds: []hazard.Kind{hazard.Prototype, hazard.HeaderDecl},
 	Run:   run,
