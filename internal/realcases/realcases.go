@@ -295,7 +295,7 @@ var All = []*Case{
 			"upstream patch reads (and increments) the slab red zone past every such slave.",
 		Upstream: func(e *Editor) { countShows(e, "u32", "%u") },
 		Resolves: []string{"hole"},
-		Reports:  []string{"the zero default is proven right"},
+		Reports:  []string{"0 is what upstream creation gives the member", "every read upstream makes is new code"},
 		Structs:  []string{"struct slave"},
 	},
 	{
@@ -414,7 +414,7 @@ var All = []*Case{
 		},
 		Resolves: []string{"shadow", "hole"},
 		Structs:  []string{"struct slave"},
-		Reports:  []string{"kept in a static table of 256 locks", "nothing is allocated: the lock is never NULL", "the zero default is proven right"},
+		Reports:  []string{"kept in a static table of 256 locks", "nothing is allocated: the lock is never NULL", "0 is what upstream creation gives the member"},
 	},
 	{
 		Name:    "slave-ifindex",
