@@ -229,19 +229,27 @@ func TestMakefilesForeign(t *testing.T) {
 		{"CONFIG_DRM=y\nCONFIG_DRM_AMDGPU=m\nCONFIG_DRM_AMD_DC=y\n", "amdgpu drivers/gpu/drm/amd/amdgpu/amdgpu", "drivers/gpu/drm/amd/amdgpu/../display/dc/bios/bios_parser.o"},
 		{"CONFIG_DRM=y\nCONFIG_DRM_AMDGPU=m\n", "not built", ""},
 	} {
-		cfg, err := ParseConfig([]byte(tt.config))
-		if err != nil {
-			t.Fatal(err)
-		}
-		o := NewMakefiles(fs, cfg).ObjectOf("drivers/gpu/drm/amd/display/dc/bios/bios_parser.c")
-		got := o.Name()
-		if o.Kind == Module {
-			got += " " + o.Path
-		}
+		got, o := objectIn(t, fs, tt.config, "drivers/gpu/drm/amd/display/dc/bios/bios_parser.c")
 		if got != tt.want || o.Target != tt.target {
 			t.Errorf("%q: got %s, target %q (%s); want %s, target %q", tt.config, got, o.Target, o.Why, tt.want, tt.target)
 		}
 	}
+}
+
+// objectIn evaluates the Makefiles of fs under config for file: the
+// object's short name (with its path for a module), and the object.
+func objectIn(t *testing.T, fs mapFS, config, file string) (string, Object) {
+	t.Helper()
+	cfg, err := ParseConfig([]byte(config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := NewMakefiles(fs, cfg).ObjectOf(file)
+	name := o.Name()
+	if o.Kind == Module {
+		name += " " + o.Path
+	}
+	return name, o
 }
 
 // mapFS is an in-memory tree.FS.
@@ -414,15 +422,7 @@ func TestMakefilesSubstitution(t *testing.T) {
 		// make every list uncertain
 		{"CONFIG_IPV6=y\n", "net/netfilter/b.c", "not built"},
 	} {
-		cfg, err := ParseConfig([]byte(tt.config))
-		if err != nil {
-			t.Fatal(err)
-		}
-		o := NewMakefiles(fs, cfg).ObjectOf(tt.file)
-		got := o.Name()
-		if o.Kind == Module {
-			got += " " + o.Path
-		}
+		got, o := objectIn(t, fs, tt.config, tt.file)
 		if got != tt.want {
 			t.Errorf("%s with %q: got %s (%s), want %s", tt.file, tt.config, got, o.Why, tt.want)
 		}
