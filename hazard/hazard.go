@@ -268,7 +268,7 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 			if !ch.PostFunc.Has("static") {
 				auto(Prototype, "the prototype of a non-static function changes: callers in other objects still use the old one",
 					"give the new version a new name and patch every caller, or keep the prototype")
-			} else if line := addressTaken(fc.Pre, ch.PreFunc.Name); line > 0 && addressTaken(fc.Post, ch.PostFunc.Name) == 0 {
+			} else if line := storedAt(fc.Pre, ch.PreFunc.Name); line > 0 && storedAt(fc.Post, ch.PostFunc.Name) == 0 {
 				// where the fix still stores the address, the pointer's
 				// type changes with the prototype (incompatible pointer
 				// types are errors in kernel builds): its callers change
@@ -432,10 +432,10 @@ func firstAttr(f *ast.Func, attrs []string) string {
 // protoOf returns the normalised text of a function's header.
 func protoOf(f *ast.File, fn *ast.Func) string { return f.Normalized(fn.Header) }
 
-// addressTaken returns the line of the first reference to the function
-// name in f that is no call (dev->timer.function = name, { .open = name }),
+// storedAt returns the line of the first reference to the function name
+// in f that is no call (dev->timer.function = name, { .open = name }),
 // or 0: code may keep that address in live data.
-func addressTaken(f *ast.File, name string) int {
+func storedAt(f *ast.File, name string) int {
 	toks := f.CodeTokens(ast.Span{Off: 0, End: len(f.Src)})
 	for i, t := range toks {
 		if t.Kind != ast.Ident || t.Text != name {

@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -477,18 +476,19 @@ func (e *Env) CompileCommand(rel string) (*Command, error) {
 	if err := e.Prepare(); err != nil {
 		return nil, err
 	}
-	if e.Config != nil {
-		if o := e.ObjectOf(rel); o.IncludedIn != "" {
-			return nil, &NotCompilable{File: rel, IncludedIn: o.IncludedIn,
-				Reason: fmt.Sprintf("it is compiled only as part of %s, which #includes it", o.IncludedIn)}
-		}
-	}
 	if e.Plain {
+		if nc := e.includedOnly(rel); nc != nil {
+			return nil, nc
+		}
 		return e.plainCommand(rel)
 	}
 	obj := strings.TrimSuffix(rel, path.Ext(rel)) + ".o"
 	cf, err := ReadCmdFile(cmdPath(e.objTree, obj))
 	if err != nil {
+		// without kbuild's record only: a recorded object is one of its own
+		if nc := e.includedOnly(rel); nc != nil {
+			return nil, nc
+		}
 		if !e.ownObj {
 			own, err := e.ownEnv()
 			if err != nil {
@@ -511,6 +511,17 @@ func (e *Env) CompileCommand(rel string) (*Command, error) {
 		}
 	}
 	return e.commandFrom(cf, rel)
+}
+
+// includedOnly is the *NotCompilable of a .c file compiled only as part of
+// another that #includes it (Object.IncludedIn), or nil.
+func (e *Env) includedOnly(rel string) *NotCompilable {
+	o := e.ObjectOf(rel)
+	if o.IncludedIn == "" {
+		return nil
+	}
+	return &NotCompilable{File: rel, IncludedIn: o.IncludedIn,
+		Reason: fmt.Sprintf("it is compiled only as part of %s, which #includes it", o.IncludedIn)}
 }
 
 // Learn makes kbuild record the commands of the source files rels that
@@ -1012,17 +1023,13 @@ func (e *Env) withIncludedC(files []string) []string {
 		if path.Ext(f) != ".c" {
 			continue
 		}
-		e.includingUnit(f) // reads f's directory
-		e.mu.Lock()
-		for inc, unit := range e.incC[path.Dir(f)] {
-			for u, n := unit, 0; u != "" && n < 8; u, n = e.incC[path.Dir(f)][u], n+1 {
-				if u == f && !have[inc] {
-					have[inc] = true
-					out = append(out, inc)
-				}
+		byFile := e.cIncludes(path.Dir(f))
+		for inc := range byFile {
+			if !have[inc] && slices.Contains(includerChain(byFile, inc), f) {
+				have[inc] = true
+				out = append(out, inc)
 			}
 		}
-		e.mu.Unlock()
 	}
 	if len(out) > len(files) {
 		sort.Strings(out)
@@ -1030,42 +1037,60 @@ func (e *Env) withIncludedC(files []string) []string {
 	return out
 }
 
-var includeCRE = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*"([^"]+\.c)"`)
-
-// includingUnit returns the .c file of rel's directory that #includes rel
-// (first in name order), or "". The directory's files are read once.
+// includingUnit returns the .c file of rel's directory that #includes rel,
+// directly or through other included .c files (first in name order), or "".
 func (e *Env) includingUnit(rel string) string {
-	dir := path.Dir(rel)
+	chain := includerChain(e.cIncludes(path.Dir(rel)), rel)
+	if len(chain) == 0 {
+		return ""
+	}
+	return chain[len(chain)-1]
+}
+
+// includerChain returns the .c files that #include inc, the one that names
+// it first, then the one that includes that one, and so on (at most 9: a
+// guard against an include cycle).
+func includerChain(byFile map[string]string, inc string) []string {
+	var out []string
+	for u := byFile[inc]; u != "" && len(out) < 9; u = byFile[u] {
+		out = append(out, u)
+	}
+	return out
+}
+
+// cIncludes returns, for the .c files of dir that another .c file of dir
+// #includes, that file (the first in name order). The directory is read
+// once.
+func (e *Env) cIncludes(dir string) map[string]string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	byFile, ok := e.incC[dir]
-	if !ok {
-		byFile = map[string]string{}
-		ents, _ := os.ReadDir(filepath.Join(e.Tree.Root(), filepath.FromSlash(dir)))
-		for _, ent := range ents { // in name order
-			if ent.IsDir() || !strings.HasSuffix(ent.Name(), ".c") {
+	if byFile, ok := e.incC[dir]; ok {
+		return byFile
+	}
+	byFile := map[string]string{}
+	ents, _ := os.ReadDir(filepath.Join(e.Tree.Root(), filepath.FromSlash(dir)))
+	for _, ent := range ents { // in name order
+		if ent.IsDir() || !strings.HasSuffix(ent.Name(), ".c") {
+			continue
+		}
+		f := path.Join(dir, ent.Name())
+		data, err := e.Tree.ReadFile(f)
+		if err != nil || !bytes.Contains(data, []byte(".c\"")) {
+			continue
+		}
+		for _, m := range includeRE.FindAllSubmatch(data, -1) {
+			if m[1][0] != '"' || !bytes.HasSuffix(m[2], []byte(".c")) {
 				continue
 			}
-			f := path.Join(dir, ent.Name())
-			data, err := e.Tree.ReadFile(f)
-			if err != nil || !bytes.Contains(data, []byte(".c\"")) {
-				continue
-			}
-			for _, m := range includeCRE.FindAllSubmatch(data, -1) {
-				inc := path.Join(dir, string(m[1]))
-				if _, seen := byFile[inc]; !seen && inc != f {
-					byFile[inc] = f
-				}
+			inc := path.Join(dir, string(m[2]))
+			if _, seen := byFile[inc]; !seen && inc != f {
+				byFile[inc] = f
 			}
 		}
-		if e.incC == nil {
-			e.incC = map[string]map[string]string{}
-		}
-		e.incC[dir] = byFile
 	}
-	unit := byFile[rel]
-	for seen := 0; unit != "" && byFile[unit] != "" && seen < 8; seen++ {
-		unit = byFile[unit] // included by a file that is itself included
+	if e.incC == nil {
+		e.incC = map[string]map[string]string{}
 	}
-	return unit
+	e.incC[dir] = byFile
+	return byFile
 }

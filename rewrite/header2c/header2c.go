@@ -80,6 +80,7 @@ type item struct {
 	seed    bool       // changed or added by the patch (as opposed to pulled in)
 	text    string     // its post-image text
 	pre     *ast.Macro // a changed macro as the running kernel has it
+	post    *ast.Macro // and as the patch leaves it
 	entries []*rewrite.Entry
 }
 
@@ -262,8 +263,8 @@ func (st *state) heldConstants(users []string) string {
 		if !it.seed || it.kind != kMacro || it.pre == nil || it.pre.FuncLike {
 			continue
 		}
-		post := ast.Parse(it.header, []byte(it.text)).Macro(it.name)
-		if post == nil || post.FuncLike || sameConstant(it.pre.Body, post.Body) {
+		post := it.post
+		if post.FuncLike || sameConstant(it.pre.Body, post.Body) {
 			continue
 		}
 		for _, u := range users {
@@ -506,7 +507,7 @@ func (st *state) seeds() {
 			}
 			it := &item{kind: kMacro, name: m.Name, header: e.File, added: ch.Kind == change.MacroAdded, seed: true, text: cur.Text(span)}
 			if ch.Kind == change.MacroChanged {
-				it.pre = ast.Parse(e.File, p.Original(e.File)).Macro(ch.Name)
+				it.pre, it.post = ast.Parse(e.File, p.Original(e.File)).Macro(ch.Name), m
 			}
 			st.add(it, e)
 		case e.Kind == hazard.HeaderDecl && ch.Kind == change.DeclAdded:
@@ -841,7 +842,7 @@ func (st *state) users() ([]string, string, error) {
 	// naming no identifier: the screened files that name one there use it
 	// too (and editUser refuses the data change)
 	for _, c := range list {
-		if st.atFileScope(c) {
+		if st.namesMacroAtFileScope(c) {
 			users[c] = true
 		}
 	}
@@ -981,9 +982,9 @@ func (st *state) inDirective(rel string) bool {
 	return false
 }
 
-// atFileScope reports whether rel names a moved macro outside every
-// function and directive (in data or a declaration).
-func (st *state) atFileScope(rel string) bool {
+// namesMacroAtFileScope reports whether rel names a moved macro outside
+// every function and directive (in data or a declaration).
+func (st *state) namesMacroAtFileScope(rel string) bool {
 	f := st.p.Parse(rel)
 	for _, t := range f.Tokens {
 		if it, ok := st.byName[t.Text]; ok && it.kind == kMacro && t.Kind == ast.Ident && f.FuncAt(t.Off) == nil && !inDirectiveAt(f, t.Off) {

@@ -527,16 +527,24 @@ func tokenAt(toks []ast.Token, off int) int {
 }
 
 // isMemberAccess reports whether the error at off is on a '->' or '.'.
-func isMemberAccess(f *ast.File, off int) bool {
-	toks := codeTokens(f)
+func isMemberAccess(f *ast.File, off int) bool { return accessAt(codeTokens(f), off) >= 0 }
+
+// accessAt returns the index in toks of the '->' or '.' of the member
+// access a diagnostic at off is about, or -1: gcc points at the operator,
+// or at the member when it suggests a similar name ("did you mean
+// 'init_pkt_type'?").
+func accessAt(toks []ast.Token, off int) int {
 	i := tokenAt(toks, off)
 	if i >= len(toks) {
-		return false
+		return -1
 	}
 	if t := toks[i].Text; t == "->" || t == "." {
-		return true
+		return i
 	}
-	return i > 0 && (toks[i-1].Text == "->" || toks[i-1].Text == ".") && toks[i].Kind == ast.Ident
+	if i > 0 && (toks[i-1].Text == "->" || toks[i-1].Text == ".") && toks[i].Kind == ast.Ident {
+		return i - 1
+	}
+	return -1
 }
 
 // spelledAccess reports whether the error's own location (inside a macro

@@ -834,6 +834,7 @@ func memberWrites(p *rewrite.Pass, header, tag string, fields []string, srcs []s
 		return nil, "the compiler oracle failed: " + err.Error()
 	}
 	var out []write
+	code := map[string][]ast.Token{} // file -> its code tokens
 	for _, u := range res.Uses {
 		if u.Struct != "struct "+tag || !want[u.Member] {
 			continue
@@ -842,19 +843,16 @@ func memberWrites(p *rewrite.Pass, header, tag string, fields []string, srcs []s
 		if u.Line < 1 || u.Line > f.Lines.Count() {
 			continue
 		}
-		off := f.Lines.Start(u.Line) + u.Col - 1
-		toks := f.CodeTokens(ast.Span{Off: off, End: len(f.Src)})
-		before := f.CodeTokens(ast.Span{Off: 0, End: off})
-		if len(toks) > 0 && toks[0].Text == u.Member && len(before) > 0 {
-			// gcc points at the member, not at "->", when it suggests
-			// another member's name ("did you mean 'init_pkt_type'?")
-			toks = append([]ast.Token{before[len(before)-1]}, toks...)
-			before = before[:len(before)-1]
+		all, ok := code[u.File]
+		if !ok {
+			all = codeTokens(f)
+			code[u.File] = all
 		}
-		if len(toks) < 2 || toks[1].Text != u.Member {
+		i := accessAt(all, f.Lines.Start(u.Line)+u.Col-1)
+		if i < 0 || i+1 >= len(all) || all[i+1].Text != u.Member {
 			continue
 		}
-		w, ok := writeAt(f, toks, before, addressed)
+		w, ok := writeAt(f, all[i:], all[:i], addressed)
 		if !ok {
 			continue
 		}
