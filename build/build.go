@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -69,6 +70,10 @@ func (d Diagnostic) String() string {
 // Result is the outcome of compiling one source file.
 type Result struct {
 	Source string // tree-relative source
+	// Unit is the file the compiler was given: Source, or the .c file
+	// that #includes it (kbuild.Env.Unit). Results of one unit share one
+	// compile: its diagnostics and object are the whole unit's.
+	Unit   string
 	Object string // absolute path of the object file ("" with SyntaxOnly or on failure)
 	Module string // module name, "" for vmlinux
 	// Preprocessed is the gcc -E output (with Options.Preprocess); its
@@ -158,29 +163,47 @@ func (c *Compiler) Compile(ctx context.Context, v *Variant, sources []string, op
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := c.materialize(v, sources, opt); err != nil {
+	// A .c file compiled only as part of another that #includes it is
+	// compiled as that unit (once for all its files asked for): its own
+	// copy in the overlay, with what is appended to it, is what the
+	// unit's quoted #include finds.
+	units := make([]string, len(sources))
+	var todo []string
+	for i, s := range sources {
+		units[i] = c.Env.Unit(s)
+		if !slices.Contains(todo, units[i]) {
+			todo = append(todo, units[i])
+		}
+	}
+	copies := slices.Clone(sources)
+	for _, u := range todo {
+		if !slices.Contains(copies, u) {
+			copies = append(copies, u)
+		}
+	}
+	if err := c.materialize(v, copies, opt); err != nil {
 		return nil, err
 	}
 	// Learn every command first: the files without a kbuild record are
 	// learned by one make run for all of them (not one per file).
-	if err := c.Env.Learn(sources); err != nil {
+	if err := c.Env.Learn(todo); err != nil {
 		return nil, err
 	}
-	cmds := make([]*kbuild.Command, len(sources))
-	for i, s := range sources {
+	cmds := make([]*kbuild.Command, len(todo))
+	for i, s := range todo {
 		cmd, err := c.Env.CompileCommand(s)
 		if err != nil {
 			return nil, err
 		}
 		cmds[i] = cmd
 	}
-	results := make([]*Result, len(sources))
-	errs := make([]error, len(sources))
+	results := make([]*Result, len(todo))
+	errs := make([]error, len(todo))
 	var wg sync.WaitGroup
 	sem := c.pool()
-	step := progress.From(ctx).Start(progress.NameOf(ctx, "compile"), len(sources))
+	step := progress.From(ctx).Start(progress.NameOf(ctx, "compile"), len(todo))
 	defer step.End()
-	for i := range sources {
+	for i := range todo {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
@@ -199,7 +222,7 @@ func (c *Compiler) Compile(ctx context.Context, v *Variant, sources []string, op
 			var cached bool
 			results[i], cached, errs[i] = c.compileCached(ctx, v, cmds[i], opt)
 			if errs[i] == nil {
-				step.Done(sources[i], cached)
+				step.Done(todo[i], cached)
 			}
 		}(i)
 	}
@@ -212,7 +235,18 @@ func (c *Compiler) Compile(ctx context.Context, v *Variant, sources []string, op
 			return nil, err
 		}
 	}
-	return results, nil
+	if len(todo) == len(sources) {
+		return results, nil
+	}
+	// one result per source asked for: the files of one unit share its
+	// compile (Result.Unit says which)
+	out := make([]*Result, len(sources))
+	for i, s := range sources {
+		cp := *results[slices.Index(todo, units[i])]
+		cp.Source = s
+		out[i] = &cp
+	}
+	return out, nil
 }
 
 // paths returns the overlay copy of cmd's source and the output file.
@@ -230,7 +264,7 @@ func (c *Compiler) paths(v *Variant, cmd *kbuild.Command, opt Options) (src, obj
 // also writes the files it read there.
 func (c *Compiler) compileOne(ctx context.Context, v *Variant, cmd *kbuild.Command, opt Options, depFile string) (*Result, error) {
 	ovl := c.overlayDir(v)
-	res := &Result{Source: cmd.Source}
+	res := &Result{Source: cmd.Source, Unit: cmd.Source}
 	if cmd.IsMod {
 		res.Module = cmd.Module
 	}

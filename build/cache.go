@@ -189,7 +189,7 @@ func (c *Compiler) fromEntry(e *rcache.Entry, cmd *kbuild.Command, obj string, d
 	if err := gob.NewDecoder(bytes.NewReader(e.Data)).Decode(&cd); err != nil {
 		return nil
 	}
-	res := &Result{Source: cmd.Source, Failed: cd.Failed}
+	res := &Result{Source: cmd.Source, Unit: cmd.Source, Failed: cd.Failed}
 	if cmd.IsMod {
 		res.Module = cmd.Module
 	}

@@ -477,8 +477,8 @@ func (e *Env) CompileCommand(rel string) (*Command, error) {
 		return nil, err
 	}
 	if e.Plain {
-		if nc := e.includedOnly(rel); nc != nil {
-			return nil, nc
+		if unit := e.includedIn(rel); unit != "" {
+			return e.CompileCommand(unit)
 		}
 		return e.plainCommand(rel)
 	}
@@ -486,8 +486,8 @@ func (e *Env) CompileCommand(rel string) (*Command, error) {
 	cf, err := ReadCmdFile(cmdPath(e.objTree, obj))
 	if err != nil {
 		// without kbuild's record only: a recorded object is one of its own
-		if nc := e.includedOnly(rel); nc != nil {
-			return nil, nc
+		if unit := e.includedIn(rel); unit != "" {
+			return e.CompileCommand(unit)
 		}
 		if !e.ownObj {
 			own, err := e.ownEnv()
@@ -513,15 +513,28 @@ func (e *Env) CompileCommand(rel string) (*Command, error) {
 	return e.commandFrom(cf, rel)
 }
 
-// includedOnly is the *NotCompilable of a .c file compiled only as part of
-// another that #includes it (Object.IncludedIn), or nil.
-func (e *Env) includedOnly(rel string) *NotCompilable {
-	o := e.ObjectOf(rel)
-	if o.IncludedIn == "" {
-		return nil
+// includedIn is the .c file that #includes rel when rel is compiled only
+// as part of it (Object.IncludedIn), or "".
+func (e *Env) includedIn(rel string) string {
+	return e.ObjectOf(rel).IncludedIn
+}
+
+// Unit returns the file the compiler is given to compile rel: rel itself,
+// or, for a .c file compiled only as part of another that #includes it
+// (kernel/sched/rt.c in build_policy.c), that one (CompileCommand(rel) is
+// its command). Its diagnostics name rel's lines as rel's, so a question
+// about rel is asked by compiling the unit.
+func (e *Env) Unit(rel string) string {
+	if !strings.HasSuffix(rel, ".c") {
+		return rel
 	}
-	return &NotCompilable{File: rel, IncludedIn: o.IncludedIn,
-		Reason: fmt.Sprintf("it is compiled only as part of %s, which #includes it", o.IncludedIn)}
+	if !e.Plain && e.objTree != "" && fileExists(cmdPath(e.objTree, strings.TrimSuffix(rel, ".c")+".o")) {
+		return rel // an object of its own in kbuild's record
+	}
+	if unit := e.includedIn(rel); unit != "" {
+		return e.Unit(unit)
+	}
+	return rel
 }
 
 // Learn makes kbuild record the commands of the source files rels that
@@ -541,6 +554,10 @@ func (e *Env) Learn(rels []string) error {
 	var todo []string
 	for _, rel := range rels {
 		if !strings.HasSuffix(rel, ".c") || !e.Tree.Exists(rel) {
+			continue
+		}
+		rel = e.Unit(rel)
+		if slices.Contains(todo, rel) {
 			continue
 		}
 		if fileExists(cmdPath(e.objTree, strings.TrimSuffix(rel, ".c")+".o")) || e.ownObj && e.derivedArgs(rel) != nil {
@@ -1045,6 +1062,32 @@ func (e *Env) includingUnit(rel string) string {
 		return ""
 	}
 	return chain[len(chain)-1]
+}
+
+// UnitPosition returns where the compiler reads rel in its unit: the byte
+// offsets of the #include lines that bring it in, the unit's first (nil
+// for a file compiled on its own). slices.Compare of two files' positions
+// orders the files of one unit as the compiler reads them: a definition
+// the one read first holds is seen by the others.
+func (e *Env) UnitPosition(rel string) []int {
+	if e.Unit(rel) == rel {
+		return nil
+	}
+	byFile := e.cIncludes(path.Dir(rel))
+	var pos []int
+	for child, parent := rel, byFile[rel]; parent != "" && len(pos) < 9; child, parent = parent, byFile[parent] {
+		off := -1
+		if data, err := e.Tree.ReadFile(parent); err == nil {
+			for _, m := range includeRE.FindAllSubmatchIndex(data, -1) {
+				if data[m[2]] == '"' && path.Join(path.Dir(parent), string(data[m[4]:m[5]])) == child {
+					off = m[0]
+					break
+				}
+			}
+		}
+		pos = append([]int{off}, pos...)
+	}
+	return pos
 }
 
 // includerChain returns the .c files that #include inc, the one that names

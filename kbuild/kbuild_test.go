@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -509,8 +510,28 @@ func TestIncludedC(t *testing.T) {
 	if diff := cmp.Diff(wantBuilt, hu.Built); diff != "" {
 		t.Errorf("built users (-want +got):\n%s", diff)
 	}
-	s := &Screened{Broken: []*NotCompilable{{File: "kernel/sched/rt.c", IncludedIn: "kernel/sched/build_policy.c"}}}
-	if err := s.BrokenError(env); err == nil || !strings.Contains(err.Error(), "compiled only as part of kernel/sched/build_policy.c") {
-		t.Errorf("BrokenError: %v", err)
+	// the compiler is given the unit: kernel/sched/rt_helpers.c through
+	// rt.c, whose unit is build_policy.c
+	units := map[string]string{}
+	for _, f := range []string{"kernel/sched/rt.c", "kernel/sched/rt_helpers.c", "kernel/sched/core.c", "kernel/sched/sched.h"} {
+		units[f] = env.Unit(f)
+	}
+	wantUnits := map[string]string{
+		"kernel/sched/rt.c":         "kernel/sched/build_policy.c",
+		"kernel/sched/rt_helpers.c": "kernel/sched/build_policy.c",
+		"kernel/sched/core.c":       "kernel/sched/core.c",
+		"kernel/sched/sched.h":      "kernel/sched/sched.h",
+	}
+	if diff := cmp.Diff(wantUnits, units); diff != "" {
+		t.Errorf("units (-want +got):\n%s", diff)
+	}
+	// the order gcc reads them in: rt.c, rt_helpers.c (inside rt.c), deadline.c
+	files := []string{"kernel/sched/deadline.c", "kernel/sched/rt_helpers.c", "kernel/sched/rt.c"}
+	slices.SortFunc(files, func(a, b string) int { return slices.Compare(env.UnitPosition(a), env.UnitPosition(b)) })
+	if diff := cmp.Diff([]string{"kernel/sched/rt.c", "kernel/sched/rt_helpers.c", "kernel/sched/deadline.c"}, files); diff != "" {
+		t.Errorf("unit order (-want +got):\n%s", diff)
+	}
+	if pos := env.UnitPosition("kernel/sched/core.c"); pos != nil {
+		t.Errorf("UnitPosition(core.c) = %v, want nil", pos)
 	}
 }

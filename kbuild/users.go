@@ -88,9 +88,6 @@ type NotCompilable struct {
 	// NoRule is set when kbuild has no rule to build the object under this
 	// config: kbuild's own word that the config does not build it.
 	NoRule bool
-	// IncludedIn is set for a file compiled only as part of another .c
-	// file that #includes it (Object.IncludedIn).
-	IncludedIn string
 }
 
 func (e *NotCompilable) Error() string {
@@ -309,9 +306,6 @@ func (s *Screened) BrokenError(e *Env) error {
 		return nil
 	}
 	b := s.Broken[0]
-	if b.IncludedIn != "" {
-		return fmt.Errorf("%s is compiled only as part of %s, which #includes it, and kprewrite compiles files on their own: it cannot ask the compiler what %s uses, so it cannot rewrite this patch; make the change by hand", b.File, b.IncludedIn, b.File)
-	}
 	more := ""
 	if n := len(s.Broken) - 1; n > 0 {
 		more = fmt.Sprintf(" (and %d more)", n)

@@ -85,7 +85,20 @@ func (o *Oracle) compile(ctx context.Context, files map[string][]byte, sources [
 	if err != nil && o.failed == nil && kperr.IsEnvironment(err) {
 		o.failed = err
 	}
-	return rs, err
+	// the files of one unit share its compile: its diagnostics count once
+	var out []*build.Result
+	seen := map[string]bool{}
+	for _, r := range rs {
+		unit := r.Unit
+		if unit == "" {
+			unit = r.Source
+		}
+		if !seen[unit] {
+			seen[unit] = true
+			out = append(out, r)
+		}
+	}
+	return out, err
 }
 
 // MemberUses compiles sources with the given file contents (tree-relative

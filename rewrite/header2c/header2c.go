@@ -147,7 +147,7 @@ func run(p *rewrite.Pass) error {
 	}
 	radius := map[string][]string{} // file -> functions that change
 	for _, u := range users {
-		radius[u] = st.editUser(u, st.block(st.needs(u)))
+		radius[u] = st.editUser(u, st.userBlock(u, users))
 	}
 	if fns := untraceable(p, radius); len(fns) > 0 {
 		st.refuseAllManual(fmt.Sprintf("the code that changes is compiled into %s, which ftrace cannot redirect (noinstr or notrace): no livepatch can replace it", strings.Join(fns, ", ")),
@@ -819,6 +819,21 @@ func (st *state) users() ([]string, string, error) {
 			return nil, "", err
 		}
 	}
+	// gcc reports an implicit declaration once per translation unit: in a
+	// unit of several .c files (kernel/sched/build_policy.c #includes rt.c,
+	// then deadline.c) a use in one hides the uses in the files read after
+	// it. Every candidate of a unit in which a file uses an item is a user.
+	if p.Env != nil {
+		usedIn := map[string]bool{}
+		for u := range users {
+			usedIn[p.Env.Unit(u)] = true
+		}
+		for _, c := range list {
+			if unit := p.Env.Unit(c); unit != c && usedIn[unit] {
+				users[c] = true
+			}
+		}
+	}
 	// gcc names no identifier for a cleanup helper it cannot find ("cleanup
 	// argument not a function"): the users of a moved DEFINE_FREE are the
 	// screened files that write __free(NAME) (guard(NAME), CLASS(NAME, ...)
@@ -1323,6 +1338,33 @@ func (st *state) editUser(u, block string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// userBlock returns the moved code to insert into user u: what it needs.
+// The .c files of one unit (rt.c and deadline.c, which
+// kernel/sched/build_policy.c #includes) share one copy, with what all of
+// them need, in the one the compiler reads first: a second copy would be
+// a redefinition, and the first is seen by the files read after it.
+func (st *state) userBlock(u string, users []string) string {
+	env := st.p.Env
+	if env == nil || env.Unit(u) == u {
+		return st.block(st.needs(u))
+	}
+	unit, first := env.Unit(u), ""
+	need := map[string]bool{}
+	for _, o := range users {
+		if env.Unit(o) != unit || o == unit {
+			continue
+		}
+		if first == "" || slices.Compare(env.UnitPosition(o), env.UnitPosition(first)) < 0 {
+			first = o
+		}
+		maps.Copy(need, st.needs(o))
+	}
+	if u != first {
+		return ""
+	}
+	return st.block(need)
 }
 
 // needs returns the moved functions and macros file u uses: those it

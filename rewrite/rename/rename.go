@@ -379,7 +379,9 @@ func leadingComment(f *ast.File, off int) int {
 		if t.End > start {
 			continue
 		}
-		if t.Kind != ast.Comment || strings.TrimSpace(string(f.Src[t.End:start])) != "" {
+		// a comment a blank line away is not the function's (the file's
+		// head comment, before a function that comes first)
+		if gap := string(f.Src[t.End:start]); t.Kind != ast.Comment || strings.TrimSpace(gap) != "" || strings.Count(gap, "\n") > 1 {
 			break
 		}
 		start = t.Off

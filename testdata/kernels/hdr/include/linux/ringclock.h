@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _LINUX_RINGCLOCK_H
+#define _LINUX_RINGCLOCK_H
+
+#include <linux/types.h>
+
+struct ring_clock {
+	u64 runtime;
+	u64 start;
+};
+
+/* charge delta to a ring clock that ran since start */
+static inline void ring_clock_charge(struct ring_clock *rc, u64 now, u64 delta)
+{
+	rc->runtime += delta;
+	rc->start = now;
+}
+
+extern u64 ring_clock_budget(struct ring_clock *rc);
+
+#endif /* _LINUX_RINGCLOCK_H */
