@@ -23,6 +23,7 @@
 package rename
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"slices"
@@ -259,6 +260,10 @@ func firstRefAfter(refs []ref, f string, off int) bool {
 // included, marked deprecated: each reference is a diagnostic of its own
 // (oracle.DeprecatedUses), in every function and every file, where taking
 // the declaration away would show only the first use in a file.
+//
+// Code of a header that calls name is refused (every includer would need
+// the new version), unless it is code upstream changes that another
+// transform put back.
 func findUses(p *rewrite.Pass, name, file string, decls []*rewrite.Entry) ([]use, string) {
 	var cands []string
 	for _, d := range decls {
@@ -310,12 +315,31 @@ func findUses(p *rewrite.Pass, name, file string, decls []*rewrite.Entry) ([]use
 	if err != nil {
 		return nil, "the compiler oracle failed: " + err.Error()
 	}
-	if len(other) > 0 {
-		d := other[0]
+	// a header's code that upstream changes and another transform put
+	// back (an inline moved into its users) keeps calling the original,
+	// whose prototype the header gets back: the new one it sees here may
+	// disagree with its arguments
+	oldCode := func(f string, line int) bool {
+		return change.IsHeader(f) && revertedLine(p.Original(f), p.File(f), p.Upstream[f], line)
+	}
+	found := map[string]bool{}
+	for _, id := range ids {
+		found[fmt.Sprintf("%s:%d", id.File, id.Line)] = true
+	}
+	for _, d := range other {
+		if found[fmt.Sprintf("%s:%d", d.File, d.Line)] && oldCode(d.File, d.Line) && strings.Contains(d.Message, "'"+name+"'") {
+			continue // old code's arguments, for the prototype it gets back
+		}
 		return nil, fmt.Sprintf("the compiler oracle failed: %s:%d: %s", d.File, d.Line, d.Message)
 	}
 	var out []use
 	for _, id := range ids {
+		if change.IsHeader(id.File) {
+			if oldCode(id.File, id.Line) {
+				continue
+			}
+			return nil, fmt.Sprintf("%s:%d, code of a header, calls %s: every includer the config builds would need the new version; move that code into the .c files that use it first", id.File, id.Line, name)
+		}
 		pf := p.Parse(id.File)
 		u := use{file: id.File, line: id.Line}
 		if x := funcOnLine(pf, id.Line); x != nil {
@@ -346,6 +370,44 @@ func deprecated(f *ast.File, name string) ([]byte, bool) {
 	}
 	out, err := edit.Apply(f.Src, eds)
 	return out, err == nil
+}
+
+// revertedLine reports whether line of cur is old code that upstream
+// changes and a transform put back: the original's line (cur does not
+// change it) is one upstream's version up removes or replaces.
+func revertedLine(orig, cur, up []byte, line int) bool {
+	if orig == nil || up == nil {
+		return false
+	}
+	at, ok := origLine(orig, cur, line)
+	if !ok {
+		return false
+	}
+	for _, e := range edit.Diff("", orig, up) {
+		first := bytes.Count(orig[:e.Off], []byte("\n")) + 1
+		if at >= first && at < first+bytes.Count(orig[e.Off:e.End], []byte("\n")) {
+			return true
+		}
+	}
+	return false
+}
+
+// origLine returns the line of orig that line of text is, or false when
+// text adds or changes that line.
+func origLine(orig, text []byte, line int) (int, bool) {
+	delta := 0 // lines of text before an edit minus the original's
+	for _, e := range edit.Diff("", orig, text) {
+		first := bytes.Count(orig[:e.Off], []byte("\n")) + 1 + delta
+		if line < first {
+			break
+		}
+		n := strings.Count(e.Text, "\n")
+		if line < first+n {
+			return 0, false
+		}
+		delta += n - bytes.Count(orig[e.Off:e.End], []byte("\n"))
+	}
+	return line - delta, true
 }
 
 // funcOnLine returns the function whose body holds line (gcc names the

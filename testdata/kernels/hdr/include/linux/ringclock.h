@@ -18,4 +18,10 @@ static inline void ring_clock_charge(struct ring_clock *rc, u64 now, u64 delta)
 
 extern u64 ring_clock_budget(struct ring_clock *rc);
 
+/* whether a ring clock has budget left to run */
+static inline bool ring_clock_may_run(struct ring_clock *rc)
+{
+	return ring_clock_budget(rc) > 0;
+}
+
 #endif /* _LINUX_RINGCLOCK_H */
