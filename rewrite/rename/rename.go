@@ -330,7 +330,7 @@ func findUses(p *rewrite.Pass, name, file string, decls []*rewrite.Entry) ([]use
 		if found[fmt.Sprintf("%s:%d", d.File, d.Line)] && oldCode(d.File, d.Line) && strings.Contains(d.Message, "'"+name+"'") {
 			continue // old code's arguments, for the prototype it gets back
 		}
-		return nil, fmt.Sprintf("the compiler oracle failed: %s:%d: %s", d.File, d.Line, d.Message)
+		return nil, fmt.Sprintf("the files that name it do not compile as the patch stands after the other rewrites, so its callers are not known (%s:%d: %s): settle the findings about that code first", d.File, d.Line, d.Message)
 	}
 	var out []use
 	for _, id := range ids {
