@@ -267,13 +267,58 @@ func (st *state) heldConstants(users []string) string {
 		if post.FuncLike || sameConstant(it.pre.Body, post.Body) {
 			continue
 		}
+		stored, compared := "", ""
 		for _, u := range users {
-			if where := stateUse(st.p.Parse(u), it.name); where > 0 {
+			f := st.p.Parse(u)
+			if where := stateUse(f, it.name); where > 0 {
 				return fmt.Sprintf("the value of %s changes (%s -> %s), and %s:%d combines it with an object's state: objects of the running kernel hold the old value", it.name, strings.TrimSpace(it.pre.Body), strings.TrimSpace(post.Body), u, where)
 			}
+			if where := memberStore(f, it.name); where > 0 && stored == "" {
+				stored = fmt.Sprintf("%s:%d", u, where)
+			}
+			if where := comparison(f, it.name); where > 0 && compared == "" {
+				compared = fmt.Sprintf("%s:%d", u, where)
+			}
+		}
+		// stored in an object here, compared there (with a value that
+		// came through a local or a parameter): the same state
+		if stored != "" && compared != "" {
+			return fmt.Sprintf("the value of %s changes (%s -> %s): %s stores it in an object and %s compares it: objects of the running kernel hold the old value", it.name, strings.TrimSpace(it.pre.Body), strings.TrimSpace(post.Body), stored, compared)
 		}
 	}
 	return ""
+}
+
+// memberStore returns the line of an assignment of the constant name to a
+// struct member ("d->state = NAME;"), or 0.
+func memberStore(f *ast.File, name string) int {
+	toks := f.CodeTokens(ast.Span{Off: 0, End: len(f.Src)})
+	for i, t := range toks {
+		if t.Kind != ast.Ident || t.Text != name || i < 2 || toks[i-1].Text != "=" || i+1 < len(toks) && toks[i+1].Text != ";" {
+			continue
+		}
+		for lo := i - 2; lo >= 0 && !strings.Contains(";{}", toks[lo].Text); lo-- {
+			if toks[lo].Text == "->" || toks[lo].Text == "." {
+				return f.Line(t.Off)
+			}
+		}
+	}
+	return 0
+}
+
+// comparison returns the line of a comparison of a value with the
+// constant name ("==", "!=", "case NAME"), or 0.
+func comparison(f *ast.File, name string) int {
+	toks := f.CodeTokens(ast.Span{Off: 0, End: len(f.Src)})
+	for i, t := range toks {
+		if t.Kind != ast.Ident || t.Text != name {
+			continue
+		}
+		if i > 0 && (toks[i-1].Text == "case" || toks[i-1].Text == "==" || toks[i-1].Text == "!=") || i+1 < len(toks) && (toks[i+1].Text == "==" || toks[i+1].Text == "!=") {
+			return f.Line(t.Off)
+		}
+	}
+	return 0
 }
 
 // sameConstant reports whether two macro bodies are the same text (spaces

@@ -40,3 +40,14 @@ const char * const ringfeat_names[] = {
 	RINGFEAT_NAMES(FN)
 };
 #undef FN
+
+void ringfeat_stop(struct ringfeat_dev *d)
+{
+	d->state = RINGFEAT_OFF;
+}
+
+/* a state read from a device, tested away from it */
+bool ringfeat_state_off(int state)
+{
+	return state == RINGFEAT_OFF;
+}
