@@ -57,9 +57,9 @@ type Env struct {
 	deps    *depIndex
 	own     *Env // fallback private build when the user's build lacks an object
 	textual *IncludeGraph
-	failed  map[string]error             // source -> why it does not compile in the base tree (*NotCompilable; nil: it compiles)
-	derived map[string][]string          // source -> its compiler arguments derived from a sibling's, not recorded by kbuild (see derivedArgs)
-	incC    map[string]map[string]string // directory -> .c file -> the .c file of that directory that #includes it
+	failed  map[string]error               // source -> why it does not compile in the base tree (*NotCompilable; nil: it compiles)
+	derived map[string][]string            // source -> its compiler arguments derived from a sibling's, not recorded by kbuild (see derivedArgs)
+	incC    map[string]map[string][]string // directory -> .c file -> the .c files of that directory that #include it
 }
 
 // Options configure Open.
@@ -1016,20 +1016,27 @@ func (e *Env) ObjectOf(rel string) Object {
 	o := e.Make.ObjectOf(rel)
 	if (o.Kind == NotBuilt || o.Kind == UnknownObject) && path.Ext(rel) == ".c" {
 		// kernel/sched/rt.c is no object of its own: build_policy.c
-		// #includes it, and its code is built wherever that is
-		if unit := e.includingUnit(rel); unit != "" {
+		// #includes it, and its code is built wherever that is. A file
+		// several .c files #include (drivers/net/wan/hd64572.c, in
+		// pc300too.c and pci200syn.c) is built in each the config builds.
+		var built []string
+		for _, unit := range e.includingUnits(rel) {
 			if uo := e.ObjectOf(unit); uo.Kind == Vmlinux || uo.Kind == Module {
-				uo.IncludedIn = unit
-				uo.Why = fmt.Sprintf("compiled as part of %s, which #includes it (%s)", unit, uo.Why)
-				return uo
+				built = append(built, unit)
 			}
+		}
+		if len(built) > 0 {
+			uo := e.ObjectOf(built[0])
+			uo.IncludedIn, uo.AlsoIn = built[0], built[1:]
+			uo.Why = fmt.Sprintf("compiled as part of %s, which #includes it (%s)", strings.Join(built, ", "), uo.Why)
+			return uo
 		}
 	}
 	return o
 }
 
 // withIncludedC returns files with the .c files each of them #includes
-// (from the same directory, see includingUnit) added, sorted.
+// (from the same directory, see includingUnits) added, sorted.
 func (e *Env) withIncludedC(files []string) []string {
 	out := slices.Clone(files)
 	have := map[string]bool{}
@@ -1040,11 +1047,16 @@ func (e *Env) withIncludedC(files []string) []string {
 		if path.Ext(f) != ".c" {
 			continue
 		}
-		byFile := e.cIncludes(path.Dir(f))
-		for inc := range byFile {
-			if !have[inc] && slices.Contains(includerChain(byFile, inc), f) {
-				have[inc] = true
-				out = append(out, inc)
+		for inc := range e.cIncludes(path.Dir(f)) {
+			if have[inc] {
+				continue
+			}
+			for _, chain := range e.includerChains(inc) {
+				if slices.Contains(chain, f) {
+					have[inc] = true
+					out = append(out, inc)
+					break
+				}
 			}
 		}
 	}
@@ -1054,14 +1066,18 @@ func (e *Env) withIncludedC(files []string) []string {
 	return out
 }
 
-// includingUnit returns the .c file of rel's directory that #includes rel,
-// directly or through other included .c files (first in name order), or "".
-func (e *Env) includingUnit(rel string) string {
-	chain := includerChain(e.cIncludes(path.Dir(rel)), rel)
-	if len(chain) == 0 {
-		return ""
+// includingUnits returns the .c files of rel's directory that #include
+// rel, directly or through other included .c files, and that no .c file
+// includes (the units the compiler is given), in name order.
+func (e *Env) includingUnits(rel string) []string {
+	var out []string
+	for _, chain := range e.includerChains(rel) {
+		if top := chain[len(chain)-1]; !slices.Contains(out, top) {
+			out = append(out, top)
+		}
 	}
-	return chain[len(chain)-1]
+	sort.Strings(out)
+	return out
 }
 
 // UnitPosition returns where the compiler reads rel in its unit: the byte
@@ -1070,47 +1086,69 @@ func (e *Env) includingUnit(rel string) string {
 // orders the files of one unit as the compiler reads them: a definition
 // the one read first holds is seen by the others.
 func (e *Env) UnitPosition(rel string) []int {
-	if e.Unit(rel) == rel {
+	unit := e.Unit(rel)
+	if unit == rel {
 		return nil
 	}
-	byFile := e.cIncludes(path.Dir(rel))
-	var pos []int
-	for child, parent := rel, byFile[rel]; parent != "" && len(pos) < 9; child, parent = parent, byFile[parent] {
-		off := -1
-		if data, err := e.Tree.ReadFile(parent); err == nil {
-			for _, m := range includeRE.FindAllSubmatchIndex(data, -1) {
-				if data[m[2]] == '"' && path.Join(path.Dir(parent), string(data[m[4]:m[5]])) == child {
-					off = m[0]
-					break
+	for _, chain := range e.includerChains(rel) {
+		if chain[len(chain)-1] != unit {
+			continue
+		}
+		var pos []int
+		child := rel
+		for _, parent := range chain {
+			off := -1
+			if data, err := e.Tree.ReadFile(parent); err == nil {
+				for _, m := range includeRE.FindAllSubmatchIndex(data, -1) {
+					if data[m[2]] == '"' && path.Join(path.Dir(parent), string(data[m[4]:m[5]])) == child {
+						off = m[0]
+						break
+					}
 				}
 			}
+			pos = append([]int{off}, pos...)
+			child = parent
 		}
-		pos = append([]int{off}, pos...)
+		return pos
 	}
-	return pos
+	return nil
 }
 
-// includerChain returns the .c files that #include inc, the one that names
-// it first, then the one that includes that one, and so on (at most 9: a
-// guard against an include cycle).
-func includerChain(byFile map[string]string, inc string) []string {
-	var out []string
-	for u := byFile[inc]; u != "" && len(out) < 9; u = byFile[u] {
-		out = append(out, u)
+// includerChains returns, for each way rel is #included, the .c files
+// that bring it in: the one that names it, the one that includes that
+// one, and so on to a file no other includes (at most 9 deep: a guard
+// against an include cycle).
+func (e *Env) includerChains(rel string) [][]string {
+	byFile := e.cIncludes(path.Dir(rel))
+	var out [][]string
+	var walk func(f string, chain []string)
+	walk = func(f string, chain []string) {
+		parents := byFile[f]
+		if len(parents) == 0 || len(chain) >= 9 {
+			if len(chain) > 0 {
+				out = append(out, slices.Clone(chain))
+			}
+			return
+		}
+		for _, p := range parents {
+			if p != rel && !slices.Contains(chain, p) {
+				walk(p, append(chain, p))
+			}
+		}
 	}
+	walk(rel, nil)
 	return out
 }
 
-// cIncludes returns, for the .c files of dir that another .c file of dir
-// #includes, that file (the first in name order). The directory is read
-// once.
-func (e *Env) cIncludes(dir string) map[string]string {
+// cIncludes returns, for the .c files of dir that other .c files of dir
+// #include, those files (in name order). The directory is read once.
+func (e *Env) cIncludes(dir string) map[string][]string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if byFile, ok := e.incC[dir]; ok {
 		return byFile
 	}
-	byFile := map[string]string{}
+	byFile := map[string][]string{}
 	ents, _ := os.ReadDir(filepath.Join(e.Tree.Root(), filepath.FromSlash(dir)))
 	for _, ent := range ents { // in name order
 		if ent.IsDir() || !strings.HasSuffix(ent.Name(), ".c") {
@@ -1126,13 +1164,13 @@ func (e *Env) cIncludes(dir string) map[string]string {
 				continue
 			}
 			inc := path.Join(dir, string(m[2]))
-			if _, seen := byFile[inc]; !seen && inc != f {
-				byFile[inc] = f
+			if inc != f && !slices.Contains(byFile[inc], f) {
+				byFile[inc] = append(byFile[inc], f)
 			}
 		}
 	}
 	if e.incC == nil {
-		e.incC = map[string]map[string]string{}
+		e.incC = map[string]map[string][]string{}
 	}
 	e.incC[dir] = byFile
 	return byFile

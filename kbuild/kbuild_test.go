@@ -465,7 +465,12 @@ func TestIncludedC(t *testing.T) {
 	for name, text := range map[string]string{
 		"Kbuild":                      "obj-y += kernel/\n",
 		"kernel/Makefile":             "obj-y += sched/\n",
-		"kernel/sched/Makefile":       "obj-y += core.o\nobj-y += build_policy.o\n",
+		"kernel/sched/Makefile":       "obj-y += core.o\nobj-y += build_policy.o\nobj-y += card_a.o\nobj-$(CONFIG_CARD_B) += card_b.o\nobj-y += card_c.o\n",
+		"kernel/sched/card_a.c":       "#define CARD_A 1\n#include \"card_dsp.c\"\n",
+		"kernel/sched/card_b.c":       "#include \"card_dsp.c\"\n#include \"card_only_b.c\"\n",
+		"kernel/sched/card_c.c":       "#include \"card_dsp.c\"\n#include \"card_only_b.c\"\n",
+		"kernel/sched/card_dsp.c":     "int dsp(void) { return rr(); }\n",
+		"kernel/sched/card_only_b.c":  "int only_b(void) { return rr(); }\n",
 		"kernel/sched/sched.h":        "static inline int rr(void) { return 1; }\n",
 		"kernel/sched/core.c":         "#include \"sched.h\"\n",
 		"kernel/sched/build_policy.c": "#include \"sched.h\"\n#include \"rt.c\"\n# include \"deadline.c\"\n",
@@ -488,7 +493,7 @@ func TestIncludedC(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]string{}
-	for _, f := range []string{"kernel/sched/rt.c", "kernel/sched/rt_helpers.c", "kernel/sched/deadline.c", "kernel/sched/stray.c", "kernel/sched/core.c"} {
+	for _, f := range []string{"kernel/sched/rt.c", "kernel/sched/rt_helpers.c", "kernel/sched/deadline.c", "kernel/sched/stray.c", "kernel/sched/core.c", "kernel/sched/card_dsp.c", "kernel/sched/card_only_b.c"} {
 		o := env.ObjectOf(f)
 		got[f] = o.Name() + " " + o.IncludedIn
 	}
@@ -498,6 +503,10 @@ func TestIncludedC(t *testing.T) {
 		"kernel/sched/deadline.c":   "vmlinux kernel/sched/build_policy.c",
 		"kernel/sched/stray.c":      "not built ",
 		"kernel/sched/core.c":       "vmlinux ",
+		// in card_a.c and card_c.c, which the config builds (not card_b.c)
+		"kernel/sched/card_dsp.c": "vmlinux kernel/sched/card_a.c",
+		// in card_b.c, not built, and card_c.c
+		"kernel/sched/card_only_b.c": "vmlinux kernel/sched/card_c.c",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("objects (-want +got):\n%s", diff)
@@ -533,5 +542,16 @@ func TestIncludedC(t *testing.T) {
 	}
 	if pos := env.UnitPosition("kernel/sched/core.c"); pos != nil {
 		t.Errorf("UnitPosition(core.c) = %v, want nil", pos)
+	}
+	if got := env.ObjectOf("kernel/sched/card_dsp.c").AlsoIn; !slices.Equal(got, []string{"kernel/sched/card_c.c"}) {
+		t.Errorf("card_dsp.c is also in %q, want card_c.c", got)
+	}
+	// the compiler's answer about one unit is none about the others
+	sc, err := env.Screen([]string{"kernel/sched/card_dsp.c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.BrokenError(env); err == nil || !strings.Contains(err.Error(), "compiled as part of kernel/sched/card_a.c, kernel/sched/card_c.c") {
+		t.Errorf("BrokenError for a file two units include: %v", err)
 	}
 }

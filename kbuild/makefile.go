@@ -43,8 +43,12 @@ type Object struct {
 	// IncludedIn is the .c file that #includes this one when no Makefile
 	// lists it (kernel/sched/build_policy.c includes rt.c and deadline.c):
 	// its code is built as part of that file's object, which the other
-	// fields describe. kprewrite cannot compile such a file on its own.
+	// fields describe; it is compiled as that file (Env.Unit).
 	IncludedIn string
+	// AlsoIn are the other .c files the config builds that #include it
+	// (drivers/net/wan/hd64572.c in pc300too.c and pci200syn.c), each
+	// with macros of its own before the #include.
+	AlsoIn []string
 }
 
 // Name is the short name used in reports: "vmlinux", "bonding", "not built", "unknown".

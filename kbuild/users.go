@@ -88,6 +88,10 @@ type NotCompilable struct {
 	// NoRule is set when kbuild has no rule to build the object under this
 	// config: kbuild's own word that the config does not build it.
 	NoRule bool
+	// Units are set for a .c file several files the config builds
+	// #include (Object.AlsoIn): each compiles it with macros of its own,
+	// and the compiler's answer about one is no answer about the others.
+	Units []string
 }
 
 func (e *NotCompilable) Error() string {
@@ -179,6 +183,10 @@ func (e *Env) buildable(rel string) error {
 	e.mu.Unlock()
 	if done {
 		return err
+	}
+	if o := e.ObjectOf(rel); len(o.AlsoIn) > 0 {
+		units := append([]string{o.IncludedIn}, o.AlsoIn...)
+		return &NotCompilable{File: rel, Units: units, Reason: "it is compiled as part of " + strings.Join(units, ", ")}
 	}
 	c, err := e.CompileCommand(rel)
 	if err != nil {
@@ -306,6 +314,9 @@ func (s *Screened) BrokenError(e *Env) error {
 		return nil
 	}
 	b := s.Broken[0]
+	if len(b.Units) > 0 {
+		return fmt.Errorf("%s is compiled as part of %s, each of which #includes it with macros of its own: kprewrite asks the compiler about one unit at a time, so it cannot rewrite this patch; make the change by hand in %s for every unit", b.File, strings.Join(b.Units, ", "), b.File)
+	}
 	more := ""
 	if n := len(s.Broken) - 1; n > 0 {
 		more = fmt.Sprintf(" (and %d more)", n)

@@ -631,6 +631,7 @@ func Taker(transforms []*Transform, opt Options, h *hazard.Hazard) *Transform {
 // apply applies one transform's edits, refusing overlapping ones, and
 // records on each hazard the edits that resolved it.
 func (s *Session) apply(edits []edit.Edit) error {
+	edits = s.oneCopyPerUnit(edits)
 	byFile := map[string][]edit.Edit{}
 	for _, e := range edits {
 		byFile[e.File] = append(byFile[e.File], e)
@@ -664,6 +665,52 @@ func (s *Session) apply(edits []edit.Edit) error {
 		}
 	}
 	return nil
+}
+
+// oneCopyPerUnit drops the insertions of text that another .c file of the
+// same unit gets too (kernel/sched/build_policy.c #includes rt.c, then
+// deadline.c): a transform that gives each file it edits its own
+// accessors, helpers or constants would define them twice in the one
+// translation unit. The copy that stays is in the file the compiler reads
+// first, before the others.
+func (s *Session) oneCopyPerUnit(edits []edit.Edit) []edit.Edit {
+	if s.Env == nil || s.Env.Config == nil {
+		return edits
+	}
+	type key struct{ unit, text string }
+	first := map[key]int{} // -> index of the edit that stays
+	drop := map[int]bool{}
+	for i, e := range edits {
+		if e.Off != e.End || strings.TrimSpace(e.Text) == "" || path.Ext(e.File) != ".c" {
+			continue
+		}
+		unit := s.Env.Unit(e.File)
+		if unit == e.File {
+			continue
+		}
+		k := key{unit, e.Text}
+		j, ok := first[k]
+		switch {
+		case !ok:
+			first[k] = i
+		case edits[j].File == e.File:
+		case slices.Compare(s.Env.UnitPosition(e.File), s.Env.UnitPosition(edits[j].File)) < 0:
+			drop[j] = true
+			first[k] = i
+		default:
+			drop[i] = true
+		}
+	}
+	if len(drop) == 0 {
+		return edits
+	}
+	var out []edit.Edit
+	for i, e := range edits {
+		if !drop[i] {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // Findings returns every hazard with its resolution, then the transforms'

@@ -738,11 +738,17 @@ func sourcesFor(env *kbuild.Env, newRes, origRes []*patch.FileResult, origCh, ne
 			}
 			names := headerNames(fc)
 			for _, u := range users {
-				if set[u] || !built(env, u) {
+				if set[u] || !(built(env, u) || len(unitsOf(env, u)) > 0) {
 					continue
 				}
 				if names == nil || mentions(env, u, names) {
-					set[u] = true
+					// a .c file others #include (drivers/net/wan/hd64572.c)
+					// is compiled in each unit the config builds
+					for _, unit := range append([]string{u}, unitsOf(env, u)...) {
+						if built(env, unit) {
+							set[unit] = true
+						}
+					}
 				}
 			}
 		}
@@ -753,6 +759,16 @@ func sourcesFor(env *kbuild.Env, newRes, origRes []*patch.FileResult, origCh, ne
 	}
 	sort.Strings(out)
 	return out, method, nil
+}
+
+// unitsOf returns the .c files the config builds that #include rel, a .c
+// file compiled only as part of them (Object.IncludedIn, AlsoIn), or nil.
+func unitsOf(env *kbuild.Env, rel string) []string {
+	o := env.ObjectOf(rel)
+	if o.IncludedIn == "" {
+		return nil
+	}
+	return append([]string{o.IncludedIn}, o.AlsoIn...)
 }
 
 // built reports whether the config builds rel as a unit of its own: a .c

@@ -7,6 +7,7 @@
 struct ring_clock {
 	u64 runtime;
 	u64 start;
+	u32 ticks;
 };
 
 /* charge delta to a ring clock that ran since start */

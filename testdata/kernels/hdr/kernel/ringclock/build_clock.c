@@ -6,6 +6,7 @@
 
 #include <linux/kernel.h>
 #include <linux/ringclock.h>
+#include <linux/slab.h>
 
 #include "fast.c"
 #include "slow.c"

@@ -10,5 +10,11 @@ u64 ring_clock_budget(struct ring_clock *rc)
 
 void ring_fast_tick(struct ring_clock *rc, u64 now)
 {
+	rc->ticks++;
 	ring_clock_charge(rc, now, now - rc->start);
+}
+
+struct ring_clock *ring_clock_new(void)
+{
+	return kzalloc(sizeof(struct ring_clock), GFP_KERNEL);
 }

@@ -8,5 +8,6 @@ void ring_slow_tick(struct ring_clock *rc, u64 now)
 {
 	if (!ring_clock_budget(rc))
 		return;
+	rc->ticks++;
 	ring_clock_charge(rc, now, (now - rc->start) / 2);
 }
