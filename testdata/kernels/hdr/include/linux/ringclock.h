@@ -25,4 +25,17 @@ static inline bool ring_clock_may_run(struct ring_clock *rc)
 	return ring_clock_budget(rc) > 0;
 }
 
+/* the runtime as the statistics report it */
+#ifdef CONFIG_RING_CLOCK_STATS
+static inline u64 ring_clock_scaled(const struct ring_clock *rc)
+{
+	return rc->runtime >> 4;
+}
+#else
+static inline u64 ring_clock_scaled(const struct ring_clock *rc)
+{
+	return rc->runtime;
+}
+#endif
+
 #endif /* _LINUX_RINGCLOCK_H */

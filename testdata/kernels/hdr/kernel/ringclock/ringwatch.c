@@ -11,3 +11,8 @@ bool ring_watch_ok(struct ring_clock *rc)
 {
 	return ring_clock_may_run(rc);
 }
+
+u64 ring_watch_runtime(const struct ring_clock *rc)
+{
+	return ring_clock_scaled(rc);
+}
