@@ -149,7 +149,7 @@ func run(p *rewrite.Pass) error {
 	for _, u := range users {
 		radius[u] = st.editUser(u, st.userBlock(u, users))
 	}
-	if fns := untraceable(p, radius); len(fns) > 0 {
+	if fns := p.Untraceable(radius); len(fns) > 0 {
 		st.refuseAllManual(fmt.Sprintf("the code that changes is compiled into %s, which ftrace cannot redirect (noinstr or notrace): no livepatch can replace it", strings.Join(fns, ", ")),
 			"leave this change out of the livepatch, or change the callers ftrace can redirect instead (a noinstr function of the entry path has none)")
 		return nil
@@ -413,27 +413,6 @@ func (st *state) onlyIncludes() bool {
 	return true
 }
 
-// untraceable lists the functions of the blast radius that carry noinstr
-// or notrace: ftrace has no entry in them, so a livepatch cannot replace
-// them, and header code moved into them never reaches the running kernel
-// (verify's ftrace check would fail the result). Inline functions are left
-// out: their callers carry the change.
-func untraceable(p *rewrite.Pass, radius map[string][]string) []string {
-	var out []string
-	for _, u := range slices.Sorted(maps.Keys(radius)) {
-		f := p.Parse(u)
-		if f == nil {
-			continue
-		}
-		for _, name := range radius[u] {
-			fn := f.Func(name)
-			if fn != nil && !fn.IsInline() && (fn.Has("noinstr") || fn.Has("notrace")) {
-				out = append(out, fmt.Sprintf("%s (%s)", name, u))
-			}
-		}
-	}
-	return out
-}
 
 // refuseAllManual refuses every item's entries with what the engineer does.
 func (st *state) refuseAllManual(why, what string) {
@@ -487,6 +466,7 @@ func (st *state) definitionSpan(e *rewrite.Entry, f *ast.File, name string, only
 // under #ifdef/#else), the span of the one definition whose condition the
 // config makes true, nil when it does not single one out; and how many
 // definitions there are (#define lines and function bodies).
+
 // definitions returns the definitions (with a body) of function name in
 // f: one for each #if branch that has one.
 func definitions(f *ast.File, name string) []*ast.Func {

@@ -156,6 +156,13 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 		}
 		byFile[u.file][u.fn] = true
 	}
+	radius := map[string][]string{}
+	for f, fns := range byFile {
+		radius[f] = slices.Sorted(maps.Keys(fns))
+	}
+	if fns := p.Untraceable(radius); len(fns) > 0 {
+		return fmt.Sprintf("the callers that would switch to the new version include %s, which ftrace cannot redirect (noinstr or notrace): no livepatch can replace them; leave this change out of the livepatch, or keep the prototype", strings.Join(fns, ", "))
+	}
 	// the references in those functions: calls only
 	var refs []ref
 	for f, fns := range byFile {

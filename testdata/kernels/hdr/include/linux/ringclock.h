@@ -25,6 +25,12 @@ static inline bool ring_clock_may_run(struct ring_clock *rc)
 	return ring_clock_budget(rc) > 0;
 }
 
+/* whether a ring clock has not run at all */
+static inline bool ring_clock_idle(const struct ring_clock *rc)
+{
+	return !rc->runtime;
+}
+
 /* the runtime as the statistics report it */
 #ifdef CONFIG_RING_CLOCK_STATS
 static inline u64 ring_clock_scaled(const struct ring_clock *rc)
