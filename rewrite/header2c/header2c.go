@@ -413,7 +413,6 @@ func (st *state) onlyIncludes() bool {
 	return true
 }
 
-
 // refuseAllManual refuses every item's entries with what the engineer does.
 func (st *state) refuseAllManual(why, what string) {
 	for _, it := range st.items {
