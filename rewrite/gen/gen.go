@@ -355,14 +355,37 @@ func Include(f *ast.File, line string) (edit.Edit, bool) {
 	}
 	at := 0
 	for _, inc := range f.Includes {
-		if f.FuncAt(inc.Span.Off) == nil && (inc.System || !system) {
+		// not one inside an initializer (kernel/sched/topology.c's
+		// "SD_DEGENERATE_GROUPS_MASK =\n#include <linux/sched/sd_flags.h>")
+		if f.FuncAt(inc.Span.Off) == nil && atFileScope(f, inc.Span.Off) && (inc.System || !system) {
 			at = inc.Span.End
 		}
+	}
+	if at > 0 {
+		return edit.Edit{File: f.Name, Off: at, End: at, Text: "\n" + line, Why: "include"}, true
+	}
+	// no #include at file scope (kernel/sched/rt.c, which build_policy.c
+	// includes): after the file's leading comments (its SPDX line first)
+	for _, t := range f.Tokens {
+		if t.Kind != ast.Comment {
+			break
+		}
+		at = t.End
 	}
 	if at == 0 {
 		return edit.Edit{File: f.Name, Off: 0, End: 0, Text: line + "\n", Why: "include"}, true
 	}
-	return edit.Edit{File: f.Name, Off: at, End: at, Text: "\n" + line, Why: "include"}, true
+	for at < len(f.Src) && f.Src[at] != '\n' {
+		at++
+	}
+	if at < len(f.Src) {
+		at++ // the line after the comments
+	}
+	text := "\n" + line + "\n"
+	if at < len(f.Src) && f.Src[at] != '\n' {
+		text += "\n"
+	}
+	return edit.Edit{File: f.Name, Off: at, End: at, Text: text, Why: "include"}, true
 }
 
 // IncludePath returns whether an #include line names a system header and

@@ -39,4 +39,20 @@ func TestInclude(t *testing.T) {
 	if !ok || edit.MustApply("int x;\n", []edit.Edit{e}) != "#include <linux/a.h>\nint x;\n" {
 		t.Errorf("empty file: %+v", e)
 	}
+	// no include at file scope (kernel/sched/rt.c): after the leading
+	// comments, not above the SPDX line; not after an #include inside an
+	// initializer (kernel/sched/topology.c)
+	for _, c := range []struct{ src, want string }{
+		{"// SPDX-License-Identifier: GPL-2.0\n/*\n * rt\n */\n\nint x;\n",
+			"// SPDX-License-Identifier: GPL-2.0\n/*\n * rt\n */\n\n#include <linux/livepatch.h>\n\nint x;\n"},
+		{"// SPDX-License-Identifier: GPL-2.0\nint x;\n",
+			"// SPDX-License-Identifier: GPL-2.0\n\n#include <linux/livepatch.h>\n\nint x;\n"},
+		{"#include <linux/a.h>\n\nstatic const int mask =\n#include <linux/flags.h>\n0;\n",
+			"#include <linux/a.h>\n#include <linux/livepatch.h>\n\nstatic const int mask =\n#include <linux/flags.h>\n0;\n"},
+	} {
+		e, ok := Include(ast.Parse("rt.c", []byte(c.src)), "#include <linux/livepatch.h>")
+		if got := edit.MustApply(c.src, []edit.Edit{e}); !ok || got != c.want {
+			t.Errorf("Include in\n%s\ngives\n%s\nwant\n%s", c.src, got, c.want)
+		}
+	}
 }
