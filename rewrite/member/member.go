@@ -226,6 +226,14 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 				}
 			}
 		}
+		for _, u := range uses[m] {
+			if refused[m] != "" || m.viaPtr(u.acc) {
+				break
+			}
+			if mac := addressMacro(p.Parse(u.file), u.acc); mac != "" {
+				refused[m] = fmt.Sprintf("%s:%d: %s() takes the member's address (a lockless access of its storage): a getter or setter call is no lvalue; keep the member in the object's storage (a hole, spare bits) or rewrite the access by hand", u.file, u.acc.Line, mac)
+			}
+		}
 		if refused[m] == "" && m.Confirm != nil {
 			if why := m.Confirm(); why != "" {
 				refused[m] = why
@@ -361,6 +369,33 @@ func pointerEdits(p *rewrite.Pass, f string, accs []*cexpr.Access, owner map[int
 		}
 		p.Edit(edit.Edit{File: f, Off: a.Object.Off, End: a.Member.End, Text: "(*" + call + ")", Why: "pointer accessor", Hazard: m.Entry.Hazard})
 	}
+}
+
+// addressMacros take the address of their first argument: a getter's or
+// setter's call cannot stand there.
+var addressMacros = map[string]bool{"READ_ONCE": true, "WRITE_ONCE": true, "smp_load_acquire": true, "smp_store_release": true,
+	"xchg": true, "cmpxchg": true, "try_cmpxchg": true, "cmpxchg64": true, "xchg_relaxed": true, "cmpxchg_relaxed": true}
+
+// addressMacro returns the macro whose first argument is the access
+// (WRITE_ONCE(obj->m, v)), or "".
+func addressMacro(f *ast.File, a *cexpr.Access) string {
+	toks := f.CodeTokens(ast.Span{Off: 0, End: len(f.Src)})
+	i := 0
+	for i < len(toks) && toks[i].End <= a.Object.Off {
+		i++
+	}
+	// the access is the whole first argument: "MACRO" "(" access ","
+	if i < 2 || toks[i-1].Text != "(" || !addressMacros[toks[i-2].Text] {
+		return ""
+	}
+	j := i
+	for j < len(toks) && toks[j].Off < a.Member.End {
+		j++
+	}
+	if j < len(toks) && (toks[j].Text == "," || toks[j].Text == ")") {
+		return toks[i-2].Text
+	}
+	return ""
 }
 
 // soleOperand reports whether the access fills the parentheses around it
