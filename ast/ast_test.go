@@ -213,7 +213,10 @@ func TestFunctionPointerVariableIsNoPrototype(t *testing.T) {
 	src := "extern int (*platform_notify)(struct device *dev);\n" +
 		"__printf(3, 4) int dev_err_probe(const struct device *dev, int err, const char *fmt, ...);\n" +
 		"PAGEFLAG(Error, error, PF_NO_TAIL) TESTCLEARFLAG(Error, error, PF_NO_TAIL)\n" +
-		"void folio_end_writeback(struct folio *folio);\n"
+		"void folio_end_writeback(struct folio *folio);\n" +
+		// a function whose name starts with __ (kernel/sched/stats.h)
+		"void __update_stats_wait_start(struct rq *rq, struct task_struct *p,\n\t\t\t       struct sched_statistics *stats);\n" +
+		"extern __printf(2, 3) void __log_it(int lvl, const char *fmt, ...) __cold;\n"
 	f := Parse("include/linux/device.h", []byte(src))
 	var got []string
 	for _, d := range f.Decls {
@@ -225,7 +228,7 @@ func TestFunctionPointerVariableIsNoPrototype(t *testing.T) {
 	for _, c := range f.Calls {
 		got = append(got, "call "+c.Name)
 	}
-	want := []string{"prototype dev_err_probe", "prototype folio_end_writeback", "var platform_notify", "call PAGEFLAG", "call TESTCLEARFLAG"}
+	want := []string{"prototype dev_err_probe", "prototype folio_end_writeback", "prototype __update_stats_wait_start", "prototype __log_it", "var platform_notify", "call PAGEFLAG", "call TESTCLEARFLAG"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

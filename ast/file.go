@@ -1031,6 +1031,12 @@ func protoName(body []Token) (int, bool) {
 			return -1, false
 		}
 		if t.Text == "(" {
+			if depth == 0 && k > 1 && body[k-1].Kind == Ident && isAttrLike(body[k-1].Text) && !storageWords[body[k-1].Text] && onlyAttrsAfter(body, matchClose(body, k)+1) {
+				// "void __update_stats_wait_start(struct rq *rq, ...);": a
+				// function whose name starts with __, not an attribute
+				// like __printf(3, 4), which a declaration follows
+				return k - 1, true
+			}
 			if depth == 0 && k > 0 && body[k-1].Kind == Ident && !isAttrWord(body[k-1].Text) && !isAttrLike(body[k-1].Text) {
 				if typeWords[body[k-1].Text] && k+1 < len(body) && body[k+1].Text == "*" {
 					// "int (*platform_notify)(struct device *)": a function pointer
@@ -1048,6 +1054,21 @@ func protoName(body []Token) (int, bool) {
 		}
 	}
 	return -1, false
+}
+
+// onlyAttrsAfter reports whether body[from:] holds only attributes
+// (__must_check, __attribute__((...)), __acquires(x)), or nothing.
+func onlyAttrsAfter(body []Token, from int) bool {
+	for k := from; k < len(body); k++ {
+		t := body[k]
+		if t.Kind != Ident || !isAttrWord(t.Text) && !isAttrLike(t.Text) {
+			return false
+		}
+		if k+1 < len(body) && body[k+1].Text == "(" {
+			k = matchClose(body, k+1)
+		}
+	}
+	return true
 }
 
 // declVars reads the variables of a declaration statement d (';' included).
