@@ -149,7 +149,12 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 			return fmt.Sprintf("%s:%d refers to %s outside a function (its address is in data): the running kernel's data keeps pointing to the original", u.file, u.line, name)
 		}
 		if _, ok := p.Current[u.file]; !ok {
-			return fmt.Sprintf("%s:%d, in %s, which the patch does not change, calls %s", u.file, u.line, u.fn, name)
+			// a caller upstream leaves as it is calls the new version
+			// upstream: it switches too, and joins the patch (the
+			// guide's "patch every caller"), unless it never runs again
+			if fn := p.Parse(u.file).Func(u.fn); fn == nil || fn.Has("__init") || fn.Has("__exit") {
+				return fmt.Sprintf("%s:%d, in %s, which the patch does not change and a livepatch cannot replace (init or exit code), calls %s", u.file, u.line, u.fn, name)
+			}
 		}
 		if byFile[u.file] == nil {
 			byFile[u.file] = map[string]bool{}
@@ -238,6 +243,15 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 	if len(decls) == 0 {
 		how = fmt.Sprintf("the new version is %s; the original %s stays in %s, unchanged: what holds its address keeps running it, without the fix, until the patched code stores another; the %d calls the compiler finds call %s",
 			nn, name, file, len(refs), nn)
+	}
+	var joined []string
+	for _, f := range callers {
+		if _, ok := p.Upstream[f]; !ok {
+			joined = append(joined, f)
+		}
+	}
+	if len(joined) > 0 {
+		how += fmt.Sprintf("; %s, which upstream leaves as it is (its calls reach the new code upstream), joins the patch", strings.Join(joined, ", "))
 	}
 	p.Resolve(e, how)
 	for _, d := range decls {

@@ -44,4 +44,6 @@ static inline u64 ring_clock_scaled(const struct ring_clock *rc)
 }
 #endif
 
+extern u64 ring_clock_slack(struct ring_clock *rc);
+
 #endif /* _LINUX_RINGCLOCK_H */

@@ -18,3 +18,8 @@ struct ring_clock *ring_clock_new(void)
 {
 	return kzalloc(sizeof(struct ring_clock), GFP_KERNEL);
 }
+
+u64 ring_clock_slack(struct ring_clock *rc)
+{
+	return rc->start - rc->runtime;
+}

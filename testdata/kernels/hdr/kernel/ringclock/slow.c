@@ -11,3 +11,8 @@ void ring_slow_tick(struct ring_clock *rc, u64 now)
 	rc->ticks++;
 	ring_clock_charge(rc, now, (now - rc->start) / 2);
 }
+
+u64 ring_slow_slack(struct ring_clock *rc)
+{
+	return ring_clock_slack(rc);
+}
