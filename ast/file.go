@@ -274,6 +274,18 @@ func (f *File) Func(name string) *Func {
 	return nil
 }
 
+// Definitions returns the definitions (with a body) of function name: one
+// for each #if branch that has one, in file order.
+func (f *File) Definitions(name string) []*Func {
+	var out []*Func
+	for _, fn := range f.Funcs {
+		if fn.Name == name && fn.Body.End > fn.Body.Off {
+			out = append(out, fn)
+		}
+	}
+	return out
+}
+
 // FuncAt returns the function whose definition contains offset off.
 func (f *File) FuncAt(off int) *Func {
 	for _, fn := range f.Funcs {

@@ -465,19 +465,6 @@ func (st *state) definitionSpan(e *rewrite.Entry, f *ast.File, name string, only
 // under #ifdef/#else), the span of the one definition whose condition the
 // config makes true, nil when it does not single one out; and how many
 // definitions there are (#define lines and function bodies).
-
-// definitions returns the definitions (with a body) of function name in
-// f: one for each #if branch that has one.
-func definitions(f *ast.File, name string) []*ast.Func {
-	var out []*ast.Func
-	for _, fn := range f.Funcs {
-		if fn.Name == name && fn.Body.End > fn.Body.Off {
-			out = append(out, fn)
-		}
-	}
-	return out
-}
-
 func activeDefinition(p *rewrite.Pass, f *ast.File, name string) (*ast.Span, int) {
 	type def struct {
 		span ast.Span
@@ -1070,7 +1057,7 @@ func (st *state) poisoned(h string, names map[string]bool) []byte {
 		case kFunc:
 			// every definition: the one the config compiles may be in an
 			// #else branch, after one it does not
-			for _, fn := range definitions(f, it.name) {
+			for _, fn := range f.Definitions(it.name) {
 				for _, t := range f.CodeTokens(fn.Header) {
 					if t.Kind == ast.Ident && t.Text == it.name {
 						eds = append(eds, moved(t.End))
@@ -1538,7 +1525,7 @@ func (st *state) revertHeaders() map[string][]byte {
 			}
 			switch it.kind {
 			case kFunc:
-				for _, fn := range definitions(f, it.name) {
+				for _, fn := range f.Definitions(it.name) {
 					for l := range gen.LinesOf(f, fn.Span) {
 						lines[l] = true
 					}

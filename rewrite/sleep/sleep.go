@@ -252,7 +252,7 @@ func scan(f *ast.File, fn *ast.Func, off, depth int, seen map[string]bool, heade
 				evidence(i, t.Text+"("+gfp+")")
 			}
 		case depth < calleeDepth && !seen[t.Text] && t.Text != fn.Name:
-			defs := definitions(f, t.Text)
+			defs := f.Definitions(t.Text)
 			in := f
 			if len(defs) == 0 {
 				if m := headerMacro(headers, t.Text); m != nil {
@@ -422,7 +422,7 @@ func headerMacro(headers []*ast.File, name string) *ast.Macro {
 // (a static inline), and its definitions there.
 func headerDefinitions(headers []*ast.File, name string) (*ast.File, []*ast.Func) {
 	for _, h := range headers {
-		if defs := definitions(h, name); len(defs) > 0 {
+		if defs := h.Definitions(name); len(defs) > 0 {
 			return h, defs
 		}
 	}
@@ -447,16 +447,6 @@ func macroEffect(m *ast.Macro) (opens, closes bool, sleeps string) {
 		}
 	}
 	return opens, closes, sleeps
-}
-
-func definitions(f *ast.File, name string) []*ast.Func {
-	var out []*ast.Func
-	for _, fn := range f.Funcs {
-		if fn.Name == name && fn.Body.End > fn.Body.Off {
-			out = append(out, fn)
-		}
-	}
-	return out
 }
 
 // callsOf returns the offsets of the calls of fn in f, and false when fn is
