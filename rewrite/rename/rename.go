@@ -152,7 +152,7 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 			// a caller upstream leaves as it is calls the new version
 			// upstream: it switches too, and joins the patch (the
 			// guide's "patch every caller"), unless it never runs again
-			if fn := p.Parse(u.file).Func(u.fn); fn == nil || fn.Has("__init") || fn.Has("__exit") {
+			if fn := p.Parse(u.file).Func(u.fn); fn == nil || slices.ContainsFunc([]string{"__init", "__exit", "__meminit", "__init_or_module"}, fn.Has) {
 				return fmt.Sprintf("%s:%d, in %s, which the patch does not change and a livepatch cannot replace (init or exit code), calls %s", u.file, u.line, u.fn, name)
 			}
 		}
