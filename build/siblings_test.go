@@ -2,12 +2,8 @@ package build
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/kprewrite/kprewrite/kbuild"
 )
 
 // TestOverlaySiblings compiles a file whose headers include their siblings
@@ -15,8 +11,7 @@ import (
 // the tree's siblings next to it, and a tree header must find a changed
 // sibling in the overlay, not the tree's copy.
 func TestOverlaySiblings(t *testing.T) {
-	root := t.TempDir()
-	for rel, text := range map[string]string{
+	c := miniCompiler(t, map[string]string{
 		"Kbuild":              "obj-y += core/\n",
 		"config":              "CONFIG_64BIT=y\nCONFIG_X86_64=y\n",
 		"core/Makefile":       "obj-y += use.o far.o dm.o ath9k.o\n",
@@ -34,20 +29,7 @@ func TestOverlaySiblings(t *testing.T) {
 		"core/far.c":          "#include \"../mm/internal.h\"\n\nint far(void)\n{\n\treturn MM_VALUE;\n}\n",
 		"mm/internal.h":       "#include \"vma.h\"\n",
 		"mm/vma.h":            "#define MM_VALUE 3\n",
-	} {
-		p := filepath.Join(root, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	env, err := kbuild.Open(root, filepath.Join(root, "config"), kbuild.Options{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &Compiler{Env: env, Dir: t.TempDir(), Jobs: 1}
+	})
 	src := []string{"core/use.c"}
 
 	// A changed header whose sibling only the tree has.

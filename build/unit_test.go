@@ -18,28 +18,14 @@ import (
 // the variant's copy of an included file and what is appended to it; the
 // diagnostics name the included files' own lines.
 func TestIncludedFileCompilesAsUnit(t *testing.T) {
-	root := t.TempDir()
-	for rel, text := range map[string]string{
+	c := miniCompiler(t, map[string]string{
 		"Kbuild":        "obj-y += core/\n",
 		"config":        "CONFIG_64BIT=y\nCONFIG_X86_64=y\n",
 		"core/Makefile": "obj-y += unit.o\n",
 		"core/unit.c":   "int base(void)\n{\n\treturn 1;\n}\n#include \"a.c\"\n#include \"b.c\"\n",
 		"core/a.c":      "int a(void)\n{\n\treturn base();\n}\n",
 		"core/b.c":      "int b(void)\n{\n\treturn a();\n}\n",
-	} {
-		p := filepath.Join(root, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	env, err := kbuild.Open(root, filepath.Join(root, "config"), kbuild.Options{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &Compiler{Env: env, Dir: t.TempDir(), Jobs: 1}
+	})
 	v := &Variant{Name: "unit", Files: map[string][]byte{
 		// b.c's call now names what a.c no longer defines
 		"core/a.c": []byte("int a2(void)\n{\n\treturn base();\n}\n"),
@@ -80,4 +66,25 @@ func TestIncludedFileCompilesAsUnit(t *testing.T) {
 			t.Errorf("diagnostic in %s, want core/b.c: %v", d.File, d)
 		}
 	}
+}
+
+// miniCompiler writes a miniature tree (tree-relative path -> text; its
+// config in "config") and returns a compiler for it, one job at a time.
+func miniCompiler(t *testing.T, files map[string]string) *Compiler {
+	t.Helper()
+	root := t.TempDir()
+	for rel, text := range files {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env, err := kbuild.Open(root, filepath.Join(root, "config"), kbuild.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Compiler{Env: env, Dir: t.TempDir(), Jobs: 1}
 }
