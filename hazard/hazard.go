@@ -364,9 +364,11 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 		}
 	case change.EnumAdded:
 		// a new enum type: its constants are compile-time values that no
-		// code of the running kernel can know, and it has no storage
+		// code of the running kernel can know, and it has no storage; but
+		// its lines in a header move every later line (__LINE__ in the
+		// header's inlines, in every includer)
 		if hdr {
-			h(HeaderOther, fmt.Sprintf("%s: a new enum; no code of the running kernel uses its constants, and defining it changes no layout and no code", ch.Subject), "none")
+			auto(HeaderDecl, fmt.Sprintf("%s: a new enum in a header; no code of the running kernel uses its constants, but the header's later lines move", ch.Subject), "move the new definition into the .c files that use it")
 		}
 	case change.EnumChanged:
 		if hdr {

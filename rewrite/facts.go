@@ -2,9 +2,11 @@ package rewrite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
+	"path"
 	"slices"
 	"strings"
 
@@ -208,30 +210,84 @@ func structLayouts(s *Session, ref StructRef) ([2]*layout.Struct, error) {
 	if err != nil {
 		return got, err
 	}
-	// The first includer the config builds that compiles in the base tree
-	// (a few tries: files the config builds should).
-	var user string
-	var notHere error
-	for i, u := range append(hu.Built, hu.Unknown...) {
-		if i == 8 {
+	// The includers the config builds that compile in the base tree, the
+	// patch's own files and the header's neighbours first: without a
+	// complete build the includers are a textual over-approximation (an
+	// <types.h> under some Makefile's -I names every types.h of the tree),
+	// and a file that does not really include the header has no layout of
+	// the struct in its DWARF; the next one is asked then.
+	var notHere, noLayout error
+	tried, compiled := 0, 0
+	for _, user := range layoutCandidates(s, header, append(hu.Built, hu.Unknown...)) {
+		if tried == 8 || compiled == 3 {
 			break
 		}
-		err := s.Env.Buildable(u)
-		if err == nil {
-			user = u
-			break
+		tried++
+		err := s.Env.Buildable(user)
+		if kbuild.IsNotCompilable(err) != nil {
+			notHere = err
+			continue
 		}
-		if kbuild.IsNotCompilable(err) == nil {
+		if err != nil {
 			return got, err
 		}
-		notHere = err
-	}
-	if user == "" {
-		if notHere != nil {
-			return got, fmt.Errorf("no file that includes %s compiles in the base tree: %v", header, notHere)
+		compiled++
+		got, err = layoutsIn(s, user, key)
+		if errors.Is(err, errNoLayout) {
+			noLayout = err
+			continue
 		}
-		return got, fmt.Errorf("no file the config builds includes %s", header)
+		return got, err
 	}
+	switch {
+	case noLayout != nil:
+		return got, noLayout
+	case notHere != nil:
+		return got, fmt.Errorf("no file that includes %s compiles in the base tree: %v", header, notHere)
+	}
+	return got, fmt.Errorf("no file the config builds includes %s", header)
+}
+
+// errNoLayout is the error of a compiled user whose DWARF has no layout of
+// the struct: it does not include the header after all.
+var errNoLayout = errors.New("no layout in its DWARF")
+
+// layoutCandidates orders the users of header to ask for a layout: the
+// patch's files first, then by how much of the header's directory they
+// share (net/batman-adv/types.h: net/batman-adv/ before net/ceph/),
+// then by name.
+func layoutCandidates(s *Session, header string, users []string) []string {
+	out := slices.Clone(users)
+	shared := func(f string) int {
+		n := 0
+		a, b := strings.Split(path.Dir(header), "/"), strings.Split(path.Dir(f), "/")
+		for n < len(a) && n < len(b) && a[n] == b[n] {
+			n++
+		}
+		return n
+	}
+	patched := func(f string) int {
+		if s.Upstream[f] != nil {
+			return 0
+		}
+		return 1
+	}
+	slices.SortStableFunc(out, func(a, b string) int {
+		if c := patched(a) - patched(b); c != 0 {
+			return c
+		}
+		if c := shared(b) - shared(a); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	return out
+}
+
+// layoutsIn compiles user with a probe of key, in the base tree and with
+// the upstream patch's headers, and reads the two layouts from its DWARF.
+func layoutsIn(s *Session, user, key string) ([2]*layout.Struct, error) {
+	var got [2]*layout.Struct
 	dir, err := s.WorkDir()
 	if err != nil {
 		return got, err
@@ -270,7 +326,7 @@ func structLayouts(s *Session, ref StructRef) ([2]*layout.Struct, error) {
 		}
 		got[i] = ls[key]
 		if got[i] == nil {
-			return got, fmt.Errorf("%s: no layout of %s in its DWARF", user, key)
+			return got, fmt.Errorf("%s: %w of %s", user, errNoLayout, key)
 		}
 	}
 	return got, nil

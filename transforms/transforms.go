@@ -16,6 +16,7 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite/moved"
 	"github.com/kprewrite/kprewrite/rewrite/overlay"
 	"github.com/kprewrite/kprewrite/rewrite/rcuhead"
+	"github.com/kprewrite/kprewrite/rewrite/recode"
 	"github.com/kprewrite/kprewrite/rewrite/rename"
 	"github.com/kprewrite/kprewrite/rewrite/retype"
 	"github.com/kprewrite/kprewrite/rewrite/samecode"
@@ -27,7 +28,8 @@ import (
 // All returns the transforms in pipeline order: definitions moved unchanged
 // between headers stay where they were first, header code moves into the
 // .c files, a removed member whose state upstream moves into a flag
-// bit stays and takes the patched code's operations on that bit, new
+// bit stays and takes the patched code's operations on that bit (one
+// whose state moves into a new enum member keeps it, through accessors), new
 // enum constants go into the .c files too, struct changes the config makes a no-op are dropped,
 // removed struct members go back into their struct, members retyped only
 // by qualifiers keep their old declaration, then
@@ -46,6 +48,7 @@ func All() []*rewrite.Transform {
 		moved.Transform,
 		header2c.Transform,
 		flagback.Transform,
+		recode.Transform,
 		enums.Transform,
 		ifcond.Transform,
 		keep.Transform,

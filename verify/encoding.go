@@ -61,7 +61,19 @@ func encodingOnly(src string, upstream, rewritten []byte) (gen []string, why str
 	// outside functions, in the whole unit: the same tokens, but for the
 	// bodies of struct, union and enum definitions (the layout check and
 	// the enums transform answer for those) and static_assert lines
-	if uo, ro := outside(uf, nil), outside(rf, rtext); !slices.Equal(uo, ro) {
+	// the rewrite's own file-scope objects (a table of locks, defined in
+	// one file and declared in the others) are the own functions' data:
+	// the functions that use them are the own ones, compared below
+	var ownData []ast.Span
+	for _, v := range rf.Vars {
+		if v.Func == nil && inSpans(rmain, v.Span.Off) && !declaresVar(uf, v.Name) {
+			ownData = append(ownData, v.Span)
+		}
+	}
+	if why := sameEnums(uf, rf); why != "" {
+		return nil, why
+	}
+	if uo, ro := outside(uf, nil), outside(rf, rtext, ownData...); !slices.Equal(uo, ro) {
 		i := 0
 		for i < len(uo) && i < len(ro) && uo[i] == ro[i] {
 			i++
@@ -199,7 +211,7 @@ func inSpans(spans []ast.Span, off int) bool {
 // definitions, without top-level static_assert(...); statements (they
 // make no code) and the bodies of struct, union and enum definitions;
 // text maps a token to the text compared (nil: norm).
-func outside(f *ast.File, text func(ast.Token) string) []string {
+func outside(f *ast.File, text func(ast.Token) string, skip ...ast.Span) []string {
 	if text == nil {
 		text = func(t ast.Token) string { return norm(t.Text) }
 	}
@@ -215,6 +227,9 @@ func outside(f *ast.File, text func(ast.Token) string) []string {
 		if fi < len(f.Funcs) && t.Off >= f.Funcs[fi].Span.Off {
 			continue // inside a function
 		}
+		if slices.ContainsFunc(skip, func(s ast.Span) bool { return s.Contains(t.Off) }) {
+			continue
+		}
 		if depth == 0 && (t.Text == "static_assert" || t.Text == "_Static_assert") {
 			for i < len(toks) && toks[i].Text != ";" {
 				i++
@@ -228,6 +243,7 @@ func outside(f *ast.File, text func(ast.Token) string) []string {
 				k++
 			}
 			if k < len(toks) && toks[k].Text == "{" {
+				start := len(out)
 				out = append(out, t.Text)
 				if k > i+1 {
 					out = append(out, toks[i+1].Text)
@@ -242,6 +258,13 @@ func outside(f *ast.File, text func(ast.Token) string) []string {
 					}
 				}
 				i = k
+				if t.Text == "enum" && depth == 0 && k+1 < len(toks) && toks[k+1].Text == ";" {
+					// an enum definition of its own: where it stands does
+					// not matter (header2c moves a new one into its
+					// users); sameEnums compares the constants
+					out = out[:start]
+					i = k + 1
+				}
 				continue
 			}
 		}
@@ -254,6 +277,44 @@ func outside(f *ast.File, text func(ast.Token) string) []string {
 		out = append(out, text(t))
 	}
 	return out
+}
+
+// sameEnums checks the enum constants the rewritten unit defines against
+// upstream's: a constant both define must come from the same enum (by
+// its tag, or its first constant when it has none), constant for
+// constant. The rewritten unit may lack upstream's enums (its code
+// compiles without them) and define some of its own.
+func sameEnums(up, rw *ast.File) string {
+	key := func(e *ast.Enum) string {
+		if e.Name != "" || len(e.Values) == 0 {
+			return "enum " + e.Name
+		}
+		return "the enum of " + e.Values[0].Name
+	}
+	where := map[string]*ast.Enum{}
+	for _, e := range up.Enums {
+		for _, v := range e.Values {
+			where[v.Name] = e
+		}
+	}
+	for _, e := range rw.Enums {
+		for _, v := range e.Values {
+			u := where[v.Name]
+			if u == nil {
+				continue
+			}
+			if key(u) != key(e) || !sameEnum(u, e) {
+				return fmt.Sprintf("%s defines %s other than upstream's %s", key(e), v.Name, key(u))
+			}
+		}
+	}
+	return ""
+}
+
+// declaresVar reports whether f defines or declares a file-scope
+// variable name.
+func declaresVar(f *ast.File, name string) bool {
+	return slices.ContainsFunc(f.Vars, func(v *ast.Var) bool { return v.Func == nil && v.Name == name })
 }
 
 // norm is a token's text with the numbers __COUNTER__ gives names dropped
@@ -293,7 +354,9 @@ func texts(ts []ast.Token) []string {
 // to its ')') stands for one upstream call or parenthesised group (what
 // upstream writes there: a bit operation, a macro's expansion), and every
 // other token must match, in order (text gives a rewritten token's text).
-// It is wildcard matching, each call a '*' of that shape.
+// It is wildcard matching, each call a '*' of that shape; a statement
+// macro's expansion, "do { ... } while (0)", is of that shape too (what a
+// lock table's init function stands for: spin_lock_init()).
 func onlyOwnCalls(a []string, b []ast.Token, own map[string]bool, text func(ast.Token) string) string {
 	// the pattern: the rewritten tokens with each own call one wildcard
 	const wild = "\x00call"
@@ -331,9 +394,9 @@ func onlyOwnCalls(a []string, b []ast.Token, own map[string]bool, text func(ast.
 	for j := range a {
 		closing[j] = -1
 		switch a[j] {
-		case "(":
+		case "(", "{":
 			open = append(open, j)
-		case ")":
+		case ")", "}":
 			if len(open) > 0 {
 				closing[open[len(open)-1]] = j
 				open = open[:len(open)-1]
@@ -358,6 +421,11 @@ func onlyOwnCalls(a []string, b []ast.Token, own map[string]bool, text func(ast.
 					end = closing[j0]
 				case j0+1 < m && a[j0+1] == "(" && ast.IsIdent(a[j0]):
 					end = closing[j0+1]
+				case a[j0] == "do" && j0+1 < m && a[j0+1] == "{":
+					// a statement macro's expansion, do { ... } while (0)
+					if c := closing[j0+1]; c > 0 && c+4 < m && a[c+1] == "while" && a[c+2] == "(" && a[c+3] == "0" && a[c+4] == ")" {
+						end = c + 4
+					}
 				}
 				if end >= 0 {
 					cur[end+1] = true

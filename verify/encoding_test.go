@@ -62,23 +62,39 @@ func TestEncodingOnly(t *testing.T) {
 	}
 }
 
+// TestEncodingOnlyOwnData: the rewrite's own file-scope data (a lock
+// table) and an enum defined elsewhere than upstream's (header2c moved it
+// into the file) are no difference outside functions.
+func TestEncodingOnlyOwnData(t *testing.T) {
+	up := strings.Replace(encUpstream, "#ifdef CONFIG_X", "enum pkt_state { PKT_A, PKT_B };\n\n#ifdef CONFIG_X", 1)
+	rw := strings.Replace(encRewritten, "static_assert(sizeof(int) == 4);", "static int lock_table[4];\n\nenum pkt_state { PKT_A, PKT_B };", 1)
+	if _, why := encodingOnly("net/x.c", []byte(up), []byte(rw)); why != "" {
+		t.Errorf("own data and a moved enum: %s", why)
+	}
+}
+
 func TestEncodingOnlyRefuses(t *testing.T) {
 	for _, c := range []struct{ name, from, to, why string }{
 		{"a dropped condition", "\tif (!pkt_sock_get_running(po))\n", "\tif (1)\n", `"1" differs from upstream`},
 		{"an extra statement", "\tlock();\n}", "\tlock();\n\tlock();\n}", "differs from upstream outside a call"},
 		{"a dropped statement", "\tlock();\n}", "}", `"}" differs from upstream`},
-		{"a changed global", "static_assert(sizeof(int) == 4);", "static int extra;", "outside functions"},
+		{"a new declaration", "static_assert(sizeof(int) == 4);", "typedef int extra_t;", "outside functions"},
+		{"an enum of another value", "static_assert(sizeof(int) == 4);", "enum pkt_state { PKT_A, PKT_B = 3 };", "defines PKT_A other than upstream's enum pkt_state"},
 		{"no own function", "RUNNING, 1", "RUNNING, 0", "defines no function of its own"},
 	} {
 		base := encRewritten
+		up := encUpstream
 		if c.name == "no own function" {
 			base = encUpstream
+		}
+		if c.name == "an enum of another value" {
+			up = strings.Replace(encUpstream, "#ifdef CONFIG_X", "enum pkt_state { PKT_A, PKT_B };\n\n#ifdef CONFIG_X", 1)
 		}
 		rw := strings.Replace(base, c.from, c.to, 1)
 		if rw == base {
 			t.Fatalf("%s: the case does not change the file", c.name)
 		}
-		_, why := encodingOnly("net/x.c", []byte(encUpstream), []byte(rw))
+		_, why := encodingOnly("net/x.c", []byte(up), []byte(rw))
 		if !strings.Contains(why, c.why) {
 			t.Errorf("%s: got %q, want it to say %q", c.name, why, c.why)
 		}

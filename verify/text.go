@@ -58,6 +58,9 @@ func (r *Report) WriteText(w io.Writer) {
 			if len(o.Missing) > 0 {
 				fmt.Fprintf(w, "      MISSING:   %s\n", list(o.Missing))
 			}
+			if len(o.Shifted) > 0 {
+				fmt.Fprintf(w, "      shifted:   %s (upstream changes them only by layout shifts: the same code in the base and upstream units, reaching only code that is the same, naming no retyped or added member)\n", list(o.Shifted))
+			}
 			if len(o.Inlined) > 0 {
 				fmt.Fprintf(w, "      inlined:   %s (the rewritten build has no copy of its own: gcc inlined it into callers the rewritten patch changes)\n", strings.Join(o.Inlined, "; "))
 			}

@@ -90,8 +90,13 @@ type ObjectFuncs struct {
 	// upstream encodes what those calls do.
 	Encoded   []string `json:"encoded,omitempty"`
 	EncodedBy []string `json:"encoded_by,omitempty"` // the source files and calls that make them so
-	Sources   []string `json:"-"`                    // the compiled sources of the object
-	Extra     []string `json:"extra,omitempty"`      // changed only by the rewritten patch
+	// Shifted are functions the upstream patch changes only by layout
+	// shifts where its layout-only build could not show it (shiftOnly):
+	// the same tokens in the base and upstream units, reaching only
+	// functions that are the same too.
+	Shifted []string `json:"shifted,omitempty"`
+	Sources []string `json:"-"`               // the compiled sources of the object
+	Extra   []string `json:"extra,omitempty"` // changed only by the rewritten patch
 }
 
 // Split is one per-object patch written by --split.
@@ -532,6 +537,20 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 			}
 			return out[0], out[1], nil
 		}
+		fs.preprocessBase = func(src string) ([]byte, error) {
+			rs, err := comp.Compile(progress.Named(ctx, "functions"), &build.Variant{Name: vBase}, []string{src}, build.Options{Preprocess: true, MaxErrors: 5})
+			if err != nil {
+				if envErr == nil {
+					envErr = err
+				}
+				return nil, err
+			}
+			if rs[0].Failed {
+				return nil, fmt.Errorf("gcc -E %s failed in the base tree", src)
+			}
+			return rs[0].Preprocessed, nil
+		}
+		fs.changedMembers = changedMembers(origChanges)
 	}
 	funcCheck, objs := compareFunctions(baseRes, fs)
 	if envErr != nil {
@@ -1132,6 +1151,11 @@ type builtFuncs struct {
 	// preprocess returns gcc -E of a source file in the upstream and the
 	// rewritten tree (for encodingOnly).
 	preprocess func(src string) (upstream, rewritten []byte, err error)
+	// preprocessBase returns gcc -E of a source file in the base tree
+	// (for shiftOnly).
+	preprocessBase func(src string) ([]byte, error)
+	// changedMembers are the members the upstream patch retypes or adds.
+	changedMembers map[string]bool
 }
 
 // upstreamRef is what the upstream build of src is compared with: the
@@ -1306,6 +1330,7 @@ func compareFunctions(base []*build.Result, fs builtFuncs) (Check, []ObjectFuncs
 	})
 	total := 0
 	encoded := map[string]encoding{}
+	shiftUnits := map[string]*units{}
 	var notEncoded []string // why files with missing functions are no encoding
 	for _, k := range objs {
 		of := per[k]
@@ -1342,6 +1367,12 @@ func compareFunctions(base []*build.Result, fs builtFuncs) (Check, []ObjectFuncs
 				}
 				continue
 			}
+			if src, why := shiftOnly(fs, of.Sources, f, rw, shiftUnits); src != "" {
+				of.Shifted = append(of.Shifted, f)
+				continue
+			} else if why != "" && !slices.Contains(notEncoded, why) {
+				notEncoded = append(notEncoded, why)
+			}
 			of.Missing = append(of.Missing, f)
 		}
 		if hasOriginal {
@@ -1367,6 +1398,13 @@ func compareFunctions(base []*build.Result, fs builtFuncs) (Check, []ObjectFuncs
 		c.Summary += "; every function the upstream patch changes is changed by the rewritten patch"
 		if n := encodedCount(out); n > 0 {
 			c.Summary += fmt.Sprintf(" or, %s, left as the running kernel's where the rewritten source is upstream's but for calls of its own accessors", plural(n, "function"))
+		}
+		shifted := 0
+		for _, o := range out {
+			shifted += len(o.Shifted)
+		}
+		if shifted > 0 {
+			c.Summary += fmt.Sprintf("; %s upstream changes only by layout shifts (the same code in the base and upstream units)", plural(shifted, "function"))
 		}
 	}
 	return c, out

@@ -66,6 +66,40 @@ func InsertionPoint(f *ast.File) int {
 	return at
 }
 
+// AfterDefinitions returns at, or a later offset of f when f defines a
+// struct, union or enum that code names after at (a new enum header2c
+// moved into the file, whose accessors come after it): the end of the
+// line that ends the last such definition.
+func AfterDefinitions(f *ast.File, at int, code string) int {
+	out := at
+	end := func(span ast.Span) {
+		e := span.End
+		for e < len(f.Src) && f.Src[e] != '\n' {
+			e++
+		}
+		if e < len(f.Src) {
+			e++
+		}
+		if e > out {
+			out = e
+		}
+	}
+	names := func(kind, tag string) bool {
+		return tag != "" && ast.NamesAny(ast.Tokenize([]byte(code)), map[string]bool{tag: true}) && strings.Contains(code, kind+" "+tag)
+	}
+	for _, e := range f.Enums {
+		if e.Span.Off >= at && atFileScope(f, e.Span.Off) && names("enum", e.Name) {
+			end(e.Span)
+		}
+	}
+	for _, s := range f.Structs {
+		if s.Span.Off >= at && atFileScope(f, s.Span.Off) && names(s.Kind, s.Name) {
+			end(s.Span)
+		}
+	}
+	return out
+}
+
 // atFileScope reports whether off is between file-scope declarations:
 // the code before it ends with ";" or "}" (or there is none), not inside
 // an initializer, a struct or a function.

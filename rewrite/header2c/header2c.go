@@ -73,15 +73,17 @@ const (
 
 // item is one definition that moves into the users.
 type item struct {
-	kind    kind
-	name    string
-	header  string
-	added   bool       // new in the patch: keeps its name
-	seed    bool       // changed or added by the patch (as opposed to pulled in)
-	text    string     // its post-image text
-	pre     *ast.Macro // a changed macro as the running kernel has it
-	post    *ast.Macro // and as the patch leaves it
-	entries []*rewrite.Entry
+	kind   kind
+	name   string
+	header string
+	added  bool       // new in the patch: keeps its name
+	seed   bool       // changed or added by the patch (as opposed to pulled in)
+	text   string     // its post-image text
+	pre    *ast.Macro // a changed macro as the running kernel has it
+	post   *ast.Macro // and as the patch leaves it
+	// constants are a new enum's: its users name them, not its tag
+	constants []string
+	entries   []*rewrite.Entry
 }
 
 type state struct {
@@ -542,6 +544,22 @@ func (st *state) seeds() {
 			}
 		case e.Kind == hazard.HeaderDecl && ch.Kind == change.VarAdded && ch.PostVar != nil && ch.PostVar.Extern:
 			st.add(&item{kind: kDecl, name: ch.Name, header: e.File, added: true, seed: true, text: cur.Text(ch.PostVar.Span)}, e)
+		case e.Kind == hazard.HeaderDecl && ch.Kind == change.EnumAdded && ch.PostEnum != nil:
+			for _, en := range cur.Enums {
+				if en.Name == ch.PostEnum.Name && en.Name != "" {
+					it := &item{kind: kStruct, name: "enum " + en.Name, header: e.File, added: true, seed: true, text: cur.Text(ast.Span{Off: en.Span.Off, End: endOfStatement(cur, en.Span.End)})}
+					st.add(it, e)
+					// its users name the constants, not the tag: the
+					// compiler finds them by the constants, poisoned
+					for _, v := range en.Values {
+						it.constants = append(it.constants, v.Name)
+						if _, ok := st.byName[v.Name]; !ok {
+							st.byName[v.Name] = it
+						}
+					}
+					break
+				}
+			}
 		case e.Kind == hazard.HeaderDecl && ch.Kind == change.StructAdded:
 			if s := cur.Struct(ch.Struct); s != nil {
 				st.add(&item{kind: kStruct, name: "struct " + s.Name, header: e.File, added: true, seed: true, text: cur.Text(ast.Span{Off: s.Span.Off, End: endOfStatement(cur, s.Span.End)})}, e)
@@ -1039,6 +1057,19 @@ func (st *state) poisoned(h string, names map[string]bool) []byte {
 	src := f.Src
 	var eds []edit.Edit
 	for _, it := range st.items {
+		if it.header == h && it.kind == kStruct && len(it.constants) > 0 {
+			// a new enum: its constants, where the enum defines them
+			for _, en := range f.Enums {
+				if "enum "+en.Name != it.name {
+					continue
+				}
+				for _, v := range en.Values {
+					names[v.Name] = true
+					eds = append(eds, moved(v.Span.Off+len(v.Name)))
+				}
+			}
+			continue
+		}
 		if it.header != h || (it.kind != kFunc && it.kind != kMacro && it.kind != kDecl) {
 			continue
 		}

@@ -62,10 +62,11 @@ type Member struct {
 	// may gather facts across the uses): a non-empty answer refuses the
 	// member as Check's would.
 	Confirm func() string
-	// Drop, when set, may claim a use whose whole statement goes away
-	// (a lock's spin_lock_init when the lock lives in a static table): it
-	// returns the byte range of the statement in the file's current text.
-	Drop func(file string, src []byte, a *cexpr.Access) (off, end int, ok bool)
+	// Replace, when set, may claim a use whose whole statement becomes
+	// another (a lock's spin_lock_init when the lock lives in a static
+	// table, initialised statically): it returns the byte range of the
+	// statement in the file's current text and the text that replaces it.
+	Replace func(file string, src []byte, a *cexpr.Access) (off, end int, text string, ok bool)
 	// Macro, when set, takes a use the compiler finds inside the body of
 	// a header's macro (kfree_rcu(p, member) reaches the member in
 	// rcupdate.h): it returns the edits that rewrite the macro's
@@ -341,9 +342,9 @@ func pointerEdits(p *rewrite.Pass, f string, accs []*cexpr.Access, owner map[int
 		if !m.viaPtr(a) {
 			continue
 		}
-		if m.Drop != nil {
-			if off, end, ok := m.Drop(f, src, a); ok {
-				p.Edit(edit.Edit{File: f, Off: off, End: end, Text: "", Why: "statement dropped", Hazard: m.Entry.Hazard})
+		if m.Replace != nil {
+			if off, end, text, ok := m.Replace(f, src, a); ok {
+				p.Edit(edit.Edit{File: f, Off: off, End: end, Text: text, Why: "statement replaced", Hazard: m.Entry.Hazard})
 				continue
 			}
 		}
@@ -457,8 +458,9 @@ func accessorCode(p *rewrite.Pass, f string, applied []*Member) {
 		}
 		codes = append(codes, m.CodeIn(f))
 	}
-	at := gen.InsertionPoint(pf)
-	p.Edit(edit.Edit{File: f, Off: at, End: at, Text: gen.Styled(f, gen.InsertText(pf.Src, at, gen.Join(codes))), Why: "accessors", Hazard: only(users)})
+	code := gen.Join(codes)
+	at := gen.AfterDefinitions(pf, gen.InsertionPoint(pf), code)
+	p.Edit(edit.Edit{File: f, Off: at, End: at, Text: gen.Styled(f, gen.InsertText(pf.Src, at, code)), Why: "accessors", Hazard: only(users)})
 }
 
 // CodeIn returns the code m puts into file f.

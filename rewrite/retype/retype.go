@@ -81,6 +81,8 @@ func run(p *rewrite.Pass) error {
 				retypeFnptr(p, k, e, t)
 			} else if from, width, ok := narrowFlags(ch.PreMember, ch.PostMember); ok {
 				retypeBitops(p, k, e, from, width)
+			} else if from, to, ok := narrowing(ch.PreMember, ch.PostMember); ok {
+				retypeNarrow(p, k, e, from, to)
 			}
 			continue
 		}

@@ -394,31 +394,16 @@ func checkCasts(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, edits map[st
 	if len(checks) == 0 {
 		return ""
 	}
-	o, err := p.Oracle()
-	if err != nil {
-		return "the casts inside macro arguments cannot be checked without the compiler: " + err.Error()
-	}
-	files := p.CurrentFiles()
-	files[e.File] = reverted
 	var sources []string
 	for f := range edits {
-		if !slices.ContainsFunc(checks, func(c castCheck) bool { return c.file == f }) {
-			continue
+		if slices.ContainsFunc(checks, func(c castCheck) bool { return c.file == f }) {
+			sources = append(sources, f)
 		}
-		out, err := edit.Apply(p.File(f), edits[f])
-		if err != nil {
-			return err.Error()
-		}
-		files[f] = out
-		sources = append(sources, f)
 	}
 	sort.Strings(sources)
-	ds, err := o.Diagnostics(p.Context(), files, sources)
-	if err == nil {
-		err = oracle.MissingInclude(ds)
-	}
-	if err != nil {
-		return "the compiler oracle failed checking the casts inside macro arguments: " + err.Error()
+	ds, why := diagnostics(p, e, reverted, edits, sources)
+	if why != "" {
+		return "checking the casts inside macro arguments: " + why
 	}
 	for i, d := range ds {
 		if d.Severity != "error" {
@@ -441,4 +426,46 @@ func checkCasts(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, edits map[st
 		return fmt.Sprintf("with the casts of the reads that are whole arguments (%s:%d's %s first), %s does not compile (gcc: %s:%d: %s)", checks[0].file, checks[0].line, checks[0].macro, d.File, d.File, d.Line, d.Message)
 	}
 	return ""
+}
+
+// compileEdited compiles sources with their edits, the header as the
+// rewrite leaves it (reverted), and returns gcc's first error, or "".
+func compileEdited(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, edits map[string][]edit.Edit, sources []string) string {
+	ds, why := diagnostics(p, e, reverted, edits, sources)
+	if why != "" {
+		return why
+	}
+	for _, d := range ds {
+		if d.Severity == "error" {
+			return fmt.Sprintf("%s does not compile (gcc: %s:%d: %s)", d.File, d.File, d.Line, d.Message)
+		}
+	}
+	return ""
+}
+
+// diagnostics compiles sources with their edits and e's header as
+// reverted, and returns gcc's diagnostics, or why the compiler could not
+// be asked.
+func diagnostics(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, edits map[string][]edit.Edit, sources []string) ([]build.Diagnostic, string) {
+	o, err := p.Oracle()
+	if err != nil {
+		return nil, "the compiler is needed: " + err.Error()
+	}
+	files := p.CurrentFiles()
+	files[e.File] = reverted
+	for _, f := range sources {
+		out, err := edit.Apply(p.File(f), edits[f])
+		if err != nil {
+			return nil, err.Error()
+		}
+		files[f] = out
+	}
+	ds, err := o.Diagnostics(p.Context(), files, sources)
+	if err == nil {
+		err = oracle.MissingInclude(ds)
+	}
+	if err != nil {
+		return nil, "the compiler oracle failed: " + err.Error()
+	}
+	return ds, ""
 }

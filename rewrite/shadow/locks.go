@@ -18,7 +18,8 @@ const TableBits = 8
 
 // tableLock is a lock type kept in a static table of locks: the static
 // initialiser of one slot (taking the table's name, for lockdep) and the
-// init function the upstream code calls on it, which the rewrite drops.
+// init function the upstream code calls on it, which the rewrite replaces
+// with a call of an empty function of its own.
 type tableLock struct {
 	initializer string
 	initFn      string
@@ -73,12 +74,39 @@ func tableCode(pl *plan, f string) string {
 	}
 	fmt.Fprintf(&b, "\nstatic inline %s *%s(const %s *s)\n{\n", pl.typ, m.Ptr, m.Key)
 	fmt.Fprintf(&b, "\treturn &%s[hash_ptr(s, %s)];\n}\n", table, bits)
+	if pl.inits[f] {
+		b.WriteString("\n" + gen.Comment("", gen.Wrap(fmt.Sprintf("%s: what upstream's %s() of the lock becomes. The table's locks are initialised statically, and initialising a slot another object's code may hold would break it: there is nothing to do.", gen.Banner, tl.initFn), 76)...))
+		fmt.Fprintf(&b, "static inline void %s(const %s *s)\n{\n}\n", pl.initFn, m.Key)
+	}
 	return b.String()
 }
 
-// dropInit claims a use that is the whole statement "init_fn(&obj->m);":
-// the table's locks are initialised statically, and initialising a slot
-// that another object's code may hold would break it.
+// replaceInit claims a use that is the whole statement "init_fn(&obj->m);"
+// and makes it a call of the table's empty init function: the table's
+// locks are initialised statically, and initialising a slot that another
+// object's code may hold would break it.
+func replaceInit(pl *plan) func(string, []byte, *cexpr.Access) (int, int, string, bool) {
+	drop := dropInit(pl)
+	return func(file string, src []byte, a *cexpr.Access) (int, int, string, bool) {
+		off, end, ok := drop(file, src, a)
+		if !ok {
+			return 0, 0, "", false
+		}
+		if pl.inits == nil {
+			pl.inits = map[string]bool{}
+		}
+		pl.inits[file] = true
+		indent := off
+		for indent < end && (src[indent] == ' ' || src[indent] == '\t') {
+			indent++
+		}
+		obj := string(src[a.Object.Off:a.Object.End])
+		return off, end, string(src[off:indent]) + pl.initFn + "(" + cexpr.AddressOf(obj, a.Arrow) + ");\n", true
+	}
+}
+
+// dropInit finds a use that is the whole statement "init_fn(&obj->m);"
+// and returns the statement's lines.
 func dropInit(pl *plan) func(string, []byte, *cexpr.Access) (int, int, bool) {
 	initFn := tableLocks[pl.typ].initFn
 	return func(_ string, src []byte, a *cexpr.Access) (int, int, bool) {

@@ -26,8 +26,10 @@
 //     allocated, so the lock is never NULL; lock and unlock compute the
 //     same slot, so they take the same lock, with no lookup; objects
 //     created before the livepatch are covered; nothing leaks; the
-//     upstream spin_lock_init() of the member is dropped (re-initialising a
-//     slot another object's code holds would break it). A static fallback
+//     upstream spin_lock_init() of the member becomes a call of an empty
+//     function of the rewrite's own (re-initialising a slot another
+//     object's code holds would break it; the call keeps the place and
+//     says so). A static fallback
 //     lock used only when an allocation fails would not be correct: a task
 //     that failed to allocate and one that allocated later would hold
 //     different locks for one object. The table's one hazard is two
@@ -107,9 +109,11 @@ type plan struct {
 	gfps    []string
 	frees   []*sites.Free
 	allocs  []string
-	table   string     // the lock table, for lock members kept in one (no shadow)
-	copies  []copySite // by-value copies of the struct, which carry the shadow
-	copier  string     // the function that copies the shadow
+	table   string          // the lock table, for lock members kept in one (no shadow)
+	initFn  string          // the table lock's (empty) init function, which upstream's init calls become
+	inits   map[string]bool // the files whose init calls become initFn's
+	copies  []copySite      // by-value copies of the struct, which carry the shadow
+	copier  string          // the function that copies the shadow
 	// lifecycle says why the shadow cannot follow the objects (a stack
 	// object, a copy kprewrite cannot follow): the member is refused
 	// with it once its uses passed their own checks
@@ -248,7 +252,7 @@ func run(p *rewrite.Pass) error {
 			1<<TableBits, pl.table, m.Uses, strings.Join(m.Files, ", "), m.Ptr))
 		p.Note(rewrite.Finding{File: m.Header, Line: m.Entry.Line, Subject: m.Key + "." + m.Name,
 			Reason: "nothing is allocated: the lock is never NULL, lock and unlock find the same lock, objects created before the livepatch lock as new ones do, and the upstream " +
-				tableLocks[pl.typ].initFn + "() calls are dropped (the table is initialised statically). Objects whose addresses hash alike share a lock: the patched functions never take two of these locks at once (checked in each patched file, calls into other files not followed), so sharing adds contention, not deadlock"})
+				tableLocks[pl.typ].initFn + "() calls become calls of " + pl.initFn + "(), which does nothing (the table is initialised statically). Objects whose addresses hash alike share a lock: the patched functions never take two of these locks at once (checked in each patched file, calls into other files not followed), so sharing adds contention, not deadlock"})
 	}
 	if len(done) == 0 {
 		return nil
@@ -470,7 +474,8 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 		m.Ptr = p.UniqueName(tag + "_" + m.Name + "_ptr")
 		pl.table = p.UniqueName(tableName(m))
 		m.Includes = []string{"linux/hash.h"}
-		m.Drop = dropInit(pl)
+		pl.initFn = p.UniqueName(tag + "_" + m.Name + "_init")
+		m.Replace = replaceInit(pl)
 		m.Check = initCheck(p, pl)
 		m.CodeFor = func(f string) string { return tableCode(pl, f) }
 		m.Code = tableCode(pl, "")
