@@ -184,14 +184,16 @@ func sameClosure(base, up *ast.File, name string, changed, rewritten map[string]
 }
 
 // changedMembers names the members whose type the upstream changes give
-// another (retyped) or that they add: a function naming one changes by
-// more than a shift.
+// another (retyped, a bitfield's width) or that they add: a function
+// naming one changes by more than a shift.
 func changedMembers(chs []*change.File) map[string]bool {
 	out := map[string]bool{}
 	for _, fc := range chs {
 		for _, ch := range fc.Changes {
-			if ch.Kind == change.MemberRetyped || ch.Kind == change.MemberAdded {
-				out[ch.Member] = true
+			switch ch.Kind {
+			case change.MemberRetyped, change.MemberBits, change.MemberAdded:
+				// a nested member is named "outer.inner"
+				out[ch.Member[strings.LastIndex(ch.Member, ".")+1:]] = true
 			}
 		}
 	}

@@ -559,7 +559,8 @@ func apply(p *rewrite.Pass, r *recoded) {
 		for k, c := range r.others {
 			cs = append(cs, fmt.Sprintf("%s as %d", c, -1-k))
 		}
-		codes += "; " + strings.Join(cs, ", ") + ", values the running kernel's code never stores (it stores 0 and 1 and increments)"
+		codes += "; " + strings.Join(cs, ", ") + ", values the running kernel's code never stores (it stores 0 and 1 and increments); " +
+			"its functions, still running during the transition or after the livepatch is disabled, read those as a set " + ch.Member
 	}
 	p.Resolve(r.removed, fmt.Sprintf("the member stays in %s %s: the state upstream moves to %s lives in it, where objects that exist when the livepatch loads hold it; %s",
 		ch.PreStruct.Kind, ch.Struct, ach.Member, codes))
