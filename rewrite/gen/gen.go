@@ -67,11 +67,19 @@ func InsertionPoint(f *ast.File) int {
 }
 
 // AfterDefinitions returns at, or a later offset of f when f defines a
-// struct, union or enum that code names after at (a new enum header2c
-// moved into the file, whose accessors come after it): the end of the
-// line that ends the last such definition.
+// struct, union or enum that code names after at and before the first
+// function after at (a new enum header2c moved into the file, whose
+// accessors come after it): the end of the line that ends the last such
+// definition.
 func AfterDefinitions(f *ast.File, at int, code string) int {
 	out := at
+	limit := len(f.Src)
+	for _, fn := range f.Funcs {
+		if fn.Span.Off >= at {
+			limit = fn.Span.Off
+			break
+		}
+	}
 	end := func(span ast.Span) {
 		e := span.End
 		for e < len(f.Src) && f.Src[e] != '\n' {
@@ -88,12 +96,12 @@ func AfterDefinitions(f *ast.File, at int, code string) int {
 		return tag != "" && ast.NamesAny(ast.Tokenize([]byte(code)), map[string]bool{tag: true}) && strings.Contains(code, kind+" "+tag)
 	}
 	for _, e := range f.Enums {
-		if e.Span.Off >= at && atFileScope(f, e.Span.Off) && names("enum", e.Name) {
+		if e.Span.Off >= at && e.Span.End <= limit && atFileScope(f, e.Span.Off) && names("enum", e.Name) {
 			end(e.Span)
 		}
 	}
 	for _, s := range f.Structs {
-		if s.Span.Off >= at && atFileScope(f, s.Span.Off) && names(s.Kind, s.Name) {
+		if s.Span.Off >= at && s.Span.End <= limit && atFileScope(f, s.Span.Off) && names(s.Kind, s.Name) {
 			end(s.Span)
 		}
 	}

@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -52,5 +53,23 @@ func TestInsertedBlockHasOneBlankLineEachSide(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestAfterDefinitions: generated code that names a type the file
+// defines after the insertion point (an enum header2c moved there) goes
+// after that definition, but never past the file's first function.
+func TestAfterDefinitions(t *testing.T) {
+	src := "#include <a.h>\n\nenum st {\n\tST_A,\n};\n\nint f(void)\n{\n\treturn 0;\n}\n\nenum late { L_A };\n"
+	f := ast.Parse("x.c", []byte(src))
+	at := InsertionPoint(f)
+	if got := AfterDefinitions(f, at, "static inline enum st get(void) { return ST_A; }"); got != strings.Index(src, "\nint f") {
+		t.Errorf("after enum st: got %d, want %d", got, strings.Index(src, "\nint f"))
+	}
+	if got := AfterDefinitions(f, at, "static inline enum late get(void) { return L_A; }"); got != at {
+		t.Errorf("an enum after the first function: got %d, want the insertion point %d", got, at)
+	}
+	if got := AfterDefinitions(f, at, "static inline int get(void) { return 0; }"); got != at {
+		t.Errorf("code naming no type of the file: got %d, want %d", got, at)
 	}
 }
