@@ -280,31 +280,35 @@ func outside(f *ast.File, text func(ast.Token) string, skip ...ast.Span) []strin
 }
 
 // sameEnums checks the enum constants the rewritten unit defines against
-// upstream's: a constant both define must come from the same enum (by
-// its tag, or its first constant when it has none), constant for
-// constant. The rewritten unit may lack upstream's enums (its code
-// compiles without them) and define some of its own.
+// upstream's: a constant both define must have the same value, which it
+// has when it and every constant before it in its enum are upstream's,
+// name for name and value for value (upstream may add constants after
+// it, or elsewhere). The rewritten unit may lack upstream's enums (its
+// code compiles without them) and define some of its own.
 func sameEnums(up, rw *ast.File) string {
-	key := func(e *ast.Enum) string {
-		if e.Name != "" || len(e.Values) == 0 {
-			return "enum " + e.Name
-		}
-		return "the enum of " + e.Values[0].Name
+	type at struct {
+		e *ast.Enum
+		i int
 	}
-	where := map[string]*ast.Enum{}
+	where := map[string]at{}
 	for _, e := range up.Enums {
-		for _, v := range e.Values {
-			where[v.Name] = e
+		for i, v := range e.Values {
+			where[v.Name] = at{e, i}
 		}
 	}
+	norm := func(s string) string { return strings.Join(strings.Fields(s), " ") }
 	for _, e := range rw.Enums {
-		for _, v := range e.Values {
-			u := where[v.Name]
-			if u == nil {
+		for i, v := range e.Values {
+			u, ok := where[v.Name]
+			if !ok {
 				continue
 			}
-			if key(u) != key(e) || !sameEnum(u, e) {
-				return fmt.Sprintf("%s defines %s other than upstream's %s", key(e), v.Name, key(u))
+			same := u.i == i
+			for k := 0; same && k <= i; k++ {
+				same = u.e.Values[k].Name == e.Values[k].Name && norm(u.e.Values[k].Value) == norm(e.Values[k].Value)
+			}
+			if !same {
+				return fmt.Sprintf("the rewritten unit defines %s other than upstream's unit (its enum up to it differs)", v.Name)
 			}
 		}
 	}
@@ -312,9 +316,9 @@ func sameEnums(up, rw *ast.File) string {
 }
 
 // declaresVar reports whether f defines or declares a file-scope
-// variable name.
+// variable name (__COUNTER__ numbers aside: norm).
 func declaresVar(f *ast.File, name string) bool {
-	return slices.ContainsFunc(f.Vars, func(v *ast.Var) bool { return v.Func == nil && v.Name == name })
+	return slices.ContainsFunc(f.Vars, func(v *ast.Var) bool { return v.Func == nil && norm(v.Name) == norm(name) })
 }
 
 // norm is a token's text with the numbers __COUNTER__ gives names dropped
