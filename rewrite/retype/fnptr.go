@@ -46,17 +46,8 @@ func fnptrType(m *ast.Member) string {
 //   - .migrate	= (void *)xfrm_send_migrate,
 func retypeFnptr(p *rewrite.Pass, k *kept, e *rewrite.Entry, newType string) {
 	what := "keep the member's old type; call it through a cast to the new signature and store the new implementations through (void *)"
-	cur, reverted, old, ok := oldDeclaration(p, e)
+	cur, reverted, u, ok := keptUses(p, e, what)
 	if !ok {
-		return
-	}
-	if old == nil {
-		p.RefuseManual(e, "the member's lines hold other changes too", what)
-		return
-	}
-	u, why := findUses(p, e, reverted, old)
-	if why != "" {
-		p.RefuseManual(e, why, what)
 		return
 	}
 	// the calls cast to a typedef of the new signature, one per file

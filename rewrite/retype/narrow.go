@@ -54,17 +54,8 @@ func narrowing(a, b *ast.Member) (string, string, bool) {
 // it.
 func retypeNarrow(p *rewrite.Pass, k *kept, e *rewrite.Entry, from, to string) {
 	step := fmt.Sprintf("keep %s in the header and convert at the use sites (read (%s) of it, store values converted to %s)", from, to, to)
-	cur, reverted, old, ok := oldDeclaration(p, e)
+	cur, reverted, u, ok := keptUses(p, e, step)
 	if !ok {
-		return
-	}
-	if old == nil {
-		p.RefuseManual(e, "the member's lines hold other changes too", step)
-		return
-	}
-	u, why := findUses(p, e, reverted, old)
-	if why != "" {
-		p.RefuseManual(e, why, step)
 		return
 	}
 	name := e.Change.Member

@@ -132,6 +132,27 @@ func oldDeclaration(p *rewrite.Pass, e *rewrite.Entry) (cur *ast.File, reverted 
 	return cur, reverted, old, true
 }
 
+// keptUses is the start every use-rewriting retype shares: the header
+// with the member's old declaration back, and every use of the member
+// the compiler finds with that declaration renamed. It refuses the entry
+// with step, and reports false, when either is not to be had.
+func keptUses(p *rewrite.Pass, e *rewrite.Entry, step string) (cur *ast.File, reverted []byte, u *memberUses, ok bool) {
+	cur, reverted, old, ok := oldDeclaration(p, e)
+	if !ok {
+		return nil, nil, nil, false
+	}
+	if old == nil {
+		p.RefuseManual(e, "the member's lines hold other changes too", step)
+		return nil, nil, nil, false
+	}
+	u, why := findUses(p, e, reverted, old)
+	if why != "" {
+		p.RefuseManual(e, why, step)
+		return nil, nil, nil, false
+	}
+	return cur, reverted, u, true
+}
+
 // addressSpace returns the first of words that adds or removes a sparse
 // address space (__percpu, __iomem, __user), or "".
 func addressSpace(words []string) string {

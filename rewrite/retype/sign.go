@@ -53,17 +53,8 @@ var sameBitsOps = map[string]bool{"+=": true, "-=": true, "&=": true, "|=": true
 // files the config builds (found by the compiler, with the member renamed
 // in the header).
 func retypeSign(p *rewrite.Pass, k *kept, e *rewrite.Entry, from, to string) {
-	cur, reverted, old, ok := oldDeclaration(p, e)
+	cur, reverted, u, ok := keptUses(p, e, "keep the member's old type in the header and cast its reads to "+to)
 	if !ok {
-		return
-	}
-	if old == nil {
-		p.RefuseManual(e, "the member's lines hold other changes too", "keep the member's old type in the header and cast its reads to "+to)
-		return
-	}
-	u, why := findUses(p, e, reverted, old)
-	if why != "" {
-		p.RefuseManual(e, why, "keep the member's old type in the header and cast its reads to "+to)
 		return
 	}
 	edits := map[string][]edit.Edit{}
