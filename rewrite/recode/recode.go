@@ -292,13 +292,23 @@ type event struct {
 // oldUses checks that the running kernel's code uses the flag as a flag:
 // stores of 0 and 1, increments, tests for zero.
 func (r *recoded) oldUses(p *rewrite.Pass) string {
+	name := r.removed.Change.Member
 	for _, fc := range p.Changes {
 		if fc.Pre == nil {
 			continue
 		}
 		for _, fn := range fc.Pre.Funcs {
-			if _, why := flagEvents(fc.Pre, fn, r.removed.Change.Member); why != "" {
+			if _, why := flagEvents(fc.Pre, fn, name); why != "" {
 				return fmt.Sprintf("%s:%d in %s: %s", fc.Path, fc.Pre.Line(fn.Span.Off), fn.Name, why)
+			}
+		}
+		// a macro's uses are its invocations', which are not read here
+		for _, m := range fc.Pre.Macros {
+			toks := ast.Tokenize([]byte(m.Body))
+			for i := 1; i < len(toks); i++ {
+				if toks[i].Text == name && (toks[i-1].Text == "->" || toks[i-1].Text == ".") {
+					return fmt.Sprintf("%s:%d: the macro %s uses it", fc.Path, fc.Pre.Line(m.Span.Off), m.Name)
+				}
 			}
 		}
 	}
@@ -320,7 +330,7 @@ func flagEvents(f *ast.File, fn *ast.Func, name string) ([]event, string) {
 		}
 		lo, hi := start, i // the expression that reads or writes the flag
 		call := ""
-		if open, arg, ok := sites.EnclosingParen(toks, start, 0); ok && open > 0 && toks[open-1].Kind == ast.Ident && arg == 0 {
+		if open, arg, ok := sites.EnclosingParen(toks, start, 0); ok && open > 0 && toks[open-1].Kind == ast.Ident && !keywords[toks[open-1].Text] && arg == 0 {
 			args, closeAt := sites.CallArgs(toks, open)
 			var first [2]int
 			if len(args) > 0 {
@@ -374,6 +384,9 @@ func flagEvents(f *ast.File, fn *ast.Func, name string) ([]event, string) {
 	}
 	return out, ""
 }
+
+// keywords open parentheses that are no call.
+var keywords = map[string]bool{"if": true, "while": true, "for": true, "switch": true, "return": true, "sizeof": true, "likely": true, "unlikely": true}
 
 // objectStart returns the index of the first token of the object
 // expression before the '->' or '.' at arrow (a name, or a chain of
