@@ -480,7 +480,11 @@ func encodedIn(fs builtFuncs, srcs []string, f string, memo map[string]encoding)
 		if !ok {
 			e.why = "not changed by both patches"
 			if fs.upstreamFiles[src] != nil && fs.rewrittenFiles[src] != nil && fs.preprocess != nil {
-				up, rw, err := fs.preprocess(src)
+				up, err := fs.preprocess(vOrig, src)
+				var rw []byte
+				if err == nil {
+					rw, err = fs.preprocess(vNew, src)
+				}
 				if err != nil {
 					e.why = err.Error()
 				} else {

@@ -32,17 +32,17 @@ func shiftOnly(fs builtFuncs, srcs []string, f string, rewritten map[string]bool
 		if _, ok := fs.layout[src]; ok {
 			return "", "" // the layout-only build answers for this file
 		}
-		if fs.preprocessBase == nil || fs.preprocess == nil {
+		if fs.preprocess == nil {
 			return "", ""
 		}
 		u, ok := memo[src]
 		if !ok {
 			u = &units{}
 			memo[src] = u
-			base, err := fs.preprocessBase(src)
+			base, err := fs.preprocess(vBase, src)
 			var up []byte
 			if err == nil {
-				up, _, err = fs.preprocess(src)
+				up, err = fs.preprocess(vOrig, src)
 			}
 			if err != nil {
 				u.why = err.Error()

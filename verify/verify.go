@@ -518,27 +518,21 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	fs.upstreamFiles = origFiles
 	var envErr error // a failure of the environment while comparing: stops the run
 	if origV != nil {
-		fs.preprocess = func(src string) ([]byte, []byte, error) {
-			var out [2][]byte
+		// gcc -E of a source file in one tree, once per tree and file:
+		// encodingOnly asks for the upstream and rewritten units, shiftOnly
+		// for the base and upstream ones
+		trees := map[string]*build.Variant{
+			vBase: {Name: vBase},
+			vOrig: origV,
 			// the rewritten tree without verify's probes (bitfield claims)
-			plainNew := &build.Variant{Name: newV.Name, Files: newV.Files}
-			for i, v := range []*build.Variant{origV, plainNew} {
-				rs, err := comp.Compile(progress.Named(ctx, "functions"), v, []string{src}, build.Options{Preprocess: true, MaxErrors: 5})
-				if err != nil {
-					if envErr == nil {
-						envErr = err
-					}
-					return nil, nil, err
-				}
-				if rs[0].Failed {
-					return nil, nil, fmt.Errorf("gcc -E %s failed", src)
-				}
-				out[i] = rs[0].Preprocessed
-			}
-			return out[0], out[1], nil
+			vNew: {Name: newV.Name, Files: newV.Files},
 		}
-		fs.preprocessBase = func(src string) ([]byte, error) {
-			rs, err := comp.Compile(progress.Named(ctx, "functions"), &build.Variant{Name: vBase}, []string{src}, build.Options{Preprocess: true, MaxErrors: 5})
+		units := map[[2]string][]byte{}
+		fs.preprocess = func(tree, src string) ([]byte, error) {
+			if u, ok := units[[2]string{tree, src}]; ok {
+				return u, nil
+			}
+			rs, err := comp.Compile(progress.Named(ctx, "functions"), trees[tree], []string{src}, build.Options{Preprocess: true, MaxErrors: 5})
 			if err != nil {
 				if envErr == nil {
 					envErr = err
@@ -546,8 +540,9 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 				return nil, err
 			}
 			if rs[0].Failed {
-				return nil, fmt.Errorf("gcc -E %s failed in the base tree", src)
+				return nil, fmt.Errorf("gcc -E %s failed in the %s tree", src, map[string]string{vBase: "base", vOrig: "upstream", vNew: "rewritten"}[tree])
 			}
+			units[[2]string{tree, src}] = rs[0].Preprocessed
 			return rs[0].Preprocessed, nil
 		}
 		fs.changedMembers = changedMembers(origChanges)
@@ -1148,12 +1143,9 @@ type builtFuncs struct {
 	// upstreamFiles are the files the upstream patch changes, as it
 	// leaves them (to tell an encoding from a forgotten change).
 	upstreamFiles map[string][]byte
-	// preprocess returns gcc -E of a source file in the upstream and the
-	// rewritten tree (for encodingOnly).
-	preprocess func(src string) (upstream, rewritten []byte, err error)
-	// preprocessBase returns gcc -E of a source file in the base tree
-	// (for shiftOnly).
-	preprocessBase func(src string) ([]byte, error)
+	// preprocess returns gcc -E of a source file in one tree (vBase,
+	// vOrig: upstream, vNew: rewritten), for encodingOnly and shiftOnly.
+	preprocess func(tree, src string) ([]byte, error)
 	// changedMembers are the members the upstream patch retypes or adds.
 	changedMembers map[string]bool
 }
