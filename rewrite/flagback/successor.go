@@ -6,6 +6,7 @@ import (
 	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/sites"
 )
 
 // Successor returns a constant the patch adds that takes over the state a
@@ -32,11 +33,11 @@ func Successor(p *rewrite.Pass, ch *change.Change) (string, string) {
 			continue
 		}
 		for _, pre := range fc.Pre.Funcs {
-			if !usesMember(fc.Pre, pre, ch.Member) {
+			if !sites.UsesMember(fc.Pre, pre, ch.Member) {
 				continue
 			}
 			post := fc.Post.Func(pre.Name)
-			if post == nil || usesMember(fc.Post, post, ch.Member) {
+			if post == nil || sites.UsesMember(fc.Post, post, ch.Member) {
 				continue
 			}
 			losing++
@@ -88,7 +89,7 @@ func takesOver(p *rewrite.Pass, member, constant string) bool {
 			if !idents(fc.Post, post)[constant] || fc.Pre == nil {
 				continue
 			}
-			if pre := fc.Pre.Func(post.Name); pre != nil && !usesMember(fc.Pre, pre, member) {
+			if pre := fc.Pre.Func(post.Name); pre != nil && !sites.UsesMember(fc.Pre, pre, member) {
 				return false
 			}
 		}
@@ -125,17 +126,6 @@ func newConstants(p *rewrite.Pass) []constant {
 		}
 	}
 	return out
-}
-
-// usesMember reports whether fn names member after "->" or ".".
-func usesMember(f *ast.File, fn *ast.Func, member string) bool {
-	toks := f.CodeTokens(fn.Span)
-	for i := 1; i < len(toks); i++ {
-		if toks[i].Text == member && (toks[i-1].Text == "->" || toks[i-1].Text == ".") {
-			return true
-		}
-	}
-	return false
 }
 
 // idents is the set of identifiers of fn.

@@ -134,7 +134,7 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 	for h, r := range reverted {
 		files[h] = r
 		for _, m := range ms {
-			if m.Header == h && declares(r, m) {
+			if m.Header == h && Declares(r, m) {
 				refused[m] = "kprewrite could not take the member out of " + h + " on its own (other changes share its lines)"
 			} else if dup := duplicate(r, m); m.Header == h && dup != "" {
 				// "admin:1" renamed "admin_1:1": taking admin_1 out restores
@@ -544,8 +544,9 @@ func revertMember(p *rewrite.Pass, m *Member, cur []byte) []byte {
 	return gen.RevertLines(p.Original(m.Header), cur, gen.LinesOf(f, mm.NameAt))
 }
 
-// declares reports whether text still declares the member in its struct.
-func declares(text []byte, m *Member) bool {
+// Declares reports whether text, a version of m.Header, declares the
+// member in its struct (at any depth of anonymous nesting).
+func Declares(text []byte, m *Member) bool {
 	_, mm := declaration(text, m)
 	return mm != nil
 }

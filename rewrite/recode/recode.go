@@ -188,27 +188,16 @@ func takesOver(p *rewrite.Pass, flag, state string) bool {
 		}
 		for _, pre := range fc.Pre.Funcs {
 			post := fc.Post.Func(pre.Name)
-			if post == nil || !usesMember(fc.Pre, pre, flag) || usesMember(fc.Post, post, flag) {
+			if post == nil || !sites.UsesMember(fc.Pre, pre, flag) || sites.UsesMember(fc.Post, post, flag) {
 				continue
 			}
-			if !usesMember(fc.Post, post, state) {
+			if !sites.UsesMember(fc.Post, post, state) {
 				return false
 			}
 			losing++
 		}
 	}
 	return losing > 0
-}
-
-// usesMember reports whether fn names member after "->" or ".".
-func usesMember(f *ast.File, fn *ast.Func, member string) bool {
-	toks := f.CodeTokens(fn.Span)
-	for i := 1; i < len(toks); i++ {
-		if toks[i].Text == member && (toks[i-1].Text == "->" || toks[i-1].Text == ".") {
-			return true
-		}
-	}
-	return false
 }
 
 // find checks one removed member: the enum member the patch adds that
@@ -244,9 +233,9 @@ func find(p *rewrite.Pass, e *rewrite.Entry) (*recoded, string) {
 	}
 	// the flag goes back into the struct, unless taking the enum member
 	// out of the header puts its lines back already (one change block)
-	hm := &member.Member{Header: e.File, Key: ch.PostStruct.Kind + " " + ch.Struct, Name: r.added.Change.Member}
-	reverted := member.RevertMember(p, hm, p.File(e.File))
-	if !declares(e.File, reverted, ch.Struct, ch.Member) {
+	key := ch.PostStruct.Kind + " " + ch.Struct
+	reverted := member.RevertMember(p, &member.Member{Header: e.File, Key: key, Name: r.added.Change.Member}, p.File(e.File))
+	if !member.Declares(reverted, &member.Member{Header: e.File, Key: key, Name: ch.Member}) {
 		fc := p.ChangeOf(e.File)
 		if fc == nil {
 			return nil, ""
@@ -258,24 +247,6 @@ func find(p *rewrite.Pass, e *rewrite.Entry) (*recoded, string) {
 		r.restore.needed, r.restore.at, r.restore.text, r.restore.where = true, at, text, where
 	}
 	return r, ""
-}
-
-// declares reports whether text (a header) declares member in struct tag.
-func declares(file string, text []byte, tag, name string) bool {
-	s := ast.Parse(file, text).Struct(tag)
-	if s == nil {
-		return false
-	}
-	var walk func(ms []*ast.Member) bool
-	walk = func(ms []*ast.Member) bool {
-		for _, m := range ms {
-			if m.Name == name || m.Nested != nil && m.Name == "" && walk(m.Nested.Members) {
-				return true
-			}
-		}
-		return false
-	}
-	return walk(s.Members)
 }
 
 // event is one use of the flag (before) or of the enum member (after).
@@ -304,11 +275,8 @@ func (r *recoded) oldUses(p *rewrite.Pass) string {
 		}
 		// a macro's uses are its invocations', which are not read here
 		for _, m := range fc.Pre.Macros {
-			toks := ast.Tokenize([]byte(m.Body))
-			for i := 1; i < len(toks); i++ {
-				if toks[i].Text == name && (toks[i-1].Text == "->" || toks[i-1].Text == ".") {
-					return fmt.Sprintf("%s:%d: the macro %s uses it", fc.Path, fc.Pre.Line(m.Span.Off), m.Name)
-				}
+			if sites.NamesMember(ast.Tokenize([]byte(m.Body)), name) {
+				return fmt.Sprintf("%s:%d: the macro %s uses it", fc.Path, fc.Pre.Line(m.Span.Off), m.Name)
 			}
 		}
 	}

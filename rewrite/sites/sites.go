@@ -462,6 +462,21 @@ func CodeTokens(f *ast.File) []ast.Token { return f.CodeTokens(ast.Span{Off: 0, 
 
 func codeTokens(f *ast.File) []ast.Token { return CodeTokens(f) }
 
+// UsesMember reports whether fn names member after "->" or ".".
+func UsesMember(f *ast.File, fn *ast.Func, member string) bool {
+	return NamesMember(f.CodeTokens(fn.Span), member)
+}
+
+// NamesMember reports whether toks name member after "->" or ".".
+func NamesMember(toks []ast.Token, member string) bool {
+	for i := 1; i < len(toks); i++ {
+		if toks[i].Text == member && (toks[i-1].Text == "->" || toks[i-1].Text == ".") {
+			return true
+		}
+	}
+	return false
+}
+
 // TokenAt returns the index of the token that contains or follows off.
 func TokenAt(toks []ast.Token, off int) int { return tokenAt(toks, off) }
 
