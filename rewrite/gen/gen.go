@@ -92,8 +92,23 @@ func AfterDefinitions(f *ast.File, at int, code string) int {
 			out = e
 		}
 	}
+	// the identifiers of code, those of its directives' bodies too (as
+	// ast.NamesAny reads them), gathered once
+	idents := map[string]bool{}
+	var gather func(src string)
+	gather = func(src string) {
+		for _, t := range ast.Tokenize([]byte(src)) {
+			switch t.Kind {
+			case ast.Ident:
+				idents[t.Text] = true
+			case ast.Directive:
+				gather(t.Text[1:])
+			}
+		}
+	}
+	gather(code)
 	names := func(kind, tag string) bool {
-		return tag != "" && ast.NamesAny(ast.Tokenize([]byte(code)), map[string]bool{tag: true}) && strings.Contains(code, kind+" "+tag)
+		return tag != "" && idents[tag] && strings.Contains(code, kind+" "+tag)
 	}
 	for _, e := range f.Enums {
 		if e.Span.Off >= at && e.Span.End <= limit && atFileScope(f, e.Span.Off) && names("enum", e.Name) {
