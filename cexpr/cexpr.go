@@ -537,3 +537,35 @@ func AddressOf(obj string, ptr bool) string {
 	}
 	return "&(" + obj + ")"
 }
+
+// Truth reads the expression toks[lo..hi] as a test: zero is true when the
+// test holds for a zero value; ok is false when the value is used
+// otherwise (stored, compared with another number, passed on). A test
+// is "!x", "x == 0", "x != NULL", a whole if or while condition, or an
+// operand of "&&", "||" or "?", through parentheses and likely().
+func Truth(toks []ast.Token, lo, hi int) (zero, ok bool) {
+	tested := false
+	for {
+		switch {
+		case lo > 0 && toks[lo-1].Text == "!":
+			zero, tested, lo = !zero, true, lo-1
+		case hi+2 < len(toks) && (toks[hi+1].Text == "==" || toks[hi+1].Text == "!=") && zeroes[toks[hi+2].Text]:
+			zero, tested = zero != (toks[hi+1].Text == "=="), true
+			hi += 2
+		case lo > 1 && hi+1 < len(toks) && toks[lo-1].Text == "(" && toks[hi+1].Text == ")" && (toks[lo-2].Text == "likely" || toks[lo-2].Text == "unlikely"):
+			lo, hi = lo-2, hi+1
+		case lo > 0 && hi+1 < len(toks) && toks[lo-1].Text == "(" && toks[hi+1].Text == ")" && (lo < 2 || toks[lo-2].Kind != ast.Ident):
+			lo, hi = lo-1, hi+1 // parentheses
+		default:
+			if tested {
+				return zero, true
+			}
+			cond := lo > 1 && toks[lo-1].Text == "(" && (toks[lo-2].Text == "if" || toks[lo-2].Text == "while") && hi+1 < len(toks) && toks[hi+1].Text == ")"
+			logic := lo > 0 && (toks[lo-1].Text == "&&" || toks[lo-1].Text == "||") || hi+1 < len(toks) && (toks[hi+1].Text == "&&" || toks[hi+1].Text == "||" || toks[hi+1].Text == "?")
+			return false, cond || logic
+		}
+	}
+}
+
+// zeroes are the spellings of a zero value a test compares with.
+var zeroes = map[string]bool{"0": true, "NULL": true, "false": true}

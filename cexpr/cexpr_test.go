@@ -1,13 +1,14 @@
 package cexpr
 
 import (
-	"github.com/kprewrite/kprewrite/edit"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/edit"
 )
 
 // rewrite finds every "->m" / ".m" access in src and rewrites them with
@@ -129,6 +130,32 @@ func TestDesignator(t *testing.T) {
 		off := strings.Index(in, ".m")
 		if a, err := Find(f, off); err == nil {
 			t.Errorf("%q: read as %v, want an error", in, a.Kind)
+		}
+	}
+}
+
+func TestTruth(t *testing.T) {
+	for _, c := range []struct {
+		expr     string // "X" is the value tested
+		zero, ok bool
+	}{
+		{"if (X) f();", false, true},
+		{"if (!X) f();", true, true},
+		{"if (unlikely(!X)) f();", true, true},
+		{"if (a || !X) f();", true, true},
+		{"return X == NULL;", true, true},
+		{"return X != 0;", false, true},
+		{"while ((X)) f();", false, true},
+		{"y = X ? 1 : 2;", false, true},
+		{"y = X;", false, false},
+		{"f(X);", false, false},
+		{"return X == 2;", false, false},
+	} {
+		toks := ast.Parse("t.c", []byte("void g(void) { "+c.expr+" }")).Tokens
+		i := slices.IndexFunc(toks, func(tk ast.Token) bool { return tk.Text == "X" })
+		zero, ok := Truth(toks, i, i)
+		if zero != c.zero || ok != c.ok {
+			t.Errorf("Truth(%q) = %v, %v; want %v, %v", c.expr, zero, ok, c.zero, c.ok)
 		}
 	}
 }

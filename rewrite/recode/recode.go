@@ -344,7 +344,7 @@ func flagEvents(f *ast.File, fn *ast.Func, name string) ([]event, string) {
 			out = append(out, event{write: true, value: v})
 			continue
 		}
-		zero, ok := truth(toks, lo, hi)
+		zero, ok := cexpr.Truth(toks, lo, hi)
 		if !ok {
 			return nil, fmt.Sprintf("line %d: its value is used other than as a test for zero", f.Line(toks[i].Off))
 		}
@@ -368,33 +368,6 @@ func objectStart(toks []ast.Token, arrow int) int {
 		j -= 2
 	}
 	return j
-}
-
-// truth reads the expression toks[lo..hi] as a test: zero is true when the
-// test holds for a zero value; ok is false when the value is used
-// otherwise (stored, compared with another number, passed on).
-func truth(toks []ast.Token, lo, hi int) (zero, ok bool) {
-	tested := false
-	for {
-		switch {
-		case lo > 0 && toks[lo-1].Text == "!":
-			zero, tested, lo = !zero, true, lo-1
-		case hi+2 < len(toks) && (toks[hi+1].Text == "==" || toks[hi+1].Text == "!=") && toks[hi+2].Text == "0":
-			zero, tested = zero != (toks[hi+1].Text == "=="), true
-			hi += 2
-		case lo > 1 && hi+1 < len(toks) && toks[lo-1].Text == "(" && toks[hi+1].Text == ")" && (toks[lo-2].Text == "likely" || toks[lo-2].Text == "unlikely"):
-			lo, hi = lo-2, hi+1
-		case lo > 0 && hi+1 < len(toks) && toks[lo-1].Text == "(" && toks[hi+1].Text == ")" && (lo < 2 || toks[lo-2].Kind != ast.Ident):
-			lo, hi = lo-1, hi+1 // parentheses
-		default:
-			if tested {
-				return zero, true
-			}
-			cond := lo > 1 && toks[lo-1].Text == "(" && (toks[lo-2].Text == "if" || toks[lo-2].Text == "while") && hi+1 < len(toks) && toks[hi+1].Text == ")"
-			logic := lo > 0 && (toks[lo-1].Text == "&&" || toks[lo-1].Text == "||") || hi+1 < len(toks) && (toks[hi+1].Text == "&&" || toks[hi+1].Text == "||" || toks[hi+1].Text == "?")
-			return false, cond || logic
-		}
-	}
 }
 
 // tokText joins tokens with single spaces.

@@ -57,7 +57,7 @@ func retypeFnptr(p *rewrite.Pass, k *kept, e *rewrite.Entry, newType string) {
 		"typedef " + typedefText(p, e, tname) + "\n"
 	callFiles := map[string]bool{}
 	var edits []edit.Edit
-	calls, stores := 0, 0
+	calls, stores, tests := 0, 0, 0
 	storeFiles, stored := map[string]bool{}, map[string]bool{}
 	for _, use := range u.uses {
 		if change.IsHeader(use.File) {
@@ -66,6 +66,10 @@ func retypeFnptr(p *rewrite.Pass, k *kept, e *rewrite.Entry, newType string) {
 			return
 		}
 		if _, ok := p.Current[use.File]; !ok {
+			if nullTest(p.Parse(use.File), use.Line, use.Col) {
+				tests++ // "!ops->m": the same bits under either type
+				continue
+			}
 			p.RefuseManual(e, fmt.Sprintf("%s:%d, which the patch does not change, uses it: code of the running kernel would call or store it with the other signature", use.File, use.Line), what)
 			return
 		}
@@ -122,8 +126,31 @@ func retypeFnptr(p *rewrite.Pass, k *kept, e *rewrite.Entry, newType string) {
 		files[ed.File] = true
 	}
 	fl := slices.Sorted(maps.Keys(files))
-	p.Resolve(e, fmt.Sprintf("the old declaration stays (a pointer either way); the %d calls go through a cast to the new signature and the %d implementations stored in it through (void *), all in the patch (found by the compiler over the %d files the config builds that name it: %s); existing objects keep pointing to the original implementations, which the livepatch replaces",
-		calls, stores, u.compiled, strings.Join(fl, ", ")))
+	outside := ""
+	if tests > 0 {
+		outside = fmt.Sprintf("; %d tests for NULL outside the patch stay as they are (the same bits under either type)", tests)
+	}
+	p.Resolve(e, fmt.Sprintf("the old declaration stays (a pointer either way); the %d calls go through a cast to the new signature and the %d implementations stored in it through (void *), all in the patch (found by the compiler over the %d files the config builds that name it: %s)%s; existing objects keep pointing to the original implementations, which the livepatch replaces",
+		calls, stores, u.compiled, strings.Join(fl, ", "), outside))
+}
+
+// nullTest reports whether the member use gcc points at (line, col) only
+// tests the pointer: "!ops->m", "if (ops->m)", "ops->m != NULL", an operand
+// of && or ||. Such code compiles to the same instructions whatever the
+// pointer's signature, so a file the patch does not change may keep it.
+func nullTest(f *ast.File, line, col int) bool {
+	a, err := findAccess(f, line, col)
+	if err != nil || a.Kind != cexpr.Read || a.Chained != "" || a.InMacro || nextToken(f, a.Member.End) == "(" {
+		return false
+	}
+	toks := f.CodeTokens(ast.Span{Off: 0, End: len(f.Src)})
+	lo := sort.Search(len(toks), func(i int) bool { return toks[i].Off >= a.Full.Off })
+	hi := sort.Search(len(toks), func(i int) bool { return toks[i].End > a.Full.End }) - 1
+	if lo >= len(toks) || hi < lo {
+		return false
+	}
+	_, ok := cexpr.Truth(toks, lo, hi)
+	return ok
 }
 
 // goneImplementations lists the functions the running kernel stores in the

@@ -24,6 +24,7 @@
 //	refused struct port.duplex: no spare bits: the upstream change
 //	tried struct conn.closing: structext: unsafe creation sites
 //	note struct port.link_up: objects that exist when the livepatch loads
+//	says struct port.link_up: the spare bits
 //
 // "resolved T: SUBJECT" wants the finding about SUBJECT rewritten by
 // transform T; "refused SUBJECT: TEXT" wants it left unresolved, with TEXT
@@ -31,7 +32,8 @@
 // "tried SUBJECT: TEXT" wants TEXT in what a transform that refused it said,
 // whatever became of it later; "note
 // SUBJECT: TEXT" wants a transform's note about SUBJECT (its subject may
-// carry the transform's name in front) containing TEXT.
+// carry the transform's name in front) containing TEXT; "says SUBJECT:
+// TEXT" wants TEXT in how the finding about SUBJECT was rewritten.
 // Every listed finding must exist.
 package rewritetest
 
@@ -123,14 +125,14 @@ func ParseExpect(data string) (*Case, error) {
 				return nil, bad("want \"resolved TRANSFORM: SUBJECT\"")
 			}
 			c.Expects = append(c.Expects, Expect{Line: n, What: word, By: by, Subject: subj})
-		case "refused", "tried", "note":
+		case "refused", "tried", "note", "says":
 			subj, text, ok := strings.Cut(rest, ": ")
 			if !ok {
 				return nil, bad("want \"%s SUBJECT: TEXT\"", word)
 			}
 			c.Expects = append(c.Expects, Expect{Line: n, What: word, Subject: subj, Text: text})
 		default:
-			return nil, bad("unknown word %q (tree, noconfig, config, strategy, dialect, max-users, existing, resolved, refused, tried, note)", word)
+			return nil, bad("unknown word %q (tree, noconfig, config, strategy, dialect, max-users, existing, resolved, refused, tried, note, says)", word)
 		}
 	}
 	if c.Tree == "" {
@@ -167,6 +169,10 @@ func (e Expect) check(findings []rewrite.Finding) string {
 		case "resolved":
 			if !f.Resolved || f.Transform != e.By {
 				return fmt.Sprintf("%s is not resolved by %s (resolved by %q; tried %q)", e.Subject, e.By, f.Transform, f.Tried)
+			}
+		case "says":
+			if !strings.Contains(f.Note, e.Text) {
+				return fmt.Sprintf("what became of %s does not say %q:\n%s", e.Subject, e.Text, f.Note)
 			}
 		case "tried":
 			if !strings.Contains(strings.Join(f.Tried, "\n"), e.Text) {
