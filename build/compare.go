@@ -1,6 +1,7 @@
 package build
 
 import (
+	"bytes"
 	"context"
 
 	"github.com/kprewrite/kprewrite/internal/kperr"
@@ -47,4 +48,104 @@ func (c *Compiler) CompareCode(ctx context.Context, a, b *Variant, sources []str
 		out[i] = d
 	}
 	return out, nil
+}
+
+// preprocessBatch is how many sources SplitByPreprocessed preprocesses at
+// once: each unit is megabytes of text, held in both variants until
+// compared.
+const preprocessBatch = 8
+
+// SplitByPreprocessed preprocesses sources in variants a and b (gcc -E)
+// and splits them into those whose two units are the same token for token
+// (line markers aside) and those that differ or fail. Two units the same
+// but for line markers compile to the same functions and data: __LINE__
+// and __FILE__ are expanded by then, and only the debug line table reads
+// the markers. A unit that names __builtin_LINE or __builtin_FILE, which
+// the compiler answers from the markers, counts as different. Preprocessing
+// costs a fraction of a compile, so a header change that reaches few of a
+// header's many includers is compiled only in those.
+//
+// A unit that reads one of the files in compile (tree-relative, its line
+// markers say) counts as different too: the same either way, it still
+// holds text no compiler has seen (the patch's other files), which only a
+// compile shows builds.
+func (c *Compiler) SplitByPreprocessed(ctx context.Context, a, b *Variant, sources []string, compile map[string]bool) (same, differ []string, err error) {
+	opt := Options{Preprocess: true, MaxErrors: 1}
+	for lo := 0; lo < len(sources); lo += preprocessBatch {
+		batch := sources[lo:min(lo+preprocessBatch, len(sources))]
+		ra, err := c.Compile(ctx, a, batch, opt)
+		if err != nil {
+			return nil, nil, err
+		}
+		rb, err := c.Compile(ctx, b, batch, opt)
+		if err != nil {
+			return nil, nil, err
+		}
+		for i, s := range batch {
+			if !ra[i].Failed && !rb[i].Failed && !readsAny(ra[i].Preprocessed, compile) && SameUnit(ra[i].Preprocessed, rb[i].Preprocessed) {
+				same = append(same, s)
+			} else {
+				differ = append(differ, s)
+			}
+		}
+	}
+	return same, differ, nil
+}
+
+// SameUnit reports whether two gcc -E outputs are the same but for their
+// line markers ("# 12 \"file\" 2" lines) and blank lines (gcc's filler
+// for lines that held comments or directives), and neither asks the compiler
+// for its own idea of the line (__builtin_LINE, __builtin_FILE).
+func SameUnit(a, b []byte) bool {
+	if bytes.Contains(a, []byte("__builtin_LINE")) || bytes.Contains(a, []byte("__builtin_FILE")) {
+		return false
+	}
+	next := func(s []byte) ([]byte, []byte) { // the next line that is no marker and not blank
+		for len(s) > 0 {
+			line, rest, _ := bytes.Cut(s, []byte("\n"))
+			if !isMarker(line) && len(bytes.TrimSpace(line)) > 0 {
+				return line, rest
+			}
+			s = rest
+		}
+		return nil, nil
+	}
+	for {
+		var la, lb []byte
+		la, a = next(a)
+		lb, b = next(b)
+		if la == nil || lb == nil {
+			return la == nil && lb == nil
+		}
+		if !bytes.Equal(la, lb) {
+			return false
+		}
+	}
+}
+
+// isMarker reports whether a line of gcc -E output is a line marker
+// ("# 42 \"include/linux/foo.h\" 1 3 4").
+func isMarker(line []byte) bool {
+	return len(line) > 2 && line[0] == '#' && line[1] == ' ' && line[2] >= '0' && line[2] <= '9'
+}
+
+// readsAny reports whether a gcc -E output's line markers name one of
+// files.
+func readsAny(unit []byte, files map[string]bool) bool {
+	if len(files) == 0 {
+		return false
+	}
+	for len(unit) > 0 {
+		var line []byte
+		line, unit, _ = bytes.Cut(unit, []byte("\n"))
+		if !isMarker(line) {
+			continue
+		}
+		if _, quoted, ok := bytes.Cut(line, []byte(" \"")); ok {
+			if name, _, ok := bytes.Cut(quoted, []byte("\"")); ok && files[string(name)] {
+				return true
+			}
+		}
+	}
+	return false
 }

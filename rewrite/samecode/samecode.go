@@ -22,9 +22,13 @@
 // It runs after the transforms that rewrite header changes, on the headers
 // with hazards they left to an engineer, and compares the header as they
 // left it (their edits in the .c files included) with the original: what
-// they changed in it is dropped too only when it changes no code. A header that assembler sources include, or that more
-// files include than it compiles (twice each) in reasonable time, is left
-// as it is, with the reason among the hazard's tries.
+// they changed in it is dropped too only when it changes no code. Each
+// includer is preprocessed with both headers first; one whose two units
+// are the same token for token compiles to the same code and is not
+// compiled. A header that assembler sources include, or that more files
+// include than it preprocesses, or whose change reaches more of them than
+// it compiles (twice each) in reasonable time, is left as it is, with the
+// reason among the hazard's tries.
 package samecode
 
 import (
@@ -55,9 +59,15 @@ var Transform = &rewrite.Transform{
 	Run:   run,
 }
 
-// MaxUsers is how many files the config builds may include a header the
-// transform compares: each compiles twice, 5-15 s a compile.
+// MaxUsers is how many of a header's includers whose preprocessed code
+// the change reaches the transform compiles and compares: each compiles
+// twice, 5-15 s a compile.
 const MaxUsers = 40
+
+// MaxPreprocessed is how many files the config builds may include a
+// header the transform looks at: each is preprocessed twice (gcc -E, a
+// fraction of a compile), and only those whose units differ are compiled.
+const MaxPreprocessed = 300
 
 func run(p *rewrite.Pass) error {
 	if !p.HasCompiler() {
@@ -147,8 +157,8 @@ func compare(p *rewrite.Pass, h string, n int) (proof, why string, err error) {
 		}
 	}
 	sort.Strings(cands)
-	if len(cands) > MaxUsers {
-		return "", fmt.Sprintf("%d files the config may build include %s, more than the %d whose code it compares", len(cands), h, MaxUsers), nil
+	if len(cands) > MaxPreprocessed {
+		return "", fmt.Sprintf("%d files the config may build include %s, more than the %d it preprocesses to find those whose code the change can reach", len(cands), h, MaxPreprocessed), nil
 	}
 	users, err := p.Compilable(cands)
 	if err != nil {
@@ -170,10 +180,27 @@ func compare(p *rewrite.Pass, h string, n int) (proof, why string, err error) {
 		{Name: fmt.Sprintf("sc%02du", n%100), Files: current},
 		{Name: fmt.Sprintf("sc%02do", n%100), Files: original},
 	}
+	// the includers whose preprocessed units the change leaves as they
+	// are compile to the same code: only the others are compiled
+	// (the patch's other files are compiled: only a compile shows they build)
+	others := map[string]bool{}
+	for f, text := range current {
+		if f != h && !bytes.Equal(text, p.Original(f)) {
+			others[f] = true
+		}
+	}
+	same, reached, err := comp.SplitByPreprocessed(progress.Named(p.Context(), "samecode preprocess"), variants[0], variants[1], users, others)
+	if err != nil {
+		return "", "", err
+	}
+	if len(reached) > MaxUsers {
+		return "", fmt.Sprintf("the change to %s reaches the preprocessed code of %d of the %d files the config builds that include it (%s), more than the %d whose code it compares",
+			h, len(reached), len(users), firstFew(reached), MaxUsers), nil
+	}
 	// the patched files first: when they need the change (a new member, a
 	// new macro), that is known after two compiles, not 2 x every includer
 	var patched, rest []string
-	for _, u := range users {
+	for _, u := range reached {
 		if _, ok := p.Current[u]; ok {
 			patched = append(patched, u)
 		} else {
@@ -206,8 +233,12 @@ func compare(p *rewrite.Pass, h string, n int) (proof, why string, err error) {
 	if len(differ) > 0 {
 		return "", fmt.Sprintf("the change to %s changes the code of %s", h, firstFew(differ)), nil
 	}
-	return fmt.Sprintf("every file the config builds that includes it (%s: %s) compiles to the same functions and data with the original header",
-		plural(len(users), "file"), firstFew(users)), "", nil
+	how := fmt.Sprintf("every file the config builds that includes it (%s: %s) compiles to the same functions and data with the original header",
+		plural(len(users), "file"), firstFew(users))
+	if len(same) > 0 {
+		how += fmt.Sprintf(" (%d of them preprocess to the same code either way; the other %d were compiled and compared)", len(same), len(reached))
+	}
+	return how, "", nil
 }
 
 func firstError(r *build.Result) string {
