@@ -46,12 +46,7 @@ func (c *Compiler) linkSiblings(ovl string, v *Variant, sources []string) error 
 		}
 		return os.Symlink(src, dst)
 	}
-	dirs := map[string]bool{}
-	linkDir := func(dir string) error {
-		if dirs[dir] {
-			return nil
-		}
-		dirs[dir] = true
+	linkEntries := func(dir string) error {
 		ents, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
 		if err != nil {
 			return nil // a directory only the variant has
@@ -67,6 +62,43 @@ func (c *Compiler) linkSiblings(ovl string, v *Variant, sources []string) error 
 			}
 		}
 		return nil
+	}
+	// realDir makes dir and its parents real directories of the overlay:
+	// one linked whole (as a sibling of a linked file) would make ".." in
+	// a quoted include of a file read through it resolve in the tree.
+	realDir := func(dir string) error {
+		parts := strings.Split(dir, "/")
+		for i := 1; i <= len(parts); i++ {
+			p := strings.Join(parts[:i], "/")
+			dst := filepath.Join(ovl, filepath.FromSlash(p))
+			st, err := os.Lstat(dst)
+			if err != nil || st.Mode()&os.ModeSymlink == 0 {
+				continue
+			}
+			if err := os.Remove(dst); err != nil {
+				return err
+			}
+			if err := os.MkdirAll(dst, 0o755); err != nil {
+				return err
+			}
+			if err := linkEntries(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	dirs := map[string]bool{}
+	linkDir := func(dir string) error {
+		if dirs[dir] {
+			return nil
+		}
+		dirs[dir] = true
+		if dir != "." {
+			if err := realDir(dir); err != nil {
+				return err
+			}
+		}
+		return linkEntries(dir)
 	}
 	// Changed files first, then every file a quoted include reaches.
 	var work []string
@@ -105,6 +137,43 @@ func (c *Compiler) linkSiblings(ovl string, v *Variant, sources []string) error 
 			seen[target] = true
 			work = append(work, target)
 		}
+		// A header an angle include finds that includes files by a
+		// relative path (include/trace/events/sof_intel.h's
+		// "../../../sound/soc/sof/sof-audio.h", define_trace.h's
+		// TRACE_INCLUDE) reaches back into the tree: it is read from the
+		// overlay too (the overlay's include directories come first), so
+		// its relative includes resolve there.
+		for _, m := range angleIncludeRE.FindAllSubmatch(data, -1) {
+			for _, dir := range c.includeDirs() {
+				target := path.Join(dir, string(m[1]))
+				text, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(target)))
+				if err != nil {
+					continue
+				}
+				if !seen[target] && relativeIncludeRE.Match(text) {
+					seen[target] = true
+					work = append(work, target)
+				}
+				break // the first directory that has it is the one gcc reads
+			}
+		}
 	}
 	return nil
+}
+
+var (
+	angleIncludeRE = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*<([^>]+)>`)
+	// relativeIncludeRE matches a quoted include that climbs out of the
+	// including file's directory, or a computed one
+	// (include/trace/define_trace.h's TRACE_INCLUDE(TRACE_INCLUDE_FILE),
+	// a path relative to include/trace/ that a driver's trace header
+	// names).
+	relativeIncludeRE = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*("\.\./|[A-Za-z_])`)
+)
+
+// includeDirs are the tree's directories kbuild puts on the -I path, in
+// its order, for angle includes.
+func (c *Compiler) includeDirs() []string {
+	arch := "arch/" + c.Env.Make.SrcArch() + "/include"
+	return []string{arch, "include", arch + "/uapi", "include/uapi"}
 }

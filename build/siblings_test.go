@@ -12,23 +12,30 @@ import (
 // sibling in the overlay, not the tree's copy.
 func TestOverlaySiblings(t *testing.T) {
 	c := miniCompiler(t, map[string]string{
-		"Kbuild":              "obj-y += core/\n",
-		"config":              "CONFIG_64BIT=y\nCONFIG_X86_64=y\n",
-		"core/Makefile":       "obj-y += use.o far.o dm.o ath9k.o\n",
-		"core/ath9k.c":        "#include \"common.h\"\n\nint ath9k(void)\n{\n\treturn ATH_VALUE;\n}\n",
-		"core/common.h":       "#include \"../ath/ath.h\"\n",
-		"ath/ath.h":           "#define ATH_VALUE 5\n",
-		"core/dm.c":           "#include \"../gpu/gpu.h\"\n\nint dm(void)\n{\n\treturn DM_VALUE;\n}\n",
-		"core/dm.h":           "#define DM_VALUE 4\n",
-		"gpu/gpu.h":           "#include \"dm.h\"\n",
-		"core/use.c":          "#include \"hdr/api.h\"\n\nint use(void)\n{\n\treturn API_VALUE;\n}\n",
-		"core/hdr/api.h":      "#include \"value.h\"\n",
-		"core/hdr/value.h":    "#define API_VALUE 1\n",
-		"core/hdr/other.h":    "#include \"sub/deep.h\"\n",
-		"core/hdr/sub/deep.h": "#define DEEP 2\n",
-		"core/far.c":          "#include \"../mm/internal.h\"\n\nint far(void)\n{\n\treturn MM_VALUE;\n}\n",
-		"mm/internal.h":       "#include \"vma.h\"\n",
-		"mm/vma.h":            "#define MM_VALUE 3\n",
+		"Kbuild":                     "obj-y += core/\n",
+		"config":                     "CONFIG_64BIT=y\nCONFIG_X86_64=y\n",
+		"core/Makefile":              "obj-y += use.o far.o dm.o ath9k.o snd.o tp.o\n",
+		"core/tp.c":                  "#define TRACE_PATH ../../core\n#include <trace/define.h>\n\nint tp(void)\n{\n\treturn TP_VALUE;\n}\n",
+		"core/tp.h":                  "#define TP_VALUE 7\n",
+		"include/trace/define.h":     "#define __str(x) #x\n#define __stringify(x) __str(x)\n#include __stringify(TRACE_PATH/tp.h)\n",
+		"core/snd.c":                 "#include <trace/events/snd.h>\n\nint snd(void)\n{\n\treturn SND_VALUE;\n}\n",
+		"include/trace/events/snd.h": "#include \"../../../snd/priv.h\"\n",
+		"include/trace/other.h":      "#define OTHER 1\n",
+		"snd/priv.h":                 "#define SND_VALUE 6\n",
+		"core/ath9k.c":               "#include \"common.h\"\n\nint ath9k(void)\n{\n\treturn ATH_VALUE;\n}\n",
+		"core/common.h":              "#include \"../ath/ath.h\"\n",
+		"ath/ath.h":                  "#define ATH_VALUE 5\n",
+		"core/dm.c":                  "#include \"../gpu/gpu.h\"\n\nint dm(void)\n{\n\treturn DM_VALUE;\n}\n",
+		"core/dm.h":                  "#define DM_VALUE 4\n",
+		"gpu/gpu.h":                  "#include \"dm.h\"\n",
+		"core/use.c":                 "#include \"hdr/api.h\"\n\nint use(void)\n{\n\treturn API_VALUE;\n}\n",
+		"core/hdr/api.h":             "#include \"value.h\"\n",
+		"core/hdr/value.h":           "#define API_VALUE 1\n",
+		"core/hdr/other.h":           "#include \"sub/deep.h\"\n",
+		"core/hdr/sub/deep.h":        "#define DEEP 2\n",
+		"core/far.c":                 "#include \"../mm/internal.h\"\n\nint far(void)\n{\n\treturn MM_VALUE;\n}\n",
+		"mm/internal.h":              "#include \"vma.h\"\n",
+		"mm/vma.h":                   "#define MM_VALUE 3\n",
 	})
 	src := []string{"core/use.c"}
 
@@ -119,5 +126,52 @@ func TestOverlaySiblings(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("core/common.h read the tree's ath/ath.h, not the changed one: %v", rs[0].Diagnostics)
+	}
+
+	// A header found by an angle include (<trace/events/snd.h>, as
+	// sound/soc/sof/intel/hda-ipc.c includes <trace/events/sof_intel.h>)
+	// includes a changed file by a relative path ("../../../snd/priv.h",
+	// sof_intel.h's sof-audio.h, which includes sof-priv.h): it must be
+	// read from the overlay, or its include reaches the tree's copy and the
+	// unit mixes the two versions. Its directory must be a real one there:
+	// ".." through a linked directory resolves in the tree.
+	for _, name := range []string{"snd", "snd2"} {
+		files := map[string][]byte{"snd/priv.h": []byte("#define SND_VALUE from_the_overlay\n")}
+		if name == "snd2" {
+			// a changed header of include/trace links include/trace/events as
+			// one directory link first
+			files["include/trace/other.h"] = []byte("#define OTHER 2\n")
+		}
+		v = &Variant{Name: name, Files: files}
+		rs, err = c.Compile(context.Background(), v, []string{"core/snd.c"}, Options{SyntaxOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found = false
+		for _, d := range Errors(rs) {
+			if strings.Contains(d.Message, "'from_the_overlay' undeclared") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: include/trace/events/snd.h read the tree's snd/priv.h, not the changed one: %v", name, rs[0].Diagnostics)
+		}
+	}
+
+	// define_trace.h's computed include of a driver's trace header, by a
+	// path relative to include/trace/: the changed header, not the tree's.
+	v = &Variant{Name: "tp", Files: map[string][]byte{"core/tp.h": []byte("#define TP_VALUE from_the_overlay\n")}}
+	rs, err = c.Compile(context.Background(), v, []string{"core/tp.c"}, Options{SyntaxOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found = false
+	for _, d := range Errors(rs) {
+		if strings.Contains(d.Message, "'from_the_overlay' undeclared") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("include/trace/define.h read the tree's core/tp.h, not the changed one: %v", rs[0].Diagnostics)
 	}
 }
