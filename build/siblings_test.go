@@ -50,19 +50,8 @@ func TestOverlaySiblings(t *testing.T) {
 	}
 
 	// A changed header reached through an unchanged sibling.
-	v = &Variant{Name: "val", Files: map[string][]byte{"core/hdr/value.h": []byte("#define API_VALUE from_the_overlay\n")}}
-	rs, err = c.Compile(context.Background(), v, src, Options{SyntaxOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, d := range Errors(rs) {
-		if strings.Contains(d.Message, "'from_the_overlay' undeclared") {
-			found = true
-		}
-	}
-	if !found {
-		t.Errorf("hdr/api.h read the tree's value.h, not the changed one: %v", rs[0].Diagnostics)
+	if d, ok := readsOverlay(t, c, &Variant{Name: "val", Files: map[string][]byte{"core/hdr/value.h": []byte("#define API_VALUE from_the_overlay\n")}}, src); !ok {
+		t.Errorf("hdr/api.h read the tree's value.h, not the changed one: %v", d)
 	}
 
 	// A changed header whose unchanged sibling includes a file of a
@@ -94,38 +83,16 @@ func TestOverlaySiblings(t *testing.T) {
 	// source in amd/display/amdgpu_dm/): the overlay's copy, not the
 	// tree's, though the tree's directory of the source is searched for
 	// quoted includes too.
-	v = &Variant{Name: "dm", Files: map[string][]byte{"core/dm.h": []byte("#define DM_VALUE from_the_overlay\n")}}
-	rs, err = c.Compile(context.Background(), v, []string{"core/dm.c"}, Options{SyntaxOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	found = false
-	for _, d := range Errors(rs) {
-		if strings.Contains(d.Message, "'from_the_overlay' undeclared") {
-			found = true
-		}
-	}
-	if !found {
-		t.Errorf("gpu/gpu.h read the tree's core/dm.h, not the changed one: %v", rs[0].Diagnostics)
+	if d, ok := readsOverlay(t, c, &Variant{Name: "dm", Files: map[string][]byte{"core/dm.h": []byte("#define DM_VALUE from_the_overlay\n")}}, []string{"core/dm.c"}); !ok {
+		t.Errorf("gpu/gpu.h read the tree's core/dm.h, not the changed one: %v", d)
 	}
 
 	// An unchanged header beside the source includes a changed one of
 	// another directory ("common.h" of ath9k includes "../ath.h"): the
 	// source's own directory is in the overlay, so common.h is read there
 	// and its relative include reaches the overlay's ath.h, not the tree's.
-	v = &Variant{Name: "ath", Files: map[string][]byte{"ath/ath.h": []byte("#define ATH_VALUE from_the_overlay\n")}}
-	rs, err = c.Compile(context.Background(), v, []string{"core/ath9k.c"}, Options{SyntaxOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	found = false
-	for _, d := range Errors(rs) {
-		if strings.Contains(d.Message, "'from_the_overlay' undeclared") {
-			found = true
-		}
-	}
-	if !found {
-		t.Errorf("core/common.h read the tree's ath/ath.h, not the changed one: %v", rs[0].Diagnostics)
+	if d, ok := readsOverlay(t, c, &Variant{Name: "ath", Files: map[string][]byte{"ath/ath.h": []byte("#define ATH_VALUE from_the_overlay\n")}}, []string{"core/ath9k.c"}); !ok {
+		t.Errorf("core/common.h read the tree's ath/ath.h, not the changed one: %v", d)
 	}
 
 	// A header found by an angle include (<trace/events/snd.h>, as
@@ -142,36 +109,30 @@ func TestOverlaySiblings(t *testing.T) {
 			// one directory link first
 			files["include/trace/other.h"] = []byte("#define OTHER 2\n")
 		}
-		v = &Variant{Name: name, Files: files}
-		rs, err = c.Compile(context.Background(), v, []string{"core/snd.c"}, Options{SyntaxOnly: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		found = false
-		for _, d := range Errors(rs) {
-			if strings.Contains(d.Message, "'from_the_overlay' undeclared") {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("%s: include/trace/events/snd.h read the tree's snd/priv.h, not the changed one: %v", name, rs[0].Diagnostics)
+		if d, ok := readsOverlay(t, c, &Variant{Name: name, Files: files}, []string{"core/snd.c"}); !ok {
+			t.Errorf("%s: include/trace/events/snd.h read the tree's snd/priv.h, not the changed one: %v", name, d)
 		}
 	}
 
 	// define_trace.h's computed include of a driver's trace header, by a
 	// path relative to include/trace/: the changed header, not the tree's.
-	v = &Variant{Name: "tp", Files: map[string][]byte{"core/tp.h": []byte("#define TP_VALUE from_the_overlay\n")}}
-	rs, err = c.Compile(context.Background(), v, []string{"core/tp.c"}, Options{SyntaxOnly: true})
+	if d, ok := readsOverlay(t, c, &Variant{Name: "tp", Files: map[string][]byte{"core/tp.h": []byte("#define TP_VALUE from_the_overlay\n")}}, []string{"core/tp.c"}); !ok {
+		t.Errorf("include/trace/define.h read the tree's core/tp.h, not the changed one: %v", d)
+	}
+}
+
+// readsOverlay compiles src in variant v and reports whether gcc read the
+// overlay's value ("from_the_overlay" undeclared), with its diagnostics.
+func readsOverlay(t *testing.T, c *Compiler, v *Variant, src []string) ([]Diagnostic, bool) {
+	t.Helper()
+	rs, err := c.Compile(context.Background(), v, src, Options{SyntaxOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	found = false
 	for _, d := range Errors(rs) {
 		if strings.Contains(d.Message, "'from_the_overlay' undeclared") {
-			found = true
+			return rs[0].Diagnostics, true
 		}
 	}
-	if !found {
-		t.Errorf("include/trace/define.h read the tree's core/tp.h, not the changed one: %v", rs[0].Diagnostics)
-	}
+	return rs[0].Diagnostics, false
 }
