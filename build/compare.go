@@ -69,7 +69,12 @@ const preprocessBatch = 8
 // markers say) counts as different too: the same either way, it still
 // holds text no compiler has seen (the patch's other files), which only a
 // compile shows builds.
-func (c *Compiler) SplitByPreprocessed(ctx context.Context, a, b *Variant, sources []string, compile map[string]bool) (same, differ []string, err error) {
+//
+// It stops once more than limit differ (limit < 0: never): a caller that
+// compiles at most limit of them has its answer, and a header change that
+// reaches every includer of a widely used header costs limit+1 units, not
+// all of them.
+func (c *Compiler) SplitByPreprocessed(ctx context.Context, a, b *Variant, sources []string, compile map[string]bool, limit int) (same, differ []string, err error) {
 	opt := Options{Preprocess: true, MaxErrors: 1}
 	for lo := 0; lo < len(sources); lo += preprocessBatch {
 		batch := sources[lo:min(lo+preprocessBatch, len(sources))]
@@ -87,6 +92,9 @@ func (c *Compiler) SplitByPreprocessed(ctx context.Context, a, b *Variant, sourc
 			} else {
 				differ = append(differ, s)
 			}
+		}
+		if limit >= 0 && len(differ) > limit {
+			break
 		}
 	}
 	return same, differ, nil

@@ -55,7 +55,7 @@ func TestSplitByPreprocessed(t *testing.T) {
 	a := &Variant{Name: "a", Files: map[string][]byte{"include/linux/ringmode.h": []byte(respelled)}}
 	b := &Variant{Name: "b", Files: map[string][]byte{}}
 	srcs := []string{"drivers/ringdev/ringmode.c", "drivers/ringdev/ringmodecheck.c"}
-	same, differ, err := c.SplitByPreprocessed(context.Background(), a, b, srcs, nil)
+	same, differ, err := c.SplitByPreprocessed(context.Background(), a, b, srcs, nil, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestSplitByPreprocessed(t *testing.T) {
 	if diff := cmp.Diff([]string{"drivers/ringdev/ringmode.c"}, differ); diff != "" {
 		t.Errorf("differ (-want +got):\n%s", diff)
 	}
-	same, _, err = c.SplitByPreprocessed(context.Background(), a, b, srcs, map[string]bool{"include/linux/ringmode.h": true})
+	same, _, err = c.SplitByPreprocessed(context.Background(), a, b, srcs, map[string]bool{"include/linux/ringmode.h": true}, -1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -189,13 +189,13 @@ func compare(p *rewrite.Pass, h string, n int) (proof, why string, err error) {
 			others[f] = true
 		}
 	}
-	same, reached, err := comp.SplitByPreprocessed(progress.Named(p.Context(), "samecode preprocess"), variants[0], variants[1], users, others)
+	same, reached, err := comp.SplitByPreprocessed(progress.Named(p.Context(), "samecode preprocess"), variants[0], variants[1], users, others, MaxUsers)
 	if err != nil {
 		return "", "", err
 	}
 	if len(reached) > MaxUsers {
-		return "", fmt.Sprintf("the change to %s reaches the preprocessed code of %d of the %d files the config builds that include it (%s), more than the %d whose code it compares",
-			h, len(reached), len(users), firstFew(reached), MaxUsers), nil
+		return "", fmt.Sprintf("the change to %s reaches the preprocessed code of more than %d of the %d files the config builds that include it (%s), more than it compiles and compares",
+			h, MaxUsers, len(users), firstFew(reached)), nil
 	}
 	// the patched files first: when they need the change (a new member, a
 	// new macro), that is known after two compiles, not 2 x every includer
