@@ -23,7 +23,6 @@
 package rename
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"slices"
@@ -144,9 +143,11 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 		return why
 	}
 	byFile := map[string]map[string]bool{} // file -> functions whose references switch
+	var inData []use
 	for _, u := range uses {
 		if u.fn == "" {
-			return fmt.Sprintf("%s:%d refers to %s outside a function (its address is in data): the running kernel's data keeps pointing to the original", u.file, u.line, name)
+			inData = append(inData, u)
+			continue
 		}
 		if _, ok := p.Current[u.file]; !ok {
 			// a caller upstream leaves as it is calls the new version
@@ -160,6 +161,16 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 			byFile[u.file] = map[string]bool{}
 		}
 		byFile[u.file][u.fn] = true
+	}
+	// its address in data: only stores in a member whose signature
+	// changes alike, which the patched calls (retype) call with the new
+	// arguments; the function keeps its name and old prototype for them
+	if len(inData) > 0 {
+		member, why := storedInRetyped(p, e, inData)
+		if why != "" {
+			return why
+		}
+		return inPlace(p, e, decls, headers, member, inData, byFile)
 	}
 	radius := map[string][]string{}
 	for f, fns := range byFile {
@@ -325,6 +336,19 @@ func findUses(p *rewrite.Pass, name, file string, decls []*rewrite.Entry) ([]use
 	if err != nil {
 		return nil, err.Error()
 	}
+	if fwd := movedForwards(p); fwd != "" {
+		// the header's new prototypes name a struct through a forward
+		// declaration another transform moved into the .c files: declared
+		// first thing (on the first line: no line moves), the prototypes
+		// see the struct every unit has, not one of their own
+		for _, f := range compilable {
+			text, ok := files[f]
+			if !ok {
+				text = p.File(f)
+			}
+			files[f] = append([]byte(fwd), text...)
+		}
+	}
 	o, err := p.Oracle()
 	if err != nil {
 		return nil, "the callers cannot be found without the compiler: " + err.Error()
@@ -341,7 +365,7 @@ func findUses(p *rewrite.Pass, name, file string, decls []*rewrite.Entry) ([]use
 	// whose prototype the header gets back: the new one it sees here may
 	// disagree with its arguments
 	oldCode := func(f string, line int) bool {
-		return change.IsHeader(f) && revertedLine(p.Original(f), p.File(f), p.Upstream[f], line)
+		return change.IsHeader(f) && p.RevertedLine(f, line)
 	}
 	found := map[string]bool{}
 	for _, id := range ids {
@@ -350,6 +374,9 @@ func findUses(p *rewrite.Pass, name, file string, decls []*rewrite.Entry) ([]use
 	for _, d := range other {
 		if found[fmt.Sprintf("%s:%d", d.File, d.Line)] && oldCode(d.File, d.Line) && strings.Contains(d.Message, "'"+name+"'") {
 			continue // old code's arguments, for the prototype it gets back
+		}
+		if strings.Contains(d.Message, "incompatible pointer type") && storesInRetyped(p, d.File, d.Line) {
+			continue // ".m = fn": m keeps its old type, fn gets its old prototype back
 		}
 		return nil, fmt.Sprintf("the files that name it do not compile as the patch stands after the other rewrites, so its callers are not known (%s:%d: %s): settle the findings about that code first", d.File, d.Line, d.Message)
 	}
@@ -391,44 +418,6 @@ func deprecated(f *ast.File, name string) ([]byte, bool) {
 	}
 	out, err := edit.Apply(f.Src, eds)
 	return out, err == nil
-}
-
-// revertedLine reports whether line of cur is old code that upstream
-// changes and a transform put back: the original's line (cur does not
-// change it) is one upstream's version up removes or replaces.
-func revertedLine(orig, cur, up []byte, line int) bool {
-	if orig == nil || up == nil {
-		return false
-	}
-	at, ok := origLine(orig, cur, line)
-	if !ok {
-		return false
-	}
-	for _, e := range edit.Diff("", orig, up) {
-		first := bytes.Count(orig[:e.Off], []byte("\n")) + 1
-		if at >= first && at < first+bytes.Count(orig[e.Off:e.End], []byte("\n")) {
-			return true
-		}
-	}
-	return false
-}
-
-// origLine returns the line of orig that line of text is, or false when
-// text adds or changes that line.
-func origLine(orig, text []byte, line int) (int, bool) {
-	delta := 0 // lines of text before an edit minus the original's
-	for _, e := range edit.Diff("", orig, text) {
-		first := bytes.Count(orig[:e.Off], []byte("\n")) + 1 + delta
-		if line < first {
-			break
-		}
-		n := strings.Count(e.Text, "\n")
-		if line < first+n {
-			return 0, false
-		}
-		delta += n - bytes.Count(orig[e.Off:e.End], []byte("\n"))
-	}
-	return line - delta, true
 }
 
 // funcOnLine returns the function whose body holds line (gcc names the

@@ -12,6 +12,7 @@ import (
 	"github.com/kprewrite/kprewrite/cexpr"
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/edit"
+	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 )
@@ -58,8 +59,19 @@ func retypeFnptr(p *rewrite.Pass, k *kept, e *rewrite.Entry, newType string) {
 	callFiles := map[string]bool{}
 	var edits []edit.Edit
 	calls, stores, tests := 0, 0, 0
+	outside := ""
+	kept := map[string]bool{} // functions stored by code the patch does not change
 	storeFiles, stored := map[string]bool{}, map[string]bool{}
 	for _, use := range u.uses {
+		if change.IsHeader(use.File) && p.RevertedLine(use.File, use.Line) {
+			// the original of header code upstream changes, which another
+			// transform (header2c) moved into every user: no code calls it
+			continue
+		}
+		if change.IsHeader(use.File) && nullTest(p.Parse(use.File), use.Line, use.Col) {
+			tests++ // the same bits under either type, in every includer
+			continue
+		}
 		if change.IsHeader(use.File) {
 			p.RefuseManual(e, fmt.Sprintf("it is used in a header (%s:%d), where a cast would change every includer", use.File, use.Line),
 				"move that header code into the .c files first")
@@ -68,6 +80,12 @@ func retypeFnptr(p *rewrite.Pass, k *kept, e *rewrite.Entry, newType string) {
 		if _, ok := p.Current[use.File]; !ok {
 			if nullTest(p.Parse(use.File), use.Line, use.Col) {
 				tests++ // "!ops->m": the same bits under either type
+				continue
+			}
+			if fn := storedFunc(p.Parse(use.File), use.Line, use.Col, e.Change.Member); fn != "" && changesAlike(p, e, fn) {
+				// ".m = fn" where fn keeps its name and old prototype
+				// (rename's trampoline, a finding of its own)
+				kept[fn] = true
 				continue
 			}
 			p.RefuseManual(e, fmt.Sprintf("%s:%d, which the patch does not change, uses it: code of the running kernel would call or store it with the other signature", use.File, use.Line), what)
@@ -114,6 +132,11 @@ func retypeFnptr(p *rewrite.Pass, k *kept, e *rewrite.Entry, newType string) {
 	if !k.keep(p, e, cur, reverted) {
 		return
 	}
+	if len(kept) > 0 {
+		names := slices.Sorted(maps.Keys(kept))
+		outside += fmt.Sprintf("; the running kernel's data stores %s in it: under that name the livepatch has a function of the old prototype that takes the new arguments on to the new version (rename)",
+			strings.Join(names, ", "))
+	}
 	for f := range callFiles {
 		pf := p.Parse(f)
 		at := gen.InsertionPoint(pf)
@@ -126,12 +149,42 @@ func retypeFnptr(p *rewrite.Pass, k *kept, e *rewrite.Entry, newType string) {
 		files[ed.File] = true
 	}
 	fl := slices.Sorted(maps.Keys(files))
-	outside := ""
 	if tests > 0 {
-		outside = fmt.Sprintf("; %d tests for NULL outside the patch stay as they are (the same bits under either type)", tests)
+		outside += fmt.Sprintf("; %d tests for NULL in headers or outside the patch stay as they are (the same bits under either type)", tests)
 	}
 	p.Resolve(e, fmt.Sprintf("the old declaration stays (a pointer either way); the %d calls go through a cast to the new signature and the %d implementations stored in it through (void *), all in the patch (found by the compiler over the %d files the config builds that name it: %s)%s; existing objects keep pointing to the original implementations, which the livepatch replaces",
 		calls, stores, u.compiled, strings.Join(fl, ", "), outside))
+}
+
+// storedFunc is the function a use of the member stores, where gcc points
+// at (line, col): ".member = fn" in an initializer or "x->member = fn";
+// "" for any other use.
+func storedFunc(f *ast.File, line, col int, member string) string {
+	off := f.Lines.Start(line) + col - 1
+	if v, ok := designatedValue(f, off, member); ok {
+		return identAt(f, v)
+	}
+	a, err := findAccess(f, line, col)
+	if err != nil || a.Kind != cexpr.Assign || a.Chained != "" || a.InMacro {
+		return ""
+	}
+	return identAt(f, a.Value.Off)
+}
+
+// changesAlike reports whether fn is a function whose prototype the patch
+// changes as it changes the member's signature, pointer parameters for
+// pointer parameters: the running kernel's data that stores fn in the
+// member then reaches, after the livepatch loads, a function of fn's name
+// that takes the new arguments (rename keeps fn as a trampoline to the new
+// version; when it cannot, its finding refuses the patch).
+func changesAlike(p *rewrite.Pass, e *rewrite.Entry, fn string) bool {
+	for _, x := range p.Entries {
+		ch := x.Change
+		if x.ResolvedBy == "" && x.Kind == hazard.Prototype && ch != nil && ch.Func == fn {
+			return change.RetypedAlike(p.ChangeOf(x.File), ch, e.Change)
+		}
+	}
+	return false
 }
 
 // nullTest reports whether the member use gcc points at (line, col) only
