@@ -446,6 +446,9 @@ func storedAt(f *ast.File, name string) int {
 		if i > 0 && (toks[i-1].Text == "." || toks[i-1].Text == "->") {
 			continue // a member of the same name
 		}
+		if i > 0 && (toks[i-1].Text == "struct" || toks[i-1].Text == "union" || toks[i-1].Text == "enum") {
+			continue // a tag of the same name
+		}
 		if i+1 < len(toks) && toks[i+1].Text == "(" {
 			continue // a call, the definition or a declaration
 		}

@@ -248,7 +248,7 @@ func rewriteStruct(p *rewrite.Pass, t *target) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var had map[string]bool // errors the files have without the overlay
+	var had map[string]int // errors the files have without the overlay
 	for _, d := range diags {
 		if d.Severity == "error" || d.Severity == "warning" && strings.Contains(d.Message, "struct "+t.tag) {
 			if had == nil {
@@ -259,12 +259,13 @@ func rewriteStruct(p *rewrite.Pass, t *target) (string, error) {
 				if err != nil {
 					return "", err
 				}
-				had = map[string]bool{}
+				had = map[string]int{}
 				for _, b := range before {
-					had[b.File+": "+b.Message] = true
+					had[b.File+": "+b.Message]++
 				}
 			}
-			if had[d.File+": "+d.Message] {
+			if had[d.File+": "+d.Message] > 0 {
+				had[d.File+": "+d.Message]--
 				continue
 			}
 			return fmt.Sprintf("the patched files still need the original struct %s after it is renamed in them: %s:%d: %s", t.tag, d.File, d.Line, d.Message), nil

@@ -72,6 +72,33 @@ func storedInRetyped(p *rewrite.Pass, e *rewrite.Entry, inData []use) (*rewrite.
 	if !change.RetypedAlike(p.ChangeOf(e.File), e.Change, member.Change) {
 		return nil, keeps + fmt.Sprintf(" (%s, whose signature changes otherwise than %s's prototype, or in more than pointer parameters)", member.Change.Subject, name)
 	}
+	// The running kernel's own code: a file of the patch may hold the
+	// function's address elsewhere before the patch (upstream stores
+	// another function there now); objects made by that code keep calling
+	// it with the old arguments, which the in-place body would misread.
+	// (Files the patch leaves alone read the same either way.)
+	for _, f := range p.CurrentSources() {
+		orig := p.Original(f)
+		if orig == nil {
+			continue
+		}
+		of := ast.Parse(f, orig)
+		toks := of.CodeTokens(ast.Span{Off: 0, End: len(orig)})
+		for i, t := range toks {
+			if t.Kind != ast.Ident || t.Text != name || i+1 < len(toks) && toks[i+1].Text == "(" || i > 0 && (toks[i-1].Text == "." || toks[i-1].Text == "->") {
+				continue
+			}
+			line := of.Line(t.Off)
+			at := of.Lines.Start(line)
+			text := string(orig[at:ast.LineEnd(orig, at)])
+			if strings.Contains(text, "EXPORT_SYMBOL") {
+				continue
+			}
+			if m := re.FindStringSubmatch(text); m == nil || m[1] != member.Change.Member {
+				return nil, fmt.Sprintf("the running kernel's code at %s:%d (before the patch) holds %s other than in %s: what it made keeps calling %s with the old arguments; keep the prototype, or give the new version a new name", f, line, name, member.Change.Subject, name)
+			}
+		}
+	}
 	return member, ""
 }
 
@@ -193,7 +220,7 @@ func inPlace(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry, headers 
 			arg = fmt.Sprintf("%s_arg%d", n, k)
 		}
 		used[arg] = true
-		span, ok := paramSpan(toks, i)
+		span, ok := paramSpan(toks, name, i)
 		if !ok {
 			return "the parameters of " + name + " are not understood"
 		}
@@ -224,6 +251,9 @@ func inPlace(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry, headers 
 	}
 	how := fmt.Sprintf("%s keeps its name and old prototype (which the header keeps) with upstream's body, taking the retyped pointer parameters under their old types: the running kernel's data stores it in %s (%s), whose patched calls pass upstream's new arguments (%s); no code calls it directly",
 		name, member.Change.Subject, useList(inData), member.ResolvedBy)
+	if exported(p.Original(file), name) {
+		how += fmt.Sprintf("; %s is exported: no module the config builds calls it directly (the compiler looked), but a module built outside this config that does would pass the old arguments to upstream's code: check the out-of-tree modules of the kernels this livepatch targets", name)
+	}
 	p.Resolve(e, how)
 	for _, d := range decls {
 		p.Resolve(d, how)
@@ -250,11 +280,17 @@ func declarationNext(body []byte) bool {
 	return false
 }
 
-// paramSpan is the span of the i-th parameter declaration in a function
-// header's tokens.
-func paramSpan(toks []ast.Token, i int) (ast.Span, bool) {
+// paramSpan is the span of the i-th parameter declaration in the header
+// tokens of the function name (its parameter list is the parenthesis
+// after the name: an attribute before it has parentheses too).
+func paramSpan(toks []ast.Token, name string, i int) (ast.Span, bool) {
+	from := slices.IndexFunc(toks, func(t ast.Token) bool { return t.Kind == ast.Ident && t.Text == name })
+	if from < 0 {
+		return ast.Span{}, false
+	}
 	depth, n, start := 0, 0, -1
-	for k, t := range toks {
+	for k := from; k < len(toks); k++ {
+		t := toks[k]
 		switch {
 		case t.Text == "(" || t.Text == "[":
 			depth++
@@ -277,6 +313,12 @@ func paramSpan(toks []ast.Token, i int) (ast.Span, bool) {
 		}
 	}
 	return ast.Span{}, false
+}
+
+// exported reports whether src exports name (EXPORT_SYMBOL and its
+// variants).
+func exported(src []byte, name string) bool {
+	return regexp.MustCompile(`\bEXPORT_SYMBOL\w*\(\s*` + regexp.QuoteMeta(name) + `\s*[,)]`).Match(src)
 }
 
 // declText declares name of type typ: "struct a *" and "x" give

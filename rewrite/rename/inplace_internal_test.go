@@ -7,15 +7,15 @@ import (
 )
 
 func TestParamSpan(t *testing.T) {
-	src := "int f(struct d *dev,\n\tvoid (*cb)(int a, int b), u32 *p)"
+	src := "int __printf(2, 3) f(struct d *dev,\n\tvoid (*cb)(int a, int b), u32 *p)"
 	toks := ast.Tokenize([]byte(src))
 	for i, want := range []string{"struct d *dev", "void (*cb)(int a, int b)", "u32 *p"} {
-		s, ok := paramSpan(toks, i)
+		s, ok := paramSpan(toks, "f", i)
 		if !ok || src[s.Off:s.End] != want {
 			t.Errorf("paramSpan(%d) = %q, %v; want %q", i, src[s.Off:s.End], ok, want)
 		}
 	}
-	if _, ok := paramSpan(toks, 3); ok {
+	if _, ok := paramSpan(toks, "f", 3); ok {
 		t.Error("paramSpan(3) found a fourth parameter")
 	}
 }

@@ -202,7 +202,14 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 	// The original comes back word for word: the functions of its file it
 	// calls must keep their prototypes (a helper the fix passes a new
 	// argument to would not take the old call)
-	for _, t := range base.CodeTokens(orig.Body) {
+	body := base.CodeTokens(orig.Body)
+	for i, t := range body {
+		// a call through a member retype gives a new signature: every
+		// implementation now takes the new arguments, the original would
+		// pass the old ones
+		if i > 0 && i+1 < len(body) && (body[i-1].Text == "->" || body[i-1].Text == ".") && body[i+1].Text == "(" && retypedMember(p, t.Text) != nil {
+			return fmt.Sprintf("the original %s, which the running kernel's data or callers keep using, calls %s with the old arguments, while the implementations take the new ones after the livepatch; keep the prototype", name, t.Text)
+		}
 		if t.Kind != ast.Ident || t.Text == name {
 			continue
 		}
@@ -251,6 +258,10 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 	}
 	how := fmt.Sprintf("the new version is %s; the original %s stays in %s, unchanged; the %d calls the compiler finds (in %s) call %s, which they declare; the header keeps the old prototype",
 		nn, name, file, len(refs), strings.Join(callers, ", "), nn)
+	if len(refs) == 0 {
+		how = fmt.Sprintf("the new version is %s; the original %s stays in %s, unchanged; the compiler finds no call of it in the files the config builds; the header keeps the old prototype",
+			nn, name, file)
+	}
 	if len(decls) == 0 {
 		how = fmt.Sprintf("the new version is %s; the original %s stays in %s, unchanged: what holds its address keeps running it, without the fix, until the patched code stores another; the %d calls the compiler finds call %s",
 			nn, name, file, len(refs), nn)

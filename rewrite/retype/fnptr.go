@@ -134,7 +134,7 @@ func retypeFnptr(p *rewrite.Pass, k *kept, e *rewrite.Entry, newType string) {
 	}
 	if len(kept) > 0 {
 		names := slices.Sorted(maps.Keys(kept))
-		outside += fmt.Sprintf("; the running kernel's data stores %s in it: under that name the livepatch has a function of the old prototype that takes the new arguments on to the new version (rename)",
+		outside += fmt.Sprintf("; the running kernel's data stores %s in it: under that name the livepatch has upstream's code, which takes the new arguments under the old prototype (rename)",
 			strings.Join(names, ", "))
 	}
 	for f := range callFiles {
