@@ -203,12 +203,17 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 	// calls must keep their prototypes (a helper the fix passes a new
 	// argument to would not take the old call)
 	body := base.CodeTokens(orig.Body)
+	oldCall := "" // a member retype gives a new signature, called by the original
 	for i, t := range body {
-		// a call through a member retype gives a new signature: every
-		// implementation now takes the new arguments, the original would
-		// pass the old ones
+		// every implementation of such a member takes the new arguments
+		// after the livepatch; the original passes the old ones
 		if i > 0 && i+1 < len(body) && (body[i-1].Text == "->" || body[i-1].Text == ".") && body[i+1].Text == "(" && retypedMember(p, t.Text) != nil {
-			return fmt.Sprintf("the original %s, which the running kernel's data or callers keep using, calls %s with the old arguments, while the implementations take the new ones after the livepatch; keep the prototype", name, t.Text)
+			if len(decls) == 0 {
+				// a static function: the running kernel's data holds the
+				// original and keeps calling it
+				return fmt.Sprintf("the original %s, which the running kernel's data keeps calling, calls %s with the old arguments, while its implementations take the new ones after the livepatch; keep the prototype", name, t.Text)
+			}
+			oldCall = t.Text
 		}
 		if t.Kind != ast.Ident || t.Text == name {
 			continue
@@ -265,6 +270,9 @@ func one(p *rewrite.Pass, e *rewrite.Entry, decls []*rewrite.Entry) string {
 	if len(decls) == 0 {
 		how = fmt.Sprintf("the new version is %s; the original %s stays in %s, unchanged: what holds its address keeps running it, without the fix, until the patched code stores another; the %d calls the compiler finds call %s",
 			nn, name, file, len(refs), nn)
+	}
+	if oldCall != "" {
+		how += fmt.Sprintf("; the original, kept for what the compiler cannot see (a module built outside the config calling %s through its export), calls %s with the old arguments, which its implementations no longer take after the livepatch: such a module must not call it", name, oldCall)
 	}
 	var joined []string
 	for _, f := range callers {
