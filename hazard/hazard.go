@@ -438,6 +438,18 @@ func protoOf(f *ast.File, fn *ast.Func) string { return f.Normalized(fn.Header) 
 // in f that is no call (dev->timer.function = name, { .open = name }),
 // or 0: code may keep that address in live data.
 func storedAt(f *ast.File, name string) int {
+	if lines := AddressRefs(f, name); len(lines) > 0 {
+		return lines[0]
+	}
+	return 0
+}
+
+// AddressRefs returns the lines of every reference to the function name in
+// f that is no call, definition or declaration, and no member or tag of
+// the same name: each takes the function's address, which code may keep
+// in live data.
+func AddressRefs(f *ast.File, name string) []int {
+	var out []int
 	toks := f.CodeTokens(ast.Span{Off: 0, End: len(f.Src)})
 	for i, t := range toks {
 		if t.Kind != ast.Ident || t.Text != name {
@@ -452,9 +464,9 @@ func storedAt(f *ast.File, name string) int {
 		if i+1 < len(toks) && toks[i+1].Text == "(" {
 			continue // a call, the definition or a declaration
 		}
-		return f.Line(t.Off)
+		out = append(out, f.Line(t.Off))
 	}
-	return 0
+	return out
 }
 
 // scanBody looks inside a changed function for constructs that need care.

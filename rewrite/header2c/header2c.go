@@ -1567,10 +1567,8 @@ func retypedCall(p *rewrite.Pass, msg string) string {
 		return ""
 	}
 	member := expr[i:]
-	for _, e := range p.Entries {
-		ch := e.Change
-		if e.ResolvedBy == "" && e.Kind == hazard.StructLayout && ch != nil && ch.Kind == change.MemberRetyped &&
-			ch.Member == member && ch.PostMember != nil && strings.Contains(ch.PostMember.Type, "(*") {
+	for _, e := range p.MemberRetypes(member) {
+		if e.ResolvedBy == "" && e.Kind == hazard.StructLayout && e.Change.PostMember != nil && strings.Contains(e.Change.PostMember.Type, "(*") {
 			return member
 		}
 	}

@@ -83,14 +83,8 @@ func storedInRetyped(p *rewrite.Pass, e *rewrite.Entry, inData []use) (*rewrite.
 			continue
 		}
 		of := ast.Parse(f, orig)
-		toks := of.CodeTokens(ast.Span{Off: 0, End: len(orig)})
-		for i, t := range toks {
-			if t.Kind != ast.Ident || t.Text != name || i+1 < len(toks) && toks[i+1].Text == "(" || i > 0 && (toks[i-1].Text == "." || toks[i-1].Text == "->") {
-				continue
-			}
-			line := of.Line(t.Off)
-			at := of.Lines.Start(line)
-			text := string(orig[at:ast.LineEnd(orig, at)])
+		for _, line := range hazard.AddressRefs(of, name) {
+			text := lineText(of, line)
 			if strings.Contains(text, "EXPORT_SYMBOL") {
 				continue
 			}
@@ -116,12 +110,8 @@ func storesInRetyped(p *rewrite.Pass, file string, line int) bool {
 		return false
 	}
 	fn := strings.TrimLeft(m[0][strings.LastIndex(m[0], "=")+1:], " \t&")
-	for _, e := range p.Entries {
-		if e.Kind == hazard.Prototype && e.Change != nil && e.Change.Func == fn {
-			return change.RetypedAlike(p.ChangeOf(e.File), e.Change, x.Change)
-		}
-	}
-	return false
+	e := p.PrototypeChange(fn)
+	return e != nil && change.RetypedAlike(p.ChangeOf(e.File), e.Change, x.Change)
 }
 
 // movedForwards declares the structs (unions, enums) that upstream
@@ -159,17 +149,15 @@ func lineMatch(p *rewrite.Pass, file string, line int, re *regexp.Regexp) []stri
 	if line < 1 || line > pf.Lines.Count() {
 		return nil
 	}
-	at := pf.Lines.Start(line)
-	return re.FindStringSubmatch(string(pf.Src[at:ast.LineEnd(pf.Src, at)]))
+	return re.FindStringSubmatch(lineText(pf, line))
 }
 
 // retypedMember is the resolved finding of a function-pointer member
 // named m whose declaration the patch retypes, or nil.
 func retypedMember(p *rewrite.Pass, m string) *rewrite.Entry {
 	var found *rewrite.Entry
-	for _, x := range p.Entries {
-		ch := x.Change
-		if ch == nil || ch.Kind != change.MemberRetyped || ch.Member != m || ch.PreMember == nil || !strings.Contains(ch.PreMember.Type, "(*") {
+	for _, x := range p.MemberRetypes(m) {
+		if x.Change.PreMember == nil || !strings.Contains(x.Change.PreMember.Type, "(*") {
 			continue
 		}
 		if x.ResolvedBy != "retype" || found != nil {

@@ -12,7 +12,6 @@ import (
 	"github.com/kprewrite/kprewrite/cexpr"
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/edit"
-	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 )
@@ -84,7 +83,7 @@ func retypeFnptr(p *rewrite.Pass, k *kept, e *rewrite.Entry, newType string) {
 			}
 			if fn := storedFunc(p.Parse(use.File), use.Line, use.Col, e.Change.Member); fn != "" && changesAlike(p, e, fn) {
 				// ".m = fn" where fn keeps its name and old prototype
-				// (rename's trampoline, a finding of its own)
+				// with upstream's body (rename, a finding of its own)
 				kept[fn] = true
 				continue
 			}
@@ -175,16 +174,12 @@ func storedFunc(f *ast.File, line, col int, member string) string {
 // changes as it changes the member's signature, pointer parameters for
 // pointer parameters: the running kernel's data that stores fn in the
 // member then reaches, after the livepatch loads, a function of fn's name
-// that takes the new arguments (rename keeps fn as a trampoline to the new
-// version; when it cannot, its finding refuses the patch).
+// that takes the new arguments (rename keeps fn in place under its old
+// prototype with upstream's body; when it cannot, its finding refuses the
+// patch).
 func changesAlike(p *rewrite.Pass, e *rewrite.Entry, fn string) bool {
-	for _, x := range p.Entries {
-		ch := x.Change
-		if x.ResolvedBy == "" && x.Kind == hazard.Prototype && ch != nil && ch.Func == fn {
-			return change.RetypedAlike(p.ChangeOf(x.File), ch, e.Change)
-		}
-	}
-	return false
+	x := p.PrototypeChange(fn)
+	return x != nil && x.ResolvedBy == "" && change.RetypedAlike(p.ChangeOf(x.File), x.Change, e.Change)
 }
 
 // nullTest reports whether the member use gcc points at (line, col) only
