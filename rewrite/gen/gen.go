@@ -4,6 +4,7 @@
 package gen
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
@@ -365,6 +366,48 @@ func Realign(src []byte, paren, delta int) []edit.Edit {
 		out = append(out, edit.Edit{Off: ls, End: le, Text: strings.Repeat("\t", w/8) + strings.Repeat(" ", w%8)})
 	}
 	return out
+}
+
+// MaxColumns is the line width checkpatch allows.
+const MaxColumns = 100
+
+// CastCallee returns the edits that call the expression src[off:end]
+// through a cast to the function-pointer type typ: "((typ)" before it and
+// ")" after it, with the call's continuation lines realigned to its
+// parenthesis. When the line would pass MaxColumns, the cast ends the line
+// and the expression continues one tab further in:
+//
+//	return ((snd_sof_dsp_ops_set_stream_data_offset_lp_t)
+//		sof_ops(sdev)->set_stream_data_offset)(sdev, sps,
+//							       posn_offset);
+func CastCallee(src []byte, off, end int, typ string) []edit.Edit {
+	paren := end
+	for paren < len(src) && (src[paren] == ' ' || src[paren] == '\t') {
+		paren++
+	}
+	cast := "((" + typ + ")"
+	lineEnd := off
+	for lineEnd < len(src) && src[lineEnd] != '\n' {
+		lineEnd++
+	}
+	delta := len(cast) + 1
+	if visualCol(src, lineEnd)+delta > MaxColumns && !bytes.Contains(src[off:end], []byte("\n")) {
+		ls := off
+		for ls > 0 && src[ls-1] != '\n' {
+			ls--
+		}
+		le := ls
+		for le < off && (src[le] == ' ' || src[le] == '\t') {
+			le++
+		}
+		indent := string(src[ls:le]) + "\t"
+		cast += "\n" + indent
+		// the parenthesis moves to the new line, after the expression
+		// and the cast's closing ")"
+		delta = visualCol([]byte(indent), len(indent)) + visualCol(src[off:], paren-off) + 1 - visualCol(src, paren)
+	}
+	out := []edit.Edit{{Off: off, End: off, Text: cast}, {Off: end, End: end, Text: ")"}}
+	return append(out, Realign(src, paren, delta)...)
 }
 
 // Styled adapts generated code to the file it goes into: under net/ and

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/edit"
 )
 
 func TestRevertLines(t *testing.T) {
@@ -71,5 +72,44 @@ func TestAfterDefinitions(t *testing.T) {
 	}
 	if got := AfterDefinitions(f, at, "static inline int get(void) { return 0; }"); got != at {
 		t.Errorf("code naming no type of the file: got %d, want %d", got, at)
+	}
+}
+
+// TestCastCallee: a call through a cast keeps its arguments aligned with
+// its parenthesis, and a line the cast would take past 100 columns is
+// broken after the cast.
+func TestCastCallee(t *testing.T) {
+	for _, c := range []struct {
+		name, src, callee, typ, want string
+	}{
+		{
+			name:   "short",
+			src:    "\tret = ops->m(a,\n\t\t     b);\n",
+			callee: "ops->m", typ: "m_lp_t",
+			want: "\tret = ((m_lp_t)ops->m)(a,\n\t\t\t       b);\n",
+		},
+		{
+			name:   "long",
+			src:    "\t\treturn sof_ops(sdev)->set_stream_data_offset(sdev, sps,\n\t\t\t\t\t\t\t     posn_offset);\n",
+			callee: "sof_ops(sdev)->set_stream_data_offset", typ: "snd_sof_dsp_ops_set_stream_data_offset_lp_t",
+			want: "\t\treturn ((snd_sof_dsp_ops_set_stream_data_offset_lp_t)\n\t\t\tsof_ops(sdev)->set_stream_data_offset)(sdev, sps,\n\t\t\t\t\t\t\t       posn_offset);\n",
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			off := strings.Index(c.src, c.callee)
+			es := CastCallee([]byte(c.src), off, off+len(c.callee), c.typ)
+			got, err := edit.Apply([]byte(c.src), es)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(c.want, string(got)); diff != "" {
+				t.Errorf("(-want +got)\n%s", diff)
+			}
+			for _, l := range strings.Split(string(got), "\n") {
+				if w := visualCol([]byte(l), len(l)); w > MaxColumns {
+					t.Errorf("line of %d columns: %q", w, l)
+				}
+			}
+		})
 	}
 }

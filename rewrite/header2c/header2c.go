@@ -607,14 +607,30 @@ func (st *state) movesCall(header, text string) bool {
 }
 
 // endOfStatement returns the offset after the ';' that ends a struct
-// definition statement.
+// definition statement whose closing brace ends at off, attributes after
+// the brace included (} __packed;); off when something else follows.
 func endOfStatement(f *ast.File, off int) int {
-	for i := off; i < len(f.Src); i++ {
-		if f.Src[i] == ';' {
-			return i + 1
-		}
-		if f.Src[i] != ' ' && f.Src[i] != '\t' && f.Src[i] != '\n' {
-			break
+	depth := 0
+	first := sort.Search(len(f.Tokens), func(i int) bool { return f.Tokens[i].Off >= off })
+	for _, t := range f.Tokens[first:] {
+		switch {
+		case t.Kind == ast.Comment:
+		case depth > 0:
+			// an attribute's arguments: __aligned(8), __attribute__((x))
+			if t.Is("(") {
+				depth++
+			} else if t.Is(")") {
+				depth--
+			}
+		case t.Is(";"):
+			return t.End
+		case t.Is("("):
+			depth++
+		case t.Kind == ast.Ident && strings.HasPrefix(t.Text, "__"):
+			// an attribute macro after the closing brace: __packed,
+			// __aligned(8), __randomize_layout
+		default:
+			return off
 		}
 	}
 	return off

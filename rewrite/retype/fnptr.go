@@ -107,7 +107,10 @@ func retypeFnptr(p *rewrite.Pass, k *kept, e *rewrite.Entry, newType string) {
 		next := nextToken(f, a.Member.End)
 		switch {
 		case next == "(":
-			edits = append(edits, edit.Insert(use.File, a.Full.Off, "(("+tname+")"), edit.Insert(use.File, a.Member.End, ")"))
+			for _, ed := range gen.CastCallee(f.Src, a.Full.Off, a.Member.End, tname) {
+				ed.File = use.File
+				edits = append(edits, ed)
+			}
 			callFiles[use.File] = true
 			calls++
 		case a.Kind == cexpr.Assign || a.Kind == cexpr.Designator:
