@@ -64,8 +64,10 @@ func findStruct(f *ast.File, kind, name string, line int) *ast.Struct {
 
 // astMembers flattens the members of s (anonymous nested aggregates in
 // their place), drops those the config compiles out, and returns the rest
-// with the condition terms the config cannot decide.
-func astMembers(f *ast.File, s *ast.Struct, cfg *kbuild.Config) []member {
+// with the condition terms the config cannot decide. decided holds the
+// values the compiler gave expressions the config cannot decide (nil when
+// it was not asked).
+func astMembers(f *ast.File, s *ast.Struct, cfg *kbuild.Config, decided map[string]bool) []member {
 	var out []member
 	var walk func(ms []*ast.Member)
 	walk = func(ms []*ast.Member) {
@@ -77,7 +79,14 @@ func astMembers(f *ast.File, s *ast.Struct, cfg *kbuild.Config) []member {
 			var unknown []ast.CondTerm
 			dropped := false
 			for _, t := range terms {
-				switch cfg.EvalCond(ast.Cond{t}) {
+				v := cfg.EvalCond(ast.Cond{t})
+				if d, ok := decided[t.Expr]; ok && v == kbuild.TriUnknown {
+					v = kbuild.False
+					if d == t.Want {
+						v = kbuild.True
+					}
+				}
+				switch v {
 				case kbuild.False:
 					dropped = true
 				case kbuild.TriUnknown:
@@ -138,7 +147,7 @@ const maxUnknown = 6
 // compare compares the DWARF member names with what ast reads.
 // renames maps a name ast reads to the identifier an object-like macro
 // turns it into.
-func compare(ds *dwarfStruct, f *ast.File, cfg *kbuild.Config, renames map[string]string) result {
+func compare(ds *dwarfStruct, f *ast.File, cfg *kbuild.Config, renames map[string]string, decided map[string]bool) result {
 	r := result{Kind: ds.Kind, Name: ds.Name, Header: ds.Header, Line: ds.Line, Object: ds.Object, Want: ds.Members}
 	s := findStruct(f, ds.Kind, ds.Name, ds.Line)
 	if s == nil {
@@ -148,7 +157,7 @@ func compare(ds *dwarfStruct, f *ast.File, cfg *kbuild.Config, renames map[strin
 		}
 		return r
 	}
-	ms := astMembers(f, s, cfg)
+	ms := astMembers(f, s, cfg, decided)
 	for i := range ms {
 		if to, ok := renames[ms[i].item.Name]; ok {
 			ms[i].item.Name = to

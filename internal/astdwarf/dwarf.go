@@ -19,6 +19,7 @@ type dwarfStruct struct {
 	Line    int      // DW_AT_decl_line: the line of the keyword
 	Members []string // member names in order, anonymous members flattened
 	Object  string   // the first object (relative to the build) it was read from
+	Unit    string   // the compilation unit's object there ("init/main.o"; "" when not a .c of the tree)
 }
 
 func (d *dwarfStruct) key() string { return d.Kind + " " + d.Name + " " + d.Header }
@@ -69,7 +70,7 @@ func readObject(path, objName string, pm pathMapper, seen map[string]bool, out *
 	}
 	r := d.Reader()
 	var files []string // tree-relative header paths by file index, "" when not one
-	var compDir string
+	var compDir, unit string
 	for {
 		e, err := r.Next()
 		if err != nil {
@@ -81,6 +82,12 @@ func readObject(path, objName string, pm pathMapper, seen map[string]bool, out *
 		switch e.Tag {
 		case dwarf.TagCompileUnit, dwarf.TagPartialUnit:
 			compDir, _ = e.Val(dwarf.AttrCompDir).(string)
+			unit = ""
+			if name, _ := e.Val(dwarf.AttrName).(string); strings.HasSuffix(name, ".c") {
+				if r, ok := pm.rel(name, compDir); ok {
+					unit = strings.TrimSuffix(r, ".c") + ".o"
+				}
+			}
 			files = nil
 			lr, err := d.LineReader(e)
 			if err != nil || lr == nil {
@@ -108,7 +115,7 @@ func readObject(path, objName string, pm pathMapper, seen map[string]bool, out *
 		if !ok || fi < 0 || int(fi) >= len(files) || files[fi] == "" {
 			continue
 		}
-		ds := &dwarfStruct{Kind: kind, Name: name, Header: files[fi], Object: objName}
+		ds := &dwarfStruct{Kind: kind, Name: name, Header: files[fi], Object: objName, Unit: unit}
 		if seen[ds.key()] {
 			continue
 		}

@@ -11,6 +11,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -65,6 +66,12 @@ type report struct {
 	ByCause    []causeGroup   `json:"by_cause"`
 	Macros     map[string]int `json:"macros,omitempty"`    // mismatches caused by a macro, by its name
 	Undecided  map[string]int `json:"undecided,omitempty"` // "unknown #if" mismatches by the expression the config cannot decide
+	// CompilerDecided counts the structs compared again with the values
+	// the compiler gave the #if expressions the config cannot decide
+	// (kbuild.CondsInUnit); CompilerFailed says why it could not for
+	// some units.
+	CompilerDecided int      `json:"compiler_decided"`
+	CompilerFailed  []string `json:"compiler_failed,omitempty"`
 }
 
 // causeGroup is the mismatches of one cause.
@@ -127,9 +134,40 @@ func measure(tree, build, config string) (*report, error) {
 	renames := identRenames(files)
 	var results []result
 	for _, ds := range structs {
-		results = append(results, compare(ds, files[ds.Header], cfg, renames))
+		results = append(results, compare(ds, files[ds.Header], cfg, renames, nil))
 	}
-	return summarize(len(objs), results), nil
+	// the #if expressions the config cannot decide are asked of the
+	// compiler, in the unit DWARF read the struct from
+	byUnit := map[string][]string{}
+	for i, r := range results {
+		if r.Cause == causeUnknown && structs[i].Unit != "" {
+			for _, e := range r.Undecided {
+				if !slices.Contains(byUnit[structs[i].Unit], e) {
+					byUnit[structs[i].Unit] = append(byUnit[structs[i].Unit], e)
+				}
+			}
+		}
+	}
+	decided := map[string]map[string]bool{}
+	var failed []string
+	for _, u := range slices.Sorted(maps.Keys(byUnit)) {
+		d, err := kbuild.CondsInUnit(context.Background(), build, u, byUnit[u])
+		if err != nil {
+			failed = append(failed, err.Error())
+			continue
+		}
+		decided[u] = d
+	}
+	n := 0
+	for i, r := range results {
+		if d, ok := decided[structs[i].Unit]; ok && r.Cause == causeUnknown {
+			results[i] = compare(structs[i], files[structs[i].Header], cfg, renames, d)
+			n++
+		}
+	}
+	rep := summarize(len(objs), results)
+	rep.CompilerDecided, rep.CompilerFailed = n, failed
+	return rep, nil
 }
 
 // objects lists vmlinux and the modules of a build, relative to it, sorted.
@@ -210,6 +248,10 @@ func (rep *report) trim(n int) {
 func (rep *report) print(w io.Writer, n int) {
 	fmt.Fprintf(w, "astdwarf: %d objects, %d header structs and unions compared, %d equal, %d mismatched\n",
 		rep.Objects, rep.Compared, rep.Equal, rep.Mismatched)
+	fmt.Fprintf(w, "%d compared again with the #if values the compiler gave in their unit\n", rep.CompilerDecided)
+	for _, f := range rep.CompilerFailed {
+		fmt.Fprintf(w, "  the compiler could not decide: %s\n", f)
+	}
 	for _, g := range rep.ByCause {
 		fmt.Fprintf(w, "\n%s: %d\n", g.Cause, g.Count)
 		for i, r := range g.Examples {
