@@ -343,6 +343,13 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 		} else {
 			auto(HeaderOther, fmt.Sprintf("new #include <%s> in a header reaches every includer", ch.Name), "add the #include to the patched .c files that need it instead")
 		}
+	case change.IncludeRemoved:
+		if hdr {
+			// what the include brought in leaves every includer: its code
+			// may change or stop compiling (a .c file's removed include
+			// is the compiler's to judge)
+			h(HeaderOther, fmt.Sprintf("#include <%s> removed from a header: every includer loses what it brought in", ch.Name), Manual("keep the #include in the header"))
+		}
 	case change.CallAdded, change.CallRemoved:
 		switch {
 		case exportRE.MatchString(ch.Name):

@@ -38,6 +38,8 @@ func TestAnalyze(t *testing.T) {
 		{"init code", "kernel/a.c",
 			"static int __init f(void)\n{\n\treturn 0;\n}\n", "static int __init f(void)\n{\n\treturn 1;\n}\n", InitCode, "f"},
 		{"assembly", "arch/x86/entry/entry_64.S", "nop\n", "ret\n", NotLivepatchable, ""},
+		{"include removed from a header", "include/uapi/linux/kvm.h",
+			"#include <linux/stddef.h>\n#include <linux/types.h>\n", "#include <linux/types.h>\n", HeaderOther, "linux/stddef.h"},
 		{"member attribute", "include/linux/s.h",
 			"struct s {\n\tint a;\n\tu32 seq;\n};\n", "struct s {\n\tint a;\n\tu32 seq __aligned(16);\n};\n", StructLayout, "struct s"},
 	}
@@ -53,6 +55,16 @@ func TestAnalyze(t *testing.T) {
 				t.Errorf("%s subject %q, want %q", c.kind, subj, c.subject)
 			}
 		})
+	}
+	// a header's removed include is left to an engineer (samecode may prove
+	// it changes no code); a .c file's is the compiler's to judge
+	for _, h := range Analyze([]*change.File{change.Compute("include/linux/s.h", []byte("#include <linux/a.h>\n"), []byte("\n"))}) {
+		if h.Kind == HeaderOther && !h.NeedsHuman() {
+			t.Errorf("removed include in a header not left to an engineer: %+v", h)
+		}
+	}
+	if got := kinds(t, "kernel/a.c", "#include <linux/a.h>\nint x;\n", "int x;\n"); len(got) != 0 {
+		t.Errorf("removed include in a .c file: %v", got)
 	}
 	// a struct change the member model does not see needs an engineer
 	for _, h := range Analyze([]*change.File{change.Compute("include/linux/s.h", []byte("struct s {\n\tint a;\n};\n"), []byte("struct s {\n\tint a;\n\tint a;\n};\n"))}) {
