@@ -13,6 +13,8 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite/hole"
 	"github.com/kprewrite/kprewrite/rewrite/ifcond"
 	"github.com/kprewrite/kprewrite/rewrite/keep"
+	"github.com/kprewrite/kprewrite/rewrite/keepheader"
+	"github.com/kprewrite/kprewrite/rewrite/keepmacro"
 	"github.com/kprewrite/kprewrite/rewrite/moved"
 	"github.com/kprewrite/kprewrite/rewrite/overlay"
 	"github.com/kprewrite/kprewrite/rewrite/rcuhead"
@@ -26,12 +28,14 @@ import (
 )
 
 // All returns the transforms in pipeline order: definitions moved unchanged
-// between headers stay where they were first, header code moves into the
+// between headers stay where they were first, a header the patch deletes
+// stays whole, header code moves into the
 // .c files, a removed member whose state upstream moves into a flag
 // bit stays and takes the patched code's operations on that bit (one
 // whose state moves into a new enum member keeps it, through accessors), new
 // enum constants go into the .c files too, struct changes the config makes a no-op are dropped,
-// removed struct members go back into their struct, members retyped only
+// removed struct members go back into their struct, removed header macros
+// stay defined when no directive asks about them, members retyped only
 // by qualifiers keep their old declaration, then
 // new struct members are handled by the headless kfree_rcu (an rcu_head
 // only kfree_rcu uses), spare bits, prefix
@@ -46,12 +50,14 @@ import (
 func All() []*rewrite.Transform {
 	return []*rewrite.Transform{
 		moved.Transform,
+		keepheader.Transform,
 		header2c.Transform,
 		flagback.Transform,
 		recode.Transform,
 		enums.Transform,
 		ifcond.Transform,
 		keep.Transform,
+		keepmacro.Transform,
 		retype.Transform,
 		rcuhead.Transform,
 		bitfield.Transform,

@@ -268,6 +268,60 @@ func RevertLines(pre, cur []byte, lines map[int]bool) []byte {
 	return []byte(out)
 }
 
+// RestoreLines returns cur with the given 1-based lines of pre that the
+// change from pre to cur deletes put back where they were, every other
+// change (insertions, other deletions) kept: a deleted line comes back
+// before the lines its change block inserts.
+func RestoreLines(pre, cur []byte, lines map[int]bool) []byte {
+	d := patch.Diff("f", pre, cur)
+	if d == nil {
+		return cur
+	}
+	old := strings.SplitAfter(string(pre), "\n")
+	var b strings.Builder
+	o := 0 // old lines consumed
+	for _, h := range d.Hunks {
+		start := h.OldStart - 1
+		if h.OldLines == 0 {
+			start = h.OldStart
+		}
+		for ; o < start && o < len(old); o++ {
+			b.WriteString(old[o])
+		}
+		var ins []string
+		flush := func() {
+			for _, l := range ins {
+				b.WriteString(l)
+			}
+			ins = nil
+		}
+		for _, l := range h.Lines {
+			text := l.Text
+			if !l.NoNewline {
+				text += "\n"
+			}
+			switch l.Op {
+			case patch.Context:
+				flush()
+				b.WriteString(text)
+				o++
+			case patch.Delete:
+				if lines[o+1] {
+					b.WriteString(text)
+				}
+				o++
+			case patch.Insert:
+				ins = append(ins, text)
+			}
+		}
+		flush()
+	}
+	for ; o < len(old); o++ {
+		b.WriteString(old[o])
+	}
+	return []byte(b.String())
+}
+
 // undo replaces the inserted lines of block (starting at its NewStart) by
 // its deleted lines.
 func undo(text string, block *patch.Hunk) string {

@@ -113,3 +113,30 @@ func TestCastCallee(t *testing.T) {
 		})
 	}
 }
+
+// TestRestoreLines: deleted lines of the original come back at their
+// place; the change's other deletions and its insertions stay.
+func TestRestoreLines(t *testing.T) {
+	pre := "a\n#define OLD 8\n#define KEEP 1\nb\n#ifdef X\n#define W 32\n#endif\nc\n"
+	cur := "a\n#define NEW 9\n#define KEEP 1\nb\nc\n"
+	for _, c := range []struct {
+		name  string
+		lines []int
+		want  string
+	}{
+		{"one line of a replaced block", []int{2}, "a\n#define OLD 8\n#define NEW 9\n#define KEEP 1\nb\nc\n"},
+		{"a block with its #if", []int{5, 6, 7}, "a\n#define NEW 9\n#define KEEP 1\nb\n#ifdef X\n#define W 32\n#endif\nc\n"},
+		{"only the define of a removed block", []int{6}, "a\n#define NEW 9\n#define KEEP 1\nb\n#define W 32\nc\n"},
+		{"none", nil, cur},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			lines := map[int]bool{}
+			for _, l := range c.lines {
+				lines[l] = true
+			}
+			if diff := cmp.Diff(c.want, string(RestoreLines([]byte(pre), []byte(cur), lines))); diff != "" {
+				t.Errorf("(-want +got)\n%s", diff)
+			}
+		})
+	}
+}
