@@ -40,7 +40,7 @@ import (
 // Transform is the exports transform.
 var Transform = &rewrite.Transform{
 	Name:  "exports",
-	Doc:   "a new export of a function the same patch adds is dropped: its only callers are in the patch, and the livepatch module carries the function with them",
+	Doc:   "a new export of a function the same patch adds is dropped: its only callers are in the patch, and the livepatch module carries the function with them; a removed export stays, with its function when upstream removes that too: the running kernel keeps both",
 	Kinds: []hazard.Kind{hazard.Export},
 	Run:   run,
 }
@@ -48,7 +48,16 @@ var Transform = &rewrite.Transform{
 func run(p *rewrite.Pass) error {
 	for _, e := range p.Entries {
 		ch := e.Change
-		if e.ResolvedBy != "" || e.Kind != hazard.Export || ch == nil || ch.Kind != change.CallAdded || path.Ext(e.File) != ".c" {
+		if e.ResolvedBy != "" || e.Kind != hazard.Export || ch == nil || path.Ext(e.File) != ".c" {
+			continue
+		}
+		if ch.Kind == change.CallRemoved {
+			if err := keepRemoved(p, e); err != nil {
+				return err
+			}
+			continue
+		}
+		if ch.Kind != change.CallAdded {
 			continue
 		}
 		fc := p.ChangeOf(e.File)
