@@ -13,8 +13,8 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite/hole"
 	"github.com/kprewrite/kprewrite/rewrite/ifcond"
 	"github.com/kprewrite/kprewrite/rewrite/keep"
+	"github.com/kprewrite/kprewrite/rewrite/keepdecl"
 	"github.com/kprewrite/kprewrite/rewrite/keepheader"
-	"github.com/kprewrite/kprewrite/rewrite/keepmacro"
 	"github.com/kprewrite/kprewrite/rewrite/moved"
 	"github.com/kprewrite/kprewrite/rewrite/overlay"
 	"github.com/kprewrite/kprewrite/rewrite/rcuhead"
@@ -34,8 +34,8 @@ import (
 // bit stays and takes the patched code's operations on that bit (one
 // whose state moves into a new enum member keeps it, through accessors), new
 // enum constants go into the .c files too, struct changes the config makes a no-op are dropped,
-// removed struct members go back into their struct, removed header macros
-// stay defined when no directive asks about them, members retyped only
+// removed struct members go back into their struct, removed header macros and
+// declarations stay when nothing asks about them, members retyped only
 // by qualifiers keep their old declaration, then
 // new struct members are handled by the headless kfree_rcu (an rcu_head
 // only kfree_rcu uses), spare bits, prefix
@@ -57,7 +57,7 @@ func All() []*rewrite.Transform {
 		enums.Transform,
 		ifcond.Transform,
 		keep.Transform,
-		keepmacro.Transform,
+		keepdecl.Transform,
 		retype.Transform,
 		rcuhead.Transform,
 		bitfield.Transform,

@@ -1,4 +1,4 @@
-package keepmacro_test
+package keepdecl_test
 
 import (
 	"testing"

@@ -1,0 +1,310 @@
+// Package keepdecl is the transform for a macro or a declaration (a
+// prototype, a typedef, an extern) the upstream change removes from a
+// header: it stays where it was.
+//
+// Before (upstream):	-#define DP_EDP_15			    0x31	/* eDP 1.5 */
+//
+//	-int gether_attach_gadget(struct net_device *net, struct usb_gadget *g);
+//
+// After (rewritten):	the header hunk is gone: both stay, unused by the
+//
+//	patched code.
+//
+// Code that compiles upstream, without the name, cannot use it, so keeping
+// it changes no token of any unit, with two exceptions the transform looks
+// for. A directive that asks whether a macro is defined (#ifdef,
+// defined(), #if NAME) or defines it again chooses code by it: every
+// source file of the tree and the patch's post-images are scanned for one.
+// A file of the patch that declares or defines the name anew could
+// conflict with the old declaration: its post-image is read. With neither,
+// the includers of the header compile as the running kernel's did and the
+// patched files as upstream's. Otherwise the finding stays to an engineer,
+// who sees where.
+package keepdecl
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/change"
+	"github.com/kprewrite/kprewrite/edit"
+	"github.com/kprewrite/kprewrite/hazard"
+	"github.com/kprewrite/kprewrite/kbuild"
+	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/gen"
+)
+
+// Transform is the keepdecl transform.
+var Transform = &rewrite.Transform{
+	Name: "keepdecl",
+	Doc: "a macro or declaration the upstream change removes from a header stays there: code that compiles without it cannot use it; " +
+		"a macro only when no directive in the tree asks whether it is defined, a declaration only when no patched file declares the name anew",
+	Kinds: []hazard.Kind{hazard.HeaderMacro, hazard.HeaderDecl},
+	Run:   run,
+}
+
+// maxShown is how many places a refusal names.
+const maxShown = 3
+
+// removal is one removed macro or declaration of a header.
+type removal struct {
+	entry *rewrite.Entry
+	name  string
+	macro bool
+	span  ast.Span // its definition in the header's pre-image
+}
+
+func run(p *rewrite.Pass) error {
+	byHeader := map[string][]*removal{}
+	var macros []string
+	for _, e := range p.Entries {
+		ch := e.Change
+		if e.ResolvedBy != "" || ch == nil || !change.IsHeader(e.File) {
+			continue
+		}
+		switch {
+		case ch.Kind == change.MacroRemoved && e.NeedsHuman():
+			byHeader[e.File] = append(byHeader[e.File], &removal{entry: e, name: ch.Name, macro: true})
+			if !slices.Contains(macros, ch.Name) {
+				macros = append(macros, ch.Name)
+			}
+		case ch.Kind == change.DeclRemoved:
+			// an automatic finding header2c left: it moves what is added
+			byHeader[e.File] = append(byHeader[e.File], &removal{entry: e, name: ch.Name})
+		}
+	}
+	if len(byHeader) == 0 {
+		return nil
+	}
+	var mentions map[string][]string
+	if len(macros) > 0 {
+		if p.Env == nil {
+			for _, rs := range byHeader {
+				for _, r := range rs {
+					if r.macro {
+						p.Refuse(r.entry, "without the kernel tree nothing shows that no directive asks whether the macro is defined")
+					}
+				}
+			}
+			macros = nil
+		} else {
+			var err error
+			if mentions, err = p.Env.DirectiveMentions(macros); err != nil {
+				return err // the tree could not be read: no evidence either way
+			}
+		}
+	}
+	for _, h := range slices.Sorted(maps.Keys(byHeader)) {
+		fc := p.ChangeOf(h)
+		if fc == nil || fc.Pre == nil {
+			continue
+		}
+		lines := map[int]bool{}
+		var kept []*removal
+		for _, r := range byHeader[h] {
+			if r.macro && !slices.Contains(macros, r.name) {
+				continue // refused above
+			}
+			why := r.locate(fc.Pre)
+			if why == "" {
+				why = r.conflicts(p, mentions[r.name], macros)
+			}
+			var own map[int]bool
+			if why == "" {
+				own = gen.LinesOf(fc.Pre, r.span)
+				if !r.restores(p, h, fc.Pre, own) {
+					// the patch removed the #if around it too: put that back
+					maps.Copy(own, enclosing(fc.Pre, fc.Pre.Line(r.span.Off)))
+					if !r.restores(p, h, fc.Pre, own) {
+						why = fmt.Sprintf("the #if context of %s changes in %s: put back, it would not be under the conditions it had", r.name, h)
+					}
+				}
+			}
+			if why != "" {
+				p.Refuse(r.entry, why)
+				continue
+			}
+			maps.Copy(lines, own)
+			kept = append(kept, r)
+		}
+		if len(kept) == 0 {
+			continue
+		}
+		cur := p.File(h)
+		back := gen.RestoreLines(p.Original(h), cur, lines)
+		for _, ed := range edit.Diff(h, cur, back) {
+			ed.Why, ed.Hazard = "removed declaration kept", kept[0].entry.Hazard
+			p.Edit(ed)
+		}
+		for _, r := range kept {
+			how := fmt.Sprintf("%s stays declared in %s, as in the running kernel: no file of the patch declares it anew, and code that compiles without it cannot use it", r.name, h)
+			if r.macro {
+				how = fmt.Sprintf("%s stays defined in %s, as in the running kernel: no directive in the tree asks whether it is defined, and code that compiles without it cannot use it", r.name, h)
+			}
+			p.Resolve(r.entry, how)
+		}
+	}
+	return nil
+}
+
+// locate finds the removed definition in the header's pre-image; it says
+// why not when there is not exactly one.
+func (r *removal) locate(pre *ast.File) string {
+	var spans []ast.Span
+	if r.macro {
+		for _, m := range pre.Macros {
+			if m.Name == r.name {
+				spans = append(spans, m.Span)
+			}
+		}
+	} else {
+		for _, d := range pre.Decls {
+			if d.Name == r.name {
+				spans = append(spans, d.Span)
+			}
+		}
+	}
+	spans = append(spans, funcSpans(pre, r.name)...)
+	if len(spans) != 1 {
+		return fmt.Sprintf("%s has %d definitions or declarations in the header: which one a unit sees depends on its #if context", r.name, len(spans))
+	}
+	r.span = spans[0]
+	return ""
+}
+
+func funcSpans(f *ast.File, name string) []ast.Span {
+	var out []ast.Span
+	for _, fn := range f.Definitions(name) {
+		out = append(out, fn.Span)
+	}
+	return out
+}
+
+// conflicts says what could choose other code, or clash, if the name
+// stays: a directive naming the macro in the tree (files the patch does
+// not change) or in a post-image, or a post-image that declares or
+// defines the name anew. "" when nothing does.
+func (r *removal) conflicts(p *rewrite.Pass, inTree, macros []string) string {
+	var where []string
+	if r.macro {
+		for _, w := range inTree {
+			file, _, _ := strings.Cut(w, ":")
+			if _, patched := p.Current[file]; !patched {
+				where = append(where, w) // a patched file's post-image is what counts
+			}
+		}
+		re := namesRE(macros)
+		for _, f := range slices.Sorted(maps.Keys(p.Current)) {
+			for _, m := range kbuild.DirectiveLines(p.File(f), re) {
+				if m.Name == r.name {
+					where = append(where, fmt.Sprintf("%s:%d", f, m.Line))
+				}
+			}
+		}
+		if len(where) > 0 {
+			return fmt.Sprintf("a directive asks whether %s is defined or defines it (%s): keeping it defined would choose other code there", r.name, shown(where))
+		}
+		return ""
+	}
+	for _, f := range slices.Sorted(maps.Keys(p.Current)) {
+		pf := p.Parse(f)
+		if len(funcSpans(pf, r.name)) > 0 || slices.ContainsFunc(pf.Decls, func(d *ast.Decl) bool { return d.Name == r.name }) ||
+			slices.ContainsFunc(pf.Vars, func(v *ast.Var) bool { return v.Name == r.name }) {
+			where = append(where, f)
+		}
+	}
+	if len(where) > 0 {
+		return fmt.Sprintf("%s declares or defines %s anew: the old declaration, kept, could clash with it", shown(where), r.name)
+	}
+	return ""
+}
+
+func shown(where []string) string {
+	if len(where) > maxShown {
+		where = append(slices.Clone(where[:maxShown]), fmt.Sprintf("%d more", len(where)-maxShown))
+	}
+	return strings.Join(where, ", ")
+}
+
+// restores reports whether putting back the pre-image lines own into the
+// header's current text gives the removed item its original text under
+// its original #if conditions.
+func (r *removal) restores(p *rewrite.Pass, h string, pre *ast.File, own map[int]bool) bool {
+	back := ast.Parse(h, gen.RestoreLines(p.Original(h), p.File(h), own))
+	var spans []ast.Span
+	if r.macro {
+		if m := back.Macro(r.name); m != nil {
+			spans = append(spans, m.Span)
+		}
+	} else {
+		for _, d := range back.Decls {
+			if d.Name == r.name {
+				spans = append(spans, d.Span)
+			}
+		}
+	}
+	return len(spans) == 1 && back.Text(spans[0]) == pre.Text(r.span) && back.CondAt(spans[0].Off).String() == pre.CondAt(r.span.Off).String()
+}
+
+// enclosing returns the lines of the conditional directives (#if...,
+// #elif, #else, #endif) of every group around line in f, the include
+// guard's excepted.
+func enclosing(f *ast.File, line int) map[int]bool {
+	type group struct{ lines []int }
+	var stack, around []*group
+	out := map[int]bool{}
+	for i, l := range strings.Split(string(f.Src), "\n") {
+		n := i + 1
+		if n == line {
+			around = slices.Clone(stack)
+		}
+		d := strings.TrimLeft(l, " \t")
+		if !strings.HasPrefix(d, "#") {
+			continue
+		}
+		word := strings.Fields(strings.TrimLeft(d[1:], " \t") + " ")
+		if len(word) == 0 {
+			continue
+		}
+		switch word[0] {
+		case "if", "ifdef", "ifndef":
+			if word[0] == "ifndef" && len(word) > 1 && word[1] == f.Guard && len(stack) == 0 {
+				stack = append(stack, &group{}) // the include guard stays as it is
+				continue
+			}
+			stack = append(stack, &group{lines: []int{n}})
+		case "elif", "else", "elifdef", "elifndef":
+			if len(stack) > 0 && len(stack[len(stack)-1].lines) > 0 {
+				stack[len(stack)-1].lines = append(stack[len(stack)-1].lines, n)
+			}
+		case "endif":
+			if len(stack) == 0 {
+				continue
+			}
+			g := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if len(g.lines) > 0 {
+				g.lines = append(g.lines, n)
+			}
+		}
+	}
+	for _, g := range around {
+		for _, n := range g.lines {
+			out[n] = true
+		}
+	}
+	return out
+}
+
+// namesRE matches any of names as an identifier.
+func namesRE(names []string) *regexp.Regexp {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = regexp.QuoteMeta(n)
+	}
+	return regexp.MustCompile(`\b(` + strings.Join(quoted, "|") + `)\b`)
+}
