@@ -34,8 +34,8 @@ import (
 // bit stays and takes the patched code's operations on that bit (one
 // whose state moves into a new enum member keeps it, through accessors), new
 // enum constants go into the .c files too, struct changes the config makes a no-op are dropped,
-// removed struct members go back into their struct, removed header macros and
-// declarations stay when nothing asks about them, members retyped only
+// removed struct members go back into their struct, removed header macros,
+// declarations and inlines stay when nothing asks about them, members retyped only
 // by qualifiers keep their old declaration, then
 // new struct members are handled by the headless kfree_rcu (an rcu_head
 // only kfree_rcu uses), spare bits, prefix

@@ -1,6 +1,6 @@
-// Package keepdecl is the transform for a macro or a declaration (a
-// prototype, a typedef, an extern) the upstream change removes from a
-// header: it stays where it was.
+// Package keepdecl is the transform for a macro, a declaration (a
+// prototype, a typedef, an extern) or an inline function the upstream
+// change removes from a header: it stays where it was.
 //
 // Before (upstream):	-#define DP_EDP_15			    0x31	/* eDP 1.5 */
 //
@@ -41,9 +41,9 @@ import (
 // Transform is the keepdecl transform.
 var Transform = &rewrite.Transform{
 	Name: "keepdecl",
-	Doc: "a macro or declaration the upstream change removes from a header stays there: code that compiles without it cannot use it; " +
+	Doc: "a macro, declaration or inline function the upstream change removes from a header stays there: code that compiles without it cannot use it; " +
 		"a macro only when no directive in the tree asks whether it is defined, a declaration only when no patched file declares the name anew",
-	Kinds: []hazard.Kind{hazard.HeaderMacro, hazard.HeaderDecl},
+	Kinds: []hazard.Kind{hazard.HeaderMacro, hazard.HeaderDecl, hazard.HeaderInline},
 	Run:   run,
 }
 
@@ -52,10 +52,11 @@ const maxShown = 3
 
 // removal is one removed macro or declaration of a header.
 type removal struct {
-	entry *rewrite.Entry
-	name  string
-	macro bool
-	span  ast.Span // its definition in the header's pre-image
+	entry  *rewrite.Entry
+	name   string
+	macro  bool
+	inline bool     // a static inline function
+	span   ast.Span // its definition in the header's pre-image
 }
 
 func run(p *rewrite.Pass) error {
@@ -75,6 +76,8 @@ func run(p *rewrite.Pass) error {
 		case ch.Kind == change.DeclRemoved:
 			// an automatic finding header2c left: it moves what is added
 			byHeader[e.File] = append(byHeader[e.File], &removal{entry: e, name: ch.Name})
+		case ch.Kind == change.FuncRemoved && ch.PreFunc != nil && ch.PreFunc.IsInline() && e.NeedsHuman():
+			byHeader[e.File] = append(byHeader[e.File], &removal{entry: e, name: ch.PreFunc.Name, inline: true})
 		}
 	}
 	if len(byHeader) == 0 {
@@ -142,6 +145,9 @@ func run(p *rewrite.Pass) error {
 		}
 		for _, r := range kept {
 			how := fmt.Sprintf("%s stays declared in %s, as in the running kernel: no file of the patch declares it anew, and code that compiles without it cannot use it", r.name, h)
+			if r.inline {
+				how = fmt.Sprintf("the inline %s stays in %s, as in the running kernel: no file of the patch defines it anew, and code that compiles without it cannot call it (an inline no unit calls compiles to nothing)", r.name, h)
+			}
 			if r.macro {
 				how = fmt.Sprintf("%s stays defined in %s, as in the running kernel: no directive in the tree asks whether it is defined, and code that compiles without it cannot use it", r.name, h)
 			}
@@ -155,13 +161,14 @@ func run(p *rewrite.Pass) error {
 // why not when there is not exactly one.
 func (r *removal) locate(pre *ast.File) string {
 	var spans []ast.Span
-	if r.macro {
+	switch {
+	case r.macro:
 		for _, m := range pre.Macros {
 			if m.Name == r.name {
 				spans = append(spans, m.Span)
 			}
 		}
-	} else {
+	case !r.inline:
 		for _, d := range pre.Decls {
 			if d.Name == r.name {
 				spans = append(spans, d.Span)
@@ -236,11 +243,14 @@ func shown(where []string) string {
 func (r *removal) restores(p *rewrite.Pass, h string, pre *ast.File, own map[int]bool) bool {
 	back := ast.Parse(h, gen.RestoreLines(p.Original(h), p.File(h), own))
 	var spans []ast.Span
-	if r.macro {
+	switch {
+	case r.macro:
 		if m := back.Macro(r.name); m != nil {
 			spans = append(spans, m.Span)
 		}
-	} else {
+	case r.inline:
+		spans = funcSpans(back, r.name)
+	default:
 		for _, d := range back.Decls {
 			if d.Name == r.name {
 				spans = append(spans, d.Span)

@@ -2,6 +2,7 @@ package retype
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -166,6 +167,11 @@ func findUses(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, old *ast.Membe
 	return u, why
 }
 
+// MaxUseFiles is how many files usesIn compiles to find a member's uses:
+// a common member name ("flags") in a header every driver includes would
+// take hours.
+const MaxUseFiles = 300
+
 // usesIn compiles the files of cands that name the member, with the old
 // declaration in the header and the member renamed there, and returns
 // its uses (each a "has no member named" error).
@@ -174,19 +180,24 @@ func usesIn(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, old *ast.Member,
 	// a file may reach the member through a macro or an inline of the
 	// header without naming it: such names count as the member's
 	names := append([]string{ch.Member}, reachers(p.Parse(e.File), ch.Member)...)
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = regexp.QuoteMeta(n)
+	}
+	nameRE := regexp.MustCompile(`\b(?:` + strings.Join(quoted, "|") + `)\b`)
 	var users []string
 	for _, f := range cands {
-		text := string(p.File(f))
-		for _, n := range names {
-			if strings.Contains(text, n) {
-				users = append(users, f)
-				break
-			}
+		if nameRE.Match(p.File(f)) {
+			users = append(users, f)
 		}
 	}
 	sort.Strings(users)
 	if len(users) == 0 {
 		return &memberUses{}, ""
+	}
+	if len(users) > MaxUseFiles {
+		return nil, fmt.Sprintf("%d files the config may build include %s and name %s, more than the %d kprewrite compiles to find the member's uses (%s, ...)",
+			len(users), e.File, ch.Member, MaxUseFiles, strings.Join(users[:3], ", "))
 	}
 	compilable, err := p.Compilable(users)
 	if err != nil {
