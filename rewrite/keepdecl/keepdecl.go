@@ -113,8 +113,9 @@ func run(p *rewrite.Pass) error {
 				continue // refused above
 			}
 			why := r.locate(fc.Pre)
+			back := why == "" && r.restores(p, h, fc.Pre, nil) // an earlier transform put it back
 			if why == "" {
-				why = r.conflicts(p, mentions[r.name], macros)
+				why = r.conflicts(p, h, back, mentions[r.name], macros)
 			}
 			var own map[int]bool
 			if why == "" {
@@ -194,8 +195,9 @@ func funcSpans(f *ast.File, name string) []ast.Span {
 // conflicts says what could choose other code, or clash, if the name
 // stays: a directive naming the macro in the tree (files the patch does
 // not change) or in a post-image, or a post-image that declares or
-// defines the name anew. "" when nothing does.
-func (r *removal) conflicts(p *rewrite.Pass, inTree, macros []string) string {
+// defines the name anew (the header h itself only when its definition is
+// not the original one again: back). "" when nothing does.
+func (r *removal) conflicts(p *rewrite.Pass, h string, back bool, inTree, macros []string) string {
 	var where []string
 	if r.macro {
 		for _, w := range inTree {
@@ -218,14 +220,17 @@ func (r *removal) conflicts(p *rewrite.Pass, inTree, macros []string) string {
 		return ""
 	}
 	for _, f := range slices.Sorted(maps.Keys(p.Current)) {
+		if f == h && back {
+			continue // the header has its original definition again
+		}
 		pf := p.Parse(f)
 		if len(funcSpans(pf, r.name)) > 0 || slices.ContainsFunc(pf.Decls, func(d *ast.Decl) bool { return d.Name == r.name }) ||
-			slices.ContainsFunc(pf.Vars, func(v *ast.Var) bool { return v.Name == r.name }) {
+			slices.ContainsFunc(pf.Vars, func(v *ast.Var) bool { return v.Name == r.name }) || pf.Macro(r.name) != nil {
 			where = append(where, f)
 		}
 	}
 	if len(where) > 0 {
-		return fmt.Sprintf("%s declares or defines %s anew: the old declaration, kept, could clash with it", shown(where), r.name)
+		return fmt.Sprintf("%s declares or defines %s anew (a function, a declaration, a variable or a macro of that name): the old one, kept, could clash with it", shown(where), r.name)
 	}
 	return ""
 }
