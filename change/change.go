@@ -851,6 +851,11 @@ func (c *cmp) assignHunks() {
 		switch {
 		case ch.PostMember != nil:
 			post = mk(c.post, ch.PostMember.Decl)
+			if ch.PreMember != nil {
+				// a line deleted inside the old declaration (a parameter
+				// of a function-pointer member) is the change's too
+				pre = mk(c.pre, ch.PreMember.Decl)
+			}
 		case ch.PreStruct != nil && ch.PostStruct != nil:
 			pre, post = mk(c.pre, ch.PreStruct.Span), mk(c.post, ch.PostStruct.Span)
 		case ch.PostStruct != nil:

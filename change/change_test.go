@@ -195,6 +195,10 @@ func TestChangesExplainEveryHunk(t *testing.T) {
 			"#include <linux/delay.h>\n#include <linux/slab.h>\n#include <linux/delay.h>\n\nint x;\n"},
 		{"prototype on lines", "include/x.h", "int km(int a,\n\tint b,\n\tint c);\n",
 			"int km(int a,\n\tint b, long n,\n\tint c);\n"},
+		// xfrm's migrate member reversed: a line deleted inside a
+		// function-pointer member is its retype's
+		{"member parameter line deleted", "include/x.h", "struct m {\n\tint (*migrate)(int a,\n\t\t       long n,\n\t\t       int c);\n\tint x;\n};\n",
+			"struct m {\n\tint (*migrate)(int a,\n\t\t       int c);\n\tint x;\n};\n"},
 	} {
 		for _, ch := range Compute(c.file, []byte(c.old), []byte(c.new)).Changes {
 			if ch.Kind == Unclassified {
