@@ -55,6 +55,7 @@ const (
 	CallRemoved        Kind = "file-scope macro call removed"
 	EnumChanged        Kind = "enum changed"
 	EnumAdded          Kind = "enum added"
+	EnumRemoved        Kind = "enum removed"
 	CommentOnly        Kind = "comment or whitespace only"
 	Unclassified       Kind = "unclassified change"
 )
@@ -808,6 +809,15 @@ func (c *cmp) enums() {
 		}
 		if enumText(o) != enumText(e) {
 			c.add(&Change{Kind: EnumChanged, Line: c.post.Line(e.Span.Off), Subject: "enum " + enumKey(e), Name: enumKey(e), Old: enumText(o), New: enumText(e), PreEnum: o, PostEnum: e})
+		}
+	}
+	post := map[string]bool{}
+	for _, e := range c.post.Enums {
+		post[enumKey(e)] = true
+	}
+	for _, o := range c.pre.Enums {
+		if !post[enumKey(o)] {
+			c.add(&Change{Kind: EnumRemoved, Line: c.pre.Line(o.Span.Off), Subject: "enum " + enumKey(o), Name: enumKey(o), Old: enumText(o), PreEnum: o})
 		}
 	}
 }

@@ -377,6 +377,12 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 		if hdr {
 			auto(HeaderDecl, fmt.Sprintf("%s: a new enum in a header; no code of the running kernel uses its constants, but the header's later lines move", ch.Subject), "move the new definition into the .c files that use it")
 		}
+	case change.EnumRemoved:
+		if hdr {
+			// its constants and its type leave every includer; code that
+			// compiles upstream no longer names them
+			h(HeaderEnum, fmt.Sprintf("%s removed from a header", ch.Subject), Manual("keep the enum in the header"))
+		}
 	case change.EnumChanged:
 		if hdr {
 			auto(HeaderEnum, fmt.Sprintf("%s: %s (old code keeps the old values; values used in data or by other objects must not move)", ch.Subject, ch.Kind),

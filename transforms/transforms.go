@@ -35,7 +35,7 @@ import (
 // whose state moves into a new enum member keeps it, through accessors), new
 // enum constants go into the .c files too, struct changes the config makes a no-op are dropped,
 // removed struct members go back into their struct, removed header macros,
-// declarations and inlines stay when nothing asks about them, members retyped only
+// declarations, inlines and enums stay when nothing asks about them, members retyped only
 // by qualifiers keep their old declaration, then
 // new struct members are handled by the headless kfree_rcu (an rcu_head
 // only kfree_rcu uses), spare bits, prefix

@@ -547,7 +547,7 @@ func (st *state) seeds() {
 		case e.Kind == hazard.HeaderDecl && ch.Kind == change.EnumAdded && ch.PostEnum != nil:
 			for _, en := range cur.Enums {
 				if en.Name == ch.PostEnum.Name && en.Name != "" {
-					it := &item{kind: kStruct, name: "enum " + en.Name, header: e.File, added: true, seed: true, text: cur.Text(ast.Span{Off: en.Span.Off, End: endOfStatement(cur, en.Span.End)})}
+					it := &item{kind: kStruct, name: "enum " + en.Name, header: e.File, added: true, seed: true, text: cur.Text(ast.Span{Off: en.Span.Off, End: ast.StatementEnd(cur, en.Span.End)})}
 					st.add(it, e)
 					// its users name the constants, not the tag: the
 					// compiler finds them by the constants, poisoned
@@ -562,7 +562,7 @@ func (st *state) seeds() {
 			}
 		case e.Kind == hazard.HeaderDecl && ch.Kind == change.StructAdded:
 			if s := cur.Struct(ch.Struct); s != nil {
-				st.add(&item{kind: kStruct, name: "struct " + s.Name, header: e.File, added: true, seed: true, text: cur.Text(ast.Span{Off: s.Span.Off, End: endOfStatement(cur, s.Span.End)})}, e)
+				st.add(&item{kind: kStruct, name: "struct " + s.Name, header: e.File, added: true, seed: true, text: cur.Text(ast.Span{Off: s.Span.Off, End: ast.StatementEnd(cur, s.Span.End)})}, e)
 			}
 		case e.Kind == hazard.HeaderOther && ch.Kind == change.IncludeAdded:
 			for _, inc := range cur.Includes {
@@ -604,36 +604,6 @@ func (st *state) movesCall(header, text string) bool {
 		}
 	}
 	return false
-}
-
-// endOfStatement returns the offset after the ';' that ends a struct
-// definition statement whose closing brace ends at off, attributes after
-// the brace included (} __packed;); off when something else follows.
-func endOfStatement(f *ast.File, off int) int {
-	depth := 0
-	first := sort.Search(len(f.Tokens), func(i int) bool { return f.Tokens[i].Off >= off })
-	for _, t := range f.Tokens[first:] {
-		switch {
-		case t.Kind == ast.Comment:
-		case depth > 0:
-			// an attribute's arguments: __aligned(8), __attribute__((x))
-			if t.Is("(") {
-				depth++
-			} else if t.Is(")") {
-				depth--
-			}
-		case t.Is(";"):
-			return t.End
-		case t.Is("("):
-			depth++
-		case t.Kind == ast.Ident && strings.HasPrefix(t.Text, "__"):
-			// an attribute macro after the closing brace: __packed,
-			// __aligned(8), __randomize_layout
-		default:
-			return off
-		}
-	}
-	return off
 }
 
 // cleanupUseRE are the ways code uses a cleanup.h helper by its name.

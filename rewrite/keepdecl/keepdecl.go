@@ -1,6 +1,6 @@
 // Package keepdecl is the transform for a macro, a declaration (a
-// prototype, a typedef, an extern) or an inline function the upstream
-// change removes from a header: it stays where it was.
+// prototype, a typedef, an extern), an inline function or an enum the
+// upstream change removes from a header: it stays where it was.
 //
 // Before (upstream):	-#define DP_EDP_15			    0x31	/* eDP 1.5 */
 //
@@ -43,7 +43,7 @@ var Transform = &rewrite.Transform{
 	Name: "keepdecl",
 	Doc: "a macro, declaration or inline function the upstream change removes from a header stays there: code that compiles without it cannot use it; " +
 		"a macro only when no directive in the tree asks whether it is defined, a declaration only when no patched file declares the name anew",
-	Kinds: []hazard.Kind{hazard.HeaderMacro, hazard.HeaderDecl, hazard.HeaderInline},
+	Kinds: []hazard.Kind{hazard.HeaderMacro, hazard.HeaderDecl, hazard.HeaderInline, hazard.HeaderEnum},
 	Run:   run,
 }
 
@@ -55,8 +55,9 @@ type removal struct {
 	entry  *rewrite.Entry
 	name   string
 	macro  bool
-	inline bool     // a static inline function
-	span   ast.Span // its definition in the header's pre-image
+	inline bool      // a static inline function
+	enum   *ast.Enum // an enum (name is its key)
+	span   ast.Span  // its definition in the header's pre-image
 }
 
 func run(p *rewrite.Pass) error {
@@ -76,6 +77,8 @@ func run(p *rewrite.Pass) error {
 		case ch.Kind == change.DeclRemoved:
 			// an automatic finding header2c left: it moves what is added
 			byHeader[e.File] = append(byHeader[e.File], &removal{entry: e, name: ch.Name})
+		case ch.Kind == change.EnumRemoved && ch.PreEnum != nil && e.NeedsHuman():
+			byHeader[e.File] = append(byHeader[e.File], &removal{entry: e, name: ch.Name, enum: ch.PreEnum})
 		case ch.Kind == change.FuncRemoved && ch.PreFunc != nil && ch.PreFunc.IsInline() && e.NeedsHuman():
 			byHeader[e.File] = append(byHeader[e.File], &removal{entry: e, name: ch.PreFunc.Name, inline: true})
 		}
@@ -146,6 +149,9 @@ func run(p *rewrite.Pass) error {
 		}
 		for _, r := range kept {
 			how := fmt.Sprintf("%s stays declared in %s, as in the running kernel: no file of the patch declares it anew, and code that compiles without it cannot use it", r.name, h)
+			if r.enum != nil {
+				how = fmt.Sprintf("%s stays in %s, as in the running kernel: no file of the patch declares its tag or constants anew, and code that compiles without it cannot use them", r.entry.Change.Subject, h)
+			}
 			if r.inline {
 				how = fmt.Sprintf("the inline %s stays in %s, as in the running kernel: no file of the patch defines it anew, and code that compiles without it cannot call it (an inline no unit calls compiles to nothing)", r.name, h)
 			}
@@ -161,6 +167,10 @@ func run(p *rewrite.Pass) error {
 // locate finds the removed definition in the header's pre-image; it says
 // why not when there is not exactly one.
 func (r *removal) locate(pre *ast.File) string {
+	if r.enum != nil {
+		r.span = ast.Span{Off: r.enum.Span.Off, End: ast.StatementEnd(pre, r.enum.Span.End)}
+		return ""
+	}
 	var spans []ast.Span
 	switch {
 	case r.macro:
@@ -219,13 +229,19 @@ func (r *removal) conflicts(p *rewrite.Pass, h string, back bool, inTree, macros
 		}
 		return ""
 	}
+	names, tag := []string{r.name}, ""
+	if r.enum != nil {
+		names, tag = nil, r.enum.Name // its constants are ordinary identifiers, its tag is a tag
+		for _, v := range r.enum.Values {
+			names = append(names, v.Name)
+		}
+	}
 	for _, f := range slices.Sorted(maps.Keys(p.Current)) {
 		if f == h && back {
 			continue // the header has its original definition again
 		}
 		pf := p.Parse(f)
-		if len(funcSpans(pf, r.name)) > 0 || slices.ContainsFunc(pf.Decls, func(d *ast.Decl) bool { return d.Name == r.name }) ||
-			slices.ContainsFunc(pf.Vars, func(v *ast.Var) bool { return v.Name == r.name }) || pf.Macro(r.name) != nil {
+		if slices.ContainsFunc(names, func(n string) bool { return declares(pf, n) }) || (tag != "" && tags(pf, tag)) {
 			where = append(where, f)
 		}
 	}
@@ -233,6 +249,27 @@ func (r *removal) conflicts(p *rewrite.Pass, h string, back bool, inTree, macros
 		return fmt.Sprintf("%s declares or defines %s anew (a function, a declaration, a variable or a macro of that name): the old one, kept, could clash with it", shown(where), r.name)
 	}
 	return ""
+}
+
+// declares reports whether f declares or defines the ordinary identifier
+// name at file scope: a function, a declaration, a variable, a macro or
+// an enum constant.
+func declares(f *ast.File, name string) bool {
+	if len(funcSpans(f, name)) > 0 || f.Macro(name) != nil ||
+		slices.ContainsFunc(f.Decls, func(d *ast.Decl) bool { return d.Name == name }) ||
+		slices.ContainsFunc(f.Vars, func(v *ast.Var) bool { return v.Name == name }) {
+		return true
+	}
+	return slices.ContainsFunc(f.Enums, func(en *ast.Enum) bool {
+		return slices.ContainsFunc(en.Values, func(v ast.Enumerator) bool { return v.Name == name })
+	})
+}
+
+// tags reports whether f defines a struct, union or enum tagged tag (tags
+// are a name space of their own: a function may share the name).
+func tags(f *ast.File, tag string) bool {
+	return slices.ContainsFunc(f.Enums, func(en *ast.Enum) bool { return en.Name == tag }) ||
+		slices.ContainsFunc(f.Structs, func(s *ast.Struct) bool { return s.Name == tag })
 }
 
 func shown(where []string) string {
@@ -249,6 +286,12 @@ func (r *removal) restores(p *rewrite.Pass, h string, pre *ast.File, own map[int
 	back := ast.Parse(h, gen.RestoreLines(p.Original(h), p.File(h), own))
 	var spans []ast.Span
 	switch {
+	case r.enum != nil:
+		for _, en := range back.Enums {
+			if text := back.Text(ast.Span{Off: en.Span.Off, End: ast.StatementEnd(back, en.Span.End)}); text == pre.Text(r.span) {
+				spans = append(spans, ast.Span{Off: en.Span.Off, End: ast.StatementEnd(back, en.Span.End)})
+			}
+		}
 	case r.macro:
 		if m := back.Macro(r.name); m != nil {
 			spans = append(spans, m.Span)
