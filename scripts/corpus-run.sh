@@ -19,6 +19,14 @@
 # nothing and tabulates what is cached, -o docs/corpus.md writes the table
 # between that file's marker lines. The full run takes hours: it is not part
 # of CI.
+#
+# --reversed (first argument) runs the corpus undone instead: every case
+# reversed ("corpus reverse") against Debian's amd64 config on a prepared
+# 6.1.176 tree, results under $CACHE/corpus/results-reversed. A fix undone
+# is another real change of the same shapes the other way round (a member
+# removed where the fix adds it): a check of kprewrite on input it was not
+# tuned on. A reversed fix that leans on later fixes of the range does not
+# compile on its own: verify says "the upstream patch does not compile".
 set -euo pipefail
 
 CACHE=${KPREWRITE_CACHE:-$HOME/.cache/kprewrite}
@@ -29,6 +37,15 @@ log() { echo "corpus-run: $*" >&2; }
 cases=$("$REPO/scripts/corpus.sh")
 src=$CACHE/src/linux-6.1.170
 build=$CACHE/build/linux-6.1.170-debian-amd64
+results=$CACHE/corpus/results
+if [ "${1:-}" = --reversed ]; then
+	shift
+	src=$CACHE/src/linux-6.1.176
+	build=$CACHE/build/linux-6.1.176-debian-amd64
+	results=$CACHE/corpus/results-reversed
+	(cd "$REPO" && go run ./internal/corpus reverse -cases "$cases" -out "$CACHE/corpus/reversed")
+	cases=$CACHE/corpus/reversed
+fi
 
 if [ ! -f "$build/.kprewrite-prepared" ]; then
 	cfg=/usr/src/linux-config-6.1/config.amd64_none_amd64.xz
@@ -51,4 +68,4 @@ bin=$CACHE/corpus/kprewrite
 (cd "$REPO" && go build -o "$bin.tmp" ./cmd/kprewrite && mv "$bin.tmp" "$bin")
 cd "$REPO"
 exec go run ./internal/corpus run -cases "$cases" -kprewrite "$bin" -tree "$src" -config "$build/.config" \
-	-results "$CACHE/corpus/results" -timeout "${KPREWRITE_CORPUS_TIMEOUT:-15m}" "$@"
+	-results "$results" -timeout "${KPREWRITE_CORPUS_TIMEOUT:-15m}" "$@"

@@ -9,6 +9,9 @@
 //
 // "corpus run" runs kprewrite rewrite, then verify, on every case and
 // classifies it (see run.go). Run it through scripts/corpus-run.sh.
+//
+// "corpus reverse" writes every case undone, for the newer tree (see
+// reverse.go): scripts/corpus-run.sh --reversed runs those.
 package main
 
 import (
@@ -23,6 +26,9 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "run" {
 		os.Exit(runMain(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "reverse" {
+		os.Exit(reverseMain(os.Args[2:]))
 	}
 	if len(os.Args) > 1 && os.Args[1] == "split" {
 		os.Args = append(os.Args[:1], os.Args[2:]...)
