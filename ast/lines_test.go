@@ -26,3 +26,14 @@ func TestStatementEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestNamesRE: names match as whole identifiers, with their regexp
+// metacharacters quoted.
+func TestNamesRE(t *testing.T) {
+	re := NamesRE([]string{"flags", "a.b"})
+	for text, want := range map[string]bool{"p->flags = 0": true, "fwflags": false, "flags_x": false, "a.b": true, "axb": false} {
+		if got := re.MatchString(text); got != want {
+			t.Errorf("NamesRE matches %q: %v, want %v", text, got, want)
+		}
+	}
+}

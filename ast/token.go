@@ -11,6 +11,7 @@
 package ast
 
 import (
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -267,6 +268,18 @@ func DirectiveName(t Token) (name, rest string) {
 		i++
 	}
 	return s[:i], strings.TrimSpace(s[i:])
+}
+
+// NamesRE matches any of names as a whole identifier in text (a word:
+// "flags" in "->flags", not in "fwflags"). It looks at text only: a name
+// in a comment or a string matches too, which is the safe side for "may
+// this file name it".
+func NamesRE(names []string) *regexp.Regexp {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = regexp.QuoteMeta(n)
+	}
+	return regexp.MustCompile(`\b(?:` + strings.Join(quoted, "|") + `)\b`)
 }
 
 // NamesAny reports whether tokens name one of names: an identifier token,

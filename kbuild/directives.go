@@ -7,8 +7,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strings"
 	"sync"
+
+	"github.com/kprewrite/kprewrite/ast"
 )
 
 // DirectiveMentions finds, in every .c, .h and .S file of the tree (the
@@ -31,11 +32,7 @@ func (e *Env) DirectiveMentions(names []string) (map[string][]string, error) {
 	if err != nil {
 		return nil, e.environment(fmt.Errorf("listing the tree's sources: %w", err))
 	}
-	quoted := make([]string, len(names))
-	for i, n := range names {
-		quoted[i] = regexp.QuoteMeta(n)
-	}
-	nameRE := regexp.MustCompile(`\b(` + strings.Join(quoted, "|") + `)\b`)
+	nameRE := ast.NamesRE(names)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	ch := make(chan string)

@@ -104,6 +104,10 @@ func run(p *rewrite.Pass) error {
 			}
 		}
 	}
+	var macroRE *regexp.Regexp // the macros still asked about, for the post-images
+	if len(macros) > 0 {
+		macroRE = ast.NamesRE(macros)
+	}
 	for _, h := range slices.Sorted(maps.Keys(byHeader)) {
 		fc := p.ChangeOf(h)
 		if fc == nil || fc.Pre == nil {
@@ -118,7 +122,7 @@ func run(p *rewrite.Pass) error {
 			why := r.locate(fc.Pre)
 			back := why == "" && r.restores(p, h, fc.Pre, nil) // an earlier transform put it back
 			if why == "" {
-				why = r.conflicts(p, h, back, mentions[r.name], macros)
+				why = r.conflicts(p, h, back, mentions[r.name], macroRE)
 			}
 			var own map[int]bool
 			if why == "" {
@@ -207,7 +211,7 @@ func funcSpans(f *ast.File, name string) []ast.Span {
 // not change) or in a post-image, or a post-image that declares or
 // defines the name anew (the header h itself only when its definition is
 // not the original one again: back). "" when nothing does.
-func (r *removal) conflicts(p *rewrite.Pass, h string, back bool, inTree, macros []string) string {
+func (r *removal) conflicts(p *rewrite.Pass, h string, back bool, inTree []string, macroRE *regexp.Regexp) string {
 	var where []string
 	if r.macro {
 		for _, w := range inTree {
@@ -216,9 +220,8 @@ func (r *removal) conflicts(p *rewrite.Pass, h string, back bool, inTree, macros
 				where = append(where, w) // a patched file's post-image is what counts
 			}
 		}
-		re := namesRE(macros)
 		for _, f := range slices.Sorted(maps.Keys(p.Current)) {
-			for _, m := range kbuild.DirectiveLines(p.File(f), re) {
+			for _, m := range kbuild.DirectiveLines(p.File(f), macroRE) {
 				if m.Name == r.name {
 					where = append(where, fmt.Sprintf("%s:%d", f, m.Line))
 				}
@@ -356,13 +359,4 @@ func enclosing(f *ast.File, line int) map[int]bool {
 		}
 	}
 	return out
-}
-
-// namesRE matches any of names as an identifier.
-func namesRE(names []string) *regexp.Regexp {
-	quoted := make([]string, len(names))
-	for i, n := range names {
-		quoted[i] = regexp.QuoteMeta(n)
-	}
-	return regexp.MustCompile(`\b(` + strings.Join(quoted, "|") + `)\b`)
 }

@@ -2,7 +2,6 @@ package retype
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -180,11 +179,7 @@ func usesIn(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, old *ast.Member,
 	// a file may reach the member through a macro or an inline of the
 	// header without naming it: such names count as the member's
 	names := append([]string{ch.Member}, reachers(p.Parse(e.File), ch.Member)...)
-	quoted := make([]string, len(names))
-	for i, n := range names {
-		quoted[i] = regexp.QuoteMeta(n)
-	}
-	nameRE := regexp.MustCompile(`\b(?:` + strings.Join(quoted, "|") + `)\b`)
+	nameRE := ast.NamesRE(names)
 	var users []string
 	for _, f := range cands {
 		if nameRE.Match(p.File(f)) {
