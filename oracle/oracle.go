@@ -266,6 +266,46 @@ func (o *Oracle) Diagnostics(ctx context.Context, files map[string][]byte, sourc
 	return out, nil
 }
 
+// AddedDiagnostics compiles sources with files and returns the
+// diagnostics keep selects that compiling them with before gives not:
+// what a change of files adds. Each diagnostic of before is taken away
+// once (an error that appears twice after and once before is one added).
+// before is compiled only when files give a kept diagnostic, so a clean
+// compile costs one run. A compile with files that stops at a missing
+// #include is an error (MissingInclude): it shows nothing either way.
+func (o *Oracle) AddedDiagnostics(ctx context.Context, files, before map[string][]byte, sources []string, keep func(build.Diagnostic) bool) ([]build.Diagnostic, error) {
+	after, err := o.Diagnostics(ctx, files, sources)
+	if err == nil {
+		err = MissingInclude(after)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var had map[string]int
+	var out []build.Diagnostic
+	for _, d := range after {
+		if !keep(d) {
+			continue
+		}
+		if had == nil {
+			bs, err := o.Diagnostics(ctx, before, sources)
+			if err != nil {
+				return nil, err
+			}
+			had = map[string]int{}
+			for _, b := range bs {
+				had[b.File+": "+b.Message]++
+			}
+		}
+		if k := d.File + ": " + d.Message; had[k] > 0 {
+			had[k]--
+			continue
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
 // MissingInclude returns an error when one of an overlay compile's
 // diagnostics says an #include was not found: the file compiles in the
 // base tree, so the overlay broke it, and a compile that stops at an

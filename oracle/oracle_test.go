@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/oracle"
@@ -104,5 +105,36 @@ func TestNoCompilerIsAFailure(t *testing.T) {
 	}
 	if o.Err() == nil {
 		t.Error("the oracle must remember the environment failure")
+	}
+}
+
+// TestAddedDiagnostics: an error the files already give is not added;
+// one the change brings is, and so is a second copy of an existing one.
+func TestAddedDiagnostics(t *testing.T) {
+	t.Parallel()
+	o := newOracle(t)
+	src := "drivers/port/port_main.c"
+	data, err := os.ReadFile(flags + "/" + src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := string(data) + "\nint kprewrite_bad(void) { return undeclared_a; }\n"
+	before := map[string][]byte{src: []byte(bad)}
+	errors := func(d build.Diagnostic) bool { return d.Severity == "error" }
+	got, err := o.AddedDiagnostics(context.Background(), before, before, []string{src}, errors)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("the same files add nothing: %v, %v", got, err)
+	}
+	after := map[string][]byte{src: []byte(bad + "int kprewrite_worse(void) { return undeclared_b; }\nint kprewrite_again(void) { return undeclared_a; }\n")}
+	got, err = o.AddedDiagnostics(context.Background(), after, before, []string{src}, errors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, d := range got {
+		msgs = append(msgs, d.Message)
+	}
+	if len(got) != 2 || !strings.Contains(msgs[0], "undeclared_b") || !strings.Contains(msgs[1], "undeclared_a") {
+		t.Errorf("want the new error and the second undeclared_a, got %q", msgs)
 	}
 }

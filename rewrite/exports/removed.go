@@ -7,6 +7,7 @@ import (
 	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/build"
 	"github.com/kprewrite/kprewrite/edit"
+	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 )
@@ -69,9 +70,22 @@ func keepRemoved(p *rewrite.Pass, e *rewrite.Entry) error {
 		p.RefuseManual(e, "putting back the lines of "+sym+" does not define it again in "+e.File, "keep "+sym+" and its export in the patched file")
 		return nil
 	}
-	if why, err := newErrors(p, e.File, back); err != nil {
-		return err
-	} else if why != "" {
+	if !p.HasCompiler() && !defined(cur, sym) {
+		p.RefuseManual(e, "without a configured tree the compiler cannot show that "+sym+" compiles back in "+e.File,
+			"keep "+sym+" and its export in the patched file")
+		return nil
+	}
+	why := ""
+	if p.HasCompiler() {
+		var err error
+		if why, err = newErrors(p, e.File, back); err != nil {
+			if kperr.IsEnvironment(err) {
+				return err
+			}
+			why = err.Error()
+		}
+	}
+	if why != "" {
 		p.RefuseManual(e, fmt.Sprintf("%s, put back with its export, does not compile with the patched %s: %s", sym, e.File, why),
 			"keep "+sym+" in the patched file with what it uses, or leave this change out of the livepatch")
 		return nil
@@ -140,47 +154,22 @@ func defined(f *ast.File, sym string) bool {
 	return false
 }
 
-// newErrors compiles file with text and says which error the compiler
-// gives that the file as the patch leaves it does not; "" when none. A
-// compile that cannot run is the environment's failure.
+// newErrors compiles file with text and says which errors the compiler
+// gives that the file as the patch leaves it does not; "" when none.
 func newErrors(p *rewrite.Pass, file string, text []byte) (string, error) {
-	if !p.HasCompiler() {
-		return "", nil
-	}
 	o, err := p.Oracle()
-	if err != nil {
-		return "", err
-	}
-	errs := func(files map[string][]byte) (map[string]bool, []build.Diagnostic, error) {
-		ds, err := o.Diagnostics(p.Context(), files, []string{file})
-		had := map[string]bool{}
-		var out []build.Diagnostic
-		for _, d := range ds {
-			if d.Severity == "error" {
-				had[d.File+": "+d.Message] = true
-				out = append(out, d)
-			}
-		}
-		return had, out, err
-	}
-	before, _, err := errs(p.CurrentFiles())
 	if err != nil {
 		return "", err
 	}
 	files := p.CurrentFiles()
 	files[file] = text
-	_, after, err := errs(files)
+	added, err := o.AddedDiagnostics(p.Context(), files, p.CurrentFiles(), []string{file}, func(d build.Diagnostic) bool { return d.Severity == "error" })
 	if err != nil {
 		return "", err
 	}
 	var why []string
-	for _, d := range after {
-		if !before[d.File+": "+d.Message] {
-			why = append(why, fmt.Sprintf("%s:%d: %s", d.File, d.Line, d.Message))
-		}
-	}
-	if len(why) > 2 {
-		why = why[:2]
+	for _, d := range added[:min(len(added), 2)] {
+		why = append(why, fmt.Sprintf("%s:%d: %s", d.File, d.Line, d.Message))
 	}
 	return strings.Join(why, "; "), nil
 }

@@ -52,7 +52,6 @@ import (
 	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/internal/kperr"
-	"github.com/kprewrite/kprewrite/oracle"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 	"github.com/kprewrite/kprewrite/rewrite/sites"
@@ -241,35 +240,18 @@ func rewriteStruct(p *rewrite.Pass, t *target) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	diags, err := o.Diagnostics(p.Context(), files, srcs)
-	if err == nil {
-		err = oracle.MissingInclude(diags)
-	}
+	// an error of the patch as it stands in between (a prototype a later
+	// transform gives back) is not the overlay's: the later transform
+	// settles it or refuses
+	added, err := o.AddedDiagnostics(p.Context(), files, p.CurrentFiles(), srcs, func(d build.Diagnostic) bool {
+		return d.Severity == "error" || d.Severity == "warning" && strings.Contains(d.Message, "struct "+t.tag)
+	})
 	if err != nil {
 		return "", err
 	}
-	var had map[string]int // errors the files have without the overlay
-	for _, d := range diags {
-		if d.Severity == "error" || d.Severity == "warning" && strings.Contains(d.Message, "struct "+t.tag) {
-			if had == nil {
-				// an error of the patch as it stands in between (a
-				// prototype a later transform gives back) is not the
-				// overlay's: the later transform settles it or refuses
-				before, err := o.Diagnostics(p.Context(), p.CurrentFiles(), srcs)
-				if err != nil {
-					return "", err
-				}
-				had = map[string]int{}
-				for _, b := range before {
-					had[b.File+": "+b.Message]++
-				}
-			}
-			if had[d.File+": "+d.Message] > 0 {
-				had[d.File+": "+d.Message]--
-				continue
-			}
-			return fmt.Sprintf("the patched files still need the original struct %s after it is renamed in them: %s:%d: %s", t.tag, d.File, d.Line, d.Message), nil
-		}
+	if len(added) > 0 {
+		d := added[0]
+		return fmt.Sprintf("the patched files still need the original struct %s after it is renamed in them: %s:%d: %s", t.tag, d.File, d.Line, d.Message), nil
 	}
 
 	for _, e := range eds {
