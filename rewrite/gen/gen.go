@@ -446,10 +446,7 @@ func CastCallee(src []byte, off, end int, typ string) []edit.Edit {
 	}
 	delta := len(cast) + 1
 	if visualCol(src, lineEnd)+delta > MaxColumns && !bytes.Contains(src[off:end], []byte("\n")) {
-		ls := off
-		for ls > 0 && src[ls-1] != '\n' {
-			ls--
-		}
+		ls := ast.LineStart(src, off)
 		le := ls
 		for le < off && (src[le] == ' ' || src[le] == '\t') {
 			le++
@@ -479,7 +476,7 @@ func Styled(path, code string) string {
 // kernel wraps long asserts.
 func StaticAssert(cond string) string {
 	line := "static_assert(" + cond + ");\n"
-	if len(line) <= 100 {
+	if len(line) <= MaxColumns {
 		return line
 	}
 	at, op := -1, ""
