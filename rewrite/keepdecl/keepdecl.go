@@ -283,10 +283,13 @@ func shown(where []string) string {
 }
 
 // restores reports whether putting back the pre-image lines own into the
-// header's current text gives the removed item its original text under
+// header's current text (none: the text as it is) gives the removed item its original text under
 // its original #if conditions.
 func (r *removal) restores(p *rewrite.Pass, h string, pre *ast.File, own map[int]bool) bool {
-	back := ast.Parse(h, gen.RestoreLines(p.Original(h), p.File(h), own))
+	back := p.Parse(h) // no lines: whether the header already has it back
+	if len(own) > 0 {
+		back = ast.Parse(h, gen.RestoreLines(p.Original(h), p.File(h), own))
+	}
 	var spans []ast.Span
 	switch {
 	case r.enum != nil:
