@@ -316,24 +316,24 @@ func (r *removal) restores(p *rewrite.Pass, h string, pre *ast.File, own map[int
 
 // enclosing returns the lines of the conditional directives (#if...,
 // #elif, #else, #endif) of every group around line in f, the include
-// guard's excepted.
+// guard's excepted. The directives are f's Directive tokens: a '#' in a
+// comment or a continued line is no directive.
 func enclosing(f *ast.File, line int) map[int]bool {
 	type group struct{ lines []int }
 	var stack, around []*group
-	out := map[int]bool{}
-	for i, l := range strings.Split(string(f.Src), "\n") {
-		n := i + 1
-		if n == line {
-			around = slices.Clone(stack)
+	seen := false
+	for _, t := range f.Tokens {
+		if !seen && f.Line(t.Off) >= line {
+			around, seen = slices.Clone(stack), true
 		}
-		d := strings.TrimLeft(l, " \t")
-		if !strings.HasPrefix(d, "#") {
+		if t.Kind != ast.Directive {
 			continue
 		}
-		word := strings.Fields(strings.TrimLeft(d[1:], " \t") + " ")
+		word := strings.Fields(strings.TrimLeft(t.Text[1:], " \t") + " ")
 		if len(word) == 0 {
 			continue
 		}
+		n := f.Line(t.Off)
 		switch word[0] {
 		case "if", "ifdef", "ifndef":
 			if word[0] == "ifndef" && len(word) > 1 && word[1] == f.Guard && len(stack) == 0 {
@@ -356,6 +356,7 @@ func enclosing(f *ast.File, line int) map[int]bool {
 			}
 		}
 	}
+	out := map[int]bool{}
 	for _, g := range around {
 		for _, n := range g.lines {
 			out[n] = true
