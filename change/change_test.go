@@ -146,6 +146,24 @@ func TestRestoreRemoved(t *testing.T) {
 	}
 }
 
+// TestRestoreLast: a member removed from the end of its struct, after a
+// member under an #if of its own, goes back before the closing brace
+// (struct device's flags bitmap after dma_ops_bypass); one upstream adds a
+// member after has no place to go back to.
+func TestRestoreLast(t *testing.T) {
+	pre := "struct d {\n\tint a;\n#ifdef CONFIG_B\n\tbool b:1;\n#endif\n\n\tDECLARE_BITMAP(flags, 1);\n};\n"
+	post := "struct d {\n\tint a;\n#ifdef CONFIG_B\n\tbool b:1;\n#endif\n};\n"
+	want := "struct d {\n\tint a;\n#ifdef CONFIG_B\n\tbool b:1;\n#endif\n\tDECLARE_BITMAP(flags, 1);\n};\n"
+	got := string(Compute("include/d.h", []byte(pre), []byte(post)).RestoreRemoved())
+	if d := gocmp.Diff(want, got); d != "" {
+		t.Errorf("restored (-want +got):\n%s", d)
+	}
+	added := "struct d {\n\tint a;\n#ifdef CONFIG_B\n\tbool b:1;\n#endif\n\tint n;\n};\n"
+	if r := Compute("include/d.h", []byte(pre), []byte(added)).RestoreRemoved(); r != nil {
+		t.Errorf("a new last member: got %q", r)
+	}
+}
+
 // TestUnchangedEndianStruct: a struct whose text does not change has no
 // changes, although its #if branches declare the same bitfields twice
 // (include/linux/cdrom.h) and a prototype added next to it moves it; a

@@ -52,7 +52,53 @@ func (fc *File) Restore(ch *Change, cur *ast.File) (at int, text, where, why str
 			break
 		}
 	}
+	// the last of the list: no member of the upstream list follows it or
+	// is new after the ones kept before it, so it goes back before the
+	// closing brace, under the conditions it had beyond its struct's
+	if preList, curList := nestedList(ch.PreStruct, chain), nestedList(post, chain); preList != nil && curList != nil && lastKept(curList, sibs[:i]) {
+		brace := curList.Body.End
+		at := ast.LineStart(cur.Src, brace)
+		if t, ok := wrapCond(fc.Pre, pm, preList.Cond, curList.Cond, text); ok && strings.TrimSpace(string(cur.Src[at:brace])) == "" {
+			return at, t, "at the end of " + preList.Kind + " " + ch.Struct, ""
+		}
+	}
 	return 0, "", "", "no member next to it in the upstream struct has the same #if conditions to anchor it on"
+}
+
+// nestedList returns the struct or union of s that chain (siblings')
+// leads to: s itself for an empty chain.
+func nestedList(s *ast.Struct, chain []string) *ast.Struct {
+	for _, c := range chain {
+		var next *ast.Struct
+		for _, x := range s.Members {
+			if x.Nested != nil && x.Nested.Kind+" "+x.Name == c {
+				next = x.Nested
+				break
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		s = next
+	}
+	return s
+}
+
+// lastKept reports whether the member list of s is empty or ends with a
+// member of before (members of the original list that precede the
+// removed one), so that nothing upstream adds or keeps follows the place
+// the removed member had.
+func lastKept(s *ast.Struct, before []*ast.Member) bool {
+	if len(s.Members) == 0 {
+		return true
+	}
+	last := s.Members[len(s.Members)-1]
+	for _, b := range before {
+		if last.Name == b.Name && last.Macro == b.Macro && (last.Nested == nil) == (b.Nested == nil) && (b.Name != "" || b.Macro != "") {
+			return true
+		}
+	}
+	return false
 }
 
 // RestoreRemoved returns the post-image of fc with every removed member

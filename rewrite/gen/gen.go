@@ -5,6 +5,7 @@ package gen
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
@@ -272,10 +273,20 @@ func RevertLines(pre, cur []byte, lines map[int]bool) []byte {
 // change from pre to cur deletes put back where they were, every other
 // change (insertions, other deletions) kept: a deleted line comes back
 // before the lines its change block inserts.
+//
+// A deleted block whose first line equals the line after it (or whose
+// last line equals the line before it) can be read at more than one
+// place; it is read where it ends with a blank line, as the block of
+// declarations and comments it usually is: a removed "/** doc */ decl;"
+// before another "/**" comment is then the whole item, and a line put
+// back lands between items, not inside the next one's comment.
 func RestoreLines(pre, cur []byte, lines map[int]bool) []byte {
 	d := patch.Diff("f", pre, cur)
 	if d == nil {
 		return cur
+	}
+	for _, h := range d.Hunks {
+		h.Lines = slideDeletions(h.Lines)
 	}
 	old := strings.SplitAfter(string(pre), "\n")
 	var b strings.Builder
@@ -320,6 +331,61 @@ func RestoreLines(pre, cur []byte, lines map[int]bool) []byte {
 		b.WriteString(old[o])
 	}
 	return []byte(b.String())
+}
+
+// slideDeletions returns hunk lines with every run of deleted lines
+// between two context lines moved, where equal lines allow it, to the
+// place where its last line is blank (the nearest to where the diff put
+// it). The lines of the old and the new text are the same at every
+// place: only which of the equal lines counts as deleted changes.
+func slideDeletions(in []patch.Line) []patch.Line {
+	lines := slices.Clone(in)
+	for i := 0; i < len(lines); {
+		if lines[i].Op != patch.Delete {
+			i++
+			continue
+		}
+		j := i
+		for j < len(lines) && lines[j].Op == patch.Delete {
+			j++
+		}
+		// lines[i:j] is the run; only a pure deletion between context
+		// lines slides
+		if i == 0 || j == len(lines) || lines[i-1].Op != patch.Context || lines[j].Op != patch.Context {
+			i = j
+			continue
+		}
+		blank := func(k int) bool { return strings.TrimSpace(lines[k].Text) == "" }
+		if blank(j - 1) {
+			i = j
+			continue
+		}
+		best := 0 // the shift (negative: up) that ends the run with a blank line
+		for up := 1; i-up >= 0 && lines[i-up].Op == patch.Context && lines[i-up].Text == lines[j-up].Text; up++ {
+			if blank(j - 1 - up) {
+				best = -up
+				break
+			}
+		}
+		if best == 0 {
+			for down := 1; j+down-1 < len(lines) && lines[j+down-1].Op == patch.Context && lines[j+down-1].Text == lines[i+down-1].Text; down++ {
+				if blank(j - 1 + down) {
+					best = down
+					break
+				}
+			}
+		}
+		if best != 0 {
+			for k := i; k < j; k++ {
+				lines[k].Op = patch.Context
+			}
+			for k := i + best; k < j+best; k++ {
+				lines[k].Op = patch.Delete
+			}
+		}
+		i = j + max(best, 0)
+	}
+	return lines
 }
 
 // undo replaces the inserted lines of block (starting at its NewStart) by

@@ -140,3 +140,20 @@ func TestRestoreLines(t *testing.T) {
 		})
 	}
 }
+
+// TestRestoreLinesBetweenComments: a removed "/** doc */ decl;" before
+// another kernel-doc comment is diffed as if its "/**" were the next
+// item's; the declaration put back lands before that comment, not in it
+// (u_ether.h when f_ncm's fix is undone).
+func TestRestoreLinesBetweenComments(t *testing.T) {
+	pre := "void a(void);\n\n/**\n * b - new\n */\nint b(void);\n\n/**\n * c - kept\n */\nint c(void);\n"
+	cur := "void a(void);\n\n/**\n * c - kept\n */\nint c(void);\n"
+	want := "void a(void);\n\nint b(void);\n/**\n * c - kept\n */\nint c(void);\n"
+	if diff := cmp.Diff(want, string(RestoreLines([]byte(pre), []byte(cur), map[int]bool{6: true}))); diff != "" {
+		t.Errorf("(-want +got)\n%s", diff)
+	}
+	whole := map[int]bool{3: true, 4: true, 5: true, 6: true, 7: true}
+	if diff := cmp.Diff(pre, string(RestoreLines([]byte(pre), []byte(cur), whole))); diff != "" {
+		t.Errorf("the whole item: (-want +got)\n%s", diff)
+	}
+}
