@@ -1,6 +1,7 @@
 // Package keepdecl is the transform for a macro, a declaration (a
 // prototype, a typedef, an extern), an inline function or an enum the
-// upstream change removes from a header: it stays where it was.
+// upstream change removes from a header, or a struct or union definition
+// it removes from a header or a .c file: it stays where it was.
 //
 // Before (upstream):	-#define DP_EDP_15			    0x31	/* eDP 1.5 */
 //
@@ -41,9 +42,9 @@ import (
 // Transform is the keepdecl transform.
 var Transform = &rewrite.Transform{
 	Name: "keepdecl",
-	Doc: "a macro, declaration or inline function the upstream change removes from a header stays there: code that compiles without it cannot use it; " +
+	Doc: "a macro, declaration, inline function or enum the upstream change removes from a header, or a struct definition it removes, stays there: code that compiles without it cannot use it; " +
 		"a macro only when no directive in the tree asks whether it is defined, a declaration only when no patched file declares the name anew",
-	Kinds: []hazard.Kind{hazard.HeaderMacro, hazard.HeaderDecl, hazard.HeaderInline, hazard.HeaderEnum},
+	Kinds: []hazard.Kind{hazard.HeaderMacro, hazard.HeaderDecl, hazard.HeaderInline, hazard.HeaderEnum, hazard.StructLayout},
 	Run:   run,
 }
 
@@ -55,9 +56,10 @@ type removal struct {
 	entry  *rewrite.Entry
 	name   string
 	macro  bool
-	inline bool      // a static inline function
-	enum   *ast.Enum // an enum (name is its key)
-	span   ast.Span  // its definition in the header's pre-image
+	inline bool        // a static inline function
+	enum   *ast.Enum   // an enum (name is its key)
+	strct  *ast.Struct // a struct or union definition, of a header or a .c file
+	span   ast.Span    // its definition in the header's pre-image
 }
 
 func run(p *rewrite.Pass) error {
@@ -65,7 +67,16 @@ func run(p *rewrite.Pass) error {
 	var macros []string
 	for _, e := range p.Entries {
 		ch := e.Change
-		if e.ResolvedBy != "" || ch == nil || !change.IsHeader(e.File) {
+		if e.ResolvedBy != "" || ch == nil {
+			continue
+		}
+		if ch.Kind == change.StructRemoved && ch.PreStruct != nil && ch.PreStruct.Parent == nil && ch.PreStruct.Name != "" && e.NeedsHuman() {
+			// a type definition compiles to no code: what uses it
+			// upstream is gone, so keeping it changes no function
+			byHeader[e.File] = append(byHeader[e.File], &removal{entry: e, name: ch.Subject, strct: ch.PreStruct})
+			continue
+		}
+		if !change.IsHeader(e.File) {
 			continue
 		}
 		switch {
@@ -121,12 +132,15 @@ func run(p *rewrite.Pass) error {
 			}
 			why := r.locate(fc.Pre)
 			back := why == "" && r.restores(p, h, fc.Pre, nil) // an earlier transform put it back
+			if why == "" && r.strct != nil {
+				why = r.madeBefore(p, h)
+			}
 			if why == "" {
 				why = r.conflicts(p, h, back, mentions[r.name], macroRE)
 			}
 			var own map[int]bool
 			if why == "" {
-				own = gen.LinesOf(fc.Pre, r.span)
+				own = withComment(fc.Pre, r.span)
 				if !r.restores(p, h, fc.Pre, own) {
 					// the patch removed the #if around it too: put that back
 					maps.Copy(own, enclosing(fc.Pre, fc.Pre.Line(r.span.Off)))
@@ -162,6 +176,9 @@ func run(p *rewrite.Pass) error {
 			if r.macro {
 				how = fmt.Sprintf("%s stays defined in %s, as in the running kernel: no directive in the tree asks whether it is defined, and code that compiles without it cannot use it", r.name, h)
 			}
+			if r.strct != nil {
+				how = fmt.Sprintf("the definition of %s stays in %s, as in the running kernel: the running kernel's code names it nowhere outside it (no object of it exists), no file of the patch defines the tag anew, and a type compiles to no code", r.name, h)
+			}
 			p.Resolve(r.entry, how)
 		}
 	}
@@ -173,6 +190,15 @@ func run(p *rewrite.Pass) error {
 func (r *removal) locate(pre *ast.File) string {
 	if r.enum != nil {
 		r.span = ast.Span{Off: r.enum.Span.Off, End: ast.StatementEnd(pre, r.enum.Span.End)}
+		return ""
+	}
+	if r.strct != nil {
+		r.span = ast.Span{Off: r.strct.Span.Off, End: ast.StatementEnd(pre, r.strct.Span.End)}
+		before := pre.Src[ast.LineStart(pre.Src, r.span.Off):r.span.Off]
+		after := strings.TrimSpace(strings.TrimSuffix(string(pre.Src[r.strct.Span.End:r.span.End]), ";"))
+		if strings.TrimSpace(string(before)) != "" || (after != "" && !strings.HasPrefix(after, "__")) {
+			return fmt.Sprintf("the definition of %s is part of a declaration (a typedef or a variable): it cannot come back alone", r.name)
+		}
 		return ""
 	}
 	var spans []ast.Span
@@ -206,6 +232,66 @@ func funcSpans(f *ast.File, name string) []ast.Span {
 	return out
 }
 
+// madeBefore says where the running kernel's code names the removed
+// struct outside its definition ("" when nowhere): there it may have made
+// objects of it and stored them where the patched code now reads
+// something else (a driver's drvdata), which keeping the type does not
+// settle. Only the patch's files can name it: upstream's code, which
+// compiles without the definition, does not.
+func (r *removal) madeBefore(p *rewrite.Pass, h string) string {
+	re := regexp.MustCompile(`\b` + r.strct.Kind + `\s+` + regexp.QuoteMeta(r.strct.Name) + `\b`)
+	var where []string
+	for _, f := range slices.Sorted(maps.Keys(p.Current)) {
+		if !change.IsHeader(h) && f != h {
+			continue // a .c file's struct is its own
+		}
+		src := p.Original(f)
+		if src == nil {
+			continue
+		}
+		pf := ast.Parse(f, src)
+		for _, m := range re.FindAllIndex(src, -1) {
+			if (f == h && m[0] >= r.span.Off && m[0] < r.span.End) || inComment(pf, m[0]) {
+				continue
+			}
+			where = append(where, fmt.Sprintf("%s:%d", f, pf.Line(m[0])))
+		}
+	}
+	if len(where) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("the running kernel's code uses %s (%s): objects of it may exist where upstream's code stores or reads something else; check what the patched code reads there, then keep the definition", r.name, shown(where))
+}
+
+// withComment returns the lines of span in f with those of the comment
+// right above it (its kernel-doc) and the blank line after it: put back
+// where the patch deleted them, the item comes back whole. (Lines the
+// patch keeps are not put back twice: only deleted lines are restored.)
+func withComment(f *ast.File, span ast.Span) map[int]bool {
+	lines := gen.LinesOf(f, span)
+	first, last := f.Line(span.Off), f.Line(max(span.Off, span.End-1))
+	for i := len(f.Tokens) - 1; i >= 0; i-- {
+		t := f.Tokens[i]
+		if t.Off >= span.Off {
+			continue
+		}
+		alone := strings.TrimSpace(string(f.Src[ast.LineStart(f.Src, t.Off):t.Off])) == ""
+		if t.Kind == ast.Comment && alone && f.Line(max(t.Off, t.End-1)) == first-1 {
+			maps.Copy(lines, gen.LinesOf(f, ast.Span{Off: t.Off, End: t.End}))
+		}
+		break
+	}
+	if end := ast.LineEnd(f.Src, span.End); end < len(f.Src) && f.Src[end] == '\n' {
+		lines[last+1] = true
+	}
+	return lines
+}
+
+func inComment(f *ast.File, off int) bool {
+	i, _ := slices.BinarySearchFunc(f.Tokens, off, func(t ast.Token, off int) int { return t.End - 1 - off })
+	return i < len(f.Tokens) && f.Tokens[i].Kind == ast.Comment && f.Tokens[i].Off <= off
+}
+
 // conflicts says what could choose other code, or clash, if the name
 // stays: a directive naming the macro in the tree (files the patch does
 // not change) or in a post-image, or a post-image that declares or
@@ -233,6 +319,9 @@ func (r *removal) conflicts(p *rewrite.Pass, h string, back bool, inTree []strin
 		return ""
 	}
 	names, tag := []string{r.name}, ""
+	if r.strct != nil {
+		names, tag = nil, r.strct.Name
+	}
 	if r.enum != nil {
 		names, tag = nil, r.enum.Name // its constants are ordinary identifiers, its tag is a tag
 		for _, v := range r.enum.Values {
@@ -242,6 +331,9 @@ func (r *removal) conflicts(p *rewrite.Pass, h string, back bool, inTree []strin
 	for _, f := range slices.Sorted(maps.Keys(p.Current)) {
 		if f == h && back {
 			continue // the header has its original definition again
+		}
+		if r.strct != nil && !change.IsHeader(h) && f != h {
+			continue // a .c file's struct is its own
 		}
 		pf := p.Parse(f)
 		if slices.ContainsFunc(names, func(n string) bool { return declares(pf, n) }) || (tag != "" && tags(pf, tag)) {
@@ -292,6 +384,12 @@ func (r *removal) restores(p *rewrite.Pass, h string, pre *ast.File, own map[int
 	}
 	var spans []ast.Span
 	switch {
+	case r.strct != nil:
+		for _, st := range back.Structs {
+			if st.Parent == nil && st.Kind == r.strct.Kind && st.Name == r.strct.Name {
+				spans = append(spans, ast.Span{Off: st.Span.Off, End: ast.StatementEnd(back, st.Span.End)})
+			}
+		}
 	case r.enum != nil:
 		for _, en := range back.Enums {
 			if text := back.Text(ast.Span{Off: en.Span.Off, End: ast.StatementEnd(back, en.Span.End)}); text == pre.Text(r.span) {
