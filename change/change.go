@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -248,7 +249,7 @@ func (c *cmp) members(old, new *ast.Struct) {
 		common = append(common, m.name)
 		o := po[om].m
 		switch {
-		case o.Type != m.m.Type || strings.Join(o.Array, "][") != strings.Join(m.m.Array, "]["):
+		case CanonType(o.Type) != CanonType(m.m.Type) || strings.Join(o.Array, "][") != strings.Join(m.m.Array, "]["):
 			c.add(&Change{Kind: MemberRetyped, Line: c.post.Line(m.m.Decl.Off), Subject: subject(m.name), Struct: new.Name, Member: m.name,
 				Old: memberText(o), New: memberText(m.m), PostStruct: new, PreStruct: old, PreMember: o, PostMember: m.m})
 		case o.Bits != m.m.Bits:
@@ -361,7 +362,7 @@ func untouched(f *ast.File, s *ast.Struct, named map[string]bool) (decls []strin
 			at = m.Decl.End
 		}
 		if !touched[m.Group] {
-			decls = append(decls, f.Normalized(m.Decl))
+			decls = append(decls, CanonType(f.Normalized(m.Decl))) // "unsigned" respelled "unsigned int" is no change
 		}
 	}
 	outside = append(outside, f.Normalized(ast.Span{Off: at, End: s.Span.End}))
@@ -396,6 +397,43 @@ func sameInner(so, mo, sn, mn ast.Cond) bool {
 		return false
 	}
 	return ast.Cond(mo[len(so):]).Equal(mn[len(sn):])
+}
+
+// CanonType returns type text (ast's normalised spelling) with every
+// run of integer type keywords spelled one way: "unsigned" and
+// "unsigned int", "long int" and "long", "signed short" and "short" are
+// one type to the compiler ("signed char", "unsigned char" and "char" stay
+// three). A member respelled so changes neither layout nor code.
+func CanonType(s string) string {
+	return intRunRE.ReplaceAllStringFunc(s, func(run string) string {
+		count := map[string]int{}
+		for _, w := range strings.Fields(run) {
+			count[w]++
+		}
+		return canonInt(count)
+	})
+}
+
+// intRunRE matches a run of integer type keywords (separated by blanks).
+var intRunRE = regexp.MustCompile(`\b(?:signed|unsigned|char|short|int|long)(?:\s+(?:signed|unsigned|char|short|int|long))*\b`)
+
+func canonInt(n map[string]int) string {
+	sign := ""
+	if n["unsigned"] > 0 {
+		sign = "unsigned "
+	}
+	switch {
+	case n["char"] > 0:
+		if n["signed"] > 0 {
+			sign = "signed "
+		}
+		return sign + "char"
+	case n["short"] > 0:
+		return sign + "short"
+	case n["long"] > 0:
+		return sign + strings.TrimSpace(strings.Repeat("long ", n["long"]))
+	}
+	return sign + "int"
 }
 
 func memberText(m *ast.Member) string {
@@ -682,7 +720,7 @@ func (c *cmp) vars() {
 		switch {
 		case !ok:
 			c.add(&Change{Kind: VarAdded, Line: c.post.Line(v.Span.Off), Subject: v.Name, Name: v.Name, New: v.Type, PostVar: v})
-		case o.Type != v.Type:
+		case CanonType(o.Type) != CanonType(v.Type):
 			c.add(&Change{Kind: VarTypeChanged, Line: c.post.Line(v.Span.Off), Subject: v.Name, Name: v.Name, Old: o.Type, New: v.Type, PostVar: v})
 		case o.InitText != v.InitText || strings.Join(o.Attrs, " ") != strings.Join(v.Attrs, " "):
 			c.add(&Change{Kind: VarInitChanged, Line: c.post.Line(v.Span.Off), Subject: v.Name, Name: v.Name, Old: o.InitText, New: v.InitText, PostVar: v})

@@ -316,3 +316,43 @@ func TestDeclaredTwice(t *testing.T) {
 		t.Errorf("one of two declarations changed: %d changes reported, want 1", n)
 	}
 }
+
+// TestCanonType: integer types spelled differently are one type; char's
+// three types stay apart, and so do the widths.
+func TestCanonType(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{"unsigned", "unsigned int", true},
+		{"long int", "long", true},
+		{"signed short int", "short", true},
+		{"unsigned long long int", "unsigned long long", true},
+		{"const unsigned *", "const unsigned int *", true},
+		{"int (*f)(unsigned x)", "int (*f)(unsigned int x)", true},
+		{"signed char", "char", false},
+		{"unsigned char", "char", false},
+		{"unsigned", "unsigned long", false},
+		{"long", "long long", false},
+		{"u32", "unsigned int", false},
+	} {
+		if got := CanonType(c.a) == CanonType(c.b); got != c.same {
+			t.Errorf("%q and %q: same %v, want %v (%q, %q)", c.a, c.b, got, c.same, CanonType(c.a), CanonType(c.b))
+		}
+	}
+}
+
+// TestRespelledMember: "unsigned len" becoming "unsigned int len" next
+// to a new member is no change of len, and nothing unmodelled
+// (struct kvm_mmio_fragment).
+func TestRespelledMember(t *testing.T) {
+	pre := "struct f {\n\tvoid *data;\n\tunsigned len;\n};\n"
+	post := "struct f {\n\tvoid *data;\n\tu64 val;\n\tunsigned int len;\n};\n"
+	var got []string
+	for _, ch := range Compute("include/f.h", []byte(pre), []byte(post)).Changes {
+		got = append(got, string(ch.Kind)+" "+ch.Subject)
+	}
+	if d := gocmp.Diff([]string{"member added struct f.val"}, got); d != "" {
+		t.Errorf("changes (-want +got):\n%s", d)
+	}
+}
