@@ -57,7 +57,7 @@ const (
 	EnumChanged        Kind = "enum changed"
 	EnumAdded          Kind = "enum added"
 	EnumRemoved        Kind = "enum removed"
-	CommentOnly        Kind = "comment or whitespace only"
+	CommentOnly        Kind = "comment or whitespace only" // or code respelled (CanonType)
 	Unclassified       Kind = "unclassified change"
 )
 
@@ -1005,8 +1005,8 @@ func (c *cmp) assignHunks() {
 		del, ins := hunkDel[hi], hunkIns[hi]
 		// Lines no entity claims: comments and blank lines are harmless.
 		kind := CommentOnly
-		if hasCode(preCode, del) || hasCode(postCode, ins) {
-			kind = Unclassified
+		if (hasCode(preCode, del) || hasCode(postCode, ins)) && CanonType(codeOn(c.pre, del)) != CanonType(codeOn(c.post, ins)) {
+			kind = Unclassified // not code spelled another way ("unsigned int" for "unsigned")
 		}
 		line := h.NewStart
 		if len(ins) > 0 {
@@ -1014,6 +1014,23 @@ func (c *cmp) assignHunks() {
 		}
 		c.fc.Changes = append(c.fc.Changes, &Change{Kind: kind, File: c.fc.Path, Line: line, Subject: fmt.Sprintf("hunk %d", hi+1), Hunks: []int{hi + 1}})
 	}
+}
+
+// codeOn is the code tokens (not comments) that start on the given
+// 1-based lines of f, joined by spaces.
+func codeOn(f *ast.File, lines []int) string {
+	on := map[int]bool{}
+	for _, l := range lines {
+		on[l] = true
+	}
+	var b strings.Builder
+	for _, t := range f.Tokens {
+		if t.Kind != ast.Comment && on[f.Line(t.Off)] {
+			b.WriteString(t.Text)
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()
 }
 
 // codeLines marks the lines of f that hold a code token (not a comment),

@@ -323,6 +323,15 @@ type staticObject struct {
 	sum     [32]byte
 }
 
+// sectionKind is the static's section without its own name: -fdata-sections
+// names the section after the symbol (".rodata.symbols.563"), and gcc's
+// counter N moves when another function of the file gains or loses a
+// static, which changes nothing the builders pair; ".data" against
+// ".rodata" or ".bss" is what tells a changed initializer or constness.
+func (s staticObject) sectionKind() string {
+	return strings.TrimSuffix(s.section, "."+s.sym)
+}
+
 // pairedData reports whether the builders pair a static with the running
 // kernel's copy and the check compares it: data in .data, .bss or
 // .rodata (not .data..once, whose print-once flags both builders copy
@@ -502,14 +511,14 @@ func changedStatics(sources []string, base, rewritten map[string][]staticObject)
 		}
 		for _, p := range pairStatics(bs, ns) {
 			o, n := p[0], p[1]
-			if !pairedData(o) || !pairedData(n) || o.size == n.size && o.sum == n.sum && o.section == n.section {
+			if !pairedData(o) || !pairedData(n) || o.size == n.size && o.sum == n.sum && o.sectionKind() == n.sectionKind() {
 				continue
 			}
 			what := "its initial contents change"
 			switch {
 			case o.size != n.size:
 				what = fmt.Sprintf("its size changes from %d to %d bytes", o.size, n.size)
-			case o.section != n.section:
+			case o.sectionKind() != n.sectionKind():
 				what = fmt.Sprintf("its initial contents change (%s -> %s)", o.section, n.section)
 			}
 			where := "function-scope static " + o.name

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -145,5 +146,24 @@ func TestPairStatics(t *testing.T) {
 	}
 	if _, _, ok := splitStatic("bond_note_event"); ok {
 		t.Error("a plain name split as NAME.N")
+	}
+}
+
+// TestStaticsRenumberedSections: with -fdata-sections each static has a
+// section named after it (".rodata.symbols.563"); a static lost elsewhere
+// in the file renumbers it (".rodata.symbols.562"), which is no change.
+// A static that moves from .data to .rodata still is.
+func TestStaticsRenumberedSections(t *testing.T) {
+	st := func(n int, kind string) staticObject {
+		sym := "symbols." + strconv.Itoa(n)
+		return staticObject{sym: sym, name: "symbols", n: n, fn: "trace_raw_output_kvm_exit", section: kind + "." + sym, size: 48}
+	}
+	base := map[string][]staticObject{"x.c": {st(563, ".rodata")}}
+	if d := changedStatics([]string{"x.c"}, base, map[string][]staticObject{"x.c": {st(562, ".rodata")}}); len(d) != 0 {
+		t.Errorf("a renumbered section is reported: %v", d)
+	}
+	d := changedStatics([]string{"x.c"}, base, map[string][]staticObject{"x.c": {st(562, ".data")}})
+	if len(d) != 1 || !strings.Contains(d[0], "(.rodata.symbols.563 -> .data.symbols.562)") {
+		t.Errorf("a static moved to .data: %v", d)
 	}
 }

@@ -1,5 +1,6 @@
 // Package comments is the transform that drops comment-only and
-// blank-line-only changes from headers. Such a change buys a livepatch
+// blank-line-only changes from headers, and changes that only respell an
+// integer type ("unsigned len" -> "unsigned int len"). Such a change buys a livepatch
 // nothing, but it moves every later line of the header, and with it
 // __LINE__ (WARN_ON, BUG_ON, lockdep keys, pr_* call sites) in the
 // header's inline functions and macros in every file that includes it: the
@@ -9,8 +10,10 @@
 // After (rewritten):	the kernel-doc line is gone; the struct change stays.
 //
 // It runs last, on what the other transforms left, and drops a run of
-// changed lines only when neither side of it holds a code token; the
-// report says which lines it dropped.
+// changed lines only when neither side of it holds a code token, or when
+// both sides hold the same code once integer types are spelled one way
+// (change.CanonType: the compiler reads one type); the report says which
+// lines it dropped.
 package comments
 
 import (
@@ -19,6 +22,7 @@ import (
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/rewrite"
 )
@@ -39,20 +43,28 @@ func run(p *rewrite.Pass) error {
 		if old == nil || cur == nil {
 			continue
 		}
-		reverts, lines := commentOnly(f, old, cur)
+		reverts, lines, respelled := commentOnly(f, old, cur)
 		if len(reverts) == 0 {
 			continue
 		}
+		kind := "comment-only"
+		if respelled > 0 {
+			kind = "comment-only or respelling"
+		}
 		for _, e := range reverts {
-			e.Why = "comment-only change dropped"
+			e.Why = kind + " change dropped"
 			p.Edit(e)
 		}
-		what := "a comment-only change at line " + joinInts(lines) + " dropped: it changes"
+		what := "a " + kind + " change at line " + joinInts(lines) + " dropped: it changes"
 		if len(reverts) > 1 {
-			what = fmt.Sprintf("%d comment-only changes at lines %s dropped: they change", len(reverts), joinInts(lines))
+			what = fmt.Sprintf("%d %s changes at lines %s dropped: they change", len(reverts), kind, joinInts(lines))
+		}
+		only := " only comments or blank lines"
+		if respelled > 0 {
+			only = " only comments, blank lines or how code is spelled (an integer type respelled: \"unsigned\" for \"unsigned int\")"
 		}
 		p.Note(rewrite.Finding{File: f, Line: lines[0], Subject: f,
-			Reason: what + " only comments or blank lines, and would move every later line of the header (and __LINE__ in its inlines in every includer)"})
+			Reason: what + only + ", and would move every later line of the header (and __LINE__ in its inlines in every includer)"})
 	}
 	return nil
 }
@@ -60,31 +72,34 @@ func run(p *rewrite.Pass) error {
 // commentOnly returns the edits of cur that undo each run of changed lines
 // between old and cur whose lines hold no code token on either side, and
 // the first line (in cur) of each.
-func commentOnly(file string, old, cur []byte) ([]edit.Edit, []int) {
+func commentOnly(file string, old, cur []byte) (edits []edit.Edit, lines []int, respelled int) {
 	po, pc := ast.Parse(file, old), ast.Parse(file, cur)
 	codeOld, codeCur := codeLines(po), codeLines(pc)
 	var out []edit.Edit
-	var lines []int
 	delta := 0 // cur offset minus old offset, before the current run
 	for _, d := range edit.Diff(file, old, cur) {
 		cOff := d.Off + delta
 		cEnd := cOff + len(d.Text)
 		delta += len(d.Text) - (d.End - d.Off)
 		if hasCode(codeOld, po, d.Off, d.End) || hasCode(codeCur, pc, cOff, cEnd) {
-			continue
+			o, c := codeIn(po, d.Off, d.End), codeIn(pc, cOff, cEnd)
+			if change.CanonType(o) != change.CanonType(c) {
+				continue // a code change
+			}
+			respelled++
 		}
 		out = append(out, edit.Edit{File: file, Off: cOff, End: cEnd, Text: string(old[d.Off:d.End])})
 		lines = append(lines, pc.Line(min(cOff, max(len(cur)-1, 0))))
 	}
 	if len(out) == 0 {
-		return nil, nil
+		return nil, nil, 0
 	}
 	// the code of the result must be the code of cur, token for token
 	res, err := edit.Apply(cur, out)
-	if err != nil || codeText(ast.Parse(file, res)) != codeText(pc) {
-		return nil, nil
+	if err != nil || change.CanonType(codeText(ast.Parse(file, res))) != change.CanonType(codeText(pc)) {
+		return nil, nil, 0
 	}
-	return out, lines
+	return out, lines, respelled
 }
 
 // codeLines marks the 1-based lines of f that hold a code token.
@@ -112,6 +127,18 @@ func hasCode(code map[int]bool, f *ast.File, off, end int) bool {
 		}
 	}
 	return false
+}
+
+// codeIn is the code tokens that start in [off, end) of f, joined.
+func codeIn(f *ast.File, off, end int) string {
+	var b strings.Builder
+	for _, t := range f.Tokens {
+		if t.Kind != ast.Comment && t.Off >= off && t.Off < end {
+			b.WriteString(t.Text)
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()
 }
 
 // codeText is the file's code tokens, comments left out.
