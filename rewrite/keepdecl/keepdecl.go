@@ -1,7 +1,10 @@
 // Package keepdecl is the transform for a macro, a declaration (a
 // prototype, a typedef, an extern), an inline function or an enum the
 // upstream change removes from a header, or a struct or union definition
-// it removes from a header or a .c file: it stays where it was.
+// it removes from a header or a .c file, or an invocation of a header's
+// own generator of static inline functions (defined, invoked and
+// #undef'd in the header, as struct device's flag accessors): it stays
+// where it was.
 //
 // Before (upstream):	-#define DP_EDP_15			    0x31	/* eDP 1.5 */
 //
@@ -44,7 +47,7 @@ var Transform = &rewrite.Transform{
 	Name: "keepdecl",
 	Doc: "a macro, declaration, inline function or enum the upstream change removes from a header, or a struct definition it removes, stays there: code that compiles without it cannot use it; " +
 		"a macro only when no directive in the tree asks whether it is defined, a declaration only when no patched file declares the name anew",
-	Kinds: []hazard.Kind{hazard.HeaderMacro, hazard.HeaderDecl, hazard.HeaderInline, hazard.HeaderEnum, hazard.StructLayout},
+	Kinds: []hazard.Kind{hazard.HeaderMacro, hazard.HeaderDecl, hazard.HeaderInline, hazard.HeaderEnum, hazard.HeaderOther, hazard.StructLayout},
 	Run:   run,
 }
 
@@ -59,7 +62,13 @@ type removal struct {
 	inline bool        // a static inline function
 	enum   *ast.Enum   // an enum (name is its key)
 	strct  *ast.Struct // a struct or union definition, of a header or a .c file
-	span   ast.Span    // its definition in the header's pre-image
+	// call is a file-scope invocation of a macro of the same header that
+	// generates static inline functions (name is its text); generated
+	// are their names
+	call      *ast.MacroCall
+	generated []string
+	undefs    []ast.Span // a macro's #undef lines after its definition
+	span      ast.Span   // its definition in the header's pre-image
 }
 
 func run(p *rewrite.Pass) error {
@@ -92,6 +101,8 @@ func run(p *rewrite.Pass) error {
 			byHeader[e.File] = append(byHeader[e.File], &removal{entry: e, name: ch.Name, enum: ch.PreEnum})
 		case ch.Kind == change.FuncRemoved && ch.PreFunc != nil && ch.PreFunc.IsInline() && e.NeedsHuman():
 			byHeader[e.File] = append(byHeader[e.File], &removal{entry: e, name: ch.PreFunc.Name, inline: true})
+		case ch.Kind == change.CallRemoved && e.NeedsHuman():
+			byHeader[e.File] = append(byHeader[e.File], &removal{entry: e, name: ch.Subject, call: &ast.MacroCall{Name: ch.Name}})
 		}
 	}
 	if len(byHeader) == 0 {
@@ -141,6 +152,9 @@ func run(p *rewrite.Pass) error {
 			var own map[int]bool
 			if why == "" {
 				own = withComment(fc.Pre, r.span)
+				for _, u := range r.undefs {
+					maps.Copy(own, gen.LinesOf(fc.Pre, u))
+				}
 				if !r.restores(p, h, fc.Pre, own) {
 					// the patch removed the #if around it too: put that back
 					maps.Copy(own, enclosing(fc.Pre, fc.Pre.Line(r.span.Off)))
@@ -176,6 +190,9 @@ func run(p *rewrite.Pass) error {
 			if r.macro {
 				how = fmt.Sprintf("%s stays defined in %s, as in the running kernel: no directive in the tree asks whether it is defined, and code that compiles without it cannot use it", r.name, h)
 			}
+			if r.call != nil {
+				how = fmt.Sprintf("%s stays in %s, as in the running kernel: it defines only the static inline functions %s, which no file of the patch defines anew and code that compiles without them cannot call (an inline no unit calls compiles to nothing)", r.name, h, strings.Join(r.generated, ", "))
+			}
 			if r.strct != nil {
 				how = fmt.Sprintf("the definition of %s stays in %s, as in the running kernel: the running kernel's code names it nowhere outside it (no object of it exists), no file of the patch defines the tag anew, and a type compiles to no code", r.name, h)
 			}
@@ -192,6 +209,9 @@ func (r *removal) locate(pre *ast.File) string {
 		r.span = ast.Span{Off: r.enum.Span.Off, End: ast.StatementEnd(pre, r.enum.Span.End)}
 		return ""
 	}
+	if r.call != nil {
+		return r.locateCall(pre)
+	}
 	if r.strct != nil {
 		r.span = ast.Span{Off: r.strct.Span.Off, End: ast.StatementEnd(pre, r.strct.Span.End)}
 		before := pre.Src[ast.LineStart(pre.Src, r.span.Off):r.span.Off]
@@ -205,9 +225,16 @@ func (r *removal) locate(pre *ast.File) string {
 	switch {
 	case r.macro:
 		for _, m := range pre.Macros {
-			if m.Name == r.name {
-				spans = append(spans, m.Span)
+			if m.Name != r.name {
+				continue
 			}
+			if m.Undef {
+				if len(spans) > 0 {
+					r.undefs = append(r.undefs, m.Span) // it goes back too
+				}
+				continue
+			}
+			spans = append(spans, m.Span)
 		}
 	case !r.inline:
 		for _, d := range pre.Decls {
@@ -261,6 +288,90 @@ func (r *removal) madeBefore(p *rewrite.Pass, h string) string {
 		return ""
 	}
 	return fmt.Sprintf("the running kernel's code uses %s (%s): objects of it may exist where upstream's code stores or reads something else; check what the patched code reads there, then keep the definition", r.name, shown(where))
+}
+
+func callText(c *ast.MacroCall) string { return c.Name + "(" + strings.Join(c.Args, ", ") + ")" }
+
+// locateCall finds the removed invocation in the header's pre-image and
+// what it generates: the macro must be defined once in the same header,
+// and its expansion with the invocation's arguments must define static
+// inline functions only (a generator of accessors, as struct device's
+// __create_dev_flag_accessors()): anything else (data, a prototype, a
+// type, another invocation) could change what an includer compiles.
+func (r *removal) locateCall(pre *ast.File) string {
+	var calls []*ast.MacroCall
+	for _, c := range pre.Calls {
+		if callText(c) == r.name {
+			calls = append(calls, c)
+		}
+	}
+	if len(calls) != 1 {
+		return fmt.Sprintf("%s is invoked %d times in the header: which one a unit sees depends on its #if context", r.name, len(calls))
+	}
+	r.call, r.span = calls[0], calls[0].Span
+	var defs []*ast.Macro
+	for _, m := range pre.Macros {
+		if m.Name == r.call.Name && !m.Undef {
+			defs = append(defs, m)
+		}
+	}
+	if len(defs) != 1 || !defs[0].FuncLike || len(defs[0].Params) != len(r.call.Args) {
+		return fmt.Sprintf("%s is not defined once in the header with %d parameters: what the invocation generates is not known", r.call.Name, len(r.call.Args))
+	}
+	text, ok := expand(defs[0], r.call.Args)
+	if !ok {
+		return fmt.Sprintf("%s stringifies an argument or uses __VA_ARGS__: what the invocation generates is not read", r.call.Name)
+	}
+	gen := ast.Parse("expansion.h", []byte(text))
+	if len(gen.Funcs) == 0 || len(gen.Vars) > 0 || len(gen.Decls) > 0 || len(gen.Structs) > 0 || len(gen.Enums) > 0 || len(gen.Calls) > 0 {
+		return fmt.Sprintf("%s generates more than static inline functions: keeping it could change what an includer compiles", r.name)
+	}
+	for _, fn := range gen.Funcs {
+		if !fn.IsInline() || !fn.Has("static") {
+			return fmt.Sprintf("%s generates %s, which is not static inline: keeping it would define it in every includer", r.name, fn.Name)
+		}
+		r.generated = append(r.generated, fn.Name)
+	}
+	return ""
+}
+
+// expand returns the replacement text of m with args for its parameters,
+// '##' pasting its neighbours; ok is false for a macro that stringifies
+// ('#') or is variadic.
+func expand(m *ast.Macro, args []string) (string, bool) {
+	param := map[string]string{}
+	for i, p := range m.Params {
+		if p == "..." || p == "__VA_ARGS__" {
+			return "", false
+		}
+		param[p] = strings.TrimSpace(args[i])
+	}
+	var out []string
+	paste := false
+	toks := ast.Tokenize([]byte(m.Body))
+	for i := 0; i < len(toks); i++ {
+		t := toks[i].Text
+		if t == "##" || t == "#" && i+1 < len(toks) && toks[i+1].Text == "#" {
+			if t == "#" {
+				i++
+			}
+			paste = true
+			continue
+		}
+		if t == "#" {
+			return "", false
+		}
+		if a, ok := param[t]; ok && toks[i].Kind == ast.Ident {
+			t = a
+		}
+		if paste && len(out) > 0 {
+			out[len(out)-1] += t
+		} else {
+			out = append(out, t)
+		}
+		paste = false
+	}
+	return strings.Join(out, " "), true
 }
 
 // withComment returns the lines of span in f with those of the comment
@@ -319,6 +430,9 @@ func (r *removal) conflicts(p *rewrite.Pass, h string, back bool, inTree []strin
 		return ""
 	}
 	names, tag := []string{r.name}, ""
+	if r.call != nil {
+		names = r.generated
+	}
 	if r.strct != nil {
 		names, tag = nil, r.strct.Name
 	}
@@ -341,7 +455,11 @@ func (r *removal) conflicts(p *rewrite.Pass, h string, back bool, inTree []strin
 		}
 	}
 	if len(where) > 0 {
-		return fmt.Sprintf("%s declares or defines %s anew (a function, a declaration, a variable or a macro of that name): the old one, kept, could clash with it", shown(where), r.name)
+		what := r.name
+		if r.call != nil {
+			what = fmt.Sprintf("a function %s generates (%s)", r.name, strings.Join(r.generated, ", "))
+		}
+		return fmt.Sprintf("%s declares or defines %s anew (a function, a declaration, a variable or a macro of that name): the old one, kept, could clash with it", shown(where), what)
 	}
 	return ""
 }
@@ -384,6 +502,12 @@ func (r *removal) restores(p *rewrite.Pass, h string, pre *ast.File, own map[int
 	}
 	var spans []ast.Span
 	switch {
+	case r.call != nil:
+		for _, c := range back.Calls {
+			if callText(c) == r.name {
+				spans = append(spans, c.Span)
+			}
+		}
 	case r.strct != nil:
 		for _, st := range back.Structs {
 			if st.Parent == nil && st.Kind == r.strct.Kind && st.Name == r.strct.Name {
