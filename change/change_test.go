@@ -356,3 +356,17 @@ func TestRespelledMember(t *testing.T) {
 		t.Errorf("changes (-want +got):\n%s", d)
 	}
 }
+
+// TestRestoreRemovedEnum: a kept member that names a constant of an enum
+// the patch removes brings the enum back before its struct, so the
+// header with the member kept compiles (struct device's flags bitmap
+// sized by DEV_FLAG_COUNT).
+func TestRestoreRemovedEnum(t *testing.T) {
+	pre := "enum d_flags {\n\tD_READY = 0,\n\tD_COUNT\n};\n\nstruct d {\n\tint a;\n\tDECLARE_BITMAP(flags, D_COUNT);\n};\n"
+	post := "struct d {\n\tint a;\n};\n"
+	want := "enum d_flags {\n\tD_READY = 0,\n\tD_COUNT\n};\n\nstruct d {\n\tint a;\n\tDECLARE_BITMAP(flags, D_COUNT);\n};\n"
+	got := string(Compute("include/d.h", []byte(pre), []byte(post)).RestoreRemoved())
+	if d := gocmp.Diff(want, got); d != "" {
+		t.Errorf("restored (-want +got):\n%s", d)
+	}
+}

@@ -113,6 +113,7 @@ func (fc *File) RestoreRemoved() []byte {
 		text string
 	}
 	var all []ins
+	var needs []*Change // the removed members, for the enums they name
 	for _, ch := range fc.Changes {
 		if ch.Kind != MemberRemoved {
 			continue
@@ -122,9 +123,26 @@ func (fc *File) RestoreRemoved() []byte {
 			return nil
 		}
 		all = append(all, ins{at, text})
+		needs = append(needs, ch)
 	}
 	if len(all) == 0 {
 		return nil
+	}
+	// an enum the patch removes whose constant a kept member names
+	// (DECLARE_BITMAP(flags, DEV_FLAG_COUNT)) comes back before the struct
+	// too: without it the header does not compile; no upstream code can
+	// name it
+	for _, ch := range fc.Changes {
+		if ch.Kind != EnumRemoved || ch.PreEnum == nil {
+			continue
+		}
+		for i, m := range needs {
+			if m.PostStruct != nil && namesAny(all[i].text, ch.PreEnum) {
+				text := fc.Pre.Text(ast.Span{Off: ch.PreEnum.Span.Off, End: ast.StatementEnd(fc.Pre, ch.PreEnum.Span.End)})
+				all = append(all, ins{ast.LineStart(fc.Post.Src, m.PostStruct.Span.Off), text + "\n\n"})
+				break
+			}
+		}
 	}
 	var b strings.Builder
 	last := 0
@@ -143,6 +161,21 @@ func (fc *File) RestoreRemoved() []byte {
 	}
 	b.Write(fc.Post.Src[last:])
 	return []byte(b.String())
+}
+
+// namesAny reports whether text names a constant of en.
+func namesAny(text string, en *ast.Enum) bool {
+	for _, t := range ast.Tokenize([]byte(text)) {
+		if t.Kind != ast.Ident {
+			continue
+		}
+		for _, v := range en.Values {
+			if v.Name == t.Text {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // SameStruct returns the definition in cur that is s of post: the same

@@ -730,11 +730,12 @@ func sourcesFor(env *kbuild.Env, newRes, origRes []*patch.FileResult, origCh, ne
 				return nil, "", err
 			}
 			method = "the files the patches change, and the users of changed headers (" + how + ") that name what changed"
-			if layoutOnlyChange(fc) {
-				// Struct layout changes alone: a user's functions change only by
+			if layoutOnlyChange(fc) || hasLayoutChange(fc) {
+				// Struct layout changes: a user's functions change only by
 				// layout shifts, which the layout-only build cancels. One user
-				// that names the struct gives its DWARF.
-				names := headerNames(fc)
+				// that names the struct gives its DWARF. (Other changes of the
+				// header, below, still reach every user that names them.)
+				names := headerNames(fc, false)
 				have := false
 				for _, u := range users {
 					if set[u] {
@@ -748,9 +749,11 @@ func sourcesFor(env *kbuild.Env, newRes, origRes []*patch.FileResult, origCh, ne
 						have = true
 					}
 				}
-				continue
+				if layoutOnlyChange(fc) {
+					continue
+				}
 			}
-			names := headerNames(fc)
+			names := headerNames(fc, true)
 			for _, u := range users {
 				if set[u] || !(built(env, u) || len(unitsOf(env, u)) > 0) {
 					continue
@@ -802,20 +805,39 @@ func layoutOnlyChange(fc *change.File) bool {
 		return false
 	}
 	for _, ch := range fc.Changes {
-		switch ch.Kind {
-		case change.MemberAdded, change.MemberRemoved, change.MemberRetyped, change.MemberBits, change.MemberReordered, change.MemberCond, change.CommentOnly:
-		default:
+		if !isLayout(ch) {
 			return false
 		}
 	}
 	return true
 }
 
+// hasLayoutChange reports whether a change of fc is a struct layout change
+// (layoutOnlyChange's kinds).
+func hasLayoutChange(fc *change.File) bool {
+	return slices.ContainsFunc(fc.Changes, func(ch *change.Change) bool { return ch.Kind != change.CommentOnly && isLayout(ch) })
+}
+
+func isLayout(ch *change.Change) bool {
+	switch ch.Kind {
+	case change.MemberAdded, change.MemberRemoved, change.MemberRetyped, change.MemberBits, change.MemberReordered, change.MemberCond, change.CommentOnly:
+		return true
+	}
+	return false
+}
+
 // headerNames lists identifiers a header change is about; nil means the
 // change cannot be summarised by names (then every user is compiled).
-func headerNames(fc *change.File) []string {
+// Without layout, the struct layout changes are left out (their users
+// change only by shifts the layout-only build cancels; one user gives
+// the layout): struct device's users are not all compiled because a
+// macro next to it changes.
+func headerNames(fc *change.File, withoutLayout bool) []string {
 	set := map[string]bool{}
 	for _, ch := range fc.Changes {
+		if withoutLayout && isLayout(ch) {
+			continue
+		}
 		switch {
 		case ch.Struct != "":
 			set[ch.Struct] = true
