@@ -414,6 +414,35 @@ func CanonType(s string) string {
 	})
 }
 
+// CanonCode returns the code tokens (comments left out) joined by
+// spaces, each run of integer type keyword tokens spelled as CanonType
+// spells it. Strings, characters and directive lines stay as they are:
+// "unsigned" in a string or a #define's body is text, not a type.
+func CanonCode(toks []ast.Token) string {
+	var b strings.Builder
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if t.Kind == ast.Comment {
+			continue
+		}
+		if t.Kind == ast.Ident && intRunRE.MatchString(t.Text) && intRunRE.FindString(t.Text) == t.Text {
+			count := map[string]int{}
+			for ; i < len(toks) && (toks[i].Kind == ast.Comment || toks[i].Kind == ast.Ident && intRunRE.FindString(toks[i].Text) == toks[i].Text); i++ {
+				if toks[i].Kind == ast.Ident {
+					count[toks[i].Text]++
+				}
+			}
+			i--
+			b.WriteString(canonInt(count))
+			b.WriteByte(' ')
+			continue
+		}
+		b.WriteString(t.Text)
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
 // intRunRE matches a run of integer type keywords (separated by blanks).
 var intRunRE = regexp.MustCompile(`\b(?:signed|unsigned|char|short|int|long)(?:\s+(?:signed|unsigned|char|short|int|long))*\b`)
 
@@ -1005,7 +1034,7 @@ func (c *cmp) assignHunks() {
 		del, ins := hunkDel[hi], hunkIns[hi]
 		// Lines no entity claims: comments and blank lines are harmless.
 		kind := CommentOnly
-		if (hasCode(preCode, del) || hasCode(postCode, ins)) && CanonType(codeOn(c.pre, del)) != CanonType(codeOn(c.post, ins)) {
+		if (hasCode(preCode, del) || hasCode(postCode, ins)) && codeOn(c.pre, del) != codeOn(c.post, ins) {
 			kind = Unclassified // not code spelled another way ("unsigned int" for "unsigned")
 		}
 		line := h.NewStart
@@ -1016,21 +1045,20 @@ func (c *cmp) assignHunks() {
 	}
 }
 
-// codeOn is the code tokens (not comments) that start on the given
-// 1-based lines of f, joined by spaces.
+// codeOn is the code of the tokens that start on the given 1-based lines
+// of f, integer types spelled one way (CanonCode).
 func codeOn(f *ast.File, lines []int) string {
 	on := map[int]bool{}
 	for _, l := range lines {
 		on[l] = true
 	}
-	var b strings.Builder
+	var toks []ast.Token
 	for _, t := range f.Tokens {
-		if t.Kind != ast.Comment && on[f.Line(t.Off)] {
-			b.WriteString(t.Text)
-			b.WriteByte(' ')
+		if on[f.Line(t.Off)] {
+			toks = append(toks, t)
 		}
 	}
-	return b.String()
+	return CanonCode(toks)
 }
 
 // codeLines marks the lines of f that hold a code token (not a comment),

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	gocmp "github.com/google/go-cmp/cmp"
+
+	"github.com/kprewrite/kprewrite/ast"
 )
 
 // summary lists "kind subject" for each change.
@@ -368,5 +370,23 @@ func TestRestoreRemovedEnum(t *testing.T) {
 	got := string(Compute("include/d.h", []byte(pre), []byte(post)).RestoreRemoved())
 	if d := gocmp.Diff(want, got); d != "" {
 		t.Errorf("restored (-want +got):\n%s", d)
+	}
+}
+
+// TestCanonCode: integer keywords in code are spelled one way; in a
+// string or a directive line they are text and stay.
+func TestCanonCode(t *testing.T) {
+	code := func(s string) string { return CanonCode(ast.Tokenize([]byte(s))) }
+	if code("unsigned x; /* c */ long int y;") != code("unsigned int x; long y;") {
+		t.Errorf("respelled declarations differ: %q, %q", code("unsigned x; long int y;"), code("unsigned int x; long y;"))
+	}
+	for _, p := range [][2]string{
+		{`char *s = "unsigned";`, `char *s = "unsigned int";`},
+		{"#define T int\nunsigned x;\n", "#define T unsigned\nint x;\n"},
+		{"int u_int;", "int u_int int;"},
+	} {
+		if code(p[0]) == code(p[1]) {
+			t.Errorf("%q and %q read as the same code", p[0], p[1])
+		}
 	}
 }

@@ -94,7 +94,7 @@ func lastKept(s *ast.Struct, before []*ast.Member) bool {
 	}
 	last := s.Members[len(s.Members)-1]
 	for _, b := range before {
-		if last.Name == b.Name && last.Macro == b.Macro && (last.Nested == nil) == (b.Nested == nil) && (b.Name != "" || b.Macro != "") {
+		if last.Name == b.Name && last.Macro == b.Macro && (last.Nested == nil) == (b.Nested == nil) && (b.Name != "" || b.Macro != "") && last.Cond.Equal(b.Cond) {
 			return true
 		}
 	}

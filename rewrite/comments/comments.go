@@ -12,7 +12,7 @@
 // It runs last, on what the other transforms left, and drops a run of
 // changed lines only when neither side of it holds a code token, or when
 // both sides hold the same code once integer types are spelled one way
-// (change.CanonType: the compiler reads one type); the report says which
+// (change.CanonCode: the compiler reads one type); the report says which
 // lines it dropped.
 package comments
 
@@ -82,8 +82,7 @@ func commentOnly(file string, old, cur []byte) (edits []edit.Edit, lines []int, 
 		cEnd := cOff + len(d.Text)
 		delta += len(d.Text) - (d.End - d.Off)
 		if hasCode(codeOld, po, d.Off, d.End) || hasCode(codeCur, pc, cOff, cEnd) {
-			o, c := codeIn(po, d.Off, d.End), codeIn(pc, cOff, cEnd)
-			if change.CanonType(o) != change.CanonType(c) {
+			if codeIn(po, d.Off, d.End) != codeIn(pc, cOff, cEnd) {
 				continue // a code change
 			}
 			respelled++
@@ -96,7 +95,7 @@ func commentOnly(file string, old, cur []byte) (edits []edit.Edit, lines []int, 
 	}
 	// the code of the result must be the code of cur, token for token
 	res, err := edit.Apply(cur, out)
-	if err != nil || change.CanonType(codeText(ast.Parse(file, res))) != change.CanonType(codeText(pc)) {
+	if err != nil || change.CanonCode(ast.Parse(file, res).Tokens) != change.CanonCode(pc.Tokens) {
 		return nil, nil, 0
 	}
 	return out, lines, respelled
@@ -129,29 +128,16 @@ func hasCode(code map[int]bool, f *ast.File, off, end int) bool {
 	return false
 }
 
-// codeIn is the code tokens that start in [off, end) of f, joined.
+// codeIn is the code of the tokens that start in [off, end) of f, integer
+// types spelled one way (change.CanonCode).
 func codeIn(f *ast.File, off, end int) string {
-	var b strings.Builder
+	var toks []ast.Token
 	for _, t := range f.Tokens {
-		if t.Kind != ast.Comment && t.Off >= off && t.Off < end {
-			b.WriteString(t.Text)
-			b.WriteByte(' ')
+		if t.Off >= off && t.Off < end {
+			toks = append(toks, t)
 		}
 	}
-	return b.String()
-}
-
-// codeText is the file's code tokens, comments left out.
-func codeText(f *ast.File) string {
-	var b strings.Builder
-	for _, t := range f.Tokens {
-		if t.Kind == ast.Comment {
-			continue
-		}
-		b.WriteString(t.Text)
-		b.WriteByte(' ')
-	}
-	return b.String()
+	return change.CanonCode(toks)
 }
 
 func joinInts(ns []int) string {

@@ -67,6 +67,7 @@ type removal struct {
 	// are their names
 	call      *ast.MacroCall
 	generated []string
+	body      string     // the generator's body, as the running kernel has it
 	undefs    []ast.Span // a macro's #undef lines after its definition
 	span      ast.Span   // its definition in the header's pre-image
 }
@@ -142,6 +143,11 @@ func run(p *rewrite.Pass) error {
 				continue // refused above
 			}
 			why := r.locate(fc.Pre)
+			if why == "" && r.call != nil {
+				if m := p.Parse(h).Macro(r.call.Name); m != nil && m.Body != r.body {
+					why = fmt.Sprintf("the patch changes %s too: the invocation, kept, would generate other code than the running kernel's", r.call.Name)
+				}
+			}
 			back := why == "" && r.restores(p, h, fc.Pre, nil) // an earlier transform put it back
 			if why == "" && r.strct != nil {
 				why = r.madeBefore(p, h)
@@ -213,10 +219,10 @@ func (r *removal) locate(pre *ast.File) string {
 		return r.locateCall(pre)
 	}
 	if r.strct != nil {
-		r.span = ast.Span{Off: r.strct.Span.Off, End: ast.StatementEnd(pre, r.strct.Span.End)}
+		end, alone := definitionEnd(pre, r.strct.Span.End)
+		r.span = ast.Span{Off: r.strct.Span.Off, End: end}
 		before := pre.Src[ast.LineStart(pre.Src, r.span.Off):r.span.Off]
-		after := strings.TrimSpace(strings.TrimSuffix(string(pre.Src[r.strct.Span.End:r.span.End]), ";"))
-		if strings.TrimSpace(string(before)) != "" || (after != "" && !strings.HasPrefix(after, "__")) {
+		if strings.TrimSpace(string(before)) != "" || !alone {
 			return fmt.Sprintf("the definition of %s is part of a declaration (a typedef or a variable): it cannot come back alone", r.name)
 		}
 		return ""
@@ -290,6 +296,29 @@ func (r *removal) madeBefore(p *rewrite.Pass, h string) string {
 	return fmt.Sprintf("the running kernel's code uses %s (%s): objects of it may exist where upstream's code stores or reads something else; check what the patched code reads there, then keep the definition", r.name, shown(where))
 }
 
+// definitionEnd returns the end of the statement whose struct body ends
+// at brace (after its ';'), and whether nothing but attributes (__packed,
+// __aligned(8), __attribute__((...))) stands between the brace and the
+// ';': no declarator, so the statement defines the type alone.
+func definitionEnd(f *ast.File, brace int) (int, bool) {
+	depth := 0
+	for _, t := range f.CodeTokens(ast.Span{Off: brace, End: len(f.Src)}) {
+		switch {
+		case t.Is("("):
+			depth++
+		case t.Is(")"):
+			depth--
+		case depth > 0:
+		case t.Is(";"):
+			return t.End, true
+		case t.Kind == ast.Ident && strings.HasPrefix(t.Text, "__"):
+		default:
+			return t.End, false
+		}
+	}
+	return len(f.Src), false
+}
+
 func callText(c *ast.MacroCall) string { return c.Name + "(" + strings.Join(c.Args, ", ") + ")" }
 
 // locateCall finds the removed invocation in the header's pre-image and
@@ -318,13 +347,23 @@ func (r *removal) locateCall(pre *ast.File) string {
 	if len(defs) != 1 || !defs[0].FuncLike || len(defs[0].Params) != len(r.call.Args) {
 		return fmt.Sprintf("%s is not defined once in the header with %d parameters: what the invocation generates is not known", r.call.Name, len(r.call.Args))
 	}
+	r.body = defs[0].Body
 	text, ok := expand(defs[0], r.call.Args)
 	if !ok {
 		return fmt.Sprintf("%s stringifies an argument or uses __VA_ARGS__: what the invocation generates is not read", r.call.Name)
 	}
-	gen := ast.Parse("expansion.h", []byte(text))
+	// the invocation's own ';' ends what the body leaves open (a last
+	// "static const char x[] = ..." is data)
+	gen := ast.Parse("expansion.h", []byte(text+";"))
 	if len(gen.Funcs) == 0 || len(gen.Vars) > 0 || len(gen.Decls) > 0 || len(gen.Structs) > 0 || len(gen.Enums) > 0 || len(gen.Calls) > 0 {
 		return fmt.Sprintf("%s generates more than static inline functions: keeping it could change what an includer compiles", r.name)
+	}
+	// nothing but the functions: a name between them could be a macro
+	// that expands to data
+	for _, t := range gen.CodeTokens(ast.Span{Off: 0, End: len(gen.Src)}) {
+		if !t.Is(";") && !slices.ContainsFunc(gen.Funcs, func(fn *ast.Func) bool { return t.Off >= fn.Span.Off && t.End <= fn.Span.End }) {
+			return fmt.Sprintf("%s generates %q outside its functions: keeping it could change what an includer compiles", r.name, t.Text)
+		}
 	}
 	for _, fn := range gen.Funcs {
 		if !fn.IsInline() || !fn.Has("static") {
@@ -345,6 +384,9 @@ func expand(m *ast.Macro, args []string) (string, bool) {
 			return "", false
 		}
 		param[p] = strings.TrimSpace(args[i])
+	}
+	if strings.HasPrefix(strings.TrimSpace(m.Body), "#") {
+		return "", false // a body that starts with '#' or '##'
 	}
 	var out []string
 	paste := false
