@@ -164,6 +164,17 @@ func (f *File) macroNames(decl []Token) []string {
 	return flatNames(x.Structs[0].Members)
 }
 
+// Expand returns the body of the function-like macro def with args (as
+// written in an invocation) substituted for its parameters, with ##
+// pasting and # stringizing; the result is not rescanned.
+func Expand(def *Macro, args []string) string {
+	toks := make([][]Token, len(args))
+	for i, a := range args {
+		toks[i] = Tokenize([]byte(a))
+	}
+	return expand(def, toks)
+}
+
 // expand substitutes the arguments into a macro's body, with ## pasting and
 // # stringizing.
 func expand(def *Macro, args [][]Token) string {

@@ -350,7 +350,7 @@ func (r *removal) locateCall(pre *ast.File) string {
 	r.body = defs[0].Body
 	text, ok := expand(defs[0], r.call.Args)
 	if !ok {
-		return fmt.Sprintf("%s stringifies an argument or uses __VA_ARGS__: what the invocation generates is not read", r.call.Name)
+		return fmt.Sprintf("%s's body starts with '#': what the invocation generates is not read", r.call.Name)
 	}
 	// the invocation's own ';' ends what the body leaves open (a last
 	// "static const char x[] = ..." is data)
@@ -374,46 +374,14 @@ func (r *removal) locateCall(pre *ast.File) string {
 	return ""
 }
 
-// expand returns the replacement text of m with args for its parameters,
-// '##' pasting its neighbours; ok is false for a macro that stringifies
-// ('#') or is variadic.
+// expand returns the replacement text of m with args for its parameters
+// (ast.Expand); ok is false for a body that starts with '#', which
+// ast.Expand would read as a directive.
 func expand(m *ast.Macro, args []string) (string, bool) {
-	param := map[string]string{}
-	for i, p := range m.Params {
-		if p == "..." || p == "__VA_ARGS__" {
-			return "", false
-		}
-		param[p] = strings.TrimSpace(args[i])
-	}
 	if strings.HasPrefix(strings.TrimSpace(m.Body), "#") {
-		return "", false // a body that starts with '#' or '##'
+		return "", false
 	}
-	var out []string
-	paste := false
-	toks := ast.Tokenize([]byte(m.Body))
-	for i := 0; i < len(toks); i++ {
-		t := toks[i].Text
-		if t == "##" || t == "#" && i+1 < len(toks) && toks[i+1].Text == "#" {
-			if t == "#" {
-				i++
-			}
-			paste = true
-			continue
-		}
-		if t == "#" {
-			return "", false
-		}
-		if a, ok := param[t]; ok && toks[i].Kind == ast.Ident {
-			t = a
-		}
-		if paste && len(out) > 0 {
-			out[len(out)-1] += t
-		} else {
-			out = append(out, t)
-		}
-		paste = false
-	}
-	return strings.Join(out, " "), true
+	return ast.Expand(m, args), true
 }
 
 // withComment returns the lines of span in f with those of the comment

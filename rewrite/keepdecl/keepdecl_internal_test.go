@@ -49,7 +49,8 @@ func TestGeneratorExpansion(t *testing.T) {
 		"static inline int g_##n(void) { return b; } static const char n##_s[] = \"x\"": false,
 		"static inline int g_##n(void) { return b; } DATA":                              false,
 		"int g_##n(void) { return b; }":                                                 false,
-		"static inline int g_##n(void) { return #b[0]; }":                               false,
+		"static inline int g_##n(void) { return #b[0]; }":                               true,
+		"# define X 1": false,
 	} {
 		src := "#define GEN(n, b) " + body + "\nGEN(x, 1);\n"
 		f := ast.Parse("g.h", []byte(src))
