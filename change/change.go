@@ -57,7 +57,7 @@ const (
 	EnumChanged        Kind = "enum changed"
 	EnumAdded          Kind = "enum added"
 	EnumRemoved        Kind = "enum removed"
-	CommentOnly        Kind = "comment or whitespace only" // or code respelled (CanonType)
+	CommentOnly        Kind = "comment or whitespace only" // or code respelled (CanonCode)
 	Unclassified       Kind = "unclassified change"
 )
 
@@ -425,9 +425,9 @@ func CanonCode(toks []ast.Token) string {
 		if t.Kind == ast.Comment {
 			continue
 		}
-		if t.Kind == ast.Ident && intRunRE.MatchString(t.Text) && intRunRE.FindString(t.Text) == t.Text {
+		if isIntWord(t) {
 			count := map[string]int{}
-			for ; i < len(toks) && (toks[i].Kind == ast.Comment || toks[i].Kind == ast.Ident && intRunRE.FindString(toks[i].Text) == toks[i].Text); i++ {
+			for ; i < len(toks) && (toks[i].Kind == ast.Comment || isIntWord(toks[i])); i++ {
 				if toks[i].Kind == ast.Ident {
 					count[toks[i].Text]++
 				}
@@ -441,6 +441,14 @@ func CanonCode(toks []ast.Token) string {
 		b.WriteByte(' ')
 	}
 	return b.String()
+}
+
+func isIntWord(t ast.Token) bool {
+	switch t.Text {
+	case "signed", "unsigned", "char", "short", "int", "long":
+		return t.Kind == ast.Ident
+	}
+	return false
 }
 
 // intRunRE matches a run of integer type keywords (separated by blanks).

@@ -136,8 +136,12 @@ func (fc *File) RestoreRemoved() []byte {
 		if ch.Kind != EnumRemoved || ch.PreEnum == nil {
 			continue
 		}
+		consts := map[string]bool{}
+		for _, v := range ch.PreEnum.Values {
+			consts[v.Name] = true
+		}
 		for i, m := range needs {
-			if m.PostStruct != nil && namesAny(all[i].text, ch.PreEnum) {
+			if m.PostStruct != nil && ast.NamesAny(ast.Tokenize([]byte(all[i].text)), consts) {
 				text := fc.Pre.Text(ast.Span{Off: ch.PreEnum.Span.Off, End: ast.StatementEnd(fc.Pre, ch.PreEnum.Span.End)})
 				all = append(all, ins{ast.LineStart(fc.Post.Src, m.PostStruct.Span.Off), text + "\n\n"})
 				break
@@ -161,21 +165,6 @@ func (fc *File) RestoreRemoved() []byte {
 	}
 	b.Write(fc.Post.Src[last:])
 	return []byte(b.String())
-}
-
-// namesAny reports whether text names a constant of en.
-func namesAny(text string, en *ast.Enum) bool {
-	for _, t := range ast.Tokenize([]byte(text)) {
-		if t.Kind != ast.Ident {
-			continue
-		}
-		for _, v := range en.Values {
-			if v.Name == t.Text {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // SameStruct returns the definition in cur that is s of post: the same
@@ -227,20 +216,11 @@ func find(s *ast.Struct, m *ast.Member, chain []string) *ast.Member {
 	if m.Name == "" && m.Macro == "" {
 		return nil
 	}
-	list, found := s.Members, true
-	for _, c := range chain {
-		found = false
-		for _, x := range list {
-			if x.Nested != nil && x.Nested.Kind+" "+x.Name == c {
-				list, found = x.Nested.Members, true
-				break
-			}
-		}
-		if !found {
-			return nil
-		}
+	list := nestedList(s, chain)
+	if list == nil {
+		return nil
 	}
-	for _, x := range list {
+	for _, x := range list.Members {
 		if x.Name == m.Name && x.Macro == m.Macro && (x.Nested == nil) == (m.Nested == nil) {
 			return x
 		}

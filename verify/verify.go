@@ -730,12 +730,13 @@ func sourcesFor(env *kbuild.Env, newRes, origRes []*patch.FileResult, origCh, ne
 				return nil, "", err
 			}
 			method = "the files the patches change, and the users of changed headers (" + how + ") that name what changed"
-			if layoutOnlyChange(fc) || hasLayoutChange(fc) {
+			layoutOnly := layoutOnlyChange(fc)
+			if layoutOnly || slices.ContainsFunc(fc.Changes, isLayout) {
 				// Struct layout changes: a user's functions change only by
 				// layout shifts, which the layout-only build cancels. One user
 				// that names the struct gives its DWARF. (Other changes of the
 				// header, below, still reach every user that names them.)
-				names := headerNames(fc, false)
+				names := headerNames(fc, isLayout)
 				have := false
 				for _, u := range users {
 					if set[u] {
@@ -749,11 +750,11 @@ func sourcesFor(env *kbuild.Env, newRes, origRes []*patch.FileResult, origCh, ne
 						have = true
 					}
 				}
-				if layoutOnlyChange(fc) {
+				if layoutOnly {
 					continue
 				}
 			}
-			names := headerNames(fc, true)
+			names := headerNames(fc, func(ch *change.Change) bool { return !isLayout(ch) })
 			for _, u := range users {
 				if set[u] || !(built(env, u) || len(unitsOf(env, u)) > 0) {
 					continue
@@ -805,37 +806,33 @@ func layoutOnlyChange(fc *change.File) bool {
 		return false
 	}
 	for _, ch := range fc.Changes {
-		if !isLayout(ch) {
+		if !isLayout(ch) && ch.Kind != change.CommentOnly {
 			return false
 		}
 	}
 	return true
 }
 
-// hasLayoutChange reports whether a change of fc is a struct layout change
-// (layoutOnlyChange's kinds).
-func hasLayoutChange(fc *change.File) bool {
-	return slices.ContainsFunc(fc.Changes, func(ch *change.Change) bool { return ch.Kind != change.CommentOnly && isLayout(ch) })
-}
-
+// isLayout reports whether ch changes a struct's members (layout,
+// types, widths, order, conditions).
 func isLayout(ch *change.Change) bool {
 	switch ch.Kind {
-	case change.MemberAdded, change.MemberRemoved, change.MemberRetyped, change.MemberBits, change.MemberReordered, change.MemberCond, change.CommentOnly:
+	case change.MemberAdded, change.MemberRemoved, change.MemberRetyped, change.MemberBits, change.MemberReordered, change.MemberCond:
 		return true
 	}
 	return false
 }
 
-// headerNames lists identifiers a header change is about; nil means the
-// change cannot be summarised by names (then every user is compiled).
-// Without layout, the struct layout changes are left out (their users
-// change only by shifts the layout-only build cancels; one user gives
-// the layout): struct device's users are not all compiled because a
-// macro next to it changes.
-func headerNames(fc *change.File, withoutLayout bool) []string {
+// headerNames lists identifiers the changes of fc that of selects are
+// about; nil means they cannot be summarised by names (then every user is
+// compiled). A header's struct layout changes and its other changes are
+// asked about apart: the users of a struct change only by shifts the
+// layout-only build cancels (one user gives the layout), so struct
+// device's users are not all compiled because a macro next to it changes.
+func headerNames(fc *change.File, of func(*change.Change) bool) []string {
 	set := map[string]bool{}
 	for _, ch := range fc.Changes {
-		if withoutLayout && isLayout(ch) {
+		if !of(ch) {
 			continue
 		}
 		switch {

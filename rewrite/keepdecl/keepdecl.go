@@ -275,15 +275,12 @@ func (r *removal) madeBefore(p *rewrite.Pass, h string) string {
 	re := regexp.MustCompile(`\b` + r.strct.Kind + `\s+` + regexp.QuoteMeta(r.strct.Name) + `\b`)
 	var where []string
 	for _, f := range slices.Sorted(maps.Keys(p.Current)) {
-		if !change.IsHeader(h) && f != h {
-			continue // a .c file's struct is its own
-		}
-		src := p.Original(f)
-		if src == nil {
+		fc := p.ChangeOf(f)
+		if !r.reaches(h, f) || fc == nil || fc.Pre == nil {
 			continue
 		}
-		pf := ast.Parse(f, src)
-		for _, m := range re.FindAllIndex(src, -1) {
+		pf := fc.Pre
+		for _, m := range re.FindAllIndex(pf.Src, -1) {
 			if (f == h && m[0] >= r.span.Off && m[0] < r.span.End) || inComment(pf, m[0]) {
 				continue
 			}
@@ -294,6 +291,12 @@ func (r *removal) madeBefore(p *rewrite.Pass, h string) string {
 		return ""
 	}
 	return fmt.Sprintf("the running kernel's code uses %s (%s): objects of it may exist where upstream's code stores or reads something else; check what the patched code reads there, then keep the definition", r.name, shown(where))
+}
+
+// reaches reports whether the removed item of h can matter to file f:
+// always, but for a struct of a .c file, which is that file's own.
+func (r *removal) reaches(h, f string) bool {
+	return r.strct == nil || change.IsHeader(h) || f == h
 }
 
 // definitionEnd returns the end of the statement whose struct body ends
@@ -456,8 +459,8 @@ func (r *removal) conflicts(p *rewrite.Pass, h string, back bool, inTree []strin
 		if f == h && back {
 			continue // the header has its original definition again
 		}
-		if r.strct != nil && !change.IsHeader(h) && f != h {
-			continue // a .c file's struct is its own
+		if !r.reaches(h, f) {
+			continue
 		}
 		pf := p.Parse(f)
 		if slices.ContainsFunc(names, func(n string) bool { return declares(pf, n) }) || (tag != "" && tags(pf, tag)) {
@@ -521,7 +524,8 @@ func (r *removal) restores(p *rewrite.Pass, h string, pre *ast.File, own map[int
 	case r.strct != nil:
 		for _, st := range back.Structs {
 			if st.Parent == nil && st.Kind == r.strct.Kind && st.Name == r.strct.Name {
-				spans = append(spans, ast.Span{Off: st.Span.Off, End: ast.StatementEnd(back, st.Span.End)})
+				end, _ := definitionEnd(back, st.Span.End)
+				spans = append(spans, ast.Span{Off: st.Span.Off, End: end})
 			}
 		}
 	case r.enum != nil:
