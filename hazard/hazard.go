@@ -80,8 +80,11 @@ func Manual(what string) string { return "manual: " + what }
 func (h *Hazard) NeedsHuman() bool { return strings.HasPrefix(h.Action, "manual") }
 
 var (
-	onceRE      = regexp.MustCompile(`^(printk_once|printk_deferred_once|pr_[a-z]+_once|dev_[a-z]+_once|netdev_[a-z]+_once|WARN_ONCE|WARN_ON_ONCE|net_[a-z]+_ratelimited_once|printk_ratelimited_once)$`)
-	staticKeyRE = regexp.MustCompile(`^(static_branch_(likely|unlikely|enable|disable|inc|dec)|static_key_(slow_inc|slow_dec|enable|disable|true|false)|static_call|static_call_cond|static_call_update|static_call_query|DEFINE_STATIC_KEY_[A-Z_]+|DEFINE_STATIC_CALL[A-Z_]*)$`)
+	onceRE = regexp.MustCompile(`^(printk_once|printk_deferred_once|pr_[a-z]+_once|dev_[a-z]+_once|netdev_[a-z]+_once|WARN_ONCE|WARN_ON_ONCE|net_[a-z]+_ratelimited_once|printk_ratelimited_once)$`)
+	// staticKeyRE matches what makes a jump label or a static call site in
+	// the replaced function; calls that only take a key's address
+	// (static_branch_inc(), static_call_update()) are ordinary relocations
+	staticKeyRE = regexp.MustCompile(`^(static_branch_(likely|unlikely|maybe)|static_key_(true|false)|static_call|static_call_cond|static_call_mod)$`)
 	exportRE    = regexp.MustCompile(`^EXPORT_(SYMBOL|SYMBOL_GPL|SYMBOL_NS|SYMBOL_NS_GPL|PER_CPU_SYMBOL|PER_CPU_SYMBOL_GPL)$`)
 	dataMacroRE = regexp.MustCompile(`^(DEFINE_[A-Z_]+|DECLARE_[A-Z_]+|LIST_HEAD|HLIST_HEAD|LLIST_HEAD)$`)
 	initAttrs   = []string{"__init", "__exit", "__meminit", "__devinit", "__cpuinit", "__ref"}
@@ -500,9 +503,63 @@ func scanBody(fc *change.File, ch *change.Change) []*Hazard {
 		case staticKeyRE.MatchString(t.Text):
 			seen[t.Text] = true
 			out = append(out, &Hazard{Line: fc.Post.Line(t.Off), Kind: StaticKey, Subject: fn.Name + ": " + t.Text,
-				Reason: t.Text + " in a replaced function: if the key or call site lives in a module, the livepatch cannot resolve its jump label or static call",
-				Action: Manual("for a module's key use static_key_enabled(); for static calls use KLP_STATIC_CALL (klp-build)")})
+				Reason: t.Text + " makes a jump label or static call site in a replaced function: both builders accept it only when its key lives in vmlinux or in the livepatch module itself (a module's key is resolved after the livepatch's jump labels are set up)",
+				Action: staticKeyAction})
 		}
+	}
+	// a static function of the file that the replaced function calls is
+	// often inlined into it, and brings its sites along
+	for _, callee := range staticCallees(fc, fn) {
+		for _, t := range fc.Post.CodeTokens(callee.Body) {
+			if t.Kind != ast.Ident || !staticKeyRE.MatchString(t.Text) || seen[callee.Name+" "+t.Text] {
+				continue
+			}
+			seen[callee.Name+" "+t.Text] = true
+			out = append(out, &Hazard{Line: fc.Post.Line(t.Off), Kind: StaticKey, Subject: fn.Name + ": " + callee.Name + ": " + t.Text,
+				Reason:  fmt.Sprintf("%s makes a jump label or static call site in %s, a static function that %s calls: gcc may inline it into the replaced function, site and all (both builders accept a site only when its key lives in vmlinux or in the livepatch module itself)", t.Text, callee.Name, fn.Name),
+				Action:  staticKeyAction,
+				Reaches: []string{"func " + callee.Name}})
+		}
+	}
+	return out
+}
+
+// staticKeyAction is what the engineer does with a jump label or static
+// call site no transform takes.
+var staticKeyAction = Manual("where the key lives in a module, read it with static_key_enabled() (a static call: call it through STATIC_CALL_KEY(name).func)")
+
+// staticCallees returns the static functions of the file that fn calls,
+// directly or through another of them (two levels), that the patch does
+// not change itself (those are scanned as replaced functions): gcc may
+// inline them into fn.
+func staticCallees(fc *change.File, fn *ast.Func) []*ast.Func {
+	changed := map[string]bool{fn.Name: true}
+	for _, ch := range fc.Changes {
+		if ch.PostFunc != nil && (ch.Kind == change.FuncChanged || ch.Kind == change.FuncAdded) {
+			changed[ch.PostFunc.Name] = true
+		}
+	}
+	var out []*ast.Func
+	seen := map[string]bool{}
+	level := []*ast.Func{fn}
+	for depth := 0; depth < 2; depth++ {
+		var next []*ast.Func
+		for _, f := range level {
+			toks := fc.Post.CodeTokens(f.Body)
+			for i, t := range toks {
+				if t.Kind != ast.Ident || i+1 >= len(toks) || !toks[i+1].Is("(") || seen[t.Text] || changed[t.Text] {
+					continue
+				}
+				seen[t.Text] = true
+				defs := fc.Post.Definitions(t.Text)
+				if len(defs) != 1 || !defs[0].Has("static") {
+					continue
+				}
+				out = append(out, defs[0])
+				next = append(next, defs[0])
+			}
+		}
+		level = next
 	}
 	return out
 }

@@ -1175,3 +1175,28 @@ func (e *Env) cIncludes(dir string) map[string][]string {
 	e.incC[dir] = byFile
 	return byFile
 }
+
+// ModuleSources lists the .c files of file's directory that build into the
+// same object as file (the sources of its module, or vmlinux's there),
+// where kbuild modules keep them; sorted. Composite modules that list
+// sources of other directories are seen only in file's.
+func (e *Env) ModuleSources(file string) []string {
+	o := e.ObjectOf(file)
+	dir := path.Dir(file)
+	abs, err := e.Tree.Abs(dir)
+	if err != nil {
+		return nil
+	}
+	ents, err := os.ReadDir(abs)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, ent := range ents {
+		rel := path.Join(dir, ent.Name())
+		if path.Ext(rel) == ".c" && e.ObjectOf(rel).Name() == o.Name() {
+			out = append(out, rel)
+		}
+	}
+	return out
+}

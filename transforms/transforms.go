@@ -23,6 +23,7 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite/retype"
 	"github.com/kprewrite/kprewrite/rewrite/samecode"
 	"github.com/kprewrite/kprewrite/rewrite/shadow"
+	"github.com/kprewrite/kprewrite/rewrite/statickey"
 	"github.com/kprewrite/kprewrite/rewrite/structext"
 	"github.com/kprewrite/kprewrite/rewrite/syscall"
 )
@@ -42,7 +43,8 @@ import (
 // extension, holes and shadow variables, in that order; a struct of which
 // no object is made gets upstream's definition under a new name in the
 // patched files that use it; changed system
-// calls get the builder's replacement macro, new exports of new functions
+// calls get the builder's replacement macro, jump labels and static calls
+// on a module's key become plain reads of the key, new exports of new functions
 // are dropped; a global function whose prototype changes (or a static
 // one whose address the running kernel stores) gets a new name; a header change left to an engineer that the compiler
 // proves changes no code is dropped; comment-only header changes
@@ -66,6 +68,7 @@ func All() []*rewrite.Transform {
 		shadow.Transform,
 		overlay.Transform,
 		syscall.Transform,
+		statickey.Transform,
 		exports.Transform,
 		rename.Transform,
 		samecode.Transform,

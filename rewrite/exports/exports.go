@@ -23,7 +23,6 @@ package exports
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path"
 	"regexp"
 	"slices"
@@ -170,7 +169,7 @@ func notOnlyPatchCallers(p *rewrite.Pass, file, sym string) (why string, deps []
 // directory, where kbuild modules keep them.
 func dependsOn(p *rewrite.Pass, uf string, user kbuild.Object, df string, def kbuild.Object) bool {
 	exported := map[string]bool{}
-	for _, f := range moduleSources(p, df, def) {
+	for _, f := range p.Env.ModuleSources(df) {
 		for _, c := range ast.Parse(f, p.Original(f)).Calls {
 			if strings.HasPrefix(c.Name, "EXPORT_SYMBOL") && len(c.Args) > 0 {
 				exported[c.Args[0]] = true
@@ -180,33 +179,12 @@ func dependsOn(p *rewrite.Pass, uf string, user kbuild.Object, df string, def kb
 	if len(exported) == 0 {
 		return false
 	}
-	for _, f := range moduleSources(p, uf, user) {
+	for _, f := range p.Env.ModuleSources(uf) {
 		if ast.NamesAny(ast.Parse(f, p.Original(f)).Tokens, exported) {
 			return true
 		}
 	}
 	return false
-}
-
-// moduleSources lists the .c files of file's directory that build into o.
-func moduleSources(p *rewrite.Pass, file string, o kbuild.Object) []string {
-	dir := path.Dir(file)
-	abs, err := p.Env.Tree.Abs(dir)
-	if err != nil {
-		return nil
-	}
-	ents, err := os.ReadDir(abs)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, e := range ents {
-		rel := path.Join(dir, e.Name())
-		if path.Ext(rel) == ".c" && p.Env.ObjectOf(rel).Name() == o.Name() {
-			out = append(out, rel)
-		}
-	}
-	return out
 }
 
 // newVar reports whether the patch adds a global variable named sym to fc.

@@ -28,9 +28,9 @@ note struct port.up: objects that exist
 	want := &Case{Tree: "flags", NoConfig: true, Options: rewrite.Options{Dialect: "kpatch", Strategy: "bitfield", MaxUsers: 3},
 		Expects: []Expect{
 			{Line: 7, What: "resolved", By: "bitfield", Subject: "struct port.up"},
-			{Line: 8, What: "refused", Subject: "struct port.f8", Text: "no spare bits: the upstream change moves duplex"},
-			{Line: 9, What: "tried", Subject: "struct port.f8", Text: "bitfield: no spare"},
-			{Line: 10, What: "note", Subject: "struct port.up", Text: "objects that exist"},
+			{Line: 8, What: "refused", Subject: "struct port.f8", Text: "no spare bits: the upstream change moves duplex", Rest: "struct port.f8: no spare bits: the upstream change moves duplex"},
+			{Line: 9, What: "tried", Subject: "struct port.f8", Text: "bitfield: no spare", Rest: "struct port.f8: bitfield: no spare"},
+			{Line: 10, What: "note", Subject: "struct port.up", Text: "objects that exist", Rest: "struct port.up: objects that exist"},
 		}}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

@@ -1,0 +1,79 @@
+package verify
+
+import (
+	"strings"
+	"testing"
+)
+
+// jumpLabelSource is a module's static key with x86's jump label, as
+// arch/x86/include/asm/jump_label.h writes it: gcc emits the __jump_table
+// entry the builders read.
+const jumpLabelSource = `
+struct bk_static_key { int enabled; };
+
+static inline __attribute__((__always_inline__)) int bk_branch(struct bk_static_key *key, int branch)
+{
+	asm goto("1: .byte 0x0f,0x1f,0x44,0x00,0x00\n\t"
+		 ".pushsection __jump_table, \"aw\"\n\t"
+		 ".balign 8\n\t"
+		 ".long 1b - ., %l[l_yes] - .\n\t"
+		 ".quad %c0 + %c1 - .\n\t"
+		 ".popsection\n\t"
+		 : : "i" (key), "i" (branch) : : l_yes);
+	return 0;
+l_yes:
+	return 1;
+}
+
+static struct bk_static_key bond_fast_key;
+
+struct bk_static_call_key { void *func; };
+struct bk_static_call_key __SCK__bond_op;
+int __SCT__bond_op(int a);
+
+int bond_call_op(int a)
+{
+	return __SCT__bond_op(a) + 1;
+}
+
+int bond_fast_budget(int budget)
+{
+	if (bk_branch(&bond_fast_key, 0))
+		return budget;
+	return budget / 2;
+}
+`
+
+// A replaced function of a module with a jump label or a static call on
+// the module's own key fails the check, as both builders refuse it; a plain read of the key
+// passes, and so does a jump label on a key the patch adds (the livepatch
+// module carries it) or in vmlinux code.
+func TestJumpLabelOnModuleKey(t *testing.T) {
+	dir, env := seedCopy(t, "drivers/net/bonding/bond_main.c", jumpLabelSource, "net/core/dev.c", strings.ReplaceAll(jumpLabelSource, "bond_", "dev_"))
+	r := run(t, env, edit(t, dir, [3]string{"drivers/net/bonding/bond_main.c", "\treturn budget / 2;\n", "\treturn budget / 4;\n"}), nil, "")
+	jc := check(r, "jumplabels")
+	if jc.OK || r.OK || !strings.Contains(strings.Join(jc.Details, "\n"), "bond_fast_budget (drivers/net/bonding/bond_main.c) has a jump label on bond_fast_key") {
+		t.Errorf("a jump label on a module's key passed: %+v", jc)
+	}
+
+	r = run(t, env, edit(t, dir, [3]string{"drivers/net/bonding/bond_main.c", "__SCT__bond_op(a) + 1;", "__SCT__bond_op(a) + 2;"}), nil, "")
+	if jc := check(r, "jumplabels"); jc.OK || !strings.Contains(strings.Join(jc.Details, "\n"), "bond_call_op (drivers/net/bonding/bond_main.c) has a static call on bond_op") {
+		t.Errorf("a static call on a module's key passed: %+v", jc)
+	}
+
+	r = run(t, env, edit(t, dir, [3]string{"drivers/net/bonding/bond_main.c", "\tif (bk_branch(&bond_fast_key, 0))\n\t\treturn budget;\n\treturn budget / 2;\n", "\tif (READ_ONCE(bond_fast_key.enabled) > 0)\n\t\treturn budget;\n\treturn budget / 4;\n"}), nil, "")
+	if jc := check(r, "jumplabels"); !jc.OK {
+		t.Errorf("a plain read of the key failed: %+v", jc)
+	}
+
+	r = run(t, env, edit(t, dir, [3]string{"drivers/net/bonding/bond_main.c", "\tif (bk_branch(&bond_fast_key, 0))\n\t\treturn budget;\n\treturn budget / 2;\n", "\tif (bk_branch(&bond_slow_key, 0))\n\t\treturn 1;\n\treturn budget / 4;\n"},
+		[3]string{"drivers/net/bonding/bond_main.c", "static struct bk_static_key bond_fast_key;\n", "static struct bk_static_key bond_fast_key;\nstatic struct bk_static_key bond_slow_key;\n"}), nil, "")
+	if jc := check(r, "jumplabels"); !jc.OK || !strings.Contains(jc.Summary, "1 in module code checked") {
+		t.Errorf("a jump label on a key the patch adds failed: %+v", jc)
+	}
+
+	r = run(t, env, edit(t, dir, [3]string{"net/core/dev.c", "\treturn budget / 2;\n", "\treturn budget / 4;\n"}), nil, "")
+	if jc := check(r, "jumplabels"); !jc.OK {
+		t.Errorf("a jump label in vmlinux failed: %+v", jc)
+	}
+}
