@@ -23,7 +23,7 @@ go test -count=1 -timeout 60m ./...
 if [ "${KPREWRITE_SKIP_E2E:-}" != 1 ]; then
 	echo "== end-to-end proof: kprewrite -> klp-build -> livepatch in QEMU"
 	eval "$(./scripts/prepare-klp-kernel.sh)"
-	KPREWRITE_E2E=1 go test -count=1 -timeout 80m -v -run 'TestBootBase|TestEndToEnd|TestCumulative' ./e2e
+	KPREWRITE_E2E=1 go test -count=1 -timeout 80m -v -run 'TestBootBase|TestEndToEnd|TestCumulative|TestStaticKeyBuilders' ./e2e
 fi
 
 if [ "$kpatch_e2e" = 1 ]; then

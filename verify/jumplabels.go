@@ -34,20 +34,46 @@ const (
 // one the function spells. Keys of vmlinux, keys the patch adds (the
 // livepatch module carries them), tracepoints and dynamic debug (both
 // builders leave them inert) pass.
-func jumpLabelCheck(env *kbuild.Env, base, rewritten []*build.Result, fs builtFuncs) Check {
+func jumpLabelCheck(env *kbuild.Env, base, rewritten, upstream []*build.Result, fs builtFuncs) Check {
 	c := Check{Name: "jumplabels", OK: true}
-	newKeys := addedKeys(env, fs.rewrittenFiles)
 	baseObj := map[string]string{}
 	for _, r := range base {
 		baseObj[r.Source] = r.Object
 	}
-	checked := 0
-	for _, r := range rewritten {
-		if r.Module == "" || r.Object == "" || r.Failed {
+	refused, notes, checked := moduleKeySites(env, baseObj, rewritten, fs.base, fs.rewritten, addedKeys(env, fs.rewrittenFiles))
+	c.Details = append(refused, notes...)
+	c.OK = len(refused) == 0
+	if fs.hasOriginal {
+		// what the upstream patch's own livepatch would run into
+		up, _, _ := moduleKeySites(env, baseObj, upstream, fs.base, fs.original, addedKeys(env, fs.upstreamFiles))
+		var fns []string
+		for _, d := range up {
+			fns = append(fns, strings.Replace(d[:strings.Index(d, " (")], ": ", ":", 1))
+		}
+		if len(fns) > 0 {
+			c.Details = append(c.Details, fmt.Sprintf("note: the upstream patch's livepatch would be refused by both builders: %s has a jump label or static call on its module's key", strings.Join(fns, ", ")))
+		}
+	}
+	sort.Strings(c.Details)
+	c.Summary = fmt.Sprintf("no function the livepatch carries has a jump label or static call on a module's key (%d in module code checked)", checked)
+	if !c.OK {
+		c.Summary = "a function the livepatch carries has a jump label or static call on a module's key: both builders refuse it"
+	}
+	return c
+}
+
+// moduleKeySites reads the jump labels and static calls of the functions a
+// build changes in module objects (against the base build) and returns
+// those on a key the module owns ("bonding: f (file) has a jump label on
+// k, ..."), notes on keys defined elsewhere, and how many sites it read.
+// newKeys are the keys the build's patch adds.
+func moduleKeySites(env *kbuild.Env, baseObj map[string]string, results []*build.Result, baseFuncs, funcs map[string]map[string]objdiff.Func, newKeys map[string]bool) (refused, notes []string, checked int) {
+	for _, r := range results {
+		if r == nil || r.Module == "" || r.Object == "" || r.Failed {
 			continue
 		}
 		carried := map[string]bool{}
-		for _, ch := range objdiff.Compare(fs.base[r.Source], fs.rewritten[r.Source]) {
+		for _, ch := range objdiff.Compare(baseFuncs[r.Source], funcs[r.Source]) {
 			if ch.How != "removed" {
 				carried[objdiff.BaseName(ch.Name)] = true
 			}
@@ -57,8 +83,7 @@ func jumpLabelCheck(env *kbuild.Env, base, rewritten []*build.Result, fs builtFu
 		}
 		sites, err := keySites(r.Object, carried)
 		if err != nil {
-			c.OK = false
-			c.Details = append(c.Details, fmt.Sprintf("%s: %v", r.Source, err))
+			refused = append(refused, fmt.Sprintf("%s: %s (%s) cannot be read: %v", r.Module, r.Object, r.Source, err))
 			continue
 		}
 		checked += len(sites)
@@ -66,13 +91,10 @@ func jumpLabelCheck(env *kbuild.Env, base, rewritten []*build.Result, fs builtFu
 		var srcDefs map[string]string // key -> the module source that defines it, read once
 		for _, s := range sites {
 			switch {
-			case s.inert:
-				continue
-			case newKeys[s.key]:
+			case s.inert || newKeys[s.key]:
 				continue
 			case s.defined && ownDefs[s.symbol]:
-				c.OK = false
-				c.Details = append(c.Details, fmt.Sprintf("%s: %s (%s) has a %s on %s, which %s defines: both builders refuse it in a livepatch (static_key_enabled() or a call through the key's function reads it without one)",
+				refused = append(refused, fmt.Sprintf("%s: %s (%s) has a %s on %s, which %s defines: both builders refuse it in a livepatch (static_key_enabled() or a call through the key's function reads it without one)",
 					r.Module, s.fn, r.Source, s.what, s.key, r.Source))
 				continue
 			case s.defined:
@@ -93,21 +115,15 @@ func jumpLabelCheck(env *kbuild.Env, base, rewritten []*build.Result, fs builtFu
 				}
 			}
 			if f, ok := srcDefs[s.key]; ok {
-				c.OK = false
-				c.Details = append(c.Details, fmt.Sprintf("%s: %s (%s) has a %s on %s, which %s defines, in the same module: both builders refuse it in a livepatch (static_key_enabled() or a call through the key's function reads it without one)",
+				refused = append(refused, fmt.Sprintf("%s: %s (%s) has a %s on %s, which %s defines, in the same module: both builders refuse it in a livepatch (static_key_enabled() or a call through the key's function reads it without one)",
 					r.Module, s.fn, r.Source, s.what, s.key, f))
 				continue
 			}
-			c.Details = append(c.Details, fmt.Sprintf("note: %s: %s (%s) has a %s on %s, defined outside module %s's sources beside %s: vmlinux's keys are supported; another module's would be refused by the builders",
+			notes = append(notes, fmt.Sprintf("note: %s: %s (%s) has a %s on %s, defined outside module %s's sources beside %s: vmlinux's keys are supported; another module's would be refused by the builders",
 				r.Module, s.fn, r.Source, s.what, s.key, r.Module, r.Source))
 		}
 	}
-	sort.Strings(c.Details)
-	c.Summary = fmt.Sprintf("no function the livepatch carries has a jump label or static call on a module's key (%d in module code checked)", checked)
-	if !c.OK {
-		c.Summary = "a function the livepatch carries has a jump label or static call on a module's key: both builders refuse it"
-	}
-	return c
+	return refused, notes, checked
 }
 
 // keySite is a jump label or a static call in a compiled function.

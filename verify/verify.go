@@ -560,7 +560,7 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	r.Objects = objs
 	r.add(funcCheck)
 	r.add(ftraceCheck(env, baseRes, fs))
-	r.add(jumpLabelCheck(env, baseRes, newBuild, fs))
+	r.add(jumpLabelCheck(env, baseRes, newBuild, origBuild, fs))
 	r.add(dataCheck(baseRes, fs))
 
 	// 6. Static local data.

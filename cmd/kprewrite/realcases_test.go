@@ -32,6 +32,8 @@ func TestRealCases(t *testing.T) {
 		"inetpeer":        {"struct inet_peer (include/net/inetpeer.h): identical in the rewritten build", "kpatch glue compiled against kpatch's own kmod/patch headers"},
 		"inline":          {"every function the upstream patch changes is changed by the rewritten patch"},
 		"syscall":         {"every function the upstream patch changes is changed by the rewritten patch", "kpatch glue compiled against kpatch's own kmod/patch headers"},
+		"statickey": {"no function the livepatch carries has a jump label or static call on a module's key",
+			"the upstream patch's livepatch would be refused by both builders: bonding:bond_start_xmit has a jump label"},
 		"seed": {"exactly where the upstream compiler puts the member", "struct netdev_notifier_change_info (include/linux/netdevice.h): identical in the rewritten build",
 			// what the end-to-end proof sees klp-build's livepatch of the upstream patch fail on
 			"the upstream patch changes bonding:bond_commit_link_state, which has no ftrace entry", "every changed function has an ftrace entry"},
@@ -48,6 +50,7 @@ func TestRealCases(t *testing.T) {
 		// the headless form frees the entry after the same grace period
 		"module-use-rcu": {"+\t\tkfree_rcu_mightsleep(use);"},
 		"slave-wq":       {"BUILD_BUG_ON(!__same_type(s->bond->wq, *v));", "return v ? *v : (s->bond->wq);"},
+		"statickey":      {"+\tif (!static_key_enabled(&bond_bcast_neigh_enabled))"},
 		"syscall":        {"+KPATCH_SYSCALL_DEFINE2(sethostname, char __user *, name, int, len)", "+#include \"kpatch-syscall.h\""},
 	}
 	for _, c := range realcases.All {

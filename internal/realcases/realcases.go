@@ -532,6 +532,20 @@ var All = []*Case{
 		Structs:  []string{"struct slave", "struct netdev_notifier_change_info"},
 	},
 	{
+		Name:    "statickey",
+		Subject: "bonding: read the neighbour message at the network header",
+		Doc: "A fix to a function of the bonding module that holds a jump label on the module's own\n" +
+			"static key: bond_should_broadcast_neighbor() tests bond_bcast_neigh_enabled (the\n" +
+			"broadcast_neighbor option, in Linux 7.1 and 6.1.176). gcc inlines it into bond_start_xmit,\n" +
+			"whose livepatch both builders refuse (\"unsupported static branch key\"); the rewrite\n" +
+			"reads the key with static_key_enabled().",
+		Upstream: func(e *Editor) {
+			e.Replace("drivers/net/bonding/bond_main.c", "\t\tcombined = skb_header_pointer(skb, skb_mac_header_len(skb),\n",
+				"\t\tcombined = skb_header_pointer(skb, skb_network_offset(skb),\n")
+		},
+		Resolves: []string{"statickey"},
+	},
+	{
 		Name:    "syscall",
 		Subject: "uts: refuse an empty hostname",
 		Doc: "A changed system call: sethostname() refuses a name of length 0, which left the\n" +
