@@ -89,12 +89,13 @@ func moduleKeySites(env *kbuild.Env, baseObj map[string]string, results []*build
 		checked += len(sites)
 		ownDefs := definedSymbols(baseObj[r.Source])
 		var srcDefs map[string]string // key -> the module source that defines it, read once
+		var outside []string
 		for _, s := range sites {
 			switch {
 			case s.inert || newKeys[s.key]:
 				continue
 			case s.defined && ownDefs[s.symbol]:
-				refused = append(refused, fmt.Sprintf("%s: %s (%s) has a %s on %s, which %s defines: both builders refuse it in a livepatch (static_key_enabled() or a call through the key's function reads it without one)",
+				refused = appendUnique(refused, fmt.Sprintf("%s: %s (%s) has a %s on %s, which %s defines: both builders refuse it in a livepatch (static_key_enabled() or a call through the key's function reads it without one)",
 					r.Module, s.fn, r.Source, s.what, s.key, r.Source))
 				continue
 			case s.defined:
@@ -115,15 +116,25 @@ func moduleKeySites(env *kbuild.Env, baseObj map[string]string, results []*build
 				}
 			}
 			if f, ok := srcDefs[s.key]; ok {
-				refused = append(refused, fmt.Sprintf("%s: %s (%s) has a %s on %s, which %s defines, in the same module: both builders refuse it in a livepatch (static_key_enabled() or a call through the key's function reads it without one)",
+				refused = appendUnique(refused, fmt.Sprintf("%s: %s (%s) has a %s on %s, which %s defines, in the same module: both builders refuse it in a livepatch (static_key_enabled() or a call through the key's function reads it without one)",
 					r.Module, s.fn, r.Source, s.what, s.key, f))
 				continue
 			}
-			notes = append(notes, fmt.Sprintf("note: %s: %s (%s) has a %s on %s, defined outside module %s's sources beside %s: vmlinux's keys are supported; another module's would be refused by the builders",
-				r.Module, s.fn, r.Source, s.what, s.key, r.Module, r.Source))
+			outside = appendUnique(outside, s.key)
+		}
+		if len(outside) > 0 {
+			notes = append(notes, fmt.Sprintf("note: %s (%s): jump labels or static calls on keys no source of module %s beside it defines: %s (vmlinux's keys are supported; another module's would be refused by the builders)",
+				r.Module, r.Source, r.Module, strings.Join(outside, ", ")))
 		}
 	}
 	return refused, notes, checked
+}
+
+func appendUnique(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
 }
 
 // keySite is a jump label or a static call in a compiled function.
