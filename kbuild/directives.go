@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/kprewrite/kprewrite/ast"
@@ -27,13 +28,64 @@ func (e *Env) DirectiveMentions(names []string) (map[string][]string, error) {
 	if len(names) == 0 {
 		return out, nil
 	}
+	nameRE := ast.NamesRE(names)
+	var mu sync.Mutex
+	err := e.scanSources(func(rel string) bool { return true }, nameRE, func(rel string, data []byte) {
+		for _, m := range DirectiveLines(data, nameRE) {
+			mu.Lock()
+			out[m.Name] = append(out[m.Name], fmt.Sprintf("%s:%d", rel, m.Line))
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range out {
+		sort.Strings(v)
+	}
+	return out, nil
+}
+
+// StaticKeyDefiners finds the .c files of the tree (as DirectiveMentions
+// reads it) that define one of the static keys or static calls names
+// (ast.StaticKeyDefinitions), sorted per name. Where a jump label's key
+// lives, vmlinux or which module, decides whether a livepatch may keep it.
+func (e *Env) StaticKeyDefiners(names []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(names) == 0 {
+		return out, nil
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	var mu sync.Mutex
+	err := e.scanSources(func(rel string) bool { return strings.HasSuffix(rel, ".c") }, ast.NamesRE(names), func(rel string, data []byte) {
+		for k := range ast.StaticKeyDefinitions(data) {
+			if want[k] {
+				mu.Lock()
+				out[k] = append(out[k], rel)
+				mu.Unlock()
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range out {
+		sort.Strings(v)
+	}
+	return out, nil
+}
+
+// scanSources calls found, from several goroutines, with every source file
+// of the tree that keep accepts and whose text re matches.
+func (e *Env) scanSources(keep func(rel string) bool, re *regexp.Regexp, found func(rel string, data []byte)) error {
 	root, arch := e.Tree.Root(), e.Make.SrcArch()
 	files, err := listSources(e.Context(), root, arch)
 	if err != nil {
-		return nil, e.environment(fmt.Errorf("listing the tree's sources: %w", err))
+		return e.environment(fmt.Errorf("listing the tree's sources: %w", err))
 	}
-	nameRE := ast.NamesRE(names)
-	var mu sync.Mutex
 	var wg sync.WaitGroup
 	ch := make(chan string)
 	for w := 0; w < 8; w++ {
@@ -42,14 +94,10 @@ func (e *Env) DirectiveMentions(names []string) (map[string][]string, error) {
 			defer wg.Done()
 			for rel := range ch {
 				data, err := os.ReadFile(filepath.Join(root, rel))
-				if err != nil || !nameRE.Match(data) {
+				if err != nil || !re.Match(data) {
 					continue
 				}
-				for _, m := range DirectiveLines(data, nameRE) {
-					mu.Lock()
-					out[m.Name] = append(out[m.Name], fmt.Sprintf("%s:%d", rel, m.Line))
-					mu.Unlock()
-				}
+				found(rel, data)
 			}
 		}()
 	}
@@ -57,17 +105,13 @@ func (e *Env) DirectiveMentions(names []string) (map[string][]string, error) {
 		if e.Context().Err() != nil {
 			break
 		}
-		ch <- f.rel
+		if keep(f.rel) {
+			ch <- f.rel
+		}
 	}
 	close(ch)
 	wg.Wait()
-	if err := e.Context().Err(); err != nil {
-		return nil, err
-	}
-	for _, v := range out {
-		sort.Strings(v)
-	}
-	return out, nil
+	return e.Context().Err()
 }
 
 // Mention is one preprocessor line that names a macro.

@@ -3,12 +3,14 @@ package verify
 import (
 	"debug/elf"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
 	"github.com/kprewrite/kprewrite/build"
+	"github.com/kprewrite/kprewrite/internal/kperr"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/objdiff"
 )
@@ -34,24 +36,30 @@ const (
 // one the function spells. Keys of vmlinux, keys the patch adds (the
 // livepatch module carries them), tracepoints and dynamic debug (both
 // builders leave them inert) pass.
-func jumpLabelCheck(env *kbuild.Env, base, rewritten, upstream []*build.Result, fs builtFuncs) Check {
+func jumpLabelCheck(env *kbuild.Env, base, rewritten, upstream []*build.Result, fs builtFuncs) (Check, error) {
 	c := Check{Name: "jumplabels", OK: true}
 	baseObj := map[string]string{}
 	for _, r := range base {
 		baseObj[r.Source] = r.Object
 	}
-	refused, notes, checked := moduleKeySites(env, baseObj, rewritten, fs.base, fs.rewritten, addedKeys(env, fs.rewrittenFiles))
+	refused, notes, checked, err := moduleKeySites(env, baseObj, rewritten, fs.base, fs.rewritten, addedKeys(env, fs.rewrittenFiles))
+	if err != nil {
+		return c, err
+	}
 	c.Details = append(refused, notes...)
 	c.OK = len(refused) == 0
 	if fs.hasOriginal {
 		// what the upstream patch's own livepatch would run into
-		up, _, _ := moduleKeySites(env, baseObj, upstream, fs.base, fs.original, addedKeys(env, fs.upstreamFiles))
+		up, _, _, err := moduleKeySites(env, baseObj, upstream, fs.base, fs.original, addedKeys(env, fs.upstreamFiles))
+		if err != nil {
+			return c, err
+		}
 		var fns []string
 		for _, d := range up {
-			fns = append(fns, strings.Replace(d[:strings.Index(d, " (")], ": ", ":", 1))
+			fns = appendUnique(fns, strings.Replace(d[:strings.Index(d, " (")], ": ", ":", 1))
 		}
 		if len(fns) > 0 {
-			c.Details = append(c.Details, fmt.Sprintf("note: the upstream patch's livepatch would be refused by both builders: %s has a jump label or static call on its module's key", strings.Join(fns, ", ")))
+			c.Details = append(c.Details, fmt.Sprintf("note: the upstream patch's livepatch would be refused by both builders: %s has a jump label or static call on a module's key", strings.Join(fns, ", ")))
 		}
 	}
 	sort.Strings(c.Details)
@@ -59,15 +67,27 @@ func jumpLabelCheck(env *kbuild.Env, base, rewritten, upstream []*build.Result, 
 	if !c.OK {
 		c.Summary = "a function the livepatch carries has a jump label or static call on a module's key: both builders refuse it"
 	}
-	return c
+	return c, nil
 }
 
 // moduleKeySites reads the jump labels and static calls of the functions a
 // build changes in module objects (against the base build) and returns
-// those on a key the module owns ("bonding: f (file) has a jump label on
-// k, ..."), notes on keys defined elsewhere, and how many sites it read.
-// newKeys are the keys the build's patch adds.
-func moduleKeySites(env *kbuild.Env, baseObj map[string]string, results []*build.Result, baseFuncs, funcs map[string]map[string]objdiff.Func, newKeys map[string]bool) (refused, notes []string, checked int) {
+// those on a key a module owns ("bonding: f (file) has a jump label on k,
+// ..."), notes on keys whose definition the tree does not show, and how
+// many sites it read. newKeys are the keys the build's patch adds. A key
+// the object does not define is looked for in the module's other sources
+// beside it, then in the whole tree (kbuild.Env.StaticKeyDefiners), whose
+// Makefiles say which object its definer builds into.
+func moduleKeySites(env *kbuild.Env, baseObj map[string]string, results []*build.Result, baseFuncs, funcs map[string]map[string]objdiff.Func, newKeys map[string]bool) (refused, notes []string, checked int, err error) {
+	type outside struct {
+		r *build.Result
+		s keySite
+	}
+	var pending []outside
+	refuse := func(r *build.Result, s keySite, where string) {
+		refused = appendUnique(refused, fmt.Sprintf("%s: %s (%s) has a %s on %s, which %s: both builders refuse it in a livepatch (static_key_enabled() or a call through the key's function reads it without one)",
+			r.Module, s.fn, r.Source, s.what, s.key, where))
+	}
 	for _, r := range results {
 		if r == nil || r.Module == "" || r.Object == "" || r.Failed {
 			continue
@@ -83,20 +103,17 @@ func moduleKeySites(env *kbuild.Env, baseObj map[string]string, results []*build
 		}
 		sites, err := keySites(r.Object, carried)
 		if err != nil {
-			refused = append(refused, fmt.Sprintf("%s: %s (%s) cannot be read: %v", r.Module, r.Object, r.Source, err))
-			continue
+			return nil, nil, 0, kperr.Internalf(err, "reading the jump labels of %s (compiled from %s)", r.Object, r.Source)
 		}
 		checked += len(sites)
 		ownDefs := definedSymbols(baseObj[r.Source])
 		var srcDefs map[string]string // key -> the module source that defines it, read once
-		var outside []string
 		for _, s := range sites {
 			switch {
 			case s.inert || newKeys[s.key]:
 				continue
 			case s.defined && ownDefs[s.symbol]:
-				refused = appendUnique(refused, fmt.Sprintf("%s: %s (%s) has a %s on %s, which %s defines: both builders refuse it in a livepatch (static_key_enabled() or a call through the key's function reads it without one)",
-					r.Module, s.fn, r.Source, s.what, s.key, r.Source))
+				refuse(r, s, r.Source+" defines")
 				continue
 			case s.defined:
 				continue // defined here and not before: the patch adds it
@@ -116,18 +133,50 @@ func moduleKeySites(env *kbuild.Env, baseObj map[string]string, results []*build
 				}
 			}
 			if f, ok := srcDefs[s.key]; ok {
-				refused = appendUnique(refused, fmt.Sprintf("%s: %s (%s) has a %s on %s, which %s defines, in the same module: both builders refuse it in a livepatch (static_key_enabled() or a call through the key's function reads it without one)",
-					r.Module, s.fn, r.Source, s.what, s.key, f))
+				refuse(r, s, f+" defines, in the same module")
 				continue
 			}
-			outside = appendUnique(outside, s.key)
-		}
-		if len(outside) > 0 {
-			notes = append(notes, fmt.Sprintf("note: %s (%s): jump labels or static calls on keys no source of module %s beside it defines: %s (vmlinux's keys are supported; another module's would be refused by the builders)",
-				r.Module, r.Source, r.Module, strings.Join(outside, ", ")))
+			pending = append(pending, outside{r, s})
 		}
 	}
-	return refused, notes, checked
+	if len(pending) == 0 {
+		return refused, notes, checked, nil
+	}
+	var keys []string
+	for _, p := range pending {
+		keys = appendUnique(keys, p.s.key)
+	}
+	definers, err := env.StaticKeyDefiners(keys)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	unknown := map[string][]string{} // object -> keys
+	for _, p := range pending {
+		var mods []string
+		vmlinux := false
+		for _, f := range definers[p.s.key] {
+			switch o := env.ObjectOf(f); o.Kind {
+			case kbuild.Vmlinux:
+				vmlinux = true
+			case kbuild.Module:
+				mods = appendUnique(mods, o.Name()+" ("+f+")")
+			}
+		}
+		switch {
+		case vmlinux:
+			// vmlinux's keys are supported (Linux 5.8 on)
+		case len(mods) > 0:
+			refuse(p.r, p.s, "module "+strings.Join(mods, ", ")+" defines")
+		default:
+			at := p.r.Module + " (" + p.r.Source + ")"
+			unknown[at] = appendUnique(unknown[at], p.s.key)
+		}
+	}
+	for _, at := range slices.Sorted(maps.Keys(unknown)) {
+		notes = append(notes, fmt.Sprintf("note: %s: jump labels or static calls on keys no source the config builds defines in a way kprewrite reads: %s (vmlinux's keys are supported; a module's would be refused by the builders)",
+			at, strings.Join(unknown[at], ", ")))
+	}
+	return refused, notes, checked, nil
 }
 
 func appendUnique(list []string, s string) []string {

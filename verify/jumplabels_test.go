@@ -78,3 +78,26 @@ func TestJumpLabelOnModuleKey(t *testing.T) {
 		t.Errorf("a jump label in vmlinux failed: %+v", jc)
 	}
 }
+
+// A jump label on a key another module defines (found by the tree's scan
+// for static key definitions) fails too; one on a key vmlinux defines
+// passes.
+func TestJumpLabelOnOtherObjectsKey(t *testing.T) {
+	keyType := "struct bk_static_key { int enabled; };\n#define DEFINE_STATIC_KEY_FALSE(name) struct bk_static_key name\n"
+	user := strings.Replace(jumpLabelSource, "static struct bk_static_key bond_fast_key;", "extern struct bk_static_key lag_key, dev_key;", 1)
+	user = strings.Replace(user, "\treturn budget / 2;\n", "\tif (bk_branch(&dev_key, 0))\n\t\treturn 1;\n\treturn budget / 2;\n", 1)
+	user = strings.Replace(user, "bk_branch(&bond_fast_key, 0)", "bk_branch(&lag_key, 0)", 1)
+	dir, env := seedCopy(t, "drivers/net/bonding/bond_main.c", user,
+		"drivers/net/lagmon/lagmon.c", "\n"+keyType+"DEFINE_STATIC_KEY_FALSE(lag_key);\n",
+		"net/core/dev.c", "\n"+keyType+"DEFINE_STATIC_KEY_FALSE(dev_key);\n")
+	r := run(t, env, edit(t, dir, [3]string{"drivers/net/bonding/bond_main.c", "\treturn budget / 2;\n", "\treturn budget / 4;\n"}), nil, "")
+	jc := check(r, "jumplabels")
+	details := strings.Join(jc.Details, "\n")
+	if jc.OK || !strings.Contains(details, "has a jump label on lag_key, which module lagmon (drivers/net/lagmon/lagmon.c) defines") {
+		t.Errorf("a jump label on another module's key passed: %+v", jc)
+	}
+	if strings.Contains(details, "dev_key") {
+		t.Errorf("a jump label on vmlinux's key is reported: %+v", jc)
+	}
+}
+

@@ -560,7 +560,11 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	r.Objects = objs
 	r.add(funcCheck)
 	r.add(ftraceCheck(env, baseRes, fs))
-	r.add(jumpLabelCheck(env, baseRes, newBuild, origBuild, fs))
+	jc, err := jumpLabelCheck(env, baseRes, newBuild, origBuild, fs)
+	if err != nil {
+		return nil, err
+	}
+	r.add(jc)
 	r.add(dataCheck(baseRes, fs))
 
 	// 6. Static local data.

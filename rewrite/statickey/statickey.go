@@ -73,6 +73,7 @@ func run(p *rewrite.Pass) error {
 	// a static function's site is proposed once, whichever replaced
 	// functions that call it brought it up
 	edited := map[string]bool{}
+	homes := &keyHomes{p: p, found: map[string]home{}}
 	for _, e := range p.Entries {
 		ch := e.Change
 		if e.ResolvedBy != "" || e.Kind != hazard.StaticKey || ch == nil || ch.PostFunc == nil {
@@ -100,23 +101,37 @@ func run(p *rewrite.Pass) error {
 		}
 		obj := p.Env.ObjectOf(e.File)
 		defined := newKeys(p)
-		var vmlinux, fresh []string
+		var vmlinux, fresh, owners []string
 		var plain []site
 		for _, s := range sites {
 			name := keyName(s)
 			switch {
 			case obj.Kind == kbuild.Vmlinux:
 				vmlinux = appendNew(vmlinux, s.key)
+				continue
 			case name != "" && defined[name]:
 				fresh = appendNew(fresh, name)
-			default:
-				plain = append(plain, s)
+				continue
 			}
+			h, err := homes.of(e.File, name)
+			if err != nil {
+				return err
+			}
+			if h.vmlinux {
+				vmlinux = appendNew(vmlinux, name)
+				continue
+			}
+			plain = append(plain, s)
+			owners = appendNew(owners, h.why)
 		}
 		if len(plain) == 0 {
 			var why []string
 			if len(vmlinux) > 0 {
-				why = append(why, fmt.Sprintf("%s is built into vmlinux, which cannot name a module's symbols: the key (%s) lives in vmlinux, and both builders support jump labels and static calls on vmlinux's keys (Linux 5.8 on)", e.File, strings.Join(vmlinux, ", ")))
+				how := fmt.Sprintf("%s is built into vmlinux, which cannot name a module's symbols", e.File)
+				if obj.Kind != kbuild.Vmlinux {
+					how = "vmlinux defines it"
+				}
+				why = append(why, fmt.Sprintf("the key (%s) lives in vmlinux (%s), and both builders support jump labels and static calls on vmlinux's keys (Linux 5.8 on)", strings.Join(vmlinux, ", "), how))
 			}
 			if len(fresh) > 0 {
 				why = append(why, fmt.Sprintf("the patch defines %s: the key is new, so it lives in the livepatch module with the replaced function", strings.Join(fresh, ", ")))
@@ -129,7 +144,7 @@ func run(p *rewrite.Pass) error {
 				fmt.Sprintf("call it through STATIC_CALL_KEY(%s).func, read once, when that is not NULL", plain[0].key))
 			continue
 		}
-		owner := keyOwner(p, e.File, plain)
+		owner := strings.Join(owners, "; ")
 		var keys []string
 		for _, s := range plain {
 			keys = appendNew(keys, s.key)
@@ -250,34 +265,60 @@ func newKeys(p *rewrite.Pass) map[string]bool {
 	return out
 }
 
-// keyOwner says where the rewritten sites' keys live, for the report: the
-// module's source that defines them, or that no source of the module does.
-func keyOwner(p *rewrite.Pass, file string, sites []site) string {
-	mod := p.Env.ObjectOf(file).Name()
-	var found, missing []string
-	for _, s := range sites {
-		name := keyName(s)
-		if name == "" {
-			missing = appendNew(missing, s.key)
-			continue
+// home is where a key lives, as far as the tree shows.
+type home struct {
+	vmlinux bool   // a source built into vmlinux defines it
+	why     string // where it is defined, for the report
+}
+
+// keyHomes finds where the keys of a module's sites live: a source of the
+// module beside the site's file, or, with one scan of the tree for all the
+// keys asked so far, the sources that define them and the objects those
+// build into.
+type keyHomes struct {
+	p     *rewrite.Pass
+	found map[string]home // file + key
+}
+
+func (k *keyHomes) of(file, name string) (home, error) {
+	mod := k.p.Env.ObjectOf(file).Name()
+	if name == "" {
+		return home{why: "the key is an expression: it lives with its object, and a plain read is right wherever that is"}, nil
+	}
+	if h, ok := k.found[file+" "+name]; ok {
+		return h, nil
+	}
+	h := home{}
+	for _, f := range k.p.Env.ModuleSources(file) {
+		if ast.StaticKeyDefinitions(k.p.Original(f))[name] {
+			h.why = name + " is defined in " + f + ", part of module " + mod
+			break
 		}
-		where := ""
-		for _, f := range p.Env.ModuleSources(file) {
-			if ast.StaticKeyDefinitions(p.Original(f))[name] {
-				where = f
-				break
+	}
+	if h.why == "" {
+		definers, err := k.p.Env.StaticKeyDefiners([]string{name})
+		if err != nil {
+			return home{}, err
+		}
+		var mods []string
+		for _, f := range definers[name] {
+			switch o := k.p.Env.ObjectOf(f); o.Kind {
+			case kbuild.Vmlinux:
+				h.vmlinux = true
+			case kbuild.Module:
+				mods = appendNew(mods, f+" (module "+o.Name()+")")
 			}
 		}
-		if where == "" {
-			missing = appendNew(missing, name)
-			continue
+		switch {
+		case h.vmlinux:
+		case len(mods) > 0:
+			h.why = name + " is defined in " + strings.Join(mods, ", ")
+		default:
+			h.why = fmt.Sprintf("no source the config builds defines %s in a way kprewrite reads: a plain read is right wherever it lives", name)
 		}
-		found = appendNew(found, name+" is defined in "+where+", part of module "+mod)
 	}
-	if len(missing) > 0 {
-		found = append(found, fmt.Sprintf("no source of module %s beside %s defines %s: it lives in another object, and a plain read is right wherever it lives", mod, file, strings.Join(missing, ", ")))
-	}
-	return strings.Join(found, "; ")
+	k.found[file+" "+name] = h
+	return h, nil
 }
 
 func appendNew(list []string, s string) []string {

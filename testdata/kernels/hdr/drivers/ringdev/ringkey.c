@@ -34,3 +34,12 @@ int ring_key_total(int v)
 {
 	return ring_key_scale(v) + 1;
 }
+
+DECLARE_STATIC_KEY_TRUE(ring_trace_on);
+
+int ring_key_traced(int v)
+{
+	if (static_branch_likely(&ring_trace_on))
+		return v;
+	return 0;
+}

@@ -37,6 +37,7 @@ l_yes:
 
 #define DEFINE_STATIC_KEY_TRUE(name)	struct static_key_true name = { { 1 } }
 #define DEFINE_STATIC_KEY_FALSE(name)	struct static_key_false name = { { 0 } }
+#define DECLARE_STATIC_KEY_TRUE(name)	extern struct static_key_true name
 #define DECLARE_STATIC_KEY_FALSE(name)	extern struct static_key_false name
 
 #define static_key_enabled(x)	(READ_ONCE(((struct static_key *)(x))->enabled) > 0)
