@@ -72,6 +72,8 @@ var stubs = map[string]string{
 	static void (*__kprewrite_pre_unpatch)(struct klp_object *) __attribute__((__used__)) = fn
 #define KPATCH_POST_UNPATCH_CALLBACK(fn) \
 	static void (*__kprewrite_post_unpatch)(struct klp_object *) __attribute__((__used__)) = fn
+#define KPATCH_STATIC_CALL(name) \
+	((typeof(STATIC_CALL_TRAMP(name))*)(STATIC_CALL_KEY(name).func))
 #endif
 `,
 	"kpatch-syscall.h": `/* kprewrite stub: kpatch-build provides the real kpatch-syscall.h */

@@ -509,7 +509,7 @@ func scanBody(fc *change.File, ch *change.Change) []*Hazard {
 	}
 	// a static function of the file that the replaced function calls is
 	// often inlined into it, and brings its sites along
-	for _, callee := range staticCallees(fc, fn) {
+	for _, callee := range StaticCallees(fc, fn) {
 		for _, t := range fc.Post.CodeTokens(callee.Body) {
 			if t.Kind != ast.Ident || !staticKeyRE.MatchString(t.Text) || seen[callee.Name+" "+t.Text] {
 				continue
@@ -528,11 +528,11 @@ func scanBody(fc *change.File, ch *change.Change) []*Hazard {
 // call site no transform takes.
 var staticKeyAction = Manual("where the key lives in a module, read it with static_key_enabled() (a static call: call it through STATIC_CALL_KEY(name).func)")
 
-// staticCallees returns the static functions of the file that fn calls,
+// StaticCallees returns the static functions of the file that fn calls,
 // directly or through another of them (two levels), that the patch does
 // not change itself (those are scanned as replaced functions): gcc may
 // inline them into fn.
-func staticCallees(fc *change.File, fn *ast.Func) []*ast.Func {
+func StaticCallees(fc *change.File, fn *ast.Func) []*ast.Func {
 	changed := map[string]bool{fn.Name: true}
 	for _, ch := range fc.Changes {
 		if ch.PostFunc != nil && (ch.Kind == change.FuncChanged || ch.Kind == change.FuncAdded) {

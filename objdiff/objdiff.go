@@ -462,6 +462,11 @@ func LocalStatics(path string) (map[string]int, error) {
 		if elf.ST_TYPE(s.Info) != elf.STT_OBJECT || elf.ST_BIND(s.Info) != elf.STB_LOCAL {
 			continue
 		}
+		if int(s.Section) < len(f.Sections) && strings.HasPrefix(f.Sections[s.Section].Name, ".discard") {
+			// the linker drops it (__ADDRESSABLE() of static_call(),
+			// for one): no data the running kernel has
+			continue
+		}
 		i := strings.LastIndexByte(s.Name, '.')
 		if i <= 0 || strings.Trim(s.Name[i+1:], "0123456789") != "" || i == len(s.Name)-1 {
 			continue

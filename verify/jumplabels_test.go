@@ -100,4 +100,3 @@ func TestJumpLabelOnOtherObjectsKey(t *testing.T) {
 		t.Errorf("a jump label on vmlinux's key is reported: %+v", jc)
 	}
 }
-

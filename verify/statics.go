@@ -289,7 +289,7 @@ func mutableStatics(ctx context.Context, source string, preprocessed []byte) (ma
 	rc := rcache.From(ctx)
 	var key string
 	if rc != nil {
-		key = rc.Key([]byte("mutable-statics"), []byte(source), preprocessed)
+		key = rc.Key([]byte("mutable-statics, no discarded"), []byte(source), preprocessed)
 		var fs map[string][]unit.Static
 		if rc.LookupValue(key, &fs) && fs != nil {
 			return fs, nil
@@ -302,7 +302,7 @@ func mutableStatics(ctx context.Context, source string, preprocessed []byte) (ma
 	fs := map[string][]unit.Static{}
 	for _, f := range u.Funcs {
 		for _, s := range f.Statics {
-			if !s.ReadOnly {
+			if !s.ReadOnly && !s.Discarded {
 				fs[f.Name] = append(fs[f.Name], s)
 			}
 		}

@@ -46,8 +46,12 @@ type Static struct {
 	Type string // declaration specifiers and declarator, as written after expansion
 	// ReadOnly is set when the object itself is const (a table, not state).
 	ReadOnly bool
-	File     string // where its declaration is (the line of the macro use when a macro made it)
-	Line     int
+	// Discarded is set when it is placed in a .discard section, which the
+	// linker drops (__ADDRESSABLE() in static_call(), for one): no data
+	// the running kernel has.
+	Discarded bool
+	File      string // where its declaration is (the line of the macro use when a macro made it)
+	Line      int
 }
 
 // String renders the declaration and where it is.
@@ -110,7 +114,7 @@ func Parse(name string, preprocessed []byte) (*Unit, error) {
 				p := decl.Position()
 				sf, sl := u.lines.at(p.Line)
 				dt := tokensText(decl)
-				f.Statics = append(f.Statics, Static{Name: decl.Name(), Type: spec + " " + dt, File: sf, Line: sl, ReadOnly: readOnly(spec, dt)})
+				f.Statics = append(f.Statics, Static{Name: decl.Name(), Type: spec + " " + dt, File: sf, Line: sl, ReadOnly: readOnly(spec, dt), Discarded: discarded(d)})
 			}
 		})
 		u.Funcs = append(u.Funcs, f)
@@ -127,6 +131,17 @@ func readOnly(spec, decl string) bool {
 	}
 	for _, w := range strings.Fields(spec) {
 		if w == "const" {
+			return true
+		}
+	}
+	return false
+}
+
+// discarded reports whether the declaration places its objects in a
+// .discard section (__attribute__((__section__(".discard.addressable")))).
+func discarded(d *cc.Declaration) bool {
+	for _, t := range cc.NodeTokens(d) {
+		if strings.HasPrefix(t.SrcStr(), `".discard`) {
 			return true
 		}
 	}

@@ -36,6 +36,12 @@ void noisy(void)
 }
 
 static inline int none(void) { return 1; }
+
+int addressable(void)
+{
+	static void * __section(".discard.addressable") __attribute__((__used__)) __UNIQUE_ID_addressable_counter = (void *)&counter;
+	return 0;
+}
 `
 
 // preprocess runs gcc -E like kprewrite does on kernel units.
@@ -77,6 +83,9 @@ func TestStaticLocals(t *testing.T) {
 			{Name: "__already_done", Type: "static _Bool __already_done", File: "a.c", Line: 24},
 		},
 		"none": nil,
+		"addressable": {
+			{Name: "__UNIQUE_ID_addressable_counter", Type: "static void * __UNIQUE_ID_addressable_counter", File: "a.c", Line: 31, Discarded: true},
+		},
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("statics (-want +got):\n%s", d)

@@ -13,10 +13,11 @@
 // static_key_true() and static_key_false() all become static_key_enabled()
 // of the same key: the same value, read from memory instead of patched into
 // the code. A static call, static_call(name)(args), becomes a call through
-// the key's function pointer, ((typeof(STATIC_CALL_TRAMP(name)) *)
-// STATIC_CALL_KEY(name).func)(args): what kpatch's KPATCH_STATIC_CALL() and
-// klp-build's KLP_STATIC_CALL() expand to, and the kernel's own definition
-// of static_call() where the architecture has none.
+// the key's function pointer: kpatch's KPATCH_STATIC_CALL(name)(args),
+// klp-build's KLP_STATIC_CALL(name)(args), or what both expand to,
+// ((typeof(STATIC_CALL_TRAMP(name)) *)STATIC_CALL_KEY(name).func)(args),
+// the kernel's own definition of static_call() where the architecture has
+// none.
 //
 // Where the key lives is read from the tree: a function built into vmlinux
 // can only name vmlinux's keys, which both builders support (Linux 5.8 on);
@@ -26,19 +27,30 @@
 // another object's, and a plain read is right wherever it lives.
 // static_call_cond() may call a NULL function (it then does nothing) and is
 // left to the engineer.
+//
+// gcc inlines a static function of the file, or a header's static inline,
+// into its caller with its sites: the site of a static function the
+// replaced function calls is rewritten in place, and a header inline that
+// holds one gets a copy in the file, under a new name, with plain reads,
+// which the carried functions call (the header cannot change). A static
+// call goes through the dialect's macro where the builder has one
+// (KPATCH_STATIC_CALL(), KLP_STATIC_CALL()).
 package statickey
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/kbuild"
 	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/gen"
 )
 
 // Transform is the statickey transform.
@@ -74,6 +86,8 @@ func run(p *rewrite.Pass) error {
 	// functions that call it brought it up
 	edited := map[string]bool{}
 	homes := &keyHomes{p: p, found: map[string]home{}}
+	callMacro, callInclude := staticCallMacro(p)
+	includes := map[string]*hazard.Hazard{} // files that call the dialect's macro
 	for _, e := range p.Entries {
 		ch := e.Change
 		if e.ResolvedBy != "" || e.Kind != hazard.StaticKey || ch == nil || ch.PostFunc == nil {
@@ -153,7 +167,10 @@ func run(p *rewrite.Pass) error {
 				continue
 			}
 			edited[at] = true
-			p.Edit(edit.Edit{File: e.File, Off: s.call.Off, End: s.call.End, Text: replacement(s), Why: "statickey: plain read of a module's key", Hazard: e.Hazard})
+			p.Edit(edit.Edit{File: e.File, Off: s.call.Off, End: s.call.End, Text: replacement(s, callMacro), Why: "statickey: plain read of a module's key", Hazard: e.Hazard})
+			if callMacro != "" && strings.HasPrefix(s.macro, "static_call") && includes[e.File] == nil {
+				includes[e.File] = e.Hazard
+			}
 		}
 		how := "static_key_enabled() reads the same key as a plain condition"
 		if strings.HasPrefix(macro, "static_call") {
@@ -168,7 +185,17 @@ func run(p *rewrite.Pass) error {
 			where = fmt.Sprintf(" in %s (which gcc may inline into %s; where it does not, the livepatch replaces %s too, with the same behaviour)", inlined, ch.PostFunc.Name, inlined)
 		}
 		p.Resolve(e, fmt.Sprintf("%s of %s on %s%s rewritten to %s: %s, which both builders accept in a replaced function, where they refuse a jump label or static call site on a module's key (%s)",
-			count, macro, strings.Join(keys, ", "), where, replacement(plain[0]), how, owner))
+			count, macro, strings.Join(keys, ", "), where, replacement(plain[0], callMacro), how, owner))
+	}
+	if err := headerInlines(p, homes, callMacro, includes); err != nil {
+		return err
+	}
+	for _, file := range slices.Sorted(maps.Keys(includes)) {
+		if e, ok := gen.Include(p.Parse(file), callInclude); ok {
+			e.Why = "include for " + callMacro
+			e.Hazard = includes[file]
+			p.Edit(e)
+		}
 	}
 	return nil
 }
@@ -236,12 +263,31 @@ func keyName(s site) string {
 	return m[1]
 }
 
-// replacement is the plain form of a site.
-func replacement(s site) string {
+// replacement is the plain form of a site. A static call goes through
+// its key's function pointer: the builder's own macro where it has one
+// (kpatch-macros.h's KPATCH_STATIC_CALL(), livepatch_helpers.h's
+// KLP_STATIC_CALL()), else what both expand to.
+func replacement(s site, callMacro string) string {
 	if strings.HasPrefix(s.macro, "static_call") {
+		if callMacro != "" {
+			return callMacro + "(" + s.key + ")"
+		}
 		return fmt.Sprintf("((typeof(STATIC_CALL_TRAMP(%s)) *)STATIC_CALL_KEY(%s).func)", s.key, s.key)
 	}
 	return "static_key_enabled(" + s.key + ")"
+}
+
+// staticCallMacro returns the dialect's macro for a call through a static
+// call key and the include that defines it, or "" where the tree has none
+// (klp-build's livepatch_helpers.h, Linux 6.19 on).
+func staticCallMacro(p *rewrite.Pass) (macro, include string) {
+	if p.Options.Dialect == "kpatch" {
+		return "KPATCH_STATIC_CALL", `#include "kpatch-macros.h"`
+	}
+	if p.Env.Tree.Exists("include/linux/livepatch_helpers.h") {
+		return "KLP_STATIC_CALL", "#include <linux/livepatch_helpers.h>"
+	}
+	return "", ""
 }
 
 // newKeys returns the keys a file of the patch defines that no file of the
@@ -278,6 +324,9 @@ type home struct {
 type keyHomes struct {
 	p     *rewrite.Pass
 	found map[string]home // file + key
+	// copies are the header inlines copied into the file being rewritten
+	// (header + name -> the copy's name, "" for none)
+	copies map[string]string
 }
 
 func (k *keyHomes) of(file, name string) (home, error) {
@@ -326,4 +375,163 @@ func appendNew(list []string, s string) []string {
 		return list
 	}
 	return append(list, s)
+}
+
+// headerInlines gives the functions the livepatch carries in a module's
+// file their own copy of each static inline function of a header the file
+// includes (in its leading include block) that they call and that holds a
+// site on a key of a module: gcc inlines it, site and all, into the
+// replaced function, and the header cannot change. The copy, under a new
+// name before the file's first function, reads the keys as statickey's
+// sites do; the calls switch to it. The carried functions are the ones
+// the patch changes and the static functions of the file they call.
+func headerInlines(p *rewrite.Pass, homes *keyHomes, callMacro string, includes map[string]*hazard.Hazard) error {
+	for _, file := range p.CurrentSources() {
+		fc := p.ChangeOf(file)
+		if fc == nil || fc.Post == nil || p.Env.ObjectOf(file).Kind != kbuild.Module {
+			continue
+		}
+		carried := map[string]bool{}
+		for _, ch := range fc.Changes {
+			if ch.PostFunc == nil || (ch.Kind != change.FuncChanged && ch.Kind != change.FuncAdded) {
+				continue
+			}
+			carried[ch.PostFunc.Name] = true
+			for _, c := range hazard.StaticCallees(fc, ch.PostFunc) {
+				carried[c.Name] = true
+			}
+		}
+		if len(carried) == 0 {
+			continue
+		}
+		cur := p.Parse(file)
+		at := gen.InsertionPoint(cur)
+		homes.copies = map[string]string{} // each file gets its own copies
+		fresh := newKeys(p)
+		inlines := map[string]*ast.File{} // name -> the header that defines it
+		for _, h := range p.IncludedHeaders(file) {
+			if !includedBefore(p, cur, h, at) {
+				continue
+			}
+			for _, fn := range h.Funcs {
+				if fn.IsInline() && fn.Has("static") && len(h.Definitions(fn.Name)) == 1 {
+					if _, ok := inlines[fn.Name]; !ok {
+						inlines[fn.Name] = h
+					}
+				}
+			}
+		}
+		var copies []string
+		var calls []edit.Edit
+		for _, fn := range cur.Funcs {
+			if !carried[fn.Name] {
+				continue
+			}
+			toks := cur.CodeTokens(fn.Body)
+			for i, t := range toks {
+				h := inlines[t.Text]
+				if t.Kind != ast.Ident || h == nil || i+1 >= len(toks) || !toks[i+1].Is("(") || (i > 0 && (toks[i-1].Is(".") || toks[i-1].Is("->"))) {
+					continue
+				}
+				name, code, err := inlineCopy(homes, file, fresh, h, h.Definitions(t.Text)[0], callMacro)
+				if err != nil {
+					return err
+				}
+				if name == "" {
+					delete(inlines, t.Text) // no site to rewrite: left as it is
+					continue
+				}
+				if code != "" {
+					copies = append(copies, code)
+					p.Note(rewrite.Finding{File: file, Line: cur.Line(t.Off), Subject: t.Text,
+						Reason: fmt.Sprintf("%s() of %s holds a jump label or static call on a key that does not live in vmlinux, and %s calls it: gcc inlines it into the replaced function, site and all, and both builders refuse that site; %s gets its own copy, %s(), with plain reads of the key (static_key_enabled(), a call through the static call key), and the functions the livepatch carries there call it",
+							t.Text, h.Name, fn.Name, file, name)})
+					if callMacro != "" && strings.Contains(code, callMacro+"(") && includes[file] == nil {
+						includes[file] = nil
+					}
+				}
+				calls = append(calls, edit.Edit{File: file, Off: t.Off, End: t.End, Text: name, Why: "statickey: call of the header inline's copy"})
+			}
+		}
+		if len(copies) == 0 && len(calls) == 0 {
+			continue
+		}
+		at = gen.AfterDefinitions(cur, at, strings.Join(copies, "\n"))
+		p.Edit(edit.Edit{File: file, Off: at, End: at, Text: gen.InsertText(cur.Src, at, gen.Join(copies)), Why: "statickey: header inline copied"})
+		for _, e := range calls {
+			p.Edit(e)
+		}
+	}
+	return nil
+}
+
+// inlineCopy returns the name and the code of the copy, for file, of fn,
+// a static inline function of header h, with plain reads of its sites on
+// keys that do not live in vmlinux (code is "" when the copy was made for
+// an earlier call), or "" when fn has no such site. fresh are the keys the
+// patch adds.
+func inlineCopy(homes *keyHomes, file string, fresh map[string]bool, h *ast.File, fn *ast.Func, callMacro string) (name, code string, err error) {
+	if c, ok := homes.copies[h.Name+" "+fn.Name]; ok {
+		return c, "", nil
+	}
+	var plain []site
+	for macro := range keyArg {
+		if macro == "static_call_cond" {
+			continue
+		}
+		for _, s := range findSites(h, fn, macro) {
+			name := keyName(s)
+			if name != "" && fresh[name] {
+				continue // the patch adds it: it lives in the livepatch module
+			}
+			home, err := homes.of(file, name)
+			if err != nil {
+				return "", "", err
+			}
+			if !home.vmlinux {
+				plain = append(plain, s)
+			}
+		}
+	}
+	homes.copies[h.Name+" "+fn.Name] = ""
+	if len(plain) == 0 {
+		return "", "", nil
+	}
+	name = homes.p.UniqueName(fn.Name + "_lp")
+	homes.copies[h.Name+" "+fn.Name] = name
+	edits := []edit.Edit{}
+	for _, s := range plain {
+		edits = append(edits, edit.Edit{Off: s.call.Off - fn.Span.Off, End: s.call.End - fn.Span.Off, Text: replacement(s, callMacro)})
+	}
+	for _, t := range h.CodeTokens(fn.Header) {
+		if t.Kind == ast.Ident && t.Text == fn.Name {
+			edits = append(edits, edit.Edit{Off: t.Off - fn.Span.Off, End: t.End - fn.Span.Off, Text: name})
+			break
+		}
+	}
+	text := string(h.Src[fn.Span.Off:fn.Span.End])
+	slices.SortFunc(edits, func(a, b edit.Edit) int { return b.Off - a.Off })
+	for _, e := range edits {
+		text = text[:e.Off] + e.Text + text[e.End:]
+	}
+	var keys []string
+	for _, s := range plain {
+		keys = appendNew(keys, s.key)
+	}
+	comment := gen.Comment("", gen.Wrap(gen.Banner+": "+fn.Name+"() of "+h.Name+", with plain reads of "+strings.Join(keys, ", ")+
+		": a livepatch cannot keep a jump label or static call on a module's key. "+gen.Generated, 72)...)
+	return name, comment + text, nil
+}
+
+// includedBefore reports whether file includes header h before offset at.
+func includedBefore(p *rewrite.Pass, f *ast.File, h *ast.File, at int) bool {
+	for _, inc := range f.Includes {
+		if inc.Span.Off >= at {
+			continue
+		}
+		if slices.Contains(p.IncludePaths(f.Name, inc), h.Name) {
+			return true
+		}
+	}
+	return false
 }

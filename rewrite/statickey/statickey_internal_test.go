@@ -26,7 +26,7 @@ func TestSites(t *testing.T) {
 	var got []string
 	for macro := range keyArg {
 		for _, s := range findSites(f, fn, macro) {
-			got = append(got, src[s.call.Off:s.call.End]+" -> "+replacement(s)+" key="+keyName(s))
+			got = append(got, src[s.call.Off:s.call.End]+" -> "+replacement(s, "")+" key="+keyName(s))
 		}
 	}
 	want := []string{

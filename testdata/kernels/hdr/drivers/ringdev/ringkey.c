@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <linux/kernel.h>
 #include <linux/jump_label.h>
+#include "ringkey.h"
 
 static DEFINE_STATIC_KEY_FALSE(ring_key_fast);
+DEFINE_STATIC_KEY_FALSE(ring_key_hot);
 
 int ring_key_poll(int budget)
 {
@@ -42,4 +44,9 @@ int ring_key_traced(int v)
 	if (static_branch_likely(&ring_trace_on))
 		return v;
 	return 0;
+}
+
+int ring_key_sum(int v)
+{
+	return ring_key_hot_scale(v) + 1;
 }

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _RINGKEY_H
+#define _RINGKEY_H
+
+#include <linux/jump_label.h>
+
+DECLARE_STATIC_KEY_FALSE(ring_key_hot);
+
+static inline int ring_key_hot_scale(int v)
+{
+	if (static_branch_unlikely(&ring_key_hot))
+		return v * 4;
+	return v;
+}
+
+#endif
