@@ -327,6 +327,34 @@ type keyHomes struct {
 	// copies are the header inlines copied into the file being rewritten
 	// (header + name -> the copy's name, "" for none)
 	copies map[string]string
+	// definers are the tree's sources that define each key looked for
+	// (none: no source does in a way kprewrite reads)
+	definers map[string][]string
+}
+
+// prefetch scans the tree once for the definitions of the keys of names
+// not looked for yet.
+func (k *keyHomes) prefetch(names []string) error {
+	if k.definers == nil {
+		k.definers = map[string][]string{}
+	}
+	var todo []string
+	for _, n := range names {
+		if _, ok := k.definers[n]; !ok && n != "" && !slices.Contains(todo, n) {
+			todo = append(todo, n)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	found, err := k.p.Env.StaticKeyDefiners(todo)
+	if err != nil {
+		return err
+	}
+	for _, n := range todo {
+		k.definers[n] = found[n]
+	}
+	return nil
 }
 
 func (k *keyHomes) of(file, name string) (home, error) {
@@ -345,12 +373,11 @@ func (k *keyHomes) of(file, name string) (home, error) {
 		}
 	}
 	if h.why == "" {
-		definers, err := k.p.Env.StaticKeyDefiners([]string{name})
-		if err != nil {
+		if err := k.prefetch([]string{name}); err != nil {
 			return home{}, err
 		}
 		var mods []string
-		for _, f := range definers[name] {
+		for _, f := range k.definers[name] {
 			switch o := k.p.Env.ObjectOf(f); o.Kind {
 			case kbuild.Vmlinux:
 				h.vmlinux = true
@@ -420,6 +447,26 @@ func headerInlines(p *rewrite.Pass, homes *keyHomes, callMacro string, includes 
 					}
 				}
 			}
+		}
+		// one scan of the tree for the keys of every inline the carried
+		// functions call
+		var names []string
+		for _, fn := range cur.Funcs {
+			if !carried[fn.Name] {
+				continue
+			}
+			for _, t := range cur.CodeTokens(fn.Body) {
+				if h := inlines[t.Text]; h != nil && t.Kind == ast.Ident {
+					for macro := range keyArg {
+						for _, st := range findSites(h, h.Definitions(t.Text)[0], macro) {
+							names = append(names, keyName(st))
+						}
+					}
+				}
+			}
+		}
+		if err := homes.prefetch(names); err != nil {
+			return err
 		}
 		var copies []string
 		var calls []edit.Edit
