@@ -71,6 +71,9 @@ func openEnv(c *cli.Context) (*kbuild.Env, error) {
 	if c.Int("jobs") < 1 {
 		return nil, badInput("--jobs must be 1 or more, not %d", c.Int("jobs"))
 	}
+	if _, err := parseSize(c.String("result-cache-max")); err != nil {
+		return nil, badInput("--result-cache-max %q: %v", c.String("result-cache-max"), err)
+	}
 	startRun(c)
 	env, err := kbuild.Open(c.String("tree"), c.String("config"), kbuild.Options{CacheDir: c.String("cache"), Log: c.App.ErrWriter,
 		Context: c.Context, Jobs: c.Int("jobs")})

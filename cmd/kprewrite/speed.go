@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -19,7 +22,26 @@ func speedFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "timings", Usage: "print the time per phase on standard error at the end (and put it in the JSON reports)"},
 		&cli.StringSliceFlag{Name: "cache-ro", EnvVars: []string{"KPREWRITE_CACHE_RO"}, Usage: "also read compile results from the shared cache `DIR` (a --cache directory of other runs; never written)"},
 		&cli.BoolFlag{Name: "no-result-cache", EnvVars: []string{"KPREWRITE_NO_RESULT_CACHE"}, Usage: "neither read nor store compile results (DIR/results of --cache)"},
+		&cli.StringFlag{Name: "result-cache-max", EnvVars: []string{"KPREWRITE_RESULT_CACHE_MAX"}, Value: "5G", Usage: "keep the stored compile results (DIR/results of --cache) to `SIZE` (bytes, or with K, M, G), dropping the least recently used; 0: unbounded"},
 	}
+}
+
+// parseSize reads a size such as "5G", "500M", "64K" or "1048576".
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(s, "K"):
+		mult, s = 1<<10, strings.TrimSuffix(s, "K")
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1<<20, strings.TrimSuffix(s, "M")
+	case strings.HasSuffix(s, "G"):
+		mult, s = 1<<30, strings.TrimSuffix(s, "G")
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("a size in bytes, or with K, M or G (5G, 500M)")
+	}
+	return n * mult, nil
 }
 
 // runState is what a command's run shares with the end of the run.
@@ -50,6 +72,9 @@ func startRun(c *cli.Context) {
 			ro = append(ro, rcache.DefaultDir(d))
 		}
 		st.cache = rcache.Open(rcache.DefaultDir(dir), ro)
+		if n, err := parseSize(c.String("result-cache-max")); err == nil {
+			st.cache.SetMax(n)
+		}
 		ctx = rcache.With(ctx, st.cache)
 	}
 	c.Context = ctx

@@ -88,3 +88,20 @@ func TestResultCacheRuns(t *testing.T) {
 		t.Errorf("the read-only shared cache was not used: %q", stderr)
 	}
 }
+
+// TestResultCacheMaxFlag: --result-cache-max takes a size; anything else is
+// bad input (exit 2), before any work.
+func TestResultCacheMaxFlag(t *testing.T) {
+	for _, c := range []struct {
+		size string
+		want int64
+	}{{"5G", 5 << 30}, {"500M", 500 << 20}, {"64K", 64 << 10}, {"1048576", 1 << 20}, {"0", 0}} {
+		if got, err := parseSize(c.size); err != nil || got != c.want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", c.size, got, err, c.want)
+		}
+	}
+	code, _, errs := kp(t, "analyze", "--result-cache-max", "5X", "--tree", "../../testdata/kernels/sys", "../../testdata/kernels/sys/patches/01-define2.patch")
+	if code != exitBadInput || !strings.Contains(errs, "--result-cache-max") {
+		t.Errorf("a bad size: exit %d:\n%s", code, errs)
+	}
+}

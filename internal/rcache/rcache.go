@@ -9,6 +9,12 @@
 // files still has the same content, as in ccache's direct mode: an edit to
 // any header the compile read is a miss.
 //
+// The cache is bounded (SetMax, 5 GiB unless told otherwise), as ccache
+// is: each of its 256 subdirectories holds at most its share, and a store
+// that passes it removes the least recently used entries there (a hit
+// marks its entry used), down to 80 % of the share. Without a bound a
+// corpus of kernel compiles fills the disk.
+//
 // Entries are written through a temporary file and a rename, so concurrent
 // runs never see a partial entry; each ends with a checksum, so a damaged
 // entry reads as a miss. A cache that cannot be written is used without
@@ -27,10 +33,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/kprewrite/kprewrite/internal/fsutil"
 )
@@ -65,6 +73,21 @@ type Cache struct {
 
 	hits, misses, stored atomic.Int64
 	noWrite              atomic.Bool
+	max                  atomic.Int64 // bytes; 0: unbounded
+}
+
+// DefaultMax is the size a cache keeps to unless SetMax says otherwise.
+const DefaultMax = 5 << 30
+
+// shares is how many subdirectories the entries spread over (the first
+// two hex digits of the key): each keeps to its share of the bound.
+const shares = 256
+
+// SetMax bounds the cache directory's size in bytes (0: unbounded).
+func (c *Cache) SetMax(n int64) {
+	if c != nil {
+		c.max.Store(max(n, 0))
+	}
 }
 
 type memoSum struct {
@@ -82,6 +105,7 @@ func DefaultDir(cacheDir string) string { return filepath.Join(cacheDir, "result
 // of every key, so a rebuilt kprewrite never reads an older one's results.
 func Open(dir string, ro []string) *Cache {
 	c := &Cache{dir: dir, memo: map[string]memoSum{}}
+	c.max.Store(DefaultMax)
 	for _, d := range ro {
 		if d != "" && d != dir {
 			c.ro = append(c.ro, d)
@@ -169,6 +193,10 @@ func (c *Cache) Lookup(key string, resolve func(string) string, volatile string)
 		}
 		if c.fresh(e, resolve, volatile) {
 			c.hits.Add(1)
+			if dir == c.dir && !c.noWrite.Load() {
+				now := time.Now()
+				os.Chtimes(entryPath(dir, key), now, now) // recently used: the last to go
+			}
 			return e
 		}
 	}
@@ -226,6 +254,51 @@ func (c *Cache) Store(key string, e *Entry) {
 		return
 	}
 	c.stored.Add(1)
+	if m := c.max.Load(); m > 0 {
+		trim(filepath.Dir(p), m/shares, p)
+	}
+}
+
+// trim keeps the entries of one subdirectory to limit bytes: when they
+// pass it, the least recently used go (oldest modification time first,
+// keep last) until 80 % of limit is left. Another run may trim the same
+// directory at once; an entry it removed first is skipped, and a reader of
+// a removed entry sees a miss.
+func trim(dir string, limit int64, keep string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	type file struct {
+		path  string
+		size  int64
+		mtime time.Time
+	}
+	var files []file
+	var total int64
+	for _, e := range ents {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() || strings.HasPrefix(e.Name(), ".") {
+			continue // an entry another run is still writing
+		}
+		files = append(files, file{filepath.Join(dir, e.Name()), info.Size(), info.ModTime()})
+		total += info.Size()
+	}
+	if total <= limit {
+		return
+	}
+	slices.SortFunc(files, func(a, b file) int { return a.mtime.Compare(b.mtime) })
+	for _, f := range files {
+		if total <= limit*8/10 {
+			break
+		}
+		if f.path == keep {
+			continue
+		}
+		if err := os.Remove(f.path); err == nil || errors.Is(err, os.ErrNotExist) {
+			total -= f.size
+		}
+	}
 }
 
 // LookupValue decodes into v (a pointer) the value StoreValue kept under

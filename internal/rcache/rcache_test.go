@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -129,5 +130,44 @@ func TestContext(t *testing.T) {
 	c := Open("", nil)
 	if From(With(context.Background(), c)) != c {
 		t.Error("the context does not carry the cache")
+	}
+}
+
+// A bounded cache keeps each subdirectory to its share: storing past it
+// removes the least recently used entries (a hit counts as a use), never
+// the one just stored, and leaves entries other runs are writing alone.
+func TestBoundedCacheDropsLeastRecentlyUsed(t *testing.T) {
+	dir := t.TempDir()
+	c := Open(dir, nil)
+	data := make([]byte, 1000)
+	// keys in one subdirectory ("ab"), stored a second apart
+	keys := []string{"ab01", "ab02", "ab03", "ab04", "ab05"}
+	base := time.Now().Add(-time.Hour)
+	for i, k := range keys[:4] {
+		c.Store(k, &Entry{Data: data})
+		when := base.Add(time.Duration(i) * time.Second)
+		os.Chtimes(entryPath(dir, k), when, when)
+	}
+	os.WriteFile(filepath.Join(dir, "ab", ".ab06.tmp123"), data, 0o644) // another run's
+	// ab01, the oldest, is used again: ab02 is now the least recently used
+	if c.Lookup("ab01", same, "") == nil {
+		t.Fatal("miss on a stored entry")
+	}
+	// a share of about 3.5 entries: storing the fifth drops the least
+	// recently used down to 80 % of it (2 entries)
+	size, _ := os.Stat(entryPath(dir, "ab01"))
+	c.SetMax(shares * size.Size() * 35 / 10)
+	c.Store(keys[4], &Entry{Data: data})
+	var left []string
+	for _, k := range keys {
+		if _, err := os.Stat(entryPath(dir, k)); err == nil {
+			left = append(left, k)
+		}
+	}
+	if want := []string{"ab01", "ab05"}; !cmp.Equal(left, want) {
+		t.Errorf("entries left %v, want %v (the used one and the new one)", left, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ab", ".ab06.tmp123")); err != nil {
+		t.Errorf("another run's temporary file was removed: %v", err)
 	}
 }
