@@ -87,6 +87,7 @@ func run(p *rewrite.Pass) error {
 	edited := map[string]bool{}
 	homes := &keyHomes{p: p, found: map[string]home{}}
 	callMacro, callInclude := staticCallMacro(p)
+	defined := newKeys(p)
 	includes := map[string]*hazard.Hazard{} // files that call the dialect's macro
 	for _, e := range p.Entries {
 		ch := e.Change
@@ -114,7 +115,6 @@ func run(p *rewrite.Pass) error {
 			continue
 		}
 		obj := p.Env.ObjectOf(e.File)
-		defined := newKeys(p)
 		var vmlinux, fresh, owners []string
 		var plain []site
 		for _, s := range sites {
@@ -187,7 +187,7 @@ func run(p *rewrite.Pass) error {
 		p.Resolve(e, fmt.Sprintf("%s of %s on %s%s rewritten to %s: %s, which both builders accept in a replaced function, where they refuse a jump label or static call site on a module's key (%s)",
 			count, macro, strings.Join(keys, ", "), where, replacement(plain[0], callMacro), how, owner))
 	}
-	if err := headerInlines(p, homes, callMacro, includes); err != nil {
+	if err := headerInlines(p, homes, defined, callMacro, includes); err != nil {
 		return err
 	}
 	for _, file := range slices.Sorted(maps.Keys(includes)) {
@@ -412,7 +412,7 @@ func appendNew(list []string, s string) []string {
 // name before the file's first function, reads the keys as statickey's
 // sites do; the calls switch to it. The carried functions are the ones
 // the patch changes and the static functions of the file they call.
-func headerInlines(p *rewrite.Pass, homes *keyHomes, callMacro string, includes map[string]*hazard.Hazard) error {
+func headerInlines(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, callMacro string, includes map[string]*hazard.Hazard) error {
 	for _, file := range p.CurrentSources() {
 		fc := p.ChangeOf(file)
 		if fc == nil || fc.Post == nil || p.Env.ObjectOf(file).Kind != kbuild.Module {
@@ -434,8 +434,7 @@ func headerInlines(p *rewrite.Pass, homes *keyHomes, callMacro string, includes 
 		cur := p.Parse(file)
 		at := gen.InsertionPoint(cur)
 		homes.copies = map[string]string{} // each file gets its own copies
-		fresh := newKeys(p)
-		inlines := map[string]*ast.File{} // name -> the header that defines it
+		inlines := map[string]*ast.File{}  // name -> the header that defines it
 		for _, h := range p.IncludedHeaders(file) {
 			if !includedBefore(p, cur, h, at) {
 				continue
