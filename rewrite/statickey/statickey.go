@@ -76,9 +76,8 @@ var keyArg = map[string]int{
 // site is one use of a site-making macro in a replaced function.
 type site struct {
 	macro string
-	key   string    // the key argument's text
-	call  ast.Span  // the macro invocation, name to closing parenthesis
-	name  ast.Token // the macro name
+	key   string   // the key argument's text
+	call  ast.Span // the macro invocation, name to closing parenthesis
 }
 
 func run(p *rewrite.Pass) error {
@@ -224,7 +223,6 @@ func findSites(f *ast.File, fn *ast.Func, macro string) []site {
 			macro: macro,
 			key:   string(f.Src[args[k].Off:args[k].End]),
 			call:  ast.Span{Off: t.Off, End: toks[end].End},
-			name:  t,
 		})
 	}
 	return out
