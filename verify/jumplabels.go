@@ -56,7 +56,10 @@ func jumpLabelCheck(env *kbuild.Env, base, rewritten, upstream []*build.Result, 
 		}
 		var fns []string
 		for _, d := range up {
-			fns = appendUnique(fns, strings.Replace(d[:strings.Index(d, " (")], ": ", ":", 1))
+			// "bonding: bond_start_xmit (file) has ..." -> "bonding:bond_start_xmit"
+			if i := strings.Index(d, " ("); i > 0 {
+				fns = appendUnique(fns, strings.Replace(d[:i], ": ", ":", 1))
+			}
 		}
 		if len(fns) > 0 {
 			c.Details = append(c.Details, fmt.Sprintf("note: the upstream patch's livepatch would be refused by both builders: %s has a jump label or static call on a module's key", strings.Join(fns, ", ")))
