@@ -16,8 +16,9 @@ DEFINE_STATIC_KEY_MAYBE_RO(CONFIG_RANDOMIZE_KSTACK_OFFSET_DEFAULT,
 DEFINE_STATIC_CALL_NULL(c, foo_fn);
 struct static_key d = STATIC_KEY_INIT_FALSE;
 DECLARE_STATIC_KEY_FALSE(e);
+EXPORT_STATIC_CALL_GPL(f);
 `)
-	want := map[string]bool{"a": true, "b": true, "c": true, "d": true}
+	want := map[string]bool{"a": true, "b": true, "c": true, "d": true, "f": true}
 	if diff := cmp.Diff(want, StaticKeyDefinitions(src)); diff != "" {
 		t.Errorf("StaticKeyDefinitions (-want +got):\n%s", diff)
 	}
