@@ -47,9 +47,9 @@ var structGroups = map[string]struct{ tag, name, members int }{
 	"__struct_group":      {0, 1, 3},
 }
 
-// argRanges returns the [start, end) token ranges of the top-level
+// ArgRanges returns the [start, end) token ranges of the top-level
 // arguments of the call whose '(' is at open and ')' at close.
-func argRanges(toks []Token, open, close int) [][2]int {
+func ArgRanges(toks []Token, open, close int) [][2]int {
 	var out [][2]int
 	depth, start := 0, open+1
 	for k := open + 1; k < close; k++ {
@@ -79,7 +79,7 @@ func (f *File) structGroup(decl []Token, span Span, cond Cond, group int, commen
 		return nil
 	}
 	close := len(decl) - 1
-	args := argRanges(decl, 1, close)
+	args := ArgRanges(decl, 1, close)
 	if len(args) <= sg.name {
 		return nil
 	}
@@ -129,7 +129,7 @@ func (f *File) macroNames(decl []Token) []string {
 	name := decl[0].Text
 	var args [][]Token
 	if len(decl) > 1 {
-		for _, r := range argRanges(decl, 1, len(decl)-1) {
+		for _, r := range ArgRanges(decl, 1, len(decl)-1) {
 			args = append(args, decl[r[0]:r[1]])
 		}
 	}

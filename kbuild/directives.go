@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/kprewrite/kprewrite/ast"
@@ -24,68 +23,29 @@ import (
 // upstream cannot use it otherwise, but a directive can choose code by
 // it. The scan reads the whole tree (seconds on a warm page cache).
 func (e *Env) DirectiveMentions(names []string) (map[string][]string, error) {
-	out := map[string][]string{}
 	if len(names) == 0 {
-		return out, nil
+		return map[string][]string{}, nil
 	}
 	nameRE := ast.NamesRE(names)
-	var mu sync.Mutex
-	err := e.scanSources(func(rel string) bool { return true }, nameRE, func(rel string, data []byte) {
+	return e.scanSources(func(rel string) bool { return true }, nameRE, func(rel string, data []byte) (found [][2]string) {
 		for _, m := range DirectiveLines(data, nameRE) {
-			mu.Lock()
-			out[m.Name] = append(out[m.Name], fmt.Sprintf("%s:%d", rel, m.Line))
-			mu.Unlock()
+			found = append(found, [2]string{m.Name, fmt.Sprintf("%s:%d", rel, m.Line)})
 		}
+		return found
 	})
-	if err != nil {
-		return nil, err
-	}
-	for _, v := range out {
-		sort.Strings(v)
-	}
-	return out, nil
 }
 
-// StaticKeyDefiners finds the .c files of the tree (as DirectiveMentions
-// reads it) that define one of the static keys or static calls names
-// (ast.StaticKeyDefinitions), sorted per name. Where a jump label's key
-// lives, vmlinux or which module, decides whether a livepatch may keep it.
-func (e *Env) StaticKeyDefiners(names []string) (map[string][]string, error) {
-	out := map[string][]string{}
-	if len(names) == 0 {
-		return out, nil
-	}
-	want := map[string]bool{}
-	for _, n := range names {
-		want[n] = true
-	}
-	var mu sync.Mutex
-	err := e.scanSources(func(rel string) bool { return strings.HasSuffix(rel, ".c") }, ast.NamesRE(names), func(rel string, data []byte) {
-		for k := range ast.StaticKeyDefinitions(data) {
-			if want[k] {
-				mu.Lock()
-				out[k] = append(out[k], rel)
-				mu.Unlock()
-			}
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, v := range out {
-		sort.Strings(v)
-	}
-	return out, nil
-}
-
-// scanSources calls found, from several goroutines, with every source file
-// of the tree that keep accepts and whose text re matches.
-func (e *Env) scanSources(keep func(rel string) bool, re *regexp.Regexp, found func(rel string, data []byte)) error {
+// scanSources reads, from several goroutines, every source file of the
+// tree that keep accepts and whose text re matches, and gathers what
+// found says of each: (name, value) pairs, the values sorted per name.
+func (e *Env) scanSources(keep func(rel string) bool, re *regexp.Regexp, found func(rel string, data []byte) [][2]string) (map[string][]string, error) {
 	root, arch := e.Tree.Root(), e.Make.SrcArch()
 	files, err := listSources(e.Context(), root, arch)
 	if err != nil {
-		return e.environment(fmt.Errorf("listing the tree's sources: %w", err))
+		return nil, e.environment(fmt.Errorf("listing the tree's sources: %w", err))
 	}
+	out := map[string][]string{}
+	var mu sync.Mutex
 	var wg sync.WaitGroup
 	ch := make(chan string)
 	for w := 0; w < 8; w++ {
@@ -97,7 +57,12 @@ func (e *Env) scanSources(keep func(rel string) bool, re *regexp.Regexp, found f
 				if err != nil || !re.Match(data) {
 					continue
 				}
-				found(rel, data)
+				pairs := found(rel, data)
+				mu.Lock()
+				for _, nv := range pairs {
+					out[nv[0]] = append(out[nv[0]], nv[1])
+				}
+				mu.Unlock()
 			}
 		}()
 	}
@@ -111,7 +76,13 @@ func (e *Env) scanSources(keep func(rel string) bool, re *regexp.Regexp, found f
 	}
 	close(ch)
 	wg.Wait()
-	return e.Context().Err()
+	if err := e.Context().Err(); err != nil {
+		return nil, err
+	}
+	for _, v := range out {
+		sort.Strings(v)
+	}
+	return out, nil
 }
 
 // Mention is one preprocessor line that names a macro.

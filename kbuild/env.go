@@ -60,6 +60,7 @@ type Env struct {
 	failed  map[string]error               // source -> why it does not compile in the base tree (*NotCompilable; nil: it compiles)
 	derived map[string][]string            // source -> its compiler arguments derived from a sibling's, not recorded by kbuild (see derivedArgs)
 	incC    map[string]map[string][]string // directory -> .c file -> the .c files of that directory that #include it
+	keyDefs map[string]map[string]string   // a source's module -> static key -> the module source beside it that defines it
 }
 
 // Options configure Open.

@@ -110,7 +110,6 @@ func moduleKeySites(env *kbuild.Env, baseObj map[string]string, results []*build
 		}
 		checked += len(sites)
 		ownDefs := definedSymbols(baseObj[r.Source])
-		var srcDefs map[string]string // key -> the module source that defines it, read once
 		for _, s := range sites {
 			switch {
 			case s.inert || newKeys[s.key]:
@@ -121,21 +120,7 @@ func moduleKeySites(env *kbuild.Env, baseObj map[string]string, results []*build
 			case s.defined:
 				continue // defined here and not before: the patch adds it
 			}
-			if srcDefs == nil {
-				srcDefs = map[string]string{}
-				for _, f := range env.ModuleSources(r.Source) {
-					src, err := env.Tree.ReadFile(f)
-					if err != nil {
-						continue
-					}
-					for k := range ast.StaticKeyDefinitions(src) {
-						if _, ok := srcDefs[k]; !ok {
-							srcDefs[k] = f
-						}
-					}
-				}
-			}
-			if f, ok := srcDefs[s.key]; ok {
+			if f := env.ModuleKeyDefiner(r.Source, s.key); f != "" {
 				refuse(r, s, f+" defines, in the same module")
 				continue
 			}
@@ -155,16 +140,7 @@ func moduleKeySites(env *kbuild.Env, baseObj map[string]string, results []*build
 	}
 	unknown := map[string][]string{} // object -> keys
 	for _, p := range pending {
-		var mods []string
-		vmlinux := false
-		for _, f := range definers[p.s.key] {
-			switch o := env.ObjectOf(f); o.Kind {
-			case kbuild.Vmlinux:
-				vmlinux = true
-			case kbuild.Module:
-				mods = appendUnique(mods, o.Name()+" ("+f+")")
-			}
-		}
+		vmlinux, mods := env.KeyObjects(definers[p.s.key])
 		switch {
 		case vmlinux:
 			// vmlinux's keys are supported (Linux 5.8 on)

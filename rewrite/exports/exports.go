@@ -137,7 +137,7 @@ func notOnlyPatchCallers(p *rewrite.Pass, file, sym string) (why string, deps []
 		if definer.Kind != kbuild.Module || o.Name() == definer.Name() {
 			continue
 		}
-		if dependsOn(p, f, o, file, definer) {
+		if dependsOn(p, f, file) {
 			if !slices.Contains(deps, o.Name()) {
 				deps = append(deps, o.Name())
 			}
@@ -160,14 +160,14 @@ func notOnlyPatchCallers(p *rewrite.Pass, file, sym string) (why string, deps []
 	return "", deps
 }
 
-// dependsOn reports whether module user (of file uf) already depends on
-// module def (of file df) in the running kernel: a source of user, before
-// the patch, names a symbol a source of def exports. Then def is loaded
-// and pinned whenever user's code runs, and the livepatch's copy of a new
-// def function called from user's patched code finds def's data
+// dependsOn reports whether the module user of file uf already depends on
+// the module def of file df in the running kernel: a source of user,
+// before the patch, names a symbol a source of def exports. Then def is
+// loaded and pinned whenever user's code runs, and the livepatch's copy of
+// a new def function called from user's patched code finds def's data
 // relocated. The sources of a module are looked for in its file's
 // directory, where kbuild modules keep them.
-func dependsOn(p *rewrite.Pass, uf string, user kbuild.Object, df string, def kbuild.Object) bool {
+func dependsOn(p *rewrite.Pass, uf, df string) bool {
 	exported := map[string]bool{}
 	for _, f := range p.Env.ModuleSources(df) {
 		for _, c := range ast.Parse(f, p.Original(f)).Calls {

@@ -214,37 +214,16 @@ func findSites(f *ast.File, fn *ast.Func, macro string) []site {
 		if end < 0 {
 			continue
 		}
-		args := argSpans(toks, i+1, end)
+		args := ast.ArgRanges(toks, i+1, end)
 		k := keyArg[macro]
-		if k >= len(args) {
+		if k >= len(args) || args[k][0] >= args[k][1] {
 			continue
 		}
 		out = append(out, site{
 			macro: macro,
-			key:   string(f.Src[args[k].Off:args[k].End]),
+			key:   string(f.Src[toks[args[k][0]].Off:toks[args[k][1]-1].End]),
 			call:  ast.Span{Off: t.Off, End: toks[end].End},
 		})
-	}
-	return out
-}
-
-// argSpans returns the source spans of the arguments between the
-// parentheses at toks[open] and toks[close].
-func argSpans(toks []ast.Token, open, close int) []ast.Span {
-	var out []ast.Span
-	depth, start := 0, open+1
-	for j := open + 1; j <= close; j++ {
-		switch t := toks[j]; {
-		case t.Is("(") || t.Is("[") || t.Is("{"):
-			depth++
-		case (t.Is(")") || t.Is("]") || t.Is("}")) && j < close:
-			depth--
-		case (t.Is(",") && depth == 0) || j == close:
-			if start < j {
-				out = append(out, ast.Span{Off: toks[start].Off, End: toks[j-1].End})
-			}
-			start = j + 1
-		}
 	}
 	return out
 }
@@ -356,7 +335,6 @@ func (k *keyHomes) prefetch(names []string) error {
 }
 
 func (k *keyHomes) of(file, name string) (home, error) {
-	mod := k.p.Env.ObjectOf(file).Name()
 	if name == "" {
 		return home{why: "the key is an expression: it lives with its object, and a plain read is right wherever that is"}, nil
 	}
@@ -364,29 +342,18 @@ func (k *keyHomes) of(file, name string) (home, error) {
 		return h, nil
 	}
 	h := home{}
-	for _, f := range k.p.Env.ModuleSources(file) {
-		if ast.StaticKeyDefinitions(k.p.Original(f))[name] {
-			h.why = name + " is defined in " + f + ", part of module " + mod
-			break
-		}
-	}
-	if h.why == "" {
+	if f := k.p.Env.ModuleKeyDefiner(file, name); f != "" {
+		h.why = name + " is defined in " + f + ", part of module " + k.p.Env.ObjectOf(file).Name()
+	} else {
 		if err := k.prefetch([]string{name}); err != nil {
 			return home{}, err
 		}
 		var mods []string
-		for _, f := range k.definers[name] {
-			switch o := k.p.Env.ObjectOf(f); o.Kind {
-			case kbuild.Vmlinux:
-				h.vmlinux = true
-			case kbuild.Module:
-				mods = appendNew(mods, f+" (module "+o.Name()+")")
-			}
-		}
+		h.vmlinux, mods = k.p.Env.KeyObjects(k.definers[name])
 		switch {
 		case h.vmlinux:
 		case len(mods) > 0:
-			h.why = name + " is defined in " + strings.Join(mods, ", ")
+			h.why = name + " is defined in module " + strings.Join(mods, ", module ")
 		default:
 			h.why = fmt.Sprintf("no source the config builds defines %s in a way kprewrite reads: a plain read is right wherever it lives", name)
 		}
@@ -445,28 +412,14 @@ func headerInlines(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, call
 				}
 			}
 		}
-		// one scan of the tree for the keys of every inline the carried
-		// functions call
+		// the carried functions' calls of those inlines
+		type call struct {
+			tok    ast.Token
+			caller string
+			h      *ast.File
+		}
+		var found []call
 		var names []string
-		for _, fn := range cur.Funcs {
-			if !carried[fn.Name] {
-				continue
-			}
-			for _, t := range cur.CodeTokens(fn.Body) {
-				if h := inlines[t.Text]; h != nil && t.Kind == ast.Ident {
-					for macro := range keyArg {
-						for _, st := range findSites(h, h.Definitions(t.Text)[0], macro) {
-							names = append(names, keyName(st))
-						}
-					}
-				}
-			}
-		}
-		if err := homes.prefetch(names); err != nil {
-			return err
-		}
-		var copies []string
-		var calls []edit.Edit
 		for _, fn := range cur.Funcs {
 			if !carried[fn.Name] {
 				continue
@@ -477,25 +430,41 @@ func headerInlines(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, call
 				if t.Kind != ast.Ident || h == nil || i+1 >= len(toks) || !toks[i+1].Is("(") || (i > 0 && (toks[i-1].Is(".") || toks[i-1].Is("->"))) {
 					continue
 				}
-				name, code, err := inlineCopy(homes, file, fresh, h, h.Definitions(t.Text)[0], callMacro)
-				if err != nil {
-					return err
+				found = append(found, call{t, fn.Name, h})
+				for macro := range keyArg {
+					for _, st := range findSites(h, h.Definitions(t.Text)[0], macro) {
+						names = append(names, keyName(st))
+					}
 				}
-				if name == "" {
-					delete(inlines, t.Text) // no site to rewrite: left as it is
-					continue
-				}
-				if code != "" {
-					copies = append(copies, code)
-					p.Note(rewrite.Finding{File: file, Line: cur.Line(t.Off), Subject: t.Text,
-						Reason: fmt.Sprintf("%s() of %s holds a jump label or static call on a key that does not live in vmlinux, and %s calls it: gcc inlines it into the replaced function, site and all, and both builders refuse that site; %s gets its own copy, %s(), with plain reads of the key (static_key_enabled(), a call through the static call key), and the functions the livepatch carries there call it",
-							t.Text, h.Name, fn.Name, file, name)})
-					if callMacro != "" && strings.Contains(code, callMacro+"(") && includes[file] == nil {
+			}
+		}
+		// one scan of the tree for the keys of them all
+		if err := homes.prefetch(names); err != nil {
+			return err
+		}
+		var copies []string
+		var calls []edit.Edit
+		for _, c := range found {
+			t, h := c.tok, c.h
+			name, code, err := inlineCopy(homes, file, fresh, h, h.Definitions(t.Text)[0], callMacro)
+			if err != nil {
+				return err
+			}
+			if name == "" {
+				continue // no site to rewrite: left as it is
+			}
+			if code != "" {
+				copies = append(copies, code)
+				p.Note(rewrite.Finding{File: file, Line: cur.Line(t.Off), Subject: t.Text,
+					Reason: fmt.Sprintf("%s() of %s holds a jump label or static call on a key that does not live in vmlinux, and %s calls it: gcc inlines it into the replaced function, site and all, and both builders refuse that site; %s gets its own copy, %s(), with plain reads of the key (static_key_enabled(), a call through the static call key), and the functions the livepatch carries there call it",
+						t.Text, h.Name, c.caller, file, name)})
+				if callMacro != "" && strings.Contains(code, callMacro+"(") {
+					if _, ok := includes[file]; !ok {
 						includes[file] = nil
 					}
 				}
-				calls = append(calls, edit.Edit{File: file, Off: t.Off, End: t.End, Text: name, Why: "statickey: call of the header inline's copy"})
 			}
+			calls = append(calls, edit.Edit{File: file, Off: t.Off, End: t.End, Text: name, Why: "statickey: call of the header inline's copy"})
 		}
 		if len(copies) == 0 && len(calls) == 0 {
 			continue
@@ -553,11 +522,7 @@ func inlineCopy(homes *keyHomes, file string, fresh map[string]bool, h *ast.File
 			break
 		}
 	}
-	text := string(h.Src[fn.Span.Off:fn.Span.End])
-	slices.SortFunc(edits, func(a, b edit.Edit) int { return b.Off - a.Off })
-	for _, e := range edits {
-		text = text[:e.Off] + e.Text + text[e.End:]
-	}
+	text := edit.MustApply(string(h.Src[fn.Span.Off:fn.Span.End]), edits)
 	var keys []string
 	for _, s := range plain {
 		keys = appendNew(keys, s.key)
