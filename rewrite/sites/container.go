@@ -98,15 +98,18 @@ func static(p *rewrite.Pass, cs *Site) bool {
 	if cs.Kind == Global {
 		return true
 	}
-	if cs.Kind != Array || cs.Fn != "" {
-		return false
-	}
-	for _, s := range p.Parse(cs.File).Structs {
-		if s.Body.Off <= cs.Off && cs.Off < s.Body.End {
-			return false // a member of a struct or union, named or not
+	return cs.Kind == Array && cs.Fn == "" && !inStructBody(p.Parse(cs.File), cs.Off)
+}
+
+// inStructBody reports whether off is inside the body of a struct or
+// union of f, named or not: a declaration there is a member.
+func inStructBody(f *ast.File, off int) bool {
+	for _, s := range f.Structs {
+		if s.Body.Off <= off && off < s.Body.End {
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // enclosing is the named struct whose body holds an Embedded site (the

@@ -421,9 +421,9 @@ func classify(p *rewrite.Session, tag string, diags []build.Diagnostic) []*Site 
 			st.Kind, st.Unfit = Embedded, "embedded in another struct ("+fieldRE.FindStringSubmatch(msg)[1]+")"
 		case arrayRE.MatchString(msg):
 			st.Kind, st.Unfit = Array, "an array of the struct"
-			if st.Fn == "" {
-				st.Zeroed = true
-			}
+			// an array outside functions is static storage, zeroed; an
+			// array member of a struct is made with its container
+			st.Zeroed = st.Fn == "" && !inStructBody(f, off)
 		case undefRE.MatchString(msg) || derefRE.MatchString(msg):
 			if isMemberAccess(f, off) || anyReader(macros) || len(macros) > 0 && (argsAccessMember(f, off) || spelledAccess(p, d)) {
 				continue // a use of a member: fine

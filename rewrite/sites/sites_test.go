@@ -183,3 +183,27 @@ func TestLocateAfterEdits(t *testing.T) {
 		t.Errorf("statement rewritten (%q): Locate = %d, want -1", stmt, got)
 	}
 }
+
+// An array outside functions is static storage and starts zeroed; an array
+// member of another struct is made with its container (here a kmalloc that
+// does not zero it): it is no proof that every object starts zeroed.
+func TestAllZeroedArrays(t *testing.T) {
+	t.Parallel()
+	env := rewritetest.Env(t, conn, conn+"/config")
+	s := rewritetest.Load(t, env, rewritetest.ReadPatch(t, conn+"/patches/01-hole-bool.patch"), rewrite.Options{Dialect: "klp"})
+	var frag, slot sites.ZeroProof
+	probe := &rewrite.Transform{Name: "probe", Requires: []rewrite.Requirement{sites.Creation}, Run: func(p *rewrite.Pass) error {
+		frag = sites.AllZeroed(p, "include/linux/conn_frag.h", "frag")
+		slot = sites.AllZeroed(p, "include/linux/conn_frag.h", "frag_slot")
+		return nil
+	}}
+	if err := s.Run([]*rewrite.Transform{probe}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(frag.Refusal, "array member of a struct") || !strings.Contains(frag.Refusal, "include/linux/conn_frag.h") {
+		t.Errorf("struct frag lives in struct frag_owner's array member: want a refusal naming it, got %+v", frag)
+	}
+	if slot.Refusal != "" || !strings.Contains(slot.Sites, "net/conn/conn_frag.c") || !strings.Contains(slot.Sites, "static storage") {
+		t.Errorf("struct frag_slot lives only in a static array: want it proven zeroed, got %+v", slot)
+	}
+}

@@ -191,11 +191,11 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 			zeroed = append(zeroed, fmt.Sprintf("%s in %s (%s)", st, st.Fn, st.Alloc))
 			continue
 		case Array:
-			if st.Fn == "" {
+			if static(p, st) {
 				zeroed = append(zeroed, st.String()+" (static storage)")
 				continue
 			}
-			bad = append(bad, st.String()+" (an array of the struct)")
+			bad = append(bad, st.String()+" (an array of the struct, on the stack, on the heap or as a member of another struct)")
 			continue
 		default:
 			bad = append(bad, fmt.Sprintf("%s (%s)", st, st.Unfit))

@@ -54,9 +54,12 @@ func AllZeroed(p *rewrite.Pass, header, tag string) ZeroProof {
 				good = append(good, fmt.Sprintf("%s in %s (%s)", st, st.Fn, st.Alloc))
 			}
 		case Array:
-			if st.Fn == "" {
+			switch {
+			case static(p, st):
 				good = append(good, st.String()+" (static storage)")
-			} else {
+			case st.Fn == "":
+				bad = append(bad, st.String()+" (an array member of a struct: made with its container)")
+			default:
 				bad = append(bad, st.String()+" (an array on the stack or heap)")
 			}
 		default:
