@@ -527,15 +527,43 @@ func indentOf(src []byte, off int) string {
 	return string(src[ls:e])
 }
 
-// AddressOf returns the pointer expression for an object expression.
+// AddressOf returns the pointer expression for an object expression:
+// "&obj" for a postfix expression (a name, then members, subscripts and
+// calls: "&dev->stats", "&tbl[i].x"), which binds tighter than '&', and
+// "&(obj)" for anything else.
 func AddressOf(obj string, ptr bool) string {
 	if ptr {
 		return obj
 	}
-	if ast.IsIdent(strings.TrimSpace(obj)) {
+	if postfix(obj) {
 		return "&" + strings.TrimSpace(obj)
 	}
 	return "&(" + obj + ")"
+}
+
+// postfix reports whether e is a name followed by member accesses,
+// subscripts and calls only.
+func postfix(e string) bool {
+	toks := ast.Tokenize([]byte(e))
+	if len(toks) == 0 || toks[0].Kind != ast.Ident {
+		return false
+	}
+	for k := 1; k < len(toks); k++ {
+		switch toks[k].Text {
+		case "->", ".":
+			if k+1 >= len(toks) || toks[k+1].Kind != ast.Ident {
+				return false
+			}
+			k++
+		case "[", "(":
+			if k = ast.MatchForward(toks, k); k < 0 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Truth reads the expression toks[lo..hi] as a test: zero is true when the

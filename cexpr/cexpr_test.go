@@ -159,3 +159,22 @@ func TestTruth(t *testing.T) {
 		}
 	}
 }
+
+func TestAddressOf(t *testing.T) {
+	for obj, want := range map[string]string{
+		"conn":               "&conn",
+		"hard_iface->bat_iv": "&hard_iface->bat_iv",
+		"tbl[i].x":           "&tbl[i].x",
+		"to_dev(p)->priv":    "&to_dev(p)->priv",
+		"*p":                 "&(*p)",
+		"a ? b : c":          "&(a ? b : c)",
+		"p->a + 1":           "&(p->a + 1)",
+	} {
+		if got := AddressOf(obj, false); got != want {
+			t.Errorf("AddressOf(%q) = %q, want %q", obj, got, want)
+		}
+	}
+	if got := AddressOf("p", true); got != "p" {
+		t.Errorf("a pointer is its own address: got %q", got)
+	}
+}
