@@ -621,3 +621,74 @@ func IncludePath(line string) (bool, string) {
 	}
 	return true, rest
 }
+
+// Call renders "head(arg, arg, ...)tail" in kernel style: on one line when
+// it fits MaxColumns, otherwise with the arguments that do not fit moved
+// to continuation lines aligned after the '(' (two more tabs when that
+// column is too far right for them). indent starts the first line; tail
+// follows the ')' (";", " {", "").
+func Call(indent, head string, args []string, tail string) string {
+	one := indent + head + "(" + strings.Join(args, ", ") + ")" + tail
+	if width(one) <= MaxColumns {
+		return one
+	}
+	col := width(indent + head + "(")
+	cont := strings.Repeat("\t", col/8) + strings.Repeat(" ", col%8)
+	longest := 0
+	for _, a := range args[min(1, len(args)):] {
+		longest = max(longest, len(a)+2)
+	}
+	if col+longest > MaxColumns {
+		cont = indent + "\t\t"
+	}
+	var b strings.Builder
+	line := indent + head + "("
+	for i, a := range args {
+		piece := a + ","
+		if i == len(args)-1 {
+			piece = a + ")" + tail
+		}
+		switch {
+		case i == 0 && width(line+piece) > MaxColumns:
+			// not even the first argument fits after the '('
+			b.WriteString(line + "\n")
+			line = indent + "\t\t" + piece
+		case i == 0:
+			line += piece
+		case width(line+" "+piece) > MaxColumns:
+			b.WriteString(line + "\n")
+			line = cont + piece
+		default:
+			line += " " + piece
+		}
+	}
+	b.WriteString(line)
+	return b.String()
+}
+
+// width is the number of columns the last line of s takes, tabs to the
+// next multiple of eight.
+func width(s string) int {
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return visualCol([]byte(s+"\n"), len(s))
+}
+
+// Signature renders a function's head, "ret name(params)", in kernel
+// style: the return type goes on a line of its own when the name and the
+// first parameter would not fit after it.
+func Signature(ret, name string, params []string) string {
+	sep := " "
+	if strings.HasSuffix(ret, "*") {
+		sep = ""
+	}
+	first := ret + sep + name + "(" + params[0] + ","
+	if len(params) == 1 {
+		first = ret + sep + name + "(" + params[0] + ")"
+	}
+	if width(first) <= MaxColumns {
+		return Call("", ret+sep+name, params, "")
+	}
+	return strings.TrimSuffix(ret, " ") + "\n" + Call("", name, params, "")
+}

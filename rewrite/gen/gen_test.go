@@ -157,3 +157,31 @@ func TestRestoreLinesBetweenComments(t *testing.T) {
 		t.Errorf("the whole item: (-want +got)\n%s", diff)
 	}
 }
+
+func TestCall(t *testing.T) {
+	if got := Call("\t", "f", []string{"a", "b"}, ";"); got != "\tf(a, b);" {
+		t.Errorf("a short call stays on its line: %q", got)
+	}
+	long := strings.Repeat("x", 40)
+	got := Call("\t", "w = klp_shadow_get_or_alloc", []string{"(void *)s", long + "_SHADOW_ID", "sizeof(*w)", "gfp", long + "_ctor", "NULL"}, ";")
+	want := "\tw = klp_shadow_get_or_alloc((void *)s, " + long + "_SHADOW_ID,\n" +
+		"\t\t\t\t    sizeof(*w), gfp, " + long + "_ctor,\n" +
+		"\t\t\t\t    NULL);"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	tag := "batadv_hard_iface_bat_iv"
+	got = Signature("static inline struct delayed_work *", tag+"_reschedule_work_ptr", []string{"const struct " + tag + " *s", "gfp_t gfp"})
+	want = "static inline struct delayed_work *\n" + tag + "_reschedule_work_ptr(const struct " + tag + " *s, gfp_t gfp)"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if got := Signature("static void", "f", []string{"void"}); got != "static void f(void)" {
+		t.Errorf("got %q", got)
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if width(l) > MaxColumns {
+			t.Errorf("line of %d columns: %q", width(l), l)
+		}
+	}
+}
