@@ -59,6 +59,7 @@ import (
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/hazard"
+	"github.com/kprewrite/kprewrite/oracle"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
 	"github.com/kprewrite/kprewrite/rewrite/member"
@@ -126,7 +127,18 @@ type plan struct {
 	// names): those uses go through the pointer accessor m.Ptr, the
 	// others through the getter and setter
 	addressed bool
-	addrGfps  []string // where the address is taken, and why it may sleep there
+	addrGfps  []string  // where the address is taken, and why it may sleep there
+	work      *workPlan // a work item: its init, its owner and its unpatch (work.go)
+	workWhy   string    // why a work item cannot be one (work.go)
+}
+
+// dtorName is the destructor klp_shadow_free and klp_shadow_free_all
+// call on the member's shadows.
+func (pl *plan) dtorName() string {
+	if pl.work != nil {
+		return pl.work.dtor
+	}
+	return "NULL"
 }
 
 func run(p *rewrite.Pass) error {
@@ -223,7 +235,7 @@ func run(p *rewrite.Pass) error {
 			p.RefuseManual(m.Entry, why, "keep the member another way, or carry the shadow by hand (klp_shadow_free where a stack object's life ends; klp_shadow_get and a set after each copy)")
 			continue
 		}
-		if pl := byMember[m]; pl.manual != "" && m.CheckRefused {
+		if pl := byMember[m]; pl.manual != "" && (m.CheckRefused || pl.workWhy != "" && why == pl.workWhy) {
 			p.RefuseManual(m.Entry, why, pl.manual)
 			continue
 		}
@@ -275,7 +287,9 @@ func run(p *rewrite.Pass) error {
 	for _, pl := range done {
 		m := pl.m
 		how := fmt.Sprintf("kept in a klp shadow variable (id %s = %s) attached to each object; %d uses in %s", pl.idMacro, pl.id, m.Uses, strings.Join(m.Files, ", "))
-		if pl.ptr {
+		if wp := pl.work; wp != nil {
+			how += fmt.Sprintf(" go through %s(), whose constructor initialises the work with %s() and records its object; upstream's %s() becomes %s(), which initialises an existing shadow again; container_of() on the member becomes %s(), the object the shadow records", m.Ptr, wp.fn, wp.init, wp.reinit, wp.owner)
+		} else if pl.ptr {
 			how += fmt.Sprintf(" go through %s(), whose constructor runs %q", m.Ptr, pl.ctor)
 		} else {
 			how += fmt.Sprintf(" go through %s()/%s()", m.Getter, m.Setter)
@@ -286,7 +300,9 @@ func run(p *rewrite.Pass) error {
 		p.Resolve(m.Entry, how)
 		m.Entry.Placement = "shadow: id " + pl.id
 		var facts []string
-		if pl.ptr {
+		if wp := pl.work; wp != nil {
+			facts = append(facts, fmt.Sprintf("objects created before the livepatch get the work, initialised with %s(), on first use. A shadow another object left behind at the same address holds an idle work (upstream cancels the work before its object goes, as the member goes with it) and that address as its object, so the next object there finds it as upstream's %s() leaves it. When the livepatch is disabled, %s() waits for every pending work (%s) before the shadows are freed, so none runs on freed memory or in an unloaded module", wp.fn, wp.init, wp.cancelAll, wp.typ.cancel))
+		} else if pl.ptr {
 			facts = append(facts, "objects created before the livepatch get the member, initialised, on first use")
 		} else {
 			switch v := pl.value; {
@@ -497,6 +513,21 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 		m.PtrArgs = func(file string, a *cexpr.Access) string {
 			gfpOf(file, a)
 			return ", GFP_KERNEL | __GFP_NOFAIL"
+		}
+		if wt, ok := workTypes[pl.typ]; ok && len(decl.Array) == 0 {
+			wp, why := planWork(p, pl, wt)
+			if why != "" {
+				pl.manual = "initialise the work of objects created before the livepatch (a shadow constructor that runs the work's init) and get back to the object from it (a pointer in the shadow), or keep the member another way"
+				pl.workWhy = why
+				m.Check = func(string, *cexpr.Access) string { return why }
+				m.Macro = func(oracle.Use) ([]edit.Edit, string) { return nil, why }
+			} else {
+				pl.work = wp
+				m.Includes = append(m.Includes, "linux/list.h", "linux/spinlock.h", "linux/workqueue.h")
+				m.Check = workCheck(p, pl, m.Check)
+				m.Replace = workReplace(p, pl)
+				m.Macro = workMacro(p, pl)
+			}
 		}
 	} else {
 		m.Getter = p.UniqueName(tag + "_get_" + m.Name)
@@ -736,6 +767,9 @@ func accessors(pl *plan, decl *ast.Member) string {
 		gen.Wrap(fmt.Sprintf(gen.Generated+" %s has no %s in the running kernel and must keep its layout: the member lives in a klp shadow variable attached to each object (the id derives from the struct and member names, so a later cumulative livepatch finds the same shadows).",
 			m.Key, m.Name), 76)...)...))
 	fmt.Fprintf(&b, "#define %s\t%sUL\n\n", pl.idMacro, pl.id)
+	if pl.work != nil {
+		return workCode(pl)
+	}
 	if pl.ptr {
 		vt := pl.typ + " *"
 		if dims != "" {
@@ -880,7 +914,7 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []lifeNote {
 				indent := indentAt(pf.Src, fr.Stmt)
 				var stmts strings.Builder
 				for _, pl := range pls {
-					fmt.Fprintf(&stmts, "klp_shadow_free(%s, %s, NULL);\n%s", fr.Arg, pl.idMacro, indent)
+					fmt.Fprintf(&stmts, "klp_shadow_free(%s, %s, %s);\n%s", fr.Arg, pl.idMacro, pl.dtorName(), indent)
 				}
 				p.Edit(edit.Edit{File: f, Off: fr.Stmt, End: fr.Stmt, Text: stmts.String(), Why: "free the shadow first", Hazard: only(pls)})
 				if fr.Body {
@@ -926,6 +960,13 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []lifeNote {
 		}
 		return out
 	}
+	// a work's shadow is allocated on first use, by its pointer accessor,
+	// whose constructor initialises the work; one left behind is idle
+	// (work.go)
+	creators := slices.DeleteFunc(slices.Clone(pls), func(pl *plan) bool { return pl.work != nil })
+	if len(creators) == 0 {
+		return append(out, fact("the work's shadow is allocated where a patched function first uses the work (its constructor initialises it), not where the object is created; a shadow an object left behind holds an idle work and that object's address, which the next object there has"))
+	}
 	var done, unhandled, embedded []string
 	var names []string
 	for _, pl := range pls {
@@ -961,10 +1002,10 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []lifeNote {
 		}
 		v, gfp := pt.v, pt.gfp
 		text := pt.block(func(b *strings.Builder, in string) {
-			for _, pl := range pls {
+			for _, pl := range creators {
 				if stale {
 					// a freed object's shadow, found by a new one at its address
-					fmt.Fprintf(b, "\n%sif (klp_shadow_get(%s, %s))\n%s\tklp_shadow_free(%s, %s, NULL);", in, v, pl.idMacro, in, v, pl.idMacro)
+					fmt.Fprintf(b, "\n%sif (klp_shadow_get(%s, %s))\n%s\tklp_shadow_free(%s, %s, %s);", in, v, pl.idMacro, in, v, pl.idMacro, pl.dtorName())
 				}
 				size := "sizeof(" + pl.typ + ")"
 				ctor := "NULL"
@@ -1075,7 +1116,7 @@ func containerFrees(p *rewrite.Pass, st *sites.Site, pls []*plan) (string, strin
 		}
 		text := pt.block(func(b *strings.Builder, in string) {
 			for _, pl := range pls {
-				fmt.Fprintf(b, "\n%sklp_shadow_free(&%s->%s, %s, NULL);", in, pt.v, c.Field, pl.idMacro)
+				fmt.Fprintf(b, "\n%sklp_shadow_free(&%s->%s, %s, %s);", in, pt.v, c.Field, pl.idMacro, pl.dtorName())
 			}
 		})
 		edits = append(edits, edit.Edit{File: cs.File, Off: pt.at, End: pt.at, Text: text, Why: "a new container never reads the shadow a freed one left behind", Hazard: only(pls)})
@@ -1298,7 +1339,10 @@ func callback(p *rewrite.Pass, pls []*plan) {
 	b.WriteString(gen.Comment("", gen.Banner+": free the shadow variables when the livepatch is disabled."))
 	fmt.Fprintf(&b, "static void kprewrite_free_shadows(struct klp_object *obj)\n{\n")
 	for _, pl := range pls {
-		fmt.Fprintf(&b, "\tklp_shadow_free_all(%s, NULL);\n", pl.idMacro)
+		if pl.work != nil {
+			fmt.Fprintf(&b, "\t%s();\n", pl.work.cancelAll)
+		}
+		b.WriteString(gen.Call("\t", "klp_shadow_free_all", []string{pl.idMacro, pl.dtorName()}, ";") + "\n")
 	}
 	b.WriteString("}\n")
 	inc := "#include <linux/livepatch_helpers.h>\n"

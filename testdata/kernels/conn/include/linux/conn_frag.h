@@ -3,6 +3,8 @@
 #define _LINUX_CONN_FRAG_H
 
 #include <linux/types.h>
+#include <linux/mutex.h>
+#include <linux/workqueue.h>
 
 /* A fragment: an array member of struct frag_owner (made on the heap,
  * with its owner) and a static array. */
@@ -14,6 +16,7 @@ struct frag {
 struct frag_owner {
 	int nr;
 	struct frag frags[2];
+	struct mutex lock;
 };
 
 /* A slot: only ever in a static array. */
@@ -22,6 +25,8 @@ struct frag_slot {
 };
 
 struct frag_owner *frag_owner_new(void);
+void frag_owner_flush(struct frag_owner *o);
+void frag_owner_free(struct frag_owner *o);
 u32 frag_slot_used(int i);
 
 #endif

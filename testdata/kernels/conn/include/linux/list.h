@@ -28,4 +28,30 @@ static inline void list_add_tail(struct list_head *new, struct list_head *head)
 	     &pos->member != (head);					\
 	     pos = list_entry(pos->member.next, typeof(*pos), member))
 
+#define LIST_HEAD(name) \
+	struct list_head name = { &(name), &(name) }
+
+static inline void list_add(struct list_head *new, struct list_head *head)
+{
+	new->next = head->next;
+	new->prev = head;
+	head->next->prev = new;
+	head->next = new;
+}
+
+static inline void list_del_init(struct list_head *entry)
+{
+	entry->prev->next = entry->next;
+	entry->next->prev = entry->prev;
+	INIT_LIST_HEAD(entry);
+}
+
+static inline int list_empty(const struct list_head *head)
+{
+	return head->next == head;
+}
+
+#define list_first_entry_or_null(ptr, type, member) \
+	(!list_empty(ptr) ? list_entry((ptr)->next, type, member) : NULL)
+
 #endif

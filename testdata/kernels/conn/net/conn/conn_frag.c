@@ -19,6 +19,18 @@ struct frag_owner *frag_owner_new(void)
 	return o;
 }
 
+void frag_owner_flush(struct frag_owner *o)
+{
+	mutex_lock(&o->lock);
+	o->nr = 0;
+	mutex_unlock(&o->lock);
+}
+
+void frag_owner_free(struct frag_owner *o)
+{
+	kfree(o);
+}
+
 u32 frag_slot_used(int i)
 {
 	return slots[i].used + boot_frags[0].len;
