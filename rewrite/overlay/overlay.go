@@ -147,6 +147,10 @@ func rewriteStruct(p *rewrite.Pass, t *target) (string, error) {
 	var objects []string
 	var tables []*table
 	for _, st := range res.Sites {
+		if st.Kind == sites.Array && !sites.StaticStorage(p, st) && st.Fn == "" {
+			objects = append(objects, fmt.Sprintf("%s (an array member of another struct)", st))
+			continue
+		}
 		if st.Kind == sites.Global || st.Kind == sites.Array {
 			tb, why := staticTable(p, st)
 			if why == "" {

@@ -393,30 +393,56 @@ func referenceCall(f *ast.File, a *cexpr.Access) (string, bool) {
 }
 
 // writtenBefore reports whether the statement "obj->m = ...;" of the
-// access's object and member comes, unconditionally (at the top level of
-// the function body), before the access in its function.
+// access's object and member runs on every path to the access in its
+// function: a statement of a block the access is in (the function body or
+// a block nested in it), before the access, with no label, case or
+// default between them (a jump there would skip the write), and no
+// assignment of the object's variable between them.
 func writtenBefore(f *ast.File, a *cexpr.Access) bool {
 	fn := f.FuncAt(a.Full.Off)
 	if fn == nil {
 		return false
 	}
 	obj := ast.Tokenize(f.Src[a.Object.Off:a.Object.End])
+	if len(obj) == 0 {
+		return false
+	}
 	op := "."
 	if a.Arrow {
 		op = "->"
 	}
 	toks := f.CodeTokens(fn.Body)
-	depth := 0
+	var open []int            // the blocks open at token i, by the index of their '{'
+	written := map[int]bool{} // the open blocks a write of the member is a statement of
+	parens := 0
 	for i := 0; i < len(toks) && toks[i].Off < a.Full.Off; i++ {
 		switch toks[i].Text {
 		case "{":
-			depth++
+			open = append(open, i)
 			continue
 		case "}":
-			depth--
+			if n := len(open); n > 0 {
+				delete(written, open[n-1])
+				open = open[:n-1]
+			}
+			continue
+		case "(":
+			parens++
+			continue
+		case ")":
+			parens--
 			continue
 		}
-		if depth != 1 || i == 0 || (toks[i-1].Text != ";" && toks[i-1].Text != "{" && toks[i-1].Text != "}") {
+		if parens != 0 || len(open) == 0 || i == 0 || (toks[i-1].Text != ";" && toks[i-1].Text != "{" && toks[i-1].Text != "}") {
+			continue
+		}
+		// a statement starts at i
+		if toks[i].Text == "case" || toks[i].Text == "default" || toks[i].Kind == ast.Ident && i+1 < len(toks) && toks[i+1].Text == ":" {
+			clear(written) // a jump target: a path that skips the writes
+			continue
+		}
+		if toks[i].Text == obj[0].Text && i+1 < len(toks) && toks[i+1].Text == "=" {
+			clear(written) // the object's variable changes
 			continue
 		}
 		k := i
@@ -433,13 +459,13 @@ func writtenBefore(f *ast.File, a *cexpr.Access) bool {
 		for e := k + 3; e < len(toks); e++ {
 			if toks[e].Text == ";" {
 				if toks[e].End <= a.Full.Off {
-					return true
+					written[open[len(open)-1]] = true
 				}
 				break
 			}
 		}
 	}
-	return false
+	return len(written) > 0
 }
 
 func zeroOf(typ string) string {

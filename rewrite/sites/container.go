@@ -90,10 +90,12 @@ func harmless(cs *Site) bool {
 	return cs.Kind == Zeroing || cs.Kind == Size && cs.Unfit == "" || cs.Kind == Copy && cs.Unfit == ""
 }
 
-// static reports whether a creation site of a container is an object of
-// static storage, made once and never freed: a global, or an array
-// outside functions that is not itself a member of a struct (an array
-// member is made with its own container).
+// StaticStorage reports whether a creation site is an object of static
+// storage, made once and never freed: a global, or an array outside
+// functions that is not itself a member of a struct (an array member is
+// made with its own container).
+func StaticStorage(p *rewrite.Pass, cs *Site) bool { return static(p, cs) }
+
 func static(p *rewrite.Pass, cs *Site) bool {
 	if cs.Kind == Global {
 		return true
