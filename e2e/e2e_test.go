@@ -111,10 +111,14 @@ func TestEndToEnd(t *testing.T) {
 			}
 			// 4. boots
 			run := bootIn(t, ctx, dir, stamp)
+			teardown := releaseLateSlaves
+			if beh.Teardown != "" {
+				teardown = beh.Teardown
+			}
 			unpatched := run("unpatched", &Boot{Kernel: filepath.Join(boot, "bzImage"), Modules: baseMods, Setup: beh.Setup, Script: beh.Script,
-				LeakCheck: true, Teardown: releaseLateSlaves})
+				LeakCheck: true, Teardown: teardown})
 			lp := run("livepatched", &Boot{Kernel: filepath.Join(boot, "bzImage"), Modules: baseMods, Livepatch: rwKO, Setup: beh.Setup, Script: beh.Script,
-				LeakCheck: true, Teardown: releaseLateSlaves})
+				LeakCheck: true, Teardown: teardown})
 			upstream := run("upstream-built", &Boot{Kernel: upKernel, Modules: upMods, Setup: beh.Setup, Script: beh.Script})
 			r.livepatched = strings.Join(lp.Checks, "; ")
 			r.upstreamOut = strings.Join(upstream.Checks, "; ")

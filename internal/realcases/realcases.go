@@ -457,6 +457,34 @@ var All = []*Case{
 		Reports:  []string{"computes s->bond->wq from the object when it is read, what the running kernel's code read"},
 	},
 	{
+		Name:    "work",
+		Subject: "bonding: report the slave count from a delayed work after an enslave",
+		Doc: "A work item added to a live object: struct bonding gains struct delayed_work\n" +
+			"slave_count_work, initialised in bond_work_init_all() with bond_slave_count_notify(),\n" +
+			"queued by bond_enslave() and cancelled in bond_work_cancel_all(); the work function\n" +
+			"gets back to the bond with container_of(work, struct bonding, slave_count_work.work).\n" +
+			"A bond opened before the livepatch loads never ran the init.",
+		Upstream: func(e *Editor) {
+			e.Replace("include/net/bonding.h", "\tstruct   delayed_work slave_arr_work;\n",
+				"\tstruct   delayed_work slave_arr_work;\n\tstruct   delayed_work slave_count_work;\n")
+			m := "drivers/net/bonding/bond_main.c"
+			e.Replace(m, "\t/* enslave is successful */\n\tbond_queue_slave_event(new_slave);\n",
+				"\t/* enslave is successful */\n\tbond_queue_slave_event(new_slave);\n\tqueue_delayed_work(bond->wq, &bond->slave_count_work, 15 * HZ);\n")
+			e.Replace(m, "\tINIT_DELAYED_WORK(&bond->slave_arr_work, bond_slave_arr_handler);\n",
+				"\tINIT_DELAYED_WORK(&bond->slave_arr_work, bond_slave_arr_handler);\n\tINIT_DELAYED_WORK(&bond->slave_count_work, bond_slave_count_notify);\n")
+			e.Replace(m, "\tcancel_delayed_work_sync(&bond->slave_arr_work);\n",
+				"\tcancel_delayed_work_sync(&bond->slave_arr_work);\n\tcancel_delayed_work_sync(&bond->slave_count_work);\n")
+			e.Replace(m, "/*-------------------------- Device entry points ----------------------------*/\n",
+				"/*-------------------------- Device entry points ----------------------------*/\n\n"+
+					"static void bond_slave_count_notify(struct work_struct *work)\n{\n"+
+					"\tstruct bonding *bond = container_of(work, struct bonding, slave_count_work.work);\n\n"+
+					"\tnetdev_info(bond->dev, \"now has %d slaves\\n\", bond->slave_cnt);\n}\n")
+		},
+		Resolves: []string{"shadow"},
+		Structs:  []string{"struct bonding"},
+		Reports:  []string{"whose constructor initialises the work with bond_slave_count_notify()", "objects created before the livepatch get the work, initialised with bond_slave_count_notify(), on first use"},
+	},
+	{
 		Name:    "module-use-rcu",
 		Subject: "module: free module_use entries after an RCU grace period",
 		Doc: "struct module_use gains struct rcu_head rcu, and module_unload_free() frees each entry\n" +
@@ -564,7 +592,8 @@ var All = []*Case{
 // ("enslave-seq" and "shadow" are not in it: slaves enslaved and tasks
 // created before the load cannot read the enslave sequence and the newpid
 // the upstream-built kernel gives them, so their rewrites need an
-// engineer.) "lock" and "slave-ifindex" are the existing-object cases: a
-// lock that slaves enslaved before the load take too, and a value those
-// slaves compute from their own fields.
-var E2E = []string{"hole", "inline", "seed", "syscall", "lock", "slave-ifindex"}
+// engineer.) "lock", "slave-ifindex" and "work" are the existing-object
+// cases: a lock that slaves enslaved before the load take too, a value
+// those slaves compute from their own fields, and a work item a bond opened
+// before the load queues (its shadow's constructor initialises it).
+var E2E = []string{"hole", "inline", "seed", "syscall", "lock", "slave-ifindex", "work"}

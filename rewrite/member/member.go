@@ -191,6 +191,18 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 			off := f.Lines.Start(u.Line) + u.Col - 1
 			a, err := cexpr.Find(f, off)
 			if err != nil {
+				// "container_of(w, struct s, m.work)": the member names a
+				// path, as a macro's argument, with no object before it
+				if x := designatorMacro(f, off); x != nil && m.Macro != nil {
+					u.Expansion = x
+					es, why := m.Macro(u)
+					if why != "" {
+						refused[m] = why
+						break
+					}
+					expanded[m] = append(expanded[m], es...)
+					continue
+				}
 				refused[m] = err.Error()
 				break
 			}
@@ -672,4 +684,37 @@ func chainedName(f *ast.File, end int) string {
 		return toks[1].Text
 	}
 	return ""
+}
+
+// designatorMacro returns the macro invocation of f whose argument the
+// member name at off starts, as a member designator
+// ("container_of(w, struct s, m.work)", "offsetof(struct s, m)"), or nil.
+func designatorMacro(f *ast.File, off int) *oracle.Expansion {
+	toks := f.CodeTokens(ast.Span{Off: 0, End: len(f.Src)})
+	i := sort.Search(len(toks), func(i int) bool { return toks[i].Off >= off })
+	if i <= 1 || i >= len(toks) || toks[i].Off != off || toks[i].Kind != ast.Ident || toks[i-1].Text != "," && toks[i-1].Text != "(" {
+		return nil
+	}
+	depth := 0
+	for k := i - 1; k > 0; k-- {
+		switch toks[k].Text {
+		case ")", "]":
+			depth++
+		case "[":
+			depth--
+		case "(":
+			if depth > 0 {
+				depth--
+				continue
+			}
+			name := toks[k-1]
+			if name.Kind != ast.Ident || f.Macro(name.Text) == nil && name.Text != "container_of" && name.Text != "offsetof" {
+				return nil
+			}
+			return &oracle.Expansion{Macro: name.Text, File: f.Name, Line: f.Lines.Line(name.Off), Col: f.Lines.Col(name.Off)}
+		case ";", "{", "}":
+			return nil
+		}
+	}
+	return nil
 }
