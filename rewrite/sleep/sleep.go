@@ -170,6 +170,15 @@ func scan(f *ast.File, fn *ast.Func, off, depth int, seen map[string]bool, heade
 	exited := false    // a return or goto before the point (off < 0: before here)
 	exitAfter := false // a return or goto between the point and here
 	before, after := "", ""
+	beforeAt := -1 // the token of the evidence before the point
+	// the first goto of each label: a label after the evidence is reached
+	// only through it when no goto before it jumps there
+	firstGoto := map[string]int{}
+	for i := len(toks) - 2; i >= 0; i-- {
+		if toks[i].Text == "goto" && toks[i+1].Kind == ast.Ident {
+			firstGoto[toks[i+1].Text] = i
+		}
+	}
 	evidence := func(i int, what string) {
 		t := toks[i]
 		if block != 1 || !unconditional(toks, i) || f.CondAt(t.Off).String() != cond {
@@ -178,11 +187,11 @@ func scan(f *ast.File, fn *ast.Func, off, depth int, seen map[string]bool, heade
 		switch {
 		case off < 0:
 			if !exited && before == "" {
-				before = what
+				before, beforeAt = what, i
 			}
 		case !reached:
 			if before == "" {
-				before = what
+				before, beforeAt = what, i
 			}
 		case !exitAfter && after == "":
 			after = what
@@ -217,8 +226,8 @@ func scan(f *ast.File, fn *ast.Func, off, depth int, seen map[string]bool, heade
 			continue
 		}
 		if toks[i+1].Text == ":" && isLabel(toks, i) {
-			if !reached {
-				before = "" // a goto may jump past the evidence to the point
+			if g, ok := firstGoto[t.Text]; !reached && ok && g < beforeAt {
+				before = "" // a goto jumps past the evidence to the point
 			}
 			continue
 		}
@@ -249,6 +258,10 @@ func scan(f *ast.File, fn *ast.Func, off, depth int, seen map[string]bool, heade
 			evidence(i, t.Text)
 		case allocRE.MatchString(t.Text):
 			if gfp := sleepingFlag(toks, i+1); gfp != "" {
+				evidence(i, t.Text+"("+gfp+")")
+			}
+		case objAllocRE.MatchString(t.Text) && i+1 < len(toks) && toks[i+1].Text == "(":
+			if gfp := objAllocFlag(toks, i+1, objAllocArgs[objAllocRE.FindStringSubmatch(t.Text)[1]]); gfp != "" {
 				evidence(i, t.Text+"("+gfp+")")
 			}
 		case depth < calleeDepth && !seen[t.Text] && t.Text != fn.Name:
@@ -388,6 +401,27 @@ func isLabel(toks []ast.Token, i int) bool {
 		return toks[i].Text != "default"
 	}
 	return false
+}
+
+// objAllocRE names the typed allocation macros of Linux 7.x
+// (kzalloc_obj(*p), kmalloc_objs(*p, n), kzalloc_flex(*p, fam, n)), whose
+// gfp argument is optional: without it, default_gfp() gives GFP_KERNEL.
+var objAllocRE = regexp.MustCompile(`^k(?:v)?[mz]alloc_(obj|objs|flex)$`)
+
+// objAllocArgs are the arguments of each kind before the optional gfp.
+var objAllocArgs = map[string]int{"obj": 1, "objs": 2, "flex": 3}
+
+// objAllocFlag is sleepingFlag for a typed allocation macro whose '(' is
+// at open and which takes want arguments before its optional gfp.
+func objAllocFlag(toks []ast.Token, open, want int) string {
+	end := ast.MatchForward(toks, open)
+	if end < 0 {
+		return ""
+	}
+	if args := ast.ArgRanges(toks, open, end); len(args) == want {
+		return "GFP_KERNEL, by default"
+	}
+	return sleepingFlag(toks, open)
 }
 
 // sleepingFlag returns the gfp flag of the call whose '(' is at open when

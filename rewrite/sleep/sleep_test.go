@@ -53,6 +53,45 @@ void f(struct s *p)
 	p->x = kzalloc(sizeof(*p->x), GFP_KERNEL);
 	/*HERE*/kfree(p);
 }`, true, "f sleeps (kzalloc(GFP_KERNEL))"},
+		{"label reached only after the evidence", `
+void f(struct s *p)
+{
+	mutex_lock(&p->lock);
+	if (p->x)
+		goto skip;
+	p->y = 1;
+skip:
+	mutex_unlock(&p->lock);
+	/*HERE*/kfree(p);
+}`, true, "f sleeps (mutex_lock)"},
+		{"label a goto before the evidence jumps to", `
+void f(struct s *p)
+{
+	if (p->x)
+		goto skip;
+	mutex_lock(&p->lock);
+	mutex_unlock(&p->lock);
+skip:
+	/*HERE*/kfree(p);
+}`, false, "nothing in f shows it may sleep"},
+		{"typed allocation, default gfp", `
+void f(struct s *p)
+{
+	p->x = kzalloc_obj(*p->x);
+	/*HERE*/kfree(p);
+}`, true, "f sleeps (kzalloc_obj(GFP_KERNEL, by default))"},
+		{"typed allocation, atomic gfp", `
+void f(struct s *p)
+{
+	p->x = kmalloc_objs(*p->x, 4, GFP_ATOMIC);
+	/*HERE*/kfree(p);
+}`, false, "nothing in f shows it may sleep"},
+		{"typed allocation, kernel gfp", `
+void f(struct s *p)
+{
+	p->x = kzalloc_flex(*p->x, items, 4, GFP_KERNEL);
+	/*HERE*/kfree(p);
+}`, true, "f sleeps (kzalloc_flex(GFP_KERNEL))"},
 		{"gfp kernel account", `
 void f(struct s *p)
 {
