@@ -161,14 +161,21 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 		if refused[m] != "" {
 			continue
 		}
+		// viaMacro gives a use to the Macro hook: false when it refuses
+		viaMacro := func(u oracle.Use) bool {
+			es, why := m.Macro(u)
+			if why != "" {
+				refused[m] = why
+				return false
+			}
+			expanded[m] = append(expanded[m], es...)
+			return true
+		}
 		for _, u := range res.Of(m.Key, m.Name) {
 			if change.IsHeader(u.File) && m.Macro != nil {
-				es, why := m.Macro(u)
-				if why != "" {
-					refused[m] = why
+				if !viaMacro(u) {
 					break
 				}
-				expanded[m] = append(expanded[m], es...)
 				continue
 			}
 			if change.IsHeader(u.File) {
@@ -195,12 +202,9 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 				// path, as a macro's argument, with no object before it
 				if x := designatorMacro(f, off); x != nil && m.Macro != nil {
 					u.Expansion = x
-					es, why := m.Macro(u)
-					if why != "" {
-						refused[m] = why
+					if !viaMacro(u) {
 						break
 					}
-					expanded[m] = append(expanded[m], es...)
 					continue
 				}
 				refused[m] = err.Error()
