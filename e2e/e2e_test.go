@@ -152,6 +152,9 @@ func TestEndToEnd(t *testing.T) {
 			if len(leaks) > 0 {
 				t.Logf("klp shadow call sites:\n%s", leakSites(lp.Console))
 			}
+			if l := complaint(lp.Console); l != "" {
+				t.Errorf("the livepatched machine's kernel reported a bug: %s", l)
+			}
 			switch {
 			case lp.LoadError != "":
 				t.Errorf("the rewritten livepatch did not load: %s\n%s", lp.LoadError, tail(lp.Console, 30))
@@ -173,14 +176,25 @@ func TestEndToEnd(t *testing.T) {
 // died (BUG, Oops, general protection fault, panic), without its time
 // stamp.
 func crashLine(console string) string {
+	if l := complaint(console); l != "" {
+		return l
+	}
+	return "the machine did not finish the script"
+}
+
+// complaint returns the first line of a console where the kernel reports
+// a bug it survived or died of (BUG, Oops, WARNING, a general protection
+// fault, a panic, slub_debug's poison and list debugging's corruption
+// reports), without its time stamp, or "".
+func complaint(console string) string {
 	for _, l := range strings.Split(console, "\n") {
-		for _, w := range []string{"BUG:", "Oops:", "general protection fault", "Kernel panic"} {
+		for _, w := range []string{"BUG:", "BUG ", "Oops:", "WARNING:", "general protection fault", "Kernel panic", "Poison overwritten", "list_add corruption", "list_del corruption"} {
 			if i := strings.Index(l, w); i >= 0 {
 				return strings.TrimSpace(l[i:])
 			}
 		}
 	}
-	return "the machine did not finish the script"
+	return ""
 }
 
 // freshWork empties the work directory of a run (kept after it for

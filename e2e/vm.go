@@ -240,16 +240,17 @@ grep -q "Enslaved ifindex" /proc/net/bonding/bond0 || check "no enslaved ifindex
 	},
 	// dummy1's enslave under the livepatch queues bond0's work (bond0 was
 	// opened before the load: the shadow's constructor initialises it),
-	// which prints the slave count fifteen seconds later. The teardown
+	// which prints the slave count ten seconds later. The teardown
 	// enslaves dummy1 again just before the leak check disables the
-	// livepatch (six seconds later): the work is pending then, and the
-	// post-unpatch callback must cancel it before it frees the shadow
-	// (slub_debug poisons freed memory: the timer left on it would crash the
-	// machine during the leak check).
+	// livepatch (six seconds later, unpatched within a second): the work
+	// is pending then, and the post-unpatch callback must cancel it before
+	// it frees the shadow. Left pending, its timer would fire on freed,
+	// poisoned memory (slub_debug) during the leak check, before the
+	// machine stops: a crash or a corruption report the test fails on.
 	"work": {
 		Setup: "echo +dummy0 > /sys/class/net/bond0/bonding/slaves",
 		Script: `echo +dummy1 > /sys/class/net/bond0/bonding/slaves
-sleep 17
+sleep 12
 check "slave count notes: $(dmesg | grep -c 'now has 2 slaves')"`,
 		Teardown: `echo -dummy1 > /sys/class/net/bond0/bonding/slaves
 echo +dummy1 > /sys/class/net/bond0/bonding/slaves`,

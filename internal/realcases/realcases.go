@@ -469,7 +469,7 @@ var All = []*Case{
 				"\tstruct   delayed_work slave_arr_work;\n\tstruct   delayed_work slave_count_work;\n")
 			m := "drivers/net/bonding/bond_main.c"
 			e.Replace(m, "\t/* enslave is successful */\n\tbond_queue_slave_event(new_slave);\n",
-				"\t/* enslave is successful */\n\tbond_queue_slave_event(new_slave);\n\tqueue_delayed_work(bond->wq, &bond->slave_count_work, 15 * HZ);\n")
+				"\t/* enslave is successful */\n\tbond_queue_slave_event(new_slave);\n\tqueue_delayed_work(bond->wq, &bond->slave_count_work, 10 * HZ);\n")
 			e.Replace(m, "\tINIT_DELAYED_WORK(&bond->slave_arr_work, bond_slave_arr_handler);\n",
 				"\tINIT_DELAYED_WORK(&bond->slave_arr_work, bond_slave_arr_handler);\n\tINIT_DELAYED_WORK(&bond->slave_count_work, bond_slave_count_notify);\n")
 			e.Replace(m, "\tcancel_delayed_work_sync(&bond->slave_arr_work);\n",
