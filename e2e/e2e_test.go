@@ -155,6 +155,9 @@ func TestEndToEnd(t *testing.T) {
 			if l := complaint(lp.Console); l != "" {
 				t.Errorf("the livepatched machine's kernel reported a bug: %s", l)
 			}
+			if i := strings.Index(lp.Console, "unpatching complete"); beh.Quiet != "" && (i < 0 || strings.Contains(lp.Console[i:], beh.Quiet)) {
+				t.Errorf("%q on the console after the livepatch was disabled (or it never was): the livepatch's code ran after its disable", beh.Quiet)
+			}
 			switch {
 			case lp.LoadError != "":
 				t.Errorf("the rewritten livepatch did not load: %s\n%s", lp.LoadError, tail(lp.Console, 30))

@@ -478,7 +478,7 @@ var All = []*Case{
 				"/*-------------------------- Device entry points ----------------------------*/\n\n"+
 					"static void bond_slave_count_notify(struct work_struct *work)\n{\n"+
 					"\tstruct bonding *bond = container_of(work, struct bonding, slave_count_work.work);\n\n"+
-					"\tnetdev_info(bond->dev, \"now has %d slaves\\n\", bond->slave_cnt);\n}\n")
+					"\tnetdev_notice(bond->dev, \"now has %d slaves\\n\", bond->slave_cnt);\n}\n")
 		},
 		Resolves: []string{"shadow"},
 		Structs:  []string{"struct bonding"},
