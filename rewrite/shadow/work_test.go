@@ -20,11 +20,20 @@ func TestWorkOutputCompiles(t *testing.T) {
 		t.Fatal("gcc is needed: " + err.Error())
 	}
 	tree := rewritetest.TreeDir(t, "conn")
-	data, err := os.ReadFile("testdata/work-delayed/output.patch")
+	for _, c := range []string{"work-delayed", "work-plain"} {
+		compileOutput(t, gcc, tree, "testdata/"+c+"/output.patch")
+	}
+}
+
+// compileOutput applies a case's output patch to copies of the files it
+// changes and compiles each with the tree's headers.
+func compileOutput(t *testing.T, gcc, tree, out string) {
+	t.Helper()
+	data, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := patch.Read("output.patch", data, patch.Options{Strip: -1})
+	set, err := patch.Read(out, data, patch.Options{Strip: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +54,7 @@ func TestWorkOutputCompiles(t *testing.T) {
 			}
 			cmd := exec.Command(gcc, "-fsyntax-only", "-Wall", "-Werror", "-nostdinc", "-I", filepath.Join(tree, "include"), dst)
 			if msg, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("%s does not compile: %v\n%s", f.Path(), err, msg)
+				t.Errorf("%s: %s does not compile: %v\n%s", out, f.Path(), err, msg)
 			}
 		}
 	}
