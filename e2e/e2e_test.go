@@ -290,12 +290,16 @@ func lastMeaningful(s string) string {
 		}
 		return l
 	}
-	// The first real error (objtool's, the compiler's), not the trap line
-	// klp-build prints when a step fails.
-	for _, l := range strings.Split(s, "\n") {
-		l = strings.TrimSpace(l)
-		if strings.Contains(l, "error") && !strings.HasPrefix(l, "error: klp-build: line ") {
-			return clip(l)
+	// The first real error (objtool's, the compiler's), not klp-build's
+	// own lines about a failed step ("error: klp-build: objtool klp diff
+	// failed", the trap line), which objtool's own may follow in the log:
+	// its output reaches the log through a process substitution.
+	for _, own := range []bool{false, true} {
+		for _, l := range strings.Split(s, "\n") {
+			l = strings.TrimSpace(l)
+			if strings.Contains(l, "error") && !strings.HasPrefix(l, "error: klp-build: line ") && (own || !strings.HasPrefix(l, "error: klp-build:")) {
+				return clip(l)
+			}
 		}
 	}
 	for _, l := range reverse(strings.Split(strings.TrimSpace(s), "\n")) {

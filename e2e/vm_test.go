@@ -1,6 +1,9 @@
 package e2e
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestLoadFailureNamesTheCause(t *testing.T) {
 	console := `[    3.99] livepatch: enabling patch 'livepatch_up_seed'
@@ -31,5 +34,18 @@ Layouts (DWARF, base -> patched):
 		"changes bonding:bond_commit_link_state, which has no ftrace entry (its livepatch cannot load)"
 	if got := upstreamVerdict(verify); got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// klp-build's own line about a failed step may come before objtool's in
+// its log: the message shown is objtool's.
+func TestLastMeaningful(t *testing.T) {
+	log := "building\nerror: klp-build: objtool klp diff failed\nerror: klp-build: line 738: '( cd ... )'\n" +
+		"drivers/net/bonding/bonding.o: error: objtool: bond_start_xmit+0x115: unsupported static branch key bond_bcast_neigh_enabled.\n"
+	if got := lastMeaningful(log); !strings.Contains(got, "unsupported static branch key") {
+		t.Errorf("got %q", got)
+	}
+	if got := lastMeaningful("x\nerror: klp-build: objtool klp diff failed\n"); got != "error: klp-build: objtool klp diff failed" {
+		t.Errorf("without objtool's line, klp-build's: got %q", got)
 	}
 }
