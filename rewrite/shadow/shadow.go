@@ -301,7 +301,11 @@ func run(p *rewrite.Pass) error {
 		m.Entry.Placement = "shadow: id " + pl.id
 		var facts []string
 		if wp := pl.work; wp != nil {
-			facts = append(facts, fmt.Sprintf("objects created before the livepatch get the work, initialised with %s(), on first use. A shadow another object left behind at the same address holds an idle work (upstream cancels the work before its object goes, as the member goes with it) and that address as its object, so the next object there finds it as upstream's %s() leaves it. When the livepatch is disabled, %s() waits for every pending work (%s) before the shadows are freed, so none runs on freed memory or in an unloaded module", wp.fn, wp.init, wp.cancelAll, wp.typ.cancel))
+			stop := fmt.Sprintf("%s() waits for every pending work (%s) before the shadows are freed, so none runs on freed memory or in an unloaded module", wp.cancelAll, wp.stop)
+			if wp.stop == wp.typ.cancel {
+				stop += fmt.Sprintf(" (this tree has no %s(): a work function of the livepatch still running at the disable could queue another object's work again after it was cancelled, a window the engineer closes, where the work functions queue one another, by cancelling in passes until none is pending)", wp.typ.disable)
+			}
+			facts = append(facts, fmt.Sprintf("objects created before the livepatch get the work, initialised with %s(), on first use. A shadow another object left behind at the same address holds an idle work (upstream cancels the work before its object goes, as the member goes with it) and that address as its object, so the next object there finds it as upstream's %s() leaves it. When the livepatch is disabled, %s", wp.fn, wp.init, stop))
 		} else if pl.ptr {
 			facts = append(facts, "objects created before the livepatch get the member, initialised, on first use")
 		} else {
@@ -392,6 +396,37 @@ func referenceCall(f *ast.File, a *cexpr.Access) (string, bool) {
 	return "", false
 }
 
+// changes reports whether the variable at toks[i] may be changed there:
+// assigned (=, op=), incremented or decremented, its address taken,
+// declared anew (a declaration shadows it), or handed to an iterator
+// macro (list_for_each_entry(pos, ...) assigns pos).
+func changes(toks []ast.Token, i int) bool {
+	if i+1 < len(toks) {
+		switch n := toks[i+1].Text; {
+		case n == "++" || n == "--":
+			return true
+		case n == "=" || len(n) >= 2 && strings.HasSuffix(n, "=") && n != "==" && n != "!=" && n != "<=" && n != ">=":
+			return true
+		}
+	}
+	if i+1 < len(toks) && (toks[i+1].Text == "->" || toks[i+1].Text == "." || toks[i+1].Text == "[") {
+		return false // "&f->m", "++f->n", "*f->p": what the prefix takes is a member
+	}
+	if i > 0 {
+		switch p := toks[i-1]; {
+		case p.Text == "++" || p.Text == "--" || p.Text == "&" && (i < 2 || toks[i-2].Kind != ast.Ident && toks[i-2].Text != ")" && toks[i-2].Text != "]"):
+			return true
+		case p.Text == "*" || p.Kind == ast.Ident && p.Text != "return" && p.Text != "sizeof" && p.Text != "case":
+			return true // "struct frag *f", "int f": a declaration
+		case p.Text == "(" || p.Text == ",":
+			if open, _, ok := sites.EnclosingParen(toks, i, 0); ok && open > 0 && strings.Contains(toks[open-1].Text, "for_each") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // writtenBefore reports whether the statement "obj->m = ...;" of the
 // access's object and member runs on every path to the access in its
 // function: a statement of a block the access is in (the function body or
@@ -404,9 +439,15 @@ func writtenBefore(f *ast.File, a *cexpr.Access) bool {
 		return false
 	}
 	obj := ast.Tokenize(f.Src[a.Object.Off:a.Object.End])
-	if len(obj) == 0 {
+	if len(obj) == 0 || obj[0].Kind != ast.Ident {
 		return false
 	}
+	for _, t := range obj {
+		if t.Text == "(" {
+			return false // a call: each evaluation may name another object
+		}
+	}
+	base := obj[0].Text
 	op := "."
 	if a.Arrow {
 		op = "->"
@@ -416,6 +457,10 @@ func writtenBefore(f *ast.File, a *cexpr.Access) bool {
 	written := map[int]bool{} // the open blocks a write of the member is a statement of
 	parens := 0
 	for i := 0; i < len(toks) && toks[i].Off < a.Full.Off; i++ {
+		if toks[i].Text == base && changes(toks, i) {
+			clear(written) // the object's variable may name another object now
+			continue
+		}
 		switch toks[i].Text {
 		case "{":
 			open = append(open, i)
@@ -439,10 +484,6 @@ func writtenBefore(f *ast.File, a *cexpr.Access) bool {
 		// a statement starts at i
 		if toks[i].Text == "case" || toks[i].Text == "default" || toks[i].Kind == ast.Ident && i+1 < len(toks) && toks[i+1].Text == ":" {
 			clear(written) // a jump target: a path that skips the writes
-			continue
-		}
-		if toks[i].Text == obj[0].Text && i+1 < len(toks) && toks[i+1].Text == "=" {
-			clear(written) // the object's variable changes
 			continue
 		}
 		k := i
@@ -542,15 +583,28 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 		}
 		if wt, ok := workTypes[pl.typ]; ok && len(decl.Array) == 0 {
 			wp, why := planWork(p, pl, wt)
+			if _, pinned := p.Options.ShadowIDs[m.Key+"."+m.Name]; pinned && why == "" {
+				// a cumulative step, or an id the engineer shares
+				why = "its shadow id is pinned (an earlier livepatch of the series, or --shadow-id): the shadows that livepatch made hold its module's work function and list, and atomic replace runs none of its callbacks, so its pending works would outlive its module"
+			}
 			if why != "" {
 				pl.manual = "initialise the work of objects created before the livepatch (a shadow constructor that runs the work's init) and get back to the object from it (a pointer in the shadow), or keep the member another way"
 				pl.workWhy = why
+				if strings.HasPrefix(why, "its shadow id is pinned") {
+					pl.manual = "in this livepatch's pre-patch callback, cancel each work the earlier livepatch's shadows hold and initialise it with this module's function, or disable the earlier livepatch instead of replacing it"
+				}
 				m.Check = func(string, *cexpr.Access) string { return why }
 				m.Macro = func(oracle.Use) ([]edit.Edit, string) { return nil, why }
 			} else {
 				pl.work = wp
 				m.Includes = append(m.Includes, "linux/list.h", "linux/spinlock.h", "linux/workqueue.h")
 				m.Check = workCheck(p, pl, m.Check)
+				m.Confirm = func() string {
+					if wp.initUses == 0 {
+						return fmt.Sprintf("the compiler finds no %s(&obj->%s, %s) of this struct in the patched code (the one kprewrite read in %s initialises another object): objects created before the livepatch would need a work function kprewrite does not know", wp.init, m.Name, wp.fn, wp.file)
+					}
+					return ""
+				}
 				m.Replace = workReplace(p, pl)
 				m.Macro = workMacro(p, pl)
 			}

@@ -45,16 +45,23 @@ import (
 type workType struct {
 	inits  []string
 	cancel string
+	// disable is the call that cancels a work and makes it refuse to be
+	// queued again (Linux 6.10): the unpatch callback uses it where the
+	// tree has it, so a work function of the livepatch still running at
+	// the disable cannot queue a work again after it was cancelled
+	disable string
 }
 
 var workTypes = map[string]workType{
-	"struct work_struct":  {inits: []string{"INIT_WORK"}, cancel: "cancel_work_sync"},
-	"struct delayed_work": {inits: []string{"INIT_DELAYED_WORK", "INIT_DEFERRABLE_WORK"}, cancel: "cancel_delayed_work_sync"},
+	"struct work_struct":  {inits: []string{"INIT_WORK"}, cancel: "cancel_work_sync", disable: "disable_work_sync"},
+	"struct delayed_work": {inits: []string{"INIT_DELAYED_WORK", "INIT_DEFERRABLE_WORK"}, cancel: "cancel_delayed_work_sync", disable: "disable_delayed_work_sync"},
 }
 
 // workPlan is how a work member lives in its shadow.
 type workPlan struct {
 	typ       workType
+	stop      string // what the unpatch callback calls on each work: disable, or cancel
+	initUses  int    // upstream's init statements of the member the compiler found
 	init, fn  string // upstream's init macro and the work function it names
 	fnDecl    string // the function's declaration, for the constructor
 	file      string // the file that defines the function: the code lives there
@@ -66,7 +73,6 @@ type workPlan struct {
 	reinit    string // what upstream's init becomes
 	owner     string // the object a work belongs to
 	cancelAll string
-	done      map[string]bool // container_of invocations already rewritten
 }
 
 // planWork finds upstream's init of a work member in the patched files and
@@ -103,12 +109,16 @@ func planWork(p *rewrite.Pass, pl *plan, wt workType) (*workPlan, string) {
 	if fn == nil {
 		return nil, fmt.Sprintf("%s(..., %s) in %s names a function that file does not define: the shadow's constructor must name it there", found[0].init, found[0].fn, found[0].file)
 	}
+	stop := wt.cancel
+	if strings.Contains(string(p.File("include/linux/workqueue.h")), wt.disable+"(") {
+		stop = wt.disable
+	}
 	base := member.TagOf(m.Key) + "_" + m.Name
-	wp := &workPlan{typ: wt, init: found[0].init, fn: found[0].fn, file: found[0].file,
+	wp := &workPlan{typ: wt, stop: stop, init: found[0].init, fn: found[0].fn, file: found[0].file,
 		fnDecl: f.Normalized(fn.Header) + ";",
 		data:   p.UniqueName(base + "_shadow"), list: p.UniqueName(base + "_list"), lock: p.UniqueName(base + "_lock"),
 		ctor: p.UniqueName(base + "_ctor"), dtor: p.UniqueName(base + "_dtor"), reinit: p.UniqueName(base + "_init"),
-		owner: p.UniqueName(base + "_owner"), cancelAll: p.UniqueName(base + "_cancel_all"), done: map[string]bool{}}
+		owner: p.UniqueName(base + "_owner"), cancelAll: p.UniqueName(base + "_cancel_all")}
 	return wp, ""
 }
 
@@ -151,7 +161,7 @@ func workCode(pl *plan) string {
 	fmt.Fprintf(&b, "\tspin_lock_irqsave(&%s, flags);\n", wp.lock)
 	fmt.Fprintf(&b, "\tfor (;;) {\n%s\n", gen.Call("\t\t", "w = list_first_entry_or_null", []string{"&" + wp.list, "struct " + wp.data, "node"}, ";"))
 	fmt.Fprintf(&b, "\t\tif (!w)\n\t\t\tbreak;\n")
-	fmt.Fprintf(&b, "\t\tlist_del_init(&w->node);\n\t\tspin_unlock_irqrestore(&%s, flags);\n\t\t%s(&w->work);\n\t\tspin_lock_irqsave(&%s, flags);\n\t}\n", wp.lock, wp.typ.cancel, wp.lock)
+	fmt.Fprintf(&b, "\t\tlist_del_init(&w->node);\n\t\tspin_unlock_irqrestore(&%s, flags);\n\t\t%s(&w->work);\n\t\tspin_lock_irqsave(&%s, flags);\n\t}\n", wp.lock, wp.stop, wp.lock)
 	fmt.Fprintf(&b, "\tspin_unlock_irqrestore(&%s, flags);\n}\n", wp.lock)
 	return b.String()
 }
@@ -184,7 +194,11 @@ func workCheck(p *rewrite.Pass, pl *plan, check func(string, *cexpr.Access) stri
 	return func(file string, a *cexpr.Access) string {
 		src := p.File(file)
 		if _, _, ok := initStatement(p, pl, file, src, a); ok {
+			wp.initUses++
 			return "" // becomes the re-initialisation: nothing allocated
+		}
+		if mac := initMacro(p, file, a); mac != "" {
+			return fmt.Sprintf("%s:%d initialises the work (%s) in a form kprewrite does not read, not as \"%s(&obj->%s, %s);\"", file, a.Line, mac, wp.init, pl.m.Name, wp.fn)
 		}
 		if off, ok := containerOf(p, file, src, a); ok {
 			_, why := workContainer(p, pl, file, off)
@@ -195,6 +209,21 @@ func workCheck(p *rewrite.Pass, pl *plan, check func(string, *cexpr.Access) stri
 		}
 		return check(file, a)
 	}
+}
+
+// initMacro names the INIT_*WORK macro whose argument holds the access,
+// or "".
+func initMacro(p *rewrite.Pass, file string, a *cexpr.Access) string {
+	f := p.Parse(file)
+	toks := sites.CodeTokens(f)
+	open, _, ok := sites.EnclosingParen(toks, sites.TokenAt(toks, a.Full.Off), 0)
+	if !ok || open == 0 {
+		return ""
+	}
+	if name := toks[open-1].Text; strings.Contains(name, "INIT_") && strings.Contains(name, "WORK") {
+		return name
+	}
+	return ""
 }
 
 // initStatement returns the byte range of "INIT(&obj->m, fn);" around the

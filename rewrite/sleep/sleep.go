@@ -171,13 +171,32 @@ func scan(f *ast.File, fn *ast.Func, off, depth int, seen map[string]bool, heade
 	exitAfter := false // a return or goto between the point and here
 	before, after := "", ""
 	beforeAt := -1 // the token of the evidence before the point
-	// the first goto of each label: a label after the evidence is reached
-	// only through it when no goto before it jumps there
-	firstGoto := map[string]int{}
-	for i := len(toks) - 2; i >= 0; i-- {
-		if toks[i].Text == "goto" && toks[i+1].Kind == ast.Ident {
-			firstGoto[toks[i+1].Text] = i
+	// the gotos of each label, and the labels whose address is taken
+	// (&&label, a computed goto's target): a label after the evidence keeps
+	// it only when every goto to it is visible and lies between the
+	// evidence and the label (one before the evidence jumps past it; one
+	// after the label may be reached by a path that did)
+	gotos := map[string][]int{}
+	computed := false
+	for i := 0; i+1 < len(toks); i++ {
+		switch {
+		case toks[i].Text == "goto" && toks[i+1].Kind == ast.Ident:
+			gotos[toks[i+1].Text] = append(gotos[toks[i+1].Text], i)
+		case toks[i].Text == "goto" || toks[i].Text == "&&" && toks[i+1].Kind == ast.Ident && (i == 0 || toks[i-1].Kind != ast.Ident && toks[i-1].Text != ")" && toks[i-1].Text != "]"):
+			computed = true
 		}
+	}
+	keepsEvidence := func(label string, at int) bool {
+		gs := gotos[label]
+		if computed || len(gs) == 0 {
+			return false // reached from a macro's goto, an asm goto, a computed goto
+		}
+		for _, g := range gs {
+			if g < beforeAt || g > at {
+				return false
+			}
+		}
+		return true
 	}
 	evidence := func(i int, what string) {
 		t := toks[i]
@@ -226,8 +245,8 @@ func scan(f *ast.File, fn *ast.Func, off, depth int, seen map[string]bool, heade
 			continue
 		}
 		if toks[i+1].Text == ":" && isLabel(toks, i) {
-			if g, ok := firstGoto[t.Text]; !reached && ok && g < beforeAt {
-				before = "" // a goto jumps past the evidence to the point
+			if !reached && before != "" && !keepsEvidence(t.Text, i) {
+				before = "" // a goto may jump past the evidence to the point
 			}
 			continue
 		}

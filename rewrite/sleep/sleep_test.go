@@ -74,6 +74,27 @@ void f(struct s *p)
 skip:
 	/*HERE*/kfree(p);
 }`, false, "nothing in f shows it may sleep"},
+		{"label a later goto reaches from a path around the evidence", `
+void f(struct s *p)
+{
+	if (p->x)
+		goto late;
+	mutex_lock(&p->lock);
+	mutex_unlock(&p->lock);
+again:
+	/*HERE*/kfree(p);
+	return;
+late:
+	goto again;
+}`, false, "nothing in f shows it may sleep"},
+		{"label no visible goto reaches", `
+void f(struct s *p)
+{
+	mutex_lock(&p->lock);
+	mutex_unlock(&p->lock);
+out:
+	/*HERE*/kfree(p);
+}`, false, "nothing in f shows it may sleep"},
 		{"typed allocation, default gfp", `
 void f(struct s *p)
 {
