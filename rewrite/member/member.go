@@ -705,6 +705,9 @@ func designatorMacro(f *ast.File, off int) *oracle.Expansion {
 		case ")", "]":
 			depth++
 		case "[":
+			if depth == 0 {
+				return nil // a subscript holds the name, not a macro's argument list
+			}
 			depth--
 		case "(":
 			if depth > 0 {

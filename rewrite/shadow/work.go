@@ -267,7 +267,11 @@ func workMacro(p *rewrite.Pass, pl *plan) func(u oracle.Use) ([]edit.Edit, strin
 	return func(u oracle.Use) ([]edit.Edit, string) {
 		x := u.Expansion
 		if x == nil || change.IsHeader(x.File) || x.Macro != "container_of" {
-			return nil, fmt.Sprintf("used in a header (%s:%d), not through a container_of() of a .c file: code there gets back to the object from the member's address", u.File, u.Line)
+			where := fmt.Sprintf("%s:%d", u.File, u.Line)
+			if x != nil {
+				where = fmt.Sprintf("%s() at %s:%d", x.Macro, x.File, x.Line)
+			}
+			return nil, fmt.Sprintf("%s names the member other than through a container_of() of a .c file: code there gets back to the object from the member's address", where)
 		}
 		at := fmt.Sprintf("%s:%d:%d", x.File, x.Line, x.Col)
 		if done[at] {
