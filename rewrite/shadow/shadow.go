@@ -583,16 +583,14 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 		}
 		if wt, ok := workTypes[pl.typ]; ok && len(decl.Array) == 0 {
 			wp, why := planWork(p, pl, wt)
+			manual := "initialise the work of objects created before the livepatch (a shadow constructor that runs the work's init) and get back to the object from it (a pointer in the shadow), or keep the member another way"
 			if _, pinned := p.Options.ShadowIDs[m.Key+"."+m.Name]; pinned && why == "" {
 				// a cumulative step, or an id the engineer shares
 				why = "its shadow id is pinned (an earlier livepatch of the series, or --shadow-id): the shadows that livepatch made hold its module's work function and list, and atomic replace runs none of its callbacks, so its pending works would outlive its module"
+				manual = "in this livepatch's pre-patch callback, cancel each work the earlier livepatch's shadows hold and initialise it with this module's function, or disable the earlier livepatch instead of replacing it"
 			}
 			if why != "" {
-				pl.manual = "initialise the work of objects created before the livepatch (a shadow constructor that runs the work's init) and get back to the object from it (a pointer in the shadow), or keep the member another way"
-				pl.workWhy = why
-				if strings.HasPrefix(why, "its shadow id is pinned") {
-					pl.manual = "in this livepatch's pre-patch callback, cancel each work the earlier livepatch's shadows hold and initialise it with this module's function, or disable the earlier livepatch instead of replacing it"
-				}
+				pl.manual, pl.workWhy = manual, why
 				m.Check = func(string, *cexpr.Access) string { return why }
 				m.Macro = func(oracle.Use) ([]edit.Edit, string) { return nil, why }
 			} else {

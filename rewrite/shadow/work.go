@@ -177,8 +177,7 @@ func workReplace(p *rewrite.Pass, pl *plan) func(string, []byte, *cexpr.Access) 
 			return off, end, pl.work.reinit + "(" + cexpr.AddressOf(obj, a.Arrow) + ");", true
 		}
 		if off, ok := containerOf(p, file, src, a); ok {
-			e, why := workContainer(p, pl, file, off)
-			if why == "" && e.Off >= 0 {
+			if e, why := workContainer(p, pl, file, off); why == "" {
 				return e.Off, e.End, e.Text, true
 			}
 		}

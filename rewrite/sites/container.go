@@ -43,7 +43,7 @@ func containerWrites(p *rewrite.Pass, st *Site, field string, members []string, 
 		switch {
 		case harmless(cs):
 			continue
-		case static(p, cs):
+		case StaticStorage(p, cs):
 			continue // static storage: never freed
 		case cs.Kind == Embedded:
 			ok, why := containerWrites(p, cs, field, members, depth-1)
@@ -94,9 +94,7 @@ func harmless(cs *Site) bool {
 // storage, made once and never freed: a global, or an array outside
 // functions that is not itself a member of a struct (an array member is
 // made with its own container).
-func StaticStorage(p *rewrite.Pass, cs *Site) bool { return static(p, cs) }
-
-func static(p *rewrite.Pass, cs *Site) bool {
+func StaticStorage(p *rewrite.Pass, cs *Site) bool {
 	if cs.Kind == Global {
 		return true
 	}
@@ -155,7 +153,7 @@ func ContainerOf(p *rewrite.Pass, st *Site) (*Container, string) {
 	c := &Container{Tag: outer.Name, Field: m[1]}
 	for _, cs := range made {
 		switch {
-		case harmless(cs), static(p, cs):
+		case harmless(cs), StaticStorage(p, cs):
 		case cs.Kind == Heap && cs.Fn != "" && cs.Unfit == "":
 			c.Sites = append(c.Sites, cs)
 		default:

@@ -191,7 +191,7 @@ func CreationValue(p *rewrite.Pass, header, tag, member string) Value {
 			zeroed = append(zeroed, fmt.Sprintf("%s in %s (%s)", st, st.Fn, st.Alloc))
 			continue
 		case Array:
-			if static(p, st) {
+			if StaticStorage(p, st) {
 				zeroed = append(zeroed, st.String()+" (static storage)")
 				continue
 			}

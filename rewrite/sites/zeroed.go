@@ -55,7 +55,7 @@ func AllZeroed(p *rewrite.Pass, header, tag string) ZeroProof {
 			}
 		case Array:
 			switch {
-			case static(p, st):
+			case StaticStorage(p, st):
 				good = append(good, st.String()+" (static storage)")
 			case st.Fn == "":
 				bad = append(bad, st.String()+" (an array member of a struct: made with its container)")
