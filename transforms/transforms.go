@@ -9,6 +9,7 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite/enums"
 	"github.com/kprewrite/kprewrite/rewrite/exports"
 	"github.com/kprewrite/kprewrite/rewrite/flagback"
+	"github.com/kprewrite/kprewrite/rewrite/flagmask"
 	"github.com/kprewrite/kprewrite/rewrite/header2c"
 	"github.com/kprewrite/kprewrite/rewrite/hole"
 	"github.com/kprewrite/kprewrite/rewrite/ifcond"
@@ -30,7 +31,8 @@ import (
 
 // All returns the transforms in pipeline order: definitions moved unchanged
 // between headers stay where they were first, a header the patch deletes
-// stays whole, header code moves into the
+// stays whole, flags the patch only re-encodes keep the running kernel's
+// encoding, header code moves into the
 // .c files, a removed member whose state upstream moves into a flag
 // bit stays and takes the patched code's operations on that bit (one
 // whose state moves into a new enum member keeps it, through accessors), new
@@ -53,6 +55,7 @@ func All() []*rewrite.Transform {
 	return []*rewrite.Transform{
 		moved.Transform,
 		keepheader.Transform,
+		flagmask.Transform,
 		header2c.Transform,
 		flagback.Transform,
 		recode.Transform,

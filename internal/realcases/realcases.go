@@ -374,6 +374,33 @@ var All = []*Case{
 		Reports:  []string{"objects that exist when the livepatch loads keep their state: they hold it in pressure"},
 	},
 	{
+		Name:    "flagmask",
+		Subject: "genetlink: Use internal flags for multicast groups",
+		Doc: "The 6.1 stable series' genetlink change (upstream 4d54cc3211): the multicast groups get\n" +
+			"their own flags, GENL_MCAST_CAP_NET_ADMIN in GENL_UNS_ADMIN_PERM's place and\n" +
+			"GENL_MCAST_CAP_SYS_ADMIN for the cap_sys_admin bitfield, which the struct loses. The\n" +
+			"families' group tables are const data registered long ago; the rewrite keeps the\n" +
+			"running kernel's encoding in genl_bind(), which then compiles to the running kernel's.\n" +
+			"The pristine tree has the change: the base is the tree with it undone.",
+		Base: func(e *Editor) {
+			h := "include/net/genetlink.h"
+			e.Replace(h, "/* Binding to multicast group requires %CAP_NET_ADMIN */\n#define GENL_MCAST_CAP_NET_ADMIN\tBIT(0)\n/* Binding to multicast group requires %CAP_SYS_ADMIN */\n#define GENL_MCAST_CAP_SYS_ADMIN\tBIT(1)\n\n", "")
+			e.Replace(h, " * @flags: GENL_MCAST_* flags\n", " * @flags: GENL_* flags (%GENL_ADMIN_PERM or %GENL_UNS_ADMIN_PERM)\n * @cap_sys_admin: whether %CAP_SYS_ADMIN is required for binding\n")
+			e.Replace(h, "\tu8\t\t\tflags;\n};\n\nstruct genl_ops;", "\tu8\t\t\tflags;\n\tu8\t\t\tcap_sys_admin:1;\n};\n\nstruct genl_ops;")
+			e.Replace("net/netlink/genetlink.c", "if ((grp->flags & GENL_MCAST_CAP_NET_ADMIN) &&", "if ((grp->flags & GENL_UNS_ADMIN_PERM) &&")
+			e.Replace("net/netlink/genetlink.c", "if ((grp->flags & GENL_MCAST_CAP_SYS_ADMIN) &&", "if (grp->cap_sys_admin &&")
+			e.Replace("net/core/drop_monitor.c", "{ .name = \"events\", .flags = GENL_MCAST_CAP_SYS_ADMIN, },", "{ .name = \"events\", .cap_sys_admin = 1 },")
+			e.Replace("net/psample/psample.c", "\t\t\t\t      .flags = GENL_MCAST_CAP_NET_ADMIN, },", "\t\t\t\t      .flags = GENL_UNS_ADMIN_PERM },")
+			e.Replace("net/mptcp/pm_netlink.c", "\t\t\t\t\t    .flags = GENL_MCAST_CAP_NET_ADMIN,\n", "\t\t\t\t\t    .flags = GENL_UNS_ADMIN_PERM,\n")
+			e.Replace("fs/smb/client/netlink.c", "\t\t.flags = GENL_ADMIN_PERM,\n\t\t.validate", "\t\t.validate")
+			e.Replace("fs/smb/client/netlink.c", "\t[CIFS_GENL_MCGRP_SWN] = {\n\t\t.name = CIFS_GENL_MCGRP_SWN_NAME,\n\t\t.flags = GENL_MCAST_CAP_NET_ADMIN,\n\t},\n",
+				"\t[CIFS_GENL_MCGRP_SWN] = { .name = CIFS_GENL_MCGRP_SWN_NAME },\n")
+		},
+		Resolves: []string{"flagmask"},
+		Structs:  []string{"struct genl_multicast_group"},
+		Reports:  []string{"GENL_MCAST_CAP_NET_ADMIN takes GENL_UNS_ADMIN_PERM's place", "upstream moves its state into mask GENL_MCAST_CAP_SYS_ADMIN of flags"},
+	},
+	{
 		Name:    "shadow",
 		Subject: "fork: give each task a new pid number",
 		Doc: "A naive version of kpatch's \"newpid\" example: int newpid in struct task_struct, set from\n" +

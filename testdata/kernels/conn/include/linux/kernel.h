@@ -21,5 +21,6 @@
 #define EINVAL		22
 #define ENOMEM		12
 #define EBUSY		16
+#define EPERM		1
 
 #endif
