@@ -184,6 +184,33 @@ func run(p *rewrite.Pass) error {
 			byFile[u.file] = append(byFile[u.file], repl{u.off, u.end, text})
 		}
 	}
+	// a patched file the config does not build: only its data, which
+	// needs no compiler to read, takes the old encoding too, so that the
+	// patch stays one encoding for a config that builds it
+	for _, file := range p.Touched() {
+		if !strings.HasSuffix(file, ".c") || slices.Contains(srcs, file) || p.Original(file) == nil || p.File(file) == nil {
+			continue
+		}
+		f := p.Parse(file)
+		toks := sites.CodeTokens(f)
+		for i, t := range toks {
+			if t.Kind != ast.Ident || f.FuncAt(t.Off) != nil {
+				continue
+			}
+			if r, ok := renames[t.Text]; ok {
+				byFile[file] = append(byFile[file], repl{t.Off, t.End, r.old})
+				continue
+			}
+			for _, m := range ms {
+				if t.Text != m.mask || i < 2 || toks[i-2].Text != m.word {
+					continue
+				}
+				if u, why := maskAt(f, toks, i-2); why == "" && u.init {
+					byFile[file] = append(byFile[file], repl{u.off, u.end, "." + m.entry.Change.Member + " = 1"})
+				}
+			}
+		}
+	}
 	rewritten := map[string][]byte{} // file -> its text after the replacements
 	for _, file := range slices.Sorted(maps.Keys(byFile)) {
 		rs := byFile[file]
