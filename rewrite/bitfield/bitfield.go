@@ -481,7 +481,7 @@ func accessors(m *member.Member, pl *placement) string {
 	prefix := strings.ToUpper(tag + "_" + m.Name)
 	unitM, shiftM, maskM := prefix+"_UNIT", prefix+"_SHIFT", prefix+"_MASK"
 	unit := unitTypes[pl.unitSize]
-	typ := strings.TrimSpace(pl.typ)
+	typ := member.FullIntType(pl.typ)
 	isBool := typ == "bool" || typ == "_Bool"
 	signed := ast.SignedType(typ)
 	bits := fmt.Sprintf("bit %d", pl.shift)

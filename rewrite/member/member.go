@@ -680,6 +680,20 @@ func ReadType(typ string, width int64) string {
 	return typ
 }
 
+// FullIntType spells a member's type as kernel style wants it in the
+// generated code: "unsigned int" for a bare "unsigned" (checkpatch's
+// UNSPECIFIED_INT), "int" for a bare "signed".
+func FullIntType(typ string) string {
+	switch t := strings.TrimSpace(typ); ast.TypeSpelling(t) {
+	case "unsigned":
+		return strings.Replace(t, "unsigned", "unsigned int", 1)
+	case "signed":
+		return strings.Replace(t, "signed", "int", 1)
+	default:
+		return t
+	}
+}
+
 // chainedName returns the member name after the "->" or "." that follows
 // offset end in f, or "".
 func chainedName(f *ast.File, end int) string {

@@ -52,6 +52,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
@@ -524,7 +525,7 @@ var scalarRE = regexp.MustCompile(`^((const |volatile )*(unsigned |signed )?(cha
 func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 	decl := m.Change.PostMember
 	tag := member.TagOf(m.Key)
-	pl := &plan{m: m, typ: strings.TrimSpace(decl.Type)}
+	pl := &plan{m: m, typ: member.FullIntType(decl.Type)}
 	id := ID(m.Key, m.Name)
 	if v, ok := p.Options.ShadowIDs[m.Key+"."+m.Name]; ok {
 		id = v
@@ -794,10 +795,12 @@ func replacedValue(p *rewrite.Pass, pl *plan, decl *ast.Member, later bool) {
 			}
 		}
 		if !v.Known() {
-			n := sites.Value{Evidence: "the getter of a bitfield masks what it gives: the compiler is not asked"}
-			if !decl.IsBitfield() {
+			n := sites.Value{Evidence: "the getter of a signed bitfield masks what it gives: the compiler is not asked"}
+			// a bitfield's candidates are the values its width holds,
+			// which the getter's mask gives back unchanged
+			if cands, ok := widthCandidates(pl, decl); ok {
 				var err error
-				if n, err = sites.Neutral(p, m.Header, pl.typ, reads); err != nil {
+				if n, err = sites.NeutralAmong(p, m.Header, pl.typ, reads, cands); err != nil {
 					// a failure of the environment, recorded: the run stops
 					return "the compiler could not answer what objects created before the livepatch may read: " + err.Error()
 				}
@@ -830,6 +833,25 @@ func replacedValue(p *rewrite.Pass, pl *plan, decl *ast.Member, later bool) {
 		m.Code = strings.Replace(m.Code, before, accessors(pl, decl), 1)
 		return ""
 	}
+}
+
+// widthCandidates are the constants the compiler tries for a member's
+// neutral value: the type's for a whole member (nil: Neutral's own), and
+// for an unsigned bitfield 0, 1 and the largest value its width holds
+// (the getter masks what it gives, so a wider constant would not be what
+// objects read); false for a signed bitfield.
+func widthCandidates(pl *plan, decl *ast.Member) ([]string, bool) {
+	if !decl.IsBitfield() {
+		return sites.Candidates(pl.typ), true
+	}
+	if pl.mask == "" {
+		return nil, false
+	}
+	cands := []string{"0", "1"}
+	if pl.mask != "0x1" {
+		cands = append(cands, pl.mask)
+	}
+	return cands, true
 }
 
 // accessors renders the shadow id and the accessors of a member.
@@ -884,6 +906,11 @@ func accessors(pl *plan, decl *ast.Member) string {
 		}
 		if pl.mask != "" {
 			def = "(" + e + ") & " + pl.mask
+			if n, err := strconv.ParseUint(e, 0, 64); err == nil {
+				if mk, err := strconv.ParseUint(pl.mask, 0, 64); err == nil {
+					def = fmt.Sprint(n & mk) // a constant the width holds, as it is
+				}
+			}
 		}
 		if len(pl.value.Replaced) > 0 && !isConstantExpr(e) {
 			// the expression stood where the member stands now: the

@@ -51,6 +51,9 @@ func Neutral(p *rewrite.Pass, header, typ string, reads []Use) (Value, error) {
 	return NeutralAmong(p, header, typ, reads, candidates(typ))
 }
 
+// Candidates are the constants Neutral tries for a type, zero first.
+func Candidates(typ string) []string { return candidates(typ) }
+
 // NeutralAmong is Neutral with the candidates given, first tried first (a
 // bitfield's: the values its width holds).
 func NeutralAmong(p *rewrite.Pass, header, typ string, reads []Use, cands []string) (Value, error) {
