@@ -299,3 +299,14 @@ func NamesAny(tokens []Token, names map[string]bool) bool {
 	}
 	return false
 }
+
+// Idents lists the identifiers of a text (a macro body, a line), in order.
+func Idents(text string) []string {
+	var out []string
+	for _, t := range Tokenize([]byte(text)) {
+		if t.Kind == Ident {
+			out = append(out, t.Text)
+		}
+	}
+	return out
+}

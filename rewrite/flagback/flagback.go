@@ -224,7 +224,7 @@ func (m *moved) find(p *rewrite.Pass) string {
 		f := p.Parse(file)
 		toks := sites.CodeTokens(f)
 		for _, mac := range f.Macros {
-			if mac.Name != m.flag && !mac.Undef && slices.Contains(macroIdents(mac.Body), m.flag) {
+			if mac.Name != m.flag && !mac.Undef && slices.Contains(ast.Idents(mac.Body), m.flag) {
 				return fmt.Sprintf("%s:%d: the macro %s uses %s: only operations of the patched code's functions are rewritten", file, f.Line(mac.Span.Off), mac.Name, m.flag)
 			}
 		}
@@ -264,17 +264,6 @@ func isEnumerator(f *ast.File, t ast.Token) bool {
 		}
 	}
 	return false
-}
-
-// macroIdents lists the identifiers of a macro body.
-func macroIdents(body string) []string {
-	var out []string
-	for _, t := range ast.Tokenize([]byte(body)) {
-		if t.Kind == ast.Ident {
-			out = append(out, t.Text)
-		}
-	}
-	return out
 }
 
 // direct are the kernel's bit operations on a word, by what they do.

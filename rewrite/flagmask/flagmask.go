@@ -373,7 +373,7 @@ func findRenames(p *rewrite.Pass, srcs []string) map[string]*renamed {
 		f := p.Parse(file)
 		for n, r := range out {
 			for _, mac := range f.Macros {
-				if slices.Contains(idents(mac.Body), n) {
+				if slices.Contains(ast.Idents(mac.Body), n) {
 					bad[n] = true
 				}
 			}
@@ -520,16 +520,6 @@ func sameVar(orig, cur []byte, file, name string) bool {
 		}
 	}
 	return vo != nil && vc != nil && sameCode(string(orig[vo.Span.Off:vo.Span.End]), string(cur[vc.Span.Off:vc.Span.End]))
-}
-
-func idents(body string) []string {
-	var out []string
-	for _, t := range ast.Tokenize([]byte(body)) {
-		if t.Kind == ast.Ident {
-			out = append(out, t.Text)
-		}
-	}
-	return out
 }
 
 // names reports whether span s of f names identifier n in its code.

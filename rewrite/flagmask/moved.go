@@ -36,7 +36,7 @@ func (m *moved) check(p *rewrite.Pass, srcs []string, renames map[string]*rename
 	for _, file := range srcs {
 		f := p.Parse(file)
 		for _, mac := range f.Macros {
-			if slices.Contains(idents(mac.Body), m.mask) {
+			if slices.Contains(ast.Idents(mac.Body), m.mask) {
 				return fmt.Sprintf("%s:%d: the macro %s uses %s: only tests and initializers of the patched code are rewritten", file, f.Line(mac.Span.Off), mac.Name, m.mask)
 			}
 		}
