@@ -920,14 +920,35 @@ func accessors(pl *plan, decl *ast.Member) string {
 	}
 	fmt.Fprintf(&b, "\treturn v ? *v : %s;\n}\n\n", def)
 	fmt.Fprintf(&b, "static inline void %s(%s *s, %s, gfp_t gfp)\n{\n", m.Setter, m.Key, declare(strings.TrimSpace(pl.typ), "val"))
-	head := "\t" + vp + "v = klp_shadow_get_or_alloc("
-	col := 8 + len(head) - 1
-	fmt.Fprintf(&b, "%ss, %s, sizeof(*v),\n%s%sgfp, NULL, NULL);\n\n", head, pl.idMacro, strings.Repeat("\t", col/8), strings.Repeat(" ", col%8))
 	val := "val"
 	if pl.mask != "" {
 		val = "val & " + pl.mask
 	}
-	fmt.Fprintf(&b, "\tif (v)\n\t\t*v = %s;\n}\n", val)
+	if constantDefault(def) {
+		// a write of what the getter gives an object with no shadow
+		// allocates nothing: a hot path that mostly writes the default
+		// (every task's exit) takes no lock and makes no allocation
+		cmp := val
+		if pl.mask != "" {
+			cmp = "(" + val + ")"
+		}
+		fmt.Fprintf(&b, "\t%sv = klp_shadow_get(s, %s);\n\n", vp, pl.idMacro)
+		test := cmp + " == " + def
+		switch def {
+		case "false", "NULL":
+			test = "!" + cmp
+		case "true":
+			test = cmp
+		}
+		fmt.Fprintf(&b, "\tif (!v) {\n\t\tif (%s)\n\t\t\treturn; /* what the getter gives */\n", test)
+		b.WriteString(gen.Call("\t\t", "v = klp_shadow_get_or_alloc", []string{"s", pl.idMacro, "sizeof(*v)", "gfp", "NULL", "NULL"}, ";") + "\n")
+		fmt.Fprintf(&b, "\t\tif (!v)\n\t\t\treturn;\n\t}\n\t*v = %s;\n}\n", val)
+	} else {
+		head := "\t" + vp + "v = klp_shadow_get_or_alloc("
+		col := 8 + len(head) - 1
+		fmt.Fprintf(&b, "%ss, %s, sizeof(*v),\n%s%sgfp, NULL, NULL);\n\n", head, pl.idMacro, strings.Repeat("\t", col/8), strings.Repeat(" ", col%8))
+		fmt.Fprintf(&b, "\tif (v)\n\t\t*v = %s;\n}\n", val)
+	}
 	if pl.addressed {
 		// a new shadow starts as what the getter gave the object
 		ctorName := "NULL"
@@ -943,6 +964,17 @@ func accessors(pl *plan, decl *ast.Member) string {
 		fmt.Fprintf(&b, "\treturn klp_shadow_get_or_alloc((void *)s, %s,\n\t\t\t\t       sizeof(%s), gfp, %s, NULL);\n}\n", pl.idMacro, pl.typ, ctorName)
 	}
 	return b.String()
+}
+
+// constantDefault reports whether a getter's default is a constant (0,
+// NULL, false, U32_MAX, a number), which a setter can compare a value
+// with, rather than an expression of the object.
+func constantDefault(def string) bool {
+	switch def {
+	case "NULL", "false", "true":
+		return true
+	}
+	return isConstantExpr(def)
 }
 
 // p2 joins a name and a suffix ("conn_port_ptr" and "_ctor").
