@@ -40,7 +40,9 @@ package flagmask
 import (
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/kprewrite/kprewrite/ast"
@@ -79,7 +81,10 @@ type moved struct {
 	word   string
 	uses   []maskUse
 	others []string // the word's other constants in the patched code (renamed ones)
-	getter string
+	// constantsAt are the constants ("file:offset") of every use of the
+	// word the compiler found in the patched sources
+	constantsAt []string
+	getter      string
 	// where the member goes back in the header
 	restore struct {
 		at          int
@@ -95,6 +100,7 @@ type maskUse struct {
 	obj, sep string // a test's object expression and "->" or "."
 	init     bool   // ".word = K" in an initializer
 	constant string // K
+	kAt      int    // K's offset
 }
 
 func run(p *rewrite.Pass) error {
@@ -119,17 +125,32 @@ func run(p *rewrite.Pass) error {
 		ms = append(ms, m)
 	}
 	reencodeOnly(p, srcs, renames, ms)
-	kept := ms[:0]
-	for _, m := range ms {
-		if k := m.lostRename(renames); k != "" {
-			p.Refuse(m.entry, fmt.Sprintf("the patched code tests the word %s with %s too, which is no new name of an old constant: a function that uses it changes more than the encoding", m.word, k))
-			continue
+	// a rename stands only on a word whose every use in the patched code
+	// the compiler found (a moved member's), and a moved member only with
+	// the renames its word's tests use: drop either until both hold
+	for changed := true; changed; {
+		changed = false
+		for n := range renames {
+			if !onCheckedWord(p, srcs, n, ms) {
+				delete(renames, n)
+				changed = true
+			}
 		}
+		kept := ms[:0]
+		for _, m := range ms {
+			if k := m.lostRename(renames); k != "" {
+				p.Refuse(m.entry, fmt.Sprintf("the patched code tests the word %s with %s too, which kprewrite cannot show to be a new name of an old constant", m.word, k))
+				changed = true
+				continue
+			}
+			kept = append(kept, m)
+		}
+		ms = kept
+	}
+	for _, m := range ms {
 		tag := strings.TrimPrefix(strings.TrimPrefix(key(m.entry.Change), "struct "), "union ")
 		m.getter = p.UniqueName(tag + "_get_" + m.entry.Change.Member)
-		kept = append(kept, m)
 	}
-	ms = kept
 	if len(renames) == 0 && len(ms) == 0 {
 		return nil
 	}
@@ -147,12 +168,15 @@ func run(p *rewrite.Pass) error {
 	for _, file := range srcs {
 		f := p.Parse(file)
 		defined := map[string]bool{}
-		for _, t := range sites.CodeTokens(f) {
+		toks := sites.CodeTokens(f)
+		for i, t := range toks {
 			r, ok := renames[t.Text]
 			if !ok || t.Kind != ast.Ident {
 				continue
 			}
-			if f.FuncAt(t.Off) == nil {
+			if f.FuncAt(t.Off) == nil || designated(toks, i) {
+				// data, or an initializer (a static local's must stay
+				// constant): the old constant itself
 				byFile[file] = append(byFile[file], repl{t.Off, t.End, r.old})
 				continue
 			}
@@ -389,10 +413,128 @@ func findRenames(p *rewrite.Pass, srcs []string) map[string]*renamed {
 			}
 		}
 	}
+	// a header the patch changes that names the new constant (a macro or
+	// an inline testing it) is code kprewrite does not map
+	for _, h := range p.Touched() {
+		if !change.IsHeader(h) || p.File(h) == nil {
+			continue
+		}
+		hf := p.Parse(h)
+		for n := range out {
+			if slices.ContainsFunc(sites.CodeTokens(hf), func(t ast.Token) bool { return t.Text == n }) {
+				bad[n] = true
+			}
+			for _, mac := range hf.Macros {
+				if mac.Name != n && slices.Contains(ast.Idents(mac.Body), n) {
+					bad[n] = true
+				}
+			}
+		}
+	}
+	// both constants one bit each, by their definitions: a new name of
+	// one flag for another, not a wider mask or an alias of another flag
+	for n, r := range out {
+		if !bad[n] && (!singleBit(macroBody(p, srcs, n)) || !singleBit(macroBody(p, srcs, r.old))) {
+			bad[n] = true
+		}
+	}
 	for n := range bad {
 		delete(out, n)
 	}
 	return out
+}
+
+// designated reports whether token i is the value of a designator
+// (".flags = C").
+func designated(toks []ast.Token, i int) bool {
+	return i >= 3 && toks[i-1].Text == "=" && toks[i-2].Kind == ast.Ident && toks[i-3].Text == "."
+}
+
+// macroBody returns the body of the object-like macro name as the patched
+// sources see it: defined in a file the patch changes, or in a header they
+// include (four levels deep); "" when kprewrite finds none, or more than
+// one.
+func macroBody(p *rewrite.Pass, srcs []string, name string) string {
+	var bodies []string
+	seen := map[string]bool{}
+	look := func(f *ast.File) {
+		if seen[f.Name] {
+			return
+		}
+		seen[f.Name] = true
+		for _, mac := range f.Macros {
+			if mac.Name == name && !mac.Undef && !mac.FuncLike && !slices.Contains(bodies, mac.Body) {
+				bodies = append(bodies, mac.Body)
+			}
+		}
+	}
+	for _, t := range p.Touched() {
+		if p.File(t) != nil {
+			look(p.Parse(t))
+		}
+	}
+	level, walked := srcs, map[string]bool{}
+	for depth := 0; depth < 4 && len(bodies) == 0; depth++ {
+		var next []string
+		for _, f := range level {
+			for _, h := range p.IncludedHeaders(f) {
+				if !walked[h.Name] {
+					walked[h.Name] = true
+					look(h)
+					next = append(next, h.Name)
+				}
+			}
+		}
+		level = next
+	}
+	if len(bodies) != 1 {
+		return ""
+	}
+	return bodies[0]
+}
+
+// singleBitRE matches a macro body that is one bit: BIT(n), 1 << n (any
+// integer suffix), in parentheses or not.
+var singleBitRE = regexp.MustCompile(`^\(*\s*(?:BIT(?:_ULL)?\s*\(\s*\d+\s*\)|_BITU?L{0,2}\s*\(\s*\d+\s*\)|1[uUlL]*\s*<<\s*\(?\s*\d+\s*\)?)\s*\)*$`)
+
+// singleBit reports whether a macro body is one bit: BIT(n), 1 << n, or a
+// power of two.
+func singleBit(body string) bool {
+	b := strings.TrimSpace(body)
+	if b == "" {
+		return false
+	}
+	if singleBitRE.MatchString(b) {
+		return strings.Count(b, "(") == strings.Count(b, ")")
+	}
+	b = strings.TrimRight(strings.Trim(b, "()"), "uUlL")
+	n, err := strconv.ParseUint(b, 0, 64)
+	return err == nil && n != 0 && n&(n-1) == 0
+}
+
+// onCheckedWord reports whether every use of constant n in the patched
+// sources is the constant of a test or initializer of a moved member's
+// word, found by the compiler on that member's struct.
+func onCheckedWord(p *rewrite.Pass, srcs []string, n string, ms []*moved) bool {
+	checked := map[string]bool{}
+	for _, m := range ms {
+		for _, at := range m.constantsAt {
+			checked[at] = true
+		}
+	}
+	any := false
+	for _, file := range srcs {
+		for _, t := range sites.CodeTokens(p.Parse(file)) {
+			if t.Kind != ast.Ident || t.Text != n {
+				continue
+			}
+			if !checked[fmt.Sprintf("%s:%d", file, t.Off)] {
+				return false
+			}
+			any = true
+		}
+	}
+	return any
 }
 
 // constants lists the object-like macros and enum constants the patch

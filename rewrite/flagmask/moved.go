@@ -87,6 +87,7 @@ func (m *moved) check(p *rewrite.Pass, srcs []string, renames map[string]*rename
 		if u.constant != m.mask {
 			m.others = append(m.others, u.constant)
 		}
+		m.constantsAt = append(m.constantsAt, fmt.Sprintf("%s:%d", w.file, u.kAt))
 		if _, ok := renames[u.constant]; u.constant != m.mask && !ok {
 			return fmt.Sprintf("%s:%d uses the word %s with %s, which is neither %s nor a constant the patch puts in an old one's place: whether it covers the moved bit is not known",
 				w.file, f.Line(w.off), m.word, u.constant, m.mask)
@@ -97,6 +98,9 @@ func (m *moved) check(p *rewrite.Pass, srcs []string, renames map[string]*rename
 	}
 	if seen != len(m.uses) {
 		return fmt.Sprintf("the compiler does not find every use of %s on the word %s of %s", m.mask, m.word, key(ch))
+	}
+	if why := positional(p, srcs, ch); why != "" {
+		return why
 	}
 	fc := p.ChangeOf(m.entry.File)
 	if fc == nil {
@@ -116,6 +120,29 @@ func (m *moved) lostRename(renames map[string]*renamed) string {
 	for _, k := range m.others {
 		if _, ok := renames[k]; !ok {
 			return k
+		}
+	}
+	return ""
+}
+
+// positional finds data of the struct in the patched sources initialized
+// by position ({ "all", FLAGS }): the compiler does not name the word
+// there, so a constant that covers the moved mask would go unseen.
+func positional(p *rewrite.Pass, srcs []string, ch *change.Change) string {
+	for _, file := range srcs {
+		f := p.Parse(file)
+		for _, v := range f.Vars {
+			if v.Init == nil || !strings.Contains(" "+v.Type+" ", " "+key(ch)+" ") {
+				continue
+			}
+			toks := f.CodeTokens(*v.Init)
+			for i, t := range toks {
+				// each brace opens the struct's members or an array's
+				// elements: its first one designated (.m = or [i] =)
+				if t.Text == "{" && i+1 < len(toks) && !slices.Contains([]string{".", "[", "{", "}"}, toks[i+1].Text) {
+					return fmt.Sprintf("%s:%d initializes %s %s by position: the compiler cannot show which member a constant sets there", file, f.Line(t.Off), key(ch), v.Name)
+				}
+			}
 		}
 	}
 	return ""
@@ -214,7 +241,7 @@ func maskAt(f *ast.File, toks []ast.Token, w int) (maskUse, string) {
 		if strings.Contains(text(w-1, w+2), "\n") {
 			return maskUse{}, "an initializer over several lines"
 		}
-		return maskUse{init: true, constant: toks[w+2].Text, off: toks[w-1].Off, end: toks[w+2].End}, ""
+		return maskUse{init: true, constant: toks[w+2].Text, kAt: toks[w+2].Off, off: toks[w-1].Off, end: toks[w+2].End}, ""
 	}
 	sep := toks[w-1].Text
 	if sep != "->" && sep != "." {
@@ -238,6 +265,9 @@ func maskAt(f *ast.File, toks []ast.Token, w int) (maskUse, string) {
 				}
 			}
 			k--
+			if k < 0 {
+				return maskUse{}, "a subscript kprewrite cannot read"
+			}
 			continue
 		}
 		if toks[k].Kind != ast.Ident {
@@ -254,7 +284,7 @@ func maskAt(f *ast.File, toks []ast.Token, w int) (maskUse, string) {
 	if start >= w-1 || toks[start].Kind != ast.Ident {
 		return maskUse{}, "the object is not a plain expression"
 	}
-	u := maskUse{obj: text(start, w-2), sep: sep, constant: toks[end].Text}
+	u := maskUse{obj: text(start, w-2), sep: sep, constant: toks[end].Text, kAt: toks[end].Off}
 	// the test as a whole: in parentheses, or as it stands
 	a, b := start, end
 	paren := a > 0 && toks[a-1].Text == "(" && end+1 < n && toks[end+1].Text == ")" && !condParen(toks, a-1)
@@ -322,8 +352,8 @@ func (m *moved) apply(p *rewrite.Pass) {
 			files = append(files, u.file)
 		}
 	}
-	p.Resolve(e, fmt.Sprintf("the member stays in %s (%s); upstream moves its state into mask %s of %s: the patched code's %s and %s of that mask (in %s) read and set %s instead, where the running kernel's objects, static tables included, hold it",
-		key(ch), m.restore.where, m.mask, m.word, count(tests, "test"), count(inits, "initializer"), strings.Join(files, ", "), ch.Member))
+	p.Resolve(e, fmt.Sprintf("the member stays in %s (%s); upstream moves its state into mask %s of %s: the patched code's %s and %s of that mask (in %s) read and set %s instead, where the running kernel's objects, static tables included, hold it; code the patch does not change reads %s as the running kernel does (without the mask's state)",
+		key(ch), m.restore.where, m.mask, m.word, count(tests, "test"), count(inits, "initializer"), strings.Join(files, ", "), ch.Member, m.word))
 }
 
 // count is "1 test", "3 tests".

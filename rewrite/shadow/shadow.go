@@ -103,19 +103,25 @@ type plan struct {
 	m       *member.Member
 	id      string
 	idValue uint64 // the id, as a number
-	idMacro string
-	typ     string
-	ptr     bool   // reached through a pointer accessor
-	ctor    string // constructor statement, for ptr members
-	mask    string // for unsigned bitfields
-	gfps    []string
-	frees   []*sites.Free
-	allocs  []string
-	table   string          // the lock table, for lock members kept in one (no shadow)
-	initFn  string          // the table lock's (empty) init function, which upstream's init calls become
-	inits   map[string]bool // the files whose init calls become initFn's
-	copies  []copySite      // by-value copies of the struct, which carry the shadow
-	copier  string          // the function that copies the shadow
+	// pinned is set for an id an earlier livepatch of a series chose: its
+	// objects may hold a default of its own, so every write allocates
+	pinned bool
+	// signExtend is what a signed bitfield's setter stores: the value as
+	// the field would hold it (sign_extend32(val, width - 1))
+	signExtend string
+	idMacro    string
+	typ        string
+	ptr        bool   // reached through a pointer accessor
+	ctor       string // constructor statement, for ptr members
+	mask       string // for unsigned bitfields
+	gfps       []string
+	frees      []*sites.Free
+	allocs     []string
+	table      string          // the lock table, for lock members kept in one (no shadow)
+	initFn     string          // the table lock's (empty) init function, which upstream's init calls become
+	inits      map[string]bool // the files whose init calls become initFn's
+	copies     []copySite      // by-value copies of the struct, which carry the shadow
+	copier     string          // the function that copies the shadow
 	// lifecycle says why the shadow cannot follow the objects (a stack
 	// object, a copy kprewrite cannot follow): the member is refused
 	// with it once its uses passed their own checks
@@ -529,6 +535,7 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 	id := ID(m.Key, m.Name)
 	if v, ok := p.Options.ShadowIDs[m.Key+"."+m.Name]; ok {
 		id = v
+		pl.pinned = true
 	}
 	pl.id = fmt.Sprintf("0x%x", id)
 	pl.idValue = id
@@ -539,13 +546,25 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 	if len(decl.Array) == 0 {
 		pl.ctor = ctor // arrays are zeroed; no constructor
 	}
-	if decl.IsBitfield() && !strings.HasPrefix(pl.typ, "s") {
+	if decl.IsBitfield() {
 		var w int
 		if _, err := fmt.Sscan(decl.Bits, &w); err == nil && w < 64 {
-			pl.mask = fmt.Sprintf("0x%x", uint64(1)<<uint(w)-1)
+			if ast.SignedType(pl.typ) {
+				// a signed bitfield reads its top bit as the sign: the
+				// shadow keeps what the field would, sign-extended
+				pl.signExtend = fmt.Sprintf("sign_extend64(val, %d)", w-1)
+				if w <= 32 {
+					pl.signExtend = fmt.Sprintf("sign_extend32(val, %d)", w-1)
+				}
+			} else {
+				pl.mask = fmt.Sprintf("0x%x", uint64(1)<<uint(w)-1)
+			}
 		}
 	}
 	m.Includes = []string{"linux/livepatch.h"}
+	if pl.signExtend != "" {
+		m.Includes = append(m.Includes, "linux/bitops.h") // sign_extend32()
+	}
 	gfpOf := func(file string, a *cexpr.Access) string {
 		g, why := gfpAt(p, p.Parse(file), a.Full.Off)
 		note := fmt.Sprintf("%s at %s:%d (%s)", g, file, a.Line, why)
@@ -795,12 +814,14 @@ func replacedValue(p *rewrite.Pass, pl *plan, decl *ast.Member, later bool) {
 			}
 		}
 		if !v.Known() {
-			n := sites.Value{Evidence: "the getter of a signed bitfield masks what it gives: the compiler is not asked"}
+			n := sites.Value{Evidence: "the member is a bitfield of 64 bits or more: the compiler is not asked"}
 			// a bitfield's candidates are the values its width holds,
 			// which the getter's mask gives back unchanged
 			if cands, ok := widthCandidates(pl, decl); ok {
 				var err error
-				if n, err = sites.NeutralAmong(p, m.Header, pl.typ, reads, cands); err != nil {
+				// the compiler sees each read as the getter's type, which
+				// for a narrow bitfield is int (what C promotes it to)
+				if n, err = sites.NeutralAmong(p, m.Header, getterType(pl, decl), reads, cands); err != nil {
 					// a failure of the environment, recorded: the run stops
 					return "the compiler could not answer what objects created before the livepatch may read: " + err.Error()
 				}
@@ -844,8 +865,15 @@ func widthCandidates(pl *plan, decl *ast.Member) ([]string, bool) {
 	if !decl.IsBitfield() {
 		return sites.Candidates(pl.typ), true
 	}
+	if pl.signExtend != "" {
+		// the values a signed width holds: 0 and -1, and 1 from two bits
+		if decl.Bits == "1" {
+			return []string{"0", "-1"}, true
+		}
+		return []string{"0", "1", "-1"}, true
+	}
 	if pl.mask == "" {
-		return nil, false
+		return nil, false // too wide to mask
 	}
 	cands := []string{"0", "1"}
 	if pl.mask != "0x1" {
@@ -924,13 +952,19 @@ func accessors(pl *plan, decl *ast.Member) string {
 	if pl.mask != "" {
 		val = "val & " + pl.mask
 	}
-	if constantDefault(def) {
+	if pl.signExtend != "" {
+		val = pl.signExtend
+	}
+	if constantDefault(def) && !pl.pinned {
 		// a write of what the getter gives an object with no shadow
 		// allocates nothing: a hot path that mostly writes the default
 		// (every task's exit) takes no lock and makes no allocation
 		cmp := val
 		if pl.mask != "" {
 			cmp = "(" + val + ")"
+		}
+		if strings.ContainsAny(def, " ") {
+			def = "(" + def + ")"
 		}
 		fmt.Fprintf(&b, "\t%sv = klp_shadow_get(s, %s);\n\n", vp, pl.idMacro)
 		test := cmp + " == " + def
@@ -966,15 +1000,45 @@ func accessors(pl *plan, decl *ast.Member) string {
 	return b.String()
 }
 
-// constantDefault reports whether a getter's default is a constant (0,
-// NULL, false, U32_MAX, a number), which a setter can compare a value
-// with, rather than an expression of the object.
+// constantDefault reports whether a getter's default is a constant the
+// same for every object and task (a number, NULL, false, true, a type's
+// maximum such as U32_MAX), which a setter can compare a value with. An
+// upper-case name may still depend on the task (TASK_SIZE): only the
+// types' limits are taken.
 func constantDefault(def string) bool {
-	switch def {
+	d := strings.TrimSpace(def)
+	for strings.HasPrefix(d, "(") && strings.HasSuffix(d, ")") {
+		d = strings.TrimSpace(d[1 : len(d)-1])
+	}
+	switch d {
 	case "NULL", "false", "true":
 		return true
 	}
-	return isConstantExpr(def)
+	if limitRE.MatchString(d) {
+		return true
+	}
+	_, err := strconv.ParseInt(strings.TrimRight(d, "uUlL"), 0, 64)
+	if err != nil {
+		_, err = strconv.ParseUint(strings.TrimRight(d, "uUlL"), 0, 64)
+	}
+	return err == nil
+}
+
+// limitRE matches the kernel's type limits (U32_MAX, S16_MIN, ULONG_MAX,
+// SIZE_MAX, INT_MAX, ...).
+var limitRE = regexp.MustCompile(`^-?(?:[US](?:8|16|32|64)|U?(?:CHAR|SHRT|INT|LONG|LLONG)|SIZE|SSIZE|PHYS_ADDR)_(?:MAX|MIN)$`)
+
+// getterType is the type the getter of a member returns: the member's,
+// or for a bitfield what C promotes a read of it to.
+func getterType(pl *plan, decl *ast.Member) string {
+	if !decl.IsBitfield() {
+		return pl.typ
+	}
+	var w int64
+	if _, err := fmt.Sscan(decl.Bits, &w); err == nil {
+		return member.ReadType(pl.typ, w)
+	}
+	return pl.typ
 }
 
 // p2 joins a name and a suffix ("conn_port_ptr" and "_ctor").
