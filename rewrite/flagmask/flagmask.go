@@ -5,36 +5,45 @@
 // GENL_MCAST_CAP_SYS_ADMIN in flags). Objects that exist when the
 // livepatch loads hold the running kernel's encoding, static tables
 // (registered long ago, often const) included, and a livepatch cannot
-// write them again; so the patched code keeps that encoding: the new
-// constant becomes the old one again, a test of the new mask reads the
-// member, and a static initializer that sets the mask sets the member. A
-// changed line that then says what it said before, token for token, goes
-// back to its original text: a patch that only re-encodes needs no
-// livepatch.
+// write them again; so the patched code keeps that encoding. In data the
+// old constant and the member's designator come back, and a changed line
+// that then says what it said before, token for token, goes back to its
+// original text. In functions a test of the moved mask calls a generated
+// reader of the member and a renamed constant a generated function that
+// gives the old one: verify then finds the function upstream's but for
+// calls of the rewrite's own functions.
 //
-// Before (upstream):	-	u8 cap_sys_admin:1;
+// Before (upstream), in struct genl_multicast_group and its users:
 //
-//   - { .name = "events", .cap_sys_admin = 1 },
-//   - { .name = "events", .flags = GENL_MCAST_CAP_SYS_ADMIN, },
-//   - if ((grp->flags & GENL_UNS_ADMIN_PERM) &&
-//   - if ((grp->flags & GENL_MCAST_CAP_NET_ADMIN) &&
-//   - if (grp->cap_sys_admin &&
-//   - if ((grp->flags & GENL_MCAST_CAP_SYS_ADMIN) &&
+//	removed: u8 cap_sys_admin:1;
+//	was:     { .name = "events", .cap_sys_admin = 1 },
+//	becomes: { .name = "events", .flags = GENL_MCAST_CAP_SYS_ADMIN, },
+//	was:     if ((grp->flags & GENL_UNS_ADMIN_PERM) &&
+//	becomes: if ((grp->flags & GENL_MCAST_CAP_NET_ADMIN) &&
+//	was:     if (grp->cap_sys_admin &&
+//	becomes: if ((grp->flags & GENL_MCAST_CAP_SYS_ADMIN) &&
 //
-// After (rewritten):	the header keeps cap_sys_admin; the lines above are
-// the original ones again.
+// After (rewritten): the header keeps cap_sys_admin, the table's line is
+// the original one, and genl_bind() reads
+//
+//	if ((grp->flags & running_genl_mcast_cap_net_admin()) &&
+//	if (genl_multicast_group_get_cap_sys_admin(grp) &&
 //
 // A new constant is taken for an old one only on the patch's own
-// evidence: lines it changes that differ in that one token and nothing
-// else, one of them in a function that then no longer names the old
-// constant; no definition of the patched code names both; the old
-// constant stays defined. A member's state is taken back from a mask only
-// when the compiler finds every use of the word in the patched files to be
-// a test of a mask ("(x->flags & C)" as an operand of &&, ||, ! or the
-// condition of if/while) or a static initializer's ".flags = C", each with
-// the moved mask or a new constant taken for an old one: any other use of
-// the word (an assignment, a copy, a test of another mask) would see the
-// moved bit upstream, which the objects hold in the member instead.
+// evidence: lines it changes that differ in that one name, one of them in
+// a function; both constants one bit by their definitions; the new one
+// used only as a mask and nowhere in a header the patch changes; every
+// function that uses it its original definition once the new names go
+// back; the old constant never dropped otherwise; and every use on the
+// word of a member that moves into a mask, whose uses the compiler found.
+// A member's state is taken back from a mask only when the compiler finds
+// every use of the word in the patched files to be a test of a mask
+// ("(x->flags & C)" as an operand of &&, ||, ! or the condition of
+// if/while) or an initializer's ".flags = C", each with the moved mask or
+// a new constant taken for an old one, and no object of the struct there
+// is initialized by position: any other use of the word (an assignment, a
+// copy, a test of another mask) would see the moved bit upstream, which
+// the objects hold in the member instead.
 package flagmask
 
 import (
