@@ -514,7 +514,15 @@ func singleBit(body string) bool {
 		return false
 	}
 	if singleBitRE.MatchString(b) {
-		return strings.Count(b, "(") == strings.Count(b, ")")
+		// the bit number: at most 63 (a shift past the type's width is
+		// no bit)
+		nums := regexp.MustCompile(`\d+`).FindAllString(b, -1)
+		n, err := strconv.Atoi(nums[len(nums)-1])
+		limit := 63
+		if regexp.MustCompile(`(^|[^\w])1\s*<<`).MatchString(b) {
+			limit = 30 // a plain int 1: bit 31 would be its sign
+		}
+		return strings.Count(b, "(") == strings.Count(b, ")") && err == nil && n <= limit
 	}
 	b = strings.TrimRight(strings.Trim(b, "()"), "uUlL")
 	n, err := strconv.ParseUint(b, 0, 64)

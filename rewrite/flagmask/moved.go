@@ -99,9 +99,6 @@ func (m *moved) check(p *rewrite.Pass, srcs []string, renames map[string]*rename
 	if seen != len(m.uses) {
 		return fmt.Sprintf("the compiler does not find every use of %s on the word %s of %s", m.mask, m.word, key(ch))
 	}
-	if why := positional(p, srcs, ch); why != "" {
-		return why
-	}
 	fc := p.ChangeOf(m.entry.File)
 	if fc == nil {
 		return "the header's change cannot be read to put the member back"
@@ -125,27 +122,16 @@ func (m *moved) lostRename(renames map[string]*renamed) string {
 	return ""
 }
 
-// positional finds data of the struct in the patched sources initialized
-// by position ({ "all", FLAGS }): the compiler does not name the word
-// there, so a constant that covers the moved mask would go unseen.
-func positional(p *rewrite.Pass, srcs []string, ch *change.Change) string {
-	for _, file := range srcs {
-		f := p.Parse(file)
-		for _, v := range f.Vars {
-			if v.Init == nil || !strings.Contains(" "+v.Type+" ", " "+key(ch)+" ") {
-				continue
-			}
-			toks := f.CodeTokens(*v.Init)
-			for i, t := range toks {
-				// each brace opens the struct's members or an array's
-				// elements: its first one designated (.m = or [i] =)
-				if t.Text == "{" && i+1 < len(toks) && !slices.Contains([]string{".", "[", "{", "}"}, toks[i+1].Text) {
-					return fmt.Sprintf("%s:%d initializes %s %s by position: the compiler cannot show which member a constant sets there", file, f.Line(t.Off), key(ch), v.Name)
-				}
-			}
-		}
+// zeroInit reports whether the positional initializer gcc points at is
+// "{ 0 }", which sets no flag.
+func zeroInit(p *rewrite.Pass, file string, line, col int) bool {
+	if p.File(file) == nil {
+		return false
 	}
-	return ""
+	f := p.Parse(file)
+	toks := sites.CodeTokens(f)
+	i := sites.TokenAt(toks, f.Lines.Start(line)+col-1)
+	return i > 0 && i+1 < len(toks) && toks[i].Text == "0" && toks[i-1].Text == "{" && toks[i+1].Text == "}"
 }
 
 // wordUse is where the compiler found the word used.
@@ -173,6 +159,19 @@ func (m *moved) wordUses(p *rewrite.Pass, srcs []string) ([]wordUse, string) {
 	if len(es) != 1 {
 		return nil, "the word " + m.word + " cannot be found in the header to check its uses"
 	}
+	// an object of the struct initialized by position ({ "all", FLAGS })
+	// names no member: gcc reports it, as an error, for a struct declared
+	// designated_init (on the struct's own line, so no line moves); asked
+	// in a compile of its own, where every designator still names a member
+	src := p.File(m.entry.File)
+	kw := st.Span.Off
+	if !strings.HasPrefix(string(src[kw:]), st.Kind+" ") {
+		return nil, "the struct's definition cannot be read to check how its objects are initialized"
+	}
+	designated := []edit.Edit{
+		edit.Insert(m.entry.File, ast.LineStart(src, kw), `_Pragma("GCC diagnostic error \"-Wdesignated-init\"") `),
+		edit.Insert(m.entry.File, kw+len(st.Kind)+1, "__attribute__((designated_init)) "),
+	}
 	var cand []string
 	for _, f := range srcs {
 		if strings.Contains(string(p.File(f)), m.word) {
@@ -192,6 +191,31 @@ func (m *moved) wordUses(p *rewrite.Pass, srcs []string) ([]wordUse, string) {
 	res, err := o.MemberUses(p.Context(), files, compilable)
 	if err != nil {
 		return nil, "the uses of the word cannot be checked: " + p.Failed(err).Error()
+	}
+	pfiles := p.CurrentFiles()
+	pfiles[m.entry.File] = []byte(edit.MustApply(string(src), designated))
+	ds, err := o.Diagnostics(p.Context(), pfiles, compilable)
+	if err != nil {
+		return nil, "how objects of the struct are initialized cannot be checked: " + p.Failed(err).Error()
+	}
+	for i, d := range ds {
+		if d.Severity != "error" || !strings.Contains(d.Message, "positional initialization") {
+			continue
+		}
+		file, line, col := d.File, d.Line, d.Col
+		// a value that a macro makes: where the outermost one is invoked
+		for _, n := range ds[i+1:] {
+			if n.Severity != "note" {
+				break
+			}
+			if strings.HasPrefix(n.Message, "in expansion of macro") {
+				file, line, col = n.File, n.Line, n.Col
+			}
+		}
+		if zeroInit(p, file, line, col) {
+			continue
+		}
+		return nil, fmt.Sprintf("%s:%d initializes a %s by position: the compiler cannot show which member a constant sets there", file, line, key(ch))
 	}
 	var out []wordUse
 	for _, u := range res.Of(key(ch), m.word) {

@@ -109,6 +109,8 @@ type plan struct {
 	// signExtend is what a signed bitfield's setter stores: the value as
 	// the field would hold it (sign_extend32(val, width - 1))
 	signExtend string
+	width      int64  // a bitfield's width, when it is a number
+	bitsWhy    string // why a bitfield cannot live in a shadow
 	idMacro    string
 	typ        string
 	ptr        bool   // reached through a pointer accessor
@@ -547,8 +549,14 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 		pl.ctor = ctor // arrays are zeroed; no constructor
 	}
 	if decl.IsBitfield() {
-		var w int
-		if _, err := fmt.Sscan(decl.Bits, &w); err == nil && w < 64 {
+		w, ok := member.BitWidth(decl.Bits)
+		switch {
+		case !ok:
+			pl.bitsWhy = fmt.Sprintf("the bitfield's width %q is not a number: what it holds, and so what its shadow must store, is not known", decl.Bits)
+		case ast.TypeSpelling(pl.typ) == "char":
+			pl.bitsWhy = "a plain char bitfield is signed or not by the kernel's -funsigned-char (6.2 on, and other architectures): what its shadow must store is not known; declare it signed char or unsigned char"
+		case w < 64:
+			pl.width = w
 			if ast.SignedType(pl.typ) {
 				// a signed bitfield reads its top bit as the sign: the
 				// shadow keeps what the field would, sign-extended
@@ -682,6 +690,10 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 	}
 	if !pl.ptr && !decl.IsBitfield() {
 		addressUses(p, pl, decl) // a bitfield has no address
+	}
+	if pl.bitsWhy != "" {
+		m.Check = func(string, *cexpr.Access) string { return pl.bitsWhy }
+		pl.manual = "keep the member another way (a whole member of a declared signedness and a numeric width can live in a shadow)"
 	}
 	m.Code = accessors(pl, decl)
 	return pl
@@ -913,13 +925,7 @@ func accessors(pl *plan, decl *ast.Member) string {
 		fmt.Fprintf(&b, "\treturn klp_shadow_get_or_alloc((void *)s, %s,\n\t\t\t\t       sizeof(%s%s), gfp, %s, NULL);\n}\n", pl.idMacro, pl.typ, dims, ctorName)
 		return b.String()
 	}
-	ret := pl.typ
-	if decl.IsBitfield() {
-		var w int64
-		if _, err := fmt.Sscan(decl.Bits, &w); err == nil {
-			ret = member.ReadType(pl.typ, w)
-		}
-	}
+	ret := getterType(pl, decl)
 	vp := pl.typ + " *"
 	if strings.HasSuffix(pl.typ, "*") {
 		vp = pl.typ + "*"
@@ -937,6 +943,18 @@ func accessors(pl *plan, decl *ast.Member) string {
 			if n, err := strconv.ParseUint(e, 0, 64); err == nil {
 				if mk, err := strconv.ParseUint(pl.mask, 0, 64); err == nil {
 					def = fmt.Sprint(n & mk) // a constant the width holds, as it is
+				}
+			}
+		}
+		if pl.signExtend != "" {
+			// what the field would hold: 1 in a one-bit int reads -1
+			def = strings.Replace(pl.signExtend, "val", "("+e+")", 1)
+			if n, err := strconv.ParseInt(strings.Trim(e, "()"), 0, 64); err == nil && pl.width > 0 {
+				shift := 64 - uint(pl.width)
+				if v := n << shift >> shift; v < 0 {
+					def = fmt.Sprintf("(%d)", v)
+				} else {
+					def = fmt.Sprint(v)
 				}
 			}
 		}
@@ -1034,8 +1052,7 @@ func getterType(pl *plan, decl *ast.Member) string {
 	if !decl.IsBitfield() {
 		return pl.typ
 	}
-	var w int64
-	if _, err := fmt.Sscan(decl.Bits, &w); err == nil {
+	if w, ok := member.BitWidth(decl.Bits); ok {
 		return member.ReadType(pl.typ, w)
 	}
 	return pl.typ
