@@ -472,6 +472,95 @@ struct exception_stacks {
 	}
 }
 
+// TestMacroMemberBranches: a member macro of the same file defined in two
+// #if branches, one that declares the member and one that declares
+// nothing (include/linux/seqlock.h's __SEQ_LOCK, expanded from "expr" with
+// no ';' of its own), declares it under its branch's condition; an
+// object-like member macro of another header with fixed members
+// (__SIGINFO in include/linux/signal_types.h) names them. Before, both
+// were members ast could not name (astdwarf: "struct kernel_siginfo:
+// member 0: DWARF si_signo, ast __SIGINFO").
+func TestMacroMemberBranches(t *testing.T) {
+	src := `#if defined(CONFIG_LOCKDEP) || defined(CONFIG_PREEMPT_RT)
+#define __SEQ_LOCK(expr)	expr
+#else
+#define __SEQ_LOCK(expr)
+#endif
+struct seqcount_raw_spinlock {
+	seqcount_t seqcount;
+	__SEQ_LOCK(raw_spinlock_t *lock);
+};
+struct kernel_siginfo {
+	__SIGINFO;
+};
+`
+	f := Parse("x.h", []byte(src))
+	lock := f.Struct("seqcount_raw_spinlock").Members[1]
+	want := Cond{{Expr: "defined(CONFIG_LOCKDEP) || defined(CONFIG_PREEMPT_RT)", Want: true}}
+	if diff := cmp.Diff([]string{"lock"}, lock.Names); diff != "" || !lock.Cond.Equal(want) {
+		t.Errorf("__SEQ_LOCK member: names (-want +got):\n%s cond %v, want %v", diff, lock.Cond, want)
+	}
+	if diff := cmp.Diff([]string{"si_signo", "si_errno", "si_code", "_sifields"}, structNames(t, src, "kernel_siginfo")); diff != "" {
+		t.Errorf("kernel_siginfo (-want +got):\n%s", diff)
+	}
+}
+
+// TestDefinedStructs: a file-scope invocation of a macro of the same file
+// that defines a struct (include/linux/seqlock.h's SEQCOUNT_LOCKNAME,
+// which pastes the struct's tag) defines it at the invocation, with the
+// members of the expansion; the member macro inside keeps its branch's
+// condition. Before, ast did not find struct seqcount_raw_spinlock at all.
+func TestDefinedStructs(t *testing.T) {
+	src := `#ifdef CONFIG_LOCKDEP
+#define __SEQ_LOCK(expr)	expr
+#else
+#define __SEQ_LOCK(expr)
+#endif
+#define SEQCOUNT_LOCKNAME(lockname, locktype, preemptible)		\
+typedef struct seqcount_##lockname {					\
+	seqcount_t		seqcount;				\
+	__SEQ_LOCK(locktype	*lock);					\
+} seqcount_##lockname##_t;						\
+									\
+static __always_inline bool						\
+__seqprop_##lockname##_preemptible(const seqcount_##lockname##_t *s)	\
+{									\
+	return preemptible;						\
+}
+
+SEQCOUNT_LOCKNAME(raw_spinlock, raw_spinlock_t,  false)
+#ifdef CONFIG_DEBUG_MUTEXES
+SEQCOUNT_LOCKNAME(mutex,        struct mutex,    true)
+#endif
+`
+	f := Parse("include/linux/seqlock.h", []byte(src))
+	type got struct {
+		Line    int
+		Cond    string
+		Members []string
+		Conds   []string
+	}
+	all := map[string]got{}
+	for _, s := range f.MacroStructs {
+		g := got{Line: f.Line(s.Span.Off), Cond: s.Cond.String(), Members: flat(s.Members)}
+		for _, m := range s.Members {
+			g.Conds = append(g.Conds, m.Cond.String())
+		}
+		all[s.Kind+" "+s.Name+" by "+s.Macro] = g
+	}
+	want := map[string]got{
+		"struct seqcount_raw_spinlock by SEQCOUNT_LOCKNAME": {18, "", []string{"seqcount", "lock"}, []string{"", "defined(CONFIG_LOCKDEP)"}},
+		"struct seqcount_mutex by SEQCOUNT_LOCKNAME": {20, "defined(CONFIG_DEBUG_MUTEXES)", []string{"seqcount", "lock"},
+			[]string{"defined(CONFIG_DEBUG_MUTEXES)", "defined(CONFIG_DEBUG_MUTEXES) && defined(CONFIG_LOCKDEP)"}},
+	}
+	if diff := cmp.Diff(want, all); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if len(f.Structs) != 0 {
+		t.Errorf("macro-made structs stay out of Structs: %d", len(f.Structs))
+	}
+}
+
 // TestTraceEventStructs: TRACE_EVENT and DECLARE_EVENT_CLASS in a trace
 // header define struct trace_event_raw_NAME and struct
 // trace_event_data_offsets_NAME (include/trace/trace_events.h), and

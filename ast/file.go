@@ -2,6 +2,7 @@ package ast
 
 import (
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -63,6 +64,18 @@ func (c Cond) String() string {
 		}
 	}
 	return strings.Join(parts, " && ")
+}
+
+// And returns c with the terms of o it does not hold yet appended (a new
+// slice when o adds any).
+func (c Cond) And(o Cond) Cond {
+	out := c
+	for _, t := range o {
+		if !slices.Contains(out, t) {
+			out = append(slices.Clip(out), t)
+		}
+	}
+	return out
 }
 
 // Equal reports whether two conditions are the same.
@@ -235,6 +248,7 @@ func Parse(name string, src []byte) *File {
 	}
 	f.scanTop(code)
 	f.macroStructs()
+	f.definedStructs()
 	return f
 }
 
@@ -1429,12 +1443,13 @@ func (f *File) memberDecl(decl []Token, span Span, group int, s *Struct) []*Memb
 		if ms := f.structGroup(decl, span, cond, group, comment); ms != nil {
 			return ms
 		}
-		return []*Member{{Macro: joinTokens(decl), Names: f.macroNames(decl), Decl: span, Cond: cond, Group: group, Type: decl[0].Text, Comment: comment}}
+		names, when := f.macroNames(decl)
+		return []*Member{{Macro: joinTokens(decl), Names: names, Decl: span, Cond: cond.And(when), Group: group, Type: decl[0].Text, Comment: comment}}
 	}
 	// an object-like macro of this file that declares members: "HASH_LEN_DECLARE;"
 	if len(decl) == 1 && decl[0].Kind == Ident {
-		if names := f.macroNames(decl); names != nil {
-			return []*Member{{Macro: decl[0].Text, Names: names, Decl: span, Cond: cond, Group: group, Type: decl[0].Text, Comment: comment}}
+		if names, when := f.macroNames(decl); names != nil {
+			return []*Member{{Macro: decl[0].Text, Names: names, Decl: span, Cond: cond.And(when), Group: group, Type: decl[0].Text, Comment: comment}}
 		}
 	}
 	// declarators

@@ -1,9 +1,13 @@
 package ast
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // memberMacro says which argument of a member-declaring kernel macro names
-// the member, and the names the compiler sees ("%s" stands for it).
+// the member, and the names the compiler sees ("%s" stands for it); arg -1
+// is an object-like macro whose members are always the same.
 type memberMacro struct {
 	arg   int
 	names []string
@@ -27,6 +31,12 @@ var memberMacros = map[string]memberMacro{
 	"__DECLARE_FLEX_ARRAY":             {1, []string{"__empty_%s", "%s"}}, // the same, in UAPI headers
 	"NET_DEV_STAT":                     {0, []string{"%s", "__%s"}},       // union { unsigned long x; atomic_long_t __x; }
 	"IP_TUNNEL_DECLARE_FLAGS":          {0, []string{"%s"}},               // DECLARE_BITMAP(name, __IP_TUNNEL_FLAG_NUM) (Linux 6.10 and later)
+	// include/uapi/asm-generic/siginfo.h's object-like __SIGINFO: struct {
+	// int si_signo; int si_errno; int si_code; union __sifields _sifields; },
+	// all of struct kernel_siginfo in include/linux/signal_types.h (si_code
+	// comes before si_errno where the architecture defines
+	// __ARCH_HAS_SWAPPED_SIGINFO: mips)
+	"__SIGINFO": {-1, []string{"si_signo", "si_errno", "si_code", "_sifields"}},
 	// include/linux/cache.h (Linux 6.8 and later): zero-size markers of a
 	// group of hot members (struct net_device, tcp_sock, ...)
 	"__cacheline_group_begin":         {0, []string{"__cacheline_group_begin__%s"}},                            // __u8 name[0]
@@ -124,8 +134,12 @@ func (f *File) structGroup(decl []Token, span Span, cond Cond, group int, commen
 // macroNames returns the members a macro-made member declaration declares
 // (decl is NAME(args) or an object-like NAME), or nil when ast cannot tell:
 // known kernel macros by the argument that names the member, macros
-// defined in the same file by expanding their first #define.
-func (f *File) macroNames(decl []Token) []string {
+// defined in the same file by expanding their (first) #define. A macro the file
+// defines in several #if branches, one of which declares members and the
+// others nothing (__SEQ_LOCK(expr) in include/linux/seqlock.h, "expr"
+// under CONFIG_LOCKDEP and empty otherwise), declares them under that
+// definition's condition: the terms to add to the member's are returned.
+func (f *File) macroNames(decl []Token) ([]string, Cond) {
 	name := decl[0].Text
 	var args [][]Token
 	if len(decl) > 1 {
@@ -133,31 +147,89 @@ func (f *File) macroNames(decl []Token) []string {
 			args = append(args, decl[r[0]:r[1]])
 		}
 	}
-	if mm, ok := memberMacros[name]; ok && len(decl) > 1 {
-		if mm.arg < 0 || mm.arg >= len(args) || len(args[mm.arg]) != 1 || args[mm.arg][0].Kind != Ident {
-			return nil
+	if mm, ok := memberMacros[name]; ok && (mm.arg < 0) == (len(decl) == 1) {
+		if mm.arg < 0 {
+			// an object-like macro of another header with fixed members;
+			// the header that defines it expands its own #define
+			if len(f.macroDefs(name)) > 0 {
+				return f.sameFileNames(name, len(decl) > 1, args)
+			}
+			return slices.Clone(mm.names), nil
+		}
+		if mm.arg >= len(args) || len(args[mm.arg]) != 1 || args[mm.arg][0].Kind != Ident {
+			return nil, nil
 		}
 		var out []string
 		for _, n := range mm.names {
 			out = append(out, strings.ReplaceAll(n, "%s", args[mm.arg][0].Text))
 		}
-		return out
+		return out, nil
 	}
-	var def *Macro
+	return f.sameFileNames(name, len(decl) > 1, args)
+}
+
+// sameFileNames expands the file's own #define lines of name with args
+// (funcLike: the use is NAME(args), not NAME).
+func (f *File) sameFileNames(name string, funcLike bool, args [][]Token) ([]string, Cond) {
+	var declaring []*Macro
+	var names []string
+	found := false
+	for _, def := range f.Macros {
+		if def.Name != name || def.Undef || def.FuncLike != funcLike {
+			continue
+		}
+		found = true
+		if def.FuncLike && len(def.Params) != len(args) && !(len(def.Params) > 0 && def.Params[len(def.Params)-1] == "...") {
+			return nil, nil
+		}
+		body := expand(def, args)
+		if strings.TrimSpace(body) == "" {
+			continue // this branch declares nothing
+		}
+		n := expansionNames(f.Name+":"+name, body)
+		if n == nil {
+			return nil, nil
+		}
+		if len(declaring) > 0 {
+			// branches that declare different members (HASH_LEN_DECLARE
+			// in include/linux/dcache.h, by byte order): the first
+			// #define's, as before the branches were told apart
+			return names, nil
+		}
+		declaring = append(declaring, def)
+		names = n
+	}
+	switch {
+	case !found || len(declaring) == 0:
+		return nil, nil
+	case len(declaring) == 1 && len(f.macroDefs(name)) > 1:
+		for _, def := range f.macroDefs(name) {
+			if def != declaring[0] && def.Cond.Equal(declaring[0].Cond) {
+				return nil, nil // redefined, not in another #if branch
+			}
+		}
+		return names, declaring[0].Cond
+	}
+	return names, nil
+}
+
+// macroDefs returns the #define lines of name in the file.
+func (f *File) macroDefs(name string) []*Macro {
+	var out []*Macro
 	for _, m := range f.Macros {
-		if m.Name == name && !m.Undef && m.FuncLike == (len(decl) > 1) {
-			def = m
-			break
+		if m.Name == name && !m.Undef {
+			out = append(out, m)
 		}
 	}
-	if def == nil || len(def.Params) != len(args) && !(len(def.Params) > 0 && def.Params[len(def.Params)-1] == "...") {
-		return nil
-	}
-	body := expand(def, args)
-	if !strings.Contains(body, ";") && !strings.HasPrefix(body, "struct") && !strings.HasPrefix(body, "union") {
-		return nil
-	}
-	x := Parse(f.Name+":"+name, []byte("struct __ast_expansion {\n"+body+"\n;\n};\n"))
+	return out
+}
+
+// expansionNames returns the members a macro's expansion declares, nil
+// when it declares none or ast cannot name them. The expansion stands
+// where a member declaration does, so it is read as one, with or without
+// its own ';' (__SEQ_LOCK(locktype *lock); expands to "locktype *lock").
+func expansionNames(name, body string) []string {
+	x := Parse(name, []byte("struct __ast_expansion {\n"+body+"\n;\n};\n"))
 	if len(x.Structs) == 0 {
 		return nil
 	}
