@@ -503,6 +503,32 @@ struct kernel_siginfo {
 	if diff := cmp.Diff([]string{"si_signo", "si_errno", "si_code", "_sifields"}, structNames(t, src, "kernel_siginfo")); diff != "" {
 		t.Errorf("kernel_siginfo (-want +got):\n%s", diff)
 	}
+
+	// an expansion with no ';' that is no declarator stays unnamed
+	// (I915_PARAMS_FOR_EACH(MEMBER) would be read as a member MEMBER); a
+	// self-guarded #define gets no condition (NAME is defined at the use);
+	// a variadic macro given too few arguments is no crash
+	src = `#define I915_PARAMS_FOR_EACH(param) param(bool, enable_dc) param(int, mmio_debug)
+#define MEMBER(T, member) T member;
+#ifndef WR_HDR
+#define WR_HDR struct work_request_hdr wr
+#endif
+#define WR_HDR
+#define M(a, b, ...) struct a { int b; };
+M(x)
+struct i915_params {
+	I915_PARAMS_FOR_EACH(MEMBER);
+	WR_HDR;
+};
+`
+	f = Parse("x.h", []byte(src))
+	ms := f.Struct("i915_params").Members
+	if ms[0].Names != nil {
+		t.Errorf("I915_PARAMS_FOR_EACH(MEMBER) names %v, want none", ms[0].Names)
+	}
+	if diff := cmp.Diff([]string{"wr"}, ms[1].Names); diff != "" || len(ms[1].Cond) != 0 {
+		t.Errorf("WR_HDR: names (-want +got):\n%s cond %v, want none", diff, ms[1].Cond)
+	}
 }
 
 // TestDefinedStructs: a file-scope invocation of a macro of the same file

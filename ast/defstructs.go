@@ -19,7 +19,9 @@ import "strings"
 
 // definedStructs adds to MacroStructs the named structs and unions that
 // the file-scope invocations of the file's own function-like macros
-// define. Every span of such a struct and its members is the invocation.
+// define, for a macro the file defines once (one defined in several #if
+// branches is left out: which one the invocation meets is the config's).
+// Every span of such a struct and its members is the invocation.
 func (f *File) definedStructs() {
 	if len(f.Calls) == 0 {
 		return

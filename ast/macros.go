@@ -1,6 +1,7 @@
 package ast
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -134,7 +135,7 @@ func (f *File) structGroup(decl []Token, span Span, cond Cond, group int, commen
 // macroNames returns the members a macro-made member declaration declares
 // (decl is NAME(args) or an object-like NAME), or nil when ast cannot tell:
 // known kernel macros by the argument that names the member, macros
-// defined in the same file by expanding their (first) #define. A macro the file
+// defined in the same file by expanding their #define lines. A macro the file
 // defines in several #if branches, one of which declares members and the
 // others nothing (__SEQ_LOCK(expr) in include/linux/seqlock.h, "expr"
 // under CONFIG_LOCKDEP and empty otherwise), declares them under that
@@ -208,6 +209,11 @@ func (f *File) sameFileNames(name string, funcLike bool, args [][]Token) ([]stri
 				return nil, nil // redefined, not in another #if branch
 			}
 		}
+		for _, t := range declaring[0].Cond {
+			if regexp.MustCompile(`\b` + regexp.QuoteMeta(name) + `\b`).MatchString(t.Expr) {
+				return names, nil // a self-guard (#ifndef NAME): defined at the use
+			}
+		}
 		return names, declaring[0].Cond
 	}
 	return names, nil
@@ -233,7 +239,22 @@ func expansionNames(name, body string) []string {
 	if len(x.Structs) == 0 {
 		return nil
 	}
-	return flatNames(x.Structs[0].Members)
+	ms := x.Structs[0].Members
+	if !strings.Contains(body, ";") && !strings.HasPrefix(body, "struct") && !strings.HasPrefix(body, "union") {
+		// one declarator, or something else: calls of further macros
+		// (I915_PARAMS_FOR_EACH(MEMBER)) or a bare name read as one would
+		// name the member after the macro
+		for _, m := range ms {
+			if m.Name == "" || m.Type == "" || strings.Contains(m.Type, "(") {
+				return nil
+			}
+		}
+	}
+	names := flatNames(ms)
+	if len(names) == 0 {
+		return nil
+	}
+	return names
 }
 
 // Expand returns the body of the function-like macro def with args (as
@@ -255,7 +276,7 @@ func expand(def *Macro, args [][]Token) string {
 		switch {
 		case p == "...":
 			var rest []string
-			for _, a := range args[i:] {
+			for _, a := range args[min(i, len(args)):] {
 				rest = append(rest, joinTokens(a))
 			}
 			param["__VA_ARGS__"] = strings.Join(rest, ", ")
