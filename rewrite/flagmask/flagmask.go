@@ -41,9 +41,10 @@
 // ("(x->flags & C)" as an operand of &&, ||, ! or the condition of
 // if/while) or an initializer's ".flags = C", each with the moved mask or
 // a new constant taken for an old one, and no object of the struct there
-// is initialized by position: any other use of the word (an assignment, a
-// copy, a test of another mask) would see the moved bit upstream, which
-// the objects hold in the member instead.
+// is initialized by position (gcc says where, asked with the struct
+// declared designated_init; "{ 0 }" sets no flag): any other use of the
+// word (an assignment, a copy, a test of another mask) would see the
+// moved bit upstream, which the objects hold in the member instead.
 package flagmask
 
 import (
