@@ -139,6 +139,7 @@ type plan struct {
 	addrGfps  []string  // where the address is taken, and why it may sleep there
 	work      *workPlan // a work item: its init, its owner and its unpatch (work.go)
 	workWhy   string    // why a work item cannot be one (work.go)
+	addrWhy   string    // why a use that takes the member's address cannot have it
 }
 
 // dtorName is the destructor klp_shadow_free and klp_shadow_free_all
@@ -242,6 +243,16 @@ func run(p *rewrite.Pass) error {
 	for m, why := range refused {
 		if pl := byMember[m]; pl.lifecycle != "" && why == pl.lifecycle {
 			p.RefuseManual(m.Entry, why, "keep the member another way, or carry the shadow by hand (klp_shadow_free where a stack object's life ends; klp_shadow_get and a set after each copy)")
+			continue
+		}
+		if pl := byMember[m]; pl.addrWhy != "" && why == pl.addrWhy {
+			// the address is the blocker; a default decision alone would
+			// meet it again
+			manual := "allocate the shadow where the code may sleep before the address is taken (klp_shadow_get_or_alloc with GFP_KERNEL in a caller that sleeps, or at the object's creation), or keep the member another way"
+			if pl.manual != "" {
+				manual += "; then " + pl.manual
+			}
+			p.RefuseManual(m.Entry, why, manual)
 			continue
 		}
 		if pl := byMember[m]; pl.manual != "" && (m.CheckRefused || pl.workWhy != "" && why == pl.workWhy) {
@@ -731,7 +742,8 @@ func addressUses(p *rewrite.Pass, pl *plan, decl *ast.Member) {
 			return ""
 		}
 		if g, why := gfpAt(p, f, a.Full.Off); g != "GFP_KERNEL" {
-			return fmt.Sprintf("%s:%d takes the member's address: its shadow would be allocated there with %s (%s), which can fail, and the address has no stand-in", file, a.Line, g, why)
+			pl.addrWhy = fmt.Sprintf("%s:%d takes the member's address: its shadow would be allocated there with %s (%s), which can fail, and the address has no stand-in", file, a.Line, g, why)
+			return pl.addrWhy
 		}
 		pl.addressed = true
 		return ""
