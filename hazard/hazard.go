@@ -339,6 +339,13 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 			h(InitCode, "init data ("+firstAttr(&ast.Func{Attrs: v.Attrs}, initData)+") was freed after boot", Manual("emulate the change in a callback"))
 			break
 		}
+		if v != nil && v.Const && ch.Kind == change.VarInitChanged {
+			// const data is read-only in the running kernel (.rodata, a
+			// module's RO after init): no callback writes it
+			h(DataInit, reason+"; "+ch.Name+" is const, read-only in the running kernel",
+				Manual(fmt.Sprintf("give the new value a new name in the livepatch (a copy of %s with upstream's initializer) and make the patched functions use it; where the running kernel hands %s out (stored in objects, registered), repoint those holders in a post-patch callback and back in a pre-unpatch callback, or leave this part of the change out", ch.Name, ch.Name)))
+			break
+		}
 		h(DataInit, reason, Manual("apply the new value in a post-patch callback (and restore it in a pre-unpatch callback)"))
 	case change.IncludeAdded:
 		if !hdr {
