@@ -339,7 +339,7 @@ func forChange(fc *change.File, ch *change.Change) []*Hazard {
 			h(InitCode, "init data ("+firstAttr(&ast.Func{Attrs: v.Attrs}, initData)+") was freed after boot", Manual("emulate the change in a callback"))
 			break
 		}
-		if v != nil && v.Const && ch.Kind == change.VarInitChanged {
+		if v != nil && readOnly(v) && ch.Kind == change.VarInitChanged {
 			// const data is read-only in the running kernel (.rodata, a
 			// module's RO after init): no callback writes it
 			h(DataInit, reason+"; "+ch.Name+" is const, read-only in the running kernel",
@@ -529,6 +529,17 @@ func scanBody(fc *change.File, ch *change.Change) []*Hazard {
 		}
 	}
 	return out
+}
+
+// readOnly reports whether a variable's own storage is const: "const
+// struct x t[]" and "char *const p" are, "const char *names[]" (an array
+// of pointers to const) is not.
+func readOnly(v *ast.Var) bool {
+	if !v.Const {
+		return false
+	}
+	star := strings.LastIndex(v.Type, "*")
+	return star < 0 || strings.TrimSpace(v.Type[star+1:]) == "const"
 }
 
 // staticKeyAction is what the engineer does with a jump label or static

@@ -425,3 +425,29 @@ func TestStaticPrototypeAddressTaken(t *testing.T) {
 		t.Errorf("only called: hazards %v, want no prototype-change", got)
 	}
 }
+
+// TestConstDataInit: a changed initializer of data whose own storage is
+// const (read-only in the running kernel) asks for a copy under a new
+// name, not for a post-patch callback that would write it; an array of
+// pointers to const is writable and keeps the callback step.
+func TestConstDataInit(t *testing.T) {
+	actions := func(old, new string) string {
+		t.Helper()
+		var out []string
+		for _, h := range Analyze([]*change.File{change.Compute("drivers/x/x.c", []byte(old), []byte(new))}) {
+			if h.Kind == DataInit {
+				out = append(out, h.Action)
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	got := actions("static const struct nla_policy pol[3] = {\n\t[1] = { .type = NLA_U16 },\n};\n",
+		"static const struct nla_policy pol[3] = {\n\t[1] = { .type = NLA_U16 },\n\t[2] = { .type = NLA_U32 },\n};\n")
+	if !strings.Contains(got, "give the new value a new name in the livepatch (a copy of pol") {
+		t.Errorf("const table: action %q", got)
+	}
+	got = actions("static const char *names[] = {\n\t\"a\",\n};\n", "static const char *names[] = {\n\t\"a\",\n\t\"b\",\n};\n")
+	if !strings.Contains(got, "apply the new value in a post-patch callback") {
+		t.Errorf("array of pointers to const: action %q", got)
+	}
+}
