@@ -426,21 +426,20 @@ func fromRules(p *rewrite.Pass, m *member.Member, decl *ast.Member) (*placement,
 		if isNew(x) {
 			continue
 		}
-		var w int64
-		if _, err := fmt.Sscan(x.Bits, &w); err != nil {
+		w, ok := member.BitWidth(x.Bits)
+		if !ok {
 			return nil, fmt.Sprintf("bitfield width %q is not a number: give --config", x.Bits)
 		}
 		bits += w
 	}
-	var w int64
-	if _, err := fmt.Sscan(decl.Bits, &w); err != nil || !byteTypes[decl.Type] {
+	w, ok := member.BitWidth(decl.Bits)
+	if !ok || !byteTypes[decl.Type] {
 		return nil, fmt.Sprintf("%s %s:%s needs the compiler to place it: give --config", decl.Type, decl.Name, decl.Bits)
 	}
 	// earlier new members of the same run take their bits first
 	for i := lo; i < idx; i++ {
 		if isNew(ms[i]) {
-			var w2 int64
-			fmt.Sscan(ms[i].Bits, &w2)
+			w2, _ := member.BitWidth(ms[i].Bits)
 			bits += w2
 		}
 	}

@@ -681,12 +681,13 @@ func ReadType(typ string, width int64) string {
 	return typ
 }
 
-// BitWidth reads a bitfield's width when it is a plain number ("3"), the
+// BitWidth reads a bitfield's width when it is a plain number ("3", "0"
+// of an unnamed field ending a unit; C's prefixes as C reads them), the
 // one form kprewrite computes with; false for an expression or a macro
 // ("2 * 4", "FLAG_BITS"), whose value only the compiler knows.
 func BitWidth(bits string) (int64, bool) {
-	w, err := strconv.ParseInt(strings.TrimSpace(bits), 10, 64)
-	return w, err == nil && w > 0
+	w, err := strconv.ParseInt(strings.TrimSpace(bits), 0, 64)
+	return w, err == nil && w >= 0
 }
 
 // FullIntType spells a member's type as kernel style wants it in the

@@ -62,3 +62,22 @@ func TestReadType(t *testing.T) {
 		}
 	}
 }
+
+// TestBitWidth: a width is a number as C reads it; an expression or a
+// macro is not (fmt.Sscan, used before, read "2 * 4" as 2).
+func TestBitWidth(t *testing.T) {
+	t.Parallel()
+	type got struct {
+		w  int64
+		ok bool
+	}
+	for bits, want := range map[string]got{
+		"3": {3, true}, " 1 ": {1, true}, "0": {0, true}, "0x3": {3, true},
+		"2 * 4": {0, false}, "FLAG_BITS": {0, false}, "-1": {0, false}, "": {0, false},
+	} {
+		w, ok := BitWidth(bits)
+		if ok != want.ok || ok && w != want.w {
+			t.Errorf("BitWidth(%q) = %d, %v; want %d, %v", bits, w, ok, want.w, want.ok)
+		}
+	}
+}
