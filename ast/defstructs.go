@@ -40,8 +40,7 @@ func (f *File) definedStructs() {
 		if !def.FuncLike || !strings.Contains(def.Body, "struct") && !strings.Contains(def.Body, "union") {
 			continue
 		}
-		variadic := len(def.Params) > 0 && def.Params[len(def.Params)-1] == "..."
-		if len(def.Params) != len(c.Args) && !variadic {
+		if !def.takes(len(c.Args)) {
 			continue
 		}
 		x := f.parseExpansion(f.Name+":"+c.Name, Expand(def, c.Args))

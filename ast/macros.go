@@ -172,15 +172,14 @@ func (f *File) macroNames(decl []Token) ([]string, Cond) {
 // sameFileNames expands the file's own #define lines of name with args
 // (funcLike: the use is NAME(args), not NAME).
 func (f *File) sameFileNames(name string, funcLike bool, args [][]Token) ([]string, Cond) {
+	defs := f.macroDefs(name)
 	var declaring []*Macro
 	var names []string
-	found := false
-	for _, def := range f.Macros {
-		if def.Name != name || def.Undef || def.FuncLike != funcLike {
+	for _, def := range defs {
+		if def.FuncLike != funcLike {
 			continue
 		}
-		found = true
-		if def.FuncLike && len(def.Params) != len(args) && !(len(def.Params) > 0 && def.Params[len(def.Params)-1] == "...") {
+		if def.FuncLike && !def.takes(len(args)) {
 			return nil, nil
 		}
 		body := expand(def, args)
@@ -201,10 +200,10 @@ func (f *File) sameFileNames(name string, funcLike bool, args [][]Token) ([]stri
 		names = n
 	}
 	switch {
-	case !found || len(declaring) == 0:
+	case len(declaring) == 0:
 		return nil, nil
-	case len(declaring) == 1 && len(f.macroDefs(name)) > 1:
-		for _, def := range f.macroDefs(name) {
+	case len(declaring) == 1 && len(defs) > 1:
+		for _, def := range defs {
 			if def != declaring[0] && def.Cond.Equal(declaring[0].Cond) {
 				return nil, nil // redefined, not in another #if branch
 			}
@@ -217,6 +216,12 @@ func (f *File) sameFileNames(name string, funcLike bool, args [][]Token) ([]stri
 		return names, declaring[0].Cond
 	}
 	return names, nil
+}
+
+// takes reports whether a function-like macro can be invoked with n
+// arguments.
+func (m *Macro) takes(n int) bool {
+	return len(m.Params) == n || len(m.Params) > 0 && m.Params[len(m.Params)-1] == "..."
 }
 
 // macroDefs returns the #define lines of name in the file.
