@@ -541,6 +541,15 @@ func Failures(rs []*Result) []string {
 	return out
 }
 
+// FirstError returns the first error diagnostic of a failed compile, as
+// gcc prints it, or a plain sentence when gcc printed none.
+func (r *Result) FirstError() string {
+	if es := Errors([]*Result{r}); len(es) > 0 {
+		return es[0].String()
+	}
+	return "the compiler failed"
+}
+
 // Errors returns the error diagnostics of results, sorted.
 func Errors(rs []*Result) []Diagnostic {
 	var out []Diagnostic

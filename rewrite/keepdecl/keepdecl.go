@@ -3,8 +3,8 @@
 // upstream change removes from a header, or a struct or union definition
 // it removes from a header or a .c file, or an invocation of a header's
 // own generator of static inline functions (defined, invoked and
-// #undef'd in the header, as struct device's flag accessors): it stays
-// where it was.
+// #undef'd in the header, as struct device's flag accessors), or an
+// #include it removes from a header: it stays where it was.
 //
 // Before (upstream):	-#define DP_EDP_15			    0x31	/* eDP 1.5 */
 //
@@ -23,7 +23,9 @@
 // conflict with the old declaration: its post-image is read. With neither,
 // the includers of the header compile as the running kernel's did and the
 // patched files as upstream's. Otherwise the finding stays to an engineer,
-// who sees where.
+// who sees where. A kept #include names nothing: the compiler shows that
+// upstream's files of the patch compile to the same code with it as
+// without it (include.go).
 package keepdecl
 
 import (
@@ -46,7 +48,7 @@ import (
 var Transform = &rewrite.Transform{
 	Name: "keepdecl",
 	Doc: "a macro, declaration, inline function or enum the upstream change removes from a header, or a struct definition it removes, stays there: code that compiles without it cannot use it; " +
-		"a macro only when no directive in the tree asks whether it is defined, a declaration only when no patched file declares the name anew",
+		"a macro only when no directive in the tree asks whether it is defined, a declaration only when no patched file declares the name anew, an #include only when upstream's files of the patch compile to the same code with it",
 	Kinds: []hazard.Kind{hazard.HeaderMacro, hazard.HeaderDecl, hazard.HeaderInline, hazard.HeaderEnum, hazard.HeaderOther, hazard.StructLayout},
 	Run:   run,
 }
@@ -70,6 +72,11 @@ type removal struct {
 	body      string     // the generator's body, as the running kernel has it
 	undefs    []ast.Span // a macro's #undef lines after its definition
 	span      ast.Span   // its definition in the header's pre-image
+	// include is the path of a removed #include line (name is the
+	// line); proof is what the compiler showed of the patched files
+	include string
+	proof   string
+	lines   map[int]bool // the pre-image lines it comes back with
 }
 
 func run(p *rewrite.Pass) error {
@@ -104,6 +111,8 @@ func run(p *rewrite.Pass) error {
 			byHeader[e.File] = append(byHeader[e.File], &removal{entry: e, name: ch.PreFunc.Name, inline: true})
 		case ch.Kind == change.CallRemoved && e.NeedsHuman():
 			byHeader[e.File] = append(byHeader[e.File], &removal{entry: e, name: ch.Subject, call: &ast.MacroCall{Name: ch.Name}})
+		case ch.Kind == change.IncludeRemoved && e.NeedsHuman():
+			byHeader[e.File] = append(byHeader[e.File], &removal{entry: e, name: "#include <" + ch.Name + ">", include: ch.Name})
 		}
 	}
 	if len(byHeader) == 0 {
@@ -174,7 +183,12 @@ func run(p *rewrite.Pass) error {
 				continue
 			}
 			maps.Copy(lines, own)
+			r.lines = own
 			kept = append(kept, r)
+		}
+		kept, err := sameCodeWithIncludes(p, h, kept, lines)
+		if err != nil {
+			return err
 		}
 		if len(kept) == 0 {
 			continue
@@ -202,6 +216,9 @@ func run(p *rewrite.Pass) error {
 			if r.strct != nil {
 				how = fmt.Sprintf("the definition of %s stays in %s, as in the running kernel: the running kernel's code names it nowhere outside it (no object of it exists), no file of the patch defines the tag anew, and a type compiles to no code", r.name, h)
 			}
+			if r.include != "" {
+				how = fmt.Sprintf("%s stays in %s, as in the running kernel: its includers outside the patch compile as the running kernel's, and %s", r.name, h, r.proof)
+			}
 			p.Resolve(r.entry, how)
 		}
 	}
@@ -217,6 +234,19 @@ func (r *removal) locate(pre *ast.File) string {
 	}
 	if r.call != nil {
 		return r.locateCall(pre)
+	}
+	if r.include != "" {
+		var spans []ast.Span
+		for _, inc := range pre.Includes {
+			if inc.Path == r.include {
+				spans = append(spans, inc.Span)
+			}
+		}
+		if len(spans) != 1 {
+			return fmt.Sprintf("%s is in the header %d times: which one a unit sees depends on its #if context", r.name, len(spans))
+		}
+		r.span = spans[0]
+		return ""
 	}
 	if r.strct != nil {
 		end, alone := definitionEnd(pre, r.strct.Span.End)
@@ -422,6 +452,9 @@ func inComment(f *ast.File, off int) bool {
 // defines the name anew (the header h itself only when its definition is
 // not the original one again: back). "" when nothing does.
 func (r *removal) conflicts(p *rewrite.Pass, h string, back bool, inTree []string, macroRE *regexp.Regexp) string {
+	if r.include != "" {
+		return "" // the compiler judges (sameCodeWithIncludes)
+	}
 	var where []string
 	if r.macro {
 		for _, w := range inTree {
@@ -515,6 +548,12 @@ func (r *removal) restores(p *rewrite.Pass, h string, pre *ast.File, own map[int
 	}
 	var spans []ast.Span
 	switch {
+	case r.include != "":
+		for _, inc := range back.Includes {
+			if inc.Path == r.include {
+				spans = append(spans, inc.Span)
+			}
+		}
 	case r.call != nil:
 		for _, c := range back.Calls {
 			if callText(c) == r.name {

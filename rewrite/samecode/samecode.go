@@ -219,9 +219,9 @@ func compare(p *rewrite.Pass, h string, n int) (proof, why string, err error) {
 		for _, d := range ds {
 			switch {
 			case d.A.Failed:
-				return "", fmt.Sprintf("%s does not compile with the header as rewritten: %s", d.Source, firstError(d.A)), nil
+				return "", fmt.Sprintf("%s does not compile with the header as rewritten: %s", d.Source, d.A.FirstError()), nil
 			case d.B.Failed:
-				return "", fmt.Sprintf("%s needs the change to %s: with the original header, %s", d.Source, h, firstError(d.B)), nil
+				return "", fmt.Sprintf("%s needs the change to %s: with the original header, %s", d.Source, h, d.B.FirstError()), nil
 			case len(d.Changed) > 0:
 				differ = append(differ, fmt.Sprintf("%s (%s)", d.Source, firstFew(d.Changed)))
 			}
@@ -239,13 +239,6 @@ func compare(p *rewrite.Pass, h string, n int) (proof, why string, err error) {
 		how += fmt.Sprintf(" (%d of them preprocess to the same code either way; the other %d were compiled and compared)", len(same), len(reached))
 	}
 	return how, "", nil
-}
-
-func firstError(r *build.Result) string {
-	if es := build.Errors([]*build.Result{r}); len(es) > 0 {
-		return es[0].String()
-	}
-	return "it failed"
 }
 
 // firstFew joins up to three items and counts the rest.

@@ -132,7 +132,7 @@ func NeutralAmong(p *rewrite.Pass, header, typ string, reads []Use, cands []stri
 		var out []map[string]objdiff.Func
 		for i, r := range rs {
 			if r.Failed {
-				return nil, fmt.Sprintf("%s does not compile %s: %s", files[i], what, firstErr(r)), nil
+				return nil, fmt.Sprintf("%s does not compile %s: %s", files[i], what, r.FirstError()), nil
 			}
 			code, err := objdiff.Code(r.Object)
 			if err != nil {
@@ -271,14 +271,6 @@ func neutralEvidence(c string, reached, files []string) string {
 		return fmt.Sprintf("no function the config builds keeps a read of it (gcc drops the reads in %s as dead code), so what they read changes nothing", strings.Join(files, ", "))
 	}
 	return fmt.Sprintf("with %s, every function whose code depends on the member's reads (%s) compiles to the running kernel's function, byte for byte (the compiler's proof): at those reads they behave as the running kernel treats them", c, strings.Join(reached, ", "))
-}
-
-// firstErr is the first diagnostic of a failed compile.
-func firstErr(r *build.Result) string {
-	if es := build.Errors([]*build.Result{r}); len(es) > 0 {
-		return es[0].String()
-	}
-	return "the compiler failed"
 }
 
 // substitute replaces each read (its Full span) in src by expr, keeping
