@@ -374,6 +374,28 @@ var All = []*Case{
 		Reports:  []string{"objects that exist when the livepatch loads keep their state: they hold it in pressure"},
 	},
 	{
+		Name:    "counter",
+		Subject: "net/packet: make the receive pressure an atomic_t",
+		Doc: "A synthetic change in the shape of a data race fix: int pressure, read and written with\n" +
+			"READ_ONCE() and WRITE_ONCE() from several CPUs, becomes an atomic_t used with\n" +
+			"atomic_read(), atomic_set() and atomic_cmpxchg(). The two types have the same size,\n" +
+			"alignment and bits:\n" +
+			"the rewrite keeps the int and makes every use the compiler finds a use of the same\n" +
+			"storage as an atomic_t (through a cast of its address); sockets that exist when the\n" +
+			"livepatch loads keep their state.",
+		Upstream: func(e *Editor) {
+			e.Replace("net/packet/internal.h", "\tint\t\t\tpressure;\n", "\tatomic_t\t\tpressure;\n")
+			e.Replace("net/packet/af_packet.c", "\tif (READ_ONCE(po->pressure) != pressure)\n\t\tWRITE_ONCE(po->pressure, pressure);\n",
+				"\tatomic_cmpxchg(&po->pressure, !pressure, pressure);\n")
+			e.Replace("net/packet/af_packet.c", "\tif (READ_ONCE(po->pressure) &&\n\t    __packet_rcv_has_room(po, NULL) == ROOM_NORMAL)\n\t\tWRITE_ONCE(po->pressure,  0);\n",
+				"\tif (atomic_read(&po->pressure) &&\n\t    __packet_rcv_has_room(po, NULL) == ROOM_NORMAL)\n\t\tatomic_set(&po->pressure, 0);\n")
+			e.Replace("net/packet/af_packet.c", "!READ_ONCE(po_next->pressure) &&", "!atomic_read(&po_next->pressure) &&")
+		},
+		Resolves: []string{"retype"},
+		Structs:  []string{"struct packet_sock"},
+		Reports:  []string{"objects that exist when the livepatch loads hold their value as the new type reads it"},
+	},
+	{
 		Name:    "flagmask",
 		Subject: "genetlink: Use internal flags for multicast groups",
 		Doc: "The 6.1 stable series' genetlink change (upstream 4d54cc3211): the multicast groups get\n" +

@@ -34,8 +34,15 @@
 // kernel's atomic bit operations keeps its old declaration too; the
 // patched bit operations become ones of the old width (bitops.go).
 //
-// Other retypes (int to atomic_t, another size) are left to the engineer,
-// with the step.
+// An integer member that becomes the kernel's wrapper of an integer of its
+// size (int to atomic_t, long to atomic_long_t, atomic_t to refcount_t), or
+// the reverse, keeps its old declaration, and every use becomes a use of
+// the same storage as the new type, through a cast of its address
+// (counter.go). An integer that becomes a narrower one keeps its width,
+// and its uses convert (narrow.go).
+//
+// Other retypes (another size, another kind of type) are left to the
+// engineer, with the step.
 package retype
 
 import (
@@ -54,7 +61,7 @@ import (
 // Transform is the retype transform.
 var Transform = &rewrite.Transform{
 	Name:  "retype",
-	Doc:   "a member whose type changes only by const or sparse annotations (__rcu, __force; not an address space: __user, __iomem, __percpu say it holds another kind of pointer) keeps its old declaration: layout and code stay, the patched code compiles against it; one whose integer type only changes signedness keeps it too, and every read is cast to the new type; a function pointer whose signature changes keeps it, and the patched calls cast it; a narrow flags word upstream makes an unsigned long for set_bit() and friends keeps its width, and the patched bit operations become ones of that width",
+	Doc:   "a member whose type changes only by const or sparse annotations (__rcu, __force; not an address space: __user, __iomem, __percpu say it holds another kind of pointer) keeps its old declaration: layout and code stay, the patched code compiles against it; one whose integer type only changes signedness keeps it too, and every read is cast to the new type; a function pointer whose signature changes keeps it, and the patched calls cast it; a narrow flags word upstream makes an unsigned long for set_bit() and friends keeps its width, and the patched bit operations become ones of that width; an integer that becomes atomic_t, refcount_t, atomic64_t or atomic_long_t of its size (or the reverse) keeps it, and every use becomes one of the same storage as the new type; one that becomes a narrower integer keeps its width, and every use converts",
 	Kinds: []hazard.Kind{hazard.StructLayout},
 	Run:   run,
 }
@@ -81,6 +88,8 @@ func run(p *rewrite.Pass) error {
 				retypeFnptr(p, k, e, t)
 			} else if from, width, ok := narrowFlags(ch.PreMember, ch.PostMember); ok {
 				retypeBitops(p, k, e, from, width)
+			} else if from, to, ok := counterRetype(ch.PreMember, ch.PostMember); ok {
+				retypeCounter(p, k, e, from, to)
 			} else if from, to, ok := narrowing(ch.PreMember, ch.PostMember); ok {
 				retypeNarrow(p, k, e, from, to)
 			}
