@@ -405,6 +405,29 @@ func Holes(s *Struct) [][2]int64 {
 	return out
 }
 
+// HolesText lists the holes of s ("4 bytes at 20, 2 bytes at 30", or
+// "none"), for reports.
+func HolesText(s *Struct) string {
+	var hs []string
+	for _, h := range Holes(s) {
+		hs = append(hs, fmt.Sprintf("%d bytes at %d", h[1]-h[0], h[0]))
+	}
+	if len(hs) == 0 {
+		return "none"
+	}
+	return strings.Join(hs, ", ")
+}
+
+// InHole reports whether bytes [lo, hi) of s are all in one of its holes.
+func InHole(s *Struct, lo, hi int64) bool {
+	for _, h := range Holes(s) {
+		if h[0] <= lo && hi <= h[1] {
+			return true
+		}
+	}
+	return false
+}
+
 // Pahole renders a layout as pahole prints it, for reports.
 func Pahole(s *Struct) string {
 	var b strings.Builder

@@ -107,12 +107,12 @@ func run(p *rewrite.Pass) error {
 		pl := fit(m.Key, base, nm, used[m.Key], want)
 		if pl == nil && isPinned {
 			p.Refuse(m.Entry, fmt.Sprintf("an earlier livepatch of the series keeps it at byte %d, where %d bytes aligned to %d no longer fit (holes: %s)",
-				want, nm.Size, nm.Align, holesText(base)))
+				want, nm.Size, nm.Align, layout.HolesText(base)))
 			continue
 		}
 		if pl == nil {
 			p.Refuse(m.Entry, fmt.Sprintf("no hole or tail padding of struct %s holds %d bytes aligned to %d (holes: %s)",
-				member.TagOf(m.Key), nm.Size, nm.Align, holesText(base)))
+				member.TagOf(m.Key), nm.Size, nm.Align, layout.HolesText(base)))
 			continue
 		}
 		z, seen := siteCache[m.Key]
@@ -189,17 +189,6 @@ func fit(key string, base *layout.Struct, nm layout.Member, taken [][2]int64, wa
 		}
 	}
 	return nil
-}
-
-func holesText(base *layout.Struct) string {
-	var hs []string
-	for _, h := range layout.Holes(base) {
-		hs = append(hs, fmt.Sprintf("%d bytes at %d", h[1]-h[0], h[0]))
-	}
-	if len(hs) == 0 {
-		return "none"
-	}
-	return strings.Join(hs, ", ")
 }
 
 // accessor generates the offset macro, the guards and the pointer accessor.

@@ -88,20 +88,25 @@ type bitCall struct {
 	function *ast.Func
 }
 
-func retypeBitops(p *rewrite.Pass, k *kept, e *rewrite.Entry, from string, width int) {
+// retypeBitops keeps a narrow flags word that upstream makes an unsigned
+// long and turns the patched code's bit operations on it into ones of its
+// width. It reports false, having refused the entry, when the patched code
+// does not use the member as a flags word (no bit operation, or another
+// use): another shape (a wider integer, widen.go) may still fit.
+func retypeBitops(p *rewrite.Pass, k *kept, e *rewrite.Entry, from string, width int) (flags bool) {
 	step := "keep the member's old type (" + from + ") in the header and turn the patched code's bit operations on it into ones of that width"
 	cur, reverted, old, ok := oldDeclaration(p, e)
 	if !ok {
-		return
+		return true
 	}
 	if old == nil {
 		p.RefuseManual(e, "the member's lines hold other changes too", step)
-		return
+		return true
 	}
 	uses, why := patchedUses(p, e, reverted, old)
 	if why != "" {
 		p.RefuseManual(e, why, step)
-		return
+		return true
 	}
 	var calls []bitCall
 	origs := map[string]*ast.File{} // the base tree's files, parsed once
@@ -111,28 +116,29 @@ func retypeBitops(p *rewrite.Pass, k *kept, e *rewrite.Entry, from string, width
 		}
 		if change.IsHeader(u.File) {
 			p.RefuseManual(e, fmt.Sprintf("it is used in a header (%s:%d): header2c must move that code into the .c files first", u.File, u.Line), step)
-			return
+			return true
 		}
 		f := p.Parse(u.File)
 		a, err := findAccess(f, u.Line, u.Col)
 		if err != nil {
 			p.RefuseManual(e, err.Error(), step)
-			return
+			return true
 		}
 		if unchangedFunc(p, origs, u.File, f, a.Full.Off) {
 			continue // the running kernel's code, compiled against the old declaration as before
 		}
 		c, why := bitCallOf(f, a)
 		if why != "" {
+			// not a flags word: another shape may fit (widen.go)
 			p.RefuseManual(e, fmt.Sprintf("%s:%d %s", u.File, u.Line, why), step)
-			return
+			return false
 		}
 		c.file, c.line = u.File, u.Line
 		calls = append(calls, c)
 	}
 	if len(calls) == 0 {
 		p.RefuseManual(e, "the compiler found no use of it in the patched .c files", step)
-		return
+		return false
 	}
 	var bounded []string
 	var bits []int
@@ -141,12 +147,12 @@ func retypeBitops(p *rewrite.Pass, k *kept, e *rewrite.Entry, from string, width
 		v, why := bitNumber(f, c.function, c.nr, 2)
 		if why != "" {
 			p.RefuseManual(e, fmt.Sprintf("%s:%d: the bit number %s of %s() %s", c.file, c.line, c.nr, c.name, why), step)
-			return
+			return true
 		}
 		for _, n := range v {
 			if n < 0 || n >= width {
 				p.RefuseManual(e, fmt.Sprintf("%s:%d: %s() on bit %d, which the %d-bit %s of the running kernel's layout does not have", c.file, c.line, c.name, n, width, from), "keep the member another way (a shadow variable)")
-				return
+				return true
 			}
 			if !slices.Contains(bits, n) {
 				bits = append(bits, n)
@@ -157,10 +163,10 @@ func retypeBitops(p *rewrite.Pass, k *kept, e *rewrite.Entry, from string, width
 	masks, why := sameBits(p, e.File)
 	if why != "" {
 		p.RefuseManual(e, why, "keep the running kernel's bit for each flag: "+step)
-		return
+		return true
 	}
 	if !k.keep(p, e, cur, reverted) {
-		return
+		return true
 	}
 	tag := strings.TrimPrefix(strings.TrimPrefix(structKind(e.Change)+" "+e.Change.Struct, "struct "), "union ")
 	helpers := map[string]map[string]string{} // file -> op -> helper name
@@ -198,6 +204,7 @@ func retypeBitops(p *rewrite.Pass, k *kept, e *rewrite.Entry, from string, width
 		from, len(calls), strings.Join(bounded, ", "), width, strings.Trim(fmt.Sprint(bits), "[]"), width))
 	p.Note(rewrite.Finding{File: e.File, Line: e.Line, Subject: e.Subject,
 		Reason: fmt.Sprintf("objects that exist when the livepatch loads keep their flags: bit n of the %s is BIT(n), as the running kernel's masks have it%s; code the livepatch does not replace keeps its plain updates of the %s, as in the running kernel", from, masks, from)})
+	return true
 }
 
 // runningCode reports whether header h, as the rewritten patch leaves it

@@ -14,8 +14,8 @@ import (
 )
 
 // counterTypes are the kernel's wrappers of one integer (atomic_t,
-// refcount_t, atomic64_t, atomic_long_t: a struct whose one member is an
-// int or a s64), by their size on x86-64. Each has its integer's size
+// refcount_t, struct kref, atomic64_t, atomic_long_t: a struct whose one
+// member is an int or a s64, or such a struct), by their size on x86-64. Each has its integer's size
 // and alignment, and holds its value in the same bits.
 var counterTypes = map[string]int{"atomic_t": 4, "refcount_t": 4, "struct kref": 4, "atomic64_t": 8, "atomic_long_t": 8}
 
@@ -60,16 +60,38 @@ func retypeCounter(p *rewrite.Pass, k *kept, e *rewrite.Entry, from, to string) 
 	if !ok {
 		return
 	}
-	edits := map[string][]edit.Edit{}
-	var files []string // every file that uses it: all are compiled
-	views := 0
+	v, ok := viewUses(p, e, reverted, u, from, to, step)
+	if !ok || !k.keep(p, e, cur, reverted) {
+		return
+	}
+	changed := v.propose(p, e, to)
+	p.Resolve(e, fmt.Sprintf("the old declaration (%s) stays: %s has the same size, alignment and bits, so objects that exist when the livepatch loads hold their value as the new type reads it; the %d uses, found by the compiler over the %d files the config builds that use it (%s), use the same storage as %s through a cast of its address, and every file that uses it compiles so: %s",
+		from, to, v.count, u.compiled, u.method, to, strings.Join(changed, ", ")))
+}
+
+// views are the edits that make every use of a member a use of its
+// storage as another type.
+type views struct {
+	edits map[string][]edit.Edit
+	files []string // every file that uses the member, sorted
+	count int      // the uses rewritten
+}
+
+// viewUses rewrites every use of the member the compiler found (u) as a
+// use of the same storage as type to: obj->m becomes (*(to *)&obj->m),
+// &obj->m becomes (to *)&obj->m; initializers stay as written. Every file
+// that uses it is compiled with the old declaration (reverted) and the
+// edits; a use in a header, a use it cannot read, or a file gcc rejects
+// refuses e with step, and ok is false.
+func viewUses(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, u *memberUses, from, to, step string) (v views, ok bool) {
+	v.edits = map[string][]edit.Edit{}
 	for _, use := range u.uses {
 		if change.IsHeader(use.File) {
 			p.RefuseManual(e, fmt.Sprintf("it is used in a header (%s:%d), where a cast would change every includer", use.File, use.Line), "move that header code into the .c files first (or "+step+")")
-			return
+			return v, false
 		}
-		if !slices.Contains(files, use.File) {
-			files = append(files, use.File)
+		if !slices.Contains(v.files, use.File) {
+			v.files = append(v.files, use.File)
 		}
 		f := p.Parse(use.File)
 		if designatorAt(f, use.Line, use.Col) {
@@ -78,48 +100,49 @@ func retypeCounter(p *rewrite.Pass, k *kept, e *rewrite.Entry, from, to string) 
 		a, err := findAccess(f, use.Line, use.Col)
 		if err != nil {
 			p.RefuseManual(e, err.Error(), step)
-			return
+			return v, false
 		}
+		v.count++
 		if a.Kind == cexpr.AddrOf && a.Chained == "" {
 			if amp, ok := ampersandBefore(f.Src, a.Object.Off); ok {
-				edits[use.File] = append(edits[use.File], edit.Insert(use.File, amp, "("+to+" *)"))
-				views++
+				v.edits[use.File] = append(v.edits[use.File], edit.Insert(use.File, amp, "("+to+" *)"))
 				continue
 			}
 		}
-		edits[use.File] = append(edits[use.File],
+		v.edits[use.File] = append(v.edits[use.File],
 			edit.Insert(use.File, a.Object.Off, "(*("+to+" *)&"), edit.Insert(use.File, a.Member.End, ")"))
-		views++
 	}
-	sort.Strings(files)
-	if len(files) > 0 {
-		ds, why := diagnostics(p, e, reverted, edits, files)
-		if why != "" {
-			p.RefuseManual(e, "checking the rewritten uses: "+why, step)
-			return
+	sort.Strings(v.files)
+	if len(v.files) == 0 {
+		return v, true
+	}
+	ds, why := diagnostics(p, e, reverted, v.edits, v.files)
+	if why != "" {
+		p.RefuseManual(e, "checking the rewritten uses: "+why, step)
+		return v, false
+	}
+	for _, d := range ds {
+		if d.Severity == "error" {
+			p.RefuseManual(e, fmt.Sprintf("with %s kept, gcc rejects a use as %s: %s", from, to, d), step+"; change that use by hand")
+			return v, false
 		}
-		for _, d := range ds {
-			if d.Severity == "error" {
-				p.RefuseManual(e, fmt.Sprintf("with %s kept, gcc rejects a use as %s: %s", from, to, d), step+"; change that use by hand")
-				return
-			}
-		}
 	}
-	if !k.keep(p, e, cur, reverted) {
-		return
-	}
+	return v, true
+}
+
+// propose proposes the edits and returns the files they change.
+func (v views) propose(p *rewrite.Pass, e *rewrite.Entry, to string) []string {
 	var changed []string
-	for _, f := range files {
-		for _, ed := range edits[f] {
+	for _, f := range v.files {
+		for _, ed := range v.edits[f] {
 			ed.Why, ed.Hazard = "used as "+to, e.Hazard
 			p.Edit(ed)
 		}
-		if len(edits[f]) > 0 {
+		if len(v.edits[f]) > 0 {
 			changed = append(changed, f)
 		}
 	}
-	p.Resolve(e, fmt.Sprintf("the old declaration (%s) stays: %s has the same size, alignment and bits, so objects that exist when the livepatch loads hold their value as the new type reads it; the %d uses, found by the compiler over the %d files the config builds that use it (%s), use the same storage as %s through a cast of its address, and every file that uses it compiles so: %s",
-		from, to, views, u.compiled, u.method, to, strings.Join(changed, ", ")))
+	return changed
 }
 
 // designatorAt reports whether the member the compiler points at (1-based

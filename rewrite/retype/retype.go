@@ -39,7 +39,9 @@
 // the reverse, keeps its old declaration, and every use becomes a use of
 // the same storage as the new type, through a cast of its address
 // (counter.go). An integer that becomes a narrower one keeps its width,
-// and its uses convert (narrow.go).
+// and its uses convert (narrow.go). An unsigned integer that becomes a
+// wider one takes the padding after it where the layout has some and
+// every object starts zeroed, and its uses use that storage (widen.go).
 //
 // Other retypes (another size, another kind of type) are left to the
 // engineer, with the step.
@@ -56,14 +58,16 @@ import (
 	"github.com/kprewrite/kprewrite/hazard"
 	"github.com/kprewrite/kprewrite/rewrite"
 	"github.com/kprewrite/kprewrite/rewrite/gen"
+	"github.com/kprewrite/kprewrite/rewrite/sites"
 )
 
 // Transform is the retype transform.
 var Transform = &rewrite.Transform{
-	Name:  "retype",
-	Doc:   "a member whose type changes only by const or sparse annotations (__rcu, __force; not an address space: __user, __iomem, __percpu say it holds another kind of pointer) keeps its old declaration: layout and code stay, the patched code compiles against it; one whose integer type only changes signedness keeps it too, and every read is cast to the new type; a function pointer whose signature changes keeps it, and the patched calls cast it; a narrow flags word upstream makes an unsigned long for set_bit() and friends keeps its width, and the patched bit operations become ones of that width; an integer that becomes atomic_t, refcount_t, atomic64_t or atomic_long_t of its size (or the reverse) keeps it, and every use becomes one of the same storage as the new type; one that becomes a narrower integer keeps its width, and every use converts",
-	Kinds: []hazard.Kind{hazard.StructLayout},
-	Run:   run,
+	Name:     "retype",
+	Doc:      "a member whose type changes only by const or sparse annotations (__rcu, __force; not an address space: __user, __iomem, __percpu say it holds another kind of pointer) keeps its old declaration: layout and code stay, the patched code compiles against it; one whose integer type only changes signedness keeps it too, and every read is cast to the new type; a function pointer whose signature changes keeps it, and the patched calls cast it; a narrow flags word upstream makes an unsigned long for set_bit() and friends keeps its width, and the patched bit operations become ones of that width; an integer that becomes atomic_t, refcount_t, atomic64_t or atomic_long_t of its size (or the reverse) keeps it, and every use becomes one of the same storage as the new type; one that becomes a narrower integer keeps its width, and every use converts; an unsigned one that becomes wider takes the zeroed padding after it",
+	Kinds:    []hazard.Kind{hazard.StructLayout},
+	Requires: []rewrite.Requirement{rewrite.Layouts, sites.Creation},
+	Run:      run,
 }
 
 // neutral are the words whose addition or removal changes neither the
@@ -86,12 +90,14 @@ func run(p *rewrite.Pass) error {
 				retypeSign(p, k, e, from, to)
 			} else if t := fnptrType(ch.PostMember); t != "" && fnptrType(ch.PreMember) != "" {
 				retypeFnptr(p, k, e, t)
-			} else if from, width, ok := narrowFlags(ch.PreMember, ch.PostMember); ok {
-				retypeBitops(p, k, e, from, width)
+			} else if from, width, ok := narrowFlags(ch.PreMember, ch.PostMember); ok && retypeBitops(p, k, e, from, width) {
+				// a flags word for the kernel's bit operations
 			} else if from, to, ok := counterRetype(ch.PreMember, ch.PostMember); ok {
 				retypeCounter(p, k, e, from, to)
 			} else if from, to, ok := narrowing(ch.PreMember, ch.PostMember); ok {
 				retypeNarrow(p, k, e, from, to)
+			} else if from, to, ok := widening(ch.PreMember, ch.PostMember); ok {
+				retypeWiden(p, k, e, from, to)
 			}
 			continue
 		}
