@@ -396,6 +396,22 @@ var All = []*Case{
 		Reports:  []string{"objects that exist when the livepatch loads hold their value as the new type reads it"},
 	},
 	{
+		Name:    "widen",
+		Subject: "bonding: count the usable slaves in an unsigned long",
+		Doc: "A synthetic overflow fix: struct bond_up_slave's unsigned int count becomes an unsigned\n" +
+			"long. In the running kernel's layout it is followed by 4 bytes of padding (the rcu_head\n" +
+			"is 8-aligned), and every array is made by kzalloc(): the rewrite keeps the unsigned int and\n" +
+			"makes every use the compiler finds (bond_main.c, bond_alb.c) a use of an unsigned long at\n" +
+			"its address, which takes the padding; arrays that exist when the livepatch loads read\n" +
+			"their count zero-extended.",
+		Upstream: func(e *Editor) {
+			e.Replace("include/net/bonding.h", "\tunsigned int\tcount;\n\tstruct rcu_head rcu;\n", "\tunsigned long\tcount;\n\tstruct rcu_head rcu;\n")
+		},
+		Resolves: []string{"retype"},
+		Structs:  []string{"struct bond_up_slave"},
+		Reports:  []string{"read their unsigned int value zero-extended to unsigned long"},
+	},
+	{
 		Name:    "flagmask",
 		Subject: "genetlink: Use internal flags for multicast groups",
 		Doc: "The 6.1 stable series' genetlink change (upstream 4d54cc3211): the multicast groups get\n" +

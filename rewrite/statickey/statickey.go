@@ -186,7 +186,11 @@ func run(p *rewrite.Pass) error {
 		p.Resolve(e, fmt.Sprintf("%s of %s on %s%s rewritten to %s: %s, which both builders accept in a replaced function, where they refuse a jump label or static call site on a module's key (%s)",
 			count, macro, strings.Join(keys, ", "), where, replacement(plain[0], callMacro), how, owner))
 	}
-	if err := headerInlines(p, homes, defined, callMacro, includes); err != nil {
+	carried, err := carriedSites(p, homes, defined, callMacro, includes, edited)
+	if err != nil {
+		return err
+	}
+	if err := headerInlines(p, homes, defined, callMacro, includes, carried); err != nil {
 		return err
 	}
 	for _, file := range slices.Sorted(maps.Keys(includes)) {
@@ -376,21 +380,26 @@ func appendNew(list []string, s string) []string {
 // replaced function, and the header cannot change. The copy, under a new
 // name before the file's first function, reads the keys as statickey's
 // sites do; the calls switch to it. The carried functions are the ones
-// the patch changes and the static functions of the file they call.
-func headerInlines(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, callMacro string, includes map[string]*hazard.Hazard) error {
+// the patch changes and the static functions of the file they call, and
+// those whose compiled code changes (compiled, from carriedSites).
+func headerInlines(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, callMacro string, includes map[string]*hazard.Hazard, compiled map[string]map[string]bool) error {
 	for _, file := range p.CurrentSources() {
-		fc := p.ChangeOf(file)
-		if fc == nil || fc.Post == nil || p.Env.ObjectOf(file).Kind != kbuild.Module {
+		if p.Env.ObjectOf(file).Kind != kbuild.Module {
 			continue
 		}
-		carried := map[string]bool{}
-		for _, ch := range fc.Changes {
-			if ch.PostFunc == nil || (ch.Kind != change.FuncChanged && ch.Kind != change.FuncAdded) {
-				continue
-			}
-			carried[ch.PostFunc.Name] = true
-			for _, c := range hazard.StaticCallees(fc, ch.PostFunc) {
-				carried[c.Name] = true
+		carried := maps.Clone(compiled[file]) // what the compiler says changes
+		if carried == nil {
+			carried = map[string]bool{}
+		}
+		if fc := p.ChangeOf(file); fc != nil && fc.Post != nil {
+			for _, ch := range fc.Changes {
+				if ch.PostFunc == nil || (ch.Kind != change.FuncChanged && ch.Kind != change.FuncAdded) {
+					continue
+				}
+				carried[ch.PostFunc.Name] = true
+				for _, c := range hazard.StaticCallees(fc, ch.PostFunc) {
+					carried[c.Name] = true
+				}
 			}
 		}
 		if len(carried) == 0 {

@@ -50,3 +50,15 @@ int ring_key_sum(int v)
 {
 	return ring_key_hot_scale(v) + 1;
 }
+
+static int ring_key_clamp(int v)
+{
+	return v > 64 ? 64 : v;
+}
+
+int ring_key_burst(int v)
+{
+	if (static_branch_unlikely(&ring_key_fast))
+		return ring_key_clamp(v) * 2;
+	return ring_key_clamp(v) + 1;
+}

@@ -1,0 +1,244 @@
+package statickey
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/build"
+	"github.com/kprewrite/kprewrite/edit"
+	"github.com/kprewrite/kprewrite/hazard"
+	"github.com/kprewrite/kprewrite/internal/kperr"
+	"github.com/kprewrite/kprewrite/internal/progress"
+	"github.com/kprewrite/kprewrite/kbuild"
+	"github.com/kprewrite/kprewrite/patch"
+	"github.com/kprewrite/kprewrite/rewrite"
+)
+
+// maxRounds bounds the compiles that look for carried functions: a round
+// rewrites the sites of the functions the last one found, which changes
+// their callers (gcc inlines static functions), and the next round looks
+// at those.
+const maxRounds = 3
+
+// siteMacros are the names whose presence in a file (or in a header
+// inline it names) makes its carried functions worth compiling for.
+var siteMacros = []string{"static_branch_likely", "static_branch_unlikely", "static_branch_maybe", "static_key_true", "static_key_false", "static_call"}
+
+// carriedSites finds the functions the livepatch carries that the
+// upstream patch does not change in its text, and rewrites their sites
+// on a module's keys as the entries' sites are. A function is carried when
+// its compiled code changes: gcc inlines a changed static function into
+// its callers, and the other transforms' edits (a retyped member's uses,
+// a view of a widened member) change functions the patch never named.
+// Both builders refuse a jump label or static call on a module's key in
+// any of them, as in a replaced function. The compiler says which: every
+// module source of the patch that mentions a site macro (or calls a
+// header inline that does) is compiled as the running kernel has it and
+// as the rewrite leaves it ("#line" directives keep the running kernel's
+// line numbers, as klp-build's fix-patch-lines does, so a moved WARN_ON
+// changes nothing), and the functions whose code differs, with the
+// static functions of the file they call, are searched for sites; a
+// round that rewrites some is compiled again, up to maxRounds. It returns
+// the carried functions per file, for headerInlines.
+func carriedSites(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, callMacro string, includes map[string]*hazard.Hazard, edited map[string]bool) (map[string]map[string]bool, error) {
+	out := map[string]map[string]bool{}
+	if !p.HasCompiler() {
+		return out, nil
+	}
+	var files []string
+	for _, f := range p.CurrentSources() {
+		if p.Env.ObjectOf(f).Kind == kbuild.Module && p.Base.Exists(f) && mentionsSites(p, f) {
+			files = append(files, f)
+		}
+	}
+	if len(files) == 0 {
+		return out, nil
+	}
+	files, err := p.Compilable(files)
+	if err != nil || len(files) == 0 {
+		return out, err
+	}
+	dir, err := p.WorkDir()
+	if err != nil {
+		return nil, err
+	}
+	comp := &build.Compiler{Env: p.Env, Dir: dir}
+	ctx := progress.Named(p.Context(), "statickey: carried functions")
+	base := &build.Variant{Name: "skb", Files: map[string][]byte{}}
+	texts := map[string][]byte{} // the files as this transform leaves them
+	for _, f := range p.Touched() {
+		texts[f] = p.File(f)
+	}
+	pending := map[string][]edit.Edit{} // this pass's edits, per file
+	for round := 0; round < maxRounds; round++ {
+		cur := &build.Variant{Name: fmt.Sprintf("skc%d", round), Files: map[string][]byte{}}
+		for f, text := range texts {
+			cur.Files[f] = text
+			if text != nil && p.Base.Exists(f) {
+				cur.Files[f] = patch.PreserveLines(p.Original(f), text)
+			}
+		}
+		ds, err := comp.CompareCode(ctx, base, cur, files, build.Options{Extra: []string{"-ffunction-sections", "-fdata-sections"}})
+		if err != nil {
+			return nil, p.Failed(err)
+		}
+		found := false
+		for _, d := range ds {
+			if d.A.Failed || d.B.Failed {
+				continue // verify's compile check tells; nothing to read here
+			}
+			f := d.Source
+			tf := p.Parse(f) // the sites' offsets are the current text's, which the edits change
+			if out[f] == nil {
+				out[f] = map[string]bool{}
+			}
+			for _, sym := range d.Changed {
+				name, _, _ := strings.Cut(sym, ".")
+				if out[f][name] || len(tf.Definitions(name)) != 1 {
+					continue
+				}
+				out[f][name] = true
+				for _, fn := range append([]*ast.Func{tf.Definitions(name)[0]}, staticCallees(tf, tf.Definitions(name)[0])...) {
+					eds, err := plainSites(p, homes, fresh, callMacro, f, tf, fn, edited)
+					if err != nil {
+						return nil, err
+					}
+					if len(eds) == 0 {
+						continue
+					}
+					found = true
+					pending[f] = append(pending[f], eds...)
+					for _, ed := range eds {
+						if _, ok := includes[f]; !ok && callMacro != "" && strings.HasPrefix(ed.Text, callMacro+"(") {
+							includes[f] = nil
+						}
+					}
+					p.Note(rewrite.Finding{File: f, Line: tf.Line(fn.Span.Off), Subject: fn.Name, Reason: carriedWhy(name, fn.Name)})
+				}
+			}
+		}
+		if !found {
+			break
+		}
+		// the next round compiles the files with this round's edits
+		for f, eds := range pending {
+			text, err := edit.Apply(p.File(f), eds)
+			if err != nil {
+				return nil, kperr.Internalf(err, "statickey: the carried functions' edits of %s overlap", f)
+			}
+			texts[f] = text
+		}
+	}
+	for _, f := range slices.Sorted(maps.Keys(pending)) {
+		for _, ed := range pending[f] {
+			p.Edit(ed)
+		}
+	}
+	return out, nil
+}
+
+// carriedWhy says why the sites of holder, a function carried or one gcc
+// may inline into the carried function, become plain reads.
+func carriedWhy(carried, holder string) string {
+	why := fmt.Sprintf("the livepatch carries %s(): its compiled code changes (a function the patch or the rewrite changes is inlined into it, or the rewrite edits it), though the patch does not change its text", carried)
+	if holder != carried {
+		why += fmt.Sprintf(", and gcc may inline %s() into it", holder)
+	}
+	return why + fmt.Sprintf("; the jump labels and static calls of %s() on a module's keys become plain reads, as in a replaced function (both builders refuse them)", holder)
+}
+
+// mentionsSites reports whether file f names a site macro, or a static
+// inline function of a header it includes whose body does.
+func mentionsSites(p *rewrite.Pass, f string) bool {
+	src := string(p.File(f))
+	for _, m := range siteMacros {
+		if strings.Contains(src, m) {
+			return true
+		}
+	}
+	toks := ast.Tokenize(p.File(f))
+	names := map[string]bool{}
+	for _, t := range toks {
+		if t.Kind == ast.Ident {
+			names[t.Text] = true
+		}
+	}
+	for _, h := range p.IncludedHeaders(f) {
+		for _, fn := range h.Funcs {
+			if !names[fn.Name] || !fn.IsInline() {
+				continue
+			}
+			body := string(h.Src[fn.Body.Off:fn.Body.End])
+			for _, m := range siteMacros {
+				if strings.Contains(body, m) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// staticCallees returns the static functions of f that fn calls, two
+// calls down: gcc may inline them, with their sites, into fn.
+func staticCallees(f *ast.File, fn *ast.Func) []*ast.Func {
+	var out []*ast.Func
+	seen := map[string]bool{fn.Name: true}
+	level := []*ast.Func{fn}
+	for depth := 0; depth < 2; depth++ {
+		var next []*ast.Func
+		for _, g := range level {
+			toks := f.CodeTokens(g.Body)
+			for i, t := range toks {
+				if t.Kind != ast.Ident || i+1 >= len(toks) || !toks[i+1].Is("(") || seen[t.Text] {
+					continue
+				}
+				seen[t.Text] = true
+				defs := f.Definitions(t.Text)
+				if len(defs) != 1 || !defs[0].Has("static") {
+					continue
+				}
+				out = append(out, defs[0])
+				next = append(next, defs[0])
+			}
+		}
+		level = next
+	}
+	return out
+}
+
+// plainSites returns the edits that make fn's sites on keys that do not
+// live in vmlinux plain reads (none for a function of vmlinux, for a key
+// the patch adds, or for a site already edited). static_call_cond() is
+// left as it is: verify names it.
+func plainSites(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, callMacro, file string, f *ast.File, fn *ast.Func, edited map[string]bool) ([]edit.Edit, error) {
+	var out []edit.Edit
+	for _, macro := range slices.Sorted(maps.Keys(keyArg)) {
+		if macro == "static_call_cond" {
+			continue
+		}
+		for _, s := range findSites(f, fn, macro) {
+			at := fmt.Sprintf("%s:%d", file, s.call.Off)
+			if edited[at] {
+				continue
+			}
+			name := keyName(s)
+			if name != "" && fresh[name] {
+				continue
+			}
+			h, err := homes.of(file, name)
+			if err != nil {
+				return nil, err
+			}
+			if h.vmlinux {
+				continue
+			}
+			edited[at] = true
+			out = append(out, edit.Edit{File: file, Off: s.call.Off, End: s.call.End, Text: replacement(s, callMacro), Why: "statickey: plain read of a module's key in a carried function"})
+		}
+	}
+	return out, nil
+}
