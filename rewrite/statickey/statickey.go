@@ -455,7 +455,7 @@ func headerInlines(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, call
 		var calls []edit.Edit
 		for _, c := range found {
 			t, h := c.tok, c.h
-			name, code, err := inlineCopy(homes, file, fresh, h, h.Definitions(t.Text)[0], callMacro)
+			name, code, err := inlineCopy(homes, file, fresh, inlines, h, h.Definitions(t.Text)[0], callMacro, 0)
 			if err != nil {
 				return err
 			}
@@ -487,15 +487,23 @@ func headerInlines(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, call
 	return nil
 }
 
+// maxInlineDepth is how deep inlineCopy follows a header inline's calls
+// of other header inlines (kvm_rip_read() calls kvm_register_read_raw(),
+// which holds a static call).
+const maxInlineDepth = 3
+
 // inlineCopy returns the name and the code of the copy, for file, of fn,
 // a static inline function of header h, with plain reads of its sites on
 // keys that do not live in vmlinux (code is "" when the copy was made for
-// an earlier call), or "" when fn has no such site. fresh are the keys the
-// patch adds.
-func inlineCopy(homes *keyHomes, file string, fresh map[string]bool, h *ast.File, fn *ast.Func, callMacro string) (name, code string, err error) {
+// an earlier call), or "" when fn has no such site. A call in fn of
+// another header inline (of inlines, by name) that needs a copy needs one
+// of fn too, calling that copy: the copies of the callees come first in
+// code. fresh are the keys the patch adds.
+func inlineCopy(homes *keyHomes, file string, fresh map[string]bool, inlines map[string]*ast.File, h *ast.File, fn *ast.Func, callMacro string, depth int) (name, code string, err error) {
 	if c, ok := homes.copies[h.Name+" "+fn.Name]; ok {
 		return c, "", nil
 	}
+	homes.copies[h.Name+" "+fn.Name] = "" // no copy, unless one is made below (and no cycle)
 	var plain []site
 	for macro := range keyArg {
 		if macro == "static_call_cond" {
@@ -515,13 +523,38 @@ func inlineCopy(homes *keyHomes, file string, fresh map[string]bool, h *ast.File
 			}
 		}
 	}
-	homes.copies[h.Name+" "+fn.Name] = ""
-	if len(plain) == 0 {
+	edits := []edit.Edit{}
+	var callees []string // the callee copies' code, first
+	var via []string
+	if depth < maxInlineDepth {
+		toks := h.CodeTokens(fn.Body)
+		for i, t := range toks {
+			ch := inlines[t.Text]
+			if t.Kind != ast.Ident || ch == nil || t.Text == fn.Name || i+1 >= len(toks) || !toks[i+1].Is("(") || (i > 0 && (toks[i-1].Is(".") || toks[i-1].Is("->"))) {
+				continue
+			}
+			if slices.ContainsFunc(plain, func(s site) bool { return s.call.Off <= t.Off && t.End <= s.call.End }) {
+				continue // inside a site that becomes a plain read
+			}
+			cn, ccode, err := inlineCopy(homes, file, fresh, inlines, ch, ch.Definitions(t.Text)[0], callMacro, depth+1)
+			if err != nil {
+				return "", "", err
+			}
+			if cn == "" {
+				continue
+			}
+			if ccode != "" {
+				callees = append(callees, ccode)
+			}
+			via = appendNew(via, t.Text+"()")
+			edits = append(edits, edit.Edit{Off: t.Off - fn.Span.Off, End: t.End - fn.Span.Off, Text: cn})
+		}
+	}
+	if len(plain) == 0 && len(via) == 0 {
 		return "", "", nil
 	}
 	name = homes.p.UniqueName(fn.Name + "_lp")
 	homes.copies[h.Name+" "+fn.Name] = name
-	edits := []edit.Edit{}
 	for _, s := range plain {
 		edits = append(edits, edit.Edit{Off: s.call.Off - fn.Span.Off, End: s.call.End - fn.Span.Off, Text: replacement(s, callMacro)})
 	}
@@ -532,13 +565,20 @@ func inlineCopy(homes *keyHomes, file string, fresh map[string]bool, h *ast.File
 		}
 	}
 	text := edit.MustApply(string(h.Src[fn.Span.Off:fn.Span.End]), edits)
-	var keys []string
-	for _, s := range plain {
-		keys = appendNew(keys, s.key)
+	var what []string
+	if len(plain) > 0 {
+		var keys []string
+		for _, s := range plain {
+			keys = appendNew(keys, s.key)
+		}
+		what = append(what, "plain reads of "+strings.Join(keys, ", "))
 	}
-	comment := gen.Comment("", gen.Wrap(gen.Banner+": "+fn.Name+"() of "+h.Name+", with plain reads of "+strings.Join(keys, ", ")+
+	if len(via) > 0 {
+		what = append(what, "calls of the copies of "+strings.Join(via, ", "))
+	}
+	comment := gen.Comment("", gen.Wrap(gen.Banner+": "+fn.Name+"() of "+h.Name+", with "+strings.Join(what, " and ")+
 		": a livepatch cannot keep a jump label or static call on a module's key. "+gen.Generated, 72)...)
-	return name, comment + text, nil
+	return name, gen.Join(append(callees, comment+text)), nil
 }
 
 // includedBefore reports whether file includes header h before offset at.
