@@ -328,11 +328,17 @@ func (s *Session) File(rel string) []byte {
 // IncludePaths are the tree files an #include line of file may name, in
 // the order kbuild's -I options look: include/, include/uapi/, the
 // architecture's include/ and include/uapi/, and, for "x.h", file's own
-// directory first.
+// directory first, then its parent's (a subdirectory's objects get their
+// parent's headers through ccflags' -I: arch/x86/kvm/svm/nested.c's
+// "lapic.h" is arch/x86/kvm/lapic.h).
 func (s *Session) IncludePaths(file string, inc *ast.Include) []string {
 	var out []string
 	if !inc.System {
-		out = append(out, path.Join(path.Dir(file), inc.Path))
+		dir := path.Dir(file)
+		out = append(out, path.Join(dir, inc.Path))
+		if strings.Contains(dir, "/") {
+			out = append(out, path.Join(path.Dir(dir), inc.Path))
+		}
 	}
 	out = append(out, "include/"+inc.Path, "include/uapi/"+inc.Path)
 	if s.Env != nil && s.Env.Make != nil {

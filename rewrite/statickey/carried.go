@@ -151,7 +151,8 @@ func carriedWhy(carried, holder string) string {
 }
 
 // mentionsSites reports whether file f names a site macro, or a static
-// inline function of a header it includes whose body does.
+// inline function of a header it includes that holds one, or calls one
+// that does (maxInlineDepth levels down).
 func mentionsSites(p *rewrite.Pass, f string) bool {
 	src := string(p.File(f))
 	for _, m := range siteMacros {
@@ -159,24 +160,40 @@ func mentionsSites(p *rewrite.Pass, f string) bool {
 			return true
 		}
 	}
-	toks := ast.Tokenize(p.File(f))
-	names := map[string]bool{}
-	for _, t := range toks {
-		if t.Kind == ast.Ident {
-			names[t.Text] = true
+	inlines := headerInlineDefs(p, f, func(*ast.File) bool { return true })
+	memo := map[string]bool{}
+	var holds func(name string, depth int) bool
+	holds = func(name string, depth int) bool {
+		if v, ok := memo[name]; ok {
+			return v
 		}
+		memo[name] = false // no cycle
+		h := inlines[name]
+		defs := h.Definitions(name)
+		if len(defs) == 0 {
+			return false
+		}
+		body := string(h.Src[defs[0].Body.Off:defs[0].Body.End])
+		for _, m := range siteMacros {
+			if strings.Contains(body, m) {
+				memo[name] = true
+				return true
+			}
+		}
+		if depth >= maxInlineDepth {
+			return false
+		}
+		for _, t := range h.CodeTokens(defs[0].Body) {
+			if t.Kind == ast.Ident && t.Text != name && inlines[t.Text] != nil && holds(t.Text, depth+1) {
+				memo[name] = true
+				return true
+			}
+		}
+		return false
 	}
-	for _, h := range p.IncludedHeaders(f) {
-		for _, fn := range h.Funcs {
-			if !names[fn.Name] || !fn.IsInline() {
-				continue
-			}
-			body := string(h.Src[fn.Body.Off:fn.Body.End])
-			for _, m := range siteMacros {
-				if strings.Contains(body, m) {
-					return true
-				}
-			}
+	for _, t := range ast.Tokenize(p.File(f)) {
+		if t.Kind == ast.Ident && inlines[t.Text] != nil && holds(t.Text, 1) {
+			return true
 		}
 	}
 	return false

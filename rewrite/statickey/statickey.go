@@ -408,19 +408,7 @@ func headerInlines(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, call
 		cur := p.Parse(file)
 		at := gen.InsertionPoint(cur)
 		homes.copies = map[string]string{} // each file gets its own copies
-		inlines := map[string]*ast.File{}  // name -> the header that defines it
-		for _, h := range p.IncludedHeaders(file) {
-			if !includedBefore(p, cur, h, at) {
-				continue
-			}
-			for _, fn := range h.Funcs {
-				if fn.IsInline() && fn.Has("static") && len(h.Definitions(fn.Name)) == 1 {
-					if _, ok := inlines[fn.Name]; !ok {
-						inlines[fn.Name] = h
-					}
-				}
-			}
-		}
+		inlines := headerInlineDefs(p, file, func(h *ast.File) bool { return includedBefore(p, cur, h, at) })
 		// the carried functions' calls of those inlines
 		type call struct {
 			tok    ast.Token
@@ -491,6 +479,50 @@ func headerInlines(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, call
 // of other header inlines (kvm_rip_read() calls kvm_register_read_raw(),
 // which holds a static call).
 const maxInlineDepth = 3
+
+// headerInlineDefs maps the static inline functions of the headers file
+// includes (those direct includes keep says, and the headers they include
+// with "x.h", three levels down: kvm's x86.h brings kvm_cache_regs.h) to
+// the header that defines each, once.
+func headerInlineDefs(p *rewrite.Pass, file string, keep func(h *ast.File) bool) map[string]*ast.File {
+	inlines := map[string]*ast.File{}
+	seen := map[string]bool{}
+	var level []*ast.File
+	for _, h := range p.IncludedHeaders(file) {
+		if keep(h) && !seen[h.Name] {
+			seen[h.Name] = true
+			level = append(level, h)
+		}
+	}
+	for depth := 0; depth < maxInlineDepth && len(level) > 0; depth++ {
+		var next []*ast.File
+		for _, h := range level {
+			for _, fn := range h.Funcs {
+				if fn.IsInline() && fn.Has("static") && len(h.Definitions(fn.Name)) == 1 {
+					if _, ok := inlines[fn.Name]; !ok {
+						inlines[fn.Name] = h
+					}
+				}
+			}
+			for _, inc := range h.Includes {
+				if inc.System {
+					continue
+				}
+				for _, path := range p.IncludePaths(h.Name, inc) {
+					if p.File(path) != nil {
+						if !seen[path] {
+							seen[path] = true
+							next = append(next, p.Parse(path))
+						}
+						break
+					}
+				}
+			}
+		}
+		level = next
+	}
+	return inlines
+}
 
 // inlineCopy returns the name and the code of the copy, for file, of fn,
 // a static inline function of header h, with plain reads of its sites on
