@@ -551,25 +551,35 @@ var staticKeyAction = Manual("where the key lives in a module, read it with stat
 // not change itself (those are scanned as replaced functions): gcc may
 // inline them into fn.
 func StaticCallees(fc *change.File, fn *ast.Func) []*ast.Func {
-	changed := map[string]bool{fn.Name: true}
+	changed := map[string]bool{}
 	for _, ch := range fc.Changes {
 		if ch.PostFunc != nil && (ch.Kind == change.FuncChanged || ch.Kind == change.FuncAdded) {
 			changed[ch.PostFunc.Name] = true
 		}
 	}
+	return StaticCalleesIn(fc.Post, fn, changed)
+}
+
+// StaticCalleesIn returns the static functions of f that fn calls, two
+// calls down, but those named in skip: gcc may inline them, with what
+// they hold, into fn.
+func StaticCalleesIn(f *ast.File, fn *ast.Func, skip map[string]bool) []*ast.Func {
+	seen := map[string]bool{fn.Name: true}
+	for n := range skip {
+		seen[n] = true
+	}
 	var out []*ast.Func
-	seen := map[string]bool{}
 	level := []*ast.Func{fn}
 	for depth := 0; depth < 2; depth++ {
 		var next []*ast.Func
-		for _, f := range level {
-			toks := fc.Post.CodeTokens(f.Body)
+		for _, g := range level {
+			toks := f.CodeTokens(g.Body)
 			for i, t := range toks {
-				if t.Kind != ast.Ident || i+1 >= len(toks) || !toks[i+1].Is("(") || seen[t.Text] || changed[t.Text] {
+				if t.Kind != ast.Ident || i+1 >= len(toks) || !toks[i+1].Is("(") || seen[t.Text] {
 					continue
 				}
 				seen[t.Text] = true
-				defs := fc.Post.Definitions(t.Text)
+				defs := f.Definitions(t.Text)
 				if len(defs) != 1 || !defs[0].Has("static") {
 					continue
 				}

@@ -24,11 +24,10 @@ var counterTypes = map[string]int{"atomic_t": 4, "refcount_t": 4, "struct kref":
 // atomic_t, atomic_t to unsigned int, long to atomic_long_t, atomic_t to
 // refcount_t), and the two types.
 func counterRetype(a, b *ast.Member) (string, string, bool) {
-	if strings.Join(a.Array, ",") != "" || strings.Join(b.Array, ",") != "" || a.Bits != "" || b.Bits != "" || a.Nested != nil || b.Nested != nil {
+	from, to, ok := scalarTypes(a, b)
+	if !ok {
 		return "", "", false
 	}
-	from := strings.Join(strings.Fields(a.Type), " ")
-	to := strings.Join(strings.Fields(b.Type), " ")
 	size := func(t string) int {
 		if n, ok := counterTypes[t]; ok {
 			return n
@@ -56,17 +55,28 @@ func counterRetype(a, b *ast.Member) (string, string, bool) {
 // declaration, and one gcc rejects refuses the member with its error.
 func retypeCounter(p *rewrite.Pass, k *kept, e *rewrite.Entry, from, to string) {
 	step := fmt.Sprintf("keep %s in the header and use the member through a cast of its address to %s * at every use", from, to)
-	cur, reverted, u, ok := keptUses(p, e, step)
+	v, u, changed, ok := keptViews(p, k, e, from, to, step)
 	if !ok {
 		return
 	}
-	v, ok := viewUses(p, e, reverted, u, from, to, step)
-	if !ok || !k.keep(p, e, cur, reverted) {
-		return
-	}
-	changed := v.propose(p, e, to)
 	p.Resolve(e, fmt.Sprintf("the old declaration (%s) stays: %s has the same size, alignment and bits, so objects that exist when the livepatch loads hold their value as the new type reads it; the %d uses, found by the compiler over the %d files the config builds that use it (%s), use the same storage as %s through a cast of its address, and every file that uses it compiles so: %s",
 		from, to, v.count, u.compiled, u.method, to, strings.Join(changed, ", ")))
+}
+
+// keptViews keeps e's old declaration and makes every use of the member
+// a use of its storage as type to (viewUses), proposing the edits; it
+// returns them, the uses and the files they change, or refuses e with
+// step and reports false.
+func keptViews(p *rewrite.Pass, k *kept, e *rewrite.Entry, from, to, step string) (views, *memberUses, []string, bool) {
+	cur, reverted, u, ok := keptUses(p, e, step)
+	if !ok {
+		return views{}, nil, nil, false
+	}
+	v, ok := viewUses(p, e, reverted, u, from, to, step)
+	if !ok || !k.keep(p, e, cur, reverted) {
+		return views{}, nil, nil, false
+	}
+	return v, u, v.propose(p, e, to), true
 }
 
 // views are the edits that make every use of a member a use of its

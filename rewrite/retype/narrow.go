@@ -14,17 +14,25 @@ import (
 	"github.com/kprewrite/kprewrite/rewrite"
 )
 
+// scalarTypes returns the two members' types, spaces normalised, when
+// both are plain: no array, no bitfield, no nested struct or union.
+func scalarTypes(a, b *ast.Member) (from, to string, ok bool) {
+	if strings.Join(a.Array, ",") != "" || strings.Join(b.Array, ",") != "" || a.Bits != "" || b.Bits != "" || a.Nested != nil || b.Nested != nil {
+		return "", "", false
+	}
+	return strings.Join(strings.Fields(a.Type), " "), strings.Join(strings.Fields(b.Type), " "), true
+}
+
 // narrowing reports whether a member's integer type becomes a narrower
 // one (atomic_t wait_periods -> u8 wait_periods, int -> u16), and the two
 // types. Every value of the new type survives a round trip through the
 // old one ((u8)(int)v == v), so the old member can hold the new one's
 // values.
 func narrowing(a, b *ast.Member) (string, string, bool) {
-	if strings.Join(a.Array, ",") != "" || strings.Join(b.Array, ",") != "" || a.Bits != "" || b.Bits != "" || a.Nested != nil || b.Nested != nil {
+	from, to, ok := scalarTypes(a, b)
+	if !ok {
 		return "", "", false
 	}
-	from := strings.Join(strings.Fields(a.Type), " ")
-	to := strings.Join(strings.Fields(b.Type), " ")
 	tb, okb := intTypes[to]
 	if !okb {
 		return "", "", false

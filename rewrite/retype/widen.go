@@ -16,11 +16,10 @@ import (
 // wider integer type (u8 -> u16, unsigned int -> u64: an overflow fix),
 // and the two types.
 func widening(a, b *ast.Member) (string, string, bool) {
-	if strings.Join(a.Array, ",") != "" || strings.Join(b.Array, ",") != "" || a.Bits != "" || b.Bits != "" || a.Nested != nil || b.Nested != nil {
+	from, to, ok := scalarTypes(a, b)
+	if !ok {
 		return "", "", false
 	}
-	from := strings.Join(strings.Fields(a.Type), " ")
-	to := strings.Join(strings.Fields(b.Type), " ")
 	ta, oka := intTypes[from]
 	tb, okb := intTypes[to]
 	if !oka || !okb || ta.signed || tb.size <= ta.size {
@@ -78,15 +77,10 @@ func retypeWiden(p *rewrite.Pass, k *kept, e *rewrite.Entry, from, to string) {
 		p.RefuseManual(e, "the padding after it may hold other than 0 in objects that exist when the livepatch loads: "+z.Refusal, step)
 		return
 	}
-	cur, reverted, u, ok := keptUses(p, e, step)
+	v, u, changed, ok := keptViews(p, k, e, from, to, step)
 	if !ok {
 		return
 	}
-	v, ok := viewUses(p, e, reverted, u, from, to, step)
-	if !ok || !k.keep(p, e, cur, reverted) {
-		return
-	}
-	changed := v.propose(p, e, to)
 	_, _, hi := layout.Anchors(key, base, bm.Offset, size)
 	for _, f := range changed {
 		pf := p.Parse(f)

@@ -101,7 +101,7 @@ func carriedSites(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, callM
 					continue
 				}
 				out[f][name] = true
-				for _, fn := range append([]*ast.Func{tf.Definitions(name)[0]}, staticCallees(tf, tf.Definitions(name)[0])...) {
+				for _, fn := range append([]*ast.Func{tf.Definitions(name)[0]}, hazard.StaticCalleesIn(tf, tf.Definitions(name)[0], nil)...) {
 					eds, err := plainSites(p, homes, fresh, callMacro, f, tf, fn, edited)
 					if err != nil {
 						return nil, err
@@ -197,34 +197,6 @@ func mentionsSites(p *rewrite.Pass, f string) bool {
 		}
 	}
 	return false
-}
-
-// staticCallees returns the static functions of f that fn calls, two
-// calls down: gcc may inline them, with their sites, into fn.
-func staticCallees(f *ast.File, fn *ast.Func) []*ast.Func {
-	var out []*ast.Func
-	seen := map[string]bool{fn.Name: true}
-	level := []*ast.Func{fn}
-	for depth := 0; depth < 2; depth++ {
-		var next []*ast.Func
-		for _, g := range level {
-			toks := f.CodeTokens(g.Body)
-			for i, t := range toks {
-				if t.Kind != ast.Ident || i+1 >= len(toks) || !toks[i+1].Is("(") || seen[t.Text] {
-					continue
-				}
-				seen[t.Text] = true
-				defs := f.Definitions(t.Text)
-				if len(defs) != 1 || !defs[0].Has("static") {
-					continue
-				}
-				out = append(out, defs[0])
-				next = append(next, defs[0])
-			}
-		}
-		level = next
-	}
-	return out
 }
 
 // plainSites returns the edits that make fn's sites on keys that do not
