@@ -18,10 +18,11 @@ import (
 )
 
 // maxRounds bounds the compiles that look for carried functions: a round
-// rewrites the sites of the functions the last one found, which changes
-// their callers (gcc inlines static functions), and the next round looks
-// at those.
-const maxRounds = 3
+// rewrites the sites of the functions the last one found; one that
+// rewrites a static function's changes its callers (gcc inlines it), and
+// the next round looks at those. Each round compiles the files again (a
+// large file, KVM's x86.c, takes a minute).
+const maxRounds = 2
 
 // siteMacros are the names whose presence in a file (or in a header
 // inline it names) makes its carried functions worth compiling for.
@@ -41,7 +42,8 @@ var siteMacros = []string{"static_branch_likely", "static_branch_unlikely", "sta
 // line numbers, as klp-build's fix-patch-lines does, so a moved WARN_ON
 // changes nothing), and the functions whose code differs, with the
 // static functions of the file they call, are searched for sites; a
-// round that rewrites some is compiled again, up to maxRounds. It returns
+// round that rewrites a static function's is compiled again, up to
+// maxRounds. It returns
 // the carried functions per file, for headerInlines.
 func carriedSites(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, callMacro string, includes map[string]*hazard.Hazard, edited map[string]bool) (map[string]map[string]bool, error) {
 	out := map[string]map[string]bool{}
@@ -85,7 +87,7 @@ func carriedSites(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, callM
 		if err != nil {
 			return nil, p.Failed(err)
 		}
-		found := false
+		again := false // a static function's site rewritten: its callers change
 		for _, d := range ds {
 			if d.A.Failed || d.B.Failed {
 				continue // verify's compile check tells; nothing to read here
@@ -109,7 +111,7 @@ func carriedSites(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, callM
 					if len(eds) == 0 {
 						continue
 					}
-					found = true
+					again = again || fn.Has("static")
 					pending[f] = append(pending[f], eds...)
 					for _, ed := range eds {
 						if _, ok := includes[f]; !ok && callMacro != "" && strings.HasPrefix(ed.Text, callMacro+"(") {
@@ -120,7 +122,7 @@ func carriedSites(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, callM
 				}
 			}
 		}
-		if !found {
+		if !again || round+1 == maxRounds {
 			break
 		}
 		// the next round compiles the files with this round's edits
