@@ -75,6 +75,8 @@ func carriedSites(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, callM
 		texts[f] = p.File(f)
 	}
 	pending := map[string][]edit.Edit{} // this pass's edits, per file
+	noted := map[string][]string{}      // the carried functions whose sites were rewritten
+	held := map[string][]string{}       // the functions that hold those sites
 	for round := 0; round < maxRounds; round++ {
 		cur := &build.Variant{Name: fmt.Sprintf("skc%d", round), Files: map[string][]byte{}}
 		for f, text := range texts {
@@ -97,6 +99,15 @@ func carriedSites(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, callM
 			if out[f] == nil {
 				out[f] = map[string]bool{}
 			}
+			// the functions to read, and one scan of the tree for the
+			// keys of all their sites (a scan per key takes minutes in
+			// KVM's x86.c, whose static calls are many)
+			type holder struct {
+				carried string
+				fn      *ast.Func
+			}
+			var holders []holder
+			var keys []string
 			for _, sym := range d.Changed {
 				name, _, _ := strings.Cut(sym, ".")
 				if out[f][name] || len(tf.Definitions(name)) != 1 {
@@ -104,21 +115,37 @@ func carriedSites(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, callM
 				}
 				out[f][name] = true
 				for _, fn := range append([]*ast.Func{tf.Definitions(name)[0]}, hazard.StaticCalleesIn(tf, tf.Definitions(name)[0], nil)...) {
-					eds, err := plainSites(p, homes, fresh, callMacro, f, tf, fn, edited)
-					if err != nil {
-						return nil, err
-					}
-					if len(eds) == 0 {
-						continue
-					}
-					again = again || fn.Has("static")
-					pending[f] = append(pending[f], eds...)
-					for _, ed := range eds {
-						if _, ok := includes[f]; !ok && callMacro != "" && strings.HasPrefix(ed.Text, callMacro+"(") {
-							includes[f] = nil
+					holders = append(holders, holder{name, fn})
+					for macro := range keyArg {
+						for _, st := range findSites(tf, fn, macro) {
+							keys = append(keys, keyName(st))
 						}
 					}
-					p.Note(rewrite.Finding{File: f, Line: tf.Line(fn.Span.Off), Subject: fn.Name, Reason: carriedWhy(name, fn.Name)})
+				}
+			}
+			if err := homes.prefetch(keys); err != nil {
+				return nil, err
+			}
+			for _, hd := range holders {
+				eds, err := plainSites(p, homes, fresh, callMacro, f, tf, hd.fn, edited)
+				if err != nil {
+					return nil, err
+				}
+				if len(eds) == 0 {
+					continue
+				}
+				again = again || hd.fn.Has("static")
+				pending[f] = append(pending[f], eds...)
+				for _, ed := range eds {
+					if _, ok := includes[f]; !ok && callMacro != "" && strings.HasPrefix(ed.Text, callMacro+"(") {
+						includes[f] = nil
+					}
+				}
+				if !slices.Contains(noted[f], hd.carried) {
+					noted[f] = append(noted[f], hd.carried)
+				}
+				if !slices.Contains(held[f], hd.fn.Name) {
+					held[f] = append(held[f], hd.fn.Name)
 				}
 			}
 		}
@@ -138,18 +165,30 @@ func carriedSites(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, callM
 		for _, ed := range pending[f] {
 			p.Edit(ed)
 		}
+		p.Note(rewrite.Finding{File: f, Line: 1, Subject: "carried functions", Reason: carriedWhy(noted[f], held[f])})
 	}
 	return out, nil
 }
 
-// carriedWhy says why the sites of holder, a function carried or one gcc
-// may inline into the carried function, become plain reads.
-func carriedWhy(carried, holder string) string {
-	why := fmt.Sprintf("the livepatch carries %s(): its compiled code changes (a function the patch or the rewrite changes is inlined into it, or the rewrite edits it), though the patch does not change its text", carried)
-	if holder != carried {
-		why += fmt.Sprintf(", and gcc may inline %s() into it", holder)
+// carriedWhy says why the sites of held, functions the livepatch carries
+// (carried) or static functions gcc may inline into them, become plain
+// reads.
+func carriedWhy(carried, held []string) string {
+	return fmt.Sprintf("the livepatch carries %s though the patch does not change their text: their compiled code changes (a function the patch or the rewrite changes is inlined into them, or the rewrite edits them); the jump labels and static calls on a module's keys in %s (the functions they are or inline) become plain reads, as in a replaced function (both builders refuse them)",
+		listed(carried), listed(held))
+}
+
+// listed names up to eight functions and counts the rest.
+func listed(names []string) string {
+	out := make([]string, 0, min(len(names), 8)+1)
+	for i, n := range names {
+		if i == 8 {
+			out = append(out, fmt.Sprintf("%d more", len(names)-8))
+			break
+		}
+		out = append(out, n+"()")
 	}
-	return why + fmt.Sprintf("; the jump labels and static calls of %s() on a module's keys become plain reads, as in a replaced function (both builders refuse them)", holder)
+	return strings.Join(out, ", ")
 }
 
 // mentionsSites reports whether file f names a site macro, or a static
