@@ -112,6 +112,12 @@ func viewUses(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, u *memberUses,
 			p.RefuseManual(e, err.Error(), step)
 			return v, false
 		}
+		if a.InMacro {
+			// the body serves every expansion, and another may name
+			// another struct's member of the same name
+			p.RefuseManual(e, fmt.Sprintf("%s:%d uses it in a macro's body, whose other expansions may name another struct's member", use.File, use.Line), step+" (in the macro's invocations for this struct, not in its body)")
+			return v, false
+		}
 		v.count++
 		if a.Kind == cexpr.AddrOf && a.Chained == "" {
 			if amp, ok := ampersandBefore(f.Src, a.Object.Off); ok {
