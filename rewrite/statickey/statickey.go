@@ -483,7 +483,8 @@ const maxInlineDepth = 3
 // headerInlineDefs maps the static inline functions of the headers file
 // includes (those direct includes keep says, and the headers they include
 // with "x.h", three levels down: kvm's x86.h brings kvm_cache_regs.h) to
-// the header that defines each, once.
+// the header that defines each, once, but those under an #if the config
+// decides against.
 func headerInlineDefs(p *rewrite.Pass, file string, keep func(h *ast.File) bool) map[string]*ast.File {
 	inlines := map[string]*ast.File{}
 	seen := map[string]bool{}
@@ -498,7 +499,10 @@ func headerInlineDefs(p *rewrite.Pass, file string, keep func(h *ast.File) bool)
 		var next []*ast.File
 		for _, h := range level {
 			for _, fn := range h.Funcs {
-				if fn.IsInline() && fn.Has("static") && len(h.Definitions(fn.Name)) == 1 {
+				// one definition, and not one the config leaves out
+				// (bonding.h's is_netpoll_tx_blocked() is a macro
+				// without CONFIG_NET_POLL_CONTROLLER)
+				if fn.IsInline() && fn.Has("static") && len(h.Definitions(fn.Name)) == 1 && p.Env.Config.EvalCond(h.CondAt(fn.Span.Off)) != kbuild.False {
 					if _, ok := inlines[fn.Name]; !ok {
 						inlines[fn.Name] = h
 					}
