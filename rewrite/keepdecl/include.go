@@ -57,8 +57,6 @@ func sameCodeWithIncludes(p *rewrite.Pass, h string, kept []*removal, lines map[
 	if why != "" {
 		for _, r := range incs {
 			p.Refuse(r.entry, why)
-		}
-		for _, r := range incs {
 			maps.DeleteFunc(lines, func(n int, _ bool) bool { return r.lines[n] })
 		}
 		return slices.DeleteFunc(kept, func(r *removal) bool { return r.include != "" }), nil

@@ -11,12 +11,14 @@ import (
 	"github.com/kprewrite/kprewrite/change"
 	"github.com/kprewrite/kprewrite/edit"
 	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/sites"
 )
 
 // counterTypes are the kernel's wrappers of one integer (atomic_t,
 // refcount_t, struct kref, atomic64_t, atomic_long_t: a struct whose one
-// member is an int or a s64, or such a struct), by their size on x86-64. Each has its integer's size
-// and alignment, and holds its value in the same bits.
+// member is an int or a s64, or such a struct), by their size on x86-64.
+// Each has its integer's size and alignment, and holds its value in the
+// same bits.
 var counterTypes = map[string]int{"atomic_t": 4, "refcount_t": 4, "struct kref": 4, "atomic64_t": 8, "atomic_long_t": 8}
 
 // counterRetype reports whether a member changes between an integer type
@@ -95,6 +97,7 @@ type views struct {
 // refuses e with step, and ok is false.
 func viewUses(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, u *memberUses, from, to, step string) (v views, ok bool) {
 	v.edits = map[string][]edit.Edit{}
+	toks := map[string][]ast.Token{} // each file's code tokens, read once
 	for _, use := range u.uses {
 		if change.IsHeader(use.File) {
 			p.RefuseManual(e, fmt.Sprintf("it is used in a header (%s:%d), where a cast would change every includer", use.File, use.Line), "move that header code into the .c files first (or "+step+")")
@@ -104,7 +107,10 @@ func viewUses(p *rewrite.Pass, e *rewrite.Entry, reverted []byte, u *memberUses,
 			v.files = append(v.files, use.File)
 		}
 		f := p.Parse(use.File)
-		if designatorAt(f, use.Line, use.Col) {
+		if toks[use.File] == nil {
+			toks[use.File] = sites.CodeTokens(f)
+		}
+		if designatorAt(f, toks[use.File], use.Line, use.Col) {
 			continue // an initializer: the compile below judges it
 		}
 		a, err := findAccess(f, use.Line, use.Col)
@@ -162,12 +168,11 @@ func (v views) propose(p *rewrite.Pass, e *rewrite.Entry, to string) []string {
 }
 
 // designatorAt reports whether the member the compiler points at (1-based
-// line and byte column, at the '.' or the name) is an initializer's
-// designator (".m = v" after '{' or ',').
-func designatorAt(f *ast.File, line, col int) bool {
+// line and byte column, at the '.' or the name) of f, whose code tokens
+// are toks, is an initializer's designator (".m = v" after '{' or ',').
+func designatorAt(f *ast.File, toks []ast.Token, line, col int) bool {
 	off := f.Lines.Start(line) + col - 1
-	toks := f.CodeTokens(ast.Span{Off: 0, End: len(f.Src)})
-	i := sort.Search(len(toks), func(i int) bool { return toks[i].Off >= off })
+	i := sites.TokenAt(toks, off)
 	if i >= len(toks) || toks[i].Off != off {
 		return false
 	}

@@ -24,9 +24,17 @@ import (
 // large file, KVM's x86.c, takes a minute).
 const maxRounds = 2
 
-// siteMacros are the names whose presence in a file (or in a header
-// inline it names) makes its carried functions worth compiling for.
-var siteMacros = []string{"static_branch_likely", "static_branch_unlikely", "static_branch_maybe", "static_key_true", "static_key_false", "static_call"}
+// hasSiteMacro reports whether text names a site-making macro (keyArg):
+// a file that does (or names a header inline that does) is worth
+// compiling for its carried functions.
+func hasSiteMacro(text string) bool {
+	for m := range keyArg {
+		if strings.Contains(text, m) {
+			return true
+		}
+	}
+	return false
+}
 
 // carriedSites finds the functions the livepatch carries that the
 // upstream patch does not change in its text, and rewrites their sites
@@ -195,11 +203,8 @@ func listed(names []string) string {
 // inline function of a header it includes that holds one, or calls one
 // that does (maxInlineDepth levels down).
 func mentionsSites(p *rewrite.Pass, f string) bool {
-	src := string(p.File(f))
-	for _, m := range siteMacros {
-		if strings.Contains(src, m) {
-			return true
-		}
+	if hasSiteMacro(string(p.File(f))) {
+		return true
 	}
 	inlines := headerInlineDefs(p, f, func(*ast.File) bool { return true })
 	memo := map[string]bool{}
@@ -214,12 +219,9 @@ func mentionsSites(p *rewrite.Pass, f string) bool {
 		if len(defs) == 0 {
 			return false
 		}
-		body := string(h.Src[defs[0].Body.Off:defs[0].Body.End])
-		for _, m := range siteMacros {
-			if strings.Contains(body, m) {
-				memo[name] = true
-				return true
-			}
+		if hasSiteMacro(string(h.Src[defs[0].Body.Off:defs[0].Body.End])) {
+			memo[name] = true
+			return true
 		}
 		if depth >= maxInlineDepth {
 			return false
@@ -241,33 +243,47 @@ func mentionsSites(p *rewrite.Pass, f string) bool {
 }
 
 // plainSites returns the edits that make fn's sites on keys that do not
-// live in vmlinux plain reads (none for a function of vmlinux, for a key
-// the patch adds, or for a site already edited). static_call_cond() is
-// left as it is: verify names it.
+// live in vmlinux plain reads (moduleSites), but for sites already edited.
 func plainSites(p *rewrite.Pass, homes *keyHomes, fresh map[string]bool, callMacro, file string, f *ast.File, fn *ast.Func, edited map[string]bool) ([]edit.Edit, error) {
+	sites, err := moduleSites(homes, file, fresh, f, fn)
+	if err != nil {
+		return nil, err
+	}
 	var out []edit.Edit
+	for _, s := range sites {
+		at := fmt.Sprintf("%s:%d", file, s.call.Off)
+		if edited[at] {
+			continue
+		}
+		edited[at] = true
+		out = append(out, edit.Edit{File: file, Off: s.call.Off, End: s.call.End, Text: replacement(s, callMacro), Why: "statickey: plain read of a module's key in a carried function"})
+	}
+	return out, nil
+}
+
+// moduleSites returns the sites of fn (of f, compiled as part of file)
+// that both builders refuse: on a key that does not live in vmlinux and
+// that the patch does not add (fresh), in the order of keyArg's macros.
+// static_call_cond() is left out: it may call NULL, and stays the
+// engineer's (verify names it).
+func moduleSites(homes *keyHomes, file string, fresh map[string]bool, f *ast.File, fn *ast.Func) ([]site, error) {
+	var out []site
 	for _, macro := range slices.Sorted(maps.Keys(keyArg)) {
 		if macro == "static_call_cond" {
 			continue
 		}
 		for _, s := range findSites(f, fn, macro) {
-			at := fmt.Sprintf("%s:%d", file, s.call.Off)
-			if edited[at] {
-				continue
-			}
 			name := keyName(s)
 			if name != "" && fresh[name] {
-				continue
+				continue // the patch adds it: it lives in the livepatch module
 			}
 			h, err := homes.of(file, name)
 			if err != nil {
 				return nil, err
 			}
-			if h.vmlinux {
-				continue
+			if !h.vmlinux {
+				out = append(out, s)
 			}
-			edited[at] = true
-			out = append(out, edit.Edit{File: file, Off: s.call.Off, End: s.call.End, Text: replacement(s, callMacro), Why: "statickey: plain read of a module's key in a carried function"})
 		}
 	}
 	return out, nil

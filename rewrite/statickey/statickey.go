@@ -540,24 +540,9 @@ func inlineCopy(homes *keyHomes, file string, fresh map[string]bool, inlines map
 		return c, "", nil
 	}
 	homes.copies[h.Name+" "+fn.Name] = "" // no copy, unless one is made below (and no cycle)
-	var plain []site
-	for macro := range keyArg {
-		if macro == "static_call_cond" {
-			continue
-		}
-		for _, s := range findSites(h, fn, macro) {
-			name := keyName(s)
-			if name != "" && fresh[name] {
-				continue // the patch adds it: it lives in the livepatch module
-			}
-			home, err := homes.of(file, name)
-			if err != nil {
-				return "", "", err
-			}
-			if !home.vmlinux {
-				plain = append(plain, s)
-			}
-		}
+	plain, err := moduleSites(homes, file, fresh, h, fn)
+	if err != nil {
+		return "", "", err
 	}
 	edits := []edit.Edit{}
 	var callees []string // the callee copies' code, first
