@@ -48,6 +48,10 @@ type Member struct {
 	// Ptr, picks the uses that go through Ptr (a scalar whose address a
 	// call takes); the others go through the getter and the setter.
 	PtrUses func(a *cexpr.Access) bool
+	// ValueReads says the member is a struct or union held by value: a
+	// use that only reads a part of it ("obj->m.x" in an expression) is a
+	// read of the whole member ("get(obj).x"), not a use of its storage.
+	ValueReads bool
 	// SizeType, when set, is the member's type: "sizeof(obj->m)" whose
 	// parentheses hold only the access becomes "sizeof(SizeType)".
 	SizeType string
@@ -219,6 +223,9 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 			}
 			if a.Kind == cexpr.AddrOf && a.Chained == "->" && m.Change.PostMember != nil && strings.HasSuffix(strings.TrimSpace(m.Change.PostMember.Type), "*") && len(m.Change.PostMember.Array) == 0 {
 				a.Kind = cexpr.Read // "obj->m->x" reads the pointer m
+			}
+			if m.ValueReads && a.Kind == cexpr.AddrOf && a.Chained == "." && partRead(f, a) {
+				a.Kind, a.Chained = cexpr.Read, "" // "obj->m.x" reads a copy's x
 			}
 			uses[m] = append(uses[m], fileUse{u.File, a})
 		}
@@ -712,6 +719,32 @@ func chainedName(f *ast.File, end int) string {
 		return toks[1].Text
 	}
 	return ""
+}
+
+// partRead reports whether an access "obj->m.x.y" only reads the part:
+// no increment before it, and after the chain of ".name" no assignment,
+// increment, index or address use (a struct returned by value is no
+// lvalue).
+func partRead(f *ast.File, a *cexpr.Access) bool {
+	toks := f.CodeTokens(ast.Span{Off: 0, End: len(f.Src)})
+	i := sort.Search(len(toks), func(i int) bool { return toks[i].Off >= a.Full.Off })
+	if i > 0 && (toks[i-1].Text == "++" || toks[i-1].Text == "--" || toks[i-1].Text == "&") {
+		return false
+	}
+	k := sort.Search(len(toks), func(i int) bool { return toks[i].Off >= a.Full.End })
+	for k+1 < len(toks) && toks[k].Text == "." && toks[k+1].Kind == ast.Ident {
+		k += 2
+	}
+	if k >= len(toks) {
+		return false
+	}
+	switch n := toks[k].Text; {
+	case n == "[" || n == "." || n == "++" || n == "--":
+		return false
+	case n == "=" || len(n) >= 2 && strings.HasSuffix(n, "=") && n != "==" && n != "!=" && n != "<=" && n != ">=":
+		return false
+	}
+	return true
 }
 
 // designatorMacro returns the macro invocation of f whose argument the

@@ -36,13 +36,15 @@ type copySite struct {
 
 // lifecycleSites reads the creation sites of m's struct for what a shadow
 // cannot follow on its own: it returns the copies to carry the shadow
-// through, or why the member cannot live in a shadow.
-func lifecycleSites(p *rewrite.Pass, header, tag, member string) ([]copySite, string) {
+// through, or why the member cannot live in a shadow. When the only
+// reason is objects on the stack, which would leave their shadows behind,
+// stacks lists them (stack.go frees their shadows as they go out of
+// scope).
+func lifecycleSites(p *rewrite.Pass, header, tag, member string) (copies []copySite, why string, stacks []*sites.Site) {
 	res, err := sites.Find(p, header, tag)
 	if err != nil {
-		return nil, "" // CreationValue says what is unknown
+		return nil, "", nil // CreationValue says what is unknown
 	}
-	var copies []copySite
 	var bad []string
 	copied := map[string]bool{} // file:line of byte copies, found type-exactly
 	if r, err := sites.FreeSites.Get(p, sites.Struct{Header: header, Tag: tag}); err == nil {
@@ -64,6 +66,7 @@ func lifecycleSites(p *rewrite.Pass, header, tag, member string) ([]copySite, st
 	for _, st := range res.Sites {
 		switch {
 		case st.Kind == sites.Stack:
+			stacks = append(stacks, st)
 			bad = append(bad, fmt.Sprintf("%s:%d in %s holds a struct %s on the stack: a shadow attached to it outlives it and would be read by the next object in the same stack slot", st.File, st.Line, st.Fn, tag))
 		case st.Kind == sites.Size && copyCallRE.MatchString(st.Call) && !copied[fmt.Sprintf("%s:%d", st.File, st.Line)]:
 			bad = append(bad, fmt.Sprintf("%s:%d in %s duplicates a struct %s with %s(): the copy would not carry the shadow", st.File, st.Line, st.Fn, tag, st.Call))
@@ -93,9 +96,12 @@ func lifecycleSites(p *rewrite.Pass, header, tag, member string) ([]copySite, st
 		}
 	}
 	if len(bad) > 0 {
-		return nil, strings.Join(bad, "; ")
+		if len(stacks) < len(bad) {
+			stacks = nil
+		}
+		return copies, strings.Join(bad, "; "), stacks
 	}
-	return copies, ""
+	return copies, "", nil
 }
 
 // copyStatement reads the statement around off as "dst = src;" with both

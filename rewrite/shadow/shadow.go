@@ -49,6 +49,7 @@ package shadow
 import (
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -100,9 +101,24 @@ func ID(key, name string) uint64 {
 }
 
 type plan struct {
-	m       *member.Member
-	id      string
-	idValue uint64 // the id, as a number
+	m     *member.Member
+	first *member.Member // for a struct held by value: the member as its pointer plan had it
+	// byValue: a struct held by value (getter and setter); valueOK: one
+	// that may be, should the pointer accessor be refused with ptrWhy
+	byValue, valueOK bool
+	ptrWhy           string
+	// unwritten are the reads no write of the same object precedes on
+	// every path (writtenFirst), once the uses were checked
+	unwritten    []string
+	checkedFirst bool
+	// lifecycleHarmless is the lifecycle refusal every read being
+	// written first makes harmless
+	lifecycleHarmless string
+	useFiles          []string       // the files the uses are in, once checked
+	stacks            []*stackObject // objects on the stack whose shadows go with their scope (stack.go)
+	dropper           string         // the cleanup function that frees them
+	id                string
+	idValue           uint64 // the id, as a number
 	// pinned is set for an id an earlier livepatch of a series chose: its
 	// objects may hold a default of its own, so every write allocates
 	pinned bool
@@ -181,13 +197,15 @@ func run(p *rewrite.Pass) error {
 			taken[id] = e.Subject
 		}
 	}
-	for _, m := range cands {
-		pl := newPlan(p, m)
+	// setup plans member m (held by value: a struct whose reads need no
+	// shadow) and installs its checks; nil when refused already
+	setup := func(m *member.Member, byValue bool) *plan {
+		pl := newPlan(p, m, byValue)
 		key := m.Key + "." + m.Name
 		if owner, ok := taken[pl.idValue]; ok && owner != key {
 			if _, explicit := p.Options.ShadowIDs[key]; explicit {
 				p.RefuseManual(m.Entry, fmt.Sprintf("its shadow id %s is also %s's", pl.id, owner), "give each member its own --shadow-id")
-				continue
+				return nil
 			}
 			old := fmt.Sprintf("#define %s\t%sUL", pl.idMacro, pl.id)
 			for {
@@ -204,10 +222,17 @@ func run(p *rewrite.Pass) error {
 			if why := nesting(p, m.Name); why != "" {
 				p.RefuseManual(m.Entry, "its lock would live in a table of locks shared by objects whose addresses hash alike, and "+why+": two objects in one slot would deadlock",
 					"give the lock a shadow variable allocated where the code may sleep, or drop the nesting")
-				continue
+				return nil
 			}
 		} else {
-			copies, why := lifecycleSites(p, m.Header, member.TagOf(m.Key), m.Name)
+			if !pl.ptr {
+				trackFirstWrites(p, pl)
+			}
+			copies, why, stacks := lifecycleSites(p, m.Header, member.TagOf(m.Key), m.Name)
+			stale := len(stacks) > 0
+			if why != "" && !stale {
+				copies = nil // refused whatever the reads
+			}
 			if why == "" && len(copies) > 0 && pl.ptr {
 				why = fmt.Sprintf("%s:%d in %s copies the struct by value, and a %s reached through a pointer accessor cannot be copied with it", copies[0].file, copies[0].line, copies[0].fn, pl.typ)
 			}
@@ -220,6 +245,19 @@ func run(p *rewrite.Pass) error {
 					if confirm != nil {
 						if w := confirm(); w != "" {
 							return w
+						}
+					}
+					if stale && !pl.ptr {
+						// the stack objects' shadows are freed as they go
+						// out of scope, where kprewrite can edit their
+						// functions
+						if w := stackPlan(p, pl, stacks); w == "" {
+							return ""
+						} else if pl.readsWrittenFirst() {
+							// a shadow left behind is written before any read
+							pl.lifecycleHarmless = why + " (" + w + ")"
+							pl.stacks = nil
+							return ""
 						}
 					}
 					return why
@@ -235,11 +273,42 @@ func run(p *rewrite.Pass) error {
 				}
 			}
 		}
-		plans = append(plans, pl)
-		ms = append(ms, m)
-		byMember[m] = pl
+		return pl
+	}
+	for _, m := range cands {
+		if pl := setup(m, false); pl != nil {
+			plans = append(plans, pl)
+			ms = append(ms, m)
+			byMember[m] = pl
+		}
 	}
 	applied, refused := member.Apply(p, ms)
+	// A struct reached through its pointer accessor where that cannot
+	// allocate safely may still be held by value: its reads then need no
+	// shadow (an object without one reads the zeroed struct), and only
+	// its writes allocate.
+	var again []*member.Member
+	for _, m := range ms {
+		if pl := byMember[m]; refused[m] != "" && pl.ptrWhy != "" && refused[m] == pl.ptrWhy && pl.valueOK {
+			m2 := &member.Member{Entry: m.Entry, Change: m.Change, Header: m.Header, Key: m.Key, Name: m.Name}
+			if pl2 := setup(m2, true); pl2 != nil {
+				pl2.first = m
+				again = append(again, m2)
+				byMember[m2] = pl2
+				plans = append(plans, pl2)
+			}
+		}
+	}
+	if len(again) > 0 {
+		// the value plan's answer replaces the pointer plan's: applied,
+		// or refused for what stands in its way next
+		applied2, refused2 := member.Apply(p, again)
+		for _, m := range again {
+			delete(refused, byMember[m].first)
+		}
+		applied = append(applied, applied2...)
+		maps.Copy(refused, refused2)
+	}
 	for m, why := range refused {
 		if pl := byMember[m]; pl.lifecycle != "" && why == pl.lifecycle {
 			p.RefuseManual(m.Entry, why, "keep the member another way, or carry the shadow by hand (klp_shadow_free where a stack object's life ends; klp_shadow_get and a set after each copy)")
@@ -363,7 +432,7 @@ func run(p *rewrite.Pass) error {
 				}
 				facts = append(facts, fmt.Sprintf("objects created before the livepatch have no shadow: %s() computes %s from the object, what upstream creation gives it (%s)%s", m.Getter, v.Expr, v.Evidence, kept))
 			default:
-				facts = append(facts, "objects created before the livepatch read "+zeroOf(pl.typ)+", and the patched code writes the member before each read (in the same function, unconditionally); what upstream creation gives it is not known: "+v.Evidence)
+				facts = append(facts, "objects created before the livepatch read "+zeroOf(pl.typ)+", and the patched code writes the member before each read (on every path, in the reading function or in its callers before they call it); what upstream creation gives it is not known: "+v.Evidence)
 			}
 		}
 		if pl.value.Expr != "" && len(pl.gfps) > 0 {
@@ -378,6 +447,12 @@ func run(p *rewrite.Pass) error {
 			facts = append(facts, "uses allocate the shadow with __GFP_NOFAIL where the code may sleep ("+strings.Join(pl.gfps, "; ")+"), so the accessor never returns NULL")
 		} else if len(pl.gfps) > 0 {
 			facts = append(facts, "writes allocate the shadow with "+strings.Join(pl.gfps, "; ")+"; if that allocation fails the write is dropped and the member reads "+zeroOf(pl.typ))
+		}
+		if pl.lifecycleHarmless != "" {
+			facts = append(facts, fmt.Sprintf("kprewrite cannot make the shadow follow every object (%s), but every read of the member follows a write of it on every path, so no object reads a value another left behind; such a shadow stays allocated until the next write at its address or until the livepatch is disabled", pl.lifecycleHarmless))
+		}
+		if pl.byValue {
+			facts = append(facts, fmt.Sprintf("the %s is held by value: reads copy it out of the shadow (%s() gives an object without one %s, allocating nothing), writes copy it in", pl.typ, m.Getter, zeroOf(pl.typ)))
 		}
 		if len(pl.addrGfps) > 0 {
 			facts = append(facts, fmt.Sprintf("the uses that take the member's address go through %s(), which allocates the shadow with GFP_KERNEL | __GFP_NOFAIL where the code may sleep (%s), so the address is never NULL", m.Ptr, strings.Join(pl.addrGfps, "; ")))
@@ -530,6 +605,9 @@ func writtenBefore(f *ast.File, a *cexpr.Access) bool {
 }
 
 func zeroOf(typ string) string {
+	if aggregateRE.MatchString(typ) {
+		return "(" + typ + "){}"
+	}
 	if strings.HasSuffix(typ, "*") {
 		return "NULL"
 	}
@@ -539,9 +617,12 @@ func zeroOf(typ string) string {
 	return "0"
 }
 
+// aggregateRE matches a struct or union type by value.
+var aggregateRE = regexp.MustCompile(`^(const |volatile )*(struct|union) \w+$`)
+
 var scalarRE = regexp.MustCompile(`^((const |volatile )*(unsigned |signed )?(char|short|int|long|long long|long int|bool|_Bool|[us](8|16|32|64)|__[us](8|16|32|64)|__[bl]e(16|32|64)|u?int(8|16|32|64)_t|size_t|ssize_t|loff_t|pid_t|uid_t|gid_t|ktime_t|time64_t|sector_t|dma_addr_t|phys_addr_t|gfp_t|fmode_t|umode_t|u_int|uint|ulong|unsigned)|enum \w+|.*\*)$`)
 
-func newPlan(p *rewrite.Pass, m *member.Member) *plan {
+func newPlan(p *rewrite.Pass, m *member.Member, byValue bool) *plan {
 	decl := m.Change.PostMember
 	tag := member.TagOf(m.Key)
 	pl := &plan{m: m, typ: member.FullIntType(decl.Type)}
@@ -556,6 +637,11 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 	pl.idMacro = prefix + "_SHADOW_ID"
 	ctor, known := member.Ctor(pl.typ)
 	pl.ptr = len(decl.Array) > 0 || known || !scalarRE.MatchString(pl.typ)
+	pl.valueOK = pl.ptr && len(decl.Array) == 0 && !known && aggregateRE.MatchString(pl.typ)
+	if byValue && pl.valueOK {
+		pl.ptr, pl.byValue = false, true
+		m.ValueReads = true
+	}
 	if len(decl.Array) == 0 {
 		pl.ctor = ctor // arrays are zeroed; no constructor
 	}
@@ -614,7 +700,8 @@ func newPlan(p *rewrite.Pass, m *member.Member) *plan {
 			if g == "GFP_KERNEL" {
 				return ""
 			}
-			return fmt.Sprintf("at %s:%d the shadow of an object created before the livepatch would be allocated with %s (%s), which can fail, and a %s has no safe value without it", file, a.Line, g, why, pl.typ)
+			pl.ptrWhy = fmt.Sprintf("at %s:%d the shadow of an object created before the livepatch would be allocated with %s (%s), which can fail, and a %s has no safe value without it", file, a.Line, g, why, pl.typ)
+			return pl.ptrWhy
 		}
 		m.PtrArgs = func(file string, a *cexpr.Access) string {
 			gfpOf(file, a)
@@ -721,7 +808,8 @@ func addressUses(p *rewrite.Pass, pl *plan, decl *ast.Member) {
 	m.Ptr = p.UniqueName(member.TagOf(m.Key) + "_" + m.Name + "_ptr")
 	m.SizeType = pl.typ
 	m.PtrUses = func(a *cexpr.Access) bool {
-		return (a.Kind == cexpr.AddrOf && a.Chained == "") || a.Kind == cexpr.SizeOf
+		// a struct held by value: any other use of its storage too
+		return (a.Kind == cexpr.AddrOf && (a.Chained == "" || pl.byValue)) || a.Kind == cexpr.SizeOf
 	}
 	check, confirm := m.Check, m.Confirm
 	m.Check = func(file string, a *cexpr.Access) string {
@@ -805,7 +893,7 @@ func replacedValue(p *rewrite.Pass, pl *plan, decl *ast.Member, later bool) {
 	var reads, all []sites.Use
 	m.Check = func(file string, a *cexpr.Access) string {
 		all = append(all, sites.Use{File: file, Access: a})
-		if a.Kind == cexpr.Assign || a.Kind == cexpr.Designator || a.Kind == cexpr.SizeOf || writtenBefore(p.Parse(file), a) {
+		if a.Kind == cexpr.Assign || a.Kind == cexpr.Designator || a.Kind == cexpr.SizeOf || writtenFirst(p, file, a, m.Name) {
 			return ""
 		}
 		if _, ok := sites.OutputArgument(p.Parse(file), a); ok {
@@ -1115,7 +1203,7 @@ func work(reason string) lifeNote { return lifeNote{reason: reason, manual: free
 func lifetimes(p *rewrite.Pass, pls []*plan) []lifeNote {
 	m0 := pls[0].m
 	tag := member.TagOf(m0.Key)
-	var out []lifeNote
+	out := stackFrees(p, pls)
 	// frees
 	frees, method, err := sites.Frees(p, m0.Header, tag)
 	if err == nil {
@@ -1202,7 +1290,12 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []lifeNote {
 	for _, pl := range pls {
 		names = append(names, pl.m.Name)
 	}
+	first := !slices.ContainsFunc(pls, func(pl *plan) bool { return !pl.readsWrittenFirst() })
 	for _, st := range res.Sites {
+		if st.Kind == sites.Embedded && first {
+			out = append(out, fact(fmt.Sprintf("%s: objects of the struct live inside others whose frees are not known, so a new one may find the shadow a freed one left behind; every read of %s follows a write of it on every path (found through the patched functions and their callers), so that write stores into the shadow left behind before anything reads it (each stays allocated until then, or until the livepatch is disabled)", st, strings.Join(names, ", "))))
+			continue
+		}
 		if st.Kind == sites.Embedded {
 			// its container's frees are never among the struct's own
 			// (kfree(owner) frees &owner->stat): a new container at a freed
@@ -1263,7 +1356,9 @@ func lifetimes(p *rewrite.Pass, pls []*plan) []lifeNote {
 		out = append(out, lifeNote{reason: "objects of the struct live inside others whose frees are not known, and kprewrite cannot show that their creation overwrites a shadow a freed one left behind (" + strings.Join(embedded, "; ") + "): the next object at a freed one's address would read its value",
 			manual: "manual: free the shadow (klp_shadow_free) where the object that embeds the struct is freed, or assign the member where it is created"})
 	}
-	if stale && len(unhandled) > 0 {
+	if stale && len(unhandled) > 0 && first {
+		out = append(out, fact("not every free of the object is known, and kprewrite cannot add the shadow's allocation where the object is created at "+strings.Join(unhandled, ", ")+"; a shadow a freed object left behind is written before anything reads it (every read follows a write on every path), and stays allocated until then, or until the livepatch is disabled"))
+	} else if stale && len(unhandled) > 0 {
 		out = append(out, work("not every free of the object is known, and kprewrite cannot add the shadow's allocation where the object is created at "+strings.Join(unhandled, ", ")+" (not a plain \"v = alloc(...);\", or a subsystem's allocator): a shadow a freed object left behind would be found by the next object at its address"))
 	}
 	return out

@@ -34,7 +34,7 @@ var neutralRun atomic.Int64
 // the compiler cannot know (an empty asm that outputs it), which keeps
 // every function that depends on the read; and with every read replaced
 // by a candidate constant (0, 1 and the type's maximum; NULL for a
-// pointer). The functions that differ between the unknown value and a
+// pointer; the zeroed struct, (struct x){}, for a struct held by value). The functions that differ between the unknown value and a
 // candidate are the ones the read reaches, after inlining and constant
 // folding; the candidate is neutral when each of them is the running
 // kernel's function, byte for byte with its relocations, or is gone in
@@ -44,8 +44,8 @@ var neutralRun atomic.Int64
 // The first neutral candidate wins, zero first: a zeroed new object then
 // reads what upstream's does. Not Known (Evidence says why) when no
 // candidate is neutral, when a read sits in a macro body or in a file
-// the running kernel does not have, or when the type has no candidates (a
-// struct). The error is a failure of the environment (a compile that could
+// the running kernel does not have, or when the type has no candidates (an
+// array). The error is a failure of the environment (a compile that could
 // not run), never evidence.
 func Neutral(p *rewrite.Pass, header, typ string, reads []Use) (Value, error) {
 	return NeutralAmong(p, header, typ, reads, candidates(typ))
@@ -181,14 +181,21 @@ func NeutralAmong(p *rewrite.Pass, header, typ string, reads []Use, cands []stri
 		if err != nil || why != "" {
 			return Value{Evidence: why}, err
 		}
+		constraint := "=r"
+		if aggregate(typ) {
+			constraint = "=m" // a struct is no register's
+		}
 		unknown, why, err := compile(mode+"x", "with the reads replaced by an unknown value", func(f string) []byte {
-			return patched(f, fmt.Sprintf("({ %s __kp_v; asm volatile(\"\" : \"=r\" (__kp_v)); __kp_v; })", declType(typ)))
+			return patched(f, fmt.Sprintf("({ %s __kp_v; asm volatile(\"\" : \"%s\" (__kp_v)); __kp_v; })", declType(typ), constraint))
 		})
 		if err != nil || why != "" {
 			return Value{Evidence: why}, err
 		}
 		for i, c := range cands {
 			got, why, err := compile(fmt.Sprintf("%sc%d", mode, i), "with the reads replaced by "+c, func(f string) []byte {
+				if aggregate(typ) {
+					return patched(f, "("+c+")") // a compound literal: no cast to a struct
+				}
 				return patched(f, "(("+typ+")("+c+"))")
 			})
 			if err != nil {
@@ -333,12 +340,21 @@ func candidates(typ string) []string {
 		return []string{"0", "1", unsignedMax[t]}
 	case ast.SignedType(t):
 		return []string{"0", "1", "-1"}
+	case aggregate(t):
+		// a struct held by value: zero, the one value every struct has
+		return []string{"(" + t + "){}"}
 	case strings.HasPrefix(t, "struct ") || strings.HasPrefix(t, "union ") || strings.Contains(t, "["):
 		return nil
 	}
 	// an enum or a typedef of a scalar: zero is the one value every
 	// scalar type has
 	return []string{"0"}
+}
+
+// aggregate reports whether typ is a struct or union by value.
+func aggregate(typ string) bool {
+	t := ast.TypeSpelling(typ)
+	return (strings.HasPrefix(t, "struct ") || strings.HasPrefix(t, "union ")) && !strings.ContainsAny(t, "*[")
 }
 
 // outputArgs are kernel functions that store into the object an argument

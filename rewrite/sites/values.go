@@ -98,7 +98,7 @@ func LaterRead(p *rewrite.Pass, header, member string, v Value, reads []Use) str
 }
 
 // zeroRE are the spellings of a zero value.
-var zeroRE = regexp.MustCompile(`^\(?\s*(0+[uUlL]*|0[xX]0+[uUlL]*|NULL|false)\s*\)?$`)
+var zeroRE = regexp.MustCompile(`^\(?\s*(0+[uUlL]*|0[xX]0+[uUlL]*|NULL|false|\((?:struct|union) \w+\)\{\s*(?:0\s*)?\})\s*\)?$`)
 
 // decided is the value of a member the engineer decided (Options.Existing).
 func decided(p *rewrite.Pass, tag, member string) (Value, bool) {

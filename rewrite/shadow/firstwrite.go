@@ -1,0 +1,677 @@
+package shadow
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/kprewrite/kprewrite/ast"
+	"github.com/kprewrite/kprewrite/cexpr"
+	"github.com/kprewrite/kprewrite/rewrite"
+	"github.com/kprewrite/kprewrite/rewrite/sites"
+)
+
+// A read of a shadowed member that a write of the same member of the same
+// object precedes on every path needs no value for objects without a
+// shadow, and cannot see a shadow a freed object left behind at the same
+// address: the write stores into that shadow (or allocates one) first.
+// writtenBefore answers this within the read's function; writtenFirst
+// follows the object up through the callers of a static function and down
+// into the functions the callers call first:
+//
+//	static void copy_to_cache(struct cache *to, struct src *from)
+//	{
+//		to->cs = from->cs;		// writes (*to).cs
+//	}
+//	static bool check(struct cache *save)
+//	{
+//		return save->cs.attrib != 0;	// reads (*save).cs
+//	}
+//	...
+//		copy_to_cache(&cached, src);	// writes cached.cs
+//		if (!check(&cached))		// reads cached.cs: written first
+//
+// Objects are named by the expressions that reach them, in terms of the
+// function's parameters: a parameter, a local pointer assigned once (its
+// initializer stands for it), a local struct (the object itself), "&",
+// "*", "->" and "." on them, and calls of accessors that only compute a
+// container_of() (to_svm(vcpu)). A name that may change between the write
+// and the read (a parameter or pointer assigned, incremented or whose
+// address is taken) names no object. A function whose name appears other
+// than as a call (a function pointer, a macro) has callers no one can list.
+
+// maxFollow bounds how far writtenFirst follows callers up and writers
+// down.
+const maxFollow = 4
+
+// object is an expression that names an object or a pointer to one,
+// normalised: *&x is x, &*p is p, p->m is (*p).m.
+type object struct {
+	kind byte   // 'p' a parameter, 'l' a local struct, 'c' a call, 'm' a member, 'd' *x, 'a' &x
+	name string // the parameter's index, the local's or callee's name, the member's name
+	x    *object
+	args []*object
+}
+
+func (o *object) String() string {
+	switch o.kind {
+	case 'p':
+		return "$" + o.name
+	case 'l':
+		return o.name
+	case 'c':
+		var as []string
+		for _, a := range o.args {
+			as = append(as, a.String())
+		}
+		return o.name + "(" + strings.Join(as, ", ") + ")"
+	case 'm':
+		return o.x.String() + "." + o.name
+	case 'd':
+		return "(*" + o.x.String() + ")"
+	case 'a':
+		return "&" + o.x.String()
+	}
+	return "?"
+}
+
+func deref(x *object) *object {
+	if x.kind == 'a' {
+		return x.x
+	}
+	return &object{kind: 'd', x: x}
+}
+
+func addr(x *object) *object {
+	if x.kind == 'd' {
+		return x.x
+	}
+	return &object{kind: 'a', x: x}
+}
+
+// subst puts args in place of the parameters of o.
+func (o *object) subst(args []*object) *object {
+	switch o.kind {
+	case 'p':
+		if i, err := strconv.Atoi(o.name); err == nil && i < len(args) {
+			return args[i]
+		}
+		return nil
+	case 'l':
+		return nil // a callee's local is no object of the caller
+	case 'c':
+		c := &object{kind: 'c', name: o.name}
+		for _, a := range o.args {
+			s := a.subst(args)
+			if s == nil {
+				return nil
+			}
+			c.args = append(c.args, s)
+		}
+		return c
+	}
+	x := o.x.subst(args)
+	if x == nil {
+		return nil
+	}
+	switch o.kind {
+	case 'm':
+		return &object{kind: 'm', name: o.name, x: x}
+	case 'd':
+		return deref(x)
+	}
+	return addr(x)
+}
+
+// scope is one function, as writtenFirst reads it.
+type scope struct {
+	p      *rewrite.Pass
+	f      *ast.File
+	fn     *ast.Func
+	toks   []ast.Token // the body's code tokens
+	params []string
+	depth  int // how many initializers deep expr is
+}
+
+func newScope(p *rewrite.Pass, f *ast.File, fn *ast.Func) *scope {
+	return &scope{p: p, f: f, fn: fn, toks: f.CodeTokens(fn.Body), params: f.ParamNames(fn)}
+}
+
+// stable reports whether the variable name keeps its value in the whole
+// body: no assignment, increment or address taken, no second declaration.
+// A local struct (value) may have its address taken: that is how it is
+// passed.
+func (s *scope) stable(name string, value bool) bool {
+	decls := 0
+	for i, t := range s.toks {
+		if t.Text != name || t.Kind != ast.Ident {
+			continue
+		}
+		if i > 0 && (s.toks[i-1].Text == "->" || s.toks[i-1].Text == "." || tagWord[s.toks[i-1].Text]) {
+			continue // a member or a struct of that name
+		}
+		if !changes(s.toks, i) {
+			continue
+		}
+		if isDecl(s.toks, i) {
+			decls++
+			continue
+		}
+		if value && i > 0 && s.toks[i-1].Text == "&" {
+			continue
+		}
+		return false
+	}
+	return decls <= 1
+}
+
+// tagWord are the keywords a tag follows ("struct ctx *ctx").
+var tagWord = map[string]bool{"struct": true, "union": true, "enum": true}
+
+// isDecl reports whether the identifier at i is declared there ("struct
+// x *name", "int name").
+func isDecl(toks []ast.Token, i int) bool {
+	if i == 0 {
+		return false
+	}
+	p := toks[i-1]
+	return p.Text == "*" || p.Kind == ast.Ident && p.Text != "return" && p.Text != "sizeof" && p.Text != "case"
+}
+
+// local finds the declaration of name in the body: whether it declares a
+// struct or union object (no '*' in its declarator), and the tokens of
+// its initializer, if any.
+func (s *scope) local(name string) (found, value bool, init []ast.Token) {
+	for i, t := range s.toks {
+		if t.Text != name || !isDecl(s.toks, i) || !changes(s.toks, i) {
+			continue
+		}
+		if i > 0 && (s.toks[i-1].Text == "->" || s.toks[i-1].Text == "." || tagWord[s.toks[i-1].Text]) {
+			continue
+		}
+		// the declaration's start: back to the statement's
+		k := i - 1
+		for k >= 0 && s.toks[k].Text != ";" && s.toks[k].Text != "{" && s.toks[k].Text != "}" {
+			k--
+		}
+		decl := s.toks[k+1 : i]
+		value = len(decl) >= 2 && (decl[0].Text == "struct" || decl[0].Text == "union") && !slices.ContainsFunc(decl, func(t ast.Token) bool { return t.Text == "*" || t.Text == "," })
+		if i+1 < len(s.toks) && s.toks[i+1].Text == "=" {
+			depth := 0
+			for e := i + 2; e < len(s.toks); e++ {
+				switch s.toks[e].Text {
+				case "(", "[", "{":
+					depth++
+				case ")", "]", "}":
+					depth--
+				}
+				if depth == 0 && (s.toks[e].Text == ";" || s.toks[e].Text == ",") {
+					return true, value, s.toks[i+2 : e]
+				}
+				if depth < 0 {
+					return true, value, nil
+				}
+			}
+		}
+		return true, value, nil
+	}
+	return false, false, nil
+}
+
+// expr reads the object an expression names, or nil.
+func (s *scope) expr(toks []ast.Token) *object {
+	if s.depth > 6 || len(toks) == 0 {
+		return nil
+	}
+	switch toks[0].Text {
+	case "&":
+		if x := s.expr(toks[1:]); x != nil {
+			return addr(x)
+		}
+		return nil
+	case "*":
+		if x := s.expr(toks[1:]); x != nil {
+			return deref(x)
+		}
+		return nil
+	}
+	// a postfix chain: primary ( "->" m | "." m )*
+	end := len(toks)
+	for end >= 3 && toks[end-1].Kind == ast.Ident && (toks[end-2].Text == "->" || toks[end-2].Text == ".") {
+		end -= 2
+	}
+	if end < len(toks) {
+		x := s.expr(toks[:end])
+		if x == nil {
+			return nil
+		}
+		for i := end; i < len(toks); i += 2 {
+			if toks[i].Text == "->" {
+				x = deref(x)
+			}
+			x = &object{kind: 'm', name: toks[i+1].Text, x: x}
+		}
+		return x
+	}
+	if toks[0].Text == "(" && closing(toks, 0) == len(toks)-1 {
+		return s.expr(toks[1 : len(toks)-1])
+	}
+	if len(toks) == 1 && toks[0].Kind == ast.Ident {
+		return s.name(toks[0].Text)
+	}
+	if toks[0].Kind == ast.Ident && len(toks) >= 3 && toks[1].Text == "(" && closing(toks, 1) == len(toks)-1 {
+		if !s.accessor(toks[0].Text) {
+			return nil
+		}
+		c := &object{kind: 'c', name: toks[0].Text}
+		for _, a := range splitArgs(toks[2 : len(toks)-1]) {
+			x := s.expr(a)
+			if x == nil {
+				return nil
+			}
+			c.args = append(c.args, x)
+		}
+		return c
+	}
+	return nil
+}
+
+// name reads a variable: a parameter, a local struct, or a local pointer
+// assigned once (its initializer).
+func (s *scope) name(n string) *object {
+	found, value, init := s.local(n)
+	if found {
+		if !s.stable(n, value) {
+			return nil
+		}
+		if value {
+			return &object{kind: 'l', name: n}
+		}
+		if init == nil {
+			return nil
+		}
+		s.depth++
+		defer func() { s.depth-- }()
+		return s.expr(init)
+	}
+	for i, pn := range s.params {
+		if pn == n {
+			if !s.stable(n, false) {
+				return nil
+			}
+			return &object{kind: 'p', name: strconv.Itoa(i)}
+		}
+	}
+	return nil
+}
+
+// accessor reports whether name is a function whose body only returns a
+// container_of() (to_svm(), to_net_dev()): a call of it names the same
+// object whenever its argument does.
+func (s *scope) accessor(name string) bool {
+	fs := []*ast.File{s.f}
+	fs = append(fs, s.p.IncludedHeaders(s.f.Name)...)
+	for _, f := range fs {
+		fn := f.Func(name)
+		if fn == nil {
+			continue
+		}
+		body := f.CodeTokens(fn.Body)
+		return len(body) >= 6 && body[1].Text == "return" && body[2].Text == "container_of" && body[3].Text == "(" &&
+			closing(body, 3) == len(body)-3 && body[len(body)-2].Text == ";"
+	}
+	return false
+}
+
+// closing is the index of the bracket that closes toks[i], or -1.
+func closing(toks []ast.Token, i int) int {
+	depth := 0
+	for k := i; k < len(toks); k++ {
+		switch toks[k].Text {
+		case "(", "[", "{":
+			depth++
+		case ")", "]", "}":
+			depth--
+			if depth == 0 {
+				return k
+			}
+		}
+	}
+	return -1
+}
+
+// splitArgs splits a call's argument tokens at its top-level commas.
+func splitArgs(toks []ast.Token) [][]ast.Token {
+	var out [][]ast.Token
+	depth, start := 0, 0
+	for k, t := range toks {
+		switch t.Text {
+		case "(", "[", "{":
+			depth++
+		case ")", "]", "}":
+			depth--
+		case ",":
+			if depth == 0 {
+				out = append(out, toks[start:k])
+				start = k + 1
+			}
+		}
+	}
+	if len(toks) > 0 {
+		out = append(out, toks[start:])
+	}
+	return out
+}
+
+// writtenFirst reports whether every path to the read a of member in file
+// runs a write of the member of the same object first (see above).
+func writtenFirst(p *rewrite.Pass, file string, a *cexpr.Access, member string) bool {
+	f := p.Parse(file)
+	if writtenBefore(f, a) {
+		return true
+	}
+	fn := f.FuncAt(a.Full.Off)
+	if fn == nil || a.InMacro {
+		return false
+	}
+	s := newScope(p, f, fn)
+	obj := s.expr(ast.Tokenize(f.Src[a.Object.Off:a.Object.End]))
+	if obj == nil {
+		return false
+	}
+	if a.Arrow {
+		obj = deref(obj)
+	}
+	w := &writes{p: p, f: f, member: member, summaries: map[string][]*object{}}
+	return w.before(s, obj, a.Full.Off, 0)
+}
+
+// writes answers for one file and member.
+type writes struct {
+	p         *rewrite.Pass
+	f         *ast.File
+	member    string
+	summaries map[string][]*object // function -> the objects it writes the member of on every path, in its parameters' terms
+}
+
+// before reports whether the member of obj is written on every path to
+// off in s's function, or, when obj is reached from its parameters and
+// the function is static, before every call of it.
+func (w *writes) before(s *scope, obj *object, off, depth int) bool {
+	if w.writtenIn(s, obj, off, depth) {
+		return true
+	}
+	if depth >= maxFollow || !rooted(obj) || !s.fn.Has("static") {
+		return false
+	}
+	calls, ok := w.calls(s.fn.Name)
+	if !ok || len(calls) == 0 {
+		return false
+	}
+	for _, c := range calls {
+		caller := newScope(w.p, w.f, c.fn)
+		var args []*object
+		for _, a := range c.args {
+			args = append(args, caller.expr(a)) // nil: a parameter it cannot follow
+		}
+		up := obj.subst(args)
+		if up == nil || !w.before(caller, up, c.off, depth+1) {
+			return false
+		}
+	}
+	return true
+}
+
+// rooted reports whether obj is reached from parameters only (not a local
+// of the function, which its callers cannot name).
+func rooted(o *object) bool {
+	switch o.kind {
+	case 'p':
+		return true
+	case 'l':
+		return false
+	case 'c':
+		for _, a := range o.args {
+			if !rooted(a) {
+				return false
+			}
+		}
+		return true
+	}
+	return rooted(o.x)
+}
+
+// writtenIn scans the statements of the blocks that hold off, before it
+// (writtenBefore's rules: no label between, a statement of an enclosing
+// block), for "X.m = v;" or "X->m = v;" on obj, or a call of a function
+// of the file that writes obj's member on every path.
+func (w *writes) writtenIn(s *scope, obj *object, off, depth int) bool {
+	want := obj.String()
+	toks := s.toks
+	var open []int
+	written := map[int]bool{}
+	parens := 0
+	for i := 0; i < len(toks) && toks[i].Off < off; i++ {
+		switch toks[i].Text {
+		case "{":
+			open = append(open, i)
+			continue
+		case "}":
+			if n := len(open); n > 0 {
+				delete(written, open[n-1])
+				open = open[:n-1]
+			}
+			continue
+		case "(":
+			parens++
+			continue
+		case ")":
+			parens--
+			continue
+		}
+		if parens != 0 || len(open) == 0 || i == 0 || (toks[i-1].Text != ";" && toks[i-1].Text != "{" && toks[i-1].Text != "}") {
+			continue
+		}
+		if toks[i].Text == "case" || toks[i].Text == "default" || toks[i].Kind == ast.Ident && i+1 < len(toks) && toks[i+1].Text == ":" {
+			clear(written)
+			continue
+		}
+		end := statementEnd(toks, i)
+		if end < 0 || toks[end].End > off {
+			continue
+		}
+		for _, o := range w.stmtWrites(s, toks[i:end], depth) {
+			if o.String() == want {
+				written[open[len(open)-1]] = true
+			}
+		}
+	}
+	return len(written) > 0
+}
+
+// statementEnd is the index of the ';' that ends the expression statement
+// starting at i, or -1 when it is not one (a block, a control statement).
+func statementEnd(toks []ast.Token, i int) int {
+	switch toks[i].Text {
+	case "if", "for", "while", "do", "switch", "return", "goto", "break", "continue", "{":
+		return -1
+	}
+	depth := 0
+	for e := i; e < len(toks); e++ {
+		switch toks[e].Text {
+		case "(", "[":
+			depth++
+		case ")", "]":
+			depth--
+		case "{", "}":
+			if depth == 0 {
+				return -1
+			}
+		case ";":
+			if depth == 0 {
+				return e
+			}
+		}
+	}
+	return -1
+}
+
+// stmtWrites returns the objects whose member the expression statement
+// stmt writes: "X->m = v" or "X.m = v", or a call of a function of the
+// file that writes it on every path.
+func (w *writes) stmtWrites(s *scope, stmt []ast.Token, depth int) []*object {
+	for k := 2; k+1 < len(stmt); k++ {
+		if stmt[k].Text == "=" && stmt[k-1].Text == w.member && (stmt[k-2].Text == "->" || stmt[k-2].Text == ".") {
+			if k-2 == 0 {
+				return nil
+			}
+			x := s.expr(stmt[:k-2])
+			if x == nil {
+				return nil
+			}
+			if stmt[k-2].Text == "->" {
+				x = deref(x)
+			}
+			return []*object{x}
+		}
+	}
+	if len(stmt) < 3 || stmt[0].Kind != ast.Ident || stmt[1].Text != "(" || closing(stmt, 1) != len(stmt)-1 || depth >= maxFollow {
+		return nil
+	}
+	sum := w.summary(stmt[0].Text, depth+1)
+	if len(sum) == 0 {
+		return nil
+	}
+	var args []*object
+	for _, a := range splitArgs(stmt[2 : len(stmt)-1]) {
+		args = append(args, s.expr(a))
+	}
+	var out []*object
+	for _, o := range sum {
+		if x := o.subst(args); x != nil {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// summary returns the objects the function name of the file writes the
+// member of on every path, in its parameters' terms: its body's
+// statements up to the first that may leave it or jump (return, goto, a
+// label, a control statement).
+func (w *writes) summary(name string, depth int) []*object {
+	if sum, ok := w.summaries[name]; ok {
+		return sum
+	}
+	w.summaries[name] = nil // a recursion writes nothing more
+	fn := w.f.Func(name)
+	if fn == nil {
+		return nil
+	}
+	s := newScope(w.p, w.f, fn)
+	toks := s.toks
+	var out []*object
+	for i := 1; i < len(toks)-1; {
+		if toks[i].Kind == ast.Ident && i+1 < len(toks) && toks[i+1].Text == ":" {
+			break
+		}
+		end := statementEnd(toks, i)
+		if end < 0 {
+			break
+		}
+		for _, o := range w.stmtWrites(s, toks[i:end], depth) {
+			if rooted(o) {
+				out = append(out, o)
+			}
+		}
+		i = end + 1
+	}
+	w.summaries[name] = out
+	return out
+}
+
+// call is one call of a function, in the file.
+type call struct {
+	fn   *ast.Func
+	off  int
+	args [][]ast.Token
+}
+
+// calls finds every call of the static function name in the file; false
+// when the name appears other than as a call or its own definition or
+// prototype (a function pointer, a macro: callers no one can list).
+func (w *writes) calls(name string) ([]call, bool) {
+	toks := w.f.CodeTokens(ast.Span{Off: 0, End: len(w.f.Src)})
+	word := regexp.MustCompile(`\b` + regexp.QuoteMeta(name) + `\b`)
+	for _, t := range w.f.Tokens {
+		if t.Kind == ast.Directive && word.MatchString(t.Text) {
+			return nil, false // a macro names it
+		}
+	}
+	var out []call
+	for i, t := range toks {
+		if t.Text != name || t.Kind != ast.Ident {
+			continue
+		}
+		if i > 0 && (toks[i-1].Text == "->" || toks[i-1].Text == ".") {
+			continue
+		}
+		fn := w.f.FuncAt(t.Off)
+		if fn == nil {
+			// its definition's header, or a prototype at the top level
+			if i+1 < len(toks) && toks[i+1].Text == "(" && isDecl(toks, i) {
+				continue
+			}
+			return nil, false
+		}
+		if t.Off < fn.Body.Off {
+			if fn.Name == name {
+				continue // the definition
+			}
+			return nil, false
+		}
+		if i+1 >= len(toks) || toks[i+1].Text != "(" {
+			return nil, false
+		}
+		c := closing(toks, i+1)
+		if c < 0 {
+			return nil, false
+		}
+		out = append(out, call{fn: fn, off: t.Off, args: splitArgs(toks[i+2 : c])})
+	}
+	return out, true
+}
+
+// trackFirstWrites records, as the member's uses are checked, the reads
+// no write of the same object precedes on every path (pl.unwritten).
+func trackFirstWrites(p *rewrite.Pass, pl *plan) {
+	m := pl.m
+	check := m.Check
+	m.Check = func(file string, a *cexpr.Access) string {
+		if check != nil {
+			if why := check(file, a); why != "" {
+				return why
+			}
+		}
+		pl.checkedFirst = true
+		if !slices.Contains(pl.useFiles, file) {
+			pl.useFiles = append(pl.useFiles, file)
+		}
+		if a.Kind == cexpr.Assign || a.Kind == cexpr.Designator || a.Kind == cexpr.SizeOf {
+			return ""
+		}
+		if _, ok := sites.OutputArgument(p.Parse(file), a); ok {
+			return "" // the callee stores into the member
+		}
+		if !writtenFirst(p, file, a, m.Name) {
+			pl.unwritten = append(pl.unwritten, fmt.Sprintf("%s:%d", file, a.Line))
+		}
+		return ""
+	}
+}
+
+// writtenFirst reports whether every read of the member was found to
+// follow a write of it on every path.
+func (pl *plan) readsWrittenFirst() bool { return pl.checkedFirst && len(pl.unwritten) == 0 }
