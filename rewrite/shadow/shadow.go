@@ -1065,7 +1065,14 @@ func accessors(pl *plan, decl *ast.Member) string {
 		}
 	}
 	fmt.Fprintf(&b, "\treturn v ? *v : %s;\n}\n\n", def)
-	fmt.Fprintf(&b, "static inline void %s(%s *s, %s, gfp_t gfp)\n{\n", m.Setter, m.Key, declare(strings.TrimSpace(pl.typ), "val"))
+	head := fmt.Sprintf("static inline void %s(", m.Setter)
+	params := fmt.Sprintf("%s *s, %s, gfp_t gfp)", m.Key, declare(strings.TrimSpace(pl.typ), "val"))
+	if len(head)+len(params) > 100 {
+		// checkpatch's limit: the later parameters under the first
+		col := len(head)
+		params = strings.Replace(params, ", ", ",\n"+strings.Repeat("\t", col/8)+strings.Repeat(" ", col%8), 1)
+	}
+	fmt.Fprintf(&b, "%s%s\n{\n", head, params)
 	val := "val"
 	if pl.mask != "" {
 		val = "val & " + pl.mask
