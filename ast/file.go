@@ -1038,7 +1038,7 @@ func splitArgs(toks []Token) []string {
 		return nil
 	}
 	var out []string
-	for _, p := range splitTop(toks) {
+	for _, p := range SplitTop(toks) {
 		out = append(out, joinTokens(p))
 	}
 	return out
@@ -1120,7 +1120,7 @@ func (f *File) declVars(d []Token, fn *Func) []*Var {
 		}
 	}
 	// split declarators at top-level commas
-	decls := splitTop(body)
+	decls := SplitTop(body)
 	var out []*Var
 	var baseType []Token
 	for di, dd := range decls {
@@ -1415,7 +1415,7 @@ func (f *File) memberDecl(decl []Token, span Span, group int, s *Struct) []*Memb
 				// Each part after the brace keeps the '}' in front, as the type
 				// the name follows.
 				out := []*Member{m}
-				for pi, p := range splitTop(decl[end+1:]) {
+				for pi, p := range SplitTop(decl[end+1:]) {
 					p = append([]Token{decl[end]}, p...)
 					if pi > 0 {
 						out = append(out, &Member{Decl: span, Cond: cond, Group: group, Type: m.Type, Nested: m.Nested})
@@ -1453,7 +1453,7 @@ func (f *File) memberDecl(decl []Token, span Span, group int, s *Struct) []*Memb
 		}
 	}
 	// declarators
-	parts := splitTop(decl)
+	parts := SplitTop(decl)
 	var out []*Member
 	var base []Token
 	for pi, p := range parts {
@@ -1521,8 +1521,9 @@ func (f *File) memberDecl(decl []Token, span Span, group int, s *Struct) []*Memb
 	return out
 }
 
-// splitTop splits tokens at the commas outside brackets.
-func splitTop(toks []Token) [][]Token {
+// SplitTop splits tokens at their top-level commas: a call's arguments, a
+// declaration's declarators.
+func SplitTop(toks []Token) [][]Token {
 	var parts [][]Token
 	depth, last := 0, 0
 	for k, t := range toks {
@@ -1582,7 +1583,7 @@ func (f *File) addEnum(body []Token, k, open, close int, cond Cond) {
 		}
 		e.Values = append(e.Values, en)
 	}
-	for _, p := range splitTop(inner) {
+	for _, p := range SplitTop(inner) {
 		flush(p)
 	}
 	f.Enums = append(f.Enums, e)

@@ -647,22 +647,7 @@ func StaticDecl(f *ast.File, fn *ast.Func, v *ast.Var) string {
 	if n := len(body); n > 0 && body[n-1].Text == ";" {
 		body = body[:n-1]
 	}
-	var parts [][]ast.Token
-	depth, last := 0, 0
-	for k, t := range body {
-		switch t.Text {
-		case "(", "[", "{":
-			depth++
-		case ")", "]", "}":
-			depth--
-		case ",":
-			if depth == 0 {
-				parts = append(parts, body[last:k])
-				last = k + 1
-			}
-		}
-	}
-	parts = append(parts, body[last:])
+	parts := ast.SplitTop(body)
 	if len(parts) != len(same) {
 		return ast.JoinTokens(toks)
 	}

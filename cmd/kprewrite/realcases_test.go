@@ -32,6 +32,7 @@ func TestRealCases(t *testing.T) {
 		"inetpeer":        {"struct inet_peer (include/net/inetpeer.h): identical in the rewritten build", "kpatch glue compiled against kpatch's own kmod/patch headers"},
 		"inline":          {"every function the upstream patch changes is changed by the rewritten patch"},
 		"widen":           {"struct bond_up_slave (include/net/bonding.h): identical in the rewritten build"},
+		"value-first":     {"struct port (include/net/bond_3ad.h): identical in the rewritten build"},
 		"counter":         {"struct packet_sock (net/packet/internal.h): identical in the rewritten build", "2 functions changed in 1 object; every function the upstream patch changes is changed by the rewritten patch"},
 		"syscall":         {"every function the upstream patch changes is changed by the rewritten patch", "kpatch glue compiled against kpatch's own kmod/patch headers"},
 		"statickey": {"no function the livepatch carries has a jump label or static call on a module's key",
@@ -53,6 +54,8 @@ func TestRealCases(t *testing.T) {
 		"module-use-rcu": {"+\t\tkfree_rcu_mightsleep(use);"},
 		"slave-wq":       {"BUILD_BUG_ON(!__same_type(s->bond->wq, *v));", "return v ? *v : (s->bond->wq);"},
 		"statickey":      {"+\tif (!static_key_enabled(&bond_bcast_neigh_enabled))"},
+		// read by value, written first: the getter allocates nothing
+		"value-first":    {"+\treturn port_get_last_partner(port).key != port->partner_oper.key;", "+\t\t\tport_set_last_partner(port, port->partner_oper, GFP_ATOMIC);"},
 		"widen":          {"+static_assert(offsetof(struct bond_up_slave, count) % __alignof__(unsigned long) == 0);"},
 		"counter":        {"+\tatomic_cmpxchg((atomic_t *)&po->pressure, !pressure, pressure);", "+\t\tatomic_set((atomic_t *)&po->pressure, 0);"},
 		"syscall":        {"+KPATCH_SYSCALL_DEFINE2(sethostname, char __user *, name, int, len)", "+#include \"kpatch-syscall.h\""},

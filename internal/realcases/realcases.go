@@ -396,6 +396,32 @@ var All = []*Case{
 		Reports:  []string{"objects that exist when the livepatch loads hold their value as the new type reads it"},
 	},
 	{
+		Name:    "value-first",
+		Subject: "bonding: 3ad: report a partner whose key changes",
+		Doc: "A synthetic change in the shape of a cached-copy check (svm-cached-cs in the corpus):\n" +
+			"struct port gets a struct port_params by value, last_partner, written in ad_rx_machine()\n" +
+			"under the state machine lock and read by a static helper the same case calls right after.\n" +
+			"A pointer accessor could only allocate with GFP_ATOMIC there: the member is held by value\n" +
+			"(reads copy it out of its shadow and allocate nothing), and every read follows the write on\n" +
+			"every path, so ports that exist when the livepatch loads (and a shadow a freed slave left\n" +
+			"behind) never reach a read before a write.",
+		Upstream: func(e *Editor) {
+			e.Replace("include/net/bond_3ad.h", "\tstruct port_params partner_oper;\n", "\tstruct port_params partner_oper;\n\tstruct port_params last_partner;\n")
+			e.Replace("drivers/net/bonding/bond_3ad.c", "static void ad_rx_machine(struct lacpdu *lacpdu, struct port *port)\n{",
+				"/* whether the partner's key changed with the LACPDU just recorded */\n"+
+					"static bool __partner_key_changed(struct port *port)\n{\n"+
+					"\treturn port->last_partner.key != port->partner_oper.key;\n}\n\n"+
+					"static void ad_rx_machine(struct lacpdu *lacpdu, struct port *port)\n{")
+			e.Replace("drivers/net/bonding/bond_3ad.c", "\t\t\t__update_ntt(lacpdu, port);\n\t\t\t__record_pdu(lacpdu, port);\n",
+				"\t\t\t__update_ntt(lacpdu, port);\n\t\t\tport->last_partner = port->partner_oper;\n\t\t\t__record_pdu(lacpdu, port);\n"+
+					"\t\t\tif (__partner_key_changed(port))\n\t\t\t\tslave_dbg(port->slave->bond->dev, port->slave->dev,\n"+
+					"\t\t\t\t\t  \"partner key changed to %u\\n\", port->partner_oper.key);\n")
+		},
+		Resolves: []string{"shadow"},
+		Structs:  []string{"struct port"},
+		Reports:  []string{"the struct port_params is held by value", "the patched code writes the member before each read"},
+	},
+	{
 		Name:    "widen",
 		Subject: "bonding: count the usable slaves in an unsigned long",
 		Doc: "A synthetic overflow fix: struct bond_up_slave's unsigned int count becomes an unsigned\n" +

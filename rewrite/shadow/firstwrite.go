@@ -266,7 +266,7 @@ func (s *scope) expr(toks []ast.Token) *object {
 			return nil
 		}
 		c := &object{kind: 'c', name: toks[0].Text}
-		for _, a := range splitArgs(toks[2 : len(toks)-1]) {
+		for _, a := range ast.SplitTop(toks[2 : len(toks)-1]) {
 			x := s.expr(a)
 			if x == nil {
 				return nil
@@ -340,29 +340,6 @@ func closing(toks []ast.Token, i int) int {
 		}
 	}
 	return -1
-}
-
-// splitArgs splits a call's argument tokens at its top-level commas.
-func splitArgs(toks []ast.Token) [][]ast.Token {
-	var out [][]ast.Token
-	depth, start := 0, 0
-	for k, t := range toks {
-		switch t.Text {
-		case "(", "[", "{":
-			depth++
-		case ")", "]", "}":
-			depth--
-		case ",":
-			if depth == 0 {
-				out = append(out, toks[start:k])
-				start = k + 1
-			}
-		}
-	}
-	if len(toks) > 0 {
-		out = append(out, toks[start:])
-	}
-	return out
 }
 
 // writtenFirst reports whether every path to the read a of member in file
@@ -449,46 +426,18 @@ func rooted(o *object) bool {
 // of the file that writes obj's member on every path.
 func (w *writes) writtenIn(s *scope, obj *object, off, depth int) bool {
 	want := obj.String()
-	toks := s.toks
-	var open []int
-	written := map[int]bool{}
-	parens := 0
-	for i := 0; i < len(toks) && toks[i].Off < off; i++ {
-		switch toks[i].Text {
-		case "{":
-			open = append(open, i)
-			continue
-		case "}":
-			if n := len(open); n > 0 {
-				delete(written, open[n-1])
-				open = open[:n-1]
-			}
-			continue
-		case "(":
-			parens++
-			continue
-		case ")":
-			parens--
-			continue
+	return onEveryPath(s.toks, off, nil, func(i int) bool {
+		end := statementEnd(s.toks, i)
+		if end < 0 || s.toks[end].End > off {
+			return false
 		}
-		if parens != 0 || len(open) == 0 || i == 0 || (toks[i-1].Text != ";" && toks[i-1].Text != "{" && toks[i-1].Text != "}") {
-			continue
-		}
-		if toks[i].Text == "case" || toks[i].Text == "default" || toks[i].Kind == ast.Ident && i+1 < len(toks) && toks[i+1].Text == ":" {
-			clear(written)
-			continue
-		}
-		end := statementEnd(toks, i)
-		if end < 0 || toks[end].End > off {
-			continue
-		}
-		for _, o := range w.stmtWrites(s, toks[i:end], depth) {
+		for _, o := range w.stmtWrites(s, s.toks[i:end], depth) {
 			if o.String() == want {
-				written[open[len(open)-1]] = true
+				return true
 			}
 		}
-	}
-	return len(written) > 0
+		return false
+	})
 }
 
 // statementEnd is the index of the ';' that ends the expression statement
@@ -545,7 +494,7 @@ func (w *writes) stmtWrites(s *scope, stmt []ast.Token, depth int) []*object {
 		return nil
 	}
 	var args []*object
-	for _, a := range splitArgs(stmt[2 : len(stmt)-1]) {
+	for _, a := range ast.SplitTop(stmt[2 : len(stmt)-1]) {
 		args = append(args, s.expr(a))
 	}
 	var out []*object
@@ -639,7 +588,7 @@ func (w *writes) calls(name string) ([]call, bool) {
 		if c < 0 {
 			return nil, false
 		}
-		out = append(out, call{fn: fn, off: t.Off, args: splitArgs(toks[i+2 : c])})
+		out = append(out, call{fn: fn, off: t.Off, args: ast.SplitTop(toks[i+2 : c])})
 	}
 	return out, true
 }

@@ -548,11 +548,39 @@ func writtenBefore(f *ast.File, a *cexpr.Access) bool {
 		op = "->"
 	}
 	toks := f.CodeTokens(fn.Body)
+	changed := func(i int) bool { return toks[i].Text == base && changes(toks, i) }
+	write := func(i int) bool {
+		k := i
+		for _, t := range obj {
+			if k >= len(toks) || toks[k].Text != t.Text {
+				return false
+			}
+			k++
+		}
+		if k+2 >= len(toks) || toks[k].Text != op || toks[k+1].Text != a.Name || toks[k+2].Text != "=" {
+			return false
+		}
+		for e := k + 3; e < len(toks); e++ {
+			if toks[e].Text == ";" {
+				return toks[e].End <= a.Full.Off
+			}
+		}
+		return false
+	}
+	return onEveryPath(toks, a.Full.Off, changed, write)
+}
+
+// onEveryPath reports whether a statement write says is one runs on every
+// path to off in a function body's tokens: a statement of a block off is
+// in (the body or a block nested in it), before off, with no label, case
+// or default between them (a jump there would skip it), and no token
+// changed says changes the object between them.
+func onEveryPath(toks []ast.Token, off int, changed, write func(i int) bool) bool {
 	var open []int            // the blocks open at token i, by the index of their '{'
-	written := map[int]bool{} // the open blocks a write of the member is a statement of
+	written := map[int]bool{} // the open blocks a write is a statement of
 	parens := 0
-	for i := 0; i < len(toks) && toks[i].Off < a.Full.Off; i++ {
-		if toks[i].Text == base && changes(toks, i) {
+	for i := 0; i < len(toks) && toks[i].Off < off; i++ {
+		if changed != nil && changed(i) {
 			clear(written) // the object's variable may name another object now
 			continue
 		}
@@ -581,24 +609,8 @@ func writtenBefore(f *ast.File, a *cexpr.Access) bool {
 			clear(written) // a jump target: a path that skips the writes
 			continue
 		}
-		k := i
-		for _, t := range obj {
-			if k >= len(toks) || toks[k].Text != t.Text {
-				k = -1
-				break
-			}
-			k++
-		}
-		if k < 0 || k+2 >= len(toks) || toks[k].Text != op || toks[k+1].Text != a.Name || toks[k+2].Text != "=" {
-			continue
-		}
-		for e := k + 3; e < len(toks); e++ {
-			if toks[e].Text == ";" {
-				if toks[e].End <= a.Full.Off {
-					written[open[len(open)-1]] = true
-				}
-				break
-			}
+		if write(i) {
+			written[open[len(open)-1]] = true
 		}
 	}
 	return len(written) > 0

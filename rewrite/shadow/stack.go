@@ -82,7 +82,7 @@ func declaration(f *ast.File, st *sites.Site, key string) (int, string) {
 		if decl[3].Text != "=" {
 			return 0, "not a plain declaration of one " + key + " (an array, an attribute)"
 		}
-		if len(splitArgs(decl[4:])) != 1 {
+		if len(ast.SplitTop(decl[4:])) != 1 {
 			return 0, "it declares more than one variable"
 		}
 	}
