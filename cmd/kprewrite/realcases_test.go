@@ -55,10 +55,10 @@ func TestRealCases(t *testing.T) {
 		"slave-wq":       {"BUILD_BUG_ON(!__same_type(s->bond->wq, *v));", "return v ? *v : (s->bond->wq);"},
 		"statickey":      {"+\tif (!static_key_enabled(&bond_bcast_neigh_enabled))"},
 		// read by value, written first: the getter allocates nothing
-		"value-first":    {"+\treturn port_get_last_partner(port).key != port->partner_oper.key;", "+\t\t\tport_set_last_partner(port, port->partner_oper, GFP_ATOMIC);"},
-		"widen":          {"+static_assert(offsetof(struct bond_up_slave, count) % __alignof__(unsigned long) == 0);"},
-		"counter":        {"+\tatomic_cmpxchg((atomic_t *)&po->pressure, !pressure, pressure);", "+\t\tatomic_set((atomic_t *)&po->pressure, 0);"},
-		"syscall":        {"+KPATCH_SYSCALL_DEFINE2(sethostname, char __user *, name, int, len)", "+#include \"kpatch-syscall.h\""},
+		"value-first": {"+\treturn port_get_last_partner(port).key != port->partner_oper.key;", "+\t\t\tport_set_last_partner(port, port->partner_oper, GFP_ATOMIC);"},
+		"widen":       {"+static_assert(offsetof(struct bond_up_slave, count) % __alignof__(unsigned long) == 0);"},
+		"counter":     {"+\tatomic_cmpxchg((atomic_t *)&po->pressure, !pressure, pressure);", "+\t\tatomic_set((atomic_t *)&po->pressure, 0);"},
+		"syscall":     {"+KPATCH_SYSCALL_DEFINE2(sethostname, char __user *, name, int, len)", "+#include \"kpatch-syscall.h\""},
 	}
 	for _, c := range realcases.All {
 		t.Run(c.Name, func(t *testing.T) {
