@@ -224,7 +224,9 @@ func Apply(p *rewrite.Pass, ms []*Member) ([]*Member, map[*Member]string) {
 			if a.Kind == cexpr.AddrOf && a.Chained == "->" && m.Change.PostMember != nil && strings.HasSuffix(strings.TrimSpace(m.Change.PostMember.Type), "*") && len(m.Change.PostMember.Array) == 0 {
 				a.Kind = cexpr.Read // "obj->m->x" reads the pointer m
 			}
-			if m.ValueReads && a.Kind == cexpr.AddrOf && a.Chained == "." && partRead(f, a) {
+			if m.ValueReads && a.Kind == cexpr.AddrOf && a.Chained == "." && partRead(f, a, func(path []string) bool {
+				return scalarPart(p, m.Header, m.Change.PostMember.Type, path, 0)
+			}) {
 				a.Kind, a.Chained = cexpr.Read, "" // "obj->m.x" reads a copy's x
 			}
 			uses[m] = append(uses[m], fileUse{u.File, a})
@@ -725,15 +727,24 @@ func chainedName(f *ast.File, end int) string {
 // no increment before it, and after the chain of ".name" no assignment,
 // increment, index or address use (a struct returned by value is no
 // lvalue).
-func partRead(f *ast.File, a *cexpr.Access) bool {
+//
+// The part must be no array (scalar says so for the path of sub-member
+// names): an array read out of a copy decays to a pointer into a
+// temporary, and writes through it are lost.
+func partRead(f *ast.File, a *cexpr.Access, scalar func(path []string) bool) bool {
 	toks := f.CodeTokens(ast.Span{Off: 0, End: len(f.Src)})
 	i := sort.Search(len(toks), func(i int) bool { return toks[i].Off >= a.Full.Off })
 	if i > 0 && (toks[i-1].Text == "++" || toks[i-1].Text == "--" || toks[i-1].Text == "&") {
 		return false
 	}
 	k := sort.Search(len(toks), func(i int) bool { return toks[i].Off >= a.Full.End })
+	var path []string
 	for k+1 < len(toks) && toks[k].Text == "." && toks[k+1].Kind == ast.Ident {
+		path = append(path, toks[k+1].Text)
 		k += 2
+	}
+	if len(path) == 0 || !scalar(path) {
+		return false
 	}
 	if k >= len(toks) {
 		return false
@@ -745,6 +756,65 @@ func partRead(f *ast.File, a *cexpr.Access) bool {
 		return false
 	}
 	return true
+}
+
+// scalarPart reports whether path names a member of the struct or union
+// typ that is no array and no aggregate with one, as the header (or a
+// header it includes, two levels down) defines typ.
+func scalarPart(p *rewrite.Pass, header, typ string, path []string, depth int) bool {
+	fs := strings.Fields(typ)
+	if len(fs) != 2 || fs[0] != "struct" && fs[0] != "union" || len(path) == 0 || depth > 4 {
+		return false
+	}
+	st := findStruct(p, header, fs[1])
+	if st == nil {
+		return false
+	}
+	var find func(ms []*ast.Member) *ast.Member
+	find = func(ms []*ast.Member) *ast.Member {
+		for _, x := range ms {
+			if x.Name == path[0] {
+				return x
+			}
+			if x.Name == "" && x.Nested != nil {
+				if y := find(x.Nested.Members); y != nil {
+					return y
+				}
+			}
+		}
+		return nil
+	}
+	x := find(st.Members)
+	if x == nil || len(x.Array) > 0 || x.Macro != "" {
+		return false
+	}
+	if len(path) > 1 {
+		return x.Nested == nil && scalarPart(p, header, x.Type, path[1:], depth+1)
+	}
+	t := strings.Fields(x.Type)
+	return x.Nested == nil && (len(t) == 0 || t[0] != "struct" && t[0] != "union" || strings.HasSuffix(x.Type, "*"))
+}
+
+// findStruct finds the definition of a struct or union tag in header or
+// the headers it includes, two levels down.
+func findStruct(p *rewrite.Pass, header, tag string) *ast.Struct {
+	seen := map[string]bool{}
+	level := []*ast.File{p.Parse(header)}
+	for d := 0; d < 3 && len(level) > 0; d++ {
+		var next []*ast.File
+		for _, f := range level {
+			if seen[f.Name] {
+				continue
+			}
+			seen[f.Name] = true
+			if st := f.Struct(tag); st != nil {
+				return st
+			}
+			next = append(next, p.IncludedHeaders(f.Name)...)
+		}
+		level = next
+	}
+	return nil
 }
 
 // designatorMacro returns the macro invocation of f whose argument the

@@ -91,6 +91,42 @@ func addr(x *object) *object {
 	return &object{kind: 'a', x: x}
 }
 
+// fixed reports whether the object o names cannot change between two
+// evaluations in one function: reached from parameters and local structs
+// by member offsets and container_of() accessors only. A pointer loaded
+// from memory ("p->next->m", a local set from "vcpu->ctx") may be
+// reassigned between a write and a read, by the code between them or by
+// a function it calls: it names no fixed object.
+func fixed(o *object) bool {
+	switch o.kind {
+	case 'l':
+		return true
+	case 'm':
+		return fixed(o.x)
+	case 'd':
+		return fixedPtr(o.x)
+	}
+	return false
+}
+
+// fixedPtr is fixed for a pointer value.
+func fixedPtr(o *object) bool {
+	switch o.kind {
+	case 'p':
+		return true
+	case 'a':
+		return fixed(o.x)
+	case 'c':
+		for _, a := range o.args {
+			if !fixedPtr(a) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
 // subst puts args in place of the parameters of o.
 func (o *object) subst(args []*object) *object {
 	switch o.kind {
@@ -177,8 +213,12 @@ func isDecl(toks []ast.Token, i int) bool {
 		return false
 	}
 	p := toks[i-1]
-	return p.Text == "*" || p.Kind == ast.Ident && p.Text != "return" && p.Text != "sizeof" && p.Text != "case"
+	return p.Text == "*" || p.Kind == ast.Ident && !notType[p.Text]
 }
+
+// notType are the keywords an identifier may follow without being
+// declared ("else p = q", "return p").
+var notType = map[string]bool{"return": true, "sizeof": true, "case": true, "else": true, "do": true, "goto": true, "typeof": true, "__typeof__": true}
 
 // local finds the declaration of name in the body: whether it declares a
 // struct or union object (no '*' in its declarator), and the tokens of
@@ -282,6 +322,9 @@ func (s *scope) expr(toks []ast.Token) *object {
 // assigned once (its initializer).
 func (s *scope) name(n string) *object {
 	found, value, init := s.local(n)
+	if found && slices.Contains(s.params, n) {
+		return nil // a local that shadows a parameter in some block
+	}
 	if found {
 		if !s.stable(n, value) {
 			return nil
@@ -361,6 +404,9 @@ func writtenFirst(p *rewrite.Pass, file string, a *cexpr.Access, member string) 
 	if a.Arrow {
 		obj = deref(obj)
 	}
+	if !fixed(obj) {
+		return false
+	}
 	w := &writes{p: p, f: f, member: member, summaries: map[string][]*object{}}
 	return w.before(s, obj, a.Full.Off, 0)
 }
@@ -377,6 +423,9 @@ type writes struct {
 // off in s's function, or, when obj is reached from its parameters and
 // the function is static, before every call of it.
 func (w *writes) before(s *scope, obj *object, off, depth int) bool {
+	if !w.plain(s.fn) {
+		return false
+	}
 	if w.writtenIn(s, obj, off, depth) {
 		return true
 	}
@@ -388,13 +437,16 @@ func (w *writes) before(s *scope, obj *object, off, depth int) bool {
 		return false
 	}
 	for _, c := range calls {
+		if !w.plain(c.fn) {
+			return false
+		}
 		caller := newScope(w.p, w.f, c.fn)
 		var args []*object
 		for _, a := range c.args {
 			args = append(args, caller.expr(a)) // nil: a parameter it cannot follow
 		}
 		up := obj.subst(args)
-		if up == nil || !w.before(caller, up, c.off, depth+1) {
+		if up == nil || !fixed(up) || !w.before(caller, up, c.off, depth+1) {
 			return false
 		}
 	}
@@ -426,7 +478,19 @@ func rooted(o *object) bool {
 // of the file that writes obj's member on every path.
 func (w *writes) writtenIn(s *scope, obj *object, off, depth int) bool {
 	want := obj.String()
-	return onEveryPath(s.toks, off, nil, func(i int) bool {
+	// the whole object stored or cleared ("*p = *q", "memset(p, 0, n)"):
+	// upstream's member then holds what the copy gave it
+	clears := func(i int) bool {
+		if i > 0 && s.toks[i-1].Text != ";" && s.toks[i-1].Text != "{" && s.toks[i-1].Text != "}" {
+			return false
+		}
+		end := statementEnd(s.toks, i)
+		if end < 0 {
+			return false
+		}
+		return w.storesWhole(s, s.toks[i:end], want)
+	}
+	return onEveryPath(s.toks, off, clears, func(i int) bool {
 		end := statementEnd(s.toks, i)
 		if end < 0 || s.toks[end].End > off {
 			return false
@@ -438,6 +502,44 @@ func (w *writes) writtenIn(s *scope, obj *object, off, depth int) bool {
 		}
 		return false
 	})
+}
+
+// storesWhole reports whether the expression statement stmt stores into
+// the whole object named want: an assignment to it, or a memset, memcpy
+// or memmove into it.
+func (w *writes) storesWhole(s *scope, stmt []ast.Token, want string) bool {
+	if len(stmt) >= 3 && stmt[0].Kind == ast.Ident && stmt[1].Text == "(" && closing(stmt, 1) == len(stmt)-1 {
+		switch stmt[0].Text {
+		case "memset", "memcpy", "memmove", "__memset", "__memcpy":
+			args := ast.SplitTop(stmt[2 : len(stmt)-1])
+			if x := s.expr(args[0]); x != nil && deref(x).String() == want {
+				return true
+			}
+		}
+		return false
+	}
+	for k := 1; k < len(stmt); k++ {
+		if stmt[k].Text == "=" {
+			x := s.expr(stmt[:k])
+			return x != nil && x.String() == want
+		}
+	}
+	return false
+}
+
+// plain reports whether fn is the file's one definition of its name and
+// its body holds no preprocessor conditional (whose branches the tokens
+// flatten: a write under #ifdef is no write of every build).
+func (w *writes) plain(fn *ast.Func) bool {
+	if len(w.f.Definitions(fn.Name)) != 1 {
+		return false
+	}
+	for _, t := range w.f.Tokens {
+		if t.Kind == ast.Directive && t.Off > fn.Body.Off && t.End < fn.Body.End {
+			return false
+		}
+	}
+	return true
 }
 
 // statementEnd is the index of the ';' that ends the expression statement
@@ -516,7 +618,7 @@ func (w *writes) summary(name string, depth int) []*object {
 	}
 	w.summaries[name] = nil // a recursion writes nothing more
 	fn := w.f.Func(name)
-	if fn == nil {
+	if fn == nil || !w.plain(fn) {
 		return nil
 	}
 	s := newScope(w.p, w.f, fn)
@@ -527,7 +629,7 @@ func (w *writes) summary(name string, depth int) []*object {
 			break
 		}
 		end := statementEnd(toks, i)
-		if end < 0 {
+		if end < 0 || mayLeave(toks[i:end]) {
 			break
 		}
 		for _, o := range w.stmtWrites(s, toks[i:end], depth) {
@@ -539,6 +641,24 @@ func (w *writes) summary(name string, depth int) []*object {
 	}
 	w.summaries[name] = out
 	return out
+}
+
+// mayLeave reports whether a statement may leave its function or skip
+// what follows without a control statement of its own: a return or goto
+// in a statement expression, or a macro (by the kernel's convention, an
+// upper-case name) called there, which may hide one.
+func mayLeave(stmt []ast.Token) bool {
+	for k, t := range stmt {
+		switch {
+		case t.Text == "return" || t.Text == "goto" || t.Text == "break" || t.Text == "continue":
+			return true
+		case t.Text == "(" && k+1 < len(stmt) && stmt[k+1].Text == "{":
+			return true
+		case t.Kind == ast.Ident && k+1 < len(stmt) && stmt[k+1].Text == "(" && strings.ToUpper(t.Text) == t.Text && strings.ContainsAny(t.Text, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"):
+			return true
+		}
+	}
+	return false
 }
 
 // call is one call of a function, in the file.
@@ -614,13 +734,24 @@ func trackFirstWrites(p *rewrite.Pass, pl *plan) {
 		if _, ok := sites.OutputArgument(p.Parse(file), a); ok {
 			return "" // the callee stores into the member
 		}
-		if !writtenFirst(p, file, a, m.Name) {
+		if !pl.firstWrite(p, file, a) {
 			pl.unwritten = append(pl.unwritten, fmt.Sprintf("%s:%d", file, a.Line))
 		}
 		return ""
 	}
 }
 
-// writtenFirst reports whether every read of the member was found to
+// firstWrite is writtenFirst for the plan's member; within the reading
+// function only (writtenBefore) when the struct is copied by value
+// somewhere: a copy between a write and a read, in a function the
+// callers call, would give the read the source's value.
+func (pl *plan) firstWrite(p *rewrite.Pass, file string, a *cexpr.Access) bool {
+	if len(pl.copies) > 0 {
+		return writtenBefore(p.Parse(file), a)
+	}
+	return writtenFirst(p, file, a, pl.m.Name)
+}
+
+// readsWrittenFirst reports whether every read of the member was found to
 // follow a write of it on every path.
 func (pl *plan) readsWrittenFirst() bool { return pl.checkedFirst && len(pl.unwritten) == 0 }

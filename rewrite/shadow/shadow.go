@@ -111,9 +111,6 @@ type plan struct {
 	// every path (writtenFirst), once the uses were checked
 	unwritten    []string
 	checkedFirst bool
-	// lifecycleHarmless is the lifecycle refusal every read being
-	// written first makes harmless
-	lifecycleHarmless string
 	useFiles          []string       // the files the uses are in, once checked
 	stacks            []*stackObject // objects on the stack whose shadows go with their scope (stack.go)
 	dropper           string         // the cleanup function that frees them
@@ -251,14 +248,15 @@ func run(p *rewrite.Pass) error {
 						// the stack objects' shadows are freed as they go
 						// out of scope, where kprewrite can edit their
 						// functions
-						if w := stackPlan(p, pl, stacks); w == "" {
-							return ""
-						} else if pl.readsWrittenFirst() {
-							// a shadow left behind is written before any read
-							pl.lifecycleHarmless = why + " (" + w + ")"
-							pl.stacks = nil
+						// (a shadow left behind would be overwritten
+						// before any read where every read is written
+						// first, but it would stay allocated: every task's
+						// stack slots, over the uptime)
+						w := stackPlan(p, pl, stacks)
+						if w == "" {
 							return ""
 						}
+						return why + "; and its shadow cannot be freed with its scope: " + w
 					}
 					return why
 				}
@@ -448,9 +446,6 @@ func run(p *rewrite.Pass) error {
 		} else if len(pl.gfps) > 0 {
 			facts = append(facts, "writes allocate the shadow with "+strings.Join(pl.gfps, "; ")+"; if that allocation fails the write is dropped and the member reads "+zeroOf(pl.typ))
 		}
-		if pl.lifecycleHarmless != "" {
-			facts = append(facts, fmt.Sprintf("kprewrite cannot make the shadow follow every object (%s), but every read of the member follows a write of it on every path, so no object reads a value another left behind; such a shadow stays allocated until the next write at its address or until the livepatch is disabled", pl.lifecycleHarmless))
-		}
 		if pl.byValue {
 			facts = append(facts, fmt.Sprintf("the %s is held by value: reads copy it out of the shadow (%s() gives an object without one %s, allocating nothing), writes copy it in", pl.typ, m.Getter, zeroOf(pl.typ)))
 		}
@@ -514,7 +509,7 @@ func changes(toks []ast.Token, i int) bool {
 		case p.Text == "*" || p.Kind == ast.Ident && p.Text != "return" && p.Text != "sizeof" && p.Text != "case":
 			return true // "struct frag *f", "int f": a declaration
 		case p.Text == "(" || p.Text == ",":
-			if open, _, ok := sites.EnclosingParen(toks, i, 0); ok && open > 0 && strings.Contains(toks[open-1].Text, "for_each") {
+			if open, _, ok := sites.EnclosingParen(toks, i, 0); ok && open > 0 && (strings.Contains(toks[open-1].Text, "for_each") || toks[open-1].Text == "swap") {
 				return true
 			}
 		}
@@ -905,7 +900,7 @@ func replacedValue(p *rewrite.Pass, pl *plan, decl *ast.Member, later bool) {
 	var reads, all []sites.Use
 	m.Check = func(file string, a *cexpr.Access) string {
 		all = append(all, sites.Use{File: file, Access: a})
-		if a.Kind == cexpr.Assign || a.Kind == cexpr.Designator || a.Kind == cexpr.SizeOf || writtenFirst(p, file, a, m.Name) {
+		if a.Kind == cexpr.Assign || a.Kind == cexpr.Designator || a.Kind == cexpr.SizeOf || pl.firstWrite(p, file, a) {
 			return ""
 		}
 		if _, ok := sites.OutputArgument(p.Parse(file), a); ok {

@@ -86,7 +86,76 @@ func declaration(f *ast.File, st *sites.Site, key string) (int, string) {
 			return 0, "it declares more than one variable"
 		}
 	}
+	if why := guardable(f, toks, start); why != "" {
+		return 0, why
+	}
 	return toks[end].End, ""
+}
+
+// guardable says why a guard declared after the declaration starting at
+// toks[start] could be skipped, or "": a jump past a declaration with
+// __cleanup into its scope leaves the pointer uninitialised, and gcc
+// compiles it without a word. The declaration must be one of the leading
+// declarations of its block (no statement before it), and a block other
+// than the function's body must hold no label, case or default (a goto
+// or a switch from outside could enter it past the guard).
+func guardable(f *ast.File, toks []ast.Token, start int) string {
+	open := -1
+	depth := 0
+	for k := start - 1; k >= 0; k-- {
+		switch toks[k].Text {
+		case "}":
+			depth++
+		case "{":
+			if depth == 0 {
+				open = k
+			}
+			depth--
+		}
+		if open >= 0 {
+			break
+		}
+	}
+	if open < 0 {
+		return "kprewrite cannot find the block that holds it"
+	}
+	for i := open + 1; i < start; {
+		if toks[i].Text == "{" {
+			return "a statement comes before it in its block, so a jump could pass its guard"
+		}
+		end := statementEnd(toks, i)
+		if end < 0 || !declStatement(toks[i:end]) {
+			return "a statement comes before it in its block, so a jump could pass its guard"
+		}
+		i = end + 1
+	}
+	closeAt := closing(toks, open)
+	if closeAt < 0 {
+		return "kprewrite cannot find the end of its block"
+	}
+	if fn := f.FuncAt(toks[open].Off); fn != nil && toks[open].Off == fn.Body.Off {
+		return ""
+	}
+	for k := open + 1; k < closeAt; k++ {
+		t := toks[k]
+		if t.Text == "case" || t.Text == "default" || t.Kind == ast.Ident && k+1 < closeAt && toks[k+1].Text == ":" && (toks[k-1].Text == ";" || toks[k-1].Text == "{" || toks[k-1].Text == "}") {
+			return "its block holds a label or a case, which a jump from outside could enter past its guard"
+		}
+	}
+	return ""
+}
+
+// declStatement reports whether a statement's tokens declare variables
+// ("struct x *p = q;", "int n;"), not compute.
+func declStatement(stmt []ast.Token) bool {
+	if len(stmt) < 2 || stmt[0].Kind != ast.Ident || notType[stmt[0].Text] {
+		return false
+	}
+	switch stmt[0].Text {
+	case "if", "for", "while", "switch", "break", "continue":
+		return false
+	}
+	return stmt[1].Kind == ast.Ident || stmt[1].Text == "*"
 }
 
 // stackFrees adds the guards of the plans' stack objects.
