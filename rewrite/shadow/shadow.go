@@ -111,11 +111,11 @@ type plan struct {
 	// every path (writtenFirst), once the uses were checked
 	unwritten    []string
 	checkedFirst bool
-	useFiles          []string       // the files the uses are in, once checked
-	stacks            []*stackObject // objects on the stack whose shadows go with their scope (stack.go)
-	dropper           string         // the cleanup function that frees them
-	id                string
-	idValue           uint64 // the id, as a number
+	useFiles     []string       // the files the uses are in, once checked
+	stacks       []*stackObject // objects on the stack whose shadows go with their scope (stack.go)
+	dropper      string         // the cleanup function that frees them
+	id           string
+	idValue      uint64 // the id, as a number
 	// pinned is set for an id an earlier livepatch of a series chose: its
 	// objects may hold a default of its own, so every write allocates
 	pinned bool
