@@ -28,6 +28,8 @@ var intTypes = map[string]intType{
 	"s32": {4, true}, "u32": {4, false}, "__s32": {4, true}, "__u32": {4, false}, "int": {4, true}, "unsigned int": {4, false}, "unsigned": {4, false}, "signed int": {4, true},
 	"s64": {8, true}, "u64": {8, false}, "__s64": {8, true}, "__u64": {8, false}, "long": {8, true}, "unsigned long": {8, false},
 	"long long": {8, true}, "unsigned long long": {8, false},
+	// the kernel's size types, as x86-64 (LP64) defines them
+	"size_t": {8, false}, "ssize_t": {8, true},
 }
 
 // signedness reports whether two member declarations differ only in the
