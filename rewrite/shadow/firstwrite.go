@@ -295,13 +295,13 @@ func (s *scope) expr(toks []ast.Token) *object {
 		}
 		return x
 	}
-	if toks[0].Text == "(" && closing(toks, 0) == len(toks)-1 {
+	if toks[0].Text == "(" && ast.MatchForward(toks, 0) == len(toks)-1 {
 		return s.expr(toks[1 : len(toks)-1])
 	}
 	if len(toks) == 1 && toks[0].Kind == ast.Ident {
 		return s.name(toks[0].Text)
 	}
-	if toks[0].Kind == ast.Ident && len(toks) >= 3 && toks[1].Text == "(" && closing(toks, 1) == len(toks)-1 {
+	if toks[0].Kind == ast.Ident && len(toks) >= 3 && toks[1].Text == "(" && ast.MatchForward(toks, 1) == len(toks)-1 {
 		if !s.accessor(toks[0].Text) {
 			return nil
 		}
@@ -363,26 +363,9 @@ func (s *scope) accessor(name string) bool {
 		}
 		body := f.CodeTokens(fn.Body)
 		return len(body) >= 6 && body[1].Text == "return" && body[2].Text == "container_of" && body[3].Text == "(" &&
-			closing(body, 3) == len(body)-3 && body[len(body)-2].Text == ";"
+			ast.MatchForward(body, 3) == len(body)-3 && body[len(body)-2].Text == ";"
 	}
 	return false
-}
-
-// closing is the index of the bracket that closes toks[i], or -1.
-func closing(toks []ast.Token, i int) int {
-	depth := 0
-	for k := i; k < len(toks); k++ {
-		switch toks[k].Text {
-		case "(", "[", "{":
-			depth++
-		case ")", "]", "}":
-			depth--
-			if depth == 0 {
-				return k
-			}
-		}
-	}
-	return -1
 }
 
 // writtenFirst reports whether every path to the read a of member in file
@@ -508,7 +491,7 @@ func (w *writes) writtenIn(s *scope, obj *object, off, depth int) bool {
 // the whole object named want: an assignment to it, or a memset, memcpy
 // or memmove into it.
 func (w *writes) storesWhole(s *scope, stmt []ast.Token, want string) bool {
-	if len(stmt) >= 3 && stmt[0].Kind == ast.Ident && stmt[1].Text == "(" && closing(stmt, 1) == len(stmt)-1 {
+	if len(stmt) >= 3 && stmt[0].Kind == ast.Ident && stmt[1].Text == "(" && ast.MatchForward(stmt, 1) == len(stmt)-1 {
 		switch stmt[0].Text {
 		case "memset", "memcpy", "memmove", "__memset", "__memcpy":
 			args := ast.SplitTop(stmt[2 : len(stmt)-1])
@@ -588,7 +571,7 @@ func (w *writes) stmtWrites(s *scope, stmt []ast.Token, depth int) []*object {
 			return []*object{x}
 		}
 	}
-	if len(stmt) < 3 || stmt[0].Kind != ast.Ident || stmt[1].Text != "(" || closing(stmt, 1) != len(stmt)-1 || depth >= maxFollow {
+	if len(stmt) < 3 || stmt[0].Kind != ast.Ident || stmt[1].Text != "(" || ast.MatchForward(stmt, 1) != len(stmt)-1 || depth >= maxFollow {
 		return nil
 	}
 	sum := w.summary(stmt[0].Text, depth+1)
@@ -704,7 +687,7 @@ func (w *writes) calls(name string) ([]call, bool) {
 		if i+1 >= len(toks) || toks[i+1].Text != "(" {
 			return nil, false
 		}
-		c := closing(toks, i+1)
+		c := ast.MatchForward(toks, i+1)
 		if c < 0 {
 			return nil, false
 		}

@@ -129,7 +129,7 @@ func guardable(f *ast.File, toks []ast.Token, start int) string {
 		}
 		i = end + 1
 	}
-	closeAt := closing(toks, open)
+	closeAt := ast.MatchForward(toks, open)
 	if closeAt < 0 {
 		return "kprewrite cannot find the end of its block"
 	}
