@@ -368,10 +368,10 @@ func (s *scope) accessor(name string) bool {
 	return false
 }
 
-// writtenFirst reports whether every path to the read a of member in file
-// runs a write of the member of the same object first (see above).
-func writtenFirst(p *rewrite.Pass, file string, a *cexpr.Access, member string) bool {
-	f := p.Parse(file)
+// writtenFirst reports whether every path to the read a, in w's file,
+// runs a write of w's member of the same object first (see above).
+func writtenFirst(w *writes, a *cexpr.Access) bool {
+	p, f := w.p, w.f
 	if writtenBefore(f, a) {
 		return true
 	}
@@ -390,16 +390,16 @@ func writtenFirst(p *rewrite.Pass, file string, a *cexpr.Access, member string) 
 	if !fixed(obj) {
 		return false
 	}
-	w := &writes{p: p, f: f, member: member, summaries: map[string][]*object{}}
 	return w.before(s, obj, a.Full.Off, 0)
 }
 
-// writes answers for one file and member.
+// writes answers for one file and member; its summaries serve every read
+// of the member there.
 type writes struct {
 	p         *rewrite.Pass
 	f         *ast.File
 	member    string
-	summaries map[string][]*object // function -> the objects it writes the member of on every path, in its parameters' terms
+	summaries map[string][]*object // "function@depth" -> the objects it writes the member of on every path, in its parameters' terms
 }
 
 // before reports whether the member of obj is written on every path to
@@ -596,10 +596,13 @@ func (w *writes) stmtWrites(s *scope, stmt []ast.Token, depth int) []*object {
 // statements up to the first that may leave it or jump (return, goto, a
 // label, a control statement).
 func (w *writes) summary(name string, depth int) []*object {
-	if sum, ok := w.summaries[name]; ok {
+	// by depth too: a summary cut short deeper down is not the one a
+	// shallower call would find
+	key := name + "@" + strconv.Itoa(depth)
+	if sum, ok := w.summaries[key]; ok {
 		return sum
 	}
-	w.summaries[name] = nil // a recursion writes nothing more
+	w.summaries[key] = nil // a recursion writes nothing more
 	fn := w.f.Func(name)
 	if fn == nil || !w.plain(fn) {
 		return nil
@@ -622,7 +625,7 @@ func (w *writes) summary(name string, depth int) []*object {
 		}
 		i = end + 1
 	}
-	w.summaries[name] = out
+	w.summaries[key] = out
 	return out
 }
 
@@ -728,11 +731,31 @@ func trackFirstWrites(p *rewrite.Pass, pl *plan) {
 // function only (writtenBefore) when the struct is copied by value
 // somewhere: a copy between a write and a read, in a function the
 // callers call, would give the read the source's value.
+// Each access is answered once (replacedValue's check and
+// trackFirstWrites' ask about the same reads).
 func (pl *plan) firstWrite(p *rewrite.Pass, file string, a *cexpr.Access) bool {
-	if len(pl.copies) > 0 {
-		return writtenBefore(p.Parse(file), a)
+	if v, ok := pl.firstSeen[a]; ok {
+		return v
 	}
-	return writtenFirst(p, file, a, pl.m.Name)
+	var v bool
+	if len(pl.copies) > 0 {
+		v = writtenBefore(p.Parse(file), a)
+	} else {
+		w := pl.writers[file]
+		if w == nil {
+			w = &writes{p: p, f: p.Parse(file), member: pl.m.Name, summaries: map[string][]*object{}}
+			if pl.writers == nil {
+				pl.writers = map[string]*writes{}
+			}
+			pl.writers[file] = w
+		}
+		v = writtenFirst(w, a)
+	}
+	if pl.firstSeen == nil {
+		pl.firstSeen = map[*cexpr.Access]bool{}
+	}
+	pl.firstSeen[a] = v
+	return v
 }
 
 // readsWrittenFirst reports whether every read of the member was found to

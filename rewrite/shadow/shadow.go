@@ -111,9 +111,11 @@ type plan struct {
 	// every path (writtenFirst), once the uses were checked
 	unwritten    []string
 	checkedFirst bool
-	useFiles     []string       // the files the uses are in, once checked
-	stacks       []*stackObject // objects on the stack whose shadows go with their scope (stack.go)
-	dropper      string         // the cleanup function that frees them
+	firstSeen    map[*cexpr.Access]bool // firstWrite's answers, by access
+	writers      map[string]*writes     // firstWrite's summaries, by file
+	useFiles     []string               // the files the uses are in, once checked
+	stacks       []*stackObject         // objects on the stack whose shadows go with their scope (stack.go)
+	dropper      string                 // the cleanup function that frees them
 	id           string
 	idValue      uint64 // the id, as a number
 	// pinned is set for an id an earlier livepatch of a series chose: its
@@ -612,7 +614,7 @@ func onEveryPath(toks []ast.Token, off int, changed, write func(i int) bool) boo
 }
 
 func zeroOf(typ string) string {
-	if aggregateRE.MatchString(typ) {
+	if sites.Aggregate(typ) {
 		return "(" + typ + "){}"
 	}
 	if strings.HasSuffix(typ, "*") {
@@ -623,9 +625,6 @@ func zeroOf(typ string) string {
 	}
 	return "0"
 }
-
-// aggregateRE matches a struct or union type by value.
-var aggregateRE = regexp.MustCompile(`^(const |volatile )*(struct|union) \w+$`)
 
 var scalarRE = regexp.MustCompile(`^((const |volatile )*(unsigned |signed )?(char|short|int|long|long long|long int|bool|_Bool|[us](8|16|32|64)|__[us](8|16|32|64)|__[bl]e(16|32|64)|u?int(8|16|32|64)_t|size_t|ssize_t|loff_t|pid_t|uid_t|gid_t|ktime_t|time64_t|sector_t|dma_addr_t|phys_addr_t|gfp_t|fmode_t|umode_t|u_int|uint|ulong|unsigned)|enum \w+|.*\*)$`)
 
@@ -644,7 +643,7 @@ func newPlan(p *rewrite.Pass, m *member.Member, byValue bool) *plan {
 	pl.idMacro = prefix + "_SHADOW_ID"
 	ctor, known := member.Ctor(pl.typ)
 	pl.ptr = len(decl.Array) > 0 || known || !scalarRE.MatchString(pl.typ)
-	pl.valueOK = pl.ptr && len(decl.Array) == 0 && !known && aggregateRE.MatchString(pl.typ)
+	pl.valueOK = pl.ptr && len(decl.Array) == 0 && !known && sites.Aggregate(pl.typ)
 	if byValue && pl.valueOK {
 		pl.ptr, pl.byValue = false, true
 		m.ValueReads = true

@@ -3,6 +3,7 @@ package sites
 import (
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -34,9 +35,9 @@ var neutralRun atomic.Int64
 // the compiler cannot know (an empty asm that outputs it), which keeps
 // every function that depends on the read; and with every read replaced
 // by a candidate constant (0, 1 and the type's maximum; NULL for a
-// pointer; the zeroed struct, (struct x){}, for a struct held by value). The functions that differ between the unknown value and a
-// candidate are the ones the read reaches, after inlining and constant
-// folding; the candidate is neutral when each of them is the running
+// pointer; the zeroed struct, (struct x){}, for a struct held by value).
+// The functions that differ between the unknown value and a candidate
+// are the ones the read reaches, after inlining and constant folding; the candidate is neutral when each of them is the running
 // kernel's function, byte for byte with its relocations, or is gone in
 // both. A read that gcc drops as dead code (a static function nothing
 // calls) reaches no function, and the first candidate, zero, is taken.
@@ -182,7 +183,7 @@ func NeutralAmong(p *rewrite.Pass, header, typ string, reads []Use, cands []stri
 			return Value{Evidence: why}, err
 		}
 		constraint := "=r"
-		if aggregate(typ) {
+		if Aggregate(typ) {
 			constraint = "=m" // a struct is no register's
 		}
 		unknown, why, err := compile(mode+"x", "with the reads replaced by an unknown value", func(f string) []byte {
@@ -193,7 +194,7 @@ func NeutralAmong(p *rewrite.Pass, header, typ string, reads []Use, cands []stri
 		}
 		for i, c := range cands {
 			got, why, err := compile(fmt.Sprintf("%sc%d", mode, i), "with the reads replaced by "+c, func(f string) []byte {
-				if aggregate(typ) {
+				if Aggregate(typ) {
 					return patched(f, "("+c+")") // a compound literal: no cast to a struct
 				}
 				return patched(f, "(("+typ+")("+c+"))")
@@ -340,7 +341,7 @@ func candidates(typ string) []string {
 		return []string{"0", "1", unsignedMax[t]}
 	case ast.SignedType(t):
 		return []string{"0", "1", "-1"}
-	case aggregate(t):
+	case Aggregate(t):
 		// a struct held by value: zero, the one value every struct has
 		return []string{"(" + t + "){}"}
 	case strings.HasPrefix(t, "struct ") || strings.HasPrefix(t, "union ") || strings.Contains(t, "["):
@@ -351,11 +352,14 @@ func candidates(typ string) []string {
 	return []string{"0"}
 }
 
-// aggregate reports whether typ is a struct or union by value.
-func aggregate(typ string) bool {
-	t := ast.TypeSpelling(typ)
-	return (strings.HasPrefix(t, "struct ") || strings.HasPrefix(t, "union ")) && !strings.ContainsAny(t, "*[")
+// Aggregate reports whether typ is a struct or union by value ("struct
+// vmcb_seg", "const struct x"; not a pointer, an array or a type with
+// attributes).
+func Aggregate(typ string) bool {
+	return aggregateRE.MatchString(strings.Join(strings.Fields(typ), " "))
 }
+
+var aggregateRE = regexp.MustCompile(`^(?:(?:const|volatile) )*(?:struct|union) \w+$`)
 
 // outputArgs are kernel functions that store into the object an argument
 // points at without reading what it held, by the argument's position (0
